@@ -1,0 +1,133 @@
+//! Configuration: every option is a flag with the same name in the environment
+//! (`--gta-url` / `TRADE_GRAPH_GTA_URL`). Each source is live (a URL is set) or
+//! sample (served by the in-process simulator) on its own.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, ValueEnum};
+
+use crate::countries::ComtradeDialect;
+use crate::sources::gta::GtaApi;
+use crate::sources::http::Secret;
+
+/// trade-graph: one GraphQL graph over Global Trade Alert, UN Comtrade and the
+/// US International Trade Administration. Without upstream URLs it serves
+/// generated sample data.
+#[derive(Parser, Clone, Debug)]
+#[command(name = "trade-graph", version, about, long_about = None)]
+pub struct Config {
+    /// Address to serve on.
+    #[arg(long, env = "TRADE_GRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Where GraphiQL's scripts and styles are loaded from: a base URL laid out
+    /// like unpkg (`<base>/<package>@<version>/<file>`), e.g. a mirror on your
+    /// network for offline use.
+    #[arg(long, env = "TRADE_GRAPH_GRAPHIQL_ASSETS", default_value = "https://unpkg.com")]
+    pub graphiql_assets: String,
+
+    /// Largest request body accepted on /graphql, in bytes.
+    #[arg(long, env = "TRADE_GRAPH_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Latency the sample simulator adds to every upstream answer (e.g. "50ms"),
+    /// to see batching and timeouts at work without a real upstream.
+    #[arg(long, env = "TRADE_GRAPH_SAMPLE_LATENCY", value_parser = humantime::parse_duration, default_value = "0s")]
+    pub sample_latency: Duration,
+
+    #[command(flatten)]
+    pub gta: GtaConfig,
+
+    #[command(flatten)]
+    pub comtrade: ComtradeConfig,
+}
+
+/// Global Trade Alert.
+#[derive(Args, Clone, Debug)]
+pub struct GtaConfig {
+    /// GTA base URL, e.g. https://api.globaltradealert.org; unset: sample data.
+    #[arg(id = "gta_url", long = "gta-url", env = "TRADE_GRAPH_GTA_URL", value_parser = parse_base_url)]
+    pub url: Option<String>,
+
+    /// GTA API key, sent as `Authorization: APIKey <key>`.
+    #[arg(id = "gta_key", long = "gta-key", env = "TRADE_GRAPH_GTA_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub key: Option<Secret>,
+
+    /// GTA API generation: v1 (seed, /api/v1/data/) or v2 (current, /api/v2/gta/data/).
+    #[arg(id = "gta_api", long = "gta-api", env = "TRADE_GRAPH_GTA_API", value_enum, default_value = "v2")]
+    pub api: GtaApi,
+
+    /// How long one GTA request may take (e.g. "15s", "500ms").
+    #[arg(id = "gta_timeout", long = "gta-timeout", env = "TRADE_GRAPH_GTA_TIMEOUT", value_parser = humantime::parse_duration, default_value = "15s")]
+    pub timeout: Duration,
+}
+
+/// UN Comtrade. Only the dialect is used so far: it decides which reporter
+/// code `Jurisdiction.comtradeReporterCode` shows (Italy: 381 legacy, 380 v1).
+#[derive(Args, Clone, Debug)]
+pub struct ComtradeConfig {
+    /// Comtrade API generation: legacy (seed, /api/get) or v1 (current).
+    #[arg(id = "comtrade_api", long = "comtrade-api", env = "TRADE_GRAPH_COMTRADE_API", value_enum, default_value = "v1")]
+    pub api: ComtradeApi,
+}
+
+/// The Comtrade API generation, as configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ComtradeApi {
+    Legacy,
+    V1,
+}
+
+impl From<ComtradeApi> for ComtradeDialect {
+    fn from(api: ComtradeApi) -> Self {
+        match api {
+            ComtradeApi::Legacy => ComtradeDialect::Legacy,
+            ComtradeApi::V1 => ComtradeDialect::V1,
+        }
+    }
+}
+
+impl Config {
+    /// The configuration with every default and no upstream: all sample.
+    pub fn sample() -> Self {
+        Self::parse_from(["trade-graph"])
+    }
+}
+
+fn parse_secret(value: &str) -> Result<Secret, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("the key is empty".into());
+    }
+    Ok(Secret::new(value))
+}
+
+/// Accepts http(s) URLs without query or fragment (they would be lost when
+/// paths are appended).
+fn parse_base_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|error| format!("not a URL: {error}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("expected an http or https URL, got scheme {:?}", url.scheme()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the base URL must not have a query or fragment".into());
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_all_sample_and_keys_never_print() {
+        let config = Config::sample();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.gta.url.is_none());
+        let config = Config::parse_from(["trade-graph", "--gta-url", "https://gta.example/", "--gta-key", "k3y-value"]);
+        assert_eq!(config.gta.url.as_deref(), Some("https://gta.example"));
+        assert!(!format!("{config:?}").contains("k3y-value"));
+        assert!(Config::try_parse_from(["trade-graph", "--gta-url", "ftp://x"]).is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! The one error type of the gateway.
+//!
+//! Every variant that comes from an upstream names its source, so a client can
+//! tell which part of the graph failed, and maps to a stable
+//! `extensions.code`. Messages never carry an API key: upstream text is scrubbed
+//! in `sources::http` before it reaches a variant.
+
+use std::time::Duration;
+
+use async_graphql::ErrorExtensions;
+
+use crate::sources::Source;
+
+/// Everything that can go wrong answering a field.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The operation's arguments are wrong; no upstream was asked.
+    #[error("{0}")]
+    BadInput(String),
+    /// The upstream did not answer within the configured timeout.
+    #[error("{upstream} did not answer within {}", humantime::format_duration(*after))]
+    UpstreamTimeout { upstream: Source, after: Duration },
+    /// The upstream could not be reached, or answered with a server error.
+    #[error("{upstream} is unavailable{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    UpstreamUnavailable {
+        upstream: Source,
+        status: Option<u16>,
+    },
+    /// The upstream refused the configured credentials.
+    #[error("{upstream} refused the gateway's credentials (HTTP {status}); check the {upstream} API key in the configuration")]
+    UpstreamUnauthorized { upstream: Source, status: u16 },
+    /// The upstream refused the request itself (a bad parameter it checks and we
+    /// could not check first).
+    #[error("{upstream} rejected the request (HTTP {status}): {message}")]
+    UpstreamRejected {
+        upstream: Source,
+        status: u16,
+        message: String,
+    },
+    /// The upstream refused because a usage limit was hit.
+    #[error("{upstream} refused the request because a usage limit was hit{}", retry_after.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
+    UpstreamRateLimited {
+        upstream: Source,
+        retry_after: Option<u64>,
+    },
+    /// The upstream answered 2xx with a body we cannot decode: its shape changed.
+    #[error("{upstream} answered in an unexpected shape at `{path}`: {detail}")]
+    UpstreamBadResponse {
+        upstream: Source,
+        path: String,
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The stable `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::UpstreamTimeout { .. } => "UPSTREAM_TIMEOUT",
+            Self::UpstreamUnavailable { .. } => "UPSTREAM_UNAVAILABLE",
+            Self::UpstreamUnauthorized { .. } => "UPSTREAM_UNAUTHORIZED",
+            Self::UpstreamRejected { .. } => "UPSTREAM_REJECTED",
+            Self::UpstreamRateLimited { .. } => "UPSTREAM_RATE_LIMITED",
+            Self::UpstreamBadResponse { .. } => "UPSTREAM_BAD_RESPONSE",
+        }
+    }
+
+    /// The upstream this error came from, if any.
+    pub fn upstream(&self) -> Option<Source> {
+        match self {
+            Self::BadInput(_) => None,
+            Self::UpstreamTimeout { upstream, .. }
+            | Self::UpstreamUnavailable { upstream, .. }
+            | Self::UpstreamUnauthorized { upstream, .. }
+            | Self::UpstreamRejected { upstream, .. }
+            | Self::UpstreamRateLimited { upstream, .. }
+            | Self::UpstreamBadResponse { upstream, .. } => Some(*upstream),
+        }
+    }
+
+    /// Shorthand for a [`Error::BadInput`].
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadInput(message.into())
+    }
+}
+
+impl ErrorExtensions for Error {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let Some(upstream) = self.upstream() {
+                ext.set("source", upstream.name());
+            }
+            match self {
+                Self::UpstreamUnavailable {
+                    status: Some(status),
+                    ..
+                }
+                | Self::UpstreamUnauthorized { status, .. }
+                | Self::UpstreamRejected { status, .. } => ext.set("status", *status),
+                Self::UpstreamRateLimited {
+                    retry_after: Some(seconds),
+                    ..
+                } => ext.set("retryAfterSeconds", *seconds),
+                Self::UpstreamBadResponse { path, .. } => ext.set("path", path.as_str()),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// Turns a gateway result into a GraphQL result that keeps `extensions.code`.
+///
+/// async-graphql converts any `Display` error with `?`, which would drop the
+/// extensions; resolvers call `.graphql()?` instead.
+pub trait GraphqlResult<T> {
+    fn graphql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GraphqlResult<T> for Result<T, Error> {
+    fn graphql(self) -> async_graphql::Result<T> {
+        self.map_err(|error| error.extend())
+    }
+}
+
+impl From<crate::countries::UnknownCountry> for Error {
+    fn from(error: crate::countries::UnknownCountry) -> Self {
+        Self::BadInput(error.to_string())
+    }
+}

@@ -1,0 +1,595 @@
+//! GTA interventions in the graph: the `interventions` search, the
+//! `InterventionFilter` input (every filter of GTA's data endpoint, typed), and
+//! the `Intervention` type, which links back to `Jurisdiction` nodes.
+
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
+
+use super::context::{operation, sources};
+use super::jurisdiction::Jurisdiction;
+use super::vocabulary::{
+    AffectedFlow, EligibleFirms, GtaEvaluation, ImplementationLevel, InterventionType, MastChapter,
+};
+use crate::countries;
+use crate::error::{Error, GraphqlResult};
+use crate::sources::gta::{self, DateRange, InterventionQuery, RequestData, Sorting};
+
+/// Default page size of intervention searches.
+pub const DEFAULT_LIMIT: i32 = 20;
+/// Largest `limit` of the top-level search (paged upstream in requests of 1000).
+pub const MAX_SEARCH_LIMIT: i32 = 10_000;
+/// Largest `limit` per jurisdiction on `Jurisdiction.interventions*`.
+pub const MAX_JURISDICTION_LIMIT: i32 = 1000;
+
+/// A date range; either end may be left out for "any date".
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct DateRangeInput {
+    /// First day, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: Option<String>,
+}
+
+/// Filters of GTA's data endpoint. Jurisdictions are given as GTA ids, ISO
+/// codes or names; coded values as enums. Each `keep*` flag turns its filter
+/// from "only these" (true, GTA's default) into "all but these" (false) and
+/// needs its filter set.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct InterventionFilter {
+    /// GTA evaluations to include (`gta_evaluation`).
+    pub gta_evaluation: Option<Vec<GtaEvaluation>>,
+    /// Affected trade flows (`affected_flow`).
+    pub affected_flow: Option<Vec<AffectedFlow>>,
+    /// Affected jurisdictions (`affected`).
+    pub affected: Option<Vec<String>>,
+    pub keep_affected: Option<bool>,
+    /// Implementing jurisdictions (`implementer`).
+    pub implementer: Option<Vec<String>>,
+    pub keep_implementer: Option<bool>,
+    /// Intervention types (`intervention_types`).
+    pub intervention_types: Option<Vec<InterventionType>>,
+    pub keep_intervention_types: Option<bool>,
+    /// MAST chapters (`mast_chapters`).
+    pub mast_chapters: Option<Vec<MastChapter>>,
+    pub keep_mast_chapters: Option<bool>,
+    /// Levels of government (`implementation_level`).
+    pub implementation_level: Option<Vec<ImplementationLevel>>,
+    pub keep_implementation_level: Option<bool>,
+    /// Eligible firms (`eligible_firms`).
+    pub eligible_firms: Option<Vec<EligibleFirms>>,
+    pub keep_eligible_firms: Option<bool>,
+    /// When the intervention was announced (`announcement_period`).
+    pub announcement_period: Option<DateRangeInput>,
+    /// When it was implemented (`implementation_period`).
+    pub implementation_period: Option<DateRangeInput>,
+    /// Keep interventions without an implementation date (default true).
+    pub keep_implementation_na: Option<bool>,
+    /// When it was revoked (`revocation_period`).
+    pub revocation_period: Option<DateRangeInput>,
+    /// Keep interventions without a revocation date (default true).
+    pub keep_revocation_na: Option<bool>,
+    /// When it was published in GTA (`submission_period`).
+    pub submission_period: Option<DateRangeInput>,
+    /// A day on which the intervention was in force, `YYYY-MM-DD` (`in_force_on_date`).
+    pub in_force_on_date: Option<String>,
+    pub keep_in_force_on_date: Option<bool>,
+    /// CPC sector codes (`affected_sectors`), e.g. 341.
+    pub affected_sectors: Option<Vec<i32>>,
+    pub keep_affected_sectors: Option<bool>,
+    /// HS product codes (`affected_products`), e.g. 292149.
+    pub affected_products: Option<Vec<i32>>,
+    pub keep_affected_products: Option<bool>,
+    /// Intervention ids (`intervention_id`).
+    pub intervention_ids: Option<Vec<i32>>,
+    pub keep_intervention_ids: Option<bool>,
+    /// Drop interventions published after this day of their year, `YYYY-MM-DD`;
+    /// the year is ignored (`lag_adjustment`).
+    pub lag_adjustment: Option<String>,
+    /// Full-text search in titles and descriptions (GTA v2 API only).
+    pub query: Option<String>,
+    /// When the intervention was last updated (GTA v2 API only).
+    pub update_period: Option<DateRangeInput>,
+}
+
+impl InterventionFilter {
+    /// The GTA `request_data` for this filter, or a clear error; no upstream
+    /// is asked before this succeeds.
+    pub fn to_request_data(&self) -> Result<RequestData, Error> {
+        Ok(RequestData {
+            gta_evaluation: ids("gtaEvaluation", &self.gta_evaluation, |v| v.gta_id())?,
+            affected_flow: ids("affectedFlow", &self.affected_flow, |v| v.gta_id())?,
+            affected: jurisdictions("affected", &self.affected)?,
+            keep_affected: keep("keepAffected", self.keep_affected, &self.affected)?,
+            implementer: jurisdictions("implementer", &self.implementer)?,
+            keep_implementer: keep("keepImplementer", self.keep_implementer, &self.implementer)?,
+            intervention_types: ids("interventionTypes", &self.intervention_types, |v| {
+                v.gta_id()
+            })?,
+            keep_intervention_types: keep(
+                "keepInterventionTypes",
+                self.keep_intervention_types,
+                &self.intervention_types,
+            )?,
+            mast_chapters: ids("mastChapters", &self.mast_chapters, |v| v.gta_id())?,
+            keep_mast_chapters: keep(
+                "keepMastChapters",
+                self.keep_mast_chapters,
+                &self.mast_chapters,
+            )?,
+            implementation_level: ids("implementationLevel", &self.implementation_level, |v| {
+                v.gta_id()
+            })?,
+            keep_implementation_level: keep(
+                "keepImplementationLevel",
+                self.keep_implementation_level,
+                &self.implementation_level,
+            )?,
+            eligible_firms: ids("eligibleFirms", &self.eligible_firms, |v| v.gta_id())?,
+            keep_eligible_firms: keep(
+                "keepEligibleFirms",
+                self.keep_eligible_firms,
+                &self.eligible_firms,
+            )?,
+            announcement_period: range("announcementPeriod", &self.announcement_period)?,
+            implementation_period: range("implementationPeriod", &self.implementation_period)?,
+            keep_implementation_na: self.keep_implementation_na,
+            revocation_period: range("revocationPeriod", &self.revocation_period)?,
+            keep_revocation_na: self.keep_revocation_na,
+            submission_period: range("submissionPeriod", &self.submission_period)?,
+            in_force_on_date: self
+                .in_force_on_date
+                .as_deref()
+                .map(|day| date("inForceOnDate", day))
+                .transpose()?,
+            keep_in_force_on_date: keep(
+                "keepInForceOnDate",
+                self.keep_in_force_on_date,
+                &self.in_force_on_date,
+            )?,
+            affected_sectors: codes("affectedSectors", &self.affected_sectors, 999)?,
+            keep_affected_sectors: keep(
+                "keepAffectedSectors",
+                self.keep_affected_sectors,
+                &self.affected_sectors,
+            )?,
+            affected_products: codes("affectedProducts", &self.affected_products, 999_999)?,
+            keep_affected_products: keep(
+                "keepAffectedProducts",
+                self.keep_affected_products,
+                &self.affected_products,
+            )?,
+            intervention_id: codes("interventionIds", &self.intervention_ids, u32::MAX)?,
+            keep_intervention_id: keep(
+                "keepInterventionIds",
+                self.keep_intervention_ids,
+                &self.intervention_ids,
+            )?,
+            lag_adjustment: self
+                .lag_adjustment
+                .as_deref()
+                .map(|day| date("lagAdjustment", day))
+                .transpose()?,
+            query: match self.query.as_deref().map(str::trim) {
+                Some("") => return Err(Error::bad_input("query is empty: leave it out to search everything")),
+                other => other.map(str::to_owned),
+            },
+            update_period: range("updatePeriod", &self.update_period)?,
+        })
+    }
+}
+
+fn non_empty<'a, T>(field: &str, list: &'a Option<Vec<T>>) -> Result<Option<&'a [T]>, Error> {
+    match list {
+        Some(list) if list.is_empty() => Err(Error::bad_input(format!(
+            "{field} is an empty list: leave it out to not filter by it"
+        ))),
+        Some(list) => Ok(Some(list)),
+        None => Ok(None),
+    }
+}
+
+fn ids<T: Copy>(
+    field: &str,
+    list: &Option<Vec<T>>,
+    id: impl Fn(T) -> u16,
+) -> Result<Option<Vec<u16>>, Error> {
+    Ok(non_empty(field, list)?.map(|values| {
+        let mut ids: Vec<u16> = values.iter().map(|value| id(*value)).collect();
+        ids.dedup();
+        ids
+    }))
+}
+
+fn jurisdictions(field: &str, list: &Option<Vec<String>>) -> Result<Option<Vec<u16>>, Error> {
+    non_empty(field, list)?
+        .map(|given| {
+            countries::resolve_all(given)
+                .map(|found| found.iter().map(|country| country.id.0).collect())
+                .map_err(|unknown| Error::bad_input(format!("{field}: {unknown}")))
+        })
+        .transpose()
+}
+
+fn codes(field: &str, list: &Option<Vec<i32>>, max: u32) -> Result<Option<Vec<u32>>, Error> {
+    non_empty(field, list)?
+        .map(|given| {
+            given
+                .iter()
+                .map(|code| {
+                    u32::try_from(*code)
+                        .ok()
+                        .filter(|code| *code <= max)
+                        .ok_or_else(|| {
+                            Error::bad_input(format!("{field}: {code} is not a valid code (0..={max})"))
+                        })
+                })
+                .collect()
+        })
+        .transpose()
+}
+
+fn keep<T>(field: &str, keep: Option<bool>, filter: &Option<T>) -> Result<Option<bool>, Error> {
+    if keep.is_some() && filter.is_none() {
+        let filter_name = field.trim_start_matches("keep");
+        return Err(Error::bad_input(format!(
+            "{field} needs its filter ({}{}) to be set",
+            filter_name[..1].to_lowercase(),
+            &filter_name[1..]
+        )));
+    }
+    Ok(keep)
+}
+
+fn range(field: &str, range: &Option<DateRangeInput>) -> Result<Option<DateRange>, Error> {
+    let Some(range) = range else { return Ok(None) };
+    let from = range.from.as_deref().map(|d| date(field, d)).transpose()?;
+    let to = range.to.as_deref().map(|d| date(field, d)).transpose()?;
+    if let (Some(from), Some(to)) = (&from, &to) {
+        if from > to {
+            return Err(Error::bad_input(format!("{field}: from {from} is after to {to}")));
+        }
+    }
+    Ok(Some(DateRange(from, to)))
+}
+
+/// Checks a `YYYY-MM-DD` day (calendar-valid) and returns it as GTA takes it.
+pub fn date(field: &str, text: &str) -> Result<String, Error> {
+    let invalid = || Error::bad_input(format!("{field}: {text:?} is not a date in the form YYYY-MM-DD"));
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    let [year, month, day] = parts.as_slice() else { return Err(invalid()) };
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return Err(invalid());
+    }
+    let (Ok(year), Ok(month), Ok(day)) = (year.parse::<u32>(), month.parse::<u32>(), day.parse::<u32>()) else {
+        return Err(invalid());
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(invalid()),
+    };
+    if day == 0 || day > days_in_month {
+        return Err(invalid());
+    }
+    Ok(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// Checks `limit` and `offset` arguments against `max_limit`.
+pub fn page_bounds(limit: Option<i32>, offset: Option<i32>, max_limit: i32) -> Result<(u32, u32), Error> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(0..=max_limit).contains(&limit) {
+        return Err(Error::bad_input(format!("limit must be between 0 and {max_limit}, got {limit}")));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(Error::bad_input(format!("offset must not be negative, got {offset}")));
+    }
+    Ok((limit as u32, offset as u32))
+}
+
+/// Builds the upstream query of a search from its GraphQL arguments.
+pub fn intervention_query(
+    filter: Option<&InterventionFilter>,
+    sort: Option<&[String]>,
+) -> Result<InterventionQuery, Error> {
+    let request_data = filter
+        .map(InterventionFilter::to_request_data)
+        .transpose()?
+        .unwrap_or_default();
+    let sorting = Sorting::parse(sort.unwrap_or_default()).map_err(Error::BadInput)?;
+    Ok(InterventionQuery {
+        request_data,
+        sorting,
+    })
+}
+
+/// A page of interventions.
+#[derive(SimpleObject)]
+pub struct InterventionPage {
+    pub items: Vec<Intervention>,
+    /// How many interventions match in all. Null when GTA did not say: its v1
+    /// API returns no count, so it is known only when the results ran out
+    /// within the pages fetched.
+    pub total_count: Option<i64>,
+}
+
+impl From<gta::InterventionPage> for InterventionPage {
+    fn from(page: gta::InterventionPage) -> Self {
+        Self {
+            items: page.interventions.into_iter().map(Intervention).collect(),
+            total_count: page.total.and_then(|total| i64::try_from(total).ok()),
+        }
+    }
+}
+
+/// A trade policy intervention recorded by Global Trade Alert.
+pub struct Intervention(pub Arc<gta::Intervention>);
+
+/// A versioned text (description or source) with its edit history.
+#[derive(SimpleObject)]
+pub struct DatedText {
+    pub text: String,
+    /// "new", "changed"... (GTA v2).
+    pub status: Option<String>,
+    /// When this entry was last modified (GTA v2).
+    pub modified: Option<String>,
+}
+
+/// A product an intervention affects.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AffectedProduct {
+    /// The six-digit HS code, zero-padded ("010121").
+    pub hs_code: String,
+    /// Tariff level before the intervention (full GTA access only).
+    pub prior_level: Option<String>,
+    /// Tariff level after the intervention (full GTA access only).
+    pub new_level: Option<String>,
+    pub unit: Option<String>,
+}
+
+#[ComplexObject]
+impl AffectedProduct {
+    /// The HS chapter (first two digits).
+    async fn hs_chapter(&self) -> &str {
+        &self.hs_code[..2]
+    }
+}
+
+fn joined(texts: &[gta::model::DatedText]) -> Option<String> {
+    (!texts.is_empty()).then(|| {
+        texts
+            .iter()
+            .map(|entry| entry.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    })
+}
+
+fn dated(texts: &[gta::model::DatedText]) -> Vec<DatedText> {
+    texts
+        .iter()
+        .map(|entry| DatedText {
+            text: entry.text.clone(),
+            status: entry.status.clone(),
+            modified: entry.modified.clone(),
+        })
+        .collect()
+}
+
+#[Object]
+impl Intervention {
+    /// GTA's intervention id.
+    async fn id(&self) -> i64 {
+        i64::from(self.0.id)
+    }
+    /// The title of the state act the intervention belongs to.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The description as GTA writes it (HTML), all entries joined.
+    async fn description(&self) -> Option<String> {
+        joined(&self.0.description)
+    }
+    /// The description's entries with their edit dates (GTA v2).
+    async fn description_entries(&self) -> Vec<DatedText> {
+        dated(&self.0.description)
+    }
+    /// The sources GTA cites, all entries joined.
+    async fn sources(&self) -> Option<String> {
+        joined(&self.0.sources)
+    }
+    /// The sources' entries with their edit dates (GTA v2).
+    async fn source_entries(&self) -> Vec<DatedText> {
+        dated(&self.0.sources)
+    }
+    /// Whether the sources are official.
+    async fn is_official_source(&self) -> Option<bool> {
+        self.0.is_official_source
+    }
+    /// "Red" (harmful), "Amber" (likely harmful) or "Green" (liberalising).
+    async fn evaluation(&self) -> Option<&str> {
+        self.0.evaluation.as_deref()
+    }
+    /// GTA's intervention type label, e.g. "Import tariff".
+    async fn intervention_type(&self) -> Option<&str> {
+        self.0.intervention_type.as_deref()
+    }
+    async fn mast_chapter(&self) -> Option<&str> {
+        self.0.mast_chapter.as_deref()
+    }
+    async fn mast_subchapter(&self) -> Option<&str> {
+        self.0.mast_subchapter.as_deref()
+    }
+    async fn implementation_level(&self) -> Option<&str> {
+        self.0.implementation_level.as_deref()
+    }
+    async fn eligible_firm(&self) -> Option<&str> {
+        self.0.eligible_firm.as_deref()
+    }
+    /// The jurisdictions that implemented it.
+    async fn implementing_jurisdictions(&self) -> Vec<Jurisdiction> {
+        self.0.implementers.iter().map(Jurisdiction::from_gta).collect()
+    }
+    /// Groups the implementers acted as, e.g. "European Union".
+    async fn implementing_groups(&self) -> Vec<&str> {
+        self.0
+            .implementer_groups
+            .iter()
+            .map(|group| group.name.as_str())
+            .collect()
+    }
+    /// The jurisdictions whose commercial interests it affects.
+    async fn affected_jurisdictions(&self) -> Vec<Jurisdiction> {
+        self.0.affected.iter().map(Jurisdiction::from_gta).collect()
+    }
+    /// Whether GTA inferred the affected jurisdictions from trade data (v2).
+    async fn inferred_jurisdictions(&self) -> Option<&str> {
+        self.0.inferred_jurisdictions.as_deref()
+    }
+    /// CPC sector codes.
+    async fn affected_sectors(&self) -> Vec<i64> {
+        self.0.affected_sectors.iter().map(|&s| i64::from(s)).collect()
+    }
+    async fn affected_products(&self) -> Vec<AffectedProduct> {
+        self.0
+            .affected_products
+            .iter()
+            .map(|product| AffectedProduct {
+                hs_code: format!("{:06}", product.hs_code),
+                prior_level: product.prior_level.clone(),
+                new_level: product.new_level.clone(),
+                unit: product.unit.clone(),
+            })
+            .collect()
+    }
+    /// `YYYY-MM-DD`.
+    async fn date_announced(&self) -> Option<&str> {
+        self.0.date_announced.as_deref()
+    }
+    async fn date_published(&self) -> Option<&str> {
+        self.0.date_published.as_deref()
+    }
+    async fn date_implemented(&self) -> Option<&str> {
+        self.0.date_implemented.as_deref()
+    }
+    async fn date_removed(&self) -> Option<&str> {
+        self.0.date_removed.as_deref()
+    }
+    async fn is_in_force(&self) -> Option<bool> {
+        self.0.is_in_force
+    }
+    /// When GTA last changed the record (v2).
+    async fn last_updated(&self) -> Option<&str> {
+        self.0.last_updated.as_deref()
+    }
+    /// The intervention's page on globaltradealert.org.
+    async fn url(&self) -> Option<&str> {
+        self.0.intervention_url.as_deref()
+    }
+    async fn state_act_id(&self) -> Option<i64> {
+        self.0.state_act_id.map(i64::from)
+    }
+    async fn state_act_url(&self) -> Option<&str> {
+        self.0.state_act_url.as_deref()
+    }
+}
+
+/// The top-level intervention queries.
+#[derive(Default)]
+pub struct InterventionQueries;
+
+#[Object]
+impl InterventionQueries {
+    /// Searches GTA's interventions. `sort` takes GTA's keys (`date_announced`,
+    /// `date_published`, `date_implemented`, `date_removed`, `intervention_id`,
+    /// and on v2 `last_updated`), `-` in front for descending; default
+    /// newest announcement first. `limit` (default 20, at most 10000) is paged
+    /// upstream in requests of 1000.
+    #[graphql(complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_SEARCH_LIMIT) as usize / 20 * child_complexity")]
+    async fn interventions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InterventionFilter>,
+        sort: Option<Vec<String>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> async_graphql::Result<InterventionPage> {
+        let (limit, offset) = page_bounds(limit, offset, MAX_SEARCH_LIMIT).graphql()?;
+        let query = intervention_query(filter.as_ref(), sort.as_deref()).graphql()?;
+        let gta = &sources(ctx)?.gta;
+        let usage = &operation(ctx)?.usage;
+        let page = gta
+            .fetch(&query, u64::from(limit), u64::from(offset), usage)
+            .await
+            .graphql()?;
+        Ok(page.into())
+    }
+
+    /// One intervention by its GTA id, or null.
+    async fn intervention(&self, ctx: &Context<'_>, id: i32) -> async_graphql::Result<Option<Intervention>> {
+        let id = u32::try_from(id)
+            .map_err(|_| Error::bad_input(format!("id must not be negative, got {id}")))
+            .graphql()?;
+        let query = InterventionQuery {
+            request_data: RequestData {
+                intervention_id: Some(vec![id]),
+                ..RequestData::default()
+            },
+            sorting: Sorting::newest_first(),
+        };
+        let page = sources(ctx)?
+            .gta
+            .fetch(&query, 1, 0, &operation(ctx)?.usage)
+            .await
+            .graphql()?;
+        Ok(page.interventions.into_iter().next().map(Intervention))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_checked_against_the_calendar() {
+        assert_eq!(date("d", "2024-02-29").unwrap(), "2024-02-29");
+        assert!(date("d", "2023-02-29").is_err());
+        assert!(date("d", "2023-13-01").is_err());
+        assert!(date("d", "23-01-01").is_err());
+        assert!(date("d", "yesterday").is_err());
+    }
+
+    #[test]
+    fn keep_flags_need_their_filter() {
+        let filter = InterventionFilter {
+            keep_affected: Some(false),
+            ..InterventionFilter::default()
+        };
+        let error = filter.to_request_data().unwrap_err();
+        assert!(error.to_string().contains("keepAffected needs its filter (affected)"), "{error}");
+    }
+
+    #[test]
+    fn filters_resolve_countries_and_enums_to_gta_ids() {
+        let filter = InterventionFilter {
+            implementer: Some(vec!["US".into(), "France".into(), "699".into()]),
+            intervention_types: Some(vec![InterventionType::ImportTariff]),
+            gta_evaluation: Some(vec![GtaEvaluation::Red, GtaEvaluation::Amber]),
+            ..InterventionFilter::default()
+        };
+        let data = filter.to_request_data().unwrap();
+        assert_eq!(data.implementer, Some(vec![840, 251, 699]));
+        assert_eq!(data.intervention_types, Some(vec![47]));
+        assert_eq!(data.gta_evaluation, Some(vec![1, 2]));
+        let unknown = InterventionFilter {
+            affected: Some(vec!["Atlantis".into()]),
+            ..InterventionFilter::default()
+        };
+        assert!(unknown.to_request_data().unwrap_err().to_string().contains("Atlantis"));
+    }
+}

@@ -1,0 +1,347 @@
+//! Jurisdiction nodes: the join point of every source. Built from the
+//! crosswalk, so every record that names a country links back here.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, Object, SimpleObject};
+
+use super::context::{operation, sources};
+use super::intervention::{
+    intervention_query, page_bounds, InterventionFilter, InterventionPage, MAX_JURISDICTION_LIMIT,
+};
+use crate::countries::{self, ComtradeReporter, Country, GtaId};
+use crate::error::{Error, GraphqlResult};
+use crate::sources::gta::model::JurisdictionRef;
+use crate::sources::gta::{JurisdictionInterventionsKey, JurisdictionRole};
+
+/// A jurisdiction: a country, territory or customs area as GTA lists it, with
+/// its codes in every upstream.
+#[derive(Clone, Debug)]
+pub enum Jurisdiction {
+    /// One of the 234 GTA jurisdictions of the crosswalk.
+    Known(&'static Country),
+    /// A jurisdiction an upstream record names that the crosswalk lacks; shown
+    /// as the record names it.
+    Unlisted {
+        id: u16,
+        name: String,
+        iso3: String,
+    },
+}
+
+impl Jurisdiction {
+    /// The node for a jurisdiction named in a GTA record.
+    pub fn from_gta(reference: &JurisdictionRef) -> Self {
+        match countries::by_gta_id(GtaId(reference.id)) {
+            Some(country) => Self::Known(country),
+            None => Self::Unlisted {
+                id: reference.id,
+                name: reference.name.clone().unwrap_or_default(),
+                iso3: reference.iso.clone().unwrap_or_default(),
+            },
+        }
+    }
+
+    fn country(&self) -> Option<&'static Country> {
+        match self {
+            Self::Known(country) => Some(country),
+            Self::Unlisted { .. } => None,
+        }
+    }
+
+    fn gta_id(&self) -> u16 {
+        match self {
+            Self::Known(country) => country.id.0,
+            Self::Unlisted { id, .. } => *id,
+        }
+    }
+
+    async fn interventions(
+        &self,
+        ctx: &Context<'_>,
+        role: JurisdictionRole,
+        filter: Option<InterventionFilter>,
+        sort: Option<Vec<String>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> async_graphql::Result<InterventionPage> {
+        let (limit, offset) = page_bounds(limit, offset, MAX_JURISDICTION_LIMIT).graphql()?;
+        if let Some(filter) = &filter {
+            let (field, set) = match role {
+                JurisdictionRole::Implementer => (
+                    "implementer",
+                    filter.implementer.is_some() || filter.keep_implementer.is_some(),
+                ),
+                JurisdictionRole::Affected => (
+                    "affected",
+                    filter.affected.is_some() || filter.keep_affected.is_some(),
+                ),
+            };
+            if set {
+                return Err(Error::bad_input(format!(
+                    "filter.{field} is set by the jurisdiction itself here; use the top-level interventions query to filter by other jurisdictions"
+                )))
+                .graphql();
+            }
+        }
+        let query = intervention_query(filter.as_ref(), sort.as_deref()).graphql()?;
+        sources(ctx)?.gta.check(&query).graphql()?;
+        let key = JurisdictionInterventionsKey {
+            jurisdiction: GtaId(self.gta_id()),
+            role,
+            query: Arc::new(query),
+            limit,
+            offset,
+        };
+        let page = operation(ctx)?.gta.load_one(key).await.graphql()?;
+        Ok(page.unwrap_or_default().into())
+    }
+}
+
+/// How Comtrade publishes a jurisdiction's trade.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComtradeReporting {
+    /// Under its own reporter code.
+    Own,
+    /// Inside another reporter (Monaco within France); the code is that reporter's.
+    Folded,
+    /// Under a code that has since ended.
+    Ended,
+    /// Comtrade has no reporter for it.
+    Absent,
+}
+
+/// A named group of jurisdictions.
+#[derive(SimpleObject)]
+pub struct JurisdictionGroup {
+    /// The group's name, as `jurisdictions(group:)` takes it.
+    pub name: &'static str,
+    /// Other names accepted for it.
+    pub aliases: Vec<&'static str>,
+    pub members: Vec<Jurisdiction>,
+    /// Members that are not jurisdictions of their own (the EU in the G20).
+    pub other_members: Vec<&'static str>,
+}
+
+#[Object]
+impl Jurisdiction {
+    /// The GTA jurisdiction id (UN M49 based, with GTA's exceptions: France 251,
+    /// India 699, Italy 381, Kosovo 999).
+    async fn id(&self) -> i32 {
+        i32::from(self.gta_id())
+    }
+
+    /// GTA's name, e.g. "United States of America".
+    async fn name(&self) -> &str {
+        match self {
+            Self::Known(country) => country.name,
+            Self::Unlisted { name, .. } => name,
+        }
+    }
+
+    /// A shorter name where GTA has one, e.g. "United States".
+    async fn short_name(&self) -> &str {
+        match self {
+            Self::Known(country) => country.short_name,
+            Self::Unlisted { name, .. } => name,
+        }
+    }
+
+    /// ISO 3166 alpha-2 (what ITA speaks); `XK` for Kosovo.
+    async fn iso2(&self) -> Option<&str> {
+        self.country().map(|country| country.iso2)
+    }
+
+    /// ISO 3166 alpha-3 as GTA spells it; `XXK` for Kosovo.
+    async fn iso3(&self) -> &str {
+        match self {
+            Self::Known(country) => country.iso3,
+            Self::Unlisted { iso3, .. } => iso3,
+        }
+    }
+
+    /// The UN Comtrade reporter code its trade is published under, in the
+    /// configured Comtrade dialect. It can differ from `id` (USA 842, Norway
+    /// 579, Italy 381 legacy / 380 current) and be shared with another
+    /// jurisdiction (Monaco is reported within France, 251).
+    async fn comtrade_reporter_code(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
+        let dialect = sources(ctx)?.comtrade_dialect;
+        Ok(self
+            .country()
+            .and_then(|country| country.comtrade(dialect).code())
+            .map(|code| i32::from(code.0)))
+    }
+
+    /// How Comtrade publishes this jurisdiction, in the configured dialect.
+    async fn comtrade_reporting(&self, ctx: &Context<'_>) -> async_graphql::Result<ComtradeReporting> {
+        let dialect = sources(ctx)?.comtrade_dialect;
+        Ok(match self.country().map(|country| country.comtrade(dialect)) {
+            Some(ComtradeReporter::Own(_)) => ComtradeReporting::Own,
+            Some(ComtradeReporter::Folded(_)) => ComtradeReporting::Folded,
+            Some(ComtradeReporter::Ended { .. }) => ComtradeReporting::Ended,
+            Some(ComtradeReporter::Absent) | None => ComtradeReporting::Absent,
+        })
+    }
+
+    /// Why this jurisdiction's codes are unusual, when they are.
+    async fn crosswalk_note(&self) -> Option<&str> {
+        self.country()
+            .map(|country| country.note)
+            .filter(|note| !note.is_empty())
+    }
+
+    /// The groups (G7, G20, EU-27...) it belongs to.
+    async fn groups(&self) -> Vec<&'static str> {
+        let Some(country) = self.country() else { return Vec::new() };
+        countries::groups()
+            .iter()
+            .filter(|group| group.members.contains(&country.iso3))
+            .map(|group| group.name)
+            .collect()
+    }
+
+    /// Interventions this jurisdiction implemented (GTA `implementer`). Within
+    /// one operation, all jurisdictions asking with the same arguments share
+    /// GTA requests. `limit` defaults to 20, at most 1000.
+    #[graphql(complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity")]
+    async fn interventions_implemented(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InterventionFilter>,
+        sort: Option<Vec<String>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> async_graphql::Result<InterventionPage> {
+        self.interventions(ctx, JurisdictionRole::Implementer, filter, sort, limit, offset)
+            .await
+    }
+
+    /// Interventions that affect this jurisdiction (GTA `affected`), batched
+    /// like `interventionsImplemented`.
+    #[graphql(complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity")]
+    async fn interventions_affecting(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InterventionFilter>,
+        sort: Option<Vec<String>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> async_graphql::Result<InterventionPage> {
+        self.interventions(ctx, JurisdictionRole::Affected, filter, sort, limit, offset)
+            .await
+    }
+}
+
+/// The top-level jurisdiction queries.
+#[derive(Default)]
+pub struct JurisdictionQueries;
+
+/// How many jurisdictions a `jurisdictions` call can return, for complexity.
+fn jurisdictions_count(ids: &Option<Vec<i32>>, iso3: &Option<Vec<String>>, group: &Option<String>) -> usize {
+    match (ids, iso3, group) {
+        (None, None, None) => countries::all().len(),
+        (None, None, Some(group)) => countries::group(group).map_or(1, |g| g.members.len()),
+        _ => ids.as_ref().map_or(0, Vec::len) + iso3.as_ref().map_or(0, Vec::len),
+    }
+    .max(1)
+}
+
+#[Object]
+impl JurisdictionQueries {
+    /// One jurisdiction by exactly one of: GTA id, ISO alpha-2, ISO alpha-3 or
+    /// exact name (any case). Null when nothing matches.
+    async fn jurisdiction(
+        &self,
+        id: Option<i32>,
+        iso2: Option<String>,
+        iso3: Option<String>,
+        name: Option<String>,
+    ) -> async_graphql::Result<Option<Jurisdiction>> {
+        let given = [id.is_some(), iso2.is_some(), iso3.is_some(), name.is_some()]
+            .iter()
+            .filter(|set| **set)
+            .count();
+        if given != 1 {
+            return Err(Error::bad_input(format!(
+                "jurisdiction takes exactly one of id, iso2, iso3 or name; {given} were given"
+            )))
+            .graphql();
+        }
+        let country = if let Some(id) = id {
+            u16::try_from(id).ok().and_then(|id| countries::by_gta_id(GtaId(id)))
+        } else if let Some(iso2) = iso2 {
+            countries::by_iso2(&iso2)
+        } else if let Some(iso3) = iso3 {
+            countries::by_iso3(&iso3)
+        } else {
+            name.as_deref().and_then(countries::by_name)
+        };
+        Ok(country.map(Jurisdiction::Known))
+    }
+
+    /// Several jurisdictions: by GTA ids and/or ISO alpha-3 codes (in the order
+    /// given), or the members of a group (G7, G20, EU-27, BRICS, ASEAN, CPTPP,
+    /// RCEP). With a group and codes, the codes that are members. With no
+    /// argument, all 234. An unknown code or group is an error.
+    #[graphql(complexity = "1 + jurisdictions_count(&ids, &iso3, &group) * child_complexity")]
+    async fn jurisdictions(
+        &self,
+        ids: Option<Vec<i32>>,
+        iso3: Option<Vec<String>>,
+        group: Option<String>,
+    ) -> async_graphql::Result<Vec<Jurisdiction>> {
+        let group = group
+            .map(|name| {
+                countries::group(&name).ok_or_else(|| {
+                    let known: Vec<_> = countries::groups().iter().map(|g| g.name).collect();
+                    Error::bad_input(format!("unknown group {name:?}: known groups are {}", known.join(", ")))
+                })
+            })
+            .transpose()
+            .graphql()?;
+        let mut chosen: Vec<&'static Country> = Vec::new();
+        for id in ids.iter().flatten() {
+            let country = u16::try_from(*id)
+                .ok()
+                .and_then(|id| countries::by_gta_id(GtaId(id)))
+                .ok_or_else(|| Error::bad_input(format!("ids: no jurisdiction has GTA id {id}")))
+                .graphql()?;
+            chosen.push(country);
+        }
+        for code in iso3.iter().flatten() {
+            let country = countries::by_iso3(code)
+                .ok_or_else(|| Error::bad_input(format!("iso3: no jurisdiction has ISO alpha-3 code {code:?}")))
+                .graphql()?;
+            chosen.push(country);
+        }
+        let listed = ids.is_some() || iso3.is_some();
+        let countries: Vec<&'static Country> = match (group, listed) {
+            (None, false) => countries::all().iter().collect(),
+            (Some(group), false) => group.countries(),
+            (Some(group), true) => chosen
+                .into_iter()
+                .filter(|country| group.members.contains(&country.iso3))
+                .collect(),
+            (None, true) => chosen,
+        };
+        let mut seen = std::collections::HashSet::new();
+        Ok(countries
+            .into_iter()
+            .filter(|country| seen.insert(country.id))
+            .map(Jurisdiction::Known)
+            .collect())
+    }
+
+    /// The named groups `jurisdictions(group:)` accepts, with their members.
+    async fn jurisdiction_groups(&self) -> Vec<JurisdictionGroup> {
+        countries::groups()
+            .iter()
+            .map(|group| JurisdictionGroup {
+                name: group.name,
+                aliases: group.aliases.to_vec(),
+                members: group.countries().into_iter().map(Jurisdiction::Known).collect(),
+                other_members: group.non_jurisdiction_members.to_vec(),
+            })
+            .collect()
+    }
+}

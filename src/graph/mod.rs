@@ -1,0 +1,13 @@
+//! The GraphQL graph: thin types over the sources' records, one file per type
+//! family. Resolvers never see HTTP or JSON: they ask a source client or a
+//! per-operation loader for typed records and join sources only through the
+//! crosswalk (`countries`).
+
+mod context;
+mod intervention;
+mod jurisdiction;
+mod schema;
+pub mod vocabulary;
+
+pub use context::{OperationContext, Sources};
+pub use schema::{build_schema, sdl, TradeGraphSchema, MAX_COMPLEXITY, MAX_DEPTH};

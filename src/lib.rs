@@ -1,0 +1,30 @@
+//! trade-graph: one GraphQL graph over three public trade APIs.
+//!
+//! A client asks about a jurisdiction and gets, in one round trip, the trade
+//! policy measures it took or suffered (Global Trade Alert), and (as those
+//! sources land) what it reports trading (UN Comtrade) and the US government's
+//! export help for it (ITA). Jurisdiction nodes are the join point; DataLoaders
+//! batch upstream calls within each upstream's rules.
+//!
+//! # Layout
+//!
+//! - [`config`]: flags and environment (clap), one section per source.
+//! - [`server`]: the axum router (`/graphql`, GraphiQL at `/`, `/healthz`),
+//!   GraphQL-over-HTTP content negotiation, graceful shutdown.
+//! - [`error`]: the one error enum; every variant has a stable
+//!   `extensions.code` and names its source.
+//! - [`countries`]: the crosswalk between GTA ids, ISO codes and Comtrade
+//!   reporter codes, and the named groups.
+//! - [`sources`]: one module per upstream (requests, records, batching) and
+//!   [`sources::http`], the only code that talks to an upstream.
+//! - [`graph`]: GraphQL types and resolvers; the schema.
+//! - [`sample`]: sample mode, an in-process simulator of the upstream APIs
+//!   serving generated data, used by `cargo run` without keys and by tests.
+
+pub mod config;
+pub mod countries;
+pub mod error;
+pub mod graph;
+pub mod sample;
+pub mod server;
+pub mod sources;

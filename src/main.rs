@@ -1,0 +1,32 @@
+//! The trade-graph binary: parse configuration, set up logging, bind, serve.
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use trade_graph::config::Config;
+use trade_graph::server;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("TRADE_GRAPH_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+        )
+        .init();
+    let config = Config::parse();
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(listen = %config.listen, %error, "cannot bind the listen address");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match server::run(listener, &config, server::shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "trade-graph stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Sample mode: an in-process simulator of the upstream APIs.
+//!
+//! With no upstream URL configured, the gateway starts a [`Simulator`] on a
+//! loopback port and points its ordinary clients at it, so sample mode takes
+//! the same HTTP path as live mode. The simulator serves deterministic data
+//! generated here (no recorded payload is copied), checks requests as the real
+//! APIs document (auth header, limits, unknown filters answered with the
+//! upstream's own error shape), counts and records every request, and can be
+//! told to add latency or fail ([`Fault`]) for tests and benchmarks.
+
+mod calendar;
+mod faults;
+mod gta;
+mod gta_data;
+mod rng;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use faults::{Fault, RecordedRequest};
+
+use crate::sources::Source;
+use faults::Faults;
+
+/// The API key the simulator expects from the gateway in sample mode. It is
+/// not a secret: it only proves the gateway sends its configured key.
+pub const SAMPLE_KEY: &str = "sample-key";
+
+/// How to start a simulator.
+#[derive(Clone, Debug)]
+pub struct SimulatorOptions {
+    /// The key every request must carry.
+    pub key: String,
+    /// Latency added to every answer (benchmarks use 50 ms).
+    pub latency: Duration,
+}
+
+impl Default for SimulatorOptions {
+    fn default() -> Self {
+        Self {
+            key: SAMPLE_KEY.to_owned(),
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// State shared by the simulator's handlers.
+#[derive(Clone)]
+struct SimulatorState {
+    key: Arc<str>,
+    latency: Duration,
+    faults: Faults,
+}
+
+/// A running simulator. Dropping it stops it.
+pub struct Simulator {
+    addr: SocketAddr,
+    faults: Faults,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Simulator {
+    /// Binds `127.0.0.1:0` and serves the simulated APIs until dropped.
+    pub async fn start(options: SimulatorOptions) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let faults = Faults::default();
+        let state = SimulatorState {
+            key: options.key.into(),
+            latency: options.latency,
+            faults: faults.clone(),
+        };
+        let app = Router::new().merge(gta::routes()).with_state(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(%error, "sample simulator stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            faults,
+            stop: Some(stop),
+        })
+    }
+
+    /// The base URL all simulated APIs are served under.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Makes every later request to `source` fail or slow down as `fault` says,
+    /// until [`Simulator::clear_fault`].
+    pub fn inject_fault(&self, source: Source, fault: Fault) {
+        self.faults.set(source, Some(fault));
+    }
+
+    pub fn clear_fault(&self, source: Source) {
+        self.faults.set(source, None);
+    }
+
+    /// Requests `source` has received so far (answered or refused).
+    pub fn request_count(&self, source: Source) -> u64 {
+        self.faults.count(source)
+    }
+
+    /// Every request `source` has received, oldest first.
+    pub fn recorded_requests(&self, source: Source) -> Vec<RecordedRequest> {
+        self.faults.recorded(source)
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

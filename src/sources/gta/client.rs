@@ -1,0 +1,137 @@
+//! Sends GTA data requests through the shared HTTP path and pages past GTA's
+//! 1000-records-per-request cap.
+
+use std::sync::Arc;
+
+use super::model::{decode_data_response, Intervention};
+use super::query::{DataRequestBody, InterventionQuery, MAX_LIMIT_PER_REQUEST};
+use crate::error::Error;
+use crate::sources::http::{Upstream, UpstreamRequest};
+use crate::sources::UpstreamUsage;
+
+/// Which generation of the GTA API the upstream speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum GtaApi {
+    /// Seed 003: `POST /api/v1/data/`, bare array answers.
+    V1,
+    /// Current: `POST /api/v2/gta/data/`, adds `query` and `update_period`.
+    V2,
+}
+
+impl GtaApi {
+    /// The data endpoint's path.
+    pub fn data_path(self) -> &'static str {
+        match self {
+            Self::V1 => "/api/v1/data/",
+            Self::V2 => "/api/v2/gta/data/",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        }
+    }
+}
+
+/// One page of interventions, as the graph shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InterventionPage {
+    pub interventions: Vec<Arc<Intervention>>,
+    /// How many interventions match in all, when known: GTA's v1 answers carry
+    /// no count, so it is known only from an envelope's `count` or when the
+    /// answer ran out before the page did.
+    pub total: Option<u64>,
+}
+
+/// The GTA client: a cheap `Clone` handle.
+#[derive(Clone, Debug)]
+pub struct GtaClient {
+    upstream: Upstream,
+    api: GtaApi,
+}
+
+impl GtaClient {
+    pub fn new(upstream: Upstream, api: GtaApi) -> Self {
+        Self { upstream, api }
+    }
+
+    pub fn api(&self) -> GtaApi {
+        self.api
+    }
+
+    /// Refuses what this API generation does not know, before any request.
+    pub fn check(&self, query: &InterventionQuery) -> Result<(), Error> {
+        if self.api == GtaApi::V1 {
+            let v2_only = query.request_data.v2_only_filters();
+            if !v2_only.is_empty() {
+                return Err(Error::bad_input(format!(
+                    "the GTA filter(s) {} exist only in the GTA v2 API; this gateway speaks v1 (set --gta-api v2)",
+                    v2_only.join(", ")
+                )));
+            }
+            if query.sorting.uses_v2_only_keys() {
+                return Err(Error::bad_input(
+                    "sorting by last_updated exists only in the GTA v2 API; this gateway speaks v1 (set --gta-api v2)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches `limit` interventions from `offset`, in requests of at most
+    /// 1000, stopping early when GTA runs out. Pages are fetched one after the
+    /// other: most searches end within the first, and a sequence never spends
+    /// requests past the end.
+    pub async fn fetch(
+        &self,
+        query: &InterventionQuery,
+        limit: u64,
+        offset: u64,
+        usage: &UpstreamUsage,
+    ) -> Result<InterventionPage, Error> {
+        self.check(query)?;
+        let mut page = InterventionPage::default();
+        let mut next_offset = offset;
+        let mut remaining = limit;
+        while remaining > 0 {
+            let request_limit = remaining.min(u64::from(MAX_LIMIT_PER_REQUEST)) as u32;
+            let response = self.request(query, request_limit, next_offset, usage).await?;
+            let received = response.interventions.len() as u64;
+            if response.count.is_some() {
+                page.total = response.count;
+            }
+            page.interventions
+                .extend(response.interventions.into_iter().map(Arc::new));
+            if received < u64::from(request_limit) {
+                if page.total.is_none() && (received > 0 || next_offset == 0) {
+                    page.total = Some(next_offset + received);
+                }
+                break;
+            }
+            remaining -= received;
+            next_offset += received;
+        }
+        Ok(page)
+    }
+
+    /// One request to the data endpoint.
+    async fn request(
+        &self,
+        query: &InterventionQuery,
+        limit: u32,
+        offset: u64,
+        usage: &UpstreamUsage,
+    ) -> Result<super::model::DataResponse, Error> {
+        let body = DataRequestBody {
+            limit,
+            offset,
+            sorting: query.sorting.wire(),
+            request_data: &query.request_data,
+        };
+        let request = UpstreamRequest::post_json(self.api.data_path(), &body);
+        let answer = self.upstream.send(&request, usage).await?;
+        decode_data_response(&answer)
+    }
+}

@@ -1,0 +1,195 @@
+//! Batches `Jurisdiction.interventionsImplemented` / `interventionsAffecting`
+//! across the jurisdictions of one operation.
+//!
+//! All keys of a DataLoader batch that share a role and a query become one GTA
+//! request whose `implementer` (or `affected`) filter lists every jurisdiction,
+//! with room for each one's page. The answer is in the query's order, so each
+//! jurisdiction's own interventions are its own answer's order; a jurisdiction
+//! whose page the shared answer could not fill (others took the room) gets one
+//! follow-up request of its own. A jurisdiction asked for alone is a single
+//! request with the page's own offset and limit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use futures::future::try_join_all;
+
+use super::client::{GtaClient, InterventionPage};
+use super::query::{InterventionQuery, MAX_LIMIT_PER_REQUEST};
+use crate::countries::GtaId;
+use crate::error::Error;
+use crate::sources::UpstreamUsage;
+
+/// How many times the sum of the batch's pages the shared request asks for.
+const SHARED_ROOM_FACTOR: u64 = 4;
+/// The smallest shared request: small pages still get a useful answer.
+const MIN_SHARED_LIMIT: u64 = 100;
+
+/// Which side of an intervention a jurisdiction is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JurisdictionRole {
+    /// The jurisdiction implemented it (`implementer` filter).
+    Implementer,
+    /// The jurisdiction is affected by it (`affected` filter).
+    Affected,
+}
+
+/// One jurisdiction's page of interventions under a shared query.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct JurisdictionInterventionsKey {
+    pub jurisdiction: GtaId,
+    pub role: JurisdictionRole,
+    pub query: Arc<InterventionQuery>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The per-operation GTA loader (wrap it in an async-graphql `DataLoader`).
+pub struct GtaLoader {
+    client: GtaClient,
+    usage: UpstreamUsage,
+}
+
+impl GtaLoader {
+    pub fn new(client: GtaClient, usage: UpstreamUsage) -> Self {
+        Self { client, usage }
+    }
+
+    /// Answers every key that shares `role`, `query`, `limit` and `offset`.
+    async fn load_group(
+        &self,
+        role: JurisdictionRole,
+        query: &InterventionQuery,
+        limit: u32,
+        offset: u32,
+        jurisdictions: &[GtaId],
+    ) -> Result<Vec<(GtaId, InterventionPage)>, Error> {
+        if let [only] = jurisdictions {
+            let page = self
+                .client
+                .fetch(
+                    &with_jurisdictions(query, role, &[*only]),
+                    u64::from(limit),
+                    u64::from(offset),
+                    &self.usage,
+                )
+                .await?;
+            return Ok(vec![(*only, page)]);
+        }
+
+        let wanted = u64::from(offset) + u64::from(limit);
+        // Room for every page several times over: jurisdictions are rarely
+        // even (EU members share every EU-wide measure), and a larger answer
+        // is cheaper than a follow-up request.
+        let shared_limit = (wanted * jurisdictions.len() as u64 * SHARED_ROOM_FACTOR)
+            .clamp(MIN_SHARED_LIMIT, u64::from(MAX_LIMIT_PER_REQUEST));
+        let shared = self
+            .client
+            .fetch(
+                &with_jurisdictions(query, role, jurisdictions),
+                shared_limit,
+                0,
+                &self.usage,
+            )
+            .await?;
+        let exhausted = (shared.interventions.len() as u64) < shared_limit;
+
+        let mut answered = Vec::with_capacity(jurisdictions.len());
+        let mut follow_ups = Vec::new();
+        for &jurisdiction in jurisdictions {
+            let own: Vec<_> = shared
+                .interventions
+                .iter()
+                .filter(|intervention| match role {
+                    JurisdictionRole::Implementer => intervention.implemented_by(jurisdiction.0),
+                    JurisdictionRole::Affected => intervention.affects(jurisdiction.0),
+                })
+                .cloned()
+                .collect();
+            if exhausted || own.len() as u64 >= wanted {
+                let total = exhausted.then_some(own.len() as u64);
+                let interventions = own
+                    .into_iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .collect();
+                answered.push((jurisdiction, InterventionPage { interventions, total }));
+            } else {
+                follow_ups.push(jurisdiction);
+            }
+        }
+        let filled = try_join_all(follow_ups.into_iter().map(|jurisdiction| async move {
+            let page = self
+                .client
+                .fetch(
+                    &with_jurisdictions(query, role, &[jurisdiction]),
+                    u64::from(limit),
+                    u64::from(offset),
+                    &self.usage,
+                )
+                .await?;
+            Ok::<_, Error>((jurisdiction, page))
+        }))
+        .await?;
+        answered.extend(filled);
+        Ok(answered)
+    }
+}
+
+/// `query` with the role's jurisdiction filter set to `jurisdictions`.
+fn with_jurisdictions(
+    query: &InterventionQuery,
+    role: JurisdictionRole,
+    jurisdictions: &[GtaId],
+) -> InterventionQuery {
+    let mut query = query.clone();
+    let ids = Some(jurisdictions.iter().map(|id| id.0).collect());
+    match role {
+        JurisdictionRole::Implementer => query.request_data.implementer = ids,
+        JurisdictionRole::Affected => query.request_data.affected = ids,
+    }
+    query
+}
+
+impl Loader<JurisdictionInterventionsKey> for GtaLoader {
+    type Value = InterventionPage;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[JurisdictionInterventionsKey],
+    ) -> Result<HashMap<JurisdictionInterventionsKey, InterventionPage>, Error> {
+        type GroupKey<'a> = (JurisdictionRole, &'a InterventionQuery, u32, u32);
+        let mut groups: HashMap<GroupKey<'_>, Vec<GtaId>> = HashMap::new();
+        for key in keys {
+            let jurisdictions = groups
+                .entry((key.role, &*key.query, key.limit, key.offset))
+                .or_default();
+            if !jurisdictions.contains(&key.jurisdiction) {
+                jurisdictions.push(key.jurisdiction);
+            }
+        }
+        let answers = try_join_all(groups.into_iter().map(
+            |((role, query, limit, offset), jurisdictions)| async move {
+                let pages = self
+                    .load_group(role, query, limit, offset, &jurisdictions)
+                    .await?;
+                Ok::<_, Error>(pages.into_iter().map(move |(jurisdiction, page)| {
+                    (
+                        JurisdictionInterventionsKey {
+                            jurisdiction,
+                            role,
+                            query: Arc::new(query.clone()),
+                            limit,
+                            offset,
+                        },
+                        page,
+                    )
+                }))
+            },
+        ))
+        .await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+}

@@ -1,0 +1,425 @@
+//! The one HTTP path to the upstreams.
+//!
+//! Every upstream request of every source goes through [`Upstream::send`]: it
+//! adds the source's credential, applies its timeout, counts the request for
+//! `extensions.upstream`, and maps every failure to an [`Error`] variant that
+//! names the source. Decoding goes through [`decode`], which uses
+//! `serde_path_to_error` so that a changed upstream shape reports the JSON path
+//! that no longer fits.
+//!
+//! API keys never leave this module in readable form: [`Secret`] does not print,
+//! request URLs are logged without their query string, and upstream error text
+//! is scrubbed of the key before it becomes part of an error message.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use super::{Source, UpstreamUsage};
+use crate::error::Error;
+
+/// An API key. Its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The key itself, for the one place that puts it on the wire.
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How a source presents its API key.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// No key (keyless endpoints, or no key configured).
+    None,
+    /// A request header, e.g. GTA's `Authorization: APIKey <key>`; `prefix` is
+    /// put before the key.
+    Header {
+        name: &'static str,
+        prefix: &'static str,
+        key: Secret,
+    },
+    /// A query parameter, e.g. the old ITA API's `api_key`.
+    QueryParameter { name: &'static str, key: Secret },
+}
+
+impl Credential {
+    fn key(&self) -> Option<&Secret> {
+        match self {
+            Self::None => None,
+            Self::Header { key, .. } | Self::QueryParameter { key, .. } => Some(key),
+        }
+    }
+}
+
+/// The HTTP method of an upstream request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// One upstream request, before credentials: what the sources build and what
+/// identifies a request (for counting, and later for caching).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UpstreamRequest {
+    pub method: Method,
+    /// Path below the source's base URL, starting with `/`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// A JSON body, serialized; `None` for GET.
+    pub body: Option<String>,
+}
+
+impl UpstreamRequest {
+    /// A GET request with query parameters.
+    pub fn get(path: impl Into<String>, query: Vec<(String, String)>) -> Self {
+        Self {
+            method: Method::Get,
+            path: path.into(),
+            query,
+            body: None,
+        }
+    }
+
+    /// A POST request with a JSON body.
+    pub fn post_json(path: impl Into<String>, body: &impl serde::Serialize) -> Self {
+        Self {
+            method: Method::Post,
+            path: path.into(),
+            query: Vec::new(),
+            // Serializing our own request types cannot fail: they are plain
+            // structs of strings, numbers and lists.
+            body: Some(serde_json::to_string(body).unwrap_or_default()),
+        }
+    }
+}
+
+/// The process-wide HTTP client: one connection pool for every upstream.
+#[derive(Clone, Debug)]
+pub struct HttpClient(reqwest::Client);
+
+impl HttpClient {
+    pub fn new() -> Result<Self, String> {
+        reqwest::Client::builder()
+            .user_agent(concat!("trade-graph/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map(Self)
+            .map_err(|error| format!("cannot build the HTTP client: {error}"))
+    }
+}
+
+/// One configured upstream: its base URL, credential and timeout. A cheap
+/// `Clone` handle shared by every operation.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    inner: Arc<UpstreamInner>,
+}
+
+#[derive(Debug)]
+struct UpstreamInner {
+    source: Source,
+    client: HttpClient,
+    /// Without a trailing slash; request paths are appended to it.
+    base_url: String,
+    credential: Credential,
+    timeout: Duration,
+}
+
+impl Upstream {
+    pub fn new(
+        source: Source,
+        client: HttpClient,
+        base_url: &str,
+        credential: Credential,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(UpstreamInner {
+                source,
+                client,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                credential,
+                timeout,
+            }),
+        }
+    }
+
+    pub fn source(&self) -> Source {
+        self.inner.source
+    }
+
+    /// The base URL requests go to (never contains the key).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Sends `request`, counts it in `usage`, and returns the body of a 2xx
+    /// answer; every other outcome becomes an [`Error`] naming the source.
+    pub async fn send(
+        &self,
+        request: &UpstreamRequest,
+        usage: &UpstreamUsage,
+    ) -> Result<Vec<u8>, Error> {
+        let inner = &*self.inner;
+        let source = inner.source;
+        let mut url = match url::Url::parse(&format!("{}{}", inner.base_url, request.path)) {
+            Ok(url) => url,
+            Err(_) => {
+                return Err(Error::UpstreamUnavailable {
+                    upstream: source,
+                    status: None,
+                })
+            }
+        };
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &request.query {
+                pairs.append_pair(name, value);
+            }
+            if let Credential::QueryParameter { name, key } = &inner.credential {
+                pairs.append_pair(name, key.expose());
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let mut builder = match request.method {
+            Method::Get => inner.client.0.get(url),
+            Method::Post => inner.client.0.post(url),
+        }
+        .timeout(inner.timeout);
+        if let Credential::Header { name, prefix, key } = &inner.credential {
+            builder = builder.header(*name, format!("{prefix}{}", key.expose()));
+        }
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+
+        usage.record_request(source);
+        let started = Instant::now();
+        let outcome = builder.send().await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let response = match outcome {
+            Ok(response) => response,
+            Err(error) => {
+                // reqwest's own message contains the URL, and with it any key
+                // sent as a query parameter: log and return only the kind.
+                let kind = transport_failure_kind(&error);
+                tracing::warn!(%source, path = %request.path, elapsed_ms, kind, "upstream request failed");
+                return Err(if error.is_timeout() {
+                    Error::UpstreamTimeout {
+                        upstream: source,
+                        after: inner.timeout,
+                    }
+                } else {
+                    Error::UpstreamUnavailable {
+                        upstream: source,
+                        status: None,
+                    }
+                });
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        let body = match response.bytes().await {
+            Ok(body) => body.to_vec(),
+            Err(error) => {
+                tracing::warn!(%source, path = %request.path, kind = transport_failure_kind(&error), "upstream body failed");
+                return Err(if error.is_timeout() {
+                    Error::UpstreamTimeout {
+                        upstream: source,
+                        after: inner.timeout,
+                    }
+                } else {
+                    Error::UpstreamUnavailable {
+                        upstream: source,
+                        status: Some(status.as_u16()),
+                    }
+                });
+            }
+        };
+        tracing::debug!(%source, method = ?request.method, path = %request.path, status = status.as_u16(), elapsed_ms, bytes = body.len(), "upstream request");
+
+        if status.is_success() {
+            return Ok(body);
+        }
+        let status = status.as_u16();
+        Err(match status {
+            401 | 403 => Error::UpstreamUnauthorized {
+                upstream: source,
+                status,
+            },
+            409 | 429 => Error::UpstreamRateLimited {
+                upstream: source,
+                retry_after,
+            },
+            400..=499 => Error::UpstreamRejected {
+                upstream: source,
+                status,
+                message: self.scrub(&upstream_message(&body)),
+            },
+            _ => Error::UpstreamUnavailable {
+                upstream: source,
+                status: Some(status),
+            },
+        })
+    }
+
+    /// Removes the configured key from text that came from the upstream (some
+    /// APIs echo the request URL in their error messages).
+    fn scrub(&self, text: &str) -> String {
+        match self.inner.credential.key() {
+            Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "***"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+/// A short, key-free word for a transport failure, for logs.
+fn transport_failure_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else if error.is_body() || error.is_decode() {
+        "body"
+    } else {
+        "request"
+    }
+}
+
+/// The human part of an upstream error body: a JSON `detail`, `message` or
+/// `error` member (the shapes GTA, Comtrade and ITA use), else the text itself,
+/// cut to a length that fits an error message.
+fn upstream_message(body: &[u8]) -> String {
+    const MAX: usize = 300;
+    let text = String::from_utf8_lossy(strip_bom(body));
+    let from_json = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|json| {
+            ["detail", "message", "error", "errors"]
+                .iter()
+                .find_map(|key| json.get(key).cloned())
+                .or(Some(json))
+        })
+        .map(|value| match value {
+            serde_json::Value::String(text) => text,
+            other => other.to_string(),
+        });
+    let message = from_json.unwrap_or_else(|| text.trim().to_owned());
+    if message.chars().count() > MAX {
+        let cut: String = message.chars().take(MAX).collect();
+        format!("{cut}...")
+    } else {
+        message
+    }
+}
+
+/// Some upstreams (Comtrade's reference lists) start their JSON with a UTF-8
+/// byte order mark, which serde_json rejects.
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// Decodes an upstream body into `T`; a mismatch names the JSON path.
+pub fn decode<T: DeserializeOwned>(source: Source, body: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(strip_bom(body));
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        Error::UpstreamBadResponse {
+            upstream: source,
+            path,
+            detail: inner.to_string(),
+        }
+    })
+}
+
+/// Decodes an already parsed JSON value into `T`; `at` is the path of `value`
+/// inside the body, so errors name the full path.
+pub fn decode_value<T: DeserializeOwned>(
+    source: Source,
+    value: serde_json::Value,
+    at: &str,
+) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let inner_path = error.path().to_string();
+        let path = match (at, inner_path.as_str()) {
+            ("", inner) => inner.to_owned(),
+            (outer, ".") => outer.to_owned(),
+            (outer, inner) if inner.starts_with('[') => format!("{outer}{inner}"),
+            (outer, inner) => format!("{outer}.{inner}"),
+        };
+        Error::UpstreamBadResponse {
+            upstream: source,
+            path,
+            detail: error.into_inner().to_string(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        let credential = Credential::Header {
+            name: "Authorization",
+            prefix: "APIKey ",
+            key: Secret::new("hunter2"),
+        };
+        assert!(!format!("{credential:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn upstream_messages_come_from_the_usual_members() {
+        assert_eq!(upstream_message(br#"{"detail": "Invalid filter"}"#), "Invalid filter");
+        assert_eq!(upstream_message(b"plain text\n"), "plain text");
+        assert_eq!(upstream_message(&[b'x'; 400]).len(), 303);
+    }
+
+    #[test]
+    fn decode_errors_name_the_path() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Row {
+            #[allow(dead_code)]
+            id: u32,
+        }
+        let error = decode::<Vec<Row>>(Source::Gta, br#"[{"id": 1}, {"id": "x"}]"#).unwrap_err();
+        match error {
+            Error::UpstreamBadResponse { path, .. } => assert_eq!(path, "[1].id"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let error =
+            decode_value::<Vec<Row>>(Source::Gta, serde_json::json!([{"id": "x"}]), "results")
+                .unwrap_err();
+        match error {
+            Error::UpstreamBadResponse { path, .. } => assert_eq!(path, "results[0].id"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
