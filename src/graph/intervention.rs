@@ -339,17 +339,31 @@ pub struct DatedText {
     pub modified: Option<String>,
 }
 
+/// A CPC sector an intervention affects.
+#[derive(SimpleObject)]
+pub struct AffectedSector {
+    /// The CPC code, e.g. 341.
+    pub cpc_code: i64,
+    /// The CPC description (current GTA API).
+    pub name: Option<String>,
+}
+
 /// A product an intervention affects.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct AffectedProduct {
     /// The six-digit HS code, zero-padded ("010121").
     pub hs_code: String,
+    /// The HS description (current GTA API, full access).
+    pub name: Option<String>,
     /// Tariff level before the intervention (full GTA access only).
     pub prior_level: Option<String>,
     /// Tariff level after the intervention (full GTA access only).
     pub new_level: Option<String>,
     pub unit: Option<String>,
+    /// When the change took effect for this product (current GTA API).
+    pub date_implemented: Option<String>,
+    pub date_removed: Option<String>,
 }
 
 #[ComplexObject]
@@ -451,9 +465,16 @@ impl Intervention {
     async fn inferred_jurisdictions(&self) -> Option<&str> {
         self.0.inferred_jurisdictions.as_deref()
     }
-    /// CPC sector codes.
-    async fn affected_sectors(&self) -> Vec<i64> {
-        self.0.affected_sectors.iter().map(|&s| i64::from(s)).collect()
+    /// The CPC sectors it affects.
+    async fn affected_sectors(&self) -> Vec<AffectedSector> {
+        self.0
+            .affected_sectors
+            .iter()
+            .map(|sector| AffectedSector {
+                cpc_code: i64::from(sector.cpc_code),
+                name: sector.name.clone(),
+            })
+            .collect()
     }
     async fn affected_products(&self) -> Vec<AffectedProduct> {
         self.0
@@ -461,9 +482,12 @@ impl Intervention {
             .iter()
             .map(|product| AffectedProduct {
                 hs_code: format!("{:06}", product.hs_code),
+                name: product.name.clone(),
                 prior_level: product.prior_level.clone(),
                 new_level: product.new_level.clone(),
                 unit: product.unit.clone(),
+                date_implemented: product.date_implemented.clone(),
+                date_removed: product.date_removed.clone(),
             })
             .collect()
     }
@@ -509,7 +533,8 @@ impl InterventionQueries {
     /// `date_published`, `date_implemented`, `date_removed`, `intervention_id`,
     /// and on v2 `last_updated`), `-` in front for descending; default
     /// newest announcement first. `limit` (default 20, at most 10000) is paged
-    /// upstream in requests of 1000.
+    /// upstream in requests of 1000. Null, with an error naming the source,
+    /// when GTA fails; other root fields keep their data.
     #[graphql(complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_SEARCH_LIMIT) as usize / 20 * child_complexity")]
     async fn interventions(
         &self,
@@ -518,7 +543,7 @@ impl InterventionQueries {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<InterventionPage> {
+    ) -> async_graphql::Result<Option<InterventionPage>> {
         let (limit, offset) = page_bounds(limit, offset, MAX_SEARCH_LIMIT).graphql()?;
         let query = intervention_query(filter.as_ref(), sort.as_deref()).graphql()?;
         let gta = &sources(ctx)?.gta;
@@ -527,7 +552,7 @@ impl InterventionQueries {
             .fetch(&query, u64::from(limit), u64::from(offset), usage)
             .await
             .graphql()?;
-        Ok(page.into())
+        Ok(Some(page.into()))
     }
 
     /// One intervention by its GTA id, or null.

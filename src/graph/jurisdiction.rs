@@ -64,7 +64,7 @@ impl Jurisdiction {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<InterventionPage> {
+    ) -> async_graphql::Result<Option<InterventionPage>> {
         let (limit, offset) = page_bounds(limit, offset, MAX_JURISDICTION_LIMIT).graphql()?;
         if let Some(filter) = &filter {
             let (field, set) = match role {
@@ -94,7 +94,7 @@ impl Jurisdiction {
             offset,
         };
         let page = operation(ctx)?.gta.load_one(key).await.graphql()?;
-        Ok(page.unwrap_or_default().into())
+        Ok(Some(page.unwrap_or_default().into()))
     }
 }
 
@@ -202,7 +202,9 @@ impl Jurisdiction {
 
     /// Interventions this jurisdiction implemented (GTA `implementer`). Within
     /// one operation, all jurisdictions asking with the same arguments share
-    /// GTA requests. `limit` defaults to 20, at most 1000.
+    /// GTA requests. `limit` defaults to 20, at most 1000. Null, with an error
+    /// naming the source, when GTA fails: the jurisdiction's other fields keep
+    /// their data.
     #[graphql(complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity")]
     async fn interventions_implemented(
         &self,
@@ -211,7 +213,7 @@ impl Jurisdiction {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<InterventionPage> {
+    ) -> async_graphql::Result<Option<InterventionPage>> {
         self.interventions(ctx, JurisdictionRole::Implementer, filter, sort, limit, offset)
             .await
     }
@@ -226,7 +228,7 @@ impl Jurisdiction {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<InterventionPage> {
+    ) -> async_graphql::Result<Option<InterventionPage>> {
         self.interventions(ctx, JurisdictionRole::Affected, filter, sort, limit, offset)
             .await
     }

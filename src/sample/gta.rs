@@ -337,7 +337,10 @@ fn render(i: &SampleIntervention, version: Version) -> Value {
         "intervention_type": i.intervention_type.label(),
         "mast_chapter": i.mast_chapter.label(),
         "mast_subchapter": i.mast_chapter.label(),
-        "affected_sectors": i.sectors,
+        "affected_sectors": match version {
+            Version::V1 => json!(i.sectors),
+            Version::V2 => i.sectors.iter().map(|code| json!({ "sector_id": code, "name": format!("CPC sector {code}") })).collect(),
+        },
         "affected_products": products,
         "date_announced": i.date_announced,
         "date_published": i.date_published,

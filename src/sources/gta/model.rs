@@ -55,9 +55,9 @@ pub struct Intervention {
     pub mast_chapter: Option<String>,
     #[serde(default)]
     pub mast_subchapter: Option<String>,
-    /// CPC sector codes.
+    /// CPC sectors: codes (v1) or `{sector_id, name}` (v2).
     #[serde(default)]
-    pub affected_sectors: Vec<u32>,
+    pub affected_sectors: Vec<AffectedSector>,
     #[serde(default)]
     pub affected_products: Vec<AffectedProduct>,
     #[serde(default)]
@@ -103,15 +103,18 @@ pub struct GroupRef {
 }
 
 /// A text that GTA versions: the v2 API answers a list of dated entries, v1 a
-/// plain string (decoded as one entry without dates).
+/// plain string (decoded as one entry without dates). Entries name their text
+/// `text` (live answers) or `description` / `source` (the publisher's
+/// OpenAPI examples), and their date `modified` or `datetime_modified`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct DatedText {
+    #[serde(alias = "description", alias = "source")]
     pub text: String,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default, rename = "order_nr")]
     pub order: Option<u32>,
-    #[serde(default)]
+    #[serde(default, alias = "datetime_modified")]
     pub modified: Option<String>,
 }
 
@@ -120,9 +123,14 @@ pub struct DatedText {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AffectedProduct {
     pub hs_code: u32,
+    /// The HS description (current API, full access).
+    pub name: Option<String>,
     pub prior_level: Option<String>,
     pub new_level: Option<String>,
     pub unit: Option<String>,
+    /// When the change took effect for this product (current API).
+    pub date_implemented: Option<String>,
+    pub date_removed: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for AffectedProduct {
@@ -134,30 +142,75 @@ impl<'de> Deserialize<'de> for AffectedProduct {
             Detailed {
                 product_id: u32,
                 #[serde(default)]
+                name: Option<String>,
+                #[serde(default)]
                 prior_level: Option<Level>,
                 #[serde(default)]
                 new_level: Option<Level>,
                 #[serde(default)]
                 unit: Option<String>,
+                #[serde(default)]
+                date_implemented: Option<String>,
+                #[serde(default)]
+                date_removed: Option<String>,
             },
         }
         Ok(match Wire::deserialize(deserializer)? {
             Wire::Code(hs_code) => Self {
                 hs_code,
+                name: None,
                 prior_level: None,
                 new_level: None,
                 unit: None,
+                date_implemented: None,
+                date_removed: None,
             },
             Wire::Detailed {
                 product_id,
+                name,
                 prior_level,
                 new_level,
                 unit,
+                date_implemented,
+                date_removed,
             } => Self {
                 hs_code: product_id,
+                name,
                 prior_level: prior_level.map(Level::into_text),
                 new_level: new_level.map(Level::into_text),
                 unit,
+                date_implemented,
+                date_removed,
+            },
+        })
+    }
+}
+
+/// A CPC sector an intervention affects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AffectedSector {
+    pub cpc_code: u32,
+    /// The CPC description (current API).
+    pub name: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for AffectedSector {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Code(u32),
+            Named {
+                sector_id: u32,
+                #[serde(default)]
+                name: Option<String>,
+            },
+        }
+        Ok(match Wire::deserialize(deserializer)? {
+            Wire::Code(cpc_code) => Self { cpc_code, name: None },
+            Wire::Named { sector_id, name } => Self {
+                cpc_code: sector_id,
+                name,
             },
         })
     }
@@ -235,11 +288,20 @@ pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
             count: None,
         }),
         serde_json::Value::Object(mut envelope) => {
-            let results = envelope.remove("results").ok_or_else(|| Error::UpstreamBadResponse {
+            let mut results = envelope.remove("results").ok_or_else(|| Error::UpstreamBadResponse {
                 upstream: Source::Gta,
                 path: ".".into(),
                 detail: "expected an array of interventions or an object with `results`".into(),
             })?;
+            // The publisher's own v2 example nests the page in one more array
+            // (`results: [[...]]`); accept it as the page it is.
+            if let serde_json::Value::Array(items) = &results {
+                if !items.is_empty() && items.iter().all(serde_json::Value::is_array) {
+                    results = serde_json::Value::Array(
+                        items.iter().flat_map(|inner| inner.as_array().cloned().unwrap_or_default()).collect(),
+                    );
+                }
+            }
             let count = envelope.get("count").and_then(serde_json::Value::as_u64);
             Ok(DataResponse {
                 interventions: decode_value(Source::Gta, results, "results")?,

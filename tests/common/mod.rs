@@ -1,0 +1,144 @@
+//! Starts the gateway for end-to-end tests: on `127.0.0.1:0`, with a sample
+//! simulator the test can inject faults into and count requests on.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use trade_graph::config::Config;
+use trade_graph::sample::{Simulator, SimulatorOptions, SAMPLE_KEY};
+use trade_graph::sources::Source;
+
+/// A running gateway and the simulator behind it. Dropping it stops both.
+pub struct TestGateway {
+    pub url: String,
+    pub simulator: Simulator,
+    client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestGateway {
+    /// The gateway in front of a fresh simulator, GTA v2, sample key.
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`TestGateway::start`], with extra command-line flags.
+    pub async fn start_with(flags: &[&str]) -> Self {
+        Self::start_keyed(SAMPLE_KEY, flags).await
+    }
+
+    /// The gateway sending `gateway_key` to a simulator that expects the
+    /// sample key.
+    pub async fn start_keyed(gateway_key: &str, flags: &[&str]) -> Self {
+        let simulator = Simulator::start(SimulatorOptions::default())
+            .await
+            .expect("simulator starts");
+        let base_url = simulator.base_url();
+        let mut args = vec![
+            "trade-graph",
+            "--listen",
+            "127.0.0.1:0",
+            "--gta-url",
+            &base_url,
+            "--gta-key",
+            gateway_key,
+        ];
+        args.extend_from_slice(flags);
+        let config = Config::parse_from(args);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            trade_graph::server::run(listener, &config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self {
+            url,
+            simulator,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            stop: Some(stop),
+        }
+    }
+
+    /// POSTs a query (JSON in, JSON out) and returns the whole response body.
+    pub async fn query(&self, query: &str) -> Value {
+        self.query_with(query, json!({})).await
+    }
+
+    pub async fn query_with(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.url))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(json!({ "query": query, "variables": variables }).to_string())
+            .send()
+            .await
+            .expect("gateway answers");
+        assert_eq!(response.status(), 200, "GraphQL responses are 200 with application/json");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// A raw request builder for HTTP-level tests.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// GTA requests the simulator has received.
+    pub fn gta_requests(&self) -> u64 {
+        self.simulator.request_count(Source::Gta)
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// `extensions.upstream.<source>.requests` of a response.
+pub fn upstream_requests(response: &Value, source: &str) -> u64 {
+    response["extensions"]["upstream"][source]["requests"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no extensions.upstream.{source}.requests in {response}"))
+}
+
+/// The error codes of a response, in order.
+pub fn error_codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where the recorded upstream payloads are: `TRADE_GRAPH_FIXTURES`, default
+/// `../shared/fixtures` from the crate root.
+pub fn fixtures() -> PathBuf {
+    let dir = std::env::var_os("TRADE_GRAPH_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    assert!(
+        dir.is_dir(),
+        "the recorded fixtures are missing at {} (set TRADE_GRAPH_FIXTURES)",
+        dir.display()
+    );
+    dir
+}
