@@ -24,7 +24,11 @@ pub struct Config {
     /// Where GraphiQL's scripts and styles are loaded from: a base URL laid out
     /// like unpkg (`<base>/<package>@<version>/<file>`), e.g. a mirror on your
     /// network for offline use.
-    #[arg(long, env = "TRADE_GRAPH_GRAPHIQL_ASSETS", default_value = "https://unpkg.com")]
+    #[arg(
+        long,
+        env = "TRADE_GRAPH_GRAPHIQL_ASSETS",
+        default_value = "https://unpkg.com"
+    )]
     pub graphiql_assets: String,
 
     /// Largest request body accepted on /graphql, in bytes.
@@ -55,7 +59,13 @@ pub struct GtaConfig {
     pub key: Option<Secret>,
 
     /// GTA API generation: v1 (seed, /api/v1/data/) or v2 (current, /api/v2/gta/data/).
-    #[arg(id = "gta_api", long = "gta-api", env = "TRADE_GRAPH_GTA_API", value_enum, default_value = "v2")]
+    #[arg(
+        id = "gta_api",
+        long = "gta-api",
+        env = "TRADE_GRAPH_GTA_API",
+        value_enum,
+        default_value = "v2"
+    )]
     pub api: GtaApi,
 
     /// How long one GTA request may take (e.g. "15s", "500ms").
@@ -68,7 +78,13 @@ pub struct GtaConfig {
 #[derive(Args, Clone, Debug)]
 pub struct ComtradeConfig {
     /// Comtrade API generation: legacy (seed, /api/get) or v1 (current).
-    #[arg(id = "comtrade_api", long = "comtrade-api", env = "TRADE_GRAPH_COMTRADE_API", value_enum, default_value = "v1")]
+    #[arg(
+        id = "comtrade_api",
+        long = "comtrade-api",
+        env = "TRADE_GRAPH_COMTRADE_API",
+        value_enum,
+        default_value = "v1"
+    )]
     pub api: ComtradeApi,
 }
 
@@ -108,7 +124,10 @@ fn parse_secret(value: &str) -> Result<Secret, String> {
 fn parse_base_url(value: &str) -> Result<String, String> {
     let url = url::Url::parse(value).map_err(|error| format!("not a URL: {error}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("expected an http or https URL, got scheme {:?}", url.scheme()));
+        return Err(format!(
+            "expected an http or https URL, got scheme {:?}",
+            url.scheme()
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err("the base URL must not have a query or fragment".into());
@@ -125,7 +144,13 @@ mod tests {
         let config = Config::sample();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert!(config.gta.url.is_none());
-        let config = Config::parse_from(["trade-graph", "--gta-url", "https://gta.example/", "--gta-key", "k3y-value"]);
+        let config = Config::parse_from([
+            "trade-graph",
+            "--gta-url",
+            "https://gta.example/",
+            "--gta-key",
+            "k3y-value",
+        ]);
         assert_eq!(config.gta.url.as_deref(), Some("https://gta.example"));
         assert!(!format!("{config:?}").contains("k3y-value"));
         assert!(Config::try_parse_from(["trade-graph", "--gta-url", "ftp://x"]).is_err());

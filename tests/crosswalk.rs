@@ -12,8 +12,15 @@ use serde_json::Value;
 use trade_graph::countries::{self, ComtradeDialect, ComtradeReporter, GtaId, ReporterCode};
 
 fn read(path: &str) -> String {
-    let bytes = std::fs::read(common::fixtures().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    String::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes).to_vec()).unwrap()
+    let bytes =
+        std::fs::read(common::fixtures().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    String::from_utf8(
+        bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&bytes)
+            .to_vec(),
+    )
+    .unwrap()
 }
 
 fn json(path: &str) -> Value {
@@ -24,13 +31,22 @@ fn json(path: &str) -> Value {
 fn gta_rows() -> Vec<HashMap<String, String>> {
     let text = read("gta/gta_jurisdictions.csv");
     let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     lines
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
             let cells: Vec<&str> = line.split(',').collect();
             assert_eq!(cells.len(), header.len(), "unexpected commas in {line}");
-            header.iter().cloned().zip(cells.iter().map(|c| c.trim().to_owned())).collect()
+            header
+                .iter()
+                .cloned()
+                .zip(cells.iter().map(|c| c.trim().to_owned()))
+                .collect()
         })
         .collect()
 }
@@ -44,7 +60,8 @@ fn the_table_is_gtas_jurisdiction_list() {
     assert_eq!(countries::all().len(), rows.len());
     for row in &rows {
         let id: u16 = row["jurisdiction_id"].parse().unwrap();
-        let country = countries::by_gta_id(GtaId(id)).unwrap_or_else(|| panic!("GTA id {id} missing"));
+        let country =
+            countries::by_gta_id(GtaId(id)).unwrap_or_else(|| panic!("GTA id {id} missing"));
         assert_eq!(country.iso3, row["iso_code"], "ISO3 of {id}");
         assert_eq!(country.iso2, row["web_id"], "ISO2 of {id}");
         assert_eq!(country.name, row["jurisdiction_name"], "name of {id}");
@@ -75,7 +92,9 @@ fn v1_reporters() -> Vec<V1Reporter> {
         .map(|r| V1Reporter {
             code: r["reporterCode"].as_u64().unwrap() as u16,
             iso3: r["reporterCodeIsoAlpha3"].as_str().map(str::to_owned),
-            expired_year: r["entryExpiredDate"].as_str().map(|d| d[..4].parse().unwrap()),
+            expired_year: r["entryExpiredDate"]
+                .as_str()
+                .map(|d| d[..4].parse().unwrap()),
             is_group: r["isGroup"].as_bool().unwrap(),
         })
         .collect()
@@ -86,7 +105,12 @@ fn legacy_reporters() -> HashMap<String, String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["id"].as_str().unwrap().to_owned(), r["text"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["text"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -97,7 +121,9 @@ fn v1_reporter_codes_agree_with_reporters_json() {
     for country in countries::all() {
         let current: Vec<&V1Reporter> = reporters
             .iter()
-            .filter(|r| !r.is_group && r.expired_year.is_none() && r.iso3.as_deref() == Some(country.iso3))
+            .filter(|r| {
+                !r.is_group && r.expired_year.is_none() && r.iso3.as_deref() == Some(country.iso3)
+            })
             .collect();
         let context = format!("{} ({})", country.iso3, country.id);
         match country.comtrade_v1 {
@@ -105,19 +131,30 @@ fn v1_reporter_codes_agree_with_reporters_json() {
                 assert_eq!(current.len(), 1, "{context}: one current reporter");
                 assert_eq!(current[0].code, code.0, "{context}");
                 if code.0 != country.id.0 {
-                    assert!(!country.note.is_empty(), "{context}: code differs from GTA id without a note");
+                    assert!(
+                        !country.note.is_empty(),
+                        "{context}: code differs from GTA id without a note"
+                    );
                 }
             }
             ComtradeReporter::Folded(code) => {
-                assert!(current.is_empty(), "{context}: folded but has its own reporter");
                 assert!(
-                    reporters.iter().any(|r| r.code == code.0 && r.expired_year.is_none()),
+                    current.is_empty(),
+                    "{context}: folded but has its own reporter"
+                );
+                assert!(
+                    reporters
+                        .iter()
+                        .any(|r| r.code == code.0 && r.expired_year.is_none()),
                     "{context}: folded into {code}, which is not a current reporter"
                 );
                 assert!(!country.note.is_empty(), "{context}: folding needs a note");
             }
             ComtradeReporter::Ended { code, last_year } => {
-                assert!(current.is_empty(), "{context}: ended but has a current reporter");
+                assert!(
+                    current.is_empty(),
+                    "{context}: ended but has a current reporter"
+                );
                 let ended = reporters
                     .iter()
                     .filter(|r| r.code == code.0 && r.iso3.as_deref() == Some(country.iso3))
@@ -126,7 +163,10 @@ fn v1_reporter_codes_agree_with_reporters_json() {
                 assert_eq!(ended, Some(last_year), "{context}");
             }
             ComtradeReporter::Absent => {
-                assert!(current.is_empty(), "{context}: marked absent but Reporters.json has it");
+                assert!(
+                    current.is_empty(),
+                    "{context}: marked absent but Reporters.json has it"
+                );
                 assert!(!country.note.is_empty(), "{context}: absence needs a note");
             }
         }
@@ -141,16 +181,25 @@ fn legacy_reporter_codes_agree_with_reporter_areas() {
     for country in countries::all() {
         let context = format!("{} ({})", country.iso3, country.id);
         match country.comtrade_legacy.code() {
-            Some(code) => assert!(legacy.contains_key(&code.to_string()), "{context}: {code} not in reporterAreas"),
+            Some(code) => assert!(
+                legacy.contains_key(&code.to_string()),
+                "{context}: {code} not in reporterAreas"
+            ),
             None => {
                 if let Some(v1) = country.comtrade_v1.code() {
-                    assert!(!legacy.contains_key(&v1.to_string()), "{context}: legacy has {v1} but the table says absent");
+                    assert!(
+                        !legacy.contains_key(&v1.to_string()),
+                        "{context}: legacy has {v1} but the table says absent"
+                    );
                 }
                 assert!(!country.note.is_empty(), "{context}: absence needs a note");
             }
         }
         if country.comtrade_legacy.code() != country.comtrade_v1.code() {
-            assert!(!country.note.is_empty(), "{context}: dialects differ without a note");
+            assert!(
+                !country.note.is_empty(),
+                "{context}: dialects differ without a note"
+            );
         }
     }
 }
@@ -185,19 +234,33 @@ fn the_named_traps() {
     assert_eq!(code("ITA", V1), Own(ReporterCode(380)));
     assert_eq!(legacy["381"], "Italy");
     assert!(!legacy.contains_key("380"));
-    assert!(reporters.iter().any(|r| r.code == 380 && r.iso3.as_deref() == Some("ITA")));
+    assert!(reporters
+        .iter()
+        .any(|r| r.code == 380 && r.iso3.as_deref() == Some("ITA")));
     // Chinese Taipei is Comtrade's "Other Asia, nes", ISO3 S19.
     assert_eq!(legacy["490"], "Other Asia, nes");
-    assert!(reporters.iter().any(|r| r.code == 490 && r.iso3.as_deref() == Some("S19")));
+    assert!(reporters
+        .iter()
+        .any(|r| r.code == 490 && r.iso3.as_deref() == Some("S19")));
     let kosovo = countries::lookup("XK").unwrap();
     assert_eq!((kosovo.id, kosovo.iso3), (GtaId(999), "XXK"));
     // Comtrade partner 0 is World; the EU is 97 in Comtrade and 1049 in GTA.
     let partners = json("comtrade/legacy_partnerAreas.json");
-    assert!(partners["results"].as_array().unwrap().iter().any(|p| p["id"] == "0" && p["text"] == "World"));
+    assert!(partners["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == "0" && p["text"] == "World"));
     assert!(reporters.iter().any(|r| r.code == 97 && r.is_group));
-    assert!(countries::by_gta_id(GtaId(1049)).is_none(), "the EU is a group, not a jurisdiction");
+    assert!(
+        countries::by_gta_id(GtaId(1049)).is_none(),
+        "the EU is a group, not a jurisdiction"
+    );
     // Folded reporters: every jurisdiction Comtrade publishes under 842.
-    let usa: Vec<_> = countries::by_comtrade_code(V1, ReporterCode(842)).iter().map(|c| c.iso3).collect();
+    let usa: Vec<_> = countries::by_comtrade_code(V1, ReporterCode(842))
+        .iter()
+        .map(|c| c.iso3)
+        .collect();
     assert_eq!(usa, ["PRI", "USA", "VIR"]);
 }
 
@@ -215,13 +278,25 @@ fn groups_agree_with_the_publishers_list() {
             let un_code = member["un_code"].as_u64().unwrap() as u16;
             if iso == "EUN" {
                 assert_eq!(un_code, 1049);
-                assert!(!group.non_jurisdiction_members.is_empty(), "{short}: the EU member is listed");
+                assert!(
+                    !group.non_jurisdiction_members.is_empty(),
+                    "{short}: the EU member is listed"
+                );
                 continue;
             }
             assert!(ours.contains(iso), "{short} lacks {iso}");
-            assert_eq!(countries::by_iso3(iso).unwrap().id, GtaId(un_code), "{short}: {iso}");
+            assert_eq!(
+                countries::by_iso3(iso).unwrap().id,
+                GtaId(un_code),
+                "{short}: {iso}"
+            );
         }
-        let recorded_count = members.as_array().unwrap().iter().filter(|m| m["iso"] != "EUN").count();
+        let recorded_count = members
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["iso"] != "EUN")
+            .count();
         let extra = if short == "G20" { 7 } else { 0 };
         assert_eq!(ours.len(), recorded_count + extra, "{short}");
     }

@@ -25,7 +25,10 @@ pub struct CountryGroup {
 impl CountryGroup {
     /// The member jurisdictions, in listed order.
     pub fn countries(&self) -> Vec<&'static Country> {
-        self.members.iter().filter_map(|iso3| by_iso3(iso3)).collect()
+        self.members
+            .iter()
+            .filter_map(|iso3| by_iso3(iso3))
+            .collect()
     }
 }
 
@@ -102,6 +105,9 @@ pub fn group(name: &str) -> Option<&'static CountryGroup> {
     let name = name.trim();
     GROUPS.iter().find(|group| {
         group.name.eq_ignore_ascii_case(name)
-            || group.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(name))
+            || group
+                .aliases
+                .iter()
+                .any(|alias| alias.eq_ignore_ascii_case(name))
     })
 }

@@ -209,8 +209,14 @@ mod tests {
         assert_eq!(usa.id, GtaId(840));
         assert_eq!(usa.comtrade_v1, ComtradeReporter::Own(ReporterCode(842)));
         let italy = lookup("IT").unwrap();
-        assert_eq!(italy.comtrade(ComtradeDialect::Legacy).code(), Some(ReporterCode(381)));
-        assert_eq!(italy.comtrade(ComtradeDialect::V1).code(), Some(ReporterCode(380)));
+        assert_eq!(
+            italy.comtrade(ComtradeDialect::Legacy).code(),
+            Some(ReporterCode(381))
+        );
+        assert_eq!(
+            italy.comtrade(ComtradeDialect::V1).code(),
+            Some(ReporterCode(380))
+        );
         assert_eq!(lookup("France").unwrap().id, GtaId(251));
         assert_eq!(lookup("699").unwrap().iso3, "IND");
         assert_eq!(lookup("XK").unwrap().id, GtaId(999));

@@ -27,7 +27,10 @@ impl OperationContext {
     pub fn new(sources: &Sources) -> Self {
         let usage = UpstreamUsage::default();
         Self {
-            gta: DataLoader::new(GtaLoader::new(sources.gta.clone(), usage.clone()), tokio::spawn),
+            gta: DataLoader::new(
+                GtaLoader::new(sources.gta.clone(), usage.clone()),
+                tokio::spawn,
+            ),
             usage,
         }
     }

@@ -171,7 +171,11 @@ impl InterventionFilter {
                 .map(|day| date("lagAdjustment", day))
                 .transpose()?,
             query: match self.query.as_deref().map(str::trim) {
-                Some("") => return Err(Error::bad_input("query is empty: leave it out to search everything")),
+                Some("") => {
+                    return Err(Error::bad_input(
+                        "query is empty: leave it out to search everything",
+                    ))
+                }
                 other => other.map(str::to_owned),
             },
             update_period: range("updatePeriod", &self.update_period)?,
@@ -221,7 +225,9 @@ fn codes(field: &str, list: &Option<Vec<i32>>, max: u32) -> Result<Option<Vec<u3
                         .ok()
                         .filter(|code| *code <= max)
                         .ok_or_else(|| {
-                            Error::bad_input(format!("{field}: {code} is not a valid code (0..={max})"))
+                            Error::bad_input(format!(
+                                "{field}: {code} is not a valid code (0..={max})"
+                            ))
                         })
                 })
                 .collect()
@@ -247,7 +253,9 @@ fn range(field: &str, range: &Option<DateRangeInput>) -> Result<Option<DateRange
     let to = range.to.as_deref().map(|d| date(field, d)).transpose()?;
     if let (Some(from), Some(to)) = (&from, &to) {
         if from > to {
-            return Err(Error::bad_input(format!("{field}: from {from} is after to {to}")));
+            return Err(Error::bad_input(format!(
+                "{field}: from {from} is after to {to}"
+            )));
         }
     }
     Ok(Some(DateRange(from, to)))
@@ -255,13 +263,23 @@ fn range(field: &str, range: &Option<DateRangeInput>) -> Result<Option<DateRange
 
 /// Checks a `YYYY-MM-DD` day (calendar-valid) and returns it as GTA takes it.
 pub fn date(field: &str, text: &str) -> Result<String, Error> {
-    let invalid = || Error::bad_input(format!("{field}: {text:?} is not a date in the form YYYY-MM-DD"));
+    let invalid = || {
+        Error::bad_input(format!(
+            "{field}: {text:?} is not a date in the form YYYY-MM-DD"
+        ))
+    };
     let parts: Vec<&str> = text.trim().split('-').collect();
-    let [year, month, day] = parts.as_slice() else { return Err(invalid()) };
+    let [year, month, day] = parts.as_slice() else {
+        return Err(invalid());
+    };
     if year.len() != 4 || month.len() != 2 || day.len() != 2 {
         return Err(invalid());
     }
-    let (Ok(year), Ok(month), Ok(day)) = (year.parse::<u32>(), month.parse::<u32>(), day.parse::<u32>()) else {
+    let (Ok(year), Ok(month), Ok(day)) = (
+        year.parse::<u32>(),
+        month.parse::<u32>(),
+        day.parse::<u32>(),
+    ) else {
         return Err(invalid());
     };
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -279,14 +297,22 @@ pub fn date(field: &str, text: &str) -> Result<String, Error> {
 }
 
 /// Checks `limit` and `offset` arguments against `max_limit`.
-pub fn page_bounds(limit: Option<i32>, offset: Option<i32>, max_limit: i32) -> Result<(u32, u32), Error> {
+pub fn page_bounds(
+    limit: Option<i32>,
+    offset: Option<i32>,
+    max_limit: i32,
+) -> Result<(u32, u32), Error> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(0..=max_limit).contains(&limit) {
-        return Err(Error::bad_input(format!("limit must be between 0 and {max_limit}, got {limit}")));
+        return Err(Error::bad_input(format!(
+            "limit must be between 0 and {max_limit}, got {limit}"
+        )));
     }
     let offset = offset.unwrap_or(0);
     if offset < 0 {
-        return Err(Error::bad_input(format!("offset must not be negative, got {offset}")));
+        return Err(Error::bad_input(format!(
+            "offset must not be negative, got {offset}"
+        )));
     }
     Ok((limit as u32, offset as u32))
 }
@@ -447,7 +473,11 @@ impl Intervention {
     }
     /// The jurisdictions that implemented it.
     async fn implementing_jurisdictions(&self) -> Vec<Jurisdiction> {
-        self.0.implementers.iter().map(Jurisdiction::from_gta).collect()
+        self.0
+            .implementers
+            .iter()
+            .map(Jurisdiction::from_gta)
+            .collect()
     }
     /// Groups the implementers acted as, e.g. "European Union".
     async fn implementing_groups(&self) -> Vec<&str> {
@@ -535,7 +565,9 @@ impl InterventionQueries {
     /// newest announcement first. `limit` (default 20, at most 10000) is paged
     /// upstream in requests of 1000. Null, with an error naming the source,
     /// when GTA fails; other root fields keep their data.
-    #[graphql(complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_SEARCH_LIMIT) as usize / 20 * child_complexity")]
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_SEARCH_LIMIT) as usize / 20 * child_complexity"
+    )]
     async fn interventions(
         &self,
         ctx: &Context<'_>,
@@ -543,20 +575,37 @@ impl InterventionQueries {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<Option<InterventionPage>> {
-        let (limit, offset) = page_bounds(limit, offset, MAX_SEARCH_LIMIT).graphql()?;
-        let query = intervention_query(filter.as_ref(), sort.as_deref()).graphql()?;
-        let gta = &sources(ctx)?.gta;
-        let usage = &operation(ctx)?.usage;
-        let page = gta
-            .fetch(&query, u64::from(limit), u64::from(offset), usage)
-            .await
-            .graphql()?;
-        Ok(Some(page.into()))
+    ) -> Option<async_graphql::Result<InterventionPage>> {
+        let search = async {
+            let (limit, offset) = page_bounds(limit, offset, MAX_SEARCH_LIMIT).graphql()?;
+            let query = intervention_query(filter.as_ref(), sort.as_deref()).graphql()?;
+            let gta = &sources(ctx)?.gta;
+            let usage = &operation(ctx)?.usage;
+            let page = gta
+                .fetch(&query, u64::from(limit), u64::from(offset), usage)
+                .await
+                .graphql()?;
+            Ok(page.into())
+        };
+        Some(search.await)
     }
 
     /// One intervention by its GTA id, or null.
-    async fn intervention(&self, ctx: &Context<'_>, id: i32) -> async_graphql::Result<Option<Intervention>> {
+    async fn intervention(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+    ) -> Option<async_graphql::Result<Intervention>> {
+        self.find_intervention(ctx, id).await.transpose()
+    }
+}
+
+impl InterventionQueries {
+    async fn find_intervention(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+    ) -> async_graphql::Result<Option<Intervention>> {
         let id = u32::try_from(id)
             .map_err(|_| Error::bad_input(format!("id must not be negative, got {id}")))
             .graphql()?;
@@ -596,7 +645,12 @@ mod tests {
             ..InterventionFilter::default()
         };
         let error = filter.to_request_data().unwrap_err();
-        assert!(error.to_string().contains("keepAffected needs its filter (affected)"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("keepAffected needs its filter (affected)"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -615,6 +669,10 @@ mod tests {
             affected: Some(vec!["Atlantis".into()]),
             ..InterventionFilter::default()
         };
-        assert!(unknown.to_request_data().unwrap_err().to_string().contains("Atlantis"));
+        assert!(unknown
+            .to_request_data()
+            .unwrap_err()
+            .to_string()
+            .contains("Atlantis"));
     }
 }

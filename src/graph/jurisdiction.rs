@@ -14,6 +14,10 @@ use crate::error::{Error, GraphqlResult};
 use crate::sources::gta::model::JurisdictionRef;
 use crate::sources::gta::{JurisdictionInterventionsKey, JurisdictionRole};
 
+// Fields that can fail return `Option<Result<T>>`: async-graphql then answers
+// a failure as `null` plus an error, as the GraphQL spec asks, where a plain
+// `Result<Option<T>>` would drop the field from its parent object.
+
 /// A jurisdiction: a country, territory or customs area as GTA lists it, with
 /// its codes in every upstream.
 #[derive(Clone, Debug)]
@@ -22,11 +26,7 @@ pub enum Jurisdiction {
     Known(&'static Country),
     /// A jurisdiction an upstream record names that the crosswalk lacks; shown
     /// as the record names it.
-    Unlisted {
-        id: u16,
-        name: String,
-        iso3: String,
-    },
+    Unlisted { id: u16, name: String, iso3: String },
 }
 
 impl Jurisdiction {
@@ -64,7 +64,7 @@ impl Jurisdiction {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<Option<InterventionPage>> {
+    ) -> async_graphql::Result<InterventionPage> {
         let (limit, offset) = page_bounds(limit, offset, MAX_JURISDICTION_LIMIT).graphql()?;
         if let Some(filter) = &filter {
             let (field, set) = match role {
@@ -94,7 +94,7 @@ impl Jurisdiction {
             offset,
         };
         let page = operation(ctx)?.gta.load_one(key).await.graphql()?;
-        Ok(Some(page.unwrap_or_default().into()))
+        Ok(page.unwrap_or_default().into())
     }
 }
 
@@ -164,7 +164,10 @@ impl Jurisdiction {
     /// configured Comtrade dialect. It can differ from `id` (USA 842, Norway
     /// 579, Italy 381 legacy / 380 current) and be shared with another
     /// jurisdiction (Monaco is reported within France, 251).
-    async fn comtrade_reporter_code(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
+    async fn comtrade_reporter_code(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<i32>> {
         let dialect = sources(ctx)?.comtrade_dialect;
         Ok(self
             .country()
@@ -173,14 +176,19 @@ impl Jurisdiction {
     }
 
     /// How Comtrade publishes this jurisdiction, in the configured dialect.
-    async fn comtrade_reporting(&self, ctx: &Context<'_>) -> async_graphql::Result<ComtradeReporting> {
+    async fn comtrade_reporting(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<ComtradeReporting> {
         let dialect = sources(ctx)?.comtrade_dialect;
-        Ok(match self.country().map(|country| country.comtrade(dialect)) {
-            Some(ComtradeReporter::Own(_)) => ComtradeReporting::Own,
-            Some(ComtradeReporter::Folded(_)) => ComtradeReporting::Folded,
-            Some(ComtradeReporter::Ended { .. }) => ComtradeReporting::Ended,
-            Some(ComtradeReporter::Absent) | None => ComtradeReporting::Absent,
-        })
+        Ok(
+            match self.country().map(|country| country.comtrade(dialect)) {
+                Some(ComtradeReporter::Own(_)) => ComtradeReporting::Own,
+                Some(ComtradeReporter::Folded(_)) => ComtradeReporting::Folded,
+                Some(ComtradeReporter::Ended { .. }) => ComtradeReporting::Ended,
+                Some(ComtradeReporter::Absent) | None => ComtradeReporting::Absent,
+            },
+        )
     }
 
     /// Why this jurisdiction's codes are unusual, when they are.
@@ -192,7 +200,9 @@ impl Jurisdiction {
 
     /// The groups (G7, G20, EU-27...) it belongs to.
     async fn groups(&self) -> Vec<&'static str> {
-        let Some(country) = self.country() else { return Vec::new() };
+        let Some(country) = self.country() else {
+            return Vec::new();
+        };
         countries::groups()
             .iter()
             .filter(|group| group.members.contains(&country.iso3))
@@ -205,7 +215,9 @@ impl Jurisdiction {
     /// GTA requests. `limit` defaults to 20, at most 1000. Null, with an error
     /// naming the source, when GTA fails: the jurisdiction's other fields keep
     /// their data.
-    #[graphql(complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity")]
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity"
+    )]
     async fn interventions_implemented(
         &self,
         ctx: &Context<'_>,
@@ -213,14 +225,25 @@ impl Jurisdiction {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<Option<InterventionPage>> {
-        self.interventions(ctx, JurisdictionRole::Implementer, filter, sort, limit, offset)
-            .await
+    ) -> Option<async_graphql::Result<InterventionPage>> {
+        Some(
+            self.interventions(
+                ctx,
+                JurisdictionRole::Implementer,
+                filter,
+                sort,
+                limit,
+                offset,
+            )
+            .await,
+        )
     }
 
     /// Interventions that affect this jurisdiction (GTA `affected`), batched
     /// like `interventionsImplemented`.
-    #[graphql(complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity")]
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity"
+    )]
     async fn interventions_affecting(
         &self,
         ctx: &Context<'_>,
@@ -228,9 +251,11 @@ impl Jurisdiction {
         sort: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
-    ) -> async_graphql::Result<Option<InterventionPage>> {
-        self.interventions(ctx, JurisdictionRole::Affected, filter, sort, limit, offset)
-            .await
+    ) -> Option<async_graphql::Result<InterventionPage>> {
+        Some(
+            self.interventions(ctx, JurisdictionRole::Affected, filter, sort, limit, offset)
+                .await,
+        )
     }
 }
 
@@ -239,7 +264,11 @@ impl Jurisdiction {
 pub struct JurisdictionQueries;
 
 /// How many jurisdictions a `jurisdictions` call can return, for complexity.
-fn jurisdictions_count(ids: &Option<Vec<i32>>, iso3: &Option<Vec<String>>, group: &Option<String>) -> usize {
+fn jurisdictions_count(
+    ids: &Option<Vec<i32>>,
+    iso3: &Option<Vec<String>>,
+    group: &Option<String>,
+) -> usize {
     match (ids, iso3, group) {
         (None, None, None) => countries::all().len(),
         (None, None, Some(group)) => countries::group(group).map_or(1, |g| g.members.len()),
@@ -258,19 +287,23 @@ impl JurisdictionQueries {
         iso2: Option<String>,
         iso3: Option<String>,
         name: Option<String>,
-    ) -> async_graphql::Result<Option<Jurisdiction>> {
+    ) -> Option<async_graphql::Result<Jurisdiction>> {
         let given = [id.is_some(), iso2.is_some(), iso3.is_some(), name.is_some()]
             .iter()
             .filter(|set| **set)
             .count();
         if given != 1 {
-            return Err(Error::bad_input(format!(
-                "jurisdiction takes exactly one of id, iso2, iso3 or name; {given} were given"
-            )))
-            .graphql();
+            return Some(
+                Err(Error::bad_input(format!(
+                    "jurisdiction takes exactly one of id, iso2, iso3 or name; {given} were given"
+                )))
+                .graphql(),
+            );
         }
         let country = if let Some(id) = id {
-            u16::try_from(id).ok().and_then(|id| countries::by_gta_id(GtaId(id)))
+            u16::try_from(id)
+                .ok()
+                .and_then(|id| countries::by_gta_id(GtaId(id)))
         } else if let Some(iso2) = iso2 {
             countries::by_iso2(&iso2)
         } else if let Some(iso3) = iso3 {
@@ -278,7 +311,7 @@ impl JurisdictionQueries {
         } else {
             name.as_deref().and_then(countries::by_name)
         };
-        Ok(country.map(Jurisdiction::Known))
+        country.map(|country| Ok(Jurisdiction::Known(country)))
     }
 
     /// Several jurisdictions: by GTA ids and/or ISO alpha-3 codes (in the order
@@ -296,7 +329,10 @@ impl JurisdictionQueries {
             .map(|name| {
                 countries::group(&name).ok_or_else(|| {
                     let known: Vec<_> = countries::groups().iter().map(|g| g.name).collect();
-                    Error::bad_input(format!("unknown group {name:?}: known groups are {}", known.join(", ")))
+                    Error::bad_input(format!(
+                        "unknown group {name:?}: known groups are {}",
+                        known.join(", ")
+                    ))
                 })
             })
             .transpose()
@@ -312,7 +348,11 @@ impl JurisdictionQueries {
         }
         for code in iso3.iter().flatten() {
             let country = countries::by_iso3(code)
-                .ok_or_else(|| Error::bad_input(format!("iso3: no jurisdiction has ISO alpha-3 code {code:?}")))
+                .ok_or_else(|| {
+                    Error::bad_input(format!(
+                        "iso3: no jurisdiction has ISO alpha-3 code {code:?}"
+                    ))
+                })
                 .graphql()?;
             chosen.push(country);
         }
@@ -341,7 +381,11 @@ impl JurisdictionQueries {
             .map(|group| JurisdictionGroup {
                 name: group.name,
                 aliases: group.aliases.to_vec(),
-                members: group.countries().into_iter().map(Jurisdiction::Known).collect(),
+                members: group
+                    .countries()
+                    .into_iter()
+                    .map(Jurisdiction::Known)
+                    .collect(),
                 other_members: group.non_jurisdiction_members.to_vec(),
             })
             .collect()

@@ -187,4 +187,3 @@ gta_vocabulary! {
         Nfi = 6 => "NFI",
     }
 }
-

@@ -68,6 +68,8 @@ impl Faults {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Source, SourceState>> {
         // A panic while holding this lock cannot leave the map inconsistent.
-        self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sources
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

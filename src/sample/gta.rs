@@ -33,11 +33,21 @@ enum Version {
     V2,
 }
 
-async fn data_v1(state: State<SimulatorState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn data_v1(
+    state: State<SimulatorState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     answer(state, uri, headers, body, Version::V1).await
 }
 
-async fn data_v2(state: State<SimulatorState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn data_v2(
+    state: State<SimulatorState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     answer(state, uri, headers, body, Version::V2).await
 }
 
@@ -51,7 +61,11 @@ fn drf_error(status: StatusCode, field: &str, message: impl Into<String>) -> Res
 }
 
 /// Applies the injected fault, if any; `None` means answer normally.
-pub(super) async fn apply_fault(state: &SimulatorState, source: Source, request: RecordedRequest) -> Option<Response> {
+pub(super) async fn apply_fault(
+    state: &SimulatorState,
+    source: Source,
+    request: RecordedRequest,
+) -> Option<Response> {
     let fault = state.faults.record(source, request);
     if !state.latency.is_zero() {
         tokio::time::sleep(state.latency).await;
@@ -66,7 +80,11 @@ pub(super) async fn apply_fault(state: &SimulatorState, source: Source, request:
                 .into_response(),
         ),
         Fault::Malformed => Some(
-            (StatusCode::OK, [("content-type", "application/json")], "{\"results\": [{\"intervention_id\": ")
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"results\": [{\"intervention_id\": ",
+            )
                 .into_response(),
         ),
         Fault::Delay(delay) => {
@@ -76,7 +94,13 @@ pub(super) async fn apply_fault(state: &SimulatorState, source: Source, request:
     }
 }
 
-async fn answer(State(state): State<SimulatorState>, uri: Uri, headers: HeaderMap, body: Bytes, version: Version) -> Response {
+async fn answer(
+    State(state): State<SimulatorState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    version: Version,
+) -> Response {
     let recorded = RecordedRequest {
         method: "POST".into(),
         path: uri.path().to_owned(),
@@ -88,38 +112,73 @@ async fn answer(State(state): State<SimulatorState>, uri: Uri, headers: HeaderMa
     }
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
     match authorization.and_then(|value| value.strip_prefix("APIKey ")) {
-        None => return drf_error(StatusCode::FORBIDDEN, "detail", "Authentication credentials were not provided."),
-        Some(key) if key != &*state.key => return drf_error(StatusCode::FORBIDDEN, "detail", "Invalid API key."),
+        None => {
+            return drf_error(
+                StatusCode::FORBIDDEN,
+                "detail",
+                "Authentication credentials were not provided.",
+            )
+        }
+        Some(key) if key != &*state.key => {
+            return drf_error(StatusCode::FORBIDDEN, "detail", "Invalid API key.")
+        }
         Some(_) => {}
     }
     let request: DataRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(error) => return drf_error(StatusCode::BAD_REQUEST, "detail", format!("JSON parse error - {error}")),
+        Err(error) => {
+            return drf_error(
+                StatusCode::BAD_REQUEST,
+                "detail",
+                format!("JSON parse error - {error}"),
+            )
+        }
     };
     let limit = request.limit.unwrap_or(1000);
     if !(0..=1000).contains(&limit) {
-        return drf_error(StatusCode::BAD_REQUEST, "limit", "Ensure this value is between 0 and 1000.");
+        return drf_error(
+            StatusCode::BAD_REQUEST,
+            "limit",
+            "Ensure this value is between 0 and 1000.",
+        );
     }
     let offset = request.offset.unwrap_or(0);
     if offset < 0 {
-        return drf_error(StatusCode::BAD_REQUEST, "offset", "Ensure this value is greater than or equal to 0.");
+        return drf_error(
+            StatusCode::BAD_REQUEST,
+            "offset",
+            "Ensure this value is greater than or equal to 0.",
+        );
     }
     let filters: Filters = match serde_json::from_value(request.request_data.unwrap_or(json!({}))) {
         Ok(filters) => filters,
         Err(error) => return drf_error(StatusCode::BAD_REQUEST, "request_data", error.to_string()),
     };
     if version == Version::V1 {
-        for (name, set) in [("query", filters.query.is_some()), ("update_period", filters.update_period.is_some())] {
+        for (name, set) in [
+            ("query", filters.query.is_some()),
+            ("update_period", filters.update_period.is_some()),
+        ] {
             if set {
-                return drf_error(StatusCode::BAD_REQUEST, "request_data", format!("unknown field `{name}`"));
+                return drf_error(
+                    StatusCode::BAD_REQUEST,
+                    "request_data",
+                    format!("unknown field `{name}`"),
+                );
             }
         }
     }
-    let sorting = match parse_sorting(request.sorting.as_deref().unwrap_or("-date_announced"), version) {
+    let sorting = match parse_sorting(
+        request.sorting.as_deref().unwrap_or("-date_announced"),
+        version,
+    ) {
         Ok(sorting) => sorting,
         Err(message) => return drf_error(StatusCode::BAD_REQUEST, "sorting", message),
     };
-    let mut matching: Vec<&SampleIntervention> = interventions().iter().filter(|i| filters.matches(i)).collect();
+    let mut matching: Vec<&SampleIntervention> = interventions()
+        .iter()
+        .filter(|i| filters.matches(i))
+        .collect();
     matching.sort_by(|a, b| compare(a, b, &sorting));
     let count = matching.len();
     let page: Vec<Value> = matching
@@ -190,60 +249,100 @@ struct Filters {
 }
 
 /// A list filter with its keep flag: "only these" (keep) or "all but these".
-fn listed<T: PartialEq>(filter: &Option<Vec<T>>, keep: Option<bool>, has: impl Fn(&T) -> bool) -> bool {
+fn listed<T: PartialEq>(
+    filter: &Option<Vec<T>>,
+    keep: Option<bool>,
+    has: impl Fn(&T) -> bool,
+) -> bool {
     match filter {
         None => true,
         Some(values) => values.iter().any(has) == keep.unwrap_or(true),
     }
 }
 
-fn jurisdictions_listed(filter: &Option<Vec<u16>>, keep: Option<bool>, countries: &[&Country]) -> bool {
+fn jurisdictions_listed(
+    filter: &Option<Vec<u16>>,
+    keep: Option<bool>,
+    countries: &[&Country],
+) -> bool {
     listed(filter, keep, |id| countries.iter().any(|c| c.id.0 == *id))
 }
 
 /// A date against a `[from, to]` range (None or "" is open); `keep_na` says
 /// whether records without the date pass.
-fn in_period(period: &Option<(Option<String>, Option<String>)>, date: Option<&str>, keep_na: Option<bool>) -> bool {
+fn in_period(
+    period: &Option<(Option<String>, Option<String>)>,
+    date: Option<&str>,
+    keep_na: Option<bool>,
+) -> bool {
     let keep_na = keep_na.unwrap_or(true);
     let Some(date) = date else { return keep_na };
-    let Some((from, to)) = period else { return true };
+    let Some((from, to)) = period else {
+        return true;
+    };
     let open = |end: &Option<String>| end.as_deref().is_none_or(str::is_empty);
     (open(from) || from.as_deref() <= Some(date)) && (open(to) || to.as_deref() >= Some(date))
 }
 
 impl Filters {
     fn matches(&self, i: &SampleIntervention) -> bool {
-        listed(&self.gta_evaluation, None, |id| *id == i.evaluation.gta_id())
-            && listed(&self.affected_flow, None, |id| *id == i.flow.gta_id())
+        listed(&self.gta_evaluation, None, |id| {
+            *id == i.evaluation.gta_id()
+        }) && listed(&self.affected_flow, None, |id| *id == i.flow.gta_id())
             && jurisdictions_listed(&self.affected, self.keep_affected, &i.affected)
             && jurisdictions_listed(&self.implementer, self.keep_implementer, &i.implementers)
-            && listed(&self.intervention_types, self.keep_intervention_types, |id| *id == i.intervention_type.gta_id())
-            && listed(&self.mast_chapters, self.keep_mast_chapters, |id| *id == i.mast_chapter.gta_id())
-            && listed(&self.implementation_level, self.keep_implementation_level, |id| *id == i.level.gta_id())
-            && listed(&self.eligible_firms, self.keep_eligible_firms, |id| *id == i.eligible_firms.gta_id())
+            && listed(
+                &self.intervention_types,
+                self.keep_intervention_types,
+                |id| *id == i.intervention_type.gta_id(),
+            )
+            && listed(&self.mast_chapters, self.keep_mast_chapters, |id| {
+                *id == i.mast_chapter.gta_id()
+            })
+            && listed(
+                &self.implementation_level,
+                self.keep_implementation_level,
+                |id| *id == i.level.gta_id(),
+            )
+            && listed(&self.eligible_firms, self.keep_eligible_firms, |id| {
+                *id == i.eligible_firms.gta_id()
+            })
             && in_period(&self.announcement_period, Some(&i.date_announced), None)
             && (self.implementation_period.is_none() && self.keep_implementation_na != Some(false)
-                || in_period(&self.implementation_period, i.date_implemented.as_deref(), self.keep_implementation_na))
+                || in_period(
+                    &self.implementation_period,
+                    i.date_implemented.as_deref(),
+                    self.keep_implementation_na,
+                ))
             && (self.revocation_period.is_none() && self.keep_revocation_na != Some(false)
-                || in_period(&self.revocation_period, i.date_removed.as_deref(), self.keep_revocation_na))
+                || in_period(
+                    &self.revocation_period,
+                    i.date_removed.as_deref(),
+                    self.keep_revocation_na,
+                ))
             && in_period(&self.submission_period, Some(&i.date_published), None)
             && in_period(&self.update_period, Some(&i.last_updated), None)
             && self
                 .in_force_on_date
                 .as_deref()
                 .is_none_or(|day| i.in_force_on(day) == self.keep_in_force_on_date.unwrap_or(true))
-            && listed(&self.affected_sectors, self.keep_affected_sectors, |s| i.sectors.contains(s))
+            && listed(&self.affected_sectors, self.keep_affected_sectors, |s| {
+                i.sectors.contains(s)
+            })
             && listed(&self.affected_products, self.keep_affected_products, |p| {
                 i.products.iter().any(|(code, _, _)| code == p)
             })
-            && listed(&self.intervention_id, self.keep_intervention_id, |id| *id == i.id)
+            && listed(&self.intervention_id, self.keep_intervention_id, |id| {
+                *id == i.id
+            })
             && self
                 .lag_adjustment
                 .as_deref()
                 .is_none_or(|lag| i.date_published.get(5..) <= lag.get(5..))
             && self.query.as_deref().is_none_or(|query| {
                 let query = query.to_lowercase();
-                i.title.to_lowercase().contains(&query) || i.description.to_lowercase().contains(&query)
+                i.title.to_lowercase().contains(&query)
+                    || i.description.to_lowercase().contains(&query)
             })
     }
 }
@@ -263,7 +362,9 @@ fn parse_sorting(text: &str, version: Version) -> Result<Vec<(SortField, bool)>,
         .map(str::trim)
         .filter(|clause| !clause.is_empty())
         .map(|clause| {
-            let (descending, name) = clause.strip_prefix('-').map_or((false, clause), |name| (true, name));
+            let (descending, name) = clause
+                .strip_prefix('-')
+                .map_or((false, clause), |name| (true, name));
             let field = match name {
                 "date_announced" => SortField::Announced,
                 "date_published" => SortField::Published,
@@ -278,7 +379,11 @@ fn parse_sorting(text: &str, version: Version) -> Result<Vec<(SortField, bool)>,
         .collect()
 }
 
-fn compare(a: &SampleIntervention, b: &SampleIntervention, sorting: &[(SortField, bool)]) -> Ordering {
+fn compare(
+    a: &SampleIntervention,
+    b: &SampleIntervention,
+    sorting: &[(SortField, bool)],
+) -> Ordering {
     for (field, descending) in sorting {
         let ordering = match field {
             SortField::Announced => a.date_announced.cmp(&b.date_announced),
@@ -288,7 +393,11 @@ fn compare(a: &SampleIntervention, b: &SampleIntervention, sorting: &[(SortField
             SortField::Id => a.id.cmp(&b.id),
             SortField::Updated => a.last_updated.cmp(&b.last_updated),
         };
-        let ordering = if *descending { ordering.reverse() } else { ordering };
+        let ordering = if *descending {
+            ordering.reverse()
+        } else {
+            ordering
+        };
         if ordering != Ordering::Equal {
             return ordering;
         }

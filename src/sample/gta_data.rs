@@ -119,7 +119,9 @@ fn flow_of(chapter: MastChapter) -> AffectedFlow {
 fn generate() -> Vec<SampleIntervention> {
     let mut rng = SampleRng::new(0x7ADE_6A4F);
     let all = countries::all();
-    let eu = countries::group("EU-27").map(|g| g.countries()).unwrap_or_default();
+    let eu = countries::group("EU-27")
+        .map(|g| g.countries())
+        .unwrap_or_default();
     let start = from_ymd(2009, 1, 1);
     let as_of = from_ymd(AS_OF.0, AS_OF.1, AS_OF.2);
     // Common tariff and subsidy types come up more often, as in GTA.

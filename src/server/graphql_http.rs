@@ -77,8 +77,14 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 
 /// A request that is not a well-formed GraphQL request.
 fn bad_request(status: StatusCode, media: MediaType, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
-    (status, [(header::CONTENT_TYPE, media.header())], body.to_string()).into_response()
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    (
+        status,
+        [(header::CONTENT_TYPE, media.header())],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn not_acceptable() -> Response {
@@ -129,19 +135,29 @@ fn params_from_object(mut object: Map<String, Value>) -> Result<GraphqlParams, &
 }
 
 /// `GET /graphql?query=...&variables=...` (variables and extensions as JSON text).
-pub(super) async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+pub(super) async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
     let mut object = Map::new();
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let value = match key.as_ref() {
-            "variables" | "extensions" if !value.is_empty() => match serde_json::from_str::<Value>(&value) {
-                Ok(parsed) => parsed,
-                Err(_) => {
-                    return bad_request(StatusCode::BAD_REQUEST, media, &format!("`{key}` is not valid JSON"));
+            "variables" | "extensions" if !value.is_empty() => {
+                match serde_json::from_str::<Value>(&value) {
+                    Ok(parsed) => parsed,
+                    Err(_) => {
+                        return bad_request(
+                            StatusCode::BAD_REQUEST,
+                            media,
+                            &format!("`{key}` is not valid JSON"),
+                        );
+                    }
                 }
-            },
+            }
             "variables" | "extensions" => Value::Null,
             _ => Value::String(value.into_owned()),
         };
@@ -154,14 +170,25 @@ pub(super) async fn get(State(state): State<AppState>, headers: HeaderMap, RawQu
 }
 
 /// `POST /graphql` with a JSON body.
-pub(super) async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     if content_type.as_deref() != Some(JSON) {
         return bad_request(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -171,7 +198,13 @@ pub(super) async fn post(State(state): State<AppState>, headers: HeaderMap, body
     }
     let object = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) => object,
-        Ok(_) => return bad_request(StatusCode::BAD_REQUEST, media, "the body must be a JSON object"),
+        Ok(_) => {
+            return bad_request(
+                StatusCode::BAD_REQUEST,
+                media,
+                "the body must be a JSON object",
+            )
+        }
         Err(_) => return bad_request(StatusCode::BAD_REQUEST, media, "the body is not valid JSON"),
     };
     match params_from_object(object) {
@@ -181,12 +214,21 @@ pub(super) async fn post(State(state): State<AppState>, headers: HeaderMap, body
 }
 
 /// Runs one operation and encodes its response for `media`.
-async fn execute(state: &AppState, params: GraphqlParams, media: MediaType, via_get: bool) -> Response {
+async fn execute(
+    state: &AppState,
+    params: GraphqlParams,
+    media: MediaType,
+    via_get: bool,
+) -> Response {
     if via_get && is_mutation(&params) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, HeaderValue::from_static("POST")), (header::CONTENT_TYPE, media.header())],
-            json!({ "errors": [{ "message": "mutations are not allowed over GET; use POST" }] }).to_string(),
+            [
+                (header::ALLOW, HeaderValue::from_static("POST")),
+                (header::CONTENT_TYPE, media.header()),
+            ],
+            json!({ "errors": [{ "message": "mutations are not allowed over GET; use POST" }] })
+                .to_string(),
         )
             .into_response();
     }
@@ -230,7 +272,12 @@ async fn execute(state: &AppState, params: GraphqlParams, media: MediaType, via_
     } else {
         StatusCode::OK
     };
-    (status, [(header::CONTENT_TYPE, media.header())], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, media.header())],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Whether the operation to run is a mutation (refused over GET). The schema
@@ -243,12 +290,13 @@ fn is_mutation(params: &GraphqlParams) -> bool {
     };
     let operation_type = match (&document.operations, &params.operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name.as_str()).map(|operation| operation.node.ty)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().map(|operation| operation.node.ty)
-        }
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .get(name.as_str())
+            .map(|operation| operation.node.ty),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .values()
+            .next()
+            .map(|operation| operation.node.ty),
         _ => None,
     };
     operation_type == Some(OperationType::Mutation)
@@ -267,9 +315,14 @@ mod tests {
     #[test]
     fn accept_negotiation_follows_the_spec() {
         assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
-        assert_eq!(negotiate(&accept("application/json")), Some(MediaType::Json));
         assert_eq!(
-            negotiate(&accept("application/graphql-response+json, application/json;q=0.9")),
+            negotiate(&accept("application/json")),
+            Some(MediaType::Json)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
             Some(MediaType::GraphqlResponseJson)
         );
         assert_eq!(negotiate(&accept("*/*")), Some(MediaType::Json));

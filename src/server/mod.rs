@@ -69,7 +69,11 @@ impl Gateway {
                 latency: config.sample_latency,
                 ..SimulatorOptions::default()
             };
-            Some(Simulator::start(options).await.map_err(StartError::Simulator)?)
+            Some(
+                Simulator::start(options)
+                    .await
+                    .map_err(StartError::Simulator)?,
+            )
         } else {
             None
         };
@@ -78,9 +82,15 @@ impl Gateway {
             (Some(url), _) => (
                 url.clone(),
                 config.gta.key.clone(),
-                SourceMode::Live { base_url: url.clone() },
+                SourceMode::Live {
+                    base_url: url.clone(),
+                },
             ),
-            (None, Some(simulator)) => (simulator.base_url(), Some(Secret::new(SAMPLE_KEY)), SourceMode::Sample),
+            (None, Some(simulator)) => (
+                simulator.base_url(),
+                Some(Secret::new(SAMPLE_KEY)),
+                SourceMode::Sample,
+            ),
             (None, None) => unreachable!("the simulator is started whenever a source has no URL"),
         };
         if matches!(gta_mode, SourceMode::Live { .. }) && gta_key.is_none() {
@@ -92,7 +102,13 @@ impl Gateway {
             key,
         });
         let gta = GtaClient::new(
-            Upstream::new(Source::Gta, client.clone(), &gta_url, gta_credential, config.gta.timeout),
+            Upstream::new(
+                Source::Gta,
+                client.clone(),
+                &gta_url,
+                gta_credential,
+                config.gta.timeout,
+            ),
             config.gta.api,
         );
         let sources = Sources {

@@ -397,7 +397,10 @@ mod tests {
 
     #[test]
     fn upstream_messages_come_from_the_usual_members() {
-        assert_eq!(upstream_message(br#"{"detail": "Invalid filter"}"#), "Invalid filter");
+        assert_eq!(
+            upstream_message(br#"{"detail": "Invalid filter"}"#),
+            "Invalid filter"
+        );
         assert_eq!(upstream_message(b"plain text\n"), "plain text");
         assert_eq!(upstream_message(&[b'x'; 400]).len(), 303);
     }

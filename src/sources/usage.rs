@@ -37,7 +37,9 @@ impl UpstreamUsage {
 
     /// HTTP requests sent to `source` so far.
     pub fn requests(&self, source: Source) -> u64 {
-        self.counters[source.index()].requests.load(Ordering::Relaxed)
+        self.counters[source.index()]
+            .requests
+            .load(Ordering::Relaxed)
     }
 
     /// Answers from cache for `source` so far.

@@ -86,7 +86,11 @@ impl TestGateway {
             .send()
             .await
             .expect("gateway answers");
-        assert_eq!(response.status(), 200, "GraphQL responses are 200 with application/json");
+        assert_eq!(
+            response.status(),
+            200,
+            "GraphQL responses are 200 with application/json"
+        );
         response.json().await.expect("a JSON body")
     }
 
@@ -123,7 +127,12 @@ pub fn error_codes(response: &Value) -> Vec<String> {
         .map(|errors| {
             errors
                 .iter()
-                .map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .map(|error| {
+                    error["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
                 .collect()
         })
         .unwrap_or_default()

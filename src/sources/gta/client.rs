@@ -97,7 +97,9 @@ impl GtaClient {
         let mut remaining = limit;
         while remaining > 0 {
             let request_limit = remaining.min(u64::from(MAX_LIMIT_PER_REQUEST)) as u32;
-            let response = self.request(query, request_limit, next_offset, usage).await?;
+            let response = self
+                .request(query, request_limit, next_offset, usage)
+                .await?;
             let received = response.interventions.len() as u64;
             if response.count.is_some() {
                 page.total = response.count;

@@ -114,7 +114,13 @@ impl GtaLoader {
                     .skip(offset as usize)
                     .take(limit as usize)
                     .collect();
-                answered.push((jurisdiction, InterventionPage { interventions, total }));
+                answered.push((
+                    jurisdiction,
+                    InterventionPage {
+                        interventions,
+                        total,
+                    },
+                ));
             } else {
                 follow_ups.push(jurisdiction);
             }

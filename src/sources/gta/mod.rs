@@ -22,6 +22,6 @@ pub mod model;
 pub mod query;
 
 pub use client::{GtaApi, GtaClient, InterventionPage};
-pub use loader::{JurisdictionRole, JurisdictionInterventionsKey, GtaLoader};
+pub use loader::{GtaLoader, JurisdictionInterventionsKey, JurisdictionRole};
 pub use model::Intervention;
 pub use query::{DateRange, InterventionQuery, RequestData, SortKey, Sorting};

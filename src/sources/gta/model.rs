@@ -23,7 +23,11 @@ pub struct Intervention {
     /// The state act's title, GTA's only title.
     #[serde(rename = "state_act_title", default)]
     pub title: String,
-    #[serde(rename = "intervention_description", default, deserialize_with = "dated_texts")]
+    #[serde(
+        rename = "intervention_description",
+        default,
+        deserialize_with = "dated_texts"
+    )]
     pub description: Vec<DatedText>,
     #[serde(default)]
     pub intervention_url: Option<String>,
@@ -207,7 +211,10 @@ impl<'de> Deserialize<'de> for AffectedSector {
             },
         }
         Ok(match Wire::deserialize(deserializer)? {
-            Wire::Code(cpc_code) => Self { cpc_code, name: None },
+            Wire::Code(cpc_code) => Self {
+                cpc_code,
+                name: None,
+            },
             Wire::Named { sector_id, name } => Self {
                 cpc_code: sector_id,
                 name,
@@ -265,10 +272,12 @@ fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool
         Bool(bool),
         Int(i64),
     }
-    Ok(Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
-        Wire::Bool(value) => value,
-        Wire::Int(value) => value != 0,
-    }))
+    Ok(
+        Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
+            Wire::Bool(value) => value,
+            Wire::Int(value) => value != 0,
+        }),
+    )
 }
 
 /// One decoded answer of the data endpoint.
@@ -288,17 +297,24 @@ pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
             count: None,
         }),
         serde_json::Value::Object(mut envelope) => {
-            let mut results = envelope.remove("results").ok_or_else(|| Error::UpstreamBadResponse {
-                upstream: Source::Gta,
-                path: ".".into(),
-                detail: "expected an array of interventions or an object with `results`".into(),
-            })?;
+            let mut results =
+                envelope
+                    .remove("results")
+                    .ok_or_else(|| Error::UpstreamBadResponse {
+                        upstream: Source::Gta,
+                        path: ".".into(),
+                        detail: "expected an array of interventions or an object with `results`"
+                            .into(),
+                    })?;
             // The publisher's own v2 example nests the page in one more array
             // (`results: [[...]]`); accept it as the page it is.
             if let serde_json::Value::Array(items) = &results {
                 if !items.is_empty() && items.iter().all(serde_json::Value::is_array) {
                     results = serde_json::Value::Array(
-                        items.iter().flat_map(|inner| inner.as_array().cloned().unwrap_or_default()).collect(),
+                        items
+                            .iter()
+                            .flat_map(|inner| inner.as_array().cloned().unwrap_or_default())
+                            .collect(),
                     );
                 }
             }
@@ -332,18 +348,26 @@ mod tests {
         let intervention = &response.interventions[0];
         assert_eq!(intervention.description[0].text, "<p>x</p>");
         assert_eq!(intervention.affected_products[0].hs_code, 292149);
-        assert_eq!(intervention.affected_products[1].new_level.as_deref(), Some("6.5"));
+        assert_eq!(
+            intervention.affected_products[1].new_level.as_deref(),
+            Some("6.5")
+        );
         assert_eq!(intervention.is_in_force, Some(true));
         assert!(intervention.implemented_by(840));
     }
 
     #[test]
     fn decodes_the_paged_envelope_and_names_bad_paths() {
-        let body = br#"{"count": 7, "next": null, "previous": null, "results": [{"intervention_id": 3}]}"#;
+        let body =
+            br#"{"count": 7, "next": null, "previous": null, "results": [{"intervention_id": 3}]}"#;
         let response = decode_data_response(body).unwrap();
         assert_eq!(response.count, Some(7));
-        let error = decode_data_response(br#"{"results": [{"intervention_id": "x"}]}"#).unwrap_err();
-        assert!(matches!(error, Error::UpstreamBadResponse { ref path, .. } if path == "results[0].intervention_id"), "{error:?}");
+        let error =
+            decode_data_response(br#"{"results": [{"intervention_id": "x"}]}"#).unwrap_err();
+        assert!(
+            matches!(error, Error::UpstreamBadResponse { ref path, .. } if path == "results[0].intervention_id"),
+            "{error:?}"
+        );
         assert!(decode_data_response(b"<html>").is_err());
     }
 }

@@ -260,7 +260,9 @@ mod tests {
 
     #[test]
     fn sorting_rejects_unknown_and_repeated_keys() {
-        assert!(Sorting::parse(&["-popularity"]).unwrap_err().contains("date_announced"));
+        assert!(Sorting::parse(&["-popularity"])
+            .unwrap_err()
+            .contains("date_announced"));
         assert!(Sorting::parse(&["date_announced", "-dateAnnounced"]).is_err());
         assert_eq!(
             Sorting::parse(&["intervention_id"]).unwrap().wire(),

@@ -1,0 +1,231 @@
+//! The HTTP surface: GraphQL over HTTP (media types, status codes, GET),
+//! the limits, GraphiQL and the health check.
+
+mod common;
+
+use common::{upstream_requests, TestGateway};
+use serde_json::{json, Value};
+
+/// graphql-js's `getIntrospectionQuery()`, what GraphiQL sends on load.
+const INTROSPECTION: &str = r#"query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name }
+  types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue } interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }"#;
+
+async fn post(
+    gateway: &TestGateway,
+    accept: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> (u16, String, Value) {
+    let mut request = gateway
+        .http()
+        .post(format!("{}/graphql", gateway.url))
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let media = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, media, body)
+}
+
+/// `Accept` picks the media type; request errors are 400 only under
+/// `application/graphql-response+json`, and have no `data`.
+#[tokio::test]
+async fn media_types_follow_graphql_over_http() {
+    let gateway = TestGateway::start().await;
+    let ok = r#"{"query": "{ jurisdiction(iso2: \"FR\") { id } }"}"#;
+    let (status, media, body) =
+        post(&gateway, Some("application/json"), "application/json", ok).await;
+    assert_eq!(
+        (status, media.as_str()),
+        (200, "application/json; charset=utf-8")
+    );
+    assert_eq!(body["data"]["jurisdiction"]["id"], 251);
+    assert_eq!(upstream_requests(&body, "gta"), 0);
+
+    let (status, media, _) = post(
+        &gateway,
+        Some("application/graphql-response+json"),
+        "application/json",
+        ok,
+    )
+    .await;
+    assert_eq!(
+        (status, media.as_str()),
+        (200, "application/graphql-response+json; charset=utf-8")
+    );
+    let (status, media, _) = post(&gateway, None, "application/json", ok).await;
+    assert_eq!(
+        (status, media.as_str()),
+        (200, "application/json; charset=utf-8")
+    );
+
+    let invalid = r#"{"query": "{ nosuchfield }"}"#;
+    let (status, _, body) = post(
+        &gateway,
+        Some("application/graphql-response+json"),
+        "application/json",
+        invalid,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body.get("data").is_none() && body["errors"][0]["message"].is_string(),
+        "{body}"
+    );
+    let (status, _, body) = post(
+        &gateway,
+        Some("application/json"),
+        "application/json",
+        invalid,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.get("data").is_none(), "{body}");
+
+    let (status, _, _) = post(&gateway, Some("application/json"), "text/plain", ok).await;
+    assert_eq!(status, 415);
+    let (status, _, _) = post(
+        &gateway,
+        Some("application/json"),
+        "application/json",
+        "{not json",
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _, _) = post(
+        &gateway,
+        Some("application/json"),
+        "application/json",
+        r#"{"query": 7}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _, _) = post(&gateway, Some("text/html"), "application/json", ok).await;
+    assert_eq!(status, 406);
+}
+
+/// GET works with variables as JSON text; mutations over GET are 405.
+#[tokio::test]
+async fn get_requests_work_and_refuse_mutations() {
+    let gateway = TestGateway::start().await;
+    let get = |params: &[(&str, &str)]| {
+        let mut url = url::Url::parse(&format!("{}/graphql", gateway.url)).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        gateway.http().get(url)
+    };
+    let response = get(&[
+        (
+            "query",
+            "query($c: String) { jurisdiction(iso3: $c) { name } }",
+        ),
+        ("variables", r#"{"c": "JPN"}"#),
+    ])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["jurisdiction"]["name"], "Japan");
+    let response = get(&[("query", "mutation { x }")]).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+}
+
+/// GraphiQL's introspection query passes the limits; abusive operations are
+/// refused before any upstream request.
+#[tokio::test]
+async fn limits_let_introspection_through_and_stop_abuse() {
+    let gateway = TestGateway::start().await;
+    let response = gateway.query(INTROSPECTION).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert!(
+        response["data"]["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 20
+    );
+
+    let mut deep = String::from("id");
+    for _ in 0..6 {
+        deep =
+            format!("interventionsAffecting {{ items {{ affectedJurisdictions {{ {deep} }} }} }}");
+    }
+    let deep = format!(r#"{{ jurisdiction(iso3: "USA") {{ {deep} }} }}"#);
+    let response = gateway.query(&deep).await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{response}"
+    );
+
+    let costly = r#"{ jurisdictions { interventionsAffecting(limit: 1000) { items { id title implementingJurisdictions { name } } } } }"#;
+    let response = gateway.query(costly).await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("complex"),
+        "{response}"
+    );
+    assert_eq!(gateway.gta_requests(), 0);
+
+    // Every jurisdiction with a page of 20 is allowed.
+    let wide = r#"{ jurisdictions { iso3 interventionsAffecting { items { id title } } } }"#;
+    let response = gateway.query(wide).await;
+    assert!(response.get("errors").is_none(), "{}", response["errors"]);
+    assert_eq!(
+        response["data"]["jurisdictions"].as_array().unwrap().len(),
+        234
+    );
+    assert!(upstream_requests(&response, "gta") < 234);
+}
+
+/// GraphiQL loads its assets from the configured location; /healthz reports
+/// each source's mode.
+#[tokio::test]
+async fn graphiql_and_health() {
+    let gateway =
+        TestGateway::start_with(&["--graphiql-assets", "http://assets.internal/npm/"]).await;
+    let page = gateway
+        .http()
+        .get(format!("{}/", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"src="http://assets.internal/npm/graphiql@"#),
+        "{page}"
+    );
+    assert!(!page.contains("unpkg.com"));
+    let health: Value = gateway
+        .http()
+        .get(format!("{}/healthz", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health,
+        json!({ "status": "ok", "sources": { "gta": "live" } })
+    );
+}

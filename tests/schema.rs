@@ -1,0 +1,21 @@
+//! `schema.graphql` is the committed SDL; this fails when the code's schema
+//! drifts from it.
+
+use trade_graph::graph::sdl;
+
+/// The generated SDL equals the committed file. To accept a deliberate change:
+/// `UPDATE_SCHEMA=1 cargo test --test schema`, then commit schema.graphql.
+#[test]
+fn committed_sdl_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let generated = sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(path, &generated).expect("write schema.graphql");
+        return;
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schema.graphql is out of date with the code. Regenerate it with\n\n    UPDATE_SCHEMA=1 cargo test --test schema\n\nand commit the change (review the diff: it is the public API)."
+    );
+}
