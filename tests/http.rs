@@ -201,29 +201,13 @@ async fn limits_let_introspection_through_and_stop_abuse() {
 async fn graphiql_and_health() {
     let gateway =
         TestGateway::start_with(&["--graphiql-assets", "http://assets.internal/npm/"]).await;
-    let page = gateway
-        .http()
-        .get(format!("{}/", gateway.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = gateway.get_text("/").await;
     assert!(
         page.contains(r#"src="http://assets.internal/npm/graphiql@"#),
         "{page}"
     );
     assert!(!page.contains("unpkg.com"));
-    let health: Value = gateway
-        .http()
-        .get(format!("{}/healthz", gateway.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
     assert_eq!(
         health,
         json!({ "status": "ok", "sources": { "gta": "live" } })

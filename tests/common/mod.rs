@@ -94,6 +94,17 @@ impl TestGateway {
         response.json().await.expect("a JSON body")
     }
 
+    /// GETs a path of the gateway (e.g. `/healthz`) and returns the body text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("gateway answers");
+        response.text().await.expect("a text body")
+    }
+
     /// A raw request builder for HTTP-level tests.
     pub fn http(&self) -> &reqwest::Client {
         &self.client

@@ -66,15 +66,7 @@ impl GtaLoader {
         jurisdictions: &[GtaId],
     ) -> Result<Vec<(GtaId, InterventionPage)>, Error> {
         if let [only] = jurisdictions {
-            let page = self
-                .client
-                .fetch(
-                    &with_jurisdictions(query, role, &[*only]),
-                    u64::from(limit),
-                    u64::from(offset),
-                    &self.usage,
-                )
-                .await?;
+            let page = self.page_alone(role, query, limit, offset, *only).await?;
             return Ok(vec![(*only, page)]);
         }
 
@@ -127,19 +119,34 @@ impl GtaLoader {
         }
         let filled = try_join_all(follow_ups.into_iter().map(|jurisdiction| async move {
             let page = self
-                .client
-                .fetch(
-                    &with_jurisdictions(query, role, &[jurisdiction]),
-                    u64::from(limit),
-                    u64::from(offset),
-                    &self.usage,
-                )
+                .page_alone(role, query, limit, offset, jurisdiction)
                 .await?;
             Ok::<_, Error>((jurisdiction, page))
         }))
         .await?;
         answered.extend(filled);
         Ok(answered)
+    }
+}
+
+impl GtaLoader {
+    /// One jurisdiction's page, asked for on its own.
+    async fn page_alone(
+        &self,
+        role: JurisdictionRole,
+        query: &InterventionQuery,
+        limit: u32,
+        offset: u32,
+        jurisdiction: GtaId,
+    ) -> Result<InterventionPage, Error> {
+        self.client
+            .fetch(
+                &with_jurisdictions(query, role, &[jurisdiction]),
+                u64::from(limit),
+                u64::from(offset),
+                &self.usage,
+            )
+            .await
     }
 }
 
