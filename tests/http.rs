@@ -213,3 +213,16 @@ async fn graphiql_and_health() {
         json!({ "status": "ok", "sources": { "gta": "live" } })
     );
 }
+
+/// A key without a URL is a configuration mistake, refused at start-up
+/// rather than silently unused.
+#[tokio::test]
+async fn a_key_without_a_url_is_refused_at_startup() {
+    use clap::Parser;
+    let config = trade_graph::config::Config::parse_from(["trade-graph", "--gta-key", "k"]);
+    let error = trade_graph::server::Gateway::start(&config)
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("--gta-url"), "{error}");
+}

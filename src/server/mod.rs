@@ -18,7 +18,8 @@ use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::graph::{build_schema, Sources, TradeGraphSchema};
+use crate::countries::ComtradeDialect;
+use crate::graph::{build_schema, Sources, TradeGraphSchema, MAX_COMPLEXITY, MAX_DEPTH};
 use crate::sample::{Simulator, SimulatorOptions, SAMPLE_KEY};
 use crate::sources::gta::GtaClient;
 use crate::sources::http::{Credential, HttpClient, Secret, Upstream};
@@ -33,6 +34,8 @@ pub enum StartError {
     HttpClient(String),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Whether a source is served by a real upstream or by the simulator.
@@ -63,6 +66,12 @@ impl Gateway {
     /// Builds the sources from `config`, starting the simulator if any source
     /// is in sample mode.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
+        if config.gta.url.is_none() && config.gta.key.is_some() {
+            // A key without a URL would silently go unused on sample data.
+            return Err(StartError::Config(
+                "--gta-key (TRADE_GRAPH_GTA_KEY) is set but --gta-url is not: set TRADE_GRAPH_GTA_URL=https://api.globaltradealert.org to go live, or unset the key to serve sample data".into(),
+            ));
+        }
         let client = HttpClient::new().map_err(StartError::HttpClient)?;
         let simulator = if config.gta.url.is_none() {
             let options = SimulatorOptions {
@@ -137,22 +146,41 @@ impl Gateway {
         })
     }
 
-    /// One line for the log: which source is live and which is sample. Never
-    /// contains a key.
-    pub fn describe_sources(&self, config: &Config) -> String {
+    /// One line for the log: which source is live and which is sample, and
+    /// the settings that shape behaviour. Keys appear only as "key set".
+    pub fn describe(&self, config: &Config) -> String {
         let mut parts: Vec<String> = self
             .modes
             .iter()
             .map(|(source, mode)| match mode {
-                SourceMode::Live { base_url } => {
-                    format!("{source}=live {} ({})", config.gta.api.name(), base_url)
-                }
-                SourceMode::Sample => format!("{source}=sample {}", config.gta.api.name()),
+                SourceMode::Live { base_url } => format!(
+                    "{source}=live {} at {base_url} ({}, timeout {})",
+                    config.gta.api.name(),
+                    if config.gta.key.is_some() {
+                        "key set"
+                    } else {
+                        "no key"
+                    },
+                    humantime::format_duration(config.gta.timeout),
+                ),
+                SourceMode::Sample => format!(
+                    "{source}=sample {} (generated data, timeout {})",
+                    config.gta.api.name(),
+                    humantime::format_duration(config.gta.timeout),
+                ),
             })
             .collect();
         parts.push("comtrade=not yet served".into());
         parts.push("ita=not yet served".into());
-        parts.join(", ")
+        format!(
+            "sources: {}; comtrade reporter codes: {:?}; limits: depth {}, complexity {}, body {} bytes; GraphiQL assets from {}",
+            parts.join(", "),
+            ComtradeDialect::from(config.comtrade.api),
+            MAX_DEPTH,
+            MAX_COMPLEXITY,
+            config.max_body_bytes,
+            config.graphiql_assets,
+        )
     }
 
     pub fn router(&self) -> Router {
@@ -170,9 +198,8 @@ pub async fn run(
     let gateway = Gateway::start(config).await?;
     let address = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(
-        "trade-graph listening on http://{address} (GraphiQL at /, GraphQL at /graphql); sources: {}; GraphiQL assets from {}",
-        gateway.describe_sources(config),
-        config.graphiql_assets,
+        "trade-graph listening on http://{address} (GraphiQL at /, GraphQL at /graphql); {}",
+        gateway.describe(config),
     );
     axum::serve(listener, gateway.router())
         .with_graceful_shutdown(shutdown)
