@@ -37,11 +37,39 @@ pub enum Error {
         status: u16,
         message: String,
     },
-    /// The upstream refused because a usage limit was hit.
-    #[error("{upstream} refused the request because a usage limit was hit{}", retry_after.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
+    /// The upstream refused because a usage limit was hit (HTTP 409 or 429).
+    #[error("{upstream} refused the request because a usage limit was hit{}{}", retry_after.map(|s| format!("; retry after {s} s")).unwrap_or_default(), message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
     UpstreamRateLimited {
         upstream: Source,
         retry_after: Option<u64>,
+        message: Option<String>,
+    },
+    /// The upstream's own validation refused the query (Comtrade's
+    /// `validation.status`: 5002 too complex, 5003 result too large, 5004
+    /// invalid parameter).
+    #[error("{upstream} refused the query ({status}): {message}")]
+    UpstreamValidation {
+        upstream: Source,
+        status: i64,
+        message: String,
+    },
+    /// The operation needs more upstream requests than the source's budget has
+    /// left in its window; nothing was sent.
+    #[error("{upstream} request budget exhausted: this operation needs {needed} requests but only {remaining} of {limit} per {} remain; retry in {retry_after} s", humantime::format_duration(*window))]
+    UpstreamBudgetExhausted {
+        upstream: Source,
+        needed: u32,
+        remaining: u32,
+        limit: u32,
+        window: Duration,
+        retry_after: u64,
+    },
+    /// The upstream truncated an answer that cannot be split further.
+    #[error("{upstream} truncated its answer to {received} of {matched} rows and the request cannot be split further; narrow the query (fewer commodities or periods)")]
+    UpstreamTruncated {
+        upstream: Source,
+        received: u64,
+        matched: u64,
     },
     /// The upstream answered 2xx with a body we cannot decode: its shape changed.
     #[error("{upstream} answered in an unexpected shape at `{path}`: {detail}")]
@@ -62,6 +90,12 @@ impl Error {
             Self::UpstreamUnauthorized { .. } => "UPSTREAM_UNAUTHORIZED",
             Self::UpstreamRejected { .. } => "UPSTREAM_REJECTED",
             Self::UpstreamRateLimited { .. } => "UPSTREAM_RATE_LIMITED",
+            Self::UpstreamValidation { status: 5002, .. } => "UPSTREAM_QUERY_TOO_COMPLEX",
+            Self::UpstreamValidation { status: 5003, .. } => "UPSTREAM_RESULT_TOO_LARGE",
+            Self::UpstreamValidation { status: 5004, .. } => "UPSTREAM_INVALID_PARAMETER",
+            Self::UpstreamValidation { .. } => "UPSTREAM_REJECTED",
+            Self::UpstreamBudgetExhausted { .. } => "UPSTREAM_BUDGET_EXHAUSTED",
+            Self::UpstreamTruncated { .. } => "UPSTREAM_RESULT_TRUNCATED",
             Self::UpstreamBadResponse { .. } => "UPSTREAM_BAD_RESPONSE",
         }
     }
@@ -75,6 +109,9 @@ impl Error {
             | Self::UpstreamUnauthorized { upstream, .. }
             | Self::UpstreamRejected { upstream, .. }
             | Self::UpstreamRateLimited { upstream, .. }
+            | Self::UpstreamValidation { upstream, .. }
+            | Self::UpstreamBudgetExhausted { upstream, .. }
+            | Self::UpstreamTruncated { upstream, .. }
             | Self::UpstreamBadResponse { upstream, .. } => Some(*upstream),
         }
     }
@@ -102,7 +139,12 @@ impl ErrorExtensions for Error {
                 Self::UpstreamRateLimited {
                     retry_after: Some(seconds),
                     ..
+                }
+                | Self::UpstreamBudgetExhausted {
+                    retry_after: seconds,
+                    ..
                 } => ext.set("retryAfterSeconds", *seconds),
+                Self::UpstreamValidation { status, .. } => ext.set("upstreamStatus", *status),
                 Self::UpstreamBadResponse { path, .. } => ext.set("path", path.as_str()),
                 _ => {}
             }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use super::pacing::Pacer;
 use super::{Source, UpstreamUsage};
 use crate::error::Error;
 
@@ -140,6 +141,9 @@ struct UpstreamInner {
     base_url: String,
     credential: Credential,
     timeout: Duration,
+    /// Spacing and budget shared by every operation, for upstreams that have
+    /// usage limits.
+    pacer: Option<Arc<Pacer>>,
 }
 
 impl Upstream {
@@ -157,8 +161,41 @@ impl Upstream {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 credential,
                 timeout,
+                pacer: None,
             }),
         }
+    }
+
+    /// This upstream, paced and budgeted by `pacer`.
+    pub fn with_pacer(self, pacer: Pacer) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| UpstreamInner {
+            source: shared.source,
+            client: shared.client.clone(),
+            base_url: shared.base_url.clone(),
+            credential: shared.credential.clone(),
+            timeout: shared.timeout,
+            pacer: shared.pacer.clone(),
+        });
+        Self {
+            inner: Arc::new(UpstreamInner {
+                pacer: Some(Arc::new(pacer)),
+                ..inner
+            }),
+        }
+    }
+
+    /// Takes `needed` requests from this upstream's budget before a plan is
+    /// sent; refuses the whole plan if the budget cannot cover it.
+    pub fn reserve(&self, needed: u32) -> Result<(), Error> {
+        match &self.inner.pacer {
+            Some(pacer) => pacer.reserve(needed),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a key is configured (some upstreams change endpoints without one).
+    pub fn has_key(&self) -> bool {
+        self.inner.credential.key().is_some()
     }
 
     pub fn source(&self) -> Source {
@@ -214,6 +251,9 @@ impl Upstream {
                 .body(body.clone());
         }
 
+        if let Some(pacer) = &inner.pacer {
+            pacer.wait_turn().await;
+        }
         usage.record_request(source);
         let started = Instant::now();
         let outcome = builder.send().await;
@@ -275,6 +315,8 @@ impl Upstream {
             409 | 429 => Error::UpstreamRateLimited {
                 upstream: source,
                 retry_after,
+                message: Some(self.scrub(&upstream_message(&body)))
+                    .filter(|m| !m.is_empty() && m != "{}"),
             },
             400..=499 => Error::UpstreamRejected {
                 upstream: source,
@@ -323,6 +365,12 @@ fn upstream_message(body: &[u8]) -> String {
             ["detail", "message", "error", "errors"]
                 .iter()
                 .find_map(|key| json.get(key).cloned())
+                // Comtrade's legacy API explains refusals in `validation`.
+                .or_else(|| {
+                    json.pointer("/validation/message")
+                        .cloned()
+                        .filter(|m| !m.is_null())
+                })
                 .or(Some(json))
         })
         .map(|value| match value {

@@ -2,8 +2,10 @@
 //! (requests, response shapes, batching); [`http`] is the one path they all use
 //! to reach the network. Nothing here knows about GraphQL.
 
+pub mod comtrade;
 pub mod gta;
 pub mod http;
+pub mod pacing;
 mod usage;
 
 use std::fmt;

@@ -1,0 +1,283 @@
+//! Turns planned requests into Comtrade's wire format for the configured
+//! dialect, sends them through the shared HTTP path (paced and budgeted), and
+//! splits truncated answers.
+
+use futures::future::try_join_all;
+
+use super::model::{
+    decode_legacy, decode_legacy_availability, decode_v1, decode_v1_availability,
+    AvailabilityRecord, DataAnswer, Refusal, TradeFlowRecord,
+};
+use super::planner::{Limits, PlannedRequest};
+use super::query::{FlowShape, Frequency, Period, TradeType};
+use crate::countries::{ComtradeDialect, ReporterCode};
+use crate::error::Error;
+use crate::sources::http::{Upstream, UpstreamRequest};
+use crate::sources::{Source, UpstreamUsage};
+
+/// Rows the legacy API returns at most per request (`max`); the guest range is
+/// 1..=100,000.
+pub const LEGACY_MAX_ROWS: u64 = 100_000;
+/// Rows the current API returns at most per request with a key (`maxRecords`).
+pub const V1_MAX_ROWS: u64 = 100_000;
+/// Rows the keyless preview returns at most.
+pub const PREVIEW_MAX_ROWS: u64 = 500;
+
+/// How many times a truncated answer may be split before giving up.
+const MAX_SPLIT_DEPTH: u32 = 8;
+
+/// The Comtrade client: a cheap `Clone` handle.
+#[derive(Clone, Debug)]
+pub struct ComtradeClient {
+    upstream: Upstream,
+    dialect: ComtradeDialect,
+}
+
+impl ComtradeClient {
+    pub fn new(upstream: Upstream, dialect: ComtradeDialect) -> Self {
+        Self { upstream, dialect }
+    }
+
+    pub fn dialect(&self) -> ComtradeDialect {
+        self.dialect
+    }
+
+    /// The planner's limits for this dialect.
+    pub fn limits(&self) -> Limits {
+        match self.dialect {
+            ComtradeDialect::Legacy => Limits::LEGACY,
+            ComtradeDialect::V1 => Limits::V1,
+        }
+    }
+
+    /// Rows one request returns at most.
+    pub fn max_rows(&self) -> u64 {
+        match self.dialect {
+            ComtradeDialect::Legacy => LEGACY_MAX_ROWS,
+            ComtradeDialect::V1 if self.upstream.has_key() => V1_MAX_ROWS,
+            ComtradeDialect::V1 => PREVIEW_MAX_ROWS,
+        }
+    }
+
+    /// The wire request for one planned request.
+    pub fn data_request(&self, planned: &PlannedRequest, shape: &FlowShape) -> UpstreamRequest {
+        let join = |codes: Vec<String>| codes.join(",");
+        let reporters = join(
+            planned
+                .reporters
+                .iter()
+                .map(ReporterCode::to_string)
+                .collect(),
+        );
+        let partners = join(planned.partners.iter().map(ToString::to_string).collect());
+        let periods = join(
+            planned
+                .periods
+                .iter()
+                .map(|p| p.wire().to_owned())
+                .collect(),
+        );
+        let commodities = join(planned.commodities.clone());
+        let pairs = |list: &[(&str, String)]| {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect()
+        };
+        match self.dialect {
+            ComtradeDialect::Legacy => UpstreamRequest::get(
+                "/api/get",
+                pairs(&[
+                    ("type", shape.trade_type.code().to_owned()),
+                    ("freq", shape.frequency.code().to_owned()),
+                    ("px", shape.classification.clone()),
+                    ("ps", periods),
+                    ("r", reporters),
+                    ("p", partners),
+                    (
+                        "rg",
+                        shape
+                            .flow
+                            .map_or("all".to_owned(), |flow| flow.legacy_code().to_string()),
+                    ),
+                    ("cc", commodities),
+                    ("max", self.max_rows().to_string()),
+                    ("fmt", "json".to_owned()),
+                    ("head", "M".to_owned()),
+                ]),
+            ),
+            ComtradeDialect::V1 => {
+                let mut query = vec![
+                    ("reporterCode", reporters),
+                    ("period", periods),
+                    ("cmdCode", commodities),
+                    // Totals only: without these, v1 splits every flow by
+                    // customs procedure and mode of transport.
+                    ("customsCode", "C00".to_owned()),
+                    ("motCode", "0".to_owned()),
+                    ("partner2Code", "0".to_owned()),
+                    ("maxRecords", self.max_rows().to_string()),
+                    ("includeDesc", "true".to_owned()),
+                ];
+                if !planned.partners.contains(&super::query::PartnerCode::All) {
+                    query.insert(1, ("partnerCode", partners));
+                }
+                if let Some(flow) = shape.flow {
+                    query.push(("flowCode", flow.v1_code().to_owned()));
+                }
+                UpstreamRequest::get(
+                    format!(
+                        "{}/{}/{}/{}",
+                        self.v1_prefix("get", "preview"),
+                        shape.trade_type.code(),
+                        shape.frequency.code(),
+                        shape.classification
+                    ),
+                    pairs(&query),
+                )
+            }
+        }
+    }
+
+    /// `/data/v1/<keyed>` with a key, `/public/v1/<keyless>` without.
+    fn v1_prefix(&self, keyed: &str, keyless: &str) -> String {
+        if self.upstream.has_key() {
+            format!("/data/v1/{keyed}")
+        } else {
+            format!("/public/v1/{keyless}")
+        }
+    }
+
+    /// Sends a whole plan: takes its requests from the budget first (refusing
+    /// the operation before anything is sent if they do not fit), then sends
+    /// them paced, splitting truncated answers.
+    pub async fn fetch_plan(
+        &self,
+        plan: &[PlannedRequest],
+        shape: &FlowShape,
+        usage: &UpstreamUsage,
+    ) -> Result<Vec<(PlannedRequest, Vec<TradeFlowRecord>)>, Error> {
+        self.upstream.reserve(plan.len() as u32)?;
+        let answers = try_join_all(
+            plan.iter()
+                .map(|planned| self.fetch_splitting(planned.clone(), shape, usage, 0)),
+        )
+        .await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// One planned request; a truncated answer is split in two and both
+    /// halves fetched (each half taken from the budget).
+    fn fetch_splitting<'a>(
+        &'a self,
+        planned: PlannedRequest,
+        shape: &'a FlowShape,
+        usage: &'a UpstreamUsage,
+        depth: u32,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<(PlannedRequest, Vec<TradeFlowRecord>)>, Error>>
+    {
+        Box::pin(async move {
+            let answer = self.send_data(&planned, shape, usage).await?;
+            let received = answer.records.len() as u64;
+            let truncated = match self.dialect {
+                ComtradeDialect::Legacy => answer.matched.is_some_and(|matched| matched > received),
+                ComtradeDialect::V1 => received >= self.max_rows(),
+            };
+            if !truncated {
+                return Ok(vec![(planned, answer.records)]);
+            }
+            let matched = answer.matched.unwrap_or(received).max(received + 1);
+            let Some((first, second)) = planned.split().filter(|_| depth < MAX_SPLIT_DEPTH) else {
+                return Err(Error::UpstreamTruncated {
+                    upstream: Source::Comtrade,
+                    received,
+                    matched,
+                });
+            };
+            tracing::debug!(
+                received,
+                matched,
+                "comtrade answer truncated; splitting the request"
+            );
+            self.upstream.reserve(2)?;
+            let (a, b) = futures::try_join!(
+                self.fetch_splitting(first, shape, usage, depth + 1),
+                self.fetch_splitting(second, shape, usage, depth + 1)
+            )?;
+            Ok(a.into_iter().chain(b).collect())
+        })
+    }
+
+    async fn send_data(
+        &self,
+        planned: &PlannedRequest,
+        shape: &FlowShape,
+        usage: &UpstreamUsage,
+    ) -> Result<DataAnswer, Error> {
+        let request = self.data_request(planned, shape);
+        let body = self.upstream.send(&request, usage).await?;
+        let decoded = match self.dialect {
+            ComtradeDialect::Legacy => decode_legacy(&body)?,
+            ComtradeDialect::V1 => decode_v1(&body)?,
+        };
+        decoded.map_err(|Refusal { code, message }| Error::UpstreamValidation {
+            upstream: Source::Comtrade,
+            status: code,
+            message,
+        })
+    }
+
+    /// Data availability: which reporters published which periods (legacy
+    /// `/api/refs/da/view`, v1 `getDa`).
+    pub async fn availability(
+        &self,
+        trade_type: TradeType,
+        frequency: Frequency,
+        classification: &str,
+        reporters: &[ReporterCode],
+        periods: &[Period],
+        usage: &UpstreamUsage,
+    ) -> Result<Vec<AvailabilityRecord>, Error> {
+        let join = |codes: Vec<String>| codes.join(",");
+        let reporters = join(reporters.iter().map(ReporterCode::to_string).collect());
+        let periods = join(periods.iter().map(|p| p.wire().to_owned()).collect());
+        let mut query: Vec<(String, String)> = Vec::new();
+        let request = match self.dialect {
+            ComtradeDialect::Legacy => {
+                query.push(("type".into(), trade_type.code().into()));
+                query.push(("freq".into(), frequency.code().into()));
+                query.push(("px".into(), classification.into()));
+                if !reporters.is_empty() {
+                    query.push(("r".into(), reporters));
+                }
+                if !periods.is_empty() {
+                    query.push(("ps".into(), periods));
+                }
+                UpstreamRequest::get("/api/refs/da/view", query)
+            }
+            ComtradeDialect::V1 => {
+                if !reporters.is_empty() {
+                    query.push(("reporterCode".into(), reporters));
+                }
+                if !periods.is_empty() {
+                    query.push(("period".into(), periods));
+                }
+                UpstreamRequest::get(
+                    format!(
+                        "{}/{}/{}/{}",
+                        self.v1_prefix("getDa", "getDa"),
+                        trade_type.code(),
+                        frequency.code(),
+                        classification
+                    ),
+                    query,
+                )
+            }
+        };
+        self.upstream.reserve(1)?;
+        let body = self.upstream.send(&request, usage).await?;
+        match self.dialect {
+            ComtradeDialect::Legacy => decode_legacy_availability(&body),
+            ComtradeDialect::V1 => decode_v1_availability(&body),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The per-operation Comtrade loader: every trade-flow key of a DataLoader
+//! batch is planned together (see [`super::planner`]), the plan is sent, and
+//! the rows are routed back to the keys that asked for them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use futures::future::try_join_all;
+
+use super::client::ComtradeClient;
+use super::model::TradeFlowRecord;
+use super::planner::plan;
+use super::query::{FlowShape, PartnerCode, TradeFlowKey};
+use crate::error::Error;
+use crate::sources::UpstreamUsage;
+
+/// Wrap in an async-graphql `DataLoader`; one per operation.
+pub struct ComtradeLoader {
+    client: ComtradeClient,
+    usage: UpstreamUsage,
+}
+
+impl ComtradeLoader {
+    pub fn new(client: ComtradeClient, usage: UpstreamUsage) -> Self {
+        Self { client, usage }
+    }
+
+    async fn load_shape(
+        &self,
+        shape: &Arc<FlowShape>,
+        keys: &[&TradeFlowKey],
+    ) -> Result<Vec<(TradeFlowKey, Vec<Arc<TradeFlowRecord>>)>, Error> {
+        let triples: Vec<_> = keys
+            .iter()
+            .map(|key| (key.reporter, key.partner, key.period.clone()))
+            .collect();
+        let requests = plan(&triples, &shape.commodities, &self.client.limits());
+        let answers = self
+            .client
+            .fetch_plan(&requests, shape, &self.usage)
+            .await?;
+        let mut routed: Vec<(TradeFlowKey, Vec<Arc<TradeFlowRecord>>)> = keys
+            .iter()
+            .map(|key| ((*key).clone(), Vec::new()))
+            .collect();
+        for (request, records) in answers {
+            for record in records {
+                let record = Arc::new(record);
+                for (key, rows) in routed.iter_mut() {
+                    let partner_matches = match key.partner {
+                        PartnerCode::All => true,
+                        PartnerCode::Area(code) => code == record.partner_code,
+                    };
+                    if request.covers(key.reporter, key.partner, &key.period)
+                        && key.reporter.0 == record.reporter_code
+                        && partner_matches
+                        && key.period.matches(&record.period)
+                    {
+                        rows.push(record.clone());
+                    }
+                }
+            }
+        }
+        Ok(routed)
+    }
+}
+
+impl Loader<TradeFlowKey> for ComtradeLoader {
+    type Value = Vec<Arc<TradeFlowRecord>>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[TradeFlowKey],
+    ) -> Result<HashMap<TradeFlowKey, Self::Value>, Error> {
+        let mut by_shape: BTreeMap<Arc<FlowShape>, Vec<&TradeFlowKey>> = BTreeMap::new();
+        for key in keys {
+            by_shape.entry(key.shape.clone()).or_default().push(key);
+        }
+        let answers = try_join_all(
+            by_shape
+                .iter()
+                .map(|(shape, keys)| self.load_shape(shape, keys)),
+        )
+        .await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+}

@@ -1,0 +1,31 @@
+//! UN Comtrade: the import and export flows each reporter publishes.
+//!
+//! Two dialects, chosen by `--comtrade-api`:
+//! - **legacy** (seed 004): `GET /api/get?r=&p=&ps=&px=&rg=&cc=&freq=&type=&max=&fmt=json&head=M&token=`.
+//!   `r`, `p` and `ps` take at most five codes each and only one may be `all`;
+//!   `cc` at most twenty. One request per second; 100 an hour as guest,
+//!   10,000 with a token. Refusals come inside a 200 as
+//!   `validation.status.value` 5002 (too complex), 5003 (too large), 5004
+//!   (invalid parameter), and HTTP 409 when a usage limit is hit.
+//!   `validation.count.value` above the rows returned means truncated by `max`.
+//! - **v1** (current): `GET /data/v1/get/{type}/{freq}/{cl}?reporterCode=&partnerCode=&period=&cmdCode=&flowCode=...`
+//!   with `Ocp-Apim-Subscription-Key`, or keyless `/public/v1/preview/...`
+//!   (500 rows at most). Comma lists, no five-code limit, long URLs refused.
+//!   Rows are split by customs procedure and mode of transport unless
+//!   filtered; this client always asks for totals (`customsCode=C00`,
+//!   `motCode=0`, `partner2Code=0`).
+//!
+//! [`query`] checks what is asked, [`planner`] packs a batch into requests,
+//! [`client`] speaks the dialect, [`loader`] routes rows back, [`model`]
+//! decodes both dialects into one record.
+
+pub mod client;
+pub mod loader;
+pub mod model;
+pub mod planner;
+pub mod query;
+
+pub use client::ComtradeClient;
+pub use loader::ComtradeLoader;
+pub use model::{FlowCode, TradeFlowRecord};
+pub use query::{FlowShape, Frequency, PartnerCode, Period, TradeFlowKey, TradeType};

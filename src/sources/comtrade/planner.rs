@@ -1,0 +1,302 @@
+//! Packs the trade-flow keys of one DataLoader batch into the fewest requests
+//! Comtrade accepts.
+//!
+//! The legacy API takes at most five codes in each of `r`, `p` and `ps` (and
+//! `all` in at most one of them) and twenty in `cc`; a request is the cross
+//! product of its lists. The planner therefore:
+//! 1. collects, per (reporter, period), the partners asked for; a partner set
+//!    containing "all" becomes just "all", which answers every partner;
+//! 2. groups (reporter, period) pairs by partner set, then reporters by the
+//!    periods they want under that partner set, so each group is an exact
+//!    cross product (nothing is fetched that no key asked for);
+//! 3. cuts each group's reporters, periods, partners and commodities into
+//!    chunks within the limits.
+//!
+//! For a cross-product batch (every reporter wants every period and partner)
+//! this is the lower bound ceil(R/5) × ceil(P/5) × ceil(Q/5). The current API
+//! has no five-code limit but rejects very long URLs, so its limits are wider
+//! chunks sized to keep the query string short.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::query::{PartnerCode, Period};
+use crate::countries::ReporterCode;
+
+/// How many codes one request may carry per parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub reporters: usize,
+    pub partners: usize,
+    pub periods: usize,
+    pub commodities: usize,
+}
+
+impl Limits {
+    /// Seed 004: r, p and ps at most 5 codes each, cc at most 20.
+    pub const LEGACY: Limits = Limits {
+        reporters: 5,
+        partners: 5,
+        periods: 5,
+        commodities: 20,
+    };
+
+    /// The current API: comma lists bounded only by URL length. These chunk
+    /// sizes keep the query string under about 1,500 characters (area codes
+    /// are at most 3 digits, periods 6, commodity codes 6).
+    pub const V1: Limits = Limits {
+        reporters: 100,
+        partners: 100,
+        periods: 24,
+        commodities: 50,
+    };
+}
+
+/// One upstream request: the cross product of its lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedRequest {
+    pub reporters: Vec<ReporterCode>,
+    pub partners: Vec<PartnerCode>,
+    pub periods: Vec<Period>,
+    pub commodities: Vec<String>,
+}
+
+impl PlannedRequest {
+    /// Whether the request keeps to `limits` (and uses `all` only as the
+    /// single partner).
+    pub fn within(&self, limits: &Limits) -> bool {
+        let all_alone = !self.partners.contains(&PartnerCode::All) || self.partners.len() == 1;
+        !self.reporters.is_empty()
+            && !self.partners.is_empty()
+            && !self.periods.is_empty()
+            && !self.commodities.is_empty()
+            && self.reporters.len() <= limits.reporters
+            && self.partners.len() <= limits.partners
+            && self.periods.len() <= limits.periods
+            && self.commodities.len() <= limits.commodities
+            && all_alone
+    }
+
+    /// Whether the request's answer includes rows for this key.
+    pub fn covers(&self, reporter: ReporterCode, partner: PartnerCode, period: &Period) -> bool {
+        self.reporters.contains(&reporter)
+            && (self.partners.contains(&partner) || self.partners.contains(&PartnerCode::All))
+            && self.periods.contains(period)
+    }
+
+    /// Two requests that together ask for what this one asks for, cut along
+    /// its longest list; `None` when every list has one code.
+    pub fn split(&self) -> Option<(PlannedRequest, PlannedRequest)> {
+        fn halves<T: Clone>(list: &[T]) -> (Vec<T>, Vec<T>) {
+            let (a, b) = list.split_at(list.len() / 2);
+            (a.to_vec(), b.to_vec())
+        }
+        let longest = [
+            self.reporters.len(),
+            self.periods.len(),
+            self.partners.len(),
+            self.commodities.len(),
+        ];
+        let (dimension, &size) = longest.iter().enumerate().max_by_key(|(_, size)| **size)?;
+        if size < 2 {
+            return None;
+        }
+        let mut first = self.clone();
+        let mut second = self.clone();
+        match dimension {
+            0 => (first.reporters, second.reporters) = halves(&self.reporters),
+            1 => (first.periods, second.periods) = halves(&self.periods),
+            2 => (first.partners, second.partners) = halves(&self.partners),
+            _ => (first.commodities, second.commodities) = halves(&self.commodities),
+        }
+        Some((first, second))
+    }
+}
+
+/// The fewest requests within `limits` that answer every key.
+pub fn plan(
+    keys: &[(ReporterCode, PartnerCode, Period)],
+    commodities: &[String],
+    limits: &Limits,
+) -> Vec<PlannedRequest> {
+    // 1. Partners wanted per (reporter, period).
+    let mut partners_of: BTreeMap<(ReporterCode, &Period), BTreeSet<PartnerCode>> = BTreeMap::new();
+    for (reporter, partner, period) in keys {
+        partners_of
+            .entry((*reporter, period))
+            .or_default()
+            .insert(*partner);
+    }
+    // 2. Group by partner set, then reporters by their period set.
+    let mut by_partners: BTreeMap<Vec<PartnerCode>, BTreeMap<ReporterCode, Vec<Period>>> =
+        BTreeMap::new();
+    for ((reporter, period), partners) in partners_of {
+        let partners: Vec<PartnerCode> = if partners.contains(&PartnerCode::All) {
+            vec![PartnerCode::All]
+        } else {
+            partners.into_iter().collect()
+        };
+        by_partners
+            .entry(partners)
+            .or_default()
+            .entry(reporter)
+            .or_default()
+            .push(period.clone());
+    }
+    let mut requests = Vec::new();
+    for (partners, periods_of) in by_partners {
+        let mut by_periods: BTreeMap<Vec<Period>, Vec<ReporterCode>> = BTreeMap::new();
+        for (reporter, periods) in periods_of {
+            by_periods.entry(periods).or_default().push(reporter);
+        }
+        // 3. Chunk each exact cross product within the limits.
+        for (periods, reporters) in by_periods {
+            for reporter_chunk in reporters.chunks(limits.reporters) {
+                for period_chunk in periods.chunks(limits.periods) {
+                    for partner_chunk in partners.chunks(limits.partners) {
+                        for commodity_chunk in commodities.chunks(limits.commodities) {
+                            requests.push(PlannedRequest {
+                                reporters: reporter_chunk.to_vec(),
+                                partners: partner_chunk.to_vec(),
+                                periods: period_chunk.to_vec(),
+                                commodities: commodity_chunk.to_vec(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    requests
+}
+
+/// The lower bound for a cross product of `reporters` × `periods` ×
+/// `partners` within `limits` (one commodity chunk).
+pub fn lower_bound(reporters: usize, periods: usize, partners: usize, limits: &Limits) -> usize {
+    reporters.div_ceil(limits.reporters)
+        * periods.div_ceil(limits.periods)
+        * partners.div_ceil(limits.partners)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn year(y: u16) -> Period {
+        Period::Exact(y.to_string())
+    }
+
+    fn cross(
+        reporters: u16,
+        periods: u16,
+        partners: u16,
+    ) -> Vec<(ReporterCode, PartnerCode, Period)> {
+        let mut keys = Vec::new();
+        for r in 0..reporters {
+            for p in 0..periods {
+                for q in 0..partners {
+                    keys.push((ReporterCode(100 + r), PartnerCode::Area(q), year(2000 + p)));
+                }
+            }
+        }
+        keys
+    }
+
+    /// Deterministic pseudo-random key sets (no extra dependency for a
+    /// property test): every key is covered and every request keeps the limits.
+    #[test]
+    fn every_key_is_covered_within_the_limits() {
+        let mut state: u64 = 0x5EED;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for _case in 0..300 {
+            let count = 1 + next(120) as usize;
+            let keys: Vec<_> = (0..count)
+                .map(|_| {
+                    let partner = match next(10) {
+                        0 => PartnerCode::All,
+                        n => PartnerCode::Area(n as u16 * 7),
+                    };
+                    (
+                        ReporterCode(next(40) as u16),
+                        partner,
+                        year(2000 + next(15) as u16),
+                    )
+                })
+                .collect();
+            let commodities: Vec<String> = (0..1 + next(45)).map(|c| format!("{:02}", c)).collect();
+            for limits in [Limits::LEGACY, Limits::V1] {
+                let requests = plan(&keys, &commodities, &limits);
+                for request in &requests {
+                    assert!(request.within(&limits), "{request:?}");
+                }
+                for (reporter, partner, period) in &keys {
+                    for commodity in &commodities {
+                        assert!(
+                            requests
+                                .iter()
+                                .any(|r| r.covers(*reporter, *partner, period)
+                                    && r.commodities.contains(commodity)),
+                            "{reporter:?} {partner:?} {period:?} {commodity} not covered"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cross products cost exactly the lower bound.
+    #[test]
+    fn cross_products_meet_the_lower_bound() {
+        for (reporters, periods, partners) in [
+            (1, 1, 1),
+            (5, 5, 5),
+            (6, 1, 1),
+            (40, 8, 1),
+            (200, 12, 1),
+            (7, 11, 3),
+            (30, 2, 6),
+        ] {
+            let keys = cross(reporters, periods, partners);
+            let requests = plan(&keys, &["TOTAL".into()], &Limits::LEGACY);
+            assert_eq!(
+                requests.len(),
+                lower_bound(
+                    reporters as usize,
+                    periods as usize,
+                    partners as usize,
+                    &Limits::LEGACY
+                ),
+                "{reporters}x{periods}x{partners}"
+            );
+        }
+        assert_eq!(
+            plan(&cross(200, 12, 1), &["TOTAL".into()], &Limits::V1).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn all_partners_answer_specific_ones_and_splits_cover_the_whole() {
+        let keys = vec![
+            (ReporterCode(842), PartnerCode::All, year(2020)),
+            (ReporterCode(842), PartnerCode::Area(124), year(2020)),
+        ];
+        let requests = plan(&keys, &["TOTAL".into()], &Limits::LEGACY);
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].partners, [PartnerCode::All]);
+        let request = &plan(&cross(5, 4, 1), &["TOTAL".into()], &Limits::LEGACY)[0];
+        let (a, b) = request.split().unwrap();
+        assert_eq!(a.reporters.len() + b.reporters.len(), 5);
+        let single = PlannedRequest {
+            reporters: vec![ReporterCode(1)],
+            partners: vec![PartnerCode::WORLD],
+            periods: vec![year(2020)],
+            commodities: vec!["TOTAL".into()],
+        };
+        assert!(single.split().is_none());
+    }
+}

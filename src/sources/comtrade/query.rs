@@ -1,0 +1,292 @@
+//! What a trade-flow request asks for, checked against the dialect's rules
+//! before anything is planned: trade type, frequency, classification, flow,
+//! commodities (the [`FlowShape`] that keys of one request share), and per key
+//! a reporter, a partner and a period ([`TradeFlowKey`]).
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::model::FlowCode;
+use crate::countries::{ComtradeDialect, ReporterCode};
+use crate::error::Error;
+
+/// Goods or services (`type`, `typeCode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TradeType {
+    Goods,
+    Services,
+}
+
+impl TradeType {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Goods => "C",
+            Self::Services => "S",
+        }
+    }
+}
+
+/// Annual or monthly data (`freq`, `freqCode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Frequency {
+    Annual,
+    Monthly,
+}
+
+impl Frequency {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Annual => "A",
+            Self::Monthly => "M",
+        }
+    }
+}
+
+/// Classifications each dialect accepts (`px` in legacy, `clCode` in v1).
+pub fn classifications(dialect: ComtradeDialect) -> &'static [&'static str] {
+    match dialect {
+        ComtradeDialect::Legacy => &[
+            "HS", "H0", "H1", "H2", "H3", "H4", "H5", "ST", "S1", "S2", "S3", "S4", "BEC", "EB02",
+        ],
+        ComtradeDialect::V1 => &[
+            "HS", "H0", "H1", "H2", "H3", "H4", "H5", "H6", "SS", "S1", "S2", "S3", "S4", "B4",
+            "B5", "EB", "EB02", "EB10", "EB10S", "EBSDMX",
+        ],
+    }
+}
+
+/// A partner: one area (0 is World) or every partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartnerCode {
+    Area(u16),
+    All,
+}
+
+impl PartnerCode {
+    pub const WORLD: PartnerCode = PartnerCode::Area(0);
+}
+
+impl fmt::Display for PartnerCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Area(code) => code.fmt(f),
+            Self::All => f.write_str("all"),
+        }
+    }
+}
+
+/// A period: a year or month, or the legacy API's `now` and `recent`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Period {
+    /// `YYYY` or `YYYYMM`.
+    Exact(String),
+    /// The most recent period available (legacy `now`).
+    Latest,
+    /// The five most recent periods available (legacy `recent`).
+    Recent,
+}
+
+impl Period {
+    /// Parses a period for `frequency`: `YYYY` (annual, or a whole year of
+    /// months), `YYYYMM` (monthly), and on the legacy API `now` and `recent`.
+    pub fn parse(
+        text: &str,
+        frequency: Frequency,
+        dialect: ComtradeDialect,
+    ) -> Result<Self, Error> {
+        let text = text.trim();
+        match text.to_ascii_lowercase().as_str() {
+            "now" | "recent" if dialect == ComtradeDialect::V1 => {
+                return Err(Error::bad_input(format!(
+                    "period {text:?} exists only in the legacy Comtrade API; give years (\"2022\") or months (\"202201\")"
+                )))
+            }
+            "now" => return Ok(Self::Latest),
+            "recent" => return Ok(Self::Recent),
+            _ => {}
+        }
+        let digits = text.chars().all(|c| c.is_ascii_digit());
+        let valid = match (frequency, text.len()) {
+            (_, 4) => digits && ("1962".."2100").contains(&text),
+            (Frequency::Monthly, 6) => {
+                digits
+                    && ("1962".."2100").contains(&&text[..4])
+                    && ("01"..="12").contains(&&text[4..])
+            }
+            _ => false,
+        };
+        if !valid {
+            let expected = match frequency {
+                Frequency::Annual => "a year YYYY",
+                Frequency::Monthly => "a month YYYYMM or a year YYYY",
+            };
+            return Err(Error::bad_input(format!(
+                "period {text:?} is not {expected} (1962 or later){}",
+                if dialect == ComtradeDialect::Legacy {
+                    ", \"now\" or \"recent\""
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(Self::Exact(text.to_owned()))
+    }
+
+    /// The code on the wire.
+    pub fn wire(&self) -> &str {
+        match self {
+            Self::Exact(text) => text,
+            Self::Latest => "now",
+            Self::Recent => "recent",
+        }
+    }
+
+    /// Whether a row's period answers this one.
+    pub fn matches(&self, row_period: &str) -> bool {
+        match self {
+            Self::Exact(period) => {
+                row_period == period
+                    || (period.len() == 4
+                        && row_period.len() == 6
+                        && row_period.starts_with(period.as_str()))
+            }
+            Self::Latest | Self::Recent => true,
+        }
+    }
+}
+
+/// Commodity codes: `TOTAL`, `ALL`, `AG1`..`AG6`, or a classification's own
+/// codes (digits for HS and SITC, digits and letters for services).
+pub fn parse_commodity(text: &str) -> Result<String, Error> {
+    let code = text.trim().to_ascii_uppercase();
+    let valid = !code.is_empty()
+        && code.len() <= 12
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+    if !valid {
+        return Err(Error::bad_input(format!(
+            "commodity {text:?} is not a commodity code (e.g. TOTAL, AG2, 27, 2709, ALL)"
+        )));
+    }
+    Ok(code)
+}
+
+/// What every key of one request shares.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowShape {
+    pub trade_type: TradeType,
+    pub frequency: Frequency,
+    pub classification: String,
+    /// `None` asks for every flow.
+    pub flow: Option<FlowCode>,
+    /// Sorted, without duplicates.
+    pub commodities: Vec<String>,
+}
+
+impl FlowShape {
+    /// Checks a shape against `dialect`'s rules.
+    pub fn new(
+        dialect: ComtradeDialect,
+        trade_type: TradeType,
+        frequency: Frequency,
+        classification: Option<&str>,
+        flow: Option<FlowCode>,
+        commodities: &[String],
+    ) -> Result<Self, Error> {
+        let default = match trade_type {
+            TradeType::Goods => "HS",
+            TradeType::Services => "EB02",
+        };
+        let classification = classification
+            .unwrap_or(default)
+            .trim()
+            .to_ascii_uppercase();
+        if !classifications(dialect).contains(&classification.as_str()) {
+            return Err(Error::bad_input(format!(
+                "classification {classification:?} is not one this Comtrade API accepts: {}",
+                classifications(dialect).join(", ")
+            )));
+        }
+        let mut codes = if commodities.is_empty() {
+            vec!["TOTAL".to_owned()]
+        } else {
+            commodities
+                .iter()
+                .map(|c| parse_commodity(c))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        codes.sort();
+        codes.dedup();
+        Ok(Self {
+            trade_type,
+            frequency,
+            classification,
+            flow,
+            commodities: codes,
+        })
+    }
+}
+
+/// One reporter's flows with one partner in one period, under a shared shape:
+/// what a resolver asks the loader for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TradeFlowKey {
+    pub reporter: ReporterCode,
+    pub partner: PartnerCode,
+    pub period: Period,
+    pub shape: Arc<FlowShape>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ComtradeDialect::{Legacy, V1};
+
+    #[test]
+    fn periods_follow_frequency_and_dialect() {
+        assert_eq!(
+            Period::parse("2022", Frequency::Annual, V1).unwrap(),
+            Period::Exact("2022".into())
+        );
+        assert!(Period::parse("202201", Frequency::Annual, V1).is_err());
+        assert!(Period::parse("202213", Frequency::Monthly, V1).is_err());
+        assert!(Period::parse("202212", Frequency::Monthly, V1).is_ok());
+        assert_eq!(
+            Period::parse("recent", Frequency::Annual, Legacy).unwrap(),
+            Period::Recent
+        );
+        assert!(Period::parse("now", Frequency::Annual, V1)
+            .unwrap_err()
+            .to_string()
+            .contains("legacy"));
+        assert!(Period::parse("1850", Frequency::Annual, V1).is_err());
+        assert!(Period::Exact("2022".into()).matches("202203"));
+    }
+
+    #[test]
+    fn shapes_check_classification_and_commodities() {
+        let shape =
+            FlowShape::new(V1, TradeType::Goods, Frequency::Annual, None, None, &[]).unwrap();
+        assert_eq!(
+            (shape.classification.as_str(), shape.commodities.as_slice()),
+            ("HS", &["TOTAL".to_owned()][..])
+        );
+        assert!(FlowShape::new(
+            Legacy,
+            TradeType::Goods,
+            Frequency::Annual,
+            Some("H6"),
+            None,
+            &[]
+        )
+        .is_err());
+        assert!(FlowShape::new(
+            V1,
+            TradeType::Goods,
+            Frequency::Annual,
+            None,
+            None,
+            &["27; DROP".into()]
+        )
+        .is_err());
+    }
+}
