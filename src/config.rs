@@ -10,6 +10,7 @@ use clap::{Args, Parser, ValueEnum};
 use crate::countries::ComtradeDialect;
 use crate::sources::gta::GtaApi;
 use crate::sources::http::Secret;
+use crate::sources::pacing::Budget;
 
 /// trade-graph: one GraphQL graph over Global Trade Alert, UN Comtrade and the
 /// US International Trade Administration. Without upstream URLs it serves
@@ -73,10 +74,20 @@ pub struct GtaConfig {
     pub timeout: Duration,
 }
 
-/// UN Comtrade. Only the dialect is used so far: it decides which reporter
-/// code `Jurisdiction.comtradeReporterCode` shows (Italy: 381 legacy, 380 v1).
+/// UN Comtrade.
 #[derive(Args, Clone, Debug)]
 pub struct ComtradeConfig {
+    /// Comtrade base URL: https://comtrade.un.org (legacy) or
+    /// https://comtradeapi.un.org (v1); unset: sample data.
+    #[arg(id = "comtrade_url", long = "comtrade-url", env = "TRADE_GRAPH_COMTRADE_URL", value_parser = parse_base_url)]
+    pub url: Option<String>,
+
+    /// Legacy: the `token` (authorization code); v1: the subscription key
+    /// (`Ocp-Apim-Subscription-Key`). Without it, legacy runs as guest and v1
+    /// uses the keyless preview (500 rows per request).
+    #[arg(id = "comtrade_key", long = "comtrade-key", env = "TRADE_GRAPH_COMTRADE_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub key: Option<Secret>,
+
     /// Comtrade API generation: legacy (seed, /api/get) or v1 (current).
     #[arg(
         id = "comtrade_api",
@@ -86,7 +97,49 @@ pub struct ComtradeConfig {
         default_value = "v1"
     )]
     pub api: ComtradeApi,
+
+    /// How long one Comtrade request may take.
+    #[arg(id = "comtrade_timeout", long = "comtrade-timeout", env = "TRADE_GRAPH_COMTRADE_TIMEOUT", value_parser = humantime::parse_duration, default_value = "60s")]
+    pub timeout: Duration,
+
+    /// Least time between two Comtrade requests, across all operations
+    /// (seed 004: one request per second). "0s" turns pacing off.
+    #[arg(id = "comtrade_interval", long = "comtrade-interval", env = "TRADE_GRAPH_COMTRADE_INTERVAL", value_parser = humantime::parse_duration, default_value = "1s")]
+    pub interval: Duration,
+
+    /// Requests allowed per budget window. Default: legacy 100 as guest and
+    /// 10,000 with a token (seed 004); v1 500 with a key (the free
+    /// subscription's daily calls) and 100 keyless.
+    #[arg(
+        id = "comtrade_budget",
+        long = "comtrade-budget",
+        env = "TRADE_GRAPH_COMTRADE_BUDGET"
+    )]
+    pub budget: Option<u32>,
+
+    /// The budget window. Default: 1h, except v1 with a key: 24h.
+    #[arg(id = "comtrade_budget_window", long = "comtrade-budget-window", env = "TRADE_GRAPH_COMTRADE_BUDGET_WINDOW", value_parser = humantime::parse_duration)]
+    pub budget_window: Option<Duration>,
 }
+
+impl ComtradeConfig {
+    /// The request budget in force: configured, or the documented default for
+    /// the dialect and whether a key is used.
+    pub fn budget(&self, keyed: bool) -> Budget {
+        let (limit, window) = match (self.api, keyed) {
+            (ComtradeApi::Legacy, false) => (100, HOUR),
+            (ComtradeApi::Legacy, true) => (10_000, HOUR),
+            (ComtradeApi::V1, false) => (100, HOUR),
+            (ComtradeApi::V1, true) => (500, 24 * HOUR),
+        };
+        Budget {
+            limit: self.budget.unwrap_or(limit),
+            window: self.budget_window.unwrap_or(window),
+        }
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// The Comtrade API generation, as configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::Context;
 
 use crate::countries::ComtradeDialect;
+use crate::sources::comtrade::{ComtradeClient, ComtradeLoader};
 use crate::sources::gta::{GtaClient, GtaLoader};
 use crate::sources::UpstreamUsage;
 
@@ -12,8 +13,14 @@ use crate::sources::UpstreamUsage;
 #[derive(Clone, Debug)]
 pub struct Sources {
     pub gta: GtaClient,
-    /// Which Comtrade reporter list `Jurisdiction.comtradeReporterCode` follows.
-    pub comtrade_dialect: ComtradeDialect,
+    pub comtrade: ComtradeClient,
+}
+
+impl Sources {
+    /// Which Comtrade reporter list codes follow.
+    pub fn comtrade_dialect(&self) -> ComtradeDialect {
+        self.comtrade.dialect()
+    }
 }
 
 /// State of one GraphQL operation: its upstream accounting and its loaders,
@@ -21,6 +28,7 @@ pub struct Sources {
 pub struct OperationContext {
     pub usage: UpstreamUsage,
     pub gta: DataLoader<GtaLoader>,
+    pub comtrade: DataLoader<ComtradeLoader>,
 }
 
 impl OperationContext {
@@ -31,6 +39,15 @@ impl OperationContext {
                 GtaLoader::new(sources.gta.clone(), usage.clone()),
                 tokio::spawn,
             ),
+            comtrade: DataLoader::new(
+                ComtradeLoader::new(sources.comtrade.clone(), usage.clone()),
+                tokio::spawn,
+            )
+            // A Comtrade field asks for one key per (reporter, partner,
+            // period): wait a little longer so an operation's keys meet in one
+            // plan, and let one batch hold every key of a large query.
+            .delay(std::time::Duration::from_millis(5))
+            .max_batch_size(100_000),
             usage,
         }
     }

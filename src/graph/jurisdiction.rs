@@ -9,6 +9,7 @@ use super::context::{operation, sources};
 use super::intervention::{
     intervention_query, page_bounds, InterventionFilter, InterventionPage, MAX_JURISDICTION_LIMIT,
 };
+use super::trade_flow::{FlowArguments, Frequency, TradeFlow, TradeFlowDirection, TradeType};
 use crate::countries::{self, ComtradeReporter, Country, GtaId};
 use crate::error::{Error, GraphqlResult};
 use crate::sources::gta::model::JurisdictionRef;
@@ -49,7 +50,7 @@ impl Jurisdiction {
         }
     }
 
-    fn gta_id(&self) -> u16 {
+    pub(super) fn gta_id(&self) -> u16 {
         match self {
             Self::Known(country) => country.id.0,
             Self::Unlisted { id, .. } => *id,
@@ -168,7 +169,7 @@ impl Jurisdiction {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<i32>> {
-        let dialect = sources(ctx)?.comtrade_dialect;
+        let dialect = sources(ctx)?.comtrade_dialect();
         Ok(self
             .country()
             .and_then(|country| country.comtrade(dialect).code())
@@ -180,7 +181,7 @@ impl Jurisdiction {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<ComtradeReporting> {
-        let dialect = sources(ctx)?.comtrade_dialect;
+        let dialect = sources(ctx)?.comtrade_dialect();
         Ok(
             match self.country().map(|country| country.comtrade(dialect)) {
                 Some(ComtradeReporter::Own(_)) => ComtradeReporting::Own,
@@ -208,6 +209,42 @@ impl Jurisdiction {
             .filter(|group| group.members.contains(&country.iso3))
             .map(|group| group.name)
             .collect()
+    }
+
+    /// The trade flows Comtrade publishes with this jurisdiction as reporter
+    /// (under its reporter code in the configured dialect: a jurisdiction
+    /// folded into another reporter gets that reporter's flows; one without
+    /// a reporter gets none). Arguments as on `Query.tradeFlows`; partners
+    /// default to World. All jurisdictions of an operation are planned
+    /// together. Null, with an error naming the source, when Comtrade fails.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "5 + FlowArguments::cost(&partners, &periods, &commodities) * child_complexity / 4"
+    )]
+    async fn trade_flows(
+        &self,
+        ctx: &Context<'_>,
+        partners: Option<Vec<String>>,
+        periods: Vec<String>,
+        flow: Option<TradeFlowDirection>,
+        commodities: Option<Vec<String>>,
+        frequency: Option<Frequency>,
+        classification: Option<String>,
+        trade_type: Option<TradeType>,
+    ) -> Option<async_graphql::Result<Vec<TradeFlow>>> {
+        Some(
+            self.load_trade_flows(
+                ctx,
+                partners,
+                periods,
+                flow,
+                commodities,
+                frequency,
+                classification,
+                trade_type,
+            )
+            .await,
+        )
     }
 
     /// Interventions this jurisdiction implemented (GTA `implementer`). Within

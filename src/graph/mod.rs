@@ -7,6 +7,7 @@ mod context;
 mod intervention;
 mod jurisdiction;
 mod schema;
+mod trade_flow;
 pub mod vocabulary;
 
 pub use context::{OperationContext, Sources};

@@ -6,6 +6,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, Sche
 use super::context::Sources;
 use super::intervention::InterventionQueries;
 use super::jurisdiction::JurisdictionQueries;
+use super::trade_flow::TradeFlowQueries;
 
 /// Deepest selection accepted. graphql-js's introspection query (GraphiQL's)
 /// nests 13 levels; real trade queries stay under 10.
@@ -20,7 +21,7 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Query(JurisdictionQueries, InterventionQueries);
+pub struct Query(JurisdictionQueries, InterventionQueries, TradeFlowQueries);
 
 /// The trade graph's schema type.
 pub type TradeGraphSchema = Schema<Query, EmptyMutation, EmptySubscription>;

@@ -4,6 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::SimulatorState;
 use crate::sources::Source;
 
 /// What the simulator does instead of answering normally.
@@ -71,5 +75,39 @@ impl Faults {
         self.sources
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Applies the injected fault, if any; `None` means answer normally.
+pub(super) async fn apply_fault(
+    state: &SimulatorState,
+    source: Source,
+    request: RecordedRequest,
+) -> Option<Response> {
+    let fault = state.faults.record(source, request);
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+    match fault? {
+        Fault::Status { status, body } => Some(
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                [("content-type", "application/json")],
+                body,
+            )
+                .into_response(),
+        ),
+        Fault::Malformed => Some(
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"results\": [{\"intervention_id\": ",
+            )
+                .into_response(),
+        ),
+        Fault::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
     }
 }

@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::faults::{Fault, RecordedRequest};
+use super::faults::{apply_fault, RecordedRequest};
 use super::gta_data::{interventions, SampleIntervention};
 use super::SimulatorState;
 use crate::countries::Country;
@@ -58,40 +58,6 @@ fn drf_error(status: StatusCode, field: &str, message: impl Into<String>) -> Res
         json!({ field: [message.into()] })
     };
     (status, Json(body)).into_response()
-}
-
-/// Applies the injected fault, if any; `None` means answer normally.
-pub(super) async fn apply_fault(
-    state: &SimulatorState,
-    source: Source,
-    request: RecordedRequest,
-) -> Option<Response> {
-    let fault = state.faults.record(source, request);
-    if !state.latency.is_zero() {
-        tokio::time::sleep(state.latency).await;
-    }
-    match fault? {
-        Fault::Status { status, body } => Some(
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                [("content-type", "application/json")],
-                body,
-            )
-                .into_response(),
-        ),
-        Fault::Malformed => Some(
-            (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                "{\"results\": [{\"intervention_id\": ",
-            )
-                .into_response(),
-        ),
-        Fault::Delay(delay) => {
-            tokio::time::sleep(delay).await;
-            None
-        }
-    }
 }
 
 async fn answer(

@@ -9,6 +9,8 @@
 //! told to add latency or fail ([`Fault`]) for tests and benchmarks.
 
 mod calendar;
+mod comtrade;
+mod comtrade_data;
 mod faults;
 mod gta;
 mod gta_data;
@@ -22,6 +24,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use comtrade::ComtradeRules;
 pub use faults::{Fault, RecordedRequest};
 
 use crate::sources::Source;
@@ -38,6 +41,8 @@ pub struct SimulatorOptions {
     pub key: String,
     /// Latency added to every answer (benchmarks use 50 ms).
     pub latency: Duration,
+    /// Comtrade's rate and hourly budgets, enforced with 409/429.
+    pub comtrade: ComtradeRules,
 }
 
 impl Default for SimulatorOptions {
@@ -45,6 +50,7 @@ impl Default for SimulatorOptions {
         Self {
             key: SAMPLE_KEY.to_owned(),
             latency: Duration::ZERO,
+            comtrade: ComtradeRules::default(),
         }
     }
 }
@@ -55,6 +61,8 @@ struct SimulatorState {
     key: Arc<str>,
     latency: Duration,
     faults: Faults,
+    comtrade_rules: ComtradeRules,
+    comtrade_usage: comtrade::SharedComtradeUsage,
 }
 
 /// A running simulator. Dropping it stops it.
@@ -74,8 +82,13 @@ impl Simulator {
             key: options.key.into(),
             latency: options.latency,
             faults: faults.clone(),
+            comtrade_rules: options.comtrade,
+            comtrade_usage: Default::default(),
         };
-        let app = Router::new().merge(gta::routes()).with_state(state);
+        let app = Router::new()
+            .merge(gta::routes())
+            .merge(comtrade::routes())
+            .with_state(state);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown = async {

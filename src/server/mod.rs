@@ -20,9 +20,11 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::countries::ComtradeDialect;
 use crate::graph::{build_schema, Sources, TradeGraphSchema, MAX_COMPLEXITY, MAX_DEPTH};
-use crate::sample::{Simulator, SimulatorOptions, SAMPLE_KEY};
+use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
+use crate::sources::comtrade::ComtradeClient;
 use crate::sources::gta::GtaClient;
 use crate::sources::http::{Credential, HttpClient, Secret, Upstream};
+use crate::sources::pacing::Pacer;
 use crate::sources::Source;
 
 /// Why the server could not start.
@@ -51,14 +53,25 @@ pub(crate) struct AppState {
     schema: TradeGraphSchema,
     sources: Sources,
     graphiql_page: Arc<str>,
-    modes: Arc<Vec<(Source, SourceMode)>>,
+    statuses: Arc<Vec<SourceStatus>>,
+}
+
+/// How one source is served, for the startup line and /healthz.
+#[derive(Clone, Debug)]
+pub(crate) struct SourceStatus {
+    source: Source,
+    mode: SourceMode,
+    api: &'static str,
+    timeout: Duration,
+    /// Key and pacing, in words; never the key itself.
+    detail: String,
 }
 
 /// A gateway ready to serve: its router, and the simulator behind its sample
 /// sources (kept alive as long as the gateway).
 pub struct Gateway {
     router: Router,
-    modes: Vec<(Source, SourceMode)>,
+    statuses: Vec<SourceStatus>,
     _simulator: Option<Simulator>,
 }
 
@@ -66,16 +79,39 @@ impl Gateway {
     /// Builds the sources from `config`, starting the simulator if any source
     /// is in sample mode.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        if config.gta.url.is_none() && config.gta.key.is_some() {
-            // A key without a URL would silently go unused on sample data.
-            return Err(StartError::Config(
-                "--gta-key (TRADE_GRAPH_GTA_KEY) is set but --gta-url is not: set TRADE_GRAPH_GTA_URL=https://api.globaltradealert.org to go live, or unset the key to serve sample data".into(),
-            ));
+        for (source, url, key, url_flag, example) in [
+            (
+                Source::Gta,
+                &config.gta.url,
+                config.gta.key.is_some(),
+                "TRADE_GRAPH_GTA_URL",
+                "https://api.globaltradealert.org",
+            ),
+            (
+                Source::Comtrade,
+                &config.comtrade.url,
+                config.comtrade.key.is_some(),
+                "TRADE_GRAPH_COMTRADE_URL",
+                "https://comtradeapi.un.org",
+            ),
+        ] {
+            if url.is_none() && key {
+                // A key without a URL would silently go unused on sample data.
+                return Err(StartError::Config(format!(
+                    "a {source} key is set but its URL is not: set {url_flag} (e.g. {example}) to go live, or unset the key to serve sample data"
+                )));
+            }
         }
         let client = HttpClient::new().map_err(StartError::HttpClient)?;
-        let simulator = if config.gta.url.is_none() {
+        let any_sample = config.gta.url.is_none() || config.comtrade.url.is_none();
+        let simulator = if any_sample {
             let options = SimulatorOptions {
                 latency: config.sample_latency,
+                comtrade: ComtradeRules {
+                    interval: config.comtrade.interval,
+                    guest_per_hour: config.comtrade.budget(false).limit,
+                    keyed_per_hour: config.comtrade.budget(true).limit,
+                },
                 ..SimulatorOptions::default()
             };
             Some(
@@ -86,11 +122,10 @@ impl Gateway {
         } else {
             None
         };
-
-        let (gta_url, gta_key, gta_mode) = match (&config.gta.url, &simulator) {
+        let endpoint = |url: &Option<String>, key: &Option<Secret>| match (url, &simulator) {
             (Some(url), _) => (
                 url.clone(),
-                config.gta.key.clone(),
+                key.clone(),
                 SourceMode::Live {
                     base_url: url.clone(),
                 },
@@ -102,6 +137,8 @@ impl Gateway {
             ),
             (None, None) => unreachable!("the simulator is started whenever a source has no URL"),
         };
+
+        let (gta_url, gta_key, gta_mode) = endpoint(&config.gta.url, &config.gta.key);
         if matches!(gta_mode, SourceMode::Live { .. }) && gta_key.is_none() {
             tracing::warn!("gta is live without --gta-key: GTA will refuse every request unless a proxy adds the key");
         }
@@ -120,16 +157,78 @@ impl Gateway {
             ),
             config.gta.api,
         );
-        let sources = Sources {
-            gta,
-            comtrade_dialect: config.comtrade.api.into(),
+
+        let dialect: ComtradeDialect = config.comtrade.api.into();
+        let (comtrade_url, comtrade_key, comtrade_mode) =
+            endpoint(&config.comtrade.url, &config.comtrade.key);
+        let comtrade_keyed = comtrade_key.is_some();
+        let comtrade_credential = match (comtrade_key, dialect) {
+            (None, _) => Credential::None,
+            (Some(key), ComtradeDialect::Legacy) => {
+                Credential::QueryParameter { name: "token", key }
+            }
+            (Some(key), ComtradeDialect::V1) => Credential::Header {
+                name: "Ocp-Apim-Subscription-Key",
+                prefix: "",
+                key,
+            },
         };
-        let modes = vec![(Source::Gta, gta_mode)];
+        let comtrade_budget = config.comtrade.budget(comtrade_keyed);
+        let comtrade = ComtradeClient::new(
+            Upstream::new(
+                Source::Comtrade,
+                client.clone(),
+                &comtrade_url,
+                comtrade_credential,
+                config.comtrade.timeout,
+            )
+            .with_pacer(Pacer::new(
+                Source::Comtrade,
+                config.comtrade.interval,
+                Some(comtrade_budget),
+            )),
+            dialect,
+        );
+
+        let statuses = vec![
+            SourceStatus {
+                source: Source::Gta,
+                mode: gta_mode,
+                api: config.gta.api.name(),
+                timeout: config.gta.timeout,
+                detail: match (&config.gta.url, &config.gta.key) {
+                    (None, _) => "sample key".into(),
+                    (Some(_), Some(_)) => "key set".into(),
+                    (Some(_), None) => "no key".into(),
+                },
+            },
+            SourceStatus {
+                source: Source::Comtrade,
+                mode: comtrade_mode,
+                api: match dialect {
+                    ComtradeDialect::Legacy => "legacy",
+                    ComtradeDialect::V1 => "v1",
+                },
+                timeout: config.comtrade.timeout,
+                detail: format!(
+                    "{}, one request per {}, budget {} per {}",
+                    match (&config.comtrade.url, comtrade_keyed) {
+                        (None, _) => "sample key",
+                        (Some(_), true) => "key set",
+                        (Some(_), false) => "keyless",
+                    },
+                    humantime::format_duration(config.comtrade.interval),
+                    comtrade_budget.limit,
+                    humantime::format_duration(comtrade_budget.window),
+                ),
+            },
+        ];
+        let sources = Sources { gta, comtrade };
         let state = AppState {
             schema: build_schema(sources.clone()),
             sources,
             graphiql_page: graphiql::page(&config.graphiql_assets).into(),
-            modes: Arc::new(modes.clone()),
+            statuses: Arc::new(statuses.clone()),
         };
         let router = Router::new()
             .route("/", get(graphiql::serve))
@@ -141,7 +240,7 @@ impl Gateway {
             .with_state(state);
         Ok(Self {
             router,
-            modes,
+            statuses,
             _simulator: simulator,
         })
     }
@@ -150,32 +249,27 @@ impl Gateway {
     /// the settings that shape behaviour. Keys appear only as "key set".
     pub fn describe(&self, config: &Config) -> String {
         let mut parts: Vec<String> = self
-            .modes
+            .statuses
             .iter()
-            .map(|(source, mode)| match mode {
-                SourceMode::Live { base_url } => format!(
-                    "{source}=live {} at {base_url} ({}, timeout {})",
-                    config.gta.api.name(),
-                    if config.gta.key.is_some() {
-                        "key set"
-                    } else {
-                        "no key"
-                    },
-                    humantime::format_duration(config.gta.timeout),
-                ),
-                SourceMode::Sample => format!(
-                    "{source}=sample {} (generated data, timeout {})",
-                    config.gta.api.name(),
-                    humantime::format_duration(config.gta.timeout),
-                ),
+            .map(|status| {
+                let mode = match &status.mode {
+                    SourceMode::Live { base_url } => format!("live at {base_url}"),
+                    SourceMode::Sample => "sample (generated data)".to_owned(),
+                };
+                format!(
+                    "{}={} {} ({}, timeout {})",
+                    status.source,
+                    status.api,
+                    mode,
+                    status.detail,
+                    humantime::format_duration(status.timeout)
+                )
             })
             .collect();
-        parts.push("comtrade=not yet served".into());
         parts.push("ita=not yet served".into());
         format!(
-            "sources: {}; comtrade reporter codes: {:?}; limits: depth {}, complexity {}, body {} bytes; GraphiQL assets from {}",
+            "sources: {}; limits: depth {}, complexity {}, body {} bytes; GraphiQL assets from {}",
             parts.join(", "),
-            ComtradeDialect::from(config.comtrade.api),
             MAX_DEPTH,
             MAX_COMPLEXITY,
             config.max_body_bytes,
@@ -239,14 +333,17 @@ pub async fn shutdown_signal() {
 /// Liveness and the mode of each source.
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
     let sources: serde_json::Map<String, serde_json::Value> = state
-        .modes
+        .statuses
         .iter()
-        .map(|(source, mode)| {
-            let mode = match mode {
+        .map(|status| {
+            let mode = match status.mode {
                 SourceMode::Live { .. } => "live",
                 SourceMode::Sample => "sample",
             };
-            (source.name().to_owned(), serde_json::Value::from(mode))
+            (
+                status.source.name().to_owned(),
+                serde_json::Value::from(mode),
+            )
         })
         .collect();
     Json(serde_json::json!({ "status": "ok", "sources": sources }))

@@ -1,0 +1,571 @@
+//! UN Comtrade flows in the graph: `tradeFlows`, `Jurisdiction.tradeFlows`,
+//! `dataAvailability`, and the `TradeFlow` type, whose reporter and partner
+//! link back to jurisdiction nodes through the crosswalk.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, Object, SimpleObject};
+
+use super::context::{operation, sources};
+use super::jurisdiction::Jurisdiction;
+use crate::countries::{self, ComtradeDialect, ComtradeReporter, Country, ReporterCode};
+use crate::error::{Error, GraphqlResult};
+use crate::sources::comtrade::model::AvailabilityRecord;
+use crate::sources::comtrade::{
+    self as comtrade, FlowCode, FlowShape, PartnerCode, Period, TradeFlowKey, TradeFlowRecord,
+};
+
+/// Most reporters, partners and periods one field may ask for; the request
+/// budget bounds the rest.
+const MAX_REPORTERS: usize = 300;
+const MAX_PARTNERS: usize = 300;
+const MAX_PERIODS: usize = 60;
+
+/// Direction of a trade flow, from the reporter's side.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradeFlowDirection {
+    Import,
+    Export,
+    ReExport,
+    ReImport,
+}
+
+impl From<TradeFlowDirection> for FlowCode {
+    fn from(direction: TradeFlowDirection) -> Self {
+        match direction {
+            TradeFlowDirection::Import => FlowCode::Import,
+            TradeFlowDirection::Export => FlowCode::Export,
+            TradeFlowDirection::ReExport => FlowCode::ReExport,
+            TradeFlowDirection::ReImport => FlowCode::ReImport,
+        }
+    }
+}
+
+impl From<FlowCode> for TradeFlowDirection {
+    fn from(code: FlowCode) -> Self {
+        match code {
+            FlowCode::Import => Self::Import,
+            FlowCode::Export => Self::Export,
+            FlowCode::ReExport => Self::ReExport,
+            FlowCode::ReImport => Self::ReImport,
+        }
+    }
+}
+
+/// Annual or monthly data.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Frequency {
+    #[default]
+    Annual,
+    Monthly,
+}
+
+/// Goods (merchandise) or services trade.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TradeType {
+    #[default]
+    Goods,
+    Services,
+}
+
+impl From<Frequency> for comtrade::Frequency {
+    fn from(frequency: Frequency) -> Self {
+        match frequency {
+            Frequency::Annual => Self::Annual,
+            Frequency::Monthly => Self::Monthly,
+        }
+    }
+}
+
+impl From<TradeType> for comtrade::TradeType {
+    fn from(trade_type: TradeType) -> Self {
+        match trade_type {
+            TradeType::Goods => Self::Goods,
+            TradeType::Services => Self::Services,
+        }
+    }
+}
+
+/// The jurisdiction node for a Comtrade area code: the one Comtrade
+/// publishes under its own code, else the first folded into it.
+fn jurisdiction_for(dialect: ComtradeDialect, code: u16) -> Option<Jurisdiction> {
+    let candidates = countries::by_comtrade_code(dialect, ReporterCode(code));
+    candidates
+        .iter()
+        .find(|country| matches!(country.comtrade(dialect), ComtradeReporter::Own(_)))
+        .or(candidates.first())
+        .map(|country| Jurisdiction::Known(country))
+}
+
+/// One reported trade flow: what `reporter` says it imported from or
+/// exported to `partner` in `period`. Values are the reporter's own; v1 rows
+/// are totals over customs procedures and modes of transport.
+pub struct TradeFlow {
+    record: Arc<TradeFlowRecord>,
+    reporter: Option<Jurisdiction>,
+    dialect: ComtradeDialect,
+}
+
+#[Object]
+impl TradeFlow {
+    /// The reporting jurisdiction.
+    async fn reporter(&self) -> Option<&Jurisdiction> {
+        self.reporter.as_ref()
+    }
+    /// The partner jurisdiction; null for World and for areas that are not
+    /// jurisdictions (see `partnerCode` and `partnerName`).
+    async fn partner(&self) -> Option<Jurisdiction> {
+        (self.record.partner_code != 0)
+            .then(|| jurisdiction_for(self.dialect, self.record.partner_code))
+            .flatten()
+    }
+    /// Comtrade's reporter code (842 for the USA).
+    async fn reporter_code(&self) -> i32 {
+        i32::from(self.record.reporter_code)
+    }
+    /// Comtrade's partner code; 0 is World.
+    async fn partner_code(&self) -> i32 {
+        i32::from(self.record.partner_code)
+    }
+    /// The partner as Comtrade names it ("World", "Other Asia, nes").
+    async fn partner_name(&self) -> Option<&str> {
+        self.record.partner_name.as_deref()
+    }
+    /// "2022" (annual) or "202201" (monthly).
+    async fn period(&self) -> &str {
+        &self.record.period
+    }
+    async fn flow(&self) -> TradeFlowDirection {
+        self.record.flow.into()
+    }
+    /// The commodity code ("TOTAL", "27", "2709").
+    async fn commodity_code(&self) -> &str {
+        &self.record.commodity_code
+    }
+    /// The commodity's description.
+    async fn commodity(&self) -> Option<&str> {
+        self.record.commodity.as_deref()
+    }
+    /// The classification the reporter used ("H4", "H6", "S3").
+    async fn classification(&self) -> Option<&str> {
+        self.record.classification.as_deref()
+    }
+    /// Digits of the commodity code (0 for TOTAL).
+    async fn aggregation_level(&self) -> Option<i32> {
+        self.record.aggregation_level.map(i32::from)
+    }
+    async fn is_leaf(&self) -> Option<bool> {
+        self.record.is_leaf
+    }
+    /// Trade value in US dollars (legacy `TradeValue`, v1 `primaryValue`).
+    async fn value(&self) -> Option<f64> {
+        self.record.value_usd
+    }
+    /// CIF value in US dollars (imports, v1).
+    async fn cif_value(&self) -> Option<f64> {
+        self.record.cif_value_usd
+    }
+    /// FOB value in US dollars (exports, v1).
+    async fn fob_value(&self) -> Option<f64> {
+        self.record.fob_value_usd
+    }
+    /// Net weight in kilograms; null when not reported (Comtrade also writes
+    /// 0 for unreported weights in some rows).
+    async fn net_weight_kg(&self) -> Option<f64> {
+        self.record.net_weight_kg
+    }
+    async fn gross_weight_kg(&self) -> Option<f64> {
+        self.record.gross_weight_kg
+    }
+    /// Quantity in `quantityUnit`.
+    async fn quantity(&self) -> Option<f64> {
+        self.record.quantity
+    }
+    async fn quantity_unit(&self) -> Option<&str> {
+        self.record.quantity_unit.as_deref()
+    }
+    /// Whether Comtrade estimated part of the record.
+    async fn is_estimated(&self) -> bool {
+        self.record.is_estimated
+    }
+}
+
+/// Which periods a reporter has published.
+#[derive(SimpleObject)]
+pub struct DataAvailability {
+    pub reporter: Option<Jurisdiction>,
+    pub reporter_code: i32,
+    pub period: String,
+    pub classification: Option<String>,
+    /// Rows in the published data set.
+    pub total_records: Option<i64>,
+    pub is_original_classification: Option<bool>,
+    pub is_partner_detail: Option<bool>,
+    /// When the data set was released or last updated.
+    pub updated: Option<String>,
+}
+
+/// The arguments every trade-flow field shares, checked.
+pub struct FlowArguments {
+    pub shape: Arc<FlowShape>,
+    pub partners: Vec<PartnerCode>,
+    pub periods: Vec<Period>,
+}
+
+impl FlowArguments {
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        dialect: ComtradeDialect,
+        partners: Option<&[String]>,
+        periods: &[String],
+        flow: Option<TradeFlowDirection>,
+        commodities: Option<&[String]>,
+        frequency: Option<Frequency>,
+        classification: Option<&str>,
+        trade_type: Option<TradeType>,
+    ) -> Result<Self, Error> {
+        let frequency = frequency.unwrap_or_default().into();
+        let shape = FlowShape::new(
+            dialect,
+            trade_type.unwrap_or_default().into(),
+            frequency,
+            classification,
+            flow.map(Into::into),
+            commodities.unwrap_or_default(),
+        )?;
+        if periods.is_empty() {
+            return Err(Error::bad_input(
+                "periods is empty: give at least one period, e.g. [\"2022\"]",
+            ));
+        }
+        if periods.len() > MAX_PERIODS {
+            return Err(Error::bad_input(format!(
+                "at most {MAX_PERIODS} periods per field, got {}",
+                periods.len()
+            )));
+        }
+        let mut parsed: Vec<Period> = Vec::new();
+        for period in periods {
+            let period = Period::parse(period, frequency, dialect)?;
+            if !parsed.contains(&period) {
+                parsed.push(period);
+            }
+        }
+        let partners = match partners {
+            None => vec![PartnerCode::WORLD],
+            Some([]) => {
+                return Err(Error::bad_input(
+                    "partners is empty: leave it out for World",
+                ))
+            }
+            Some(list) if list.len() > MAX_PARTNERS => {
+                return Err(Error::bad_input(format!(
+                    "at most {MAX_PARTNERS} partners per field, got {}",
+                    list.len()
+                )))
+            }
+            Some(list) => {
+                let mut codes: Vec<PartnerCode> = Vec::new();
+                for given in list {
+                    let code = partner_code(dialect, given)?;
+                    if !codes.contains(&code) {
+                        codes.push(code);
+                    }
+                }
+                codes
+            }
+        };
+        Ok(Self {
+            shape: Arc::new(shape),
+            partners,
+            periods: parsed,
+        })
+    }
+
+    /// The loader keys for one reporter.
+    fn keys(&self, reporter: ReporterCode) -> Vec<TradeFlowKey> {
+        let mut keys = Vec::with_capacity(self.periods.len() * self.partners.len());
+        for period in &self.periods {
+            for partner in &self.partners {
+                keys.push(TradeFlowKey {
+                    reporter,
+                    partner: *partner,
+                    period: period.clone(),
+                    shape: self.shape.clone(),
+                });
+            }
+        }
+        keys
+    }
+
+    /// How many keys per reporter, for complexity.
+    pub fn cost(
+        partners: &Option<Vec<String>>,
+        periods: &[String],
+        commodities: &Option<Vec<String>>,
+    ) -> usize {
+        partners.as_ref().map_or(1, Vec::len).max(1)
+            * periods.len().max(1)
+            * commodities.as_ref().map_or(1, Vec::len).max(1)
+    }
+}
+
+/// A partner argument: World ("World", "0", "WLD"), every partner ("all"),
+/// or a jurisdiction in any spelling, as its Comtrade code.
+fn partner_code(dialect: ComtradeDialect, given: &str) -> Result<PartnerCode, Error> {
+    let text = given.trim();
+    if text.eq_ignore_ascii_case("world") || text == "0" || text.eq_ignore_ascii_case("wld") {
+        return Ok(PartnerCode::WORLD);
+    }
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(PartnerCode::All);
+    }
+    let country = countries::lookup(text).ok_or_else(|| {
+        Error::from(countries::UnknownCountry {
+            given: text.to_owned(),
+        })
+    })?;
+    country
+        .comtrade(dialect)
+        .code()
+        .map(|code| PartnerCode::Area(code.0))
+        .ok_or_else(|| {
+            Error::bad_input(format!(
+                "{} has no Comtrade area code in this dialect",
+                country.name
+            ))
+        })
+}
+
+/// Loads and orders the flows of `reporters` (jurisdiction nodes with their
+/// Comtrade codes).
+async fn load_flows(
+    ctx: &Context<'_>,
+    reporters: &[(ReporterCode, Jurisdiction)],
+    arguments: &FlowArguments,
+) -> async_graphql::Result<Vec<TradeFlow>> {
+    let dialect = sources(ctx)?.comtrade_dialect();
+    let keys: Vec<TradeFlowKey> = reporters
+        .iter()
+        .flat_map(|(code, _)| arguments.keys(*code))
+        .collect();
+    let loaded = operation(ctx)?
+        .comtrade
+        .load_many(keys.iter().cloned())
+        .await
+        .graphql()?;
+    let mut flows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (code, jurisdiction) in reporters {
+        for key in arguments.keys(*code) {
+            for record in loaded.get(&key).into_iter().flatten() {
+                // "all" partners and a named partner can deliver the same row.
+                if seen.insert((Arc::as_ptr(record), jurisdiction.gta_id())) {
+                    flows.push(TradeFlow {
+                        record: record.clone(),
+                        reporter: Some(jurisdiction.clone()),
+                        dialect,
+                    });
+                }
+            }
+        }
+    }
+    Ok(flows)
+}
+
+impl Jurisdiction {
+    /// The Comtrade reporter code this jurisdiction's flows are asked under.
+    fn reporter_code(&self, dialect: ComtradeDialect) -> Option<ReporterCode> {
+        match self {
+            Jurisdiction::Known(country) => country.comtrade(dialect).code(),
+            Jurisdiction::Unlisted { .. } => None,
+        }
+    }
+
+    /// This jurisdiction's flows (empty when Comtrade has no reporter for it).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn load_trade_flows(
+        &self,
+        ctx: &Context<'_>,
+        partners: Option<Vec<String>>,
+        periods: Vec<String>,
+        flow: Option<TradeFlowDirection>,
+        commodities: Option<Vec<String>>,
+        frequency: Option<Frequency>,
+        classification: Option<String>,
+        trade_type: Option<TradeType>,
+    ) -> async_graphql::Result<Vec<TradeFlow>> {
+        let dialect = sources(ctx)?.comtrade_dialect();
+        let arguments = FlowArguments::parse(
+            dialect,
+            partners.as_deref(),
+            &periods,
+            flow,
+            commodities.as_deref(),
+            frequency,
+            classification.as_deref(),
+            trade_type,
+        )
+        .graphql()?;
+        let Some(code) = self.reporter_code(dialect) else {
+            return Ok(Vec::new());
+        };
+        load_flows(ctx, &[(code, self.clone())], &arguments).await
+    }
+}
+
+/// The top-level Comtrade queries.
+#[derive(Default)]
+pub struct TradeFlowQueries;
+
+#[Object]
+impl TradeFlowQueries {
+    /// Trade flows as Comtrade's reporters publish them. `reporters` and
+    /// `partners` take any country spelling (partners also "World", the
+    /// default, and "all"); `periods` are years ("2022") or, monthly, months
+    /// ("202201"); the legacy API also takes "now" and "recent". `flow`
+    /// defaults to every direction, `commodities` to ["TOTAL"] (also "AG2",
+    /// "27", "ALL"...), `classification` to HS (EB02 for services). Values are
+    /// totals over customs procedures and modes of transport. All reporters,
+    /// partners and periods of an operation are planned together into the
+    /// fewest requests Comtrade accepts; null, with an error naming the
+    /// source, when Comtrade fails.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "5 + reporters.len() * FlowArguments::cost(&partners, &periods, &commodities) * child_complexity / 4"
+    )]
+    async fn trade_flows(
+        &self,
+        ctx: &Context<'_>,
+        reporters: Vec<String>,
+        partners: Option<Vec<String>>,
+        periods: Vec<String>,
+        flow: Option<TradeFlowDirection>,
+        commodities: Option<Vec<String>>,
+        frequency: Option<Frequency>,
+        classification: Option<String>,
+        trade_type: Option<TradeType>,
+    ) -> Option<async_graphql::Result<Vec<TradeFlow>>> {
+        let flows = async {
+            let dialect = sources(ctx)?.comtrade_dialect();
+            let arguments = FlowArguments::parse(
+                dialect,
+                partners.as_deref(),
+                &periods,
+                flow,
+                commodities.as_deref(),
+                frequency,
+                classification.as_deref(),
+                trade_type,
+            )
+            .graphql()?;
+            let reporters = reporter_codes(dialect, &reporters).graphql()?;
+            load_flows(ctx, &reporters, &arguments).await
+        };
+        Some(flows.await)
+    }
+
+    /// Which periods reporters have published (legacy `/api/refs/da/view`,
+    /// v1 `getDa`). Without reporters: all; without periods: recent ones.
+    async fn data_availability(
+        &self,
+        ctx: &Context<'_>,
+        reporters: Option<Vec<String>>,
+        periods: Option<Vec<String>>,
+        frequency: Option<Frequency>,
+        classification: Option<String>,
+        trade_type: Option<TradeType>,
+    ) -> Option<async_graphql::Result<Vec<DataAvailability>>> {
+        let availability = async {
+            let client = &sources(ctx)?.comtrade;
+            let dialect = client.dialect();
+            let frequency: comtrade::Frequency = frequency.unwrap_or_default().into();
+            let trade_type: comtrade::TradeType = trade_type.unwrap_or_default().into();
+            let shape = FlowShape::new(
+                dialect,
+                trade_type,
+                frequency,
+                classification.as_deref(),
+                None,
+                &[],
+            )
+            .graphql()?;
+            let reporters =
+                reporter_codes(dialect, reporters.as_deref().unwrap_or_default()).graphql()?;
+            let periods = periods
+                .unwrap_or_default()
+                .iter()
+                .map(|period| Period::parse(period, frequency, dialect))
+                .collect::<Result<Vec<_>, _>>()
+                .graphql()?;
+            let codes: Vec<ReporterCode> = reporters.iter().map(|(code, _)| *code).collect();
+            let records = client
+                .availability(
+                    trade_type,
+                    frequency,
+                    &shape.classification,
+                    &codes,
+                    &periods,
+                    &operation(ctx)?.usage,
+                )
+                .await
+                .graphql()?;
+            Ok(records
+                .into_iter()
+                .map(|record| availability(dialect, record))
+                .collect())
+        };
+        Some(availability.await)
+    }
+}
+
+fn availability(dialect: ComtradeDialect, record: AvailabilityRecord) -> DataAvailability {
+    DataAvailability {
+        reporter: jurisdiction_for(dialect, record.reporter_code),
+        reporter_code: i32::from(record.reporter_code),
+        period: record.period,
+        classification: record.classification,
+        total_records: record
+            .total_records
+            .and_then(|total| i64::try_from(total).ok()),
+        is_original_classification: record.is_original,
+        is_partner_detail: record.is_partner_detail,
+        updated: record.updated,
+    }
+}
+
+/// Resolves reporter arguments to Comtrade codes, one entry per code (a
+/// folded jurisdiction shares its reporter's), in the order given.
+fn reporter_codes(
+    dialect: ComtradeDialect,
+    given: &[String],
+) -> Result<Vec<(ReporterCode, Jurisdiction)>, Error> {
+    if given.len() > MAX_REPORTERS {
+        return Err(Error::bad_input(format!(
+            "at most {MAX_REPORTERS} reporters per field, got {}",
+            given.len()
+        )));
+    }
+    let mut reporters: Vec<(ReporterCode, Jurisdiction)> = Vec::new();
+    for country in countries::resolve_all(given)? {
+        let code = reporter_of(dialect, country)?;
+        if !reporters.iter().any(|(seen, _)| *seen == code) {
+            reporters.push((code, Jurisdiction::Known(country)));
+        }
+    }
+    Ok(reporters)
+}
+
+fn reporter_of(dialect: ComtradeDialect, country: &'static Country) -> Result<ReporterCode, Error> {
+    country.comtrade(dialect).code().ok_or_else(|| {
+        Error::bad_input(format!(
+            "{} has no Comtrade reporter ({}); Comtrade publishes no flows for it",
+            country.name,
+            if country.note.is_empty() {
+                "not in Comtrade's reporter list"
+            } else {
+                country.note
+            }
+        ))
+    })
+}

@@ -1,0 +1,860 @@
+//! The simulated UN Comtrade APIs, both dialects, with their rules:
+//! - legacy `/api/get` and `/api/refs/da/view`: at most five codes in `r`,
+//!   `p` and `ps`, one `all` among them, twenty in `cc`, `max` within
+//!   1..=100,000; refusals as `validation.status` 5002/5004 inside a 200; the
+//!   rate (one request per interval) and the hourly budget (guest or token)
+//!   answered with HTTP 409, as seed 004 documents;
+//! - v1 `/data/v1/get/{type}/{freq}/{cl}` (subscription key header) and the
+//!   keyless `/public/v1/preview/...` (at most 500 rows), `getDa` likewise;
+//!   rows split by customs procedure and mode of transport unless filtered;
+//!   429 when the rate is exceeded; 414 for very long URLs.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::comtrade_data::{
+    area_name, expand_commodity, is_reporter, last_year, main_partners, net_weight, trade_value,
+    FIRST_YEAR, LAST_YEAR,
+};
+use super::faults::{apply_fault, RecordedRequest};
+use super::SimulatorState;
+use crate::countries::ComtradeDialect;
+use crate::sources::Source;
+
+/// Comtrade's usage rules as the simulator enforces them.
+#[derive(Clone, Copy, Debug)]
+pub struct ComtradeRules {
+    /// At most one request per interval.
+    pub interval: Duration,
+    /// Requests per hour without a key (legacy guest).
+    pub guest_per_hour: u32,
+    /// Requests per hour with the key.
+    pub keyed_per_hour: u32,
+}
+
+impl Default for ComtradeRules {
+    /// Seed 004: one request a second, 100 an hour as guest, 10,000 with a token.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(1),
+            guest_per_hour: 100,
+            keyed_per_hour: 10_000,
+        }
+    }
+}
+
+/// Send times, for the rate and budget checks.
+#[derive(Default)]
+pub(super) struct ComtradeUsage {
+    last: Option<Instant>,
+    guest: VecDeque<Instant>,
+    keyed: VecDeque<Instant>,
+}
+
+pub(super) type SharedComtradeUsage = Arc<Mutex<ComtradeUsage>>;
+
+const LEGACY_FLOW_NAMES: [&str; 5] = ["", "Import", "Export", "Re-Export", "Re-Import"];
+const V1_FLOW_CODES: [&str; 5] = ["", "M", "X", "RX", "RM"];
+const V1_FLOW_NAMES: [&str; 5] = ["", "Import", "Export", "Re-export", "Re-import"];
+
+/// Longest query string accepted by the simulated v1 API.
+const V1_MAX_QUERY: usize = 4096;
+
+pub(super) fn routes() -> Router<SimulatorState> {
+    Router::new()
+        .route("/api/get", get(legacy_get))
+        .route("/api/refs/da/view", get(legacy_availability))
+        .route("/data/v1/get/{type}/{freq}/{cl}", get(v1_keyed))
+        .route("/public/v1/preview/{type}/{freq}/{cl}", get(v1_preview))
+        .route(
+            "/data/v1/getDa/{type}/{freq}/{cl}",
+            get(v1_availability_keyed),
+        )
+        .route(
+            "/public/v1/getDa/{type}/{freq}/{cl}",
+            get(v1_availability_public),
+        )
+}
+
+fn params(raw: &Option<String>) -> HashMap<String, String> {
+    url::form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn record(uri: &Uri) -> RecordedRequest {
+    RecordedRequest {
+        method: "GET".into(),
+        path: uri.path().to_owned(),
+        query: uri.query().unwrap_or_default().to_owned(),
+        body: String::new(),
+    }
+}
+
+/// The rate and budget check; `Err` is the refusal to send.
+fn admit(state: &SimulatorState, keyed: bool, dialect: ComtradeDialect) -> Result<(), Response> {
+    let rules = state.comtrade_rules;
+    let mut usage = state
+        .comtrade_usage
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if let Some(last) = usage.last {
+        if now.duration_since(last) < rules.interval {
+            return Err(match dialect {
+                ComtradeDialect::Legacy => (
+                    StatusCode::CONFLICT,
+                    "Rate limit: 1 request every second. You may resume requests shortly.",
+                )
+                    .into_response(),
+                ComtradeDialect::V1 => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", "1")],
+                    Json(json!({ "statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds." })),
+                )
+                    .into_response(),
+            });
+        }
+    }
+    let (window, limit) = if keyed {
+        (&mut usage.keyed, rules.keyed_per_hour)
+    } else {
+        (&mut usage.guest, rules.guest_per_hour)
+    };
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(3600))
+    {
+        window.pop_front();
+    }
+    if window.len() as u32 >= limit {
+        let resume = window
+            .front()
+            .map_or(3600, |t| 3600 - now.duration_since(*t).as_secs());
+        return Err((
+            StatusCode::CONFLICT,
+            [("retry-after", resume.to_string())],
+            format!("Usage limit: {limit} requests per hour reached. You may resume requests in {resume} seconds."),
+        )
+            .into_response());
+    }
+    window.push_back(now);
+    usage.last = Some(now);
+    Ok(())
+}
+
+fn legacy_refusal(
+    code: i64,
+    name: &str,
+    description: &str,
+    message: impl Into<String>,
+) -> Response {
+    Json(json!({
+        "validation": {
+            "status": { "name": name, "value": code, "category": 0, "description": description,
+                        "helpUrl": "For more reference visit http://comtrade.un.org/data/doc/api/" },
+            "message": message.into(),
+        }
+    }))
+    .into_response()
+}
+
+fn invalid(message: impl Into<String>) -> Response {
+    legacy_refusal(
+        5004,
+        "Invalid parameter",
+        "the selected query does not accept the passed option.",
+        message,
+    )
+}
+
+/// The rows of a request, in the dialect-independent form the two renderers use.
+struct Row {
+    reporter: u16,
+    partner: u16,
+    period: String,
+    flow: u8,
+    commodity: String,
+    commodity_desc: String,
+    aggregation: u8,
+    value: f64,
+    weight: Option<f64>,
+    customs: &'static str,
+    mot: i64,
+}
+
+struct Request<'a> {
+    dialect: ComtradeDialect,
+    reporters: Vec<u16>,
+    /// `None`: all partners.
+    partners: Option<Vec<u16>>,
+    periods: Vec<String>,
+    flows: Vec<u8>,
+    commodities: Vec<&'a str>,
+    split_customs: bool,
+    split_transport: bool,
+}
+
+fn rows(request: &Request<'_>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for &reporter in &request.reporters {
+        let ended = last_year(request.dialect, reporter);
+        for period in &request.periods {
+            let year: u32 = period[..4].parse().unwrap_or(0);
+            if ended.is_some_and(|last| year > last) {
+                continue;
+            }
+            let partners = request.partners.clone().unwrap_or_else(|| {
+                main_partners(request.dialect)
+                    .into_iter()
+                    .filter(|p| *p != reporter)
+                    .collect()
+            });
+            for partner in partners {
+                for &flow in &request.flows {
+                    for code in &request.commodities {
+                        for (commodity, desc, aggregation) in expand_commodity(code) {
+                            let Some(value) =
+                                trade_value(reporter, partner, period, flow, &commodity)
+                            else {
+                                continue;
+                            };
+                            let customs: &[(&str, f64)] = if request.split_customs {
+                                &[("C00", 1.0), ("C01", 0.7), ("C02", 0.3)]
+                            } else {
+                                &[("C00", 1.0)]
+                            };
+                            let transport: &[(i64, f64)] = if request.split_transport {
+                                &[(0, 1.0), (1000, 0.6), (2000, 0.3), (9000, 0.1)]
+                            } else {
+                                &[(0, 1.0)]
+                            };
+                            for (customs, customs_share) in customs {
+                                for (mot, mot_share) in transport {
+                                    let value = (value * customs_share * mot_share).round();
+                                    rows.push(Row {
+                                        reporter,
+                                        partner,
+                                        period: period.clone(),
+                                        flow,
+                                        commodity: commodity.clone(),
+                                        commodity_desc: desc.clone(),
+                                        aggregation,
+                                        value,
+                                        weight: net_weight(value, &commodity),
+                                        customs,
+                                        mot: *mot,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// Expands `ps` codes: `now`, `recent`, `YYYY` (a year of months when monthly).
+fn expand_periods(codes: &[&str], monthly: bool) -> Result<Vec<String>, String> {
+    let mut periods = Vec::new();
+    for code in codes {
+        match *code {
+            "now" => periods.push(if monthly {
+                format!("{LAST_YEAR}12")
+            } else {
+                LAST_YEAR.to_string()
+            }),
+            "recent" => {
+                for back in 0..5 {
+                    periods.push(if monthly {
+                        format!("{LAST_YEAR}{:02}", 12 - back)
+                    } else {
+                        (LAST_YEAR - back).to_string()
+                    });
+                }
+            }
+            year if year.len() == 4 && year.parse::<u32>().is_ok() => {
+                if monthly {
+                    periods.extend((1..=12).map(|m| format!("{year}{m:02}")));
+                } else {
+                    periods.push(year.to_owned());
+                }
+            }
+            month if monthly && month.len() == 6 && month.parse::<u32>().is_ok() => {
+                periods.push(month.to_owned())
+            }
+            other => return Err(format!("Invalid period: {other}")),
+        }
+    }
+    Ok(periods
+        .into_iter()
+        .filter(|p| (FIRST_YEAR..=LAST_YEAR).contains(&p[..4].parse::<u32>().unwrap_or(0)))
+        .collect())
+}
+
+fn codes(value: Option<&String>) -> Vec<&str> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn legacy_get(
+    State(state): State<SimulatorState>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
+        return response;
+    }
+    let params = params(&raw);
+    let keyed = match params.get("token") {
+        Some(token) if token == &*state.key => true,
+        Some(_) => return (StatusCode::UNAUTHORIZED, "Invalid token").into_response(),
+        None => false,
+    };
+    if let Err(refusal) = admit(&state, keyed, ComtradeDialect::Legacy) {
+        return refusal;
+    }
+    const KNOWN: &[&str] = &[
+        "r", "p", "ps", "px", "rg", "cc", "freq", "type", "max", "fmt", "head", "token", "IMTS",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return invalid(format!("Unknown parameter: {unknown}"));
+    }
+    if params.get("fmt").map(String::as_str) != Some("json") {
+        return invalid("Only fmt=json is served by this simulator.");
+    }
+    let trade_type = params.get("type").map_or("C", String::as_str);
+    if !["C", "S"].contains(&trade_type) {
+        return invalid("Invalid trade type.");
+    }
+    let freq = params.get("freq").map_or("A", String::as_str);
+    if !["A", "M"].contains(&freq) {
+        return invalid("Invalid frequency.");
+    }
+    let px = params.get("px").map_or("HS", String::as_str);
+    if !crate::sources::comtrade::query::classifications(ComtradeDialect::Legacy).contains(&px) {
+        return invalid("Invalid classification.");
+    }
+    if trade_type == "S" && px != "EB02" || trade_type == "C" && px == "EB02" {
+        return invalid("Invalid classification for trade type.");
+    }
+    let reporters = codes(params.get("r"));
+    let partners = codes(params.get("p"));
+    let periods = codes(params.get("ps"));
+    let commodities = codes(params.get("cc"));
+    for (name, list) in [
+        ("reporters (r)", &reporters),
+        ("partners (p)", &partners),
+        ("periods (ps)", &periods),
+    ] {
+        if list.len() > 5 {
+            return invalid(format!("Too many {name}: at most 5 codes."));
+        }
+    }
+    if commodities.len() > 20 {
+        return invalid("Too many classification codes (cc): at most 20.");
+    }
+    let alls = [&reporters, &partners, &periods]
+        .iter()
+        .filter(|l| l.iter().any(|c| c.eq_ignore_ascii_case("all")))
+        .count();
+    if alls > 1 {
+        return invalid("Only one of r, p and ps may be all.");
+    }
+    if reporters.iter().any(|c| c.eq_ignore_ascii_case("all"))
+        || periods.iter().any(|c| c.eq_ignore_ascii_case("all"))
+    {
+        return legacy_refusal(
+            5003,
+            "Result too large",
+            "you do not have permissions to access such a large resultset",
+            "This simulator serves r=all and ps=all only as refusals.",
+        );
+    }
+    let max: u64 = match params.get("max").map(|m| m.parse::<u64>()) {
+        None => 500,
+        Some(Ok(max)) if (1..=if keyed { 250_000 } else { 100_000 }).contains(&max) => max,
+        Some(_) => return invalid("Invalid max."),
+    };
+    let mut reporter_codes = Vec::new();
+    for code in if reporters.is_empty() {
+        vec!["0"]
+    } else {
+        reporters
+    } {
+        match code.parse::<u16>() {
+            Ok(r) if is_reporter(ComtradeDialect::Legacy, r) => reporter_codes.push(r),
+            _ => return invalid(format!("Invalid reporter: {code}")),
+        }
+    }
+    let partner_codes =
+        if partners.is_empty() || partners.iter().any(|c| c.eq_ignore_ascii_case("all")) {
+            None
+        } else {
+            let mut list = Vec::new();
+            for code in partners {
+                match code.parse::<u16>() {
+                    Ok(p) if p == 0 || is_reporter(ComtradeDialect::Legacy, p) => list.push(p),
+                    _ => return invalid(format!("Invalid partner: {code}")),
+                }
+            }
+            Some(list)
+        };
+    let periods = match expand_periods(
+        if periods.is_empty() {
+            &["now"]
+        } else {
+            &periods
+        },
+        freq == "M",
+    ) {
+        Ok(periods) => periods,
+        Err(message) => return invalid(message),
+    };
+    if freq == "M" && periods.len() > 12 * 5 {
+        return legacy_refusal(
+            5002,
+            "Query complexity",
+            "your query is too complex. Please simplify.",
+            "Too many months selected.",
+        );
+    }
+    let flows: Vec<u8> = match params.get("rg").map(String::as_str) {
+        None | Some("all") => vec![1, 2],
+        Some(code) => match code.parse::<u8>() {
+            Ok(flow @ 1..=4) => vec![flow],
+            _ => return invalid("Invalid trade flow (rg)."),
+        },
+    };
+    let commodities = if commodities.is_empty() {
+        vec!["AG2"]
+    } else {
+        commodities
+    };
+    let request = Request {
+        dialect: ComtradeDialect::Legacy,
+        reporters: reporter_codes,
+        partners: partner_codes,
+        periods,
+        flows,
+        commodities,
+        split_customs: false,
+        split_transport: false,
+    };
+    let all_rows = rows(&request);
+    let matched = all_rows.len();
+    let dataset: Vec<Value> = all_rows
+        .into_iter()
+        .take(max as usize)
+        .map(|row| {
+            let (rt_title, rt_iso) = area_name(ComtradeDialect::Legacy, row.reporter);
+            let (pt_title, pt_iso) = area_name(ComtradeDialect::Legacy, row.partner);
+            json!({
+                "pfCode": if trade_type == "S" { "EB02" } else { "H4" }, "yr": row.period[..4].parse::<u32>().unwrap_or(0),
+                "period": row.period.parse::<u32>().unwrap_or(0), "periodDesc": row.period,
+                "aggrLevel": row.aggregation, "IsLeaf": u8::from(row.aggregation == 6), "rgCode": row.flow,
+                "rgDesc": LEGACY_FLOW_NAMES[row.flow as usize],
+                "rtCode": row.reporter, "rtTitle": rt_title, "rt3ISO": rt_iso,
+                "ptCode": row.partner, "ptTitle": pt_title, "pt3ISO": pt_iso,
+                "ptCode2": null, "ptTitle2": "", "pt3ISO2": "", "cstCode": "", "cstDesc": "", "motCode": "", "motDesc": "",
+                "cmdCode": row.commodity, "cmdDescE": row.commodity_desc,
+                "qtCode": if row.weight.is_some() { 8 } else { 1 }, "qtDesc": if row.weight.is_some() { "Weight in kilograms" } else { "No Quantity" },
+                "qtAltCode": null, "qtAltDesc": "", "TradeQuantity": row.weight, "AltQuantity": null,
+                "NetWeight": row.weight, "GrossWeight": null, "TradeValue": row.value, "CIFValue": null, "FOBValue": null,
+                "estCode": u8::from(row.value as u64 % 11 == 0) * 2,
+            })
+        })
+        .collect();
+    Json(json!({
+        "validation": {
+            "status": { "name": "Ok", "value": 0, "category": 0, "description": "", "helpUrl": "" },
+            "message": null,
+            "count": { "value": matched, "started": "", "finished": "", "durationSeconds": 0.01 },
+        },
+        "dataset": dataset,
+    }))
+    .into_response()
+}
+
+async fn legacy_availability(
+    State(state): State<SimulatorState>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
+        return response;
+    }
+    let params = params(&raw);
+    let keyed = params.get("token").is_some_and(|t| t == &*state.key);
+    if let Err(refusal) = admit(&state, keyed, ComtradeDialect::Legacy) {
+        return refusal;
+    }
+    let monthly = params.get("freq").map(String::as_str) == Some("M");
+    let rows = availability_rows(
+        ComtradeDialect::Legacy,
+        &codes(params.get("r")),
+        &codes(params.get("ps")),
+        monthly,
+    );
+    let px = params.get("px").cloned().unwrap_or_else(|| "HS".into());
+    Json(Value::Array(
+        rows.into_iter()
+            .map(|(reporter, period, total)| {
+                json!({
+                    "type": "COMMODITIES", "freq": if monthly { "MONTHLY" } else { "ANNUAL" }, "px": px,
+                    "r": reporter.to_string(), "rDesc": area_name(ComtradeDialect::Legacy, reporter).0, "ps": period,
+                    "TotalRecords": total, "IsOriginal": 1, "IsPartnerDetail": 1, "UploadTime": format!("{}-06-30T00:00:00", &period[..4].parse::<u32>().unwrap_or(2000) + 1),
+                })
+            })
+            .collect(),
+    ))
+    .into_response()
+}
+
+/// (reporter, period, total records) for every reporter-period with data.
+fn availability_rows(
+    dialect: ComtradeDialect,
+    reporters: &[&str],
+    periods: &[&str],
+    monthly: bool,
+) -> Vec<(u16, String, u64)> {
+    let reporters: Vec<u16> = if reporters.is_empty() {
+        let mut all: Vec<u16> = crate::countries::all()
+            .iter()
+            .filter_map(|c| c.comtrade(dialect).code().map(|c| c.0))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    } else {
+        reporters
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .filter(|r| is_reporter(dialect, *r))
+            .collect()
+    };
+    let periods = expand_periods(
+        if periods.is_empty() {
+            &["recent"]
+        } else {
+            periods
+        },
+        monthly,
+    )
+    .unwrap_or_default();
+    let mut rows = Vec::new();
+    for reporter in reporters {
+        for period in &periods {
+            let year: u32 = period[..4].parse().unwrap_or(0);
+            if last_year(dialect, reporter).is_some_and(|last| year > last) {
+                continue;
+            }
+            let total = 5_000 + u64::from(reporter) * 37 % 90_000;
+            rows.push((reporter, period.clone(), total));
+        }
+    }
+    rows
+}
+
+async fn v1_keyed(
+    state: State<SimulatorState>,
+    path: Path<(String, String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    v1_data(state, path, uri, Some(headers), query).await
+}
+
+async fn v1_preview(
+    state: State<SimulatorState>,
+    path: Path<(String, String, String)>,
+    uri: Uri,
+    query: RawQuery,
+) -> Response {
+    v1_data(state, path, uri, None, query).await
+}
+
+fn v1_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "statusCode": status.as_u16(), "message": message.into() })),
+    )
+        .into_response()
+}
+
+/// Checks the subscription key of a keyed v1 endpoint.
+fn v1_key(state: &SimulatorState, headers: &HeaderMap) -> Result<(), Response> {
+    match headers.get("ocp-apim-subscription-key").and_then(|v| v.to_str().ok()) {
+        None => Err(v1_error(StatusCode::UNAUTHORIZED, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")),
+        Some(key) if key != &*state.key => Err(v1_error(StatusCode::UNAUTHORIZED, "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.")),
+        Some(_) => Ok(()),
+    }
+}
+
+async fn v1_data(
+    State(state): State<SimulatorState>,
+    Path((trade_type, freq, cl)): Path<(String, String, String)>,
+    uri: Uri,
+    headers: Option<HeaderMap>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
+        return response;
+    }
+    let keyed = headers.is_some();
+    if let Some(headers) = &headers {
+        if let Err(refusal) = v1_key(&state, headers) {
+            return refusal;
+        }
+    }
+    if raw.as_deref().map_or(0, str::len) > V1_MAX_QUERY {
+        return v1_error(StatusCode::URI_TOO_LONG, "The request URL is too long.");
+    }
+    if let Err(refusal) = admit(&state, keyed, ComtradeDialect::V1) {
+        return refusal;
+    }
+    let params = params(&raw);
+    const KNOWN: &[&str] = &[
+        "reporterCode",
+        "partnerCode",
+        "partner2Code",
+        "period",
+        "cmdCode",
+        "flowCode",
+        "customsCode",
+        "motCode",
+        "maxRecords",
+        "format",
+        "aggregateBy",
+        "breakdownMode",
+        "countOnly",
+        "includeDesc",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return v1_error(
+            StatusCode::BAD_REQUEST,
+            format!("Unknown parameter {unknown}"),
+        );
+    }
+    if !["C", "S"].contains(&trade_type.as_str()) || !["A", "M"].contains(&freq.as_str()) {
+        return v1_error(StatusCode::NOT_FOUND, "Resource not found");
+    }
+    if !crate::sources::comtrade::query::classifications(ComtradeDialect::V1).contains(&cl.as_str())
+    {
+        return v1_error(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid classification code {cl}"),
+        );
+    }
+    let cap: u64 = if keyed { 250_000 } else { 500 };
+    let max = match params.get("maxRecords").map(|m| m.parse::<u64>()) {
+        None => cap.min(500),
+        Some(Ok(max)) if (1..=cap).contains(&max) => max,
+        Some(_) => {
+            return v1_error(
+                StatusCode::BAD_REQUEST,
+                format!("maxRecords must be between 1 and {cap}"),
+            )
+        }
+    };
+    let mut reporters = Vec::new();
+    for code in codes(params.get("reporterCode")) {
+        match code.parse::<u16>() {
+            Ok(r) => reporters.push(r),
+            Err(_) => {
+                return v1_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid reporterCode {code}"),
+                )
+            }
+        }
+    }
+    // Unknown reporters simply have no data in v1.
+    reporters.retain(|r| is_reporter(ComtradeDialect::V1, *r));
+    let partners = match params.get("partnerCode") {
+        None => None,
+        Some(list) => {
+            let mut partners = Vec::new();
+            for code in list.split(',') {
+                match code.trim().parse::<u16>() {
+                    Ok(p) => partners.push(p),
+                    Err(_) => {
+                        return v1_error(
+                            StatusCode::BAD_REQUEST,
+                            format!("Invalid partnerCode {code}"),
+                        )
+                    }
+                }
+            }
+            Some(partners)
+        }
+    };
+    let period_codes = codes(params.get("period"));
+    if period_codes.is_empty() {
+        return v1_error(StatusCode::BAD_REQUEST, "period is required");
+    }
+    let periods = match expand_periods(&period_codes, freq == "M") {
+        Ok(periods)
+            if period_codes
+                .iter()
+                .all(|p| p.chars().all(|c| c.is_ascii_digit())) =>
+        {
+            periods
+        }
+        _ => return v1_error(StatusCode::BAD_REQUEST, "Invalid period"),
+    };
+    let flows: Vec<u8> = match params.get("flowCode") {
+        None => vec![1, 2],
+        Some(list) => {
+            let mut flows = Vec::new();
+            for code in list.split(',') {
+                flows.push(match code.trim() {
+                    "M" => 1,
+                    "X" => 2,
+                    "RX" => 3,
+                    "RM" => 4,
+                    other => {
+                        return v1_error(
+                            StatusCode::BAD_REQUEST,
+                            format!("Invalid flowCode {other}"),
+                        )
+                    }
+                });
+            }
+            flows
+        }
+    };
+    let commodities = codes(params.get("cmdCode"));
+    let commodities = if commodities.is_empty() {
+        vec!["TOTAL"]
+    } else {
+        commodities
+    };
+    let request = Request {
+        dialect: ComtradeDialect::V1,
+        reporters,
+        partners,
+        periods,
+        flows,
+        commodities,
+        split_customs: params.get("customsCode").is_none(),
+        split_transport: params.get("motCode").is_none(),
+    };
+    let data: Vec<Value> = rows(&request)
+        .into_iter()
+        .take(max as usize)
+        .map(|row| {
+            let (reporter_desc, reporter_iso) = area_name(ComtradeDialect::V1, row.reporter);
+            let (partner_desc, partner_iso) = area_name(ComtradeDialect::V1, row.partner);
+            let monthly = row.period.len() == 6;
+            let mut record = json!({
+                "typeCode": trade_type, "freqCode": freq, "refPeriodId": format!("{}{}01", &row.period[..4], if monthly { &row.period[4..] } else { "01" }).parse::<u64>().unwrap_or(0),
+                "refYear": row.period[..4].parse::<u32>().unwrap_or(0), "refMonth": if monthly { row.period[4..].parse::<u32>().unwrap_or(0) } else { 52 },
+                "period": row.period, "reporterCode": row.reporter, "reporterISO": reporter_iso, "reporterDesc": reporter_desc,
+                "flowCode": V1_FLOW_CODES[row.flow as usize], "flowDesc": V1_FLOW_NAMES[row.flow as usize],
+                "partnerCode": row.partner, "partnerISO": partner_iso, "partnerDesc": partner_desc,
+                "partner2Code": 0, "partner2ISO": "W00", "partner2Desc": "World",
+                "classificationCode": if cl == "HS" { "H6".to_owned() } else { cl.clone() }, "classificationSearchCode": cl, "isOriginalClassification": true,
+                "cmdCode": row.commodity, "cmdDesc": row.commodity_desc, "aggrLevel": row.aggregation, "isLeaf": row.aggregation == 6,
+            });
+            let rest = json!({
+                "customsCode": row.customs, "customsDesc": if row.customs == "C00" { "TOTAL CPC" } else { "Customs procedure (sample)" },
+                "mosCode": "0", "motCode": row.mot, "motDesc": if row.mot == 0 { "TOTAL MOT" } else { "Mode of transport (sample)" },
+                "qtyUnitCode": if row.weight.is_some() { 8 } else { -1 }, "qtyUnitAbbr": if row.weight.is_some() { "kg" } else { "N/A" },
+                "qty": row.weight, "isQtyEstimated": false, "altQtyUnitCode": -1, "altQtyUnitAbbr": "N/A", "altQty": null, "isAltQtyEstimated": false,
+                "netWgt": row.weight, "isNetWgtEstimated": false, "grossWgt": null, "isGrossWgtEstimated": false,
+                "cifvalue": if row.flow == 1 { Some(row.value) } else { None }, "fobvalue": if row.flow == 2 { Some(row.value) } else { None },
+                "primaryValue": row.value, "legacyEstimationFlag": u8::from(row.value as u64 % 11 == 0) * 4,
+                "isReported": true, "isAggregate": false,
+            });
+            if let (Value::Object(record), Value::Object(rest)) = (&mut record, rest) {
+                record.extend(rest);
+            }
+            record
+        })
+        .collect();
+    Json(json!({ "elapsedTime": "0.01 secs", "count": data.len(), "data": data, "error": "" }))
+        .into_response()
+}
+
+async fn v1_availability_keyed(
+    state: State<SimulatorState>,
+    path: Path<(String, String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    v1_availability(state, path, uri, Some(headers), query).await
+}
+
+async fn v1_availability_public(
+    state: State<SimulatorState>,
+    path: Path<(String, String, String)>,
+    uri: Uri,
+    query: RawQuery,
+) -> Response {
+    v1_availability(state, path, uri, None, query).await
+}
+
+async fn v1_availability(
+    State(state): State<SimulatorState>,
+    Path((trade_type, freq, cl)): Path<(String, String, String)>,
+    uri: Uri,
+    headers: Option<HeaderMap>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
+        return response;
+    }
+    let keyed = headers.is_some();
+    if let Some(headers) = &headers {
+        if let Err(refusal) = v1_key(&state, headers) {
+            return refusal;
+        }
+    }
+    if let Err(refusal) = admit(&state, keyed, ComtradeDialect::V1) {
+        return refusal;
+    }
+    let params = params(&raw);
+    let rows = availability_rows(
+        ComtradeDialect::V1,
+        &codes(params.get("reporterCode")),
+        &codes(params.get("period")),
+        freq == "M",
+    );
+    let data: Vec<Value> = rows
+        .into_iter()
+        .map(|(reporter, period, total)| {
+            let (desc, iso) = area_name(ComtradeDialect::V1, reporter);
+            json!({
+                "datasetCode": 0, "typeCode": trade_type, "freqCode": freq, "period": period,
+                "reporterCode": reporter, "reporterISO": iso, "reporterDesc": desc,
+                "classificationCode": if cl == "HS" { "H6".to_owned() } else { cl.clone() }, "classificationSearchCode": cl,
+                "isOriginalClassification": true, "isExtendedFlowCode": false, "isExtendedPartnerCode": false,
+                "isExtendedPartner2Code": false, "isExtendedCmdCode": false, "isExtendedCustomsCode": false,
+                "isExtendedMotCode": false, "totalRecords": total, "datasetChecksum": 0,
+                "firstReleased": format!("{}-06-30T00:00:00", &period[..4].parse::<u32>().unwrap_or(2000) + 1),
+                "lastReleased": format!("{}-06-30T00:00:00", &period[..4].parse::<u32>().unwrap_or(2000) + 1),
+            })
+        })
+        .collect();
+    Json(json!({ "elapsedTime": "0.01 secs", "count": data.len(), "data": data, "error": "" }))
+        .into_response()
+}
