@@ -210,7 +210,7 @@ async fn graphiql_and_health() {
     let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
     assert_eq!(
         health,
-        json!({ "status": "ok", "sources": { "gta": "live" } })
+        json!({ "status": "ok", "sources": { "gta": "live", "comtrade": "live" } })
     );
 }
 
@@ -224,5 +224,5 @@ async fn a_key_without_a_url_is_refused_at_startup() {
         .await
         .err()
         .expect("refused");
-    assert!(error.to_string().contains("--gta-url"), "{error}");
+    assert!(error.to_string().contains("TRADE_GRAPH_GTA_URL"), "{error}");
 }

@@ -10,8 +10,11 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use trade_graph::config::Config;
-use trade_graph::sample::{Simulator, SimulatorOptions, SAMPLE_KEY};
+use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use trade_graph::sources::Source;
+
+/// The Comtrade interval tests run at (the real one is a second).
+pub const TEST_COMTRADE_INTERVAL: Duration = Duration::from_millis(10);
 
 /// A running gateway and the simulator behind it. Dropping it stops both.
 pub struct TestGateway {
@@ -32,13 +35,26 @@ impl TestGateway {
         Self::start_keyed(SAMPLE_KEY, flags).await
     }
 
-    /// The gateway sending `gateway_key` to a simulator that expects the
-    /// sample key.
+    /// The gateway sending `gateway_key` to GTA on a simulator that expects
+    /// the sample key.
     pub async fn start_keyed(gateway_key: &str, flags: &[&str]) -> Self {
-        let simulator = Simulator::start(SimulatorOptions::default())
-            .await
-            .expect("simulator starts");
+        Self::start_full(gateway_key, SimulatorOptions::default().comtrade, flags).await
+    }
+
+    /// The gateway and a simulator enforcing `comtrade_rules`; the gateway
+    /// paces Comtrade at the same interval unless `flags` say otherwise.
+    pub async fn start_full(gta_key: &str, comtrade_rules: ComtradeRules, flags: &[&str]) -> Self {
+        let simulator = Simulator::start(SimulatorOptions {
+            comtrade: ComtradeRules {
+                interval: TEST_COMTRADE_INTERVAL,
+                ..comtrade_rules
+            },
+            ..SimulatorOptions::default()
+        })
+        .await
+        .expect("simulator starts");
         let base_url = simulator.base_url();
+        let interval = humantime::format_duration(TEST_COMTRADE_INTERVAL).to_string();
         let mut args = vec![
             "trade-graph",
             "--listen",
@@ -46,7 +62,13 @@ impl TestGateway {
             "--gta-url",
             &base_url,
             "--gta-key",
-            gateway_key,
+            gta_key,
+            "--comtrade-url",
+            &base_url,
+            "--comtrade-key",
+            SAMPLE_KEY,
+            "--comtrade-interval",
+            &interval,
         ];
         args.extend_from_slice(flags);
         let config = Config::parse_from(args);
@@ -113,6 +135,11 @@ impl TestGateway {
     /// GTA requests the simulator has received.
     pub fn gta_requests(&self) -> u64 {
         self.simulator.request_count(Source::Gta)
+    }
+
+    /// Comtrade requests the simulator has received.
+    pub fn comtrade_requests(&self) -> u64 {
+        self.simulator.request_count(Source::Comtrade)
     }
 }
 
