@@ -38,6 +38,9 @@ pub struct ComtradeRules {
     pub guest_per_hour: u32,
     /// Requests per hour with the key.
     pub keyed_per_hour: u32,
+    /// A server-side cap on rows per answer below what `max` asks (an
+    /// account limit), so tests can make answers truncate.
+    pub max_rows: Option<u64>,
 }
 
 impl Default for ComtradeRules {
@@ -47,6 +50,7 @@ impl Default for ComtradeRules {
             interval: Duration::from_secs(1),
             guest_per_hour: 100,
             keyed_per_hour: 10_000,
+            max_rows: None,
         }
     }
 }
@@ -100,7 +104,11 @@ fn record(uri: &Uri) -> RecordedRequest {
 }
 
 /// The rate and budget check; `Err` is the refusal to send.
-fn admit(state: &SimulatorState, keyed: bool, dialect: ComtradeDialect) -> Result<(), Response> {
+fn admit(
+    state: &SimulatorState,
+    keyed: bool,
+    dialect: ComtradeDialect,
+) -> Result<(), Box<Response>> {
     let rules = state.comtrade_rules;
     let mut usage = state
         .comtrade_usage
@@ -109,7 +117,7 @@ fn admit(state: &SimulatorState, keyed: bool, dialect: ComtradeDialect) -> Resul
     let now = Instant::now();
     if let Some(last) = usage.last {
         if now.duration_since(last) < rules.interval {
-            return Err(match dialect {
+            return Err(Box::new(match dialect {
                 ComtradeDialect::Legacy => (
                     StatusCode::CONFLICT,
                     "Rate limit: 1 request every second. You may resume requests shortly.",
@@ -121,7 +129,7 @@ fn admit(state: &SimulatorState, keyed: bool, dialect: ComtradeDialect) -> Resul
                     Json(json!({ "statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds." })),
                 )
                     .into_response(),
-            });
+            }));
         }
     }
     let (window, limit) = if keyed {
@@ -139,12 +147,12 @@ fn admit(state: &SimulatorState, keyed: bool, dialect: ComtradeDialect) -> Resul
         let resume = window
             .front()
             .map_or(3600, |t| 3600 - now.duration_since(*t).as_secs());
-        return Err((
+        return Err(Box::new((
             StatusCode::CONFLICT,
             [("retry-after", resume.to_string())],
             format!("Usage limit: {limit} requests per hour reached. You may resume requests in {resume} seconds."),
         )
-            .into_response());
+            .into_response()));
     }
     window.push_back(now);
     usage.last = Some(now);
@@ -328,7 +336,7 @@ async fn legacy_get(
         None => false,
     };
     if let Err(refusal) = admit(&state, keyed, ComtradeDialect::Legacy) {
-        return refusal;
+        return *refusal;
     }
     const KNOWN: &[&str] = &[
         "r", "p", "ps", "px", "rg", "cc", "freq", "type", "max", "fmt", "head", "token", "IMTS",
@@ -459,6 +467,10 @@ async fn legacy_get(
     };
     let all_rows = rows(&request);
     let matched = all_rows.len();
+    let max = state
+        .comtrade_rules
+        .max_rows
+        .map_or(max, |cap| cap.min(max));
     let dataset: Vec<Value> = all_rows
         .into_iter()
         .take(max as usize)
@@ -503,7 +515,7 @@ async fn legacy_availability(
     let params = params(&raw);
     let keyed = params.get("token").is_some_and(|t| t == &*state.key);
     if let Err(refusal) = admit(&state, keyed, ComtradeDialect::Legacy) {
-        return refusal;
+        return *refusal;
     }
     let monthly = params.get("freq").map(String::as_str) == Some("M");
     let rows = availability_rows(
@@ -600,10 +612,10 @@ fn v1_error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Checks the subscription key of a keyed v1 endpoint.
-fn v1_key(state: &SimulatorState, headers: &HeaderMap) -> Result<(), Response> {
+fn v1_key(state: &SimulatorState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     match headers.get("ocp-apim-subscription-key").and_then(|v| v.to_str().ok()) {
-        None => Err(v1_error(StatusCode::UNAUTHORIZED, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")),
-        Some(key) if key != &*state.key => Err(v1_error(StatusCode::UNAUTHORIZED, "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.")),
+        None => Err(Box::new(v1_error(StatusCode::UNAUTHORIZED, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."))),
+        Some(key) if key != &*state.key => Err(Box::new(v1_error(StatusCode::UNAUTHORIZED, "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."))),
         Some(_) => Ok(()),
     }
 }
@@ -621,14 +633,14 @@ async fn v1_data(
     let keyed = headers.is_some();
     if let Some(headers) = &headers {
         if let Err(refusal) = v1_key(&state, headers) {
-            return refusal;
+            return *refusal;
         }
     }
     if raw.as_deref().map_or(0, str::len) > V1_MAX_QUERY {
         return v1_error(StatusCode::URI_TOO_LONG, "The request URL is too long.");
     }
     if let Err(refusal) = admit(&state, keyed, ComtradeDialect::V1) {
-        return refusal;
+        return *refusal;
     }
     let params = params(&raw);
     const KNOWN: &[&str] = &[
@@ -747,6 +759,10 @@ async fn v1_data(
     } else {
         commodities
     };
+    let max = state
+        .comtrade_rules
+        .max_rows
+        .map_or(max, |cap| cap.min(max));
     let request = Request {
         dialect: ComtradeDialect::V1,
         reporters,
@@ -754,8 +770,8 @@ async fn v1_data(
         periods,
         flows,
         commodities,
-        split_customs: params.get("customsCode").is_none(),
-        split_transport: params.get("motCode").is_none(),
+        split_customs: !params.contains_key("customsCode"),
+        split_transport: !params.contains_key("motCode"),
     };
     let data: Vec<Value> = rows(&request)
         .into_iter()
@@ -826,11 +842,11 @@ async fn v1_availability(
     let keyed = headers.is_some();
     if let Some(headers) = &headers {
         if let Err(refusal) = v1_key(&state, headers) {
-            return refusal;
+            return *refusal;
         }
     }
     if let Err(refusal) = admit(&state, keyed, ComtradeDialect::V1) {
-        return refusal;
+        return *refusal;
     }
     let params = params(&raw);
     let rows = availability_rows(

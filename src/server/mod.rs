@@ -111,6 +111,7 @@ impl Gateway {
                     interval: config.comtrade.interval,
                     guest_per_hour: config.comtrade.budget(false).limit,
                     keyed_per_hour: config.comtrade.budget(true).limit,
+                    max_rows: None,
                 },
                 ..SimulatorOptions::default()
             };

@@ -38,23 +38,24 @@ impl TestGateway {
     /// The gateway sending `gateway_key` to GTA on a simulator that expects
     /// the sample key.
     pub async fn start_keyed(gateway_key: &str, flags: &[&str]) -> Self {
-        Self::start_full(gateway_key, SimulatorOptions::default().comtrade, flags).await
+        let rules = ComtradeRules {
+            interval: TEST_COMTRADE_INTERVAL,
+            ..ComtradeRules::default()
+        };
+        Self::start_full(gateway_key, rules, flags).await
     }
 
     /// The gateway and a simulator enforcing `comtrade_rules`; the gateway
-    /// paces Comtrade at the same interval unless `flags` say otherwise.
+    /// paces Comtrade at the rules' interval.
     pub async fn start_full(gta_key: &str, comtrade_rules: ComtradeRules, flags: &[&str]) -> Self {
         let simulator = Simulator::start(SimulatorOptions {
-            comtrade: ComtradeRules {
-                interval: TEST_COMTRADE_INTERVAL,
-                ..comtrade_rules
-            },
+            comtrade: comtrade_rules,
             ..SimulatorOptions::default()
         })
         .await
         .expect("simulator starts");
         let base_url = simulator.base_url();
-        let interval = humantime::format_duration(TEST_COMTRADE_INTERVAL).to_string();
+        let interval = humantime::format_duration(comtrade_rules.interval).to_string();
         let mut args = vec![
             "trade-graph",
             "--listen",

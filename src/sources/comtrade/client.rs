@@ -23,6 +23,9 @@ pub const V1_MAX_ROWS: u64 = 100_000;
 /// Rows the keyless preview returns at most.
 pub const PREVIEW_MAX_ROWS: u64 = 500;
 
+/// Each request that was sent, with its rows.
+pub type PlanAnswers = Vec<(PlannedRequest, Vec<TradeFlowRecord>)>;
+
 /// How many times a truncated answer may be split before giving up.
 const MAX_SPLIT_DEPTH: u32 = 8;
 
@@ -155,7 +158,7 @@ impl ComtradeClient {
         plan: &[PlannedRequest],
         shape: &FlowShape,
         usage: &UpstreamUsage,
-    ) -> Result<Vec<(PlannedRequest, Vec<TradeFlowRecord>)>, Error> {
+    ) -> Result<PlanAnswers, Error> {
         self.upstream.reserve(plan.len() as u32)?;
         let answers = try_join_all(
             plan.iter()
@@ -173,8 +176,7 @@ impl ComtradeClient {
         shape: &'a FlowShape,
         usage: &'a UpstreamUsage,
         depth: u32,
-    ) -> futures::future::BoxFuture<'a, Result<Vec<(PlannedRequest, Vec<TradeFlowRecord>)>, Error>>
-    {
+    ) -> futures::future::BoxFuture<'a, Result<PlanAnswers, Error>> {
         Box::pin(async move {
             let answer = self.send_data(&planned, shape, usage).await?;
             let received = answer.records.len() as u64;

@@ -1,0 +1,384 @@
+//! End to end over HTTP: Comtrade flows through the planner, against the
+//! simulator, in both dialects; the wire is read back from the simulator.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{error_codes, upstream_requests, TestGateway};
+use serde_json::Value;
+use trade_graph::sample::{ComtradeRules, Fault, RecordedRequest};
+use trade_graph::sources::Source;
+
+fn query_params(request: &RecordedRequest) -> HashMap<String, String> {
+    url::form_urlencoded::parse(request.query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn codes(value: &str) -> Vec<&str> {
+    value.split(',').collect()
+}
+
+fn flows(response: &Value, path: &[&str]) -> Vec<Value> {
+    let mut value = &response["data"];
+    for step in path {
+        value = &value[*step];
+    }
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("no flows at {path:?} in {response}"))
+        .clone()
+}
+
+/// The codes on the wire are Comtrade's own, by dialect: USA 842, Norway
+/// 579, Italy 381 (legacy) or 380 (v1); Monaco shares France's 251, asked once.
+#[tokio::test]
+async fn wire_codes_are_comtrades_own_in_each_dialect() {
+    let query = r#"{ tradeFlows(reporters: ["USA", "NOR", "ITA", "FRA", "MCO"], periods: ["2020"]) { reporterCode reporter { iso3 } } }"#;
+    for (dialect, italy) in [("legacy", "381"), ("v1", "380")] {
+        let gateway = TestGateway::start_with(&["--comtrade-api", dialect]).await;
+        let response = gateway.query(query).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let requests = gateway.simulator.recorded_requests(Source::Comtrade);
+        assert_eq!(requests.len(), 1, "{dialect}");
+        let params = query_params(&requests[0]);
+        let reporters = params
+            .get(if dialect == "legacy" {
+                "r"
+            } else {
+                "reporterCode"
+            })
+            .unwrap();
+        let mut sent = codes(reporters);
+        sent.sort();
+        let mut expected = vec!["842", "579", italy, "251"];
+        expected.sort();
+        assert_eq!(sent, expected, "{dialect}");
+        let reporters: Vec<_> = flows(&response, &["tradeFlows"])
+            .iter()
+            .map(|f| f["reporterCode"].as_i64().unwrap())
+            .collect();
+        assert!(reporters.contains(&italy.parse().unwrap()), "{dialect}");
+    }
+}
+
+/// A cross product of 12 jurisdictions × 7 years costs the lower bound on
+/// the legacy API, ceil(12/5) × ceil(7/5) = 6 requests, none over the limits,
+/// and every jurisdiction gets its own flows.
+#[tokio::test]
+async fn legacy_batches_meet_the_lower_bound() {
+    let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let response = gateway
+        .query(
+            r#"{ jurisdictions(iso3: ["USA","CHN","DEU","JPN","FRA","ITA","GBR","IND","BRA","CAN","MEX","KOR"]) {
+                iso3 tradeFlows(periods: ["2015","2016","2017","2018","2019","2020","2021"], flow: EXPORT) { period value reporter { iso3 } flow }
+            } }"#,
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(upstream_requests(&response, "comtrade"), 6);
+    assert_eq!(gateway.comtrade_requests(), 6);
+    for request in gateway.simulator.recorded_requests(Source::Comtrade) {
+        let params = query_params(&request);
+        for name in ["r", "p", "ps"] {
+            assert!(
+                codes(&params[name]).len() <= 5,
+                "{name} in {}",
+                request.query
+            );
+        }
+        assert_eq!(params["rg"], "2");
+        assert_eq!(params["fmt"], "json");
+    }
+    for jurisdiction in response["data"]["jurisdictions"].as_array().unwrap() {
+        let own = jurisdiction["tradeFlows"].as_array().unwrap();
+        assert_eq!(
+            own.len(),
+            7,
+            "one export row a year for {}",
+            jurisdiction["iso3"]
+        );
+        assert!(own
+            .iter()
+            .all(|f| f["reporter"]["iso3"] == jurisdiction["iso3"] && f["flow"] == "EXPORT"));
+    }
+}
+
+/// A batched jurisdiction gets exactly the rows it gets when asked alone.
+#[tokio::test]
+async fn batched_rows_equal_rows_asked_alone() {
+    let gateway = TestGateway::start().await;
+    let batched = gateway
+        .query(r#"{ jurisdictions(group: "G7") { iso3 tradeFlows(periods: ["2022"], partners: ["World", "CHN"]) { partnerCode flow value } } }"#)
+        .await;
+    assert_eq!(
+        upstream_requests(&batched, "comtrade"),
+        1,
+        "v1 packs the G7 into one request"
+    );
+    for member in batched["data"]["jurisdictions"].as_array().unwrap() {
+        let iso3 = member["iso3"].as_str().unwrap();
+        let alone = gateway
+            .query(&format!(r#"{{ tradeFlows(reporters: ["{iso3}"], periods: ["2022"], partners: ["World", "CHN"]) {{ partnerCode flow value }} }}"#))
+            .await;
+        assert_eq!(member["tradeFlows"], alone["data"]["tradeFlows"], "{iso3}");
+        assert!(
+            !member["tradeFlows"].as_array().unwrap().is_empty(),
+            "{iso3}"
+        );
+    }
+}
+
+/// v1 asks for totals only, and rows come back as totals.
+#[tokio::test]
+async fn v1_asks_for_totals_over_customs_and_transport() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["CHN"], partners: ["ARG", "DEU"], periods: ["2010"], commodities: ["TOTAL", "27"]) { partnerCode commodityCode flow value netWeightKg } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let request = &gateway.simulator.recorded_requests(Source::Comtrade)[0];
+    assert_eq!(request.path, "/data/v1/get/C/A/HS");
+    let params = query_params(request);
+    assert_eq!(
+        (
+            params["customsCode"].as_str(),
+            params["motCode"].as_str(),
+            params["partner2Code"].as_str()
+        ),
+        ("C00", "0", "0")
+    );
+    assert_eq!(params["cmdCode"], "27,TOTAL");
+    let rows = flows(&response, &["tradeFlows"]);
+    // 2 partners × 2 commodities × 2 flows, one row each: no customs or
+    // transport splits.
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert!(rows
+        .iter()
+        .filter(|r| r["commodityCode"] == "TOTAL")
+        .all(|r| r["netWeightKg"].is_null()));
+}
+
+/// A plan that does not fit the budget fails at once, naming the numbers,
+/// before any request; GTA's fields in the same operation keep their data.
+#[tokio::test]
+async fn plans_over_budget_fail_before_any_request() {
+    let gateway =
+        TestGateway::start_with(&["--comtrade-api", "legacy", "--comtrade-budget", "3"]).await;
+    let response = gateway
+        .query(
+            r#"{ jurisdiction(iso3: "BRA") { name interventionsAffecting(limit: 1) { items { id } } }
+                 tradeFlows(reporters: ["USA","CHN","DEU","JPN","FRA","ITA"], periods: ["2015","2016","2017","2018","2019","2020"]) { value } }"#,
+        )
+        .await;
+    assert_eq!(error_codes(&response), ["UPSTREAM_BUDGET_EXHAUSTED"]);
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("needs 4 requests but only 3 of 3 per 1h remain"),
+        "{message}"
+    );
+    assert_eq!(response["errors"][0]["extensions"]["source"], "comtrade");
+    assert_eq!(gateway.comtrade_requests(), 0);
+    assert_eq!(response["data"]["jurisdiction"]["name"], "Brazil");
+    assert_eq!(
+        response["data"]["jurisdiction"]["interventionsAffecting"]["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(response["data"]
+        .get("tradeFlows")
+        .is_some_and(Value::is_null));
+}
+
+/// Concurrent operations share one limiter: the simulator, enforcing one
+/// request per 100 ms with 409, never refuses one.
+#[tokio::test]
+async fn pacing_holds_under_concurrent_operations() {
+    let rules = ComtradeRules {
+        interval: Duration::from_millis(100),
+        ..ComtradeRules::default()
+    };
+    let gateway = TestGateway::start_full("sample-key", rules, &["--comtrade-api", "legacy"]).await;
+    let started = Instant::now();
+    let operations = (0..4).map(|i| {
+        let gateway = &gateway;
+        async move {
+            gateway
+                .query(&format!(r#"{{ tradeFlows(reporters: ["USA","CHN","DEU","JPN","FRA","ITA"], periods: ["{}"]) {{ value }} }}"#, 2010 + i))
+                .await
+        }
+    });
+    let responses = futures::future::join_all(operations).await;
+    for response in &responses {
+        assert!(response.get("errors").is_none(), "{response}");
+        assert_eq!(upstream_requests(response, "comtrade"), 2);
+    }
+    assert_eq!(gateway.comtrade_requests(), 8);
+    assert!(
+        started.elapsed() >= Duration::from_millis(7 * 100),
+        "8 requests took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Truncated answers are split and fetched again; one that cannot be split
+/// is a typed error.
+#[tokio::test]
+async fn truncated_answers_are_split_or_flagged() {
+    let rules = ComtradeRules {
+        max_rows: Some(150),
+        interval: common::TEST_COMTRADE_INTERVAL,
+        ..ComtradeRules::default()
+    };
+    let gateway = TestGateway::start_full("sample-key", rules, &["--comtrade-api", "legacy"]).await;
+    let split = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA", "CHN"], periods: ["2020"], commodities: ["AG2"], flow: IMPORT) { reporterCode commodityCode } }"#)
+        .await;
+    assert!(split.get("errors").is_none(), "{split}");
+    assert_eq!(flows(&split, &["tradeFlows"]).len(), 2 * 96);
+    assert_eq!(
+        upstream_requests(&split, "comtrade"),
+        3,
+        "one truncated answer, two halves"
+    );
+
+    let unsplittable = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2020"], commodities: ["AG2"]) { value } }"#)
+        .await;
+    assert_eq!(
+        error_codes(&unsplittable),
+        ["UPSTREAM_RESULT_TRUNCATED"],
+        "{unsplittable}"
+    );
+}
+
+/// Comtrade's refusals become typed errors with its own message.
+#[tokio::test]
+async fn comtrade_refusals_are_typed() {
+    let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let refusal = r#"{"validation": {"status": {"name": "Invalid parameter", "value": 5004, "category": 0,
+        "description": "the selected query does not accept the passed option.", "helpUrl": ""},
+        "message": "Invalid classification for trade type."}}"#;
+    gateway.simulator.inject_fault(
+        Source::Comtrade,
+        Fault::Status {
+            status: 200,
+            body: refusal.into(),
+        },
+    );
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2020"]) { value } }"#)
+        .await;
+    assert_eq!(error_codes(&response), ["UPSTREAM_INVALID_PARAMETER"]);
+    assert!(response["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Invalid classification for trade type"));
+    assert_eq!(response["errors"][0]["extensions"]["upstreamStatus"], 5004);
+
+    gateway.simulator.inject_fault(
+        Source::Comtrade,
+        Fault::Status { status: 409, body: "Usage limit: 100 requests per hour reached. You may resume requests in 1200 seconds.".into() },
+    );
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2021"]) { value } }"#)
+        .await;
+    assert_eq!(error_codes(&response), ["UPSTREAM_RATE_LIMITED"]);
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resume requests in 1200 seconds"),
+        "{response}"
+    );
+}
+
+/// Bad input is refused with a clear error and no request.
+#[tokio::test]
+async fn bad_flow_arguments_make_no_request() {
+    let gateway = TestGateway::start().await;
+    let cases = [
+        (
+            r#"{ tradeFlows(reporters: ["USA"], periods: ["22"]) { value } }"#,
+            "not a year",
+        ),
+        (
+            r#"{ tradeFlows(reporters: ["USA"], periods: []) { value } }"#,
+            "periods is empty",
+        ),
+        (
+            r#"{ tradeFlows(reporters: ["USA"], periods: ["now"]) { value } }"#,
+            "legacy",
+        ),
+        (
+            r#"{ tradeFlows(reporters: ["Atlantis"], periods: ["2020"]) { value } }"#,
+            "Atlantis",
+        ),
+        (
+            r#"{ tradeFlows(reporters: ["XK"], periods: ["2020"]) { value } }"#,
+            "no Comtrade reporter",
+        ),
+        (
+            r#"{ tradeFlows(reporters: ["USA"], periods: ["2020"], classification: "XX") { value } }"#,
+            "classification",
+        ),
+        (
+            r#"{ tradeFlows(reporters: ["USA"], periods: ["2020"], commodities: ["27;1"]) { value } }"#,
+            "commodity",
+        ),
+        (
+            r#"{ tradeFlows(reporters: ["USA"], periods: ["2020"], partners: ["Narnia"]) { value } }"#,
+            "Narnia",
+        ),
+        (
+            r#"{ jurisdiction(iso3: "USA") { tradeFlows(periods: ["202013"], frequency: MONTHLY) { value } } }"#,
+            "month",
+        ),
+    ];
+    for (query, expected) in cases {
+        let response = gateway.query(query).await;
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{query}: {response}"));
+        assert!(message.contains(expected), "{query}: {message}");
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{query}");
+    }
+    assert_eq!(gateway.comtrade_requests(), 0);
+    // A jurisdiction without a Comtrade reporter simply has no flows.
+    let response = gateway
+        .query(r#"{ jurisdiction(iso3: "XXK") { tradeFlows(periods: ["2020"]) { value } } }"#)
+        .await;
+    assert_eq!(
+        response["data"]["jurisdiction"]["tradeFlows"],
+        serde_json::json!([])
+    );
+    assert_eq!(gateway.comtrade_requests(), 0);
+}
+
+/// Data availability in both dialects.
+#[tokio::test]
+async fn data_availability_in_both_dialects() {
+    for (dialect, path) in [
+        ("legacy", "/api/refs/da/view"),
+        ("v1", "/data/v1/getDa/C/A/HS"),
+    ] {
+        let gateway = TestGateway::start_with(&["--comtrade-api", dialect]).await;
+        let response = gateway
+            .query(r#"{ dataAvailability(reporters: ["BRA", "NOR"], periods: ["2020", "2021"]) { reporterCode period totalRecords reporter { iso3 } } }"#)
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let rows = flows(&response, &["dataAvailability"]);
+        assert_eq!(rows.len(), 4, "{dialect}");
+        assert!(rows
+            .iter()
+            .any(|r| r["reporterCode"] == 579 && r["reporter"]["iso3"] == "NOR"));
+        assert_eq!(
+            gateway.simulator.recorded_requests(Source::Comtrade)[0].path,
+            path
+        );
+    }
+}
