@@ -37,12 +37,19 @@ fn reporters(dialect: ComtradeDialect, count: usize) -> Vec<u16> {
     ids
 }
 
-async fn requests_made(url: &str, client: &reqwest::Client, ids: &[u16], periods: &[String]) -> u64 {
+async fn requests_made(
+    url: &str,
+    client: &reqwest::Client,
+    ids: &[u16],
+    periods: &[String],
+) -> u64 {
     let query = "query($ids: [Int!], $periods: [String!]!) { jurisdictions(ids: $ids) { tradeFlows(periods: $periods) { value } } }";
     let response: Value = client
         .post(format!("{url}/graphql"))
         .header("content-type", "application/json")
-        .body(json!({ "query": query, "variables": { "ids": ids, "periods": periods } }).to_string())
+        .body(
+            json!({ "query": query, "variables": { "ids": ids, "periods": periods } }).to_string(),
+        )
         .send()
         .await
         .expect("gateway answers")
@@ -50,12 +57,17 @@ async fn requests_made(url: &str, client: &reqwest::Client, ids: &[u16], periods
         .await
         .expect("JSON");
     assert!(response.get("errors").is_none(), "{response}");
-    response["extensions"]["upstream"]["comtrade"]["requests"].as_u64().unwrap()
+    response["extensions"]["upstream"]["comtrade"]["requests"]
+        .as_u64()
+        .unwrap()
 }
 
 #[tokio::main]
 async fn main() {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
     println!("| dialect | jurisdictions | periods | requests made | lower bound | without batching | made / bound |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (dialect, name, limits) in [
@@ -76,12 +88,23 @@ async fn main() {
         .unwrap();
         let base = simulator.base_url();
         let config = Config::parse_from([
-            "trade-graph", "--comtrade-url", &base, "--comtrade-key", SAMPLE_KEY, "--comtrade-api", name,
-            "--comtrade-interval", "0s", "--comtrade-budget", "1000000",
+            "trade-graph",
+            "--comtrade-url",
+            &base,
+            "--comtrade-key",
+            SAMPLE_KEY,
+            "--comtrade-api",
+            name,
+            "--comtrade-interval",
+            "0s",
+            "--comtrade-budget",
+            "1000000",
         ]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { trade_graph::server::run(listener, &config, std::future::pending()).await });
+        tokio::spawn(async move {
+            trade_graph::server::run(listener, &config, std::future::pending()).await
+        });
         tokio::time::sleep(Duration::from_millis(200)).await;
         for jurisdictions in JURISDICTIONS {
             let ids = reporters(dialect, jurisdictions);

@@ -546,6 +546,11 @@ fn reporter_codes(
             given.len()
         )));
     }
+    if given.iter().any(|g| g.trim().eq_ignore_ascii_case("all")) {
+        return Err(Error::bad_input(
+            "reporters: \"all\" is not offered (Comtrade refuses such results as too large); name the reporters, or use jurisdictions(group: ...)",
+        ));
+    }
     let mut reporters: Vec<(ReporterCode, Jurisdiction)> = Vec::new();
     for country in countries::resolve_all(given)? {
         let code = reporter_of(dialect, country)?;
