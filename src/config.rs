@@ -10,6 +10,7 @@ use clap::{Args, Parser, ValueEnum};
 use crate::countries::ComtradeDialect;
 use crate::sources::gta::GtaApi;
 use crate::sources::http::Secret;
+use crate::sources::ita::ItaApi;
 use crate::sources::pacing::Budget;
 
 /// trade-graph: one GraphQL graph over Global Trade Alert, UN Comtrade and the
@@ -46,6 +47,38 @@ pub struct Config {
 
     #[command(flatten)]
     pub comtrade: ComtradeConfig,
+
+    #[command(flatten)]
+    pub ita: ItaConfig,
+}
+
+/// The US International Trade Administration.
+#[derive(Args, Clone, Debug)]
+pub struct ItaConfig {
+    /// ITA base URL: https://api.trade.gov (v2) or https://data.trade.gov
+    /// (current); unset: sample data.
+    #[arg(id = "ita_url", long = "ita-url", env = "TRADE_GRAPH_ITA_URL", value_parser = parse_base_url)]
+    pub url: Option<String>,
+
+    /// ITA key: the `api_key` query parameter (v2) or the `subscription-key`
+    /// header (current).
+    #[arg(id = "ita_key", long = "ita-key", env = "TRADE_GRAPH_ITA_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub key: Option<Secret>,
+
+    /// ITA API generation: v2 (seeds, api.trade.gov/v2/...) or current
+    /// (data.trade.gov/.../v1/search).
+    #[arg(
+        id = "ita_api",
+        long = "ita-api",
+        env = "TRADE_GRAPH_ITA_API",
+        value_enum,
+        default_value = "current"
+    )]
+    pub api: ItaApi,
+
+    /// How long one ITA request may take.
+    #[arg(id = "ita_timeout", long = "ita-timeout", env = "TRADE_GRAPH_ITA_TIMEOUT", value_parser = humantime::parse_duration, default_value = "15s")]
+    pub timeout: Duration,
 }
 
 /// Global Trade Alert.

@@ -7,6 +7,7 @@ use async_graphql::Context;
 use crate::countries::ComtradeDialect;
 use crate::sources::comtrade::{ComtradeClient, ComtradeLoader};
 use crate::sources::gta::{GtaClient, GtaLoader};
+use crate::sources::ita::{ItaClient, ItaLoader};
 use crate::sources::UpstreamUsage;
 
 /// The configured upstream clients, shared by every operation.
@@ -14,6 +15,7 @@ use crate::sources::UpstreamUsage;
 pub struct Sources {
     pub gta: GtaClient,
     pub comtrade: ComtradeClient,
+    pub ita: ItaClient,
 }
 
 impl Sources {
@@ -29,6 +31,7 @@ pub struct OperationContext {
     pub usage: UpstreamUsage,
     pub gta: DataLoader<GtaLoader>,
     pub comtrade: DataLoader<ComtradeLoader>,
+    pub ita: DataLoader<ItaLoader>,
 }
 
 impl OperationContext {
@@ -48,6 +51,10 @@ impl OperationContext {
             // plan, and let one batch hold every key of a large query.
             .delay(std::time::Duration::from_millis(5))
             .max_batch_size(100_000),
+            ita: DataLoader::new(
+                ItaLoader::new(sources.ita.clone(), usage.clone()),
+                tokio::spawn,
+            ),
             usage,
         }
     }

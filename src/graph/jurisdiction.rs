@@ -9,11 +9,13 @@ use super::context::{operation, sources};
 use super::intervention::{
     intervention_query, page_bounds, InterventionFilter, InterventionPage, MAX_JURISDICTION_LIMIT,
 };
+use super::ita::{OfficeLocation, TradeEvent, TradeLead, MAX_LIMIT as ITA_MAX_LIMIT};
 use super::trade_flow::{FlowArguments, Frequency, TradeFlow, TradeFlowDirection, TradeType};
 use crate::countries::{self, ComtradeReporter, Country, GtaId};
 use crate::error::{Error, GraphqlResult};
 use crate::sources::gta::model::JurisdictionRef;
 use crate::sources::gta::{JurisdictionInterventionsKey, JurisdictionRole};
+use crate::sources::ita::{self, SearchParams};
 
 // Fields that can fail return `Option<Result<T>>`: async-graphql then answers
 // a failure as `null` plus an error, as the GraphQL spec asks, where a plain
@@ -48,6 +50,11 @@ impl Jurisdiction {
             Self::Known(country) => Some(country),
             Self::Unlisted { .. } => None,
         }
+    }
+
+    /// ISO alpha-2, what ITA filters by.
+    pub(super) fn iso2_code(&self) -> Option<&'static str> {
+        self.country().map(|country| country.iso2)
     }
 
     pub(super) fn gta_id(&self) -> u16 {
@@ -244,6 +251,65 @@ impl Jurisdiction {
                 trade_type,
             )
             .await,
+        )
+    }
+
+    /// ITA offices in this country (up to 1000). All jurisdictions of an
+    /// operation share one ITA search per page (`countries=MX,CA,GB`). Null,
+    /// with an error naming the source, when ITA fails.
+    async fn office_locations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Option<async_graphql::Result<Vec<OfficeLocation>>> {
+        let offices = self
+            .ita_records::<ita::OfficeLocation>(ctx, SearchParams::default(), Some(ITA_MAX_LIMIT))
+            .await;
+        Some(offices.map(|offices| offices.into_iter().map(OfficeLocation).collect()))
+    }
+
+    /// ITA trade leads for this country, newest as ITA orders them; batched
+    /// like `officeLocations`. `limit` defaults to 20, at most 1000.
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 10 * child_complexity"
+    )]
+    async fn trade_leads(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        industries: Option<Vec<String>>,
+        limit: Option<i32>,
+    ) -> Option<async_graphql::Result<Vec<TradeLead>>> {
+        let leads = async {
+            let params = Jurisdiction::ita_params(query, industries).graphql()?;
+            self.ita_records::<ita::TradeLead>(ctx, params, limit).await
+        };
+        Some(
+            leads
+                .await
+                .map(|leads| leads.into_iter().map(TradeLead).collect()),
+        )
+    }
+
+    /// ITA trade events with a venue in this country; batched like
+    /// `officeLocations`. `limit` defaults to 20, at most 1000.
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 10 * child_complexity"
+    )]
+    async fn trade_events(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        limit: Option<i32>,
+    ) -> Option<async_graphql::Result<Vec<TradeEvent>>> {
+        let events = async {
+            let params = Jurisdiction::ita_params(query, None).graphql()?;
+            self.ita_records::<ita::TradeEvent>(ctx, params, limit)
+                .await
+        };
+        Some(
+            events
+                .await
+                .map(|events| events.into_iter().map(TradeEvent).collect()),
         )
     }
 

@@ -5,6 +5,7 @@
 
 mod context;
 mod intervention;
+mod ita;
 mod jurisdiction;
 mod schema;
 mod trade_flow;

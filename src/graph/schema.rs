@@ -5,6 +5,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, Sche
 
 use super::context::Sources;
 use super::intervention::InterventionQueries;
+use super::ita::ItaQueries;
 use super::jurisdiction::JurisdictionQueries;
 use super::trade_flow::TradeFlowQueries;
 
@@ -21,7 +22,12 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Query(JurisdictionQueries, InterventionQueries, TradeFlowQueries);
+pub struct Query(
+    JurisdictionQueries,
+    InterventionQueries,
+    TradeFlowQueries,
+    ItaQueries,
+);
 
 /// The trade graph's schema type.
 pub type TradeGraphSchema = Schema<Query, EmptyMutation, EmptySubscription>;

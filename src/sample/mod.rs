@@ -14,6 +14,8 @@ mod comtrade_data;
 mod faults;
 mod gta;
 mod gta_data;
+mod ita;
+mod ita_data;
 mod rng;
 
 use std::net::SocketAddr;
@@ -88,6 +90,7 @@ impl Simulator {
         let app = Router::new()
             .merge(gta::routes())
             .merge(comtrade::routes())
+            .merge(ita::routes())
             .with_state(state);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {

@@ -24,6 +24,7 @@ use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use crate::sources::comtrade::ComtradeClient;
 use crate::sources::gta::GtaClient;
 use crate::sources::http::{Credential, HttpClient, Secret, Upstream};
+use crate::sources::ita::{ItaApi, ItaClient};
 use crate::sources::pacing::Pacer;
 use crate::sources::Source;
 
@@ -103,7 +104,8 @@ impl Gateway {
             }
         }
         let client = HttpClient::new().map_err(StartError::HttpClient)?;
-        let any_sample = config.gta.url.is_none() || config.comtrade.url.is_none();
+        let any_sample =
+            config.gta.url.is_none() || config.comtrade.url.is_none() || config.ita.url.is_none();
         let simulator = if any_sample {
             let options = SimulatorOptions {
                 latency: config.sample_latency,
@@ -191,6 +193,31 @@ impl Gateway {
             dialect,
         );
 
+        let (ita_url, ita_key, ita_mode) = endpoint(&config.ita.url, &config.ita.key);
+        let ita_keyed = ita_key.is_some();
+        let ita_credential = match (ita_key, config.ita.api) {
+            (None, _) => Credential::None,
+            (Some(key), ItaApi::V2) => Credential::QueryParameter {
+                name: "api_key",
+                key,
+            },
+            (Some(key), ItaApi::Current) => Credential::Header {
+                name: "subscription-key",
+                prefix: "",
+                key,
+            },
+        };
+        let ita = ItaClient::new(
+            Upstream::new(
+                Source::Ita,
+                client.clone(),
+                &ita_url,
+                ita_credential,
+                config.ita.timeout,
+            ),
+            config.ita.api,
+        );
+
         let statuses = vec![
             SourceStatus {
                 source: Source::Gta,
@@ -223,8 +250,19 @@ impl Gateway {
                     humantime::format_duration(comtrade_budget.window),
                 ),
             },
+            SourceStatus {
+                source: Source::Ita,
+                mode: ita_mode,
+                api: config.ita.api.name(),
+                timeout: config.ita.timeout,
+                detail: match (&config.ita.url, ita_keyed) {
+                    (None, _) => "sample key".into(),
+                    (Some(_), true) => "key set".into(),
+                    (Some(_), false) => "no key".into(),
+                },
+            },
         ];
-        let sources = Sources { gta, comtrade };
+        let sources = Sources { gta, comtrade, ita };
         let state = AppState {
             schema: build_schema(sources.clone()),
             sources,
@@ -249,7 +287,7 @@ impl Gateway {
     /// One line for the log: which source is live and which is sample, and
     /// the settings that shape behaviour. Keys appear only as "key set".
     pub fn describe(&self, config: &Config) -> String {
-        let mut parts: Vec<String> = self
+        let parts: Vec<String> = self
             .statuses
             .iter()
             .map(|status| {
@@ -267,7 +305,6 @@ impl Gateway {
                 )
             })
             .collect();
-        parts.push("ita=not yet served".into());
         format!(
             "sources: {}; limits: depth {}, complexity {}, body {} bytes; GraphiQL assets from {}",
             parts.join(", "),

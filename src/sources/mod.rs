@@ -5,6 +5,7 @@
 pub mod comtrade;
 pub mod gta;
 pub mod http;
+pub mod ita;
 pub mod pacing;
 mod usage;
 

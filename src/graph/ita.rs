@@ -1,0 +1,598 @@
+//! ITA in the graph: `tradeLeads`, `officeLocations`, `tradeEvents` and
+//! their `Jurisdiction` fields. Every lead, office and event venue links back
+//! to its jurisdiction through the crosswalk (ITA speaks ISO alpha-2).
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, Object, SimpleObject};
+
+use super::context::{operation, sources};
+use super::jurisdiction::Jurisdiction;
+use crate::countries;
+use crate::error::{Error, GraphqlResult};
+use crate::sources::ita::model::{
+    plain_text, Contact as ContactRecord, SourceUsed as SourceUsedRecord, Venue as VenueRecord,
+};
+use crate::sources::ita::{self, office_country, CountryKey, CountryRecord, ItaPage, SearchParams};
+
+/// Default number of results per field.
+pub const DEFAULT_LIMIT: i32 = 20;
+/// Most results per field; ITA's 100 per request is paged transparently.
+pub const MAX_LIMIT: i32 = 1000;
+
+fn jurisdiction_of(iso2: Option<&str>) -> Option<Jurisdiction> {
+    iso2.and_then(countries::by_iso2).map(Jurisdiction::Known)
+}
+
+/// A data feed behind an answer and when ITA last refreshed it.
+#[derive(SimpleObject)]
+pub struct SourceUsed {
+    pub source: String,
+    pub last_updated: Option<String>,
+    pub last_imported: Option<String>,
+}
+
+fn sources_used(used: Vec<SourceUsedRecord>) -> Vec<SourceUsed> {
+    used.into_iter()
+        .map(|s| SourceUsed {
+            source: s.source,
+            last_updated: s.source_last_updated,
+            last_imported: s.last_imported,
+        })
+        .collect()
+}
+
+/// A procurement opportunity abroad.
+pub struct TradeLead(pub Arc<ita::TradeLead>);
+
+#[Object]
+impl TradeLead {
+    /// ITA's id; null for leads from Canada, which have none.
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// The description as the feed gives it (may contain HTML).
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The description as plain text.
+    async fn description_text(&self) -> Option<String> {
+        self.0.description.as_deref().map(plain_text)
+    }
+    /// The feed: CANADA, UK, AUSTRALIA, FBO, MCA, STATE, USTDA...
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+    /// The country of the opportunity.
+    async fn country(&self) -> Option<Jurisdiction> {
+        jurisdiction_of(self.0.country.as_deref())
+    }
+    /// ISO alpha-2, as ITA gives it.
+    async fn country_code(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    /// The feed's industries (a string in some feeds, a list in others).
+    async fn industries(&self) -> &[String] {
+        &self.0.industry
+    }
+    /// ITA's own industry taxonomy.
+    async fn ita_industries(&self) -> &[String] {
+        &self.0.ita_industries
+    }
+    async fn categories(&self) -> &[String] {
+        &self.0.categories
+    }
+    async fn publish_date(&self) -> Option<&str> {
+        self.0.publish_date.as_deref()
+    }
+    async fn publish_date_amended(&self) -> Option<&str> {
+        self.0.publish_date_amended.as_deref()
+    }
+    async fn start_date(&self) -> Option<&str> {
+        self.0.start_date.as_deref()
+    }
+    /// Closing date.
+    async fn end_date(&self) -> Option<&str> {
+        self.0.end_date.as_deref()
+    }
+    async fn status(&self) -> Option<&str> {
+        self.0.status.as_deref()
+    }
+    /// Every link the feed gives (`url` and `urls`).
+    async fn urls(&self) -> Vec<String> {
+        self.0.all_urls()
+    }
+    async fn contact(&self) -> Option<&str> {
+        self.0.contact.as_deref()
+    }
+    async fn reference_number(&self) -> Option<&str> {
+        self.0.reference_number.as_deref()
+    }
+    async fn contract_number(&self) -> Option<&str> {
+        self.0.contract_number.as_deref()
+    }
+    async fn project_number(&self) -> Option<&str> {
+        self.0.project_number.as_deref()
+    }
+    async fn notice_type(&self) -> Option<&str> {
+        self.0.notice_type.as_deref()
+    }
+    /// The buying organization (`procurement_organization`, or Australia's `agency`).
+    async fn procurement_organization(&self) -> Option<&str> {
+        self.0
+            .procurement_organization
+            .as_deref()
+            .or(self.0.agency.as_deref())
+    }
+    async fn specific_location(&self) -> Option<&str> {
+        self.0.specific_location.as_deref()
+    }
+    async fn funding_source(&self) -> Option<&str> {
+        self.0.funding_source.as_deref()
+    }
+    /// As the feed writes it (text, currency included where given).
+    async fn contract_value(&self) -> Option<&str> {
+        self.0.contract_value.as_deref()
+    }
+    async fn min_contract_value(&self) -> Option<&str> {
+        self.0.min_contract_value.as_deref()
+    }
+    async fn max_contract_value(&self) -> Option<&str> {
+        self.0.max_contract_value.as_deref()
+    }
+    async fn project_size(&self) -> Option<&str> {
+        self.0.project_size.as_deref()
+    }
+}
+
+/// Domestic export assistance center or post abroad.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PostType {
+    Domestic,
+    International,
+}
+
+/// An ITA office.
+pub struct OfficeLocation(pub Arc<ita::OfficeLocation>);
+
+#[Object]
+impl OfficeLocation {
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    /// The post's name.
+    async fn post(&self) -> Option<&str> {
+        self.0.post.as_deref()
+    }
+    async fn office_name(&self) -> Option<&str> {
+        self.0.office_name.as_deref()
+    }
+    /// The office's country; when ITA gives none, the one its office name or
+    /// post names, if that is unambiguous; otherwise null.
+    async fn country(&self) -> Option<Jurisdiction> {
+        jurisdiction_of(office_country(&self.0).as_deref())
+    }
+    /// ISO alpha-2 as ITA gives it (may be null).
+    async fn country_code(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    /// U.S. state, for domestic offices.
+    async fn state(&self) -> Option<&str> {
+        self.0.state.as_deref()
+    }
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+    /// Address lines.
+    async fn address(&self) -> &[String] {
+        &self.0.address
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref().filter(|p| !p.is_empty())
+    }
+    async fn fax(&self) -> Option<&str> {
+        self.0.fax.as_deref().filter(|f| !f.is_empty())
+    }
+    async fn mail_instructions(&self) -> Option<&str> {
+        self.0.mail_instructions.as_deref()
+    }
+    async fn post_type(&self) -> Option<PostType> {
+        match self
+            .0
+            .post_type
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("D" | "DOMESTIC") => Some(PostType::Domestic),
+            Some("F" | "I" | "INTERNATIONAL" | "FOREIGN") => Some(PostType::International),
+            _ => None,
+        }
+    }
+}
+
+/// Where an event takes place.
+pub struct Venue(VenueRecord);
+
+#[Object]
+impl Venue {
+    async fn name(&self) -> Option<&str> {
+        self.0.venue.as_deref()
+    }
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+    async fn state(&self) -> Option<&str> {
+        self.0.state.as_deref()
+    }
+    async fn country(&self) -> Option<Jurisdiction> {
+        jurisdiction_of(self.0.country.as_deref())
+    }
+    async fn country_code(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+}
+
+/// An event contact.
+#[derive(SimpleObject)]
+pub struct Contact {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub title: Option<String>,
+    pub post: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl From<ContactRecord> for Contact {
+    fn from(contact: ContactRecord) -> Self {
+        Self {
+            first_name: contact.first_name,
+            last_name: contact.last_name,
+            title: contact.person_title,
+            post: contact.post,
+            email: contact.email,
+            phone: contact.phone,
+        }
+    }
+}
+
+/// A trade event: show, mission, conference or webinar.
+pub struct TradeEvent(pub Arc<ita::TradeEvent>);
+
+#[Object]
+impl TradeEvent {
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.event_name.as_deref()
+    }
+    async fn event_type(&self) -> Option<&str> {
+        self.0.event_type.as_deref()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn description_text(&self) -> Option<String> {
+        self.0.description.as_deref().map(plain_text)
+    }
+    /// The organizer feed: ITA, SBA, USTDA, EXIM, DL.
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+    async fn start_date(&self) -> Option<&str> {
+        self.0.start_date.as_deref()
+    }
+    async fn end_date(&self) -> Option<&str> {
+        self.0.end_date.as_deref()
+    }
+    async fn start_time(&self) -> Option<&str> {
+        self.0.start_time.as_deref()
+    }
+    async fn end_time(&self) -> Option<&str> {
+        self.0.end_time.as_deref()
+    }
+    async fn time_zone(&self) -> Option<&str> {
+        self.0.time_zone.as_deref()
+    }
+    /// As the feed gives it: a number ("250.0"), text ("Free") or null.
+    async fn cost(&self) -> Option<&str> {
+        self.0.cost.as_deref()
+    }
+    async fn cost_currency(&self) -> Option<&str> {
+        self.0.cost_currency.as_deref()
+    }
+    async fn registration_link(&self) -> Option<&str> {
+        self.0.registration_link.as_deref()
+    }
+    async fn registration_title(&self) -> Option<&str> {
+        self.0.registration_title.as_deref()
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    async fn industries(&self) -> &[String] {
+        &self.0.industries
+    }
+    async fn ita_industries(&self) -> &[String] {
+        &self.0.ita_industries
+    }
+    async fn venues(&self) -> Vec<Venue> {
+        self.0.venues.iter().cloned().map(Venue).collect()
+    }
+    async fn contacts(&self) -> Vec<Contact> {
+        self.0
+            .all_contacts()
+            .into_iter()
+            .map(Contact::from)
+            .collect()
+    }
+}
+
+/// A page of trade leads.
+#[derive(SimpleObject)]
+pub struct TradeLeadPage {
+    pub items: Vec<TradeLead>,
+    /// Matches in all, as ITA counts them.
+    pub total_count: Option<i64>,
+    pub sources_used: Vec<SourceUsed>,
+}
+
+/// A page of office locations.
+#[derive(SimpleObject)]
+pub struct OfficeLocationPage {
+    pub items: Vec<OfficeLocation>,
+    pub total_count: Option<i64>,
+    pub sources_used: Vec<SourceUsed>,
+}
+
+/// A page of trade events.
+#[derive(SimpleObject)]
+pub struct TradeEventPage {
+    pub items: Vec<TradeEvent>,
+    pub total_count: Option<i64>,
+    pub sources_used: Vec<SourceUsed>,
+}
+
+/// Checks paging arguments.
+fn bounds(limit: Option<i32>, offset: Option<i32>) -> Result<(u32, u32), Error> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(0..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::bad_input(format!(
+            "limit must be between 0 and {MAX_LIMIT}, got {limit}"
+        )));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(Error::bad_input(format!(
+            "offset must not be negative, got {offset}"
+        )));
+    }
+    Ok((limit as u32, offset as u32))
+}
+
+/// Country arguments as ITA's ISO alpha-2 codes.
+fn iso2_codes(given: Option<&[String]>) -> Result<Vec<String>, Error> {
+    match given {
+        None => Ok(Vec::new()),
+        Some([]) => Err(Error::bad_input(
+            "countries is empty: leave it out to search every country",
+        )),
+        Some(list) => Ok(countries::resolve_all(list)
+            .map_err(|unknown| Error::bad_input(format!("countries: {unknown}")))?
+            .into_iter()
+            .map(|country| country.iso2.to_owned())
+            .collect()),
+    }
+}
+
+fn text(name: &str, value: Option<String>) -> Result<Option<String>, Error> {
+    match value.map(|v| v.trim().to_owned()) {
+        Some(v) if v.is_empty() => Err(Error::bad_input(format!(
+            "{name} is empty: leave it out to not filter by it"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn list(name: &str, values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
+    match values {
+        Some(values) if values.is_empty() || values.iter().any(|v| v.trim().is_empty()) => {
+            Err(Error::bad_input(format!(
+                "{name} must list non-empty values: leave it out to not filter by it"
+            )))
+        }
+        Some(values) => Ok(values.into_iter().map(|v| v.trim().to_owned()).collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+async fn search<R: CountryRecord>(
+    ctx: &Context<'_>,
+    params: SearchParams,
+    limit: u32,
+    offset: u32,
+) -> async_graphql::Result<ItaPage<Arc<R>>> {
+    let page = sources(ctx)?
+        .ita
+        .search::<R>(
+            R::ENDPOINT,
+            &params,
+            u64::from(limit),
+            u64::from(offset),
+            &operation(ctx)?.usage,
+            |_| true,
+        )
+        .await
+        .graphql()?;
+    Ok(ItaPage {
+        items: page.items.into_iter().map(Arc::new).collect(),
+        total: page.total,
+        sources_used: page.sources_used,
+    })
+}
+
+fn total(total: Option<u64>) -> Option<i64> {
+    total.and_then(|t| i64::try_from(t).ok())
+}
+
+/// The top-level ITA queries.
+#[derive(Default)]
+pub struct ItaQueries;
+
+#[Object]
+impl ItaQueries {
+    /// Trade leads: `query` searches titles and descriptions; `countries` take
+    /// any country spelling; `industries` ITA industry names. `limit`
+    /// (default 20, at most 1000) is paged upstream in requests of 100.
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_LIMIT) as usize / 10 * child_complexity"
+    )]
+    async fn trade_leads(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        countries: Option<Vec<String>>,
+        industries: Option<Vec<String>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<TradeLeadPage>> {
+        let page = async {
+            let (limit, offset) = bounds(limit, offset).graphql()?;
+            let params = SearchParams {
+                q: text("query", query).graphql()?,
+                countries: iso2_codes(countries.as_deref()).graphql()?,
+                industries: list("industries", industries).graphql()?,
+                ..SearchParams::default()
+            };
+            let page = search::<ita::TradeLead>(ctx, params, limit, offset).await?;
+            Ok(TradeLeadPage {
+                items: page.items.into_iter().map(TradeLead).collect(),
+                total_count: total(page.total),
+                sources_used: sources_used(page.sources_used),
+            })
+        };
+        Some(page.await)
+    }
+
+    /// ITA offices: `query` searches post and office names; `state` is a U.S.
+    /// postal code for domestic centers.
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_LIMIT) as usize / 10 * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn office_locations(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        city: Option<String>,
+        countries: Option<Vec<String>>,
+        state: Option<String>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<OfficeLocationPage>> {
+        let page = async {
+            let (limit, offset) = bounds(limit, offset).graphql()?;
+            let state = text("state", state)
+                .graphql()?
+                .map(|s| s.to_ascii_uppercase());
+            if let Some(state) = &state {
+                if state.len() != 2 || !state.chars().all(|c| c.is_ascii_alphabetic()) {
+                    return Err(Error::bad_input(format!(
+                        "state {state:?} is not a U.S. postal abbreviation (e.g. \"CA\")"
+                    )))
+                    .graphql();
+                }
+            }
+            let params = SearchParams {
+                q: text("query", query).graphql()?,
+                city: text("city", city).graphql()?,
+                countries: iso2_codes(countries.as_deref()).graphql()?,
+                state,
+                ..SearchParams::default()
+            };
+            let page = search::<ita::OfficeLocation>(ctx, params, limit, offset).await?;
+            Ok(OfficeLocationPage {
+                items: page.items.into_iter().map(OfficeLocation).collect(),
+                total_count: total(page.total),
+                sources_used: sources_used(page.sources_used),
+            })
+        };
+        Some(page.await)
+    }
+
+    /// Trade events: `query` searches names and descriptions; `countries`
+    /// match any of an event's venues.
+    #[graphql(
+        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_LIMIT) as usize / 10 * child_complexity"
+    )]
+    async fn trade_events(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        countries: Option<Vec<String>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<TradeEventPage>> {
+        let page = async {
+            let (limit, offset) = bounds(limit, offset).graphql()?;
+            let params = SearchParams {
+                q: text("query", query).graphql()?,
+                countries: iso2_codes(countries.as_deref()).graphql()?,
+                ..SearchParams::default()
+            };
+            let page = search::<ita::TradeEvent>(ctx, params, limit, offset).await?;
+            Ok(TradeEventPage {
+                items: page.items.into_iter().map(TradeEvent).collect(),
+                total_count: total(page.total),
+                sources_used: sources_used(page.sources_used),
+            })
+        };
+        Some(page.await)
+    }
+}
+
+impl Jurisdiction {
+    /// This jurisdiction's records from one ITA endpoint, batched with every
+    /// other jurisdiction of the operation.
+    pub(super) async fn ita_records<R: CountryRecord>(
+        &self,
+        ctx: &Context<'_>,
+        params: SearchParams,
+        limit: Option<i32>,
+    ) -> async_graphql::Result<Vec<Arc<R>>> {
+        let (limit, _) = bounds(limit, None).graphql()?;
+        let Some(iso2) = self.iso2_code() else {
+            return Ok(Vec::new());
+        };
+        let key = CountryKey::<R>::new(iso2, Arc::new(params), limit);
+        Ok(operation(ctx)?
+            .ita
+            .load_one(key)
+            .await
+            .graphql()?
+            .unwrap_or_default())
+    }
+
+    /// Checked ITA parameters for a jurisdiction's leads or events.
+    pub(super) fn ita_params(
+        query: Option<String>,
+        industries: Option<Vec<String>>,
+    ) -> Result<SearchParams, Error> {
+        Ok(SearchParams {
+            q: text("query", query)?,
+            industries: list("industries", industries)?,
+            ..SearchParams::default()
+        })
+    }
+}

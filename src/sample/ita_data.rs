@@ -1,0 +1,223 @@
+//! Generated ITA data: offices, trade leads and trade events for every
+//! country with a US Commercial Service post, in the shapes each source feed
+//! gives them (Canada's leads without id, industry as text or list, costs as
+//! numbers, text or null, some offices without a country).
+
+use std::sync::LazyLock;
+
+use serde_json::{json, Value};
+
+use super::rng::SampleRng;
+use crate::countries;
+
+/// ISO alpha-2 codes of countries with a US Commercial Service post.
+pub const POST_COUNTRIES: &[&str] = &[
+    "MX", "CA", "GB", "FR", "DE", "IT", "ES", "NL", "BE", "CH", "AT", "SE", "DK", "NO", "FI", "PL",
+    "CZ", "HU", "RO", "GR", "TR", "IL", "SA", "AE", "EG", "ZA", "NG", "KE", "MA", "IN", "CN", "JP",
+    "KR", "TW", "HK", "SG", "MY", "TH", "VN", "ID", "PH", "AU", "NZ", "BR", "AR", "CL", "CO", "PE",
+    "EC", "GT", "CR", "PA", "DO", "UA", "KZ", "PK", "BD", "QA", "KW", "IE", "PT", "SK", "BG", "HR",
+    "RS",
+];
+
+/// Cities of the larger posts; other posts are named after the country.
+const CITIES: &[(&str, &str)] = &[
+    ("MX", "Mexico City"),
+    ("CA", "Ottawa"),
+    ("GB", "London"),
+    ("FR", "Paris"),
+    ("DE", "Berlin"),
+    ("IT", "Rome"),
+    ("ES", "Madrid"),
+    ("NL", "The Hague"),
+    ("JP", "Tokyo"),
+    ("CN", "Beijing"),
+    ("IN", "New Delhi"),
+    ("BR", "Sao Paulo"),
+    ("KR", "Seoul"),
+    ("AU", "Sydney"),
+    ("ZA", "Johannesburg"),
+    ("AE", "Dubai"),
+    ("SA", "Riyadh"),
+    ("TR", "Ankara"),
+    ("SG", "Singapore"),
+    ("RS", "Belgrade"),
+    ("CR", "San Jose"),
+    ("PL", "Warsaw"),
+    ("IL", "Tel Aviv"),
+    ("EG", "Cairo"),
+];
+
+/// Domestic U.S. Export Assistance Centers.
+const US_CENTERS: &[(&str, &str)] = &[
+    ("San Jose", "CA"),
+    ("Los Angeles", "CA"),
+    ("Seattle", "WA"),
+    ("Denver", "CO"),
+    ("Chicago", "IL"),
+    ("Detroit", "MI"),
+    ("Atlanta", "GA"),
+    ("Miami", "FL"),
+    ("New York", "NY"),
+    ("Boston", "MA"),
+    ("Houston", "TX"),
+    ("Dallas", "TX"),
+    ("Phoenix", "AZ"),
+    ("Minneapolis", "MN"),
+    ("Nashville", "TN"),
+    ("Philadelphia", "PA"),
+    ("Baltimore", "MD"),
+    ("Portland", "OR"),
+    ("Salt Lake City", "UT"),
+    ("San Juan", "PR"),
+];
+
+const INDUSTRIES: &[&str] = &[
+    "Energy",
+    "Healthcare",
+    "Agribusiness",
+    "Information and Communication Technology",
+    "Infrastructure",
+    "Aerospace and Defense",
+    "Environmental Technology",
+    "Automotive",
+    "Safety and Security",
+    "Education",
+];
+
+/// The generated records, as JSON in each feed's shape, with the country
+/// codes each belongs to.
+pub struct ItaSample {
+    pub offices: Vec<Value>,
+    pub leads: Vec<Value>,
+    pub events: Vec<Value>,
+}
+
+pub fn sample() -> &'static ItaSample {
+    static DATA: LazyLock<ItaSample> = LazyLock::new(generate);
+    &DATA
+}
+
+fn name_of(iso2: &str) -> &'static str {
+    countries::by_iso2(iso2).map_or("Unknown", |country| country.short_name)
+}
+
+fn generate() -> ItaSample {
+    let mut rng = SampleRng::new(0x17A);
+    let mut offices = Vec::new();
+    for (index, iso2) in POST_COUNTRIES.iter().enumerate() {
+        let country = name_of(iso2);
+        let city = CITIES
+            .iter()
+            .find(|(code, _)| code == iso2)
+            .map(|(_, city)| *city);
+        let post = city.unwrap_or(country);
+        // Every ninth post comes without a country, as some real ones do;
+        // its office name still says where it is.
+        let country_field = if index % 9 == 4 {
+            Value::Null
+        } else {
+            json!(iso2)
+        };
+        offices.push(json!({
+            "id": format!(":{post}"), "post": post, "office_name": format!("{post}, {country}"),
+            "country": country_field, "state": null, "city": city,
+            "address": [format!("U.S. Embassy {post}"), format!("Commercial Service, {country}")],
+            "email": format!("office.{}@trade.gov", iso2.to_ascii_lowercase()), "fax": "", "mail_instructions": null,
+            "phone": format!("+{} 555 {:04}", 10 + index, rng.below(10_000)), "post_type": "F",
+        }));
+    }
+    for (city, state) in US_CENTERS {
+        offices.push(json!({
+            "id": format!("{state}:{city}"), "post": city, "office_name": format!("{city} U.S. Export Assistance Center"),
+            "country": "US", "state": state, "city": city, "address": [format!("100 Main Street, {city}, {state}")],
+            "email": format!("{}@trade.gov", city.to_ascii_lowercase().replace(' ', ".")), "fax": "",
+            "mail_instructions": null, "phone": format!("(555) 555-{:04}", rng.below(10_000)), "post_type": "D",
+        }));
+    }
+
+    let mut leads = Vec::new();
+    for iso2 in POST_COUNTRIES {
+        let country = name_of(iso2);
+        for n in 0..4 {
+            let industry = *rng.pick(INDUSTRIES);
+            let title = format!("{industry} tender {n}: {country} public procurement");
+            let description = format!(
+                "<p>The government of {country} invites bids for {} works.&nbsp;Sample data.</p>",
+                industry.to_lowercase()
+            );
+            let published = format!("2026-{:02}-{:02}", 1 + rng.below(10), 1 + rng.below(28));
+            let closes = format!("2027-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28));
+            let common = json!({
+                "country": iso2, "country_name": country, "title": title, "description": description,
+                "publish_date": published, "end_date": closes, "ita_industries": [industry],
+                "trade_regions": [], "world_regions": [],
+            });
+            let specific = match *iso2 {
+                "CA" => {
+                    json!({ "source": "CANADA", "industry": [industry, "Services"], "reference_number": format!("PW-{n}-{}", rng.below(1000)),
+                                "contract_number": "", "status": "Active", "notice_type": "Request for Proposal", "procurement_organization": "Public Works Canada",
+                                "contact": "Buyer, Canada", "urls": [format!("https://buyandsell.gc.ca/sample/{n}")] })
+                }
+                "GB" => {
+                    json!({ "source": "UK", "id": format!("uk-{n}"), "industry": [industry], "min_contract_value": format!("{}", 10_000 * (1 + rng.below(50))),
+                                "max_contract_value": null, "status": "Open", "procurement_organization": "Crown Commercial Service", "url": format!("https://www.contractsfinder.service.gov.uk/sample/{n}") })
+                }
+                "AU" => {
+                    json!({ "source": "AUSTRALIA", "id": format!("au-{n}"), "industry": industry, "contract_value": format!("AUD {}", 100_000 * (1 + rng.below(20))),
+                                "agency": "Department of Finance", "url": format!("https://www.tenders.gov.au/sample/{n}") })
+                }
+                _ if n % 2 == 0 => {
+                    json!({ "source": "STATE", "id": format!("state-{iso2}-{n}"), "industry": industry, "project_size": 1_000_000 * (1 + rng.below(90)),
+                                "procurement_organization": format!("Ministry of Works of {country}"), "url": format!("https://bids.state.gov/sample/{iso2}/{n}") })
+                }
+                _ => {
+                    json!({ "source": "USTDA", "id": format!("ustda-{iso2}-{n}"), "url": format!("https://www.ustda.gov/sample/{iso2}/{n}") })
+                }
+            };
+            let mut lead = common;
+            if let (Some(lead), Value::Object(extra)) = (lead.as_object_mut(), specific) {
+                lead.extend(extra);
+            }
+            leads.push(lead);
+        }
+    }
+
+    let mut events = Vec::new();
+    for (index, iso2) in POST_COUNTRIES.iter().enumerate() {
+        let country = name_of(iso2);
+        for n in 0..2 {
+            let industry = *rng.pick(INDUSTRIES);
+            let source = ["ITA", "SBA", "USTDA", "EXIM", "DL"][(index + n) % 5];
+            let cost = match (index + n) % 3 {
+                0 => json!(250.0 * (1 + rng.below(8)) as f64),
+                1 => json!("Free"),
+                _ => Value::Null,
+            };
+            let mut venues = vec![
+                json!({ "venue": format!("{country} Convention Center"), "city": CITIES.iter().find(|(c, _)| c == iso2).map(|(_, city)| *city),
+                                          "state": null, "country": iso2, "country_name": country }),
+            ];
+            // Regional missions visit a neighbour too.
+            if n == 1 {
+                let neighbour = POST_COUNTRIES[(index + 1) % POST_COUNTRIES.len()];
+                venues.push(json!({ "venue": null, "city": null, "state": null, "country": neighbour, "country_name": name_of(neighbour) }));
+            }
+            events.push(json!({
+                "id": format!("{source}-{iso2}-{n}"), "event_name": format!("{industry} Trade Mission to {country} {}", 2027 + n),
+                "event_type": if n == 0 { "Trade Show" } else { "Trade Mission" }, "source": source,
+                "start_date": format!("2027-{:02}-10", 1 + (index % 12)), "end_date": format!("2027-{:02}-12", 1 + (index % 12)),
+                "cost": cost, "registration_link": format!("https://events.trade.gov/sample/{iso2}/{n}"),
+                "description": format!("Meet buyers in {country}. Sample data."), "industries": [industry], "ita_industries": [industry],
+                "venues": venues,
+                "contacts": [{ "first_name": "Pat", "last_name": format!("Officer {index}"), "person_title": "Commercial Specialist",
+                               "post": country, "email": format!("pat.{}@trade.gov", iso2.to_ascii_lowercase()), "phone": "+1 555 0100" }],
+                "trade_regions": [], "world_regions": [],
+            }));
+        }
+    }
+    ItaSample {
+        offices,
+        leads,
+        events,
+    }
+}

@@ -1,0 +1,198 @@
+//! Batches the ITA fields of jurisdictions: every country asking the same
+//! endpoint with the same parameters goes into one search
+//! (`countries=MX,CA,GB`), paged only as far as the countries' limits need,
+//! and the results are routed back by country.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use futures::future::try_join_all;
+
+use super::client::{Endpoint, ItaClient, SearchParams};
+use super::model::{OfficeLocation, TradeEvent, TradeLead};
+use crate::countries;
+use crate::error::Error;
+use crate::sources::UpstreamUsage;
+
+/// An ITA record that belongs to countries.
+pub trait CountryRecord: serde::de::DeserializeOwned + Send + Sync + 'static {
+    const ENDPOINT: Endpoint;
+    /// The ISO alpha-2 codes this record belongs to.
+    fn country_codes(&self) -> Vec<String>;
+}
+
+impl CountryRecord for TradeLead {
+    const ENDPOINT: Endpoint = Endpoint::TradeLeads;
+    fn country_codes(&self) -> Vec<String> {
+        self.country
+            .iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    }
+}
+
+impl CountryRecord for OfficeLocation {
+    const ENDPOINT: Endpoint = Endpoint::OfficeLocations;
+    fn country_codes(&self) -> Vec<String> {
+        office_country(self).into_iter().collect()
+    }
+}
+
+impl CountryRecord for TradeEvent {
+    const ENDPOINT: Endpoint = Endpoint::TradeEvents;
+    fn country_codes(&self) -> Vec<String> {
+        self.countries()
+            .into_iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    }
+}
+
+/// An office's country: its own, or, when ITA leaves it null, the one its
+/// office name ("Belgrade, Serbia") or post names, if exactly one
+/// jurisdiction has that name.
+pub fn office_country(office: &OfficeLocation) -> Option<String> {
+    if let Some(country) = office.country.as_deref().filter(|c| !c.trim().is_empty()) {
+        return Some(country.trim().to_ascii_uppercase());
+    }
+    let from_name = office
+        .office_name
+        .as_deref()
+        .and_then(|name| name.rsplit(',').next())
+        .and_then(|tail| countries::by_name(tail.trim()));
+    let from_post = office
+        .post
+        .as_deref()
+        .and_then(|post| countries::by_name(post.trim()));
+    match (from_name, from_post) {
+        (Some(a), Some(b)) if a.id != b.id => None,
+        (Some(country), _) | (None, Some(country)) => Some(country.iso2.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// One country's records from one endpoint under shared parameters.
+pub struct CountryKey<R> {
+    /// ISO alpha-2, upper case.
+    pub country: String,
+    pub params: Arc<SearchParams>,
+    /// Most records this country wants.
+    pub limit: u32,
+    record: PhantomData<fn() -> R>,
+}
+
+impl<R> CountryKey<R> {
+    pub fn new(country: &str, params: Arc<SearchParams>, limit: u32) -> Self {
+        Self {
+            country: country.to_ascii_uppercase(),
+            params,
+            limit,
+            record: PhantomData,
+        }
+    }
+}
+
+// Manual impls: the derives would require `R` itself to be Clone/Eq/Hash.
+impl<R> Clone for CountryKey<R> {
+    fn clone(&self) -> Self {
+        Self::new(&self.country, self.params.clone(), self.limit)
+    }
+}
+impl<R> PartialEq for CountryKey<R> {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.country, &self.params, self.limit) == (&other.country, &other.params, other.limit)
+    }
+}
+impl<R> Eq for CountryKey<R> {}
+impl<R> Hash for CountryKey<R> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.country, &self.params, self.limit).hash(state);
+    }
+}
+
+/// The per-operation ITA loader; one struct serves all three endpoints.
+pub struct ItaLoader {
+    client: ItaClient,
+    usage: UpstreamUsage,
+}
+
+impl ItaLoader {
+    pub fn new(client: ItaClient, usage: UpstreamUsage) -> Self {
+        Self { client, usage }
+    }
+
+    async fn load_group<R: CountryRecord>(
+        &self,
+        params: &SearchParams,
+        limit: u32,
+        countries: Vec<String>,
+    ) -> Result<Vec<(CountryKey<R>, Vec<Arc<R>>)>, Error> {
+        let mut search = params.clone();
+        search.countries = countries.clone();
+        let wanted = u64::from(limit) * countries.len() as u64;
+        // Page on until every country has its `limit`, or ITA runs out.
+        let filled = |records: &[R]| {
+            let mut counts: HashMap<String, u32> = HashMap::new();
+            for record in records {
+                for code in record.country_codes() {
+                    *counts.entry(code).or_default() += 1;
+                }
+            }
+            countries
+                .iter()
+                .any(|code| counts.get(code).copied().unwrap_or(0) < limit)
+        };
+        let page = self
+            .client
+            .search::<R>(
+                R::ENDPOINT,
+                &search,
+                wanted.max(1).saturating_mul(50),
+                0,
+                &self.usage,
+                filled,
+            )
+            .await?;
+        let records: Vec<Arc<R>> = page.items.into_iter().map(Arc::new).collect();
+        let params = Arc::new(params.clone());
+        Ok(countries
+            .iter()
+            .map(|code| {
+                let own: Vec<Arc<R>> = records
+                    .iter()
+                    .filter(|record| record.country_codes().contains(code))
+                    .take(limit as usize)
+                    .cloned()
+                    .collect();
+                (CountryKey::new(code, params.clone(), limit), own)
+            })
+            .collect())
+    }
+}
+
+impl<R: CountryRecord> Loader<CountryKey<R>> for ItaLoader {
+    type Value = Vec<Arc<R>>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[CountryKey<R>],
+    ) -> Result<HashMap<CountryKey<R>, Self::Value>, Error> {
+        let mut groups: BTreeMap<(&SearchParams, u32), Vec<String>> = BTreeMap::new();
+        for key in keys {
+            let countries = groups.entry((&*key.params, key.limit)).or_default();
+            if !countries.contains(&key.country) {
+                countries.push(key.country.clone());
+            }
+        }
+        let answers =
+            try_join_all(groups.into_iter().map(|((params, limit), countries)| {
+                self.load_group::<R>(params, limit, countries)
+            }))
+            .await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+}

@@ -1,0 +1,23 @@
+//! The US International Trade Administration (ITA): trade leads, office
+//! locations and trade events.
+//!
+//! The API in a paragraph (seeds 000-002): three search endpoints, each
+//! answering `{total, offset, sources_used, results, aggregations}`. Trade
+//! leads take `q` (title and description), `industries`, `countries` (ISO
+//! alpha-2, comma-separated), `size`, `offset`; office locations take `q`
+//! (post or office name), `city`, `countries`, `state`, `size` (at most 100,
+//! default 10) and `offset`; trade events take `q` and `countries`. The seeds'
+//! api.trade.gov v2 serves `/v2/<endpoint>/search` with an `api_key` query
+//! parameter; today's data.trade.gov serves `/<endpoint>/v1/search` with a
+//! `subscription-key` header. Records vary by the source feed behind them.
+//!
+//! [`model`] decodes records, [`client`] searches and pages, [`loader`]
+//! batches countries into one search per endpoint.
+
+pub mod client;
+pub mod loader;
+pub mod model;
+
+pub use client::{Endpoint, ItaApi, ItaClient, ItaPage, SearchParams};
+pub use loader::{office_country, CountryKey, CountryRecord, ItaLoader};
+pub use model::{OfficeLocation, TradeEvent, TradeLead};

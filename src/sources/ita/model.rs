@@ -1,0 +1,373 @@
+//! ITA records: trade leads, office locations and trade events, and the
+//! search envelope `{total, offset, sources_used, results, aggregations}`.
+//!
+//! Fields vary by the source behind each record, as the recorded results show:
+//! `industry` is a string (Australia, FBO, State) or a list (Canada, UK);
+//! contract values are strings; Canada's leads have no `id`; event `cost` is a
+//! number, a string or null; some offices have a null `country`. Every shape
+//! decodes into one typed record; unknown members are ignored.
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::sources::http::decode;
+use crate::sources::Source;
+
+/// The search envelope every ITA endpoint answers with.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+pub struct SearchResponse<T> {
+    #[serde(default)]
+    pub total: Option<u64>,
+    #[serde(default)]
+    pub offset: Option<u64>,
+    #[serde(default)]
+    pub sources_used: Vec<SourceUsed>,
+    pub results: Vec<T>,
+}
+
+/// A data source behind an answer and when it was last refreshed.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SourceUsed {
+    pub source: String,
+    #[serde(default)]
+    pub source_last_updated: Option<String>,
+    #[serde(default)]
+    pub last_imported: Option<String>,
+}
+
+/// Decodes an ITA search answer.
+pub fn decode_search<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<SearchResponse<T>, Error> {
+    decode(Source::Ita, body)
+}
+
+/// A string, or a list of strings: ITA's `industry`, `categories`, `tags`.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::None => Vec::new(),
+            Self::One(text) if text.trim().is_empty() => Vec::new(),
+            Self::One(text) => vec![text],
+            Self::Many(list) => list,
+        }
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<OneOrMany>::deserialize(deserializer)?
+        .unwrap_or_default()
+        .into_vec())
+}
+
+/// A value ITA writes as a number or a string (contract values, costs,
+/// project sizes); kept as text so nothing is lost.
+fn number_or_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Number(serde_json::Number),
+        Text(String),
+    }
+    Ok(
+        Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
+            Wire::Number(number) => number.to_string(),
+            Wire::Text(text) => text,
+        }),
+    )
+}
+
+/// A trade lead: a procurement opportunity abroad.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+pub struct TradeLead {
+    /// Absent for Canada's leads.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The feed the lead came from ("CANADA", "UK", "STATE"...).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// ISO alpha-2.
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub country_name: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub industry: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub ita_industries: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub publish_date: Option<String>,
+    #[serde(default)]
+    pub publish_date_amended: Option<String>,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub contact: Option<String>,
+    #[serde(default)]
+    pub reference_number: Option<String>,
+    #[serde(default)]
+    pub contract_number: Option<String>,
+    #[serde(default)]
+    pub project_number: Option<String>,
+    #[serde(default)]
+    pub notice_type: Option<String>,
+    #[serde(default)]
+    pub procurement_organization: Option<String>,
+    #[serde(default)]
+    pub agency: Option<String>,
+    #[serde(default)]
+    pub specific_location: Option<String>,
+    #[serde(default)]
+    pub funding_source: Option<String>,
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub contract_value: Option<String>,
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub min_contract_value: Option<String>,
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub max_contract_value: Option<String>,
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub project_size: Option<String>,
+}
+
+impl TradeLead {
+    /// Every URL of the lead (`url` and `urls`).
+    pub fn all_urls(&self) -> Vec<String> {
+        self.url
+            .iter()
+            .chain(self.urls.iter().flatten())
+            .filter(|url| !url.trim().is_empty())
+            .cloned()
+            .collect()
+    }
+}
+
+/// An ITA office: a domestic export assistance center or a post abroad.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+pub struct OfficeLocation {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub post: Option<String>,
+    #[serde(default)]
+    pub office_name: Option<String>,
+    /// ISO alpha-2; null for some posts.
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub address: Vec<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub fax: Option<String>,
+    #[serde(default)]
+    pub mail_instructions: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// "D" domestic, "F" foreign (international).
+    #[serde(default)]
+    pub post_type: Option<String>,
+}
+
+/// Where an event takes place.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Venue {
+    #[serde(default)]
+    pub venue: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    /// ISO alpha-2.
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub country_name: Option<String>,
+}
+
+/// A contact person of an event.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub person_title: Option<String>,
+    #[serde(default)]
+    pub post: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A trade event: a conference, mission, webinar or show.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+pub struct TradeEvent {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub event_name: Option<String>,
+    #[serde(default)]
+    pub event_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub end_time: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// A number, text ("Free", "$150") or null, as text.
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub cost: Option<String>,
+    #[serde(default)]
+    pub cost_currency: Option<String>,
+    #[serde(default)]
+    pub registration_link: Option<String>,
+    #[serde(default)]
+    pub registration_title: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub industries: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub ita_industries: Vec<String>,
+    #[serde(default)]
+    pub venues: Vec<Venue>,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    /// USTDA events name one contact in top-level fields.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl TradeEvent {
+    /// The event's contacts, including one named in top-level fields.
+    pub fn all_contacts(&self) -> Vec<Contact> {
+        let mut contacts = self.contacts.clone();
+        if self.first_name.is_some()
+            || self.last_name.is_some()
+            || self.email.is_some()
+            || self.phone.is_some()
+        {
+            contacts.push(Contact {
+                first_name: self.first_name.clone(),
+                last_name: self.last_name.clone(),
+                person_title: None,
+                post: None,
+                email: self.email.clone(),
+                phone: self.phone.clone(),
+            });
+        }
+        contacts
+    }
+
+    /// ISO alpha-2 codes of the event's venues.
+    pub fn countries(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self
+            .venues
+            .iter()
+            .filter_map(|venue| venue.country.clone())
+            .collect();
+        codes.dedup();
+        codes
+    }
+}
+
+/// Text without HTML: tags dropped, common entities decoded, whitespace
+/// collapsed. For the plain-text form of lead descriptions.
+pub fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let decoded = text
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&rsquo;", "'")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_drops_tags_and_entities() {
+        assert_eq!(
+            plain_text("<p>Steel&nbsp;&amp; iron</p>\r\n<br/>bids"),
+            "Steel & iron bids"
+        );
+    }
+
+    #[test]
+    fn industries_as_string_or_list_and_values_as_text() {
+        let lead: TradeLead = serde_json::from_str(
+            r#"{"industry": "Energy", "contract_value": 5000, "country": "AU"}"#,
+        )
+        .unwrap();
+        assert_eq!(lead.industry, ["Energy"]);
+        assert_eq!(lead.contract_value.as_deref(), Some("5000"));
+        let lead: TradeLead =
+            serde_json::from_str(r#"{"industry": ["A", "B"], "urls": null}"#).unwrap();
+        assert_eq!(lead.industry, ["A", "B"]);
+        assert!(lead.id.is_none());
+    }
+}
