@@ -70,6 +70,10 @@ impl TestGateway {
             SAMPLE_KEY,
             "--comtrade-interval",
             &interval,
+            "--ita-url",
+            &base_url,
+            "--ita-key",
+            SAMPLE_KEY,
         ];
         args.extend_from_slice(flags);
         let config = Config::parse_from(args);
@@ -136,6 +140,11 @@ impl TestGateway {
     /// GTA requests the simulator has received.
     pub fn gta_requests(&self) -> u64 {
         self.simulator.request_count(Source::Gta)
+    }
+
+    /// ITA requests the simulator has received.
+    pub fn ita_requests(&self) -> u64 {
+        self.simulator.request_count(Source::Ita)
     }
 
     /// Comtrade requests the simulator has received.
