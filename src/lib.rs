@@ -1,10 +1,10 @@
 //! trade-graph: one GraphQL graph over three public trade APIs.
 //!
 //! A client asks about a jurisdiction and gets, in one round trip, the trade
-//! policy measures it took or suffered (Global Trade Alert), and (as those
-//! sources land) what it reports trading (UN Comtrade) and the US government's
-//! export help for it (ITA). Jurisdiction nodes are the join point; DataLoaders
-//! batch upstream calls within each upstream's rules.
+//! policy measures it took or suffered (Global Trade Alert), what it reports
+//! trading (UN Comtrade) and the US government's export help for it (ITA).
+//! Jurisdiction nodes are the join point; DataLoaders batch upstream calls
+//! within each upstream's rules.
 //!
 //! # Layout
 //!
