@@ -89,3 +89,23 @@ async fn gta_unavailable() {
         .await;
     snapshot!("gta_unavailable", response);
 }
+
+/// One country through all three sources: flows, offices, leads, events,
+/// interventions, and what it cost upstream.
+#[tokio::test]
+async fn country_profile_all_sources() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(
+            r#"{ jurisdiction(iso2: "MX") {
+                name
+                tradeFlows(periods: ["2022"], partners: ["World", "USA"]) { period flow partnerCode partner { iso3 } value isEstimated }
+                officeLocations { post officeName city country { iso3 } postType }
+                tradeLeads(limit: 2) { id title source industries descriptionText country { iso3 } }
+                tradeEvents(limit: 1) { name cost startDate venues { city country { iso3 } } contacts { email } }
+                interventionsImplemented(limit: 1) { items { id title } }
+            } }"#,
+        )
+        .await;
+    snapshot!("country_profile_all_sources", response);
+}
