@@ -339,14 +339,7 @@ async fn bad_flow_arguments_make_no_request() {
             "month",
         ),
     ];
-    for (query, expected) in cases {
-        let response = gateway.query(query).await;
-        let message = response["errors"][0]["message"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{query}: {response}"));
-        assert!(message.contains(expected), "{query}: {message}");
-        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{query}");
-    }
+    common::assert_bad_input(&gateway, &cases).await;
     assert_eq!(gateway.comtrade_requests(), 0);
     // A jurisdiction without a Comtrade reporter simply has no flows.
     let response = gateway

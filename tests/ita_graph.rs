@@ -228,13 +228,6 @@ async fn bad_ita_input_makes_no_request() {
             "limit",
         ),
     ];
-    for (query, expected) in cases {
-        let response = gateway.query(query).await;
-        let message = response["errors"][0]["message"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{query}: {response}"));
-        assert!(message.contains(expected), "{query}: {message}");
-        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{query}");
-    }
+    common::assert_bad_input(&gateway, &cases).await;
     assert_eq!(gateway.ita_requests(), 0);
 }

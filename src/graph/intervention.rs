@@ -15,8 +15,7 @@ use crate::countries;
 use crate::error::{Error, GraphqlResult};
 use crate::sources::gta::{self, DateRange, InterventionQuery, RequestData, Sorting};
 
-/// Default page size of intervention searches.
-pub const DEFAULT_LIMIT: i32 = 20;
+pub use super::paging::{page_bounds, DEFAULT_LIMIT};
 /// Largest `limit` of the top-level search (paged upstream in requests of 1000).
 pub const MAX_SEARCH_LIMIT: i32 = 10_000;
 /// Largest `limit` per jurisdiction on `Jurisdiction.interventions*`.
@@ -294,27 +293,6 @@ pub fn date(field: &str, text: &str) -> Result<String, Error> {
         return Err(invalid());
     }
     Ok(format!("{year:04}-{month:02}-{day:02}"))
-}
-
-/// Checks `limit` and `offset` arguments against `max_limit`.
-pub fn page_bounds(
-    limit: Option<i32>,
-    offset: Option<i32>,
-    max_limit: i32,
-) -> Result<(u32, u32), Error> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(0..=max_limit).contains(&limit) {
-        return Err(Error::bad_input(format!(
-            "limit must be between 0 and {max_limit}, got {limit}"
-        )));
-    }
-    let offset = offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(Error::bad_input(format!(
-            "offset must not be negative, got {offset}"
-        )));
-    }
-    Ok((limit as u32, offset as u32))
 }
 
 /// Builds the upstream query of a search from its GraphQL arguments.

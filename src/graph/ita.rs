@@ -15,8 +15,7 @@ use crate::sources::ita::model::{
 };
 use crate::sources::ita::{self, office_country, CountryKey, CountryRecord, ItaPage, SearchParams};
 
-/// Default number of results per field.
-pub const DEFAULT_LIMIT: i32 = 20;
+use super::paging::{page_bounds, DEFAULT_LIMIT};
 /// Most results per field; ITA's 100 per request is paged transparently.
 pub const MAX_LIMIT: i32 = 1000;
 
@@ -364,21 +363,9 @@ pub struct TradeEventPage {
     pub sources_used: Vec<SourceUsed>,
 }
 
-/// Checks paging arguments.
+/// Checks paging arguments against ITA's field limit.
 fn bounds(limit: Option<i32>, offset: Option<i32>) -> Result<(u32, u32), Error> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(0..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::bad_input(format!(
-            "limit must be between 0 and {MAX_LIMIT}, got {limit}"
-        )));
-    }
-    let offset = offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(Error::bad_input(format!(
-            "offset must not be negative, got {offset}"
-        )));
-    }
-    Ok((limit as u32, offset as u32))
+    page_bounds(limit, offset, MAX_LIMIT)
 }
 
 /// Country arguments as ITA's ISO alpha-2 codes.

@@ -7,6 +7,7 @@ mod context;
 mod intervention;
 mod ita;
 mod jurisdiction;
+mod paging;
 mod schema;
 mod trade_flow;
 pub mod vocabulary;

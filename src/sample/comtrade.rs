@@ -611,6 +611,30 @@ fn v1_error(status: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// What every v1 request goes through before its own checks: injected
+/// faults, the key of keyed endpoints (`headers` is `None` on the keyless
+/// ones), the URL length, the rate and the budget.
+async fn v1_admit(
+    state: &SimulatorState,
+    uri: &Uri,
+    headers: Option<&HeaderMap>,
+    raw: Option<&str>,
+) -> Result<(), Box<Response>> {
+    if let Some(response) = apply_fault(state, Source::Comtrade, record(uri)).await {
+        return Err(Box::new(response));
+    }
+    if let Some(headers) = headers {
+        v1_key(state, headers)?;
+    }
+    if raw.map_or(0, str::len) > V1_MAX_QUERY {
+        return Err(Box::new(v1_error(
+            StatusCode::URI_TOO_LONG,
+            "The request URL is too long.",
+        )));
+    }
+    admit(state, headers.is_some(), ComtradeDialect::V1)
+}
+
 /// Checks the subscription key of a keyed v1 endpoint.
 fn v1_key(state: &SimulatorState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     match headers.get("ocp-apim-subscription-key").and_then(|v| v.to_str().ok()) {
@@ -627,21 +651,10 @@ async fn v1_data(
     headers: Option<HeaderMap>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
-        return response;
-    }
-    let keyed = headers.is_some();
-    if let Some(headers) = &headers {
-        if let Err(refusal) = v1_key(&state, headers) {
-            return *refusal;
-        }
-    }
-    if raw.as_deref().map_or(0, str::len) > V1_MAX_QUERY {
-        return v1_error(StatusCode::URI_TOO_LONG, "The request URL is too long.");
-    }
-    if let Err(refusal) = admit(&state, keyed, ComtradeDialect::V1) {
+    if let Err(refusal) = v1_admit(&state, &uri, headers.as_ref(), raw.as_deref()).await {
         return *refusal;
     }
+    let keyed = headers.is_some();
     let params = params(&raw);
     const KNOWN: &[&str] = &[
         "reporterCode",
@@ -836,16 +849,7 @@ async fn v1_availability(
     headers: Option<HeaderMap>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
-        return response;
-    }
-    let keyed = headers.is_some();
-    if let Some(headers) = &headers {
-        if let Err(refusal) = v1_key(&state, headers) {
-            return *refusal;
-        }
-    }
-    if let Err(refusal) = admit(&state, keyed, ComtradeDialect::V1) {
+    if let Err(refusal) = v1_admit(&state, &uri, headers.as_ref(), raw.as_deref()).await {
         return *refusal;
     }
     let params = params(&raw);

@@ -199,3 +199,16 @@ pub fn fixtures() -> PathBuf {
     );
     dir
 }
+
+/// Asserts that each `(query, expected)` case is refused with
+/// BAD_USER_INPUT and a message containing `expected`.
+pub async fn assert_bad_input(gateway: &TestGateway, cases: &[(&str, &str)]) {
+    for (query, expected) in cases {
+        let response = gateway.query(query).await;
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{query}: no error in {response}"));
+        assert!(message.contains(expected), "{query}: {message}");
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{query}");
+    }
+}
