@@ -42,6 +42,11 @@ pub struct Config {
     #[arg(long, env = "TRADE_GRAPH_SAMPLE_LATENCY", value_parser = humantime::parse_duration, default_value = "0s")]
     pub sample_latency: Duration,
 
+    /// Size of the shared upstream response cache in MiB. "0" stores
+    /// nothing; identical requests in flight are still sent once.
+    #[arg(long, env = "TRADE_GRAPH_CACHE_MAX_MB", default_value_t = 64)]
+    pub cache_max_mb: u64,
+
     #[command(flatten)]
     pub gta: GtaConfig,
 
@@ -79,6 +84,11 @@ pub struct ItaConfig {
     /// How long one ITA request may take.
     #[arg(id = "ita_timeout", long = "ita-timeout", env = "TRADE_GRAPH_ITA_TIMEOUT", value_parser = humantime::parse_duration, default_value = "15s")]
     pub timeout: Duration,
+
+    /// How long ITA answers are reused (ITA refreshes its data daily). "0s"
+    /// turns caching off for ITA.
+    #[arg(id = "ita_cache_ttl", long = "ita-cache-ttl", env = "TRADE_GRAPH_ITA_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "6h")]
+    pub cache_ttl: Duration,
 }
 
 /// Global Trade Alert.
@@ -105,6 +115,11 @@ pub struct GtaConfig {
     /// How long one GTA request may take (e.g. "15s", "500ms").
     #[arg(id = "gta_timeout", long = "gta-timeout", env = "TRADE_GRAPH_GTA_TIMEOUT", value_parser = humantime::parse_duration, default_value = "15s")]
     pub timeout: Duration,
+
+    /// How long GTA answers are reused (GTA publishes new interventions
+    /// daily). "0s" turns caching off for GTA.
+    #[arg(id = "gta_cache_ttl", long = "gta-cache-ttl", env = "TRADE_GRAPH_GTA_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "1h")]
+    pub cache_ttl: Duration,
 }
 
 /// UN Comtrade.
@@ -134,6 +149,11 @@ pub struct ComtradeConfig {
     /// How long one Comtrade request may take.
     #[arg(id = "comtrade_timeout", long = "comtrade-timeout", env = "TRADE_GRAPH_COMTRADE_TIMEOUT", value_parser = humantime::parse_duration, default_value = "60s")]
     pub timeout: Duration,
+
+    /// How long Comtrade answers are reused (a closed period changes rarely;
+    /// the budget is scarce). "0s" turns caching off for Comtrade.
+    #[arg(id = "comtrade_cache_ttl", long = "comtrade-cache-ttl", env = "TRADE_GRAPH_COMTRADE_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "24h")]
+    pub cache_ttl: Duration,
 
     /// Least time between two Comtrade requests, across all operations
     /// (seed 004: one request per second). "0s" turns pacing off.

@@ -25,6 +25,7 @@ pub mod config;
 pub mod countries;
 pub mod error;
 pub mod graph;
+pub mod metrics;
 pub mod sample;
 pub mod server;
 pub mod sources;

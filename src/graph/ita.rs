@@ -423,7 +423,7 @@ async fn search<R: CountryRecord>(
         .await
         .graphql()?;
     Ok(ItaPage {
-        items: page.items.into_iter().map(Arc::new).collect(),
+        items: page.items,
         total: page.total,
         sources_used: page.sources_used,
     })

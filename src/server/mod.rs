@@ -20,7 +20,9 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::countries::ComtradeDialect;
 use crate::graph::{build_schema, Sources, TradeGraphSchema, MAX_COMPLEXITY, MAX_DEPTH};
+use crate::metrics::Metrics;
 use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
+use crate::sources::cache::{CacheTtls, ResponseCache};
 use crate::sources::comtrade::ComtradeClient;
 use crate::sources::gta::GtaClient;
 use crate::sources::http::{Credential, HttpClient, Secret, Upstream};
@@ -55,6 +57,7 @@ pub(crate) struct AppState {
     sources: Sources,
     graphiql_page: Arc<str>,
     statuses: Arc<Vec<SourceStatus>>,
+    metrics: Metrics,
 }
 
 /// How one source is served, for the startup line and /healthz.
@@ -104,6 +107,21 @@ impl Gateway {
             }
         }
         let client = HttpClient::new().map_err(StartError::HttpClient)?;
+        let metrics = Metrics::default();
+        let cache = ResponseCache::new(
+            config.cache_max_mb.saturating_mul(1024 * 1024),
+            CacheTtls {
+                gta: config.gta.cache_ttl,
+                comtrade: config.comtrade.cache_ttl,
+                ita: config.ita.cache_ttl,
+            },
+        );
+        // Every upstream shares the cache and the metrics.
+        let upstream = |source, url: &str, credential, timeout| {
+            Upstream::new(source, client.clone(), url, credential, timeout)
+                .with_cache(cache.clone())
+                .with_metrics(metrics.clone())
+        };
         let any_sample =
             config.gta.url.is_none() || config.comtrade.url.is_none() || config.ita.url.is_none();
         let simulator = if any_sample {
@@ -151,13 +169,7 @@ impl Gateway {
             key,
         });
         let gta = GtaClient::new(
-            Upstream::new(
-                Source::Gta,
-                client.clone(),
-                &gta_url,
-                gta_credential,
-                config.gta.timeout,
-            ),
+            upstream(Source::Gta, &gta_url, gta_credential, config.gta.timeout),
             config.gta.api,
         );
 
@@ -178,9 +190,8 @@ impl Gateway {
         };
         let comtrade_budget = config.comtrade.budget(comtrade_keyed);
         let comtrade = ComtradeClient::new(
-            Upstream::new(
+            upstream(
                 Source::Comtrade,
-                client.clone(),
                 &comtrade_url,
                 comtrade_credential,
                 config.comtrade.timeout,
@@ -208,13 +219,7 @@ impl Gateway {
             },
         };
         let ita = ItaClient::new(
-            Upstream::new(
-                Source::Ita,
-                client.clone(),
-                &ita_url,
-                ita_credential,
-                config.ita.timeout,
-            ),
+            upstream(Source::Ita, &ita_url, ita_credential, config.ita.timeout),
             config.ita.api,
         );
 
@@ -268,11 +273,13 @@ impl Gateway {
             sources,
             graphiql_page: graphiql::page(&config.graphiql_assets).into(),
             statuses: Arc::new(statuses.clone()),
+            metrics,
         };
         let router = Router::new()
             .route("/", get(graphiql::serve))
             .route("/graphql", get(graphql_http::get).post(graphql_http::post))
             .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics_text))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
             .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
             .layer(TraceLayer::new_for_http())
@@ -366,6 +373,17 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Prometheus metrics in the text exposition format.
+async fn metrics_text(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }
 
 /// Liveness and the mode of each source.

@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use super::cache::{CacheKey, ResponseCache};
 use super::pacing::Pacer;
 use super::{Source, UpstreamUsage};
 use crate::error::Error;
+use crate::metrics::Metrics;
 
 /// An API key. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -133,7 +135,7 @@ pub struct Upstream {
     inner: Arc<UpstreamInner>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct UpstreamInner {
     source: Source,
     client: HttpClient,
@@ -144,6 +146,9 @@ struct UpstreamInner {
     /// Spacing and budget shared by every operation, for upstreams that have
     /// usage limits.
     pacer: Option<Arc<Pacer>>,
+    /// The shared response cache, which also coalesces identical requests.
+    cache: Option<ResponseCache>,
+    metrics: Option<Metrics>,
 }
 
 impl Upstream {
@@ -162,35 +167,53 @@ impl Upstream {
                 credential,
                 timeout,
                 pacer: None,
+                cache: None,
+                metrics: None,
             }),
+        }
+    }
+
+    fn with(self, change: impl FnOnce(&mut UpstreamInner)) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
         }
     }
 
     /// This upstream, paced and budgeted by `pacer`.
     pub fn with_pacer(self, pacer: Pacer) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| UpstreamInner {
-            source: shared.source,
-            client: shared.client.clone(),
-            base_url: shared.base_url.clone(),
-            credential: shared.credential.clone(),
-            timeout: shared.timeout,
-            pacer: shared.pacer.clone(),
-        });
-        Self {
-            inner: Arc::new(UpstreamInner {
-                pacer: Some(Arc::new(pacer)),
-                ..inner
-            }),
-        }
+        self.with(|inner| inner.pacer = Some(Arc::new(pacer)))
     }
 
-    /// Takes `needed` requests from this upstream's budget before a plan is
-    /// sent; refuses the whole plan if the budget cannot cover it.
-    pub fn reserve(&self, needed: u32) -> Result<(), Error> {
-        match &self.inner.pacer {
-            Some(pacer) => pacer.reserve(needed),
-            None => Ok(()),
-        }
+    /// This upstream, answering from and coalescing through `cache`.
+    pub fn with_cache(self, cache: ResponseCache) -> Self {
+        self.with(|inner| inner.cache = Some(cache))
+    }
+
+    /// This upstream, recording into `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        self.with(|inner| inner.metrics = Some(metrics))
+    }
+
+    /// Refuses a plan whose requests, those not answered from cache, the
+    /// budget cannot cover; nothing is sent then.
+    pub fn check_budget(&self, plan: &[UpstreamRequest]) -> Result<(), Error> {
+        let Some(pacer) = &self.inner.pacer else {
+            return Ok(());
+        };
+        let uncached = plan
+            .iter()
+            .filter(|request| {
+                self.inner.cache.as_ref().is_none_or(|cache| {
+                    !cache.contains(&CacheKey {
+                        source: self.inner.source,
+                        request: (*request).clone(),
+                    })
+                })
+            })
+            .count();
+        pacer.check(uncached as u32)
     }
 
     /// Whether a key is configured (some upstreams change endpoints without one).
@@ -207,9 +230,65 @@ impl Upstream {
         &self.inner.base_url
     }
 
-    /// Sends `request`, counts it in `usage`, and returns the body of a 2xx
-    /// answer; every other outcome becomes an [`Error`] naming the source.
-    pub async fn send(
+    /// The decoded 2xx answer to `request`: from the cache, from an
+    /// identical request already in flight, or sent now and decoded with
+    /// `decode` (only answers that decode are cached). `usage` counts a
+    /// request only when this call sent it; otherwise a cache hit. Every
+    /// failure is an [`Error`] naming the source.
+    pub async fn request<T: Send + Sync + 'static>(
+        &self,
+        request: &UpstreamRequest,
+        usage: &UpstreamUsage,
+        decode: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<Arc<T>, Error> {
+        let inner = &*self.inner;
+        let fetch_and_decode = async {
+            let body = self.fetch(request, usage).await?;
+            decode(&body).map(|value| (value, body.len()))
+        };
+        let Some(cache) = &inner.cache else {
+            return fetch_and_decode.await.map(|(value, _)| Arc::new(value));
+        };
+        let key = CacheKey {
+            source: inner.source,
+            request: request.clone(),
+        };
+        if let Some(value) = cache.get::<T>(&key).await {
+            usage.record_cache_hit(inner.source);
+            if let Some(metrics) = &inner.metrics {
+                metrics.cache_hit(inner.source);
+            }
+            return Ok(value);
+        }
+        let (outcome, sent) = cache.get_or_fetch(key, fetch_and_decode).await;
+        if !sent {
+            // Joined an identical request in flight: not a request of ours.
+            usage.record_cache_hit(inner.source);
+            if let Some(metrics) = &inner.metrics {
+                metrics.coalesced(inner.source);
+            }
+        }
+        outcome
+    }
+
+    /// Sends `request` now, paced and budgeted, and records it.
+    async fn fetch(
+        &self,
+        request: &UpstreamRequest,
+        usage: &UpstreamUsage,
+    ) -> Result<Vec<u8>, Error> {
+        let started = Instant::now();
+        let outcome = self.fetch_unrecorded(request, usage).await;
+        if let Some(metrics) = &self.inner.metrics {
+            match &outcome {
+                Ok(_) => metrics.request(self.inner.source, started.elapsed()),
+                Err(error) => metrics.error(self.inner.source, error.code()),
+            }
+        }
+        outcome
+    }
+
+    async fn fetch_unrecorded(
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
@@ -252,6 +331,7 @@ impl Upstream {
         }
 
         if let Some(pacer) = &inner.pacer {
+            pacer.take_one()?;
             pacer.wait_turn().await;
         }
         usage.record_request(source);

@@ -2,6 +2,7 @@
 //! (requests, response shapes, batching); [`http`] is the one path they all use
 //! to reach the network. Nothing here knows about GraphQL.
 
+pub mod cache;
 pub mod comtrade;
 pub mod gta;
 pub mod http;

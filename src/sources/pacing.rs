@@ -53,9 +53,37 @@ impl Pacer {
         }
     }
 
-    /// Takes `needed` requests from the budget, or refuses with the numbers
-    /// if fewer remain; on refusal nothing is taken.
-    pub fn reserve(&self, needed: u32) -> Result<(), Error> {
+    /// Refuses, with the numbers, a plan of `needed` requests that the
+    /// budget cannot cover now. Takes nothing: each request sent takes its
+    /// own share ([`Pacer::take_one`]), so answers served from cache cost
+    /// nothing.
+    pub fn check(&self, needed: u32) -> Result<(), Error> {
+        self.with_window(|spent, budget, now| {
+            let remaining = budget.limit.saturating_sub(spent.len() as u32);
+            if needed > remaining {
+                return Err(self.exhausted(spent, budget, now, needed, remaining));
+            }
+            Ok(())
+        })
+    }
+
+    /// Takes one request from the budget, or refuses if none remain (a
+    /// concurrent operation may have spent what `check` saw).
+    pub fn take_one(&self) -> Result<(), Error> {
+        self.with_window(|spent, budget, now| {
+            if spent.len() as u32 >= budget.limit {
+                return Err(self.exhausted(spent, budget, now, 1, 0));
+            }
+            spent.push_back(now);
+            Ok(())
+        })
+    }
+
+    /// Runs `f` on the send times still inside the window.
+    fn with_window(
+        &self,
+        f: impl FnOnce(&mut VecDeque<Instant>, Budget, Instant) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let Some(budget) = self.budget else {
             return Ok(());
         };
@@ -70,23 +98,29 @@ impl Pacer {
         {
             spent.pop_front();
         }
-        let remaining = budget.limit.saturating_sub(spent.len() as u32);
-        if needed > remaining {
-            let retry_after = spent
-                .front()
-                .map(|oldest| budget.window.saturating_sub(now.duration_since(*oldest)))
-                .unwrap_or_default();
-            return Err(Error::UpstreamBudgetExhausted {
-                upstream: self.source,
-                needed,
-                remaining,
-                limit: budget.limit,
-                window: budget.window,
-                retry_after: retry_after.as_secs() + 1,
-            });
+        f(&mut spent, budget, now)
+    }
+
+    fn exhausted(
+        &self,
+        spent: &VecDeque<Instant>,
+        budget: Budget,
+        now: Instant,
+        needed: u32,
+        remaining: u32,
+    ) -> Error {
+        let retry_after = spent
+            .front()
+            .map(|oldest| budget.window.saturating_sub(now.duration_since(*oldest)))
+            .unwrap_or_default();
+        Error::UpstreamBudgetExhausted {
+            upstream: self.source,
+            needed,
+            remaining,
+            limit: budget.limit,
+            window: budget.window,
+            retry_after: retry_after.as_secs() + 1,
         }
-        spent.extend(std::iter::repeat_n(now, needed as usize));
-        Ok(())
     }
 
     /// Waits until this source may send its next request.
@@ -115,16 +149,21 @@ mod tests {
                 window: Duration::from_secs(3600),
             }),
         );
-        pacer.reserve(6).unwrap();
-        let error = pacer.reserve(5).unwrap_err();
+        for _ in 0..6 {
+            pacer.take_one().unwrap();
+        }
+        let error = pacer.check(5).unwrap_err();
         assert!(
             error
                 .to_string()
                 .contains("needs 5 requests but only 4 of 10 per 1h remain"),
             "{error}"
         );
-        pacer.reserve(4).unwrap();
-        assert!(pacer.reserve(1).is_err());
+        pacer.check(4).unwrap();
+        for _ in 0..4 {
+            pacer.take_one().unwrap();
+        }
+        assert!(pacer.take_one().is_err());
     }
 
     #[tokio::test]

@@ -48,12 +48,21 @@ impl TestGateway {
     /// The gateway and a simulator enforcing `comtrade_rules`; the gateway
     /// paces Comtrade at the rules' interval.
     pub async fn start_full(gta_key: &str, comtrade_rules: ComtradeRules, flags: &[&str]) -> Self {
-        let simulator = Simulator::start(SimulatorOptions {
-            comtrade: comtrade_rules,
-            ..SimulatorOptions::default()
-        })
+        Self::start_simulated(
+            gta_key,
+            SimulatorOptions {
+                comtrade: comtrade_rules,
+                ..SimulatorOptions::default()
+            },
+            flags,
+        )
         .await
-        .expect("simulator starts");
+    }
+
+    /// The gateway in front of a simulator started with `options`.
+    pub async fn start_simulated(gta_key: &str, options: SimulatorOptions, flags: &[&str]) -> Self {
+        let comtrade_rules = options.comtrade;
+        let simulator = Simulator::start(options).await.expect("simulator starts");
         let base_url = simulator.base_url();
         let interval = humantime::format_duration(comtrade_rules.interval).to_string();
         let mut args = vec![

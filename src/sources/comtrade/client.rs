@@ -2,6 +2,8 @@
 //! dialect, sends them through the shared HTTP path (paced and budgeted), and
 //! splits truncated answers.
 
+use std::sync::Arc;
+
 use futures::future::try_join_all;
 
 use super::model::{
@@ -24,7 +26,7 @@ pub const V1_MAX_ROWS: u64 = 100_000;
 pub const PREVIEW_MAX_ROWS: u64 = 500;
 
 /// Each request that was sent, with its rows.
-pub type PlanAnswers = Vec<(PlannedRequest, Vec<TradeFlowRecord>)>;
+pub type PlanAnswers = Vec<(PlannedRequest, Vec<Arc<TradeFlowRecord>>)>;
 
 /// How many times a truncated answer may be split before giving up.
 const MAX_SPLIT_DEPTH: u32 = 8;
@@ -150,16 +152,20 @@ impl ComtradeClient {
         }
     }
 
-    /// Sends a whole plan: takes its requests from the budget first (refusing
-    /// the operation before anything is sent if they do not fit), then sends
-    /// them paced, splitting truncated answers.
+    /// Sends a whole plan: first checks that the budget covers the requests
+    /// not already cached (refusing the operation before anything is sent if
+    /// not), then sends them paced, splitting truncated answers.
     pub async fn fetch_plan(
         &self,
         plan: &[PlannedRequest],
         shape: &FlowShape,
         usage: &UpstreamUsage,
     ) -> Result<PlanAnswers, Error> {
-        self.upstream.reserve(plan.len() as u32)?;
+        let requests: Vec<UpstreamRequest> = plan
+            .iter()
+            .map(|planned| self.data_request(planned, shape))
+            .collect();
+        self.upstream.check_budget(&requests)?;
         let answers = try_join_all(
             plan.iter()
                 .map(|planned| self.fetch_splitting(planned.clone(), shape, usage, 0)),
@@ -169,7 +175,7 @@ impl ComtradeClient {
     }
 
     /// One planned request; a truncated answer is split in two and both
-    /// halves fetched (each half taken from the budget).
+    /// halves fetched (each sent half takes its share of the budget).
     fn fetch_splitting<'a>(
         &'a self,
         planned: PlannedRequest,
@@ -200,7 +206,6 @@ impl ComtradeClient {
                 matched,
                 "comtrade answer truncated; splitting the request"
             );
-            self.upstream.reserve(2)?;
             let (a, b) = futures::try_join!(
                 self.fetch_splitting(first, shape, usage, depth + 1),
                 self.fetch_splitting(second, shape, usage, depth + 1)
@@ -216,16 +221,19 @@ impl ComtradeClient {
         usage: &UpstreamUsage,
     ) -> Result<DataAnswer, Error> {
         let request = self.data_request(planned, shape);
-        let body = self.upstream.send(&request, usage).await?;
-        let decoded = match self.dialect {
-            ComtradeDialect::Legacy => decode_legacy(&body)?,
-            ComtradeDialect::V1 => decode_v1(&body)?,
+        let decode = match self.dialect {
+            ComtradeDialect::Legacy => decode_legacy,
+            ComtradeDialect::V1 => decode_v1,
         };
-        decoded.map_err(|Refusal { code, message }| Error::UpstreamValidation {
-            upstream: Source::Comtrade,
-            status: code,
-            message,
-        })
+        let decoded = self.upstream.request(&request, usage, decode).await?;
+        match &*decoded {
+            Ok(answer) => Ok(answer.clone()),
+            Err(Refusal { code, message }) => Err(Error::UpstreamValidation {
+                upstream: Source::Comtrade,
+                status: *code,
+                message: message.clone(),
+            }),
+        }
     }
 
     /// Data availability: which reporters published which periods (legacy
@@ -275,11 +283,12 @@ impl ComtradeClient {
                 )
             }
         };
-        self.upstream.reserve(1)?;
-        let body = self.upstream.send(&request, usage).await?;
-        match self.dialect {
-            ComtradeDialect::Legacy => decode_legacy_availability(&body),
-            ComtradeDialect::V1 => decode_v1_availability(&body),
-        }
+        self.upstream.check_budget(std::slice::from_ref(&request))?;
+        let decode = match self.dialect {
+            ComtradeDialect::Legacy => decode_legacy_availability,
+            ComtradeDialect::V1 => decode_v1_availability,
+        };
+        let records = self.upstream.request(&request, usage, decode).await?;
+        Ok(records.to_vec())
     }
 }

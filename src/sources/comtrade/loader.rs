@@ -46,7 +46,6 @@ impl ComtradeLoader {
             .collect();
         for (request, records) in answers {
             for record in records {
-                let record = Arc::new(record);
                 for (key, rows) in routed.iter_mut() {
                     let partner_matches = match key.partner {
                         PartnerCode::All => true,

@@ -6,6 +6,8 @@
 //! string with `refMonth: 52` meaning "annual"; values as ints (legacy) or
 //! floats (v1); v1's `error` member, empty when all went well.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -326,7 +328,8 @@ impl V1Row {
 /// The rows of one answer and how many the upstream says matched.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataAnswer {
-    pub records: Vec<TradeFlowRecord>,
+    /// Shared, so that answers served from cache are not copied.
+    pub records: Vec<Arc<TradeFlowRecord>>,
     /// Rows that matched in all (legacy `validation.count.value`); more than
     /// `records.len()` means the answer was truncated by `max`.
     pub matched: Option<u64>,
@@ -374,6 +377,7 @@ pub fn decode_legacy(body: &[u8]) -> Result<Result<DataAnswer, Refusal>, Error> 
         .enumerate()
         .map(|(index, row)| {
             row.into_record()
+                .map(Arc::new)
                 .map_err(|detail| bad_row(index, "dataset", detail))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -399,6 +403,7 @@ pub fn decode_v1(body: &[u8]) -> Result<Result<DataAnswer, Refusal>, Error> {
         .enumerate()
         .map(|(index, row)| {
             row.into_record()
+                .map(Arc::new)
                 .map_err(|detail| bad_row(index, "data", detail))
         })
         .collect::<Result<Vec<_>, _>>()?;

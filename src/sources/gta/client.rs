@@ -105,7 +105,7 @@ impl GtaClient {
                 page.total = response.count;
             }
             page.interventions
-                .extend(response.interventions.into_iter().map(Arc::new));
+                .extend(response.interventions.iter().cloned());
             if received < u64::from(request_limit) {
                 if page.total.is_none() && (received > 0 || next_offset == 0) {
                     page.total = Some(next_offset + received);
@@ -125,7 +125,7 @@ impl GtaClient {
         limit: u32,
         offset: u64,
         usage: &UpstreamUsage,
-    ) -> Result<super::model::DataResponse, Error> {
+    ) -> Result<Arc<super::model::DataResponse>, Error> {
         let body = DataRequestBody {
             limit,
             offset,
@@ -133,7 +133,8 @@ impl GtaClient {
             request_data: &query.request_data,
         };
         let request = UpstreamRequest::post_json(self.api.data_path(), &body);
-        let answer = self.upstream.send(&request, usage).await?;
-        decode_data_response(&answer)
+        self.upstream
+            .request(&request, usage, decode_data_response)
+            .await
     }
 }

@@ -7,6 +7,8 @@
 //! sources as a string or as `[{status, order_nr, modified, text}]`; `is_in_force`
 //! as 0/1 or a boolean; levels as strings or numbers; unknown members.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -283,9 +285,13 @@ fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool
 /// One decoded answer of the data endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataResponse {
-    pub interventions: Vec<Intervention>,
+    pub interventions: Vec<Arc<Intervention>>,
     /// The total matching the filters, when the envelope says it.
     pub count: Option<u64>,
+}
+
+fn shared(interventions: Vec<Intervention>) -> Vec<Arc<Intervention>> {
+    interventions.into_iter().map(Arc::new).collect()
 }
 
 /// Decodes a data endpoint answer in either envelope.
@@ -293,7 +299,7 @@ pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
     let value: serde_json::Value = decode(Source::Gta, body)?;
     match value {
         serde_json::Value::Array(_) => Ok(DataResponse {
-            interventions: decode_value(Source::Gta, value, "")?,
+            interventions: shared(decode_value(Source::Gta, value, "")?),
             count: None,
         }),
         serde_json::Value::Object(mut envelope) => {
@@ -320,7 +326,7 @@ pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
             }
             let count = envelope.get("count").and_then(serde_json::Value::as_u64);
             Ok(DataResponse {
-                interventions: decode_value(Source::Gta, results, "results")?,
+                interventions: shared(decode_value(Source::Gta, results, "results")?),
                 count,
             })
         }

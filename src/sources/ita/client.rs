@@ -2,6 +2,7 @@
 //! generation, paging past the 100-results-per-request cap.
 
 use std::hash::Hash;
+use std::sync::Arc;
 
 use super::model::{decode_search, SourceUsed};
 use crate::error::Error;
@@ -93,6 +94,22 @@ impl SearchParams {
     }
 }
 
+/// One decoded answer, records shared so that cached answers are not copied.
+struct Answer<T> {
+    total: Option<u64>,
+    sources_used: Vec<SourceUsed>,
+    results: Vec<Arc<T>>,
+}
+
+fn decode_answer<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Answer<T>, Error> {
+    let response = decode_search::<T>(body)?;
+    Ok(Answer {
+        total: response.total,
+        sources_used: response.sources_used,
+        results: response.results.into_iter().map(Arc::new).collect(),
+    })
+}
+
 /// Records of one search, with what ITA said about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItaPage<T> {
@@ -121,15 +138,15 @@ impl ItaClient {
     /// Up to `limit` records from `offset`, in requests of at most 100,
     /// stopping when ITA runs out. `keep_going` may stop earlier: it sees the
     /// records so far and says whether another page is needed.
-    pub async fn search<T: serde::de::DeserializeOwned>(
+    pub async fn search<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
         &self,
         endpoint: Endpoint,
         params: &SearchParams,
         limit: u64,
         offset: u64,
         usage: &UpstreamUsage,
-        mut keep_going: impl FnMut(&[T]) -> bool,
-    ) -> Result<ItaPage<T>, Error> {
+        mut keep_going: impl FnMut(&[Arc<T>]) -> bool,
+    ) -> Result<ItaPage<Arc<T>>, Error> {
         let mut page = ItaPage {
             items: Vec::new(),
             total: None,
@@ -139,14 +156,16 @@ impl ItaClient {
         while (page.items.len() as u64) < limit {
             let size = (limit - page.items.len() as u64).min(MAX_SIZE);
             let request = UpstreamRequest::get(endpoint.path(self.api), params.query(size, next));
-            let body = self.upstream.send(&request, usage).await?;
-            let answer = decode_search::<T>(&body)?;
+            let answer = self
+                .upstream
+                .request(&request, usage, decode_answer::<T>)
+                .await?;
             let received = answer.results.len() as u64;
             page.total = answer.total.or(page.total);
             if page.sources_used.is_empty() {
-                page.sources_used = answer.sources_used;
+                page.sources_used = answer.sources_used.clone();
             }
-            page.items.extend(answer.results);
+            page.items.extend(answer.results.iter().cloned());
             next += received;
             let exhausted = received < size || page.total.is_some_and(|total| next >= total);
             if exhausted || !keep_going(&page.items) {

@@ -134,7 +134,7 @@ impl ItaLoader {
         search.countries = countries.clone();
         let wanted = u64::from(limit) * countries.len() as u64;
         // Page on until every country has its `limit`, or ITA runs out.
-        let filled = |records: &[R]| {
+        let filled = |records: &[Arc<R>]| {
             let mut counts: HashMap<String, u32> = HashMap::new();
             for record in records {
                 for code in record.country_codes() {
@@ -156,7 +156,7 @@ impl ItaLoader {
                 filled,
             )
             .await?;
-        let records: Vec<Arc<R>> = page.items.into_iter().map(Arc::new).collect();
+        let records: Vec<Arc<R>> = page.items;
         let params = Arc::new(params.clone());
         Ok(countries
             .iter()
