@@ -183,6 +183,11 @@ impl Loader<JurisdictionInterventionsKey> for GtaLoader {
                 jurisdictions.push(key.jurisdiction);
             }
         }
+        // DataLoader hands keys over in no particular order; sorted, the same
+        // batch is the same upstream request, and the cache can answer it.
+        for jurisdictions in groups.values_mut() {
+            jurisdictions.sort();
+        }
         let answers = try_join_all(groups.into_iter().map(
             |((role, query, limit, offset), jurisdictions)| async move {
                 let pages = self

@@ -188,6 +188,10 @@ impl<R: CountryRecord> Loader<CountryKey<R>> for ItaLoader {
                 countries.push(key.country.clone());
             }
         }
+        // Sorted, the same batch is the same request, which the cache answers.
+        for countries in groups.values_mut() {
+            countries.sort();
+        }
         let answers =
             try_join_all(groups.into_iter().map(|((params, limit), countries)| {
                 self.load_group::<R>(params, limit, countries)

@@ -1,0 +1,241 @@
+//! Load benchmark of the running binary on sample data with injected
+//! upstream latency: cold latency of the flagship query against its critical
+//! path, warm (cached) throughput and latency at 1, 16 and 64 concurrent
+//! clients, and the server's peak RSS at 256 clients.
+//!
+//! Needs `wrk` (Debian: `apt-get install wrk`). Run:
+//! `cargo bench --bench load`. Prints Markdown for BENCHMARKS.md.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Upstream latency the simulator adds to every answer.
+const UPSTREAM_LATENCY_MS: u64 = 50;
+
+/// The flagship: ten countries' flows, offices, leads and interventions.
+const FLAGSHIP: &str = r#"{ jurisdictions(iso3: ["USA","CHN","DEU","JPN","GBR","FRA","IND","BRA","MEX","ZAF"]) {
+  iso3 name
+  tradeFlows(periods: ["2022"]) { period flow value }
+  officeLocations { post city }
+  tradeLeads(limit: 3) { title source }
+  interventionsAffecting(limit: 5) { items { id title } }
+} }"#;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_server() -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_trade-graph"))
+        .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TRADE_GRAPH_SAMPLE_LATENCY", format!("{UPSTREAM_LATENCY_MS}ms"))
+        // Pacing would put Comtrade's one-second interval on the critical
+        // path; this measures the gateway, not Comtrade's rate limit.
+        .env("TRADE_GRAPH_COMTRADE_INTERVAL", "0s")
+        .env("TRADE_GRAPH_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the trade-graph binary starts");
+    // Owned by `Server` at once, so that it is killed and reaped on any exit.
+    let server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not start");
+}
+
+fn body() -> String {
+    serde_json::json!({ "query": FLAGSHIP }).to_string()
+}
+
+/// One POST of the flagship; returns the response JSON and the time it took.
+fn post(url: &str) -> (serde_json::Value, Duration) {
+    post_query(url, FLAGSHIP)
+}
+
+fn post_query(url: &str, query: &str) -> (serde_json::Value, Duration) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        let response = client
+            .post(format!("{url}/graphql"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "query": query }).to_string())
+            .send()
+            .await
+            .unwrap();
+        let json: serde_json::Value = response.json().await.unwrap();
+        (json, started.elapsed())
+    })
+}
+
+/// Per source, the sum and count of upstream request durations, from /metrics.
+fn upstream_seconds(url: &str) -> std::collections::HashMap<String, (f64, f64)> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let text = runtime.block_on(async {
+        reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap()
+    });
+    let mut seconds = std::collections::HashMap::new();
+    for line in text.lines() {
+        for (suffix, is_sum) in [("_sum{source=\"", true), ("_count{source=\"", false)] {
+            let prefix = format!("trade_graph_upstream_request_duration_seconds{suffix}");
+            if let Some(rest) = line.strip_prefix(&prefix) {
+                let (source, value) = rest.split_once("\"} ").unwrap_or_default();
+                let value: f64 = value.trim().parse().unwrap_or(0.0);
+                let entry = seconds.entry(source.to_owned()).or_insert((0.0, 0.0));
+                if is_sum {
+                    entry.0 = value;
+                } else {
+                    entry.1 = value;
+                }
+            }
+        }
+    }
+    seconds
+}
+
+/// Peak resident set size of `pid`, in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+struct WrkResult {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn wrk_duration(text: &str) -> f64 {
+    let text = text.trim();
+    let (number, factor) = if let Some(us) = text.strip_suffix("us") {
+        (us, 0.001)
+    } else if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 1.0)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    number.parse::<f64>().unwrap_or(f64::NAN) * factor
+}
+
+fn wrk(url: &str, connections: u32, seconds: u32) -> WrkResult {
+    let script = std::env::temp_dir().join("trade-graph-flagship.lua");
+    let mut file = std::fs::File::create(&script).unwrap();
+    writeln!(file, "wrk.method = \"POST\"").unwrap();
+    writeln!(file, "wrk.headers[\"Content-Type\"] = \"application/json\"").unwrap();
+    writeln!(file, "wrk.body = {:?}", body()).unwrap();
+    let threads = connections.clamp(1, 2).to_string();
+    let output = Command::new("wrk")
+        .args(["-t", &threads, "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", "-s"])
+        .arg(&script)
+        .arg(format!("{url}/graphql"))
+        .output()
+        .expect("wrk runs (Debian: apt-get install wrk)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|line| line.trim_start().starts_with(prefix))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    assert!(!text.contains("Non-2xx"), "wrk saw errors:\n{text}");
+    WrkResult {
+        requests_per_second: field("Requests/sec:").parse().unwrap_or(f64::NAN),
+        p50_ms: wrk_duration(&field("50%")),
+        p99_ms: wrk_duration(&field("99%")),
+    }
+}
+
+fn main() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("wrk is not installed: apt-get install wrk");
+        std::process::exit(1);
+    }
+    let server = start_server();
+    // The simulator builds its sample data on first use; build it with a
+    // different query so the flagship's cold run measures the gateway.
+    post_query(&server.url, r#"{ jurisdiction(iso3: "NOR") { tradeFlows(periods: ["2020"]) { value }
+        officeLocations { post } tradeLeads { title } interventionsAffecting { items { id } } } }"#);
+    let before = upstream_seconds(&server.url);
+    let (cold, cold_time) = post(&server.url);
+    assert!(cold.get("errors").is_none(), "{cold}");
+    let after = upstream_seconds(&server.url);
+    // The observed critical path: the slowest source's mean request time in
+    // the cold run (its requests run in parallel), including the simulator's
+    // own work behind the injected latency.
+    let observed_critical_ms = ["gta", "comtrade", "ita"]
+        .iter()
+        .filter_map(|source| {
+            let (sum_after, count_after) = after.get(*source).copied()?;
+            let (sum_before, count_before) = before.get(*source).copied().unwrap_or((0.0, 0.0));
+            let count = count_after - count_before;
+            (count > 0.0).then(|| (sum_after - sum_before) / count * 1000.0)
+        })
+        .fold(0.0, f64::max);
+    let upstream = &cold["extensions"]["upstream"];
+    let requests: Vec<String> = ["gta", "comtrade", "ita"]
+        .iter()
+        .map(|source| format!("{source} {}", upstream[source]["requests"]))
+        .collect();
+    // Every source's requests of the flagship go out in one round, in
+    // parallel; GTA needs a second round only for follow-ups.
+    let rounds = if upstream["gta"]["requests"].as_u64().unwrap_or(0) > 1 { 2 } else { 1 };
+    let critical = UPSTREAM_LATENCY_MS * rounds;
+    println!("## Flagship cold latency (10 countries: flows, offices, leads, interventions)\n");
+    println!("| cold latency | critical path, nominal | critical path, observed | gateway overhead | upstream requests |\n|---:|---:|---:|---:|---|");
+    println!(
+        "| {:.1} ms | {critical} ms ({rounds} round(s) × {UPSTREAM_LATENCY_MS} ms) | {observed_critical_ms:.1} ms | {:.1} ms | {} |\n",
+        cold_time.as_secs_f64() * 1000.0,
+        cold_time.as_secs_f64() * 1000.0 - observed_critical_ms,
+        requests.join(", ")
+    );
+    let (warm, _) = post(&server.url);
+    assert_eq!(warm["extensions"]["upstream"]["gta"]["requests"], 0, "warm runs from cache");
+    println!("## Flagship warm (cached), wrk 10 s per row\n");
+    println!("| clients | requests/s | p50 | p99 |\n|---:|---:|---:|---:|");
+    for clients in [1, 16, 64] {
+        let result = wrk(&server.url, clients, 10);
+        println!(
+            "| {clients} | {:.0} | {:.2} ms | {:.2} ms |",
+            result.requests_per_second, result.p50_ms, result.p99_ms
+        );
+    }
+    let result = wrk(&server.url, 256, 10);
+    println!(
+        "\n## Peak RSS\n\nAfter the runs above and 10 s at 256 clients ({:.0} requests/s, p99 {:.2} ms): peak RSS {:.1} MiB.",
+        result.requests_per_second,
+        result.p99_ms,
+        peak_rss_mib(server.child.id())
+    );
+}
