@@ -255,18 +255,20 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    if let Value::Object(members) = &mut body {
-        if request_error {
-            members.remove("data");
-        }
-        let extensions = members
-            .entry("extensions")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(extensions) = extensions {
-            extensions.insert("upstream".into(), usage.to_json());
-        }
+    let mut response = response;
+    if let Ok(upstream) = async_graphql::Value::from_json(usage.to_json()) {
+        response.extensions.insert("upstream".into(), upstream);
     }
+    // Serialized once, straight to text (this is on every request's path).
+    let body = if request_error {
+        serde_json::to_string(&RequestErrorBody {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_string(&response)
+    }
+    .unwrap_or_else(|_| r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned());
     let status = if request_error && media == MediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
@@ -275,9 +277,16 @@ async fn execute(
     (
         status,
         [(header::CONTENT_TYPE, media.header())],
-        body.to_string(),
+        body,
     )
         .into_response()
+}
+
+/// A response to a request error: no `data` member at all.
+#[derive(serde::Serialize)]
+struct RequestErrorBody<'a> {
+    errors: &'a [async_graphql::ServerError],
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 /// Whether the operation to run is a mutation (refused over GET). The schema
