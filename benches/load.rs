@@ -36,14 +36,21 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_server() -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_trade-graph"))
         .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TRADE_GRAPH_SAMPLE_LATENCY", format!("{UPSTREAM_LATENCY_MS}ms"))
+        .env(
+            "TRADE_GRAPH_SAMPLE_LATENCY",
+            format!("{UPSTREAM_LATENCY_MS}ms"),
+        )
         // Pacing would put Comtrade's one-second interval on the critical
         // path; this measures the gateway, not Comtrade's rate limit.
         .env("TRADE_GRAPH_COMTRADE_INTERVAL", "0s")
@@ -76,7 +83,10 @@ fn post(url: &str) -> (serde_json::Value, Duration) {
 }
 
 fn post_query(url: &str, query: &str) -> (serde_json::Value, Duration) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
         let started = Instant::now();
@@ -94,9 +104,17 @@ fn post_query(url: &str, query: &str) -> (serde_json::Value, Duration) {
 
 /// Per source, the sum and count of upstream request durations, from /metrics.
 fn upstream_seconds(url: &str) -> std::collections::HashMap<String, (f64, f64)> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let text = runtime.block_on(async {
-        reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap()
+        reqwest::get(format!("{url}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     });
     let mut seconds = std::collections::HashMap::new();
     for line in text.lines() {
@@ -156,7 +174,16 @@ fn wrk(url: &str, connections: u32, seconds: u32) -> WrkResult {
     writeln!(file, "wrk.body = {:?}", body()).unwrap();
     let threads = connections.clamp(1, 2).to_string();
     let output = Command::new("wrk")
-        .args(["-t", &threads, "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", "-s"])
+        .args([
+            "-t",
+            &threads,
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            "--latency",
+            "-s",
+        ])
         .arg(&script)
         .arg(format!("{url}/graphql"))
         .output()
@@ -185,8 +212,11 @@ fn main() {
     let server = start_server();
     // The simulator builds its sample data on first use; build it with a
     // different query so the flagship's cold run measures the gateway.
-    post_query(&server.url, r#"{ jurisdiction(iso3: "NOR") { tradeFlows(periods: ["2020"]) { value }
-        officeLocations { post } tradeLeads { title } interventionsAffecting { items { id } } } }"#);
+    post_query(
+        &server.url,
+        r#"{ jurisdiction(iso3: "NOR") { tradeFlows(periods: ["2020"]) { value }
+        officeLocations { post } tradeLeads { title } interventionsAffecting { items { id } } } }"#,
+    );
     let before = upstream_seconds(&server.url);
     let (cold, cold_time) = post(&server.url);
     assert!(cold.get("errors").is_none(), "{cold}");
@@ -210,7 +240,11 @@ fn main() {
         .collect();
     // Every source's requests of the flagship go out in one round, in
     // parallel; GTA needs a second round only for follow-ups.
-    let rounds = if upstream["gta"]["requests"].as_u64().unwrap_or(0) > 1 { 2 } else { 1 };
+    let rounds = if upstream["gta"]["requests"].as_u64().unwrap_or(0) > 1 {
+        2
+    } else {
+        1
+    };
     let critical = UPSTREAM_LATENCY_MS * rounds;
     println!("## Flagship cold latency (10 countries: flows, offices, leads, interventions)\n");
     println!("| cold latency | critical path, nominal | critical path, observed | gateway overhead | upstream requests |\n|---:|---:|---:|---:|---|");
@@ -221,7 +255,10 @@ fn main() {
         requests.join(", ")
     );
     let (warm, _) = post(&server.url);
-    assert_eq!(warm["extensions"]["upstream"]["gta"]["requests"], 0, "warm runs from cache");
+    assert_eq!(
+        warm["extensions"]["upstream"]["gta"]["requests"], 0,
+        "warm runs from cache"
+    );
     println!("## Flagship warm (cached), wrk 10 s per row\n");
     println!("| clients | requests/s | p50 | p99 |\n|---:|---:|---:|---:|");
     for clients in [1, 16, 64] {

@@ -268,18 +268,15 @@ async fn execute(
     } else {
         serde_json::to_string(&response)
     }
-    .unwrap_or_else(|_| r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned());
+    .unwrap_or_else(|_| {
+        r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
+    });
     let status = if request_error && media == MediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    (
-        status,
-        [(header::CONTENT_TYPE, media.header())],
-        body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, media.header())], body).into_response()
 }
 
 /// A response to a request error: no `data` member at all.
