@@ -9,14 +9,17 @@
 //! # Layout
 //!
 //! - [`config`]: flags and environment (clap), one section per source.
-//! - [`server`]: the axum router (`/graphql`, GraphiQL at `/`, `/healthz`),
-//!   GraphQL-over-HTTP content negotiation, graceful shutdown.
+//! - [`server`]: the axum router (`/graphql`, GraphiQL at `/`, `/healthz`,
+//!   `/metrics`), GraphQL-over-HTTP content negotiation, graceful shutdown.
+//! - [`metrics`]: the Prometheus metrics of upstream traffic.
 //! - [`error`]: the one error enum; every variant has a stable
 //!   `extensions.code` and names its source.
 //! - [`countries`]: the crosswalk between GTA ids, ISO codes and Comtrade
 //!   reporter codes, and the named groups.
 //! - [`sources`]: one module per upstream (requests, records, batching) and
-//!   [`sources::http`], the only code that talks to an upstream.
+//!   [`sources::http`], the only code that talks to an upstream, with what it
+//!   shares: [`sources::cache`] (response cache and coalescing),
+//!   [`sources::pacing`] (rate limits and budgets), per-operation usage.
 //! - [`graph`]: GraphQL types and resolvers; the schema.
 //! - [`sample`]: sample mode, an in-process simulator of the upstream APIs
 //!   serving generated data, used by `cargo run` without keys and by tests.

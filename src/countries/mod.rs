@@ -9,7 +9,8 @@
 //! these spellings, and every record an upstream returns links back through
 //! [`by_gta_id`] or [`by_iso2`].
 //!
-//! The data lives in [`table`] (jurisdictions) and [`groups`] (G7, G20, EU-27...).
+//! The data lives in `table.rs` (jurisdictions) and `groups.rs` (G7, G20,
+//! EU-27...).
 
 mod groups;
 mod table;

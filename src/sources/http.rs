@@ -1,11 +1,12 @@
 //! The one HTTP path to the upstreams.
 //!
-//! Every upstream request of every source goes through [`Upstream::send`]: it
-//! adds the source's credential, applies its timeout, counts the request for
-//! `extensions.upstream`, and maps every failure to an [`Error`] variant that
-//! names the source. Decoding goes through [`decode`], which uses
-//! `serde_path_to_error` so that a changed upstream shape reports the JSON path
-//! that no longer fits.
+//! Every upstream request of every source goes through [`Upstream::request`]:
+//! it answers from the shared cache or joins an identical request in flight
+//! when it can, otherwise paces and budgets the request, adds the source's
+//! credential, applies its timeout, counts it for `extensions.upstream` and
+//! the metrics, and maps every failure to an [`Error`] variant that names the
+//! source. Decoding goes through [`decode`], which uses `serde_path_to_error`
+//! so that a changed upstream shape reports the JSON path that no longer fits.
 //!
 //! API keys never leave this module in readable form: [`Secret`] does not print,
 //! request URLs are logged without their query string, and upstream error text
