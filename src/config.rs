@@ -47,6 +47,12 @@ pub struct Config {
     #[arg(long, env = "TRADE_GRAPH_CACHE_MAX_MB", default_value_t = 64)]
     pub cache_max_mb: u64,
 
+    /// Batch upstream requests across the fields of an operation. "false"
+    /// asks for every field on its own: a baseline for benchmarks, never
+    /// what production wants.
+    #[arg(long, env = "TRADE_GRAPH_BATCHING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub batching: bool,
+
     #[command(flatten)]
     pub gta: GtaConfig,
 

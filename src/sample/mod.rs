@@ -27,6 +27,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use comtrade::ComtradeRules;
+
+/// ISO alpha-2 codes of the countries the sample ITA data has a post in.
+pub fn ita_post_countries() -> &'static [&'static str] {
+    ita_data::POST_COUNTRIES
+}
 pub use faults::{Fault, RecordedRequest};
 
 use crate::sources::Source;

@@ -267,7 +267,12 @@ impl Gateway {
                 },
             },
         ];
-        let sources = Sources { gta, comtrade, ita };
+        let sources = Sources {
+            gta,
+            comtrade,
+            ita,
+            batching: config.batching,
+        };
         let state = AppState {
             schema: build_schema(sources.clone()),
             sources,
