@@ -7,8 +7,7 @@
 //! - Comtrade: lower bound ceil(R/5) × ceil(P/5) × ceil(Q/5) in legacy (the
 //!   planner's own chunk sizes in v1); also what a resolver without batching
 //!   would make (each jurisdiction's field on its own: ceil(P/5) requests in
-//!   legacy, 1 in v1). With batching off every (reporter, period) key is its
-//!   own request, more than such a resolver.
+//!   legacy, 1 in v1), which the measured "batching off" column should match.
 //! - GTA `interventionsAffecting(limit: 5)`: lower bound 1 (one shared
 //!   request has room for every page).
 //! - ITA `tradeLeads(limit: 3)`: lower bound ceil(3N / 100) (pages of 100).
