@@ -139,4 +139,23 @@ async fn metrics_count_by_source() {
         ),
         "{text}"
     );
+    // An answer that does not decode counts as an error of its own, and a
+    // sent request.
+    gateway
+        .simulator
+        .inject_fault(Source::Ita, trade_graph::sample::Fault::Malformed);
+    gateway
+        .query(r#"{ tradeEvents(countries: ["JP"]) { totalCount } }"#)
+        .await;
+    let text = gateway.get_text("/metrics").await;
+    assert!(
+        text.contains(
+            r#"trade_graph_upstream_errors_total{source="ita",code="UPSTREAM_BAD_RESPONSE"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"trade_graph_upstream_requests_total{source="ita"} 5"#),
+        "{text}"
+    );
 }

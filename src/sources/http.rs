@@ -243,9 +243,17 @@ impl Upstream {
         decode: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Arc<T>, Error> {
         let inner = &*self.inner;
+        // Runs once per request actually sent, so its error is counted once
+        // however many operations wait on it.
         let fetch_and_decode = async {
-            let body = self.fetch(request, usage).await?;
-            decode(&body).map(|value| (value, body.len()))
+            let outcome = match self.fetch(request, usage).await {
+                Ok(body) => decode(&body).map(|value| (value, body.len())),
+                Err(error) => Err(error),
+            };
+            if let (Err(error), Some(metrics)) = (&outcome, &inner.metrics) {
+                metrics.error(inner.source, error.code());
+            }
+            outcome
         };
         let Some(cache) = &inner.cache else {
             return fetch_and_decode.await.map(|(value, _)| Arc::new(value));
@@ -272,7 +280,7 @@ impl Upstream {
         outcome
     }
 
-    /// Sends `request` now, paced and budgeted, and records it.
+    /// Sends `request` now, paced and budgeted, and counts it in the metrics.
     async fn fetch(
         &self,
         request: &UpstreamRequest,
@@ -280,11 +288,11 @@ impl Upstream {
     ) -> Result<Vec<u8>, Error> {
         let started = Instant::now();
         let outcome = self.fetch_unrecorded(request, usage).await;
-        if let Some(metrics) = &self.inner.metrics {
-            match &outcome {
-                Ok(_) => metrics.request(self.inner.source, started.elapsed()),
-                Err(error) => metrics.error(self.inner.source, error.code()),
-            }
+        // Every request that went out counts, answered or not; one the
+        // budget refused never left.
+        let sent = !matches!(outcome, Err(Error::UpstreamBudgetExhausted { .. }));
+        if let (true, Some(metrics)) = (sent, &self.inner.metrics) {
+            metrics.request(self.inner.source, started.elapsed());
         }
         outcome
     }
