@@ -113,19 +113,35 @@ struct Index {
     /// Upper-cased ISO2 and ISO3 codes and lower-cased names, all in one map:
     /// they never collide (two letters, three letters, longer names).
     by_text: HashMap<String, &'static Country>,
+    /// Jurisdictions by the Comtrade code their trade is published under, per
+    /// dialect, in table order (a folded code lists several).
+    by_comtrade: HashMap<(ComtradeDialect, ReporterCode), Vec<&'static Country>>,
 }
 
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut by_id = HashMap::new();
     let mut by_text = HashMap::new();
+    let mut by_comtrade: HashMap<_, Vec<_>> = HashMap::new();
     for country in table::COUNTRIES {
+        for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
+            if let Some(code) = country.comtrade(dialect).code() {
+                by_comtrade
+                    .entry((dialect, code))
+                    .or_default()
+                    .push(country);
+            }
+        }
         by_id.insert(country.id, country);
         by_text.insert(country.iso2.to_ascii_uppercase(), country);
         by_text.insert(country.iso3.to_ascii_uppercase(), country);
         by_text.insert(country.name.to_lowercase(), country);
         by_text.insert(country.short_name.to_lowercase(), country);
     }
-    Index { by_id, by_text }
+    Index {
+        by_id,
+        by_text,
+        by_comtrade,
+    }
 });
 
 /// The jurisdiction with this GTA id.
@@ -157,11 +173,26 @@ pub fn by_name(name: &str) -> Option<&'static Country> {
 /// Every jurisdiction that Comtrade publishes under `code` in `dialect`: the
 /// reporter itself and the jurisdictions folded into it (842: the USA, Puerto
 /// Rico, the US Virgin Islands).
-pub fn by_comtrade_code(dialect: ComtradeDialect, code: ReporterCode) -> Vec<&'static Country> {
-    table::COUNTRIES
+pub fn by_comtrade_code(
+    dialect: ComtradeDialect,
+    code: ReporterCode,
+) -> &'static [&'static Country] {
+    INDEX
+        .by_comtrade
+        .get(&(dialect, code))
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The one jurisdiction that stands for a Comtrade area code: the one
+/// Comtrade publishes under its own code, else the first folded into it (490
+/// is Chinese Taipei). What a Comtrade record's reporter or partner links to.
+pub fn by_comtrade_area(dialect: ComtradeDialect, code: ReporterCode) -> Option<&'static Country> {
+    let candidates = by_comtrade_code(dialect, code);
+    candidates
         .iter()
-        .filter(|country| country.comtrade(dialect).code() == Some(code))
-        .collect()
+        .find(|country| matches!(country.comtrade(dialect), ComtradeReporter::Own(_)))
+        .or(candidates.first())
+        .copied()
 }
 
 /// Resolves a country argument given in any spelling the graph accepts: a GTA id

@@ -8,7 +8,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::context::{operation, sources};
 use super::jurisdiction::Jurisdiction;
-use crate::countries::{self, ComtradeDialect, ComtradeReporter, Country, ReporterCode};
+use crate::countries::{self, ComtradeDialect, Country, ReporterCode};
 use crate::error::{Error, GraphqlResult};
 use crate::sources::comtrade::model::AvailabilityRecord;
 use crate::sources::comtrade::{
@@ -89,12 +89,7 @@ impl From<TradeType> for comtrade::TradeType {
 /// The jurisdiction node for a Comtrade area code: the one Comtrade
 /// publishes under its own code, else the first folded into it.
 fn jurisdiction_for(dialect: ComtradeDialect, code: u16) -> Option<Jurisdiction> {
-    let candidates = countries::by_comtrade_code(dialect, ReporterCode(code));
-    candidates
-        .iter()
-        .find(|country| matches!(country.comtrade(dialect), ComtradeReporter::Own(_)))
-        .or(candidates.first())
-        .map(|country| Jurisdiction::Known(country))
+    countries::by_comtrade_area(dialect, ReporterCode(code)).map(Jurisdiction::Known)
 }
 
 /// One reported trade flow: what `reporter` says it imported from or

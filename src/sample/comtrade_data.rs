@@ -3,7 +3,7 @@
 //! monthly, in plausible magnitudes. Values are a pure function of the
 //! request coordinates, so both dialects and every request shape agree.
 
-use crate::countries::{self, ComtradeDialect};
+use crate::countries::{self, ComtradeDialect, ComtradeReporter, ReporterCode};
 
 /// First and last year with data.
 pub const FIRST_YEAR: u32 = 2000;
@@ -24,20 +24,15 @@ pub fn main_partners(dialect: ComtradeDialect) -> Vec<u16> {
 
 /// Every area code the simulated dialect knows as a reporter.
 pub fn is_reporter(dialect: ComtradeDialect, code: u16) -> bool {
-    countries::all()
-        .iter()
-        .any(|country| country.comtrade(dialect).code().map(|c| c.0) == Some(code))
+    !countries::by_comtrade_code(dialect, ReporterCode(code)).is_empty()
 }
 
 /// The last year a reporter published, if its code has ended.
 pub fn last_year(dialect: ComtradeDialect, code: u16) -> Option<u32> {
-    countries::all()
+    countries::by_comtrade_code(dialect, ReporterCode(code))
         .iter()
         .find_map(|country| match country.comtrade(dialect) {
-            countries::ComtradeReporter::Ended {
-                code: ended,
-                last_year,
-            } if ended.0 == code => Some(u32::from(last_year)),
+            ComtradeReporter::Ended { last_year, .. } => Some(u32::from(last_year)),
             _ => None,
         })
 }
@@ -47,12 +42,7 @@ pub fn area_name(dialect: ComtradeDialect, code: u16) -> (String, String) {
     if code == 0 {
         return ("World".into(), "W00".into());
     }
-    let jurisdictions = countries::by_comtrade_code(dialect, crate::countries::ReporterCode(code));
-    let own = jurisdictions
-        .iter()
-        .find(|c| matches!(c.comtrade(dialect), countries::ComtradeReporter::Own(_)))
-        .or(jurisdictions.first());
-    match own {
+    match countries::by_comtrade_area(dialect, ReporterCode(code)) {
         Some(_) if code == 490 => ("Other Asia, nes".into(), "S19".into()),
         Some(country) => (country.short_name.to_owned(), country.iso3.to_owned()),
         None => (format!("Area {code}"), String::new()),
