@@ -421,11 +421,7 @@ fn render(i: &SampleIntervention, version: Version) -> Value {
         "date_published": i.date_published,
         "date_implemented": i.date_implemented,
         "date_removed": i.date_removed,
-        "is_in_force": u8::from(i.in_force_on(&super::calendar::to_date(super::calendar::from_ymd(
-            super::gta_data::AS_OF.0,
-            super::gta_data::AS_OF.1,
-            super::gta_data::AS_OF.2,
-        )))),
+        "is_in_force": u8::from(i.in_force),
     });
     if version == Version::V2 {
         record["last_updated"] = json!(format!("{} 09:00", i.last_updated));

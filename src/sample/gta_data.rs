@@ -16,7 +16,7 @@ use crate::graph::vocabulary::{
 const SAMPLE_SIZE: usize = 6000;
 
 /// The day the sample data is "as of": nothing is announced after it.
-pub const AS_OF: (i64, i64, i64) = (2026, 10, 31);
+const AS_OF: (i64, i64, i64) = (2026, 10, 31);
 
 /// One generated intervention, with GTA ids where GTA filters by id.
 #[derive(Debug)]
@@ -44,6 +44,8 @@ pub struct SampleIntervention {
     pub date_removed: Option<String>,
     pub last_updated: String,
     pub is_official_source: bool,
+    /// In force on the day the sample is "as of" (GTA's `is_in_force`).
+    pub in_force: bool,
 }
 
 impl SampleIntervention {
@@ -224,6 +226,8 @@ fn generate() -> Vec<SampleIntervention> {
                 date_removed: removed.map(to_date),
                 last_updated: to_date(updated),
                 is_official_source: rng.chance(70),
+                in_force: implemented.is_some_and(|day| day <= as_of)
+                    && removed.is_none_or(|day| day > as_of),
             }
         })
         .collect()

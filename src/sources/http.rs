@@ -222,15 +222,6 @@ impl Upstream {
         self.inner.credential.key().is_some()
     }
 
-    pub fn source(&self) -> Source {
-        self.inner.source
-    }
-
-    /// The base URL requests go to (never contains the key).
-    pub fn base_url(&self) -> &str {
-        &self.inner.base_url
-    }
-
     /// The decoded 2xx answer to `request`: from the cache, from an
     /// identical request already in flight, or sent now and decoded with
     /// `decode` (only answers that decode are cached). `usage` counts a

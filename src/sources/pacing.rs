@@ -129,10 +129,6 @@ impl Pacer {
             limiter.until_ready().await;
         }
     }
-
-    pub fn budget(&self) -> Option<Budget> {
-        self.budget
-    }
 }
 
 #[cfg(test)]

@@ -57,10 +57,6 @@ impl GtaClient {
         Self { upstream, api }
     }
 
-    pub fn api(&self) -> GtaApi {
-        self.api
-    }
-
     /// Refuses what this API generation does not know, before any request.
     pub fn check(&self, query: &InterventionQuery) -> Result<(), Error> {
         if self.api == GtaApi::V1 {

@@ -131,10 +131,6 @@ impl ItaClient {
         Self { upstream, api }
     }
 
-    pub fn api(&self) -> ItaApi {
-        self.api
-    }
-
     /// Up to `limit` records from `offset`, in requests of at most 100,
     /// stopping when ITA runs out. `keep_going` may stop earlier: it sees the
     /// records so far and says whether another page is needed.
