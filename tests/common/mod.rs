@@ -210,8 +210,10 @@ pub fn fixtures() -> PathBuf {
 }
 
 /// Asserts that each `(query, expected)` case is refused with
-/// BAD_USER_INPUT and a message containing `expected`.
-pub async fn assert_bad_input(gateway: &TestGateway, cases: &[(&str, &str)]) {
+/// BAD_USER_INPUT and a message containing `expected`; returns the responses,
+/// in order, for further checks.
+pub async fn assert_bad_input(gateway: &TestGateway, cases: &[(&str, &str)]) -> Vec<Value> {
+    let mut responses = Vec::with_capacity(cases.len());
     for (query, expected) in cases {
         let response = gateway.query(query).await;
         let message = response["errors"][0]["message"]
@@ -219,5 +221,7 @@ pub async fn assert_bad_input(gateway: &TestGateway, cases: &[(&str, &str)]) {
             .unwrap_or_else(|| panic!("{query}: no error in {response}"));
         assert!(message.contains(expected), "{query}: {message}");
         assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{query}");
+        responses.push(response);
     }
+    responses
 }
