@@ -3,8 +3,8 @@
 //! A client asks about a jurisdiction and gets, in one round trip, the trade
 //! policy measures it took or suffered (Global Trade Alert), what it reports
 //! trading (UN Comtrade) and the US government's export help for it (ITA).
-//! Jurisdiction nodes are the join point; DataLoaders batch upstream calls
-//! within each upstream's rules.
+//! Jurisdiction nodes are the join point; per-operation loaders batch
+//! upstream calls within each upstream's rules.
 //!
 //! # Layout
 //!

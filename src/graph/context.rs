@@ -1,13 +1,19 @@
 //! What resolvers reach through the async-graphql context: the process-wide
 //! [`Sources`] and the per-operation [`OperationContext`].
 
-use async_graphql::dataloader::DataLoader;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use async_graphql::Context;
 
+use super::batch::{self, Batch, BatchLoader, PendingBatches};
 use crate::countries::ComtradeDialect;
-use crate::sources::comtrade::{ComtradeClient, ComtradeLoader};
-use crate::sources::gta::{GtaClient, GtaLoader};
-use crate::sources::ita::{ItaClient, ItaLoader};
+use crate::sources::comtrade::{ComtradeClient, ComtradeLoader, TradeFlowKey};
+use crate::sources::gta::{GtaClient, GtaLoader, JurisdictionInterventionsKey};
+use crate::sources::ita::{
+    CountryKey, CountryRecord, ItaClient, ItaLoader, OfficeLocation, TradeEvent, TradeLead,
+};
 use crate::sources::UpstreamUsage;
 
 /// The configured upstream clients, shared by every operation.
@@ -28,45 +34,91 @@ impl Sources {
 }
 
 /// State of one GraphQL operation: its upstream accounting and its loaders,
-/// which batch only within the operation.
+/// which batch only within the operation. Run the operation through
+/// [`OperationContext::run`], which sends the loaders' batches.
+#[derive(Clone)]
 pub struct OperationContext {
     pub usage: UpstreamUsage,
-    pub gta: DataLoader<GtaLoader>,
-    pub comtrade: DataLoader<ComtradeLoader>,
-    pub ita: DataLoader<ItaLoader>,
+    pub gta: BatchLoader<JurisdictionInterventionsKey, GtaLoader>,
+    pub comtrade: BatchLoader<TradeFlowKey, ComtradeLoader>,
+    pub ita_leads: BatchLoader<CountryKey<TradeLead>, ItaLoader>,
+    pub ita_offices: BatchLoader<CountryKey<OfficeLocation>, ItaLoader>,
+    pub ita_events: BatchLoader<CountryKey<TradeEvent>, ItaLoader>,
+    driven: Arc<AtomicBool>,
 }
 
 impl OperationContext {
     pub fn new(sources: &Sources) -> Self {
         let usage = UpstreamUsage::default();
-        // Without batching (a benchmark baseline), every key is its own batch.
-        let most = |batch: usize| if sources.batching { batch } else { 1 };
+        let driven = Arc::new(AtomicBool::new(false));
+        // Without batching (a benchmark baseline), every load is its own call.
+        let batching = sources.batching;
+        let ita = || ItaLoader::new(sources.ita.clone(), usage.clone());
         Self {
-            gta: DataLoader::new(
+            gta: BatchLoader::new(
                 GtaLoader::new(sources.gta.clone(), usage.clone()),
-                tokio::spawn,
-            )
-            .max_batch_size(most(1000)),
-            comtrade: DataLoader::new(
+                batching,
+                driven.clone(),
+            ),
+            comtrade: BatchLoader::new(
                 ComtradeLoader::new(sources.comtrade.clone(), usage.clone()),
-                tokio::spawn,
-            )
-            // A Comtrade field asks for one key per (reporter, partner,
-            // period): a 200-jurisdiction, 12-period query registers 2,400
-            // keys, which takes longer than the default 1 ms window, and keys
-            // that miss it cost extra requests (`cargo bench --bench batching`
-            // measured 3 requests instead of 1 at 100 x 12 on v1). 5 ms keeps
-            // every benchmark shape at the lower bound; every query that
-            // touches Comtrade pays it, cached or not (BENCHMARKS.md).
-            .delay(std::time::Duration::from_millis(5))
-            .max_batch_size(most(100_000)),
-            ita: DataLoader::new(
-                ItaLoader::new(sources.ita.clone(), usage.clone()),
-                tokio::spawn,
-            )
-            .max_batch_size(most(1000)),
+                batching,
+                driven.clone(),
+            ),
+            ita_leads: BatchLoader::new(ita(), batching, driven.clone()),
+            ita_offices: BatchLoader::new(ita(), batching, driven.clone()),
+            ita_events: BatchLoader::new(ita(), batching, driven.clone()),
             usage,
+            driven,
         }
+    }
+
+    /// Runs `operation` (the schema executing a request that carries this
+    /// context), sending the loaders' batches whenever it waits for them.
+    pub async fn run<F: Future>(&self, operation: F) -> F::Output {
+        batch::drive(self, operation).await
+    }
+}
+
+impl PendingBatches for OperationContext {
+    fn start_driving(&self) {
+        self.driven.store(true, Ordering::Release);
+    }
+
+    fn take_batches(&self) -> Vec<Batch> {
+        [
+            self.gta.take_batch(),
+            self.comtrade.take_batch(),
+            self.ita_leads.take_batch(),
+            self.ita_offices.take_batch(),
+            self.ita_events.take_batch(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// The operation's loader for one ITA endpoint's records.
+pub(crate) trait ItaBatches: CountryRecord + Sized {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader>;
+}
+
+impl ItaBatches for TradeLead {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
+        &operation.ita_leads
+    }
+}
+
+impl ItaBatches for OfficeLocation {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
+        &operation.ita_offices
+    }
+}
+
+impl ItaBatches for TradeEvent {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
+        &operation.ita_events
     }
 }
 

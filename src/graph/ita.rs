@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 
-use super::context::{operation, sources};
+use super::context::{operation, sources, ItaBatches};
 use super::jurisdiction::Jurisdiction;
 use crate::countries;
 use crate::error::{Error, GraphqlResult};
@@ -552,7 +552,7 @@ impl ItaQueries {
 impl Jurisdiction {
     /// This jurisdiction's records from one ITA endpoint, batched with every
     /// other jurisdiction of the operation.
-    pub(super) async fn ita_records<R: CountryRecord>(
+    pub(super) async fn ita_records<R: ItaBatches>(
         &self,
         ctx: &Context<'_>,
         params: SearchParams,
@@ -563,8 +563,7 @@ impl Jurisdiction {
             return Ok(Vec::new());
         };
         let key = CountryKey::<R>::new(iso2, Arc::new(params), limit);
-        Ok(operation(ctx)?
-            .ita
+        Ok(R::loader(operation(ctx)?)
             .load_one(key)
             .await
             .graphql()?

@@ -3,6 +3,7 @@
 //! per-operation loader for typed records and join sources only through the
 //! crosswalk (`countries`).
 
+mod batch;
 mod context;
 mod intervention;
 mod ita;

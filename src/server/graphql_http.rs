@@ -248,7 +248,9 @@ async fn execute(
     }
     let operation = OperationContext::new(&state.sources);
     let usage = operation.usage.clone();
-    let response = state.schema.execute(request.data(operation)).await;
+    let response = operation
+        .run(state.schema.execute(request.data(operation.clone())))
+        .await;
 
     // A request error (the document did not parse or validate) has errors
     // without paths and no data; it is answered without a `data` member.

@@ -1,5 +1,5 @@
-//! The per-operation Comtrade loader: every trade-flow key of a DataLoader
-//! batch is planned together (see [`super::planner`]), the plan is sent, and
+//! The per-operation Comtrade loader: every trade-flow key of a batch
+//! is planned together (see [`super::planner`]), the plan is sent, and
 //! the rows are routed back to the keys that asked for them.
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +15,7 @@ use super::query::{FlowShape, PartnerCode, TradeFlowKey};
 use crate::error::Error;
 use crate::sources::UpstreamUsage;
 
-/// Wrap in an async-graphql `DataLoader`; one per operation.
+/// One per operation; `graph::batch` collects its keys.
 pub struct ComtradeLoader {
     client: ComtradeClient,
     usage: UpstreamUsage,

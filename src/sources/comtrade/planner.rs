@@ -1,4 +1,4 @@
-//! Packs the trade-flow keys of one DataLoader batch into the fewest requests
+//! Packs the trade-flow keys of one batch into the fewest requests
 //! Comtrade accepts.
 //!
 //! The legacy API takes at most five codes in each of `r`, `p` and `ps` (and

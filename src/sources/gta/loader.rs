@@ -1,7 +1,7 @@
 //! Batches `Jurisdiction.interventionsImplemented` / `interventionsAffecting`
 //! across the jurisdictions of one operation.
 //!
-//! All keys of a DataLoader batch that share a role and a query become one GTA
+//! All keys of a batch that share a role and a query become one GTA
 //! request whose `implementer` (or `affected`) filter lists every jurisdiction,
 //! with room for each one's page. The answer is in the query's order, so each
 //! jurisdiction's own interventions are its own answer's order; a jurisdiction
@@ -45,7 +45,7 @@ pub struct JurisdictionInterventionsKey {
     pub offset: u32,
 }
 
-/// The per-operation GTA loader (wrap it in an async-graphql `DataLoader`).
+/// The per-operation GTA loader (`graph::batch` collects its keys).
 pub struct GtaLoader {
     client: GtaClient,
     usage: UpstreamUsage,
@@ -183,8 +183,8 @@ impl Loader<JurisdictionInterventionsKey> for GtaLoader {
                 jurisdictions.push(key.jurisdiction);
             }
         }
-        // DataLoader hands keys over in no particular order; sorted, the same
-        // batch is the same upstream request, and the cache can answer it.
+        // Keys come in the order resolvers asked; sorted, the same set of
+        // jurisdictions is the same upstream request, which the cache answers.
         for jurisdictions in groups.values_mut() {
             jurisdictions.sort();
         }

@@ -1,0 +1,334 @@
+//! Per-operation batching without a timer: the keys an operation's resolvers
+//! ask for are collected, and go out as one batch the moment the operation can
+//! make no further progress without them.
+//!
+//! Why not async-graphql's `DataLoader`: it closes a batch on a timer (1 ms by
+//! default), so every operation that touches a source waits out the window
+//! even when the response cache answers at once, and a large query whose keys
+//! take longer than the window to register is split into extra upstream
+//! requests (BENCHMARKS.md measured both: a 5 ms Comtrade window was most of
+//! the warm latency, and a 1 ms one cost 3 requests instead of 1 at 100
+//! jurisdictions × 12 periods).
+//!
+//! The moment a batch is complete is knowable instead: every resolver of an
+//! operation runs inside the one future that executes it. When that future
+//! returns `Pending` without having woken itself, every resolver that could
+//! register a key has done so and is waiting. [`drive`] wraps the execution,
+//! notices that moment, and runs the batches in the same task (a cache-served
+//! batch finishes within the same poll, with no thread hop and no timer).
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Wake, Waker};
+
+use async_graphql::dataloader::Loader;
+use futures::channel::oneshot;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::task::AtomicWaker;
+
+use crate::error::Error;
+
+/// One batch of loads, ready to run.
+pub type Batch = BoxFuture<'static, ()>;
+
+type Answer<K, V> = Result<HashMap<K, V>, Error>;
+
+/// One `load_many` call waiting for its batch.
+struct Waiter<K, V> {
+    keys: Vec<K>,
+    reply: oneshot::Sender<Answer<K, V>>,
+}
+
+/// Collects the keys of one operation for one loader; [`drive`] sends them.
+pub struct BatchLoader<K, L: Loader<K>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    loader: Arc<L>,
+    waiting: Arc<Mutex<Vec<Waiter<K, L::Value>>>>,
+    /// Whether the keys of different loads share a call of the loader (off
+    /// only to measure the baseline: each load is then a call of its own).
+    batching: bool,
+    /// Set once [`drive`] runs the operation; until then nothing would ever
+    /// send the batch, so loads go straight to the loader.
+    driven: Arc<AtomicBool>,
+}
+
+impl<K, L> Clone for BatchLoader<K, L>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    fn clone(&self) -> Self {
+        Self {
+            loader: self.loader.clone(),
+            waiting: self.waiting.clone(),
+            batching: self.batching,
+            driven: self.driven.clone(),
+        }
+    }
+}
+
+impl<K, L> BatchLoader<K, L>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Error>,
+{
+    pub fn new(loader: L, batching: bool, driven: Arc<AtomicBool>) -> Self {
+        Self {
+            loader: Arc::new(loader),
+            waiting: Arc::default(),
+            batching,
+            driven,
+        }
+    }
+
+    /// The values of `keys` (a key the loader has no value for is absent).
+    pub async fn load_many(&self, keys: impl IntoIterator<Item = K>) -> Answer<K, L::Value> {
+        let keys: Vec<K> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        if !self.batching || !self.driven.load(Ordering::Acquire) {
+            return self.loader.load(&keys).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Waiter { keys, reply });
+        // The sender is dropped unanswered only if the operation is dropped,
+        // and then so is this future.
+        answer.await.unwrap_or_else(|_| Ok(HashMap::new()))
+    }
+
+    /// The value of one key.
+    pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, Error> {
+        let mut values = self.load_many([key.clone()]).await?;
+        Ok(values.remove(&key))
+    }
+
+    /// Everything asked for since the last call, as one batch to run; `None`
+    /// when nothing waits.
+    pub fn take_batch(&self) -> Option<Batch> {
+        let waiters =
+            std::mem::take(&mut *self.waiting.lock().unwrap_or_else(PoisonError::into_inner));
+        if waiters.is_empty() {
+            return None;
+        }
+        let loader = self.loader.clone();
+        Some(Box::pin(async move {
+            // Distinct keys, in the order they were asked for.
+            let mut seen = HashSet::new();
+            let keys: Vec<K> = waiters
+                .iter()
+                .flat_map(|waiter| waiter.keys.iter())
+                .filter(|key| seen.insert(*key))
+                .cloned()
+                .collect();
+            let values = loader.load(&keys).await;
+            for waiter in waiters {
+                let answer = match &values {
+                    Err(error) => Err(error.clone()),
+                    Ok(values) => Ok(waiter
+                        .keys
+                        .into_iter()
+                        .filter_map(|key| {
+                            let value = values.get(&key)?.clone();
+                            Some((key, value))
+                        })
+                        .collect()),
+                };
+                // A waiter whose resolver was dropped no longer listens.
+                let _ = waiter.reply.send(answer);
+            }
+        }))
+    }
+}
+
+/// Something that holds an operation's waiting keys.
+pub trait PendingBatches {
+    /// Marks the operation as driven: from now on loads wait for a batch.
+    fn start_driving(&self);
+    /// Every batch that has keys waiting.
+    fn take_batches(&self) -> Vec<Batch>;
+}
+
+/// Wakes the task running [`drive`], and records that the operation asked to
+/// be polled again (so it is not idle yet).
+#[derive(Default)]
+struct IdleSignal {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for IdleSignal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// Runs `operation` and sends its batches each time it goes idle.
+pub async fn drive<F: Future>(pending: &impl PendingBatches, operation: F) -> F::Output {
+    pending.start_driving();
+    let mut operation = std::pin::pin!(operation);
+    let mut running: FuturesUnordered<Batch> = FuturesUnordered::new();
+    let signal = Arc::new(IdleSignal::default());
+    let waker = Waker::from(signal.clone());
+    std::future::poll_fn(|cx| {
+        signal.task.register(cx.waker());
+        loop {
+            // Batches that finish answer their waiters, which wakes them.
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+            signal.woken.store(false, Ordering::Release);
+            let mut operation_cx = std::task::Context::from_waker(&waker);
+            if let Poll::Ready(output) = operation.as_mut().poll(&mut operation_cx) {
+                return Poll::Ready(output);
+            }
+            if signal.woken.load(Ordering::Acquire) {
+                // It will be polled again at once: more keys may come.
+                return Poll::Pending;
+            }
+            let batches = pending.take_batches();
+            if batches.is_empty() {
+                return Poll::Pending;
+            }
+            running.extend(batches);
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Doubles its keys; records every batch it was called with; key 13 fails.
+    #[derive(Default)]
+    struct Doubler {
+        calls: Arc<Mutex<Vec<Vec<u32>>>>,
+    }
+
+    impl Loader<u32> for Doubler {
+        type Value = u32;
+        type Error = Error;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Error> {
+            self.calls.lock().unwrap().push(keys.to_vec());
+            // An answer that is not ready at first, as an upstream's is not.
+            tokio::task::yield_now().await;
+            if keys.contains(&13) {
+                return Err(Error::BadInput("13 is unlucky".into()));
+            }
+            Ok(keys.iter().map(|&key| (key, key * 2)).collect())
+        }
+    }
+
+    struct Operation {
+        doubler: BatchLoader<u32, Doubler>,
+        driven: Arc<AtomicBool>,
+        sent: AtomicUsize,
+    }
+
+    impl Operation {
+        fn new(batching: bool) -> (Self, Arc<Mutex<Vec<Vec<u32>>>>) {
+            let loader = Doubler::default();
+            let calls = loader.calls.clone();
+            let driven = Arc::new(AtomicBool::new(false));
+            let operation = Self {
+                doubler: BatchLoader::new(loader, batching, driven.clone()),
+                driven,
+                sent: AtomicUsize::new(0),
+            };
+            (operation, calls)
+        }
+    }
+
+    impl PendingBatches for Operation {
+        fn start_driving(&self) {
+            self.driven.store(true, Ordering::Release);
+        }
+        fn take_batches(&self) -> Vec<Batch> {
+            let batches: Vec<_> = self.doubler.take_batch().into_iter().collect();
+            self.sent.fetch_add(batches.len(), Ordering::Relaxed);
+            batches
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_asked_for_together_go_in_one_batch_and_dependent_ones_in_the_next() {
+        let (operation, calls) = Operation::new(true);
+        let loader = &operation.doubler;
+        let (first, second) = drive(&operation, async {
+            let siblings = futures::future::join_all((1..=4).map(|key| loader.load_one(key))).await;
+            // Asked only after the first answers: a second batch.
+            let dependent = loader.load_many([2, 5]).await.unwrap();
+            (siblings, dependent)
+        })
+        .await;
+        let first: Vec<_> = first.into_iter().map(|value| value.unwrap()).collect();
+        assert_eq!(first, vec![Some(2), Some(4), Some(6), Some(8)]);
+        assert_eq!(second, HashMap::from([(2, 4), (5, 10)]));
+        assert_eq!(*calls.lock().unwrap(), vec![vec![1, 2, 3, 4], vec![2, 5]]);
+        assert_eq!(operation.sent.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn the_same_key_asked_twice_in_a_batch_is_loaded_once() {
+        let (operation, calls) = Operation::new(true);
+        let loader = &operation.doubler;
+        let answers = drive(&operation, async {
+            futures::join!(loader.load_many([7, 8]), loader.load_many([8, 9]))
+        })
+        .await;
+        assert_eq!(answers.0.unwrap(), HashMap::from([(7, 14), (8, 16)]));
+        assert_eq!(answers.1.unwrap(), HashMap::from([(8, 16), (9, 18)]));
+        assert_eq!(*calls.lock().unwrap(), vec![vec![7, 8, 9]]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_answers_every_load_in_it_with_the_error() {
+        let (operation, calls) = Operation::new(true);
+        let loader = &operation.doubler;
+        let (lucky, unlucky) = drive(&operation, async {
+            futures::join!(loader.load_many([1, 2]), loader.load_many([3, 13]))
+        })
+        .await;
+        let error = Error::BadInput("13 is unlucky".into());
+        assert_eq!(lucky.unwrap_err(), error);
+        assert_eq!(unlucky.unwrap_err(), error);
+        assert_eq!(*calls.lock().unwrap(), vec![vec![1, 2, 3, 13]]);
+    }
+
+    #[tokio::test]
+    async fn batching_off_calls_the_loader_once_per_load() {
+        let (operation, calls) = Operation::new(false);
+        let loader = &operation.doubler;
+        let (few, one) = drive(&operation, async {
+            futures::join!(loader.load_many([1, 2, 3]), loader.load_one(4))
+        })
+        .await;
+        assert_eq!(few.unwrap().len(), 3);
+        assert_eq!(one.unwrap(), Some(8));
+        assert_eq!(*calls.lock().unwrap(), vec![vec![1, 2, 3], vec![4]]);
+        assert_eq!(operation.sent.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_load_outside_a_driven_operation_goes_straight_to_the_loader() {
+        let (operation, calls) = Operation::new(true);
+        let answer = operation.doubler.load_one(21).await.unwrap();
+        assert_eq!(answer, Some(42));
+        assert_eq!(*calls.lock().unwrap(), vec![vec![21]]);
+        assert_eq!(operation.sent.load(Ordering::Relaxed), 0);
+    }
+}
