@@ -37,6 +37,9 @@ pub type Batch = BoxFuture<'static, ()>;
 
 type Answer<K, V> = Result<HashMap<K, V>, Error>;
 
+/// The loads waiting for the next batch.
+type Waiting<K, V> = Vec<Waiter<K, V>>;
+
 /// One `load_many` call waiting for its batch.
 struct Waiter<K, V> {
     keys: Vec<K>,
@@ -49,7 +52,7 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
     loader: Arc<L>,
-    waiting: Arc<Mutex<Vec<Waiter<K, L::Value>>>>,
+    waiting: Arc<Mutex<Waiting<K, L::Value>>>,
     /// Whether the keys of different loads share a call of the loader (off
     /// only to measure the baseline: each load is then a call of its own).
     batching: bool,
