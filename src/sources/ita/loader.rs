@@ -128,9 +128,11 @@ impl ItaLoader {
     ///
     /// One search lists every country; when a page leaves some countries
     /// short, the next search lists only those, from the start, rather than
-    /// paging on through the records of countries that are already served
-    /// (`cargo bench --bench batching` measured 3 pages for 65 countries
-    /// paging on, 2 narrowing). When no country is served, it pages on.
+    /// paging on through the records of countries already served. ITA's
+    /// leads are skewed (a few markets have most of them): paging on, a
+    /// country with few, older leads is reached only after every page of the
+    /// busy ones; narrowed, it is in the next request. When no country is
+    /// served yet, it pages on.
     async fn load_group<R: CountryRecord>(
         &self,
         params: &SearchParams,
