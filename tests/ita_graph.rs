@@ -231,3 +231,51 @@ async fn bad_ita_input_makes_no_request() {
     common::assert_bad_input(&gateway, &cases).await;
     assert_eq!(gateway.ita_requests(), 0);
 }
+
+/// Leads of every country with a post: when the first page leaves countries
+/// short, the next search asks only for those, from the start, and every
+/// country ends with its three leads.
+#[tokio::test]
+async fn a_follow_up_search_lists_only_the_countries_still_short() {
+    let gateway = TestGateway::start().await;
+    let posts: Vec<&str> = trade_graph::sample::ita_post_countries()
+        .iter()
+        .filter_map(|iso2| trade_graph::countries::by_iso2(iso2).map(|c| c.iso3))
+        .collect();
+    let response = gateway
+        .query_with(
+            "query($iso3: [String!]) { jurisdictions(iso3: $iso3) { iso3 tradeLeads(limit: 3) { country { iso3 } } } }",
+            serde_json::json!({ "iso3": posts }),
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    for jurisdiction in response["data"]["jurisdictions"].as_array().unwrap() {
+        let leads = jurisdiction["tradeLeads"].as_array().unwrap();
+        assert_eq!(leads.len(), 3, "{jurisdiction}");
+        for lead in leads {
+            assert_eq!(lead["country"]["iso3"], jurisdiction["iso3"]);
+        }
+    }
+    let searches: Vec<(usize, String)> = gateway
+        .simulator
+        .recorded_requests(Source::Ita)
+        .iter()
+        .map(|request| {
+            let params = params(&request.query);
+            (
+                params["countries"].split(',').count(),
+                params["offset"].clone(),
+            )
+        })
+        .collect();
+    assert!(searches.len() >= 2, "{searches:?}");
+    assert_eq!(searches[0], (posts.len(), "0".to_owned()));
+    for pair in searches.windows(2) {
+        assert!(pair[1].0 < pair[0].0, "each search narrows: {searches:?}");
+        assert_eq!(
+            pair[1].1, "0",
+            "a narrowed search starts over: {searches:?}"
+        );
+    }
+    assert_eq!(upstream_requests(&response, "ita"), searches.len() as u64);
+}
