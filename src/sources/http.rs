@@ -486,29 +486,6 @@ pub fn decode<T: DeserializeOwned>(source: Source, body: &[u8]) -> Result<T, Err
     })
 }
 
-/// Decodes an already parsed JSON value into `T`; `at` is the path of `value`
-/// inside the body, so errors name the full path.
-pub fn decode_value<T: DeserializeOwned>(
-    source: Source,
-    value: serde_json::Value,
-    at: &str,
-) -> Result<T, Error> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let inner_path = error.path().to_string();
-        let path = match (at, inner_path.as_str()) {
-            ("", inner) => inner.to_owned(),
-            (outer, ".") => outer.to_owned(),
-            (outer, inner) if inner.starts_with('[') => format!("{outer}{inner}"),
-            (outer, inner) => format!("{outer}.{inner}"),
-        };
-        Error::UpstreamBadResponse {
-            upstream: source,
-            path,
-            detail: error.into_inner().to_string(),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,13 +520,6 @@ mod tests {
         let error = decode::<Vec<Row>>(Source::Gta, br#"[{"id": 1}, {"id": "x"}]"#).unwrap_err();
         match error {
             Error::UpstreamBadResponse { path, .. } => assert_eq!(path, "[1].id"),
-            other => panic!("unexpected {other:?}"),
-        }
-        let error =
-            decode_value::<Vec<Row>>(Source::Gta, serde_json::json!([{"id": "x"}]), "results")
-                .unwrap_err();
-        match error {
-            Error::UpstreamBadResponse { path, .. } => assert_eq!(path, "results[0].id"),
             other => panic!("unexpected {other:?}"),
         }
     }

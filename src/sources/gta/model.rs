@@ -7,12 +7,15 @@
 //! sources as a string or as `[{status, order_nr, modified, text}]`; `is_in_force`
 //! as 0/1 or a boolean; levels as strings or numbers; unknown members.
 
+use std::fmt;
 use std::sync::Arc;
 
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::sources::http::{decode, decode_value};
+use crate::sources::http::{decode, strip_bom};
 use crate::sources::Source;
 
 /// One trade policy intervention.
@@ -294,40 +297,27 @@ fn shared(interventions: Vec<Intervention>) -> Vec<Arc<Intervention>> {
     interventions.into_iter().map(Arc::new).collect()
 }
 
-/// Decodes a data endpoint answer in either envelope.
+/// Decodes a data endpoint answer in either envelope: v1's bare array, or
+/// v2's `{count, next, previous, results}`. Straight from the bytes to
+/// records: going through a `serde_json::Value` first was 40% of a cold
+/// flagship's CPU (`perf`, BENCHMARKS.md).
 pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
-    let value: serde_json::Value = decode(Source::Gta, body)?;
-    match value {
-        serde_json::Value::Array(_) => Ok(DataResponse {
-            interventions: shared(decode_value(Source::Gta, value, "")?),
-            count: None,
-        }),
-        serde_json::Value::Object(mut envelope) => {
-            let mut results =
-                envelope
-                    .remove("results")
-                    .ok_or_else(|| Error::UpstreamBadResponse {
-                        upstream: Source::Gta,
-                        path: ".".into(),
-                        detail: "expected an array of interventions or an object with `results`"
-                            .into(),
-                    })?;
-            // The publisher's own v2 example nests the page in one more array
-            // (`results: [[...]]`); accept it as the page it is.
-            if let serde_json::Value::Array(items) = &results {
-                if !items.is_empty() && items.iter().all(serde_json::Value::is_array) {
-                    results = serde_json::Value::Array(
-                        items
-                            .iter()
-                            .flat_map(|inner| inner.as_array().cloned().unwrap_or_default())
-                            .collect(),
-                    );
-                }
-            }
-            let count = envelope.get("count").and_then(serde_json::Value::as_u64);
+    match strip_bom(body)
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+    {
+        Some(b'[') => {
+            let InterventionList(interventions) = decode(Source::Gta, body)?;
             Ok(DataResponse {
-                interventions: shared(decode_value(Source::Gta, results, "results")?),
-                count,
+                interventions: shared(interventions),
+                count: None,
+            })
+        }
+        Some(b'{') => {
+            let envelope: PagedEnvelope = decode(Source::Gta, body)?;
+            Ok(DataResponse {
+                interventions: shared(envelope.results.0),
+                count: envelope.count,
             })
         }
         _ => Err(Error::UpstreamBadResponse {
@@ -335,6 +325,67 @@ pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
             path: ".".into(),
             detail: "expected an array of interventions or an object with `results`".into(),
         }),
+    }
+}
+
+/// v2's paged envelope (`next` and `previous` are not needed: the gateway
+/// pages by offset).
+#[derive(Deserialize)]
+struct PagedEnvelope {
+    #[serde(default)]
+    count: Option<u64>,
+    results: InterventionList,
+}
+
+/// A page of interventions. The publisher's own v2 example nests the page in
+/// one more array (`results: [[...]]`); it is accepted as the page it is.
+struct InterventionList(Vec<Intervention>);
+
+impl<'de> Deserialize<'de> for InterventionList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = InterventionList;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("an array of interventions")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+                let mut interventions = Vec::with_capacity(items.size_hint().unwrap_or(0));
+                while let Some(item) = items.next_element::<ListItem>()? {
+                    match item {
+                        ListItem::One(intervention) => interventions.push(intervention),
+                        ListItem::Nested(page) => interventions.extend(page),
+                    }
+                }
+                Ok(InterventionList(interventions))
+            }
+        }
+        deserializer.deserialize_seq(ListVisitor)
+    }
+}
+
+/// An element of a page: an intervention, or a nested page of them.
+enum ListItem {
+    One(Intervention),
+    Nested(Vec<Intervention>),
+}
+
+impl<'de> Deserialize<'de> for ListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = ListItem;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("an intervention object, or an array of them")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, fields: A) -> Result<Self::Value, A::Error> {
+                Intervention::deserialize(MapAccessDeserializer::new(fields)).map(ListItem::One)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<Self::Value, A::Error> {
+                Vec::deserialize(SeqAccessDeserializer::new(items)).map(ListItem::Nested)
+            }
+        }
+        deserializer.deserialize_any(ItemVisitor)
     }
 }
 
@@ -375,5 +426,24 @@ mod tests {
             "{error:?}"
         );
         assert!(decode_data_response(b"<html>").is_err());
+    }
+
+    #[test]
+    fn decodes_the_publishers_nested_page_and_names_paths_inside_it() {
+        let body =
+            br#"{"count": 2, "results": [[{"intervention_id": 3}, {"intervention_id": 4}]]}"#;
+        let response = decode_data_response(body).unwrap();
+        let ids: Vec<u32> = response.interventions.iter().map(|i| i.id).collect();
+        assert_eq!(ids, [3, 4]);
+        let error = decode_data_response(
+            br#"{"results": [[{"intervention_id": 3}, {"intervention_id": []}]]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, Error::UpstreamBadResponse { ref path, .. } if path == "results[0][1].intervention_id"),
+            "{error:?}"
+        );
+        let error = decode_data_response(br#"{"count": 0}"#).unwrap_err();
+        assert!(error.to_string().contains("results"), "{error}");
     }
 }
