@@ -365,6 +365,9 @@ impl<'de> Deserialize<'de> for InterventionList {
 }
 
 /// An element of a page: an intervention, or a nested page of them.
+// Lives on the stack for one element and is moved once; boxing the large
+// variant would add an allocation per intervention.
+#[allow(clippy::large_enum_variant)]
 enum ListItem {
     One(Intervention),
     Nested(Vec<Intervention>),
