@@ -473,8 +473,15 @@ pub fn strip_bom(body: &[u8]) -> &[u8] {
 }
 
 /// Decodes an upstream body into `T`; a mismatch names the JSON path.
+///
+/// Path tracking wraps every visitor, so answers are decoded without it
+/// first; only a body that fails is decoded again to find the path.
 pub fn decode<T: DeserializeOwned>(source: Source, body: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(strip_bom(body));
+    let body = strip_bom(body);
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();

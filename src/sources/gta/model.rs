@@ -8,10 +8,11 @@
 //! as 0/1 or a boolean; levels as strings or numbers; unknown members.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -145,27 +146,23 @@ pub struct AffectedProduct {
 impl<'de> Deserialize<'de> for AffectedProduct {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Wire {
-            Code(u32),
-            Detailed {
-                product_id: u32,
-                #[serde(default)]
-                name: Option<String>,
-                #[serde(default)]
-                prior_level: Option<Level>,
-                #[serde(default)]
-                new_level: Option<Level>,
-                #[serde(default)]
-                unit: Option<String>,
-                #[serde(default)]
-                date_implemented: Option<String>,
-                #[serde(default)]
-                date_removed: Option<String>,
-            },
+        struct Detailed {
+            product_id: u32,
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            prior_level: Option<Level>,
+            #[serde(default)]
+            new_level: Option<Level>,
+            #[serde(default)]
+            unit: Option<String>,
+            #[serde(default)]
+            date_implemented: Option<String>,
+            #[serde(default)]
+            date_removed: Option<String>,
         }
-        Ok(match Wire::deserialize(deserializer)? {
-            Wire::Code(hs_code) => Self {
+        Ok(match CodeOr::<Detailed>::deserialize(deserializer)? {
+            CodeOr::Code(hs_code) => Self {
                 hs_code,
                 name: None,
                 prior_level: None,
@@ -174,22 +171,14 @@ impl<'de> Deserialize<'de> for AffectedProduct {
                 date_implemented: None,
                 date_removed: None,
             },
-            Wire::Detailed {
-                product_id,
-                name,
-                prior_level,
-                new_level,
-                unit,
-                date_implemented,
-                date_removed,
-            } => Self {
-                hs_code: product_id,
-                name,
-                prior_level: prior_level.map(Level::into_text),
-                new_level: new_level.map(Level::into_text),
-                unit,
-                date_implemented,
-                date_removed,
+            CodeOr::Object(detailed) => Self {
+                hs_code: detailed.product_id,
+                name: detailed.name,
+                prior_level: detailed.prior_level.map(|level| level.0),
+                new_level: detailed.new_level.map(|level| level.0),
+                unit: detailed.unit,
+                date_implemented: detailed.date_implemented,
+                date_removed: detailed.date_removed,
             },
         })
     }
@@ -206,83 +195,156 @@ pub struct AffectedSector {
 impl<'de> Deserialize<'de> for AffectedSector {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Wire {
-            Code(u32),
-            Named {
-                sector_id: u32,
-                #[serde(default)]
-                name: Option<String>,
-            },
+        struct Named {
+            sector_id: u32,
+            #[serde(default)]
+            name: Option<String>,
         }
-        Ok(match Wire::deserialize(deserializer)? {
-            Wire::Code(cpc_code) => Self {
+        Ok(match CodeOr::<Named>::deserialize(deserializer)? {
+            CodeOr::Code(cpc_code) => Self {
                 cpc_code,
                 name: None,
             },
-            Wire::Named { sector_id, name } => Self {
-                cpc_code: sector_id,
-                name,
+            CodeOr::Object(named) => Self {
+                cpc_code: named.sector_id,
+                name: named.name,
             },
         })
     }
 }
 
-/// A tariff level, which GTA writes as "6.5" or 6.5.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Level {
-    Text(String),
-    Number(serde_json::Number),
+// The values below come in more than one JSON shape. They are decoded with
+// visitors that take whichever shape arrives, not serde's untagged enums,
+// which buffer every value to try each shape in turn (an allocation per
+// product of every intervention, visible in `perf` on large answers).
+
+/// A bare code (`292149`) or an object that carries one.
+enum CodeOr<T> {
+    Code(u32),
+    Object(T),
 }
 
-impl Level {
-    fn into_text(self) -> String {
-        match self {
-            Self::Text(text) => text,
-            Self::Number(number) => number.to_string(),
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for CodeOr<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CodeOrVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for CodeOrVisitor<T> {
+            type Value = CodeOr<T>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a code or an object")
+            }
+            fn visit_u64<E: de::Error>(self, code: u64) -> Result<Self::Value, E> {
+                u32::try_from(code)
+                    .map(CodeOr::Code)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(code), &self))
+            }
+            fn visit_i64<E: de::Error>(self, code: i64) -> Result<Self::Value, E> {
+                u32::try_from(code)
+                    .map(CodeOr::Code)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(code), &self))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, fields: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(fields)).map(CodeOr::Object)
+            }
         }
+        deserializer.deserialize_any(CodeOrVisitor(PhantomData))
     }
 }
 
+/// A tariff level, which GTA writes as "6.5" or 6.5; kept as text.
+struct Level(String);
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LevelVisitor;
+        impl Visitor<'_> for LevelVisitor {
+            type Value = Level;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a level as text or a number")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Level, E> {
+                Ok(Level(text.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Level, E> {
+                Ok(Level(text))
+            }
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Level, E> {
+                Ok(Level(number.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Level, E> {
+                Ok(Level(number.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, number: f64) -> Result<Level, E> {
+                // JSON's own spelling of the number, as serde_json writes it.
+                Ok(Level(serde_json::Number::from_f64(number).map_or_else(
+                    || number.to_string(),
+                    |number| number.to_string(),
+                )))
+            }
+        }
+        deserializer.deserialize_any(LevelVisitor)
+    }
+}
+
+/// Descriptions and sources: null, a string, or `[{status, order_nr, ...}]`
+/// (put in `order_nr` order).
 fn dated_texts<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<DatedText>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Wire {
-        Text(String),
-        Entries(Vec<DatedText>),
-    }
-    Ok(match Option::<Wire>::deserialize(deserializer)? {
-        None => Vec::new(),
-        Some(Wire::Text(text)) if text.is_empty() => Vec::new(),
-        Some(Wire::Text(text)) => vec![DatedText {
-            text,
-            status: None,
-            order: None,
-            modified: None,
-        }],
-        Some(Wire::Entries(mut entries)) => {
-            entries.sort_by_key(|entry| entry.order);
-            entries
+    struct DatedTextsVisitor;
+    impl<'de> Visitor<'de> for DatedTextsVisitor {
+        type Value = Vec<DatedText>;
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a text, or an array of dated texts")
         }
-    })
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            self.visit_string(text.to_owned())
+        }
+        fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+            if text.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![DatedText {
+                text,
+                status: None,
+                order: None,
+                modified: None,
+            }])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, entries: A) -> Result<Self::Value, A::Error> {
+            let mut entries: Vec<DatedText> =
+                Deserialize::deserialize(SeqAccessDeserializer::new(entries))?;
+            entries.sort_by_key(|entry| entry.order);
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_any(DatedTextsVisitor)
 }
 
+/// A yes/no that GTA writes as a boolean or as 0/1; null is unknown.
 fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Wire {
-        Bool(bool),
-        Int(i64),
+    struct FlagVisitor;
+    impl Visitor<'_> for FlagVisitor {
+        type Value = Option<bool>;
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a boolean, 0 or 1")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+            Ok(Some(value))
+        }
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+            Ok(Some(value != 0))
+        }
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+            Ok(Some(value != 0))
+        }
     }
-    Ok(
-        Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
-            Wire::Bool(value) => value,
-            Wire::Int(value) => value != 0,
-        }),
-    )
+    deserializer.deserialize_any(FlagVisitor)
 }
 
 /// One decoded answer of the data endpoint.
