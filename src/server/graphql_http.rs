@@ -246,6 +246,7 @@ async fn execute(
             }
         }
     }
+    state.documents.attach(&mut request).await;
     let operation = OperationContext::new(&state.sources);
     let usage = operation.usage.clone();
     let response = operation

@@ -3,6 +3,7 @@
 //! [`run`] takes a bound listener and a shutdown future, so the binary and the
 //! tests start the server the same way (tests bind `127.0.0.1:0`).
 
+mod documents;
 mod graphiql;
 mod graphql_http;
 
@@ -58,6 +59,7 @@ pub(crate) struct AppState {
     graphiql_page: Arc<str>,
     statuses: Arc<Vec<SourceStatus>>,
     metrics: Metrics,
+    documents: documents::ParsedDocuments,
 }
 
 /// How one source is served, for the startup line and /healthz.
@@ -279,6 +281,7 @@ impl Gateway {
             graphiql_page: graphiql::page(&config.graphiql_assets).into(),
             statuses: Arc::new(statuses.clone()),
             metrics,
+            documents: documents::ParsedDocuments::new(),
         };
         let router = Router::new()
             .route("/", get(graphiql::serve))

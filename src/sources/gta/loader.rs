@@ -16,6 +16,7 @@ use async_graphql::dataloader::Loader;
 use futures::future::try_join_all;
 
 use super::client::{GtaClient, InterventionPage};
+use super::model::Intervention;
 use super::query::{InterventionQuery, MAX_LIMIT_PER_REQUEST};
 use crate::countries::GtaId;
 use crate::error::Error;
@@ -87,18 +88,37 @@ impl GtaLoader {
             .await?;
         let exhausted = (shared.interventions.len() as u64) < shared_limit;
 
+        // Routed in one pass over the answer (each intervention's own list
+        // of jurisdictions, which can name most of the world), not one pass
+        // per jurisdiction: this runs on every cache-served operation.
+        let position: HashMap<u16, usize> = jurisdictions
+            .iter()
+            .enumerate()
+            .map(|(index, jurisdiction)| (jurisdiction.0, index))
+            .collect();
+        let mut routed: Vec<Vec<Arc<Intervention>>> = vec![Vec::new(); jurisdictions.len()];
+        for intervention in &shared.interventions {
+            let named = match role {
+                JurisdictionRole::Implementer => &intervention.implementers,
+                JurisdictionRole::Affected => &intervention.affected,
+            };
+            for jurisdiction in named {
+                if let Some(&index) = position.get(&jurisdiction.id) {
+                    let own = &mut routed[index];
+                    // A jurisdiction named twice gets the intervention once.
+                    if !own
+                        .last()
+                        .is_some_and(|last| Arc::ptr_eq(last, intervention))
+                    {
+                        own.push(intervention.clone());
+                    }
+                }
+            }
+        }
+
         let mut answered = Vec::with_capacity(jurisdictions.len());
         let mut follow_ups = Vec::new();
-        for &jurisdiction in jurisdictions {
-            let own: Vec<_> = shared
-                .interventions
-                .iter()
-                .filter(|intervention| match role {
-                    JurisdictionRole::Implementer => intervention.implemented_by(jurisdiction.0),
-                    JurisdictionRole::Affected => intervention.affects(jurisdiction.0),
-                })
-                .cloned()
-                .collect();
+        for (&jurisdiction, own) in jurisdictions.iter().zip(routed) {
             if exhausted || own.len() as u64 >= wanted {
                 let total = exhausted.then_some(own.len() as u64);
                 let interventions = own
