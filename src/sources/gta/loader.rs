@@ -91,11 +91,16 @@ impl GtaLoader {
         // Routed in one pass over the answer (each intervention's own list
         // of jurisdictions, which can name most of the world), not one pass
         // per jurisdiction: this runs on every cache-served operation.
-        let position: HashMap<u16, usize> = jurisdictions
-            .iter()
-            .enumerate()
-            .map(|(index, jurisdiction)| (jurisdiction.0, index))
-            .collect();
+        // GTA ids are small numbers: a table indexed by id is the cheapest
+        // lookup (a hash map's hashing was most of this loop's time).
+        let mut position: Vec<Option<usize>> = Vec::new();
+        for (index, jurisdiction) in jurisdictions.iter().enumerate() {
+            let id = usize::from(jurisdiction.0);
+            if position.len() <= id {
+                position.resize(id + 1, None);
+            }
+            position[id] = Some(index);
+        }
         let mut routed: Vec<Vec<Arc<Intervention>>> = vec![Vec::new(); jurisdictions.len()];
         for intervention in &shared.interventions {
             let named = match role {
@@ -103,7 +108,7 @@ impl GtaLoader {
                 JurisdictionRole::Affected => &intervention.affected,
             };
             for jurisdiction in named {
-                if let Some(&index) = position.get(&jurisdiction.id) {
+                if let Some(&Some(index)) = position.get(usize::from(jurisdiction.id)) {
                     let own = &mut routed[index];
                     // A jurisdiction named twice gets the intervention once.
                     if !own

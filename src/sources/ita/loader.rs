@@ -156,19 +156,33 @@ impl ItaLoader {
             offset += received;
             let exhausted = received < size || page.total.is_some_and(|total| offset >= total);
             records.extend(page.items);
-            let mut short = Vec::new();
-            for code in &search.countries {
-                let found: Vec<Arc<R>> = records
-                    .iter()
-                    .filter(|record| record.country_codes().contains(code))
-                    .take(limit as usize)
-                    .cloned()
-                    .collect();
-                if (found.len() as u32) < limit {
-                    short.push(code.clone());
+            // One pass over the records (a record's countries are worked out
+            // once: an office's may need a name lookup), not one per country.
+            let mut found: HashMap<&str, Vec<Arc<R>>> = search
+                .countries
+                .iter()
+                .map(|code| (code.as_str(), Vec::new()))
+                .collect();
+            for record in &records {
+                for code in record.country_codes() {
+                    if let Some(list) = found.get_mut(code.as_str()) {
+                        let fresh = !list.last().is_some_and(|last| Arc::ptr_eq(last, record));
+                        if (list.len() as u32) < limit && fresh {
+                            list.push(record.clone());
+                        }
+                    }
                 }
-                own.insert(code.clone(), found);
             }
+            let mut short = Vec::new();
+            for (code, list) in found {
+                if (list.len() as u32) < limit {
+                    short.push(code.to_owned());
+                }
+                own.insert(code.to_owned(), list);
+            }
+            // Sorted, as the batch's countries are: the same batch makes the
+            // same narrowed request, which the cache answers.
+            short.sort();
             if exhausted || short.is_empty() {
                 break;
             }
