@@ -161,11 +161,14 @@ pub trait PendingBatches {
     fn take_batches(&self) -> Vec<Batch>;
 }
 
-/// Wakes the task running [`drive`], and records that the operation asked to
-/// be polled again (so it is not idle yet).
+/// Records that the operation asked to be polled again (so it is not idle
+/// yet), and wakes the task running [`drive`] when the wake comes from
+/// outside its poll (an upstream answer). A wake during the poll is the
+/// operation yielding, which [`drive`] answers itself.
 #[derive(Default)]
 struct IdleSignal {
     woken: AtomicBool,
+    polling: AtomicBool,
     task: AtomicWaker,
 }
 
@@ -174,10 +177,19 @@ impl Wake for IdleSignal {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake();
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.polling.load(Ordering::SeqCst) {
+            self.task.wake();
+        }
     }
 }
+
+/// How many times in one poll [`drive`] polls an operation again at once when
+/// it yields (async-graphql's lists yield after polling every field once),
+/// before it yields to the runtime itself. Going to the back of the runtime's
+/// queue at every such yield made each cache-served operation wait behind
+/// every other connection twice, and kept all of them in memory at once.
+const YIELDS_ANSWERED_IN_PLACE: u32 = 32;
 
 /// Runs `operation` and sends its batches each time it goes idle.
 pub async fn drive<F: Future>(pending: &impl PendingBatches, operation: F) -> F::Output {
@@ -188,16 +200,25 @@ pub async fn drive<F: Future>(pending: &impl PendingBatches, operation: F) -> F:
     let waker = Waker::from(signal.clone());
     std::future::poll_fn(|cx| {
         signal.task.register(cx.waker());
+        let mut yields_left = YIELDS_ANSWERED_IN_PLACE;
         loop {
             // Batches that finish answer their waiters, which wakes them.
             while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-            signal.woken.store(false, Ordering::Release);
+            signal.woken.store(false, Ordering::SeqCst);
+            signal.polling.store(true, Ordering::SeqCst);
             let mut operation_cx = std::task::Context::from_waker(&waker);
-            if let Poll::Ready(output) = operation.as_mut().poll(&mut operation_cx) {
+            let polled = operation.as_mut().poll(&mut operation_cx);
+            signal.polling.store(false, Ordering::SeqCst);
+            if let Poll::Ready(output) = polled {
                 return Poll::Ready(output);
             }
-            if signal.woken.load(Ordering::Acquire) {
-                // It will be polled again at once: more keys may come.
+            if signal.woken.load(Ordering::SeqCst) {
+                // It wants polling again: it is not idle, more keys may come.
+                if yields_left > 0 {
+                    yields_left -= 1;
+                    continue;
+                }
+                cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
             let batches = pending.take_batches();
