@@ -347,6 +347,42 @@ mod tests {
         assert_eq!(operation.sent.load(Ordering::Relaxed), 0);
     }
 
+    /// Wakes its task and returns `Pending` `times` times, as a future that
+    /// yields does.
+    struct Yields {
+        times: u32,
+    }
+
+    impl Future for Yields {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context) -> Poll<()> {
+            if self.times == 0 {
+                return Poll::Ready(());
+            }
+            self.times -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn an_operation_that_yields_is_polled_again_in_place_up_to_a_bound() {
+        let (operation, _) = Operation::new(true);
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+
+        let mut few = std::pin::pin!(drive(&operation, Yields { times: 3 }));
+        assert!(few.as_mut().poll(&mut cx).is_ready());
+
+        let times = YIELDS_ANSWERED_IN_PLACE + 5;
+        let mut many = std::pin::pin!(drive(&operation, Yields { times }));
+        assert!(
+            many.as_mut().poll(&mut cx).is_pending(),
+            "yields to the runtime in the end"
+        );
+        assert!(many.as_mut().poll(&mut cx).is_ready());
+    }
+
     #[tokio::test]
     async fn a_load_outside_a_driven_operation_goes_straight_to_the_loader() {
         let (operation, calls) = Operation::new(true);
