@@ -3,6 +3,11 @@
 //! path, warm (cached) throughput and latency at 1, 16 and 64 concurrent
 //! clients, and the server's peak RSS at 256 clients.
 //!
+//! The gateway runs in live mode against the sample simulator served from
+//! this benchmark's own process, so that its CPU and memory are its own, as
+//! in production; a last run measures the peak RSS of sample mode, where the
+//! simulator and its data share the gateway's process.
+//!
 //! Needs `wrk` (Debian: `apt-get install wrk`). Run:
 //! `cargo bench --bench load`. Prints Markdown for BENCHMARKS.md.
 
@@ -10,6 +15,8 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 
 /// Upstream latency the simulator adds to every answer.
 const UPSTREAM_LATENCY_MS: u64 = 50;
@@ -43,9 +50,42 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_server() -> Server {
+/// The simulated upstreams, served from this (the benchmark's) process, so
+/// that the gateway's own memory and CPU are measured apart from theirs.
+struct Upstreams {
+    simulator: Simulator,
+    // Owns the threads the simulator runs on; dropped after it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start_upstreams() -> Upstreams {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let simulator = runtime
+        .block_on(Simulator::start(SimulatorOptions {
+            latency: Duration::from_millis(UPSTREAM_LATENCY_MS),
+            comtrade: ComtradeRules {
+                interval: Duration::ZERO,
+                ..ComtradeRules::default()
+            },
+            ..SimulatorOptions::default()
+        }))
+        .expect("the simulator starts");
+    Upstreams {
+        simulator,
+        _runtime: runtime,
+    }
+}
+
+/// The gateway in live mode against `upstreams` (`None`: in sample mode,
+/// with the simulator inside its own process, as `cargo run` starts it).
+fn start_server(upstreams: Option<&Upstreams>) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_trade-graph"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trade-graph"));
+    command
         .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
         .env(
             "TRADE_GRAPH_SAMPLE_LATENCY",
@@ -56,9 +96,16 @@ fn start_server() -> Server {
         .env("TRADE_GRAPH_COMTRADE_INTERVAL", "0s")
         .env("TRADE_GRAPH_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the trade-graph binary starts");
+        .stderr(Stdio::null());
+    if let Some(upstreams) = upstreams {
+        let base_url = upstreams.simulator.base_url();
+        for source in ["GTA", "COMTRADE", "ITA"] {
+            command
+                .env(format!("TRADE_GRAPH_{source}_URL"), &base_url)
+                .env(format!("TRADE_GRAPH_{source}_KEY"), SAMPLE_KEY);
+        }
+    }
+    let child = command.spawn().expect("the trade-graph binary starts");
     // Owned by `Server` at once, so that it is killed and reaped on any exit.
     let server = Server {
         child,
@@ -209,7 +256,8 @@ fn main() {
         eprintln!("wrk is not installed: apt-get install wrk");
         std::process::exit(1);
     }
-    let server = start_server();
+    let upstreams = start_upstreams();
+    let server = start_server(Some(&upstreams));
     // The simulator builds its sample data on first use; build it with a
     // different query so the flagship's cold run measures the gateway.
     post_query(
@@ -269,10 +317,30 @@ fn main() {
         );
     }
     let result = wrk(&server.url, 256, 10);
+    let gateway_peak = peak_rss_mib(server.child.id());
+    drop(server);
+
+    // The same server in sample mode, as `cargo run --release` starts it: the
+    // simulator and its generated data live in the gateway's process.
+    let sample = start_server(None);
+    post_query(
+        &sample.url,
+        r#"{ jurisdiction(iso3: "NOR") { tradeFlows(periods: ["2020"]) { value }
+        officeLocations { post } tradeLeads { title } interventionsAffecting { items { id } } } }"#,
+    );
+    let (flagship, _) = post(&sample.url);
+    assert!(flagship.get("errors").is_none(), "{flagship}");
+    let sample_result = wrk(&sample.url, 256, 10);
+    println!("\n## Peak RSS (VmHWM), after 10 s at 256 clients\n");
+    println!("| server | 256 clients: requests/s | p99 | peak RSS |\n|---|---:|---:|---:|");
     println!(
-        "\n## Peak RSS\n\nAfter the runs above and 10 s at 256 clients ({:.0} requests/s, p99 {:.2} ms): peak RSS {:.1} MiB.",
-        result.requests_per_second,
-        result.p99_ms,
-        peak_rss_mib(server.child.id())
+        "| gateway alone (live mode against the simulator in the benchmark's process), after every run above | {:.0} | {:.2} ms | {gateway_peak:.1} MiB |",
+        result.requests_per_second, result.p99_ms
+    );
+    println!(
+        "| sample mode (`cargo run --release`: simulator and sample data in the same process), fresh | {:.0} | {:.2} ms | {:.1} MiB |",
+        sample_result.requests_per_second,
+        sample_result.p99_ms,
+        peak_rss_mib(sample.child.id())
     );
 }
