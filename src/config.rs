@@ -5,9 +5,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, ValueEnum};
 
 use crate::countries::ComtradeDialect;
+use crate::limits::{DemandLimits, DocumentLimits, OperationLimits, ShapeLimits};
 use crate::sources::gta::GtaApi;
 use crate::sources::http::Secret;
 use crate::sources::ita::ItaApi;
@@ -54,6 +56,9 @@ pub struct Config {
     pub batching: bool,
 
     #[command(flatten)]
+    pub limits: LimitsConfig,
+
+    #[command(flatten)]
     pub gta: GtaConfig,
 
     #[command(flatten)]
@@ -61,6 +66,112 @@ pub struct Config {
 
     #[command(flatten)]
     pub ita: ItaConfig,
+}
+
+/// What one operation and one connection may cost. Every limit is checked
+/// before any upstream is asked, except the result size, the deadline and
+/// the per-source request maximum, which also hold while it runs.
+#[derive(Args, Clone, Debug)]
+pub struct LimitsConfig {
+    /// Largest GraphQL document (query text), in bytes.
+    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_BYTES", default_value_t = DocumentLimits::default().max_bytes, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_document_bytes: usize,
+
+    /// Deepest nesting of `{`, `[` and `(` in a document, counted together
+    /// (the parser recurses once per level).
+    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_NESTING", default_value_t = DocumentLimits::default().max_nesting, value_parser = clap::value_parser!(u64).range(1..=256).map(|v| v as usize))]
+    pub max_document_nesting: usize,
+
+    /// Most lexical tokens in a document.
+    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_TOKENS", default_value_t = DocumentLimits::default().max_tokens, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_document_tokens: usize,
+
+    /// Most fields in an operation after fragment expansion.
+    #[arg(long, env = "TRADE_GRAPH_MAX_FIELDS", default_value_t = ShapeLimits::default().max_fields, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_fields: u64,
+
+    /// Most aliased fields in an operation after fragment expansion.
+    #[arg(long, env = "TRADE_GRAPH_MAX_ALIASES", default_value_t = ShapeLimits::default().max_aliases)]
+    pub max_aliases: u64,
+
+    /// Deepest nesting of fields (GraphiQL's introspection needs 13).
+    #[arg(long, env = "TRADE_GRAPH_MAX_DEPTH", default_value_t = ShapeLimits::default().max_depth, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_depth: u64,
+
+    /// Most directives on one field, spread or inline fragment.
+    #[arg(long, env = "TRADE_GRAPH_MAX_DIRECTIVES", default_value_t = ShapeLimits::default().max_directives)]
+    pub max_directives: usize,
+
+    /// Highest operation cost: the most values its answer could hold (every
+    /// list multiplies its children by the most items it can return).
+    #[arg(long, env = "TRADE_GRAPH_MAX_COST", default_value_t = crate::limits::DEFAULT_MAX_COST, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_cost: u64,
+
+    /// Most values a result may hold while it is built; past it the
+    /// operation is stopped with RESULT_TOO_LARGE.
+    #[arg(long, env = "TRADE_GRAPH_MAX_RESULT_VALUES", default_value_t = crate::limits::DEFAULT_MAX_RESULT_VALUES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_result_values: u64,
+
+    /// How long one operation may run; fields still waiting on an upstream
+    /// then fail with UPSTREAM_TIMEOUT and the rest of the answer is sent.
+    #[arg(long, env = "TRADE_GRAPH_OPERATION_TIMEOUT", value_parser = parse_positive_duration, default_value = "30s")]
+    pub operation_timeout: Duration,
+
+    /// Most operations running at once; beyond it /graphql answers 503 with
+    /// Retry-After.
+    #[arg(long, env = "TRADE_GRAPH_MAX_CONCURRENT_OPERATIONS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_concurrent_operations: usize,
+
+    /// How long a client may take to send a request's headers.
+    #[arg(long, env = "TRADE_GRAPH_HEADER_READ_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]
+    pub header_read_timeout: Duration,
+
+    /// How long a client may take to send a request's body.
+    #[arg(long, env = "TRADE_GRAPH_BODY_READ_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]
+    pub body_read_timeout: Duration,
+
+    /// After SIGTERM, how long requests in flight may finish before they are
+    /// abandoned and the process exits.
+    #[arg(long, env = "TRADE_GRAPH_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Config {
+    /// The per-operation limits in force.
+    pub fn operation_limits(&self) -> OperationLimits {
+        let limits = &self.limits;
+        OperationLimits {
+            document: DocumentLimits {
+                max_bytes: limits.max_document_bytes,
+                max_nesting: limits.max_document_nesting,
+                max_tokens: limits.max_document_tokens,
+            },
+            shape: ShapeLimits {
+                max_fields: limits.max_fields,
+                max_aliases: limits.max_aliases,
+                max_depth: limits.max_depth,
+                max_directives: limits.max_directives,
+            },
+            max_cost: limits.max_cost,
+            max_result_values: limits.max_result_values,
+            demand: DemandLimits {
+                gta: self.gta.max_requests,
+                comtrade: self.comtrade.max_requests,
+                ita: self.ita.max_requests,
+            },
+        }
+    }
+}
+
+/// A duration that is not zero (a zero timeout fails everything).
+fn parse_positive_duration(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value).map_err(|error| {
+        format!("{error}: expected a duration such as \"500ms\", \"10s\" or \"2m\"")
+    })?;
+    if duration.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(duration)
 }
 
 /// The US International Trade Administration.
@@ -95,6 +206,11 @@ pub struct ItaConfig {
     /// turns caching off for ITA.
     #[arg(id = "ita_cache_ttl", long = "ita-cache-ttl", env = "TRADE_GRAPH_ITA_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "6h")]
     pub cache_ttl: Duration,
+
+    /// Most ITA requests one operation may make (estimated before it
+    /// runs, enforced while it runs).
+    #[arg(id = "ita_max_requests", long = "ita-max-requests", env = "TRADE_GRAPH_ITA_MAX_REQUESTS", default_value_t = DemandLimits::default().ita)]
+    pub max_requests: u64,
 }
 
 /// Global Trade Alert.
@@ -126,6 +242,11 @@ pub struct GtaConfig {
     /// daily). "0s" turns caching off for GTA.
     #[arg(id = "gta_cache_ttl", long = "gta-cache-ttl", env = "TRADE_GRAPH_GTA_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "1h")]
     pub cache_ttl: Duration,
+
+    /// Most GTA requests one operation may make (estimated before it
+    /// runs, enforced while it runs).
+    #[arg(id = "gta_max_requests", long = "gta-max-requests", env = "TRADE_GRAPH_GTA_MAX_REQUESTS", default_value_t = DemandLimits::default().gta)]
+    pub max_requests: u64,
 }
 
 /// UN Comtrade.
@@ -179,6 +300,11 @@ pub struct ComtradeConfig {
     /// The budget window. Default: 1h, except v1 with a key: 24h.
     #[arg(id = "comtrade_budget_window", long = "comtrade-budget-window", env = "TRADE_GRAPH_COMTRADE_BUDGET_WINDOW", value_parser = humantime::parse_duration)]
     pub budget_window: Option<Duration>,
+
+    /// Most Comtrade requests one operation may make (estimated from its
+    /// plan before it runs, enforced while it runs).
+    #[arg(id = "comtrade_max_requests", long = "comtrade-max-requests", env = "TRADE_GRAPH_COMTRADE_MAX_REQUESTS", default_value_t = DemandLimits::default().comtrade)]
+    pub max_requests: u64,
 }
 
 impl ComtradeConfig {

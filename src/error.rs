@@ -71,6 +71,14 @@ pub enum Error {
         received: u64,
         matched: u64,
     },
+    /// The operation's deadline passed while this field waited on the upstream.
+    #[error("{upstream} had not answered when the operation's deadline of {} passed", humantime::format_duration(*after))]
+    DeadlineExceeded { upstream: Source, after: Duration },
+    /// The operation reached its maximum of requests to this upstream (the
+    /// estimate before it ran could not see them all, e.g. an upstream that
+    /// ignored a filter and kept answering pages); nothing more is sent.
+    #[error("this operation reached its maximum of {limit} {upstream} requests; ask for fewer jurisdictions or smaller pages")]
+    UpstreamDemandExceeded { upstream: Source, limit: u64 },
     /// The upstream answered 2xx with a body we cannot decode: its shape changed.
     #[error("{upstream} answered in an unexpected shape at `{path}`: {detail}")]
     UpstreamBadResponse {
@@ -97,6 +105,8 @@ impl Error {
             Self::UpstreamBudgetExhausted { .. } => "UPSTREAM_BUDGET_EXHAUSTED",
             Self::UpstreamTruncated { .. } => "UPSTREAM_RESULT_TRUNCATED",
             Self::UpstreamBadResponse { .. } => "UPSTREAM_BAD_RESPONSE",
+            Self::DeadlineExceeded { .. } => "UPSTREAM_TIMEOUT",
+            Self::UpstreamDemandExceeded { .. } => "UPSTREAM_DEMAND_TOO_HIGH",
         }
     }
 
@@ -112,7 +122,9 @@ impl Error {
             | Self::UpstreamValidation { upstream, .. }
             | Self::UpstreamBudgetExhausted { upstream, .. }
             | Self::UpstreamTruncated { upstream, .. }
-            | Self::UpstreamBadResponse { upstream, .. } => Some(*upstream),
+            | Self::UpstreamBadResponse { upstream, .. }
+            | Self::DeadlineExceeded { upstream, .. }
+            | Self::UpstreamDemandExceeded { upstream, .. } => Some(*upstream),
         }
     }
 
@@ -146,6 +158,7 @@ impl ErrorExtensions for Error {
                 } => ext.set("retryAfterSeconds", *seconds),
                 Self::UpstreamValidation { status, .. } => ext.set("upstreamStatus", *status),
                 Self::UpstreamBadResponse { path, .. } => ext.set("path", path.as_str()),
+                Self::UpstreamDemandExceeded { limit, .. } => ext.set("limit", *limit),
                 _ => {}
             }
         })

@@ -20,6 +20,9 @@
 //!   [`sources::http`], the only code that talks to an upstream, with what it
 //!   shares: [`sources::cache`] (response cache and coalescing),
 //!   [`sources::pacing`] (rate limits and budgets), per-operation usage.
+//! - [`limits`]: what an operation may cost, checked before any upstream
+//!   is asked (document guard, expansion, cost, upstream demand) and while
+//!   it runs (result size).
 //! - [`graph`]: GraphQL types and resolvers; the schema.
 //! - [`sample`]: sample mode, an in-process simulator of the upstream APIs
 //!   serving generated data, used by `cargo run` without keys and by tests.
@@ -28,6 +31,7 @@ pub mod config;
 pub mod countries;
 pub mod error;
 pub mod graph;
+pub mod limits;
 pub mod metrics;
 pub mod sample;
 pub mod server;

@@ -23,6 +23,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Poll, Wake, Waker};
+use std::time::Duration;
 
 use async_graphql::dataloader::Loader;
 use futures::channel::oneshot;
@@ -31,6 +32,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use futures::task::AtomicWaker;
 
 use crate::error::Error;
+use crate::sources::Source;
 
 /// One batch of loads, ready to run.
 pub type Batch = BoxFuture<'static, ()>;
@@ -59,6 +61,10 @@ where
     /// Set once [`drive`] runs the operation; until then nothing would ever
     /// send the batch, so loads go straight to the loader.
     driven: Arc<AtomicBool>,
+    /// The upstream behind the loader and the operation's deadline, to name
+    /// in the error of a load the deadline cut off.
+    source: Source,
+    deadline: Duration,
 }
 
 impl<K, L> Clone for BatchLoader<K, L>
@@ -72,6 +78,8 @@ where
             waiting: self.waiting.clone(),
             batching: self.batching,
             driven: self.driven.clone(),
+            source: self.source,
+            deadline: self.deadline,
         }
     }
 }
@@ -81,12 +89,22 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     L: Loader<K, Error = Error>,
 {
-    pub fn new(loader: L, batching: bool, driven: Arc<AtomicBool>) -> Self {
+    /// A loader for `source`'s keys; `deadline` is the operation's, for
+    /// the error of loads it cuts off.
+    pub fn new(
+        loader: L,
+        source: Source,
+        batching: bool,
+        driven: Arc<AtomicBool>,
+        deadline: Duration,
+    ) -> Self {
         Self {
             loader: Arc::new(loader),
             waiting: Arc::default(),
             batching,
             driven,
+            source,
+            deadline,
         }
     }
 
@@ -104,9 +122,15 @@ where
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Waiter { keys, reply });
-        // The sender is dropped unanswered only if the operation is dropped,
-        // and then so is this future.
-        answer.await.unwrap_or_else(|_| Ok(HashMap::new()))
+        // The sender is dropped unanswered when the operation's deadline cut
+        // the batch off (or the operation itself was dropped, and then so is
+        // this future).
+        answer.await.unwrap_or_else(|_| {
+            Err(Error::DeadlineExceeded {
+                upstream: self.source,
+                after: self.deadline,
+            })
+        })
     }
 
     /// The value of one key.
@@ -159,6 +183,13 @@ pub trait PendingBatches {
     fn start_driving(&self);
     /// Every batch that has keys waiting.
     fn take_batches(&self) -> Vec<Batch>;
+    /// When the operation's loads are cut off: batches running then are
+    /// dropped (their loads fail with [`Error::DeadlineExceeded`]) and later
+    /// ones are not sent; the operation then finishes with what it has.
+    fn deadline(&self) -> Option<tokio::time::Instant>;
+    /// Whether the operation is to be stopped at once (its result grew past
+    /// the cap).
+    fn abandoned(&self) -> bool;
 }
 
 /// Records that the operation asked to be polled again (so it is not idle
@@ -192,14 +223,26 @@ impl Wake for IdleSignal {
 const YIELDS_ANSWERED_IN_PLACE: u32 = 32;
 
 /// Runs `operation` and sends its batches each time it goes idle.
-pub async fn drive<F: Future>(pending: &impl PendingBatches, operation: F) -> F::Output {
+pub async fn drive<F: Future>(pending: &impl PendingBatches, operation: F) -> Option<F::Output> {
     pending.start_driving();
     let mut operation = std::pin::pin!(operation);
     let mut running: FuturesUnordered<Batch> = FuturesUnordered::new();
     let signal = Arc::new(IdleSignal::default());
     let waker = Waker::from(signal.clone());
+    let mut deadline = pending
+        .deadline()
+        .map(|at| Box::pin(tokio::time::sleep_until(at)));
+    let mut expired = false;
     std::future::poll_fn(|cx| {
         signal.task.register(cx.waker());
+        if let Some(sleep) = deadline.as_mut() {
+            if !expired && sleep.as_mut().poll(cx).is_ready() {
+                // Dropping the batches drops their waiters' senders, which
+                // fails the loads and wakes the operation.
+                expired = true;
+                running = FuturesUnordered::new();
+            }
+        }
         let mut yields_left = YIELDS_ANSWERED_IN_PLACE;
         loop {
             // Batches that finish answer their waiters, which wakes them.
@@ -209,8 +252,11 @@ pub async fn drive<F: Future>(pending: &impl PendingBatches, operation: F) -> F:
             let mut operation_cx = std::task::Context::from_waker(&waker);
             let polled = operation.as_mut().poll(&mut operation_cx);
             signal.polling.store(false, Ordering::SeqCst);
+            if pending.abandoned() {
+                return Poll::Ready(None);
+            }
             if let Poll::Ready(output) = polled {
-                return Poll::Ready(output);
+                return Poll::Ready(Some(output));
             }
             if signal.woken.load(Ordering::SeqCst) {
                 // It wants polling again: it is not idle, more keys may come.
@@ -224,6 +270,11 @@ pub async fn drive<F: Future>(pending: &impl PendingBatches, operation: F) -> F:
             let batches = pending.take_batches();
             if batches.is_empty() {
                 return Poll::Pending;
+            }
+            if expired {
+                // Past the deadline nothing more is sent: the loads fail.
+                drop(batches);
+                continue;
             }
             running.extend(batches);
         }
@@ -250,6 +301,10 @@ mod tests {
             self.calls.lock().unwrap().push(keys.to_vec());
             // An answer that is not ready at first, as an upstream's is not.
             tokio::task::yield_now().await;
+            if keys.contains(&99) {
+                // An upstream that never answers.
+                std::future::pending::<()>().await;
+            }
             if keys.contains(&13) {
                 return Err(Error::BadInput("13 is unlucky".into()));
             }
@@ -261,6 +316,8 @@ mod tests {
         doubler: BatchLoader<u32, Doubler>,
         driven: Arc<AtomicBool>,
         sent: AtomicUsize,
+        deadline: Option<tokio::time::Instant>,
+        abandoned: AtomicBool,
     }
 
     impl Operation {
@@ -269,9 +326,17 @@ mod tests {
             let calls = loader.calls.clone();
             let driven = Arc::new(AtomicBool::new(false));
             let operation = Self {
-                doubler: BatchLoader::new(loader, batching, driven.clone()),
+                doubler: BatchLoader::new(
+                    loader,
+                    Source::Gta,
+                    batching,
+                    driven.clone(),
+                    Duration::from_secs(1),
+                ),
                 driven,
                 sent: AtomicUsize::new(0),
+                deadline: None,
+                abandoned: AtomicBool::new(false),
             };
             (operation, calls)
         }
@@ -286,6 +351,12 @@ mod tests {
             self.sent.fetch_add(batches.len(), Ordering::Relaxed);
             batches
         }
+        fn deadline(&self) -> Option<tokio::time::Instant> {
+            self.deadline
+        }
+        fn abandoned(&self) -> bool {
+            self.abandoned.load(Ordering::Relaxed)
+        }
     }
 
     #[tokio::test]
@@ -298,7 +369,8 @@ mod tests {
             let dependent = loader.load_many([2, 5]).await.unwrap();
             (siblings, dependent)
         })
-        .await;
+        .await
+        .expect("not abandoned");
         let first: Vec<_> = first.into_iter().map(|value| value.unwrap()).collect();
         assert_eq!(first, vec![Some(2), Some(4), Some(6), Some(8)]);
         assert_eq!(second, HashMap::from([(2, 4), (5, 10)]));
@@ -313,7 +385,8 @@ mod tests {
         let answers = drive(&operation, async {
             futures::join!(loader.load_many([7, 8]), loader.load_many([8, 9]))
         })
-        .await;
+        .await
+        .expect("not abandoned");
         assert_eq!(answers.0.unwrap(), HashMap::from([(7, 14), (8, 16)]));
         assert_eq!(answers.1.unwrap(), HashMap::from([(8, 16), (9, 18)]));
         assert_eq!(*calls.lock().unwrap(), vec![vec![7, 8, 9]]);
@@ -326,7 +399,8 @@ mod tests {
         let (lucky, unlucky) = drive(&operation, async {
             futures::join!(loader.load_many([1, 2]), loader.load_many([3, 13]))
         })
-        .await;
+        .await
+        .expect("not abandoned");
         let error = Error::BadInput("13 is unlucky".into());
         assert_eq!(lucky.unwrap_err(), error);
         assert_eq!(unlucky.unwrap_err(), error);
@@ -340,7 +414,8 @@ mod tests {
         let (few, one) = drive(&operation, async {
             futures::join!(loader.load_many([1, 2, 3]), loader.load_one(4))
         })
-        .await;
+        .await
+        .expect("not abandoned");
         assert_eq!(few.unwrap().len(), 3);
         assert_eq!(one.unwrap(), Some(8));
         assert_eq!(*calls.lock().unwrap(), vec![vec![1, 2, 3], vec![4]]);
@@ -390,5 +465,41 @@ mod tests {
         assert_eq!(answer, Some(42));
         assert_eq!(*calls.lock().unwrap(), vec![vec![21]]);
         assert_eq!(operation.sent.load(Ordering::Relaxed), 0);
+    }
+
+    /// At the deadline a hung batch is dropped: its loads fail naming the
+    /// source, loads already answered keep their values (paused time).
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_fails_only_the_loads_still_waiting() {
+        let (mut operation, _) = Operation::new(true);
+        operation.deadline = Some(tokio::time::Instant::now() + Duration::from_secs(1));
+        let loader = &operation.doubler;
+        let started = tokio::time::Instant::now();
+        let (answered, hung) = drive(&operation, async {
+            let answered = loader.load_one(1).await;
+            let hung = loader.load_one(99).await;
+            (answered, hung)
+        })
+        .await
+        .expect("not abandoned");
+        assert_eq!(answered.unwrap(), Some(2));
+        assert_eq!(
+            hung.unwrap_err(),
+            Error::DeadlineExceeded {
+                upstream: Source::Gta,
+                after: Duration::from_secs(1)
+            }
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+    }
+
+    /// An abandoned operation stops at once, its output never produced.
+    #[tokio::test]
+    async fn an_abandoned_operation_stops() {
+        let (operation, _) = Operation::new(true);
+        operation.abandoned.store(true, Ordering::Relaxed);
+        let loader = &operation.doubler;
+        let output = drive(&operation, async { loader.load_one(1).await }).await;
+        assert!(output.is_none());
     }
 }

@@ -4,17 +4,19 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::Context;
 
 use super::batch::{self, Batch, BatchLoader, PendingBatches};
 use crate::countries::ComtradeDialect;
+use crate::limits::{DemandLimits, Refusal, RefusalCode, ResultSize};
 use crate::sources::comtrade::{ComtradeClient, ComtradeLoader, TradeFlowKey};
 use crate::sources::gta::{GtaClient, GtaLoader, JurisdictionInterventionsKey};
 use crate::sources::ita::{
     CountryKey, CountryRecord, ItaClient, ItaLoader, OfficeLocation, TradeEvent, TradeLead,
 };
-use crate::sources::UpstreamUsage;
+use crate::sources::{Source, UpstreamUsage};
 
 /// The configured upstream clients, shared by every operation.
 #[derive(Clone, Debug)]
@@ -24,6 +26,10 @@ pub struct Sources {
     pub ita: ItaClient,
     /// Whether loaders batch keys (on, except to measure the baseline).
     pub batching: bool,
+    /// How long one operation may wait on upstreams.
+    pub operation_timeout: Duration,
+    /// Most upstream requests per source one operation may send.
+    pub demand: DemandLimits,
 }
 
 impl Sources {
@@ -44,39 +50,58 @@ pub struct OperationContext {
     pub ita_leads: BatchLoader<CountryKey<TradeLead>, ItaLoader>,
     pub ita_offices: BatchLoader<CountryKey<OfficeLocation>, ItaLoader>,
     pub ita_events: BatchLoader<CountryKey<TradeEvent>, ItaLoader>,
+    /// How much of the result is built; the limits extension counts into it.
+    pub result_size: ResultSize,
     driven: Arc<AtomicBool>,
+    /// When loads still waiting are cut off.
+    deadline: tokio::time::Instant,
 }
 
 impl OperationContext {
     pub fn new(sources: &Sources) -> Self {
-        let usage = UpstreamUsage::default();
+        let usage = UpstreamUsage::with_limits(sources.demand);
         let driven = Arc::new(AtomicBool::new(false));
         // Without batching (a benchmark baseline), every load is its own call.
         let batching = sources.batching;
+        let timeout = sources.operation_timeout;
         let ita = || ItaLoader::new(sources.ita.clone(), usage.clone());
         Self {
             gta: BatchLoader::new(
                 GtaLoader::new(sources.gta.clone(), usage.clone()),
+                Source::Gta,
                 batching,
                 driven.clone(),
+                timeout,
             ),
             comtrade: BatchLoader::new(
                 ComtradeLoader::new(sources.comtrade.clone(), usage.clone()),
+                Source::Comtrade,
                 batching,
                 driven.clone(),
+                timeout,
             ),
-            ita_leads: BatchLoader::new(ita(), batching, driven.clone()),
-            ita_offices: BatchLoader::new(ita(), batching, driven.clone()),
-            ita_events: BatchLoader::new(ita(), batching, driven.clone()),
+            ita_leads: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_offices: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_events: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
             usage,
+            result_size: ResultSize::default(),
             driven,
+            deadline: tokio::time::Instant::now() + timeout,
         }
     }
 
     /// Runs `operation` (the schema executing a request that carries this
-    /// context), sending the loaders' batches whenever it waits for them.
-    pub async fn run<F: Future>(&self, operation: F) -> F::Output {
-        batch::drive(self, operation).await
+    /// context and its [`ResultSize`]), sending the loaders' batches
+    /// whenever it waits for them. At the deadline, loads still waiting fail
+    /// and the operation finishes with the rest; when the result grows past
+    /// its cap the operation is stopped and the refusal returned instead.
+    pub async fn run<F: Future>(&self, operation: F) -> Result<F::Output, Refusal> {
+        match batch::drive(self, operation).await {
+            Some(output) => Ok(output),
+            None => Err(self.result_size.exceeded().cloned().unwrap_or_else(|| {
+                Refusal::new(RefusalCode::ResultTooLarge, "the operation was stopped")
+            })),
+        }
     }
 }
 
@@ -96,6 +121,14 @@ impl PendingBatches for OperationContext {
         .into_iter()
         .flatten()
         .collect()
+    }
+
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        Some(self.deadline)
+    }
+
+    fn abandoned(&self) -> bool {
+        self.result_size.exceeded().is_some()
     }
 }
 

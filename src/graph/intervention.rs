@@ -15,7 +15,7 @@ use crate::countries;
 use crate::error::{Error, GraphqlResult};
 use crate::sources::gta::{self, DateRange, InterventionQuery, RequestData, Sorting};
 
-pub use super::paging::{page_bounds, DEFAULT_LIMIT};
+pub use super::paging::page_bounds;
 /// Largest `limit` of the top-level search (paged upstream in requests of 1000).
 pub const MAX_SEARCH_LIMIT: i32 = 10_000;
 /// Largest `limit` per jurisdiction on `Jurisdiction.interventions*`.
@@ -543,9 +543,6 @@ impl InterventionQueries {
     /// newest announcement first. `limit` (default 20, at most 10000) is paged
     /// upstream in requests of 1000. Null, with an error naming the source,
     /// when GTA fails; other root fields keep their data.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_SEARCH_LIMIT) as usize / 20 * child_complexity"
-    )]
     async fn interventions(
         &self,
         ctx: &Context<'_>,

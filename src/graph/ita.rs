@@ -15,7 +15,7 @@ use crate::sources::ita::model::{
 };
 use crate::sources::ita::{self, office_country, CountryKey, CountryRecord, ItaPage, SearchParams};
 
-use super::paging::{page_bounds, DEFAULT_LIMIT};
+use super::paging::page_bounds;
 /// Most results per field; ITA's 100 per request is paged transparently.
 pub const MAX_LIMIT: i32 = 1000;
 
@@ -442,9 +442,6 @@ impl ItaQueries {
     /// Trade leads: `query` searches titles and descriptions; `countries` take
     /// any country spelling; `industries` ITA industry names. `limit`
     /// (default 20, at most 1000) is paged upstream in requests of 100.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_LIMIT) as usize / 10 * child_complexity"
-    )]
     async fn trade_leads(
         &self,
         ctx: &Context<'_>,
@@ -474,9 +471,6 @@ impl ItaQueries {
 
     /// ITA offices: `query` searches post and office names; `state` is a U.S.
     /// postal code for domestic centers.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_LIMIT) as usize / 10 * child_complexity"
-    )]
     #[allow(clippy::too_many_arguments)]
     async fn office_locations(
         &self,
@@ -520,9 +514,6 @@ impl ItaQueries {
 
     /// Trade events: `query` searches names and descriptions; `countries`
     /// match any of an event's venues.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(DEFAULT_LIMIT).clamp(0, MAX_LIMIT) as usize / 10 * child_complexity"
-    )]
     async fn trade_events(
         &self,
         ctx: &Context<'_>,

@@ -10,7 +10,7 @@ use super::intervention::{
     intervention_query, page_bounds, InterventionFilter, InterventionPage, MAX_JURISDICTION_LIMIT,
 };
 use super::ita::{OfficeLocation, TradeEvent, TradeLead, MAX_LIMIT as ITA_MAX_LIMIT};
-use super::trade_flow::{FlowArguments, Frequency, TradeFlow, TradeFlowDirection, TradeType};
+use super::trade_flow::{Frequency, TradeFlow, TradeFlowDirection, TradeType};
 use crate::countries::{self, ComtradeReporter, Country, GtaId};
 use crate::error::{Error, GraphqlResult};
 use crate::sources::gta::model::JurisdictionRef;
@@ -225,9 +225,6 @@ impl Jurisdiction {
     /// default to World. All jurisdictions of an operation are planned
     /// together. Null, with an error naming the source, when Comtrade fails.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "5 + FlowArguments::cost(&partners, &periods, &commodities) * child_complexity / 4"
-    )]
     async fn trade_flows(
         &self,
         ctx: &Context<'_>,
@@ -269,9 +266,6 @@ impl Jurisdiction {
 
     /// ITA trade leads for this country, newest as ITA orders them; batched
     /// like `officeLocations`. `limit` defaults to 20, at most 1000.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 10 * child_complexity"
-    )]
     async fn trade_leads(
         &self,
         ctx: &Context<'_>,
@@ -292,9 +286,6 @@ impl Jurisdiction {
 
     /// ITA trade events with a venue in this country; batched like
     /// `officeLocations`. `limit` defaults to 20, at most 1000.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 10 * child_complexity"
-    )]
     async fn trade_events(
         &self,
         ctx: &Context<'_>,
@@ -318,9 +309,6 @@ impl Jurisdiction {
     /// GTA requests. `limit` defaults to 20, at most 1000. Null, with an error
     /// naming the source, when GTA fails: the jurisdiction's other fields keep
     /// their data.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity"
-    )]
     async fn interventions_implemented(
         &self,
         ctx: &Context<'_>,
@@ -344,9 +332,6 @@ impl Jurisdiction {
 
     /// Interventions that affect this jurisdiction (GTA `affected`), batched
     /// like `interventionsImplemented`.
-    #[graphql(
-        complexity = "5 + limit.unwrap_or(20).clamp(0, 1000) as usize / 20 * child_complexity"
-    )]
     async fn interventions_affecting(
         &self,
         ctx: &Context<'_>,
@@ -365,20 +350,6 @@ impl Jurisdiction {
 /// The top-level jurisdiction queries.
 #[derive(Default)]
 pub struct JurisdictionQueries;
-
-/// How many jurisdictions a `jurisdictions` call can return, for complexity.
-fn jurisdictions_count(
-    ids: &Option<Vec<i32>>,
-    iso3: &Option<Vec<String>>,
-    group: &Option<String>,
-) -> usize {
-    match (ids, iso3, group) {
-        (None, None, None) => countries::all().len(),
-        (None, None, Some(group)) => countries::group(group).map_or(1, |g| g.members.len()),
-        _ => ids.as_ref().map_or(0, Vec::len) + iso3.as_ref().map_or(0, Vec::len),
-    }
-    .max(1)
-}
 
 #[Object]
 impl JurisdictionQueries {
@@ -421,7 +392,6 @@ impl JurisdictionQueries {
     /// given), or the members of a group (G7, G20, EU-27, BRICS, ASEAN, CPTPP,
     /// RCEP). With a group and codes, the codes that are members. With no
     /// argument, all 234. An unknown code or group is an error.
-    #[graphql(complexity = "1 + jurisdictions_count(&ids, &iso3, &group) * child_complexity")]
     async fn jurisdictions(
         &self,
         ids: Option<Vec<i32>>,

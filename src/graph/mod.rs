@@ -5,6 +5,7 @@
 
 mod batch;
 mod context;
+mod cost_rules;
 mod intervention;
 mod ita;
 mod jurisdiction;
@@ -14,4 +15,5 @@ mod trade_flow;
 pub mod vocabulary;
 
 pub use context::{OperationContext, Sources};
-pub use schema::{build_schema, sdl, TradeGraphSchema, MAX_COMPLEXITY, MAX_DEPTH};
+pub use cost_rules::GraphCostRules;
+pub use schema::{build_schema, sdl, TradeGraphSchema};

@@ -292,17 +292,6 @@ impl FlowArguments {
         }
         keys
     }
-
-    /// How many keys per reporter, for complexity.
-    pub fn cost(
-        partners: &Option<Vec<String>>,
-        periods: &[String],
-        commodities: &Option<Vec<String>>,
-    ) -> usize {
-        partners.as_ref().map_or(1, Vec::len).max(1)
-            * periods.len().max(1)
-            * commodities.as_ref().map_or(1, Vec::len).max(1)
-    }
 }
 
 /// A partner argument: World ("World", "0", "WLD"), every partner ("all"),
@@ -426,9 +415,6 @@ impl TradeFlowQueries {
     /// fewest requests Comtrade accepts; null, with an error naming the
     /// source, when Comtrade fails.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "5 + reporters.len() * FlowArguments::cost(&partners, &periods, &commodities) * child_complexity / 4"
-    )]
     async fn trade_flows(
         &self,
         ctx: &Context<'_>,

@@ -24,6 +24,10 @@ use serde_json::{json, Map, Value};
 
 use super::AppState;
 use crate::graph::OperationContext;
+use crate::limits::document;
+
+/// async-graphql's response (axum's `Response` is the HTTP one).
+type Response_ = async_graphql::Response;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -220,6 +224,14 @@ async fn execute(
     media: MediaType,
     via_get: bool,
 ) -> Response {
+    // Before anything parses the text (the GET check and the document cache
+    // do): the parser's recursion is what a hostile document overflows.
+    if let Err(refusal) = document::check(&params.query, &state.limits.document) {
+        return request_error(
+            media,
+            &Response_::from_errors(vec![refusal.to_server_error()]),
+        );
+    }
     if via_get && is_mutation(&params) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -232,6 +244,9 @@ async fn execute(
         )
             .into_response();
     }
+    let Ok(_permit) = state.operations.try_acquire() else {
+        return overloaded(media);
+    };
     let mut request = Request::new(params.query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -249,37 +264,71 @@ async fn execute(
     state.documents.attach(&mut request).await;
     let operation = OperationContext::new(&state.sources);
     let usage = operation.usage.clone();
-    let response = operation
-        .run(state.schema.execute(request.data(operation.clone())))
-        .await;
-
-    // A request error (the document did not parse or validate) has errors
-    // without paths and no data; it is answered without a `data` member.
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
-    let mut response = response;
+    let request = request
+        .data(operation.result_size.clone())
+        .data(operation.clone());
+    let mut response = match operation.run(state.schema.execute(request)).await {
+        Ok(response) => response,
+        // Stopped part-way: what was built is dropped, the refusal is the answer.
+        Err(refusal) => Response_::from_errors(vec![refusal.to_server_error()]),
+    };
     if let Ok(upstream) = async_graphql::Value::from_json(usage.to_json()) {
         response.extensions.insert("upstream".into(), upstream);
     }
-    // Serialized once, straight to text (this is on every request's path).
-    let body = if request_error {
-        serde_json::to_string(&RequestErrorBody {
-            errors: &response.errors,
-            extensions: &response.extensions,
-        })
-    } else {
-        serde_json::to_string(&response)
+
+    // A request error (the document did not parse or validate) has errors
+    // without paths and no data; it is answered without a `data` member.
+    let is_request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    if is_request_error {
+        return request_error(media, &response);
     }
+    // Serialized once, straight to text (this is on every request's path).
+    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
+        r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, media.header())],
+        body,
+    )
+        .into_response()
+}
+
+/// A response without data: 400 with `application/graphql-response+json`,
+/// 200 with `application/json`, as the GraphQL-over-HTTP spec asks.
+fn request_error(media: MediaType, response: &Response_) -> Response {
+    let body = serde_json::to_string(&RequestErrorBody {
+        errors: &response.errors,
+        extensions: &response.extensions,
+    })
     .unwrap_or_else(|_| {
         r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
     });
-    let status = if request_error && media == MediaType::GraphqlResponseJson {
+    let status = if media == MediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     (status, [(header::CONTENT_TYPE, media.header())], body).into_response()
+}
+
+/// Every operation slot is taken: come back in a second.
+fn overloaded(media: MediaType) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::RETRY_AFTER, HeaderValue::from_static("1")),
+            (header::CONTENT_TYPE, media.header()),
+        ],
+        json!({ "errors": [{
+            "message": "the gateway is running as many operations as it is configured for; retry after 1 s",
+            "extensions": { "code": "SERVER_OVERLOADED", "retryAfterSeconds": 1 }
+        }] })
+        .to_string(),
+    )
+        .into_response()
 }
 
 /// A response to a request error: no `data` member at all.

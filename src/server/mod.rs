@@ -20,7 +20,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::countries::ComtradeDialect;
-use crate::graph::{build_schema, Sources, TradeGraphSchema, MAX_COMPLEXITY, MAX_DEPTH};
+use crate::graph::{build_schema, Sources, TradeGraphSchema};
+use crate::limits::OperationLimits;
 use crate::metrics::Metrics;
 use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use crate::sources::cache::{CacheTtls, ResponseCache};
@@ -60,6 +61,9 @@ pub(crate) struct AppState {
     statuses: Arc<Vec<SourceStatus>>,
     metrics: Metrics,
     documents: documents::ParsedDocuments,
+    limits: OperationLimits,
+    /// One permit per operation running; none left: 503.
+    operations: Arc<tokio::sync::Semaphore>,
 }
 
 /// How one source is served, for the startup line and /healthz.
@@ -269,14 +273,21 @@ impl Gateway {
                 },
             },
         ];
+        let limits = config.operation_limits();
         let sources = Sources {
             gta,
             comtrade,
             ita,
             batching: config.batching,
+            operation_timeout: config.limits.operation_timeout,
+            demand: limits.demand,
         };
         let state = AppState {
-            schema: build_schema(sources.clone()),
+            schema: build_schema(sources.clone(), limits),
+            limits,
+            operations: Arc::new(tokio::sync::Semaphore::new(
+                config.limits.max_concurrent_operations,
+            )),
             sources,
             graphiql_page: graphiql::page(&config.graphiql_assets).into(),
             statuses: Arc::new(statuses.clone()),
@@ -320,11 +331,19 @@ impl Gateway {
                 )
             })
             .collect();
+        let limits = config.operation_limits();
         format!(
-            "sources: {}; limits: depth {}, complexity {}, body {} bytes; GraphiQL assets from {}",
+            "sources: {}; limits: document {} bytes, depth {}, {} fields, cost {}, requests per operation gta {} comtrade {} ita {}, operation timeout {}, {} operations at once, body {} bytes; GraphiQL assets from {}",
             parts.join(", "),
-            MAX_DEPTH,
-            MAX_COMPLEXITY,
+            limits.document.max_bytes,
+            limits.shape.max_depth,
+            limits.shape.max_fields,
+            limits.max_cost,
+            limits.demand.gta,
+            limits.demand.comtrade,
+            limits.demand.ita,
+            humantime::format_duration(config.limits.operation_timeout),
+            config.limits.max_concurrent_operations,
             config.max_body_bytes,
             config.graphiql_assets,
         )

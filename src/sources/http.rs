@@ -281,7 +281,10 @@ impl Upstream {
         let outcome = self.fetch_unrecorded(request, usage).await;
         // Every request that went out counts, answered or not; one the
         // budget refused never left.
-        let sent = !matches!(outcome, Err(Error::UpstreamBudgetExhausted { .. }));
+        let sent = !matches!(
+            outcome,
+            Err(Error::UpstreamBudgetExhausted { .. } | Error::UpstreamDemandExceeded { .. })
+        );
         if let (true, Some(metrics)) = (sent, &self.inner.metrics) {
             metrics.request(self.inner.source, started.elapsed());
         }
@@ -330,11 +333,16 @@ impl Upstream {
                 .body(body.clone());
         }
 
+        // The operation's maximum first: a request it refuses must not
+        // spend budget or wait for pacing.
+        usage.record_request(source)?;
         if let Some(pacer) = &inner.pacer {
-            pacer.take_one()?;
+            if let Err(error) = pacer.take_one() {
+                usage.unrecord_request(source);
+                return Err(error);
+            }
             pacer.wait_turn().await;
         }
-        usage.record_request(source);
         let started = Instant::now();
         let outcome = builder.send().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::Source;
+use crate::error::Error;
+use crate::limits::DemandLimits;
 
 /// What one GraphQL operation cost each upstream. A cheap `Clone` handle: the
 /// server creates one per operation and every loader of that operation records
@@ -12,6 +14,8 @@ use super::Source;
 #[derive(Clone, Debug, Default)]
 pub struct UpstreamUsage {
     counters: Arc<[SourceCounters; 3]>,
+    /// Most requests per source (`None`: no maximum).
+    limits: Option<DemandLimits>,
 }
 
 #[derive(Debug, Default)]
@@ -21,11 +25,38 @@ struct SourceCounters {
 }
 
 impl UpstreamUsage {
-    /// Counts one HTTP request sent to `source`.
-    pub fn record_request(&self, source: Source) {
+    /// Accounting that refuses requests past `limits` (per source, per
+    /// operation).
+    pub fn with_limits(limits: DemandLimits) -> Self {
+        Self {
+            limits: Some(limits),
+            ..Self::default()
+        }
+    }
+
+    /// Counts one HTTP request about to be sent to `source`, or refuses it
+    /// when the operation has sent its maximum (it is then not counted).
+    pub fn record_request(&self, source: Source) -> Result<(), Error> {
+        let requests = &self.counters[source.index()].requests;
+        let sent = requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(limit) = self.limits.map(|limits| limits.for_source(source)) {
+            if sent >= limit {
+                requests.fetch_sub(1, Ordering::Relaxed);
+                return Err(Error::UpstreamDemandExceeded {
+                    upstream: source,
+                    limit,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes back a request counted by [`Self::record_request`] that was not
+    /// sent after all (its budget refused it).
+    pub fn unrecord_request(&self, source: Source) {
         self.counters[source.index()]
             .requests
-            .fetch_add(1, Ordering::Relaxed);
+            .fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Counts one answer served without an HTTP request to `source`.

@@ -1,0 +1,306 @@
+//! What the cost model needs to know about this graph's fields: how many
+//! items each list can hold, and which upstream each field asks and how its
+//! requests batch. The walk itself is in `limits::cost`; a test holds every
+//! list of objects in the schema to having a rule here.
+
+use crate::countries;
+use crate::limits::{Arguments, Demand, DemandKind, FieldRule, FieldRules};
+use crate::sources::comtrade::planner::Limits as ComtradeLimits;
+use crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as GTA_PAGE;
+use crate::sources::ita::client::MAX_SIZE as ITA_PAGE;
+use crate::sources::Source;
+
+use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
+use super::ita::MAX_LIMIT as ITA_MAX_LIMIT;
+use super::paging::DEFAULT_LIMIT;
+
+/// HS subheadings (six digits) in HS 2022: the most products one
+/// intervention can name.
+const HS_SUBHEADINGS: u64 = 5_700;
+/// CPC groups (three digits): the most sectors one intervention can name.
+const CPC_SECTORS: u64 = 400;
+/// Dated description and source entries of one intervention.
+const DATED_ENTRIES: u64 = 50;
+/// Venues, contacts and feeds of one ITA record or page.
+const SMALL_LISTS: u64 = 20;
+/// Partners Comtrade can answer for "all".
+const ALL_PARTNERS: u64 = 300;
+/// Flows one Comtrade row set can hold when no flow is asked for.
+const FLOWS: u64 = 4;
+/// Offices ITA lists in one country at most (its largest posts have a
+/// handful; the upstream path enforces the per-operation maximum if an
+/// upstream answers more).
+const OFFICES_PER_COUNTRY: u64 = 100;
+
+/// The graph's rules, for the Comtrade dialect in use.
+pub struct GraphCostRules {
+    comtrade: ComtradeLimits,
+}
+
+impl GraphCostRules {
+    pub fn new(comtrade: ComtradeLimits) -> Self {
+        Self { comtrade }
+    }
+
+    /// Rows one reporter's flows can hold, and the Comtrade requests one
+    /// batch of reporters needs besides packing the reporters.
+    fn flows(&self, arguments: &Arguments) -> (u64, u64) {
+        let partners = arguments.strings("partners");
+        let partner_rows = match &partners {
+            None => 1,
+            Some(list) if list.iter().any(|p| p.eq_ignore_ascii_case("all")) => ALL_PARTNERS,
+            Some(list) => list.len().max(1) as u64,
+        };
+        let partner_codes = partners.as_ref().map_or(1, |list| list.len().max(1) as u64);
+        let periods = arguments.len("periods").unwrap_or(1).max(1);
+        let monthly = arguments.text("frequency").as_deref() == Some("MONTHLY");
+        let months = if monthly { 12 } else { 1 };
+        let commodities = arguments.strings("commodities");
+        let commodity_rows: u64 = commodities.as_ref().map_or(1, |list| {
+            list.iter()
+                .map(|code| commodity_rows(code))
+                .sum::<u64>()
+                .max(1)
+        });
+        let commodity_codes = commodities
+            .as_ref()
+            .map_or(1, |list| list.len().max(1) as u64);
+        let flows = if arguments.get("flow").is_some() {
+            1
+        } else {
+            FLOWS
+        };
+        let rows = partner_rows
+            .saturating_mul(periods * months)
+            .saturating_mul(commodity_rows)
+            .saturating_mul(flows);
+        let limits = &self.comtrade;
+        let requests = partner_codes.div_ceil(limits.partners as u64)
+            * periods.div_ceil(limits.periods as u64)
+            * commodity_codes.div_ceil(limits.commodities as u64);
+        (rows, requests)
+    }
+}
+
+/// Rows one commodity argument can expand to.
+fn commodity_rows(code: &str) -> u64 {
+    match code.to_ascii_uppercase().as_str() {
+        "ALL" | "AG6" => HS_SUBHEADINGS,
+        "AG4" => 1_300,
+        "AG2" => 100,
+        "AG1" => 25,
+        _ => 1,
+    }
+}
+
+/// `limit` clamped the way the resolvers clamp it.
+fn limit(arguments: &Arguments, max: i32) -> u64 {
+    arguments
+        .int("limit")
+        .unwrap_or(i64::from(DEFAULT_LIMIT))
+        .clamp(0, i64::from(max)) as u64
+}
+
+fn demand(
+    source: Source,
+    parent: &str,
+    field: &str,
+    arguments: &Arguments,
+    kind: DemandKind,
+) -> Demand {
+    Demand {
+        source,
+        group: format!("{parent}.{field}({})", arguments.canonical()),
+        kind,
+    }
+}
+
+fn pages(items: u64, page: u64) -> u64 {
+    items.div_ceil(page).max(1)
+}
+
+impl FieldRules for GraphCostRules {
+    fn rule(
+        &self,
+        parent: &str,
+        field: &str,
+        arguments: &Arguments,
+        page_limit: Option<u64>,
+    ) -> FieldRule {
+        let mut rule = FieldRule::default();
+        match (parent, field) {
+            ("Query", "jurisdictions") => {
+                let listed = arguments.len("ids").unwrap_or(0) + arguments.len("iso3").unwrap_or(0);
+                let group = arguments
+                    .text("group")
+                    .and_then(|name| countries::group(&name))
+                    .map(|group| group.members.len() as u64);
+                rule.list_bound = Some(match (listed, group) {
+                    (0, Some(members)) => members,
+                    (0, None) => countries::all().len() as u64,
+                    (listed, _) => listed,
+                });
+            }
+            ("Query", "jurisdictionGroups") => {
+                rule.list_bound = Some(countries::groups().len() as u64);
+            }
+            ("JurisdictionGroup", "members") => {
+                rule.list_bound = countries::groups()
+                    .iter()
+                    .map(|group| group.members.len() as u64)
+                    .max();
+            }
+            ("Query", "interventions") => {
+                let limit = limit(arguments, MAX_SEARCH_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = Some(demand(
+                    Source::Gta,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::Fixed {
+                        pages: pages(limit, u64::from(GTA_PAGE)),
+                    },
+                ));
+            }
+            ("Query", "intervention") => {
+                rule.demand = Some(demand(
+                    Source::Gta,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::Fixed { pages: 1 },
+                ));
+            }
+            ("Jurisdiction", "interventionsImplemented" | "interventionsAffecting") => {
+                let limit = limit(arguments, MAX_JURISDICTION_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = Some(demand(
+                    Source::Gta,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::SharedWithFollowUps {
+                        alone: pages(limit, u64::from(GTA_PAGE)),
+                    },
+                ));
+            }
+            ("Intervention", "implementingJurisdictions" | "affectedJurisdictions") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            ("Intervention", "affectedProducts") => rule.list_bound = Some(HS_SUBHEADINGS),
+            ("Intervention", "affectedSectors") => rule.list_bound = Some(CPC_SECTORS),
+            ("Intervention", "descriptionEntries" | "sourceEntries") => {
+                rule.list_bound = Some(DATED_ENTRIES);
+            }
+            (
+                "InterventionPage" | "TradeLeadPage" | "OfficeLocationPage" | "TradeEventPage",
+                "items",
+            ) => {
+                rule.list_bound = page_limit;
+            }
+            (_, "sourcesUsed" | "venues" | "contacts") => rule.list_bound = Some(SMALL_LISTS),
+            ("Query", "tradeFlows") => {
+                let reporters = arguments.len("reporters").unwrap_or(1).max(1);
+                let (rows, requests) = self.flows(arguments);
+                rule.list_bound = Some(rows.saturating_mul(reporters));
+                rule.demand = Some(demand(
+                    Source::Comtrade,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::Fixed {
+                        pages: reporters.div_ceil(self.comtrade.reporters as u64) * requests,
+                    },
+                ));
+            }
+            ("Jurisdiction", "tradeFlows") => {
+                let (rows, requests) = self.flows(arguments);
+                rule.list_bound = Some(rows);
+                rule.demand = Some(demand(
+                    Source::Comtrade,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::Packed {
+                        per_request: self.comtrade.reporters as u64,
+                        times: requests,
+                    },
+                ));
+            }
+            ("Query", "dataAvailability") => {
+                let reporters = arguments
+                    .len("reporters")
+                    .unwrap_or(countries::all().len() as u64);
+                let periods = arguments.len("periods").unwrap_or(5).max(1);
+                rule.list_bound = Some(reporters.saturating_mul(periods).saturating_mul(FLOWS));
+                rule.demand = Some(demand(
+                    Source::Comtrade,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::Fixed { pages: 1 },
+                ));
+            }
+            ("Query", "tradeLeads" | "officeLocations" | "tradeEvents") => {
+                let limit = limit(arguments, ITA_MAX_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = Some(demand(
+                    Source::Ita,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::Fixed {
+                        pages: pages(limit, ITA_PAGE),
+                    },
+                ));
+            }
+            ("Jurisdiction", "tradeLeads" | "tradeEvents" | "officeLocations") => {
+                let (bound, per_parent) = if field == "officeLocations" {
+                    (ITA_MAX_LIMIT as u64, OFFICES_PER_COUNTRY)
+                } else {
+                    let limit = limit(arguments, ITA_MAX_LIMIT);
+                    (limit, limit)
+                };
+                rule.list_bound = Some(bound);
+                rule.demand = Some(demand(
+                    Source::Ita,
+                    parent,
+                    field,
+                    arguments,
+                    DemandKind::SharedPages {
+                        per_parent,
+                        page_size: ITA_PAGE,
+                    },
+                ));
+            }
+            _ => {}
+        }
+        rule
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{SchemaIndex, UNRULED_LIST_BOUND};
+
+    /// A new list of objects must say how long it can be: the default is a
+    /// guess.
+    #[test]
+    fn every_list_of_objects_has_a_rule() {
+        let index = SchemaIndex::from_sdl(&crate::graph::sdl());
+        let rules = GraphCostRules::new(ComtradeLimits::LEGACY);
+        let lists = index.object_lists();
+        assert!(lists.len() > 15, "{lists:?}");
+        let arguments = Arguments::default();
+        for (parent, field) in lists {
+            let rule = rules.rule(parent, field, &arguments, Some(20));
+            let bound = rule.list_bound.unwrap_or(UNRULED_LIST_BOUND);
+            assert!(
+                rule.list_bound.is_some(),
+                "{parent}.{field} has no list bound (would be {bound})"
+            );
+        }
+    }
+}

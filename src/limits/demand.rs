@@ -1,0 +1,127 @@
+//! Demand control: how many upstream requests an operation can need, per
+//! source, estimated before it runs.
+//!
+//! Upstream quota is shared by every user of the gateway (Comtrade allows
+//! 500 requests a day on a free key), so one small operation must not be
+//! able to spend it: `{ jurisdictions { interventionsAffecting(limit: 50) {
+//! totalCount } } }` is 61 bytes and was 235 GTA requests. The estimate
+//! follows how the loaders batch: fields with the same arguments under many
+//! parents share requests, fields with different arguments (aliases with
+//! other offsets) do not. It is an upper bound where the batching is
+//! knowable and a realistic bound where it depends on the data (how many
+//! offices a country has); the upstream path enforces the same maximum
+//! while the operation runs, for what the estimate cannot see.
+
+use crate::sources::Source;
+
+/// Most upstream requests one operation may make, per source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DemandLimits {
+    pub gta: u64,
+    pub comtrade: u64,
+    pub ita: u64,
+}
+
+impl Default for DemandLimits {
+    /// The README's largest examples need 21 GTA requests (the G20's pages,
+    /// batched, with a follow-up each at worst), 8 Comtrade requests (the
+    /// G20 over eight years on the legacy API) and 9 ITA requests (eight
+    /// countries' offices); the defaults leave room above those and stay far
+    /// below a day's Comtrade budget.
+    fn default() -> Self {
+        Self {
+            gta: 50,
+            comtrade: 25,
+            ita: 50,
+        }
+    }
+}
+
+impl DemandLimits {
+    /// The maximum for `source`.
+    pub fn for_source(&self, source: Source) -> u64 {
+        match source {
+            Source::Gta => self.gta,
+            Source::Comtrade => self.comtrade,
+            Source::Ita => self.ita,
+        }
+    }
+}
+
+/// How a field's requests grow with the number of parents it is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemandKind {
+    /// A fixed number of requests, however many parents (a top-level search
+    /// of `pages` pages).
+    Fixed { pages: u64 },
+    /// One parent alone is `alone` requests; several share one request and
+    /// each may need a follow-up of its own (GTA's jurisdiction pages).
+    SharedWithFollowUps { alone: u64 },
+    /// Parents' items share paged searches of `page_size` items, each parent
+    /// wanting `per_parent` (ITA's per-country records); one more search
+    /// narrows to the parents a page left short.
+    SharedPages { per_parent: u64, page_size: u64 },
+    /// Parents are packed `per_request` to a request, times the requests the
+    /// other parameters need (Comtrade's reporters, five to a legacy request).
+    Packed { per_request: u64, times: u64 },
+}
+
+impl DemandKind {
+    /// Requests for `parents` parents asking with the same arguments.
+    pub fn estimate(self, parents: u64) -> u64 {
+        if parents == 0 {
+            return 0;
+        }
+        match self {
+            Self::Fixed { pages } => pages,
+            Self::SharedWithFollowUps { alone } if parents == 1 => alone,
+            Self::SharedWithFollowUps { .. } => parents.saturating_add(1),
+            Self::SharedPages {
+                per_parent,
+                page_size,
+            } => {
+                let pages = parents
+                    .saturating_mul(per_parent.max(1))
+                    .div_ceil(page_size.max(1));
+                pages.saturating_add(u64::from(parents > 1))
+            }
+            Self::Packed { per_request, times } => parents
+                .div_ceil(per_request.max(1))
+                .saturating_mul(times.max(1)),
+        }
+    }
+}
+
+/// One field's call on an upstream: fields with the same `group` (the same
+/// field with the same arguments) batch together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Demand {
+    pub source: Source,
+    pub group: String,
+    pub kind: DemandKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_follow_the_loaders_batching() {
+        let gta = DemandKind::SharedWithFollowUps { alone: 1 };
+        assert_eq!(gta.estimate(1), 1);
+        assert_eq!(gta.estimate(234), 235);
+        let ita = DemandKind::SharedPages {
+            per_parent: 100,
+            page_size: 100,
+        };
+        assert_eq!(ita.estimate(1), 1);
+        assert_eq!(ita.estimate(8), 9);
+        let comtrade = DemandKind::Packed {
+            per_request: 5,
+            times: 2,
+        };
+        assert_eq!(comtrade.estimate(19), 8);
+        assert_eq!(DemandKind::Fixed { pages: 3 }.estimate(7), 3);
+        assert_eq!(DemandKind::Fixed { pages: 3 }.estimate(0), 0);
+    }
+}

@@ -1,0 +1,149 @@
+//! What an operation may cost, checked before any upstream is asked.
+//!
+//! The gateway runs on the public internet in front of real API keys, so
+//! every operation passes, in this order, each refusal a GraphQL error with a
+//! stable `extensions.code` and no upstream request:
+//!
+//! 1. [`document`]: the raw text (size, bracket nesting, tokens), before the
+//!    parser, whose recursion a few KB of nested lists can overflow;
+//! 2. parsing;
+//! 3. [`shape`]: fields, aliases and depth after fragment expansion, counted
+//!    once per fragment (linear in the text), and directives per field;
+//! 4. [`cost`]: the answer's largest possible size (every list multiplies its
+//!    children by the most items it can return) against a maximum, and
+//!    [`demand`]: the upstream requests per source the operation can need,
+//!    against a per-source maximum.
+//!
+//! During execution, [`extension`] caps the result as it is built, and the
+//! upstream path refuses requests past the per-source maximum (a backstop for
+//! what estimation cannot see, such as an upstream that ignores a filter).
+//! Field-specific knowledge (which list holds how many items, which field asks
+//! which upstream) lives with the fields, in `graph::cost_rules`.
+
+pub mod cost;
+pub mod demand;
+pub mod document;
+pub mod extension;
+pub mod shape;
+
+use async_graphql::{ErrorExtensionValues, ServerError};
+
+use crate::sources::Source;
+
+pub use cost::{Analysis, Arguments, FieldRule, FieldRules, SchemaIndex, UNRULED_LIST_BOUND};
+pub use demand::{Demand, DemandKind, DemandLimits};
+pub use document::DocumentLimits;
+pub use extension::{OperationLimitsExtension, ResultSize};
+pub use shape::ShapeLimits;
+
+/// Every limit an operation is held to; one value per gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationLimits {
+    pub document: DocumentLimits,
+    pub shape: ShapeLimits,
+    /// Highest cost (the answer's largest possible number of values).
+    pub max_cost: u64,
+    /// Most values a result may hold while it is built.
+    pub max_result_values: u64,
+    /// Most upstream requests per source one operation may make.
+    pub demand: DemandLimits,
+}
+
+impl Default for OperationLimits {
+    fn default() -> Self {
+        Self {
+            document: DocumentLimits::default(),
+            shape: ShapeLimits::default(),
+            max_cost: DEFAULT_MAX_COST,
+            max_result_values: DEFAULT_MAX_RESULT_VALUES,
+            demand: DemandLimits::default(),
+        }
+    }
+}
+
+/// The README's largest example (two reporters' imports from every partner
+/// by HS chapter: up to 60,600 rows of seven values) costs about 424,000,
+/// its country profile about 90,000 (five interventions may each name every
+/// HS subheading), GraphiQL's introspection a few hundred. Four nested pages
+/// of interventions and their jurisdictions cost more than 10^13.
+pub const DEFAULT_MAX_COST: u64 = 1_000_000;
+
+/// Values a result may hold while it is built: about 100 MB in memory at
+/// most, the largest answer the default cost allows.
+pub const DEFAULT_MAX_RESULT_VALUES: u64 = 1_000_000;
+
+/// Why an operation was refused before or while it ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalCode {
+    DocumentTooLarge,
+    DocumentTooDeep,
+    DocumentTooManyTokens,
+    OperationTooLarge,
+    OperationTooDeep,
+    FragmentCycle,
+    OperationTooCostly,
+    UpstreamDemandTooHigh,
+    ResultTooLarge,
+}
+
+impl RefusalCode {
+    /// The stable `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DocumentTooLarge => "DOCUMENT_TOO_LARGE",
+            Self::DocumentTooDeep => "DOCUMENT_TOO_DEEP",
+            Self::DocumentTooManyTokens => "DOCUMENT_TOO_MANY_TOKENS",
+            Self::OperationTooLarge => "OPERATION_TOO_LARGE",
+            Self::OperationTooDeep => "OPERATION_TOO_DEEP",
+            Self::FragmentCycle => "FRAGMENT_CYCLE",
+            Self::OperationTooCostly => "OPERATION_TOO_COSTLY",
+            Self::UpstreamDemandTooHigh => "UPSTREAM_DEMAND_TOO_HIGH",
+            Self::ResultTooLarge => "RESULT_TOO_LARGE",
+        }
+    }
+}
+
+/// An operation refused by a limit: a request error (no data).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub code: RefusalCode,
+    pub message: String,
+    /// The upstream a demand refusal is about.
+    pub source: Option<Source>,
+    /// What was measured and what is allowed, for clients to act on.
+    pub measured: Option<(u64, u64)>,
+}
+
+impl Refusal {
+    pub fn new(code: RefusalCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            source: None,
+            measured: None,
+        }
+    }
+
+    /// As a GraphQL error with `extensions.code` (and `source`, `estimate`
+    /// and `limit` where they apply).
+    pub fn to_server_error(&self) -> ServerError {
+        let mut extensions = ErrorExtensionValues::default();
+        extensions.set("code", self.code.as_str());
+        if let Some(source) = self.source {
+            extensions.set("source", source.name());
+        }
+        if let Some((measured, limit)) = self.measured {
+            extensions.set("estimate", measured);
+            extensions.set("limit", limit);
+        }
+        let mut error = ServerError::new(self.message.clone(), None);
+        error.extensions = Some(extensions);
+        error
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code.as_str())
+    }
+}
