@@ -8,7 +8,7 @@
 //! `affectedProducts`). The cost is therefore an upper bound on the values in
 //! the answer, which is what memory follows: the 283-byte query that nested
 //! four pages of interventions and their jurisdictions (3.8 GB of RSS) costs
-//! more than 10^13 here.
+//! about 10^11 here.
 //!
 //! The walk expands fragments at every spread: [`super::shape`] has already
 //! bounded the expansion, so the walk is bounded too. It needs the schema's

@@ -121,7 +121,10 @@ impl Extension for PerOperation {
     ) -> ServerResult<ExecutableDocument> {
         let limits = &self.shared.limits;
         document::check(query, &limits.document).map_err(|refusal| refusal.to_server_error())?;
-        let document = next.run(ctx, query, variables).await?;
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(with_parse_code)?;
         shape::check(&document, &limits.shape).map_err(|refusal| refusal.to_server_error())?;
         let operation_name = self
             .operation_name
@@ -224,6 +227,22 @@ fn cost_extension(analysis: &Analysis, limits: &OperationLimits) -> Value {
         Value::Object(estimate),
     );
     Value::Object(cost)
+}
+
+/// async-graphql's parse-stage errors, given a stable code: its recursion
+/// limit (selection sets and spreads nested past 32) or a syntax error.
+fn with_parse_code(mut error: ServerError) -> ServerError {
+    if error.extensions.is_none() {
+        let code = if error.message.contains("recursion depth") {
+            RefusalCode::OperationTooDeep.as_str()
+        } else {
+            "GRAPHQL_PARSE_FAILED"
+        };
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", code);
+        error.extensions = Some(extensions);
+    }
+    error
 }
 
 /// The error a stopped operation answers with.

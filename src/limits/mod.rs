@@ -64,8 +64,8 @@ impl Default for OperationLimits {
 /// The README's largest example (two reporters' imports from every partner
 /// by HS chapter: up to 60,600 rows of seven values) costs about 424,000,
 /// its country profile about 90,000 (five interventions may each name every
-/// HS subheading), GraphiQL's introspection a few hundred. Four nested pages
-/// of interventions and their jurisdictions cost more than 10^13.
+/// HS subheading), GraphiQL's introspection a few hundred. Three nested pages
+/// of interventions and their jurisdictions cost about 10^11.
 pub const DEFAULT_MAX_COST: u64 = 1_000_000;
 
 /// Values a result may hold while it is built: about 100 MB in memory at

@@ -10,6 +10,8 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::Request;
 use moka::future::Cache;
 
+use crate::limits::{shape, Refusal, ShapeLimits};
+
 /// How much query text the cache keeps: the documents themselves are a small
 /// multiple of their text.
 const MAX_QUERY_TEXT_BYTES: u64 = 4 * 1024 * 1024;
@@ -30,17 +32,26 @@ impl ParsedDocuments {
         }
     }
 
-    /// Gives `request` its parsed document: a kept one, or parsed now and
-    /// kept. A document that does not parse is left for the schema to report.
-    pub(crate) async fn attach(&self, request: &mut Request) {
+    /// Gives `request` its parsed document: a kept one, or parsed now,
+    /// measured after fragment expansion ([`shape::check`], linear) and kept
+    /// if within `limits`. A document that does not parse is left for the
+    /// schema to report; one over the limits is refused here, before
+    /// async-graphql's own checks, which expand fragments at every spread.
+    pub(crate) async fn attach(
+        &self,
+        request: &mut Request,
+        limits: &ShapeLimits,
+    ) -> Result<(), Refusal> {
         if let Some(document) = self.by_text.get(&request.query).await {
             request.set_parsed_query(document);
-            return;
+            return Ok(());
         }
         if let Ok(document) = request.parsed_query() {
+            shape::check(document, limits)?;
             let document = document.clone();
             self.by_text.insert(request.query.clone(), document).await;
         }
+        Ok(())
     }
 }
 
@@ -51,20 +62,35 @@ mod tests {
     #[tokio::test]
     async fn a_query_text_is_parsed_once_and_bad_documents_are_not_kept() {
         let documents = ParsedDocuments::new();
+        let limits = ShapeLimits::default();
         let mut first = Request::new("{ jurisdiction(iso3: \"DEU\") { name } }");
-        documents.attach(&mut first).await;
+        documents.attach(&mut first, &limits).await.unwrap();
         documents.by_text.run_pending_tasks().await;
         assert_eq!(documents.by_text.entry_count(), 1);
 
         let mut again = Request::new("{ jurisdiction(iso3: \"DEU\") { name } }");
-        documents.attach(&mut again).await;
+        documents.attach(&mut again, &limits).await.unwrap();
         assert!(again.parsed_query().is_ok());
         documents.by_text.run_pending_tasks().await;
         assert_eq!(documents.by_text.entry_count(), 1);
 
         let mut broken = Request::new("{ jurisdiction(");
-        documents.attach(&mut broken).await;
+        documents.attach(&mut broken, &limits).await.unwrap();
         documents.by_text.run_pending_tasks().await;
         assert_eq!(documents.by_text.entry_count(), 1);
+
+        let mut aliased = Request::new(format!(
+            "{{ {} }}",
+            (0..200)
+                .map(|i| format!("a{i}: __typename "))
+                .collect::<String>()
+        ));
+        assert!(documents.attach(&mut aliased, &limits).await.is_err());
+        documents.by_text.run_pending_tasks().await;
+        assert_eq!(
+            documents.by_text.entry_count(),
+            1,
+            "refused documents are not kept"
+        );
     }
 }

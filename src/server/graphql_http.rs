@@ -24,7 +24,8 @@ use serde_json::{json, Map, Value};
 
 use super::AppState;
 use crate::graph::OperationContext;
-use crate::limits::document;
+use crate::limits::{document, Refusal};
+use crate::sources::UpstreamUsage;
 
 /// async-graphql's response (axum's `Response` is the HTTP one).
 type Response_ = async_graphql::Response;
@@ -227,10 +228,7 @@ async fn execute(
     // Before anything parses the text (the GET check and the document cache
     // do): the parser's recursion is what a hostile document overflows.
     if let Err(refusal) = document::check(&params.query, &state.limits.document) {
-        return request_error(
-            media,
-            &Response_::from_errors(vec![refusal.to_server_error()]),
-        );
+        return refused(media, &refusal);
     }
     if via_get && is_mutation(&params) {
         return (
@@ -261,7 +259,13 @@ async fn execute(
             }
         }
     }
-    state.documents.attach(&mut request).await;
+    if let Err(refusal) = state
+        .documents
+        .attach(&mut request, &state.limits.shape)
+        .await
+    {
+        return refused(media, &refusal);
+    }
     let operation = OperationContext::new(&state.sources);
     let usage = operation.usage.clone();
     let request = request
@@ -312,6 +316,16 @@ fn request_error(media: MediaType, response: &Response_) -> Response {
         StatusCode::OK
     };
     (status, [(header::CONTENT_TYPE, media.header())], body).into_response()
+}
+
+/// An operation refused by a limit before it ran: a request error, with the
+/// (empty) upstream accounting every response carries.
+fn refused(media: MediaType, refusal: &Refusal) -> Response {
+    let mut response = Response_::from_errors(vec![refusal.to_server_error()]);
+    if let Ok(upstream) = async_graphql::Value::from_json(UpstreamUsage::default().to_json()) {
+        response.extensions.insert("upstream".into(), upstream);
+    }
+    request_error(media, &response)
 }
 
 /// Every operation slot is taken: come back in a second.

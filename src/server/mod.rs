@@ -3,6 +3,7 @@
 //! [`run`] takes a bound listener and a shutdown future, so the binary and the
 //! tests start the server the same way (tests bind `127.0.0.1:0`).
 
+mod connections;
 mod documents;
 mod graphiql;
 mod graphql_http;
@@ -16,6 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -300,6 +302,10 @@ impl Gateway {
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_text))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
+            // A body that trickles in must not hold a connection forever.
+            .layer(RequestBodyTimeoutLayer::new(
+                config.limits.body_read_timeout,
+            ))
             .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
             .layer(TraceLayer::new_for_http())
             .with_state(state);
@@ -354,8 +360,8 @@ impl Gateway {
     }
 }
 
-/// Serves the gateway on `listener` until `shutdown` completes, then finishes
-/// the requests in flight.
+/// Serves the gateway on `listener` until `shutdown` completes, then lets
+/// the requests in flight finish, for at most `--shutdown-timeout`.
 pub async fn run(
     listener: TcpListener,
     config: &Config,
@@ -367,10 +373,12 @@ pub async fn run(
         "trade-graph listening on http://{address} (GraphiQL at /, GraphQL at /graphql); {}",
         gateway.describe(config),
     );
-    axum::serve(listener, gateway.router())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartError::Serve)
+    let limits = connections::ConnectionLimits {
+        header_read_timeout: config.limits.header_read_timeout,
+        shutdown_timeout: config.limits.shutdown_timeout,
+    };
+    connections::serve(listener, gateway.router(), limits, shutdown).await;
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM (what a load balancer's orchestrator sends).
@@ -399,7 +407,7 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down: finishing requests in flight (see --shutdown-timeout)");
 }
 
 /// Prometheus metrics in the text exposition format.

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 
 use super::cache::{CacheKey, ResponseCache};
 use super::pacing::Pacer;
+use super::scrub::Scrubber;
 use super::{Source, UpstreamUsage};
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -33,8 +34,9 @@ impl Secret {
         Self(value.into())
     }
 
-    /// The key itself, for the one place that puts it on the wire.
-    fn expose(&self) -> &str {
+    /// The key itself, for the one place that puts it on the wire (and the
+    /// scrubber, which removes it from upstream text).
+    pub(super) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -150,6 +152,8 @@ struct UpstreamInner {
     /// The shared response cache, which also coalesces identical requests.
     cache: Option<ResponseCache>,
     metrics: Option<Metrics>,
+    /// Removes the key from every text the upstream sends back.
+    scrubber: Scrubber,
 }
 
 impl Upstream {
@@ -165,6 +169,7 @@ impl Upstream {
                 source,
                 client,
                 base_url: base_url.trim_end_matches('/').to_owned(),
+                scrubber: Scrubber::new(credential.key()),
                 credential,
                 timeout,
                 pacer: None,
@@ -240,7 +245,10 @@ impl Upstream {
             let outcome = match self.fetch(request, usage).await {
                 Ok(body) => decode(&body).map(|value| (value, body.len())),
                 Err(error) => Err(error),
-            };
+            }
+            // Decoding details quote upstream values, error bodies echo
+            // requests: all of it is scrubbed of the key here, in one place.
+            .map_err(|error| inner.scrubber.error(error));
             if let (Err(error), Some(metrics)) = (&outcome, &inner.metrics) {
                 metrics.error(inner.source, error.code());
             }
@@ -403,13 +411,12 @@ impl Upstream {
             409 | 429 => Error::UpstreamRateLimited {
                 upstream: source,
                 retry_after,
-                message: Some(self.scrub(&upstream_message(&body)))
-                    .filter(|m| !m.is_empty() && m != "{}"),
+                message: Some(upstream_message(&body)).filter(|m| !m.is_empty() && m != "{}"),
             },
             400..=499 => Error::UpstreamRejected {
                 upstream: source,
                 status,
-                message: self.scrub(&upstream_message(&body)),
+                message: upstream_message(&body),
             },
             _ => Error::UpstreamUnavailable {
                 upstream: source,
@@ -418,13 +425,11 @@ impl Upstream {
         })
     }
 
-    /// Removes the configured key from text that came from the upstream (some
-    /// APIs echo the request URL in their error messages).
-    fn scrub(&self, text: &str) -> String {
-        match self.inner.credential.key() {
-            Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "***"),
-            _ => text.to_owned(),
-        }
+    /// `text` from this upstream without its key and cut to length (for
+    /// upstream text a source turns into an error itself, such as
+    /// Comtrade's refusals).
+    pub fn scrub(&self, text: &str) -> String {
+        self.inner.scrubber.clean(text)
     }
 }
 
@@ -442,10 +447,9 @@ fn transport_failure_kind(error: &reqwest::Error) -> &'static str {
 }
 
 /// The human part of an upstream error body: a JSON `detail`, `message` or
-/// `error` member (the shapes GTA, Comtrade and ITA use), else the text itself,
-/// cut to a length that fits an error message.
+/// `error` member (the shapes GTA, Comtrade and ITA use), else the text
+/// itself. Whole: [`Scrubber::clean`] cuts it, after removing the key.
 fn upstream_message(body: &[u8]) -> String {
-    const MAX: usize = 300;
     let text = String::from_utf8_lossy(strip_bom(body));
     let from_json = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
@@ -465,13 +469,7 @@ fn upstream_message(body: &[u8]) -> String {
             serde_json::Value::String(text) => text,
             other => other.to_string(),
         });
-    let message = from_json.unwrap_or_else(|| text.trim().to_owned());
-    if message.chars().count() > MAX {
-        let cut: String = message.chars().take(MAX).collect();
-        format!("{cut}...")
-    } else {
-        message
-    }
+    from_json.unwrap_or_else(|| text.trim().to_owned())
 }
 
 /// Some upstreams (Comtrade's reference lists) start their JSON with a UTF-8
@@ -522,7 +520,7 @@ mod tests {
             "Invalid filter"
         );
         assert_eq!(upstream_message(b"plain text\n"), "plain text");
-        assert_eq!(upstream_message(&[b'x'; 400]).len(), 303);
+        assert_eq!(upstream_message(&[b'x'; 400]).len(), 400);
     }
 
     #[test]

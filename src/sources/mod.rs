@@ -8,6 +8,7 @@ pub mod gta;
 pub mod http;
 pub mod ita;
 pub mod pacing;
+pub mod scrub;
 mod usage;
 
 use std::fmt;

@@ -22,6 +22,24 @@ pub struct TestGateway {
     pub simulator: Simulator,
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The keys the gateway sends to each source.
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+    pub gta: &'a str,
+    pub comtrade: &'a str,
+    pub ita: &'a str,
+}
+
+impl Keys<'_> {
+    /// The key the simulator expects, for every source.
+    pub const SAMPLE: Keys<'static> = Keys {
+        gta: SAMPLE_KEY,
+        comtrade: SAMPLE_KEY,
+        ita: SAMPLE_KEY,
+    };
 }
 
 impl TestGateway {
@@ -61,6 +79,20 @@ impl TestGateway {
 
     /// The gateway in front of a simulator started with `options`.
     pub async fn start_simulated(gta_key: &str, options: SimulatorOptions, flags: &[&str]) -> Self {
+        let keys = Keys {
+            gta: gta_key,
+            ..Keys::SAMPLE
+        };
+        Self::start_with_keys(keys, options, flags).await
+    }
+
+    /// The gateway sending `keys` to a simulator started with `options`
+    /// (which expects the sample key).
+    pub async fn start_with_keys(
+        keys: Keys<'_>,
+        options: SimulatorOptions,
+        flags: &[&str],
+    ) -> Self {
         let comtrade_rules = options.comtrade;
         let simulator = Simulator::start(options).await.expect("simulator starts");
         let base_url = simulator.base_url();
@@ -72,24 +104,24 @@ impl TestGateway {
             "--gta-url",
             &base_url,
             "--gta-key",
-            gta_key,
+            keys.gta,
             "--comtrade-url",
             &base_url,
             "--comtrade-key",
-            SAMPLE_KEY,
+            keys.comtrade,
             "--comtrade-interval",
             &interval,
             "--ita-url",
             &base_url,
             "--ita-key",
-            SAMPLE_KEY,
+            keys.ita,
         ];
         args.extend_from_slice(flags);
         let config = Config::parse_from(args);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             trade_graph::server::run(listener, &config, async {
                 let _ = stopped.await;
             })
@@ -99,6 +131,7 @@ impl TestGateway {
         Self {
             url,
             simulator,
+            server: Some(server),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -159,6 +192,17 @@ impl TestGateway {
     /// Comtrade requests the simulator has received.
     pub fn comtrade_requests(&self) -> u64 {
         self.simulator.request_count(Source::Comtrade)
+    }
+}
+
+impl TestGateway {
+    /// Starts shutting the server down (as SIGTERM does) and returns the
+    /// task that ends when the server has stopped.
+    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.server.take().expect("the server is running")
     }
 }
 

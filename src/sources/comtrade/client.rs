@@ -231,7 +231,8 @@ impl ComtradeClient {
             Err(Refusal { code, message }) => Err(Error::UpstreamValidation {
                 upstream: Source::Comtrade,
                 status: *code,
-                message: message.clone(),
+                // Refusals can name the token the request carried.
+                message: self.upstream.scrub(message),
             }),
         }
     }
