@@ -115,6 +115,17 @@ async fn start(dialect: &str, batching: bool) -> String {
         "0s",
         "--ita-cache-ttl",
         "0s",
+        // This measures planning at sizes past the per-operation limits
+        // (200 jurisdictions x 12 periods are 120 legacy requests), and
+        // "batching off" is one request per field by design.
+        "--gta-max-requests",
+        "100000",
+        "--comtrade-max-requests",
+        "100000",
+        "--ita-max-requests",
+        "100000",
+        "--max-cost",
+        "100000000",
     ]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

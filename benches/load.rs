@@ -11,11 +11,13 @@
 //! Needs `wrk` (Debian: `apt-get install wrk`). Run:
 //! `cargo bench --bench load`. Prints Markdown for BENCHMARKS.md.
 
+mod support;
+
 use std::io::Write;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::{free_port, peak_rss_mib, Server};
 use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 
 /// Upstream latency the simulator adds to every answer.
@@ -37,26 +39,6 @@ const WARM_UP: &str = r#"{ jurisdiction(iso3: "NOR") { tradeFlows(periods: ["202
 
 /// Fresh gateways the cold flagship is measured on.
 const COLD_RUNS: usize = 5;
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The simulated upstreams, served from this (the benchmark's) process, so
 /// that the gateway's own memory and CPU are measured apart from theirs.
@@ -188,17 +170,6 @@ fn upstream_seconds(url: &str) -> std::collections::HashMap<String, (f64, f64)> 
         }
     }
     seconds
-}
-
-/// Peak resident set size of `pid`, in MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|line| line.starts_with("VmHWM:"))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 struct WrkResult {

@@ -4,11 +4,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{error_codes, upstream_requests, TestGateway};
+use common::{error_codes, logs, upstream_requests, TestGateway};
 use serde_json::{json, Value};
 use trade_graph::sample::Fault;
 use trade_graph::sources::Source;
@@ -17,35 +15,6 @@ const PROFILE: &str = r#"{
     jurisdiction(iso3: "BRA") { name iso3 interventionsAffecting(limit: 3) { items { id } } }
     jurisdictions(group: "G7") { iso3 }
 }"#;
-
-/// Every log line of this test binary, at every level.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || LogWriter(writer.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("one subscriber per test binary");
-        buffer
-    })
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Checks a failed profile: the jurisdiction keeps its own fields, the GTA
 /// field is null with one error of `code` naming the source and its path.

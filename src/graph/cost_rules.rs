@@ -128,6 +128,7 @@ impl FieldRules for GraphCostRules {
         page_limit: Option<u64>,
     ) -> FieldRule {
         let mut rule = FieldRule::default();
+        let asks = |source, kind| Some(demand(source, parent, field, arguments, kind));
         match (parent, field) {
             ("Query", "jurisdictions") => {
                 let listed = arguments.len("ids").unwrap_or(0) + arguments.len("iso3").unwrap_or(0);
@@ -153,37 +154,25 @@ impl FieldRules for GraphCostRules {
             ("Query", "interventions") => {
                 let limit = limit(arguments, MAX_SEARCH_LIMIT);
                 rule.page_limit = Some(limit);
-                rule.demand = Some(demand(
+                rule.demand = asks(
                     Source::Gta,
-                    parent,
-                    field,
-                    arguments,
                     DemandKind::Fixed {
                         pages: pages(limit, u64::from(GTA_PAGE)),
                     },
-                ));
+                );
             }
             ("Query", "intervention") => {
-                rule.demand = Some(demand(
-                    Source::Gta,
-                    parent,
-                    field,
-                    arguments,
-                    DemandKind::Fixed { pages: 1 },
-                ));
+                rule.demand = asks(Source::Gta, DemandKind::Fixed { pages: 1 });
             }
             ("Jurisdiction", "interventionsImplemented" | "interventionsAffecting") => {
                 let limit = limit(arguments, MAX_JURISDICTION_LIMIT);
                 rule.page_limit = Some(limit);
-                rule.demand = Some(demand(
+                rule.demand = asks(
                     Source::Gta,
-                    parent,
-                    field,
-                    arguments,
                     DemandKind::SharedWithFollowUps {
                         alone: pages(limit, u64::from(GTA_PAGE)),
                     },
-                ));
+                );
             }
             ("Intervention", "implementingJurisdictions" | "affectedJurisdictions") => {
                 rule.list_bound = Some(countries::all().len() as u64);
@@ -204,29 +193,23 @@ impl FieldRules for GraphCostRules {
                 let reporters = arguments.len("reporters").unwrap_or(1).max(1);
                 let (rows, requests) = self.flows(arguments);
                 rule.list_bound = Some(rows.saturating_mul(reporters));
-                rule.demand = Some(demand(
+                rule.demand = asks(
                     Source::Comtrade,
-                    parent,
-                    field,
-                    arguments,
                     DemandKind::Fixed {
                         pages: reporters.div_ceil(self.comtrade.reporters as u64) * requests,
                     },
-                ));
+                );
             }
             ("Jurisdiction", "tradeFlows") => {
                 let (rows, requests) = self.flows(arguments);
                 rule.list_bound = Some(rows);
-                rule.demand = Some(demand(
+                rule.demand = asks(
                     Source::Comtrade,
-                    parent,
-                    field,
-                    arguments,
                     DemandKind::Packed {
                         per_request: self.comtrade.reporters as u64,
                         times: requests,
                     },
-                ));
+                );
             }
             ("Query", "dataAvailability") => {
                 let reporters = arguments
@@ -234,26 +217,17 @@ impl FieldRules for GraphCostRules {
                     .unwrap_or(countries::all().len() as u64);
                 let periods = arguments.len("periods").unwrap_or(5).max(1);
                 rule.list_bound = Some(reporters.saturating_mul(periods).saturating_mul(FLOWS));
-                rule.demand = Some(demand(
-                    Source::Comtrade,
-                    parent,
-                    field,
-                    arguments,
-                    DemandKind::Fixed { pages: 1 },
-                ));
+                rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages: 1 });
             }
             ("Query", "tradeLeads" | "officeLocations" | "tradeEvents") => {
                 let limit = limit(arguments, ITA_MAX_LIMIT);
                 rule.page_limit = Some(limit);
-                rule.demand = Some(demand(
+                rule.demand = asks(
                     Source::Ita,
-                    parent,
-                    field,
-                    arguments,
                     DemandKind::Fixed {
                         pages: pages(limit, ITA_PAGE),
                     },
-                ));
+                );
             }
             ("Jurisdiction", "tradeLeads" | "tradeEvents" | "officeLocations") => {
                 let (bound, per_parent) = if field == "officeLocations" {
@@ -263,16 +237,13 @@ impl FieldRules for GraphCostRules {
                     (limit, limit)
                 };
                 rule.list_bound = Some(bound);
-                rule.demand = Some(demand(
+                rule.demand = asks(
                     Source::Ita,
-                    parent,
-                    field,
-                    arguments,
                     DemandKind::SharedPages {
                         per_parent,
                         page_size: ITA_PAGE,
                     },
-                ));
+                );
             }
             _ => {}
         }

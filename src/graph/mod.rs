@@ -16,4 +16,4 @@ pub mod vocabulary;
 
 pub use context::{OperationContext, Sources};
 pub use cost_rules::GraphCostRules;
-pub use schema::{build_schema, sdl, TradeGraphSchema};
+pub use schema::{build_schema, operation_guard, sdl, TradeGraphSchema};

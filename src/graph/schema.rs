@@ -1,6 +1,6 @@
-//! Builds the schema: the merged root query, the limits that reject abusive
-//! operations before any upstream is asked (`limits`, with this graph's
-//! [`GraphCostRules`]), and the shared sources.
+//! Builds the schema: the merged root query and the shared sources; and the
+//! [`OperationGuard`] that holds operations to the limits before they run,
+//! with this graph's [`GraphCostRules`].
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use super::intervention::InterventionQueries;
 use super::ita::ItaQueries;
 use super::jurisdiction::JurisdictionQueries;
 use super::trade_flow::TradeFlowQueries;
-use crate::limits::{OperationLimits, OperationLimitsExtension, SchemaIndex};
+use crate::limits::{OperationGuard, OperationLimits, ResultSizeExtension, SchemaIndex};
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
@@ -31,20 +31,24 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription
     Schema::build(Query::default(), EmptyMutation, EmptySubscription)
 }
 
-/// The schema serving `sources`, every operation held to `limits`.
-pub fn build_schema(sources: Sources, limits: OperationLimits) -> TradeGraphSchema {
+/// The schema serving `sources`; with `max_result_values`, one that counts
+/// every result as it is built and stops it past the cap (slower: see
+/// `limits::result_size`).
+pub fn build_schema(sources: Sources, max_result_values: Option<u64>) -> TradeGraphSchema {
+    let builder = schema_builder();
+    let builder = match max_result_values {
+        Some(max_values) => builder.extension(ResultSizeExtension { max_values }),
+        None => builder,
+    };
+    // Depth and cost are the guard's (linear in the document), not
+    // async-graphql's own limits, which expand fragments at every spread.
+    builder.data(sources).finish()
+}
+
+/// The checks every operation passes before it runs, for `sources`' dialects.
+pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationGuard {
     let rules = GraphCostRules::new(sources.comtrade.limits());
-    let index = SchemaIndex::from_sdl(&sdl());
-    schema_builder()
-        // Depth and cost are the limits extension's (linear in the
-        // document); async-graphql's own checks expand fragments.
-        .extension(OperationLimitsExtension::new(
-            limits,
-            index,
-            Arc::new(rules),
-        ))
-        .data(sources)
-        .finish()
+    OperationGuard::new(limits, SchemaIndex::from_sdl(&sdl()), Arc::new(rules))
 }
 
 /// The SDL that `schema.graphql` must equal.

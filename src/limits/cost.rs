@@ -207,12 +207,36 @@ pub struct Analysis {
     pub cost: u64,
     /// Upstream requests per source, at most (indexed by `Source::index`).
     pub upstream_requests: [u64; 3],
+    /// Whether the operation selects `__schema` or `__type`, whose lists the
+    /// cost counts once.
+    pub introspection: bool,
 }
 
 impl Analysis {
     /// The estimate for `source`.
     pub fn requests(&self, source: Source) -> u64 {
         self.upstream_requests[source.index()]
+    }
+
+    /// Whether the result must be counted while it is built to stay under
+    /// `max_values`: when its cost comes within a sixteenth of the cap (the
+    /// cost counts fields, not the items of lists of scalars or the length
+    /// of texts, which the count weighs too), or when it introspects.
+    pub fn needs_result_count(&self, max_values: u64) -> bool {
+        self.introspection || self.cost.saturating_mul(16) > max_values
+    }
+
+    /// `extensions.cost`: the cost, its maximum and the upstream estimate.
+    pub fn to_json(&self, max_cost: u64) -> serde_json::Value {
+        let mut estimate = serde_json::Map::new();
+        for source in Source::ALL {
+            estimate.insert(source.name().to_owned(), self.requests(source).into());
+        }
+        serde_json::json!({
+            "cost": self.cost,
+            "maxCost": max_cost,
+            "upstreamEstimate": estimate,
+        })
     }
 }
 
@@ -257,11 +281,13 @@ pub fn analyze(
         rules,
         variables: &values,
         demand: HashMap::new(),
+        introspection: false,
     };
     let cost = walk.selection_set(&operation.selection_set.node, root, None, 1);
     let mut analysis = Analysis {
         cost,
         upstream_requests: [0; 3],
+        introspection: walk.introspection,
     };
     for ((source, _), (kind, parents)) in &walk.demand {
         let slot = &mut analysis.upstream_requests[source.index()];
@@ -318,6 +344,7 @@ struct Walk<'a> {
     variables: &'a HashMap<Name, Value>,
     /// Parents asking, per upstream call (same source, field and arguments).
     demand: HashMap<(Source, String), (super::DemandKind, u64)>,
+    introspection: bool,
 }
 
 impl Walk<'_> {
@@ -340,6 +367,7 @@ impl Walk<'_> {
                         "__type" => Some("__Type"),
                         _ => None,
                     } {
+                        self.introspection = true;
                         1 + self.selection_set(&field.selection_set.node, introspection, None, 1)
                     } else if let Some(returns) = self.schema.field(parent, name) {
                         let arguments =

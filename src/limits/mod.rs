@@ -14,7 +14,8 @@
 //!    [`demand`]: the upstream requests per source the operation can need,
 //!    against a per-source maximum.
 //!
-//! During execution, [`extension`] caps the result as it is built, and the
+//! [`OperationGuard`] runs them all. During execution, [`result_size`] caps
+//! the result as it is built, and the
 //! upstream path refuses requests past the per-source maximum (a backstop for
 //! what estimation cannot see, such as an upstream that ignores a filter).
 //! Field-specific knowledge (which list holds how many items, which field asks
@@ -23,17 +24,20 @@
 pub mod cost;
 pub mod demand;
 pub mod document;
-pub mod extension;
+pub mod result_size;
 pub mod shape;
 
-use async_graphql::{ErrorExtensionValues, ServerError};
+use std::sync::Arc;
+
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{ErrorExtensionValues, ServerError, Variables};
 
 use crate::sources::Source;
 
 pub use cost::{Analysis, Arguments, FieldRule, FieldRules, SchemaIndex, UNRULED_LIST_BOUND};
 pub use demand::{Demand, DemandKind, DemandLimits};
 pub use document::DocumentLimits;
-pub use extension::{OperationLimitsExtension, ResultSize};
+pub use result_size::{ResultSize, ResultSizeExtension};
 pub use shape::ShapeLimits;
 
 /// Every limit an operation is held to; one value per gateway.
@@ -71,6 +75,58 @@ pub const DEFAULT_MAX_COST: u64 = 1_000_000;
 /// Values a result may hold while it is built: about 100 MB in memory at
 /// most, the largest answer the default cost allows.
 pub const DEFAULT_MAX_RESULT_VALUES: u64 = 1_000_000;
+
+/// The checks before execution, with what they need to know: the limits,
+/// the schema's types and the graph's field rules. A cheap `Clone` handle.
+#[derive(Clone)]
+pub struct OperationGuard {
+    limits: OperationLimits,
+    schema: Arc<SchemaIndex>,
+    rules: Arc<dyn FieldRules>,
+}
+
+impl OperationGuard {
+    pub fn new(limits: OperationLimits, schema: SchemaIndex, rules: Arc<dyn FieldRules>) -> Self {
+        Self {
+            limits,
+            schema: Arc::new(schema),
+            rules,
+        }
+    }
+
+    pub fn limits(&self) -> &OperationLimits {
+        &self.limits
+    }
+
+    /// Step 1: the raw text, before anything parses it.
+    pub fn check_text(&self, text: &str) -> Result<(), Refusal> {
+        document::check(text, &self.limits.document).map(|_| ())
+    }
+
+    /// Step 3: the parsed document's size after fragment expansion.
+    pub fn check_shape(&self, document: &ExecutableDocument) -> Result<(), Refusal> {
+        shape::check(document, &self.limits.shape).map(|_| ())
+    }
+
+    /// Step 4: the cost and upstream demand of the operation `document`
+    /// runs with `variables`.
+    pub fn analyze(
+        &self,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Result<Analysis, Refusal> {
+        cost::analyze(
+            document,
+            operation_name,
+            variables,
+            &self.schema,
+            &*self.rules,
+            self.limits.max_cost,
+            &self.limits.demand,
+        )
+    }
+}
 
 /// Why an operation was refused before or while it ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

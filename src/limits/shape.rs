@@ -19,6 +19,11 @@ use async_graphql::{Name, Positioned};
 
 use super::{Refusal, RefusalCode};
 
+/// Deepest nesting of selection sets and spreads: async-graphql's own
+/// recursion limit, checked here first because its check expands fragments
+/// at every spread.
+pub const MAX_NESTING: u64 = 32;
+
 /// What an operation may expand to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShapeLimits {
@@ -58,6 +63,9 @@ pub struct Shape {
     /// Fields, spreads and inline fragments: what a walk of the expanded
     /// operation visits.
     pub selections: u64,
+    /// Nesting of selection sets, fragment spreads and inline fragments
+    /// (what async-graphql's own recursion limit counts).
+    pub nesting: u64,
 }
 
 impl Shape {
@@ -66,6 +74,7 @@ impl Shape {
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.selections = self.selections.saturating_add(other.selections);
         self.depth = self.depth.max(other.depth);
+        self.nesting = self.nesting.max(other.nesting);
     }
 }
 
@@ -119,6 +128,15 @@ impl ShapeLimits {
                 format!(
                     "the operation has {} aliased fields after fragment expansion; at most {} are accepted",
                     shape.aliases, self.max_aliases
+                ),
+            ));
+        }
+        if shape.nesting > MAX_NESTING {
+            return Err(Refusal::new(
+                RefusalCode::OperationTooDeep,
+                format!(
+                    "the operation nests selections and fragment spreads {} deep; at most {MAX_NESTING} are accepted",
+                    shape.nesting
                 ),
             ));
         }
@@ -195,6 +213,8 @@ impl<'a> Measurer<'a> {
                             .saturating_add(u64::from(field.alias.is_some())),
                         depth: children.depth + 1,
                         selections: children.selections,
+                        nesting: children.nesting
+                            + u64::from(!field.selection_set.node.items.is_empty()),
                     });
                 }
                 Selection::FragmentSpread(spread) => {
@@ -204,12 +224,18 @@ impl<'a> Measurer<'a> {
                         &format!("spread of \"{}\"", spread.node.fragment_name.node),
                     )?;
                     let fragment = self.fragment(&spread.node.fragment_name.node)?;
-                    shape.add(fragment);
+                    shape.add(Shape {
+                        nesting: fragment.nesting + 1,
+                        ..fragment
+                    });
                 }
                 Selection::InlineFragment(inline) => {
                     self.directives(inline.node.directives.len(), "an inline fragment")?;
                     let children = self.selection_set(&inline.node.selection_set.node)?;
-                    shape.add(children);
+                    shape.add(Shape {
+                        nesting: children.nesting + 1,
+                        ..children
+                    });
                 }
             }
             // Refuse as soon as the sum is over: the rest need not be added.
@@ -290,6 +316,22 @@ mod tests {
         assert_eq!(
             shape(&text).unwrap_err().code,
             RefusalCode::OperationTooLarge
+        );
+    }
+
+    #[test]
+    fn chains_of_spreads_count_as_nesting() {
+        let mut text = String::from("{ ...F0 }\n");
+        for level in 0..40 {
+            text.push_str(&format!(
+                "fragment F{level} on Query {{ ...F{} }}\n",
+                level + 1
+            ));
+        }
+        text.push_str("fragment F40 on Query { __typename }\n");
+        assert_eq!(
+            shape(&text).unwrap_err().code,
+            RefusalCode::OperationTooDeep
         );
     }
 

@@ -10,7 +10,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::Request;
 use moka::future::Cache;
 
-use crate::limits::{shape, Refusal, ShapeLimits};
+use crate::limits::{OperationGuard, Refusal};
 
 /// How much query text the cache keeps: the documents themselves are a small
 /// multiple of their text.
@@ -33,21 +33,21 @@ impl ParsedDocuments {
     }
 
     /// Gives `request` its parsed document: a kept one, or parsed now,
-    /// measured after fragment expansion ([`shape::check`], linear) and kept
-    /// if within `limits`. A document that does not parse is left for the
+    /// measured after fragment expansion (`limits::shape`, linear) and kept
+    /// if within the guard's limits. A document that does not parse is left for the
     /// schema to report; one over the limits is refused here, before
     /// async-graphql's own checks, which expand fragments at every spread.
     pub(crate) async fn attach(
         &self,
         request: &mut Request,
-        limits: &ShapeLimits,
+        guard: &OperationGuard,
     ) -> Result<(), Refusal> {
         if let Some(document) = self.by_text.get(&request.query).await {
             request.set_parsed_query(document);
             return Ok(());
         }
         if let Ok(document) = request.parsed_query() {
-            shape::check(document, limits)?;
+            guard.check_shape(document)?;
             let document = document.clone();
             self.by_text.insert(request.query.clone(), document).await;
         }
@@ -62,7 +62,13 @@ mod tests {
     #[tokio::test]
     async fn a_query_text_is_parsed_once_and_bad_documents_are_not_kept() {
         let documents = ParsedDocuments::new();
-        let limits = ShapeLimits::default();
+        let limits = OperationGuard::new(
+            crate::limits::OperationLimits::default(),
+            crate::limits::SchemaIndex::default(),
+            std::sync::Arc::new(crate::graph::GraphCostRules::new(
+                crate::sources::comtrade::planner::Limits::LEGACY,
+            )),
+        );
         let mut first = Request::new("{ jurisdiction(iso3: \"DEU\") { name } }");
         documents.attach(&mut first, &limits).await.unwrap();
         documents.by_text.run_pending_tasks().await;

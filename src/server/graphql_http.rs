@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 
 use super::AppState;
 use crate::graph::OperationContext;
-use crate::limits::{document, Refusal};
+use crate::limits::Refusal;
 use crate::sources::UpstreamUsage;
 
 /// async-graphql's response (axum's `Response` is the HTTP one).
@@ -227,7 +227,7 @@ async fn execute(
 ) -> Response {
     // Before anything parses the text (the GET check and the document cache
     // do): the parser's recursion is what a hostile document overflows.
-    if let Err(refusal) = document::check(&params.query, &state.limits.document) {
+    if let Err(refusal) = state.guard.check_text(&params.query) {
         return refused(media, &refusal);
     }
     if via_get && is_mutation(&params) {
@@ -259,23 +259,44 @@ async fn execute(
             }
         }
     }
-    if let Err(refusal) = state
-        .documents
-        .attach(&mut request, &state.limits.shape)
-        .await
-    {
+    if let Err(refusal) = state.documents.attach(&mut request, &state.guard).await {
         return refused(media, &refusal);
     }
+    // A document that does not parse is the schema's to report.
+    let operation_name = request.operation_name.take();
+    let variables = std::mem::take(&mut request.variables);
+    let analysis = request.parsed_query().ok().map(|document| {
+        state
+            .guard
+            .analyze(document, operation_name.as_deref(), &variables)
+    });
+    request.operation_name = operation_name;
+    request.variables = variables;
+    let analysis = match analysis {
+        Some(Err(refusal)) => return refused(media, &refusal),
+        Some(Ok(analysis)) => Some(analysis),
+        None => None,
+    };
+    let max_values = state.guard.limits().max_result_values;
+    let schema = match &analysis {
+        Some(analysis) if !analysis.needs_result_count(max_values) => &state.schema,
+        _ => &state.counted_schema,
+    };
     let operation = OperationContext::new(&state.sources);
     let usage = operation.usage.clone();
     let request = request
         .data(operation.result_size.clone())
         .data(operation.clone());
-    let mut response = match operation.run(state.schema.execute(request)).await {
+    let mut response = match operation.run(schema.execute(request)).await {
         Ok(response) => response,
         // Stopped part-way: what was built is dropped, the refusal is the answer.
         Err(refusal) => Response_::from_errors(vec![refusal.to_server_error()]),
     };
+    if let Some(cost) = analysis.and_then(|analysis| {
+        async_graphql::Value::from_json(analysis.to_json(state.guard.limits().max_cost)).ok()
+    }) {
+        response.extensions.insert("cost".into(), cost);
+    }
     if let Ok(upstream) = async_graphql::Value::from_json(usage.to_json()) {
         response.extensions.insert("upstream".into(), upstream);
     }

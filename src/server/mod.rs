@@ -22,8 +22,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::countries::ComtradeDialect;
-use crate::graph::{build_schema, Sources, TradeGraphSchema};
-use crate::limits::OperationLimits;
+use crate::graph::{build_schema, operation_guard, Sources, TradeGraphSchema};
+use crate::limits::OperationGuard;
 use crate::metrics::Metrics;
 use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use crate::sources::cache::{CacheTtls, ResponseCache};
@@ -58,12 +58,16 @@ pub enum SourceMode {
 #[derive(Clone)]
 pub(crate) struct AppState {
     schema: TradeGraphSchema,
+    /// The same schema, counting results as they are built: for operations
+    /// that could come near the result cap.
+    counted_schema: TradeGraphSchema,
+    /// The checks before execution.
+    guard: OperationGuard,
     sources: Sources,
     graphiql_page: Arc<str>,
     statuses: Arc<Vec<SourceStatus>>,
     metrics: Metrics,
     documents: documents::ParsedDocuments,
-    limits: OperationLimits,
     /// One permit per operation running; none left: 503.
     operations: Arc<tokio::sync::Semaphore>,
 }
@@ -285,8 +289,9 @@ impl Gateway {
             demand: limits.demand,
         };
         let state = AppState {
-            schema: build_schema(sources.clone(), limits),
-            limits,
+            schema: build_schema(sources.clone(), None),
+            counted_schema: build_schema(sources.clone(), Some(limits.max_result_values)),
+            guard: operation_guard(&sources, limits),
             operations: Arc::new(tokio::sync::Semaphore::new(
                 config.limits.max_concurrent_operations,
             )),

@@ -1,0 +1,123 @@
+//! The result cap, enforced while the result is built.
+//!
+//! Counting happens in an async-graphql extension's `resolve` hook, which
+//! async-graphql calls for every field and list item once any extension is
+//! installed; that per-field path cost a quarter of the warm throughput
+//! (BENCHMARKS.md). So the gateway keeps two schemas: a plain one, and one
+//! with [`ResultSizeExtension`], used for operations whose cost says they
+//! could come near the cap and for introspection (its lists are costed
+//! once; nested introspection is bounded here). See
+//! [`super::Analysis::needs_result_count`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{ServerResult, Value};
+
+use super::{Refusal, RefusalCode};
+
+/// Installs the result cap on a schema (`SchemaBuilder::extension`): each
+/// operation counts into the [`ResultSize`] in its request data.
+#[derive(Clone, Copy, Debug)]
+pub struct ResultSizeExtension {
+    /// Most values a result may hold.
+    pub max_values: u64,
+}
+
+impl ExtensionFactory for ResultSizeExtension {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(*self)
+    }
+}
+
+/// How much of its result an operation has built, shared between the
+/// extension (which counts) and whatever drives the operation (which stops
+/// it when the cap is crossed). A cheap `Clone` handle, one per operation.
+#[derive(Clone, Debug, Default)]
+pub struct ResultSize {
+    inner: Arc<ResultSizeInner>,
+}
+
+#[derive(Debug, Default)]
+struct ResultSizeInner {
+    values: AtomicU64,
+    /// Set once, when the cap is crossed.
+    exceeded: OnceLock<Refusal>,
+}
+
+impl ResultSize {
+    /// Counts `weight` more values; past `max`, records the refusal.
+    fn add(&self, weight: u64, max: u64) -> Result<(), Refusal> {
+        let values = self.inner.values.fetch_add(weight, Ordering::Relaxed) + weight;
+        if values <= max {
+            return Ok(());
+        }
+        let refusal = self.inner.exceeded.get_or_init(|| {
+            let mut refusal = Refusal::new(
+                RefusalCode::ResultTooLarge,
+                format!(
+                    "the result grew past {max} values and the operation was stopped; ask for smaller pages or fewer fields"
+                ),
+            );
+            refusal.measured = Some((values, max));
+            refusal
+        });
+        Err(refusal.clone())
+    }
+
+    /// The refusal, once the cap has been crossed.
+    pub fn exceeded(&self) -> Option<&Refusal> {
+        self.inner.exceeded.get()
+    }
+
+    /// Values counted so far.
+    pub fn values(&self) -> u64 {
+        self.inner.values.load(Ordering::Relaxed)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ResultSizeExtension {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let result_size = ctx.data_opt::<ResultSize>();
+        if let Some(refusal) = result_size.and_then(ResultSize::exceeded) {
+            // Stopped: nothing more is built.
+            return Err(refusal.to_server_error());
+        }
+        let value = next.run(ctx, info).await?;
+        if let (Some(result_size), Some(value)) = (result_size, &value) {
+            result_size
+                .add(weight(value), self.max_values)
+                .map_err(|refusal| refusal.to_server_error())?;
+        }
+        Ok(value)
+    }
+}
+
+/// The values one resolved field adds to the result. An object's or a list
+/// of objects' members are fields (and items) of their own, counted when
+/// they resolve; text counts a value per 64 bytes, since long descriptions
+/// are where the bytes are.
+fn weight(value: &Value) -> u64 {
+    match value {
+        Value::String(text) => 1 + text.len() as u64 / 64,
+        Value::List(items) => {
+            1 + items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(_) | Value::List(_) => 0,
+                    scalar => weight(scalar),
+                })
+                .sum::<u64>()
+        }
+        _ => 1,
+    }
+}
