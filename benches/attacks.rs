@@ -153,6 +153,15 @@ fn main() {
             "a 250 KB document of whitespace",
             query(&format!("{{ __typename }}{}", " ".repeat(250 * 1024))),
         ),
+        // Not attacks: what the defaults let through at their largest.
+        (
+            "allowed: 4,000 interventions with their affected jurisdictions (cost 948,001)",
+            query("{ interventions(limit: 4000) { items { id title affectedJurisdictions { iso3 } } } }"),
+        ),
+        (
+            "allowed: the README's imports from every partner by HS chapter (cost 424,275)",
+            query(r#"{ tradeFlows(reporters: ["BRA", "IND"], partners: ["all"], periods: ["2020"], commodities: ["27", "AG2"], flow: IMPORT) { reporter { iso3 } partner { iso3 } commodityCode commodity value } }"#),
+        ),
     ];
 
     println!("## Hostile requests (release binary, sample mode, default settings)\n");
