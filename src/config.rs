@@ -10,10 +10,12 @@ use clap::{Args, Parser, ValueEnum};
 
 use crate::countries::ComtradeDialect;
 use crate::limits::{DemandLimits, DocumentLimits, OperationLimits, ShapeLimits};
+use crate::sources::breaker::BreakerPolicy;
 use crate::sources::gta::GtaApi;
 use crate::sources::http::Secret;
 use crate::sources::ita::ItaApi;
 use crate::sources::pacing::Budget;
+use crate::sources::retry::RetryPolicy;
 
 /// trade-graph: one GraphQL graph over Global Trade Alert, UN Comtrade and the
 /// US International Trade Administration. Without upstream URLs it serves
@@ -59,6 +61,9 @@ pub struct Config {
     pub limits: LimitsConfig,
 
     #[command(flatten)]
+    pub resilience: ResilienceConfig,
+
+    #[command(flatten)]
     pub gta: GtaConfig,
 
     #[command(flatten)]
@@ -79,7 +84,7 @@ pub struct LimitsConfig {
 
     /// Deepest nesting of `{`, `[` and `(` in a document, counted together
     /// (the parser recurses once per level).
-    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_NESTING", default_value_t = DocumentLimits::default().max_nesting, value_parser = clap::value_parser!(u64).range(1..=256).map(|v| v as usize))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_NESTING", default_value_t = DocumentLimits::default().max_nesting, value_parser = clap::value_parser!(u64).range(1..=128).map(|v| v as usize))]
     pub max_document_nesting: usize,
 
     /// Most lexical tokens in a document.
@@ -172,6 +177,64 @@ fn parse_positive_duration(value: &str) -> Result<Duration, String> {
         return Err("must be more than zero".into());
     }
     Ok(duration)
+}
+
+/// How every source retries and when its circuit breaker opens (the same
+/// for all three sources).
+#[derive(Args, Clone, Debug)]
+pub struct ResilienceConfig {
+    /// Attempts per upstream request, the first included ("1": no retries).
+    /// Retried: timeouts, connection failures, 502/503/504, and 409/429 with
+    /// a Retry-After.
+    #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_ATTEMPTS", default_value_t = RetryPolicy::default().max_attempts, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub retry_max_attempts: u32,
+
+    /// The first retry's wait, doubled for each one after (with full jitter).
+    #[arg(long, env = "TRADE_GRAPH_RETRY_BASE_DELAY", value_parser = humantime::parse_duration, default_value = "100ms")]
+    pub retry_base_delay: Duration,
+
+    /// The longest wait between two attempts, before jitter.
+    #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_DELAY", value_parser = humantime::parse_duration, default_value = "2s")]
+    pub retry_max_delay: Duration,
+
+    /// The longest Retry-After waited for; a longer one fails at once and is
+    /// passed to the client as retryAfterSeconds.
+    #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_RETRY_AFTER", value_parser = humantime::parse_duration, default_value = "5s")]
+    pub retry_max_retry_after: Duration,
+
+    /// Retries allowed per request over time, per source (0.2: one retry per
+    /// five requests, after a burst of ten).
+    #[arg(long, env = "TRADE_GRAPH_RETRY_BUDGET_RATIO", default_value_t = RetryPolicy::default().budget_ratio)]
+    pub retry_budget_ratio: f64,
+
+    /// Failed attempts in a row (timeouts, connection failures, 5xx) that open
+    /// a source's circuit breaker.
+    #[arg(long, env = "TRADE_GRAPH_BREAKER_FAILURES", default_value_t = BreakerPolicy::default().failure_threshold, value_parser = clap::value_parser!(u32).range(1..))]
+    pub breaker_failures: u32,
+
+    /// How long an open breaker fails requests fast before letting one probe
+    /// through.
+    #[arg(long, env = "TRADE_GRAPH_BREAKER_OPEN_FOR", value_parser = parse_positive_duration, default_value = "30s")]
+    pub breaker_open_for: Duration,
+}
+
+impl ResilienceConfig {
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.retry_max_attempts,
+            base_delay: self.retry_base_delay,
+            max_delay: self.retry_max_delay,
+            max_retry_after: self.retry_max_retry_after,
+            budget_ratio: self.retry_budget_ratio.max(0.0),
+        }
+    }
+
+    pub fn breaker_policy(&self) -> BreakerPolicy {
+        BreakerPolicy {
+            failure_threshold: self.breaker_failures,
+            open_for: self.breaker_open_for,
+        }
+    }
 }
 
 /// The US International Trade Administration.

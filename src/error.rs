@@ -21,10 +21,13 @@ pub enum Error {
     #[error("{upstream} did not answer within {}", humantime::format_duration(*after))]
     UpstreamTimeout { upstream: Source, after: Duration },
     /// The upstream could not be reached, or answered with a server error.
-    #[error("{upstream} is unavailable{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    #[error("{upstream} is unavailable{}{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(), retry_after.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
     UpstreamUnavailable {
         upstream: Source,
         status: Option<u16>,
+        /// When to try again: the upstream's `Retry-After`, or how long the
+        /// circuit breaker stays open.
+        retry_after: Option<u64>,
     },
     /// The upstream refused the configured credentials.
     #[error("{upstream} refused the gateway's credentials (HTTP {status}); check the {upstream} API key in the configuration")]
@@ -128,6 +131,16 @@ impl Error {
         }
     }
 
+    /// When the client may try again, in seconds, where the error says.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::UpstreamRateLimited { retry_after, .. }
+            | Self::UpstreamUnavailable { retry_after, .. } => *retry_after,
+            Self::UpstreamBudgetExhausted { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// Shorthand for a [`Error::BadInput`].
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::BadInput(message.into())
@@ -141,6 +154,9 @@ impl ErrorExtensions for Error {
             if let Some(upstream) = self.upstream() {
                 ext.set("source", upstream.name());
             }
+            if let Some(seconds) = self.retry_after() {
+                ext.set("retryAfterSeconds", seconds);
+            }
             match self {
                 Self::UpstreamUnavailable {
                     status: Some(status),
@@ -148,14 +164,6 @@ impl ErrorExtensions for Error {
                 }
                 | Self::UpstreamUnauthorized { status, .. }
                 | Self::UpstreamRejected { status, .. } => ext.set("status", *status),
-                Self::UpstreamRateLimited {
-                    retry_after: Some(seconds),
-                    ..
-                }
-                | Self::UpstreamBudgetExhausted {
-                    retry_after: seconds,
-                    ..
-                } => ext.set("retryAfterSeconds", *seconds),
                 Self::UpstreamValidation { status, .. } => ext.set("upstreamStatus", *status),
                 Self::UpstreamBadResponse { path, .. } => ext.set("path", path.as_str()),
                 Self::UpstreamDemandExceeded { limit, .. } => ext.set("limit", *limit),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -41,6 +42,8 @@ struct Inner {
     coalesced: Family<SourceLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     latency: LatencyFamily,
+    retries: Family<SourceLabels, Counter>,
+    breaker: Family<SourceLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,6 +71,18 @@ impl Default for Metrics {
         let coalesced = Family::<SourceLabels, Counter>::default();
         let errors = Family::<ErrorLabels, Counter>::default();
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        let retries = Family::<SourceLabels, Counter>::default();
+        let breaker = Family::<SourceLabels, Gauge>::default();
+        registry.register(
+            "upstream_retries",
+            "Upstream attempts that were retries of a failed one",
+            retries.clone(),
+        );
+        registry.register(
+            "upstream_circuit_breaker_state",
+            "Each source's circuit breaker: 0 closed, 1 half-open, 2 open",
+            breaker.clone(),
+        );
         registry.register(
             "upstream_requests",
             "HTTP requests sent to an upstream",
@@ -90,7 +105,7 @@ impl Default for Metrics {
         );
         registry.register(
             "upstream_request_duration_seconds",
-            "Time from sending an upstream request to having its body",
+            "Time from sending an upstream request to having its body (time queued for pacing excluded)",
             latency.clone(),
         );
         Self {
@@ -101,6 +116,8 @@ impl Default for Metrics {
                 coalesced,
                 errors,
                 latency,
+                retries,
+                breaker,
             }),
         }
     }
@@ -131,6 +148,15 @@ impl Metrics {
                 code: code.to_owned(),
             })
             .inc();
+    }
+
+    pub fn retry(&self, from: Source) {
+        self.inner.retries.get_or_create(&source(from)).inc();
+    }
+
+    /// Sets a source's breaker state (`BreakerState::level`).
+    pub fn breaker_state(&self, from: Source, level: i64) {
+        self.inner.breaker.get_or_create(&source(from)).set(level);
     }
 
     /// The Prometheus text exposition.

@@ -212,7 +212,11 @@ async fn graphiql_and_health() {
     let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
     assert_eq!(
         health,
-        json!({ "status": "ok", "sources": { "gta": "live", "comtrade": "live", "ita": "live" } })
+        json!({
+            "status": "ok",
+            "sources": { "gta": "live", "comtrade": "live", "ita": "live" },
+            "breakers": { "gta": "closed", "comtrade": "closed", "ita": "closed" }
+        })
     );
 }
 

@@ -46,7 +46,17 @@ fn assert_only_gta_failed(response: &Value, code: &str) {
 #[tokio::test]
 async fn each_upstream_failure_has_its_code_and_costs_only_gta_fields() {
     logs();
-    let gateway = TestGateway::start_with(&["--gta-timeout", "300ms"]).await;
+    // One attempt each, and a breaker that stays closed: this is about
+    // codes (tests/resilience.rs is about retries and the breaker).
+    let gateway = TestGateway::start_with(&[
+        "--gta-timeout",
+        "300ms",
+        "--retry-max-attempts",
+        "1",
+        "--breaker-failures",
+        "100",
+    ])
+    .await;
     let cases = [
         (
             Fault::Status {

@@ -20,6 +20,11 @@ pub enum Fault {
     /// Wait this long before answering (longer than the gateway's timeout
     /// makes a timeout).
     Delay(Duration),
+    /// Answer with this HTTP status and a `Retry-After` of `seconds`.
+    RetryAfter { status: u16, seconds: u64 },
+    /// Apply `fault` to the next `times` requests, then answer normally (a
+    /// flapping upstream).
+    FirstRequests { times: u32, fault: Box<Fault> },
 }
 
 /// One request as the simulator received it: what tests assert the wire on.
@@ -54,7 +59,14 @@ impl Faults {
         let mut sources = self.lock();
         let state = sources.entry(source).or_default();
         state.requests.push(request);
-        state.fault.clone()
+        match &mut state.fault {
+            Some(Fault::FirstRequests { times: 0, .. }) => None,
+            Some(Fault::FirstRequests { times, fault }) => {
+                *times -= 1;
+                Some((**fault).clone())
+            }
+            other => other.clone(),
+        }
     }
 
     pub fn count(&self, source: Source) -> u64 {
@@ -109,5 +121,18 @@ pub(super) async fn apply_fault(
             tokio::time::sleep(delay).await;
             None
         }
+        Fault::RetryAfter { status, seconds } => Some(
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                [
+                    ("content-type", "application/json".to_owned()),
+                    ("retry-after", seconds.to_string()),
+                ],
+                "{}",
+            )
+                .into_response(),
+        ),
+        // Unwrapped by `Faults::record`.
+        Fault::FirstRequests { .. } => None,
     }
 }

@@ -66,6 +66,8 @@ pub(crate) struct AppState {
     sources: Sources,
     graphiql_page: Arc<str>,
     statuses: Arc<Vec<SourceStatus>>,
+    /// Each source's upstream, for its breaker's state in /healthz.
+    upstreams: Arc<[Upstream; 3]>,
     metrics: Metrics,
     documents: documents::ParsedDocuments,
     /// One permit per operation running; none left: 503.
@@ -128,11 +130,14 @@ impl Gateway {
                 ita: config.ita.cache_ttl,
             },
         );
-        // Every upstream shares the cache and the metrics.
+        // Every upstream shares the cache and the metrics, and retries and
+        // breaks its circuit by the same policies.
         let upstream = |source, url: &str, credential, timeout| {
             Upstream::new(source, client.clone(), url, credential, timeout)
                 .with_cache(cache.clone())
                 .with_metrics(metrics.clone())
+                .with_retries(config.resilience.retry_policy())
+                .with_breaker(config.resilience.breaker_policy())
         };
         let any_sample =
             config.gta.url.is_none() || config.comtrade.url.is_none() || config.ita.url.is_none();
@@ -180,10 +185,8 @@ impl Gateway {
             prefix: "APIKey ",
             key,
         });
-        let gta = GtaClient::new(
-            upstream(Source::Gta, &gta_url, gta_credential, config.gta.timeout),
-            config.gta.api,
-        );
+        let gta_upstream = upstream(Source::Gta, &gta_url, gta_credential, config.gta.timeout);
+        let gta = GtaClient::new(gta_upstream.clone(), config.gta.api);
 
         let dialect: ComtradeDialect = config.comtrade.api.into();
         let (comtrade_url, comtrade_key, comtrade_mode) =
@@ -201,20 +204,18 @@ impl Gateway {
             },
         };
         let comtrade_budget = config.comtrade.budget(comtrade_keyed);
-        let comtrade = ComtradeClient::new(
-            upstream(
-                Source::Comtrade,
-                &comtrade_url,
-                comtrade_credential,
-                config.comtrade.timeout,
-            )
-            .with_pacer(Pacer::new(
-                Source::Comtrade,
-                config.comtrade.interval,
-                Some(comtrade_budget),
-            )),
-            dialect,
-        );
+        let comtrade_upstream = upstream(
+            Source::Comtrade,
+            &comtrade_url,
+            comtrade_credential,
+            config.comtrade.timeout,
+        )
+        .with_pacer(Pacer::new(
+            Source::Comtrade,
+            config.comtrade.interval,
+            Some(comtrade_budget),
+        ));
+        let comtrade = ComtradeClient::new(comtrade_upstream.clone(), dialect);
 
         let (ita_url, ita_key, ita_mode) = endpoint(&config.ita.url, &config.ita.key);
         let ita_keyed = ita_key.is_some();
@@ -230,10 +231,8 @@ impl Gateway {
                 key,
             },
         };
-        let ita = ItaClient::new(
-            upstream(Source::Ita, &ita_url, ita_credential, config.ita.timeout),
-            config.ita.api,
-        );
+        let ita_upstream = upstream(Source::Ita, &ita_url, ita_credential, config.ita.timeout);
+        let ita = ItaClient::new(ita_upstream.clone(), config.ita.api);
 
         let statuses = vec![
             SourceStatus {
@@ -298,6 +297,7 @@ impl Gateway {
             sources,
             graphiql_page: graphiql::page(&config.graphiql_assets).into(),
             statuses: Arc::new(statuses.clone()),
+            upstreams: Arc::new([gta_upstream, comtrade_upstream, ita_upstream]),
             metrics,
             documents: documents::ParsedDocuments::new(),
         };
@@ -426,7 +426,7 @@ async fn metrics_text(State(state): State<AppState>) -> impl axum::response::Int
     )
 }
 
-/// Liveness and the mode of each source.
+/// Liveness, the mode of each source and the state of its circuit breaker.
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
     let sources: serde_json::Map<String, serde_json::Value> = state
         .statuses
@@ -442,5 +442,15 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
             )
         })
         .collect();
-    Json(serde_json::json!({ "status": "ok", "sources": sources }))
+    let breakers: serde_json::Map<String, serde_json::Value> = state
+        .upstreams
+        .iter()
+        .map(|upstream| {
+            (
+                upstream.source().name().to_owned(),
+                serde_json::Value::from(upstream.breaker_state().name()),
+            )
+        })
+        .collect();
+    Json(serde_json::json!({ "status": "ok", "sources": sources, "breakers": breakers }))
 }

@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use super::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Outcome};
 use super::cache::{CacheKey, ResponseCache};
 use super::pacing::Pacer;
+use super::retry::{retryable, RetryBudget, RetryPolicy};
 use super::scrub::Scrubber;
 use super::{Source, UpstreamUsage};
 use crate::error::Error;
@@ -154,6 +156,11 @@ struct UpstreamInner {
     metrics: Option<Metrics>,
     /// Removes the key from every text the upstream sends back.
     scrubber: Scrubber,
+    /// Which failed attempts are retried, and how many retries it may add.
+    retry: RetryPolicy,
+    retry_budget: Arc<RetryBudget>,
+    /// Fails attempts fast while the source keeps failing.
+    breaker: Arc<CircuitBreaker>,
 }
 
 impl Upstream {
@@ -170,6 +177,9 @@ impl Upstream {
                 client,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 scrubber: Scrubber::new(credential.key()),
+                retry: RetryPolicy::default(),
+                retry_budget: Arc::new(RetryBudget::new(RetryPolicy::default().budget_ratio)),
+                breaker: Arc::new(CircuitBreaker::new(source, BreakerPolicy::default())),
                 credential,
                 timeout,
                 pacer: None,
@@ -195,6 +205,29 @@ impl Upstream {
     /// This upstream, answering from and coalescing through `cache`.
     pub fn with_cache(self, cache: ResponseCache) -> Self {
         self.with(|inner| inner.cache = Some(cache))
+    }
+
+    /// This upstream, retrying by `policy`.
+    pub fn with_retries(self, policy: RetryPolicy) -> Self {
+        self.with(|inner| {
+            inner.retry_budget = Arc::new(RetryBudget::new(policy.budget_ratio));
+            inner.retry = policy;
+        })
+    }
+
+    /// This upstream, behind a circuit breaker with `policy`.
+    pub fn with_breaker(self, policy: BreakerPolicy) -> Self {
+        self.with(|inner| inner.breaker = Arc::new(CircuitBreaker::new(inner.source, policy)))
+    }
+
+    /// The source this upstream serves.
+    pub fn source(&self) -> Source {
+        self.inner.source
+    }
+
+    /// The state of this upstream's circuit breaker.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.inner.breaker.state()
     }
 
     /// This upstream, recording into `metrics`.
@@ -280,23 +313,50 @@ impl Upstream {
     }
 
     /// Sends `request` now, paced and budgeted, and counts it in the metrics.
+    /// Sends `request`, through the breaker and with retries: each attempt
+    /// is admitted by the breaker, passes the operation's request maximum,
+    /// the budget and pacing again, and is counted; failures another attempt
+    /// can change are retried after a jittered, growing wait (at least the
+    /// upstream's `Retry-After`) while attempts and the retry budget last.
     async fn fetch(
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
     ) -> Result<Vec<u8>, Error> {
-        let started = Instant::now();
-        let outcome = self.fetch_unrecorded(request, usage).await;
-        // Every request that went out counts, answered or not; one the
-        // budget refused never left.
-        let sent = !matches!(
-            outcome,
-            Err(Error::UpstreamBudgetExhausted { .. } | Error::UpstreamDemandExceeded { .. })
-        );
-        if let (true, Some(metrics)) = (sent, &self.inner.metrics) {
-            metrics.request(self.inner.source, started.elapsed());
+        let inner = &*self.inner;
+        let source = inner.source;
+        let policy = &inner.retry;
+        inner.retry_budget.deposit();
+        let mut attempt = 1;
+        loop {
+            inner.breaker.admit()?;
+            let outcome = self.fetch_unrecorded(request, usage).await;
+            if !matches!(
+                outcome,
+                Err(Error::UpstreamBudgetExhausted { .. } | Error::UpstreamDemandExceeded { .. })
+            ) {
+                inner.breaker.record(Outcome::of(&outcome));
+            }
+            if let Some(metrics) = &inner.metrics {
+                metrics.breaker_state(source, inner.breaker.state().level());
+            }
+            let Err(error) = &outcome else {
+                return outcome;
+            };
+            let wait = retryable(error)
+                .filter(|_| attempt < policy.max_attempts)
+                .and_then(|retry_after| policy.wait_before(attempt + 1, retry_after));
+            let Some(wait) = wait.filter(|_| inner.retry_budget.withdraw()) else {
+                return outcome;
+            };
+            tracing::debug!(%source, path = %request.path, attempt, code = error.code(), ?wait, "retrying upstream request");
+            usage.record_retry(source);
+            if let Some(metrics) = &inner.metrics {
+                metrics.retry(source);
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
-        outcome
     }
 
     async fn fetch_unrecorded(
@@ -312,6 +372,7 @@ impl Upstream {
                 return Err(Error::UpstreamUnavailable {
                     upstream: source,
                     status: None,
+                    retry_after: None,
                 })
             }
         };
@@ -351,12 +412,20 @@ impl Upstream {
             }
             pacer.wait_turn().await;
         }
+        // Timed from here, after any wait for pacing: the latency metric is
+        // the upstream's, not the queue's.
         let started = Instant::now();
         let outcome = builder.send().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        let record_latency = || {
+            if let Some(metrics) = &inner.metrics {
+                metrics.request(source, started.elapsed());
+            }
+        };
         let response = match outcome {
             Ok(response) => response,
             Err(error) => {
+                record_latency();
                 // reqwest's own message contains the URL, and with it any key
                 // sent as a query parameter: log and return only the kind.
                 let kind = transport_failure_kind(&error);
@@ -370,6 +439,7 @@ impl Upstream {
                     Error::UpstreamUnavailable {
                         upstream: source,
                         status: None,
+                        retry_after: None,
                     }
                 });
             }
@@ -380,7 +450,9 @@ impl Upstream {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u64>().ok());
-        let body = match response.bytes().await {
+        let body = response.bytes().await;
+        record_latency();
+        let body = match body {
             Ok(body) => body.to_vec(),
             Err(error) => {
                 tracing::warn!(%source, path = %request.path, kind = transport_failure_kind(&error), "upstream body failed");
@@ -393,6 +465,7 @@ impl Upstream {
                     Error::UpstreamUnavailable {
                         upstream: source,
                         status: Some(status.as_u16()),
+                        retry_after: None,
                     }
                 });
             }
@@ -418,9 +491,11 @@ impl Upstream {
                 status,
                 message: upstream_message(&body),
             },
+            // A 503's Retry-After says when the upstream expects to be back.
             _ => Error::UpstreamUnavailable {
                 upstream: source,
                 status: Some(status),
+                retry_after,
             },
         })
     }

@@ -2,12 +2,14 @@
 //! (requests, response shapes, batching); [`http`] is the one path they all use
 //! to reach the network. Nothing here knows about GraphQL.
 
+pub mod breaker;
 pub mod cache;
 pub mod comtrade;
 pub mod gta;
 pub mod http;
 pub mod ita;
 pub mod pacing;
+pub mod retry;
 pub mod scrub;
 mod usage;
 

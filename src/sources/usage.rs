@@ -21,6 +21,7 @@ pub struct UpstreamUsage {
 #[derive(Debug, Default)]
 struct SourceCounters {
     requests: AtomicU64,
+    retries: AtomicU64,
     cache_hits: AtomicU64,
 }
 
@@ -59,6 +60,21 @@ impl UpstreamUsage {
             .fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// Counts one retry (an attempt after a failed one; it is also counted
+    /// as a request when it is sent).
+    pub fn record_retry(&self, source: Source) {
+        self.counters[source.index()]
+            .retries
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Retries of failed attempts to `source` so far.
+    pub fn retries(&self, source: Source) -> u64 {
+        self.counters[source.index()]
+            .retries
+            .load(Ordering::Relaxed)
+    }
+
     /// Counts one answer served without an HTTP request to `source`.
     pub fn record_cache_hit(&self, source: Source) {
         self.counters[source.index()]
@@ -81,7 +97,8 @@ impl UpstreamUsage {
     }
 
     /// The `extensions.upstream` value:
-    /// `{"gta": {"requests": 1, "cacheHits": 0}, "comtrade": {...}, "ita": {...}}`.
+    /// `{"gta": {"requests": 1, "retries": 0, "cacheHits": 0}, "comtrade": {...}, "ita": {...}}`
+    /// (`requests` counts every attempt sent, retries included).
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for source in Source::ALL {
@@ -89,6 +106,7 @@ impl UpstreamUsage {
                 source.name().to_owned(),
                 serde_json::json!({
                     "requests": self.requests(source),
+                    "retries": self.retries(source),
                     "cacheHits": self.cache_hits(source),
                 }),
             );

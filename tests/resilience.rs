@@ -1,0 +1,164 @@
+//! Retries and the circuit breaker, end to end against the simulator's
+//! fault injection: a flapping upstream is answered through a retry, a
+//! Retry-After too long to wait for is passed on, a hung upstream costs one
+//! timeout and then fails fast, and the breaker's state shows in /healthz
+//! and /metrics. The waits involved are the configured ones, a few
+//! milliseconds; the stages' own timing is tested with paused time in
+//! `sources::retry` and `sources::breaker`.
+
+mod common;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use common::{error_codes, upstream_requests, TestGateway};
+use trade_graph::sample::Fault;
+use trade_graph::sources::Source;
+
+const PROFILE: &str =
+    r#"{ jurisdiction(iso3: "BRA") { name interventionsAffecting(limit: 2) { items { id } } } }"#;
+
+/// Every 5xx a retry can change, then an answer: the operation is complete,
+/// and `extensions.upstream` counts both attempts and the retry.
+#[tokio::test]
+async fn a_flapping_upstream_is_answered_through_a_retry() {
+    let gateway = TestGateway::start_with(&["--retry-base-delay", "1ms"]).await;
+    for status in [502, 503, 504] {
+        gateway.simulator.inject_fault(
+            Source::Gta,
+            Fault::FirstRequests {
+                times: 1,
+                fault: Box::new(Fault::Status {
+                    status,
+                    body: "{}".into(),
+                }),
+            },
+        );
+        let query = PROFILE.replace("limit: 2", &format!("limit: {}", status - 500));
+        let response = gateway.query(&query).await;
+        assert!(response.get("errors").is_none(), "{status}: {response}");
+        let gta = &response["extensions"]["upstream"]["gta"];
+        assert_eq!(gta["requests"], 2, "{status}: {response}");
+        assert_eq!(gta["retries"], 1, "{status}: {response}");
+    }
+}
+
+/// Refusals another attempt cannot change are not retried.
+#[tokio::test]
+async fn refusals_are_not_retried() {
+    let gateway = TestGateway::start_with(&["--retry-base-delay", "1ms"]).await;
+    for (status, code) in [
+        (500, "UPSTREAM_UNAVAILABLE"),
+        (400, "UPSTREAM_REJECTED"),
+        (401, "UPSTREAM_UNAUTHORIZED"),
+        (429, "UPSTREAM_RATE_LIMITED"),
+    ] {
+        gateway.simulator.inject_fault(
+            Source::Gta,
+            Fault::Status {
+                status,
+                body: "{}".into(),
+            },
+        );
+        let before = gateway.gta_requests();
+        let response = gateway.query(PROFILE).await;
+        assert_eq!(error_codes(&response), [code], "{status}: {response}");
+        assert_eq!(gateway.gta_requests() - before, 1, "{status}");
+        assert_eq!(response["extensions"]["upstream"]["gta"]["retries"], 0);
+    }
+}
+
+/// A Retry-After longer than the gateway waits is not waited for: the error
+/// carries it, for 429 and for 503 alike.
+#[tokio::test]
+async fn a_long_retry_after_is_passed_on() {
+    let gateway = TestGateway::start().await;
+    for (status, code) in [
+        (429, "UPSTREAM_RATE_LIMITED"),
+        (503, "UPSTREAM_UNAVAILABLE"),
+    ] {
+        gateway.simulator.inject_fault(
+            Source::Gta,
+            Fault::RetryAfter {
+                status,
+                seconds: 120,
+            },
+        );
+        let before = gateway.gta_requests();
+        let response = gateway.query(PROFILE).await;
+        assert_eq!(error_codes(&response), [code], "{response}");
+        assert_eq!(
+            response["errors"][0]["extensions"]["retryAfterSeconds"], 120,
+            "{response}"
+        );
+        assert_eq!(gateway.gta_requests() - before, 1);
+    }
+}
+
+/// A short Retry-After is waited for and the retry answers.
+#[tokio::test]
+async fn a_short_retry_after_is_honoured() {
+    let gateway = TestGateway::start().await;
+    gateway.simulator.inject_fault(
+        Source::Gta,
+        Fault::FirstRequests {
+            times: 1,
+            fault: Box::new(Fault::RetryAfter {
+                status: 429,
+                seconds: 0,
+            }),
+        },
+    );
+    let response = gateway.query(PROFILE).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(upstream_requests(&response, "gta"), 2);
+}
+
+/// A hung upstream costs one timeout, then the breaker fails its requests
+/// fast (no request sent) with when to retry; the other sources answer.
+/// /healthz and /metrics show the breaker open.
+#[tokio::test]
+async fn a_hung_upstream_costs_one_timeout_then_fails_fast() {
+    let gateway = TestGateway::start_with(&[
+        "--gta-timeout",
+        "200ms",
+        "--retry-max-attempts",
+        "1",
+        "--breaker-failures",
+        "1",
+        "--breaker-open-for",
+        "60s",
+    ])
+    .await;
+    gateway
+        .simulator
+        .inject_fault(Source::Gta, Fault::Delay(Duration::from_secs(3600)));
+    let response = gateway.query(PROFILE).await;
+    assert_eq!(error_codes(&response), ["UPSTREAM_TIMEOUT"], "{response}");
+    assert_eq!(gateway.gta_requests(), 1);
+
+    let response = gateway
+        .query(r#"{ jurisdiction(iso3: "BRA") { name interventionsImplemented(limit: 1) { items { id } } } }"#)
+        .await;
+    assert_eq!(
+        error_codes(&response),
+        ["UPSTREAM_UNAVAILABLE"],
+        "{response}"
+    );
+    let error = &response["errors"][0]["extensions"];
+    assert_eq!(error["source"], "gta");
+    let wait = error["retryAfterSeconds"].as_u64().unwrap();
+    assert!((1..=60).contains(&wait), "{error}");
+    assert_eq!(gateway.gta_requests(), 1, "failed fast, nothing sent");
+    assert_eq!(response["data"]["jurisdiction"]["name"], "Brazil");
+
+    let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
+    assert_eq!(health["breakers"]["gta"], "open", "{health}");
+    assert_eq!(health["breakers"]["ita"], "closed", "{health}");
+    let metrics = gateway.get_text("/metrics").await;
+    assert!(
+        metrics.contains("trade_graph_upstream_circuit_breaker_state{source=\"gta\"} 2"),
+        "{metrics}"
+    );
+}
