@@ -4,7 +4,7 @@
 mod common;
 
 use serde_json::{json, Value};
-use trade_graph::sources::ita::model::{decode_search, plain_text, SearchResponse};
+use trade_graph::sources::ita::model::{decode_search, plain_text, Identifiable, SearchResponse};
 use trade_graph::sources::ita::{office_country, OfficeLocation, TradeEvent, TradeLead};
 
 fn read(path: &str) -> Value {
@@ -15,7 +15,7 @@ fn read(path: &str) -> Value {
 
 /// The recorded files hold `results` (or `aggregations`); wrap them in the
 /// search envelope the API answers with.
-fn envelope<T: serde::de::DeserializeOwned>(
+fn envelope<T: serde::de::DeserializeOwned + Identifiable>(
     results: Value,
     aggregations: Value,
 ) -> SearchResponse<T> {

@@ -162,3 +162,80 @@ async fn a_hung_upstream_costs_one_timeout_then_fails_fast() {
         "{metrics}"
     );
 }
+
+/// A 2xx answer whose envelope or rows changed is UPSTREAM_BAD_RESPONSE at
+/// the JSON path, never an empty list, and never cached: the next operation
+/// asks again.
+#[tokio::test]
+async fn drifted_answers_are_errors_and_are_not_cached() {
+    let gateway = TestGateway::start_with(&["--retry-max-attempts", "1"]).await;
+    let cases = [
+        (
+            Source::Comtrade,
+            r#"{"elapsedTime": "0.1 secs", "count": 1, "rows": [{"period": "2022"}]}"#,
+            r#"{ jurisdiction(iso3: "BRA") { tradeFlows(periods: ["2022"]) { value } } }"#,
+            "data",
+        ),
+        (
+            Source::Ita,
+            r#"{"total": 1, "offset": 0, "results": [{"headline": "Port works", "nation": "MX"}]}"#,
+            r#"{ tradeLeads(countries: ["MX"]) { items { title } } }"#,
+            "results[0]",
+        ),
+    ];
+    for (source, body, query, path) in cases {
+        gateway.simulator.inject_fault(
+            source,
+            Fault::Status {
+                status: 200,
+                body: body.into(),
+            },
+        );
+        for _ in 0..2 {
+            let before = gateway.simulator.request_count(source);
+            let response = gateway.query(query).await;
+            assert_eq!(
+                error_codes(&response),
+                ["UPSTREAM_BAD_RESPONSE"],
+                "{response}"
+            );
+            assert_eq!(
+                response["errors"][0]["extensions"]["path"], path,
+                "{response}"
+            );
+            assert_eq!(
+                gateway.simulator.request_count(source) - before,
+                1,
+                "asked again: the failure was not cached"
+            );
+        }
+        gateway.simulator.clear_fault(source);
+    }
+}
+
+/// Comtrade's quota refusal (HTTP 403 from its API management layer) is a
+/// rate limit with the wait it names, not "check the key".
+#[tokio::test]
+async fn a_comtrade_quota_refusal_is_a_rate_limit() {
+    let gateway = TestGateway::start().await;
+    gateway.simulator.inject_fault(
+        Source::Comtrade,
+        Fault::Status {
+            status: 403,
+            body: r#"{"statusCode": 403, "message": "Out of call volume quota. Quota will be replenished in 01:00:05."}"#.into(),
+        },
+    );
+    let response = gateway
+        .query(r#"{ jurisdiction(iso3: "BRA") { tradeFlows(periods: ["2022"]) { value } } }"#)
+        .await;
+    assert_eq!(
+        error_codes(&response),
+        ["UPSTREAM_RATE_LIMITED"],
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"][0]["extensions"]["retryAfterSeconds"],
+        3605
+    );
+    assert_eq!(upstream_requests(&response, "comtrade"), 1, "not retried");
+}

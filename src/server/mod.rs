@@ -214,7 +214,8 @@ impl Gateway {
             Source::Comtrade,
             config.comtrade.interval,
             Some(comtrade_budget),
-        ));
+        ))
+        .with_refusals(crate::sources::comtrade::client::refusal);
         let comtrade = ComtradeClient::new(comtrade_upstream.clone(), dialect);
 
         let (ita_url, ita_key, ita_mode) = endpoint(&config.ita.url, &config.ita.key);

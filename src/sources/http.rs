@@ -161,7 +161,14 @@ struct UpstreamInner {
     retry_budget: Arc<RetryBudget>,
     /// Fails attempts fast while the source keeps failing.
     breaker: Arc<CircuitBreaker>,
+    /// The source's own reading of its error answers, before the generic one.
+    refusals: Option<RefusalRule>,
 }
+
+/// A source's own reading of a non-2xx answer (status, body, `Retry-After`
+/// in seconds): `Some` error where the generic mapping by status would be
+/// wrong, e.g. Comtrade's quota refusals, which come as 403.
+pub type RefusalRule = fn(u16, &[u8], Option<u64>) -> Option<Error>;
 
 impl Upstream {
     pub fn new(
@@ -180,6 +187,7 @@ impl Upstream {
                 retry: RetryPolicy::default(),
                 retry_budget: Arc::new(RetryBudget::new(RetryPolicy::default().budget_ratio)),
                 breaker: Arc::new(CircuitBreaker::new(source, BreakerPolicy::default())),
+                refusals: None,
                 credential,
                 timeout,
                 pacer: None,
@@ -218,6 +226,11 @@ impl Upstream {
     /// This upstream, behind a circuit breaker with `policy`.
     pub fn with_breaker(self, policy: BreakerPolicy) -> Self {
         self.with(|inner| inner.breaker = Arc::new(CircuitBreaker::new(inner.source, policy)))
+    }
+
+    /// This upstream, reading its error answers with `rule` first.
+    pub fn with_refusals(self, rule: RefusalRule) -> Self {
+        self.with(|inner| inner.refusals = Some(rule))
     }
 
     /// The source this upstream serves.
@@ -476,6 +489,12 @@ impl Upstream {
             return Ok(body);
         }
         let status = status.as_u16();
+        if let Some(error) = inner
+            .refusals
+            .and_then(|classify| classify(status, &body, retry_after))
+        {
+            return Err(error);
+        }
         Err(match status {
             401 | 403 => Error::UpstreamUnauthorized {
                 upstream: source,
@@ -519,6 +538,11 @@ fn transport_failure_kind(error: &reqwest::Error) -> &'static str {
     } else {
         "request"
     }
+}
+
+/// The human part of an upstream error body, for sources' refusal rules.
+pub fn error_message(body: &[u8]) -> String {
+    upstream_message(body)
 }
 
 /// The human part of an upstream error body: a JSON `detail`, `message` or

@@ -293,3 +293,59 @@ impl ComtradeClient {
         Ok(records.to_vec())
     }
 }
+
+/// Comtrade's reading of its error answers: the v1 API's management layer
+/// refuses a subscription that has used its quota with 403 (or 429) and a
+/// body like "Out of call volume quota. Quota will be replenished in
+/// 23:12:05."; that is a rate limit to wait out, not a bad key.
+pub fn refusal(status: u16, body: &[u8], retry_after: Option<u64>) -> Option<Error> {
+    let message = crate::sources::http::error_message(body);
+    let lower = message.to_ascii_lowercase();
+    if !matches!(status, 403 | 429) || !lower.contains("quota") {
+        return None;
+    }
+    Some(Error::UpstreamRateLimited {
+        upstream: Source::Comtrade,
+        retry_after: retry_after.or_else(|| replenished_in(&lower)),
+        message: Some(message),
+    })
+}
+
+/// Seconds from "replenished in hh:mm:ss" in a quota refusal.
+fn replenished_in(message: &str) -> Option<u64> {
+    let after = message.split("replenished in").nth(1)?.trim();
+    let clock: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ':')
+        .collect();
+    let parts: Vec<u64> = clock
+        .split(':')
+        .map(|part| part.parse().ok())
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [hours, minutes, seconds] => Some(hours * 3600 + minutes * 60 + seconds),
+        [minutes, seconds] => Some(minutes * 60 + seconds),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_refusals_are_rate_limits_with_the_wait() {
+        let body = br#"{ "statusCode": 403, "message": "Out of call volume quota. Quota will be replenished in 23:12:05." }"#;
+        match refusal(403, body, None) {
+            Some(Error::UpstreamRateLimited { retry_after, .. }) => {
+                assert_eq!(retry_after, Some(23 * 3600 + 12 * 60 + 5));
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_key =
+            br#"{"statusCode": 401, "message": "Access denied due to invalid subscription key."}"#;
+        assert!(refusal(401, bad_key, None).is_none());
+        assert!(refusal(403, bad_key, None).is_none());
+        assert!(refusal(500, body, None).is_none());
+    }
+}

@@ -342,6 +342,15 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// The envelope lacks the member that holds the rows.
+fn drifted(member: &str) -> Error {
+    Error::UpstreamBadResponse {
+        upstream: Source::Comtrade,
+        path: member.to_owned(),
+        detail: format!("the answer has no `{member}` (nor a refusal): its envelope changed"),
+    }
+}
+
 fn bad_row(index: usize, at: &str, detail: String) -> Error {
     Error::UpstreamBadResponse {
         upstream: Source::Comtrade,
@@ -370,9 +379,12 @@ pub fn decode_legacy(body: &[u8]) -> Result<Result<DataAnswer, Refusal>, Error> 
             message,
         }));
     }
-    let records = response
-        .dataset
-        .unwrap_or_default()
+    // An answer without its rows is a changed shape, not an empty answer
+    // (which is `"dataset": []`): never served, and so never cached, as one.
+    let Some(dataset) = response.dataset else {
+        return Err(drifted("dataset"));
+    };
+    let records = dataset
         .into_iter()
         .enumerate()
         .map(|(index, row)| {
@@ -396,9 +408,10 @@ pub fn decode_v1(body: &[u8]) -> Result<Result<DataAnswer, Refusal>, Error> {
             message: error,
         }));
     }
-    let records = response
-        .data
-        .unwrap_or_default()
+    let Some(data) = response.data else {
+        return Err(drifted("data"));
+    };
+    let records = data
         .into_iter()
         .enumerate()
         .map(|(index, row)| {

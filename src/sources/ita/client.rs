@@ -4,7 +4,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use super::model::{decode_search, SourceUsed};
+use super::model::{decode_search, Identifiable, SourceUsed};
 use crate::error::Error;
 use crate::sources::http::{Upstream, UpstreamRequest};
 use crate::sources::UpstreamUsage;
@@ -101,7 +101,9 @@ struct Answer<T> {
     results: Vec<Arc<T>>,
 }
 
-fn decode_answer<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Answer<T>, Error> {
+fn decode_answer<T: serde::de::DeserializeOwned + Identifiable>(
+    body: &[u8],
+) -> Result<Answer<T>, Error> {
     let response = decode_search::<T>(body)?;
     Ok(Answer {
         total: response.total,
@@ -134,7 +136,7 @@ impl ItaClient {
     /// Up to `limit` records from `offset`, in requests of at most 100,
     /// stopping when ITA runs out. `keep_going` may stop earlier: it sees the
     /// records so far and says whether another page is needed.
-    pub async fn search<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
+    pub async fn search<T: serde::de::DeserializeOwned + Identifiable + Send + Sync + 'static>(
         &self,
         endpoint: Endpoint,
         params: &SearchParams,

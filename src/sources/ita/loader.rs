@@ -18,7 +18,9 @@ use crate::error::Error;
 use crate::sources::UpstreamUsage;
 
 /// An ITA record that belongs to countries.
-pub trait CountryRecord: serde::de::DeserializeOwned + Send + Sync + 'static {
+pub trait CountryRecord:
+    serde::de::DeserializeOwned + super::model::Identifiable + Send + Sync + 'static
+{
     const ENDPOINT: Endpoint;
     /// The ISO alpha-2 codes this record belongs to.
     fn country_codes(&self) -> Vec<String>;

@@ -35,11 +35,54 @@ pub struct SourceUsed {
     pub last_imported: Option<String>,
 }
 
-/// Decodes an ITA search answer.
-pub fn decode_search<T: serde::de::DeserializeOwned>(
+/// A record kind's identifying fields: a row with none of them is not a
+/// sparse record but a changed shape (its fields were renamed), and must
+/// not pass as a record that matches nothing.
+pub trait Identifiable {
+    /// The identifying fields, by their upstream names.
+    const IDENTIFYING: &'static [&'static str];
+    /// Whether any identifying field is present.
+    fn identifiable(&self) -> bool;
+}
+
+/// Decodes an ITA search answer; a row without any identifying field is
+/// `UPSTREAM_BAD_RESPONSE` at its path.
+pub fn decode_search<T: serde::de::DeserializeOwned + Identifiable>(
     body: &[u8],
 ) -> Result<SearchResponse<T>, Error> {
-    decode(Source::Ita, body)
+    let response: SearchResponse<T> = decode(Source::Ita, body)?;
+    if let Some(index) = response.results.iter().position(|row| !row.identifiable()) {
+        return Err(Error::UpstreamBadResponse {
+            upstream: Source::Ita,
+            path: format!("results[{index}]"),
+            detail: format!(
+                "the record has none of {}: its fields changed",
+                T::IDENTIFYING.join(", ")
+            ),
+        });
+    }
+    Ok(response)
+}
+
+impl Identifiable for TradeLead {
+    const IDENTIFYING: &'static [&'static str] = &["id", "title", "description"];
+    fn identifiable(&self) -> bool {
+        self.id.is_some() || self.title.is_some() || self.description.is_some()
+    }
+}
+
+impl Identifiable for OfficeLocation {
+    const IDENTIFYING: &'static [&'static str] = &["id", "post", "office_name"];
+    fn identifiable(&self) -> bool {
+        self.id.is_some() || self.post.is_some() || self.office_name.is_some()
+    }
+}
+
+impl Identifiable for TradeEvent {
+    const IDENTIFYING: &'static [&'static str] = &["id", "event_name"];
+    fn identifiable(&self) -> bool {
+        self.id.is_some() || self.event_name.is_some()
+    }
 }
 
 /// A string, or a list of strings: ITA's `industry`, `categories`, `tags`.
