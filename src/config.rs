@@ -212,6 +212,12 @@ pub struct ResilienceConfig {
     #[arg(long, env = "TRADE_GRAPH_BREAKER_FAILURES", default_value_t = BreakerPolicy::default().failure_threshold, value_parser = clap::value_parser!(u32).range(1..))]
     pub breaker_failures: u32,
 
+    /// How long answers are kept past their time to live to answer with
+    /// when the upstream fails (flagged in extensions.upstream.<source>.stale).
+    /// "0s" turns stale answers off.
+    #[arg(long, env = "TRADE_GRAPH_STALE_GRACE", value_parser = humantime::parse_duration, default_value = "6h")]
+    pub stale_grace: Duration,
+
     /// How long an open breaker fails requests fast before letting one probe
     /// through.
     #[arg(long, env = "TRADE_GRAPH_BREAKER_OPEN_FOR", value_parser = parse_positive_duration, default_value = "30s")]

@@ -44,6 +44,7 @@ struct Inner {
     latency: LatencyFamily,
     retries: Family<SourceLabels, Counter>,
     breaker: Family<SourceLabels, Gauge>,
+    stale: Family<SourceLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -73,6 +74,12 @@ impl Default for Metrics {
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
         let retries = Family::<SourceLabels, Counter>::default();
         let breaker = Family::<SourceLabels, Gauge>::default();
+        let stale = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "upstream_stale_answers",
+            "Answers served from a stale copy because the upstream failed",
+            stale.clone(),
+        );
         registry.register(
             "upstream_retries",
             "Upstream attempts that were retries of a failed one",
@@ -118,6 +125,7 @@ impl Default for Metrics {
                 latency,
                 retries,
                 breaker,
+                stale,
             }),
         }
     }
@@ -152,6 +160,10 @@ impl Metrics {
 
     pub fn retry(&self, from: Source) {
         self.inner.retries.get_or_create(&source(from)).inc();
+    }
+
+    pub fn stale(&self, from: Source) {
+        self.inner.stale.get_or_create(&source(from)).inc();
     }
 
     /// Sets a source's breaker state (`BreakerState::level`).

@@ -239,3 +239,56 @@ async fn a_comtrade_quota_refusal_is_a_rate_limit() {
     );
     assert_eq!(upstream_requests(&response, "comtrade"), 1, "not retried");
 }
+
+/// Stale-if-error: with the answer expired (a GTA time to live of zero) and
+/// GTA down, the operation is answered from the kept copy and says so; with
+/// no grace period, it fails.
+#[tokio::test]
+async fn a_stale_answer_is_served_and_flagged_when_the_upstream_is_down() {
+    let down = Fault::Status {
+        status: 503,
+        body: "{}".into(),
+    };
+    let gateway =
+        TestGateway::start_with(&["--gta-cache-ttl", "0s", "--retry-max-attempts", "1"]).await;
+    let fresh = gateway.query(PROFILE).await;
+    assert!(fresh.get("errors").is_none(), "{fresh}");
+    assert!(fresh["extensions"]["upstream"]["gta"]
+        .get("stale")
+        .is_none());
+    gateway.simulator.inject_fault(Source::Gta, down.clone());
+    let stale = gateway.query(PROFILE).await;
+    assert!(stale.get("errors").is_none(), "{stale}");
+    assert_eq!(stale["data"], fresh["data"]);
+    let flag = &stale["extensions"]["upstream"]["gta"]["stale"];
+    assert_eq!(flag["answers"], 1, "{stale}");
+    assert!(flag["oldestAgeSeconds"].as_u64().is_some(), "{stale}");
+    assert_eq!(
+        upstream_requests(&stale, "gta"),
+        1,
+        "the upstream was asked first"
+    );
+    let metrics = gateway.get_text("/metrics").await;
+    assert!(
+        metrics.contains("trade_graph_upstream_stale_answers_total{source=\"gta\"} 1"),
+        "{metrics}"
+    );
+
+    let gateway = TestGateway::start_with(&[
+        "--gta-cache-ttl",
+        "0s",
+        "--retry-max-attempts",
+        "1",
+        "--stale-grace",
+        "0s",
+    ])
+    .await;
+    assert!(gateway.query(PROFILE).await.get("errors").is_none());
+    gateway.simulator.inject_fault(Source::Gta, down);
+    let response = gateway.query(PROFILE).await;
+    assert_eq!(
+        error_codes(&response),
+        ["UPSTREAM_UNAVAILABLE"],
+        "{response}"
+    );
+}

@@ -129,6 +129,7 @@ impl Gateway {
                 comtrade: config.comtrade.cache_ttl,
                 ita: config.ita.cache_ttl,
             },
+            config.resilience.stale_grace,
         );
         // Every upstream shares the cache and the metrics, and retries and
         // breaks its circuit by the same policies.

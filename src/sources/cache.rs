@@ -7,6 +7,12 @@
 //! The same cache coalesces: identical requests in flight at once, from any
 //! operations, go out once and every waiter gets the answer (or the error).
 //! Errors are never cached.
+//!
+//! Stale-if-error: every answer is also kept, past its time to live, for a
+//! grace period in a second map ([`ResponseCache::stale`]); when the
+//! upstream then fails, the operation is answered from that copy and told so
+//! (`extensions.upstream.<source>.stale`). The values are shared (`Arc`), so
+//! the copy costs a key, not a second answer.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -29,6 +35,21 @@ pub struct CacheKey {
 #[derive(Clone, Copy, Debug)]
 struct PerSourceTtl([Duration; 3]);
 
+/// Per-source times to live plus the stale grace period.
+#[derive(Clone, Copy, Debug)]
+struct StaleTtl(PerSourceTtl, Duration);
+
+impl Expiry<CacheKey, CachedAnswer> for StaleTtl {
+    fn expire_after_create(
+        &self,
+        key: &CacheKey,
+        _answer: &CachedAnswer,
+        _created: Instant,
+    ) -> Option<Duration> {
+        Some(self.0 .0[key.source.index()].saturating_add(self.1))
+    }
+}
+
 impl Expiry<CacheKey, CachedAnswer> for PerSourceTtl {
     fn expire_after_create(
         &self,
@@ -40,17 +61,22 @@ impl Expiry<CacheKey, CachedAnswer> for PerSourceTtl {
     }
 }
 
-/// A decoded answer and the size of the body it came from (its weight).
+/// A decoded answer, the size of the body it came from (its weight), and
+/// when it was fetched.
 #[derive(Clone)]
 struct CachedAnswer {
     body_bytes: usize,
     value: Arc<dyn Any + Send + Sync>,
+    fetched: Instant,
 }
 
 /// The response cache: a cheap `Clone` handle shared by every upstream.
 #[derive(Clone)]
 pub struct ResponseCache {
     cache: Cache<CacheKey, CachedAnswer>,
+    /// Every answer, for its time to live plus the grace period; `None`
+    /// when stale answers are off.
+    stale: Option<Cache<CacheKey, CachedAnswer>>,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -68,27 +94,52 @@ pub struct CacheTtls {
 }
 
 impl ResponseCache {
-    /// A cache holding at most `max_bytes` of answers.
-    pub fn new(max_bytes: u64, ttls: CacheTtls) -> Self {
+    /// A cache holding at most `max_bytes` of answers, and (with a
+    /// `stale_grace` above zero) their stale copies.
+    pub fn new(max_bytes: u64, ttls: CacheTtls, stale_grace: Duration) -> Self {
+        let ttl = PerSourceTtl([ttls.gta, ttls.comtrade, ttls.ita]);
         let cache = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|key: &CacheKey, answer: &CachedAnswer| {
-                let key_bytes = key.request.path.len()
-                    + key.request.body.as_ref().map_or(0, String::len)
-                    + key
-                        .request
-                        .query
-                        .iter()
-                        .map(|(k, v)| k.len() + v.len())
-                        .sum::<usize>();
-                // Decoded records take about what their JSON took.
-                u32::try_from(answer.body_bytes + key_bytes).unwrap_or(u32::MAX)
-            })
-            .expire_after(PerSourceTtl([ttls.gta, ttls.comtrade, ttls.ita]))
+            .weigher(weigh)
+            .expire_after(ttl)
             .build();
-        Self { cache }
+        let stale = (!stale_grace.is_zero() && max_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(weigh)
+                .expire_after(StaleTtl(ttl, stale_grace))
+                .build()
+        });
+        Self { cache, stale }
     }
 
+    /// The kept copy of `key`'s answer, however old (within the grace
+    /// period), and its age: for when the upstream fails.
+    pub async fn stale<T: Send + Sync + 'static>(
+        &self,
+        key: &CacheKey,
+    ) -> Option<(Arc<T>, Duration)> {
+        let answer = self.stale.as_ref()?.get(key).await?;
+        let age = answer.fetched.elapsed();
+        answer.value.downcast::<T>().ok().map(|value| (value, age))
+    }
+}
+
+/// An entry's weight: its body's size and its key's.
+fn weigh(key: &CacheKey, answer: &CachedAnswer) -> u32 {
+    let key_bytes = key.request.path.len()
+        + key.request.body.as_ref().map_or(0, String::len)
+        + key
+            .request
+            .query
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>();
+    // Decoded records take about what their JSON took.
+    u32::try_from(answer.body_bytes + key_bytes).unwrap_or(u32::MAX)
+}
+
+impl ResponseCache {
     /// The cached answer of type `T`, if there is one.
     pub async fn get<T: Send + Sync + 'static>(&self, key: &CacheKey) -> Option<Arc<T>> {
         self.cache
@@ -114,14 +165,20 @@ impl ResponseCache {
         E: Clone + Send + Sync + 'static,
     {
         let ran = std::sync::atomic::AtomicBool::new(false);
+        let stale_key = self.stale.as_ref().map(|_| key.clone());
         let outcome = self
             .cache
             .try_get_with(key, async {
                 ran.store(true, std::sync::atomic::Ordering::Relaxed);
-                fetch.await.map(|(value, body_bytes)| CachedAnswer {
+                let answer = fetch.await.map(|(value, body_bytes)| CachedAnswer {
                     body_bytes,
                     value: Arc::new(value),
-                })
+                    fetched: Instant::now(),
+                })?;
+                if let (Some(stale), Some(key)) = (&self.stale, stale_key) {
+                    stale.insert(key, answer.clone()).await;
+                }
+                Ok(answer)
             })
             .await
             .map_err(|error: Arc<E>| (*error).clone())

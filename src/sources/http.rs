@@ -314,6 +314,7 @@ impl Upstream {
             }
             return Ok(value);
         }
+        let stale_key = key.clone();
         let (outcome, sent) = cache.get_or_fetch(key, fetch_and_decode).await;
         if !sent {
             // Joined an identical request in flight: not a request of ours.
@@ -322,7 +323,22 @@ impl Upstream {
                 metrics.coalesced(inner.source);
             }
         }
-        outcome
+        match outcome {
+            Err(error) if unavailable(&error) => match cache.stale::<T>(&stale_key).await {
+                // Stale-if-error: an older answer beats none, and the
+                // operation is told how old it is.
+                Some((value, age)) => {
+                    tracing::info!(source = %inner.source, code = error.code(), age_seconds = age.as_secs(), "answering from a stale copy");
+                    usage.record_stale(inner.source, age);
+                    if let Some(metrics) = &inner.metrics {
+                        metrics.stale(inner.source);
+                    }
+                    Ok(value)
+                }
+                None => Err(error),
+            },
+            outcome => outcome,
+        }
     }
 
     /// Sends `request` now, paced and budgeted, and counts it in the metrics.
@@ -525,6 +541,18 @@ impl Upstream {
     pub fn scrub(&self, text: &str) -> String {
         self.inner.scrubber.clean(text)
     }
+}
+
+/// Whether `error` says the upstream could not answer now (rather than that
+/// the request was wrong): then a stale answer may stand in.
+fn unavailable(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::UpstreamTimeout { .. }
+            | Error::UpstreamUnavailable { .. }
+            | Error::UpstreamRateLimited { .. }
+            | Error::UpstreamBudgetExhausted { .. }
+    )
 }
 
 /// A short, key-free word for a transport failure, for logs.

@@ -23,6 +23,10 @@ struct SourceCounters {
     requests: AtomicU64,
     retries: AtomicU64,
     cache_hits: AtomicU64,
+    /// Answers served from a stale copy because the upstream failed, and
+    /// the oldest one's age in seconds.
+    stale: AtomicU64,
+    stale_age_seconds: AtomicU64,
 }
 
 impl UpstreamUsage {
@@ -75,6 +79,16 @@ impl UpstreamUsage {
             .load(Ordering::Relaxed)
     }
 
+    /// Counts one answer served from a stale copy `age` old, because
+    /// `source` failed.
+    pub fn record_stale(&self, source: Source, age: std::time::Duration) {
+        let counters = &self.counters[source.index()];
+        counters.stale.fetch_add(1, Ordering::Relaxed);
+        counters
+            .stale_age_seconds
+            .fetch_max(age.as_secs(), Ordering::Relaxed);
+    }
+
     /// Counts one answer served without an HTTP request to `source`.
     pub fn record_cache_hit(&self, source: Source) {
         self.counters[source.index()]
@@ -102,14 +116,22 @@ impl UpstreamUsage {
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for source in Source::ALL {
-            map.insert(
-                source.name().to_owned(),
-                serde_json::json!({
-                    "requests": self.requests(source),
-                    "retries": self.retries(source),
-                    "cacheHits": self.cache_hits(source),
-                }),
-            );
+            let mut counts = serde_json::json!({
+                "requests": self.requests(source),
+                "retries": self.retries(source),
+                "cacheHits": self.cache_hits(source),
+            });
+            // Only when it happened: data is never silently stale, and a
+            // fresh answer carries no noise.
+            let counters = &self.counters[source.index()];
+            let stale = counters.stale.load(Ordering::Relaxed);
+            if stale > 0 {
+                counts["stale"] = serde_json::json!({
+                    "answers": stale,
+                    "oldestAgeSeconds": counters.stale_age_seconds.load(Ordering::Relaxed),
+                });
+            }
+            map.insert(source.name().to_owned(), counts);
         }
         serde_json::Value::Object(map)
     }
