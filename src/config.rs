@@ -168,6 +168,23 @@ impl Config {
     }
 }
 
+/// A share of a budget: more than 0, at most 1.
+fn parse_share(value: &str) -> Result<f64, String> {
+    let share: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number between 0 and 1, e.g. 0.25; got {value:?}"))?;
+    if !(share > 0.0 && share <= 1.0) {
+        return Err(format!("expected more than 0 and at most 1, got {share}"));
+    }
+    Ok(share)
+}
+
+fn parse_header_name(value: &str) -> Result<axum::http::HeaderName, String> {
+    axum::http::HeaderName::from_bytes(value.trim().as_bytes())
+        .map_err(|_| format!("not an HTTP header name: {value:?}"))
+}
+
 /// A duration that is not zero (a zero timeout fails everything).
 fn parse_positive_duration(value: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(value).map_err(|error| {
@@ -217,6 +234,17 @@ pub struct ResilienceConfig {
     /// "0s" turns stale answers off.
     #[arg(long, env = "TRADE_GRAPH_STALE_GRACE", value_parser = humantime::parse_duration, default_value = "6h")]
     pub stale_grace: Duration,
+
+    /// The request header that carries your clients' own API keys, if they
+    /// send one (e.g. "x-api-key"): budgets give each key its share. Unset:
+    /// clients are told apart by address.
+    #[arg(long, env = "TRADE_GRAPH_CLIENT_ID_HEADER", value_parser = parse_header_name)]
+    pub client_id_header: Option<axum::http::HeaderName>,
+
+    /// Proxies (IP addresses, comma-separated) whose X-Forwarded-For names the
+    /// client, e.g. your load balancer's.
+    #[arg(long, env = "TRADE_GRAPH_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// How long an open breaker fails requests fast before letting one probe
     /// through.
@@ -369,6 +397,11 @@ pub struct ComtradeConfig {
     /// The budget window. Default: 1h, except v1 with a key: 24h.
     #[arg(id = "comtrade_budget_window", long = "comtrade-budget-window", env = "TRADE_GRAPH_COMTRADE_BUDGET_WINDOW", value_parser = humantime::parse_duration)]
     pub budget_window: Option<Duration>,
+
+    /// The share of the budget's window one client may spend (0.25: a
+    /// quarter), so that one client's burst leaves the others theirs.
+    #[arg(id = "comtrade_client_share", long = "comtrade-client-share", env = "TRADE_GRAPH_COMTRADE_CLIENT_SHARE", default_value_t = 0.25, value_parser = parse_share)]
+    pub client_share: f64,
 
     /// Most Comtrade requests one operation may make (estimated from its
     /// plan before it runs, enforced while it runs).

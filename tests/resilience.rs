@@ -292,3 +292,57 @@ async fn a_stale_answer_is_served_and_flagged_when_the_upstream_is_down() {
         "{response}"
     );
 }
+
+/// One client's burst spends its share of Comtrade's budget and no more:
+/// another client (told apart by its own API key header) is still served.
+#[tokio::test]
+async fn one_clients_burst_leaves_the_others_their_share() {
+    let gateway = TestGateway::start_with(&[
+        "--comtrade-budget",
+        "8",
+        "--comtrade-client-share",
+        "0.25",
+        "--client-id-header",
+        "x-api-key",
+    ])
+    .await;
+    let flows = |client: &'static str, year: u32| {
+        let body = serde_json::json!({
+            "query": format!(r#"{{ jurisdiction(iso3: "BRA") {{ tradeFlows(periods: ["{year}"]) {{ value }} }} }}"#)
+        })
+        .to_string();
+        let request = gateway
+            .http()
+            .post(format!("{}/graphql", gateway.url))
+            .header("content-type", "application/json")
+            .header("x-api-key", client)
+            .body(body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    // A's share is 2 of the 8: its third request (a new year, so not
+    // cached) is refused before anything is sent.
+    for year in [2015, 2016] {
+        let response = flows("client-a", year).await;
+        assert!(response.get("errors").is_none(), "{response}");
+    }
+    let before = gateway.comtrade_requests();
+    let refused = flows("client-a", 2017).await;
+    assert_eq!(
+        error_codes(&refused),
+        ["UPSTREAM_BUDGET_EXHAUSTED"],
+        "{refused}"
+    );
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("of 2 per"),
+        "{refused}"
+    );
+    assert_eq!(gateway.comtrade_requests(), before, "nothing sent");
+    // B still has its own share.
+    for year in [2018, 2019] {
+        let response = flows("client-b", year).await;
+        assert!(response.get("errors").is_none(), "{response}");
+    }
+}

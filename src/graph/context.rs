@@ -16,6 +16,7 @@ use crate::sources::gta::{GtaClient, GtaLoader, JurisdictionInterventionsKey};
 use crate::sources::ita::{
     CountryKey, CountryRecord, ItaClient, ItaLoader, OfficeLocation, TradeEvent, TradeLead,
 };
+use crate::sources::pacing::ClientId;
 use crate::sources::{Source, UpstreamUsage};
 
 /// The configured upstream clients, shared by every operation.
@@ -58,8 +59,10 @@ pub struct OperationContext {
 }
 
 impl OperationContext {
-    pub fn new(sources: &Sources) -> Self {
-        let usage = UpstreamUsage::with_limits(sources.demand);
+    /// The context of one operation for `client` (whose budget share its
+    /// upstream requests spend).
+    pub fn new(sources: &Sources, client: ClientId) -> Self {
+        let usage = UpstreamUsage::with_limits(sources.demand).for_client(client);
         let driven = Arc::new(AtomicBool::new(false));
         // Without batching (a benchmark baseline), every load is its own call.
         let batching = sources.batching;

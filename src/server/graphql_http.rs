@@ -17,14 +17,18 @@
 
 use async_graphql::{Request, Variables};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde_json::{json, Map, Value};
 
 use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::Refusal;
+use crate::sources::pacing::ClientId;
 use crate::sources::UpstreamUsage;
 
 /// async-graphql's response (axum's `Response` is the HTTP one).
@@ -142,6 +146,7 @@ fn params_from_object(mut object: Map<String, Value>) -> Result<GraphqlParams, &
 /// `GET /graphql?query=...&variables=...` (variables and extensions as JSON text).
 pub(super) async fn get(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -169,7 +174,18 @@ pub(super) async fn get(
         object.insert(key.into_owned(), value);
     }
     match params_from_object(object) {
-        Ok(params) => execute(&state, params, media, true).await,
+        Ok(params) => {
+            execute(
+                &state,
+                params,
+                media,
+                true,
+                state
+                    .clients
+                    .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer)),
+            )
+            .await
+        }
         Err(message) => bad_request(StatusCode::BAD_REQUEST, media, message),
     }
 }
@@ -177,6 +193,7 @@ pub(super) async fn get(
 /// `POST /graphql` with a JSON body.
 pub(super) async fn post(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -213,7 +230,18 @@ pub(super) async fn post(
         Err(_) => return bad_request(StatusCode::BAD_REQUEST, media, "the body is not valid JSON"),
     };
     match params_from_object(object) {
-        Ok(params) => execute(&state, params, media, false).await,
+        Ok(params) => {
+            execute(
+                &state,
+                params,
+                media,
+                false,
+                state
+                    .clients
+                    .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer)),
+            )
+            .await
+        }
         Err(message) => bad_request(StatusCode::BAD_REQUEST, media, message),
     }
 }
@@ -224,6 +252,7 @@ async fn execute(
     params: GraphqlParams,
     media: MediaType,
     via_get: bool,
+    client: ClientId,
 ) -> Response {
     // Before anything parses the text (the GET check and the document cache
     // do): the parser's recursion is what a hostile document overflows.
@@ -282,7 +311,7 @@ async fn execute(
         Some(analysis) if !analysis.needs_result_count(max_values) => &state.schema,
         _ => &state.counted_schema,
     };
-    let operation = OperationContext::new(&state.sources);
+    let operation = OperationContext::new(&state.sources, client);
     let usage = operation.usage.clone();
     let request = request
         .data(operation.result_size.clone())

@@ -3,6 +3,7 @@
 //! [`run`] takes a bound listener and a shutdown future, so the binary and the
 //! tests start the server the same way (tests bind `127.0.0.1:0`).
 
+mod client_id;
 mod connections;
 mod documents;
 mod graphiql;
@@ -63,6 +64,8 @@ pub(crate) struct AppState {
     counted_schema: TradeGraphSchema,
     /// The checks before execution.
     guard: OperationGuard,
+    /// How clients are told apart, for their budget shares.
+    clients: client_id::ClientIdentity,
     sources: Sources,
     graphiql_page: Arc<str>,
     statuses: Arc<Vec<SourceStatus>>,
@@ -211,10 +214,11 @@ impl Gateway {
             comtrade_credential,
             config.comtrade.timeout,
         )
-        .with_pacer(Pacer::new(
+        .with_pacer(Pacer::with_client_share(
             Source::Comtrade,
             config.comtrade.interval,
             Some(comtrade_budget),
+            config.comtrade.client_share,
         ))
         .with_refusals(crate::sources::comtrade::client::refusal);
         let comtrade = ComtradeClient::new(comtrade_upstream.clone(), dialect);
@@ -293,6 +297,10 @@ impl Gateway {
             schema: build_schema(sources.clone(), None),
             counted_schema: build_schema(sources.clone(), Some(limits.max_result_values)),
             guard: operation_guard(&sources, limits),
+            clients: client_id::ClientIdentity {
+                header: config.resilience.client_id_header.clone(),
+                trusted_proxies: config.resilience.trusted_proxies.clone(),
+            },
             operations: Arc::new(tokio::sync::Semaphore::new(
                 config.limits.max_concurrent_operations,
             )),

@@ -250,7 +250,11 @@ impl Upstream {
 
     /// Refuses a plan whose requests, those not answered from cache, the
     /// budget cannot cover; nothing is sent then.
-    pub fn check_budget(&self, plan: &[UpstreamRequest]) -> Result<(), Error> {
+    pub fn check_budget(
+        &self,
+        plan: &[UpstreamRequest],
+        usage: &UpstreamUsage,
+    ) -> Result<(), Error> {
         let Some(pacer) = &self.inner.pacer else {
             return Ok(());
         };
@@ -265,7 +269,7 @@ impl Upstream {
                 })
             })
             .count();
-        pacer.check(uncached as u32)
+        pacer.check(uncached as u32, usage.client())
     }
 
     /// Whether a key is configured (some upstreams change endpoints without one).
@@ -434,12 +438,25 @@ impl Upstream {
         // The operation's maximum first: a request it refuses must not
         // spend budget or wait for pacing.
         usage.record_request(source)?;
-        if let Some(pacer) = &inner.pacer {
-            if let Err(error) = pacer.take_one() {
+        let reservation = match inner
+            .pacer
+            .as_deref()
+            .map(|pacer| pacer.reserve(usage.client()))
+        {
+            Some(Err(error)) => {
                 usage.unrecord_request(source);
                 return Err(error);
             }
+            Some(Ok(reservation)) => Some(reservation),
+            None => None,
+        };
+        if let Some(pacer) = &inner.pacer {
+            // Dropped here (the operation gave up while queued), the
+            // reservation is refunded.
             pacer.wait_turn().await;
+        }
+        if let Some(reservation) = reservation {
+            reservation.commit();
         }
         // Timed from here, after any wait for pacing: the latency metric is
         // the upstream's, not the queue's.

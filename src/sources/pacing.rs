@@ -5,6 +5,14 @@
 //! limiter spaces requests so the upstream never sees two within its
 //! interval, and a sliding-window budget refuses an operation whose plan
 //! needs more requests than the window has left, before any is sent.
+//!
+//! The budget is scarce (Comtrade's free key: 500 requests a day) and shared
+//! by every user, so:
+//! - a request takes a [`Reservation`] before it waits for its turn, and
+//!   only a request that goes out spends it: a reservation dropped unsent
+//!   (the operation gave up while queued) is refunded;
+//! - each client may spend at most its share of a window (`client_share`),
+//!   so one client's burst leaves the others theirs.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -27,6 +35,21 @@ pub struct Budget {
     pub window: Duration,
 }
 
+/// Who an operation is for, as far as budgets are concerned: the caller's
+/// own API key (hashed: it never appears in logs or metrics) when the
+/// operator names a header for it, else its address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct ClientId(pub String);
+
+/// One reserved or spent request: when, and for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Spent {
+    at: Instant,
+    client: ClientId,
+    /// A reservation not yet committed (refunded if dropped).
+    id: u64,
+}
+
 /// Spaces and budgets one source's requests.
 #[derive(Debug)]
 pub struct Pacer {
@@ -34,13 +57,53 @@ pub struct Pacer {
     /// `None` when the interval is zero (no pacing).
     limiter: Option<DefaultDirectRateLimiter>,
     budget: Option<Budget>,
-    /// Send times within the budget window, oldest first. A std `Mutex`: it is
+    /// The part of a window one client may spend (1.0: all of it).
+    client_share: f64,
+    /// Requests within the budget window, oldest first. A std `Mutex`: it is
     /// held only to count and push, never across an await.
-    spent: Mutex<VecDeque<Instant>>,
+    spent: Mutex<VecDeque<Spent>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// A request's place in the budget, taken before it waits for its turn.
+/// [`Reservation::commit`] when it is sent; dropped unsent, it is refunded.
+#[must_use = "a reservation is refunded when dropped; commit it when the request is sent"]
+pub struct Reservation<'a> {
+    pacer: &'a Pacer,
+    id: Option<u64>,
+}
+
+impl Reservation<'_> {
+    /// The request is going out: the budget is spent.
+    pub fn commit(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            let mut spent = self.pacer.lock();
+            if let Some(index) = spent.iter().rposition(|entry| entry.id == id) {
+                spent.remove(index);
+            }
+        }
+    }
 }
 
 impl Pacer {
     pub fn new(source: Source, interval: Duration, budget: Option<Budget>) -> Self {
+        Self::with_client_share(source, interval, budget, 1.0)
+    }
+
+    /// A pacer whose budget lets one client spend at most `client_share` of
+    /// a window.
+    pub fn with_client_share(
+        source: Source,
+        interval: Duration,
+        budget: Option<Budget>,
+        client_share: f64,
+    ) -> Self {
         let limiter = (!interval.is_zero())
             .then(|| Quota::with_period(interval + INTERVAL_SLACK))
             .flatten()
@@ -49,52 +112,95 @@ impl Pacer {
             source,
             limiter,
             budget,
+            client_share: client_share.clamp(0.0, 1.0),
             spent: Mutex::new(VecDeque::new()),
+            next_id: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Spent>> {
+        self.spent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many requests of a window one client may spend.
+    fn client_limit(&self, budget: Budget) -> u32 {
+        ((f64::from(budget.limit) * self.client_share).ceil() as u32).clamp(1, budget.limit)
+    }
+
     /// Refuses, with the numbers, a plan of `needed` requests that the
-    /// budget cannot cover now. Takes nothing: each request sent takes its
-    /// own share ([`Pacer::take_one`]), so answers served from cache cost
-    /// nothing.
-    pub fn check(&self, needed: u32) -> Result<(), Error> {
+    /// budget (or `client`'s share of it) cannot cover now. Takes nothing:
+    /// each request sent takes its own share ([`Pacer::reserve`]), so
+    /// answers served from cache cost nothing.
+    pub fn check(&self, needed: u32, client: &ClientId) -> Result<(), Error> {
         self.with_window(|spent, budget, now| {
             let remaining = budget.limit.saturating_sub(spent.len() as u32);
             if needed > remaining {
                 return Err(self.exhausted(spent, budget, now, needed, remaining));
             }
+            let client_remaining = self.client_remaining(spent, budget, client);
+            if needed > client_remaining {
+                return Err(self.share_exhausted(
+                    spent,
+                    budget,
+                    now,
+                    needed,
+                    client_remaining,
+                    client,
+                ));
+            }
             Ok(())
         })
     }
 
-    /// Takes one request from the budget, or refuses if none remain (a
-    /// concurrent operation may have spent what `check` saw).
-    pub fn take_one(&self) -> Result<(), Error> {
+    /// Reserves one request in the budget for `client`, or refuses if the
+    /// window (or the client's share of it) has none left. Checking and
+    /// taking are one step, under one lock.
+    pub fn reserve(&self, client: &ClientId) -> Result<Reservation<'_>, Error> {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut reserved = false;
         self.with_window(|spent, budget, now| {
             if spent.len() as u32 >= budget.limit {
                 return Err(self.exhausted(spent, budget, now, 1, 0));
             }
-            spent.push_back(now);
+            if self.client_remaining(spent, budget, client) == 0 {
+                return Err(self.share_exhausted(spent, budget, now, 1, 0, client));
+            }
+            spent.push_back(Spent {
+                at: now,
+                client: client.clone(),
+                id,
+            });
+            reserved = true;
             Ok(())
+        })?;
+        Ok(Reservation {
+            pacer: self,
+            id: reserved.then_some(id),
         })
     }
 
-    /// Runs `f` on the send times still inside the window.
+    fn client_remaining(&self, spent: &VecDeque<Spent>, budget: Budget, client: &ClientId) -> u32 {
+        let used = spent.iter().filter(|entry| &entry.client == client).count() as u32;
+        self.client_limit(budget).saturating_sub(used)
+    }
+
+    /// Runs `f` on the requests still inside the window.
     fn with_window(
         &self,
-        f: impl FnOnce(&mut VecDeque<Instant>, Budget, Instant) -> Result<(), Error>,
+        f: impl FnOnce(&mut VecDeque<Spent>, Budget, Instant) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let Some(budget) = self.budget else {
             return Ok(());
         };
         let now = Instant::now();
-        let mut spent = self
-            .spent
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut spent = self.lock();
         while spent
             .front()
-            .is_some_and(|sent| now.duration_since(*sent) >= budget.window)
+            .is_some_and(|sent| now.duration_since(sent.at) >= budget.window)
         {
             spent.pop_front();
         }
@@ -103,7 +209,7 @@ impl Pacer {
 
     fn exhausted(
         &self,
-        spent: &VecDeque<Instant>,
+        spent: &VecDeque<Spent>,
         budget: Budget,
         now: Instant,
         needed: u32,
@@ -111,13 +217,39 @@ impl Pacer {
     ) -> Error {
         let retry_after = spent
             .front()
-            .map(|oldest| budget.window.saturating_sub(now.duration_since(*oldest)))
+            .map(|oldest| budget.window.saturating_sub(now.duration_since(oldest.at)))
             .unwrap_or_default();
         Error::UpstreamBudgetExhausted {
             upstream: self.source,
             needed,
             remaining,
             limit: budget.limit,
+            window: budget.window,
+            retry_after: retry_after.as_secs() + 1,
+        }
+    }
+
+    /// The client's own share is spent: the same error, with the share's
+    /// numbers and when its oldest request leaves the window.
+    fn share_exhausted(
+        &self,
+        spent: &VecDeque<Spent>,
+        budget: Budget,
+        now: Instant,
+        needed: u32,
+        remaining: u32,
+        client: &ClientId,
+    ) -> Error {
+        let retry_after = spent
+            .iter()
+            .find(|entry| &entry.client == client)
+            .map(|oldest| budget.window.saturating_sub(now.duration_since(oldest.at)))
+            .unwrap_or_default();
+        Error::UpstreamBudgetExhausted {
+            upstream: self.source,
+            needed,
+            remaining,
+            limit: self.client_limit(budget),
             window: budget.window,
             retry_after: retry_after.as_secs() + 1,
         }
@@ -145,21 +277,70 @@ mod tests {
                 window: Duration::from_secs(3600),
             }),
         );
+        let client = ClientId::default();
         for _ in 0..6 {
-            pacer.take_one().unwrap();
+            pacer.reserve(&client).unwrap().commit();
         }
-        let error = pacer.check(5).unwrap_err();
+        let error = pacer.check(5, &client).unwrap_err();
         assert!(
             error
                 .to_string()
                 .contains("needs 5 requests but only 4 of 10 per 1h remain"),
             "{error}"
         );
-        pacer.check(4).unwrap();
+        pacer.check(4, &client).unwrap();
         for _ in 0..4 {
-            pacer.take_one().unwrap();
+            pacer.reserve(&client).unwrap().commit();
         }
-        assert!(pacer.take_one().is_err());
+        assert!(pacer.reserve(&client).is_err());
+    }
+
+    #[test]
+    fn a_reservation_dropped_unsent_is_refunded() {
+        let pacer = Pacer::new(
+            Source::Comtrade,
+            Duration::ZERO,
+            Some(Budget {
+                limit: 2,
+                window: Duration::from_secs(3600),
+            }),
+        );
+        let client = ClientId::default();
+        pacer.reserve(&client).unwrap().commit();
+        let queued = pacer.reserve(&client).unwrap();
+        assert!(pacer.reserve(&client).is_err(), "both reserved");
+        drop(queued);
+        pacer.reserve(&client).expect("refunded").commit();
+        assert!(pacer.reserve(&client).is_err());
+    }
+
+    #[test]
+    fn one_client_cannot_spend_more_than_its_share() {
+        let pacer = Pacer::with_client_share(
+            Source::Comtrade,
+            Duration::ZERO,
+            Some(Budget {
+                limit: 100,
+                window: Duration::from_secs(86_400),
+            }),
+            0.25,
+        );
+        let burst = ClientId("10.0.0.1".into());
+        let spent = (0..100)
+            .take_while(|_| pacer.reserve(&burst).map(Reservation::commit).is_ok())
+            .count();
+        assert_eq!(spent, 25);
+        let error = pacer.reserve(&burst).err().unwrap();
+        assert!(error.to_string().contains("0 of 25 per 1day"), "{error}");
+        for other in ["10.0.0.2", "10.0.0.3", "10.0.0.4"] {
+            let other = ClientId(other.into());
+            pacer.check(25, &other).unwrap();
+            for _ in 0..25 {
+                pacer.reserve(&other).unwrap().commit();
+            }
+        }
+        let late = ClientId("10.0.0.5".into());
+        assert!(pacer.reserve(&late).is_err(), "the whole budget is spent");
     }
 
     #[tokio::test]

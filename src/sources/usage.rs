@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::Source;
 use crate::error::Error;
 use crate::limits::DemandLimits;
+use crate::sources::pacing::ClientId;
 
 /// What one GraphQL operation cost each upstream. A cheap `Clone` handle: the
 /// server creates one per operation and every loader of that operation records
@@ -16,6 +17,8 @@ pub struct UpstreamUsage {
     counters: Arc<[SourceCounters; 3]>,
     /// Most requests per source (`None`: no maximum).
     limits: Option<DemandLimits>,
+    /// Whom the operation is for: budgets give each client its share.
+    client: ClientId,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +40,16 @@ impl UpstreamUsage {
             limits: Some(limits),
             ..Self::default()
         }
+    }
+
+    /// This accounting, for `client`'s operation.
+    pub fn for_client(self, client: ClientId) -> Self {
+        Self { client, ..self }
+    }
+
+    /// Whom the operation is for.
+    pub fn client(&self) -> &ClientId {
+        &self.client
     }
 
     /// Counts one HTTP request about to be sent to `source`, or refuses it

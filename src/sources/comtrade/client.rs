@@ -165,7 +165,7 @@ impl ComtradeClient {
             .iter()
             .map(|planned| self.data_request(planned, shape))
             .collect();
-        self.upstream.check_budget(&requests)?;
+        self.upstream.check_budget(&requests, usage)?;
         let answers = try_join_all(
             plan.iter()
                 .map(|planned| self.fetch_splitting(planned.clone(), shape, usage, 0)),
@@ -284,7 +284,8 @@ impl ComtradeClient {
                 )
             }
         };
-        self.upstream.check_budget(std::slice::from_ref(&request))?;
+        self.upstream
+            .check_budget(std::slice::from_ref(&request), usage)?;
         let decode = match self.dialect {
             ComtradeDialect::Legacy => decode_legacy_availability,
             ComtradeDialect::V1 => decode_v1_availability,
