@@ -21,7 +21,7 @@ use crate::sources::retry::RetryPolicy;
 /// US International Trade Administration. Without upstream URLs it serves
 /// generated sample data.
 #[derive(Parser, Clone, Debug)]
-#[command(name = "trade-graph", version, about, long_about = None)]
+#[command(name = "trade-graph", version, about, long_about = None, args_override_self = true)]
 pub struct Config {
     /// Address to serve on.
     #[arg(long, env = "TRADE_GRAPH_LISTEN", default_value = "127.0.0.1:8080")]
