@@ -45,6 +45,7 @@ struct Inner {
     retries: Family<SourceLabels, Counter>,
     breaker: Family<SourceLabels, Gauge>,
     stale: Family<SourceLabels, Counter>,
+    budget: Family<SourceLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -75,6 +76,12 @@ impl Default for Metrics {
         let retries = Family::<SourceLabels, Counter>::default();
         let breaker = Family::<SourceLabels, Gauge>::default();
         let stale = Family::<SourceLabels, Counter>::default();
+        let budget = Family::<SourceLabels, Gauge>::default();
+        registry.register(
+            "upstream_budget_remaining",
+            "Requests the source's budget has left in its window (sources with a budget)",
+            budget.clone(),
+        );
         registry.register(
             "upstream_stale_answers",
             "Answers served from a stale copy because the upstream failed",
@@ -126,6 +133,7 @@ impl Default for Metrics {
                 retries,
                 breaker,
                 stale,
+                budget,
             }),
         }
     }
@@ -160,6 +168,13 @@ impl Metrics {
 
     pub fn retry(&self, from: Source) {
         self.inner.retries.get_or_create(&source(from)).inc();
+    }
+
+    pub fn budget_remaining(&self, from: Source, remaining: u32) {
+        self.inner
+            .budget
+            .get_or_create(&source(from))
+            .set(i64::from(remaining));
     }
 
     pub fn stale(&self, from: Source) {

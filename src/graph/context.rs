@@ -62,7 +62,10 @@ impl OperationContext {
     /// The context of one operation for `client` (whose budget share its
     /// upstream requests spend).
     pub fn new(sources: &Sources, client: ClientId) -> Self {
-        let usage = UpstreamUsage::with_limits(sources.demand).for_client(client);
+        let deadline = tokio::time::Instant::now() + sources.operation_timeout;
+        let usage = UpstreamUsage::with_limits(sources.demand)
+            .for_client(client)
+            .with_deadline(deadline);
         let driven = Arc::new(AtomicBool::new(false));
         // Without batching (a benchmark baseline), every load is its own call.
         let batching = sources.batching;
@@ -89,7 +92,7 @@ impl OperationContext {
             usage,
             result_size: ResultSize::default(),
             driven,
-            deadline: tokio::time::Instant::now() + timeout,
+            deadline,
         }
     }
 

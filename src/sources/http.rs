@@ -451,6 +451,29 @@ impl Upstream {
             None => None,
         };
         if let Some(pacer) = &inner.pacer {
+            if let Some(metrics) = &inner.metrics {
+                if let Some(remaining) = pacer.remaining() {
+                    metrics.budget_remaining(source, remaining);
+                }
+            }
+            // A request that would queue past the operation's deadline fails
+            // now, rather than wait to be cut off (its reservation is
+            // refunded as it is dropped).
+            let wait = pacer.expected_wait();
+            if usage
+                .deadline()
+                .is_some_and(|deadline| tokio::time::Instant::now() + wait > deadline)
+            {
+                usage.unrecord_request(source);
+                return Err(Error::UpstreamRateLimited {
+                    upstream: source,
+                    retry_after: Some(wait.as_secs() + 1),
+                    message: Some(format!(
+                        "the gateway paces {source} and {} of queue are ahead of this request, past the operation's deadline",
+                        humantime::format_duration(Duration::from_secs(wait.as_secs()))
+                    )),
+                });
+            }
             // Dropped here (the operation gave up while queued), the
             // reservation is refunded.
             pacer.wait_turn().await;

@@ -63,6 +63,10 @@ pub struct Pacer {
     /// held only to count and push, never across an await.
     spent: Mutex<VecDeque<Spent>>,
     next_id: std::sync::atomic::AtomicU64,
+    /// The interval, and requests waiting for their turn: together, how
+    /// long a new request would queue.
+    interval: Duration,
+    queued: std::sync::atomic::AtomicU32,
 }
 
 /// A request's place in the budget, taken before it waits for its turn.
@@ -115,7 +119,28 @@ impl Pacer {
             client_share: client_share.clamp(0.0, 1.0),
             spent: Mutex::new(VecDeque::new()),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            interval,
+            queued: std::sync::atomic::AtomicU32::new(0),
         }
+    }
+
+    /// About how long a request asking now would wait for its turn.
+    pub fn expected_wait(&self) -> Duration {
+        if self.limiter.is_none() {
+            return Duration::ZERO;
+        }
+        let queued = self.queued.load(std::sync::atomic::Ordering::Relaxed);
+        (self.interval + INTERVAL_SLACK).saturating_mul(queued)
+    }
+
+    /// Requests the budget has left in its window now (`None`: no budget).
+    pub fn remaining(&self) -> Option<u32> {
+        let mut remaining = None;
+        let _ = self.with_window(|spent, budget, _| {
+            remaining = Some(budget.limit.saturating_sub(spent.len() as u32));
+            Ok(())
+        });
+        remaining
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Spent>> {
@@ -258,6 +283,16 @@ impl Pacer {
     /// Waits until this source may send its next request.
     pub async fn wait_turn(&self) {
         if let Some(limiter) = &self.limiter {
+            /// Counts a waiter while it waits, however the wait ends.
+            struct Queued<'a>(&'a std::sync::atomic::AtomicU32);
+            impl Drop for Queued<'_> {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            self.queued
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _queued = Queued(&self.queued);
             limiter.until_ready().await;
         }
     }
@@ -354,6 +389,45 @@ mod tests {
             started.elapsed() >= Duration::from_millis(3 * 50),
             "{:?}",
             started.elapsed()
+        );
+    }
+
+    /// The expected wait counts the requests queued ahead (nothing here
+    /// waits: the queued turns are an hour apart and are dropped).
+    #[tokio::test]
+    async fn the_expected_wait_counts_the_queue() {
+        let pacer = std::sync::Arc::new(Pacer::new(
+            Source::Comtrade,
+            Duration::from_secs(3600),
+            None,
+        ));
+        assert_eq!(pacer.expected_wait(), Duration::ZERO);
+        pacer.wait_turn().await; // the first turn is free
+        let queued: Vec<_> = (0..3)
+            .map(|_| {
+                let pacer = pacer.clone();
+                tokio::spawn(async move { pacer.wait_turn().await })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let one_turn = Duration::from_secs(3600) + INTERVAL_SLACK;
+        assert_eq!(pacer.expected_wait(), one_turn * 3);
+        for waiting in &queued {
+            waiting.abort();
+        }
+        for waiting in queued {
+            let _ = waiting.await;
+        }
+        assert_eq!(
+            pacer.expected_wait(),
+            Duration::ZERO,
+            "a dropped wait leaves the queue"
+        );
+        assert_eq!(
+            Pacer::new(Source::Comtrade, Duration::ZERO, None).expected_wait(),
+            Duration::ZERO
         );
     }
 }

@@ -19,6 +19,9 @@ pub struct UpstreamUsage {
     limits: Option<DemandLimits>,
     /// Whom the operation is for: budgets give each client its share.
     client: ClientId,
+    /// When the operation's waiting loads are cut off: a request that would
+    /// queue past it for pacing fails at once.
+    deadline: Option<tokio::time::Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -50,6 +53,20 @@ impl UpstreamUsage {
     /// Whom the operation is for.
     pub fn client(&self) -> &ClientId {
         &self.client
+    }
+
+    /// This accounting, for an operation whose loads are cut off at
+    /// `deadline`.
+    pub fn with_deadline(self, deadline: tokio::time::Instant) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..self
+        }
+    }
+
+    /// The operation's deadline, if it has one.
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.deadline
     }
 
     /// Counts one HTTP request about to be sent to `source`, or refuses it
