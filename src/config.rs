@@ -196,8 +196,9 @@ fn parse_positive_duration(value: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// How every source retries and when its circuit breaker opens (the same
-/// for all three sources).
+/// How sources retry and when their circuit breakers open: the setting for
+/// all sources here, a source's own override in its section
+/// (`--comtrade-retry-max-attempts`...).
 #[derive(Args, Clone, Debug)]
 pub struct ResilienceConfig {
     /// Attempts per upstream request, the first included ("1": no retries).
@@ -252,10 +253,51 @@ pub struct ResilienceConfig {
     pub breaker_open_for: Duration,
 }
 
+/// A source's own overrides of the resilience settings (`None`: the
+/// setting for all sources).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ResilienceOverrides {
+    pub retry_max_attempts: Option<u32>,
+    pub breaker_failures: Option<u32>,
+    pub breaker_open_for: Option<Duration>,
+}
+
+impl Config {
+    /// `source`'s overrides of the resilience settings.
+    pub fn resilience_overrides(&self, source: crate::sources::Source) -> ResilienceOverrides {
+        use crate::sources::Source;
+        let (retry_max_attempts, breaker_failures, breaker_open_for) = match source {
+            Source::Gta => (
+                self.gta.retry_max_attempts,
+                self.gta.breaker_failures,
+                self.gta.breaker_open_for,
+            ),
+            Source::Comtrade => (
+                self.comtrade.retry_max_attempts,
+                self.comtrade.breaker_failures,
+                self.comtrade.breaker_open_for,
+            ),
+            Source::Ita => (
+                self.ita.retry_max_attempts,
+                self.ita.breaker_failures,
+                self.ita.breaker_open_for,
+            ),
+        };
+        ResilienceOverrides {
+            retry_max_attempts,
+            breaker_failures,
+            breaker_open_for,
+        }
+    }
+}
+
 impl ResilienceConfig {
-    pub fn retry_policy(&self) -> RetryPolicy {
+    /// The retry policy for a source with `overrides`.
+    pub fn retry_policy(&self, overrides: ResilienceOverrides) -> RetryPolicy {
         RetryPolicy {
-            max_attempts: self.retry_max_attempts,
+            max_attempts: overrides
+                .retry_max_attempts
+                .unwrap_or(self.retry_max_attempts),
             base_delay: self.retry_base_delay,
             max_delay: self.retry_max_delay,
             max_retry_after: self.retry_max_retry_after,
@@ -263,10 +305,11 @@ impl ResilienceConfig {
         }
     }
 
-    pub fn breaker_policy(&self) -> BreakerPolicy {
+    /// The breaker policy for a source with `overrides`.
+    pub fn breaker_policy(&self, overrides: ResilienceOverrides) -> BreakerPolicy {
         BreakerPolicy {
-            failure_threshold: self.breaker_failures,
-            open_for: self.breaker_open_for,
+            failure_threshold: overrides.breaker_failures.unwrap_or(self.breaker_failures),
+            open_for: overrides.breaker_open_for.unwrap_or(self.breaker_open_for),
         }
     }
 }
@@ -308,6 +351,19 @@ pub struct ItaConfig {
     /// runs, enforced while it runs).
     #[arg(id = "ita_max_requests", long = "ita-max-requests", env = "TRADE_GRAPH_ITA_MAX_REQUESTS", default_value_t = DemandLimits::default().ita)]
     pub max_requests: u64,
+
+    /// Attempts per ITA request; unset: `--retry-max-attempts`.
+    #[arg(id = "ita_retry_max_attempts", long = "ita-retry-max-attempts", env = "TRADE_GRAPH_ITA_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub retry_max_attempts: Option<u32>,
+
+    /// Failed attempts in a row that open ITA's breaker; unset:
+    /// `--breaker-failures`.
+    #[arg(id = "ita_breaker_failures", long = "ita-breaker-failures", env = "TRADE_GRAPH_ITA_BREAKER_FAILURES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub breaker_failures: Option<u32>,
+
+    /// How long ITA's open breaker fails fast; unset: `--breaker-open-for`.
+    #[arg(id = "ita_breaker_open_for", long = "ita-breaker-open-for", env = "TRADE_GRAPH_ITA_BREAKER_OPEN_FOR", value_parser = parse_positive_duration)]
+    pub breaker_open_for: Option<Duration>,
 }
 
 /// Global Trade Alert.
@@ -344,6 +400,19 @@ pub struct GtaConfig {
     /// runs, enforced while it runs).
     #[arg(id = "gta_max_requests", long = "gta-max-requests", env = "TRADE_GRAPH_GTA_MAX_REQUESTS", default_value_t = DemandLimits::default().gta)]
     pub max_requests: u64,
+
+    /// Attempts per GTA request; unset: `--retry-max-attempts`.
+    #[arg(id = "gta_retry_max_attempts", long = "gta-retry-max-attempts", env = "TRADE_GRAPH_GTA_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub retry_max_attempts: Option<u32>,
+
+    /// Failed attempts in a row that open GTA's breaker; unset:
+    /// `--breaker-failures`.
+    #[arg(id = "gta_breaker_failures", long = "gta-breaker-failures", env = "TRADE_GRAPH_GTA_BREAKER_FAILURES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub breaker_failures: Option<u32>,
+
+    /// How long GTA's open breaker fails fast; unset: `--breaker-open-for`.
+    #[arg(id = "gta_breaker_open_for", long = "gta-breaker-open-for", env = "TRADE_GRAPH_GTA_BREAKER_OPEN_FOR", value_parser = parse_positive_duration)]
+    pub breaker_open_for: Option<Duration>,
 }
 
 /// UN Comtrade.
@@ -407,6 +476,19 @@ pub struct ComtradeConfig {
     /// plan before it runs, enforced while it runs).
     #[arg(id = "comtrade_max_requests", long = "comtrade-max-requests", env = "TRADE_GRAPH_COMTRADE_MAX_REQUESTS", default_value_t = DemandLimits::default().comtrade)]
     pub max_requests: u64,
+
+    /// Attempts per Comtrade request; unset: `--retry-max-attempts`.
+    #[arg(id = "comtrade_retry_max_attempts", long = "comtrade-retry-max-attempts", env = "TRADE_GRAPH_COMTRADE_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub retry_max_attempts: Option<u32>,
+
+    /// Failed attempts in a row that open Comtrade's breaker; unset:
+    /// `--breaker-failures`.
+    #[arg(id = "comtrade_breaker_failures", long = "comtrade-breaker-failures", env = "TRADE_GRAPH_COMTRADE_BREAKER_FAILURES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub breaker_failures: Option<u32>,
+
+    /// How long Comtrade's open breaker fails fast; unset: `--breaker-open-for`.
+    #[arg(id = "comtrade_breaker_open_for", long = "comtrade-breaker-open-for", env = "TRADE_GRAPH_COMTRADE_BREAKER_OPEN_FOR", value_parser = parse_positive_duration)]
+    pub breaker_open_for: Option<Duration>,
 }
 
 impl ComtradeConfig {
@@ -494,5 +576,29 @@ mod tests {
         assert_eq!(config.gta.url.as_deref(), Some("https://gta.example"));
         assert!(!format!("{config:?}").contains("k3y-value"));
         assert!(Config::try_parse_from(["trade-graph", "--gta-url", "ftp://x"]).is_err());
+    }
+
+    #[test]
+    fn resilience_settings_have_an_all_default_and_per_source_overrides() {
+        use crate::sources::Source;
+        let config = Config::parse_from([
+            "trade-graph",
+            "--retry-max-attempts",
+            "4",
+            "--comtrade-retry-max-attempts",
+            "1",
+            "--ita-breaker-open-for",
+            "5s",
+        ]);
+        let policy = |source| {
+            let overrides = config.resilience_overrides(source);
+            (
+                config.resilience.retry_policy(overrides).max_attempts,
+                config.resilience.breaker_policy(overrides).open_for,
+            )
+        };
+        assert_eq!(policy(Source::Gta), (4, Duration::from_secs(30)));
+        assert_eq!(policy(Source::Comtrade), (1, Duration::from_secs(30)));
+        assert_eq!(policy(Source::Ita), (4, Duration::from_secs(5)));
     }
 }

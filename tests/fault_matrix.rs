@@ -115,6 +115,16 @@ async fn every_source_and_fault_fails_alone_with_its_code_and_is_not_cached() {
                 Fault::Delay(std::time::Duration::from_secs(5)),
                 "UPSTREAM_TIMEOUT",
             ),
+            (
+                "slow body",
+                Fault::SlowBody(std::time::Duration::from_secs(5)),
+                "UPSTREAM_TIMEOUT",
+            ),
+            (
+                "truncated body",
+                Fault::TruncatedBody,
+                "UPSTREAM_UNAVAILABLE",
+            ),
         ];
         if source == Source::Comtrade {
             faults.push(("409", status(409, "{}"), "UPSTREAM_RATE_LIMITED"));

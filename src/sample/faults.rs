@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 use super::SimulatorState;
 use crate::sources::Source;
@@ -25,6 +26,13 @@ pub enum Fault {
     /// Apply `fault` to the next `times` requests, then answer normally (a
     /// flapping upstream).
     FirstRequests { times: u32, fault: Box<Fault> },
+    /// Answer 200 and send the first bytes of a body, then stall this long
+    /// before the rest (longer than the gateway's timeout makes a timeout
+    /// mid-body).
+    SlowBody(Duration),
+    /// Answer 200, send the first bytes of a body, then break the
+    /// connection.
+    TruncatedBody,
 }
 
 /// One request as the simulator received it: what tests assert the wire on.
@@ -90,6 +98,11 @@ impl Faults {
     }
 }
 
+/// A 200 JSON answer with `body`.
+fn body_response(body: axum::body::Body) -> Response {
+    (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+}
+
 /// Applies the injected fault, if any; `None` means answer normally.
 pub(super) async fn apply_fault(
     state: &SimulatorState,
@@ -134,5 +147,22 @@ pub(super) async fn apply_fault(
         ),
         // Unwrapped by `Faults::record`.
         Fault::FirstRequests { .. } => None,
+        Fault::SlowBody(stall) => {
+            let head = futures::stream::iter([Ok::<_, std::io::Error>("{\"results\": [")]);
+            let tail = futures::stream::once(async move {
+                tokio::time::sleep(stall).await;
+                Ok("]}")
+            });
+            Some(body_response(axum::body::Body::from_stream(
+                head.chain(tail),
+            )))
+        }
+        Fault::TruncatedBody => {
+            let head = futures::stream::iter([
+                Ok("{\"results\": [{\"id\": 1"),
+                Err(std::io::Error::other("connection broken mid-body")),
+            ]);
+            Some(body_response(axum::body::Body::from_stream(head)))
+        }
     }
 }

@@ -140,8 +140,16 @@ impl Gateway {
             Upstream::new(source, client.clone(), url, credential, timeout)
                 .with_cache(cache.clone())
                 .with_metrics(metrics.clone())
-                .with_retries(config.resilience.retry_policy())
-                .with_breaker(config.resilience.breaker_policy())
+                .with_retries(
+                    config
+                        .resilience
+                        .retry_policy(config.resilience_overrides(source)),
+                )
+                .with_breaker(
+                    config
+                        .resilience
+                        .breaker_policy(config.resilience_overrides(source)),
+                )
         };
         let any_sample =
             config.gta.url.is_none() || config.comtrade.url.is_none() || config.ita.url.is_none();

@@ -556,7 +556,7 @@ impl Upstream {
                 upstream: source,
                 status,
             },
-            409 | 429 => Error::UpstreamRateLimited {
+            429 => Error::UpstreamRateLimited {
                 upstream: source,
                 retry_after,
                 message: Some(upstream_message(&body)).filter(|m| !m.is_empty() && m != "{}"),
@@ -624,12 +624,6 @@ fn upstream_message(body: &[u8]) -> String {
             ["detail", "message", "error", "errors"]
                 .iter()
                 .find_map(|key| json.get(key).cloned())
-                // Comtrade's legacy API explains refusals in `validation`.
-                .or_else(|| {
-                    json.pointer("/validation/message")
-                        .cloned()
-                        .filter(|m| !m.is_null())
-                })
                 .or(Some(json))
         })
         .map(|value| match value {

@@ -295,21 +295,42 @@ impl ComtradeClient {
     }
 }
 
-/// Comtrade's reading of its error answers: the v1 API's management layer
-/// refuses a subscription that has used its quota with 403 (or 429) and a
-/// body like "Out of call volume quota. Quota will be replenished in
-/// 23:12:05."; that is a rate limit to wait out, not a bad key.
+/// Comtrade's reading of its error answers, before the generic mapping by
+/// status:
+/// - the legacy API's HTTP 409 is its usage limit (seed 004), a rate limit;
+/// - the legacy API explains refusals in `validation.message`;
+/// - the v1 API's management layer refuses a subscription that has used its
+///   quota with 403 (or 429) and a body like "Out of call volume quota.
+///   Quota will be replenished in 23:12:05.": a rate limit to wait out, not
+///   a bad key.
 pub fn refusal(status: u16, body: &[u8], retry_after: Option<u64>) -> Option<Error> {
-    let message = crate::sources::http::error_message(body);
+    let validation =
+        serde_json::from_slice::<serde_json::Value>(crate::sources::http::strip_bom(body))
+            .ok()
+            .and_then(|json| {
+                json.pointer("/validation/message")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            })
+            .filter(|message| !message.trim().is_empty());
+    let message = validation.unwrap_or_else(|| crate::sources::http::error_message(body));
     let lower = message.to_ascii_lowercase();
-    if !matches!(status, 403 | 429) || !lower.contains("quota") {
-        return None;
+    let quota = matches!(status, 403 | 429) && lower.contains("quota");
+    if status == 409 || quota {
+        return Some(Error::UpstreamRateLimited {
+            upstream: Source::Comtrade,
+            retry_after: retry_after.or_else(|| replenished_in(&lower)),
+            message: Some(message).filter(|m| !m.is_empty() && m != "{}"),
+        });
     }
-    Some(Error::UpstreamRateLimited {
-        upstream: Source::Comtrade,
-        retry_after: retry_after.or_else(|| replenished_in(&lower)),
-        message: Some(message),
-    })
+    if (400..500).contains(&status) && !matches!(status, 401 | 403 | 429) {
+        return Some(Error::UpstreamRejected {
+            upstream: Source::Comtrade,
+            status,
+            message,
+        });
+    }
+    None
 }
 
 /// Seconds from "replenished in hh:mm:ss" in a quota refusal.
@@ -348,5 +369,24 @@ mod tests {
         assert!(refusal(401, bad_key, None).is_none());
         assert!(refusal(403, bad_key, None).is_none());
         assert!(refusal(500, body, None).is_none());
+    }
+
+    #[test]
+    fn the_legacy_usage_limit_and_validation_messages_are_comtrades_own() {
+        assert!(matches!(
+            refusal(409, b"{}", Some(3)),
+            Some(Error::UpstreamRateLimited {
+                retry_after: Some(3),
+                ..
+            })
+        ));
+        let body =
+            br#"{"validation": {"status": {"value": 5004}, "message": "Invalid parameter ps"}}"#;
+        match refusal(400, body, None) {
+            Some(Error::UpstreamRejected { message, .. }) => {
+                assert_eq!(message, "Invalid parameter ps")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
