@@ -17,7 +17,9 @@
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -240,18 +242,7 @@ impl Pacer {
         needed: u32,
         remaining: u32,
     ) -> Error {
-        let retry_after = spent
-            .front()
-            .map(|oldest| budget.window.saturating_sub(now.duration_since(oldest.at)))
-            .unwrap_or_default();
-        Error::UpstreamBudgetExhausted {
-            upstream: self.source,
-            needed,
-            remaining,
-            limit: budget.limit,
-            window: budget.window,
-            retry_after: retry_after.as_secs() + 1,
-        }
+        self.refusal(spent.front(), budget, budget.limit, now, needed, remaining)
     }
 
     /// The client's own share is spent: the same error, with the share's
@@ -265,16 +256,30 @@ impl Pacer {
         remaining: u32,
         client: &ClientId,
     ) -> Error {
-        let retry_after = spent
-            .iter()
-            .find(|entry| &entry.client == client)
+        let oldest = spent.iter().find(|entry| &entry.client == client);
+        let limit = self.client_limit(budget);
+        self.refusal(oldest, budget, limit, now, needed, remaining)
+    }
+
+    /// Refuses `needed` requests of which `remaining` of `limit` are left;
+    /// room comes back when `oldest` leaves the window.
+    fn refusal(
+        &self,
+        oldest: Option<&Spent>,
+        budget: Budget,
+        limit: u32,
+        now: Instant,
+        needed: u32,
+        remaining: u32,
+    ) -> Error {
+        let retry_after = oldest
             .map(|oldest| budget.window.saturating_sub(now.duration_since(oldest.at)))
             .unwrap_or_default();
         Error::UpstreamBudgetExhausted {
             upstream: self.source,
             needed,
             remaining,
-            limit: self.client_limit(budget),
+            limit,
             window: budget.window,
             retry_after: retry_after.as_secs() + 1,
         }
@@ -429,5 +434,33 @@ mod tests {
             Pacer::new(Source::Comtrade, Duration::ZERO, None).expected_wait(),
             Duration::ZERO
         );
+    }
+
+    /// The window slides on tokio's clock: spent requests come back as they
+    /// leave it, and the refusal says when (paused time).
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_window_slides() {
+        let pacer = Pacer::new(
+            Source::Comtrade,
+            Duration::ZERO,
+            Some(Budget {
+                limit: 2,
+                window: Duration::from_secs(3600),
+            }),
+        );
+        let client = ClientId::default();
+        pacer.reserve(&client).unwrap().commit();
+        tokio::time::advance(Duration::from_secs(600)).await;
+        pacer.reserve(&client).unwrap().commit();
+        match pacer.reserve(&client).err().unwrap() {
+            Error::UpstreamBudgetExhausted { retry_after, .. } => assert_eq!(retry_after, 3001),
+            other => panic!("{other:?}"),
+        }
+        tokio::time::advance(Duration::from_secs(3000)).await;
+        pacer
+            .reserve(&client)
+            .expect("the first request left the window")
+            .commit();
+        assert_eq!(pacer.remaining(), Some(0));
     }
 }
