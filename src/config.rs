@@ -180,6 +180,18 @@ fn parse_share(value: &str) -> Result<f64, String> {
     Ok(share)
 }
 
+/// A ratio from 0 to 1 (0 turns the ratio off).
+fn parse_ratio(value: &str) -> Result<f64, String> {
+    let ratio: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number from 0 to 1, e.g. 0.5; got {value:?}"))?;
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err(format!("expected a number from 0 to 1, got {ratio}"));
+    }
+    Ok(ratio)
+}
+
 fn parse_header_name(value: &str) -> Result<axum::http::HeaderName, String> {
     axum::http::HeaderName::from_bytes(value.trim().as_bytes())
         .map_err(|_| format!("not an HTTP header name: {value:?}"))
@@ -251,6 +263,11 @@ pub struct ResilienceConfig {
     /// through.
     #[arg(long, env = "TRADE_GRAPH_BREAKER_OPEN_FOR", value_parser = parse_positive_duration, default_value = "30s")]
     pub breaker_open_for: Duration,
+
+    /// The share of failed attempts among a source's last 20 that opens its
+    /// breaker (a flapping upstream); "0" counts only failures in a row.
+    #[arg(long, env = "TRADE_GRAPH_BREAKER_FAILURE_RATIO", default_value_t = BreakerPolicy::default().failure_ratio, value_parser = parse_ratio)]
+    pub breaker_failure_ratio: f64,
 }
 
 /// A source's own overrides of the resilience settings (`None`: the
@@ -310,6 +327,7 @@ impl ResilienceConfig {
         BreakerPolicy {
             failure_threshold: overrides.breaker_failures.unwrap_or(self.breaker_failures),
             open_for: overrides.breaker_open_for.unwrap_or(self.breaker_open_for),
+            failure_ratio: self.breaker_failure_ratio,
         }
     }
 }

@@ -66,6 +66,8 @@ async fn every_source_and_fault_fails_alone_with_its_code_and_is_not_cached() {
         "1",
         "--breaker-failures",
         "1000",
+        "--breaker-failure-ratio",
+        "0",
         "--gta-timeout",
         "300ms",
         "--comtrade-timeout",

@@ -55,6 +55,8 @@ async fn each_upstream_failure_has_its_code_and_costs_only_gta_fields() {
         "1",
         "--breaker-failures",
         "100",
+        "--breaker-failure-ratio",
+        "0",
     ])
     .await;
     let cases = [

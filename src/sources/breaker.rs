@@ -1,9 +1,11 @@
 //! The circuit breaker stage: a source that keeps failing is not asked
 //! again by every operation.
 //!
-//! Closed, every attempt goes out and consecutive failures are counted
-//! (timeouts, connection failures, 5xx: what says the upstream is unwell,
-//! not refusals of a request). At `failure_threshold` in a row it opens:
+//! Closed, every attempt goes out and failures are counted (timeouts,
+//! connection failures, 5xx: what says the upstream is unwell, not refusals
+//! of a request). At `failure_threshold` in a row, or when the failures
+//! among the last `RATIO_WINDOW` attempts reach `failure_ratio` (a flapping
+//! upstream never fails five times in a row), it opens:
 //! attempts fail at once with `UPSTREAM_UNAVAILABLE` and how long until the
 //! next try. After `open_for` it half-opens: one attempt (the probe) goes
 //! out, the others still fail fast; the probe's success closes it, its
@@ -19,12 +21,15 @@ use super::Source;
 use crate::error::Error;
 
 /// When a source's breaker opens, and for how long.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BreakerPolicy {
     /// Failed attempts in a row that open the breaker.
     pub failure_threshold: u32,
     /// How long it stays open before a probe.
     pub open_for: Duration,
+    /// The share of failed attempts among the last [`RATIO_WINDOW`] that
+    /// opens the breaker (0: only consecutive failures count).
+    pub failure_ratio: f64,
 }
 
 impl Default for BreakerPolicy {
@@ -32,9 +37,13 @@ impl Default for BreakerPolicy {
         Self {
             failure_threshold: 5,
             open_for: Duration::from_secs(30),
+            failure_ratio: 0.5,
         }
     }
 }
+
+/// The attempts the failure ratio is taken over.
+pub const RATIO_WINDOW: u32 = 20;
 
 /// A breaker's state, as `/healthz` and `/metrics` show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,8 +74,12 @@ impl BreakerState {
 
 #[derive(Debug)]
 enum State {
+    /// `failures` in a row; `recent`: the last attempts, newest in bit 0
+    /// (1: failed), `seen` of them (at most [`RATIO_WINDOW`]).
     Closed {
         failures: u32,
+        recent: u32,
+        seen: u32,
     },
     Open {
         until: Instant,
@@ -108,7 +121,11 @@ impl CircuitBreaker {
         Self {
             source,
             policy,
-            state: Mutex::new(State::Closed { failures: 0 }),
+            state: Mutex::new(State::Closed {
+                failures: 0,
+                recent: 0,
+                seen: 0,
+            }),
         }
     }
 
@@ -134,20 +151,48 @@ impl CircuitBreaker {
     /// Records how an admitted attempt ended.
     pub fn record(&self, outcome: Outcome) {
         let mut state = self.lock();
-        *state = match (outcome, &*state) {
-            (Outcome::Answered, _) => State::Closed { failures: 0 },
-            (Outcome::Failed, State::Closed { failures })
-                if failures + 1 < self.policy.failure_threshold =>
-            {
-                State::Closed {
-                    failures: failures + 1,
-                }
+        let failed = outcome == Outcome::Failed;
+        let (failures, recent, seen) = match *state {
+            State::Closed {
+                failures,
+                recent,
+                seen,
+            } => (failures, recent, seen),
+            // A probe's outcome decides alone.
+            State::Open { .. } | State::HalfOpen => (0, 0, 0),
+        };
+        let mask = (1u32 << RATIO_WINDOW) - 1;
+        let recent = ((recent << 1) | u32::from(failed)) & mask;
+        let seen = (seen + 1).min(RATIO_WINDOW);
+        let failures = if failed { failures + 1 } else { 0 };
+        let ratio_reached = self.policy.failure_ratio > 0.0
+            && seen == RATIO_WINDOW
+            && f64::from(recent.count_ones())
+                >= self.policy.failure_ratio * f64::from(RATIO_WINDOW);
+        let probe_failed = failed && matches!(*state, State::Open { .. } | State::HalfOpen);
+        *state = if failures >= self.policy.failure_threshold || ratio_reached || probe_failed {
+            tracing::warn!(source = %self.source, open_for = ?self.policy.open_for, "circuit breaker open");
+            State::Open {
+                until: Instant::now() + self.policy.open_for,
             }
-            (Outcome::Failed, _) => {
-                tracing::warn!(source = %self.source, open_for = ?self.policy.open_for, "circuit breaker open");
-                State::Open {
-                    until: Instant::now() + self.policy.open_for,
-                }
+        } else if failed {
+            State::Closed {
+                failures,
+                recent,
+                seen,
+            }
+        } else if matches!(*state, State::Closed { .. }) {
+            State::Closed {
+                failures: 0,
+                recent,
+                seen,
+            }
+        } else {
+            // The probe answered: a fresh start.
+            State::Closed {
+                failures: 0,
+                recent: 0,
+                seen: 0,
             }
         };
     }
@@ -182,6 +227,7 @@ mod tests {
             BreakerPolicy {
                 failure_threshold: 3,
                 open_for: Duration::from_secs(30),
+                failure_ratio: 0.5,
             },
         )
     }
@@ -244,5 +290,28 @@ mod tests {
         assert_eq!(breaker.state(), BreakerState::Open);
         tokio::time::advance(Duration::from_secs(10)).await;
         assert!(breaker.admit().is_err());
+    }
+
+    /// A flapping upstream (every other attempt fails) never fails three in
+    /// a row, but half of the last twenty attempts opens the breaker.
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_ratio_opens_it_too() {
+        let breaker = breaker();
+        for attempt in 0..RATIO_WINDOW - 1 {
+            breaker.admit().unwrap();
+            breaker.record(if attempt % 2 == 0 {
+                Outcome::Failed
+            } else {
+                Outcome::Answered
+            });
+        }
+        assert_eq!(
+            breaker.state(),
+            BreakerState::Closed,
+            "19 attempts: not yet a window"
+        );
+        breaker.admit().unwrap();
+        breaker.record(Outcome::Answered);
+        assert_eq!(breaker.state(), BreakerState::Open, "10 of 20 failed");
     }
 }
