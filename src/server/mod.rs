@@ -30,8 +30,8 @@ use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use crate::sources::cache::{CacheTtls, ResponseCache};
 use crate::sources::comtrade::ComtradeClient;
 use crate::sources::gta::GtaClient;
-use crate::sources::http::{Credential, HttpClient, Secret, Upstream};
-use crate::sources::ita::{ItaApi, ItaClient};
+use crate::sources::http::{HttpClient, Secret, Upstream};
+use crate::sources::ita::ItaClient;
 use crate::sources::pacing::Pacer;
 use crate::sources::Source;
 
@@ -192,11 +192,7 @@ impl Gateway {
         if matches!(gta_mode, SourceMode::Live { .. }) && gta_key.is_none() {
             tracing::warn!("gta is live without --gta-key: GTA will refuse every request unless a proxy adds the key");
         }
-        let gta_credential = gta_key.map_or(Credential::None, |key| Credential::Header {
-            name: "Authorization",
-            prefix: "APIKey ",
-            key,
-        });
+        let gta_credential = GtaClient::credential(gta_key);
         let gta_upstream = upstream(Source::Gta, &gta_url, gta_credential, config.gta.timeout);
         let gta = GtaClient::new(gta_upstream.clone(), config.gta.api);
 
@@ -204,17 +200,7 @@ impl Gateway {
         let (comtrade_url, comtrade_key, comtrade_mode) =
             endpoint(&config.comtrade.url, &config.comtrade.key);
         let comtrade_keyed = comtrade_key.is_some();
-        let comtrade_credential = match (comtrade_key, dialect) {
-            (None, _) => Credential::None,
-            (Some(key), ComtradeDialect::Legacy) => {
-                Credential::QueryParameter { name: "token", key }
-            }
-            (Some(key), ComtradeDialect::V1) => Credential::Header {
-                name: "Ocp-Apim-Subscription-Key",
-                prefix: "",
-                key,
-            },
-        };
+        let comtrade_credential = ComtradeClient::credential(comtrade_key, dialect);
         let comtrade_budget = config.comtrade.budget(comtrade_keyed);
         let comtrade_upstream = upstream(
             Source::Comtrade,
@@ -233,18 +219,7 @@ impl Gateway {
 
         let (ita_url, ita_key, ita_mode) = endpoint(&config.ita.url, &config.ita.key);
         let ita_keyed = ita_key.is_some();
-        let ita_credential = match (ita_key, config.ita.api) {
-            (None, _) => Credential::None,
-            (Some(key), ItaApi::V2) => Credential::QueryParameter {
-                name: "api_key",
-                key,
-            },
-            (Some(key), ItaApi::Current) => Credential::Header {
-                name: "subscription-key",
-                prefix: "",
-                key,
-            },
-        };
+        let ita_credential = ItaClient::credential(ita_key, config.ita.api);
         let ita_upstream = upstream(Source::Ita, &ita_url, ita_credential, config.ita.timeout);
         let ita = ItaClient::new(ita_upstream.clone(), config.ita.api);
 

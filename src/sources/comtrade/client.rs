@@ -2,6 +2,7 @@
 //! dialect, sends them through the shared HTTP path (paced and budgeted), and
 //! splits truncated answers.
 
+use crate::sources::http::{Credential, Secret};
 use std::sync::Arc;
 
 use futures::future::try_join_all;
@@ -39,6 +40,22 @@ pub struct ComtradeClient {
 }
 
 impl ComtradeClient {
+    /// How Comtrade takes its key: the legacy `token` query parameter, or
+    /// v1's `Ocp-Apim-Subscription-Key` header.
+    pub fn credential(key: Option<Secret>, dialect: ComtradeDialect) -> Credential {
+        match (key, dialect) {
+            (None, _) => Credential::None,
+            (Some(key), ComtradeDialect::Legacy) => {
+                Credential::QueryParameter { name: "token", key }
+            }
+            (Some(key), ComtradeDialect::V1) => Credential::Header {
+                name: "Ocp-Apim-Subscription-Key",
+                prefix: "",
+                key,
+            },
+        }
+    }
+
     pub fn new(upstream: Upstream, dialect: ComtradeDialect) -> Self {
         Self { upstream, dialect }
     }

@@ -1,6 +1,7 @@
 //! Sends GTA data requests through the shared HTTP path and pages past GTA's
 //! 1000-records-per-request cap.
 
+use crate::sources::http::{Credential, Secret};
 use std::sync::Arc;
 
 use super::model::{decode_data_response, Intervention};
@@ -53,6 +54,15 @@ pub struct GtaClient {
 }
 
 impl GtaClient {
+    /// How GTA takes its key: `Authorization: APIKey <key>` (seed 003).
+    pub fn credential(key: Option<Secret>) -> Credential {
+        key.map_or(Credential::None, |key| Credential::Header {
+            name: "Authorization",
+            prefix: "APIKey ",
+            key,
+        })
+    }
+
     pub fn new(upstream: Upstream, api: GtaApi) -> Self {
         Self { upstream, api }
     }

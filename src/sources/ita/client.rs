@@ -1,6 +1,7 @@
 //! Sends ITA searches through the shared HTTP path, in either API
 //! generation, paging past the 100-results-per-request cap.
 
+use crate::sources::http::{Credential, Secret};
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -129,6 +130,23 @@ pub struct ItaClient {
 }
 
 impl ItaClient {
+    /// How ITA takes its key: the v2 API's `api_key` query parameter, or
+    /// the current API's `subscription-key` header.
+    pub fn credential(key: Option<Secret>, api: ItaApi) -> Credential {
+        match (key, api) {
+            (None, _) => Credential::None,
+            (Some(key), ItaApi::V2) => Credential::QueryParameter {
+                name: "api_key",
+                key,
+            },
+            (Some(key), ItaApi::Current) => Credential::Header {
+                name: "subscription-key",
+                prefix: "",
+                key,
+            },
+        }
+    }
+
     pub fn new(upstream: Upstream, api: ItaApi) -> Self {
         Self { upstream, api }
     }
