@@ -10,16 +10,21 @@
 //!
 //! - [`config`]: flags and environment (clap), one section per source.
 //! - [`server`]: the axum router (`/graphql`, GraphiQL at `/`, `/healthz`,
-//!   `/metrics`), GraphQL-over-HTTP content negotiation, graceful shutdown.
+//!   `/metrics`), GraphQL-over-HTTP content negotiation, the connection loop
+//!   (header timeout, shutdown deadline), client identity for budget shares.
 //! - [`metrics`]: the Prometheus metrics of upstream traffic.
 //! - [`error`]: the one error enum; every variant has a stable
 //!   `extensions.code` and names its source.
 //! - [`countries`]: the crosswalk between GTA ids, ISO codes and Comtrade
 //!   reporter codes, and the named groups.
-//! - [`sources`]: one module per upstream (requests, records, batching) and
-//!   [`sources::http`], the only code that talks to an upstream, with what it
-//!   shares: [`sources::cache`] (response cache and coalescing),
-//!   [`sources::pacing`] (rate limits and budgets), per-operation usage.
+//! - [`sources`]: one module per upstream (requests, records, batching,
+//!   credentials, its own reading of refusals) and [`sources::http`], the
+//!   only code that talks to an upstream, composing the stages it shares:
+//!   [`sources::cache`] (response cache, coalescing, stale copies),
+//!   [`sources::breaker`] (circuit breaker), [`sources::pacing`] (rate
+//!   limits, budget reservations, per-client shares), [`sources::retry`]
+//!   (which failures, how long to wait, retry budget), [`sources::scrub`]
+//!   (API keys out of upstream text), per-operation usage.
 //! - [`limits`]: what an operation may cost, checked before any upstream
 //!   is asked (document guard, expansion, cost, upstream demand) and while
 //!   it runs (result size).
