@@ -21,7 +21,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 
 use super::Source;
 use crate::error::Error;
@@ -29,6 +32,23 @@ use crate::error::Error;
 /// Slack added to the upstream's interval: the upstream measures arrival
 /// times, which jitter by a few milliseconds around our send times.
 const INTERVAL_SLACK: Duration = Duration::from_millis(20);
+
+/// governor's clock, read from tokio's: paced waits sleep on tokio's timer,
+/// so tests pause and advance time instead of sleeping for real.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+
+    fn now(&self) -> Self::Instant {
+        Instant::now().into_std()
+    }
+}
+
+/// One request per interval, on tokio's clock.
+type IntervalLimiter =
+    RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
 
 /// A request budget: at most `limit` requests in any `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +77,7 @@ struct Spent {
 pub struct Pacer {
     source: Source,
     /// `None` when the interval is zero (no pacing).
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<IntervalLimiter>,
     budget: Option<Budget>,
     /// The part of a window one client may spend (1.0: all of it).
     client_share: f64,
@@ -113,7 +133,9 @@ impl Pacer {
         let limiter = (!interval.is_zero())
             .then(|| Quota::with_period(interval + INTERVAL_SLACK))
             .flatten()
-            .map(|quota| RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN)));
+            .map(|quota| {
+                RateLimiter::direct_with_clock(quota.allow_burst(NonZeroU32::MIN), TokioClock)
+            });
         Self {
             source,
             limiter,
@@ -298,7 +320,9 @@ impl Pacer {
             self.queued
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let _queued = Queued(&self.queued);
-            limiter.until_ready().await;
+            while let Err(not_until) = limiter.check() {
+                tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
+            }
         }
     }
 }
@@ -383,18 +407,18 @@ mod tests {
         assert!(pacer.reserve(&late).is_err(), "the whole budget is spent");
     }
 
-    #[tokio::test]
+    /// Paused time: tokio advances the clock to each turn, nothing sleeps.
+    #[tokio::test(start_paused = true)]
     async fn requests_are_spaced_by_the_interval() {
-        let pacer = Pacer::new(Source::Comtrade, Duration::from_millis(50), None);
+        let pacer = Pacer::new(Source::Comtrade, Duration::from_secs(1), None);
         let started = Instant::now();
+        let mut turns = Vec::new();
         for _ in 0..4 {
             pacer.wait_turn().await;
+            turns.push(started.elapsed());
         }
-        assert!(
-            started.elapsed() >= Duration::from_millis(3 * 50),
-            "{:?}",
-            started.elapsed()
-        );
+        let turn = Duration::from_secs(1) + INTERVAL_SLACK;
+        assert_eq!(turns, [Duration::ZERO, turn, turn * 2, turn * 3]);
     }
 
     /// The expected wait counts the requests queued ahead (nothing here
