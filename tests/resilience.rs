@@ -346,3 +346,53 @@ async fn one_clients_burst_leaves_the_others_their_share() {
         assert!(response.get("errors").is_none(), "{response}");
     }
 }
+
+/// Two operations that each need 3 of the 5 requests left: the plan's
+/// requests are reserved in one step, so one operation gets all three and
+/// the other is refused whole, with nothing sent for it (a check that
+/// took nothing let both start and the second fail half-way).
+#[tokio::test]
+async fn two_plans_cannot_both_be_promised_the_last_requests() {
+    let gateway = TestGateway::start_with(&[
+        "--comtrade-api",
+        "legacy",
+        "--comtrade-budget",
+        "5",
+        "--comtrade-client-share",
+        "1",
+    ])
+    .await;
+    // 15 reporters: three legacy requests of five, for one year each.
+    let reporters = r#"["BRA", "IND", "CHN", "USA", "DEU", "FRA", "JPN", "GBR", "ITA", "CAN", "MEX", "ARG", "ZAF", "AUS", "KOR"]"#;
+    let gateway = &gateway;
+    let flows = |year: u32| {
+        let query =
+            format!(r#"{{ tradeFlows(reporters: {reporters}, periods: ["{year}"]) {{ value }} }}"#);
+        async move { gateway.query(&query).await }
+    };
+    let (first, second) = tokio::join!(flows(2016), flows(2017));
+    let mut answered = 0;
+    for response in [&first, &second] {
+        match error_codes(response).as_slice() {
+            [] => {
+                answered += 1;
+                assert_eq!(upstream_requests(response, "comtrade"), 3, "{response}");
+            }
+            [code] if code == "UPSTREAM_BUDGET_EXHAUSTED" => {
+                assert_eq!(upstream_requests(response, "comtrade"), 0, "{response}");
+                let message = response["errors"][0]["message"].as_str().unwrap();
+                assert!(
+                    message.contains("needs 3 requests but only 2 of 5"),
+                    "{message}"
+                );
+            }
+            codes => panic!("unexpected errors {codes:?}: {response}"),
+        }
+    }
+    assert_eq!(answered, 1, "{first}\n{second}");
+    assert_eq!(
+        gateway.comtrade_requests(),
+        3,
+        "only the answered plan was sent"
+    );
+}

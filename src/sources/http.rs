@@ -248,9 +248,10 @@ impl Upstream {
         self.with(|inner| inner.metrics = Some(metrics))
     }
 
-    /// Refuses a plan whose requests, those not answered from cache, the
-    /// budget cannot cover; nothing is sent then.
-    pub fn check_budget(
+    /// Reserves the budget for a plan's requests (those not answered from
+    /// cache) in one step, kept by the operation for them, or refuses the
+    /// whole plan when the budget cannot cover it; nothing is sent then.
+    pub fn reserve_plan(
         &self,
         plan: &[UpstreamRequest],
         usage: &UpstreamUsage,
@@ -269,7 +270,8 @@ impl Upstream {
                 })
             })
             .count();
-        pacer.check(uncached as u32, usage.client())
+        usage.hold(pacer.reserve_plan(uncached as u32, usage.client())?);
+        Ok(())
     }
 
     /// Whether a key is configured (some upstreams change endpoints without one).
@@ -438,11 +440,12 @@ impl Upstream {
         // The operation's maximum first: a request it refuses must not
         // spend budget or wait for pacing.
         usage.record_request(source)?;
-        let reservation = match inner
-            .pacer
-            .as_deref()
-            .map(|pacer| pacer.reserve(usage.client()))
-        {
+        // The place its plan reserved, else one of its own.
+        let reservation = match inner.pacer.as_ref().map(|pacer| {
+            usage
+                .take_held(source)
+                .map_or_else(|| pacer.reserve(usage.client()), Ok)
+        }) {
             Some(Err(error)) => {
                 usage.unrecord_request(source);
                 return Err(error);

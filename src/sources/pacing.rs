@@ -8,15 +8,17 @@
 //!
 //! The budget is scarce (Comtrade's free key: 500 requests a day) and shared
 //! by every user, so:
-//! - a request takes a [`Reservation`] before it waits for its turn, and
-//!   only a request that goes out spends it: a reservation dropped unsent
-//!   (the operation gave up while queued) is refunded;
+//! - a plan's requests are reserved together ([`PlanReservation`]), and
+//!   each request takes a [`Reservation`] (from its plan's) before it waits
+//!   for its turn; only a request that goes out spends it: a reservation
+//!   dropped unsent (the operation gave up while queued, or another
+//!   operation's request answered it) is refunded;
 //! - each client may spend at most its share of a window (`client_share`),
 //!   so one client's burst leaves the others theirs.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -94,25 +96,67 @@ pub struct Pacer {
 /// A request's place in the budget, taken before it waits for its turn.
 /// [`Reservation::commit`] when it is sent; dropped unsent, it is refunded.
 #[must_use = "a reservation is refunded when dropped; commit it when the request is sent"]
-pub struct Reservation<'a> {
-    pacer: &'a Pacer,
+#[derive(Debug)]
+pub struct Reservation {
+    pacer: Arc<Pacer>,
     id: Option<u64>,
 }
 
-impl Reservation<'_> {
+impl Reservation {
     /// The request is going out: the budget is spent.
     pub fn commit(mut self) {
         self.id = None;
     }
 }
 
-impl Drop for Reservation<'_> {
+impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            let mut spent = self.pacer.lock();
-            if let Some(index) = spent.iter().rposition(|entry| entry.id == id) {
-                spent.remove(index);
-            }
+            self.pacer.refund(&[id]);
+        }
+    }
+}
+
+/// Budget held for a whole plan, taken in one step so that two operations
+/// cannot each be told the last requests are theirs. Its requests draw
+/// from it as they go out ([`PlanReservation::take`]); what none used (an
+/// answer came from a request another operation sent) is refunded when it
+/// is dropped, at the latest when the operation ends.
+#[derive(Debug)]
+pub struct PlanReservation {
+    pacer: Arc<Pacer>,
+    ids: Vec<u64>,
+}
+
+impl PlanReservation {
+    /// The source whose budget this is.
+    pub fn source(&self) -> Source {
+        self.pacer.source
+    }
+
+    /// One request's place, out of the plan's, if any is left.
+    pub fn take(&mut self) -> Option<Reservation> {
+        let id = self.ids.pop()?;
+        Some(Reservation {
+            pacer: self.pacer.clone(),
+            id: Some(id),
+        })
+    }
+
+    /// Places not yet taken.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+impl Drop for PlanReservation {
+    fn drop(&mut self) {
+        if !self.ids.is_empty() {
+            self.pacer.refund(&self.ids);
         }
     }
 }
@@ -178,11 +222,15 @@ impl Pacer {
         ((f64::from(budget.limit) * self.client_share).ceil() as u32).clamp(1, budget.limit)
     }
 
-    /// Refuses, with the numbers, a plan of `needed` requests that the
-    /// budget (or `client`'s share of it) cannot cover now. Takes nothing:
-    /// each request sent takes its own share ([`Pacer::reserve`]), so
-    /// answers served from cache cost nothing.
-    pub fn check(&self, needed: u32, client: &ClientId) -> Result<(), Error> {
+    /// Reserves `needed` requests for `client`'s plan in one step, or
+    /// refuses the whole plan, with the numbers, if the budget (or the
+    /// client's share of it) cannot cover it now; nothing is taken then.
+    pub fn reserve_plan(
+        self: &Arc<Self>,
+        needed: u32,
+        client: &ClientId,
+    ) -> Result<PlanReservation, Error> {
+        let mut ids = Vec::new();
         self.with_window(|spent, budget, now| {
             let remaining = budget.limit.saturating_sub(spent.len() as u32);
             if needed > remaining {
@@ -199,17 +247,39 @@ impl Pacer {
                     client,
                 ));
             }
+            for _ in 0..needed {
+                let id = self.next_id();
+                spent.push_back(Spent {
+                    at: now,
+                    client: client.clone(),
+                    id,
+                });
+                ids.push(id);
+            }
             Ok(())
+        })?;
+        Ok(PlanReservation {
+            pacer: self.clone(),
+            ids,
         })
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Gives back reservations not sent.
+    fn refund(&self, ids: &[u64]) {
+        let mut spent = self.lock();
+        spent.retain(|entry| !ids.contains(&entry.id));
     }
 
     /// Reserves one request in the budget for `client`, or refuses if the
     /// window (or the client's share of it) has none left. Checking and
     /// taking are one step, under one lock.
-    pub fn reserve(&self, client: &ClientId) -> Result<Reservation<'_>, Error> {
-        let id = self
-            .next_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pub fn reserve(self: &Arc<Self>, client: &ClientId) -> Result<Reservation, Error> {
+        let id = self.next_id();
         let mut reserved = false;
         self.with_window(|spent, budget, now| {
             if spent.len() as u32 >= budget.limit {
@@ -227,7 +297,7 @@ impl Pacer {
             Ok(())
         })?;
         Ok(Reservation {
-            pacer: self,
+            pacer: self.clone(),
             id: reserved.then_some(id),
         })
     }
@@ -331,44 +401,60 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn budgets_refuse_whole_plans_with_the_numbers() {
-        let pacer = Pacer::new(
+    fn budgeted(limit: u32, window: Duration, client_share: f64) -> Arc<Pacer> {
+        Arc::new(Pacer::with_client_share(
             Source::Comtrade,
             Duration::ZERO,
-            Some(Budget {
-                limit: 10,
-                window: Duration::from_secs(3600),
-            }),
-        );
+            Some(Budget { limit, window }),
+            client_share,
+        ))
+    }
+
+    #[test]
+    fn budgets_refuse_whole_plans_with_the_numbers() {
+        let pacer = budgeted(10, Duration::from_secs(3600), 1.0);
         let client = ClientId::default();
         for _ in 0..6 {
             pacer.reserve(&client).unwrap().commit();
         }
-        let error = pacer.check(5, &client).unwrap_err();
+        let error = pacer.reserve_plan(5, &client).unwrap_err();
         assert!(
             error
                 .to_string()
                 .contains("needs 5 requests but only 4 of 10 per 1h remain"),
             "{error}"
         );
-        pacer.check(4, &client).unwrap();
+        assert_eq!(pacer.remaining(), Some(4), "a refused plan takes nothing");
+        let mut plan = pacer.reserve_plan(4, &client).unwrap();
+        assert_eq!(
+            pacer.remaining(),
+            Some(0),
+            "the plan holds its four at once"
+        );
+        assert!(pacer.reserve(&client).is_err(), "nobody else gets them");
         for _ in 0..4 {
-            pacer.reserve(&client).unwrap().commit();
+            plan.take().expect("the plan's own place").commit();
         }
-        assert!(pacer.reserve(&client).is_err());
+        assert!(plan.take().is_none());
+        drop(plan);
+        assert_eq!(pacer.remaining(), Some(0), "all four were sent");
+    }
+
+    #[test]
+    fn what_a_plan_did_not_send_is_refunded() {
+        let pacer = budgeted(10, Duration::from_secs(3600), 1.0);
+        let client = ClientId::default();
+        let mut plan = pacer.reserve_plan(5, &client).unwrap();
+        plan.take().unwrap().commit();
+        drop(plan.take().unwrap()); // taken, then not sent
+        assert_eq!(plan.len(), 3);
+        drop(plan); // three answered by another operation's requests
+        assert_eq!(pacer.remaining(), Some(9), "only the request sent is spent");
     }
 
     #[test]
     fn a_reservation_dropped_unsent_is_refunded() {
-        let pacer = Pacer::new(
-            Source::Comtrade,
-            Duration::ZERO,
-            Some(Budget {
-                limit: 2,
-                window: Duration::from_secs(3600),
-            }),
-        );
+        let pacer = budgeted(2, Duration::from_secs(3600), 1.0);
         let client = ClientId::default();
         pacer.reserve(&client).unwrap().commit();
         let queued = pacer.reserve(&client).unwrap();
@@ -380,15 +466,7 @@ mod tests {
 
     #[test]
     fn one_client_cannot_spend_more_than_its_share() {
-        let pacer = Pacer::with_client_share(
-            Source::Comtrade,
-            Duration::ZERO,
-            Some(Budget {
-                limit: 100,
-                window: Duration::from_secs(86_400),
-            }),
-            0.25,
-        );
+        let pacer = budgeted(100, Duration::from_secs(86_400), 0.25);
         let burst = ClientId("10.0.0.1".into());
         let spent = (0..100)
             .take_while(|_| pacer.reserve(&burst).map(Reservation::commit).is_ok())
@@ -398,9 +476,9 @@ mod tests {
         assert!(error.to_string().contains("0 of 25 per 1day"), "{error}");
         for other in ["10.0.0.2", "10.0.0.3", "10.0.0.4"] {
             let other = ClientId(other.into());
-            pacer.check(25, &other).unwrap();
-            for _ in 0..25 {
-                pacer.reserve(&other).unwrap().commit();
+            let mut plan = pacer.reserve_plan(25, &other).unwrap();
+            while let Some(place) = plan.take() {
+                place.commit();
             }
         }
         let late = ClientId("10.0.0.5".into());
@@ -464,14 +542,7 @@ mod tests {
     /// leave it, and the refusal says when (paused time).
     #[tokio::test(start_paused = true)]
     async fn the_budget_window_slides() {
-        let pacer = Pacer::new(
-            Source::Comtrade,
-            Duration::ZERO,
-            Some(Budget {
-                limit: 2,
-                window: Duration::from_secs(3600),
-            }),
-        );
+        let pacer = budgeted(2, Duration::from_secs(3600), 1.0);
         let client = ClientId::default();
         pacer.reserve(&client).unwrap().commit();
         tokio::time::advance(Duration::from_secs(600)).await;

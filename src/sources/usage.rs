@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Source;
 use crate::error::Error;
 use crate::limits::DemandLimits;
-use crate::sources::pacing::ClientId;
+use crate::sources::pacing::{ClientId, PlanReservation, Reservation};
 
 /// What one GraphQL operation cost each upstream. A cheap `Clone` handle: the
 /// server creates one per operation and every loader of that operation records
@@ -22,6 +22,9 @@ pub struct UpstreamUsage {
     /// When the operation's waiting loads are cut off: a request that would
     /// queue past it for pacing fails at once.
     deadline: Option<tokio::time::Instant>,
+    /// Budget reserved for the operation's plans, drawn from as their
+    /// requests go out; the rest is refunded when the operation ends.
+    held: Arc<std::sync::Mutex<Vec<PlanReservation>>>,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +70,28 @@ impl UpstreamUsage {
     /// The operation's deadline, if it has one.
     pub fn deadline(&self) -> Option<tokio::time::Instant> {
         self.deadline
+    }
+
+    /// Keeps `plan`'s reservation for the operation's requests to its source.
+    pub fn hold(&self, plan: PlanReservation) {
+        if !plan.is_empty() {
+            self.held_plans().push(plan);
+        }
+    }
+
+    /// A place reserved by one of the operation's plans for `source`, if
+    /// one is left.
+    pub fn take_held(&self, source: Source) -> Option<Reservation> {
+        self.held_plans()
+            .iter_mut()
+            .filter(|plan| plan.source() == source)
+            .find_map(PlanReservation::take)
+    }
+
+    fn held_plans(&self) -> std::sync::MutexGuard<'_, Vec<PlanReservation>> {
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Counts one HTTP request about to be sent to `source`, or refuses it

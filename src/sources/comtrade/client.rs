@@ -169,9 +169,10 @@ impl ComtradeClient {
         }
     }
 
-    /// Sends a whole plan: first checks that the budget covers the requests
-    /// not already cached (refusing the operation before anything is sent if
-    /// not), then sends them paced, splitting truncated answers.
+    /// Sends a whole plan: first reserves the budget for the requests not
+    /// already cached, all at once (refusing the operation before anything
+    /// is sent if it cannot), then sends them paced, splitting truncated
+    /// answers.
     pub async fn fetch_plan(
         &self,
         plan: &[PlannedRequest],
@@ -182,7 +183,7 @@ impl ComtradeClient {
             .iter()
             .map(|planned| self.data_request(planned, shape))
             .collect();
-        self.upstream.check_budget(&requests, usage)?;
+        self.upstream.reserve_plan(&requests, usage)?;
         let answers = try_join_all(
             plan.iter()
                 .map(|planned| self.fetch_splitting(planned.clone(), shape, usage, 0)),
@@ -302,7 +303,7 @@ impl ComtradeClient {
             }
         };
         self.upstream
-            .check_budget(std::slice::from_ref(&request), usage)?;
+            .reserve_plan(std::slice::from_ref(&request), usage)?;
         let decode = match self.dialect {
             ComtradeDialect::Legacy => decode_legacy_availability,
             ComtradeDialect::V1 => decode_v1_availability,
