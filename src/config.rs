@@ -248,6 +248,12 @@ pub struct ResilienceConfig {
     #[arg(long, env = "TRADE_GRAPH_STALE_GRACE", value_parser = humantime::parse_duration, default_value = "6h")]
     pub stale_grace: Duration,
 
+    /// The share of a source's budget window one client may spend (0.25: a
+    /// quarter), so that one client's burst leaves the others theirs.
+    /// Applies to every budgeted source; `--<source>-client-share` overrides.
+    #[arg(long, env = "TRADE_GRAPH_CLIENT_SHARE", default_value_t = 0.25, value_parser = parse_share)]
+    pub client_share: f64,
+
     /// The request header that carries your clients' own API keys, if they
     /// send one (e.g. "x-api-key"): budgets give each key its share. Unset:
     /// clients are told apart by address.
@@ -277,33 +283,69 @@ pub struct ResilienceOverrides {
     pub retry_max_attempts: Option<u32>,
     pub breaker_failures: Option<u32>,
     pub breaker_open_for: Option<Duration>,
+    pub client_share: Option<f64>,
 }
 
 impl Config {
     /// `source`'s overrides of the resilience settings.
     pub fn resilience_overrides(&self, source: crate::sources::Source) -> ResilienceOverrides {
         use crate::sources::Source;
-        let (retry_max_attempts, breaker_failures, breaker_open_for) = match source {
+        let (retry_max_attempts, breaker_failures, breaker_open_for, client_share) = match source {
             Source::Gta => (
                 self.gta.retry_max_attempts,
                 self.gta.breaker_failures,
                 self.gta.breaker_open_for,
+                self.gta.client_share,
             ),
             Source::Comtrade => (
                 self.comtrade.retry_max_attempts,
                 self.comtrade.breaker_failures,
                 self.comtrade.breaker_open_for,
+                self.comtrade.client_share,
             ),
             Source::Ita => (
                 self.ita.retry_max_attempts,
                 self.ita.breaker_failures,
                 self.ita.breaker_open_for,
+                self.ita.client_share,
             ),
         };
         ResilienceOverrides {
             retry_max_attempts,
             breaker_failures,
             breaker_open_for,
+            client_share,
+        }
+    }
+}
+
+/// Where a source is reached and with which key, as its section sets them.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceAccess<'a> {
+    /// The live base URL; `None`: sample data.
+    pub url: Option<&'a str>,
+    pub key: Option<&'a Secret>,
+    /// The flag that sets the URL, for messages.
+    pub url_env: &'static str,
+}
+
+impl Config {
+    /// Where `source` is reached, and with which key.
+    pub fn access(&self, source: crate::sources::Source) -> SourceAccess<'_> {
+        use crate::sources::Source;
+        let (url, key, url_env) = match source {
+            Source::Gta => (&self.gta.url, &self.gta.key, "TRADE_GRAPH_GTA_URL"),
+            Source::Comtrade => (
+                &self.comtrade.url,
+                &self.comtrade.key,
+                "TRADE_GRAPH_COMTRADE_URL",
+            ),
+            Source::Ita => (&self.ita.url, &self.ita.key, "TRADE_GRAPH_ITA_URL"),
+        };
+        SourceAccess {
+            url: url.as_deref(),
+            key: key.as_ref(),
+            url_env,
         }
     }
 }
@@ -370,6 +412,20 @@ pub struct ItaConfig {
     #[arg(id = "ita_max_requests", long = "ita-max-requests", env = "TRADE_GRAPH_ITA_MAX_REQUESTS", default_value_t = DemandLimits::default().ita)]
     pub max_requests: u64,
 
+    /// Requests to ITA allowed per budget window, shared by every user
+    /// of the gateway (e.g. your key's quota); unset: no budget.
+    #[arg(id = "ita_budget", long = "ita-budget", env = "TRADE_GRAPH_ITA_BUDGET", value_parser = clap::value_parser!(u32).range(1..))]
+    pub budget: Option<u32>,
+
+    /// ITA's budget window (with `--ita-budget`); unset: 1h.
+    #[arg(id = "ita_budget_window", long = "ita-budget-window", env = "TRADE_GRAPH_ITA_BUDGET_WINDOW", value_parser = parse_positive_duration)]
+    pub budget_window: Option<Duration>,
+
+    /// The share of ITA's budget window one client may spend; unset:
+    /// `--client-share`.
+    #[arg(id = "ita_client_share", long = "ita-client-share", env = "TRADE_GRAPH_ITA_CLIENT_SHARE", value_parser = parse_share)]
+    pub client_share: Option<f64>,
+
     /// Attempts per ITA request; unset: `--retry-max-attempts`.
     #[arg(id = "ita_retry_max_attempts", long = "ita-retry-max-attempts", env = "TRADE_GRAPH_ITA_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
     pub retry_max_attempts: Option<u32>,
@@ -418,6 +474,20 @@ pub struct GtaConfig {
     /// runs, enforced while it runs).
     #[arg(id = "gta_max_requests", long = "gta-max-requests", env = "TRADE_GRAPH_GTA_MAX_REQUESTS", default_value_t = DemandLimits::default().gta)]
     pub max_requests: u64,
+
+    /// Requests to GTA allowed per budget window, shared by every user
+    /// of the gateway (e.g. your key's quota); unset: no budget.
+    #[arg(id = "gta_budget", long = "gta-budget", env = "TRADE_GRAPH_GTA_BUDGET", value_parser = clap::value_parser!(u32).range(1..))]
+    pub budget: Option<u32>,
+
+    /// GTA's budget window (with `--gta-budget`); unset: 1h.
+    #[arg(id = "gta_budget_window", long = "gta-budget-window", env = "TRADE_GRAPH_GTA_BUDGET_WINDOW", value_parser = parse_positive_duration)]
+    pub budget_window: Option<Duration>,
+
+    /// The share of GTA's budget window one client may spend; unset:
+    /// `--client-share`.
+    #[arg(id = "gta_client_share", long = "gta-client-share", env = "TRADE_GRAPH_GTA_CLIENT_SHARE", value_parser = parse_share)]
+    pub client_share: Option<f64>,
 
     /// Attempts per GTA request; unset: `--retry-max-attempts`.
     #[arg(id = "gta_retry_max_attempts", long = "gta-retry-max-attempts", env = "TRADE_GRAPH_GTA_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
@@ -485,10 +555,10 @@ pub struct ComtradeConfig {
     #[arg(id = "comtrade_budget_window", long = "comtrade-budget-window", env = "TRADE_GRAPH_COMTRADE_BUDGET_WINDOW", value_parser = humantime::parse_duration)]
     pub budget_window: Option<Duration>,
 
-    /// The share of the budget's window one client may spend (0.25: a
-    /// quarter), so that one client's burst leaves the others theirs.
-    #[arg(id = "comtrade_client_share", long = "comtrade-client-share", env = "TRADE_GRAPH_COMTRADE_CLIENT_SHARE", default_value_t = 0.25, value_parser = parse_share)]
-    pub client_share: f64,
+    /// The share of Comtrade's budget window one client may spend; unset:
+    /// `--client-share`.
+    #[arg(id = "comtrade_client_share", long = "comtrade-client-share", env = "TRADE_GRAPH_COMTRADE_CLIENT_SHARE", value_parser = parse_share)]
+    pub client_share: Option<f64>,
 
     /// Most Comtrade requests one operation may make (estimated from its
     /// plan before it runs, enforced while it runs).
@@ -510,23 +580,16 @@ pub struct ComtradeConfig {
 }
 
 impl ComtradeConfig {
-    /// The request budget in force: configured, or the documented default for
-    /// the dialect and whether a key is used.
+    /// The request budget in force: configured, or Comtrade's documented one
+    /// for the dialect and whether a key is used.
     pub fn budget(&self, keyed: bool) -> Budget {
-        let (limit, window) = match (self.api, keyed) {
-            (ComtradeApi::Legacy, false) => (100, HOUR),
-            (ComtradeApi::Legacy, true) => (10_000, HOUR),
-            (ComtradeApi::V1, false) => (100, HOUR),
-            (ComtradeApi::V1, true) => (500, 24 * HOUR),
-        };
+        let documented = crate::sources::comtrade::documented_budget(self.api.into(), keyed);
         Budget {
-            limit: self.budget.unwrap_or(limit),
-            window: self.budget_window.unwrap_or(window),
+            limit: self.budget.unwrap_or(documented.limit),
+            window: self.budget_window.unwrap_or(documented.window),
         }
     }
 }
-
-const HOUR: Duration = Duration::from_secs(3600);
 
 /// The Comtrade API generation, as configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

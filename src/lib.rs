@@ -18,7 +18,9 @@
 //! - [`countries`]: the crosswalk between GTA ids, ISO codes and Comtrade
 //!   reporter codes, and the named groups.
 //! - [`sources`]: one module per upstream (requests, records, batching,
-//!   credentials, its own reading of refusals) and [`sources::http`], the
+//!   and its `definition`: credentials, usage limits, its own reading of
+//!   refusals), [`sources::definition`], the one registration of sources and
+//!   the composition of each one's pipeline, and [`sources::http`], the
 //!   only code that talks to an upstream, composing the stages it shares:
 //!   [`sources::cache`] (response cache, coalescing, stale copies),
 //!   [`sources::breaker`] (circuit breaker), [`sources::pacing`] (rate

@@ -6,6 +6,7 @@
 use crate::countries;
 use crate::limits::{Arguments, Demand, DemandKind, FieldRule, FieldRules};
 use crate::sources::comtrade::planner::Limits as ComtradeLimits;
+use crate::sources::comtrade::PartnerCode;
 use crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as GTA_PAGE;
 use crate::sources::ita::client::MAX_SIZE as ITA_PAGE;
 use crate::sources::Source;
@@ -48,7 +49,7 @@ impl GraphCostRules {
         let partners = arguments.strings("partners");
         let partner_rows = match &partners {
             None => 1,
-            Some(list) if list.iter().any(|p| p.eq_ignore_ascii_case("all")) => ALL_PARTNERS,
+            Some(list) if list.iter().any(|p| PartnerCode::means_all(p)) => ALL_PARTNERS,
             Some(list) => list.len().max(1) as u64,
         };
         let partner_codes = partners.as_ref().map_or(1, |list| list.len().max(1) as u64);

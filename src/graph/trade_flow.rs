@@ -262,7 +262,7 @@ impl FlowArguments {
             Some(list) => {
                 let mut codes: Vec<PartnerCode> = Vec::new();
                 for given in list {
-                    let code = partner_code(dialect, given)?;
+                    let code = PartnerCode::parse(dialect, given)?;
                     if !codes.contains(&code) {
                         codes.push(code);
                     }
@@ -292,33 +292,6 @@ impl FlowArguments {
         }
         keys
     }
-}
-
-/// A partner argument: World ("World", "0", "WLD"), every partner ("all"),
-/// or a jurisdiction in any spelling, as its Comtrade code.
-fn partner_code(dialect: ComtradeDialect, given: &str) -> Result<PartnerCode, Error> {
-    let text = given.trim();
-    if text.eq_ignore_ascii_case("world") || text == "0" || text.eq_ignore_ascii_case("wld") {
-        return Ok(PartnerCode::WORLD);
-    }
-    if text.eq_ignore_ascii_case("all") {
-        return Ok(PartnerCode::All);
-    }
-    let country = countries::lookup(text).ok_or_else(|| {
-        Error::from(countries::UnknownCountry {
-            given: text.to_owned(),
-        })
-    })?;
-    country
-        .comtrade(dialect)
-        .code()
-        .map(|code| PartnerCode::Area(code.0))
-        .ok_or_else(|| {
-            Error::bad_input(format!(
-                "{} has no Comtrade area code in this dialect",
-                country.name
-            ))
-        })
 }
 
 /// Loads and orders the flows of `reporters` (jurisdiction nodes with their
@@ -527,7 +500,7 @@ fn reporter_codes(
             given.len()
         )));
     }
-    if given.iter().any(|g| g.trim().eq_ignore_ascii_case("all")) {
+    if given.iter().any(|g| PartnerCode::means_all(g)) {
         return Err(Error::bad_input(
             "reporters: \"all\" is not offered (Comtrade refuses such results as too large); name the reporters, or use jurisdictions(group: ...)",
         ));

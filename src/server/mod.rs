@@ -22,17 +22,16 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::countries::ComtradeDialect;
 use crate::graph::{build_schema, operation_guard, Sources, TradeGraphSchema};
 use crate::limits::OperationGuard;
 use crate::metrics::Metrics;
 use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use crate::sources::cache::{CacheTtls, ResponseCache};
 use crate::sources::comtrade::ComtradeClient;
+use crate::sources::definition::{define, SharedStages};
 use crate::sources::gta::GtaClient;
 use crate::sources::http::{HttpClient, Secret, Upstream};
 use crate::sources::ita::ItaClient;
-use crate::sources::pacing::Pacer;
 use crate::sources::Source;
 
 /// Why the server could not start.
@@ -100,60 +99,21 @@ impl Gateway {
     /// Builds the sources from `config`, starting the simulator if any source
     /// is in sample mode.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        for (source, url, key, url_flag, example) in [
-            (
-                Source::Gta,
-                &config.gta.url,
-                config.gta.key.is_some(),
-                "TRADE_GRAPH_GTA_URL",
-                "https://api.globaltradealert.org",
-            ),
-            (
-                Source::Comtrade,
-                &config.comtrade.url,
-                config.comtrade.key.is_some(),
-                "TRADE_GRAPH_COMTRADE_URL",
-                "https://comtradeapi.un.org",
-            ),
-        ] {
-            if url.is_none() && key {
+        for source in Source::ALL {
+            let access = config.access(source);
+            if access.url.is_none() && access.key.is_some() {
                 // A key without a URL would silently go unused on sample data.
+                let example = define(source, config, None).example_url;
                 return Err(StartError::Config(format!(
-                    "a {source} key is set but its URL is not: set {url_flag} (e.g. {example}) to go live, or unset the key to serve sample data"
+                    "a {source} key is set but its URL is not: set {} (e.g. {example}) to go live, or unset the key to serve sample data",
+                    access.url_env
                 )));
             }
         }
-        let client = HttpClient::new().map_err(StartError::HttpClient)?;
-        let metrics = Metrics::default();
-        let cache = ResponseCache::new(
-            config.cache_max_mb.saturating_mul(1024 * 1024),
-            CacheTtls {
-                gta: config.gta.cache_ttl,
-                comtrade: config.comtrade.cache_ttl,
-                ita: config.ita.cache_ttl,
-            },
-            config.resilience.stale_grace,
-        );
-        // Every upstream shares the cache and the metrics, and retries and
-        // breaks its circuit by the same policies.
-        let upstream = |source, url: &str, credential, timeout| {
-            Upstream::new(source, client.clone(), url, credential, timeout)
-                .with_cache(cache.clone())
-                .with_metrics(metrics.clone())
-                .with_retries(
-                    config
-                        .resilience
-                        .retry_policy(config.resilience_overrides(source)),
-                )
-                .with_breaker(
-                    config
-                        .resilience
-                        .breaker_policy(config.resilience_overrides(source)),
-                )
-        };
-        let any_sample =
-            config.gta.url.is_none() || config.comtrade.url.is_none() || config.ita.url.is_none();
-        let simulator = if any_sample {
+        let simulator = if Source::ALL
+            .iter()
+            .any(|source| config.access(*source).url.is_none())
+        {
             let options = SimulatorOptions {
                 latency: config.sample_latency,
                 comtrade: ComtradeRules {
@@ -172,101 +132,72 @@ impl Gateway {
         } else {
             None
         };
-        let endpoint = |url: &Option<String>, key: &Option<Secret>| match (url, &simulator) {
-            (Some(url), _) => (
-                url.clone(),
-                key.clone(),
-                SourceMode::Live {
-                    base_url: url.clone(),
+        // Every source's pipeline shares the HTTP client, the cache and the
+        // metrics.
+        let stages = SharedStages {
+            client: HttpClient::new().map_err(StartError::HttpClient)?,
+            cache: ResponseCache::new(
+                config.cache_max_mb.saturating_mul(1024 * 1024),
+                CacheTtls {
+                    gta: config.gta.cache_ttl,
+                    comtrade: config.comtrade.cache_ttl,
+                    ita: config.ita.cache_ttl,
                 },
+                config.resilience.stale_grace,
             ),
-            (None, Some(simulator)) => (
-                simulator.base_url(),
-                Some(Secret::new(SAMPLE_KEY)),
-                SourceMode::Sample,
-            ),
-            (None, None) => unreachable!("the simulator is started whenever a source has no URL"),
+            metrics: Metrics::default(),
+            config,
         };
-
-        let (gta_url, gta_key, gta_mode) = endpoint(&config.gta.url, &config.gta.key);
-        if matches!(gta_mode, SourceMode::Live { .. }) && gta_key.is_none() {
-            tracing::warn!("gta is live without --gta-key: GTA will refuse every request unless a proxy adds the key");
-        }
-        let gta_credential = GtaClient::credential(gta_key);
-        let gta_upstream = upstream(Source::Gta, &gta_url, gta_credential, config.gta.timeout);
-        let gta = GtaClient::new(gta_upstream.clone(), config.gta.api);
-
-        let dialect: ComtradeDialect = config.comtrade.api.into();
-        let (comtrade_url, comtrade_key, comtrade_mode) =
-            endpoint(&config.comtrade.url, &config.comtrade.key);
-        let comtrade_keyed = comtrade_key.is_some();
-        let comtrade_credential = ComtradeClient::credential(comtrade_key, dialect);
-        let comtrade_budget = config.comtrade.budget(comtrade_keyed);
-        let comtrade_upstream = upstream(
-            Source::Comtrade,
-            &comtrade_url,
-            comtrade_credential,
-            config.comtrade.timeout,
-        )
-        .with_pacer(Pacer::with_client_share(
-            Source::Comtrade,
-            config.comtrade.interval,
-            Some(comtrade_budget),
-            config.comtrade.client_share,
-        ))
-        .with_refusals(crate::sources::comtrade::client::refusal);
-        let comtrade = ComtradeClient::new(comtrade_upstream.clone(), dialect);
-
-        let (ita_url, ita_key, ita_mode) = endpoint(&config.ita.url, &config.ita.key);
-        let ita_keyed = ita_key.is_some();
-        let ita_credential = ItaClient::credential(ita_key, config.ita.api);
-        let ita_upstream = upstream(Source::Ita, &ita_url, ita_credential, config.ita.timeout);
-        let ita = ItaClient::new(ita_upstream.clone(), config.ita.api);
-
-        let statuses = vec![
-            SourceStatus {
-                source: Source::Gta,
-                mode: gta_mode,
-                api: config.gta.api.name(),
-                timeout: config.gta.timeout,
-                detail: match (&config.gta.url, &config.gta.key) {
-                    (None, _) => "sample key".into(),
-                    (Some(_), Some(_)) => "key set".into(),
-                    (Some(_), None) => "no key".into(),
-                },
-            },
-            SourceStatus {
-                source: Source::Comtrade,
-                mode: comtrade_mode,
-                api: match dialect {
-                    ComtradeDialect::Legacy => "legacy",
-                    ComtradeDialect::V1 => "v1",
-                },
-                timeout: config.comtrade.timeout,
-                detail: format!(
-                    "{}, one request per {}, budget {} per {}",
-                    match (&config.comtrade.url, comtrade_keyed) {
-                        (None, _) => "sample key",
-                        (Some(_), true) => "key set",
-                        (Some(_), false) => "keyless",
+        let mut statuses = Vec::new();
+        let upstreams = Source::ALL.map(|source| {
+            let access = config.access(source);
+            let (url, key, mode, keying) = match (access.url, &simulator) {
+                (Some(url), _) => (
+                    url.to_owned(),
+                    access.key.cloned(),
+                    SourceMode::Live {
+                        base_url: url.to_owned(),
                     },
-                    humantime::format_duration(config.comtrade.interval),
-                    comtrade_budget.limit,
-                    humantime::format_duration(comtrade_budget.window),
+                    if access.key.is_some() { "key set" } else { "no key" },
                 ),
-            },
-            SourceStatus {
-                source: Source::Ita,
-                mode: ita_mode,
-                api: config.ita.api.name(),
-                timeout: config.ita.timeout,
-                detail: match (&config.ita.url, ita_keyed) {
-                    (None, _) => "sample key".into(),
-                    (Some(_), true) => "key set".into(),
-                    (Some(_), false) => "no key".into(),
+                (None, Some(simulator)) => (
+                    simulator.base_url(),
+                    Some(Secret::new(SAMPLE_KEY)),
+                    SourceMode::Sample,
+                    "sample key",
+                ),
+                (None, None) => {
+                    unreachable!("the simulator is started whenever a source has no URL")
+                }
+            };
+            let definition = define(source, config, key.clone());
+            if key.is_none() && !definition.serves_keyless {
+                tracing::warn!("{source} is live without --{source}-key: it will refuse every request unless a proxy adds the key");
+            }
+            let keying = match (key.is_none(), definition.serves_keyless) {
+                (true, true) => "keyless",
+                _ => keying,
+            };
+            let limits = definition.usage_limits();
+            statuses.push(SourceStatus {
+                source,
+                mode,
+                api: definition.api,
+                timeout: definition.timeout,
+                detail: if limits.is_empty() {
+                    keying.to_owned()
+                } else {
+                    format!("{keying}, {limits}")
                 },
-            },
-        ];
+            });
+            definition.upstream(&url, &stages)
+        });
+        let [gta_upstream, comtrade_upstream, ita_upstream] = &upstreams;
+        let gta = GtaClient::new(gta_upstream.clone(), config.gta.api);
+        let comtrade = ComtradeClient::new(comtrade_upstream.clone(), config.comtrade.api.into());
+        let ita = ItaClient::new(ita_upstream.clone(), config.ita.api);
+        let metrics = stages.metrics.clone();
+
         let limits = config.operation_limits();
         let sources = Sources {
             gta,
@@ -290,7 +221,7 @@ impl Gateway {
             sources,
             graphiql_page: graphiql::page(&config.graphiql_assets).into(),
             statuses: Arc::new(statuses.clone()),
-            upstreams: Arc::new([gta_upstream, comtrade_upstream, ita_upstream]),
+            upstreams: Arc::new(upstreams),
             metrics,
             documents: documents::ParsedDocuments::new(),
         };

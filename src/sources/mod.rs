@@ -5,6 +5,7 @@
 pub mod breaker;
 pub mod cache;
 pub mod comtrade;
+pub mod definition;
 pub mod gta;
 pub mod http;
 pub mod ita;

@@ -29,3 +29,47 @@ pub use client::ComtradeClient;
 pub use loader::ComtradeLoader;
 pub use model::{FlowCode, TradeFlowRecord};
 pub use query::{FlowShape, Frequency, PartnerCode, Period, TradeFlowKey, TradeType};
+
+/// Comtrade's documented usage limits: legacy 100 requests an hour as guest
+/// and 10,000 with a token (seed 004); v1 500 calls a day on the free
+/// subscription and 100 an hour keyless.
+pub fn documented_budget(
+    dialect: crate::countries::ComtradeDialect,
+    keyed: bool,
+) -> crate::sources::pacing::Budget {
+    use crate::countries::ComtradeDialect;
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+    let (limit, window) = match (dialect, keyed) {
+        (ComtradeDialect::Legacy, false) => (100, HOUR),
+        (ComtradeDialect::Legacy, true) => (10_000, HOUR),
+        (ComtradeDialect::V1, false) => (100, HOUR),
+        (ComtradeDialect::V1, true) => (500, 24 * HOUR),
+    };
+    crate::sources::pacing::Budget { limit, window }
+}
+
+/// Comtrade as the gateway runs it: its key as the legacy `token` or v1's
+/// subscription header, one request per interval, the documented budget for
+/// the dialect and key (or the configured one), and its own reading of
+/// quota refusals and validation messages ([`client::refusal`]).
+pub fn definition(
+    config: &crate::config::ComtradeConfig,
+    key: Option<crate::sources::http::Secret>,
+) -> crate::sources::definition::SourceDefinition {
+    let dialect: crate::countries::ComtradeDialect = config.api.into();
+    let keyed = key.is_some();
+    crate::sources::definition::SourceDefinition {
+        source: crate::sources::Source::Comtrade,
+        api: match dialect {
+            crate::countries::ComtradeDialect::Legacy => "legacy",
+            crate::countries::ComtradeDialect::V1 => "v1",
+        },
+        credential: ComtradeClient::credential(key, dialect),
+        serves_keyless: true,
+        example_url: "https://comtradeapi.un.org",
+        timeout: config.timeout,
+        interval: config.interval,
+        budget: Some(config.budget(keyed)),
+        refusals: Some(client::refusal),
+    }
+}

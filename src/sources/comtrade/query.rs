@@ -64,6 +64,39 @@ pub enum PartnerCode {
 
 impl PartnerCode {
     pub const WORLD: PartnerCode = PartnerCode::Area(0);
+
+    /// Whether `given` asks for every partner ("all", Comtrade's keyword).
+    pub fn means_all(given: &str) -> bool {
+        given.trim().eq_ignore_ascii_case("all")
+    }
+
+    /// A partner as a caller names it: World ("World", "0", "WLD"), every
+    /// partner ("all"), or a jurisdiction in any spelling, as its Comtrade
+    /// area code in `dialect`.
+    pub fn parse(dialect: ComtradeDialect, given: &str) -> Result<Self, Error> {
+        let text = given.trim();
+        if text.eq_ignore_ascii_case("world") || text == "0" || text.eq_ignore_ascii_case("wld") {
+            return Ok(Self::WORLD);
+        }
+        if Self::means_all(text) {
+            return Ok(Self::All);
+        }
+        let country = crate::countries::lookup(text).ok_or_else(|| {
+            Error::from(crate::countries::UnknownCountry {
+                given: text.to_owned(),
+            })
+        })?;
+        country
+            .comtrade(dialect)
+            .code()
+            .map(|code| Self::Area(code.0))
+            .ok_or_else(|| {
+                Error::bad_input(format!(
+                    "{} has no Comtrade area code in this dialect",
+                    country.name
+                ))
+            })
+    }
 }
 
 impl fmt::Display for PartnerCode {

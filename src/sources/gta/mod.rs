@@ -25,3 +25,22 @@ pub use client::{GtaApi, GtaClient, InterventionPage};
 pub use loader::{GtaLoader, JurisdictionInterventionsKey, JurisdictionRole};
 pub use model::Intervention;
 pub use query::{DateRange, InterventionQuery, RequestData, SortKey, Sorting};
+
+/// GTA as the gateway runs it: its key in the `Authorization` header, no
+/// documented usage limit (an operator may set `--gta-budget`).
+pub fn definition(
+    config: &crate::config::GtaConfig,
+    key: Option<crate::sources::http::Secret>,
+) -> crate::sources::definition::SourceDefinition {
+    crate::sources::definition::SourceDefinition {
+        source: crate::sources::Source::Gta,
+        api: config.api.name(),
+        credential: GtaClient::credential(key),
+        serves_keyless: false,
+        example_url: "https://api.globaltradealert.org",
+        timeout: config.timeout,
+        interval: std::time::Duration::ZERO,
+        budget: crate::sources::definition::configured_budget(config.budget, config.budget_window),
+        refusals: None,
+    }
+}

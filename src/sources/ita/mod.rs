@@ -21,3 +21,23 @@ pub mod model;
 pub use client::{Endpoint, ItaApi, ItaClient, ItaPage, SearchParams};
 pub use loader::{office_country, CountryKey, CountryRecord, ItaLoader};
 pub use model::{OfficeLocation, TradeEvent, TradeLead};
+
+/// ITA as the gateway runs it: its key as v2's `api_key` parameter or the
+/// current API's `subscription-key` header, no documented usage limit (an
+/// operator may set `--ita-budget`).
+pub fn definition(
+    config: &crate::config::ItaConfig,
+    key: Option<crate::sources::http::Secret>,
+) -> crate::sources::definition::SourceDefinition {
+    crate::sources::definition::SourceDefinition {
+        source: crate::sources::Source::Ita,
+        api: config.api.name(),
+        credential: ItaClient::credential(key, config.api),
+        serves_keyless: false,
+        example_url: "https://data.trade.gov",
+        timeout: config.timeout,
+        interval: std::time::Duration::ZERO,
+        budget: crate::sources::definition::configured_budget(config.budget, config.budget_window),
+        refusals: None,
+    }
+}

@@ -1,0 +1,181 @@
+//! What a source tells the gateway about itself, and the one place that
+//! turns it into the source's upstream pipeline.
+//!
+//! Each source module writes its own `definition` (how it takes its key,
+//! its usage limits, how it reads its own refusals); [`define`] is the one
+//! registration that lists them, and [`SourceDefinition::upstream`] composes
+//! the stages every source shares, in this order:
+//!
+//! cache → coalescing → circuit breaker → admission (budget) → pacing →
+//! retry → timeout → send → decode
+//!
+//! (cache and coalescing in [`super::cache`], the breaker in
+//! [`super::breaker`], admission and pacing in [`super::pacing`], retries in
+//! [`super::retry`], the rest in [`super::http`]). Adding a source is its
+//! own module plus one line in [`define`].
+
+use std::time::Duration;
+
+use super::breaker::BreakerPolicy;
+use super::cache::ResponseCache;
+use super::http::{Credential, HttpClient, RefusalRule, Secret, Upstream};
+use super::pacing::{Budget, Pacer};
+use super::retry::RetryPolicy;
+use super::{comtrade, gta, ita, Source};
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// One source's own rules, as its module states them.
+#[derive(Debug)]
+pub struct SourceDefinition {
+    pub source: Source,
+    /// The API generation in use ("v2", "legacy"...), for the startup line.
+    pub api: &'static str,
+    /// How the key travels (header or query parameter, and its name).
+    pub credential: Credential,
+    /// Whether the upstream serves anything without a key (Comtrade's
+    /// preview and guest access do; GTA and ITA refuse).
+    pub serves_keyless: bool,
+    /// A live base URL, for the message when only a key is configured.
+    pub example_url: &'static str,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// Least time between two requests, across all operations (zero: none).
+    pub interval: Duration,
+    /// The usage limit every user of the gateway shares, if the upstream
+    /// (or the operator) sets one.
+    pub budget: Option<Budget>,
+    /// The source's own reading of its error answers, before the generic one.
+    pub refusals: Option<RefusalRule>,
+}
+
+/// The definition of `source`, from its module, for the key it will send
+/// (the configured one, or the simulator's in sample mode).
+pub fn define(source: Source, config: &Config, key: Option<Secret>) -> SourceDefinition {
+    match source {
+        Source::Gta => gta::definition(&config.gta, key),
+        Source::Comtrade => comtrade::definition(&config.comtrade, key),
+        Source::Ita => ita::definition(&config.ita, key),
+    }
+}
+
+/// What every source's pipeline shares, and the policies configuration
+/// sets for each.
+pub struct SharedStages<'a> {
+    pub client: HttpClient,
+    pub cache: ResponseCache,
+    pub metrics: Metrics,
+    pub config: &'a Config,
+}
+
+impl SourceDefinition {
+    /// The source's pipeline, sending to `base_url`.
+    pub fn upstream(self, base_url: &str, shared: &SharedStages<'_>) -> Upstream {
+        let config = shared.config;
+        let overrides = config.resilience_overrides(self.source);
+        let retries: RetryPolicy = config.resilience.retry_policy(overrides);
+        let breaker: BreakerPolicy = config.resilience.breaker_policy(overrides);
+        let client_share = overrides
+            .client_share
+            .unwrap_or(config.resilience.client_share);
+        let mut upstream = Upstream::new(
+            self.source,
+            shared.client.clone(),
+            base_url,
+            self.credential,
+            self.timeout,
+        )
+        .with_cache(shared.cache.clone())
+        .with_metrics(shared.metrics.clone())
+        .with_breaker(breaker)
+        .with_retries(retries);
+        if !self.interval.is_zero() || self.budget.is_some() {
+            upstream = upstream.with_pacer(Pacer::with_client_share(
+                self.source,
+                self.interval,
+                self.budget,
+                client_share,
+            ));
+        }
+        if let Some(rule) = self.refusals {
+            upstream = upstream.with_refusals(rule);
+        }
+        upstream
+    }
+
+    /// Pacing and budget in words ("one request per 1s, budget 500 per
+    /// 1day"), empty when the source has neither.
+    pub fn usage_limits(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.interval.is_zero() {
+            parts.push(format!(
+                "one request per {}",
+                humantime::format_duration(self.interval)
+            ));
+        }
+        if let Some(budget) = self.budget {
+            parts.push(format!(
+                "budget {} per {}",
+                budget.limit,
+                humantime::format_duration(budget.window)
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
+/// A budget the operator configured for a source without a documented one
+/// (`--gta-budget`, `--ita-budget`): the window defaults to an hour.
+pub fn configured_budget(limit: Option<u32>, window: Option<Duration>) -> Option<Budget> {
+    limit.map(|limit| Budget {
+        limit,
+        window: window.unwrap_or(Duration::from_secs(3600)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn every_source_defines_itself_and_only_comtrade_is_paced_by_default() {
+        let config = Config::sample();
+        for source in Source::ALL {
+            let definition = define(source, &config, Some(Secret::new("k")));
+            assert_eq!(definition.source, source);
+            assert_eq!(
+                definition.usage_limits().is_empty(),
+                source != Source::Comtrade,
+                "{source}: {}",
+                definition.usage_limits()
+            );
+        }
+        let comtrade = define(Source::Comtrade, &config, Some(Secret::new("k")));
+        assert_eq!(
+            comtrade.usage_limits(),
+            "one request per 1s, budget 500 per 1day"
+        );
+        assert!(
+            comtrade.refusals.is_some(),
+            "Comtrade reads its own quota refusals"
+        );
+    }
+
+    #[test]
+    fn an_operator_can_budget_any_source() {
+        let config = Config::parse_from([
+            "trade-graph",
+            "--gta-budget",
+            "1000",
+            "--ita-budget",
+            "50",
+            "--ita-budget-window",
+            "1m",
+        ]);
+        let gta = define(Source::Gta, &config, None);
+        assert_eq!(gta.usage_limits(), "budget 1000 per 1h");
+        let ita = define(Source::Ita, &config, None);
+        assert_eq!(ita.usage_limits(), "budget 50 per 1m");
+    }
+}
