@@ -396,3 +396,36 @@ async fn two_plans_cannot_both_be_promised_the_last_requests() {
         "only the answered plan was sent"
     );
 }
+
+/// An operator's budget for GTA (its key's quota) is kept like Comtrade's:
+/// past it, GTA's fields fail with a typed error naming GTA and nothing is
+/// sent, while the other sources answer.
+#[tokio::test]
+async fn an_operator_budget_holds_for_gta_too() {
+    let gateway =
+        TestGateway::start_with(&["--gta-budget", "1", "--gta-budget-window", "1h"]).await;
+    let profile = |iso3: &str| {
+        format!(
+            r#"{{ jurisdiction(iso3: "{iso3}") {{ name interventionsAffecting(limit: 2) {{ items {{ id }} }} tradeLeads(limit: 1) {{ title }} }} }}"#
+        )
+    };
+    let first = gateway.query(&profile("BRA")).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let sent = gateway.gta_requests();
+    let second = gateway.query(&profile("IND")).await;
+    assert_eq!(
+        error_codes(&second),
+        ["UPSTREAM_BUDGET_EXHAUSTED"],
+        "{second}"
+    );
+    assert_eq!(
+        second["errors"][0]["extensions"]["source"], "gta",
+        "{second}"
+    );
+    assert!(second["data"]["jurisdiction"]["interventionsAffecting"].is_null());
+    assert!(
+        second["data"]["jurisdiction"]["tradeLeads"].is_array(),
+        "{second}"
+    );
+    assert_eq!(gateway.gta_requests(), sent, "nothing sent past the budget");
+}
