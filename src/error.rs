@@ -68,11 +68,15 @@ pub enum Error {
         retry_after: u64,
     },
     /// The upstream truncated an answer that cannot be split further.
-    #[error("{upstream} truncated its answer to {received} of {matched} rows and the request cannot be split further; narrow the query (fewer commodities or periods)")]
+    /// `matched` is what the upstream said matched, when it says (the
+    /// legacy API does; v1 only caps its answer).
+    #[error("{upstream} truncated its answer at {received} rows{} and the request cannot be split further; {remedy}", match matched { Some(matched) => format!(" of {matched} that matched"), None => format!(" (at least {received} matched)") })]
     UpstreamTruncated {
         upstream: Source,
         received: u64,
-        matched: u64,
+        matched: Option<u64>,
+        /// How to get the rest.
+        remedy: &'static str,
     },
     /// The operation's deadline passed while this field waited on the upstream.
     #[error("{upstream} had not answered when the operation's deadline of {} passed", humantime::format_duration(*after))]

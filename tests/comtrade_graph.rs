@@ -151,10 +151,19 @@ async fn v1_asks_for_totals_over_customs_and_transport() {
         ("C00", "0", "0")
     );
     assert_eq!(params["cmdCode"], "27,TOTAL");
+    // No flow named: the four flows both API generations publish, asked
+    // for by name (v1 alone would answer all ten, DX and FM included).
+    assert_eq!(params["flowCode"], "M,X,RM,RX");
     let rows = flows(&response, &["tradeFlows"]);
-    // 2 partners × 2 commodities × 2 flows, one row each: no customs or
+    // 2 partners × 2 commodities × 4 flows, one row each: no customs or
     // transport splits.
-    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert_eq!(rows.len(), 16, "{rows:?}");
+    let directions: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["flow"].as_str().unwrap()).collect();
+    assert_eq!(
+        directions.into_iter().collect::<Vec<_>>(),
+        ["EXPORT", "IMPORT", "RE_EXPORT", "RE_IMPORT"]
+    );
     assert!(rows
         .iter()
         .filter(|r| r["commodityCode"] == "TOTAL")

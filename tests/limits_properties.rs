@@ -7,11 +7,11 @@
 use proptest::prelude::*;
 
 use async_graphql::Variables;
+use trade_graph::countries::ComtradeDialect;
 use trade_graph::graph::{sdl, GraphCostRules};
 use trade_graph::limits::{
     cost, document, shape, DemandLimits, DocumentLimits, SchemaIndex, ShapeLimits,
 };
-use trade_graph::sources::comtrade::planner::Limits;
 
 /// tokio's worker threads have 2 MiB of stack; the parser runs on one.
 const WORKER_STACK: usize = 2 * 1024 * 1024;
@@ -39,7 +39,7 @@ fn admit(text: String) {
                 return;
             }
             let index = schema_index();
-            let rules = GraphCostRules::new(Limits::LEGACY);
+            let rules = GraphCostRules::new(ComtradeDialect::Legacy);
             let _ = cost::analyze(
                 &parsed,
                 None,

@@ -4,9 +4,10 @@
 //! list of objects in the schema to having a rule here.
 
 use crate::countries;
+use crate::countries::ComtradeDialect;
 use crate::limits::{Arguments, Demand, DemandKind, FieldRule, FieldRules};
-use crate::sources::comtrade::planner::Limits as ComtradeLimits;
-use crate::sources::comtrade::PartnerCode;
+use crate::sources::comtrade::client::limits as comtrade_limits;
+use crate::sources::comtrade::{Frequency, PartnerCode};
 use crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as GTA_PAGE;
 use crate::sources::ita::client::MAX_SIZE as ITA_PAGE;
 use crate::sources::Source;
@@ -35,11 +36,11 @@ const OFFICES_PER_COUNTRY: u64 = 100;
 
 /// The graph's rules, for the Comtrade dialect in use.
 pub struct GraphCostRules {
-    comtrade: ComtradeLimits,
+    comtrade: ComtradeDialect,
 }
 
 impl GraphCostRules {
-    pub fn new(comtrade: ComtradeLimits) -> Self {
+    pub fn new(comtrade: ComtradeDialect) -> Self {
         Self { comtrade }
     }
 
@@ -75,9 +76,16 @@ impl GraphCostRules {
             .saturating_mul(periods * months)
             .saturating_mul(commodity_rows)
             .saturating_mul(flows);
-        let limits = &self.comtrade;
+        let frequency = if monthly {
+            Frequency::Monthly
+        } else {
+            Frequency::Annual
+        };
+        let limits = comtrade_limits(self.comtrade, frequency);
+        // A monthly period may be a whole year: counted as twelve months.
+        let periods_per_request = limits.periods_per_request(months as usize) as u64;
         let requests = partner_codes.div_ceil(limits.partners as u64)
-            * periods.div_ceil(limits.periods as u64)
+            * periods.div_ceil(periods_per_request)
             * commodity_codes.div_ceil(limits.commodities as u64);
         (rows, requests)
     }
@@ -197,7 +205,9 @@ impl FieldRules for GraphCostRules {
                 rule.demand = asks(
                     Source::Comtrade,
                     DemandKind::Fixed {
-                        pages: reporters.div_ceil(self.comtrade.reporters as u64) * requests,
+                        pages: reporters.div_ceil(
+                            comtrade_limits(self.comtrade, Frequency::Annual).reporters as u64,
+                        ) * requests,
                     },
                 );
             }
@@ -207,7 +217,8 @@ impl FieldRules for GraphCostRules {
                 rule.demand = asks(
                     Source::Comtrade,
                     DemandKind::Packed {
-                        per_request: self.comtrade.reporters as u64,
+                        per_request: comtrade_limits(self.comtrade, Frequency::Annual).reporters
+                            as u64,
                         times: requests,
                     },
                 );
@@ -262,7 +273,7 @@ mod tests {
     #[test]
     fn every_list_of_objects_has_a_rule() {
         let index = SchemaIndex::from_sdl(&crate::graph::sdl());
-        let rules = GraphCostRules::new(ComtradeLimits::LEGACY);
+        let rules = GraphCostRules::new(ComtradeDialect::Legacy);
         let lists = index.object_lists();
         assert!(lists.len() > 15, "{lists:?}");
         let arguments = Arguments::default();

@@ -47,7 +47,7 @@ pub fn build_schema(sources: Sources, max_result_values: Option<u64>) -> TradeGr
 
 /// The checks every operation passes before it runs, for `sources`' dialects.
 pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationGuard {
-    let rules = GraphCostRules::new(sources.comtrade.limits());
+    let rules = GraphCostRules::new(sources.comtrade.dialect());
     OperationGuard::new(limits, SchemaIndex::from_sdl(&sdl()), Arc::new(rules))
 }
 

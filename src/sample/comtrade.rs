@@ -66,8 +66,23 @@ pub(super) struct ComtradeUsage {
 pub(super) type SharedComtradeUsage = Arc<Mutex<ComtradeUsage>>;
 
 const LEGACY_FLOW_NAMES: [&str; 5] = ["", "Import", "Export", "Re-Export", "Re-Import"];
-const V1_FLOW_CODES: [&str; 5] = ["", "M", "X", "RX", "RM"];
-const V1_FLOW_NAMES: [&str; 5] = ["", "Import", "Export", "Re-export", "Re-import"];
+/// v1's flows (`ref_v1_flows`), numbered after the legacy four.
+const V1_FLOW_CODES: [&str; 11] = [
+    "", "M", "X", "RX", "RM", "DX", "FM", "MIP", "MOP", "XIP", "XOP",
+];
+const V1_FLOW_NAMES: [&str; 11] = [
+    "",
+    "Import",
+    "Export",
+    "Re-export",
+    "Re-import",
+    "Domestic Export",
+    "Foreign Import",
+    "Import of goods for inward processing",
+    "Import of goods after outward processing",
+    "Export of goods after inward processing",
+    "Export of goods for outward processing",
+];
 
 /// Longest query string accepted by the simulated v1 API.
 const V1_MAX_QUERY: usize = 4096;
@@ -435,7 +450,9 @@ async fn legacy_get(
         Ok(periods) => periods,
         Err(message) => return invalid(message),
     };
-    if freq == "M" && periods.len() > 12 * 5 {
+    // One year of months per monthly call (comtradr's legacy client's
+    // rule; seed 004's own 5002 example is "Too many months selected").
+    if freq == "M" && periods.len() > 12 {
         return legacy_refusal(
             5002,
             "Query complexity",
@@ -444,7 +461,8 @@ async fn legacy_get(
         );
     }
     let flows: Vec<u8> = match params.get("rg").map(String::as_str) {
-        None | Some("all") => vec![1, 2],
+        // Seed 004: "default = all", the four legacy flows.
+        None | Some("all") => vec![1, 2, 3, 4],
         Some(code) => match code.parse::<u8>() {
             Ok(flow @ 1..=4) => vec![flow],
             _ => return invalid("Invalid trade flow (rg)."),
@@ -735,6 +753,16 @@ async fn v1_data(
     if period_codes.is_empty() {
         return v1_error(StatusCode::BAD_REQUEST, "period is required");
     }
+    // v1 takes only months for monthly data: a year asks for nothing (the
+    // real API answers an empty `data`).
+    let period_codes: Vec<&str> = if freq == "M" {
+        period_codes
+            .into_iter()
+            .filter(|code| code.len() != 4)
+            .collect()
+    } else {
+        period_codes
+    };
     let periods = match expand_periods(&period_codes, freq == "M") {
         Ok(periods)
             if period_codes
@@ -745,23 +773,25 @@ async fn v1_data(
         }
         _ => return v1_error(StatusCode::BAD_REQUEST, "Invalid period"),
     };
+    // Like the real API: no flowCode, every flow it has.
     let flows: Vec<u8> = match params.get("flowCode") {
-        None => vec![1, 2],
+        None => (1..V1_FLOW_CODES.len() as u8).collect(),
         Some(list) => {
             let mut flows = Vec::new();
             for code in list.split(',') {
-                flows.push(match code.trim() {
-                    "M" => 1,
-                    "X" => 2,
-                    "RX" => 3,
-                    "RM" => 4,
-                    other => {
+                match V1_FLOW_CODES
+                    .iter()
+                    .skip(1)
+                    .position(|known| *known == code.trim())
+                {
+                    Some(index) => flows.push(index as u8 + 1),
+                    None => {
                         return v1_error(
                             StatusCode::BAD_REQUEST,
-                            format!("Invalid flowCode {other}"),
+                            format!("Invalid flowCode {}", code.trim()),
                         )
                     }
-                });
+                }
             }
             flows
         }
@@ -769,6 +799,24 @@ async fn v1_data(
     let commodities = codes(params.get("cmdCode"));
     let commodities = if commodities.is_empty() {
         vec!["TOTAL"]
+    } else {
+        commodities
+    };
+    // v1's lists: no legacy aggregates (AG1..AG6) at all, and no TOTAL in
+    // the services lists, whose total is 200 (a TOTAL there matches
+    // nothing, as on the real API).
+    if let Some(aggregate) = commodities.iter().find(|code| code.starts_with("AG")) {
+        return v1_error(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid cmdCode {aggregate}"),
+        );
+    }
+    let commodities: Vec<&str> = if trade_type == "S" {
+        commodities
+            .into_iter()
+            .filter(|code| *code != "TOTAL")
+            .map(|code| if code == "200" { "TOTAL" } else { code })
+            .collect()
     } else {
         commodities
     };
@@ -801,7 +849,9 @@ async fn v1_data(
                 "partnerCode": row.partner, "partnerISO": partner_iso, "partnerDesc": partner_desc,
                 "partner2Code": 0, "partner2ISO": "W00", "partner2Desc": "World",
                 "classificationCode": if cl == "HS" { "H6".to_owned() } else { cl.clone() }, "classificationSearchCode": cl, "isOriginalClassification": true,
-                "cmdCode": row.commodity, "cmdDesc": row.commodity_desc, "aggrLevel": row.aggregation, "isLeaf": row.aggregation == 6,
+                "cmdCode": if trade_type == "S" && row.commodity == "TOTAL" { "200" } else { row.commodity.as_str() },
+                "cmdDesc": if trade_type == "S" && row.commodity == "TOTAL" { "TOTAL - Total EBOPS 2002 Services" } else { row.commodity_desc.as_str() },
+                "aggrLevel": row.aggregation, "isLeaf": row.aggregation == 6,
             });
             let rest = json!({
                 "customsCode": row.customs, "customsDesc": if row.customs == "C00" { "TOTAL CPC" } else { "Customs procedure (sample)" },

@@ -147,7 +147,14 @@ pub fn trade_value(
                 u64::from(flow),
                 commodity_key,
             ]);
-    Some((size * share * commodity_share * growth * monthly * noise).round())
+    // Imports and exports carry the trade; re-exports, re-imports and v1's
+    // finer flows (numbered from 3, see the simulator's flow tables) are a
+    // few percent of it, as in real data.
+    let flow_share = match flow {
+        1 | 2 => 1.0,
+        _ => 0.01 + 0.05 * unit(&[u64::from(reporter), u64::from(flow), 5]),
+    };
+    Some((size * share * commodity_share * growth * monthly * noise * flow_share).round())
 }
 
 /// Net weight in kg for a value (roughly a dollar per kilogram, varying by

@@ -66,7 +66,7 @@ mod tests {
             crate::limits::OperationLimits::default(),
             crate::limits::SchemaIndex::default(),
             std::sync::Arc::new(crate::graph::GraphCostRules::new(
-                crate::sources::comtrade::planner::Limits::LEGACY,
+                crate::countries::ComtradeDialect::Legacy,
             )),
         );
         let mut first = Request::new("{ jurisdiction(iso3: \"DEU\") { name } }");

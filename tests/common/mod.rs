@@ -79,6 +79,21 @@ impl TestGateway {
         .await
     }
 
+    /// The gateway without a Comtrade key (v1's keyless preview), on a
+    /// simulator enforcing `comtrade_rules`.
+    #[allow(dead_code)]
+    pub async fn start_keyless_comtrade(comtrade_rules: ComtradeRules) -> Self {
+        let keys = Keys {
+            comtrade: "",
+            ..Keys::SAMPLE
+        };
+        let options = SimulatorOptions {
+            comtrade: comtrade_rules,
+            ..SimulatorOptions::default()
+        };
+        Self::start_with_keys(keys, options, &[]).await
+    }
+
     /// The gateway in front of a simulator started with `options`.
     pub async fn start_simulated(gta_key: &str, options: SimulatorOptions, flags: &[&str]) -> Self {
         let keys = Keys {
@@ -109,8 +124,6 @@ impl TestGateway {
             keys.gta,
             "--comtrade-url",
             &base_url,
-            "--comtrade-key",
-            keys.comtrade,
             "--comtrade-interval",
             &interval,
             "--ita-url",
@@ -118,6 +131,10 @@ impl TestGateway {
             "--ita-key",
             keys.ita,
         ];
+        // An empty Comtrade key: keyless (v1's preview, legacy's guest).
+        if !keys.comtrade.is_empty() {
+            args.extend_from_slice(&["--comtrade-key", keys.comtrade]);
+        }
         args.extend_from_slice(flags);
         let config = Config::parse_from(args);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures::future::try_join_all;
 
+use super::model::FlowCode;
 use super::model::{
     decode_legacy, decode_legacy_availability, decode_v1, decode_v1_availability,
     AvailabilityRecord, DataAnswer, Refusal, TradeFlowRecord,
@@ -28,6 +29,20 @@ pub const PREVIEW_MAX_ROWS: u64 = 500;
 
 /// Each request that was sent, with its rows.
 pub type PlanAnswers = Vec<(PlannedRequest, Vec<Arc<TradeFlowRecord>>)>;
+
+/// The planner's limits for `dialect` and `frequency`: monthly requests
+/// carry at most one year of months on the legacy API, and on v1 as many
+/// months as its period chunk holds codes (every month is a code there).
+pub fn limits(dialect: ComtradeDialect, frequency: Frequency) -> Limits {
+    match (dialect, frequency) {
+        (ComtradeDialect::Legacy, Frequency::Annual) => Limits::LEGACY,
+        (ComtradeDialect::Legacy, Frequency::Monthly) => {
+            Limits::LEGACY.monthly(Limits::LEGACY_MONTHS)
+        }
+        (ComtradeDialect::V1, Frequency::Annual) => Limits::V1,
+        (ComtradeDialect::V1, Frequency::Monthly) => Limits::V1.monthly(Limits::V1.periods),
+    }
+}
 
 /// How many times a truncated answer may be split before giving up.
 const MAX_SPLIT_DEPTH: u32 = 8;
@@ -64,12 +79,9 @@ impl ComtradeClient {
         self.dialect
     }
 
-    /// The planner's limits for this dialect.
-    pub fn limits(&self) -> Limits {
-        match self.dialect {
-            ComtradeDialect::Legacy => Limits::LEGACY,
-            ComtradeDialect::V1 => Limits::V1,
-        }
+    /// The planner's limits for this dialect and frequency.
+    pub fn limits(&self, frequency: Frequency) -> Limits {
+        limits(self.dialect, frequency)
     }
 
     /// Rows one request returns at most.
@@ -96,7 +108,7 @@ impl ComtradeClient {
             planned
                 .periods
                 .iter()
-                .map(|p| p.wire().to_owned())
+                .flat_map(|p| p.wire_codes(shape.frequency, self.dialect))
                 .collect(),
         );
         let commodities = join(planned.commodities.clone());
@@ -117,9 +129,11 @@ impl ComtradeClient {
                     ("p", partners),
                     (
                         "rg",
+                        // Checked by FlowShape::new: only legacy flows here.
                         shape
                             .flow
-                            .map_or("all".to_owned(), |flow| flow.legacy_code().to_string()),
+                            .and_then(FlowCode::legacy_code)
+                            .map_or("all".to_owned(), |code| code.to_string()),
                     ),
                     ("cc", commodities),
                     ("max", self.max_rows().to_string()),
@@ -143,9 +157,14 @@ impl ComtradeClient {
                 if !planned.partners.contains(&super::query::PartnerCode::All) {
                     query.insert(1, ("partnerCode", partners));
                 }
-                if let Some(flow) = shape.flow {
-                    query.push(("flowCode", flow.v1_code().to_owned()));
-                }
+                let flows = shape
+                    .flow
+                    .as_ref()
+                    .map_or(&FlowCode::DEFAULT[..], std::slice::from_ref);
+                query.push((
+                    "flowCode",
+                    join(flows.iter().map(|flow| flow.v1_code().to_owned()).collect()),
+                ));
                 UpstreamRequest::get(
                     format!(
                         "{}/{}/{}/{}",
@@ -192,7 +211,8 @@ impl ComtradeClient {
         Ok(answers.into_iter().flatten().collect())
     }
 
-    /// One planned request; a truncated answer is split in two and both
+    /// One planned request; a truncated answer, or a refusal as too complex
+    /// (5002, e.g. "Too many months selected"), is split in two and both
     /// halves fetched (each sent half takes its share of the budget).
     fn fetch_splitting<'a>(
         &'a self,
@@ -202,7 +222,20 @@ impl ComtradeClient {
         depth: u32,
     ) -> futures::future::BoxFuture<'a, Result<PlanAnswers, Error>> {
         Box::pin(async move {
-            let answer = self.send_data(&planned, shape, usage).await?;
+            let answer = match self.send_data(&planned, shape, usage).await {
+                Err(Error::UpstreamValidation { status: 5002, .. })
+                    if depth < MAX_SPLIT_DEPTH && planned.split().is_some() =>
+                {
+                    let (first, second) = planned.split().expect("checked above");
+                    tracing::debug!("comtrade refused a request as too complex; splitting it");
+                    let (a, b) = futures::try_join!(
+                        self.fetch_splitting(first, shape, usage, depth + 1),
+                        self.fetch_splitting(second, shape, usage, depth + 1)
+                    )?;
+                    return Ok(a.into_iter().chain(b).collect());
+                }
+                answer => answer?,
+            };
             let received = answer.records.len() as u64;
             let truncated = match self.dialect {
                 ComtradeDialect::Legacy => answer.matched.is_some_and(|matched| matched > received),
@@ -211,12 +244,21 @@ impl ComtradeClient {
             if !truncated {
                 return Ok(vec![(planned, answer.records)]);
             }
-            let matched = answer.matched.unwrap_or(received).max(received + 1);
+            // v1's `count` is the rows it sent, not how many matched.
+            let matched = match self.dialect {
+                ComtradeDialect::Legacy => answer.matched,
+                ComtradeDialect::V1 => None,
+            };
             let Some((first, second)) = planned.split().filter(|_| depth < MAX_SPLIT_DEPTH) else {
                 return Err(Error::UpstreamTruncated {
                     upstream: Source::Comtrade,
                     received,
                     matched,
+                    remedy: if self.dialect == ComtradeDialect::V1 && !self.upstream.has_key() {
+                        "the keyless preview answers at most 500 rows a request: set --comtrade-key (a subscription key) for up to 100,000, or narrow the query (fewer commodities, partners or periods)"
+                    } else {
+                        "narrow the query (fewer commodities, partners or periods)"
+                    },
                 });
             };
             tracing::debug!(

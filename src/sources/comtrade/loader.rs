@@ -35,7 +35,11 @@ impl ComtradeLoader {
             .iter()
             .map(|key| (key.reporter, key.partner, key.period.clone()))
             .collect();
-        let requests = plan(&triples, &shape.commodities, &self.client.limits());
+        let requests = plan(
+            &triples,
+            &shape.commodities,
+            &self.client.limits(shape.frequency),
+        );
         let answers = self
             .client
             .fetch_plan(&requests, shape, &self.usage)

@@ -49,25 +49,81 @@ pub struct TradeFlowRecord {
     pub mode_of_transport: Option<i64>,
 }
 
-/// The direction of a flow, as both dialects code it.
+impl TradeFlowRecord {
+    /// What makes a row one flow: who reported trade with whom, when, which
+    /// way, in what, by which customs procedure and mode of transport.
+    /// Requests that overlap (a chapter and all chapters, a partner and all
+    /// partners) answer the same flow more than once.
+    pub fn identity(&self) -> FlowIdentity<'_> {
+        (
+            self.reporter_code,
+            self.partner_code,
+            &self.period,
+            self.flow,
+            &self.commodity_code,
+            self.customs_code.as_deref(),
+            self.mode_of_transport,
+        )
+    }
+}
+
+/// [`TradeFlowRecord::identity`].
+pub type FlowIdentity<'a> = (
+    u16,
+    u16,
+    &'a str,
+    FlowCode,
+    &'a str,
+    Option<&'a str>,
+    Option<i64>,
+);
+
+/// The direction of a flow. The legacy API knows the first four (`rg` 1-4);
+/// v1 adds six finer ones (`ref_v1_flows`: domestic exports, foreign
+/// imports, and goods sent or received for or after processing), which a
+/// v1 answer may carry when no flow is named.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FlowCode {
     Import,
     Export,
     ReExport,
     ReImport,
+    DomesticExport,
+    ForeignImport,
+    ImportForInwardProcessing,
+    ImportAfterOutwardProcessing,
+    ExportAfterInwardProcessing,
+    ExportForOutwardProcessing,
 }
 
 impl FlowCode {
-    pub const ALL: [FlowCode; 4] = [Self::Import, Self::Export, Self::ReExport, Self::ReImport];
+    pub const ALL: [FlowCode; 10] = [
+        Self::Import,
+        Self::Export,
+        Self::ReExport,
+        Self::ReImport,
+        Self::DomesticExport,
+        Self::ForeignImport,
+        Self::ImportForInwardProcessing,
+        Self::ImportAfterOutwardProcessing,
+        Self::ExportAfterInwardProcessing,
+        Self::ExportForOutwardProcessing,
+    ];
 
-    /// Legacy `rg` / `rgCode`.
-    pub fn legacy_code(self) -> u8 {
+    /// What a field without `flow` asks for: the four flows both API
+    /// generations publish (legacy `rg=all`; v1 `flowCode=M,X,RM,RX`), so
+    /// that the same question gets the same rows in either, and totals are
+    /// not counted twice (v1's DX and RX are parts of X).
+    pub const DEFAULT: [FlowCode; 4] = [Self::Import, Self::Export, Self::ReImport, Self::ReExport];
+
+    /// Legacy `rg` / `rgCode`; `None` for the flows only v1 has.
+    pub fn legacy_code(self) -> Option<u8> {
         match self {
-            Self::Import => 1,
-            Self::Export => 2,
-            Self::ReExport => 3,
-            Self::ReImport => 4,
+            Self::Import => Some(1),
+            Self::Export => Some(2),
+            Self::ReExport => Some(3),
+            Self::ReImport => Some(4),
+            _ => None,
         }
     }
 
@@ -78,16 +134,22 @@ impl FlowCode {
             Self::Export => "X",
             Self::ReExport => "RX",
             Self::ReImport => "RM",
+            Self::DomesticExport => "DX",
+            Self::ForeignImport => "FM",
+            Self::ImportForInwardProcessing => "MIP",
+            Self::ImportAfterOutwardProcessing => "MOP",
+            Self::ExportAfterInwardProcessing => "XIP",
+            Self::ExportForOutwardProcessing => "XOP",
         }
     }
 
     fn from_legacy(code: i64) -> Option<Self> {
         Self::ALL
             .into_iter()
-            .find(|flow| i64::from(flow.legacy_code()) == code)
+            .find(|flow| flow.legacy_code().map(i64::from) == Some(code))
     }
 
-    fn from_v1(code: &str) -> Option<Self> {
+    pub fn from_v1(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|flow| flow.v1_code() == code)
     }
 }

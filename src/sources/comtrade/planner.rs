@@ -29,6 +29,9 @@ pub struct Limits {
     pub partners: usize,
     pub periods: usize,
     pub commodities: usize,
+    /// For monthly data, the most months one request may ask for once its
+    /// years are expanded (`None`: annual data, no such limit).
+    pub months: Option<usize>,
 }
 
 impl Limits {
@@ -38,7 +41,14 @@ impl Limits {
         partners: 5,
         periods: 5,
         commodities: 20,
+        months: None,
     };
+
+    /// Legacy monthly data: the API expands a year into its 12 months and
+    /// refuses "Too many months selected" (5002) past what it allows;
+    /// comtradr's legacy client asked one year per monthly call, and so
+    /// does this one.
+    pub const LEGACY_MONTHS: usize = 12;
 
     /// The current API: comma lists bounded only by URL length. These chunk
     /// sizes keep the query string under about 1,500 characters (area codes
@@ -48,7 +58,49 @@ impl Limits {
         partners: 100,
         periods: 24,
         commodities: 50,
+        months: None,
     };
+
+    /// These limits for monthly data, at most `months` months a request.
+    pub fn monthly(self, months: usize) -> Self {
+        Self {
+            months: Some(months),
+            ..self
+        }
+    }
+
+    /// Periods one request can carry, when each weighs `months_each`
+    /// months (a year of monthly data: 12).
+    pub fn periods_per_request(&self, months_each: usize) -> usize {
+        match self.months {
+            Some(months) => (months / months_each.max(1)).clamp(1, self.periods),
+            None => self.periods,
+        }
+    }
+}
+
+/// Cuts `periods` into consecutive chunks of at most `limits.periods` codes
+/// and, for monthly data, at most `limits.months` months.
+fn period_chunks(periods: &[Period], limits: &Limits) -> Vec<Vec<Period>> {
+    let mut chunks: Vec<Vec<Period>> = Vec::new();
+    let mut months = 0;
+    for period in periods {
+        let weight = period.months();
+        let full = chunks.last().is_none_or(|chunk| {
+            chunk.len() >= limits.periods
+                || limits.months.is_some_and(|most| months + weight > most)
+        });
+        if full {
+            chunks.push(Vec::new());
+            months = 0;
+        }
+        months += weight;
+        chunks
+            .last_mut()
+            .expect("pushed above")
+            .push(period.clone());
+    }
+    chunks
 }
 
 /// One upstream request: the cross product of its lists.
@@ -72,6 +124,9 @@ impl PlannedRequest {
             && self.reporters.len() <= limits.reporters
             && self.partners.len() <= limits.partners
             && self.periods.len() <= limits.periods
+            && limits
+                .months
+                .is_none_or(|most| self.periods.iter().map(Period::months).sum::<usize>() <= most)
             && self.commodities.len() <= limits.commodities
             && all_alone
     }
@@ -151,13 +206,13 @@ pub fn plan(
         // 3. Chunk each exact cross product within the limits.
         for (periods, reporters) in by_periods {
             for reporter_chunk in reporters.chunks(limits.reporters) {
-                for period_chunk in periods.chunks(limits.periods) {
+                for period_chunk in period_chunks(&periods, limits) {
                     for partner_chunk in partners.chunks(limits.partners) {
                         for commodity_chunk in commodities.chunks(limits.commodities) {
                             requests.push(PlannedRequest {
                                 reporters: reporter_chunk.to_vec(),
                                 partners: partner_chunk.to_vec(),
-                                periods: period_chunk.to_vec(),
+                                periods: period_chunk.clone(),
                                 commodities: commodity_chunk.to_vec(),
                             });
                         }

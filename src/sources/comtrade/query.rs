@@ -55,6 +55,39 @@ pub fn classifications(dialect: ComtradeDialect) -> &'static [&'static str] {
     }
 }
 
+/// Commodity codes as v1 knows them. Its services lists (EB, EB02...) have
+/// no `TOTAL`: their total is `200` (`ref_v1_cmd_EB*`). Its lists have none
+/// of the legacy aggregates `AG1`..`AG6`: `AG2` in an HS classification is
+/// its chapters (01-97, 77 reserved), the others are refused, saying what
+/// to ask for instead.
+fn v1_commodities(codes: Vec<String>, classification: &str) -> Result<Vec<String>, Error> {
+    let services = classification.starts_with("EB");
+    let hs =
+        classification == "HS" || (classification.len() == 2 && classification.starts_with('H'));
+    let mut translated = Vec::with_capacity(codes.len());
+    for code in codes {
+        match code.as_str() {
+            "TOTAL" if services => translated.push(SERVICES_TOTAL.to_owned()),
+            "AG2" if hs => translated.extend(
+                (1..=97)
+                    .filter(|chapter| *chapter != 77)
+                    .map(|chapter| format!("{chapter:02}")),
+            ),
+            aggregate if aggregate.len() == 3 && aggregate.starts_with("AG") => {
+                return Err(Error::bad_input(format!(
+                    "commodity {aggregate} is a legacy Comtrade aggregate that the v1 API does not have{}; name the codes (e.g. \"27\", \"2709\"), or use TOTAL or ALL",
+                    if hs { " (AG2 is translated into the HS chapters)" } else { "" }
+                )))
+            }
+            _ => translated.push(code),
+        }
+    }
+    Ok(translated)
+}
+
+/// The total of v1's services classifications (EB, EB02, EB10...).
+pub const SERVICES_TOTAL: &str = "200";
+
 /// A partner: one area (0 is World) or every partner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PartnerCode {
@@ -174,6 +207,32 @@ impl Period {
         }
     }
 
+    /// Months this period stands for in a monthly request: a year is 12
+    /// (expanded by the legacy API, by the gateway for v1), `recent` 5.
+    pub fn months(&self) -> usize {
+        match self {
+            Self::Exact(period) if period.len() == 4 => 12,
+            Self::Exact(_) | Self::Latest => 1,
+            Self::Recent => 5,
+        }
+    }
+
+    /// The codes this period goes out as: a monthly year is its 12 months
+    /// on v1, which takes only `YYYYMM` for monthly data (a year asks for
+    /// nothing); the legacy API expands a year itself (seed 004).
+    pub fn wire_codes(&self, frequency: Frequency, dialect: ComtradeDialect) -> Vec<String> {
+        match self {
+            Self::Exact(year)
+                if year.len() == 4
+                    && frequency == Frequency::Monthly
+                    && dialect == ComtradeDialect::V1 =>
+            {
+                (1..=12).map(|month| format!("{year}{month:02}")).collect()
+            }
+            other => vec![other.wire().to_owned()],
+        }
+    }
+
     /// Whether a row's period answers this one.
     pub fn matches(&self, row_period: &str) -> bool {
         match self {
@@ -209,7 +268,7 @@ pub struct FlowShape {
     pub trade_type: TradeType,
     pub frequency: Frequency,
     pub classification: String,
-    /// `None` asks for every flow.
+    /// `None` asks for the default flows ([`FlowCode::DEFAULT`]).
     pub flow: Option<FlowCode>,
     /// Sorted, without duplicates.
     pub commodities: Vec<String>,
@@ -239,6 +298,14 @@ impl FlowShape {
                 classifications(dialect).join(", ")
             )));
         }
+        if let Some(flow) =
+            flow.filter(|flow| dialect == ComtradeDialect::Legacy && flow.legacy_code().is_none())
+        {
+            return Err(Error::bad_input(format!(
+                "flow {flow:?} (v1 flowCode {}) exists only in the v1 Comtrade API; the legacy API has imports, exports, re-imports and re-exports (set --comtrade-api v1)",
+                flow.v1_code(),
+            )));
+        }
         let mut codes = if commodities.is_empty() {
             vec!["TOTAL".to_owned()]
         } else {
@@ -247,6 +314,9 @@ impl FlowShape {
                 .map(|c| parse_commodity(c))
                 .collect::<Result<Vec<_>, _>>()?
         };
+        if dialect == ComtradeDialect::V1 {
+            codes = v1_commodities(codes, &classification)?;
+        }
         codes.sort();
         codes.dedup();
         Ok(Self {

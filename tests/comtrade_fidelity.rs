@@ -1,0 +1,219 @@
+//! Issue 11's Comtrade findings, each at the wire: what the gateway sends
+//! for an ordinary question, what the simulator (which keeps the real APIs'
+//! rules: v1 takes only months for monthly data, answers every flow when none
+//! is named, has no TOTAL in its services lists and no legacy aggregates; the
+//! legacy API takes one year of months per call) answers, and what reaches
+//! the graph.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+
+use common::{error_codes, upstream_requests, TestGateway};
+use serde_json::Value;
+use trade_graph::sample::{ComtradeRules, RecordedRequest, Simulator};
+use trade_graph::sources::Source;
+
+fn query_params(request: &RecordedRequest) -> HashMap<String, String> {
+    url::form_urlencoded::parse(request.query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn rows(response: &Value) -> &Vec<Value> {
+    response["data"]["tradeFlows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tradeFlows in {response}"))
+}
+
+fn sent(simulator: &Simulator) -> Vec<HashMap<String, String>> {
+    simulator
+        .recorded_requests(Source::Comtrade)
+        .iter()
+        .map(query_params)
+        .collect()
+}
+
+/// Finding 1: v1 takes `YYYYMM` for monthly data; a year goes out as its
+/// twelve months and every month comes back under the year asked for.
+#[tokio::test]
+async fn a_monthly_year_on_v1_goes_out_as_its_months() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["BRA"], periods: ["2022"], frequency: MONTHLY, flow: EXPORT) { period value } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let sent = sent(&gateway.simulator);
+    assert_eq!(sent.len(), 1);
+    let months: Vec<String> = (1..=12).map(|m| format!("2022{m:02}")).collect();
+    assert_eq!(sent[0]["period"], months.join(","));
+    let periods: Vec<&str> = rows(&response)
+        .iter()
+        .map(|row| row["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods, months, "{response}");
+}
+
+/// Finding 2: the legacy API takes one year of months per call (seed 004's
+/// own 5002: "Too many months selected"); five years monthly are five
+/// requests, and the graph gets all sixty months.
+#[tokio::test]
+async fn legacy_monthly_years_are_one_request_each() {
+    let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["BRA"], periods: ["2016", "2017", "2018", "2019", "2020"], frequency: MONTHLY, flow: IMPORT) { period } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(upstream_requests(&response, "comtrade"), 5);
+    let years: BTreeSet<String> = sent(&gateway.simulator)
+        .iter()
+        .map(|params| params["ps"].clone())
+        .collect();
+    assert_eq!(years.len(), 5, "one year per request: {years:?}");
+    assert_eq!(rows(&response).len(), 60);
+    // Months, a year's worth, in one request: the same rule.
+    let months = gateway
+        .query(r#"{ tradeFlows(reporters: ["BRA"], periods: ["202101", "202102", "202103"], frequency: MONTHLY, flow: IMPORT) { period } }"#)
+        .await;
+    assert_eq!(upstream_requests(&months, "comtrade"), 1, "{months}");
+    assert_eq!(rows(&months).len(), 3);
+}
+
+/// Finding 2, the other half: the cost estimate counts monthly years as
+/// the requests they become, so the operation is admitted or refused on
+/// the true number.
+#[tokio::test]
+async fn monthly_years_count_as_their_requests_before_running() {
+    let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["BRA"], periods: ["2016", "2017", "2018", "2019", "2020"], frequency: MONTHLY, flow: IMPORT) { period } }"#)
+        .await;
+    assert_eq!(
+        response["extensions"]["cost"]["upstreamEstimate"]["comtrade"], 5,
+        "{response}"
+    );
+}
+
+/// Finding 3: without `flow`, the four flows both generations publish are
+/// asked for by name; a v1 flow such as DX decodes into a typed value when
+/// asked for, and is refused on the legacy API before any request.
+#[tokio::test]
+async fn every_v1_flow_decodes_and_the_default_is_deliberate() {
+    let gateway = TestGateway::start().await;
+    let domestic = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2021"], flow: DOMESTIC_EXPORT) { flow value } }"#)
+        .await;
+    assert!(domestic.get("errors").is_none(), "{domestic}");
+    assert_eq!(sent(&gateway.simulator)[0]["flowCode"], "DX");
+    assert!(rows(&domestic)
+        .iter()
+        .all(|row| row["flow"] == "DOMESTIC_EXPORT"));
+    assert!(!rows(&domestic).is_empty());
+
+    let legacy = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let refused = legacy
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2021"], flow: FOREIGN_IMPORT) { value } }"#)
+        .await;
+    assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("only in the v1 Comtrade API"), "{message}");
+    assert_eq!(legacy.comtrade_requests(), 0);
+    // The legacy default is every flow (rg=all): the same four.
+    let all = legacy
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2021"]) { flow } }"#)
+        .await;
+    let directions: BTreeSet<&str> = rows(&all)
+        .iter()
+        .map(|row| row["flow"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        directions.into_iter().collect::<Vec<_>>(),
+        ["EXPORT", "IMPORT", "RE_EXPORT", "RE_IMPORT"]
+    );
+}
+
+/// Finding 4: v1's services lists have no TOTAL (their total is 200), and
+/// its HS list has no legacy aggregates: AG2 goes out as the chapters, the
+/// others are refused saying what to ask instead.
+#[tokio::test]
+async fn services_totals_and_legacy_aggregates_on_v1() {
+    let gateway = TestGateway::start().await;
+    let services = gateway
+        .query(r#"{ tradeFlows(reporters: ["GBR"], periods: ["2021"], tradeType: SERVICES, flow: EXPORT) { commodityCode value } }"#)
+        .await;
+    assert!(services.get("errors").is_none(), "{services}");
+    let request = &gateway.simulator.recorded_requests(Source::Comtrade)[0];
+    assert_eq!(request.path, "/data/v1/get/S/A/EB02");
+    assert_eq!(query_params(request)["cmdCode"], "200");
+    assert_eq!(rows(&services).len(), 1, "{services}");
+    assert_eq!(rows(&services)[0]["commodityCode"], "200");
+
+    let chapters = gateway
+        .query(r#"{ tradeFlows(reporters: ["GBR"], periods: ["2021"], commodities: ["AG2"], flow: IMPORT) { commodityCode } }"#)
+        .await;
+    assert!(chapters.get("errors").is_none(), "{chapters}");
+    let codes: BTreeSet<&str> = rows(&chapters)
+        .iter()
+        .map(|row| row["commodityCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 96, "chapters 01-97 without 77");
+    assert!(codes.contains("27") && !codes.contains("77"));
+
+    let before = gateway.comtrade_requests();
+    let refused = gateway
+        .query(r#"{ tradeFlows(reporters: ["GBR"], periods: ["2021"], commodities: ["AG4"]) { value } }"#)
+        .await;
+    assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{refused}");
+    assert!(refused["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("legacy Comtrade aggregate"));
+    assert_eq!(gateway.comtrade_requests(), before);
+}
+
+/// Finding 7: the keyless preview's cap is said as it is: at least 500 rows,
+/// and a key gets the rest; no invented total.
+#[tokio::test]
+async fn the_keyless_preview_cap_says_what_is_known() {
+    let rules = ComtradeRules {
+        interval: common::TEST_COMTRADE_INTERVAL,
+        ..ComtradeRules::default()
+    };
+    let gateway = TestGateway::start_keyless_comtrade(rules).await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], partners: ["all"], periods: ["2021"], frequency: MONTHLY) { value } }"#)
+        .await;
+    // One code per list: the request cannot be split.
+    assert_eq!(
+        error_codes(&response),
+        ["UPSTREAM_RESULT_TRUNCATED"],
+        "{}",
+        response["extensions"]
+    );
+    assert_eq!(upstream_requests(&response, "comtrade"), 1);
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("at 500 rows (at least 500 matched)"),
+        "{message}"
+    );
+    assert!(message.contains("--comtrade-key"), "{message}");
+    assert!(!message.contains("of 501"), "{message}");
+}
+
+/// Finding 8: overlapping commodity codes ("27" and "AG2") ask twice for
+/// chapter 27; each flow appears once.
+#[tokio::test]
+async fn overlapping_commodity_codes_give_each_flow_once() {
+    for dialect in ["legacy", "v1"] {
+        let gateway = TestGateway::start_with(&["--comtrade-api", dialect]).await;
+        let response = gateway
+            .query(r#"{ tradeFlows(reporters: ["BRA"], periods: ["2020"], commodities: ["27", "AG2"], flow: IMPORT) { commodityCode partnerCode period flow } }"#)
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let chapter_27 = rows(&response)
+            .iter()
+            .filter(|row| row["commodityCode"] == "27")
+            .count();
+        assert_eq!(chapter_27, 1, "{dialect}: {response}");
+    }
+}
