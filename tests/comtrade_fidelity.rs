@@ -217,3 +217,71 @@ async fn overlapping_commodity_codes_give_each_flow_once() {
         assert_eq!(chapter_27, 1, "{dialect}: {response}");
     }
 }
+
+/// Finding 5: partners come from the dialect's partner list. On v1 Puerto
+/// Rico is partner 630 and Kosovo 412 (not the USA's 842, not refused), and
+/// the rows link back to them; on the legacy API, whose partner list has no
+/// Puerto Rico, the field is refused saying where its trade is, unsent.
+#[tokio::test]
+async fn partners_use_the_partner_list_of_the_dialect() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["DEU"], partners: ["PRI", "LIE", "XKX"], periods: ["2021"], flow: EXPORT) { partnerCode partner { iso3 } } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let params = &sent(&gateway.simulator)[0];
+    assert_eq!(params["partnerCode"], "412,438,630");
+    let linked: BTreeSet<(i64, &str)> = rows(&response)
+        .iter()
+        .map(|row| {
+            (
+                row["partnerCode"].as_i64().unwrap(),
+                row["partner"]["iso3"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(linked.contains(&(630, "PRI")), "{linked:?}");
+    assert!(linked.iter().all(|(code, _)| *code != 842 && *code != 757));
+
+    let legacy = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let refused = legacy
+        .query(r#"{ tradeFlows(reporters: ["DEU"], partners: ["Puerto Rico"], periods: ["2021"]) { value } }"#)
+        .await;
+    assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("within United States of America (partner 842)"),
+        "{message}"
+    );
+    assert_eq!(legacy.comtrade_requests(), 0);
+}
+
+/// Finding 13 over GraphQL: names people type find their jurisdiction;
+/// "Congo" is refused with both candidates, not answered null.
+#[tokio::test]
+async fn names_people_type_find_their_jurisdiction() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ a: jurisdiction(name: "South Korea") { iso3 } b: jurisdiction(name: "Côte d'Ivoire") { iso3 } c: jurisdiction(iso3: "XKX") { iso3 } d: jurisdiction(iso2: "UK") { iso3 } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let data = &response["data"];
+    assert_eq!(
+        [
+            &data["a"]["iso3"],
+            &data["b"]["iso3"],
+            &data["c"]["iso3"],
+            &data["d"]["iso3"]
+        ],
+        ["KOR", "CIV", "XXK", "GBR"]
+    );
+    let congo = gateway
+        .query(r#"{ jurisdiction(name: "Congo") { iso3 } }"#)
+        .await;
+    assert_eq!(error_codes(&congo), ["BAD_USER_INPUT"], "{congo}");
+    let message = congo["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("COG") && message.contains("COD"),
+        "{message}"
+    );
+}

@@ -9,7 +9,9 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use trade_graph::countries::{self, ComtradeDialect, ComtradeReporter, GtaId, ReporterCode};
+use trade_graph::countries::{
+    self, ComtradeDialect, ComtradePartner, ComtradeReporter, GtaId, ReporterCode,
+};
 
 fn read(path: &str) -> String {
     let bytes =
@@ -300,4 +302,169 @@ fn groups_agree_with_the_publishers_list() {
         let extra = if short == "G20" { 7 } else { 0 };
         assert_eq!(ours.len(), recorded_count + extra, "{short}");
     }
+}
+
+/// Each jurisdiction's v1 partner code is in v1's partner list
+/// (`ref_v1_partners`), and where that list has the jurisdiction's ISO3,
+/// the code is one of its entries: partner lists are not reporter lists
+/// (Puerto Rico 630, Liechtenstein 438, Kosovo 412).
+#[test]
+fn v1_partner_codes_agree_with_the_partner_list() {
+    let partners = json("comtrade/ref_v1_partners_comtradr_extdata.json");
+    let partners = partners.as_array().unwrap();
+    let codes: HashSet<u16> = partners
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap() as u16)
+        .collect();
+    for country in countries::all() {
+        let listed: Vec<u16> = partners
+            .iter()
+            .filter(|p| p["iso_3"].as_str().map(str::trim) == Some(country.iso3))
+            .map(|p| p["id"].as_u64().unwrap() as u16)
+            .collect();
+        match country.comtrade_partner(ComtradeDialect::V1) {
+            ComtradePartner::Own(code) => {
+                assert!(
+                    codes.contains(&code.0),
+                    "{}: {code} not a v1 partner",
+                    country.iso3
+                );
+                // Chinese Taipei is asked for as 490 "Other Asia, nes", as its
+                // trade is reported (the list's 158 is not used by reporters).
+                if !listed.is_empty() && country.iso3 != "TWN" {
+                    assert!(
+                        listed.contains(&code.0),
+                        "{}: {code} not among {listed:?}",
+                        country.iso3
+                    );
+                }
+            }
+            // Monaco's ISO3 sits on 492 "Europe EU, nes" in the list; its
+            // trade is France's ("France, Monaco").
+            ComtradePartner::Within(code) => assert!(
+                listed.is_empty() || country.iso3 == "MCO",
+                "{} is listed as a partner {listed:?} but is asked within {code}",
+                country.iso3
+            ),
+            ComtradePartner::Absent => {
+                assert!(listed.is_empty(), "{} is listed {listed:?}", country.iso3)
+            }
+        }
+    }
+    let kosovo = countries::lookup("XXK").unwrap();
+    let entry = partners.iter().find(|p| p["id"] == 412).unwrap();
+    assert_eq!(entry["country"], "Kosovo");
+    assert_eq!(
+        kosovo.comtrade_partner(ComtradeDialect::V1),
+        ComtradePartner::Own(ReporterCode(412))
+    );
+}
+
+/// Each jurisdiction's legacy partner code is in `partnerAreas.json`, and
+/// one refused as a legacy partner is not in it under its own code.
+#[test]
+fn legacy_partner_codes_agree_with_partner_areas() {
+    let partners: HashMap<String, String> = json("comtrade/legacy_partnerAreas.json")["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for country in countries::all() {
+        match country.comtrade_partner(ComtradeDialect::Legacy) {
+            ComtradePartner::Own(code) => assert!(
+                partners.contains_key(&code.to_string()),
+                "{}: {code} not a legacy partner",
+                country.iso3
+            ),
+            ComtradePartner::Within(code) => assert!(
+                partners.contains_key(&code.to_string())
+                    && !partners
+                        .values()
+                        .any(|name| name == country.name || name == country.short_name),
+                "{}: within {code}",
+                country.iso3
+            ),
+            ComtradePartner::Absent => {}
+        }
+    }
+}
+
+/// The names people type (issue 11's list) resolve, accents and case
+/// folded; an ambiguous one is refused with the candidates.
+#[test]
+fn names_people_type() {
+    let cases = [
+        ("South Korea", "KOR"),
+        ("Korea", "KOR"),
+        ("Korea, Republic of", "KOR"),
+        ("Turkey", "TUR"),
+        ("Türkiye", "TUR"),
+        ("Czech Republic", "CZE"),
+        ("UK", "GBR"),
+        ("Great Britain", "GBR"),
+        ("Russian Federation", "RUS"),
+        ("Russia", "RUS"),
+        ("Viet Nam", "VNM"),
+        ("Taiwan", "TWN"),
+        ("Laos", "LAO"),
+        ("North Macedonia", "MKD"),
+        ("Bosnia and Herzegovina", "BIH"),
+        ("Côte d'Ivoire", "CIV"),
+        ("Cote d'Ivoire", "CIV"),
+        ("Democratic Republic of the Congo", "COD"),
+        ("Republic of the Congo", "COG"),
+        ("XKX", "XXK"),
+        ("united states", "USA"),
+        ("  SOUTH   KOREA ", "KOR"),
+    ];
+    for (name, iso3) in cases {
+        let country = countries::lookup(name).unwrap_or_else(|| panic!("{name:?} not found"));
+        assert_eq!(country.iso3, iso3, "{name:?}");
+    }
+    assert!(countries::lookup("Congo").is_none());
+    let error = countries::resolve_all(&["Congo"]).unwrap_err().to_string();
+    assert!(
+        error.contains("ambiguous") && error.contains("COG") && error.contains("COD"),
+        "{error}"
+    );
+}
+
+/// Every jurisdiction answers to the names Comtrade's own lists give it
+/// (v1 partners and reporters: "Rep. of Korea", "Bosnia Herzegovina",
+/// "Türkiye"...), so a name copied from Comtrade resolves.
+#[test]
+fn comtrade_names_resolve() {
+    let partners = json("comtrade/ref_v1_partners_comtradr_extdata.json");
+    let mut unresolved = Vec::new();
+    for entry in partners.as_array().unwrap() {
+        let Some(iso3) = entry["iso_3"].as_str().map(str::trim) else {
+            continue;
+        };
+        if entry["group"] == true || entry["exit_year"].is_number() {
+            continue;
+        }
+        let Some(country) = countries::all().iter().find(|c| c.iso3 == iso3) else {
+            continue;
+        };
+        let name = entry["country"].as_str().unwrap();
+        match countries::lookup(name) {
+            Some(found) if found.id == country.id => {}
+            // France's and Norway's lists carry variants ("Metropolitan
+            // France", "Norway, excluding Svalbard...") beside the main one.
+            _ if matches!(iso3, "FRA" | "NOR" | "CHE" | "USA" | "MCO") => {}
+            // "Congo" is refused as ambiguous with DR Congo (tested above).
+            None if name == "Congo" => {}
+            other => unresolved.push(format!(
+                "{name:?} -> {:?} (want {iso3})",
+                other.map(|c| c.iso3)
+            )),
+        }
+    }
+    assert!(unresolved.is_empty(), "{unresolved:#?}");
 }

@@ -12,14 +12,18 @@
 //! The data lives in `table.rs` (jurisdictions) and `groups.rs` (G7, G20,
 //! EU-27...).
 
+mod aliases;
 mod groups;
+mod partners;
 mod table;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
+pub use aliases::normalized;
 pub use groups::{group, groups, CountryGroup};
+pub use partners::ComtradePartner;
 
 /// A GTA jurisdiction id: what GTA's `implementer` and `affected` filters take
 /// and what its records return as `id`.
@@ -107,23 +111,32 @@ pub fn all() -> &'static [Country] {
     table::COUNTRIES
 }
 
-/// The indexes built once from the table: id, ISO2, ISO3 and lower-cased names.
+/// The indexes built once from the table: id, codes, names.
 struct Index {
     by_id: HashMap<GtaId, &'static Country>,
-    /// Upper-cased ISO2 and ISO3 codes and lower-cased names, all in one map:
-    /// they never collide (two letters, three letters, longer names).
-    by_text: HashMap<String, &'static Country>,
+    /// Upper-cased ISO2 and ISO3 codes, and the codes in use beside them
+    /// (UK, XKX).
+    by_code: HashMap<String, &'static Country>,
+    /// Normalized names: GTA's own and the aliases people type.
+    by_name: HashMap<String, &'static Country>,
     /// Jurisdictions by the Comtrade code their trade is published under, per
     /// dialect, in table order (a folded code lists several).
     by_comtrade: HashMap<(ComtradeDialect, ReporterCode), Vec<&'static Country>>,
+    /// Jurisdictions by their own Comtrade partner code, per dialect.
+    by_partner: HashMap<(ComtradeDialect, ReporterCode), &'static Country>,
 }
 
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut by_id = HashMap::new();
-    let mut by_text = HashMap::new();
+    let mut by_code = HashMap::new();
+    let mut by_name = HashMap::new();
     let mut by_comtrade: HashMap<_, Vec<_>> = HashMap::new();
+    let mut by_partner = HashMap::new();
     for country in table::COUNTRIES {
         for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
+            if let ComtradePartner::Own(code) = country.comtrade_partner(dialect) {
+                by_partner.entry((dialect, code)).or_insert(country);
+            }
             if let Some(code) = country.comtrade(dialect).code() {
                 by_comtrade
                     .entry((dialect, code))
@@ -132,15 +145,33 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             }
         }
         by_id.insert(country.id, country);
-        by_text.insert(country.iso2.to_ascii_uppercase(), country);
-        by_text.insert(country.iso3.to_ascii_uppercase(), country);
-        by_text.insert(country.name.to_lowercase(), country);
-        by_text.insert(country.short_name.to_lowercase(), country);
+        by_code.insert(country.iso2.to_ascii_uppercase(), country);
+        by_code.insert(country.iso3.to_ascii_uppercase(), country);
+        by_name.insert(normalized(country.name), country);
+        by_name.insert(normalized(country.short_name), country);
+    }
+    let by_iso3 = |iso3: &str| {
+        table::COUNTRIES
+            .iter()
+            .find(|country| country.iso3 == iso3)
+            .unwrap_or_else(|| panic!("alias for unknown ISO3 {iso3}"))
+    };
+    for (code, iso3) in aliases::CODES {
+        by_code.insert((*code).to_owned(), by_iso3(iso3));
+    }
+    for (alias, iso3) in aliases::ALIASES {
+        by_name.insert((*alias).to_owned(), by_iso3(iso3));
+    }
+    // An ambiguous name is refused, even where GTA uses it for one of them.
+    for (name, _) in aliases::AMBIGUOUS {
+        by_name.remove(*name);
     }
     Index {
         by_id,
-        by_text,
+        by_code,
+        by_name,
         by_comtrade,
+        by_partner,
     }
 });
 
@@ -149,25 +180,62 @@ pub fn by_gta_id(id: GtaId) -> Option<&'static Country> {
     INDEX.by_id.get(&id).copied()
 }
 
-/// The jurisdiction with this ISO alpha-2 code (any case).
+/// The jurisdiction with this ISO alpha-2 code (any case; "UK" too).
 pub fn by_iso2(code: &str) -> Option<&'static Country> {
     let code = code.trim();
     (code.len() == 2)
-        .then(|| INDEX.by_text.get(&code.to_ascii_uppercase()).copied())
+        .then(|| INDEX.by_code.get(&code.to_ascii_uppercase()).copied())
         .flatten()
 }
 
-/// The jurisdiction with this ISO alpha-3 code (any case).
+/// The jurisdiction with this ISO alpha-3 code (any case; "XKX" too).
 pub fn by_iso3(code: &str) -> Option<&'static Country> {
     let code = code.trim();
     (code.len() == 3)
-        .then(|| INDEX.by_text.get(&code.to_ascii_uppercase()).copied())
+        .then(|| INDEX.by_code.get(&code.to_ascii_uppercase()).copied())
         .flatten()
 }
 
-/// The jurisdiction with exactly this GTA name or short name (any case).
+/// The jurisdiction with this name: GTA's name or short name, or an official
+/// or common name people use ("South Korea", "Türkiye", "Côte d'Ivoire"),
+/// compared with case, accents and punctuation folded. `None` for an
+/// ambiguous name ([`ambiguous`] says which it could be).
 pub fn by_name(name: &str) -> Option<&'static Country> {
-    INDEX.by_text.get(&name.trim().to_lowercase()).copied()
+    INDEX.by_name.get(&normalized(name)).copied().or_else(|| {
+        // A remark in brackets ("Martinique (Overseas France)", "Holy See
+        // (Vatican City State)") does not change whom the name names.
+        let unbracketed = without_brackets(name);
+        (unbracketed.len() < name.len())
+            .then(|| INDEX.by_name.get(&normalized(&unbracketed)).copied())
+            .flatten()
+    })
+}
+
+/// `text` without its parts in round brackets.
+fn without_brackets(text: &str) -> String {
+    let mut depth = 0u32;
+    text.chars()
+        .filter(|c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth == 0,
+        })
+        .collect()
+}
+
+/// The jurisdictions an ambiguous name could mean ("Congo"), if it is one.
+pub fn ambiguous(name: &str) -> Option<Vec<&'static Country>> {
+    let name = normalized(name);
+    aliases::AMBIGUOUS
+        .iter()
+        .find(|(ambiguous, _)| *ambiguous == name)
+        .map(|(_, candidates)| candidates.iter().filter_map(|iso3| by_iso3(iso3)).collect())
 }
 
 /// Every jurisdiction that Comtrade publishes under `code` in `dialect`: the
@@ -195,6 +263,15 @@ pub fn by_comtrade_area(dialect: ComtradeDialect, code: ReporterCode) -> Option<
         .copied()
 }
 
+/// The jurisdiction a Comtrade partner code stands for in `dialect` (630
+/// is Puerto Rico on v1, though Puerto Rico reports within 842).
+pub fn by_comtrade_partner(
+    dialect: ComtradeDialect,
+    code: ReporterCode,
+) -> Option<&'static Country> {
+    INDEX.by_partner.get(&(dialect, code)).copied()
+}
+
 /// Resolves a country argument given in any spelling the graph accepts: a GTA id
 /// ("840"), ISO alpha-2 ("US"), ISO alpha-3 ("USA") or an exact name ("United
 /// States", any case).
@@ -209,14 +286,38 @@ pub fn lookup(any: &str) -> Option<&'static Country> {
 }
 
 /// Why a country argument could not be resolved, in words a user can act on.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown country {given:?}: give a GTA jurisdiction id, an ISO alpha-2 or alpha-3 code, or an exact jurisdiction name (e.g. 840, \"US\", \"USA\" or \"United States\")")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownCountry {
     pub given: String,
 }
 
+impl std::error::Error for UnknownCountry {}
+
+impl fmt::Display for UnknownCountry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(candidates) = ambiguous(&self.given) {
+            let named: Vec<String> = candidates
+                .iter()
+                .map(|country| format!("{} ({})", country.name, country.iso3))
+                .collect();
+            return write!(
+                f,
+                "country {:?} is ambiguous: it could be {}; give the ISO code or the full name",
+                self.given,
+                named.join(" or ")
+            );
+        }
+        write!(
+            f,
+            "unknown country {:?}: give a GTA jurisdiction id, an ISO alpha-2 or alpha-3 code, or a jurisdiction name (e.g. 840, \"US\", \"USA\" or \"United States\")",
+            self.given
+        )
+    }
+}
+
 /// Resolves every country argument, failing on the first one that matches
-/// nothing. Duplicates are kept once, in the order first given.
+/// nothing (or more than one thing). Duplicates are kept once, in the order
+/// first given.
 pub fn resolve_all<S: AsRef<str>>(given: &[S]) -> Result<Vec<&'static Country>, UnknownCountry> {
     let mut countries: Vec<&'static Country> = Vec::with_capacity(given.len());
     for text in given {

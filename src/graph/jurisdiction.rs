@@ -383,7 +383,12 @@ impl JurisdictionQueries {
         } else if let Some(iso3) = iso3 {
             countries::by_iso3(&iso3)
         } else {
-            name.as_deref().and_then(countries::by_name)
+            let name = name.unwrap_or_default();
+            if countries::ambiguous(&name).is_some() {
+                // "Congo": which one? Say so rather than answer null.
+                return Some(Err(Error::from(countries::UnknownCountry { given: name })).graphql());
+            }
+            countries::by_name(&name)
         };
         country.map(|country| Ok(Jurisdiction::Known(country)))
     }

@@ -80,10 +80,16 @@ impl From<TradeType> for comtrade::TradeType {
     }
 }
 
-/// The jurisdiction node for a Comtrade area code: the one Comtrade
+/// The jurisdiction node for a Comtrade reporter code: the one Comtrade
 /// publishes under its own code, else the first folded into it.
-fn jurisdiction_for(dialect: ComtradeDialect, code: u16) -> Option<Jurisdiction> {
+fn reporter_jurisdiction(dialect: ComtradeDialect, code: u16) -> Option<Jurisdiction> {
     countries::by_comtrade_area(dialect, ReporterCode(code)).map(Jurisdiction::Known)
+}
+
+/// The jurisdiction node for a Comtrade partner code (partner lists differ
+/// from reporter lists: 630 is Puerto Rico on v1).
+fn partner_jurisdiction(dialect: ComtradeDialect, code: u16) -> Option<Jurisdiction> {
+    countries::by_comtrade_partner(dialect, ReporterCode(code)).map(Jurisdiction::Known)
 }
 
 /// One reported trade flow: what `reporter` says it imported from or
@@ -105,7 +111,7 @@ impl TradeFlow {
     /// jurisdictions (see `partnerCode` and `partnerName`).
     async fn partner(&self) -> Option<Jurisdiction> {
         (self.record.partner_code != 0)
-            .then(|| jurisdiction_for(self.dialect, self.record.partner_code))
+            .then(|| partner_jurisdiction(self.dialect, self.record.partner_code))
             .flatten()
     }
     /// Comtrade's reporter code (842 for the USA).
@@ -471,7 +477,7 @@ impl TradeFlowQueries {
 
 fn availability(dialect: ComtradeDialect, record: AvailabilityRecord) -> DataAvailability {
     DataAvailability {
-        reporter: jurisdiction_for(dialect, record.reporter_code),
+        reporter: reporter_jurisdiction(dialect, record.reporter_code),
         reporter_code: i32::from(record.reporter_code),
         period: record.period,
         classification: record.classification,

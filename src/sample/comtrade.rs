@@ -21,8 +21,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::comtrade_data::{
-    area_name, expand_commodity, is_reporter, last_year, main_partners, net_weight, trade_value,
-    FIRST_YEAR, LAST_YEAR,
+    area_name, expand_commodity, is_partner, is_reporter, last_year, main_partners, net_weight,
+    trade_value, FIRST_YEAR, LAST_YEAR,
 };
 use super::faults::{apply_fault, RecordedRequest};
 use super::SimulatorState;
@@ -433,7 +433,7 @@ async fn legacy_get(
             let mut list = Vec::new();
             for code in partners {
                 match code.parse::<u16>() {
-                    Ok(p) if p == 0 || is_reporter(ComtradeDialect::Legacy, p) => list.push(p),
+                    Ok(p) if is_partner(ComtradeDialect::Legacy, p) => list.push(p),
                     _ => return invalid(format!("Invalid partner: {code}")),
                 }
             }
@@ -737,7 +737,9 @@ async fn v1_data(
             let mut partners = Vec::new();
             for code in list.split(',') {
                 match code.trim().parse::<u16>() {
-                    Ok(p) => partners.push(p),
+                    // Codes not in the partner list simply have no data.
+                    Ok(p) if is_partner(ComtradeDialect::V1, p) => partners.push(p),
+                    Ok(_) => {}
                     Err(_) => {
                         return v1_error(
                             StatusCode::BAD_REQUEST,

@@ -27,6 +27,11 @@ pub fn is_reporter(dialect: ComtradeDialect, code: u16) -> bool {
     !countries::by_comtrade_code(dialect, ReporterCode(code)).is_empty()
 }
 
+/// Every area code the simulated dialect's partner list has (0 is World).
+pub fn is_partner(dialect: ComtradeDialect, code: u16) -> bool {
+    code == 0 || countries::by_comtrade_partner(dialect, ReporterCode(code)).is_some()
+}
+
 /// The last year a reporter published, if its code has ended.
 pub fn last_year(dialect: ComtradeDialect, code: u16) -> Option<u32> {
     countries::by_comtrade_code(dialect, ReporterCode(code))
@@ -42,7 +47,9 @@ pub fn area_name(dialect: ComtradeDialect, code: u16) -> (String, String) {
     if code == 0 {
         return ("World".into(), "W00".into());
     }
-    match countries::by_comtrade_area(dialect, ReporterCode(code)) {
+    let country = countries::by_comtrade_area(dialect, ReporterCode(code))
+        .or_else(|| countries::by_comtrade_partner(dialect, ReporterCode(code)));
+    match country {
         Some(_) if code == 490 => ("Other Asia, nes".into(), "S19".into()),
         Some(country) => (country.short_name.to_owned(), country.iso3.to_owned()),
         None => (format!("Area {code}"), String::new()),

@@ -119,16 +119,23 @@ impl PartnerCode {
                 given: text.to_owned(),
             })
         })?;
-        country
-            .comtrade(dialect)
-            .code()
-            .map(|code| Self::Area(code.0))
-            .ok_or_else(|| {
-                Error::bad_input(format!(
-                    "{} has no Comtrade area code in this dialect",
-                    country.name
-                ))
-            })
+        use crate::countries::ComtradePartner;
+        let api = match dialect {
+            ComtradeDialect::Legacy => "the legacy Comtrade API",
+            ComtradeDialect::V1 => "the v1 Comtrade API",
+        };
+        match country.comtrade_partner(dialect) {
+            ComtradePartner::Own(code) => Ok(Self::Area(code.0)),
+            ComtradePartner::Within(code) => Err(Error::bad_input(format!(
+                "{} is not a partner of its own in {api}: its trade is counted within {} (partner {code}); ask for that partner instead",
+                country.name,
+                crate::countries::by_comtrade_partner(dialect, code).map_or("another area", |within| within.name),
+            ))),
+            ComtradePartner::Absent => Err(Error::bad_input(format!(
+                "{} is not in {api}'s partner list",
+                country.name
+            ))),
+        }
     }
 }
 

@@ -1,0 +1,240 @@
+//! The names and codes people actually type for a jurisdiction, beside GTA's
+//! own: ISO 3166 and UN official and short names, common English names,
+//! older names, and codes in use that are not ISO's (UK, XKX for Kosovo).
+//!
+//! Every name is compared [`normalized`]: case and accents folded, `&` read as
+//! "and", punctuation and a leading "the" dropped, so "Côte d'Ivoire", "COTE
+//! D IVOIRE" and "cote d'ivoire" are one name. A name that stands for more
+//! than one jurisdiction ("Congo") is [`AMBIGUOUS`]: refused with the
+//! candidates rather than guessed.
+
+/// Codes in use beside ISO's: (code, ISO3). Accepted wherever ISO codes are.
+pub(super) static CODES: &[(&str, &str)] = &[
+    // The United Kingdom's common code (ISO's is GB).
+    ("UK", "GBR"),
+    // Kosovo: XKX (the EU's and many registries'), KSV (IOC); GTA's is XXK.
+    ("XKX", "XXK"),
+    ("KSV", "XXK"),
+];
+
+/// (alias, ISO3 of the jurisdiction it names). Written normalized.
+pub(super) static ALIASES: &[(&str, &str)] = &[
+    // Official and common English names.
+    ("afghanistan islamic republic of", "AFG"),
+    ("antigua and barbuda", "ATG"),
+    ("bahamas the", "BHS"),
+    ("bolivia plurinational state of", "BOL"),
+    ("plurinational state of bolivia", "BOL"),
+    ("bosnia and herzegovina", "BIH"),
+    ("bosnia", "BIH"),
+    ("bosnia herzegovina", "BIH"),
+    ("brunei", "BRN"),
+    ("burma", "MMR"),
+    ("cabo verde", "CPV"),
+    ("cape verde islands", "CPV"),
+    ("people s republic of china", "CHN"),
+    ("peoples republic of china", "CHN"),
+    ("prc", "CHN"),
+    ("china mainland", "CHN"),
+    ("taiwan", "TWN"),
+    ("taiwan province of china", "TWN"),
+    ("republic of china", "TWN"),
+    (
+        "separate customs territory of taiwan penghu kinmen and matsu",
+        "TWN",
+    ),
+    ("other asia nes", "TWN"),
+    ("democratic republic of the congo", "COD"),
+    ("congo democratic republic of the", "COD"),
+    ("congo democratic republic", "COD"),
+    ("drc", "COD"),
+    ("congo kinshasa", "COD"),
+    ("zaire", "COD"),
+    ("republic of the congo", "COG"),
+    ("republic of congo", "COG"),
+    ("congo republic of", "COG"),
+    ("congo republic of the", "COG"),
+    ("congo brazzaville", "COG"),
+    ("cote d ivoire", "CIV"),
+    ("cote divoire", "CIV"),
+    ("czech republic", "CZE"),
+    ("faroe islands", "FRO"),
+    ("faroes", "FRO"),
+    ("falkland islands malvinas", "FLK"),
+    ("malvinas", "FLK"),
+    ("micronesia federated states of", "FSM"),
+    ("federated states of micronesia", "FSM"),
+    ("norfolk islands", "NFK"),
+    ("fs micronesia", "FSM"),
+    ("gambia the", "GMB"),
+    ("great britain", "GBR"),
+    ("britain", "GBR"),
+    (
+        "united kingdom of great britain and northern ireland",
+        "GBR",
+    ),
+    ("england", "GBR"),
+    ("holy see", "VAT"),
+    ("vatican city", "VAT"),
+    ("vatican city state", "VAT"),
+    ("hong kong sar", "HKG"),
+    ("hong kong sar china", "HKG"),
+    ("china hong kong sar", "HKG"),
+    ("hong kong china", "HKG"),
+    ("macau", "MAC"),
+    ("macao sar", "MAC"),
+    ("china macao sar", "MAC"),
+    ("macao china", "MAC"),
+    ("iran islamic republic of", "IRN"),
+    ("islamic republic of iran", "IRN"),
+    ("korea", "KOR"),
+    ("south korea", "KOR"),
+    ("korea south", "KOR"),
+    ("korea republic of", "KOR"),
+    ("korea republic", "KOR"),
+    ("north korea", "PRK"),
+    ("korea north", "PRK"),
+    ("korea democratic people s republic of", "PRK"),
+    ("korea democratic peoples republic of", "PRK"),
+    ("democratic people s republic of korea", "PRK"),
+    ("democratic peoples republic of korea", "PRK"),
+    ("kosovo", "XXK"),
+    ("kyrgyz republic", "KGZ"),
+    ("laos", "LAO"),
+    ("lao pdr", "LAO"),
+    ("lao people s democratic republic", "LAO"),
+    ("lao peoples democratic republic", "LAO"),
+    ("moldova", "MDA"),
+    ("moldova republic of", "MDA"),
+    ("north macedonia", "MKD"),
+    ("republic of north macedonia", "MKD"),
+    ("former yugoslav republic of macedonia", "MKD"),
+    ("tfyr of macedonia", "MKD"),
+    ("fyrom", "MKD"),
+    ("netherlands the", "NLD"),
+    ("holland", "NLD"),
+    ("palestine", "PSE"),
+    ("palestine state of", "PSE"),
+    ("state of palestine", "PSE"),
+    ("occupied palestinian territory", "PSE"),
+    ("palestinian territories", "PSE"),
+    ("russian federation", "RUS"),
+    ("reunion", "REU"),
+    ("saint barthelemy", "BLM"),
+    ("saint helena ascension and tristan da cunha", "SHN"),
+    ("saint kitts and nevis", "KNA"),
+    ("saint martin", "MAF"),
+    ("saint martin french part", "MAF"),
+    ("saint pierre and miquelon", "SPM"),
+    ("saint vincent and the grenadines", "VCT"),
+    ("sao tome and principe", "STP"),
+    ("slovak republic", "SVK"),
+    ("sudan", "SDN"),
+    ("svalbard and jan mayen", "SJM"),
+    ("svalbard and jan mayen islands", "SJM"),
+    ("swaziland", "SWZ"),
+    ("syrian arab republic", "SYR"),
+    ("tanzania united republic of", "TZA"),
+    ("united republic of tanzania", "TZA"),
+    ("east timor", "TLS"),
+    ("trinidad and tobago", "TTO"),
+    ("turkey", "TUR"),
+    ("turkiye", "TUR"),
+    ("republic of turkiye", "TUR"),
+    ("turks and caicos islands", "TCA"),
+    ("united states", "USA"),
+    ("us", "USA"),
+    ("u s", "USA"),
+    ("u s a", "USA"),
+    ("america", "USA"),
+    ("virgin islands u s", "VIR"),
+    ("united states virgin islands", "VIR"),
+    ("virgin islands british", "VGB"),
+    ("venezuela bolivarian republic of", "VEN"),
+    ("bolivarian republic of venezuela", "VEN"),
+    ("viet nam", "VNM"),
+    ("wallis and futuna", "WLF"),
+    ("wallis and futuna islands", "WLF"),
+    ("emirates", "ARE"),
+    ("uae", "ARE"),
+];
+
+/// Names that stand for more than one jurisdiction: (name, the ISO3 codes
+/// it could mean).
+pub(super) static AMBIGUOUS: &[(&str, &[&str])] = &[
+    ("congo", &["COG", "COD"]),
+    ("virgin islands", &["VIR", "VGB"]),
+];
+
+/// A name as it is compared: lower case, accents folded, `&` as "and",
+/// punctuation as spaces, spaces collapsed, a leading "the" dropped.
+pub fn normalized(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text.trim().chars() {
+        match c {
+            '&' => folded.push_str(" and "),
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' => {
+                folded.push('a')
+            }
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => folded.push('e'),
+            'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => folded.push('i'),
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' => folded.push('o'),
+            'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => folded.push('u'),
+            'ç' | 'Ç' => folded.push('c'),
+            'ñ' | 'Ñ' => folded.push('n'),
+            c if c.is_alphanumeric() => folded.extend(c.to_lowercase()),
+            // Apostrophes, dots, commas, hyphens, brackets: word breaks.
+            _ => folded.push(' '),
+        }
+    }
+    // Abbreviations in the lists people copy from (Comtrade's "Rep. of
+    // Moldova", "Cayman Isds", "N. Mariana Isds", "St Lucia").
+    let words: Vec<&str> = folded
+        .split_whitespace()
+        .map(|word| match word {
+            "isds" | "isls" => "islands",
+            "isd" | "isl" => "island",
+            "rep" => "republic",
+            "dem" => "democratic",
+            "st" => "saint",
+            "br" => "british",
+            "n" => "northern",
+            "fed" => "federal",
+            other => other,
+        })
+        .collect();
+    let words = match words.split_first() {
+        Some((&"the", rest)) if !rest.is_empty() => rest,
+        _ => &words[..],
+    };
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_compared_folded() {
+        assert_eq!(normalized("Côte d'Ivoire"), "cote d ivoire");
+        assert_eq!(normalized("  COTE D IVOIRE "), "cote d ivoire");
+        assert_eq!(normalized("Bosnia & Herzegovina"), "bosnia and herzegovina");
+        assert_eq!(normalized("Türkiye"), "turkiye");
+        assert_eq!(normalized("Korea, Republic of"), "korea republic of");
+        assert_eq!(normalized("The Gambia"), "gambia");
+        assert_eq!(normalized("U.S.A."), "u s a");
+        assert_eq!(normalized("Rep. of Moldova"), "republic of moldova");
+        assert_eq!(normalized("N. Mariana Isds"), "northern mariana islands");
+    }
+
+    #[test]
+    fn aliases_are_written_normalized_and_unambiguous() {
+        for (alias, _) in ALIASES {
+            assert_eq!(normalized(alias), *alias);
+            assert!(
+                !AMBIGUOUS.iter().any(|(name, _)| name == alias),
+                "{alias} is both an alias and ambiguous"
+            );
+        }
+    }
+}
