@@ -187,9 +187,11 @@ async fn filters_reach_the_wire_as_gta_ids() {
         body["request_data"],
         json!({
             "gta_evaluation": [1], "implementer": [840, 251, 699], "intervention_types": [47, 51],
-            "announcement_period": ["2015-01-01", null], "keep_implementation_na": false
+            "announcement_period": ["2015-01-01", "2099-12-31"], "keep_implementation_na": false
         })
     );
+    // Full product and sector names, as GTA's own client asks.
+    assert_eq!(body["show_full_names"], true);
     let items = response["data"]["interventions"]["items"]
         .as_array()
         .unwrap();

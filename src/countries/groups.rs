@@ -111,3 +111,39 @@ pub fn group(name: &str) -> Option<&'static CountryGroup> {
                 .any(|alias| alias.eq_ignore_ascii_case(name))
     })
 }
+
+/// A bloc that acts as one trade actor beside its members: GTA records
+/// measures the EU takes as the EU (jurisdiction id 1049, which GTA's
+/// `implementer` and `affected` filters take), and Comtrade publishes the
+/// EU's trade as reporter 97 (v1 "European Union", legacy "EU-28"). It is not
+/// a jurisdiction node of its own; its members are (`group: "EU-27"`).
+#[derive(Debug)]
+pub struct Bloc {
+    pub name: &'static str,
+    /// The code GTA's group table gives it.
+    pub iso3: &'static str,
+    pub gta_id: u16,
+    /// Comtrade's reporter code for the bloc's own trade. No partner list
+    /// has it: its partners' trade with it is their trade with its members.
+    pub comtrade_reporter: u16,
+    /// Names and codes it is asked for by (compared normalized).
+    pub names: &'static [&'static str],
+}
+
+/// The European Union.
+pub static EUROPEAN_UNION: Bloc = Bloc {
+    name: "European Union",
+    iso3: "EUN",
+    gta_id: 1049,
+    comtrade_reporter: 97,
+    names: &["eu", "eun", "eur", "european union", "1049"],
+};
+
+/// The bloc `text` names ("EU", "EUN", "European Union", GTA's 1049), if any.
+pub fn bloc(text: &str) -> Option<&'static Bloc> {
+    let name = super::normalized(text);
+    EUROPEAN_UNION
+        .names
+        .contains(&name.as_str())
+        .then_some(&EUROPEAN_UNION)
+}

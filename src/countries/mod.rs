@@ -22,7 +22,7 @@ use std::fmt;
 use std::sync::LazyLock;
 
 pub use aliases::normalized;
-pub use groups::{group, groups, CountryGroup};
+pub use groups::{bloc, group, groups, Bloc, CountryGroup, EUROPEAN_UNION};
 pub use partners::ComtradePartner;
 
 /// A GTA jurisdiction id: what GTA's `implementer` and `affected` filters take

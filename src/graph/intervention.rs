@@ -204,12 +204,28 @@ fn ids<T: Copy>(
     }))
 }
 
+/// Jurisdictions for GTA's `implementer`/`affected`: any country spelling,
+/// or the EU as a bloc (GTA's 1049: the measures the EU itself takes, which
+/// GTA records apart from its members').
 fn jurisdictions(field: &str, list: &Option<Vec<String>>) -> Result<Option<Vec<u16>>, Error> {
     non_empty(field, list)?
         .map(|given| {
-            countries::resolve_all(given)
-                .map(|found| found.iter().map(|country| country.id.0).collect())
-                .map_err(|unknown| Error::bad_input(format!("{field}: {unknown}")))
+            let mut ids: Vec<u16> = Vec::with_capacity(given.len());
+            for text in given {
+                let id = match countries::bloc(text) {
+                    Some(bloc) => bloc.gta_id,
+                    None => {
+                        countries::resolve_all(std::slice::from_ref(text))
+                            .map_err(|unknown| Error::bad_input(format!("{field}: {unknown}")))?[0]
+                            .id
+                            .0
+                    }
+                };
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            Ok(ids)
         })
         .transpose()
 }

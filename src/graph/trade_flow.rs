@@ -508,10 +508,24 @@ fn reporter_codes(
         ));
     }
     let mut reporters: Vec<(ReporterCode, Jurisdiction)> = Vec::new();
-    for country in countries::resolve_all(given)? {
-        let code = reporter_of(dialect, country)?;
+    for text in given {
+        let (code, jurisdiction) = match countries::bloc(text) {
+            // The EU's own trade (Comtrade 97), linked to GTA's EU (1049).
+            Some(bloc) => (
+                ReporterCode(bloc.comtrade_reporter),
+                Jurisdiction::Unlisted {
+                    id: bloc.gta_id,
+                    name: bloc.name.to_owned(),
+                    iso3: bloc.iso3.to_owned(),
+                },
+            ),
+            None => {
+                let country = countries::resolve_all(std::slice::from_ref(text))?[0];
+                (reporter_of(dialect, country)?, Jurisdiction::Known(country))
+            }
+        };
         if !reporters.iter().any(|(seen, _)| *seen == code) {
-            reporters.push((code, Jurisdiction::Known(country)));
+            reporters.push((code, jurisdiction));
         }
     }
     Ok(reporters)

@@ -24,7 +24,8 @@ pub fn main_partners(dialect: ComtradeDialect) -> Vec<u16> {
 
 /// Every area code the simulated dialect knows as a reporter.
 pub fn is_reporter(dialect: ComtradeDialect, code: u16) -> bool {
-    !countries::by_comtrade_code(dialect, ReporterCode(code)).is_empty()
+    code == countries::EUROPEAN_UNION.comtrade_reporter
+        || !countries::by_comtrade_code(dialect, ReporterCode(code)).is_empty()
 }
 
 /// Every area code the simulated dialect's partner list has (0 is World).
@@ -46,6 +47,12 @@ pub fn last_year(dialect: ComtradeDialect, code: u16) -> Option<u32> {
 pub fn area_name(dialect: ComtradeDialect, code: u16) -> (String, String) {
     if code == 0 {
         return ("World".into(), "W00".into());
+    }
+    if code == countries::EUROPEAN_UNION.comtrade_reporter {
+        return match dialect {
+            ComtradeDialect::Legacy => ("EU-28".into(), "EU2".into()),
+            ComtradeDialect::V1 => ("European Union".into(), "EUR".into()),
+        };
     }
     let country = countries::by_comtrade_area(dialect, ReporterCode(code))
         .or_else(|| countries::by_comtrade_partner(dialect, ReporterCode(code)));

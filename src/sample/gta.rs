@@ -120,24 +120,25 @@ async fn answer(
         Ok(filters) => filters,
         Err(error) => return drf_error(StatusCode::BAD_REQUEST, "request_data", error.to_string()),
     };
-    if version == Version::V1 {
-        for (name, set) in [
-            ("query", filters.query.is_some()),
-            ("update_period", filters.update_period.is_some()),
-        ] {
-            if set {
-                return drf_error(
-                    StatusCode::BAD_REQUEST,
-                    "request_data",
-                    format!("unknown field `{name}`"),
-                );
-            }
-        }
+    // GTA's OpenAPI document has `query` in the v2 request schema only
+    // (`update_period` and sorting by `last_updated` are in both).
+    if version == Version::V1 && filters.query.is_some() {
+        return drf_error(
+            StatusCode::BAD_REQUEST,
+            "request_data",
+            "unknown field `query`",
+        );
     }
-    let sorting = match parse_sorting(
-        request.sorting.as_deref().unwrap_or("-date_announced"),
-        version,
-    ) {
+    // The publisher's own client always sends an announcement period, "to
+    // avoid API error": the simulator holds requests to that.
+    if filters.announcement_period.is_none() {
+        return drf_error(
+            StatusCode::BAD_REQUEST,
+            "request_data",
+            "announcement_period is required",
+        );
+    }
+    let sorting = match parse_sorting(request.sorting.as_deref().unwrap_or("-date_announced")) {
         Ok(sorting) => sorting,
         Err(message) => return drf_error(StatusCode::BAD_REQUEST, "sorting", message),
     };
@@ -151,7 +152,13 @@ async fn answer(
         .into_iter()
         .skip(offset as usize)
         .take(limit as usize)
-        .map(|intervention| render(intervention, version))
+        .map(|intervention| {
+            render(
+                intervention,
+                version,
+                request.show_full_names.unwrap_or(false),
+            )
+        })
         .collect();
     match version {
         Version::V1 => Json(Value::Array(page)).into_response(),
@@ -174,6 +181,7 @@ struct DataRequest {
     limit: Option<i64>,
     offset: Option<i64>,
     sorting: Option<String>,
+    show_full_names: Option<bool>,
     request_data: Option<Value>,
 }
 
@@ -256,7 +264,12 @@ impl Filters {
             *id == i.evaluation.gta_id()
         }) && listed(&self.affected_flow, None, |id| *id == i.flow.gta_id())
             && jurisdictions_listed(&self.affected, self.keep_affected, &i.affected)
-            && jurisdictions_listed(&self.implementer, self.keep_implementer, &i.implementers)
+            && listed(&self.implementer, self.keep_implementer, |id| {
+                // GTA's 1049: the measures the EU takes as a bloc.
+                i.implementers.iter().any(|c| c.id.0 == *id)
+                    || (*id == crate::countries::EUROPEAN_UNION.gta_id
+                        && i.implementer_group.is_some())
+            })
             && listed(
                 &self.intervention_types,
                 self.keep_intervention_types,
@@ -323,7 +336,7 @@ enum SortField {
     Updated,
 }
 
-fn parse_sorting(text: &str, version: Version) -> Result<Vec<(SortField, bool)>, String> {
+fn parse_sorting(text: &str) -> Result<Vec<(SortField, bool)>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|clause| !clause.is_empty())
@@ -337,7 +350,7 @@ fn parse_sorting(text: &str, version: Version) -> Result<Vec<(SortField, bool)>,
                 "date_implemented" => SortField::Implemented,
                 "date_removed" => SortField::Removed,
                 "intervention_id" => SortField::Id,
-                "last_updated" if version == Version::V2 => SortField::Updated,
+                "last_updated" => SortField::Updated,
                 other => return Err(format!("Invalid sorting key: {other}")),
             };
             Ok((field, descending))
@@ -378,7 +391,16 @@ fn jurisdiction(country: &Country) -> Value {
 /// One record as the version answers it: v1 in the seed's basic-access shape
 /// (HS codes as ints, texts as strings), v2 in the full-access shape of the
 /// current API (product levels, dated text entries).
-fn render(i: &SampleIntervention, version: Version) -> Value {
+fn render(i: &SampleIntervention, version: Version, full_names: bool) -> Value {
+    // Like GTA: product and sector names cut to 20 characters and "..."
+    // unless the request asks for `show_full_names`.
+    let shown = |name: String| {
+        if full_names || name.chars().count() <= 20 {
+            name
+        } else {
+            format!("{}...", name.chars().take(20).collect::<String>())
+        }
+    };
     let (description, source, products): (Value, Value, Value) = match version {
         Version::V1 => (
             json!(i.description),
@@ -390,7 +412,7 @@ fn render(i: &SampleIntervention, version: Version) -> Value {
             json!([{ "status": "new", "order_nr": 1, "modified": format!("{} 09:00", i.date_published), "text": i.source }]),
             i.products
                 .iter()
-                .map(|(code, prior, new)| json!({ "product_id": code, "prior_level": prior, "new_level": new, "unit": "%" }))
+                .map(|(code, prior, new)| json!({ "product_id": code, "name": shown(format!("HS {code:06}: sample product of the generated data")), "prior_level": prior, "new_level": new, "unit": "%" }))
                 .collect(),
         ),
     };
@@ -414,7 +436,7 @@ fn render(i: &SampleIntervention, version: Version) -> Value {
         "mast_subchapter": i.mast_chapter.label(),
         "affected_sectors": match version {
             Version::V1 => json!(i.sectors),
-            Version::V2 => i.sectors.iter().map(|code| json!({ "sector_id": code, "name": format!("CPC sector {code}") })).collect(),
+            Version::V2 => i.sectors.iter().map(|code| json!({ "sector_id": code, "name": shown(format!("CPC sector {code}: sample products and services")) })).collect(),
         },
         "affected_products": products,
         "date_announced": i.date_announced,

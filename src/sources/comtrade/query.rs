@@ -114,6 +114,12 @@ impl PartnerCode {
         if Self::means_all(text) {
             return Ok(Self::All);
         }
+        if let Some(bloc) = crate::countries::bloc(text) {
+            return Err(Error::bad_input(format!(
+                "the {} is not in Comtrade's partner lists (only its own trade is, as reporter {}): ask for its members as partners, e.g. jurisdictions(group: \"EU-27\")",
+                bloc.name, bloc.comtrade_reporter
+            )));
+        }
         let country = crate::countries::lookup(text).ok_or_else(|| {
             Error::from(crate::countries::UnknownCountry {
                 given: text.to_owned(),

@@ -15,7 +15,7 @@ use crate::sources::UpstreamUsage;
 pub enum GtaApi {
     /// Seed 003: `POST /api/v1/data/`, bare array answers.
     V1,
-    /// Current: `POST /api/v2/gta/data/`, adds `query` and `update_period`.
+    /// Current: `POST /api/v2/gta/data/`, adds `query`.
     V2,
 }
 
@@ -77,11 +77,6 @@ impl GtaClient {
                     v2_only.join(", ")
                 )));
             }
-            if query.sorting.uses_v2_only_keys() {
-                return Err(Error::bad_input(
-                    "sorting by last_updated exists only in the GTA v2 API; this gateway speaks v1 (set --gta-api v2)",
-                ));
-            }
         }
         Ok(())
     }
@@ -136,7 +131,8 @@ impl GtaClient {
             limit,
             offset,
             sorting: query.sorting.wire(),
-            request_data: &query.request_data,
+            show_full_names: true,
+            request_data: query.request_data.for_wire(),
         };
         let request = UpstreamRequest::post_json(self.api.data_path(), &body);
         self.upstream

@@ -78,22 +78,50 @@ pub struct RequestData {
     /// v2 only: full-text search in titles and descriptions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
-    /// v2 only: the range in which the intervention was last updated.
+    /// The range in which the intervention was last updated (in both
+    /// request schemas of GTA's OpenAPI document, v1 included).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_period: Option<DateRange>,
 }
 
+/// The open ends GTA's own client fills in a date range.
+const EARLIEST: &str = "1900-01-01";
+const LATEST: &str = "2099-12-31";
+
 impl RequestData {
-    /// The names of the set filters that only the v2 API knows.
+    /// The names of the set filters that only the v2 API knows (`query`:
+    /// GTA's OpenAPI document has it in the v2 request schema only).
     pub fn v2_only_filters(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
         if self.query.is_some() {
             names.push("query");
         }
-        if self.update_period.is_some() {
-            names.push("update_period");
-        }
         names
+    }
+
+    /// The filters as they go out. GTA's publisher's own client always
+    /// sends `announcement_period` ("to avoid API error") and fills the open
+    /// ends of the announcement and implementation ranges with 1900-01-01
+    /// and 2099-12-31; so does the gateway, in every request, batched
+    /// jurisdiction requests included.
+    pub fn for_wire(&self) -> RequestData {
+        let filled = |range: &DateRange| {
+            DateRange(
+                Some(range.0.clone().unwrap_or_else(|| EARLIEST.to_owned())),
+                Some(range.1.clone().unwrap_or_else(|| LATEST.to_owned())),
+            )
+        };
+        RequestData {
+            announcement_period: Some(
+                self.announcement_period
+                    .as_ref()
+                    .map_or_else(|| DateRange(None, None), Clone::clone),
+            )
+            .as_ref()
+            .map(filled),
+            implementation_period: self.implementation_period.as_ref().map(filled),
+            ..self.clone()
+        }
     }
 }
 
@@ -105,7 +133,7 @@ pub enum SortKey {
     DateImplemented,
     DateRemoved,
     InterventionId,
-    /// v2 only.
+    /// In both generations' `sorting` (GTA's OpenAPI document).
     LastUpdated,
 }
 
@@ -199,10 +227,6 @@ impl Sorting {
             .collect::<Vec<_>>()
             .join(",")
     }
-
-    pub fn uses_v2_only_keys(&self) -> bool {
-        self.0.iter().any(|(key, _)| *key == SortKey::LastUpdated)
-    }
 }
 
 /// Filters and order of an intervention search, without paging: what a
@@ -215,18 +239,23 @@ pub struct InterventionQuery {
 
 /// The JSON body GTA's data endpoint takes.
 #[derive(Debug, Serialize)]
-pub(crate) struct DataRequestBody<'a> {
+pub(crate) struct DataRequestBody {
     pub limit: u32,
     pub offset: u64,
     pub sorting: String,
-    pub request_data: &'a RequestData,
+    /// Always true: by default GTA cuts product and sector names to 20
+    /// characters ("Vehicles; with only ...").
+    pub show_full_names: bool,
+    pub request_data: RequestData,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The body serializes to GTA's own names and leaves out unset filters.
+    /// The body serializes to GTA's own names and leaves out unset filters;
+    /// it asks for full names, and always carries an announcement period,
+    /// with open ends filled as GTA's own client fills them.
     #[test]
     fn request_body_serializes_to_gta_names() {
         let data = RequestData {
@@ -240,7 +269,8 @@ mod tests {
             limit: 100,
             offset: 0,
             sorting: Sorting::parse(&["-dateAnnounced"]).unwrap().wire(),
-            request_data: &data,
+            show_full_names: true,
+            request_data: data.for_wire(),
         };
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
@@ -248,11 +278,13 @@ mod tests {
                 "limit": 100,
                 "offset": 0,
                 "sorting": "-date_announced,-intervention_id",
+                "show_full_names": true,
                 "request_data": {
                     "gta_evaluation": [1, 2],
                     "affected": [32, 840],
                     "keep_affected": false,
-                    "implementation_period": ["2023-01-01", null]
+                    "announcement_period": ["1900-01-01", "2099-12-31"],
+                    "implementation_period": ["2023-01-01", "2099-12-31"]
                 }
             })
         );
