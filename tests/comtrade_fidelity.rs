@@ -285,3 +285,54 @@ async fn names_people_type_find_their_jurisdiction() {
         "{message}"
     );
 }
+
+/// Finding 6: a code depends on the year. Germany's 1985 trade is reporter
+/// 280 (276 is empty then), its 1992 trade 276: one field spanning the
+/// change asks under both and links every row to the one Germany; as a
+/// partner, the USA in 1975 is 841.
+#[tokio::test]
+async fn historic_codes_follow_the_period() {
+    for dialect in ["legacy", "v1"] {
+        let gateway = TestGateway::start_with(&["--comtrade-api", dialect]).await;
+        let response = gateway
+            .query(r#"{ jurisdiction(iso3: "DEU") { tradeFlows(periods: ["1985", "1992"], partners: ["USA"], flow: EXPORT) { reporterCode partnerCode period reporter { iso3 } partner { iso3 } } } }"#)
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let rows = response["data"]["jurisdiction"]["tradeFlows"]
+            .as_array()
+            .unwrap();
+        let seen: BTreeSet<(String, i64, i64)> = rows
+            .iter()
+            .map(|row| {
+                assert_eq!(row["reporter"]["iso3"], "DEU", "{dialect}: {row}");
+                assert_eq!(row["partner"]["iso3"], "USA", "{dialect}: {row}");
+                (
+                    row["period"].as_str().unwrap().to_owned(),
+                    row["reporterCode"].as_i64().unwrap(),
+                    row["partnerCode"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            [("1985".to_owned(), 280, 842), ("1992".to_owned(), 276, 842)],
+            "{dialect}"
+        );
+        let earlier = gateway
+            .query(r#"{ tradeFlows(reporters: ["IND"], partners: ["USA"], periods: ["1974"], flow: IMPORT) { reporterCode partnerCode partner { iso3 } } }"#)
+            .await;
+        let row = &rows_of(&earlier)[0];
+        assert_eq!(
+            (row["reporterCode"].as_i64(), row["partnerCode"].as_i64()),
+            (Some(356), Some(841)),
+            "{dialect}: {earlier}"
+        );
+        assert_eq!(row["partner"]["iso3"], "USA");
+    }
+}
+
+fn rows_of(response: &Value) -> Vec<Value> {
+    let rows = rows(response).clone();
+    assert!(!rows.is_empty(), "{response}");
+    rows
+}

@@ -468,3 +468,44 @@ fn comtrade_names_resolve() {
     }
     assert!(unresolved.is_empty(), "{unresolved:#?}");
 }
+
+/// Every former code is in both generations' reporter and partner lists,
+/// under the jurisdiction's ISO3 on v1 and with the exit year the table
+/// uses (Germany 280 until 1990, the USA 841 until 1980...).
+#[test]
+fn former_codes_agree_with_the_reference_lists() {
+    let v1_reporters = json("comtrade/ref_v1_reporters_comtradr_extdata.json");
+    let v1_partners = json("comtrade/ref_v1_partners_comtradr_extdata.json");
+    let legacy_partners = json("comtrade/legacy_partnerAreas.json");
+    let legacy = legacy_reporters();
+    for former in countries::HISTORIC {
+        let country = countries::by_gta_id(former.id).unwrap();
+        for list in [&v1_reporters, &v1_partners] {
+            let entry = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|entry| entry["id"] == former.code.0)
+                .unwrap_or_else(|| panic!("{} not listed", former.code));
+            assert_eq!(entry["exit_year"], former.last_year, "{}", former.code);
+            // Belgium-Luxembourg is listed under Belgium's ISO3.
+            if country.iso3 != "LUX" {
+                assert_eq!(entry["iso_3"].as_str().unwrap().trim(), country.iso3);
+            }
+        }
+        assert!(
+            legacy.contains_key(&former.code.to_string()),
+            "{}",
+            former.code
+        );
+        assert!(
+            legacy_partners["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["id"] == former.code.to_string()),
+            "{}",
+            former.code
+        );
+    }
+}

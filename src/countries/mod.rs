@@ -14,6 +14,7 @@
 
 mod aliases;
 mod groups;
+mod historic;
 mod partners;
 mod table;
 
@@ -23,6 +24,7 @@ use std::sync::LazyLock;
 
 pub use aliases::normalized;
 pub use groups::{bloc, group, groups, Bloc, CountryGroup, EUROPEAN_UNION};
+pub use historic::{code_in_use, former_code, HistoricCode, HISTORIC};
 pub use partners::ComtradePartner;
 
 /// A GTA jurisdiction id: what GTA's `implementer` and `affected` filters take
@@ -156,6 +158,15 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             .find(|country| country.iso3 == iso3)
             .unwrap_or_else(|| panic!("alias for unknown ISO3 {iso3}"))
     };
+    // A former code names its jurisdiction as a partner too (280 is
+    // Germany, before 1991).
+    for former in HISTORIC {
+        for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
+            if let Some(country) = by_id.get(&former.id) {
+                by_partner.entry((dialect, former.code)).or_insert(*country);
+            }
+        }
+    }
     for (code, iso3) in aliases::CODES {
         by_code.insert((*code).to_owned(), by_iso3(iso3));
     }

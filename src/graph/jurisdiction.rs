@@ -45,7 +45,7 @@ impl Jurisdiction {
         }
     }
 
-    fn country(&self) -> Option<&'static Country> {
+    pub(super) fn country(&self) -> Option<&'static Country> {
         match self {
             Self::Known(country) => Some(country),
             Self::Unlisted { .. } => None,

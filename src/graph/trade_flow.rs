@@ -203,7 +203,9 @@ pub struct DataAvailability {
 /// The arguments every trade-flow field shares, checked.
 pub struct FlowArguments {
     pub shape: Arc<FlowShape>,
-    pub partners: Vec<PartnerCode>,
+    /// Each partner's code now, and its jurisdiction where it has one (its
+    /// code for an earlier year can differ: Germany is 280 until 1990).
+    pub partners: Vec<(PartnerCode, Option<&'static Country>)>,
     pub periods: Vec<Period>,
 }
 
@@ -247,7 +249,7 @@ impl FlowArguments {
             }
         }
         let partners = match partners {
-            None => vec![PartnerCode::WORLD],
+            None => vec![(PartnerCode::WORLD, None)],
             Some([]) => {
                 return Err(Error::bad_input(
                     "partners is empty: leave it out for World",
@@ -260,11 +262,15 @@ impl FlowArguments {
                 )))
             }
             Some(list) => {
-                let mut codes: Vec<PartnerCode> = Vec::new();
+                let mut codes: Vec<(PartnerCode, Option<&'static Country>)> = Vec::new();
                 for given in list {
                     let code = PartnerCode::parse(dialect, given)?;
-                    if !codes.contains(&code) {
-                        codes.push(code);
+                    let country = match code {
+                        PartnerCode::Area(0) | PartnerCode::All => None,
+                        PartnerCode::Area(_) => countries::lookup(given),
+                    };
+                    if !codes.iter().any(|(seen, _)| *seen == code) {
+                        codes.push((code, country));
                     }
                 }
                 codes
@@ -277,14 +283,25 @@ impl FlowArguments {
         })
     }
 
-    /// The loader keys for one reporter.
-    fn keys(&self, reporter: ReporterCode) -> Vec<TradeFlowKey> {
+    /// The loader keys for one reporter (`country`, when it is one, whose
+    /// code for an earlier year may be a former one), period by period: a
+    /// request spanning a change of code asks under both.
+    fn keys(&self, reporter: ReporterCode, country: Option<&Country>) -> Vec<TradeFlowKey> {
         let mut keys = Vec::with_capacity(self.periods.len() * self.partners.len());
         for period in &self.periods {
-            for partner in &self.partners {
+            let year = period.year();
+            let former = |country: Option<&Country>| {
+                country
+                    .zip(year)
+                    .and_then(|(country, year)| country.former_comtrade_code(year))
+            };
+            let reporter = former(country).unwrap_or(reporter);
+            for (partner, partner_country) in &self.partners {
+                let partner =
+                    former(*partner_country).map_or(*partner, |code| PartnerCode::Area(code.0));
                 keys.push(TradeFlowKey {
                     reporter,
-                    partner: *partner,
+                    partner,
                     period: period.clone(),
                     shape: self.shape.clone(),
                 });
@@ -304,7 +321,7 @@ async fn load_flows(
     let dialect = sources(ctx)?.comtrade_dialect();
     let keys: Vec<TradeFlowKey> = reporters
         .iter()
-        .flat_map(|(code, _)| arguments.keys(*code))
+        .flat_map(|(code, jurisdiction)| arguments.keys(*code, jurisdiction.country()))
         .collect();
     let loaded = operation(ctx)?
         .comtrade
@@ -314,7 +331,7 @@ async fn load_flows(
     let mut flows = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (code, jurisdiction) in reporters {
-        for key in arguments.keys(*code) {
+        for key in arguments.keys(*code, jurisdiction.country()) {
             for record in loaded.get(&key).into_iter().flatten() {
                 // A row appears once however many asked for it: "all"
                 // partners and a named partner, or overlapping commodity

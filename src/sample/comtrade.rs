@@ -232,7 +232,15 @@ fn rows(request: &Request<'_>) -> Vec<Row> {
         let ended = last_year(request.dialect, reporter);
         for period in &request.periods {
             let year: u32 = period[..4].parse().unwrap_or(0);
-            if ended.is_some_and(|last| year > last) {
+            // Like Comtrade: nothing under a code outside its years (276
+            // before 1991, 280 after 1990).
+            let in_use = |code: u16| {
+                crate::countries::code_in_use(
+                    crate::countries::ReporterCode(code),
+                    u16::try_from(year).unwrap_or(0),
+                )
+            };
+            if ended.is_some_and(|last| year > last) || !in_use(reporter) {
                 continue;
             }
             let partners = request.partners.clone().unwrap_or_else(|| {
@@ -241,7 +249,7 @@ fn rows(request: &Request<'_>) -> Vec<Row> {
                     .filter(|p| *p != reporter)
                     .collect()
             });
-            for partner in partners {
+            for partner in partners.into_iter().filter(|partner| in_use(*partner)) {
                 for &flow in &request.flows {
                     for code in &request.commodities {
                         for (commodity, desc, aggregation) in expand_commodity(code) {

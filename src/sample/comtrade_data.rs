@@ -5,8 +5,9 @@
 
 use crate::countries::{self, ComtradeDialect, ComtradeReporter, ReporterCode};
 
-/// First and last year with data.
-pub const FIRST_YEAR: u32 = 2000;
+/// First and last year with data (1962: Comtrade's first; the years before
+/// 1991 are where former codes such as West Germany's 280 apply).
+pub const FIRST_YEAR: u32 = 1962;
 pub const LAST_YEAR: u32 = 2023;
 
 /// The partners a reporter trades with when asked for all partners: World
@@ -25,6 +26,7 @@ pub fn main_partners(dialect: ComtradeDialect) -> Vec<u16> {
 /// Every area code the simulated dialect knows as a reporter.
 pub fn is_reporter(dialect: ComtradeDialect, code: u16) -> bool {
     code == countries::EUROPEAN_UNION.comtrade_reporter
+        || countries::former_code(ReporterCode(code)).is_some()
         || !countries::by_comtrade_code(dialect, ReporterCode(code)).is_empty()
 }
 
@@ -53,6 +55,13 @@ pub fn area_name(dialect: ComtradeDialect, code: u16) -> (String, String) {
             ComtradeDialect::Legacy => ("EU-28".into(), "EU2".into()),
             ComtradeDialect::V1 => ("European Union".into(), "EUR".into()),
         };
+    }
+    if let Some(former) = countries::former_code(ReporterCode(code)) {
+        let country = countries::by_gta_id(former.id).expect("former codes name table rows");
+        return (
+            format!("{} (...{})", country.short_name, former.last_year),
+            country.iso3.to_owned(),
+        );
     }
     let country = countries::by_comtrade_area(dialect, ReporterCode(code))
         .or_else(|| countries::by_comtrade_partner(dialect, ReporterCode(code)));
@@ -150,7 +159,7 @@ pub fn trade_value(
     } else {
         0.002 + 0.05 * unit(&[commodity_key, u64::from(reporter), 4])
     };
-    let growth = 1.04f64.powi(year as i32 - FIRST_YEAR as i32);
+    let growth = 1.04f64.powi(year as i32 - 2000);
     let monthly = if period.len() == 6 { 1.0 / 12.0 } else { 1.0 };
     let noise = 0.85
         + 0.3

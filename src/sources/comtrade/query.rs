@@ -220,6 +220,15 @@ impl Period {
         }
     }
 
+    /// The year of a period given as a year or month (`None` for the
+    /// legacy API's `now` and `recent`).
+    pub fn year(&self) -> Option<u16> {
+        match self {
+            Self::Exact(text) => text.get(..4)?.parse().ok(),
+            Self::Latest | Self::Recent => None,
+        }
+    }
+
     /// Months this period stands for in a monthly request: a year is 12
     /// (expanded by the legacy API, by the gateway for v1), `recent` 5.
     pub fn months(&self) -> usize {
