@@ -336,3 +336,38 @@ fn rows_of(response: &Value) -> Vec<Value> {
     assert!(!rows.is_empty(), "{response}");
     rows
 }
+
+/// Finding 2, the other rule: a legacy refusal as too complex (5002, "Too
+/// many months selected") is split like a truncated answer, and both
+/// halves answer the field.
+#[tokio::test]
+async fn a_too_complex_refusal_is_split() {
+    let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let refusal = r#"{"validation": {"status": {"name": "Query complexity", "value": 5002, "category": 0,
+        "description": "your query is too complex. Please simplify.", "helpUrl": ""},
+        "message": "Too many months selected."}}"#;
+    gateway.simulator.inject_fault(
+        Source::Comtrade,
+        trade_graph::sample::Fault::FirstRequests {
+            times: 1,
+            fault: Box::new(trade_graph::sample::Fault::Status {
+                status: 200,
+                body: refusal.into(),
+            }),
+        },
+    );
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["BRA", "ARG"], periods: ["2020"], flow: IMPORT) { reporterCode } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(
+        upstream_requests(&response, "comtrade"),
+        3,
+        "refused, then two halves"
+    );
+    let reporters: BTreeSet<i64> = rows(&response)
+        .iter()
+        .map(|row| row["reporterCode"].as_i64().unwrap())
+        .collect();
+    assert_eq!(reporters.into_iter().collect::<Vec<_>>(), [32, 76]);
+}
