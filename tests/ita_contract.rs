@@ -193,3 +193,50 @@ fn office_locations_decode_and_resolve_missing_countries() {
         "{countries:?}"
     );
 }
+
+/// The current API's envelope and records (CURRENT_API.md: no recorded
+/// payload exists, so built from its field lists) decode: leads by
+/// `country_code`, offices with the country's name beside its code, events
+/// with `name`, `registration_url`, whole-name contacts and `{name,
+/// street}` venues; facets as `{value, count}`.
+#[test]
+fn current_api_answers_decode() {
+    let leads: SearchResponse<TradeLead> = decode_search(
+        br#"{"total": 2, "count": 1, "offset": 0, "next_offset": 1,
+            "results": [{"id": "L1", "url": "https://x", "country_code": "MX", "title": "Bridge",
+                         "description": "<p>d</p>", "published_date": "2026-01-02",
+                         "tender_start_date": "2026-02-01", "tender_end_date": "2026-03-01",
+                         "contract_start_date": null, "contract_end_date": null}],
+            "aggregations": {"country_codes": [{"value": "MX", "count": 2}]}}"#,
+    )
+    .unwrap();
+    let lead = &leads.results[0];
+    assert_eq!(lead.iso2().as_deref(), Some("MX"));
+    assert_eq!(lead.publish_date.as_deref(), Some("2026-01-02"));
+    assert_eq!(lead.tender_start_date.as_deref(), Some("2026-02-01"));
+    assert_eq!(leads.next_offset, Some(1));
+    assert_eq!(leads.aggregations[0].facet, "country_codes");
+    assert_eq!(leads.aggregations[0].buckets[0].count, 2);
+
+    let offices: SearchResponse<OfficeLocation> = decode_search(
+        br#"{"total": 1, "results": [{"id": "O1", "post": "Mexico City", "office_name": "Mexico City",
+            "country": "Mexico", "country_code": "MX", "address": ["Paseo 305"], "apo_address": [],
+            "assigned_zip_codes": [], "website_url": "https://x"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(office_country(&offices.results[0]).as_deref(), Some("MX"));
+
+    let events: SearchResponse<TradeEvent> = decode_search(
+        br#"{"total": 1, "results": [{"id": "E1", "name": "Expo", "event_type": "Trade Show",
+            "cost": 250.0, "registration_url": "https://r", "industries": ["Energy"],
+            "contacts": [{"name": "Pat Officer", "email": "p@x"}],
+            "venues": [{"name": "Hall", "street": "1 Main", "city": "Monterrey", "country": "Mexico"}]}]}"#,
+    )
+    .unwrap();
+    let event = &events.results[0];
+    assert_eq!(event.event_name.as_deref(), Some("Expo"));
+    assert_eq!(event.registration_link.as_deref(), Some("https://r"));
+    assert_eq!(event.contacts[0].name.as_deref(), Some("Pat Officer"));
+    assert_eq!(event.venues[0].venue.as_deref(), Some("Hall"));
+    assert_eq!(event.countries(), ["MX"]);
+}

@@ -198,6 +198,13 @@ impl FieldRules for GraphCostRules {
                 rule.list_bound = page_limit;
             }
             (_, "sourcesUsed" | "venues" | "contacts") => rule.list_bound = Some(SMALL_LISTS),
+            // ITA's facets, and the values one facet counts (countries are
+            // the most: every jurisdiction).
+            (_, "aggregations") => rule.list_bound = Some(SMALL_LISTS),
+            ("ItaAggregation", "buckets") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            (_, "assignedZipCodes" | "apoAddress") => rule.list_bound = Some(SMALL_LISTS),
             ("Query", "tradeFlows") => {
                 let reporters = arguments.len("reporters").unwrap_or(1).max(1);
                 let (rows, requests) = self.flows(arguments);

@@ -67,11 +67,25 @@ impl TradeLead {
     }
     /// The country of the opportunity.
     async fn country(&self) -> Option<Jurisdiction> {
-        jurisdiction_of(self.0.country.as_deref())
+        jurisdiction_of(self.0.iso2().as_deref())
     }
-    /// ISO alpha-2, as ITA gives it.
-    async fn country_code(&self) -> Option<&str> {
-        self.0.country.as_deref()
+    /// ISO alpha-2, as ITA gives it (v2 `country`, current `country_code`).
+    async fn country_code(&self) -> Option<String> {
+        self.0.iso2()
+    }
+    /// Current API: when the tender opens and closes.
+    async fn tender_start_date(&self) -> Option<&str> {
+        self.0.tender_start_date.as_deref()
+    }
+    async fn tender_end_date(&self) -> Option<&str> {
+        self.0.tender_end_date.as_deref()
+    }
+    /// Current API: the contract period.
+    async fn contract_start_date(&self) -> Option<&str> {
+        self.0.contract_start_date.as_deref()
+    }
+    async fn contract_end_date(&self) -> Option<&str> {
+        self.0.contract_end_date.as_deref()
     }
     /// The feed's industries (a string in some feeds, a list in others).
     async fn industries(&self) -> &[String] {
@@ -174,9 +188,33 @@ impl OfficeLocation {
     async fn country(&self) -> Option<Jurisdiction> {
         jurisdiction_of(office_country(&self.0).as_deref())
     }
-    /// ISO alpha-2 as ITA gives it (may be null).
-    async fn country_code(&self) -> Option<&str> {
-        self.0.country.as_deref()
+    /// ISO alpha-2 as ITA gives it (v2 `country`, current `country_code`;
+    /// may be null).
+    async fn country_code(&self) -> Option<String> {
+        self.0
+            .country_code
+            .as_deref()
+            .or(self.0.country.as_deref())
+            .filter(|code| code.trim().len() == 2)
+            .map(|code| code.trim().to_ascii_uppercase())
+    }
+    /// Current API: the country's name as ITA writes it.
+    async fn country_name(&self) -> Option<&str> {
+        self.0
+            .country
+            .as_deref()
+            .filter(|_| self.0.country_code.is_some())
+    }
+    /// Current API: APO/FPO address lines.
+    async fn apo_address(&self) -> &[String] {
+        &self.0.apo_address
+    }
+    async fn website_url(&self) -> Option<&str> {
+        self.0.website_url.as_deref()
+    }
+    /// Current API: the ZIP codes a domestic office serves.
+    async fn assigned_zip_codes(&self) -> &[String] {
+        &self.0.assigned_zip_codes
     }
     /// U.S. state, for domestic offices.
     async fn state(&self) -> Option<&str> {
@@ -234,16 +272,25 @@ impl Venue {
         self.0.state.as_deref()
     }
     async fn country(&self) -> Option<Jurisdiction> {
-        jurisdiction_of(self.0.country.as_deref())
+        jurisdiction_of(
+            self.0
+                .country
+                .as_deref()
+                .and_then(ita::model::country_code)
+                .as_deref(),
+        )
     }
-    async fn country_code(&self) -> Option<&str> {
-        self.0.country.as_deref()
+    /// ISO alpha-2 (a country name from the feed is resolved).
+    async fn country_code(&self) -> Option<String> {
+        self.0.country.as_deref().and_then(ita::model::country_code)
     }
 }
 
 /// An event contact.
 #[derive(SimpleObject)]
 pub struct Contact {
+    /// The whole name (the current API gives only this).
+    pub name: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub title: Option<String>,
@@ -255,6 +302,15 @@ pub struct Contact {
 impl From<ContactRecord> for Contact {
     fn from(contact: ContactRecord) -> Self {
         Self {
+            name: contact.name.or_else(|| {
+                let parts: Vec<&str> =
+                    [contact.first_name.as_deref(), contact.last_name.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|part| !part.trim().is_empty())
+                        .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            }),
             first_name: contact.first_name,
             last_name: contact.last_name,
             title: contact.person_title,
@@ -338,6 +394,40 @@ impl TradeEvent {
     }
 }
 
+/// How many of all matches have each value of a facet (country, source,
+/// industry, state, event type...): what frontends build filters from.
+#[derive(SimpleObject)]
+pub struct ItaAggregation {
+    /// The facet as ITA names it: `countries`, `sources`, `industries`,
+    /// `states`, `event_types`, `trade_regions`, `world_regions`...
+    pub facet: String,
+    pub buckets: Vec<ItaBucket>,
+}
+
+/// One value of a facet and how many matches have it.
+#[derive(SimpleObject)]
+pub struct ItaBucket {
+    pub value: String,
+    pub count: i64,
+}
+
+fn aggregations(facets: Vec<ita::model::Aggregation>) -> Vec<ItaAggregation> {
+    facets
+        .into_iter()
+        .map(|facet| ItaAggregation {
+            facet: facet.facet,
+            buckets: facet
+                .buckets
+                .into_iter()
+                .map(|bucket| ItaBucket {
+                    value: bucket.value,
+                    count: i64::try_from(bucket.count).unwrap_or(i64::MAX),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// A page of trade leads.
 #[derive(SimpleObject)]
 pub struct TradeLeadPage {
@@ -345,6 +435,8 @@ pub struct TradeLeadPage {
     /// Matches in all, as ITA counts them.
     pub total_count: Option<i64>,
     pub sources_used: Vec<SourceUsed>,
+    /// Counts of all matches by facet.
+    pub aggregations: Vec<ItaAggregation>,
 }
 
 /// A page of office locations.
@@ -353,6 +445,7 @@ pub struct OfficeLocationPage {
     pub items: Vec<OfficeLocation>,
     pub total_count: Option<i64>,
     pub sources_used: Vec<SourceUsed>,
+    pub aggregations: Vec<ItaAggregation>,
 }
 
 /// A page of trade events.
@@ -361,6 +454,7 @@ pub struct TradeEventPage {
     pub items: Vec<TradeEvent>,
     pub total_count: Option<i64>,
     pub sources_used: Vec<SourceUsed>,
+    pub aggregations: Vec<ItaAggregation>,
 }
 
 /// Checks paging arguments against ITA's field limit.
@@ -422,15 +516,93 @@ async fn search<R: CountryRecord>(
         )
         .await
         .graphql()?;
-    Ok(ItaPage {
-        items: page.items,
-        total: page.total,
-        sources_used: page.sources_used,
-    })
+    Ok(page)
 }
 
 fn total(total: Option<u64>) -> Option<i64> {
     total.and_then(|t| i64::try_from(t).ok())
+}
+
+/// A date range argument of an ITA search: `YYYY-MM-DD` ends, either open.
+#[derive(async_graphql::InputObject, Clone, Debug)]
+pub struct ItaDateRangeInput {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+fn date_range(
+    name: &str,
+    range: Option<ItaDateRangeInput>,
+) -> Result<Option<ita::ItaDateRange>, Error> {
+    let Some(range) = range else {
+        return Ok(None);
+    };
+    let date = |end: &str, value: Option<String>| -> Result<Option<String>, Error> {
+        value
+            .map(|text| {
+                let text = text.trim().to_owned();
+                let valid = text.len() == 10
+                    && text.chars().enumerate().all(|(i, c)| {
+                        if i == 4 || i == 7 {
+                            c == '-'
+                        } else {
+                            c.is_ascii_digit()
+                        }
+                    })
+                    && ("01"..="12").contains(&&text[5..7])
+                    && ("01"..="31").contains(&&text[8..10]);
+                if valid {
+                    Ok(text)
+                } else {
+                    Err(Error::bad_input(format!(
+                        "{name}.{end}: {text:?} is not a date YYYY-MM-DD"
+                    )))
+                }
+            })
+            .transpose()
+    };
+    let from = date("from", range.from)?;
+    let to = date("to", range.to)?;
+    if from.is_none() && to.is_none() {
+        return Err(Error::bad_input(format!(
+            "{name}: give from, to or both (leave {name} out to not filter by it)"
+        )));
+    }
+    if let (Some(from), Some(to)) = (&from, &to) {
+        if from > to {
+            return Err(Error::bad_input(format!(
+                "{name}: from {from} is after to {to}"
+            )));
+        }
+    }
+    Ok(Some(ita::ItaDateRange { from, to }))
+}
+
+/// U.S. postal abbreviations, upper case.
+fn states(values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
+    let states: Vec<String> = list("states", values)?
+        .into_iter()
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    if let Some(bad) = states
+        .iter()
+        .find(|s| s.len() != 2 || !s.chars().all(|c| c.is_ascii_alphabetic()))
+    {
+        return Err(Error::bad_input(format!(
+            "states: {bad:?} is not a U.S. postal abbreviation (e.g. \"CA\")"
+        )));
+    }
+    Ok(states)
+}
+
+/// Refuses, before any request, what the configured ITA API cannot honour.
+fn checked(
+    ctx: &Context<'_>,
+    endpoint: ita::Endpoint,
+    params: SearchParams,
+) -> async_graphql::Result<SearchParams> {
+    params.check(endpoint, sources(ctx)?.ita.api()).graphql()?;
+    Ok(params)
 }
 
 /// The top-level ITA queries.
@@ -439,15 +611,28 @@ pub struct ItaQueries;
 
 #[Object]
 impl ItaQueries {
-    /// Trade leads: `query` searches titles and descriptions; `countries` take
-    /// any country spelling; `industries` ITA industry names. `limit`
+    /// Trade leads. `query` searches titles and descriptions; `countries`
+    /// take any country spelling. The seeds' v2 API also filters by
+    /// `industries`, `sources` (feeds), `publishDate`, `endDate`,
+    /// `publishDateAmended`, `tradeRegions` and `worldRegions`; the current
+    /// API by `tenderStartDate` and `contractStartDate`. A filter the
+    /// configured API lacks is refused, naming the one that has it. `limit`
     /// (default 20, at most 1000) is paged upstream in requests of 100.
+    #[allow(clippy::too_many_arguments)]
     async fn trade_leads(
         &self,
         ctx: &Context<'_>,
         query: Option<String>,
         countries: Option<Vec<String>>,
         industries: Option<Vec<String>>,
+        sources: Option<Vec<String>>,
+        publish_date: Option<ItaDateRangeInput>,
+        end_date: Option<ItaDateRangeInput>,
+        publish_date_amended: Option<ItaDateRangeInput>,
+        trade_regions: Option<Vec<String>>,
+        world_regions: Option<Vec<String>>,
+        tender_start_date: Option<ItaDateRangeInput>,
+        contract_start_date: Option<ItaDateRangeInput>,
         limit: Option<i32>,
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<TradeLeadPage>> {
@@ -457,20 +642,34 @@ impl ItaQueries {
                 q: text("query", query).graphql()?,
                 countries: iso2_codes(countries.as_deref()).graphql()?,
                 industries: list("industries", industries).graphql()?,
+                sources: list("sources", sources).graphql()?,
+                publish_date: date_range("publishDate", publish_date).graphql()?,
+                end_date: date_range("endDate", end_date).graphql()?,
+                publish_date_amended: date_range("publishDateAmended", publish_date_amended)
+                    .graphql()?,
+                trade_regions: list("tradeRegions", trade_regions).graphql()?,
+                world_regions: list("worldRegions", world_regions).graphql()?,
+                tender_start_date: date_range("tenderStartDate", tender_start_date).graphql()?,
+                contract_start_date: date_range("contractStartDate", contract_start_date)
+                    .graphql()?,
                 ..SearchParams::default()
             };
+            let params = checked(ctx, ita::Endpoint::TradeLeads, params)?;
             let page = search::<ita::TradeLead>(ctx, params, limit, offset).await?;
             Ok(TradeLeadPage {
                 items: page.items.into_iter().map(TradeLead).collect(),
                 total_count: total(page.total),
                 sources_used: sources_used(page.sources_used),
+                aggregations: aggregations(page.aggregations),
             })
         };
         Some(page.await)
     }
 
-    /// ITA offices: `query` searches post and office names; `state` is a U.S.
-    /// postal code for domestic centers.
+    /// ITA offices. `query` searches post and office names; `states` are
+    /// U.S. postal codes for domestic centers (the v2 API takes one). The v2
+    /// API also filters by `city`; the current API by `zipCodes` (the ZIP
+    /// codes an office serves). `state` is the v2 spelling of `states`.
     #[allow(clippy::too_many_arguments)]
     async fn office_locations(
         &self,
@@ -478,47 +677,59 @@ impl ItaQueries {
         query: Option<String>,
         city: Option<String>,
         countries: Option<Vec<String>>,
-        state: Option<String>,
+        #[graphql(deprecation = "use states")] state: Option<String>,
+        states: Option<Vec<String>>,
+        zip_codes: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<OfficeLocationPage>> {
         let page = async {
             let (limit, offset) = bounds(limit, offset).graphql()?;
-            let state = text("state", state)
-                .graphql()?
-                .map(|s| s.to_ascii_uppercase());
-            if let Some(state) = &state {
-                if state.len() != 2 || !state.chars().all(|c| c.is_ascii_alphabetic()) {
-                    return Err(Error::bad_input(format!(
-                        "state {state:?} is not a U.S. postal abbreviation (e.g. \"CA\")"
-                    )))
-                    .graphql();
+            let states = match (state, states) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::bad_input("give state or states, not both")).graphql()
                 }
-            }
+                (Some(state), None) => self::states(Some(vec![state])).graphql()?,
+                (None, states) => self::states(states).graphql()?,
+            };
             let params = SearchParams {
                 q: text("query", query).graphql()?,
                 city: text("city", city).graphql()?,
                 countries: iso2_codes(countries.as_deref()).graphql()?,
-                state,
+                states,
+                zip_codes: list("zipCodes", zip_codes).graphql()?,
                 ..SearchParams::default()
             };
+            let params = checked(ctx, ita::Endpoint::OfficeLocations, params)?;
             let page = search::<ita::OfficeLocation>(ctx, params, limit, offset).await?;
             Ok(OfficeLocationPage {
                 items: page.items.into_iter().map(OfficeLocation).collect(),
                 total_count: total(page.total),
                 sources_used: sources_used(page.sources_used),
+                aggregations: aggregations(page.aggregations),
             })
         };
         Some(page.await)
     }
 
-    /// Trade events: `query` searches names and descriptions; `countries`
-    /// match any of an event's venues.
+    /// Trade events. `query` searches names and descriptions; `countries`
+    /// match any of an event's venues; `industries`, `sources` and
+    /// `startDate` in both APIs; the v2 API also `endDate`, `tradeRegions`
+    /// and `worldRegions`, the current API `eventTypes` and `states`.
+    #[allow(clippy::too_many_arguments)]
     async fn trade_events(
         &self,
         ctx: &Context<'_>,
         query: Option<String>,
         countries: Option<Vec<String>>,
+        industries: Option<Vec<String>>,
+        sources: Option<Vec<String>>,
+        start_date: Option<ItaDateRangeInput>,
+        end_date: Option<ItaDateRangeInput>,
+        trade_regions: Option<Vec<String>>,
+        world_regions: Option<Vec<String>>,
+        event_types: Option<Vec<String>>,
+        states: Option<Vec<String>>,
         limit: Option<i32>,
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<TradeEventPage>> {
@@ -527,13 +738,23 @@ impl ItaQueries {
             let params = SearchParams {
                 q: text("query", query).graphql()?,
                 countries: iso2_codes(countries.as_deref()).graphql()?,
+                industries: list("industries", industries).graphql()?,
+                sources: list("sources", sources).graphql()?,
+                start_date: date_range("startDate", start_date).graphql()?,
+                end_date: date_range("endDate", end_date).graphql()?,
+                trade_regions: list("tradeRegions", trade_regions).graphql()?,
+                world_regions: list("worldRegions", world_regions).graphql()?,
+                event_types: list("eventTypes", event_types).graphql()?,
+                states: self::states(states).graphql()?,
                 ..SearchParams::default()
             };
+            let params = checked(ctx, ita::Endpoint::TradeEvents, params)?;
             let page = search::<ita::TradeEvent>(ctx, params, limit, offset).await?;
             Ok(TradeEventPage {
                 items: page.items.into_iter().map(TradeEvent).collect(),
                 total_count: total(page.total),
                 sources_used: sources_used(page.sources_used),
+                aggregations: aggregations(page.aggregations),
             })
         };
         Some(page.await)
@@ -550,6 +771,7 @@ impl Jurisdiction {
         limit: Option<i32>,
     ) -> async_graphql::Result<Vec<Arc<R>>> {
         let (limit, _) = bounds(limit, None).graphql()?;
+        let params = checked(ctx, R::ENDPOINT, params)?;
         let Some(iso2) = self.iso2_code() else {
             return Ok(Vec::new());
         };

@@ -86,23 +86,96 @@ async fn search(
         }
         Some(_) => {}
     }
-    let (records, allowed): (&[Value], &[&str]) = match endpoint.as_str() {
-        "trade_leads" => (
-            &sample().leads,
-            &["q", "industries", "countries", "size", "offset"],
-        ),
-        "ita_office_locations" => (
-            &sample().offices,
-            &["q", "city", "countries", "state", "size", "offset"],
-        ),
-        "trade_events" => (&sample().events, &["q", "countries", "size", "offset"]),
+    let current = headers.is_some();
+    let records: &[Value] = match endpoint.as_str() {
+        "trade_leads" => &sample().leads,
+        "ita_office_locations" => &sample().offices,
+        "trade_events" => &sample().events,
         _ => return error(StatusCode::NOT_FOUND, "No such endpoint"),
     };
-    if let Some(unknown) = params.keys().find(|name| !allowed.contains(&name.as_str())) {
-        return error(
+    // Each generation's parameters, by meaning. The v2 API answers 400 to a
+    // name it does not know; the current one, like data.trade.gov, ignores
+    // it (so a test catches a wrong name by its missing effect).
+    let known: &[(&str, Meaning)] = match (endpoint.as_str(), current) {
+        ("trade_leads", false) => &[
+            ("q", Meaning::Query),
+            ("countries", Meaning::Countries),
+            ("industries", Meaning::Industries),
+            ("sources", Meaning::Sources),
+            ("publish_date", Meaning::Range("publish_date")),
+            ("end_date", Meaning::Range("end_date")),
+            (
+                "publish_date_amended",
+                Meaning::Range("publish_date_amended"),
+            ),
+            ("trade_regions", Meaning::List("trade_regions")),
+            ("world_regions", Meaning::List("world_regions")),
+        ],
+        ("trade_leads", true) => &[
+            ("q", Meaning::Query),
+            ("country_codes", Meaning::Countries),
+            (
+                "tender_start_date_range",
+                Meaning::Range("tender_start_date"),
+            ),
+            (
+                "contract_start_date_range",
+                Meaning::Range("contract_start_date"),
+            ),
+        ],
+        ("ita_office_locations", false) => &[
+            ("q", Meaning::Query),
+            ("countries", Meaning::Countries),
+            ("city", Meaning::Text("city")),
+            ("state", Meaning::Text("state")),
+        ],
+        ("ita_office_locations", true) => &[
+            ("q", Meaning::Query),
+            ("country_codes", Meaning::Countries),
+            ("states", Meaning::Text("state")),
+            ("assigned_zip_codes", Meaning::List("assigned_zip_codes")),
+        ],
+        (_, false) => &[
+            ("q", Meaning::Query),
+            ("countries", Meaning::Countries),
+            ("industries", Meaning::Industries),
+            ("sources", Meaning::Sources),
+            ("start_date", Meaning::Range("start_date")),
+            ("end_date", Meaning::Range("end_date")),
+            ("trade_regions", Meaning::List("trade_regions")),
+            ("world_regions", Meaning::List("world_regions")),
+        ],
+        (_, true) => &[
+            ("q", Meaning::Query),
+            ("countries", Meaning::Countries),
+            ("industries", Meaning::Industries),
+            ("sources", Meaning::Sources),
+            ("event_types", Meaning::Text("event_type")),
+            ("states", Meaning::VenueStates),
+            ("start_date_range", Meaning::Range("start_date")),
+        ],
+    };
+    let stem = |name: &str| {
+        name.strip_suffix("[from]")
+            .or_else(|| name.strip_suffix("[to]"))
+            .unwrap_or(name)
+            .to_owned()
+    };
+    let unknown: Vec<&String> = params
+        .keys()
+        .filter(|name| {
+            !["size", "offset"].contains(&name.as_str())
+                && !known.iter().any(|(known, _)| *known == stem(name))
+                // Only the current API writes ranges as name[from]/name[to].
+                || (!current && name.contains('['))
+        })
+        .collect();
+    if !current && !unknown.is_empty() {
+        return (
             StatusCode::BAD_REQUEST,
-            format!("Invalid parameter: {unknown}"),
-        );
+            Json(json!({ "error": { "unknown_parameters": unknown } })),
+        )
+            .into_response();
     }
     let size = match params.get("size").map(|s| s.parse::<usize>()) {
         None => 10,
@@ -119,81 +192,387 @@ async fn search(
             )
         }
     };
-    let countries: Vec<String> = params
-        .get("countries")
-        .map(|list| {
-            list.split(',')
-                .map(|c| c.trim().to_ascii_uppercase())
-                .collect()
-        })
-        .unwrap_or_default();
-    let text =
-        |record: &Value, field: &str| record[field].as_str().unwrap_or_default().to_lowercase();
+    let mut filters: Vec<(Meaning, Filter)> = Vec::new();
+    for (name, meaning) in known {
+        let filter = match meaning {
+            Meaning::Range(_) if current => {
+                let from = params.get(&format!("{name}[from]")).cloned();
+                let to = params.get(&format!("{name}[to]")).cloned();
+                if from.is_none() && to.is_none() {
+                    continue;
+                }
+                Filter::Range(from, to)
+            }
+            Meaning::Range(_) => {
+                let Some(value) = params.get(*name) else {
+                    continue;
+                };
+                match value.split_once(" TO ") {
+                    Some((from, to)) if valid_date(from) && valid_date(to) => {
+                        Filter::Range(Some(from.to_owned()), Some(to.to_owned()))
+                    }
+                    _ => return error(StatusCode::BAD_REQUEST, "Invalid Date Range Format"),
+                }
+            }
+            Meaning::Query => match params.get(*name) {
+                Some(value) => Filter::Values(vec![value.trim().to_lowercase()]),
+                None => continue,
+            },
+            _ => match params.get(*name) {
+                Some(value) => Filter::Values(
+                    value
+                        .split(',')
+                        .map(|v| v.trim().to_lowercase())
+                        .filter(|v| !v.is_empty())
+                        .collect(),
+                ),
+                None => continue,
+            },
+        };
+        filters.push((*meaning, filter));
+    }
     let matching: Vec<&Value> = records
         .iter()
         .filter(|record| {
-            let record_countries: Vec<String> = match endpoint.as_str() {
-                "trade_events" => record["venues"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v["country"].as_str().map(str::to_owned))
-                    .collect(),
-                _ => record["country"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .into_iter()
-                    .collect(),
-            };
-            countries.is_empty() || record_countries.iter().any(|c| countries.contains(c))
-        })
-        .filter(|record| {
-            params.get("q").is_none_or(|q| {
-                let q = q.to_lowercase();
-                let fields: &[&str] = match endpoint.as_str() {
-                    "trade_leads" => &["title", "description"],
-                    "ita_office_locations" => &["post", "office_name"],
-                    _ => &["event_name", "description"],
-                };
-                fields.iter().any(|field| text(record, field).contains(&q))
-            })
-        })
-        .filter(|record| {
-            params.get("industries").is_none_or(|list| {
-                let wanted: Vec<String> =
-                    list.split(',').map(|i| i.trim().to_lowercase()).collect();
-                record["ita_industries"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .any(|i| wanted.contains(&i.to_lowercase()))
-            })
-        })
-        .filter(|record| {
-            params
-                .get("city")
-                .is_none_or(|city| text(record, "city") == city.to_lowercase())
-        })
-        .filter(|record| {
-            params
-                .get("state")
-                .is_none_or(|state| text(record, "state") == state.to_lowercase())
+            filters
+                .iter()
+                .all(|(meaning, filter)| meaning.matches(&endpoint, record, filter))
         })
         .collect();
     let total = matching.len();
-    let results: Vec<&Value> = matching.into_iter().skip(offset).take(size).collect();
+    let facets = aggregations(&endpoint, current, &matching);
+    let results: Vec<Value> = matching
+        .into_iter()
+        .skip(offset)
+        .take(size)
+        .map(|record| {
+            if current {
+                current_shape(&endpoint, record)
+            } else {
+                record.clone()
+            }
+        })
+        .collect();
     let source = match endpoint.as_str() {
         "trade_leads" => "TRADE_LEADS",
         "ita_office_locations" => "ITA_OFFICE_LOCATIONS",
         _ => "TRADE_EVENTS",
     };
-    Json(json!({
-        "total": total,
-        "offset": offset,
-        "sources_used": [{ "source": source, "source_last_updated": "2026-11-22T20:00:00-05:00", "last_imported": "2026-11-23T03:00:00-05:00" }],
-        "results": results,
-        "aggregations": { "countries": countries.iter().map(|c| json!({ "key": c, "doc_count": 0 })).collect::<Vec<_>>() },
-    }))
-    .into_response()
+    if current {
+        let next = offset + results.len();
+        Json(json!({
+            "total": total,
+            "count": results.len(),
+            "offset": offset,
+            "next_offset": (next < total).then_some(next),
+            "results": results,
+            "aggregations": facets,
+        }))
+        .into_response()
+    } else {
+        Json(json!({
+            "total": total,
+            "offset": offset,
+            "sources_used": [{ "source": source, "source_last_updated": "2026-11-22T20:00:00-05:00", "last_imported": "2026-11-23T03:00:00-05:00" }],
+            "search_performed_at": "2026-11-23T12:00:00Z",
+            "results": results,
+            "aggregations": facets,
+        }))
+        .into_response()
+    }
+}
+
+/// What a search parameter filters on.
+#[derive(Clone, Copy, Debug)]
+enum Meaning {
+    Query,
+    Countries,
+    Industries,
+    Sources,
+    /// A record field, matched case-insensitively.
+    Text(&'static str),
+    /// A record list field, any value matching.
+    List(&'static str),
+    /// An event's venue states.
+    VenueStates,
+    /// A record date field, inside the range.
+    Range(&'static str),
+}
+
+enum Filter {
+    Values(Vec<String>),
+    Range(Option<String>, Option<String>),
+}
+
+fn valid_date(text: &str) -> bool {
+    let text = text.trim();
+    text.len() == 10
+        && text.chars().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(text) => vec![text.to_lowercase()],
+        Value::Array(list) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_lowercase)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A record's countries, ISO alpha-2 lower case: an event's venues'.
+fn record_countries(endpoint: &str, record: &Value) -> Vec<String> {
+    match endpoint {
+        "trade_events" => record["venues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["country"].as_str().map(str::to_lowercase))
+            .collect(),
+        _ => strings(&record["country"]),
+    }
+}
+
+impl Meaning {
+    fn matches(self, endpoint: &str, record: &Value, filter: &Filter) -> bool {
+        let any = |have: Vec<String>, wanted: &[String]| have.iter().any(|h| wanted.contains(h));
+        match (self, filter) {
+            (Self::Query, Filter::Values(words)) => {
+                let fields: &[&str] = match endpoint {
+                    "trade_leads" => &["title", "description"],
+                    "ita_office_locations" => &["post", "office_name"],
+                    _ => &["event_name", "description"],
+                };
+                let q = words.join(" ");
+                fields.iter().any(|field| {
+                    record[*field]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_lowercase()
+                        .contains(&q)
+                })
+            }
+            (Self::Countries, Filter::Values(wanted)) => {
+                any(record_countries(endpoint, record), wanted)
+            }
+            (Self::Industries, Filter::Values(wanted)) => {
+                let mut have = strings(&record["ita_industries"]);
+                have.extend(strings(&record["industries"]));
+                have.extend(strings(&record["industry"]));
+                any(have, wanted)
+            }
+            (Self::Sources, Filter::Values(wanted)) => any(strings(&record["source"]), wanted),
+            (Self::Text(field), Filter::Values(wanted)) => any(strings(&record[field]), wanted),
+            (Self::List(field), Filter::Values(wanted)) => {
+                let have = if field == "assigned_zip_codes" {
+                    zip_codes(record)
+                } else {
+                    strings(&record[field])
+                };
+                any(have, wanted)
+            }
+            (Self::VenueStates, Filter::Values(wanted)) => any(
+                record["venues"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|venue| strings(&venue["state"]))
+                    .collect(),
+                wanted,
+            ),
+            (Self::Range(field), Filter::Range(from, to)) => {
+                let Some(date) = record[field].as_str() else {
+                    return false;
+                };
+                from.as_deref().is_none_or(|from| date >= from)
+                    && to.as_deref().is_none_or(|to| date <= to)
+            }
+            _ => true,
+        }
+    }
+}
+
+/// The ZIP codes a domestic office serves (generated from its id).
+fn zip_codes(record: &Value) -> Vec<String> {
+    if record["post_type"] != "D" {
+        return Vec::new();
+    }
+    let id = record["id"].as_str().unwrap_or_default();
+    let seed = id.bytes().fold(7u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    });
+    (0..3)
+        .map(|n| format!("{:05}", (seed.wrapping_add(n * 7)) % 99_999))
+        .collect()
+}
+
+/// Counts of the matches by facet, in the generation's shape: v2 `{key,
+/// doc_count}` under `countries`, `sources`, `trade_regions`,
+/// `world_regions`; current `{value, count}` (leads by `country_codes`,
+/// offices by `country_codes` and `states`, events by `sources`,
+/// `countries`, `states`, `event_types`, `industries`).
+fn aggregations(endpoint: &str, current: bool, matching: &[&Value]) -> Value {
+    let facets: &[&str] = match (endpoint, current) {
+        (_, false) if endpoint == "ita_office_locations" => &["countries"],
+        (_, false) => &["countries", "sources", "trade_regions", "world_regions"],
+        ("trade_leads", true) => &["country_codes"],
+        ("ita_office_locations", true) => &["country_codes", "states"],
+        (_, true) => &[
+            "sources",
+            "countries",
+            "states",
+            "event_types",
+            "industries",
+        ],
+    };
+    let mut out = serde_json::Map::new();
+    for facet in facets {
+        let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+        for record in matching {
+            let mut values: Vec<String> = match *facet {
+                "countries" | "country_codes" => record_countries(endpoint, record)
+                    .into_iter()
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect(),
+                "sources" => record["source"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect(),
+                "states" if endpoint == "trade_events" => record["venues"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v["state"].as_str().map(str::to_owned))
+                    .collect(),
+                "states" => record["state"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect(),
+                "event_types" => record["event_type"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect(),
+                "industries" => record["industries"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                field => record[field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+            };
+            values.sort();
+            values.dedup();
+            for value in values {
+                *counts.entry(value).or_default() += 1;
+            }
+        }
+        let mut buckets: Vec<(String, u64)> = counts.into_iter().collect();
+        buckets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let buckets: Vec<Value> = buckets
+            .into_iter()
+            .map(|(value, count)| {
+                if current {
+                    json!({ "value": value, "count": count })
+                } else {
+                    json!({ "key": value, "doc_count": count })
+                }
+            })
+            .collect();
+        out.insert((*facet).to_owned(), Value::Array(buckets));
+    }
+    Value::Object(out)
+}
+
+/// A record as data.trade.gov answers it (`fixtures/ita/CURRENT_API.md`):
+/// leads with `country_code` and `published_date` (no `country`), offices
+/// with the country's name in `country` beside `country_code`, events with
+/// `name`, `registration_url`, venues `{name, street, city, state,
+/// country}` and contacts `{name, ...}`.
+fn current_shape(endpoint: &str, record: &Value) -> Value {
+    let mut record = record.clone();
+    let Some(fields) = record.as_object_mut() else {
+        return record;
+    };
+    let rename = |fields: &mut serde_json::Map<String, Value>, from: &str, to: &str| {
+        if let Some(value) = fields.remove(from) {
+            fields.insert(to.to_owned(), value);
+        }
+    };
+    match endpoint {
+        "trade_leads" => {
+            rename(fields, "country", "country_code");
+            rename(fields, "publish_date", "published_date");
+            for legacy in [
+                "country_name",
+                "trade_regions",
+                "world_regions",
+                "ita_industries",
+                "industry",
+                "source",
+                "publish_date_amended",
+            ] {
+                fields.remove(legacy);
+            }
+        }
+        "ita_office_locations" => {
+            let code = fields.remove("country").unwrap_or(Value::Null);
+            let name = code
+                .as_str()
+                .and_then(crate::countries::by_iso2)
+                .map_or(Value::Null, |country| json!(country.name));
+            fields.insert("country_code".into(), code);
+            fields.insert("country".into(), name);
+            let zips = zip_codes(&Value::Object(fields.clone()));
+            fields.insert("assigned_zip_codes".into(), json!(zips));
+            fields.insert("apo_address".into(), json!([]));
+            fields.insert(
+                "website_url".into(),
+                json!("https://www.trade.gov/sample-office"),
+            );
+            fields.remove("city");
+        }
+        _ => {
+            rename(fields, "event_name", "name");
+            rename(fields, "registration_link", "registration_url");
+            fields.remove("ita_industries");
+            fields.remove("trade_regions");
+            fields.remove("world_regions");
+            if let Some(Value::Array(venues)) = fields.get_mut("venues") {
+                for venue in venues.iter_mut().filter_map(Value::as_object_mut) {
+                    rename(venue, "venue", "name");
+                    rename(venue, "address", "street");
+                    venue.remove("country_name");
+                }
+            }
+            if let Some(Value::Array(contacts)) = fields.get_mut("contacts") {
+                for contact in contacts.iter_mut().filter_map(Value::as_object_mut) {
+                    let first = contact.remove("first_name");
+                    let last = contact.remove("last_name");
+                    let name: Vec<&str> = [&first, &last]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    contact.insert("name".into(), json!(name.join(" ")));
+                }
+            }
+        }
+    }
+    record
 }

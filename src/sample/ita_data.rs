@@ -100,6 +100,36 @@ pub fn sample() -> &'static ItaSample {
     &DATA
 }
 
+/// The world region ITA files a country under (the v2 API's
+/// `world_regions` filter and facet).
+pub fn world_region(iso2: &str) -> &'static str {
+    match iso2 {
+        "MX" | "CA" => "North America",
+        "BR" | "AR" | "CL" | "CO" | "PE" | "EC" | "GT" | "CR" | "PA" | "DO" => "Latin America",
+        "TR" | "IL" | "SA" | "AE" | "EG" | "MA" | "QA" | "KW" => "Middle East and North Africa",
+        "ZA" | "NG" | "KE" => "Sub-Saharan Africa",
+        "IN" | "CN" | "JP" | "KR" | "TW" | "HK" | "SG" | "MY" | "TH" | "VN" | "ID" | "PH"
+        | "AU" | "NZ" | "PK" | "BD" | "KZ" => "Asia Pacific",
+        _ => "Europe",
+    }
+}
+
+/// The trade region (agreement) ITA files a country under, if any.
+pub fn trade_region(iso2: &str) -> Option<&'static str> {
+    const EU: &[&str] = &[
+        "FR", "DE", "IT", "ES", "NL", "BE", "AT", "SE", "DK", "FI", "PL", "CZ", "HU", "RO", "GR",
+        "IE", "PT", "SK", "BG", "HR",
+    ];
+    match iso2 {
+        _ if EU.contains(&iso2) => Some("European Union"),
+        "MX" | "CA" => Some("USMCA"),
+        "CL" | "CO" | "PE" | "CR" | "GT" | "PA" | "DO" | "AU" | "SG" | "KR" | "IL" | "MA" => {
+            Some("Free Trade Agreement partners")
+        }
+        _ => None,
+    }
+}
+
 fn name_of(iso2: &str) -> &'static str {
     countries::by_iso2(iso2).map_or("Unknown", |country| country.short_name)
 }
@@ -153,7 +183,8 @@ fn generate() -> ItaSample {
             let common = json!({
                 "country": iso2, "country_name": country, "title": title, "description": description,
                 "publish_date": published, "end_date": closes, "ita_industries": [industry],
-                "trade_regions": [], "world_regions": [],
+                "trade_regions": trade_region(iso2).into_iter().collect::<Vec<_>>(), "world_regions": [world_region(iso2)],
+                "tender_start_date": published, "tender_end_date": closes,
             });
             let specific = match *iso2 {
                 "CA" => {
@@ -214,7 +245,7 @@ fn generate() -> ItaSample {
                 "venues": venues,
                 "contacts": [{ "first_name": "Pat", "last_name": format!("Officer {index}"), "person_title": "Commercial Specialist",
                                "post": country, "email": format!("pat.{}@trade.gov", iso2.to_ascii_lowercase()), "phone": "+1 555 0100" }],
-                "trade_regions": [], "world_regions": [],
+                "trade_regions": trade_region(iso2).into_iter().collect::<Vec<_>>(), "world_regions": [world_region(iso2)],
             }));
         }
     }

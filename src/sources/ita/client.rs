@@ -5,7 +5,7 @@ use crate::sources::http::{Credential, Secret};
 use std::hash::Hash;
 use std::sync::Arc;
 
-use super::model::{decode_search, Identifiable, SourceUsed};
+use super::model::{decode_search, Aggregation, Identifiable, SourceUsed};
 use crate::error::Error;
 use crate::sources::http::{Upstream, UpstreamRequest};
 use crate::sources::UpstreamUsage;
@@ -40,6 +40,15 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The endpoint in words, for errors.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::TradeLeads => "the trade leads search",
+            Self::OfficeLocations => "the office locations search",
+            Self::TradeEvents => "the trade events search",
+        }
+    }
+
     fn slug(self) -> &'static str {
         match self {
             Self::TradeLeads => "trade_leads",
@@ -57,40 +66,236 @@ impl Endpoint {
     }
 }
 
-/// Search parameters other than paging. Which ones an endpoint takes is
-/// checked by the graph (leads: q, countries, industries; offices: q, city,
-/// countries, state; events: q, countries).
+/// A date range, both ends inclusive, either open (`YYYY-MM-DD`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DateRange {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// A search filter, by what it means; each endpoint and API generation
+/// names it its own way, or does not have it ([`Filter::wire_name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Filter {
+    Query,
+    Countries,
+    Industries,
+    Sources,
+    City,
+    States,
+    ZipCodes,
+    EventTypes,
+    TradeRegions,
+    WorldRegions,
+    PublishDate,
+    EndDate,
+    PublishDateAmended,
+    StartDate,
+    TenderStartDate,
+    ContractStartDate,
+}
+
+impl Filter {
+    /// The GraphQL argument that sets it.
+    pub fn argument(self) -> &'static str {
+        match self {
+            Self::Query => "query",
+            Self::Countries => "countries",
+            Self::Industries => "industries",
+            Self::Sources => "sources",
+            Self::City => "city",
+            Self::States => "states",
+            Self::ZipCodes => "zipCodes",
+            Self::EventTypes => "eventTypes",
+            Self::TradeRegions => "tradeRegions",
+            Self::WorldRegions => "worldRegions",
+            Self::PublishDate => "publishDate",
+            Self::EndDate => "endDate",
+            Self::PublishDateAmended => "publishDateAmended",
+            Self::StartDate => "startDate",
+            Self::TenderStartDate => "tenderStartDate",
+            Self::ContractStartDate => "contractStartDate",
+        }
+    }
+
+    /// The parameter `endpoint` takes for it in `api` (for date ranges on
+    /// the current API, the stem of `<stem>[from]` and `<stem>[to]`), or
+    /// `None` where it has none. The v2 names are seeds 000-002's and the
+    /// v2 API's source (GovWizely/webservices); the current ones are
+    /// data.trade.gov's (`fixtures/ita/CURRENT_API.md`).
+    pub fn wire_name(self, endpoint: Endpoint, api: ItaApi) -> Option<&'static str> {
+        use Endpoint::{OfficeLocations as Offices, TradeEvents as Events, TradeLeads as Leads};
+        use ItaApi::{Current, V2};
+        Some(match (self, endpoint, api) {
+            (Self::Query, _, _) => "q",
+            (Self::Countries, Leads | Offices, V2) | (Self::Countries, Events, _) => "countries",
+            (Self::Countries, Leads | Offices, Current) => "country_codes",
+            (Self::Industries, Leads, V2) | (Self::Industries, Events, _) => "industries",
+            (Self::Sources, Leads, V2) | (Self::Sources, Events, _) => "sources",
+            (Self::City, Offices, V2) => "city",
+            (Self::States, Offices, V2) => "state",
+            (Self::States, Offices | Events, Current) => "states",
+            (Self::ZipCodes, Offices, Current) => "assigned_zip_codes",
+            (Self::EventTypes, Events, Current) => "event_types",
+            (Self::TradeRegions, Leads | Events, V2) => "trade_regions",
+            (Self::WorldRegions, Leads | Events, V2) => "world_regions",
+            (Self::PublishDate, Leads, V2) => "publish_date",
+            (Self::EndDate, Leads | Events, V2) => "end_date",
+            (Self::PublishDateAmended, Leads, V2) => "publish_date_amended",
+            (Self::StartDate, Events, V2) => "start_date",
+            (Self::StartDate, Events, Current) => "start_date_range",
+            (Self::TenderStartDate, Leads, Current) => "tender_start_date_range",
+            (Self::ContractStartDate, Leads, Current) => "contract_start_date_range",
+            _ => return None,
+        })
+    }
+}
+
+/// Search parameters other than paging, by meaning; [`SearchParams::check`]
+/// says which the endpoint and API generation in use cannot honour.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SearchParams {
     pub q: Option<String>,
     /// ISO alpha-2, upper case.
     pub countries: Vec<String>,
     pub industries: Vec<String>,
+    pub sources: Vec<String>,
     pub city: Option<String>,
-    pub state: Option<String>,
+    /// U.S. postal abbreviations.
+    pub states: Vec<String>,
+    pub zip_codes: Vec<String>,
+    pub event_types: Vec<String>,
+    pub trade_regions: Vec<String>,
+    pub world_regions: Vec<String>,
+    pub publish_date: Option<DateRange>,
+    pub end_date: Option<DateRange>,
+    pub publish_date_amended: Option<DateRange>,
+    pub start_date: Option<DateRange>,
+    pub tender_start_date: Option<DateRange>,
+    pub contract_start_date: Option<DateRange>,
+}
+
+/// A filter's value, as it goes out.
+enum Value<'a> {
+    Text(&'a str),
+    List(&'a [String]),
+    Range(&'a DateRange),
 }
 
 impl SearchParams {
-    fn query(&self, size: u64, offset: u64) -> Vec<(String, String)> {
+    /// The filters that are set, with their values.
+    fn set(&self) -> Vec<(Filter, Value<'_>)> {
+        let mut set = Vec::new();
+        for (filter, value) in [(Filter::Query, &self.q), (Filter::City, &self.city)] {
+            if let Some(value) = value {
+                set.push((filter, Value::Text(value)));
+            }
+        }
+        for (filter, list) in [
+            (Filter::Countries, &self.countries),
+            (Filter::Industries, &self.industries),
+            (Filter::Sources, &self.sources),
+            (Filter::States, &self.states),
+            (Filter::ZipCodes, &self.zip_codes),
+            (Filter::EventTypes, &self.event_types),
+            (Filter::TradeRegions, &self.trade_regions),
+            (Filter::WorldRegions, &self.world_regions),
+        ] {
+            if !list.is_empty() {
+                set.push((filter, Value::List(list)));
+            }
+        }
+        for (filter, range) in [
+            (Filter::PublishDate, &self.publish_date),
+            (Filter::EndDate, &self.end_date),
+            (Filter::PublishDateAmended, &self.publish_date_amended),
+            (Filter::StartDate, &self.start_date),
+            (Filter::TenderStartDate, &self.tender_start_date),
+            (Filter::ContractStartDate, &self.contract_start_date),
+        ] {
+            if let Some(range) = range {
+                set.push((filter, Value::Range(range)));
+            }
+        }
+        set
+    }
+
+    /// Refuses, before any request, a filter `endpoint` cannot honour in
+    /// `api`, saying which generation has it (never dropped, never sent
+    /// under a wrong name).
+    pub fn check(&self, endpoint: Endpoint, api: ItaApi) -> Result<(), Error> {
+        for (filter, _) in self.set() {
+            if filter.wire_name(endpoint, api).is_some() {
+                continue;
+            }
+            let other = match api {
+                ItaApi::V2 => ItaApi::Current,
+                ItaApi::Current => ItaApi::V2,
+            };
+            return Err(Error::bad_input(match filter.wire_name(endpoint, other) {
+                Some(_) => format!(
+                    "{}: {} takes it only in the {} ITA API; this gateway speaks {} (set --ita-api {})",
+                    filter.argument(),
+                    endpoint.describe(),
+                    other.name(),
+                    api.name(),
+                    other.name()
+                ),
+                None => format!(
+                    "{}: {} has no such filter in either ITA API",
+                    filter.argument(),
+                    endpoint.describe()
+                ),
+            }));
+        }
+        if api == ItaApi::V2 && endpoint == Endpoint::OfficeLocations && self.states.len() > 1 {
+            return Err(Error::bad_input(
+                "states: the v2 ITA API's office search takes one state (the current API takes several)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The query string for `endpoint` in `api`. Filters the generation
+    /// cannot honour were refused by [`SearchParams::check`]; any left
+    /// here are not sent.
+    fn query(
+        &self,
+        endpoint: Endpoint,
+        api: ItaApi,
+        size: u64,
+        offset: u64,
+    ) -> Vec<(String, String)> {
         let mut query = Vec::new();
-        let mut push = |name: &str, value: String| query.push((name.to_owned(), value));
-        if let Some(q) = &self.q {
-            push("q", q.clone());
+        for (filter, value) in self.set() {
+            let Some(name) = filter.wire_name(endpoint, api) else {
+                continue;
+            };
+            match value {
+                Value::Text(text) => query.push((name.to_owned(), text.to_owned())),
+                Value::List(list) => query.push((name.to_owned(), list.join(","))),
+                // v2: "YYYY-MM-DD TO YYYY-MM-DD", both ends given.
+                Value::Range(range) if api == ItaApi::V2 => query.push((
+                    name.to_owned(),
+                    format!(
+                        "{} TO {}",
+                        range.from.as_deref().unwrap_or("1900-01-01"),
+                        range.to.as_deref().unwrap_or("2099-12-31")
+                    ),
+                )),
+                // Current: `<stem>[from]` and `<stem>[to]`, the ends given.
+                Value::Range(range) => {
+                    if let Some(from) = &range.from {
+                        query.push((format!("{name}[from]"), from.clone()));
+                    }
+                    if let Some(to) = &range.to {
+                        query.push((format!("{name}[to]"), to.clone()));
+                    }
+                }
+            }
         }
-        if !self.countries.is_empty() {
-            push("countries", self.countries.join(","));
-        }
-        if !self.industries.is_empty() {
-            push("industries", self.industries.join(","));
-        }
-        if let Some(city) = &self.city {
-            push("city", city.clone());
-        }
-        if let Some(state) = &self.state {
-            push("state", state.clone());
-        }
-        push("size", size.to_string());
-        push("offset", offset.to_string());
+        query.push(("size".to_owned(), size.to_string()));
+        query.push(("offset".to_owned(), offset.to_string()));
         query
     }
 }
@@ -99,6 +304,7 @@ impl SearchParams {
 struct Answer<T> {
     total: Option<u64>,
     sources_used: Vec<SourceUsed>,
+    aggregations: Vec<Aggregation>,
     results: Vec<Arc<T>>,
 }
 
@@ -109,6 +315,7 @@ fn decode_answer<T: serde::de::DeserializeOwned + Identifiable>(
     Ok(Answer {
         total: response.total,
         sources_used: response.sources_used,
+        aggregations: response.aggregations,
         results: response.results.into_iter().map(Arc::new).collect(),
     })
 }
@@ -120,6 +327,8 @@ pub struct ItaPage<T> {
     /// Matches in all, as ITA counts them.
     pub total: Option<u64>,
     pub sources_used: Vec<SourceUsed>,
+    /// Counts of all matches by facet, from the first answer.
+    pub aggregations: Vec<Aggregation>,
 }
 
 /// The ITA client: a cheap `Clone` handle.
@@ -151,6 +360,11 @@ impl ItaClient {
         Self { upstream, api }
     }
 
+    /// The API generation this client speaks.
+    pub fn api(&self) -> ItaApi {
+        self.api
+    }
+
     /// Up to `limit` records from `offset`, in requests of at most 100,
     /// stopping when ITA runs out. `keep_going` may stop earlier: it sees the
     /// records so far and says whether another page is needed.
@@ -163,15 +377,20 @@ impl ItaClient {
         usage: &UpstreamUsage,
         mut keep_going: impl FnMut(&[Arc<T>]) -> bool,
     ) -> Result<ItaPage<Arc<T>>, Error> {
+        params.check(endpoint, self.api)?;
         let mut page = ItaPage {
             items: Vec::new(),
             total: None,
             sources_used: Vec::new(),
+            aggregations: Vec::new(),
         };
         let mut next = offset;
         while (page.items.len() as u64) < limit {
             let size = (limit - page.items.len() as u64).min(MAX_SIZE);
-            let request = UpstreamRequest::get(endpoint.path(self.api), params.query(size, next));
+            let request = UpstreamRequest::get(
+                endpoint.path(self.api),
+                params.query(endpoint, self.api, size, next),
+            );
             let answer = self
                 .upstream
                 .request(&request, usage, decode_answer::<T>)
@@ -180,6 +399,9 @@ impl ItaClient {
             page.total = answer.total.or(page.total);
             if page.sources_used.is_empty() {
                 page.sources_used = answer.sources_used.clone();
+            }
+            if page.aggregations.is_empty() {
+                page.aggregations = answer.aggregations.clone();
             }
             page.items.extend(answer.results.iter().cloned());
             next += received;
@@ -211,15 +433,74 @@ mod tests {
             q: Some("steel".into()),
             ..SearchParams::default()
         };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
         assert_eq!(
-            params.query(100, 0),
-            [
+            params.query(Endpoint::TradeLeads, ItaApi::V2, 100, 0),
+            pairs(&[
                 ("q", "steel"),
                 ("countries", "MX,CA,GB"),
                 ("size", "100"),
                 ("offset", "0")
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            ])
         );
+        assert_eq!(
+            params.query(Endpoint::TradeLeads, ItaApi::Current, 100, 0),
+            pairs(&[
+                ("q", "steel"),
+                ("country_codes", "MX,CA,GB"),
+                ("size", "100"),
+                ("offset", "0")
+            ])
+        );
+        let dated = SearchParams {
+            start_date: Some(DateRange {
+                from: Some("2026-01-01".into()),
+                to: None,
+            }),
+            ..SearchParams::default()
+        };
+        assert_eq!(
+            dated.query(Endpoint::TradeEvents, ItaApi::V2, 10, 0)[0],
+            (
+                "start_date".to_owned(),
+                "2026-01-01 TO 2099-12-31".to_owned()
+            )
+        );
+        assert_eq!(
+            dated.query(Endpoint::TradeEvents, ItaApi::Current, 10, 0)[0],
+            ("start_date_range[from]".to_owned(), "2026-01-01".to_owned())
+        );
+    }
+
+    #[test]
+    fn filters_a_generation_lacks_are_refused_naming_the_one_that_has_them() {
+        let industries = SearchParams {
+            industries: vec!["Energy".into()],
+            ..SearchParams::default()
+        };
+        industries.check(Endpoint::TradeLeads, ItaApi::V2).unwrap();
+        let error = industries
+            .check(Endpoint::TradeLeads, ItaApi::Current)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("only in the v2 ITA API"), "{error}");
+        let zip = SearchParams {
+            zip_codes: vec!["95113".into()],
+            ..SearchParams::default()
+        };
+        assert!(zip
+            .check(Endpoint::OfficeLocations, ItaApi::V2)
+            .unwrap_err()
+            .to_string()
+            .contains("only in the current ITA API"));
+        assert!(zip
+            .check(Endpoint::TradeLeads, ItaApi::Current)
+            .unwrap_err()
+            .to_string()
+            .contains("in either ITA API"));
     }
 }

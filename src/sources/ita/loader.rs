@@ -29,10 +29,7 @@ pub trait CountryRecord:
 impl CountryRecord for TradeLead {
     const ENDPOINT: Endpoint = Endpoint::TradeLeads;
     fn country_codes(&self) -> Vec<String> {
-        self.country
-            .iter()
-            .map(|c| c.to_ascii_uppercase())
-            .collect()
+        self.iso2().into_iter().collect()
     }
 }
 
@@ -57,8 +54,15 @@ impl CountryRecord for TradeEvent {
 /// office name ("Belgrade, Serbia") or post names, if exactly one
 /// jurisdiction has that name.
 pub fn office_country(office: &OfficeLocation) -> Option<String> {
-    if let Some(country) = office.country.as_deref().filter(|c| !c.trim().is_empty()) {
-        return Some(country.trim().to_ascii_uppercase());
+    // The current API's `country_code`, else `country` (v2: a code; current:
+    // a name).
+    if let Some(code) = office
+        .country_code
+        .as_deref()
+        .or(office.country.as_deref())
+        .and_then(super::model::country_code)
+    {
+        return Some(code);
     }
     let from_name = office
         .office_name

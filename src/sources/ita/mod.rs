@@ -18,7 +18,9 @@ pub mod client;
 pub mod loader;
 pub mod model;
 
-pub use client::{Endpoint, ItaApi, ItaClient, ItaPage, SearchParams};
+pub use client::{
+    DateRange as ItaDateRange, Endpoint, Filter, ItaApi, ItaClient, ItaPage, SearchParams,
+};
 pub use loader::{office_country, CountryKey, CountryRecord, ItaLoader};
 pub use model::{OfficeLocation, TradeEvent, TradeLead};
 

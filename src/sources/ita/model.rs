@@ -13,16 +13,61 @@ use crate::error::Error;
 use crate::sources::http::decode;
 use crate::sources::Source;
 
-/// The search envelope every ITA endpoint answers with.
+/// The search envelope every ITA endpoint answers with: the v2 API's
+/// `{total, offset, sources_used, search_performed_at, results,
+/// aggregations}` and the current API's `{total, count, offset,
+/// next_offset, results, aggregations}`.
 #[derive(Deserialize, Debug, Clone, PartialEq)]
 pub struct SearchResponse<T> {
     #[serde(default)]
     pub total: Option<u64>,
     #[serde(default)]
     pub offset: Option<u64>,
+    /// Current API: where the next page starts (null on the last).
+    #[serde(default)]
+    pub next_offset: Option<u64>,
     #[serde(default)]
     pub sources_used: Vec<SourceUsed>,
     pub results: Vec<T>,
+    /// Counts by facet (country, source, industry, state, event type).
+    #[serde(default, deserialize_with = "aggregations")]
+    pub aggregations: Vec<Aggregation>,
+}
+
+/// One facet of an answer: how many matches have each value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aggregation {
+    /// The facet as ITA names it ("countries", "sources", "industries"...).
+    pub facet: String,
+    pub buckets: Vec<Bucket>,
+}
+
+/// One value of a facet and its count.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// The current API's `value`, the v2 API's `key`.
+    #[serde(alias = "key")]
+    pub value: String,
+    /// The current API's `count`, the v2 API's `doc_count`.
+    #[serde(alias = "doc_count")]
+    pub count: u64,
+}
+
+/// `aggregations`: an object of facets, each a list of buckets (absent or
+/// null: none). Facets ordered by name, for stable answers.
+fn aggregations<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Aggregation>, D::Error> {
+    let facets: Option<std::collections::BTreeMap<String, Option<Vec<Bucket>>>> =
+        Option::deserialize(deserializer)?;
+    Ok(facets
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(facet, buckets)| Aggregation {
+            facet,
+            buckets: buckets.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// A data source behind an answer and when it was last refreshed.
@@ -144,9 +189,12 @@ pub struct TradeLead {
     /// The feed the lead came from ("CANADA", "UK", "STATE"...).
     #[serde(default)]
     pub source: Option<String>,
-    /// ISO alpha-2.
+    /// ISO alpha-2 (v2 API).
     #[serde(default)]
     pub country: Option<String>,
+    /// ISO alpha-2 (current API, which has no `country`).
+    #[serde(default)]
+    pub country_code: Option<String>,
     #[serde(default)]
     pub country_name: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
@@ -155,10 +203,20 @@ pub struct TradeLead {
     pub ita_industries: Vec<String>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub categories: Vec<String>,
-    #[serde(default)]
+    /// v2 `publish_date`, current `published_date`.
+    #[serde(default, alias = "published_date")]
     pub publish_date: Option<String>,
     #[serde(default)]
     pub publish_date_amended: Option<String>,
+    /// Current API: the tender and contract periods.
+    #[serde(default)]
+    pub tender_start_date: Option<String>,
+    #[serde(default)]
+    pub tender_end_date: Option<String>,
+    #[serde(default)]
+    pub contract_start_date: Option<String>,
+    #[serde(default)]
+    pub contract_end_date: Option<String>,
     #[serde(default)]
     pub start_date: Option<String>,
     #[serde(default)]
@@ -198,6 +256,16 @@ pub struct TradeLead {
 }
 
 impl TradeLead {
+    /// The lead's country, ISO alpha-2 upper case, in either API.
+    pub fn iso2(&self) -> Option<String> {
+        self.country_code
+            .as_deref()
+            .or(self.country.as_deref())
+            .map(str::trim)
+            .filter(|code| !code.is_empty())
+            .map(str::to_ascii_uppercase)
+    }
+
     /// Every URL of the lead (`url` and `urls`).
     pub fn all_urls(&self) -> Vec<String> {
         self.url
@@ -218,15 +286,26 @@ pub struct OfficeLocation {
     pub post: Option<String>,
     #[serde(default)]
     pub office_name: Option<String>,
-    /// ISO alpha-2; null for some posts.
+    /// v2: ISO alpha-2, null for some posts; current: the country's name.
     #[serde(default)]
     pub country: Option<String>,
+    /// Current API: ISO alpha-2.
+    #[serde(default)]
+    pub country_code: Option<String>,
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]
     pub city: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub address: Vec<String>,
+    /// Current API: the APO/FPO address lines.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub apo_address: Vec<String>,
+    #[serde(default)]
+    pub website_url: Option<String>,
+    /// Current API: the ZIP codes a domestic office serves.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub assigned_zip_codes: Vec<String>,
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
@@ -243,9 +322,11 @@ pub struct OfficeLocation {
 /// Where an event takes place.
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Venue {
-    #[serde(default)]
+    /// v2 `venue`, current `name`.
+    #[serde(default, alias = "name")]
     pub venue: Option<String>,
-    #[serde(default)]
+    /// v2 `address`, current `street`.
+    #[serde(default, alias = "street")]
     pub address: Option<String>,
     #[serde(default)]
     pub city: Option<String>,
@@ -261,6 +342,9 @@ pub struct Venue {
 /// A contact person of an event.
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
+    /// Current API: the whole name.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub first_name: Option<String>,
     #[serde(default)]
@@ -280,7 +364,8 @@ pub struct Contact {
 pub struct TradeEvent {
     #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
+    /// v2 `event_name`, current `name`.
+    #[serde(default, alias = "name")]
     pub event_name: Option<String>,
     #[serde(default)]
     pub event_type: Option<String>,
@@ -303,7 +388,8 @@ pub struct TradeEvent {
     pub cost: Option<String>,
     #[serde(default)]
     pub cost_currency: Option<String>,
-    #[serde(default)]
+    /// v2 `registration_link`, current `registration_url`.
+    #[serde(default, alias = "registration_url")]
     pub registration_link: Option<String>,
     #[serde(default)]
     pub registration_title: Option<String>,
@@ -338,6 +424,7 @@ impl TradeEvent {
             || self.phone.is_some()
         {
             contacts.push(Contact {
+                name: None,
                 first_name: self.first_name.clone(),
                 last_name: self.last_name.clone(),
                 person_title: None,
@@ -354,10 +441,21 @@ impl TradeEvent {
         let mut codes: Vec<String> = self
             .venues
             .iter()
-            .filter_map(|venue| venue.country.clone())
+            .filter_map(|venue| venue.country.as_deref().and_then(country_code))
             .collect();
         codes.dedup();
         codes
+    }
+}
+
+/// A country as ITA writes it, as ISO alpha-2: a code (either case) or a
+/// name ("Mexico"), which the crosswalk resolves.
+pub fn country_code(text: &str) -> Option<String> {
+    let text = text.trim();
+    match text.len() {
+        0 => None,
+        2 => Some(text.to_ascii_uppercase()),
+        _ => crate::countries::lookup(text).map(|country| country.iso2.to_owned()),
     }
 }
 
