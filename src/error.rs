@@ -86,6 +86,13 @@ pub enum Error {
     /// ignored a filter and kept answering pages); nothing more is sent.
     #[error("this operation reached its maximum of {limit} {upstream} requests; ask for fewer jurisdictions or smaller pages")]
     UpstreamDemandExceeded { upstream: Source, limit: u64 },
+    /// The data set exists only in the seed-era API: the configured one
+    /// retired it.
+    #[error("{upstream}'s {} is not served by the configured API: retired {}; {} (the seeds' API serves it: --{upstream}-api v2)", retired.dataset, retired.since, retired.successor)]
+    DatasetRetired {
+        upstream: Source,
+        retired: Retirement,
+    },
     /// The upstream answered 2xx with a body we cannot decode: its shape changed.
     #[error("{upstream} answered in an unexpected shape at `{path}`: {detail}")]
     UpstreamBadResponse {
@@ -93,6 +100,16 @@ pub enum Error {
         path: String,
         detail: String,
     },
+}
+
+/// A data set the configured upstream no longer serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retirement {
+    pub dataset: &'static str,
+    /// When and how it went, in words ("2018-10-01").
+    pub since: &'static str,
+    /// What serves its purpose now, if anything.
+    pub successor: &'static str,
 }
 
 impl Error {
@@ -114,6 +131,7 @@ impl Error {
             Self::UpstreamBadResponse { .. } => "UPSTREAM_BAD_RESPONSE",
             Self::DeadlineExceeded { .. } => "UPSTREAM_TIMEOUT",
             Self::UpstreamDemandExceeded { .. } => "UPSTREAM_DEMAND_TOO_HIGH",
+            Self::DatasetRetired { .. } => "UPSTREAM_DATASET_RETIRED",
         }
     }
 
@@ -131,7 +149,8 @@ impl Error {
             | Self::UpstreamTruncated { upstream, .. }
             | Self::UpstreamBadResponse { upstream, .. }
             | Self::DeadlineExceeded { upstream, .. }
-            | Self::UpstreamDemandExceeded { upstream, .. } => Some(*upstream),
+            | Self::UpstreamDemandExceeded { upstream, .. }
+            | Self::DatasetRetired { upstream, .. } => Some(*upstream),
         }
     }
 

@@ -13,6 +13,8 @@ use crate::countries::ComtradeDialect;
 use crate::limits::{DemandLimits, Refusal, RefusalCode, ResultSize};
 use crate::sources::comtrade::{ComtradeClient, ComtradeLoader, TradeFlowKey};
 use crate::sources::gta::{GtaClient, GtaLoader, JurisdictionInterventionsKey};
+use crate::sources::ita::datasets::{MarketResearch, TradeArticle};
+use crate::sources::ita::links::{LinkKey, LinkLoader};
 use crate::sources::ita::{
     CountryKey, CountryRecord, ItaClient, ItaLoader, OfficeLocation, TradeEvent, TradeLead,
 };
@@ -51,6 +53,9 @@ pub struct OperationContext {
     pub ita_leads: BatchLoader<CountryKey<TradeLead>, ItaLoader>,
     pub ita_offices: BatchLoader<CountryKey<OfficeLocation>, ItaLoader>,
     pub ita_events: BatchLoader<CountryKey<TradeEvent>, ItaLoader>,
+    pub ita_market_research: BatchLoader<CountryKey<MarketResearch>, ItaLoader>,
+    pub ita_articles: BatchLoader<CountryKey<TradeArticle>, ItaLoader>,
+    pub ita_links: BatchLoader<LinkKey, LinkLoader>,
     /// How much of the result is built; the limits extension counts into it.
     pub result_size: ResultSize,
     driven: Arc<AtomicBool>,
@@ -89,6 +94,21 @@ impl OperationContext {
             ita_leads: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
             ita_offices: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
             ita_events: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_market_research: BatchLoader::new(
+                ita(),
+                Source::Ita,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
+            ita_articles: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_links: BatchLoader::new(
+                LinkLoader::new(sources.ita.clone(), usage.clone()),
+                Source::Ita,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
             usage,
             result_size: ResultSize::default(),
             driven,
@@ -123,6 +143,9 @@ impl PendingBatches for OperationContext {
             self.ita_leads.take_batch(),
             self.ita_offices.take_batch(),
             self.ita_events.take_batch(),
+            self.ita_market_research.take_batch(),
+            self.ita_articles.take_batch(),
+            self.ita_links.take_batch(),
         ]
         .into_iter()
         .flatten()
@@ -152,6 +175,18 @@ impl ItaBatches for TradeLead {
 impl ItaBatches for OfficeLocation {
     fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
         &operation.ita_offices
+    }
+}
+
+impl ItaBatches for MarketResearch {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
+        &operation.ita_market_research
+    }
+}
+
+impl ItaBatches for TradeArticle {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
+        &operation.ita_articles
     }
 }
 

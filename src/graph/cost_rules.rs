@@ -29,6 +29,11 @@ const SMALL_LISTS: u64 = 20;
 const ALL_PARTNERS: u64 = 300;
 /// Flows one Comtrade row set can hold when no flow is asked for.
 const FLOWS: u64 = 4;
+/// Records one toolkit record links to at most: the production toolkit had
+/// 12 issues, 12 regulations and 99 solutions (a handful per issue), and
+/// 554 provider-solution links (a solution's providers are the most).
+const TOOLKIT_LINKS: u64 = 25;
+const TOOLKIT_PROVIDERS: u64 = 60;
 /// Offices ITA lists in one country at most (its largest posts have a
 /// handful; the upstream path enforces the per-operation maximum if an
 /// upstream answers more).
@@ -192,7 +197,17 @@ impl FieldRules for GraphCostRules {
                 rule.list_bound = Some(DATED_ENTRIES);
             }
             (
-                "InterventionPage" | "TradeLeadPage" | "OfficeLocationPage" | "TradeEventPage",
+                "InterventionPage"
+                | "TradeLeadPage"
+                | "OfficeLocationPage"
+                | "TradeEventPage"
+                | "ExportProgramPage"
+                | "MarketResearchPage"
+                | "TradeArticlePage"
+                | "EnvironmentalIssuePage"
+                | "EnvironmentalSolutionPage"
+                | "EnvironmentalRegulationPage"
+                | "EnvironmentalProviderPage",
                 "items",
             ) => {
                 rule.list_bound = page_limit;
@@ -238,7 +253,48 @@ impl FieldRules for GraphCostRules {
                 rule.list_bound = Some(reporters.saturating_mul(periods).saturating_mul(FLOWS));
                 rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages: 1 });
             }
-            ("Query", "tradeLeads" | "officeLocations" | "tradeEvents") => {
+            // The toolkit's links: one search per kind and operation (two
+            // for providers, through their provider-solution links).
+            (
+                "EnvironmentalIssue"
+                | "EnvironmentalSolution"
+                | "EnvironmentalRegulation"
+                | "EnvironmentalProvider"
+                | "EnvironmentalLink",
+                "regulations" | "solutions" | "analysisLinks" | "backgroundLinks" | "issues"
+                | "providers",
+            ) => {
+                rule.list_bound = Some(if field == "providers" {
+                    TOOLKIT_PROVIDERS
+                } else {
+                    TOOLKIT_LINKS
+                });
+                let pages = if matches!(
+                    (parent, field),
+                    ("EnvironmentalSolution", "providers") | ("EnvironmentalProvider", "solutions")
+                ) {
+                    2
+                } else {
+                    1
+                };
+                rule.demand = asks(Source::Ita, DemandKind::Fixed { pages });
+            }
+            ("MarketResearchReport" | "TradeArticle", "countries") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            (
+                "Query",
+                "tradeLeads"
+                | "officeLocations"
+                | "tradeEvents"
+                | "exportPrograms"
+                | "marketResearch"
+                | "tradeArticles"
+                | "environmentalIssues"
+                | "environmentalSolutions"
+                | "environmentalRegulations"
+                | "environmentalProviders",
+            ) => {
                 let limit = limit(arguments, ITA_MAX_LIMIT);
                 rule.page_limit = Some(limit);
                 rule.demand = asks(
@@ -248,7 +304,11 @@ impl FieldRules for GraphCostRules {
                     },
                 );
             }
-            ("Jurisdiction", "tradeLeads" | "tradeEvents" | "officeLocations") => {
+            (
+                "Jurisdiction",
+                "tradeLeads" | "tradeEvents" | "officeLocations" | "marketResearch"
+                | "tradeArticles",
+            ) => {
                 let (bound, per_parent) = if field == "officeLocations" {
                     (ITA_MAX_LIMIT as u64, OFFICES_PER_COUNTRY)
                 } else {

@@ -31,7 +31,7 @@ pub struct SourceUsed {
     pub last_imported: Option<String>,
 }
 
-fn sources_used(used: Vec<SourceUsedRecord>) -> Vec<SourceUsed> {
+pub(super) fn sources_used(used: Vec<SourceUsedRecord>) -> Vec<SourceUsed> {
     used.into_iter()
         .map(|s| SourceUsed {
             source: s.source,
@@ -411,7 +411,7 @@ pub struct ItaBucket {
     pub count: i64,
 }
 
-fn aggregations(facets: Vec<ita::model::Aggregation>) -> Vec<ItaAggregation> {
+pub(super) fn aggregations(facets: Vec<ita::model::Aggregation>) -> Vec<ItaAggregation> {
     facets
         .into_iter()
         .map(|facet| ItaAggregation {
@@ -458,12 +458,12 @@ pub struct TradeEventPage {
 }
 
 /// Checks paging arguments against ITA's field limit.
-fn bounds(limit: Option<i32>, offset: Option<i32>) -> Result<(u32, u32), Error> {
+pub(super) fn bounds(limit: Option<i32>, offset: Option<i32>) -> Result<(u32, u32), Error> {
     page_bounds(limit, offset, MAX_LIMIT)
 }
 
 /// Country arguments as ITA's ISO alpha-2 codes.
-fn iso2_codes(given: Option<&[String]>) -> Result<Vec<String>, Error> {
+pub(super) fn iso2_codes(given: Option<&[String]>) -> Result<Vec<String>, Error> {
     match given {
         None => Ok(Vec::new()),
         Some([]) => Err(Error::bad_input(
@@ -477,7 +477,7 @@ fn iso2_codes(given: Option<&[String]>) -> Result<Vec<String>, Error> {
     }
 }
 
-fn text(name: &str, value: Option<String>) -> Result<Option<String>, Error> {
+pub(super) fn text(name: &str, value: Option<String>) -> Result<Option<String>, Error> {
     match value.map(|v| v.trim().to_owned()) {
         Some(v) if v.is_empty() => Err(Error::bad_input(format!(
             "{name} is empty: leave it out to not filter by it"
@@ -486,7 +486,7 @@ fn text(name: &str, value: Option<String>) -> Result<Option<String>, Error> {
     }
 }
 
-fn list(name: &str, values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
+pub(super) fn list(name: &str, values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
     match values {
         Some(values) if values.is_empty() || values.iter().any(|v| v.trim().is_empty()) => {
             Err(Error::bad_input(format!(
@@ -519,7 +519,7 @@ async fn search<R: CountryRecord>(
     Ok(page)
 }
 
-fn total(total: Option<u64>) -> Option<i64> {
+pub(super) fn total(total: Option<u64>) -> Option<i64> {
     total.and_then(|t| i64::try_from(t).ok())
 }
 
@@ -530,7 +530,7 @@ pub struct ItaDateRangeInput {
     pub to: Option<String>,
 }
 
-fn date_range(
+pub(super) fn date_range(
     name: &str,
     range: Option<ItaDateRangeInput>,
 ) -> Result<Option<ita::ItaDateRange>, Error> {

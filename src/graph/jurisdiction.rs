@@ -304,6 +304,49 @@ impl Jurisdiction {
         )
     }
 
+    /// Market Research Library reports covering this country (seed-era ITA
+    /// API only); batched like `tradeLeads`.
+    async fn market_research(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        industries: Option<Vec<String>>,
+        limit: Option<i32>,
+    ) -> Option<async_graphql::Result<Vec<super::ita_datasets::MarketResearchReport>>> {
+        let reports = async {
+            let params = Jurisdiction::ita_params(query, industries).graphql()?;
+            self.ita_records::<crate::sources::ita::datasets::MarketResearch>(ctx, params, limit)
+                .await
+        };
+        Some(reports.await.map(|reports| {
+            reports
+                .into_iter()
+                .map(super::ita_datasets::MarketResearchReport)
+                .collect()
+        }))
+    }
+
+    /// Trade information articles about this country (seed-era ITA API
+    /// only); batched like `tradeLeads`.
+    async fn trade_articles(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        limit: Option<i32>,
+    ) -> Option<async_graphql::Result<Vec<super::ita_datasets::TradeArticle>>> {
+        let articles = async {
+            let params = Jurisdiction::ita_params(query, None).graphql()?;
+            self.ita_records::<crate::sources::ita::datasets::TradeArticle>(ctx, params, limit)
+                .await
+        };
+        Some(articles.await.map(|articles| {
+            articles
+                .into_iter()
+                .map(super::ita_datasets::TradeArticle)
+                .collect()
+        }))
+    }
+
     /// Interventions this jurisdiction implemented (GTA `implementer`). Within
     /// one operation, all jurisdictions asking with the same arguments share
     /// GTA requests. `limit` defaults to 20, at most 1000. Null, with an error

@@ -8,6 +8,7 @@ mod context;
 mod cost_rules;
 mod intervention;
 mod ita;
+mod ita_datasets;
 mod jurisdiction;
 mod paging;
 mod schema;

@@ -10,6 +10,7 @@ use super::context::Sources;
 use super::cost_rules::GraphCostRules;
 use super::intervention::InterventionQueries;
 use super::ita::ItaQueries;
+use super::ita_datasets::ItaDatasetQueries;
 use super::jurisdiction::JurisdictionQueries;
 use super::trade_flow::TradeFlowQueries;
 use crate::limits::{OperationGuard, OperationLimits, ResultSizeExtension, SchemaIndex};
@@ -21,6 +22,7 @@ pub struct Query(
     InterventionQueries,
     TradeFlowQueries,
     ItaQueries,
+    ItaDatasetQueries,
 );
 
 /// The trade graph's schema type.

@@ -21,6 +21,8 @@ use crate::sources::Source;
 pub(super) fn routes() -> Router<SimulatorState> {
     Router::new()
         .route("/v2/{endpoint}/search", get(v2_search))
+        .route("/v2/envirotech/{kind}/search", get(envirotech_search))
+        .route("/ita_programs/search.json", get(programs_search))
         .route("/{endpoint}/v1/search", get(current_search))
 }
 
@@ -35,6 +37,21 @@ async fn v2_search(
     query: RawQuery,
 ) -> Response {
     search(state, path, uri, None, query).await
+}
+
+/// The toolkit's seven endpoints (seed-era API only).
+async fn envirotech_search(
+    state: State<SimulatorState>,
+    Path(kind): Path<String>,
+    uri: Uri,
+    query: RawQuery,
+) -> Response {
+    search(state, Path(format!("envirotech/{kind}")), uri, None, query).await
+}
+
+/// ITA programs, at the path the 2013 documentation gave.
+async fn programs_search(state: State<SimulatorState>, uri: Uri, query: RawQuery) -> Response {
+    search(state, Path("ita_programs".to_owned()), uri, None, query).await
 }
 
 async fn current_search(
@@ -87,10 +104,21 @@ async fn search(
         Some(_) => {}
     }
     let current = headers.is_some();
-    let records: &[Value] = match endpoint.as_str() {
-        "trade_leads" => &sample().leads,
-        "ita_office_locations" => &sample().offices,
-        "trade_events" => &sample().events,
+    let records: &[Value] = match (endpoint.as_str(), current) {
+        ("trade_leads", _) => &sample().leads,
+        ("ita_office_locations", _) => &sample().offices,
+        ("trade_events", _) => &sample().events,
+        // Seed 000's other data sets: only the seed-era API served them.
+        ("ita_programs", false) => &sample().programs,
+        ("market_research_library", false) => &sample().market_research,
+        ("trade_articles", false) => &sample().articles,
+        (other, false) if other.starts_with("envirotech/") => {
+            let kind = &other["envirotech/".len()..];
+            match sample().envirotech.iter().find(|(name, _)| *name == kind) {
+                Some((_, records)) => records,
+                None => return error(StatusCode::NOT_FOUND, "No route matches"),
+            }
+        }
         _ => return error(StatusCode::NOT_FOUND, "No such endpoint"),
     };
     // Each generation's parameters, by meaning. The v2 API answers 400 to a
@@ -134,6 +162,42 @@ async fn search(
             ("country_codes", Meaning::Countries),
             ("states", Meaning::Text("state")),
             ("assigned_zip_codes", Meaning::List("assigned_zip_codes")),
+        ],
+        ("ita_programs", _) => &[
+            ("q", Meaning::Query),
+            ("program_title", Meaning::Words("program_title")),
+            ("abstract", Meaning::Words("abstract")),
+            ("export_phase", Meaning::Phrases("export_phase")),
+        ],
+        ("market_research_library", _) => &[
+            ("q", Meaning::Query),
+            ("countries", Meaning::Countries),
+            ("industries", Meaning::Industries),
+            ("expiration_date", Meaning::Range("expiration_date")),
+        ],
+        ("trade_articles", _) => &[
+            ("q", Meaning::Query),
+            ("countries", Meaning::Countries),
+            ("industries", Meaning::Industries),
+            ("export_phases", Meaning::List("export_phases")),
+            ("topics", Meaning::List("topics")),
+            ("sub_topics", Meaning::List("sub_topics")),
+            ("geo_regions", Meaning::List("geo_regions")),
+            ("geo_subregions", Meaning::List("geo_subregions")),
+            ("trade_regions", Meaning::List("trade_regions")),
+            ("trade_programs", Meaning::List("trade_programs")),
+            ("trade_initiatives", Meaning::List("trade_initiatives")),
+            ("creation_date", Meaning::Range("creation_date")),
+            ("release_date", Meaning::Range("release_date")),
+            ("expiration_date", Meaning::Range("expiration_date")),
+        ],
+        (envirotech, _) if envirotech.starts_with("envirotech/") => &[
+            ("q", Meaning::Query),
+            ("source_ids", Meaning::Ids("source_id")),
+            ("issue_ids", Meaning::Ids("issue_ids")),
+            ("provider_ids", Meaning::Ids("provider_id")),
+            ("regulation_ids", Meaning::Ids("regulation_ids")),
+            ("solution_ids", Meaning::Ids("solution_ids")),
         ],
         (_, false) => &[
             ("q", Meaning::Query),
@@ -220,8 +284,8 @@ async fn search(
             },
             _ => match params.get(*name) {
                 Some(value) => Filter::Values(
-                    value
-                        .split(',')
+                    split_list(value)
+                        .into_iter()
                         .map(|v| v.trim().to_lowercase())
                         .filter(|v| !v.is_empty())
                         .collect(),
@@ -256,7 +320,17 @@ async fn search(
     let source = match endpoint.as_str() {
         "trade_leads" => "TRADE_LEADS",
         "ita_office_locations" => "ITA_OFFICE_LOCATIONS",
-        _ => "TRADE_EVENTS",
+        "trade_events" => "TRADE_EVENTS",
+        "market_research_library" | "trade_articles" | "ita_programs" => "ITA",
+        envirotech => envirotech
+            .strip_prefix("envirotech/")
+            .map_or("ITA", |kind| {
+                if kind == "issues" {
+                    "ISSUES"
+                } else {
+                    "SOLUTIONS"
+                }
+            }),
     };
     if current {
         let next = offset + results.len();
@@ -282,9 +356,34 @@ async fn search(
     }
 }
 
+/// A comma list, where `\,` is a literal comma (the library's industry
+/// names hold commas).
+fn split_list(value: &str) -> Vec<String> {
+    let mut values = vec![String::new()];
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                values.last_mut().expect("one value").push(',');
+                chars.next();
+            }
+            ',' => values.push(String::new()),
+            c => values.last_mut().expect("one value").push(c),
+        }
+    }
+    values
+}
+
 /// What a search parameter filters on.
 #[derive(Clone, Copy, Debug)]
 enum Meaning {
+    /// Every word of the value in this text field.
+    Words(&'static str),
+    /// Any of the values among the comma-separated phrases of this field.
+    Phrases(&'static str),
+    /// Any of the ids in this field (an integer or a list; `solution_ids`
+    /// also matches `solution_id`).
+    Ids(&'static str),
     Query,
     Countries,
     Industries,
@@ -331,6 +430,7 @@ fn strings(value: &Value) -> Vec<String> {
 /// A record's countries, ISO alpha-2 lower case: an event's venues'.
 fn record_countries(endpoint: &str, record: &Value) -> Vec<String> {
     match endpoint {
+        "market_research_library" | "trade_articles" => strings(&record["countries"]),
         "trade_events" => record["venues"]
             .as_array()
             .into_iter()
@@ -349,6 +449,12 @@ impl Meaning {
                 let fields: &[&str] = match endpoint {
                     "trade_leads" => &["title", "description"],
                     "ita_office_locations" => &["post", "office_name"],
+                    "ita_programs" => &["program_title", "abstract", "description"],
+                    "market_research_library" => &["title", "description"],
+                    "trade_articles" => &["title", "short_title", "summary", "content", "keyword"],
+                    envirotech if envirotech.starts_with("envirotech/") => {
+                        &["name_english", "abstract_english"]
+                    }
                     _ => &["event_name", "description"],
                 };
                 let q = words.join(" ");
@@ -370,6 +476,34 @@ impl Meaning {
                 any(have, wanted)
             }
             (Self::Sources, Filter::Values(wanted)) => any(strings(&record["source"]), wanted),
+            (Self::Words(field), Filter::Values(words)) => {
+                let text = record[field].as_str().unwrap_or_default().to_lowercase();
+                words
+                    .iter()
+                    .all(|word| word.split_whitespace().all(|w| text.contains(w)))
+            }
+            (Self::Phrases(field), Filter::Values(wanted)) => any(
+                record[field]
+                    .as_str()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|phrase| phrase.trim().to_lowercase())
+                    .collect(),
+                wanted,
+            ),
+            (Self::Ids(field), Filter::Values(wanted)) => {
+                let mut have: Vec<String> = match &record[field] {
+                    Value::Number(id) => vec![id.to_string()],
+                    Value::Array(ids) => ids.iter().map(Value::to_string).collect(),
+                    _ => Vec::new(),
+                };
+                if field == "solution_ids" {
+                    if let Some(id) = record["solution_id"].as_u64() {
+                        have.push(id.to_string());
+                    }
+                }
+                any(have, wanted)
+            }
             (Self::Text(field), Filter::Values(wanted)) => any(strings(&record[field]), wanted),
             (Self::List(field), Filter::Values(wanted)) => {
                 let have = if field == "assigned_zip_codes" {
@@ -421,6 +555,8 @@ fn zip_codes(record: &Value) -> Vec<String> {
 /// `countries`, `states`, `event_types`, `industries`).
 fn aggregations(endpoint: &str, current: bool, matching: &[&Value]) -> Value {
     let facets: &[&str] = match (endpoint, current) {
+        ("ita_programs" | "market_research_library" | "trade_articles", _) => &[],
+        (envirotech, _) if envirotech.starts_with("envirotech/") => &[],
         (_, false) if endpoint == "ita_office_locations" => &["countries"],
         (_, false) => &["countries", "sources", "trade_regions", "world_regions"],
         ("trade_leads", true) => &["country_codes"],

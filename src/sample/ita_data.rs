@@ -93,6 +93,12 @@ pub struct ItaSample {
     pub offices: Vec<Value>,
     pub leads: Vec<Value>,
     pub events: Vec<Value>,
+    /// Seed 000's other data sets (served by the seed-era API only).
+    pub programs: Vec<Value>,
+    pub market_research: Vec<Value>,
+    pub articles: Vec<Value>,
+    /// The environmental toolkit, by endpoint (`issues`, `solutions`...).
+    pub envirotech: Vec<(&'static str, Vec<Value>)>,
 }
 
 pub fn sample() -> &'static ItaSample {
@@ -253,5 +259,196 @@ fn generate() -> ItaSample {
         offices,
         leads,
         events,
+        programs: programs(),
+        market_research: market_research(&mut rng),
+        articles: articles(&mut rng),
+        envirotech: envirotech(),
     }
+}
+
+const PHASES: &[&str] = &["Learn", "Ready", "Exporting", "Expand"];
+
+/// ITA programs, in the documented API's names (the data set was a static
+/// file; no API response was ever recorded).
+fn programs() -> Vec<Value> {
+    let titles = [
+        (
+            "Commercial News USA",
+            "Connect to foreign buyers, Marketing",
+        ),
+        (
+            "Gold Key Matching Service",
+            "Connect to foreign buyers, Sales",
+        ),
+        ("International Company Profile", "Counseling, Sales"),
+        ("Export Counseling", "Counseling, Training or Mentoring"),
+        ("Trade Finance Guide", "Financing"),
+        ("Market Access and Compliance", "Regulations, Tariffs"),
+        ("Trade Missions", "Connect to foreign buyers, Marketing"),
+        ("Export Webinars", "Training or Mentoring"),
+    ];
+    titles
+        .iter()
+        .enumerate()
+        .map(|(index, (title, topics))| {
+            let phases: Vec<&str> = PHASES.iter().skip(index % 3).take(2).copied().collect();
+            json!({
+                "id": format!("program-{index}"), "program_title": title,
+                "abstract": format!("{title} helps U.S. exporters (sample data)."),
+                "export_phase": phases.join(", "), "topics": topics,
+                "email": "export@trade.gov", "contact_name": format!("Program Officer {index}"),
+                "office_name": "U.S. Commercial Service", "phone": "1-800-872-8723",
+                "description": format!("{title}: a sample ITA program for exporters."),
+                "website": format!("https://www.trade.gov/sample/{index}"),
+            })
+        })
+        .collect()
+}
+
+const REPORT_TYPES: &[&str] = &[
+    "Market Research Report",
+    "Best Market Research",
+    "Country Commercial Guide",
+];
+const MRL_INDUSTRIES: &[&str] = &[
+    "Aerospace & Defense",
+    "Agribusiness",
+    "Construction, Building & Heavy Equipment",
+    "Energy",
+    "Healthcare Technologies",
+];
+
+/// Market Research Library reports, in the v2 API's shape.
+fn market_research(rng: &mut SampleRng) -> Vec<Value> {
+    let mut reports = Vec::new();
+    for (index, iso2) in POST_COUNTRIES.iter().enumerate().take(30) {
+        let country = name_of(iso2);
+        for n in 0..3 {
+            let industry = *rng.pick(MRL_INDUSTRIES);
+            let mut countries = vec![*iso2];
+            if n == 2 {
+                countries.push(POST_COUNTRIES[(index + 1) % 30]);
+                countries.sort();
+            }
+            reports.push(json!({
+                "id": format!("{}", 14_000_000 + index * 10 + n),
+                "countries": countries,
+                "description": format!("{industry} in {country}: opportunities for U.S. firms (sample data)."),
+                "expiration_date": format!("{}-12-31", 2014 + (index + n) % 6),
+                "industries": [industry], "ita_industries": [industry.replace(',', "")],
+                "report_type": REPORT_TYPES[(index + n) % 3],
+                "title": format!("{country}: {industry} {}", REPORT_TYPES[(index + n) % 3]),
+                "url": format!("http://files.export.gov/x_{}.pdf", 8_000_000 + index * 10 + n),
+            }));
+        }
+    }
+    reports
+}
+
+/// Trade information articles, in the v2 API's shape.
+fn articles(rng: &mut SampleRng) -> Vec<Value> {
+    let topics = [
+        "Free Trade Agreements",
+        "Export Financing",
+        "Market Entry",
+        "Regulations",
+    ];
+    (0..40)
+        .map(|index| {
+            let iso2 = POST_COUNTRIES[index % POST_COUNTRIES.len()];
+            let country = name_of(iso2);
+            let topic = topics[index % topics.len()];
+            let industry = *rng.pick(MRL_INDUSTRIES);
+            json!({
+                "id": format!("{}", 100 + index), "title": format!("{topic} in {country}"),
+                "short_title": format!("{topic}: {iso2}"), "summary": format!("What exporters should know about {topic} in {country}."),
+                "creation_date": format!("2015-{:02}-{:02}", 1 + index % 12, 1 + index % 28),
+                "release_date": format!("2015-{:02}-{:02}", 1 + (index + 1) % 12, 1 + index % 28),
+                "expiration_date": null,
+                "source_agencies": ["International Trade Administration"], "source_business_units": ["Global Markets"], "source_offices": [],
+                "evergreen": if index % 3 == 0 { "1" } else { "0" },
+                "content": format!("Sample article about {topic} in {country}."), "keyword": "",
+                "export_phases": [PHASES[index % 4]], "industries": [industry], "countries": [iso2],
+                "topics": [topic], "sub_topics": [], "geo_regions": [world_region(iso2)], "geo_subregions": [],
+                "trade_regions": trade_region(iso2).into_iter().collect::<Vec<_>>(), "trade_programs": [], "trade_initiatives": ["Discover Global Markets"],
+                "seo_metadata_title": format!("{topic} in {country}"), "seo_metadata_description": "", "seo_metadata_keyword": "",
+                "trade_url": format!("http://www.export.gov/articles/sample-{index}.html"),
+                "file_url": [], "image_url": [], "url_html_source": [], "url_xml_source": [],
+            })
+        })
+        .collect()
+}
+
+/// The environmental toolkit: issues, regulations and solutions linked by
+/// id, providers offering solutions, and analysis and background links.
+fn envirotech() -> Vec<(&'static str, Vec<Value>)> {
+    let named = |id: u32, english: String| {
+        json!({
+            "source_id": id, "name_english": english.clone(), "name_chinese": format!("{english} (zh)"),
+            "name_french": format!("{english} (fr)"), "name_portuguese": format!("{english} (pt)"),
+            "name_spanish": format!("{english} (es)"), "source_created_at": "2013-10-30", "source_updated_at": "2015-05-22",
+        })
+    };
+    let extend = |mut record: Value, extra: Value| {
+        if let (Some(record), Value::Object(extra)) = (record.as_object_mut(), extra) {
+            record.extend(extra);
+        }
+        record
+    };
+    let themes = [
+        "Wastewater",
+        "Air Quality",
+        "Mercury",
+        "Solid Waste",
+        "Drinking Water",
+        "Soil",
+    ];
+    let issues: Vec<Value> = (0..6u32)
+        .map(|i| {
+            extend(
+                named(10 + i, format!("{} Treatment", themes[i as usize])),
+                json!({ "abstract_english": format!("Managing {} (sample).", themes[i as usize].to_lowercase()),
+                        "regulation_ids": [20 + i], "solution_ids": [100 + 2 * i, 101 + 2 * i] }),
+            )
+        })
+        .collect();
+    let regulations: Vec<Value> = (0..6u32)
+        .map(|i| {
+            extend(
+                named(20 + i, format!("{} Standard", themes[i as usize])),
+                json!({ "url": format!("https://www.epa.gov/sample/{i}"), "issue_ids": [10 + i], "solution_ids": [100 + 2 * i] }),
+            )
+        })
+        .collect();
+    let solutions: Vec<Value> = (0..12u32)
+        .map(|i| {
+            extend(
+                named(100 + i, format!("{} Technology {}", themes[(i / 2) as usize], i % 2 + 1)),
+                json!({ "issue_ids": [10 + i / 2], "regulation_ids": if i % 2 == 0 { json!([20 + i / 2]) } else { json!([]) } }),
+            )
+        })
+        .collect();
+    let providers: Vec<Value> = (0..10u32)
+        .map(|i| json!({ "source_id": 900 + i, "name_english": format!("Sample Environmental Company {i}"),
+                          "source_created_at": "2014-05-03", "source_updated_at": "2014-05-03" }))
+        .collect();
+    let provider_solutions: Vec<Value> = (0..20u32)
+        .map(|i| json!({ "source_id": 700 + i, "provider_id": 900 + i % 10, "solution_id": 100 + i % 12,
+                          "url": format!("https://provider{}.example/solution/{}", i % 10, 100 + i % 12) }))
+        .collect();
+    let links = |base: u32, kind: &str| -> Vec<Value> {
+        (0..6u32)
+            .map(|i| extend(named(base + i, format!("{kind} of {} rules", themes[i as usize])),
+                            json!({ "url": format!("https://www.epa.gov/{}/{i}", kind.to_lowercase()), "issue_ids": 10 + i })))
+            .collect()
+    };
+    vec![
+        ("issues", issues),
+        ("regulations", regulations),
+        ("solutions", solutions),
+        ("providers", providers),
+        ("provider_solutions", provider_solutions),
+        ("analysis_links", links(30, "Analysis")),
+        ("background_links", links(40, "Background")),
+    ]
 }

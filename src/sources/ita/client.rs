@@ -5,6 +5,7 @@ use crate::sources::http::{Credential, Secret};
 use std::hash::Hash;
 use std::sync::Arc;
 
+use super::datasets::EnvirotechKind;
 use super::model::{decode_search, Aggregation, Identifiable, SourceUsed};
 use crate::error::Error;
 use crate::sources::http::{Upstream, UpstreamRequest};
@@ -31,12 +32,18 @@ impl ItaApi {
     }
 }
 
-/// One of the three ITA search endpoints the graph uses.
+/// One of the ITA search endpoints the graph uses: the three both
+/// generations serve, and seed 000's four other data sets, which only the
+/// seed-era API served ([`super::datasets`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Endpoint {
     TradeLeads,
     OfficeLocations,
     TradeEvents,
+    ExportPrograms,
+    MarketResearch,
+    TradeArticles,
+    Envirotech(EnvirotechKind),
 }
 
 impl Endpoint {
@@ -46,22 +53,33 @@ impl Endpoint {
             Self::TradeLeads => "the trade leads search",
             Self::OfficeLocations => "the office locations search",
             Self::TradeEvents => "the trade events search",
+            Self::ExportPrograms => "the ITA programs search",
+            Self::MarketResearch => "the market research library search",
+            Self::TradeArticles => "the trade articles search",
+            Self::Envirotech(_) => "the environmental toolkit search",
         }
     }
 
-    fn slug(self) -> &'static str {
+    fn slug(self) -> String {
         match self {
-            Self::TradeLeads => "trade_leads",
-            Self::OfficeLocations => "ita_office_locations",
-            Self::TradeEvents => "trade_events",
+            Self::TradeLeads => "trade_leads".into(),
+            Self::OfficeLocations => "ita_office_locations".into(),
+            Self::TradeEvents => "trade_events".into(),
+            Self::ExportPrograms => "ita_programs".into(),
+            Self::MarketResearch => "market_research_library".into(),
+            Self::TradeArticles => "trade_articles".into(),
+            Self::Envirotech(kind) => format!("envirotech/{}", kind.slug()),
         }
     }
 
-    /// The search path in `api`.
+    /// The search path in `api`. ITA programs were documented (2013) at
+    /// `/ita_programs/search.json` and never moved; the current API serves
+    /// none of the four data sets ([`SearchParams::check`] refuses them).
     pub fn path(self, api: ItaApi) -> String {
-        match api {
-            ItaApi::V2 => format!("/v2/{}/search", self.slug()),
-            ItaApi::Current => format!("/{}/v1/search", self.slug()),
+        match (self, api) {
+            (Self::ExportPrograms, _) => "/ita_programs/search.json".to_owned(),
+            (_, ItaApi::V2) => format!("/v2/{}/search", self.slug()),
+            (_, ItaApi::Current) => format!("/{}/v1/search", self.slug()),
         }
     }
 }
@@ -93,6 +111,23 @@ pub enum Filter {
     StartDate,
     TenderStartDate,
     ContractStartDate,
+    ProgramTitle,
+    Abstract,
+    ExportPhases,
+    Topics,
+    SubTopics,
+    GeoRegions,
+    GeoSubregions,
+    TradePrograms,
+    TradeInitiatives,
+    CreationDate,
+    ReleaseDate,
+    ExpirationDate,
+    SourceIds,
+    IssueIds,
+    ProviderIds,
+    RegulationIds,
+    SolutionIds,
 }
 
 impl Filter {
@@ -115,6 +150,23 @@ impl Filter {
             Self::StartDate => "startDate",
             Self::TenderStartDate => "tenderStartDate",
             Self::ContractStartDate => "contractStartDate",
+            Self::ProgramTitle => "title",
+            Self::Abstract => "abstract",
+            Self::ExportPhases => "exportPhases",
+            Self::Topics => "topics",
+            Self::SubTopics => "subTopics",
+            Self::GeoRegions => "geoRegions",
+            Self::GeoSubregions => "geoSubregions",
+            Self::TradePrograms => "tradePrograms",
+            Self::TradeInitiatives => "tradeInitiatives",
+            Self::CreationDate => "creationDate",
+            Self::ReleaseDate => "releaseDate",
+            Self::ExpirationDate => "expirationDate",
+            Self::SourceIds => "ids",
+            Self::IssueIds => "issueIds",
+            Self::ProviderIds => "providerIds",
+            Self::RegulationIds => "regulationIds",
+            Self::SolutionIds => "solutionIds",
         }
     }
 
@@ -124,10 +176,42 @@ impl Filter {
     /// v2 API's source (GovWizely/webservices); the current ones are
     /// data.trade.gov's (`fixtures/ita/CURRENT_API.md`).
     pub fn wire_name(self, endpoint: Endpoint, api: ItaApi) -> Option<&'static str> {
-        use Endpoint::{OfficeLocations as Offices, TradeEvents as Events, TradeLeads as Leads};
+        use Endpoint::{
+            Envirotech, ExportPrograms as Programs, MarketResearch as Mrl,
+            OfficeLocations as Offices, TradeArticles as Articles, TradeEvents as Events,
+            TradeLeads as Leads,
+        };
         use ItaApi::{Current, V2};
         Some(match (self, endpoint, api) {
+            // The four seed-era data sets (OTHER_DATASETS.md): v2 only.
+            (_, Programs | Mrl | Articles | Envirotech(_), Current) => return None,
             (Self::Query, _, _) => "q",
+            (Self::ProgramTitle, Programs, V2) => "program_title",
+            (Self::Abstract, Programs, V2) => "abstract",
+            (Self::ExportPhases, Programs, V2) => "export_phase",
+            (Self::Countries | Self::Industries, Mrl, V2) => match self {
+                Self::Countries => "countries",
+                _ => "industries",
+            },
+            (Self::ExpirationDate, Mrl | Articles, V2) => "expiration_date",
+            (Self::Countries, Articles, V2) => "countries",
+            (Self::Industries, Articles, V2) => "industries",
+            (Self::ExportPhases, Articles, V2) => "export_phases",
+            (Self::Topics, Articles, V2) => "topics",
+            (Self::SubTopics, Articles, V2) => "sub_topics",
+            (Self::GeoRegions, Articles, V2) => "geo_regions",
+            (Self::GeoSubregions, Articles, V2) => "geo_subregions",
+            (Self::TradeRegions, Articles, V2) => "trade_regions",
+            (Self::TradePrograms, Articles, V2) => "trade_programs",
+            (Self::TradeInitiatives, Articles, V2) => "trade_initiatives",
+            (Self::CreationDate, Articles, V2) => "creation_date",
+            (Self::ReleaseDate, Articles, V2) => "release_date",
+            (Self::SourceIds, Envirotech(_), V2) => "source_ids",
+            (Self::IssueIds, Envirotech(_), V2) => "issue_ids",
+            (Self::ProviderIds, Envirotech(_), V2) => "provider_ids",
+            (Self::RegulationIds, Envirotech(_), V2) => "regulation_ids",
+            (Self::SolutionIds, Envirotech(_), V2) => "solution_ids",
+            (_, Programs | Mrl | Articles | Envirotech(_), _) => return None,
             (Self::Countries, Leads | Offices, V2) | (Self::Countries, Events, _) => "countries",
             (Self::Countries, Leads | Offices, Current) => "country_codes",
             (Self::Industries, Leads, V2) | (Self::Industries, Events, _) => "industries",
@@ -173,6 +257,24 @@ pub struct SearchParams {
     pub start_date: Option<DateRange>,
     pub tender_start_date: Option<DateRange>,
     pub contract_start_date: Option<DateRange>,
+    pub program_title: Option<String>,
+    pub abstract_text: Option<String>,
+    pub export_phases: Vec<String>,
+    pub topics: Vec<String>,
+    pub sub_topics: Vec<String>,
+    pub geo_regions: Vec<String>,
+    pub geo_subregions: Vec<String>,
+    pub trade_programs: Vec<String>,
+    pub trade_initiatives: Vec<String>,
+    pub creation_date: Option<DateRange>,
+    pub release_date: Option<DateRange>,
+    pub expiration_date: Option<DateRange>,
+    /// Envirotech ids (integers, as text).
+    pub source_ids: Vec<String>,
+    pub issue_ids: Vec<String>,
+    pub provider_ids: Vec<String>,
+    pub regulation_ids: Vec<String>,
+    pub solution_ids: Vec<String>,
 }
 
 /// A filter's value, as it goes out.
@@ -186,7 +288,12 @@ impl SearchParams {
     /// The filters that are set, with their values.
     fn set(&self) -> Vec<(Filter, Value<'_>)> {
         let mut set = Vec::new();
-        for (filter, value) in [(Filter::Query, &self.q), (Filter::City, &self.city)] {
+        for (filter, value) in [
+            (Filter::Query, &self.q),
+            (Filter::City, &self.city),
+            (Filter::ProgramTitle, &self.program_title),
+            (Filter::Abstract, &self.abstract_text),
+        ] {
             if let Some(value) = value {
                 set.push((filter, Value::Text(value)));
             }
@@ -200,6 +307,18 @@ impl SearchParams {
             (Filter::EventTypes, &self.event_types),
             (Filter::TradeRegions, &self.trade_regions),
             (Filter::WorldRegions, &self.world_regions),
+            (Filter::ExportPhases, &self.export_phases),
+            (Filter::Topics, &self.topics),
+            (Filter::SubTopics, &self.sub_topics),
+            (Filter::GeoRegions, &self.geo_regions),
+            (Filter::GeoSubregions, &self.geo_subregions),
+            (Filter::TradePrograms, &self.trade_programs),
+            (Filter::TradeInitiatives, &self.trade_initiatives),
+            (Filter::SourceIds, &self.source_ids),
+            (Filter::IssueIds, &self.issue_ids),
+            (Filter::ProviderIds, &self.provider_ids),
+            (Filter::RegulationIds, &self.regulation_ids),
+            (Filter::SolutionIds, &self.solution_ids),
         ] {
             if !list.is_empty() {
                 set.push((filter, Value::List(list)));
@@ -212,6 +331,9 @@ impl SearchParams {
             (Filter::StartDate, &self.start_date),
             (Filter::TenderStartDate, &self.tender_start_date),
             (Filter::ContractStartDate, &self.contract_start_date),
+            (Filter::CreationDate, &self.creation_date),
+            (Filter::ReleaseDate, &self.release_date),
+            (Filter::ExpirationDate, &self.expiration_date),
         ] {
             if let Some(range) = range {
                 set.push((filter, Value::Range(range)));
@@ -224,6 +346,14 @@ impl SearchParams {
     /// `api`, saying which generation has it (never dropped, never sent
     /// under a wrong name).
     pub fn check(&self, endpoint: Endpoint, api: ItaApi) -> Result<(), Error> {
+        if api == ItaApi::Current {
+            if let Some(retired) = super::datasets::retirement(endpoint) {
+                return Err(Error::DatasetRetired {
+                    upstream: crate::sources::Source::Ita,
+                    retired,
+                });
+            }
+        }
         for (filter, _) in self.set() {
             if filter.wire_name(endpoint, api).is_some() {
                 continue;
@@ -273,6 +403,15 @@ impl SearchParams {
             };
             match value {
                 Value::Text(text) => query.push((name.to_owned(), text.to_owned())),
+                // The library's industry names can hold commas ("Construction,
+                // Building & Heavy Equipment"); it reads `\,` as a literal one.
+                Value::List(list)
+                    if endpoint == Endpoint::MarketResearch && filter == Filter::Industries =>
+                {
+                    let escaped: Vec<String> =
+                        list.iter().map(|value| value.replace(',', "\\,")).collect();
+                    query.push((name.to_owned(), escaped.join(",")));
+                }
                 Value::List(list) => query.push((name.to_owned(), list.join(","))),
                 // v2: "YYYY-MM-DD TO YYYY-MM-DD", both ends given.
                 Value::Range(range) if api == ItaApi::V2 => query.push((

@@ -40,6 +40,20 @@ impl CountryRecord for OfficeLocation {
     }
 }
 
+impl CountryRecord for super::datasets::MarketResearch {
+    const ENDPOINT: Endpoint = Endpoint::MarketResearch;
+    fn country_codes(&self) -> Vec<String> {
+        self.iso2_codes()
+    }
+}
+
+impl CountryRecord for super::datasets::TradeArticle {
+    const ENDPOINT: Endpoint = Endpoint::TradeArticles;
+    fn country_codes(&self) -> Vec<String> {
+        self.iso2_codes()
+    }
+}
+
 impl CountryRecord for TradeEvent {
     const ENDPOINT: Endpoint = Endpoint::TradeEvents;
     fn country_codes(&self) -> Vec<String> {

@@ -15,6 +15,8 @@
 //! batches countries into one search per endpoint.
 
 pub mod client;
+pub mod datasets;
+pub mod links;
 pub mod loader;
 pub mod model;
 

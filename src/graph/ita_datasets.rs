@@ -1,0 +1,938 @@
+//! Seed 000's four other ITA data sets in the graph: `exportPrograms`,
+//! `marketResearch`, `tradeArticles` and the environmental toolkit
+//! (`environmentalIssues`, `...Solutions`, `...Regulations`, `...Providers`,
+//! linked to each other by their ids through one batched search per kind).
+//! Reports and articles link to jurisdictions by their ISO2 countries, and
+//! `Jurisdiction.marketResearch` / `.tradeArticles` batch like leads. Only
+//! the seed-era API serves them: on the current one every field fails with
+//! `UPSTREAM_DATASET_RETIRED`, saying since when.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, Object, OutputType, SimpleObject};
+
+use super::context::{operation, sources};
+use super::ita::{
+    aggregations, bounds, date_range, iso2_codes, list, sources_used, text, total, ItaAggregation,
+    ItaDateRangeInput, SourceUsed,
+};
+use super::jurisdiction::Jurisdiction;
+use crate::countries;
+use crate::error::{Error, GraphqlResult};
+use crate::sources::ita::datasets::{self as records, EnvirotechKind, EnvirotechRecord, Languages};
+use crate::sources::ita::links::{LinkKey, LinkedBy};
+use crate::sources::ita::{Endpoint, ItaPage, SearchParams};
+
+/// Where a program helps an exporter: ITA's four export phases.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportPhase {
+    Learn,
+    Ready,
+    Exporting,
+    Expand,
+}
+
+impl ExportPhase {
+    fn wire(self) -> &'static str {
+        match self {
+            Self::Learn => "learn",
+            Self::Ready => "ready",
+            Self::Exporting => "exporting",
+            Self::Expand => "expand",
+        }
+    }
+}
+
+fn jurisdictions(codes: Vec<String>) -> Vec<Jurisdiction> {
+    codes
+        .iter()
+        .filter_map(|code| countries::by_iso2(code))
+        .map(Jurisdiction::Known)
+        .collect()
+}
+
+/// One ITA program for exporters.
+pub struct ExportProgram(Arc<records::ExportProgram>);
+
+#[Object]
+impl ExportProgram {
+    /// The documented API's id (the published file has none).
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.program_title.as_deref()
+    }
+    #[graphql(name = "abstract")]
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    /// Learn, Ready, Exporting, Expand, as the program lists them.
+    async fn export_phases(&self) -> &[String] {
+        &self.0.export_phase
+    }
+    async fn topics(&self) -> &[String] {
+        &self.0.topics
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn contact_name(&self) -> Option<&str> {
+        self.0.contact_name.as_deref()
+    }
+    async fn office_name(&self) -> Option<&str> {
+        self.0
+            .office_name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+}
+
+/// A report of the Market Research Library.
+pub struct MarketResearchReport(pub Arc<records::MarketResearch>);
+
+#[Object]
+impl MarketResearchReport {
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The countries the report covers.
+    async fn countries(&self) -> Vec<Jurisdiction> {
+        jurisdictions(self.0.iso2_codes())
+    }
+    /// ISO alpha-2, as the library lists them.
+    async fn country_codes(&self) -> Vec<String> {
+        self.0.iso2_codes()
+    }
+    async fn expiration_date(&self) -> Option<&str> {
+        self.0.expiration_date.as_deref()
+    }
+    /// The library's industry names.
+    async fn industries(&self) -> Vec<String> {
+        self.0.source_industries()
+    }
+    /// ITA's taxonomy names.
+    async fn ita_industries(&self) -> Vec<String> {
+        self.0.taxonomy_industries()
+    }
+    /// Market Research Report, Best Market Research or Country Commercial Guide.
+    async fn report_type(&self) -> Option<&str> {
+        self.0.report_type.as_deref()
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+}
+
+/// A trade information article.
+pub struct TradeArticle(pub Arc<records::TradeArticle>);
+
+#[Object]
+impl TradeArticle {
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn short_title(&self) -> Option<&str> {
+        self.0.short_title.as_deref().filter(|t| !t.is_empty())
+    }
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref().filter(|t| !t.is_empty())
+    }
+    /// The text, HTML stripped by ITA.
+    async fn content(&self) -> Option<&str> {
+        self.0.content.as_deref()
+    }
+    async fn creation_date(&self) -> Option<&str> {
+        self.0.creation_date.as_deref()
+    }
+    /// v2 `release_date`, v1 `pub_date`.
+    async fn release_date(&self) -> Option<&str> {
+        self.0.release_date.as_deref()
+    }
+    async fn update_date(&self) -> Option<&str> {
+        self.0.update_date.as_deref()
+    }
+    async fn expiration_date(&self) -> Option<&str> {
+        self.0.expiration_date.as_deref()
+    }
+    /// Whether the article stays current (null when ITA left it blank).
+    async fn evergreen(&self) -> Option<bool> {
+        self.0.evergreen
+    }
+    async fn keywords(&self) -> &[String] {
+        &self.0.keyword
+    }
+    async fn countries(&self) -> Vec<Jurisdiction> {
+        jurisdictions(self.0.iso2_codes())
+    }
+    async fn country_codes(&self) -> Vec<String> {
+        self.0.iso2_codes()
+    }
+    async fn export_phases(&self) -> &[String] {
+        &self.0.export_phases
+    }
+    async fn industries(&self) -> &[String] {
+        &self.0.industries
+    }
+    async fn topics(&self) -> &[String] {
+        &self.0.topics
+    }
+    async fn sub_topics(&self) -> &[String] {
+        &self.0.sub_topics
+    }
+    async fn geo_regions(&self) -> &[String] {
+        &self.0.geo_regions
+    }
+    async fn geo_subregions(&self) -> &[String] {
+        &self.0.geo_subregions
+    }
+    async fn trade_regions(&self) -> &[String] {
+        &self.0.trade_regions
+    }
+    async fn trade_programs(&self) -> &[String] {
+        &self.0.trade_programs
+    }
+    async fn trade_initiatives(&self) -> &[String] {
+        &self.0.trade_initiatives
+    }
+    /// v1's content types (Webinar, Article...).
+    async fn content_types(&self) -> &[String] {
+        &self.0.content_type
+    }
+    async fn source_agencies(&self) -> &[String] {
+        &self.0.source_agencies
+    }
+    async fn source_business_units(&self) -> &[String] {
+        &self.0.source_business_units
+    }
+    async fn source_offices(&self) -> &[String] {
+        &self.0.source_offices
+    }
+    async fn seo_title(&self) -> Option<&str> {
+        self.0.seo_metadata_title.as_deref()
+    }
+    async fn seo_description(&self) -> Option<&str> {
+        self.0.seo_metadata_description.as_deref()
+    }
+    async fn seo_keywords(&self) -> Option<&str> {
+        self.0.seo_metadata_keyword.as_deref()
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.trade_url.as_deref()
+    }
+    async fn file_urls(&self) -> &[String] {
+        &self.0.file_url
+    }
+    async fn image_urls(&self) -> &[String] {
+        &self.0.image_url
+    }
+    async fn html_source_urls(&self) -> &[String] {
+        &self.0.url_html_source
+    }
+    async fn xml_source_urls(&self) -> &[String] {
+        &self.0.url_xml_source
+    }
+}
+
+/// A text in the toolkit's five languages.
+#[derive(SimpleObject)]
+pub struct LocalizedText {
+    pub english: Option<String>,
+    pub chinese: Option<String>,
+    pub french: Option<String>,
+    pub portuguese: Option<String>,
+    pub spanish: Option<String>,
+}
+
+impl From<Languages> for LocalizedText {
+    fn from(languages: Languages) -> Self {
+        Self {
+            english: languages.english,
+            chinese: languages.chinese,
+            french: languages.french,
+            portuguese: languages.portuguese,
+            spanish: languages.spanish,
+        }
+    }
+}
+
+/// The records of `kind` linked to `id` by `by`, batched with every other
+/// link of the operation.
+async fn linked(
+    ctx: &Context<'_>,
+    kind: EnvirotechKind,
+    by: LinkedBy,
+    id: Option<u32>,
+) -> async_graphql::Result<Vec<Arc<EnvirotechRecord>>> {
+    let Some(id) = id else {
+        return Ok(Vec::new());
+    };
+    Ok(operation(ctx)?
+        .ita_links
+        .load_one(LinkKey { kind, by, id })
+        .await
+        .graphql()?
+        .unwrap_or_default())
+}
+
+/// The records of `kind` with these ids, in one batched search.
+async fn by_ids(
+    ctx: &Context<'_>,
+    kind: EnvirotechKind,
+    ids: impl IntoIterator<Item = u32>,
+) -> async_graphql::Result<Vec<Arc<EnvirotechRecord>>> {
+    let keys: Vec<LinkKey> = ids
+        .into_iter()
+        .map(|id| LinkKey {
+            kind,
+            by: LinkedBy::Id,
+            id,
+        })
+        .collect();
+    let loaded = operation(ctx)?
+        .ita_links
+        .load_many(keys.iter().copied())
+        .await
+        .graphql()?;
+    Ok(keys
+        .iter()
+        .flat_map(|key| loaded.get(key).cloned().unwrap_or_default())
+        .collect())
+}
+
+/// An environmental issue, with the regulations and solutions that address it.
+pub struct EnvironmentalIssue(Arc<EnvirotechRecord>);
+
+#[Object]
+impl EnvironmentalIssue {
+    /// The toolkit's id (`source_id`).
+    async fn id(&self) -> Option<u32> {
+        self.0.source_id
+    }
+    /// The English name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name_english.as_deref()
+    }
+    /// The name in the toolkit's five languages.
+    async fn names(&self) -> LocalizedText {
+        self.0.names().into()
+    }
+    async fn created_at(&self) -> Option<&str> {
+        self.0.source_created_at.as_deref()
+    }
+    async fn updated_at(&self) -> Option<&str> {
+        self.0.source_updated_at.as_deref()
+    }
+    /// The English abstract.
+    #[graphql(name = "abstract")]
+    async fn summary(&self) -> Option<&str> {
+        self.0.abstract_english.as_deref()
+    }
+    async fn abstracts(&self) -> LocalizedText {
+        self.0.abstracts().into()
+    }
+    async fn regulations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EnvironmentalRegulation>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::Regulations,
+            LinkedBy::Issue,
+            self.0.source_id,
+        );
+        Ok(records
+            .await?
+            .into_iter()
+            .map(EnvironmentalRegulation)
+            .collect())
+    }
+    async fn solutions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EnvironmentalSolution>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::Solutions,
+            LinkedBy::Issue,
+            self.0.source_id,
+        );
+        Ok(records
+            .await?
+            .into_iter()
+            .map(EnvironmentalSolution)
+            .collect())
+    }
+    /// Analyses of the issue (EPA regulatory impact analyses...).
+    async fn analysis_links(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EnvironmentalLink>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::AnalysisLinks,
+            LinkedBy::Issue,
+            self.0.source_id,
+        );
+        Ok(records.await?.into_iter().map(EnvironmentalLink).collect())
+    }
+    async fn background_links(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EnvironmentalLink>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::BackgroundLinks,
+            LinkedBy::Issue,
+            self.0.source_id,
+        );
+        Ok(records.await?.into_iter().map(EnvironmentalLink).collect())
+    }
+}
+
+/// An environmental solution (a technology), the issues and regulations
+/// it answers and the providers that offer it.
+pub struct EnvironmentalSolution(Arc<EnvirotechRecord>);
+
+#[Object]
+impl EnvironmentalSolution {
+    /// The toolkit's id (`source_id`).
+    async fn id(&self) -> Option<u32> {
+        self.0.source_id
+    }
+    /// The English name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name_english.as_deref()
+    }
+    /// The name in the toolkit's five languages.
+    async fn names(&self) -> LocalizedText {
+        self.0.names().into()
+    }
+    async fn created_at(&self) -> Option<&str> {
+        self.0.source_created_at.as_deref()
+    }
+    async fn updated_at(&self) -> Option<&str> {
+        self.0.source_updated_at.as_deref()
+    }
+    async fn issues(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EnvironmentalIssue>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::Issues,
+            LinkedBy::Solution,
+            self.0.source_id,
+        );
+        Ok(records.await?.into_iter().map(EnvironmentalIssue).collect())
+    }
+    async fn regulations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EnvironmentalRegulation>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::Regulations,
+            LinkedBy::Solution,
+            self.0.source_id,
+        );
+        Ok(records
+            .await?
+            .into_iter()
+            .map(EnvironmentalRegulation)
+            .collect())
+    }
+    /// Providers of the solution, each with its page for it.
+    async fn providers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProviderOffer>> {
+        let offers = linked(
+            ctx,
+            EnvirotechKind::ProviderSolutions,
+            LinkedBy::Solution,
+            self.0.source_id,
+        )
+        .await?;
+        let providers = by_ids(
+            ctx,
+            EnvirotechKind::Providers,
+            offers.iter().filter_map(|offer| offer.provider_id),
+        )
+        .await?;
+        Ok(offers
+            .iter()
+            .filter_map(|offer| {
+                let provider = providers
+                    .iter()
+                    .find(|p| p.source_id.is_some() && p.source_id == offer.provider_id)?;
+                Some(ProviderOffer {
+                    provider: EnvironmentalProvider(provider.clone()),
+                    url: offer.url.clone(),
+                })
+            })
+            .collect())
+    }
+}
+
+/// A provider offering a solution, and its page for it.
+#[derive(SimpleObject)]
+pub struct ProviderOffer {
+    pub provider: EnvironmentalProvider,
+    pub url: Option<String>,
+}
+
+/// A regulation, the issues it concerns and the solutions that meet it.
+pub struct EnvironmentalRegulation(Arc<EnvirotechRecord>);
+
+#[Object]
+impl EnvironmentalRegulation {
+    /// The toolkit's id (`source_id`).
+    async fn id(&self) -> Option<u32> {
+        self.0.source_id
+    }
+    /// The English name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name_english.as_deref()
+    }
+    /// The name in the toolkit's five languages.
+    async fn names(&self) -> LocalizedText {
+        self.0.names().into()
+    }
+    async fn created_at(&self) -> Option<&str> {
+        self.0.source_created_at.as_deref()
+    }
+    async fn updated_at(&self) -> Option<&str> {
+        self.0.source_updated_at.as_deref()
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    async fn issues(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EnvironmentalIssue>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::Issues,
+            LinkedBy::Regulation,
+            self.0.source_id,
+        );
+        Ok(records.await?.into_iter().map(EnvironmentalIssue).collect())
+    }
+    async fn solutions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EnvironmentalSolution>> {
+        let records = linked(
+            ctx,
+            EnvirotechKind::Solutions,
+            LinkedBy::Regulation,
+            self.0.source_id,
+        );
+        Ok(records
+            .await?
+            .into_iter()
+            .map(EnvironmentalSolution)
+            .collect())
+    }
+}
+
+/// A U.S. company that provides environmental solutions.
+pub struct EnvironmentalProvider(Arc<EnvirotechRecord>);
+
+#[Object]
+impl EnvironmentalProvider {
+    /// The toolkit's id (`source_id`).
+    async fn id(&self) -> Option<u32> {
+        self.0.source_id
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name_english.as_deref()
+    }
+    async fn created_at(&self) -> Option<&str> {
+        self.0.source_created_at.as_deref()
+    }
+    async fn updated_at(&self) -> Option<&str> {
+        self.0.source_updated_at.as_deref()
+    }
+    /// The solutions it provides.
+    async fn solutions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EnvironmentalSolution>> {
+        let offers = linked(
+            ctx,
+            EnvirotechKind::ProviderSolutions,
+            LinkedBy::Provider,
+            self.0.source_id,
+        )
+        .await?;
+        let solutions = by_ids(
+            ctx,
+            EnvirotechKind::Solutions,
+            offers.iter().filter_map(|offer| offer.solution_id),
+        )
+        .await?;
+        Ok(solutions.into_iter().map(EnvironmentalSolution).collect())
+    }
+}
+
+/// An analysis or background document about issues.
+pub struct EnvironmentalLink(Arc<EnvirotechRecord>);
+
+#[Object]
+impl EnvironmentalLink {
+    /// The toolkit's id (`source_id`).
+    async fn id(&self) -> Option<u32> {
+        self.0.source_id
+    }
+    /// The English name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name_english.as_deref()
+    }
+    /// The name in the toolkit's five languages.
+    async fn names(&self) -> LocalizedText {
+        self.0.names().into()
+    }
+    async fn created_at(&self) -> Option<&str> {
+        self.0.source_created_at.as_deref()
+    }
+    async fn updated_at(&self) -> Option<&str> {
+        self.0.source_updated_at.as_deref()
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    async fn issues(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EnvironmentalIssue>> {
+        let records = by_ids(
+            ctx,
+            EnvirotechKind::Issues,
+            self.0.issue_ids.iter().copied(),
+        )
+        .await?;
+        Ok(records.into_iter().map(EnvironmentalIssue).collect())
+    }
+}
+
+/// A page of a seed-era data set.
+#[derive(SimpleObject)]
+#[graphql(concrete(name = "ExportProgramPage", params(ExportProgram)))]
+#[graphql(concrete(name = "MarketResearchPage", params(MarketResearchReport)))]
+#[graphql(concrete(name = "TradeArticlePage", params(TradeArticle)))]
+#[graphql(concrete(name = "EnvironmentalIssuePage", params(EnvironmentalIssue)))]
+#[graphql(concrete(name = "EnvironmentalSolutionPage", params(EnvironmentalSolution)))]
+#[graphql(concrete(name = "EnvironmentalRegulationPage", params(EnvironmentalRegulation)))]
+#[graphql(concrete(name = "EnvironmentalProviderPage", params(EnvironmentalProvider)))]
+pub struct DatasetPage<T: OutputType> {
+    pub items: Vec<T>,
+    /// Matches in all, as ITA counts them.
+    pub total_count: Option<i64>,
+    pub sources_used: Vec<SourceUsed>,
+    pub aggregations: Vec<ItaAggregation>,
+}
+
+/// Searches one data set, refusing first what the configured API cannot
+/// serve (the current API: the data set is retired).
+async fn search<R, T>(
+    ctx: &Context<'_>,
+    endpoint: Endpoint,
+    params: SearchParams,
+    limit: Option<i32>,
+    offset: Option<i32>,
+    wrap: impl Fn(Arc<R>) -> T,
+) -> async_graphql::Result<DatasetPage<T>>
+where
+    R: serde::de::DeserializeOwned
+        + crate::sources::ita::model::Identifiable
+        + Send
+        + Sync
+        + 'static,
+    T: OutputType,
+{
+    let (limit, offset) = bounds(limit, offset).graphql()?;
+    let client = &sources(ctx)?.ita;
+    params.check(endpoint, client.api()).graphql()?;
+    let page: ItaPage<Arc<R>> = client
+        .search::<R>(
+            endpoint,
+            &params,
+            u64::from(limit),
+            u64::from(offset),
+            &operation(ctx)?.usage,
+            |_| true,
+        )
+        .await
+        .graphql()?;
+    Ok(DatasetPage {
+        items: page.items.into_iter().map(wrap).collect(),
+        total_count: total(page.total),
+        sources_used: sources_used(page.sources_used),
+        aggregations: aggregations(page.aggregations),
+    })
+}
+
+/// Envirotech ids as the API takes them.
+fn ids(name: &str, values: Option<Vec<i32>>) -> Result<Vec<String>, Error> {
+    match values {
+        Some(values) if values.is_empty() => Err(Error::bad_input(format!(
+            "{name} is empty: leave it out to not filter by it"
+        ))),
+        Some(values) => values
+            .into_iter()
+            .map(|id| {
+                u32::try_from(id)
+                    .map(|id| id.to_string())
+                    .map_err(|_| Error::bad_input(format!("{name}: {id} is not a toolkit id")))
+            })
+            .collect(),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The toolkit filters every endpoint takes.
+fn toolkit_params(
+    query: Option<String>,
+    ids_given: Option<Vec<i32>>,
+    issue_ids: Option<Vec<i32>>,
+    solution_ids: Option<Vec<i32>>,
+    regulation_ids: Option<Vec<i32>>,
+) -> Result<SearchParams, Error> {
+    Ok(SearchParams {
+        q: text("query", query)?,
+        source_ids: ids("ids", ids_given)?,
+        issue_ids: ids("issueIds", issue_ids)?,
+        solution_ids: ids("solutionIds", solution_ids)?,
+        regulation_ids: ids("regulationIds", regulation_ids)?,
+        ..SearchParams::default()
+    })
+}
+
+/// The top-level queries of the four seed-era data sets.
+#[derive(Default)]
+pub struct ItaDatasetQueries;
+
+#[Object]
+impl ItaDatasetQueries {
+    /// ITA programs for exporters (seed-era API only): `query` full text,
+    /// `title` and `abstract` words, `exportPhases` any of the four.
+    #[allow(clippy::too_many_arguments)]
+    async fn export_programs(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        title: Option<String>,
+        #[graphql(name = "abstract")] summary: Option<String>,
+        export_phases: Option<Vec<ExportPhase>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<DatasetPage<ExportProgram>>> {
+        let page = async {
+            let params = SearchParams {
+                q: text("query", query).graphql()?,
+                program_title: text("title", title).graphql()?,
+                abstract_text: text("abstract", summary).graphql()?,
+                export_phases: export_phases
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|phase| phase.wire().to_owned())
+                    .collect(),
+                ..SearchParams::default()
+            };
+            search(
+                ctx,
+                Endpoint::ExportPrograms,
+                params,
+                limit,
+                offset,
+                ExportProgram,
+            )
+            .await
+        };
+        Some(page.await)
+    }
+
+    /// The Market Research Library (seed-era API only; retired 2018):
+    /// `countries` any spelling, `industries` the library's names,
+    /// `expirationDate` a range.
+    #[allow(clippy::too_many_arguments)]
+    async fn market_research(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        countries: Option<Vec<String>>,
+        industries: Option<Vec<String>>,
+        expiration_date: Option<ItaDateRangeInput>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<DatasetPage<MarketResearchReport>>> {
+        let page = async {
+            let params = SearchParams {
+                q: text("query", query).graphql()?,
+                countries: iso2_codes(countries.as_deref()).graphql()?,
+                industries: list("industries", industries).graphql()?,
+                expiration_date: date_range("expirationDate", expiration_date).graphql()?,
+                ..SearchParams::default()
+            };
+            search(
+                ctx,
+                Endpoint::MarketResearch,
+                params,
+                limit,
+                offset,
+                MarketResearchReport,
+            )
+            .await
+        };
+        Some(page.await)
+    }
+
+    /// Trade information articles (seed-era API only; retired 2016): every
+    /// list filter of the v2 API and its three date ranges.
+    #[allow(clippy::too_many_arguments)]
+    async fn trade_articles(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        countries: Option<Vec<String>>,
+        industries: Option<Vec<String>>,
+        export_phases: Option<Vec<String>>,
+        topics: Option<Vec<String>>,
+        sub_topics: Option<Vec<String>>,
+        geo_regions: Option<Vec<String>>,
+        geo_subregions: Option<Vec<String>>,
+        trade_regions: Option<Vec<String>>,
+        trade_programs: Option<Vec<String>>,
+        trade_initiatives: Option<Vec<String>>,
+        creation_date: Option<ItaDateRangeInput>,
+        release_date: Option<ItaDateRangeInput>,
+        expiration_date: Option<ItaDateRangeInput>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<DatasetPage<TradeArticle>>> {
+        let page = async {
+            let params = SearchParams {
+                q: text("query", query).graphql()?,
+                countries: iso2_codes(countries.as_deref()).graphql()?,
+                industries: list("industries", industries).graphql()?,
+                export_phases: list("exportPhases", export_phases).graphql()?,
+                topics: list("topics", topics).graphql()?,
+                sub_topics: list("subTopics", sub_topics).graphql()?,
+                geo_regions: list("geoRegions", geo_regions).graphql()?,
+                geo_subregions: list("geoSubregions", geo_subregions).graphql()?,
+                trade_regions: list("tradeRegions", trade_regions).graphql()?,
+                trade_programs: list("tradePrograms", trade_programs).graphql()?,
+                trade_initiatives: list("tradeInitiatives", trade_initiatives).graphql()?,
+                creation_date: date_range("creationDate", creation_date).graphql()?,
+                release_date: date_range("releaseDate", release_date).graphql()?,
+                expiration_date: date_range("expirationDate", expiration_date).graphql()?,
+                ..SearchParams::default()
+            };
+            search(
+                ctx,
+                Endpoint::TradeArticles,
+                params,
+                limit,
+                offset,
+                TradeArticle,
+            )
+            .await
+        };
+        Some(page.await)
+    }
+
+    /// The environmental toolkit's issues (seed-era API only; retired 2017).
+    #[allow(clippy::too_many_arguments)]
+    async fn environmental_issues(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        ids: Option<Vec<i32>>,
+        solution_ids: Option<Vec<i32>>,
+        regulation_ids: Option<Vec<i32>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalIssue>>> {
+        let page = async {
+            let params =
+                toolkit_params(query, ids, None, solution_ids, regulation_ids).graphql()?;
+            let endpoint = Endpoint::Envirotech(EnvirotechKind::Issues);
+            search(ctx, endpoint, params, limit, offset, EnvironmentalIssue).await
+        };
+        Some(page.await)
+    }
+
+    /// The environmental toolkit's solutions.
+    #[allow(clippy::too_many_arguments)]
+    async fn environmental_solutions(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        ids: Option<Vec<i32>>,
+        issue_ids: Option<Vec<i32>>,
+        regulation_ids: Option<Vec<i32>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalSolution>>> {
+        let page = async {
+            let params = toolkit_params(query, ids, issue_ids, None, regulation_ids).graphql()?;
+            let endpoint = Endpoint::Envirotech(EnvirotechKind::Solutions);
+            search(ctx, endpoint, params, limit, offset, EnvironmentalSolution).await
+        };
+        Some(page.await)
+    }
+
+    /// The environmental toolkit's regulations.
+    #[allow(clippy::too_many_arguments)]
+    async fn environmental_regulations(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        ids: Option<Vec<i32>>,
+        issue_ids: Option<Vec<i32>>,
+        solution_ids: Option<Vec<i32>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalRegulation>>> {
+        let page = async {
+            let params = toolkit_params(query, ids, issue_ids, solution_ids, None).graphql()?;
+            let endpoint = Endpoint::Envirotech(EnvirotechKind::Regulations);
+            search(
+                ctx,
+                endpoint,
+                params,
+                limit,
+                offset,
+                EnvironmentalRegulation,
+            )
+            .await
+        };
+        Some(page.await)
+    }
+
+    /// The environmental toolkit's providers.
+    async fn environmental_providers(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        ids: Option<Vec<i32>>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalProvider>>> {
+        let page = async {
+            let params = toolkit_params(query, ids, None, None, None).graphql()?;
+            let endpoint = Endpoint::Envirotech(EnvirotechKind::Providers);
+            search(ctx, endpoint, params, limit, offset, EnvironmentalProvider).await
+        };
+        Some(page.await)
+    }
+}
