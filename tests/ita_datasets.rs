@@ -295,7 +295,7 @@ async fn retired_data_sets_fail_typed_on_the_current_api() {
 }
 
 /// Against a stub that replays the recorded payloads at the seed-era paths,
-/// every data set answers through the graph.
+/// all seven data sets of seed 000 answer through the graph.
 #[tokio::test]
 async fn recorded_payloads_answer_through_the_graph() {
     let answer = |file: &'static str| {
@@ -325,13 +325,26 @@ async fn recorded_payloads_answer_through_the_graph() {
         .route(
             "/v2/envirotech/regulations/search",
             answer("envirotech_regulations_records.json"),
+        )
+        .route(
+            "/v2/trade_leads/search",
+            answer("trade_leads_v2_results_uk.json"),
+        )
+        .route(
+            "/v2/trade_events/search",
+            answer("trade_events_v2_results_ita.json"),
+        )
+        .route(
+            "/v2/ita_office_locations/search",
+            answer("office_locations_v2_results_q_san_jose.json"),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, stub).await.unwrap() });
     let gateway = TestGateway::start_with(&["--ita-api", "v2", "--ita-url", &url]).await;
     let response = gateway
-        .query(r#"{ exportPrograms(limit: 30) { items { title email } } marketResearch { totalCount items { title countries { iso3 } industries } } tradeArticles { items { title countries { iso3 } } } environmentalIssues(limit: 20) { items { name regulations { name } } } }"#)
+        .query(r#"{ exportPrograms(limit: 30) { items { title email } } marketResearch { totalCount items { title countries { iso3 } industries } } tradeArticles { items { title countries { iso3 } } } environmentalIssues(limit: 20) { items { name regulations { name } } }
+                   tradeLeads { items { title country { iso3 } } } tradeEvents { items { name } } officeLocations(query: "San Jose") { items { post country { iso3 } } } }"#)
         .await;
     assert!(response.get("errors").is_none(), "{response}");
     let data = &response["data"];
@@ -350,4 +363,13 @@ async fn recorded_payloads_answer_through_the_graph() {
     assert!(issues
         .iter()
         .any(|issue| !issue["regulations"].as_array().unwrap().is_empty()));
+    // The three data sets both generations serve, from their recordings.
+    let leads = data["tradeLeads"]["items"].as_array().unwrap();
+    assert_eq!(leads.len(), 9);
+    assert!(leads.iter().all(|lead| lead["country"]["iso3"].is_string()));
+    assert!(!data["tradeEvents"]["items"].as_array().unwrap().is_empty());
+    assert!(!data["officeLocations"]["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
