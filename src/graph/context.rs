@@ -12,7 +12,7 @@ use super::batch::{self, Batch, BatchLoader, PendingBatches};
 use crate::countries::ComtradeDialect;
 use crate::limits::{DemandLimits, Refusal, RefusalCode, ResultSize};
 use crate::sources::comtrade::{ComtradeClient, ComtradeLoader, TradeFlowKey};
-use crate::sources::gta::{GtaClient, GtaLoader, JurisdictionInterventionsKey};
+use crate::sources::gta::{GtaClient, GtaLoader, InterventionsById, JurisdictionInterventionsKey};
 use crate::sources::ita::datasets::{MarketResearch, TradeArticle};
 use crate::sources::ita::links::{LinkKey, LinkLoader};
 use crate::sources::ita::{
@@ -49,6 +49,8 @@ impl Sources {
 pub struct OperationContext {
     pub usage: UpstreamUsage,
     pub gta: BatchLoader<JurisdictionInterventionsKey, GtaLoader>,
+    /// Interventions by id, for federation's `_entities`.
+    pub gta_by_id: BatchLoader<u32, InterventionsById>,
     pub comtrade: BatchLoader<TradeFlowKey, ComtradeLoader>,
     pub ita_leads: BatchLoader<CountryKey<TradeLead>, ItaLoader>,
     pub ita_offices: BatchLoader<CountryKey<OfficeLocation>, ItaLoader>,
@@ -79,6 +81,13 @@ impl OperationContext {
         Self {
             gta: BatchLoader::new(
                 GtaLoader::new(sources.gta.clone(), usage.clone()),
+                Source::Gta,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
+            gta_by_id: BatchLoader::new(
+                InterventionsById::new(sources.gta.clone(), usage.clone()),
                 Source::Gta,
                 batching,
                 driven.clone(),
@@ -139,6 +148,7 @@ impl PendingBatches for OperationContext {
     fn take_batches(&self) -> Vec<Batch> {
         [
             self.gta.take_batch(),
+            self.gta_by_id.take_batch(),
             self.comtrade.take_batch(),
             self.ita_leads.take_batch(),
             self.ita_offices.take_batch(),

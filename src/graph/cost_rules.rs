@@ -279,6 +279,12 @@ impl FieldRules for GraphCostRules {
                 };
                 rule.demand = asks(Source::Ita, DemandKind::Fixed { pages });
             }
+            // Federation: one entity per representation; interventions are
+            // one GTA search, toolkit records one ITA search per kind.
+            ("Query", "_entities") => {
+                rule.list_bound = Some(arguments.len("representations").unwrap_or(1).max(1));
+                rule.demand = asks(Source::Gta, DemandKind::Fixed { pages: 1 });
+            }
             ("MarketResearchReport" | "TradeArticle", "countries") => {
                 rule.list_bound = Some(countries::all().len() as u64);
             }

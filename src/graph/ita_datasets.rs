@@ -319,7 +319,7 @@ async fn by_ids(
 }
 
 /// An environmental issue, with the regulations and solutions that address it.
-pub struct EnvironmentalIssue(Arc<EnvirotechRecord>);
+pub struct EnvironmentalIssue(pub Arc<EnvirotechRecord>);
 
 #[Object]
 impl EnvironmentalIssue {
@@ -410,7 +410,7 @@ impl EnvironmentalIssue {
 
 /// An environmental solution (a technology), the issues and regulations
 /// it answers and the providers that offer it.
-pub struct EnvironmentalSolution(Arc<EnvirotechRecord>);
+pub struct EnvironmentalSolution(pub Arc<EnvirotechRecord>);
 
 #[Object]
 impl EnvironmentalSolution {
@@ -495,7 +495,7 @@ pub struct ProviderOffer {
 }
 
 /// A regulation, the issues it concerns and the solutions that meet it.
-pub struct EnvironmentalRegulation(Arc<EnvirotechRecord>);
+pub struct EnvironmentalRegulation(pub Arc<EnvirotechRecord>);
 
 #[Object]
 impl EnvironmentalRegulation {
@@ -548,7 +548,7 @@ impl EnvironmentalRegulation {
 }
 
 /// A U.S. company that provides environmental solutions.
-pub struct EnvironmentalProvider(Arc<EnvirotechRecord>);
+pub struct EnvironmentalProvider(pub Arc<EnvirotechRecord>);
 
 #[Object]
 impl EnvironmentalProvider {

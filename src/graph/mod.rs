@@ -6,6 +6,7 @@
 mod batch;
 mod context;
 mod cost_rules;
+mod federation;
 mod intervention;
 mod ita;
 mod ita_datasets;
@@ -17,4 +18,4 @@ pub mod vocabulary;
 
 pub use context::{OperationContext, Sources};
 pub use cost_rules::GraphCostRules;
-pub use schema::{build_schema, operation_guard, sdl, TradeGraphSchema};
+pub use schema::{build_schema, operation_guard, sdl, subgraph_sdl, TradeGraphSchema};

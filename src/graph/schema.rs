@@ -8,6 +8,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, Sche
 
 use super::context::Sources;
 use super::cost_rules::GraphCostRules;
+use super::federation::EntityQueries;
 use super::intervention::InterventionQueries;
 use super::ita::ItaQueries;
 use super::ita_datasets::ItaDatasetQueries;
@@ -23,6 +24,7 @@ pub struct Query(
     TradeFlowQueries,
     ItaQueries,
     ItaDatasetQueries,
+    EntityQueries,
 );
 
 /// The trade graph's schema type.
@@ -30,7 +32,8 @@ pub type TradeGraphSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// The schema without data or limits: enough to print the SDL.
 pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    // A federation v2 subgraph: `_service` and `_entities` (graph::federation).
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription).enable_federation()
 }
 
 /// The schema serving `sources`; with `max_result_values`, one that counts
@@ -56,4 +59,14 @@ pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationG
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
     schema_builder().finish().sdl()
+}
+
+/// The federation subgraph SDL (`_service { sdl }`: `@link` to federation
+/// v2, `@key`s), which `subgraph.graphql` must equal.
+pub fn subgraph_sdl() -> String {
+    schema_builder().finish().sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
+    )
 }

@@ -247,3 +247,44 @@ impl Loader<JurisdictionInterventionsKey> for GtaLoader {
         Ok(answers.into_iter().flatten().collect())
     }
 }
+
+/// Interventions by id, for federation's `_entities`: every intervention
+/// a gateway asks for in one operation goes into one search
+/// (`intervention_id: [..]`).
+pub struct InterventionsById {
+    client: GtaClient,
+    usage: UpstreamUsage,
+}
+
+impl InterventionsById {
+    pub fn new(client: GtaClient, usage: UpstreamUsage) -> Self {
+        Self { client, usage }
+    }
+}
+
+impl Loader<u32> for InterventionsById {
+    type Value = Arc<Intervention>;
+    type Error = Error;
+
+    async fn load(&self, ids: &[u32]) -> Result<HashMap<u32, Self::Value>, Error> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let query = InterventionQuery {
+            request_data: super::query::RequestData {
+                intervention_id: Some(ids.clone()),
+                ..super::query::RequestData::default()
+            },
+            sorting: super::query::Sorting::newest_first(),
+        };
+        let page = self
+            .client
+            .fetch(&query, ids.len() as u64, 0, &self.usage)
+            .await?;
+        Ok(page
+            .interventions
+            .into_iter()
+            .map(|intervention| (intervention.id, intervention))
+            .collect())
+    }
+}

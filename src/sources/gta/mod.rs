@@ -22,7 +22,7 @@ pub mod model;
 pub mod query;
 
 pub use client::{GtaApi, GtaClient, InterventionPage};
-pub use loader::{GtaLoader, JurisdictionInterventionsKey, JurisdictionRole};
+pub use loader::{GtaLoader, InterventionsById, JurisdictionInterventionsKey, JurisdictionRole};
 pub use model::Intervention;
 pub use query::{DateRange, InterventionQuery, RequestData, SortKey, Sorting};
 
