@@ -278,7 +278,7 @@ pub struct SearchParams {
 }
 
 /// A filter's value, as it goes out.
-enum Value<'a> {
+enum FilterValue<'a> {
     Text(&'a str),
     List(&'a [String]),
     Range(&'a DateRange),
@@ -286,7 +286,7 @@ enum Value<'a> {
 
 impl SearchParams {
     /// The filters that are set, with their values.
-    fn set(&self) -> Vec<(Filter, Value<'_>)> {
+    fn set(&self) -> Vec<(Filter, FilterValue<'_>)> {
         let mut set = Vec::new();
         for (filter, value) in [
             (Filter::Query, &self.q),
@@ -295,7 +295,7 @@ impl SearchParams {
             (Filter::Abstract, &self.abstract_text),
         ] {
             if let Some(value) = value {
-                set.push((filter, Value::Text(value)));
+                set.push((filter, FilterValue::Text(value)));
             }
         }
         for (filter, list) in [
@@ -321,7 +321,7 @@ impl SearchParams {
             (Filter::SolutionIds, &self.solution_ids),
         ] {
             if !list.is_empty() {
-                set.push((filter, Value::List(list)));
+                set.push((filter, FilterValue::List(list)));
             }
         }
         for (filter, range) in [
@@ -336,7 +336,7 @@ impl SearchParams {
             (Filter::ExpirationDate, &self.expiration_date),
         ] {
             if let Some(range) = range {
-                set.push((filter, Value::Range(range)));
+                set.push((filter, FilterValue::Range(range)));
             }
         }
         set
@@ -402,19 +402,19 @@ impl SearchParams {
                 continue;
             };
             match value {
-                Value::Text(text) => query.push((name.to_owned(), text.to_owned())),
+                FilterValue::Text(text) => query.push((name.to_owned(), text.to_owned())),
                 // The library's industry names can hold commas ("Construction,
                 // Building & Heavy Equipment"); it reads `\,` as a literal one.
-                Value::List(list)
+                FilterValue::List(list)
                     if endpoint == Endpoint::MarketResearch && filter == Filter::Industries =>
                 {
                     let escaped: Vec<String> =
                         list.iter().map(|value| value.replace(',', "\\,")).collect();
                     query.push((name.to_owned(), escaped.join(",")));
                 }
-                Value::List(list) => query.push((name.to_owned(), list.join(","))),
+                FilterValue::List(list) => query.push((name.to_owned(), list.join(","))),
                 // v2: "YYYY-MM-DD TO YYYY-MM-DD", both ends given.
-                Value::Range(range) if api == ItaApi::V2 => query.push((
+                FilterValue::Range(range) if api == ItaApi::V2 => query.push((
                     name.to_owned(),
                     format!(
                         "{} TO {}",
@@ -423,7 +423,7 @@ impl SearchParams {
                     ),
                 )),
                 // Current: `<stem>[from]` and `<stem>[to]`, the ends given.
-                Value::Range(range) => {
+                FilterValue::Range(range) => {
                     if let Some(from) = &range.from {
                         query.push((format!("{name}[from]"), from.clone()));
                     }
