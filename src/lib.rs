@@ -16,10 +16,12 @@
 //! - [`error`]: the one error enum; every variant has a stable
 //!   `extensions.code` and names its source.
 //! - [`countries`]: the crosswalk between GTA ids, ISO codes and Comtrade
-//!   reporter codes, and the named groups.
+//!   reporter codes (partner codes apart, former codes by year), the names
+//!   people type, the named groups and the EU as a bloc.
 //! - [`sources`]: one module per upstream (requests, records, batching,
 //!   and its `definition`: credentials, usage limits, its own reading of
-//!   refusals), [`sources::definition`], the one registration of sources and
+//!   refusals; ITA also the four seed-era data sets and the toolkit's
+//!   links), [`sources::definition`], the one registration of sources and
 //!   the composition of each one's pipeline, and [`sources::http`], the
 //!   only code that talks to an upstream, composing the stages it shares:
 //!   [`sources::cache`] (response cache, coalescing, stale copies),
@@ -30,7 +32,8 @@
 //! - [`limits`]: what an operation may cost, checked before any upstream
 //!   is asked (document guard, expansion, cost, upstream demand) and while
 //!   it runs (result size).
-//! - [`graph`]: GraphQL types and resolvers; the schema.
+//! - [`graph`]: GraphQL types and resolvers; the schema, a federation v2
+//!   subgraph (`_service`, `_entities` through the batched loaders).
 //! - [`sample`]: sample mode, an in-process simulator of the upstream APIs
 //!   serving generated data, used by `cargo run` without keys and by tests.
 
