@@ -51,6 +51,13 @@ pub struct Config {
     #[arg(long, env = "TRADE_GRAPH_CACHE_MAX_MB", default_value_t = 64)]
     pub cache_max_mb: u64,
 
+    /// Redis shared by the replicas behind a load balancer (e.g.
+    /// "redis://redis:6379/0"): a second level of the response cache, so
+    /// that each answer is fetched once for all replicas. Unset: each
+    /// process caches alone. Never printed (it may hold a password).
+    #[arg(long, env = "TRADE_GRAPH_REDIS_URL", hide_env_values = true, value_parser = parse_secret)]
+    pub redis_url: Option<Secret>,
+
     /// Batch upstream requests across the fields of an operation. "false"
     /// asks for every field on its own: a baseline for benchmarks, never
     /// what production wants.

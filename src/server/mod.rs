@@ -32,6 +32,7 @@ use crate::sources::definition::{define, SharedStages};
 use crate::sources::gta::GtaClient;
 use crate::sources::http::{HttpClient, Secret, Upstream};
 use crate::sources::ita::ItaClient;
+use crate::sources::shared_cache::SharedCache;
 use crate::sources::Source;
 
 /// Why the server could not start.
@@ -74,6 +75,8 @@ pub(crate) struct AppState {
     documents: documents::ParsedDocuments,
     /// One permit per operation running; none left: 503.
     operations: Arc<tokio::sync::Semaphore>,
+    /// The cache replicas share, for its state in /healthz.
+    shared_cache: Option<SharedCache>,
 }
 
 /// How one source is served, for the startup line and /healthz.
@@ -134,7 +137,23 @@ impl Gateway {
         };
         // Every source's pipeline shares the HTTP client, the cache and the
         // metrics.
+        let shared_cache = match &config.redis_url {
+            Some(url) => Some(
+                SharedCache::connect(
+                    url,
+                    [
+                        config.gta.cache_ttl,
+                        config.comtrade.cache_ttl,
+                        config.ita.cache_ttl,
+                    ],
+                )
+                .await
+                .map_err(StartError::Config)?,
+            ),
+            None => None,
+        };
         let stages = SharedStages {
+            shared_cache: shared_cache.clone(),
             client: HttpClient::new().map_err(StartError::HttpClient)?,
             cache: ResponseCache::new(
                 config.cache_max_mb.saturating_mul(1024 * 1024),
@@ -224,6 +243,7 @@ impl Gateway {
             upstreams: Arc::new(upstreams),
             metrics,
             documents: documents::ParsedDocuments::new(),
+            shared_cache,
         };
         let router = Router::new()
             .route("/", get(graphiql::serve))
@@ -376,5 +396,15 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
             )
         })
         .collect();
-    Json(serde_json::json!({ "status": "ok", "sources": sources, "breakers": breakers }))
+    let mut health =
+        serde_json::json!({ "status": "ok", "sources": sources, "breakers": breakers });
+    if let Some(shared) = &state.shared_cache {
+        // Redis down is not the gateway down: it answers alone meanwhile.
+        health["redis"] = serde_json::Value::from(if shared.available() {
+            "shared"
+        } else {
+            "unavailable: answering without the shared cache"
+        });
+    }
+    Json(health)
 }

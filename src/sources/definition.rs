@@ -64,6 +64,8 @@ pub fn define(source: Source, config: &Config, key: Option<Secret>) -> SourceDef
 pub struct SharedStages<'a> {
     pub client: HttpClient,
     pub cache: ResponseCache,
+    /// The cache replicas share, when `--redis-url` is set.
+    pub shared_cache: Option<super::shared_cache::SharedCache>,
     pub metrics: Metrics,
     pub config: &'a Config,
 }
@@ -99,6 +101,9 @@ impl SourceDefinition {
         }
         if let Some(rule) = self.refusals {
             upstream = upstream.with_refusals(rule);
+        }
+        if let Some(shared) = &shared.shared_cache {
+            upstream = upstream.with_shared_cache(shared.clone());
         }
         upstream
     }

@@ -23,6 +23,7 @@ use super::cache::{CacheKey, ResponseCache};
 use super::pacing::Pacer;
 use super::retry::{retryable, RetryBudget, RetryPolicy};
 use super::scrub::Scrubber;
+use super::shared_cache::SharedCache;
 use super::{Source, UpstreamUsage};
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -163,6 +164,8 @@ struct UpstreamInner {
     breaker: Arc<CircuitBreaker>,
     /// The source's own reading of its error answers, before the generic one.
     refusals: Option<RefusalRule>,
+    /// The response cache replicas share (Redis), behind `cache`.
+    shared: Option<SharedCache>,
 }
 
 /// A source's own reading of a non-2xx answer (status, body, `Retry-After`
@@ -188,6 +191,7 @@ impl Upstream {
                 retry_budget: Arc::new(RetryBudget::new(RetryPolicy::default().budget_ratio)),
                 breaker: Arc::new(CircuitBreaker::new(source, BreakerPolicy::default())),
                 refusals: None,
+                shared: None,
                 credential,
                 timeout,
                 pacer: None,
@@ -226,6 +230,11 @@ impl Upstream {
     /// This upstream, behind a circuit breaker with `policy`.
     pub fn with_breaker(self, policy: BreakerPolicy) -> Self {
         self.with(|inner| inner.breaker = Arc::new(CircuitBreaker::new(inner.source, policy)))
+    }
+
+    /// This upstream, sharing answers with other replicas through `shared`.
+    pub fn with_shared_cache(self, shared: SharedCache) -> Self {
+        self.with(|inner| inner.shared = Some(shared))
     }
 
     /// This upstream, reading its error answers with `rule` first.
@@ -294,8 +303,39 @@ impl Upstream {
         // Runs once per request actually sent, so its error is counted once
         // however many operations wait on it.
         let fetch_and_decode = async {
-            let outcome = match self.fetch(request, usage).await {
-                Ok(body) => decode(&body).map(|value| (value, body.len())),
+            // Another replica's answer first (Redis, when configured); what
+            // this replica fetches and decodes is shared in turn.
+            let shared = inner.shared.as_ref().map(|shared| {
+                let key = CacheKey {
+                    source: inner.source,
+                    request: request.clone(),
+                };
+                (shared, key)
+            });
+            let from_shared = match &shared {
+                Some((shared, key)) => shared.get(key).await,
+                None => None,
+            };
+            let fetched = match from_shared {
+                Some(body) => {
+                    usage.record_cache_hit(inner.source);
+                    if let Some(metrics) = &inner.metrics {
+                        metrics.cache_hit(inner.source);
+                    }
+                    Ok((body, true))
+                }
+                None => self.fetch(request, usage).await.map(|body| (body, false)),
+            };
+            let outcome = match fetched {
+                Ok((body, was_shared)) => decode(&body).map(|value| {
+                    // Never a body that echoes the key into Redis.
+                    if let (Some((shared, key)), false) = (&shared, was_shared) {
+                        if !inner.scrubber.finds_key_in(&body) {
+                            shared.put(key, &body);
+                        }
+                    }
+                    (value, body.len())
+                }),
                 Err(error) => Err(error),
             }
             // Decoding details quote upstream values, error bodies echo

@@ -12,6 +12,7 @@ pub mod ita;
 pub mod pacing;
 pub mod retry;
 pub mod scrub;
+pub mod shared_cache;
 mod usage;
 
 use std::fmt;

@@ -49,6 +49,16 @@ impl Scrubber {
         Self { forms }
     }
 
+    /// Whether `bytes` hold the key in any of its forms (such a body is not
+    /// shared with other replicas).
+    pub fn finds_key_in(&self, bytes: &[u8]) -> bool {
+        self.forms.iter().any(|form| {
+            bytes
+                .windows(form.len())
+                .any(|window| window == form.as_bytes())
+        })
+    }
+
     /// `text` without the key.
     pub fn scrub(&self, text: &str) -> String {
         let mut text = text.to_owned();
@@ -145,6 +155,16 @@ fn lower_hex(encoded: &str) -> String {
 mod tests {
     use super::*;
     use crate::sources::Source;
+
+    #[test]
+    fn bodies_holding_the_key_are_found_in_every_form() {
+        let scrubber = Scrubber::new(Some(&Secret::new("k3y/+=")));
+        assert!(scrubber.finds_key_in(br#"{"url": "/get?token=k3y/+="}"#));
+        assert!(scrubber.finds_key_in(b"token=k3y%2F%2B%3D"));
+        assert!(scrubber.finds_key_in(b"token=k3y%2f%2b%3d"));
+        assert!(!scrubber.finds_key_in(br#"{"data": []}"#));
+        assert!(!Scrubber::new(None).finds_key_in(b"anything"));
+    }
 
     const KEY: &str = "c4n4ry+K3y/with=padding";
 

@@ -1,0 +1,130 @@
+//! Replicas sharing the response cache through Redis (`--redis-url`): an
+//! answer one replica fetched is a cache hit on another; with Redis stopped
+//! each replica answers on its own and says so in /healthz; when Redis
+//! returns, sharing resumes. Needs `redis-server` (Debian's package; `.ci/run`
+//! installs it), hence ignored by `cargo test`:
+//!
+//!     cargo test --test shared_cache -- --ignored
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{upstream_requests, TestGateway};
+
+/// A `redis-server` on `port`, stopped when dropped.
+struct Redis(Child);
+
+impl Redis {
+    async fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self(child)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const FLOWS: &str =
+    r#"{ tradeFlows(reporters: ["BRA"], periods: ["2021"], flow: EXPORT) { value } }"#;
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run installs and runs it"]
+async fn replicas_share_answers_and_survive_redis_going_away() {
+    let port = free_port();
+    let redis = Redis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let first = TestGateway::start_with(&["--redis-url", &url]).await;
+    let second = TestGateway::start_with(&["--redis-url", &url]).await;
+
+    let fetched = first.query(FLOWS).await;
+    assert!(fetched.get("errors").is_none(), "{fetched}");
+    assert_eq!(upstream_requests(&fetched, "comtrade"), 1);
+    // The first replica stores in the background: wait until it is there.
+    let mut shared = serde_json::Value::Null;
+    for _ in 0..50 {
+        shared = second.query(FLOWS).await;
+        if upstream_requests(&shared, "comtrade") == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(upstream_requests(&shared, "comtrade"), 0, "{shared}");
+    assert_eq!(shared["extensions"]["upstream"]["comtrade"]["cacheHits"], 1);
+    assert_eq!(shared["data"], fetched["data"], "the same answer");
+    assert_eq!(
+        second.comtrade_requests(),
+        0,
+        "the second replica's upstream was not asked"
+    );
+    assert!(second
+        .get_text("/healthz")
+        .await
+        .contains(r#""redis":"shared""#));
+
+    // Redis goes away: the replica answers on its own, and says so.
+    drop(redis);
+    let alone = second
+        .query(r#"{ tradeFlows(reporters: ["IND"], periods: ["2021"], flow: EXPORT) { value } }"#)
+        .await;
+    assert!(alone.get("errors").is_none(), "{alone}");
+    assert_eq!(upstream_requests(&alone, "comtrade"), 1);
+    assert!(second.get_text("/healthz").await.contains("unavailable"));
+
+    // Redis returns (empty): sharing resumes.
+    let _redis = Redis::start(port).await;
+    let mut resumed = false;
+    for year in 2010..2020 {
+        let query = format!(
+            r#"{{ tradeFlows(reporters: ["ZAF"], periods: ["{year}"], flow: EXPORT) {{ value }} }}"#
+        );
+        let answer = first.query(&query).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let again = second.query(&query).await;
+        if upstream_requests(&again, "comtrade") == 0 {
+            resumed = true;
+            break;
+        }
+    }
+    assert!(resumed, "sharing resumed after Redis came back");
+    assert!(second
+        .get_text("/healthz")
+        .await
+        .contains(r#""redis":"shared""#));
+}
