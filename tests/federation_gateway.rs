@@ -15,11 +15,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema, SimpleObject};
-use common::TestGateway;
+use common::{free_port, ChildProcess, TestGateway};
 use serde_json::{json, Value};
 
 /// The second subgraph: trade desks, each at a jurisdiction it extends.
@@ -65,24 +65,6 @@ fn desk_schema() -> Schema<DeskQuery, EmptyMutation, EmptySubscription> {
 
 fn federation_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/federation")
-}
-
-/// Kills the child process when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Composes the two subgraphs; returns the supergraph SDL.
@@ -160,7 +142,7 @@ async fn an_operation_crosses_both_subgraphs_through_hive_gateway() {
     std::fs::write(&supergraph_path, &supergraph).unwrap();
 
     let port = free_port();
-    let _gateway = Process(
+    let _gateway = ChildProcess(
         Command::new(federation_dir().join("node_modules/.bin/hive-gateway"))
             .arg("supergraph")
             .arg(&supergraph_path)

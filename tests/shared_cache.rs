@@ -8,13 +8,13 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{upstream_requests, TestGateway};
+use common::{free_port, upstream_requests, ChildProcess, TestGateway};
 
 /// A `redis-server` on `port`, stopped when dropped.
-struct Redis(Child);
+struct Redis(#[allow(dead_code)] ChildProcess);
 
 impl Redis {
     async fn start(port: u16) -> Self {
@@ -41,23 +41,8 @@ impl Redis {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self(child)
+        Self(ChildProcess(child))
     }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 const FLOWS: &str =
