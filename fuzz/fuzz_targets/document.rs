@@ -13,7 +13,7 @@ use trade_graph::graph::{sdl, GraphCostRules};
 use trade_graph::limits::{
     cost, document, shape, DemandLimits, DocumentLimits, SchemaIndex, ShapeLimits,
 };
-use trade_graph::sources::comtrade::planner::Limits;
+use trade_graph::countries::ComtradeDialect;
 
 fn schema_index() -> &'static SchemaIndex {
     static INDEX: OnceLock<SchemaIndex> = OnceLock::new();
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     if shape::check(&parsed, &ShapeLimits::default()).is_err() {
         return;
     }
-    let rules = GraphCostRules::new(Limits::LEGACY);
+    let rules = GraphCostRules::new(ComtradeDialect::Legacy);
     let _ = cost::analyze(
         &parsed,
         None,
