@@ -264,11 +264,7 @@ impl FlowArguments {
             Some(list) => {
                 let mut codes: Vec<(PartnerCode, Option<&'static Country>)> = Vec::new();
                 for given in list {
-                    let code = PartnerCode::parse(dialect, given)?;
-                    let country = match code {
-                        PartnerCode::Area(0) | PartnerCode::All => None,
-                        PartnerCode::Area(_) => countries::lookup(given),
-                    };
+                    let (code, country) = PartnerCode::parse(dialect, given)?;
                     if !codes.iter().any(|(seen, _)| *seen == code) {
                         codes.push((code, country));
                     }

@@ -105,14 +105,18 @@ impl PartnerCode {
 
     /// A partner as a caller names it: World ("World", "0", "WLD"), every
     /// partner ("all"), or a jurisdiction in any spelling, as its Comtrade
-    /// area code in `dialect`.
-    pub fn parse(dialect: ComtradeDialect, given: &str) -> Result<Self, Error> {
+    /// area code in `dialect`, with the jurisdiction it resolved to (whose
+    /// code for an earlier year can differ).
+    pub fn parse(
+        dialect: ComtradeDialect,
+        given: &str,
+    ) -> Result<(Self, Option<&'static crate::countries::Country>), Error> {
         let text = given.trim();
         if text.eq_ignore_ascii_case("world") || text == "0" || text.eq_ignore_ascii_case("wld") {
-            return Ok(Self::WORLD);
+            return Ok((Self::WORLD, None));
         }
         if Self::means_all(text) {
-            return Ok(Self::All);
+            return Ok((Self::All, None));
         }
         if let Some(bloc) = crate::countries::bloc(text) {
             return Err(Error::bad_input(format!(
@@ -131,7 +135,7 @@ impl PartnerCode {
             ComtradeDialect::V1 => "the v1 Comtrade API",
         };
         match country.comtrade_partner(dialect) {
-            ComtradePartner::Own(code) => Ok(Self::Area(code.0)),
+            ComtradePartner::Own(code) => Ok((Self::Area(code.0), Some(country))),
             ComtradePartner::Within(code) => Err(Error::bad_input(format!(
                 "{} is not a partner of its own in {api}: its trade is counted within {} (partner {code}); ask for that partner instead",
                 country.name,
