@@ -52,11 +52,19 @@ pub struct Config {
     pub cache_max_mb: u64,
 
     /// Redis shared by the replicas behind a load balancer (e.g.
-    /// "redis://redis:6379/0"): a second level of the response cache, so
+    /// "redis://redis:6379/0"): one admission decision for all replicas
+    /// (budgets and pacing), and a second level of the response cache, so
     /// that each answer is fetched once for all replicas. Unset: each
-    /// process caches alone. Never printed (it may hold a password).
+    /// process paces, budgets and caches alone. Never printed (it may hold
+    /// a password).
     #[arg(long, env = "TRADE_GRAPH_REDIS_URL", hide_env_values = true, value_parser = parse_secret)]
     pub redis_url: Option<Secret>,
+
+    /// How many replicas share --redis-url. While Redis is unreachable each
+    /// replica keeps to 1/N of every budget and paces at N times the
+    /// interval, so that together they still keep the upstream's rules.
+    #[arg(long, env = "TRADE_GRAPH_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub replicas: u32,
 
     /// Batch upstream requests across the fields of an operation. "false"
     /// asks for every field on its own: a baseline for benchmarks, never

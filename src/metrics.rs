@@ -46,6 +46,8 @@ struct Inner {
     breaker: Family<SourceLabels, Gauge>,
     stale: Family<SourceLabels, Counter>,
     budget: Family<SourceLabels, Gauge>,
+    admission_shared: Family<SourceLabels, Gauge>,
+    admission_redis_calls: Family<SourceLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -77,6 +79,18 @@ impl Default for Metrics {
         let breaker = Family::<SourceLabels, Gauge>::default();
         let stale = Family::<SourceLabels, Counter>::default();
         let budget = Family::<SourceLabels, Gauge>::default();
+        let admission_shared = Family::<SourceLabels, Gauge>::default();
+        let admission_redis_calls = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "upstream_admission_shared",
+            "With --redis-url: 1 while the source's budget and pacing are decided with the other replicas, 0 while Redis is away and this replica keeps to its local share",
+            admission_shared.clone(),
+        );
+        registry.register(
+            "upstream_admission_redis_calls",
+            "Admission decisions (budget reservations, pacing slots) asked of Redis",
+            admission_redis_calls.clone(),
+        );
         registry.register(
             "upstream_budget_remaining",
             "Requests the source's budget has left in its window (sources with a budget)",
@@ -134,6 +148,8 @@ impl Default for Metrics {
                 breaker,
                 stale,
                 budget,
+                admission_shared,
+                admission_redis_calls,
             }),
         }
     }
@@ -175,6 +191,21 @@ impl Metrics {
             .budget
             .get_or_create(&source(from))
             .set(i64::from(remaining));
+    }
+
+    /// Whether `from`'s admission is shared with the other replicas now.
+    pub fn admission_shared(&self, from: Source, shared: bool) {
+        self.inner
+            .admission_shared
+            .get_or_create(&source(from))
+            .set(i64::from(shared));
+    }
+
+    pub fn admission_redis_call(&self, from: Source) {
+        self.inner
+            .admission_redis_calls
+            .get_or_create(&source(from))
+            .inc();
     }
 
     pub fn stale(&self, from: Source) {

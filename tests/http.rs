@@ -215,6 +215,7 @@ async fn graphiql_and_health() {
         json!({
             "status": "ok",
             "sources": { "gta": "live", "comtrade": "live", "ita": "live" },
+            "admission": { "comtrade": "local" },
             "breakers": { "gta": "closed", "comtrade": "closed", "ita": "closed" }
         })
     );

@@ -8,42 +8,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, upstream_requests, ChildProcess, TestGateway};
-
-/// A `redis-server` on `port`, stopped when dropped.
-struct Redis(#[allow(dead_code)] ChildProcess);
-
-impl Redis {
-    async fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (apt-get install redis-server)");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self(ChildProcess(child))
-    }
-}
+use common::{free_port, upstream_requests, Redis, TestGateway};
 
 const FLOWS: &str =
     r#"{ tradeFlows(reporters: ["BRA"], periods: ["2021"], flow: EXPORT) { value } }"#;

@@ -115,6 +115,7 @@ fn record(uri: &Uri) -> RecordedRequest {
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
         body: String::new(),
+        received: std::time::Instant::now(),
     }
 }
 

@@ -42,6 +42,8 @@ pub struct RecordedRequest {
     pub path: String,
     pub query: String,
     pub body: String,
+    /// When it arrived: tests check the spacing of requests on it.
+    pub received: std::time::Instant,
 }
 
 #[derive(Default)]

@@ -72,6 +72,7 @@ async fn answer(
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
         body: String::from_utf8_lossy(&body).into_owned(),
+        received: std::time::Instant::now(),
     };
     if let Some(response) = apply_fault(&state, Source::Gta, recorded).await {
         return response;

@@ -76,6 +76,7 @@ async fn search(
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
         body: String::new(),
+        received: std::time::Instant::now(),
     };
     if let Some(response) = apply_fault(&state, Source::Ita, recorded).await {
         return response;

@@ -32,6 +32,7 @@ use crate::sources::definition::{define, SharedStages};
 use crate::sources::gta::GtaClient;
 use crate::sources::http::{HttpClient, Secret, Upstream};
 use crate::sources::ita::ItaClient;
+use crate::sources::redis_link::RedisLink;
 use crate::sources::shared_cache::SharedCache;
 use crate::sources::Source;
 
@@ -75,8 +76,8 @@ pub(crate) struct AppState {
     documents: documents::ParsedDocuments,
     /// One permit per operation running; none left: 503.
     operations: Arc<tokio::sync::Semaphore>,
-    /// The cache replicas share, for its state in /healthz.
-    shared_cache: Option<SharedCache>,
+    /// The replicas' Redis, for its state in /healthz.
+    redis: Option<RedisLink>,
 }
 
 /// How one source is served, for the startup line and /healthz.
@@ -137,23 +138,23 @@ impl Gateway {
         };
         // Every source's pipeline shares the HTTP client, the cache and the
         // metrics.
-        let shared_cache = match &config.redis_url {
-            Some(url) => Some(
-                SharedCache::connect(
-                    url,
-                    [
-                        config.gta.cache_ttl,
-                        config.comtrade.cache_ttl,
-                        config.ita.cache_ttl,
-                    ],
-                )
-                .await
-                .map_err(StartError::Config)?,
-            ),
+        let redis = match &config.redis_url {
+            Some(url) => Some(RedisLink::open(url).await.map_err(StartError::Config)?),
             None => None,
         };
+        let shared_cache = redis.as_ref().map(|link| {
+            SharedCache::new(
+                link.clone(),
+                [
+                    config.gta.cache_ttl,
+                    config.comtrade.cache_ttl,
+                    config.ita.cache_ttl,
+                ],
+            )
+        });
         let stages = SharedStages {
-            shared_cache: shared_cache.clone(),
+            shared_cache,
+            redis: redis.clone(),
             client: HttpClient::new().map_err(StartError::HttpClient)?,
             cache: ResponseCache::new(
                 config.cache_max_mb.saturating_mul(1024 * 1024),
@@ -243,7 +244,7 @@ impl Gateway {
             upstreams: Arc::new(upstreams),
             metrics,
             documents: documents::ParsedDocuments::new(),
-            shared_cache,
+            redis,
         };
         let router = Router::new()
             .route("/", get(graphiql::serve))
@@ -398,12 +399,24 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         .collect();
     let mut health =
         serde_json::json!({ "status": "ok", "sources": sources, "breakers": breakers });
-    if let Some(shared) = &state.shared_cache {
+    let admission: serde_json::Map<String, serde_json::Value> = state
+        .upstreams
+        .iter()
+        .filter_map(|upstream| {
+            let mode = upstream.admission()?.mode();
+            Some((
+                upstream.source().name().to_owned(),
+                serde_json::Value::from(mode.describe()),
+            ))
+        })
+        .collect();
+    health["admission"] = serde_json::Value::Object(admission);
+    if let Some(redis) = &state.redis {
         // Redis down is not the gateway down: it answers alone meanwhile.
-        health["redis"] = serde_json::Value::from(if shared.available() {
+        health["redis"] = serde_json::Value::from(if redis.available() {
             "shared"
         } else {
-            "unavailable: answering without the shared cache"
+            "unavailable: answering without the shared cache, on local shares of the budgets"
         });
     }
     Json(health)

@@ -14,13 +14,16 @@
 //! [`super::retry`], the rest in [`super::http`]). Adding a source is its
 //! own module plus one line in [`define`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::admission::Admission;
 use super::breaker::BreakerPolicy;
 use super::cache::ResponseCache;
 use super::http::{Credential, HttpClient, RefusalRule, Secret, Upstream};
-use super::pacing::{Budget, Pacer};
+use super::pacing::{Budget, Pacer, INTERVAL_SLACK};
 use super::retry::RetryPolicy;
+use super::shared_admission::SharedAdmission;
 use super::{comtrade, gta, ita, Source};
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -66,6 +69,8 @@ pub struct SharedStages<'a> {
     pub cache: ResponseCache,
     /// The cache replicas share, when `--redis-url` is set.
     pub shared_cache: Option<super::shared_cache::SharedCache>,
+    /// Redis, for the admission decisions replicas share.
+    pub redis: Option<super::redis_link::RedisLink>,
     pub metrics: Metrics,
     pub config: &'a Config,
 }
@@ -80,6 +85,8 @@ impl SourceDefinition {
         let client_share = overrides
             .client_share
             .unwrap_or(config.resilience.client_share);
+        let admission = (!self.interval.is_zero() || self.budget.is_some())
+            .then(|| self.admission(shared, client_share));
         let mut upstream = Upstream::new(
             self.source,
             shared.client.clone(),
@@ -91,13 +98,8 @@ impl SourceDefinition {
         .with_metrics(shared.metrics.clone())
         .with_breaker(breaker)
         .with_retries(retries);
-        if !self.interval.is_zero() || self.budget.is_some() {
-            upstream = upstream.with_pacer(Pacer::with_client_share(
-                self.source,
-                self.interval,
-                self.budget,
-                client_share,
-            ));
+        if let Some(admission) = admission {
+            upstream = upstream.with_admission(admission);
         }
         if let Some(rule) = self.refusals {
             upstream = upstream.with_refusals(rule);
@@ -106,6 +108,42 @@ impl SourceDefinition {
             upstream = upstream.with_shared_cache(shared.clone());
         }
         upstream
+    }
+
+    /// The source's admission: its own pacer, or (with Redis) the decision
+    /// replicas share, with this replica's share of the limits to keep to
+    /// while Redis is away.
+    fn admission(&self, shared: &SharedStages<'_>, client_share: f64) -> Admission {
+        let Some(link) = &shared.redis else {
+            return Admission::Local(Arc::new(Pacer::with_client_share(
+                self.source,
+                self.interval,
+                self.budget,
+                client_share,
+            )));
+        };
+        let replicas = shared.config.replicas;
+        let local_budget = self.budget.map(|budget| Budget {
+            // Rounded down: together the shares never pass the budget.
+            limit: budget.limit / replicas,
+            window: budget.window,
+        });
+        let local = Pacer::with_client_share(
+            self.source,
+            self.interval.saturating_mul(replicas),
+            local_budget,
+            client_share,
+        );
+        Admission::Shared(Arc::new(SharedAdmission::new(
+            self.source,
+            link.clone(),
+            self.interval + INTERVAL_SLACK,
+            self.budget,
+            client_share,
+            replicas,
+            local,
+            Some(shared.metrics.clone()),
+        )))
     }
 
     /// Pacing and budget in words ("one request per 1s, budget 500 per

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use super::admission::Admission;
 use super::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Outcome};
 use super::cache::{CacheKey, ResponseCache};
-use super::pacing::Pacer;
 use super::retry::{retryable, RetryBudget, RetryPolicy};
 use super::scrub::Scrubber;
 use super::shared_cache::SharedCache;
@@ -151,7 +151,7 @@ struct UpstreamInner {
     timeout: Duration,
     /// Spacing and budget shared by every operation, for upstreams that have
     /// usage limits.
-    pacer: Option<Arc<Pacer>>,
+    pacer: Option<Admission>,
     /// The shared response cache, which also coalesces identical requests.
     cache: Option<ResponseCache>,
     metrics: Option<Metrics>,
@@ -209,9 +209,14 @@ impl Upstream {
         }
     }
 
-    /// This upstream, paced and budgeted by `pacer`.
-    pub fn with_pacer(self, pacer: Pacer) -> Self {
-        self.with(|inner| inner.pacer = Some(Arc::new(pacer)))
+    /// This upstream, paced and budgeted by `admission`.
+    pub fn with_admission(self, admission: Admission) -> Self {
+        self.with(|inner| inner.pacer = Some(admission))
+    }
+
+    /// How this upstream's requests are admitted (`None`: no limits).
+    pub fn admission(&self) -> Option<&Admission> {
+        self.inner.pacer.as_ref()
     }
 
     /// This upstream, answering from and coalescing through `cache`.
@@ -260,7 +265,7 @@ impl Upstream {
     /// Reserves the budget for a plan's requests (those not answered from
     /// cache) in one step, kept by the operation for them, or refuses the
     /// whole plan when the budget cannot cover it; nothing is sent then.
-    pub fn reserve_plan(
+    pub async fn reserve_plan(
         &self,
         plan: &[UpstreamRequest],
         usage: &UpstreamUsage,
@@ -268,18 +273,41 @@ impl Upstream {
         let Some(pacer) = &self.inner.pacer else {
             return Ok(());
         };
-        let uncached = plan
+        let uncached: Vec<CacheKey> = plan
             .iter()
-            .filter(|request| {
-                self.inner.cache.as_ref().is_none_or(|cache| {
-                    !cache.contains(&CacheKey {
-                        source: self.inner.source,
-                        request: (*request).clone(),
-                    })
-                })
+            .map(|request| CacheKey {
+                source: self.inner.source,
+                request: request.clone(),
             })
-            .count();
-        usage.hold(pacer.reserve_plan(uncached as u32, usage.client())?);
+            .filter(|key| {
+                self.inner
+                    .cache
+                    .as_ref()
+                    .is_none_or(|cache| !cache.contains(key))
+            })
+            .collect();
+        let refusal = match pacer
+            .reserve_plan(uncached.len() as u32, usage.client())
+            .await
+        {
+            Ok(reservation) => {
+                usage.hold(reservation);
+                return Ok(());
+            }
+            Err(refusal) => refusal,
+        };
+        // Refused: what other replicas already fetched needs no budget.
+        // Asked only now, so that a plan the budget covers pays no round
+        // trip for it.
+        let Some(shared) = &self.inner.shared else {
+            return Err(refusal);
+        };
+        let stored = shared.count_stored(&uncached).await;
+        if stored == 0 {
+            return Err(refusal);
+        }
+        let needed = (uncached.len() - stored) as u32;
+        usage.hold(pacer.reserve_plan(needed, usage.client()).await?);
         Ok(())
     }
 
@@ -481,16 +509,17 @@ impl Upstream {
         // spend budget or wait for pacing.
         usage.record_request(source)?;
         // The place its plan reserved, else one of its own.
-        let reservation = match inner.pacer.as_ref().map(|pacer| {
-            usage
-                .take_held(source)
-                .map_or_else(|| pacer.reserve(usage.client()), Ok)
-        }) {
-            Some(Err(error)) => {
-                usage.unrecord_request(source);
-                return Err(error);
-            }
-            Some(Ok(reservation)) => Some(reservation),
+        let reservation = match &inner.pacer {
+            Some(pacer) => match usage.take_held(source) {
+                Some(held) => Some(held),
+                None => match pacer.reserve(usage.client()).await {
+                    Ok(reservation) => Some(reservation),
+                    Err(error) => {
+                        usage.unrecord_request(source);
+                        return Err(error);
+                    }
+                },
+            },
             None => None,
         };
         if let Some(pacer) = &inner.pacer {
@@ -501,12 +530,9 @@ impl Upstream {
             }
             // A request that would queue past the operation's deadline fails
             // now, rather than wait to be cut off (its reservation is
-            // refunded as it is dropped).
-            let wait = pacer.expected_wait();
-            if usage
-                .deadline()
-                .is_some_and(|deadline| tokio::time::Instant::now() + wait > deadline)
-            {
+            // refunded as it is dropped, and so is a reservation dropped
+            // while it waits: the operation gave up).
+            if let Err(wait) = pacer.wait_turn(usage.deadline()).await {
                 usage.unrecord_request(source);
                 return Err(Error::UpstreamRateLimited {
                     upstream: source,
@@ -517,9 +543,6 @@ impl Upstream {
                     )),
                 });
             }
-            // Dropped here (the operation gave up while queued), the
-            // reservation is refunded.
-            pacer.wait_turn().await;
         }
         if let Some(reservation) = reservation {
             reservation.commit();

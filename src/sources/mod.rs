@@ -2,6 +2,7 @@
 //! (requests, response shapes, batching); [`http`] is the one path they all use
 //! to reach the network. Nothing here knows about GraphQL.
 
+pub mod admission;
 pub mod breaker;
 pub mod cache;
 pub mod comtrade;
@@ -10,8 +11,10 @@ pub mod gta;
 pub mod http;
 pub mod ita;
 pub mod pacing;
+pub mod redis_link;
 pub mod retry;
 pub mod scrub;
+pub mod shared_admission;
 pub mod shared_cache;
 mod usage;
 

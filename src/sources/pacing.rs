@@ -33,7 +33,7 @@ use crate::error::Error;
 
 /// Slack added to the upstream's interval: the upstream measures arrival
 /// times, which jitter by a few milliseconds around our send times.
-const INTERVAL_SLACK: Duration = Duration::from_millis(20);
+pub const INTERVAL_SLACK: Duration = Duration::from_millis(20);
 
 /// governor's clock, read from tokio's: paced waits sleep on tokio's timer,
 /// so tests pause and advance time instead of sleeping for real.
@@ -93,26 +93,55 @@ pub struct Pacer {
     queued: std::sync::atomic::AtomicU32,
 }
 
+/// Where reservations are kept: this process's [`Pacer`], or the budget
+/// replicas share through Redis. A reservation tells its ledger when it is
+/// sent or given back.
+pub trait Ledger: Send + Sync + std::fmt::Debug {
+    /// Gives back reservations `ids` of `client`, not sent.
+    fn refund(&self, ids: &[u64], client: &ClientId);
+
+    /// Reservation `id` of `client` went out.
+    fn committed(&self, _id: u64, _client: &ClientId) {}
+}
+
 /// A request's place in the budget, taken before it waits for its turn.
 /// [`Reservation::commit`] when it is sent; dropped unsent, it is refunded.
 #[must_use = "a reservation is refunded when dropped; commit it when the request is sent"]
 #[derive(Debug)]
 pub struct Reservation {
-    pacer: Arc<Pacer>,
+    ledger: Arc<dyn Ledger>,
+    client: ClientId,
     id: Option<u64>,
 }
 
 impl Reservation {
+    /// A place that holds nothing (the source has no budget).
+    pub fn none(ledger: Arc<dyn Ledger>, client: ClientId) -> Self {
+        Self {
+            ledger,
+            client,
+            id: None,
+        }
+    }
+
+    /// Hands the place over to another ledger: it is neither sent nor
+    /// refunded here. `0` when it held nothing.
+    pub fn forget(mut self) -> u64 {
+        self.id.take().unwrap_or_default()
+    }
+
     /// The request is going out: the budget is spent.
     pub fn commit(mut self) {
-        self.id = None;
+        if let Some(id) = self.id.take() {
+            self.ledger.committed(id, &self.client);
+        }
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            self.pacer.refund(&[id]);
+            self.ledger.refund(&[id], &self.client);
         }
     }
 }
@@ -124,21 +153,34 @@ impl Drop for Reservation {
 /// is dropped, at the latest when the operation ends.
 #[derive(Debug)]
 pub struct PlanReservation {
-    pacer: Arc<Pacer>,
+    ledger: Arc<dyn Ledger>,
+    source: Source,
+    client: ClientId,
     ids: Vec<u64>,
 }
 
 impl PlanReservation {
+    /// Places `ids` of `client` in `ledger`, for `source`'s requests.
+    pub fn new(ledger: Arc<dyn Ledger>, source: Source, client: ClientId, ids: Vec<u64>) -> Self {
+        Self {
+            ledger,
+            source,
+            client,
+            ids,
+        }
+    }
+
     /// The source whose budget this is.
     pub fn source(&self) -> Source {
-        self.pacer.source
+        self.source
     }
 
     /// One request's place, out of the plan's, if any is left.
     pub fn take(&mut self) -> Option<Reservation> {
         let id = self.ids.pop()?;
         Some(Reservation {
-            pacer: self.pacer.clone(),
+            ledger: self.ledger.clone(),
+            client: self.client.clone(),
             id: Some(id),
         })
     }
@@ -156,8 +198,15 @@ impl PlanReservation {
 impl Drop for PlanReservation {
     fn drop(&mut self) {
         if !self.ids.is_empty() {
-            self.pacer.refund(&self.ids);
+            self.ledger.refund(&self.ids, &self.client);
         }
+    }
+}
+
+impl Ledger for Pacer {
+    fn refund(&self, ids: &[u64], _client: &ClientId) {
+        let mut spent = self.lock();
+        spent.retain(|entry| !ids.contains(&entry.id));
     }
 }
 
@@ -219,7 +268,10 @@ impl Pacer {
 
     /// How many requests of a window one client may spend.
     fn client_limit(&self, budget: Budget) -> u32 {
-        ((f64::from(budget.limit) * self.client_share).ceil() as u32).clamp(1, budget.limit)
+        // At least one request, unless the budget itself allows none.
+        ((f64::from(budget.limit) * self.client_share).ceil() as u32)
+            .max(1)
+            .min(budget.limit)
     }
 
     /// Reserves `needed` requests for `client`'s plan in one step, or
@@ -258,10 +310,12 @@ impl Pacer {
             }
             Ok(())
         })?;
-        Ok(PlanReservation {
-            pacer: self.clone(),
+        Ok(PlanReservation::new(
+            self.clone(),
+            self.source,
+            client.clone(),
             ids,
-        })
+        ))
     }
 
     fn next_id(&self) -> u64 {
@@ -269,10 +323,18 @@ impl Pacer {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Gives back reservations not sent.
-    fn refund(&self, ids: &[u64]) {
-        let mut spent = self.lock();
-        spent.retain(|entry| !ids.contains(&entry.id));
+    /// Counts a request this replica sent under the budget replicas share,
+    /// so that its local share (used while Redis is away) knows it.
+    pub fn record_sent(&self, client: &ClientId) {
+        let id = self.next_id();
+        let _ = self.with_window(|spent, _, now| {
+            spent.push_back(Spent {
+                at: now,
+                client: client.clone(),
+                id,
+            });
+            Ok(())
+        });
     }
 
     /// Reserves one request in the budget for `client`, or refuses if the
@@ -297,7 +359,8 @@ impl Pacer {
             Ok(())
         })?;
         Ok(Reservation {
-            pacer: self.clone(),
+            ledger: self.clone(),
+            client: client.clone(),
             id: reserved.then_some(id),
         })
     }

@@ -5,81 +5,38 @@
 //! its own cache asks Redis before the upstream, and puts there what it
 //! fetches, so replicas behind a load balancer fetch each answer once.
 //!
-//! Redis is never on the critical path of an answer: every call is bounded
-//! by a short timeout, and when Redis is unreachable the replica goes to the
-//! upstream as it would alone, and says so (`/healthz` `redis`,
-//! `trade_graph_shared_cache_available`). The connection manager reconnects
-//! when Redis comes back.
-//!
-//! Not shared yet: budgets and pacing (each replica still paces and budgets
-//! only itself; see the README's deployment notes).
+//! Redis is never on the critical path of an answer (see [`RedisLink`]):
+//! when it is unreachable the replica goes to the upstream as it would
+//! alone, and says so (`/healthz` `redis`, `trade_graph_redis_available`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
 use super::cache::CacheKey;
-use super::http::{Method, Secret};
-
-/// How long a Redis call may take before the replica goes to the upstream.
-const CALL_TIMEOUT: Duration = Duration::from_millis(250);
+use super::http::Method;
+use super::redis_link::RedisLink;
 
 /// A handle on the shared cache; cheap to clone.
 #[derive(Clone)]
 pub struct SharedCache {
-    connection: ConnectionManager,
+    link: RedisLink,
     /// Per-source times to live, indexed by `Source::index`.
     ttls: [Duration; 3],
-    available: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SharedCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The URL may carry a password: never printed.
         f.debug_struct("SharedCache")
-            .field("available", &self.available())
+            .field("link", &self.link)
             .finish_non_exhaustive()
     }
 }
 
 impl SharedCache {
-    /// Connects to Redis at `url`; an error says why, without the URL.
-    pub async fn connect(url: &Secret, ttls: [Duration; 3]) -> Result<Self, String> {
-        let client = redis::Client::open(url.expose())
-            .map_err(|error| format!("--redis-url is not a Redis URL: {:?}", error.kind()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(CALL_TIMEOUT)
-            .set_number_of_retries(2);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|error| format!("cannot reach Redis at --redis-url: {:?}", error.kind()))?;
-        Ok(Self {
-            connection,
-            ttls,
-            available: Arc::new(AtomicBool::new(true)),
-        })
-    }
-
-    /// Whether the last call reached Redis.
-    pub fn available(&self) -> bool {
-        self.available.load(Ordering::Relaxed)
-    }
-
-    fn note(&self, reached: bool) {
-        let was = self.available.swap(reached, Ordering::Relaxed);
-        if was != reached {
-            if reached {
-                tracing::info!("Redis is reachable again: the response cache is shared");
-            } else {
-                tracing::warn!(
-                    "Redis is unreachable: this replica fetches on its own until it returns"
-                );
-            }
-        }
+    /// The cache shared through `link`, with per-source times to live.
+    pub fn new(link: RedisLink, ttls: [Duration; 3]) -> Self {
+        Self { link, ttls }
     }
 
     /// The Redis key of an upstream request: readable, exact, keyless.
@@ -109,18 +66,38 @@ impl SharedCache {
         if self.ttls[key.source.index()].is_zero() {
             return None;
         }
-        let mut connection = self.connection.clone();
-        let call = connection.get::<_, Option<Vec<u8>>>(Self::redis_key(key));
-        match tokio::time::timeout(CALL_TIMEOUT, call).await {
-            Ok(Ok(body)) => {
-                self.note(true);
-                body
-            }
-            _ => {
-                self.note(false);
-                None
-            }
+        let redis_key = Self::redis_key(key);
+        self.link
+            .call(|mut connection| async move {
+                connection.get::<_, Option<Vec<u8>>>(redis_key).await
+            })
+            .await
+            .flatten()
+    }
+
+    /// How many of `keys` another replica has stored (`0` when Redis does
+    /// not answer): one round trip for a whole plan.
+    pub async fn count_stored(&self, keys: &[CacheKey]) -> usize {
+        let redis_keys: Vec<String> = keys
+            .iter()
+            .filter(|key| !self.ttls[key.source.index()].is_zero())
+            .map(Self::redis_key)
+            .collect();
+        if redis_keys.is_empty() {
+            return 0;
         }
+        self.link
+            .call(|mut connection| async move {
+                let mut pipe = redis::pipe();
+                for key in &redis_keys {
+                    pipe.exists(key);
+                }
+                pipe.query_async::<Vec<bool>>(&mut connection).await
+            })
+            .await
+            .map_or(0, |stored| {
+                stored.into_iter().filter(|&stored| stored).count()
+            })
     }
 
     /// Stores `body` for `key` for the source's time to live, in the
@@ -134,10 +111,13 @@ impl SharedCache {
         let redis_key = Self::redis_key(key);
         let body = body.to_vec();
         tokio::spawn(async move {
-            let mut connection = this.connection.clone();
-            let call = connection.set_ex::<_, _, ()>(redis_key, body, ttl.as_secs().max(1));
-            let reached = matches!(tokio::time::timeout(CALL_TIMEOUT, call).await, Ok(Ok(())));
-            this.note(reached);
+            this.link
+                .call(|mut connection| async move {
+                    connection
+                        .set_ex::<_, _, ()>(redis_key, body, ttl.as_secs().max(1))
+                        .await
+                })
+                .await;
         });
     }
 }

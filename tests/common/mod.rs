@@ -336,3 +336,36 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A `redis-server` on `port` (Debian's package; `.ci/run` installs it),
+/// stopped when dropped.
+pub struct Redis(#[allow(dead_code)] ChildProcess);
+
+impl Redis {
+    pub async fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self(ChildProcess(child))
+    }
+}

@@ -202,7 +202,7 @@ impl ComtradeClient {
             .iter()
             .map(|planned| self.data_request(planned, shape))
             .collect();
-        self.upstream.reserve_plan(&requests, usage)?;
+        self.upstream.reserve_plan(&requests, usage).await?;
         let answers = try_join_all(
             plan.iter()
                 .map(|planned| self.fetch_splitting(planned.clone(), shape, usage, 0)),
@@ -345,7 +345,8 @@ impl ComtradeClient {
             }
         };
         self.upstream
-            .reserve_plan(std::slice::from_ref(&request), usage)?;
+            .reserve_plan(std::slice::from_ref(&request), usage)
+            .await?;
         let decode = match self.dialect {
             ComtradeDialect::Legacy => decode_legacy_availability,
             ComtradeDialect::V1 => decode_v1_availability,

@@ -1,0 +1,100 @@
+//! Whether an upstream request may go, and when: the admission stage of a
+//! source's pipeline. A replica alone decides with its own [`Pacer`];
+//! replicas sharing Redis decide together ([`SharedAdmission`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::pacing::{ClientId, Pacer, PlanReservation, Reservation};
+use super::shared_admission::SharedAdmission;
+use crate::error::Error;
+
+/// A source's admission: local, or shared by the replicas.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    Local(Arc<Pacer>),
+    Shared(Arc<SharedAdmission>),
+}
+
+/// How a source's requests are being admitted, for `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdmissionMode {
+    /// This replica's own pacing and budget (no `--redis-url`).
+    Local,
+    /// One decision for all replicas, in Redis.
+    Shared,
+    /// Redis is away: this replica keeps to its share of `replicas`.
+    LocalShare { replicas: u32 },
+}
+
+impl AdmissionMode {
+    /// The mode in words.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Local => "local".into(),
+            Self::Shared => "shared".into(),
+            Self::LocalShare { replicas } => {
+                format!("local share: Redis unavailable, 1/{replicas} of the budget and pacing")
+            }
+        }
+    }
+}
+
+impl Admission {
+    pub fn mode(&self) -> AdmissionMode {
+        match self {
+            Self::Local(_) => AdmissionMode::Local,
+            Self::Shared(shared) if shared.is_shared() => AdmissionMode::Shared,
+            Self::Shared(shared) => AdmissionMode::LocalShare {
+                replicas: shared.replicas(),
+            },
+        }
+    }
+
+    /// Reserves `needed` requests for `client`'s plan in one step, or
+    /// refuses the whole plan with the numbers.
+    pub async fn reserve_plan(
+        &self,
+        needed: u32,
+        client: &ClientId,
+    ) -> Result<PlanReservation, Error> {
+        match self {
+            Self::Local(pacer) => pacer.reserve_plan(needed, client),
+            Self::Shared(shared) => shared.reserve_plan(needed, client).await,
+        }
+    }
+
+    /// Reserves one request for `client`.
+    pub async fn reserve(&self, client: &ClientId) -> Result<Reservation, Error> {
+        match self {
+            Self::Local(pacer) => pacer.reserve(client),
+            Self::Shared(shared) => shared.reserve(client).await,
+        }
+    }
+
+    /// Requests the budget has left in its window (`None`: no budget).
+    pub fn remaining(&self) -> Option<u32> {
+        match self {
+            Self::Local(pacer) => pacer.remaining(),
+            Self::Shared(shared) => shared.remaining(),
+        }
+    }
+
+    /// Waits for this request's turn, or says how long it would wait when
+    /// that is past `deadline` (the request should fail now instead).
+    pub async fn wait_turn(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+        match self {
+            Self::Local(pacer) => {
+                let wait = pacer.expected_wait();
+                if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
+                    return Err(wait);
+                }
+                pacer.wait_turn().await;
+                Ok(())
+            }
+            Self::Shared(shared) => shared.wait_turn(deadline).await,
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! One admission decision for all replicas (`--redis-url`): the budget and
+//! the pacing of a source are kept in Redis, and each decision is one
+//! atomic Lua script, so two replicas can never both take the last request
+//! of a window or the same pacing slot.
+//!
+//! - Budget: a sliding window. Every reserved request is a member of a
+//!   sorted set scored by Redis's clock (`TIME`, one clock for all
+//!   replicas); a second set per client holds its share. The script drops
+//!   what left the window, checks the total and the client's share, and
+//!   adds the whole plan's requests, or refuses with the numbers.
+//! - Pacing: a schedule of slots. Redis keeps the next free slot; each
+//!   request takes the next one and sleeps until it, so requests from all
+//!   replicas leave at least one interval apart. A request whose slot would
+//!   come after its operation's deadline takes none.
+//!
+//! When Redis cannot be reached, the replica keeps to a local share that
+//! cannot break the rule together with the others: the budget divided by
+//! `--replicas`, and the interval multiplied by it. The local share counts
+//! every request the replica sent in the window, shared ones too, so the
+//! replicas' shares together never pass the budget: each spends at most
+//! its share less what it already sent. What it sends meanwhile is reported
+//! to Redis when it returns, so the shared window counts it (a Redis that
+//! lost its data forgets the rest of the window: run it with persistence
+//! where that matters).
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::pacing::{Budget, ClientId, Ledger, Pacer, PlanReservation, Reservation};
+use super::redis_link::RedisLink;
+use super::Source;
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+/// Checks and takes a plan's requests in the sliding window.
+///
+/// KEYS: the window's set, the client's set. ARGV: window (ms), limit,
+/// client limit, needed, unreported, then `needed` members for the plan and
+/// `unreported` members for requests sent while Redis was away (counted
+/// first, unchecked: they went out). Returns `{1, remaining, 0}` when taken,
+/// `{0, remaining, wait_ms}` when the window is spent, `{-1, remaining,
+/// wait_ms}` when the client's share is.
+static RESERVE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local client_limit = tonumber(ARGV[3])
+local needed = tonumber(ARGV[4])
+local unreported = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+for i = 1, unreported do
+  redis.call('ZADD', KEYS[1], now, ARGV[5 + needed + i])
+end
+local used = redis.call('ZCARD', KEYS[1])
+local function wait_for(key)
+  local oldest = redis.call('ZRANGE', KEYS[key], 0, 0, 'WITHSCORES')
+  if oldest[2] then return tonumber(oldest[2]) + window - now end
+  return 0
+end
+if used + needed > limit then
+  return {0, math.max(limit - used, 0), wait_for(1)}
+end
+local client_used = redis.call('ZCARD', KEYS[2])
+if client_used + needed > client_limit then
+  return {-1, math.max(client_limit - client_used, 0), wait_for(2)}
+end
+for i = 1, needed do
+  redis.call('ZADD', KEYS[1], now, ARGV[5 + i])
+  redis.call('ZADD', KEYS[2], now, ARGV[5 + i])
+end
+redis.call('PEXPIRE', KEYS[1], window)
+redis.call('PEXPIRE', KEYS[2], window)
+return {1, limit - used - needed, 0}
+",
+    )
+});
+
+/// Takes the next pacing slot, unless it comes later than the caller can
+/// wait.
+///
+/// KEYS: the next free slot (ms on Redis's clock). ARGV: interval (ms),
+/// longest wait (ms; negative: any). Returns `{1, wait_ms}` when taken,
+/// `{0, wait_ms}` when the slot is too late (nothing taken).
+static SLOT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local longest = tonumber(ARGV[2])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local wait = slot - now
+if longest >= 0 and wait > longest then return {0, wait} end
+redis.call('SET', KEYS[1], slot + interval, 'PX', wait + 2 * interval)
+return {1, wait}
+",
+    )
+});
+
+/// Ids of reservations kept in Redis; those of the local share are the
+/// local pacer's (always below this bit).
+const SHARED_ID: u64 = 1 << 63;
+
+/// A source's budget and pacing, shared by the replicas through Redis, with
+/// the local share to keep to while Redis is away.
+#[derive(Debug)]
+pub struct SharedAdmission {
+    source: Source,
+    link: RedisLink,
+    budget: Option<Budget>,
+    /// The interval the upstream asks for, with its slack.
+    interval: Duration,
+    client_share: f64,
+    replicas: u32,
+    /// This replica's local share (budget / replicas, interval × replicas),
+    /// which also counts every request this replica sends.
+    local: Arc<Pacer>,
+    /// Tells this replica's reservations from other replicas' in Redis.
+    replica: u64,
+    next_id: AtomicU64,
+    last_remaining: AtomicU32,
+    /// Whether the last decision was taken in Redis.
+    shared: AtomicBool,
+    /// Clients of requests sent on the local share, not yet reported.
+    unreported: Mutex<Vec<ClientId>>,
+    metrics: Option<Metrics>,
+}
+
+/// What a script answered, or that Redis could not be asked.
+enum Decision {
+    Taken { remaining: u32 },
+    WindowSpent { remaining: u32, wait: Duration },
+    ShareSpent { remaining: u32, wait: Duration },
+}
+
+impl SharedAdmission {
+    /// `interval` is the one the upstream asks for (slack included), `local`
+    /// this replica's share of the limits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        source: Source,
+        link: RedisLink,
+        interval: Duration,
+        budget: Option<Budget>,
+        client_share: f64,
+        replicas: u32,
+        local: Pacer,
+        metrics: Option<Metrics>,
+    ) -> Self {
+        Self {
+            source,
+            link,
+            budget,
+            interval,
+            client_share: client_share.clamp(0.0, 1.0),
+            replicas: replicas.max(1),
+            local: Arc::new(local),
+            replica: fastrand::u64(..),
+            next_id: AtomicU64::new(0),
+            last_remaining: AtomicU32::new(budget.map_or(0, |budget| budget.limit)),
+            shared: AtomicBool::new(true),
+            unreported: Mutex::new(Vec::new()),
+            metrics,
+        }
+    }
+
+    /// Whether decisions are being taken with the other replicas (else on
+    /// this replica's local share).
+    pub fn is_shared(&self) -> bool {
+        self.link.available() && self.shared.load(Ordering::Relaxed)
+    }
+
+    /// The number of replicas the local share divides by.
+    pub fn replicas(&self) -> u32 {
+        self.replicas
+    }
+
+    /// Requests the budget has left: the shared window's at the last
+    /// decision, or the local share's.
+    pub fn remaining(&self) -> Option<u32> {
+        self.budget?;
+        if self.is_shared() {
+            Some(self.last_remaining.load(Ordering::Relaxed))
+        } else {
+            self.local.remaining()
+        }
+    }
+
+    fn key(&self, part: &str) -> String {
+        format!("trade-graph:v1:admission:{}:{part}", self.source)
+    }
+
+    /// The client's set: hashed, so that no address or key is stored.
+    fn client_key(&self, client: &ClientId) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        client.0.hash(&mut hasher);
+        self.key(&format!("client:{:016x}", hasher.finish()))
+    }
+
+    fn member(&self, id: u64) -> String {
+        format!("{:016x}:{:x}", self.replica, id & !SHARED_ID)
+    }
+
+    fn client_limit(&self, budget: Budget) -> u32 {
+        ((f64::from(budget.limit) * self.client_share).ceil() as u32)
+            .max(1)
+            .min(budget.limit)
+    }
+
+    fn note_redis_call(&self) {
+        if let Some(metrics) = &self.metrics {
+            metrics.admission_redis_call(self.source);
+        }
+    }
+
+    /// Records which way decisions are taken.
+    fn set_shared(&self, shared: bool) {
+        let was = self.shared.swap(shared, Ordering::Relaxed);
+        if let Some(metrics) = &self.metrics {
+            metrics.admission_shared(self.source, shared);
+        }
+        if was && !shared {
+            tracing::warn!(
+                source = %self.source,
+                replicas = self.replicas,
+                "shared admission unavailable: keeping to this replica's local share"
+            );
+        }
+    }
+
+    /// Reserves `needed` requests for `client`: in the shared window, or on
+    /// the local share when Redis cannot be asked.
+    pub async fn reserve_plan(
+        self: &Arc<Self>,
+        needed: u32,
+        client: &ClientId,
+    ) -> Result<PlanReservation, Error> {
+        let Some(budget) = self.budget else {
+            return Ok(PlanReservation::new(
+                self.clone(),
+                self.source,
+                client.clone(),
+                Vec::new(),
+            ));
+        };
+        if needed == 0 {
+            return Ok(PlanReservation::new(
+                self.clone(),
+                self.source,
+                client.clone(),
+                Vec::new(),
+            ));
+        }
+        let ids: Vec<u64> = (0..needed)
+            .map(|_| self.next_id.fetch_add(1, Ordering::Relaxed) | SHARED_ID)
+            .collect();
+        match self.decide(budget, &ids, client).await {
+            Some(Decision::Taken { remaining }) => {
+                self.last_remaining.store(remaining, Ordering::Relaxed);
+                Ok(PlanReservation::new(
+                    self.clone(),
+                    self.source,
+                    client.clone(),
+                    ids,
+                ))
+            }
+            Some(Decision::WindowSpent { remaining, wait }) => {
+                self.last_remaining.store(remaining, Ordering::Relaxed);
+                Err(self.refusal(budget, budget.limit, needed, remaining, wait))
+            }
+            Some(Decision::ShareSpent { remaining, wait }) => {
+                Err(self.refusal(budget, self.client_limit(budget), needed, remaining, wait))
+            }
+            None => {
+                // On the local share: its reservations are the local
+                // pacer's, kept through this ledger so that what is sent
+                // is reported when Redis returns.
+                let mut local = self.local.reserve_plan(needed, client)?;
+                let mut ids = Vec::with_capacity(needed as usize);
+                while let Some(reservation) = local.take() {
+                    ids.push(reservation.forget());
+                }
+                Ok(PlanReservation::new(
+                    self.clone(),
+                    self.source,
+                    client.clone(),
+                    ids,
+                ))
+            }
+        }
+    }
+
+    /// Reserves one request for `client`.
+    pub async fn reserve(self: &Arc<Self>, client: &ClientId) -> Result<Reservation, Error> {
+        let mut plan = self.reserve_plan(1, client).await?;
+        Ok(plan
+            .take()
+            .unwrap_or_else(|| Reservation::none(self.clone(), client.clone())))
+    }
+
+    /// Runs the reserve script; `None` when Redis cannot be asked.
+    async fn decide(&self, budget: Budget, ids: &[u64], client: &ClientId) -> Option<Decision> {
+        let unreported = std::mem::take(&mut *self.lock_unreported());
+        let mut invocation = RESERVE.prepare_invoke();
+        invocation
+            .key(self.key("window"))
+            .key(self.client_key(client))
+            .arg(budget.window.as_millis() as u64)
+            .arg(budget.limit)
+            .arg(self.client_limit(budget))
+            .arg(ids.len())
+            .arg(unreported.len());
+        for &id in ids {
+            invocation.arg(self.member(id));
+        }
+        for _ in &unreported {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            invocation.arg(format!("{}:away", self.member(id)));
+        }
+        self.note_redis_call();
+        let answer: Option<(i64, i64, i64)> = self
+            .link
+            .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await;
+        let Some((status, remaining, wait_ms)) = answer else {
+            // Not reported: kept for the next decision Redis takes.
+            self.lock_unreported().extend(unreported);
+            self.set_shared(false);
+            return None;
+        };
+        self.set_shared(true);
+        let remaining = u32::try_from(remaining.max(0)).unwrap_or(u32::MAX);
+        let wait = Duration::from_millis(wait_ms.max(0) as u64);
+        Some(match status {
+            1 => Decision::Taken { remaining },
+            0 => Decision::WindowSpent { remaining, wait },
+            _ => Decision::ShareSpent { remaining, wait },
+        })
+    }
+
+    fn lock_unreported(&self) -> std::sync::MutexGuard<'_, Vec<ClientId>> {
+        self.unreported
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn refusal(
+        &self,
+        budget: Budget,
+        limit: u32,
+        needed: u32,
+        remaining: u32,
+        wait: Duration,
+    ) -> Error {
+        Error::UpstreamBudgetExhausted {
+            upstream: self.source,
+            needed,
+            remaining,
+            limit,
+            window: budget.window,
+            retry_after: wait.as_secs() + 1,
+        }
+    }
+
+    /// Waits for this request's pacing slot, or says how long it would be
+    /// when that is past `deadline` (nothing is taken then).
+    pub async fn wait_turn(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+        if self.interval.is_zero() {
+            return Ok(());
+        }
+        let longest = deadline.map_or(-1, |deadline| {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as i64
+        });
+        let mut invocation = SLOT.prepare_invoke();
+        invocation
+            .key(self.key("next-slot"))
+            .arg(self.interval.as_millis() as u64)
+            .arg(longest);
+        self.note_redis_call();
+        let answer: Option<(i64, i64)> = self
+            .link
+            .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await;
+        match answer {
+            Some((taken, wait_ms)) => {
+                self.set_shared(true);
+                let wait = Duration::from_millis(wait_ms.max(0) as u64);
+                if taken != 1 {
+                    return Err(wait);
+                }
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            None => {
+                self.set_shared(false);
+                let wait = self.local.expected_wait();
+                if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
+                    return Err(wait);
+                }
+                self.local.wait_turn().await;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Ledger for SharedAdmission {
+    fn refund(&self, ids: &[u64], client: &ClientId) {
+        let (shared, local): (Vec<u64>, Vec<u64>) =
+            ids.iter().partition(|&&id| id & SHARED_ID != 0);
+        if !local.is_empty() {
+            Ledger::refund(&*self.local, &local, client);
+        }
+        if shared.is_empty() {
+            return;
+        }
+        let members: Vec<String> = shared.iter().map(|&id| self.member(id)).collect();
+        let window = self.key("window");
+        let client_key = self.client_key(client);
+        let link = self.link.clone();
+        // Given back in the background: a drop cannot wait, and a refund
+        // that never arrives only leaves the budget more careful.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            link.call(|mut connection| async move {
+                redis::pipe()
+                    .zrem(&window, &members)
+                    .ignore()
+                    .zrem(&client_key, &members)
+                    .ignore()
+                    .query_async::<()>(&mut connection)
+                    .await
+            })
+            .await;
+        });
+    }
+
+    fn committed(&self, id: u64, client: &ClientId) {
+        if id & SHARED_ID != 0 {
+            // Counted in the local share too, in case Redis goes away.
+            self.local.record_sent(client);
+        } else {
+            self.lock_unreported().push(client.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::http::Secret;
+
+    /// A replica of three whose Redis never answers: a port nothing listens on.
+    async fn without_redis(interval: Duration, budget: Budget) -> Arc<SharedAdmission> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = Secret::new(format!("redis://127.0.0.1:{port}/0"));
+        let link = RedisLink::open(&url).await.expect("a Redis URL");
+        let local = Pacer::new(
+            Source::Comtrade,
+            interval * 3,
+            Some(Budget {
+                limit: budget.limit / 3,
+                window: budget.window,
+            }),
+        );
+        Arc::new(SharedAdmission::new(
+            Source::Comtrade,
+            link,
+            interval,
+            Some(budget),
+            1.0,
+            3,
+            local,
+            None,
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_redis_a_replica_keeps_to_its_share_of_the_budget() {
+        let budget = Budget {
+            limit: 30,
+            window: Duration::from_secs(3600),
+        };
+        let admission = without_redis(Duration::ZERO, budget).await;
+        let client = ClientId::default();
+        assert!(!admission.is_shared());
+        for _ in 0..10 {
+            admission.reserve(&client).await.unwrap().commit();
+        }
+        let refused = admission.reserve(&client).await.unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                Error::UpstreamBudgetExhausted {
+                    limit: 10,
+                    remaining: 0,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(admission.remaining(), Some(0));
+        // What it sent alone is kept to be reported when Redis returns.
+        assert_eq!(admission.lock_unreported().len(), 10);
+
+        // A plan dropped unsent gives its places back to the local share.
+        tokio::time::advance(budget.window).await;
+        let plan = admission.reserve_plan(4, &client).await.unwrap();
+        assert_eq!(admission.remaining(), Some(6));
+        drop(plan);
+        assert_eq!(admission.remaining(), Some(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_redis_a_replica_paces_at_its_share_of_the_rate() {
+        let interval = Duration::from_secs(1);
+        let admission = without_redis(
+            interval,
+            Budget {
+                limit: 300,
+                window: Duration::from_secs(3600),
+            },
+        )
+        .await;
+        let started = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..3 {
+            admission.wait_turn(None).await.unwrap();
+            sent.push(started.elapsed());
+        }
+        for pair in sent.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= interval * 3,
+                "three replicas alone pace at three intervals: {sent:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! Replicas deciding admission together through Redis (`--redis-url`):
+//! three replicas in front of one Comtrade stub keep its rate (one request
+//! per interval, all replicas together) and one budget between them; with
+//! Redis stopped each keeps to its local share, and when Redis returns they
+//! share again and the shared window counts what they sent alone.
+//!
+//! Needs `redis-server` (Debian's package; `.ci/run` installs it), hence
+//! ignored by `cargo test`:
+//!
+//!     cargo test --test shared_admission -- --ignored
+//!
+//! These run on the real clock on purpose: what they check is the spacing
+//! of requests as the upstream receives them, from three replicas whose only
+//! common clock is Redis's. The assertions are safety properties (never two
+//! requests within the interval, never more than the budget), which a slow
+//! machine can only make easier to keep.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{error_codes, free_port, upstream_requests, Redis, TestGateway};
+use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions};
+use trade_graph::sources::Source;
+
+const REPORTERS: [&str; 12] = [
+    "BRA", "IND", "ZAF", "DEU", "FRA", "JPN", "KOR", "MEX", "CAN", "AUS", "CHN", "USA",
+];
+
+/// A flows query needing one Comtrade request of its own: the `n`th of a
+/// sequence that never repeats (no answer comes from a cache).
+fn unique_flows(n: usize) -> String {
+    let reporter = REPORTERS[n % REPORTERS.len()];
+    let year = 1990 + n / REPORTERS.len();
+    format!(
+        r#"{{ tradeFlows(reporters: ["{reporter}"], periods: ["{year}"], flow: EXPORT) {{ value }} }}"#
+    )
+}
+
+/// A Comtrade stub enforcing one request per `interval`.
+async fn comtrade_stub(interval: Duration) -> Simulator {
+    Simulator::start(SimulatorOptions {
+        comtrade: ComtradeRules {
+            interval,
+            ..ComtradeRules::default()
+        },
+        ..SimulatorOptions::default()
+    })
+    .await
+    .expect("stub starts")
+}
+
+/// Three replicas sharing `redis_url`, all sending Comtrade requests to
+/// `stub`, with Comtrade's `interval` and `budget`.
+async fn replicas(
+    redis_url: &str,
+    stub: &Simulator,
+    interval: &str,
+    budget: &str,
+) -> Vec<TestGateway> {
+    let stub_url = stub.base_url();
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(
+            TestGateway::start_with(&[
+                "--redis-url",
+                redis_url,
+                "--replicas",
+                "3",
+                "--comtrade-url",
+                &stub_url,
+                "--comtrade-interval",
+                interval,
+                "--comtrade-budget",
+                budget,
+                // Every test client is 127.0.0.1: one client, all the budget.
+                "--client-share",
+                "1",
+            ])
+            .await,
+        );
+    }
+    replicas
+}
+
+/// Comtrade requests a replica sent, from its /metrics.
+async fn sent_by(replica: &TestGateway) -> u64 {
+    let metrics = replica.get_text("/metrics").await;
+    metrics
+        .lines()
+        .find(|line| line.starts_with(r#"trade_graph_upstream_requests_total{source="comtrade"}"#))
+        .and_then(|line| line.rsplit(' ').next())
+        .map_or(0, |count| count.parse().expect("a count"))
+}
+
+/// Comtrade data requests the stub received, in order of arrival.
+fn arrivals(stub: &Simulator) -> Vec<Instant> {
+    stub.recorded_requests(Source::Comtrade)
+        .iter()
+        .map(|request| request.received)
+        .collect()
+}
+
+/// Every replica runs `per_replica` loops of never-repeating flows queries
+/// until `until`; returns the error codes seen.
+async fn load(replicas: &[TestGateway], per_replica: usize, until: Instant) -> Vec<String> {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let runs = replicas.iter().flat_map(|replica| {
+        let counter = counter.clone();
+        (0..per_replica).map(move |_| {
+            let counter = counter.clone();
+            async move {
+                let mut codes = Vec::new();
+                while Instant::now() < until {
+                    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let answer = replica.query(&unique_flows(n)).await;
+                    let errors = error_codes(&answer);
+                    if !errors.is_empty() {
+                        // Refused: do not spin on the gateway.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    codes.extend(errors);
+                }
+                codes
+            }
+        })
+    });
+    futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run installs and runs it"]
+async fn three_replicas_keep_comtrade_rate_and_budget_together() {
+    let port = free_port();
+    let _redis = Redis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let interval = Duration::from_secs(1);
+    let stub = comtrade_stub(interval).await;
+    let replicas = replicas(&url, &stub, "1s", "12").await;
+
+    // 20 s of concurrent operations, three at a time on each replica.
+    let codes = load(&replicas, 3, Instant::now() + Duration::from_secs(20)).await;
+
+    let arrived = arrivals(&stub);
+    assert!(
+        arrived.len() <= 12,
+        "together within the budget of 12: {}",
+        arrived.len()
+    );
+    assert!(
+        arrived.len() >= 10,
+        "20 s at one a second: the budget, not the rate, was the limit ({} sent)",
+        arrived.len()
+    );
+    for pair in arrived.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= interval,
+            "two requests {gap:?} apart: the replicas broke the one-a-second rule"
+        );
+    }
+    assert!(
+        codes.iter().all(|code| code == "UPSTREAM_BUDGET_EXHAUSTED"),
+        "only budget refusals, no rate-limit answers from the stub: {codes:?}"
+    );
+    assert!(codes.iter().any(|code| code == "UPSTREAM_BUDGET_EXHAUSTED"));
+    let mut per_replica = Vec::new();
+    for replica in &replicas {
+        per_replica.push(sent_by(replica).await);
+        assert!(replica
+            .get_text("/healthz")
+            .await
+            .contains(r#""comtrade":"shared""#));
+    }
+    assert_eq!(
+        per_replica.iter().sum::<u64>(),
+        arrived.len() as u64,
+        "{per_replica:?}"
+    );
+    assert!(
+        per_replica.iter().filter(|&&sent| sent > 0).count() >= 2,
+        "more than one replica sent: {per_replica:?}"
+    );
+
+    // What one replica fetched is a cache hit on another, budget or not.
+    let fetched = replicas[0].query(&unique_flows(0)).await;
+    let again = replicas[2].query(&unique_flows(0)).await;
+    assert!(again.get("errors").is_none(), "{again}");
+    assert_eq!(upstream_requests(&again, "comtrade"), 0, "{again}");
+    assert_eq!(again["data"], fetched["data"]);
+    assert_eq!(arrivals(&stub).len(), arrived.len());
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run installs and runs it"]
+async fn without_redis_replicas_keep_to_local_shares_and_report_back() {
+    let port = free_port();
+    let redis = Redis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let stub = comtrade_stub(Duration::from_millis(500)).await;
+    // Budget 15 for three: a local share of 5 each.
+    let replicas = replicas(&url, &stub, "500ms", "15").await;
+
+    // Shared: the first replica spends 3.
+    for n in 0..3 {
+        let answer = replicas[0].query(&unique_flows(n)).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let before = [
+        sent_by(&replicas[0]).await,
+        sent_by(&replicas[1]).await,
+        sent_by(&replicas[2]).await,
+    ];
+    assert_eq!(before, [3, 0, 0]);
+
+    // Redis stops: each replica keeps to its share, less what it sent.
+    drop(redis);
+    let codes = load(&replicas, 2, Instant::now() + Duration::from_secs(8)).await;
+    assert!(
+        codes.iter().any(|code| code == "UPSTREAM_BUDGET_EXHAUSTED"),
+        "the local shares ran out: {codes:?}"
+    );
+    let mut alone = Vec::new();
+    for (replica, before) in replicas.iter().zip(before) {
+        let sent = sent_by(replica).await;
+        assert!(
+            sent <= 5,
+            "a replica keeps to its local share of 5: sent {sent}"
+        );
+        alone.push(sent - before);
+        let health = replica.get_text("/healthz").await;
+        assert!(health.contains("local share"), "{health}");
+        assert!(replica
+            .get_text("/metrics")
+            .await
+            .contains(r#"trade_graph_upstream_admission_shared{source="comtrade"} 0"#));
+    }
+    let total = arrivals(&stub).len();
+    assert!(total <= 15, "together within the budget: {total}");
+
+    // Redis returns (empty): the replicas share again, and the shared
+    // window counts what each sent alone.
+    let _redis = Redis::start(port).await;
+    let mut n = 1000;
+    for replica in &replicas {
+        let mut last = None;
+        for _ in 0..50 {
+            n += 1;
+            let answer = replica.query(&unique_flows(n)).await;
+            let health = replica.get_text("/healthz").await;
+            if answer.get("errors").is_none() && health.contains(r#""comtrade":"shared""#) {
+                last = None;
+                break;
+            }
+            last = Some((answer, health));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            last.is_none(),
+            "sharing resumed after Redis came back: {last:?}"
+        );
+    }
+    // Refunds of places not used are given back in the background.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let counted: u64 = redis::cmd("ZCARD")
+        .arg("trade-graph:v1:admission:comtrade:window")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let sent_since_redis_stopped = arrivals(&stub).len() as u64 - 3;
+    assert_eq!(
+        counted, sent_since_redis_stopped,
+        "the shared window counts what the replicas sent alone ({alone:?}) and since"
+    );
+}
+
+/// A replica whose Redis is not there yet starts anyway, on its local
+/// share, and says so; this one needs no Redis, so `cargo test` runs it.
+#[tokio::test]
+async fn a_replica_starts_without_redis_on_its_local_share() {
+    let nothing_there = format!("redis://127.0.0.1:{}/0", free_port());
+    let gateway =
+        TestGateway::start_with(&["--redis-url", &nothing_there, "--replicas", "4"]).await;
+    let answer = gateway.query(&unique_flows(0)).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert_eq!(upstream_requests(&answer, "comtrade"), 1);
+    let health: serde_json::Value =
+        serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
+    assert_eq!(
+        health["admission"]["comtrade"],
+        "local share: Redis unavailable, 1/4 of the budget and pacing"
+    );
+    assert!(health["redis"]
+        .as_str()
+        .is_some_and(|redis| redis.starts_with("unavailable")));
+    // The URL (it may hold a password) is in neither.
+    assert!(!health.to_string().contains(&nothing_there));
+}
+
+/// A `--redis-url` that is not a Redis URL is refused at start-up, without
+/// repeating it (it may hold a password).
+#[tokio::test]
+async fn a_redis_url_that_is_not_one_is_refused_at_start_up() {
+    use clap::Parser;
+    let config = trade_graph::config::Config::parse_from([
+        "trade-graph",
+        "--redis-url",
+        "http://secret-password@redis:6379",
+    ]);
+    let error = trade_graph::server::Gateway::start(&config)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("--redis-url is not a Redis URL"), "{error}");
+    assert!(!error.contains("secret-password"), "{error}");
+}
