@@ -192,15 +192,30 @@ fn main() {
 
     println!("| admission of one upstream request ({DECISIONS} in a row) | p50 | p99 | mean |");
     println!("|---|---:|---:|---:|");
-    let (local, shared) = runtime.block_on(async {
+    let (local, shared, ping) = runtime.block_on(async {
+        // The in-process pacer adds 20 ms of slack to any interval: without
+        // one, its decision is the budget's alone, and no turn is waited for.
         let local = Admission::Local(Arc::new(Pacer::new(
             Source::Comtrade,
-            TINY_INTERVAL,
+            Duration::ZERO,
             Some(BUDGET),
         )));
         let link = RedisLink::open(&Secret::new(redis_url.clone()))
             .await
             .expect("a Redis URL");
+        // The floor: one round trip through the same link.
+        let mut ping = Vec::with_capacity(DECISIONS);
+        for _ in 0..DECISIONS {
+            let started = Instant::now();
+            link.call(|mut connection| async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await
+            })
+            .await
+            .expect("Redis answers");
+            ping.push(started.elapsed());
+        }
         let shared = Admission::Shared(Arc::new(SharedAdmission::new(
             Source::Comtrade,
             link,
@@ -213,13 +228,23 @@ fn main() {
         )));
         // Warm both (Redis loads its scripts on first use).
         let _ = time_decisions(&shared).await;
-        (time_decisions(&local).await, time_decisions(&shared).await)
+        let Admission::Shared(admission) = &shared else {
+            unreachable!()
+        };
+        assert!(admission.is_shared(), "the decisions were taken in Redis");
+        (
+            time_decisions(&local).await,
+            time_decisions(&shared).await,
+            ping,
+        )
     });
+    row("one Redis PING through the same link (the floor)", ping);
     let local = row("in-process pacer (no `--redis-url`)", local);
     let shared = row("shared through Redis (budget script + slot script)", shared);
     println!(
         "\nadded per upstream request (p50): {:.0} µs, 2 Redis round trips",
         (shared.saturating_sub(local)).as_secs_f64() * 1e6
     );
-    round_trips(&redis_url);
+    // Its own database: the decisions above filled this one's window.
+    round_trips(&format!("redis://127.0.0.1:{port}/1"));
 }

@@ -98,7 +98,7 @@ local longest = tonumber(ARGV[2])
 local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
 local wait = slot - now
 if longest >= 0 and wait > longest then return {0, wait} end
-redis.call('SET', KEYS[1], slot + interval, 'PX', wait + 2 * interval)
+redis.call('SET', KEYS[1], slot + interval, 'PX', math.max(wait + 2 * interval, 1))
 return {1, wait}
 ",
     )
@@ -398,7 +398,11 @@ impl SharedAdmission {
                 if taken != 1 {
                     return Err(wait);
                 }
-                tokio::time::sleep(wait).await;
+                // Not even a zero sleep when the slot is now: tokio's timer
+                // would round it up to its next millisecond tick.
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
                 Ok(())
             }
             None => {
