@@ -59,6 +59,36 @@ pub struct Budget {
     pub window: Duration,
 }
 
+impl Budget {
+    /// How many requests of a window one client may spend with `share` of
+    /// it: at least one, unless the budget itself allows none.
+    pub fn client_limit(self, share: f64) -> u32 {
+        ((f64::from(self.limit) * share).ceil() as u32)
+            .max(1)
+            .min(self.limit)
+    }
+
+    /// The refusal of `needed` requests of `source` when `remaining` of
+    /// `limit` are left, and room comes back in `wait`.
+    pub fn refusal(
+        self,
+        source: Source,
+        limit: u32,
+        needed: u32,
+        remaining: u32,
+        wait: Duration,
+    ) -> Error {
+        Error::UpstreamBudgetExhausted {
+            upstream: source,
+            needed,
+            remaining,
+            limit,
+            window: self.window,
+            retry_after: wait.as_secs() + 1,
+        }
+    }
+}
+
 /// Who an operation is for, as far as budgets are concerned: the caller's
 /// own API key (hashed: it never appears in logs or metrics) when the
 /// operator names a header for it, else its address.
@@ -268,10 +298,7 @@ impl Pacer {
 
     /// How many requests of a window one client may spend.
     fn client_limit(&self, budget: Budget) -> u32 {
-        // At least one request, unless the budget itself allows none.
-        ((f64::from(budget.limit) * self.client_share).ceil() as u32)
-            .max(1)
-            .min(budget.limit)
+        budget.client_limit(self.client_share)
     }
 
     /// Reserves `needed` requests for `client`'s plan in one step, or
@@ -427,17 +454,10 @@ impl Pacer {
         needed: u32,
         remaining: u32,
     ) -> Error {
-        let retry_after = oldest
+        let wait = oldest
             .map(|oldest| budget.window.saturating_sub(now.duration_since(oldest.at)))
             .unwrap_or_default();
-        Error::UpstreamBudgetExhausted {
-            upstream: self.source,
-            needed,
-            remaining,
-            limit,
-            window: budget.window,
-            retry_after: retry_after.as_secs() + 1,
-        }
+        budget.refusal(self.source, limit, needed, remaining, wait)
     }
 
     /// Waits until this source may send its next request.

@@ -209,12 +209,6 @@ impl SharedAdmission {
         format!("{:016x}:{:x}", self.replica, id & !SHARED_ID)
     }
 
-    fn client_limit(&self, budget: Budget) -> u32 {
-        ((f64::from(budget.limit) * self.client_share).ceil() as u32)
-            .max(1)
-            .min(budget.limit)
-    }
-
     fn note_redis_call(&self) {
         if let Some(metrics) = &self.metrics {
             metrics.admission_redis_call(self.source);
@@ -274,11 +268,15 @@ impl SharedAdmission {
             }
             Some(Decision::WindowSpent { remaining, wait }) => {
                 self.last_remaining.store(remaining, Ordering::Relaxed);
-                Err(self.refusal(budget, budget.limit, needed, remaining, wait))
+                Err(budget.refusal(self.source, budget.limit, needed, remaining, wait))
             }
-            Some(Decision::ShareSpent { remaining, wait }) => {
-                Err(self.refusal(budget, self.client_limit(budget), needed, remaining, wait))
-            }
+            Some(Decision::ShareSpent { remaining, wait }) => Err(budget.refusal(
+                self.source,
+                budget.client_limit(self.client_share),
+                needed,
+                remaining,
+                wait,
+            )),
             None => {
                 // On the local share: its reservations are the local
                 // pacer's, kept through this ledger so that what is sent
@@ -315,7 +313,7 @@ impl SharedAdmission {
             .key(self.client_key(client))
             .arg(budget.window.as_millis() as u64)
             .arg(budget.limit)
-            .arg(self.client_limit(budget))
+            .arg(budget.client_limit(self.client_share))
             .arg(ids.len())
             .arg(unreported.len());
         for &id in ids {
@@ -350,24 +348,6 @@ impl SharedAdmission {
         self.unreported
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn refusal(
-        &self,
-        budget: Budget,
-        limit: u32,
-        needed: u32,
-        remaining: u32,
-        wait: Duration,
-    ) -> Error {
-        Error::UpstreamBudgetExhausted {
-            upstream: self.source,
-            needed,
-            remaining,
-            limit,
-            window: budget.window,
-            retry_after: wait.as_secs() + 1,
-        }
     }
 
     /// Waits for this request's pacing slot, or says how long it would be
