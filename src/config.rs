@@ -60,6 +60,17 @@ pub struct Config {
     #[arg(long, env = "TRADE_GRAPH_REDIS_URL", hide_env_values = true, value_parser = parse_secret)]
     pub redis_url: Option<Secret>,
 
+    /// Size of the store of automatic persisted queries (documents clients
+    /// registered by their SHA-256 hash) in MiB; least recently used
+    /// first out. "0" turns persisted queries off
+    /// (PERSISTED_QUERY_NOT_SUPPORTED).
+    #[arg(
+        long,
+        env = "TRADE_GRAPH_PERSISTED_QUERIES_MAX_MB",
+        default_value_t = 16
+    )]
+    pub persisted_queries_max_mb: u64,
+
     /// How many replicas share --redis-url. While Redis is unreachable each
     /// replica keeps to 1/N of every budget and paces at N times the
     /// interval, so that together they still keep the upstream's rules.
@@ -136,6 +147,12 @@ pub struct LimitsConfig {
     /// then fail with UPSTREAM_TIMEOUT and the rest of the answer is sent.
     #[arg(long, env = "TRADE_GRAPH_OPERATION_TIMEOUT", value_parser = parse_positive_duration, default_value = "30s")]
     pub operation_timeout: Duration,
+
+    /// Most operations in one batch (a POST body that is a JSON array).
+    /// A batch's operations together are held to one operation's cost and
+    /// upstream demand. "1" allows batches of one only.
+    #[arg(long, env = "TRADE_GRAPH_MAX_BATCH_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000).map(|v| v as usize))]
+    pub max_batch_size: usize,
 
     /// Most operations running at once; beyond it /graphql answers 503 with
     /// Retry-After.

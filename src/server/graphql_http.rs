@@ -25,10 +25,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::{json, Map, Value};
 
+use super::persisted_queries::{PersistedHash, PersistedQueryError};
 use super::AppState;
 use crate::graph::OperationContext;
-use crate::limits::Refusal;
+use crate::limits::{Analysis, Refusal, RefusalCode};
 use crate::sources::pacing::ClientId;
+use crate::sources::Source;
 use crate::sources::UpstreamUsage;
 
 /// async-graphql's response (axum's `Response` is the HTTP one).
@@ -84,31 +86,68 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     None
 }
 
+/// One operation's answer, before it becomes the HTTP response (alone) or
+/// an element of a batch's array.
+struct Answer {
+    status: StatusCode,
+    /// Headers beyond the content type (`Retry-After`, `Allow`).
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+    body: String,
+}
+
+impl Answer {
+    fn new(status: StatusCode, body: String) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn into_response(self, media: MediaType) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, media.header())],
+            self.body,
+        )
+            .into_response();
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}
+
 /// A request that is not a well-formed GraphQL request.
-fn bad_request(status: StatusCode, media: MediaType, message: &str) -> Response {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
-    (
+fn bad_request(status: StatusCode, message: &str) -> Answer {
+    coded_error(status, message, "BAD_REQUEST")
+}
+
+/// A request error with `code`, without data.
+fn coded_error(status: StatusCode, message: &str, code: &str) -> Answer {
+    Answer::new(
         status,
-        [(header::CONTENT_TYPE, media.header())],
-        body.to_string(),
+        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }).to_string(),
     )
-        .into_response()
 }
 
 fn not_acceptable() -> Response {
     (
         StatusCode::NOT_ACCEPTABLE,
         [(header::CONTENT_TYPE, MediaType::Json.header())],
-        json!({ "errors": [{ "message": "Accept must allow application/json or application/graphql-response+json" }] })
+        json!({ "errors": [{ "message": "Accept must allow application/json or application/graphql-response+json", "extensions": { "code": "NOT_ACCEPTABLE" } }] })
             .to_string(),
     )
         .into_response()
 }
 
-/// The four members of a GraphQL request, checked for type.
+/// The four members of a GraphQL request, checked for type. `query` may be
+/// missing when `extensions.persistedQuery` names a registered document.
 struct GraphqlParams {
-    query: String,
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
     extensions: Option<Map<String, Value>>,
@@ -116,9 +155,9 @@ struct GraphqlParams {
 
 fn params_from_object(mut object: Map<String, Value>) -> Result<GraphqlParams, &'static str> {
     let query = match object.remove("query") {
-        Some(Value::String(query)) => query,
+        Some(Value::String(query)) => Some(query),
+        None | Some(Value::Null) => None,
         Some(_) => return Err("`query` must be a string"),
-        None => return Err("the request has no `query`"),
     };
     let operation_name = match object.remove("operationName") {
         None | Some(Value::Null) => None,
@@ -143,7 +182,9 @@ fn params_from_object(mut object: Map<String, Value>) -> Result<GraphqlParams, &
     })
 }
 
-/// `GET /graphql?query=...&variables=...` (variables and extensions as JSON text).
+/// `GET /graphql?query=...&variables=...` (variables and extensions as JSON
+/// text); with `extensions` naming a persisted query, `query` may be left
+/// out, so that CDNs can cache the short URL.
 pub(super) async fn get(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -162,9 +203,9 @@ pub(super) async fn get(
                     Err(_) => {
                         return bad_request(
                             StatusCode::BAD_REQUEST,
-                            media,
                             &format!("`{key}` is not valid JSON"),
-                        );
+                        )
+                        .into_response(media);
                     }
                 }
             }
@@ -173,24 +214,18 @@ pub(super) async fn get(
         };
         object.insert(key.into_owned(), value);
     }
-    match params_from_object(object) {
-        Ok(params) => {
-            execute(
-                &state,
-                params,
-                media,
-                true,
-                state
-                    .clients
-                    .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer)),
-            )
-            .await
-        }
-        Err(message) => bad_request(StatusCode::BAD_REQUEST, media, message),
-    }
+    let client = state
+        .clients
+        .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
+    let answer = match params_from_object(object) {
+        Ok(params) => execute(&state, params, media, true, client).await,
+        Err(message) => bad_request(StatusCode::BAD_REQUEST, message),
+    };
+    answer.into_response(media)
 }
 
-/// `POST /graphql` with a JSON body.
+/// `POST /graphql` with a JSON body: one operation (an object), or a batch
+/// of them (an array), answered with an array in the same order.
 pub(super) async fn post(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -214,67 +249,195 @@ pub(super) async fn post(
     if content_type.as_deref() != Some(JSON) {
         return bad_request(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            media,
             "POST bodies must be application/json",
-        );
+        )
+        .into_response(media);
     }
-    let object = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(object)) => object,
-        Ok(_) => {
-            return bad_request(
-                StatusCode::BAD_REQUEST,
-                media,
-                "the body must be a JSON object",
-            )
+    let client = state
+        .clients
+        .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) => {
+            let answer = match params_from_object(object) {
+                Ok(params) => execute(&state, params, media, false, client).await,
+                Err(message) => bad_request(StatusCode::BAD_REQUEST, message),
+            };
+            answer.into_response(media)
         }
-        Err(_) => return bad_request(StatusCode::BAD_REQUEST, media, "the body is not valid JSON"),
-    };
-    match params_from_object(object) {
-        Ok(params) => {
-            execute(
-                &state,
-                params,
-                media,
-                false,
-                state
-                    .clients
-                    .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer)),
-            )
-            .await
+        Ok(Value::Array(operations)) => {
+            batch(&state, operations, client).await.into_response(media)
         }
-        Err(message) => bad_request(StatusCode::BAD_REQUEST, media, message),
+        Ok(_) => bad_request(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object (one operation) or array (a batch)",
+        )
+        .into_response(media),
+        Err(_) => {
+            bad_request(StatusCode::BAD_REQUEST, "the body is not valid JSON").into_response(media)
+        }
     }
 }
 
-/// Runs one operation and encodes its response for `media`.
-async fn execute(
+/// A batch: each operation is held to the limits alone, and together they
+/// are held to one operation's cost and upstream demand, so that a batch
+/// cannot ask more of the gateway than one operation may. They run
+/// concurrently, each taking its own operation slot; the answer is an array
+/// in the batch's order (200, each element carrying its own errors).
+async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> Answer {
+    let max = state.max_batch_size;
+    if operations.is_empty() {
+        return bad_request(StatusCode::BAD_REQUEST, "the batch is empty");
+    }
+    if operations.len() > max {
+        return coded_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the batch has {} operations; at most {max} are allowed (--max-batch-size)",
+                operations.len()
+            ),
+            "BATCH_TOO_LARGE",
+        );
+    }
+    let mut prepared = Vec::with_capacity(operations.len());
+    for operation in operations {
+        let params = match operation {
+            Value::Object(object) => params_from_object(object),
+            _ => Err("each operation of a batch must be a JSON object"),
+        };
+        prepared.push(match params {
+            Ok(params) => prepare(state, params, false).await,
+            Err(message) => Err(bad_request(StatusCode::BAD_REQUEST, message)),
+        });
+    }
+    if let Some(refusal) = batch_refusal(state, &prepared) {
+        return Answer::new(
+            StatusCode::OK,
+            format!(
+                "[{}]",
+                prepared
+                    .iter()
+                    .map(|_| refused(MediaType::Json, &refusal).body)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        );
+    }
+    let answers = futures::future::join_all(prepared.into_iter().map(|prepared| {
+        let client = client.clone();
+        async move {
+            match prepared {
+                Ok(prepared) => run(state, prepared, MediaType::Json, client).await,
+                Err(answer) => answer,
+            }
+        }
+    }))
+    .await;
+    let bodies: Vec<String> = answers.into_iter().map(|answer| answer.body).collect();
+    Answer::new(StatusCode::OK, format!("[{}]", bodies.join(",")))
+}
+
+/// The refusal of a whole batch whose operations together cost more, or
+/// ask more of an upstream, than one operation may.
+fn batch_refusal(state: &AppState, prepared: &[Result<Prepared, Answer>]) -> Option<Refusal> {
+    let analyses: Vec<&Analysis> = prepared
+        .iter()
+        .filter_map(|prepared| prepared.as_ref().ok()?.analysis.as_ref())
+        .collect();
+    let limits = state.guard.limits();
+    let cost: u64 = analyses.iter().map(|analysis| analysis.cost).sum();
+    if cost > limits.max_cost {
+        let mut refusal = Refusal::new(
+            RefusalCode::OperationTooCostly,
+            format!(
+                "the batch's operations together cost {cost}, more than one operation may ({}); send them in smaller batches",
+                limits.max_cost
+            ),
+        );
+        refusal.measured = Some((cost, limits.max_cost));
+        return Some(refusal);
+    }
+    for source in Source::ALL {
+        let demand: u64 = analyses
+            .iter()
+            .map(|analysis| analysis.requests(source))
+            .sum();
+        let limit = limits.demand.for_source(source);
+        if demand > limit {
+            let mut refusal = Refusal::new(
+                RefusalCode::UpstreamDemandTooHigh,
+                format!(
+                    "the batch's operations together need about {demand} {source} requests, more than one operation may make ({limit}); send them in smaller batches"
+                ),
+            );
+            refusal.source = Some(source);
+            refusal.measured = Some((demand, limit));
+            return Some(refusal);
+        }
+    }
+    None
+}
+
+/// An operation checked and ready to run.
+struct Prepared {
+    request: Request,
+    analysis: Option<Analysis>,
+    /// The document to register under its persisted-query hash once it ran.
+    persist: Option<(PersistedHash, String)>,
+}
+
+/// Resolves a persisted query, checks the document's text, shape, cost and
+/// demand: everything before running.
+async fn prepare(
     state: &AppState,
     params: GraphqlParams,
-    media: MediaType,
     via_get: bool,
-    client: ClientId,
-) -> Response {
+) -> Result<Prepared, Answer> {
+    let persisted = state
+        .persisted_queries
+        .resolve(params.query.as_deref(), params.extensions.as_ref())
+        .await
+        .map_err(|error| {
+            let status = if error == PersistedQueryError::NotFound {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            coded_error(status, &error.message(), error.code())
+        })?;
+    let query = match (params.query, &persisted) {
+        (Some(query), _) => query,
+        (
+            None,
+            Some(PersistedHash {
+                document: Some(document),
+                ..
+            }),
+        ) => document.to_string(),
+        (None, _) => {
+            return Err(bad_request(
+                StatusCode::BAD_REQUEST,
+                "the request has no `query`",
+            ))
+        }
+    };
     // Before anything parses the text (the GET check and the document cache
     // do): the parser's recursion is what a hostile document overflows.
-    if let Err(refusal) = state.guard.check_text(&params.query) {
-        return refused(media, &refusal);
-    }
-    if via_get && is_mutation(&params) {
-        return (
+    state
+        .guard
+        .check_text(&query)
+        .map_err(|refusal| refused(MediaType::Json, &refusal))?;
+    if via_get && is_mutation(&query, params.operation_name.as_deref()) {
+        return Err(Answer::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            [
-                (header::ALLOW, HeaderValue::from_static("POST")),
-                (header::CONTENT_TYPE, media.header()),
-            ],
-            json!({ "errors": [{ "message": "mutations are not allowed over GET; use POST" }] })
+            json!({ "errors": [{ "message": "mutations are not allowed over GET; use POST", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] })
                 .to_string(),
         )
-            .into_response();
+        .with_header(header::ALLOW, HeaderValue::from_static("POST")));
     }
-    let Ok(_permit) = state.operations.try_acquire() else {
-        return overloaded(media);
-    };
-    let mut request = Request::new(params.query);
+    let persist = persisted
+        .filter(|persisted| persisted.document.is_none())
+        .map(|persisted| (persisted, query.clone()));
+    let mut request = Request::new(query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -288,9 +451,25 @@ async fn execute(
             }
         }
     }
-    if let Err(refusal) = state.documents.attach(&mut request, &state.guard).await {
-        return refused(media, &refusal);
-    }
+    analyze(
+        state,
+        Prepared {
+            request,
+            analysis: None,
+            persist,
+        },
+    )
+    .await
+}
+
+/// Parses (through the document cache) and analyzes the operation.
+async fn analyze(state: &AppState, mut prepared: Prepared) -> Result<Prepared, Answer> {
+    let request = &mut prepared.request;
+    state
+        .documents
+        .attach(request, &state.guard)
+        .await
+        .map_err(|refusal| refused(MediaType::Json, &refusal))?;
     // A document that does not parse is the schema's to report.
     let operation_name = request.operation_name.take();
     let variables = std::mem::take(&mut request.variables);
@@ -301,11 +480,40 @@ async fn execute(
     });
     request.operation_name = operation_name;
     request.variables = variables;
-    let analysis = match analysis {
-        Some(Err(refusal)) => return refused(media, &refusal),
+    prepared.analysis = match analysis {
+        Some(Err(refusal)) => return Err(refused(MediaType::Json, &refusal)),
         Some(Ok(analysis)) => Some(analysis),
         None => None,
     };
+    Ok(prepared)
+}
+
+/// Runs one operation and encodes its response for `media`.
+async fn execute(
+    state: &AppState,
+    params: GraphqlParams,
+    media: MediaType,
+    via_get: bool,
+    client: ClientId,
+) -> Answer {
+    match prepare(state, params, via_get).await {
+        Ok(prepared) => run(state, prepared, media, client).await,
+        Err(answer) => answer.for_media(media),
+    }
+}
+
+/// Runs a prepared operation in an operation slot.
+async fn run(state: &AppState, prepared: Prepared, media: MediaType, client: ClientId) -> Answer {
+    let Ok(_permit) = state.operations.try_acquire() else {
+        return overloaded();
+    };
+    let Prepared {
+        request,
+        analysis,
+        persist,
+    } = prepared;
+    // No analysis: the document did not parse.
+    let parsed = analysis.is_some();
     let max_values = state.guard.limits().max_result_values;
     let schema = match &analysis {
         Some(analysis) if !analysis.needs_result_count(max_values) => &state.schema,
@@ -336,23 +544,48 @@ async fn execute(
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
     if is_request_error {
+        // async-graphql's own parse and validation errors have no code.
+        let code = if parsed {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            "GRAPHQL_PARSE_FAILED"
+        };
+        for error in &mut response.errors {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", code);
+            }
+        }
         return request_error(media, &response);
+    }
+    // Only a document that ran is kept under its hash.
+    if let Some((hash, document)) = persist {
+        state.persisted_queries.register(&hash, &document).await;
     }
     // Serialized once, straight to text (this is on every request's path).
     let body = serde_json::to_string(&response).unwrap_or_else(|_| {
         r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
     });
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, media.header())],
-        body,
-    )
-        .into_response()
+    Answer::new(StatusCode::OK, body)
+}
+
+impl Answer {
+    /// A request error prepared before the media type mattered: 400 with
+    /// `application/graphql-response+json`, as the spec asks, else as is.
+    fn for_media(mut self, media: MediaType) -> Self {
+        if self.status == StatusCode::OK
+            && media == MediaType::GraphqlResponseJson
+            && !self.body.contains(r#""code":"PERSISTED_QUERY_NOT_FOUND""#)
+        {
+            self.status = StatusCode::BAD_REQUEST;
+        }
+        self
+    }
 }
 
 /// A response without data: 400 with `application/graphql-response+json`,
 /// 200 with `application/json`, as the GraphQL-over-HTTP spec asks.
-fn request_error(media: MediaType, response: &Response_) -> Response {
+fn request_error(media: MediaType, response: &Response_) -> Answer {
     let body = serde_json::to_string(&RequestErrorBody {
         errors: &response.errors,
         extensions: &response.extensions,
@@ -365,12 +598,12 @@ fn request_error(media: MediaType, response: &Response_) -> Response {
     } else {
         StatusCode::OK
     };
-    (status, [(header::CONTENT_TYPE, media.header())], body).into_response()
+    Answer::new(status, body)
 }
 
 /// An operation refused by a limit before it ran: a request error, with the
 /// (empty) upstream accounting every response carries.
-fn refused(media: MediaType, refusal: &Refusal) -> Response {
+fn refused(media: MediaType, refusal: &Refusal) -> Answer {
     let mut response = Response_::from_errors(vec![refusal.to_server_error()]);
     if let Ok(upstream) = async_graphql::Value::from_json(UpstreamUsage::default().to_json()) {
         response.extensions.insert("upstream".into(), upstream);
@@ -379,20 +612,16 @@ fn refused(media: MediaType, refusal: &Refusal) -> Response {
 }
 
 /// Every operation slot is taken: come back in a second.
-fn overloaded(media: MediaType) -> Response {
-    (
+fn overloaded() -> Answer {
+    Answer::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        [
-            (header::RETRY_AFTER, HeaderValue::from_static("1")),
-            (header::CONTENT_TYPE, media.header()),
-        ],
         json!({ "errors": [{
             "message": "the gateway is running as many operations as it is configured for; retry after 1 s",
             "extensions": { "code": "SERVER_OVERLOADED", "retryAfterSeconds": 1 }
         }] })
         .to_string(),
     )
-        .into_response()
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
 /// A response to a request error: no `data` member at all.
@@ -405,16 +634,16 @@ struct RequestErrorBody<'a> {
 /// Whether the operation to run is a mutation (refused over GET). The schema
 /// has no mutations, but the spec asks GET to refuse them with 405 rather than
 /// attempt them.
-fn is_mutation(params: &GraphqlParams) -> bool {
+fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(&params.query) else {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;
     };
-    let operation_type = match (&document.operations, &params.operation_name) {
+    let operation_type = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations
-            .get(name.as_str())
-            .map(|operation| operation.node.ty),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|operation| operation.node.ty)
+        }
         (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
             .values()
             .next()

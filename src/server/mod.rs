@@ -8,6 +8,7 @@ mod connections;
 mod documents;
 mod graphiql;
 mod graphql_http;
+pub mod persisted_queries;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -78,6 +79,10 @@ pub(crate) struct AppState {
     operations: Arc<tokio::sync::Semaphore>,
     /// The replicas' Redis, for its state in /healthz.
     redis: Option<RedisLink>,
+    /// Documents registered by their hash (automatic persisted queries).
+    persisted_queries: persisted_queries::PersistedQueries,
+    /// Most operations in one batch (a JSON array).
+    max_batch_size: usize,
 }
 
 /// How one source is served, for the startup line and /healthz.
@@ -245,6 +250,10 @@ impl Gateway {
             metrics,
             documents: documents::ParsedDocuments::new(),
             redis,
+            persisted_queries: persisted_queries::PersistedQueries::new(
+                config.persisted_queries_max_mb.saturating_mul(1024 * 1024),
+            ),
+            max_batch_size: config.limits.max_batch_size,
         };
         let router = Router::new()
             .route("/", get(graphiql::serve))
