@@ -168,7 +168,10 @@ async fn a_batch_is_held_to_its_size_and_to_one_operations_limits() {
     let (_, alone) = post(&gateway, flows.clone()).await;
     assert!(alone.get("errors").is_none(), "{alone}");
     let cost = alone["extensions"]["cost"]["cost"].as_u64().unwrap();
-    assert!(cost <= 25 && cost * 3 > 25, "the test needs a costlier operation: {cost}");
+    assert!(
+        cost <= 25 && cost * 3 > 25,
+        "the test needs a costlier operation: {cost}"
+    );
     let requests_before = gateway.comtrade_requests();
     let (status, together) = post(&gateway, json!([flows, flows, flows])).await;
     assert_eq!(status, 200);
