@@ -23,9 +23,24 @@ use crate::sources::retry::RetryPolicy;
 #[derive(Parser, Clone, Debug)]
 #[command(name = "trade-graph", version, about, long_about = None, args_override_self = true)]
 pub struct Config {
-    /// Address to serve on.
-    #[arg(long, env = "TRADE_GRAPH_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Address to serve on: `host:port`, the host an IP address or a name
+    /// ("localhost:8080", "0.0.0.0:8080", "[::]:8080").
+    #[arg(long, env = "TRADE_GRAPH_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+    pub listen: String,
+
+    /// What to log: a tracing filter ("info", "warn", "trade_graph=debug").
+    #[arg(long, env = "TRADE_GRAPH_LOG", default_value = "info,tower_http=warn")]
+    pub log: String,
+
+    /// How to log: "text" (coloured only on a terminal) or "json" (one
+    /// object per line, for log collectors).
+    #[arg(
+        long,
+        env = "TRADE_GRAPH_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
 
     /// Where GraphiQL's scripts and styles are loaded from: a base URL laid out
     /// like unpkg (`<base>/<package>@<version>/<file>`), e.g. a mirror on your
@@ -33,17 +48,18 @@ pub struct Config {
     #[arg(
         long,
         env = "TRADE_GRAPH_GRAPHIQL_ASSETS",
-        default_value = "https://unpkg.com"
+        default_value = "https://unpkg.com",
+        value_parser = parse_assets_base
     )]
     pub graphiql_assets: String,
 
     /// Largest request body accepted on /graphql, in bytes.
-    #[arg(long, env = "TRADE_GRAPH_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    #[arg(long, env = "TRADE_GRAPH_MAX_BODY_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
     pub max_body_bytes: usize,
 
     /// Latency the sample simulator adds to every upstream answer (e.g. "50ms"),
     /// to see batching and timeouts at work without a real upstream.
-    #[arg(long, env = "TRADE_GRAPH_SAMPLE_LATENCY", value_parser = humantime::parse_duration, default_value = "0s")]
+    #[arg(long, env = "TRADE_GRAPH_SAMPLE_LATENCY", value_parser = parse_duration, default_value = "0s")]
     pub sample_latency: Duration,
 
     /// Size of the shared upstream response cache in MiB. "0" stores
@@ -169,7 +185,7 @@ pub struct LimitsConfig {
 
     /// After SIGTERM, how long requests in flight may finish before they are
     /// abandoned and the process exits.
-    #[arg(long, env = "TRADE_GRAPH_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    #[arg(long, env = "TRADE_GRAPH_SHUTDOWN_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]
     pub shutdown_timeout: Duration,
 }
 
@@ -229,15 +245,73 @@ fn parse_header_name(value: &str) -> Result<axum::http::HeaderName, String> {
         .map_err(|_| format!("not an HTTP header name: {value:?}"))
 }
 
+/// A duration: a number and a unit.
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim()).map_err(|_| {
+        format!("{value:?} is not a duration: expected a number and a unit, such as \"500ms\", \"10s\", \"2m\" or \"1h\"")
+    })
+}
+
 /// A duration that is not zero (a zero timeout fails everything).
 fn parse_positive_duration(value: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(value).map_err(|error| {
-        format!("{error}: expected a duration such as \"500ms\", \"10s\" or \"2m\"")
-    })?;
+    let duration = parse_duration(value)?;
     if duration.is_zero() {
-        return Err("must be more than zero".into());
+        return Err(format!(
+            "{value:?} is zero, which would fail everything it limits: expected more than zero, such as \"500ms\" or \"10s\""
+        ));
     }
     Ok(duration)
+}
+
+/// `host:port`, the host an IP address or a name resolved when binding.
+fn parse_listen(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.parse::<SocketAddr>().is_ok() {
+        return Ok(value.to_owned());
+    }
+    let expected = "expected host:port, such as \"127.0.0.1:8080\", \"localhost:8080\", \"0.0.0.0:8080\" or \"[::]:8080\"";
+    let Some((host, port)) = value.rsplit_once(':') else {
+        return Err(format!("{value:?} has no port: {expected}"));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(format!("{port:?} is not a port (0-65535): {expected}"));
+    }
+    let is_name = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if !is_name {
+        return Err(format!(
+            "{host:?} is neither an IP address nor a host name: {expected}"
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Where GraphiQL's assets load from: an http(s) base URL.
+fn parse_assets_base(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(value.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!(
+            "{value:?} is not an http(s) URL: expected the base URL of an unpkg-like mirror, such as \"https://unpkg.com\" or \"http://mirror.internal/npm\""
+        )),
+    }
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; coloured only when written to a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// How sources retry and when their circuit breakers open: the setting for
@@ -252,16 +326,16 @@ pub struct ResilienceConfig {
     pub retry_max_attempts: u32,
 
     /// The first retry's wait, doubled for each one after (with full jitter).
-    #[arg(long, env = "TRADE_GRAPH_RETRY_BASE_DELAY", value_parser = humantime::parse_duration, default_value = "100ms")]
+    #[arg(long, env = "TRADE_GRAPH_RETRY_BASE_DELAY", value_parser = parse_duration, default_value = "100ms")]
     pub retry_base_delay: Duration,
 
     /// The longest wait between two attempts, before jitter.
-    #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_DELAY", value_parser = humantime::parse_duration, default_value = "2s")]
+    #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_DELAY", value_parser = parse_duration, default_value = "2s")]
     pub retry_max_delay: Duration,
 
     /// The longest Retry-After waited for; a longer one fails at once and is
     /// passed to the client as retryAfterSeconds.
-    #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_RETRY_AFTER", value_parser = humantime::parse_duration, default_value = "5s")]
+    #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_RETRY_AFTER", value_parser = parse_duration, default_value = "5s")]
     pub retry_max_retry_after: Duration,
 
     /// Retries allowed per request over time, per source (0.2: one retry per
@@ -277,7 +351,7 @@ pub struct ResilienceConfig {
     /// How long answers are kept past their time to live to answer with
     /// when the upstream fails (flagged in extensions.upstream.<source>.stale).
     /// "0s" turns stale answers off.
-    #[arg(long, env = "TRADE_GRAPH_STALE_GRACE", value_parser = humantime::parse_duration, default_value = "6h")]
+    #[arg(long, env = "TRADE_GRAPH_STALE_GRACE", value_parser = parse_duration, default_value = "6h")]
     pub stale_grace: Duration,
 
     /// The share of a source's budget window one client may spend (0.25: a
@@ -431,12 +505,12 @@ pub struct ItaConfig {
     pub api: ItaApi,
 
     /// How long one ITA request may take.
-    #[arg(id = "ita_timeout", long = "ita-timeout", env = "TRADE_GRAPH_ITA_TIMEOUT", value_parser = humantime::parse_duration, default_value = "15s")]
+    #[arg(id = "ita_timeout", long = "ita-timeout", env = "TRADE_GRAPH_ITA_TIMEOUT", value_parser = parse_positive_duration, default_value = "15s")]
     pub timeout: Duration,
 
     /// How long ITA answers are reused (ITA refreshes its data daily). "0s"
     /// turns caching off for ITA.
-    #[arg(id = "ita_cache_ttl", long = "ita-cache-ttl", env = "TRADE_GRAPH_ITA_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "6h")]
+    #[arg(id = "ita_cache_ttl", long = "ita-cache-ttl", env = "TRADE_GRAPH_ITA_CACHE_TTL", value_parser = parse_duration, default_value = "6h")]
     pub cache_ttl: Duration,
 
     /// Most ITA requests one operation may make (estimated before it
@@ -494,12 +568,12 @@ pub struct GtaConfig {
     pub api: GtaApi,
 
     /// How long one GTA request may take (e.g. "15s", "500ms").
-    #[arg(id = "gta_timeout", long = "gta-timeout", env = "TRADE_GRAPH_GTA_TIMEOUT", value_parser = humantime::parse_duration, default_value = "15s")]
+    #[arg(id = "gta_timeout", long = "gta-timeout", env = "TRADE_GRAPH_GTA_TIMEOUT", value_parser = parse_positive_duration, default_value = "15s")]
     pub timeout: Duration,
 
     /// How long GTA answers are reused (GTA publishes new interventions
     /// daily). "0s" turns caching off for GTA.
-    #[arg(id = "gta_cache_ttl", long = "gta-cache-ttl", env = "TRADE_GRAPH_GTA_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "1h")]
+    #[arg(id = "gta_cache_ttl", long = "gta-cache-ttl", env = "TRADE_GRAPH_GTA_CACHE_TTL", value_parser = parse_duration, default_value = "1h")]
     pub cache_ttl: Duration,
 
     /// Most GTA requests one operation may make (estimated before it
@@ -560,17 +634,17 @@ pub struct ComtradeConfig {
     pub api: ComtradeApi,
 
     /// How long one Comtrade request may take.
-    #[arg(id = "comtrade_timeout", long = "comtrade-timeout", env = "TRADE_GRAPH_COMTRADE_TIMEOUT", value_parser = humantime::parse_duration, default_value = "60s")]
+    #[arg(id = "comtrade_timeout", long = "comtrade-timeout", env = "TRADE_GRAPH_COMTRADE_TIMEOUT", value_parser = parse_positive_duration, default_value = "60s")]
     pub timeout: Duration,
 
     /// How long Comtrade answers are reused (a closed period changes rarely;
     /// the budget is scarce). "0s" turns caching off for Comtrade.
-    #[arg(id = "comtrade_cache_ttl", long = "comtrade-cache-ttl", env = "TRADE_GRAPH_COMTRADE_CACHE_TTL", value_parser = humantime::parse_duration, default_value = "24h")]
+    #[arg(id = "comtrade_cache_ttl", long = "comtrade-cache-ttl", env = "TRADE_GRAPH_COMTRADE_CACHE_TTL", value_parser = parse_duration, default_value = "24h")]
     pub cache_ttl: Duration,
 
     /// Least time between two Comtrade requests, across all operations
     /// (seed 004: one request per second). "0s" turns pacing off.
-    #[arg(id = "comtrade_interval", long = "comtrade-interval", env = "TRADE_GRAPH_COMTRADE_INTERVAL", value_parser = humantime::parse_duration, default_value = "1s")]
+    #[arg(id = "comtrade_interval", long = "comtrade-interval", env = "TRADE_GRAPH_COMTRADE_INTERVAL", value_parser = parse_duration, default_value = "1s")]
     pub interval: Duration,
 
     /// Requests allowed per budget window. Default: legacy 100 as guest and
@@ -579,12 +653,13 @@ pub struct ComtradeConfig {
     #[arg(
         id = "comtrade_budget",
         long = "comtrade-budget",
-        env = "TRADE_GRAPH_COMTRADE_BUDGET"
+        env = "TRADE_GRAPH_COMTRADE_BUDGET",
+        value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub budget: Option<u32>,
 
     /// The budget window. Default: 1h, except v1 with a key: 24h.
-    #[arg(id = "comtrade_budget_window", long = "comtrade-budget-window", env = "TRADE_GRAPH_COMTRADE_BUDGET_WINDOW", value_parser = humantime::parse_duration)]
+    #[arg(id = "comtrade_budget_window", long = "comtrade-budget-window", env = "TRADE_GRAPH_COMTRADE_BUDGET_WINDOW", value_parser = parse_positive_duration)]
     pub budget_window: Option<Duration>,
 
     /// The share of Comtrade's budget window one client may spend; unset:
@@ -673,6 +748,59 @@ fn parse_base_url(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The refusal of `args`, as clap prints it.
+    fn refusal(args: &[&str]) -> String {
+        let mut all = vec!["trade-graph"];
+        all.extend_from_slice(args);
+        Config::try_parse_from(all)
+            .err()
+            .unwrap_or_else(|| panic!("{args:?} should be refused"))
+            .to_string()
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_saying_what_is_accepted() {
+        let zero_timeout = refusal(&["--gta-timeout", "0s"]);
+        assert!(zero_timeout.contains("--gta-timeout"), "{zero_timeout}");
+        assert!(
+            zero_timeout.contains("expected more than zero"),
+            "{zero_timeout}"
+        );
+        let banana = refusal(&["--gta-timeout", "banana"]);
+        assert!(banana.contains(r#""banana" is not a duration"#), "{banana}");
+        assert!(banana.contains(r#""500ms""#), "{banana}");
+        assert!(!banana.contains("expected number at 0"), "{banana}");
+        let body = refusal(&["--max-body-bytes", "0"]);
+        assert!(body.contains("--max-body-bytes"), "{body}");
+        assert!(body.contains("not in 1.."), "{body}");
+        let budget = refusal(&["--comtrade-budget", "0"]);
+        assert!(budget.contains("--comtrade-budget"), "{budget}");
+        let assets = refusal(&["--graphiql-assets", "not a url"]);
+        assert!(assets.contains("is not an http(s) URL"), "{assets}");
+        let no_port = refusal(&["--listen", "localhost"]);
+        assert!(no_port.contains("has no port"), "{no_port}");
+        let bad_host = refusal(&["--listen", "not a host:80"]);
+        assert!(
+            bad_host.contains("neither an IP address nor a host name"),
+            "{bad_host}"
+        );
+        let format = refusal(&["--log-format", "xml"]);
+        assert!(format.contains("[possible values: text, json]"), "{format}");
+    }
+
+    #[test]
+    fn listen_takes_host_names_as_well_as_addresses() {
+        for listen in [
+            "localhost:8080",
+            "0.0.0.0:8080",
+            "[::1]:8080",
+            "gateway.internal:80",
+        ] {
+            let config = Config::parse_from(["trade-graph", "--listen", listen]);
+            assert_eq!(config.listen, listen);
+        }
+    }
 
     #[test]
     fn defaults_are_all_sample_and_keys_never_print() {

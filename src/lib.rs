@@ -42,6 +42,7 @@ pub mod countries;
 pub mod error;
 pub mod graph;
 pub mod limits;
+pub mod logging;
 pub mod metrics;
 pub mod sample;
 pub mod server;

@@ -2,7 +2,6 @@
 
 use clap::Parser;
 use mimalloc::MiMalloc;
-use tracing_subscriber::EnvFilter;
 
 use trade_graph::config::Config;
 use trade_graph::server;
@@ -15,14 +14,9 @@ static ALLOCATOR: MiMalloc = MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("TRADE_GRAPH_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
-        )
-        .init();
     let config = Config::parse();
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+    trade_graph::logging::init(&config);
+    let listener = match tokio::net::TcpListener::bind(config.listen.as_str()).await {
         Ok(listener) => listener,
         Err(error) => {
             tracing::error!(listen = %config.listen, %error, "cannot bind the listen address");

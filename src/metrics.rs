@@ -48,6 +48,30 @@ struct Inner {
     budget: Family<SourceLabels, Gauge>,
     admission_shared: Family<SourceLabels, Gauge>,
     admission_redis_calls: Family<SourceLabels, Counter>,
+    operations: Family<OutcomeLabels, Counter>,
+    operation_errors: Family<CodeLabels, Counter>,
+    operation_duration: Histogram,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+/// How an operation ended, for `trade_graph_operations_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperationOutcome {
+    /// Data and no errors.
+    Ok,
+    /// Data with errors (a source failed; the rest answered).
+    Partial,
+    /// No data: refused before running (limits, validation, bad request).
+    Refused,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -81,6 +105,25 @@ impl Default for Metrics {
         let budget = Family::<SourceLabels, Gauge>::default();
         let admission_shared = Family::<SourceLabels, Gauge>::default();
         let admission_redis_calls = Family::<SourceLabels, Counter>::default();
+        let operations = Family::<OutcomeLabels, Counter>::default();
+        let operation_errors = Family::<CodeLabels, Counter>::default();
+        // 1 ms to about 30 s.
+        let operation_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "operations",
+            "GraphQL operations answered, by outcome: ok (data, no errors), partial (data and errors), refused (no data)",
+            operations.clone(),
+        );
+        registry.register(
+            "operation_errors",
+            "Errors in GraphQL responses, by extensions.code",
+            operation_errors.clone(),
+        );
+        registry.register(
+            "operation_duration_seconds",
+            "Time to answer a GraphQL operation, from its request to its response",
+            operation_duration.clone(),
+        );
         registry.register(
             "upstream_admission_shared",
             "With --redis-url: 1 while the source's budget and pacing are decided with the other replicas, 0 while Redis is away and this replica keeps to its local share",
@@ -150,6 +193,9 @@ impl Default for Metrics {
                 budget,
                 admission_shared,
                 admission_redis_calls,
+                operations,
+                operation_errors,
+                operation_duration,
             }),
         }
     }
@@ -193,6 +239,34 @@ impl Metrics {
             .set(i64::from(remaining));
     }
 
+    /// One operation answered: how it ended, its errors' codes and how long
+    /// it took.
+    pub fn operation<'a>(
+        &self,
+        outcome: OperationOutcome,
+        codes: impl IntoIterator<Item = &'a str>,
+        took: Duration,
+    ) {
+        let outcome = match outcome {
+            OperationOutcome::Ok => "ok",
+            OperationOutcome::Partial => "partial",
+            OperationOutcome::Refused => "refused",
+        };
+        self.inner
+            .operations
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        for code in codes {
+            self.inner
+                .operation_errors
+                .get_or_create(&CodeLabels {
+                    code: code.to_owned(),
+                })
+                .inc();
+        }
+        self.inner.operation_duration.observe(took.as_secs_f64());
+    }
+
     /// Whether `from`'s admission is shared with the other replicas now.
     pub fn admission_shared(&self, from: Source, shared: bool) {
         self.inner
@@ -217,11 +291,90 @@ impl Metrics {
         self.inner.breaker.get_or_create(&source(from)).set(level);
     }
 
-    /// The Prometheus text exposition.
+    /// The exposition in the format `accept` (a request's `Accept`) asks
+    /// for: OpenMetrics when it prefers `application/openmetrics-text`,
+    /// else Prometheus' text format 0.0.4, which every scraper reads.
+    pub fn render_for(&self, accept: Option<&str>) -> (ExpositionFormat, String) {
+        let format = ExpositionFormat::negotiate(accept);
+        let text = self.render();
+        match format {
+            ExpositionFormat::OpenMetrics => (format, text),
+            ExpositionFormat::PrometheusText => (format, to_prometheus_text(&text)),
+        }
+    }
+
+    /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut text = String::new();
         // Encoding into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.inner.registry);
         text
     }
+}
+
+/// The two text formats scrapers ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpositionFormat {
+    OpenMetrics,
+    PrometheusText,
+}
+
+impl ExpositionFormat {
+    /// The format `accept` prefers (by `q`, then order).
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        let mut best: Option<(f32, Self)> = None;
+        for entry in accept.unwrap_or_default().split(',') {
+            let mut parts = entry.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|param| param.strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let format = match media.as_str() {
+                "application/openmetrics-text" => Self::OpenMetrics,
+                "text/plain" => Self::PrometheusText,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(best_q, _)| q > best_q) {
+                best = Some((q, format));
+            }
+        }
+        best.map_or(Self::PrometheusText, |(_, format)| format)
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Self::PrometheusText => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// OpenMetrics text as Prometheus' format 0.0.4: counters are named with
+/// their `_total` in `# HELP` and `# TYPE`, and `# UNIT` and `# EOF` go.
+fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(renamed) => text.push_str(&renamed),
+            None => text.push_str(line),
+        }
+        text.push('\n');
+    }
+    text
 }

@@ -233,3 +233,49 @@ async fn a_key_without_a_url_is_refused_at_startup() {
         .expect("refused");
     assert!(error.to_string().contains("TRADE_GRAPH_GTA_URL"), "{error}");
 }
+
+/// `/metrics` answers in the format the scraper's `Accept` asks for, and
+/// counts operations by outcome and their errors by code beside the
+/// upstream metrics.
+#[tokio::test]
+async fn metrics_follow_accept_and_count_operations() {
+    let gateway = TestGateway::start().await;
+    let ok = gateway.query(r#"{ jurisdiction(iso3: "BRA") { name } }"#).await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    let refused = gateway.query("{ jurisdiction(iso3: \"BRA\") { nope } }").await;
+    assert!(refused.get("errors").is_some());
+
+    let scrape = |accept: &'static str| {
+        let request = gateway
+            .http()
+            .get(format!("{}/metrics", gateway.url))
+            .header("accept", accept);
+        async move {
+            let response = request.send().await.unwrap();
+            let content_type = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (content_type, response.text().await.unwrap())
+        }
+    };
+
+    let (content_type, prometheus) = scrape("text/plain;version=0.0.4").await;
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert!(!prometheus.contains("# EOF"));
+    assert!(prometheus.contains("# TYPE trade_graph_operations_total counter"));
+    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="ok"} 1"#));
+    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="refused"} 1"#));
+    assert!(prometheus
+        .contains(r#"trade_graph_operation_errors_total{code="GRAPHQL_VALIDATION_FAILED"} 1"#));
+    assert!(prometheus.contains("trade_graph_operation_duration_seconds_count 2"));
+
+    // What Prometheus itself sends: OpenMetrics first.
+    let (content_type, openmetrics) = scrape(
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    )
+    .await;
+    assert!(content_type.starts_with("application/openmetrics-text"));
+    assert!(openmetrics.ends_with("# EOF\n"));
+    assert!(openmetrics.contains("# TYPE trade_graph_operations counter"));
+}

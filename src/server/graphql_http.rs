@@ -29,6 +29,7 @@ use super::persisted_queries::{PersistedHash, PersistedQueryError};
 use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::{Analysis, Refusal, RefusalCode};
+use crate::metrics::OperationOutcome;
 use crate::sources::pacing::ClientId;
 use crate::sources::Source;
 use crate::sources::UpstreamUsage;
@@ -322,13 +323,16 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
             ),
         );
     }
+    let started = std::time::Instant::now();
     let answers = futures::future::join_all(prepared.into_iter().map(|prepared| {
         let client = client.clone();
         async move {
-            match prepared {
+            let answer = match prepared {
                 Ok(prepared) => run(state, prepared, MediaType::Json, client).await,
                 Err(answer) => answer,
-            }
+            };
+            record(state, &answer, started);
+            answer
         }
     }))
     .await;
@@ -496,10 +500,44 @@ async fn execute(
     via_get: bool,
     client: ClientId,
 ) -> Answer {
-    match prepare(state, params, via_get).await {
+    let started = std::time::Instant::now();
+    let answer = match prepare(state, params, via_get).await {
         Ok(prepared) => run(state, prepared, media, client).await,
         Err(answer) => answer.for_media(media),
+    };
+    record(state, &answer, started);
+    answer
+}
+
+/// Counts an answered operation in the metrics: its outcome, its errors'
+/// codes, its duration. An answer without errors is not parsed again.
+fn record(state: &AppState, answer: &Answer, started: std::time::Instant) {
+    let took = started.elapsed();
+    if !answer.body.contains(r#""errors""#) {
+        state.metrics.operation(OperationOutcome::Ok, [], took);
+        return;
     }
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return;
+    };
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| error["extensions"]["code"].as_str().unwrap_or("UNKNOWN"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let outcome = match (
+        body.get("data").is_some_and(|data| !data.is_null()),
+        codes.is_empty(),
+    ) {
+        (true, true) => OperationOutcome::Ok,
+        (true, false) => OperationOutcome::Partial,
+        (false, _) => OperationOutcome::Refused,
+    };
+    state.metrics.operation(outcome, codes, took);
 }
 
 /// Runs a prepared operation in an operation slot.

@@ -370,13 +370,17 @@ pub async fn shutdown_signal() {
 }
 
 /// Prometheus metrics in the text exposition format.
-async fn metrics_text(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+async fn metrics_text(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> impl axum::response::IntoResponse {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok());
+    let (format, text) = state.metrics.render_for(accept);
     (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
+        [(axum::http::header::CONTENT_TYPE, format.content_type())],
+        text,
     )
 }
 
