@@ -240,9 +240,13 @@ async fn a_key_without_a_url_is_refused_at_startup() {
 #[tokio::test]
 async fn metrics_follow_accept_and_count_operations() {
     let gateway = TestGateway::start().await;
-    let ok = gateway.query(r#"{ jurisdiction(iso3: "BRA") { name } }"#).await;
+    let ok = gateway
+        .query(r#"{ jurisdiction(iso3: "BRA") { name } }"#)
+        .await;
     assert!(ok.get("errors").is_none(), "{ok}");
-    let refused = gateway.query("{ jurisdiction(iso3: \"BRA\") { nope } }").await;
+    let refused = gateway
+        .query("{ jurisdiction(iso3: \"BRA\") { nope } }")
+        .await;
     assert!(refused.get("errors").is_some());
 
     let scrape = |accept: &'static str| {

@@ -30,7 +30,10 @@ fn first_log_line(args: &[&str]) -> String {
 fn logs_are_plain_off_a_terminal_and_json_on_request() {
     let plain = first_log_line(&[]);
     assert!(plain.contains("INFO"), "{plain}");
-    assert!(!plain.contains('\u{1b}'), "no colour codes in a pipe: {plain:?}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "no colour codes in a pipe: {plain:?}"
+    );
 
     let json = first_log_line(&["--log-format", "json"]);
     let line: serde_json::Value = serde_json::from_str(&json).expect("a JSON line");
@@ -45,7 +48,11 @@ fn help_names_every_setting_with_its_environment_variable() {
         .output()
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
-    for variable in ["[env: TRADE_GRAPH_LOG=", "[env: TRADE_GRAPH_LOG_FORMAT=", "[env: TRADE_GRAPH_LISTEN="] {
+    for variable in [
+        "[env: TRADE_GRAPH_LOG=",
+        "[env: TRADE_GRAPH_LOG_FORMAT=",
+        "[env: TRADE_GRAPH_LISTEN=",
+    ] {
         assert!(help.contains(variable), "--help lacks {variable}");
     }
 }

@@ -25,5 +25,39 @@ async fn readme_examples_run_without_errors() {
             response["errors"]
         );
         assert!(response["data"].is_object(), "{block}");
+        let empty = empty_answers(&response["data"], "data");
+        assert!(
+            empty.is_empty(),
+            "README example answers nothing at {empty:?}:\n{block}\n{}",
+            response["data"]
+        );
+    }
+}
+
+/// Where an answer is empty: a list with no items, a root field that is
+/// null, a zero `totalCount` (a null scalar deeper down can be the data's:
+/// world totals have no partner). A README example that answers nothing
+/// teaches nothing.
+fn empty_answers(value: &serde_json::Value, path: &str) -> Vec<String> {
+    match value {
+        serde_json::Value::Null if path.matches('.').count() == 1 => vec![path.to_owned()],
+        serde_json::Value::Array(items) if items.is_empty() => vec![path.to_owned()],
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(index, item)| empty_answers(item, &format!("{path}[{index}]")))
+            .collect(),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(name, field)| {
+                let path = format!("{path}.{name}");
+                if name == "totalCount" && field.as_u64() == Some(0) {
+                    vec![path]
+                } else {
+                    empty_answers(field, &path)
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }

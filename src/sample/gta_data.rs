@@ -160,6 +160,20 @@ fn generate() -> Vec<SampleIntervention> {
                     affected.push(candidate);
                 }
             }
+            // Trade defence and tariffs hit China most, as in GTA's own
+            // data: most of them name it (decided by the index, so that the
+            // random draws of every record stay as they were).
+            let china = countries::by_iso3("CHN");
+            if let Some(china) = china.filter(|china| {
+                matches!(
+                    intervention_type,
+                    InterventionType::ImportTariff | InterventionType::AntiDumping
+                ) && index % 5 < 3
+                    && !implementers.iter().any(|c| c.id == china.id)
+                    && !affected.iter().any(|c| c.id == china.id)
+            }) {
+                affected[0] = china;
+            }
             affected.sort_by_key(|c| c.id);
             let evaluation = match rng.below(100) {
                 0..=54 => GtaEvaluation::Red,

@@ -19,6 +19,76 @@ pub const POST_COUNTRIES: &[&str] = &[
     "RS",
 ];
 
+/// The international calling code of each post's country (ITU E.164), for
+/// plausible office phone numbers.
+const CALLING_CODES: &[(&str, u16)] = &[
+    ("MX", 52),
+    ("CA", 1),
+    ("GB", 44),
+    ("FR", 33),
+    ("DE", 49),
+    ("IT", 39),
+    ("ES", 34),
+    ("NL", 31),
+    ("BE", 32),
+    ("CH", 41),
+    ("AT", 43),
+    ("SE", 46),
+    ("DK", 45),
+    ("NO", 47),
+    ("FI", 358),
+    ("PL", 48),
+    ("CZ", 420),
+    ("HU", 36),
+    ("RO", 40),
+    ("GR", 30),
+    ("TR", 90),
+    ("IL", 972),
+    ("SA", 966),
+    ("AE", 971),
+    ("EG", 20),
+    ("ZA", 27),
+    ("NG", 234),
+    ("KE", 254),
+    ("MA", 212),
+    ("IN", 91),
+    ("CN", 86),
+    ("JP", 81),
+    ("KR", 82),
+    ("TW", 886),
+    ("HK", 852),
+    ("SG", 65),
+    ("MY", 60),
+    ("TH", 66),
+    ("VN", 84),
+    ("ID", 62),
+    ("PH", 63),
+    ("AU", 61),
+    ("NZ", 64),
+    ("BR", 55),
+    ("AR", 54),
+    ("CL", 56),
+    ("CO", 57),
+    ("PE", 51),
+    ("EC", 593),
+    ("GT", 502),
+    ("CR", 506),
+    ("PA", 507),
+    ("DO", 1),
+    ("UA", 380),
+    ("KZ", 7),
+    ("PK", 92),
+    ("BD", 880),
+    ("QA", 974),
+    ("KW", 965),
+    ("IE", 353),
+    ("PT", 351),
+    ("SK", 421),
+    ("BG", 359),
+    ("HR", 385),
+    ("RS", 381),
+];
+
 /// Posts whose records carry no country, as some real ones do.
 const WITHOUT_COUNTRY: &[&str] = &["RS", "KZ", "BD"];
 
@@ -140,10 +210,17 @@ fn name_of(iso2: &str) -> &'static str {
     countries::by_iso2(iso2).map_or("Unknown", |country| country.short_name)
 }
 
+fn calling_code(iso2: &str) -> u16 {
+    CALLING_CODES
+        .iter()
+        .find(|(code, _)| *code == iso2)
+        .map_or(1, |(_, dial)| *dial)
+}
+
 fn generate() -> ItaSample {
     let mut rng = SampleRng::new(0x17A);
     let mut offices = Vec::new();
-    for (index, iso2) in POST_COUNTRIES.iter().enumerate() {
+    for iso2 in POST_COUNTRIES {
         let country = name_of(iso2);
         let city = CITIES
             .iter()
@@ -162,7 +239,7 @@ fn generate() -> ItaSample {
             "country": country_field, "state": null, "city": city,
             "address": [format!("U.S. Embassy {post}"), format!("Commercial Service, {country}")],
             "email": format!("office.{}@trade.gov", iso2.to_ascii_lowercase()), "fax": "", "mail_instructions": null,
-            "phone": format!("+{} 555 {:04}", 10 + index, rng.below(10_000)), "post_type": "F",
+            "phone": format!("+{} 555 {:04}", calling_code(iso2), rng.below(10_000)), "post_type": "F",
         }));
     }
     for (city, state) in US_CENTERS {
@@ -245,7 +322,7 @@ fn generate() -> ItaSample {
             events.push(json!({
                 "id": format!("{source}-{iso2}-{n}"), "event_name": format!("{industry} Trade Mission to {country} {}", 2027 + n),
                 "event_type": if n == 0 { "Trade Show" } else { "Trade Mission" }, "source": source,
-                "start_date": format!("2027-{:02}-10", 1 + (index % 12)), "end_date": format!("2027-{:02}-12", 1 + (index % 12)),
+                "start_date": format!("{}-{:02}-10", 2027 + n, 1 + (index % 12)), "end_date": format!("{}-{:02}-12", 2027 + n, 1 + (index % 12)),
                 "cost": cost, "registration_link": format!("https://events.trade.gov/sample/{iso2}/{n}"),
                 "description": format!("Meet buyers in {country}. Sample data."), "industries": [industry], "ita_industries": [industry],
                 "venues": venues,
