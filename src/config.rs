@@ -42,16 +42,17 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
-    /// Where GraphiQL's scripts and styles are loaded from: a base URL laid out
-    /// like unpkg (`<base>/<package>@<version>/<file>`), e.g. a mirror on your
-    /// network for offline use.
+    /// Where GraphiQL's scripts and styles come from: a base URL laid out
+    /// like unpkg (`<base>/<package>@<version>/<file>`), or a directory laid
+    /// out the same way, which the gateway then serves itself (for use
+    /// without internet; `scripts/graphiql-assets.sh DIR` fills it from npm).
     #[arg(
         long,
         env = "TRADE_GRAPH_GRAPHIQL_ASSETS",
         default_value = "https://unpkg.com",
-        value_parser = parse_assets_base
+        value_parser = parse_graphiql_assets
     )]
-    pub graphiql_assets: String,
+    pub graphiql_assets: GraphiqlAssets,
 
     /// Largest request body accepted on /graphql, in bytes.
     #[arg(long, env = "TRADE_GRAPH_MAX_BODY_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
@@ -292,17 +293,39 @@ fn parse_listen(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-/// Where GraphiQL's assets load from: an http(s) base URL.
-fn parse_assets_base(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    match url::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
-            Ok(value.trim_end_matches('/').to_owned())
+/// Where GraphiQL's assets come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GraphiqlAssets {
+    /// A base URL laid out like unpkg, without a trailing slash.
+    Url(String),
+    /// A local directory laid out like unpkg, served by the gateway.
+    Directory(std::path::PathBuf),
+}
+
+impl std::fmt::Display for GraphiqlAssets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Url(url) => f.write_str(url),
+            Self::Directory(directory) => write!(f, "{} (served locally)", directory.display()),
         }
-        _ => Err(format!(
-            "{value:?} is not an http(s) URL: expected the base URL of an unpkg-like mirror, such as \"https://unpkg.com\" or \"http://mirror.internal/npm\""
-        )),
     }
+}
+
+/// An http(s) base URL, or a directory that exists.
+fn parse_graphiql_assets(value: &str) -> Result<GraphiqlAssets, String> {
+    let value = value.trim();
+    if let Ok(url) = url::Url::parse(value) {
+        if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
+            return Ok(GraphiqlAssets::Url(value.trim_end_matches('/').to_owned()));
+        }
+    }
+    let path = std::path::Path::new(value);
+    if path.is_dir() {
+        return Ok(GraphiqlAssets::Directory(path.to_path_buf()));
+    }
+    Err(format!(
+        "{value:?} is neither an http(s) URL nor a directory: expected the base URL of an unpkg-like mirror (\"https://unpkg.com\", \"http://mirror.internal/npm\") or a directory filled by `scripts/graphiql-assets.sh DIR`"
+    ))
 }
 
 /// How logs are written.
@@ -777,7 +800,10 @@ mod tests {
         let budget = refusal(&["--comtrade-budget", "0"]);
         assert!(budget.contains("--comtrade-budget"), "{budget}");
         let assets = refusal(&["--graphiql-assets", "not a url"]);
-        assert!(assets.contains("is not an http(s) URL"), "{assets}");
+        assert!(
+            assets.contains("is neither an http(s) URL nor a directory"),
+            "{assets}"
+        );
         let no_port = refusal(&["--listen", "localhost"]);
         assert!(no_port.contains("has no port"), "{no_port}");
         let bad_host = refusal(&["--listen", "not a host:80"]);

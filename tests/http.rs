@@ -283,3 +283,45 @@ async fn metrics_follow_accept_and_count_operations() {
     assert!(openmetrics.ends_with("# EOF\n"));
     assert!(openmetrics.contains("# TYPE trade_graph_operations counter"));
 }
+
+/// The query GraphiQL opens with answers every part, on sample data.
+#[tokio::test]
+async fn graphiqls_default_query_answers() {
+    let gateway = TestGateway::start().await;
+    let answer = gateway
+        .query(trade_graph::server::graphiql::DEFAULT_QUERY)
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let brazil = &answer["data"]["jurisdiction"];
+    assert_eq!(brazil["name"], "Brazil");
+    assert!(!brazil["tradeFlows"].as_array().unwrap().is_empty());
+    assert!(!brazil["officeLocations"].as_array().unwrap().is_empty());
+    assert!(
+        brazil["interventionsAffecting"]["totalCount"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+/// A local assets directory that lacks GraphiQL's files is refused at
+/// start-up, naming what is missing and how to fill it.
+#[tokio::test]
+async fn an_empty_graphiql_assets_directory_is_refused() {
+    use clap::Parser;
+    let empty = std::env::temp_dir().join(format!("trade-graph-assets-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let config = trade_graph::config::Config::parse_from([
+        "trade-graph",
+        "--graphiql-assets",
+        empty.to_str().unwrap(),
+    ]);
+    let error = trade_graph::server::Gateway::start(&config)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("graphiql@3.8.3/graphiql.min.js"), "{error}");
+    assert!(error.contains("scripts/graphiql-assets.sh"), "{error}");
+    std::fs::remove_dir_all(&empty).unwrap();
+}

@@ -12,12 +12,25 @@ const REACT_DOM: &str = "react-dom@18.3.1/umd/react-dom.production.min.js";
 const GRAPHIQL_JS: &str = "graphiql@3.8.3/graphiql.min.js";
 const GRAPHIQL_CSS: &str = "graphiql@3.8.3/graphiql.min.css";
 
-const DEFAULT_QUERY: &str = r#"# trade-graph: one graph over GTA (and soon Comtrade and ITA).
+/// Every file the page loads, relative to the assets' base: what a local
+/// directory must hold (`scripts/graphiql-assets.sh` fetches these
+/// packages).
+pub const ASSET_FILES: [&str; 4] = [REACT, REACT_DOM, GRAPHIQL_JS, GRAPHIQL_CSS];
+
+/// Where the gateway serves a local assets directory.
+pub const LOCAL_ASSETS_PATH: &str = "/graphiql-assets";
+
+/// The query the page opens with (tests run it: it must answer).
+pub const DEFAULT_QUERY: &str = r#"# trade-graph: one graph over Global Trade Alert, UN Comtrade and the
+# US International Trade Administration. Press the run button (or Ctrl-Enter);
+# the Docs panel explains every type, field and argument.
 query CountryProfile {
   jurisdiction(iso3: "BRA") {
     name
     iso2
     comtradeReporterCode
+    tradeFlows(periods: ["2022"], flow: EXPORT) { period partnerName value }
+    officeLocations { post city phone }
     interventionsAffecting(limit: 5) {
       totalCount
       items { id title evaluation dateAnnounced implementingJurisdictions { iso3 } }
@@ -26,7 +39,9 @@ query CountryProfile {
 }
 "#;
 
-/// The page, with assets loaded from `assets` (unpkg layout).
+/// The page, with assets loaded from `assets` (unpkg layout). When its
+/// scripts cannot load (no internet, a mirror down), the page says so and
+/// how to serve them locally, instead of staying blank.
 pub(super) fn page(assets: &str) -> String {
     let base = html_attribute(assets.trim_end_matches('/'));
     let default_query = serde_json::to_string(DEFAULT_QUERY).unwrap_or_else(|_| "\"\"".into());
@@ -37,23 +52,56 @@ pub(super) fn page(assets: &str) -> String {
   <meta charset="utf-8">
   <title>trade-graph</title>
   <link rel="stylesheet" href="{base}/{GRAPHIQL_CSS}">
-  <style>body {{ margin: 0; }} #graphiql {{ height: 100vh; }}</style>
+  <style>body {{ margin: 0; }} #graphiql {{ height: 100vh; }} #graphiql > p, #graphiql > pre {{ font-family: sans-serif; margin: 1em; }}</style>
+  <script>
+    function assetsFailed(src) {{
+      document.getElementById('graphiql').innerHTML =
+        '<p><strong>GraphiQL could not load its scripts</strong> from <code>{base}</code> (' + src + ').</p>' +
+        '<p>Without internet, or behind a firewall, serve them from this gateway: fill a directory from npm and pass it as <code>--graphiql-assets</code>:</p>' +
+        '<pre>sh scripts/graphiql-assets.sh ./graphiql-assets\ntrade-graph --graphiql-assets ./graphiql-assets</pre>' +
+        '<p>or point <code>--graphiql-assets</code> (<code>TRADE_GRAPH_GRAPHIQL_ASSETS</code>) at an unpkg-like mirror. The API itself works: POST queries to <code>/graphql</code>.</p>';
+      window.assetsMissing = true;
+    }}
+  </script>
 </head>
 <body>
   <div id="graphiql">Loading GraphiQL from {base} ...</div>
-  <script src="{base}/{REACT}"></script>
-  <script src="{base}/{REACT_DOM}"></script>
-  <script src="{base}/{GRAPHIQL_JS}"></script>
+  <script src="{base}/{REACT}" onerror="assetsFailed(this.src)"></script>
+  <script src="{base}/{REACT_DOM}" onerror="assetsFailed(this.src)"></script>
+  <script src="{base}/{GRAPHIQL_JS}" onerror="assetsFailed(this.src)"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({{ url: new URL('graphql', window.location.href).href }});
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, {{ fetcher, defaultQuery: {default_query} }})
-    );
+    if (!window.assetsMissing && typeof GraphiQL !== 'undefined') {{
+      const fetcher = GraphiQL.createFetcher({{ url: new URL('graphql', window.location.href).href }});
+      ReactDOM.createRoot(document.getElementById('graphiql')).render(
+        React.createElement(GraphiQL, {{ fetcher, defaultQuery: {default_query} }})
+      );
+    }} else if (!window.assetsMissing) {{
+      assetsFailed('the scripts loaded but did not define GraphiQL');
+    }}
   </script>
 </body>
 </html>
 "#
     )
+}
+
+/// Refuses a local assets directory that lacks a file the page loads,
+/// naming what is missing and how to fill it.
+pub(super) fn check_directory(directory: &std::path::Path) -> Result<(), String> {
+    let missing: Vec<&str> = ASSET_FILES
+        .iter()
+        .copied()
+        .filter(|file| !directory.join(file).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "--graphiql-assets {} lacks {}: fill it with `sh scripts/graphiql-assets.sh {}`",
+        directory.display(),
+        missing.join(", "),
+        directory.display()
+    ))
 }
 
 fn html_attribute(text: &str) -> String {

@@ -6,7 +6,7 @@
 mod client_id;
 mod connections;
 mod documents;
-mod graphiql;
+pub mod graphiql;
 mod graphql_http;
 pub mod persisted_queries;
 
@@ -22,7 +22,7 @@ use tower_http::cors::CorsLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{Config, GraphiqlAssets};
 use crate::graph::{build_schema, operation_guard, Sources, TradeGraphSchema};
 use crate::limits::OperationGuard;
 use crate::metrics::Metrics;
@@ -244,7 +244,14 @@ impl Gateway {
                 config.limits.max_concurrent_operations,
             )),
             sources,
-            graphiql_page: graphiql::page(&config.graphiql_assets).into(),
+            graphiql_page: graphiql::page(&match &config.graphiql_assets {
+                GraphiqlAssets::Url(url) => url.clone(),
+                // Relative: the page is at the root, behind any path prefix.
+                GraphiqlAssets::Directory(_) => graphiql::LOCAL_ASSETS_PATH
+                    .trim_start_matches('/')
+                    .to_owned(),
+            })
+            .into(),
             statuses: Arc::new(statuses.clone()),
             upstreams: Arc::new(upstreams),
             metrics,
@@ -255,7 +262,15 @@ impl Gateway {
             ),
             max_batch_size: config.limits.max_batch_size,
         };
-        let router = Router::new()
+        let mut router = Router::new();
+        if let GraphiqlAssets::Directory(directory) = &config.graphiql_assets {
+            graphiql::check_directory(directory).map_err(StartError::Config)?;
+            router = router.nest_service(
+                graphiql::LOCAL_ASSETS_PATH,
+                tower_http::services::ServeDir::new(directory),
+            );
+        }
+        let router = router
             .route("/", get(graphiql::serve))
             .route("/graphql", get(graphql_http::get).post(graphql_http::post))
             .route("/healthz", get(healthz))
