@@ -1,6 +1,8 @@
 //! `schema.graphql` is the committed SDL; this fails when the code's schema
 //! drifts from it.
 
+mod common;
+
 use trade_graph::graph::sdl;
 
 /// The generated SDL equals the committed file. To accept a deliberate change:
@@ -44,4 +46,38 @@ fn committed_subgraph_sdl_matches_the_code() {
         assert!(generated.contains(key), "missing {key}");
     }
     assert!(generated.contains("https://specs.apollo.dev/federation/v2"));
+}
+
+/// GraphiQL's docs panel is how people learn the graph: every argument
+/// says what it takes (federation's own `_entities` aside).
+#[tokio::test]
+async fn every_argument_is_described() {
+    let gateway = common::TestGateway::start().await;
+    let answer = gateway
+        .query(
+            "{ __schema { types { name fields(includeDeprecated: true) { name args(includeDeprecated: true) { name description } } } } }",
+        )
+        .await;
+    let mut undescribed = Vec::new();
+    for kind in answer["data"]["__schema"]["types"].as_array().unwrap() {
+        let type_name = kind["name"].as_str().unwrap();
+        if type_name.starts_with("__") {
+            continue;
+        }
+        for field in kind["fields"].as_array().into_iter().flatten() {
+            let field_name = field["name"].as_str().unwrap();
+            if field_name.starts_with('_') {
+                continue;
+            }
+            for argument in field["args"].as_array().unwrap() {
+                if argument["description"].as_str().is_none_or(str::is_empty) {
+                    undescribed.push(format!("{type_name}.{field_name}({})", argument["name"]));
+                }
+            }
+        }
+    }
+    assert!(
+        undescribed.is_empty(),
+        "arguments without a description: {undescribed:?}"
+    );
 }

@@ -562,9 +562,21 @@ impl InterventionQueries {
     async fn interventions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "GTA's filters, typed: implementers, affected jurisdictions, types, evaluations, periods and the rest; all given must match."
+        )]
         filter: Option<InterventionFilter>,
+        #[graphql(
+            desc = "Sort keys, GTA's: a field name, `-` first for descending (e.g. \"-date_announced\")."
+        )]
         sort: Option<Vec<String>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<InterventionPage>> {
         let search = async {
@@ -585,7 +597,7 @@ impl InterventionQueries {
     async fn intervention(
         &self,
         ctx: &Context<'_>,
-        id: i32,
+        #[graphql(desc = "GTA's intervention id.")] id: i32,
     ) -> Option<async_graphql::Result<Intervention>> {
         self.find_intervention(ctx, id).await.transpose()
     }

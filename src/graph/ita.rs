@@ -622,18 +622,44 @@ impl ItaQueries {
     async fn trade_leads(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Countries, as ISO2, ISO3 or names (\"BR\", \"BRA\", \"Brazil\"); any of them matches."
+        )]
         countries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Industries, as ITA names them (e.g. \"Aerospace and Defense\"); any of them matches."
+        )]
         industries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Sources of the records, as ITA names them (e.g. \"DGMARKET\", \"SBA\"); any of them matches."
+        )]
         sources: Option<Vec<String>>,
-        publish_date: Option<ItaDateRangeInput>,
-        end_date: Option<ItaDateRangeInput>,
+        #[graphql(desc = "A range of publication dates (`from`, `to`, YYYY-MM-DD).")] publish_date: Option<ItaDateRangeInput>,
+        #[graphql(desc = "A range of end dates (`from`, `to`, YYYY-MM-DD).")] end_date: Option<
+            ItaDateRangeInput,
+        >,
+        #[graphql(
+            desc = "A range of dates the leads were last amended (`from`, `to`, YYYY-MM-DD)."
+        )]
         publish_date_amended: Option<ItaDateRangeInput>,
-        trade_regions: Option<Vec<String>>,
+        #[graphql(desc = "ITA trade regions (e.g. \"NAFTA\"); any of them matches.")] trade_regions: Option<Vec<String>>,
+        #[graphql(
+            desc = "World regions as ITA names them (e.g. \"South America\"); any of them matches."
+        )]
         world_regions: Option<Vec<String>>,
+        #[graphql(desc = "A range of tender start dates (`from`, `to`, YYYY-MM-DD).")]
         tender_start_date: Option<ItaDateRangeInput>,
+        #[graphql(desc = "A range of contract start dates (`from`, `to`, YYYY-MM-DD).")]
         contract_start_date: Option<ItaDateRangeInput>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<TradeLeadPage>> {
         let page = async {
@@ -674,13 +700,28 @@ impl ItaQueries {
     async fn office_locations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
-        city: Option<String>,
+        #[graphql(desc = "A city the offices are in.")] city: Option<String>,
+        #[graphql(
+            desc = "Countries, as ISO2, ISO3 or names (\"BR\", \"BRA\", \"Brazil\"); any of them matches."
+        )]
         countries: Option<Vec<String>>,
-        #[graphql(deprecation = "use states")] state: Option<String>,
+        #[graphql(
+            deprecation = "use states",
+            desc = "A US state, as a two-letter code (\"CA\"); deprecated: use `states`."
+        )]
+        state: Option<String>,
+        #[graphql(desc = "US states, as two-letter codes (\"CA\"); any of them matches.")]
         states: Option<Vec<String>>,
-        zip_codes: Option<Vec<String>>,
+        #[graphql(desc = "US ZIP codes; any of them matches.")] zip_codes: Option<Vec<String>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<OfficeLocationPage>> {
         let page = async {
@@ -720,17 +761,44 @@ impl ItaQueries {
     async fn trade_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Countries, as ISO2, ISO3 or names (\"BR\", \"BRA\", \"Brazil\"); any of them matches."
+        )]
         countries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Industries, as ITA names them (e.g. \"Aerospace and Defense\"); any of them matches."
+        )]
         industries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Sources of the records, as ITA names them (e.g. \"DGMARKET\", \"SBA\"); any of them matches."
+        )]
         sources: Option<Vec<String>>,
-        start_date: Option<ItaDateRangeInput>,
-        end_date: Option<ItaDateRangeInput>,
-        trade_regions: Option<Vec<String>>,
+        #[graphql(desc = "A range of start dates (`from`, `to`, YYYY-MM-DD).")] start_date: Option<
+            ItaDateRangeInput,
+        >,
+        #[graphql(desc = "A range of end dates (`from`, `to`, YYYY-MM-DD).")] end_date: Option<
+            ItaDateRangeInput,
+        >,
+        #[graphql(desc = "ITA trade regions (e.g. \"NAFTA\"); any of them matches.")] trade_regions: Option<Vec<String>>,
+        #[graphql(
+            desc = "World regions as ITA names them (e.g. \"South America\"); any of them matches."
+        )]
         world_regions: Option<Vec<String>>,
+        #[graphql(
+            desc = "Event types (e.g. \"Trade Mission\", \"Trade Show\"); any of them matches."
+        )]
         event_types: Option<Vec<String>>,
+        #[graphql(desc = "US states, as two-letter codes (\"CA\"); any of them matches.")]
         states: Option<Vec<String>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<TradeEventPage>> {
         let page = async {

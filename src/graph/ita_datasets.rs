@@ -729,11 +729,21 @@ impl ItaDatasetQueries {
     async fn export_programs(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
-        title: Option<String>,
-        #[graphql(name = "abstract")] summary: Option<String>,
+        #[graphql(desc = "Text the programs' titles must contain.")] title: Option<String>,
+        #[graphql(name = "abstract", desc = "Text the programs' summaries must contain.")] summary: Option<String>,
+        #[graphql(
+            desc = "Export phases (e.g. \"Learn\", \"Plan\", \"Act\"); any of them matches."
+        )]
         export_phases: Option<Vec<ExportPhase>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<DatasetPage<ExportProgram>>> {
         let page = async {
@@ -768,11 +778,25 @@ impl ItaDatasetQueries {
     async fn market_research(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Countries, as ISO2, ISO3 or names (\"BR\", \"BRA\", \"Brazil\"); any of them matches."
+        )]
         countries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Industries, as ITA names them (e.g. \"Aerospace and Defense\"); any of them matches."
+        )]
         industries: Option<Vec<String>>,
+        #[graphql(desc = "A range of expiration dates (`from`, `to`, YYYY-MM-DD).")]
         expiration_date: Option<ItaDateRangeInput>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<DatasetPage<MarketResearchReport>>> {
         let page = async {
@@ -802,21 +826,48 @@ impl ItaDatasetQueries {
     async fn trade_articles(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Countries, as ISO2, ISO3 or names (\"BR\", \"BRA\", \"Brazil\"); any of them matches."
+        )]
         countries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Industries, as ITA names them (e.g. \"Aerospace and Defense\"); any of them matches."
+        )]
         industries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Export phases (e.g. \"Learn\", \"Plan\", \"Act\"); any of them matches."
+        )]
         export_phases: Option<Vec<String>>,
-        topics: Option<Vec<String>>,
-        sub_topics: Option<Vec<String>>,
-        geo_regions: Option<Vec<String>>,
-        geo_subregions: Option<Vec<String>>,
-        trade_regions: Option<Vec<String>>,
+        #[graphql(desc = "Article topics; any of them matches.")] topics: Option<Vec<String>>,
+        #[graphql(desc = "Article sub-topics; any of them matches.")] sub_topics: Option<
+            Vec<String>,
+        >,
+        #[graphql(desc = "Geographic regions; any of them matches.")] geo_regions: Option<
+            Vec<String>,
+        >,
+        #[graphql(desc = "Geographic sub-regions; any of them matches.")] geo_subregions: Option<
+            Vec<String>,
+        >,
+        #[graphql(desc = "ITA trade regions (e.g. \"NAFTA\"); any of them matches.")] trade_regions: Option<Vec<String>>,
+        #[graphql(desc = "Trade programs the articles are about; any of them matches.")]
         trade_programs: Option<Vec<String>>,
+        #[graphql(desc = "Trade initiatives the articles are about; any of them matches.")]
         trade_initiatives: Option<Vec<String>>,
+        #[graphql(desc = "A range of creation dates (`from`, `to`, YYYY-MM-DD).")]
         creation_date: Option<ItaDateRangeInput>,
+        #[graphql(desc = "A range of release dates (`from`, `to`, YYYY-MM-DD).")]
         release_date: Option<ItaDateRangeInput>,
+        #[graphql(desc = "A range of expiration dates (`from`, `to`, YYYY-MM-DD).")]
         expiration_date: Option<ItaDateRangeInput>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<DatasetPage<TradeArticle>>> {
         let page = async {
@@ -855,11 +906,24 @@ impl ItaDatasetQueries {
     async fn environmental_issues(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
-        ids: Option<Vec<i32>>,
+        #[graphql(desc = "Ids; any of them matches.")] ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Ids of environmental solutions the records are linked to; any of them matches."
+        )]
         solution_ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Ids of environmental regulations the records are linked to; any of them matches."
+        )]
         regulation_ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalIssue>>> {
         let page = async {
@@ -876,11 +940,24 @@ impl ItaDatasetQueries {
     async fn environmental_solutions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
-        ids: Option<Vec<i32>>,
+        #[graphql(desc = "Ids; any of them matches.")] ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Ids of environmental issues the records are linked to; any of them matches."
+        )]
         issue_ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Ids of environmental regulations the records are linked to; any of them matches."
+        )]
         regulation_ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalSolution>>> {
         let page = async {
@@ -896,11 +973,24 @@ impl ItaDatasetQueries {
     async fn environmental_regulations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
-        ids: Option<Vec<i32>>,
+        #[graphql(desc = "Ids; any of them matches.")] ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Ids of environmental issues the records are linked to; any of them matches."
+        )]
         issue_ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Ids of environmental solutions the records are linked to; any of them matches."
+        )]
         solution_ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalRegulation>>> {
         let page = async {
@@ -923,9 +1013,16 @@ impl ItaDatasetQueries {
     async fn environmental_providers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
-        ids: Option<Vec<i32>>,
+        #[graphql(desc = "Ids; any of them matches.")] ids: Option<Vec<i32>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<DatasetPage<EnvironmentalProvider>>> {
         let page = async {

@@ -228,13 +228,28 @@ impl Jurisdiction {
     async fn trade_flows(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total); default: the world total."
+        )]
         partners: Option<Vec<String>>,
+        #[graphql(
+            desc = "Periods: years (\"2022\"), months (\"202203\") for monthly data, or ranges (\"2018-2022\")."
+        )]
         periods: Vec<String>,
+        #[graphql(
+            desc = "Export, import, re-export or re-import (default: exports, imports, re-exports and re-imports)."
+        )]
         flow: Option<TradeFlowDirection>,
+        #[graphql(
+            desc = "Commodity codes of the classification (\"TOTAL\", an HS chapter \"27\", heading \"2709\", \"AG2\" for every chapter); default: TOTAL."
+        )]
         commodities: Option<Vec<String>>,
-        frequency: Option<Frequency>,
+        #[graphql(desc = "Annual or monthly data (default: annual).")] frequency: Option<Frequency>,
+        #[graphql(
+            desc = "Commodity classification, Comtrade's code (default: HS; e.g. \"H6\" for HS 2022, \"S4\" for SITC 4, \"EB\" for services)."
+        )]
         classification: Option<String>,
-        trade_type: Option<TradeType>,
+        #[graphql(desc = "Goods or services (default: goods).")] trade_type: Option<TradeType>,
     ) -> Option<async_graphql::Result<Vec<TradeFlow>>> {
         Some(
             self.load_trade_flows(
@@ -269,8 +284,15 @@ impl Jurisdiction {
     async fn trade_leads(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Industries, as ITA names them (e.g. \"Aerospace and Defense\"); any of them matches."
+        )]
         industries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
     ) -> Option<async_graphql::Result<Vec<TradeLead>>> {
         let leads = async {
@@ -289,7 +311,11 @@ impl Jurisdiction {
     async fn trade_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
     ) -> Option<async_graphql::Result<Vec<TradeEvent>>> {
         let events = async {
@@ -309,8 +335,15 @@ impl Jurisdiction {
     async fn market_research(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Industries, as ITA names them (e.g. \"Aerospace and Defense\"); any of them matches."
+        )]
         industries: Option<Vec<String>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
     ) -> Option<async_graphql::Result<Vec<super::ita_datasets::MarketResearchReport>>> {
         let reports = async {
@@ -331,7 +364,11 @@ impl Jurisdiction {
     async fn trade_articles(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Free text the upstream searches its records for (ITA's `q`).")]
         query: Option<String>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
     ) -> Option<async_graphql::Result<Vec<super::ita_datasets::TradeArticle>>> {
         let articles = async {
@@ -355,9 +392,21 @@ impl Jurisdiction {
     async fn interventions_implemented(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "GTA's filters, typed: implementers, affected jurisdictions, types, evaluations, periods and the rest; all given must match."
+        )]
         filter: Option<InterventionFilter>,
+        #[graphql(
+            desc = "Sort keys, GTA's: a field name, `-` first for descending (e.g. \"-date_announced\")."
+        )]
         sort: Option<Vec<String>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<InterventionPage>> {
         Some(
@@ -378,9 +427,21 @@ impl Jurisdiction {
     async fn interventions_affecting(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "GTA's filters, typed: implementers, affected jurisdictions, types, evaluations, periods and the rest; all given must match."
+        )]
         filter: Option<InterventionFilter>,
+        #[graphql(
+            desc = "Sort keys, GTA's: a field name, `-` first for descending (e.g. \"-date_announced\")."
+        )]
         sort: Option<Vec<String>>,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
         limit: Option<i32>,
+        #[graphql(
+            desc = "Items to skip before the first returned, for paging (0: from the start)."
+        )]
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<InterventionPage>> {
         Some(
@@ -400,9 +461,12 @@ impl JurisdictionQueries {
     /// exact name (any case). Null when nothing matches.
     async fn jurisdiction(
         &self,
-        id: Option<i32>,
-        iso2: Option<String>,
-        iso3: Option<String>,
+        #[graphql(desc = "GTA's jurisdiction id (e.g. 76 for Brazil).")] id: Option<i32>,
+        #[graphql(desc = "ISO 3166-1 alpha-2 code (\"BR\").")] iso2: Option<String>,
+        #[graphql(desc = "ISO 3166-1 alpha-3 code (\"BRA\").")] iso3: Option<String>,
+        #[graphql(
+            desc = "The jurisdiction's name, as GTA, Comtrade or ITA write it (\"Brazil\", \"Korea, Republic of\")."
+        )]
         name: Option<String>,
     ) -> Option<async_graphql::Result<Jurisdiction>> {
         let given = [id.is_some(), iso2.is_some(), iso3.is_some(), name.is_some()]
@@ -442,8 +506,9 @@ impl JurisdictionQueries {
     /// argument, all 234. An unknown code or group is an error.
     async fn jurisdictions(
         &self,
-        ids: Option<Vec<i32>>,
-        iso3: Option<Vec<String>>,
+        #[graphql(desc = "GTA jurisdiction ids.")] ids: Option<Vec<i32>>,
+        #[graphql(desc = "ISO 3166-1 alpha-3 codes.")] iso3: Option<Vec<String>>,
+        #[graphql(desc = "A group of jurisdictions by name (\"G20\", \"EU-27\", \"ASEAN\").")]
         group: Option<String>,
     ) -> async_graphql::Result<Vec<Jurisdiction>> {
         let group = group

@@ -406,14 +406,30 @@ impl TradeFlowQueries {
     async fn trade_flows(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Reporting jurisdictions, as ISO3, ISO2, names or Comtrade codes.")]
         reporters: Vec<String>,
+        #[graphql(
+            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total); default: the world total."
+        )]
         partners: Option<Vec<String>>,
+        #[graphql(
+            desc = "Periods: years (\"2022\"), months (\"202203\") for monthly data, or ranges (\"2018-2022\")."
+        )]
         periods: Vec<String>,
+        #[graphql(
+            desc = "Export, import, re-export or re-import (default: exports, imports, re-exports and re-imports)."
+        )]
         flow: Option<TradeFlowDirection>,
+        #[graphql(
+            desc = "Commodity codes of the classification (\"TOTAL\", an HS chapter \"27\", heading \"2709\", \"AG2\" for every chapter); default: TOTAL."
+        )]
         commodities: Option<Vec<String>>,
-        frequency: Option<Frequency>,
+        #[graphql(desc = "Annual or monthly data (default: annual).")] frequency: Option<Frequency>,
+        #[graphql(
+            desc = "Commodity classification, Comtrade's code (default: HS; e.g. \"H6\" for HS 2022, \"S4\" for SITC 4, \"EB\" for services)."
+        )]
         classification: Option<String>,
-        trade_type: Option<TradeType>,
+        #[graphql(desc = "Goods or services (default: goods).")] trade_type: Option<TradeType>,
     ) -> Option<async_graphql::Result<Vec<TradeFlow>>> {
         let flows = async {
             let dialect = sources(ctx)?.comtrade_dialect();
@@ -439,11 +455,19 @@ impl TradeFlowQueries {
     async fn data_availability(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Reporting jurisdictions, as ISO3, ISO2, names or Comtrade codes; default: every reporter."
+        )]
         reporters: Option<Vec<String>>,
-        periods: Option<Vec<String>>,
-        frequency: Option<Frequency>,
+        #[graphql(desc = "Periods (\"2022\", \"202203\"); default: every period.")] periods: Option<
+            Vec<String>,
+        >,
+        #[graphql(desc = "Annual or monthly data (default: annual).")] frequency: Option<Frequency>,
+        #[graphql(
+            desc = "Commodity classification, Comtrade's code (default: HS; e.g. \"H6\" for HS 2022, \"S4\" for SITC 4, \"EB\" for services)."
+        )]
         classification: Option<String>,
-        trade_type: Option<TradeType>,
+        #[graphql(desc = "Goods or services (default: goods).")] trade_type: Option<TradeType>,
     ) -> Option<async_graphql::Result<Vec<DataAvailability>>> {
         let availability = async {
             let client = &sources(ctx)?.comtrade;
