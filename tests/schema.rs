@@ -48,36 +48,56 @@ fn committed_subgraph_sdl_matches_the_code() {
     assert!(generated.contains("https://specs.apollo.dev/federation/v2"));
 }
 
-/// GraphiQL's docs panel is how people learn the graph: every argument
-/// says what it takes (federation's own `_entities` aside).
+/// GraphiQL's docs panel is how people learn the graph: every type, field,
+/// argument, input field and enum value says what it is (federation's own
+/// `_entities` and `_service` aside, and GraphQL's built-in scalars).
 #[tokio::test]
-async fn every_argument_is_described() {
+async fn every_type_field_argument_and_enum_value_is_described() {
     let gateway = common::TestGateway::start().await;
     let answer = gateway
         .query(
-            "{ __schema { types { name fields(includeDeprecated: true) { name args(includeDeprecated: true) { name description } } } } }",
+            "{ __schema { types { name kind description
+                fields(includeDeprecated: true) { name description args(includeDeprecated: true) { name description } }
+                inputFields(includeDeprecated: true) { name description }
+                enumValues(includeDeprecated: true) { name description } } } }",
         )
         .await;
+    let described =
+        |value: &serde_json::Value| value["description"].as_str().is_some_and(|d| !d.is_empty());
     let mut undescribed = Vec::new();
     for kind in answer["data"]["__schema"]["types"].as_array().unwrap() {
         let type_name = kind["name"].as_str().unwrap();
-        if type_name.starts_with("__") {
+        let built_in = ["String", "Int", "Float", "Boolean", "ID"].contains(&type_name);
+        if type_name.starts_with('_') || built_in {
             continue;
+        }
+        if !described(kind) {
+            undescribed.push(type_name.to_owned());
         }
         for field in kind["fields"].as_array().into_iter().flatten() {
             let field_name = field["name"].as_str().unwrap();
             if field_name.starts_with('_') {
                 continue;
             }
+            if !described(field) {
+                undescribed.push(format!("{type_name}.{field_name}"));
+            }
             for argument in field["args"].as_array().unwrap() {
-                if argument["description"].as_str().is_none_or(str::is_empty) {
+                if !described(argument) {
                     undescribed.push(format!("{type_name}.{field_name}({})", argument["name"]));
+                }
+            }
+        }
+        for member in ["inputFields", "enumValues"] {
+            for value in kind[member].as_array().into_iter().flatten() {
+                if !described(value) {
+                    undescribed.push(format!("{type_name}.{}", value["name"]));
                 }
             }
         }
     }
     assert!(
         undescribed.is_empty(),
-        "arguments without a description: {undescribed:?}"
+        "without a description: {undescribed:?}"
     );
 }

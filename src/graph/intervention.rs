@@ -42,21 +42,27 @@ pub struct InterventionFilter {
     pub affected_flow: Option<Vec<AffectedFlow>>,
     /// Affected jurisdictions (`affected`).
     pub affected: Option<Vec<String>>,
+    /// Whether `affected` keeps (true, the default) or excludes (false) the jurisdictions it names.
     pub keep_affected: Option<bool>,
     /// Implementing jurisdictions (`implementer`).
     pub implementer: Option<Vec<String>>,
+    /// Whether `implementer` keeps (true, the default) or excludes (false) the jurisdictions it names.
     pub keep_implementer: Option<bool>,
     /// Intervention types (`intervention_types`).
     pub intervention_types: Option<Vec<InterventionType>>,
+    /// Whether `interventionTypes` keeps (true) or excludes (false) the types it names.
     pub keep_intervention_types: Option<bool>,
     /// MAST chapters (`mast_chapters`).
     pub mast_chapters: Option<Vec<MastChapter>>,
+    /// Whether `mastChapters` keeps (true) or excludes (false) the chapters it names.
     pub keep_mast_chapters: Option<bool>,
     /// Levels of government (`implementation_level`).
     pub implementation_level: Option<Vec<ImplementationLevel>>,
+    /// Whether `implementationLevel` keeps (true) or excludes (false) the levels it names.
     pub keep_implementation_level: Option<bool>,
     /// Eligible firms (`eligible_firms`).
     pub eligible_firms: Option<Vec<EligibleFirms>>,
+    /// Whether `eligibleFirms` keeps (true) or excludes (false) the values it names.
     pub keep_eligible_firms: Option<bool>,
     /// When the intervention was announced (`announcement_period`).
     pub announcement_period: Option<DateRangeInput>,
@@ -72,15 +78,19 @@ pub struct InterventionFilter {
     pub submission_period: Option<DateRangeInput>,
     /// A day on which the intervention was in force, `YYYY-MM-DD` (`in_force_on_date`).
     pub in_force_on_date: Option<String>,
+    /// Whether `inForceOnDate` keeps (true) the interventions in force on that day or excludes (false) them.
     pub keep_in_force_on_date: Option<bool>,
     /// CPC sector codes (`affected_sectors`), e.g. 341.
     pub affected_sectors: Option<Vec<i32>>,
+    /// Whether `affectedSectors` keeps (true) or excludes (false) the sectors it names.
     pub keep_affected_sectors: Option<bool>,
     /// HS product codes (`affected_products`), e.g. 292149.
     pub affected_products: Option<Vec<i32>>,
+    /// Whether `affectedProducts` keeps (true) or excludes (false) the products it names.
     pub keep_affected_products: Option<bool>,
     /// Intervention ids (`intervention_id`).
     pub intervention_ids: Option<Vec<i32>>,
+    /// Whether `interventionIds` keeps (true) or excludes (false) the ids it names.
     pub keep_intervention_ids: Option<bool>,
     /// Drop interventions published after this day of their year, `YYYY-MM-DD`;
     /// the year is ignored (`lag_adjustment`).
@@ -330,6 +340,7 @@ pub fn intervention_query(
 /// A page of interventions.
 #[derive(SimpleObject)]
 pub struct InterventionPage {
+    /// The records of this page.
     pub items: Vec<Intervention>,
     /// How many interventions match in all. Null when GTA did not say: its v1
     /// API returns no count, so it is known only when the results ran out
@@ -352,6 +363,7 @@ pub struct Intervention(pub Arc<gta::Intervention>);
 /// A versioned text (description or source) with its edit history.
 #[derive(SimpleObject)]
 pub struct DatedText {
+    /// The text.
     pub text: String,
     /// "new", "changed"... (GTA v2).
     pub status: Option<String>,
@@ -380,9 +392,11 @@ pub struct AffectedProduct {
     pub prior_level: Option<String>,
     /// Tariff level after the intervention (full GTA access only).
     pub new_level: Option<String>,
+    /// The unit of the tariff line's rates.
     pub unit: Option<String>,
     /// When the change took effect for this product (current GTA API).
     pub date_implemented: Option<String>,
+    /// When the intervention was removed (YYYY-MM-DD); null while in force.
     pub date_removed: Option<String>,
 }
 
@@ -415,6 +429,9 @@ fn dated(texts: &[gta::model::DatedText]) -> Vec<DatedText> {
         .collect()
 }
 
+/// A trade policy intervention recorded by Global Trade Alert: a tariff,
+/// subsidy, export ban, anti-dumping duty or other measure, with who
+/// implemented it, whom it affects, its dates, products and GTA's evaluation.
 #[Object]
 impl Intervention {
     /// GTA's intervention id.
@@ -453,15 +470,19 @@ impl Intervention {
     async fn intervention_type(&self) -> Option<&str> {
         self.0.intervention_type.as_deref()
     }
+    /// The UNCTAD MAST chapter of the measure (e.g. "D: Contingent trade-protective measures").
     async fn mast_chapter(&self) -> Option<&str> {
         self.0.mast_chapter.as_deref()
     }
+    /// The MAST subchapter of the measure.
     async fn mast_subchapter(&self) -> Option<&str> {
         self.0.mast_subchapter.as_deref()
     }
+    /// The level of government that implemented it (national, subnational, supranational...).
     async fn implementation_level(&self) -> Option<&str> {
         self.0.implementation_level.as_deref()
     }
+    /// Which firms the intervention applies to (GTA's eligible firms: all, SMEs, a named firm...).
     async fn eligible_firm(&self) -> Option<&str> {
         self.0.eligible_firm.as_deref()
     }
@@ -500,6 +521,7 @@ impl Intervention {
             })
             .collect()
     }
+    /// The products the intervention affects, as HS codes with their tariff lines where GTA gives them.
     async fn affected_products(&self) -> Vec<AffectedProduct> {
         self.0
             .affected_products
@@ -519,15 +541,19 @@ impl Intervention {
     async fn date_announced(&self) -> Option<&str> {
         self.0.date_announced.as_deref()
     }
+    /// When GTA published its record of the intervention (YYYY-MM-DD).
     async fn date_published(&self) -> Option<&str> {
         self.0.date_published.as_deref()
     }
+    /// When the intervention came into force (YYYY-MM-DD); null if it never did.
     async fn date_implemented(&self) -> Option<&str> {
         self.0.date_implemented.as_deref()
     }
+    /// When the intervention was removed (YYYY-MM-DD); null while in force.
     async fn date_removed(&self) -> Option<&str> {
         self.0.date_removed.as_deref()
     }
+    /// Whether the intervention is in force today, as GTA says.
     async fn is_in_force(&self) -> Option<bool> {
         self.0.is_in_force
     }
@@ -539,9 +565,11 @@ impl Intervention {
     async fn url(&self) -> Option<&str> {
         self.0.intervention_url.as_deref()
     }
+    /// GTA's id of the state act the intervention belongs to (one act may hold several interventions).
     async fn state_act_id(&self) -> Option<i64> {
         self.0.state_act_id.map(i64::from)
     }
+    /// The state act's page on globaltradealert.org.
     async fn state_act_url(&self) -> Option<&str> {
         self.0.state_act_url.as_deref()
     }

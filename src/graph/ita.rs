@@ -26,8 +26,11 @@ fn jurisdiction_of(iso2: Option<&str>) -> Option<Jurisdiction> {
 /// A data feed behind an answer and when ITA last refreshed it.
 #[derive(SimpleObject)]
 pub struct SourceUsed {
+    /// Where the record comes from.
     pub source: String,
+    /// When the source was last updated.
     pub last_updated: Option<String>,
+    /// When ITA last imported the source.
     pub last_imported: Option<String>,
 }
 
@@ -44,12 +47,15 @@ pub(super) fn sources_used(used: Vec<SourceUsedRecord>) -> Vec<SourceUsed> {
 /// A procurement opportunity abroad.
 pub struct TradeLead(pub Arc<ita::TradeLead>);
 
+/// A business opportunity abroad (a tender, a project, a procurement) from
+/// ITA's trade leads, with its dates, contacts and where it comes from.
 #[Object]
 impl TradeLead {
     /// ITA's id; null for leads from Canada, which have none.
     async fn id(&self) -> Option<&str> {
         self.0.id.as_deref()
     }
+    /// The title.
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
@@ -77,6 +83,7 @@ impl TradeLead {
     async fn tender_start_date(&self) -> Option<&str> {
         self.0.tender_start_date.as_deref()
     }
+    /// When tenders close (YYYY-MM-DD).
     async fn tender_end_date(&self) -> Option<&str> {
         self.0.tender_end_date.as_deref()
     }
@@ -84,6 +91,7 @@ impl TradeLead {
     async fn contract_start_date(&self) -> Option<&str> {
         self.0.contract_start_date.as_deref()
     }
+    /// When the contract ends (YYYY-MM-DD).
     async fn contract_end_date(&self) -> Option<&str> {
         self.0.contract_end_date.as_deref()
     }
@@ -95,15 +103,19 @@ impl TradeLead {
     async fn ita_industries(&self) -> &[String] {
         &self.0.ita_industries
     }
+    /// The lead's categories, as the source names them.
     async fn categories(&self) -> &[String] {
         &self.0.categories
     }
+    /// When the lead was published (YYYY-MM-DD).
     async fn publish_date(&self) -> Option<&str> {
         self.0.publish_date.as_deref()
     }
+    /// When the lead was last amended (YYYY-MM-DD).
     async fn publish_date_amended(&self) -> Option<&str> {
         self.0.publish_date_amended.as_deref()
     }
+    /// When it starts (YYYY-MM-DD).
     async fn start_date(&self) -> Option<&str> {
         self.0.start_date.as_deref()
     }
@@ -111,6 +123,7 @@ impl TradeLead {
     async fn end_date(&self) -> Option<&str> {
         self.0.end_date.as_deref()
     }
+    /// The lead's status, as the source writes it.
     async fn status(&self) -> Option<&str> {
         self.0.status.as_deref()
     }
@@ -118,18 +131,23 @@ impl TradeLead {
     async fn urls(&self) -> Vec<String> {
         self.0.all_urls()
     }
+    /// Whom to contact about it.
     async fn contact(&self) -> Option<&str> {
         self.0.contact.as_deref()
     }
+    /// The lead's reference number at its source.
     async fn reference_number(&self) -> Option<&str> {
         self.0.reference_number.as_deref()
     }
+    /// The contract's number at its source.
     async fn contract_number(&self) -> Option<&str> {
         self.0.contract_number.as_deref()
     }
+    /// The project's number at its source.
     async fn project_number(&self) -> Option<&str> {
         self.0.project_number.as_deref()
     }
+    /// The kind of notice (e.g. "Tender", "Contract award").
     async fn notice_type(&self) -> Option<&str> {
         self.0.notice_type.as_deref()
     }
@@ -140,9 +158,11 @@ impl TradeLead {
             .as_deref()
             .or(self.0.agency.as_deref())
     }
+    /// Where exactly, beyond the city.
     async fn specific_location(&self) -> Option<&str> {
         self.0.specific_location.as_deref()
     }
+    /// Who funds the project.
     async fn funding_source(&self) -> Option<&str> {
         self.0.funding_source.as_deref()
     }
@@ -150,12 +170,15 @@ impl TradeLead {
     async fn contract_value(&self) -> Option<&str> {
         self.0.contract_value.as_deref()
     }
+    /// The lowest contract value, as the source writes it.
     async fn min_contract_value(&self) -> Option<&str> {
         self.0.min_contract_value.as_deref()
     }
+    /// The highest contract value, as the source writes it.
     async fn max_contract_value(&self) -> Option<&str> {
         self.0.max_contract_value.as_deref()
     }
+    /// The project's size, as the source writes it.
     async fn project_size(&self) -> Option<&str> {
         self.0.project_size.as_deref()
     }
@@ -164,15 +187,20 @@ impl TradeLead {
 /// Domestic export assistance center or post abroad.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostType {
+    /// A U.S. Export Assistance Center in the United States.
     Domestic,
+    /// A U.S. Commercial Service post abroad.
     International,
 }
 
 /// An ITA office.
 pub struct OfficeLocation(pub Arc<ita::OfficeLocation>);
 
+/// An ITA office: a U.S. Commercial Service post abroad or a U.S. Export
+/// Assistance Center at home, with its address and contacts.
 #[Object]
 impl OfficeLocation {
+    /// The record's id at its source.
     async fn id(&self) -> Option<&str> {
         self.0.id.as_deref()
     }
@@ -180,6 +208,7 @@ impl OfficeLocation {
     async fn post(&self) -> Option<&str> {
         self.0.post.as_deref()
     }
+    /// The office's name.
     async fn office_name(&self) -> Option<&str> {
         self.0.office_name.as_deref()
     }
@@ -209,6 +238,7 @@ impl OfficeLocation {
     async fn apo_address(&self) -> &[String] {
         &self.0.apo_address
     }
+    /// The office's web site.
     async fn website_url(&self) -> Option<&str> {
         self.0.website_url.as_deref()
     }
@@ -220,6 +250,7 @@ impl OfficeLocation {
     async fn state(&self) -> Option<&str> {
         self.0.state.as_deref()
     }
+    /// The city.
     async fn city(&self) -> Option<&str> {
         self.0.city.as_deref()
     }
@@ -227,18 +258,23 @@ impl OfficeLocation {
     async fn address(&self) -> &[String] {
         &self.0.address
     }
+    /// The e-mail address.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
+    /// The phone number, international format where known.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref().filter(|p| !p.is_empty())
     }
+    /// The fax number.
     async fn fax(&self) -> Option<&str> {
         self.0.fax.as_deref().filter(|f| !f.is_empty())
     }
+    /// How to address mail to the office.
     async fn mail_instructions(&self) -> Option<&str> {
         self.0.mail_instructions.as_deref()
     }
+    /// Whether the office is a post abroad or a center in the United States.
     async fn post_type(&self) -> Option<PostType> {
         match self
             .0
@@ -257,20 +293,26 @@ impl OfficeLocation {
 /// Where an event takes place.
 pub struct Venue(VenueRecord);
 
+/// Where a trade event takes place.
 #[Object]
 impl Venue {
+    /// The name.
     async fn name(&self) -> Option<&str> {
         self.0.venue.as_deref()
     }
+    /// The street address, line by line.
     async fn address(&self) -> Option<&str> {
         self.0.address.as_deref()
     }
+    /// The city.
     async fn city(&self) -> Option<&str> {
         self.0.city.as_deref()
     }
+    /// The US state, as a two-letter code.
     async fn state(&self) -> Option<&str> {
         self.0.state.as_deref()
     }
+    /// The country, as ISO alpha-2 where the source gives it.
     async fn country(&self) -> Option<Jurisdiction> {
         jurisdiction_of(
             self.0
@@ -291,11 +333,17 @@ impl Venue {
 pub struct Contact {
     /// The whole name (the current API gives only this).
     pub name: Option<String>,
+    /// The contact's first name.
     pub first_name: Option<String>,
+    /// The contact's last name.
     pub last_name: Option<String>,
+    /// The title.
     pub title: Option<String>,
+    /// The post or city the office serves from.
     pub post: Option<String>,
+    /// The e-mail address.
     pub email: Option<String>,
+    /// The phone number, international format where known.
     pub phone: Option<String>,
 }
 
@@ -324,20 +372,27 @@ impl From<ContactRecord> for Contact {
 /// A trade event: show, mission, conference or webinar.
 pub struct TradeEvent(pub Arc<ita::TradeEvent>);
 
+/// An ITA trade event: a trade show, mission or webinar, with its dates,
+/// venues, cost and registration.
 #[Object]
 impl TradeEvent {
+    /// The record's id at its source.
     async fn id(&self) -> Option<&str> {
         self.0.id.as_deref()
     }
+    /// The name.
     async fn name(&self) -> Option<&str> {
         self.0.event_name.as_deref()
     }
+    /// The kind of event ("Trade Show", "Trade Mission", "Webinar").
     async fn event_type(&self) -> Option<&str> {
         self.0.event_type.as_deref()
     }
+    /// The full description.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// The description as plain text, without markup.
     async fn description_text(&self) -> Option<String> {
         self.0.description.as_deref().map(plain_text)
     }
@@ -345,18 +400,23 @@ impl TradeEvent {
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
+    /// When it starts (YYYY-MM-DD).
     async fn start_date(&self) -> Option<&str> {
         self.0.start_date.as_deref()
     }
+    /// When it ends (YYYY-MM-DD).
     async fn end_date(&self) -> Option<&str> {
         self.0.end_date.as_deref()
     }
+    /// When it starts, as the source writes the time.
     async fn start_time(&self) -> Option<&str> {
         self.0.start_time.as_deref()
     }
+    /// When it ends, as the source writes the time.
     async fn end_time(&self) -> Option<&str> {
         self.0.end_time.as_deref()
     }
+    /// The time zone of the times.
     async fn time_zone(&self) -> Option<&str> {
         self.0.time_zone.as_deref()
     }
@@ -364,27 +424,35 @@ impl TradeEvent {
     async fn cost(&self) -> Option<&str> {
         self.0.cost.as_deref()
     }
+    /// The currency of the cost.
     async fn cost_currency(&self) -> Option<&str> {
         self.0.cost_currency.as_deref()
     }
+    /// Where to register.
     async fn registration_link(&self) -> Option<&str> {
         self.0.registration_link.as_deref()
     }
+    /// The title of the registration page.
     async fn registration_title(&self) -> Option<&str> {
         self.0.registration_title.as_deref()
     }
+    /// Its page on the web.
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
+    /// The industries it concerns, as the source names them.
     async fn industries(&self) -> &[String] {
         &self.0.industries
     }
+    /// The industries it concerns, in ITA's own taxonomy.
     async fn ita_industries(&self) -> &[String] {
         &self.0.ita_industries
     }
+    /// Where it takes place.
     async fn venues(&self) -> Vec<Venue> {
         self.0.venues.iter().cloned().map(Venue).collect()
     }
+    /// Whom to contact about it.
     async fn contacts(&self) -> Vec<Contact> {
         self.0
             .all_contacts()
@@ -401,13 +469,16 @@ pub struct ItaAggregation {
     /// The facet as ITA names it: `countries`, `sources`, `industries`,
     /// `states`, `event_types`, `trade_regions`, `world_regions`...
     pub facet: String,
+    /// The facet's values with their counts.
     pub buckets: Vec<ItaBucket>,
 }
 
 /// One value of a facet and how many matches have it.
 #[derive(SimpleObject)]
 pub struct ItaBucket {
+    /// The facet's value.
     pub value: String,
+    /// How many matches have this value.
     pub count: i64,
 }
 
@@ -431,9 +502,11 @@ pub(super) fn aggregations(facets: Vec<ita::model::Aggregation>) -> Vec<ItaAggre
 /// A page of trade leads.
 #[derive(SimpleObject)]
 pub struct TradeLeadPage {
+    /// The records of this page.
     pub items: Vec<TradeLead>,
     /// Matches in all, as ITA counts them.
     pub total_count: Option<i64>,
+    /// The sources behind this page, with when each was last updated.
     pub sources_used: Vec<SourceUsed>,
     /// Counts of all matches by facet.
     pub aggregations: Vec<ItaAggregation>,
@@ -442,18 +515,26 @@ pub struct TradeLeadPage {
 /// A page of office locations.
 #[derive(SimpleObject)]
 pub struct OfficeLocationPage {
+    /// The records of this page.
     pub items: Vec<OfficeLocation>,
+    /// Matches in all, beyond this page, as the source counts them.
     pub total_count: Option<i64>,
+    /// The sources behind this page, with when each was last updated.
     pub sources_used: Vec<SourceUsed>,
+    /// Counts of all matches by facet (ITA's aggregations).
     pub aggregations: Vec<ItaAggregation>,
 }
 
 /// A page of trade events.
 #[derive(SimpleObject)]
 pub struct TradeEventPage {
+    /// The records of this page.
     pub items: Vec<TradeEvent>,
+    /// Matches in all, beyond this page, as the source counts them.
     pub total_count: Option<i64>,
+    /// The sources behind this page, with when each was last updated.
     pub sources_used: Vec<SourceUsed>,
+    /// Counts of all matches by facet (ITA's aggregations).
     pub aggregations: Vec<ItaAggregation>,
 }
 
@@ -526,7 +607,9 @@ pub(super) fn total(total: Option<u64>) -> Option<i64> {
 /// A date range argument of an ITA search: `YYYY-MM-DD` ends, either open.
 #[derive(async_graphql::InputObject, Clone, Debug)]
 pub struct ItaDateRangeInput {
+    /// The earliest date (YYYY-MM-DD), inclusive.
     pub from: Option<String>,
+    /// The latest date (YYYY-MM-DD), inclusive.
     pub to: Option<String>,
 }
 

@@ -26,9 +26,13 @@ use crate::sources::ita::{Endpoint, ItaPage, SearchParams};
 /// Where a program helps an exporter: ITA's four export phases.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportPhase {
+    /// Learning about exporting.
     Learn,
+    /// Ready to export.
     Ready,
+    /// Already exporting.
     Exporting,
+    /// Expanding to more markets.
     Expand,
 }
 
@@ -54,15 +58,19 @@ fn jurisdictions(codes: Vec<String>) -> Vec<Jurisdiction> {
 /// One ITA program for exporters.
 pub struct ExportProgram(Arc<records::ExportProgram>);
 
+/// A U.S. government program that helps exporters (financing, counselling,
+/// promotion), from ITA's export programs data set.
 #[Object]
 impl ExportProgram {
     /// The documented API's id (the published file has none).
     async fn id(&self) -> Option<&str> {
         self.0.id.as_deref()
     }
+    /// The title.
     async fn title(&self) -> Option<&str> {
         self.0.program_title.as_deref()
     }
+    /// A summary.
     #[graphql(name = "abstract")]
     async fn summary(&self) -> Option<&str> {
         self.0.summary.as_deref()
@@ -71,27 +79,34 @@ impl ExportProgram {
     async fn export_phases(&self) -> &[String] {
         &self.0.export_phase
     }
+    /// The topics it is about.
     async fn topics(&self) -> &[String] {
         &self.0.topics
     }
+    /// The e-mail address.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
+    /// The name of the person to contact.
     async fn contact_name(&self) -> Option<&str> {
         self.0.contact_name.as_deref()
     }
+    /// The office's name.
     async fn office_name(&self) -> Option<&str> {
         self.0
             .office_name
             .as_deref()
             .filter(|name| !name.is_empty())
     }
+    /// The phone number, international format where known.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
+    /// The full description.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// The program's web site.
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
     }
@@ -100,14 +115,19 @@ impl ExportProgram {
 /// A report of the Market Research Library.
 pub struct MarketResearchReport(pub Arc<records::MarketResearch>);
 
+/// A market research report from ITA's market research library, about a
+/// country or an industry.
 #[Object]
 impl MarketResearchReport {
+    /// The record's id at its source.
     async fn id(&self) -> Option<&str> {
         self.0.id.as_deref()
     }
+    /// The title.
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
+    /// The full description.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -119,6 +139,7 @@ impl MarketResearchReport {
     async fn country_codes(&self) -> Vec<String> {
         self.0.iso2_codes()
     }
+    /// When the record expires (YYYY-MM-DD).
     async fn expiration_date(&self) -> Option<&str> {
         self.0.expiration_date.as_deref()
     }
@@ -134,6 +155,7 @@ impl MarketResearchReport {
     async fn report_type(&self) -> Option<&str> {
         self.0.report_type.as_deref()
     }
+    /// Its page on the web.
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
@@ -142,17 +164,23 @@ impl MarketResearchReport {
 /// A trade information article.
 pub struct TradeArticle(pub Arc<records::TradeArticle>);
 
+/// An article from ITA's trade articles (export guides, country commercial
+/// guides and news), with its topics, regions and dates.
 #[Object]
 impl TradeArticle {
+    /// The record's id at its source.
     async fn id(&self) -> Option<&str> {
         self.0.id.as_deref()
     }
+    /// The title.
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
+    /// A short title.
     async fn short_title(&self) -> Option<&str> {
         self.0.short_title.as_deref().filter(|t| !t.is_empty())
     }
+    /// A summary.
     async fn summary(&self) -> Option<&str> {
         self.0.summary.as_deref().filter(|t| !t.is_empty())
     }
@@ -160,6 +188,7 @@ impl TradeArticle {
     async fn content(&self) -> Option<&str> {
         self.0.content.as_deref()
     }
+    /// When the article was created (YYYY-MM-DD).
     async fn creation_date(&self) -> Option<&str> {
         self.0.creation_date.as_deref()
     }
@@ -167,9 +196,11 @@ impl TradeArticle {
     async fn release_date(&self) -> Option<&str> {
         self.0.release_date.as_deref()
     }
+    /// When the article was last updated (YYYY-MM-DD).
     async fn update_date(&self) -> Option<&str> {
         self.0.update_date.as_deref()
     }
+    /// When the record expires (YYYY-MM-DD).
     async fn expiration_date(&self) -> Option<&str> {
         self.0.expiration_date.as_deref()
     }
@@ -177,39 +208,51 @@ impl TradeArticle {
     async fn evergreen(&self) -> Option<bool> {
         self.0.evergreen
     }
+    /// Keywords describing it.
     async fn keywords(&self) -> &[String] {
         &self.0.keyword
     }
+    /// The countries it is about, by name.
     async fn countries(&self) -> Vec<Jurisdiction> {
         jurisdictions(self.0.iso2_codes())
     }
+    /// The countries it is about, as ISO alpha-2 codes.
     async fn country_codes(&self) -> Vec<String> {
         self.0.iso2_codes()
     }
+    /// The export phases it is meant for.
     async fn export_phases(&self) -> &[String] {
         &self.0.export_phases
     }
+    /// The industries it concerns, as the source names them.
     async fn industries(&self) -> &[String] {
         &self.0.industries
     }
+    /// The topics it is about.
     async fn topics(&self) -> &[String] {
         &self.0.topics
     }
+    /// The sub-topics it is about.
     async fn sub_topics(&self) -> &[String] {
         &self.0.sub_topics
     }
+    /// The geographic regions it is about.
     async fn geo_regions(&self) -> &[String] {
         &self.0.geo_regions
     }
+    /// The geographic sub-regions it is about.
     async fn geo_subregions(&self) -> &[String] {
         &self.0.geo_subregions
     }
+    /// The trade regions it concerns.
     async fn trade_regions(&self) -> &[String] {
         &self.0.trade_regions
     }
+    /// The trade programs it is about.
     async fn trade_programs(&self) -> &[String] {
         &self.0.trade_programs
     }
+    /// The trade initiatives it is about.
     async fn trade_initiatives(&self) -> &[String] {
         &self.0.trade_initiatives
     }
@@ -217,36 +260,47 @@ impl TradeArticle {
     async fn content_types(&self) -> &[String] {
         &self.0.content_type
     }
+    /// The agencies it comes from.
     async fn source_agencies(&self) -> &[String] {
         &self.0.source_agencies
     }
+    /// The business units it comes from.
     async fn source_business_units(&self) -> &[String] {
         &self.0.source_business_units
     }
+    /// The offices it comes from.
     async fn source_offices(&self) -> &[String] {
         &self.0.source_offices
     }
+    /// The title search engines show.
     async fn seo_title(&self) -> Option<&str> {
         self.0.seo_metadata_title.as_deref()
     }
+    /// The description search engines show.
     async fn seo_description(&self) -> Option<&str> {
         self.0.seo_metadata_description.as_deref()
     }
+    /// Keywords for search engines.
     async fn seo_keywords(&self) -> Option<&str> {
         self.0.seo_metadata_keyword.as_deref()
     }
+    /// Its page on the web.
     async fn url(&self) -> Option<&str> {
         self.0.trade_url.as_deref()
     }
+    /// Files attached to the lead.
     async fn file_urls(&self) -> &[String] {
         &self.0.file_url
     }
+    /// Images of the record.
     async fn image_urls(&self) -> &[String] {
         &self.0.image_url
     }
+    /// Pages the record was taken from.
     async fn html_source_urls(&self) -> &[String] {
         &self.0.url_html_source
     }
+    /// Feeds the record was taken from.
     async fn xml_source_urls(&self) -> &[String] {
         &self.0.url_xml_source
     }
@@ -255,10 +309,15 @@ impl TradeArticle {
 /// A text in the toolkit's five languages.
 #[derive(SimpleObject)]
 pub struct LocalizedText {
+    /// The text in English.
     pub english: Option<String>,
+    /// The text in Chinese.
     pub chinese: Option<String>,
+    /// The text in French.
     pub french: Option<String>,
+    /// The text in Portuguese.
     pub portuguese: Option<String>,
+    /// The text in Spanish.
     pub spanish: Option<String>,
 }
 
@@ -321,6 +380,8 @@ async fn by_ids(
 /// An environmental issue, with the regulations and solutions that address it.
 pub struct EnvironmentalIssue(pub Arc<EnvirotechRecord>);
 
+/// An environmental issue from ITA's Environmental Solutions Toolkit, linked
+/// to the solutions that address it and the regulations about it.
 #[Object]
 impl EnvironmentalIssue {
     /// The toolkit's id (`source_id`).
@@ -335,9 +396,11 @@ impl EnvironmentalIssue {
     async fn names(&self) -> LocalizedText {
         self.0.names().into()
     }
+    /// When the record was created.
     async fn created_at(&self) -> Option<&str> {
         self.0.source_created_at.as_deref()
     }
+    /// When the record was last updated.
     async fn updated_at(&self) -> Option<&str> {
         self.0.source_updated_at.as_deref()
     }
@@ -346,9 +409,11 @@ impl EnvironmentalIssue {
     async fn summary(&self) -> Option<&str> {
         self.0.abstract_english.as_deref()
     }
+    /// Short summaries, in the languages given.
     async fn abstracts(&self) -> LocalizedText {
         self.0.abstracts().into()
     }
+    /// The environmental regulations it is linked to.
     async fn regulations(
         &self,
         ctx: &Context<'_>,
@@ -365,6 +430,7 @@ impl EnvironmentalIssue {
             .map(EnvironmentalRegulation)
             .collect())
     }
+    /// The environmental solutions it is linked to.
     async fn solutions(
         &self,
         ctx: &Context<'_>,
@@ -394,6 +460,7 @@ impl EnvironmentalIssue {
         );
         Ok(records.await?.into_iter().map(EnvironmentalLink).collect())
     }
+    /// Links to background reading about the issue.
     async fn background_links(
         &self,
         ctx: &Context<'_>,
@@ -412,6 +479,8 @@ impl EnvironmentalIssue {
 /// it answers and the providers that offer it.
 pub struct EnvironmentalSolution(pub Arc<EnvirotechRecord>);
 
+/// An environmental technology or service from ITA's Environmental Solutions
+/// Toolkit, linked to the issues it addresses and the regulations it serves.
 #[Object]
 impl EnvironmentalSolution {
     /// The toolkit's id (`source_id`).
@@ -426,12 +495,15 @@ impl EnvironmentalSolution {
     async fn names(&self) -> LocalizedText {
         self.0.names().into()
     }
+    /// When the record was created.
     async fn created_at(&self) -> Option<&str> {
         self.0.source_created_at.as_deref()
     }
+    /// When the record was last updated.
     async fn updated_at(&self) -> Option<&str> {
         self.0.source_updated_at.as_deref()
     }
+    /// The environmental issues it is linked to.
     async fn issues(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EnvironmentalIssue>> {
         let records = linked(
             ctx,
@@ -441,6 +513,7 @@ impl EnvironmentalSolution {
         );
         Ok(records.await?.into_iter().map(EnvironmentalIssue).collect())
     }
+    /// The environmental regulations it is linked to.
     async fn regulations(
         &self,
         ctx: &Context<'_>,
@@ -490,13 +563,17 @@ impl EnvironmentalSolution {
 /// A provider offering a solution, and its page for it.
 #[derive(SimpleObject)]
 pub struct ProviderOffer {
+    /// Who offers it.
     pub provider: EnvironmentalProvider,
+    /// Its page on the web.
     pub url: Option<String>,
 }
 
 /// A regulation, the issues it concerns and the solutions that meet it.
 pub struct EnvironmentalRegulation(pub Arc<EnvirotechRecord>);
 
+/// A regulation from ITA's Environmental Solutions Toolkit, linked to the
+/// issues it governs and the solutions that meet it.
 #[Object]
 impl EnvironmentalRegulation {
     /// The toolkit's id (`source_id`).
@@ -511,15 +588,19 @@ impl EnvironmentalRegulation {
     async fn names(&self) -> LocalizedText {
         self.0.names().into()
     }
+    /// When the record was created.
     async fn created_at(&self) -> Option<&str> {
         self.0.source_created_at.as_deref()
     }
+    /// When the record was last updated.
     async fn updated_at(&self) -> Option<&str> {
         self.0.source_updated_at.as_deref()
     }
+    /// Its page on the web.
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
+    /// The environmental issues it is linked to.
     async fn issues(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EnvironmentalIssue>> {
         let records = linked(
             ctx,
@@ -529,6 +610,7 @@ impl EnvironmentalRegulation {
         );
         Ok(records.await?.into_iter().map(EnvironmentalIssue).collect())
     }
+    /// The environmental solutions it is linked to.
     async fn solutions(
         &self,
         ctx: &Context<'_>,
@@ -550,18 +632,23 @@ impl EnvironmentalRegulation {
 /// A U.S. company that provides environmental solutions.
 pub struct EnvironmentalProvider(pub Arc<EnvirotechRecord>);
 
+/// A U.S. provider of environmental solutions, from ITA's Environmental
+/// Solutions Toolkit.
 #[Object]
 impl EnvironmentalProvider {
     /// The toolkit's id (`source_id`).
     async fn id(&self) -> Option<u32> {
         self.0.source_id
     }
+    /// The name.
     async fn name(&self) -> Option<&str> {
         self.0.name_english.as_deref()
     }
+    /// When the record was created.
     async fn created_at(&self) -> Option<&str> {
         self.0.source_created_at.as_deref()
     }
+    /// When the record was last updated.
     async fn updated_at(&self) -> Option<&str> {
         self.0.source_updated_at.as_deref()
     }
@@ -590,6 +677,8 @@ impl EnvironmentalProvider {
 /// An analysis or background document about issues.
 pub struct EnvironmentalLink(Arc<EnvirotechRecord>);
 
+/// A background link about an environmental issue, from ITA's
+/// Environmental Solutions Toolkit.
 #[Object]
 impl EnvironmentalLink {
     /// The toolkit's id (`source_id`).
@@ -604,15 +693,19 @@ impl EnvironmentalLink {
     async fn names(&self) -> LocalizedText {
         self.0.names().into()
     }
+    /// When the record was created.
     async fn created_at(&self) -> Option<&str> {
         self.0.source_created_at.as_deref()
     }
+    /// When the record was last updated.
     async fn updated_at(&self) -> Option<&str> {
         self.0.source_updated_at.as_deref()
     }
+    /// Its page on the web.
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
+    /// The environmental issues it is linked to.
     async fn issues(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EnvironmentalIssue>> {
         let records = by_ids(
             ctx,
@@ -634,10 +727,13 @@ impl EnvironmentalLink {
 #[graphql(concrete(name = "EnvironmentalRegulationPage", params(EnvironmentalRegulation)))]
 #[graphql(concrete(name = "EnvironmentalProviderPage", params(EnvironmentalProvider)))]
 pub struct DatasetPage<T: OutputType> {
+    /// The records of this page.
     pub items: Vec<T>,
     /// Matches in all, as ITA counts them.
     pub total_count: Option<i64>,
+    /// The sources behind this page, with when each was last updated.
     pub sources_used: Vec<SourceUsed>,
+    /// Counts of all matches by facet (ITA's aggregations).
     pub aggregations: Vec<ItaAggregation>,
 }
 

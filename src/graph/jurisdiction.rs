@@ -126,11 +126,16 @@ pub struct JurisdictionGroup {
     pub name: &'static str,
     /// Other names accepted for it.
     pub aliases: Vec<&'static str>,
+    /// The jurisdictions in the group.
     pub members: Vec<Jurisdiction>,
     /// Members that are not jurisdictions of their own (the EU in the G20).
     pub other_members: Vec<&'static str>,
 }
 
+/// A country or customs territory: the join point of the graph. From it you reach
+/// the GTA interventions it implemented or is affected by, the trade flows it
+/// reports to UN Comtrade, and ITA's offices, trade leads and events for it.
+/// Known by GTA id, ISO codes and its Comtrade reporter code.
 #[Object]
 impl Jurisdiction {
     /// The GTA jurisdiction id (UN M49 based, with GTA's exceptions: France 251,

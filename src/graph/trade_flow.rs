@@ -28,9 +28,13 @@ const MAX_PERIODS: usize = 60;
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::sources::comtrade::FlowCode")]
 pub enum TradeFlowDirection {
+    /// Imports (Comtrade flow M).
     Import,
+    /// Exports (Comtrade flow X).
     Export,
+    /// Re-exports (Comtrade flow RX).
     ReExport,
+    /// Re-imports (Comtrade flow RM).
     ReImport,
     /// v1 only (DX): exports of goods produced in the reporter.
     DomesticExport,
@@ -49,16 +53,20 @@ pub enum TradeFlowDirection {
 /// Annual or monthly data.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Frequency {
+    /// Yearly data.
     #[default]
     Annual,
+    /// Monthly data.
     Monthly,
 }
 
 /// Goods (merchandise) or services trade.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum TradeType {
+    /// Trade in goods (Comtrade type C).
     #[default]
     Goods,
+    /// Trade in services (Comtrade type S).
     Services,
 }
 
@@ -101,6 +109,10 @@ pub struct TradeFlow {
     dialect: ComtradeDialect,
 }
 
+/// One reported trade flow from UN Comtrade: what the reporter says it
+/// imported from or exported to its partner in a period, for one commodity.
+/// Values are the reporter's own; v1 rows are totals over customs procedures
+/// and modes of transport.
 #[Object]
 impl TradeFlow {
     /// The reporting jurisdiction.
@@ -130,6 +142,7 @@ impl TradeFlow {
     async fn period(&self) -> &str {
         &self.record.period
     }
+    /// The direction of the flow: import, export, re-import or re-export.
     async fn flow(&self) -> TradeFlowDirection {
         self.record.flow.into()
     }
@@ -149,6 +162,7 @@ impl TradeFlow {
     async fn aggregation_level(&self) -> Option<i32> {
         self.record.aggregation_level.map(i32::from)
     }
+    /// Whether the commodity code has no finer codes below it.
     async fn is_leaf(&self) -> Option<bool> {
         self.record.is_leaf
     }
@@ -169,6 +183,7 @@ impl TradeFlow {
     async fn net_weight_kg(&self) -> Option<f64> {
         self.record.net_weight_kg
     }
+    /// The gross weight in kilograms, where reported.
     async fn gross_weight_kg(&self) -> Option<f64> {
         self.record.gross_weight_kg
     }
@@ -176,6 +191,7 @@ impl TradeFlow {
     async fn quantity(&self) -> Option<f64> {
         self.record.quantity
     }
+    /// The unit of the quantity, as Comtrade abbreviates it (e.g. "kg").
     async fn quantity_unit(&self) -> Option<&str> {
         self.record.quantity_unit.as_deref()
     }
@@ -188,13 +204,19 @@ impl TradeFlow {
 /// Which periods a reporter has published.
 #[derive(SimpleObject)]
 pub struct DataAvailability {
+    /// The reporting jurisdiction.
     pub reporter: Option<Jurisdiction>,
+    /// Comtrade's code of the reporter.
     pub reporter_code: i32,
+    /// The period: a year ("2022") or a month ("202203").
     pub period: String,
+    /// The commodity classification of the data (e.g. "H6" for HS 2022).
     pub classification: Option<String>,
     /// Rows in the published data set.
     pub total_records: Option<i64>,
+    /// Whether the reporter reported in this classification (not converted by Comtrade).
     pub is_original_classification: Option<bool>,
+    /// Whether the data has partner detail (not only the world total).
     pub is_partner_detail: Option<bool>,
     /// When the data set was released or last updated.
     pub updated: Option<String>,
