@@ -321,16 +321,86 @@ pub fn date(field: &str, text: &str) -> Result<String, Error> {
     Ok(format!("{year:04}-{month:02}-{day:02}"))
 }
 
+/// A field interventions can be sorted by.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InterventionSortField {
+    /// When the intervention was announced.
+    DateAnnounced,
+    /// When GTA published its record.
+    DatePublished,
+    /// When it came into force.
+    DateImplemented,
+    /// When it was removed.
+    DateRemoved,
+    /// GTA's intervention id.
+    InterventionId,
+    /// When GTA last updated its record (GTA v2).
+    LastUpdated,
+}
+
+impl InterventionSortField {
+    fn key(self) -> gta::SortKey {
+        match self {
+            Self::DateAnnounced => gta::SortKey::DateAnnounced,
+            Self::DatePublished => gta::SortKey::DatePublished,
+            Self::DateImplemented => gta::SortKey::DateImplemented,
+            Self::DateRemoved => gta::SortKey::DateRemoved,
+            Self::InterventionId => gta::SortKey::InterventionId,
+            Self::LastUpdated => gta::SortKey::LastUpdated,
+        }
+    }
+}
+
+/// Which way a sort key orders.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortDirection {
+    /// Smallest (earliest) first.
+    Asc,
+    /// Largest (latest) first.
+    Desc,
+}
+
+/// One key of an order, with its direction.
+#[derive(InputObject, Clone, Copy, Debug)]
+pub struct InterventionOrder {
+    /// The field to sort by.
+    pub field: InterventionSortField,
+    /// Which way (default: descending, newest first).
+    #[graphql(default_with = "SortDirection::Desc")]
+    pub direction: SortDirection,
+}
+
 /// Builds the upstream query of a search from its GraphQL arguments.
 pub fn intervention_query(
     filter: Option<&InterventionFilter>,
     sort: Option<&[String]>,
+    order_by: Option<&[InterventionOrder]>,
 ) -> Result<InterventionQuery, Error> {
     let request_data = filter
         .map(InterventionFilter::to_request_data)
         .transpose()?
         .unwrap_or_default();
-    let sorting = Sorting::parse(sort.unwrap_or_default()).map_err(Error::BadInput)?;
+    let clauses: Vec<String> = match (sort, order_by) {
+        (Some(_), Some(_)) => {
+            return Err(Error::bad_input(
+                "give orderBy or sort (deprecated), not both",
+            ))
+        }
+        (Some(sort), None) => sort.to_vec(),
+        (None, Some(order)) => order
+            .iter()
+            .map(|clause| {
+                let descending = clause.direction == SortDirection::Desc;
+                format!(
+                    "{}{}",
+                    if descending { "-" } else { "" },
+                    clause.field.key().wire_name()
+                )
+            })
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    let sorting = Sorting::parse(&clauses).map_err(Error::BadInput)?;
     Ok(InterventionQuery {
         request_data,
         sorting,
@@ -470,6 +540,32 @@ impl Intervention {
     async fn intervention_type(&self) -> Option<&str> {
         self.0.intervention_type.as_deref()
     }
+    /// `evaluation` as the value the `gtaEvaluation` filter takes (`RED`),
+    /// so a client can search for more like it; null for a label this
+    /// gateway does not know yet (`evaluation` still has it).
+    async fn evaluation_code(&self) -> Option<GtaEvaluation> {
+        GtaEvaluation::from_label(self.0.evaluation.as_deref()?)
+    }
+    /// `interventionType` as the value the `interventionTypes` filter takes
+    /// (`IMPORT_TARIFF`); null for a label this gateway does not know yet.
+    async fn intervention_type_code(&self) -> Option<InterventionType> {
+        InterventionType::from_label(self.0.intervention_type.as_deref()?)
+    }
+    /// `mastChapter` as the value the `mastChapters` filter takes; null for
+    /// a label this gateway does not know yet.
+    async fn mast_chapter_code(&self) -> Option<MastChapter> {
+        MastChapter::from_label(self.0.mast_chapter.as_deref()?)
+    }
+    /// `implementationLevel` as the value the `implementationLevel` filter
+    /// takes; null for a label this gateway does not know yet.
+    async fn implementation_level_code(&self) -> Option<ImplementationLevel> {
+        ImplementationLevel::from_label(self.0.implementation_level.as_deref()?)
+    }
+    /// `eligibleFirm` as the value the `eligibleFirms` filter takes; null
+    /// for a label this gateway does not know yet.
+    async fn eligible_firm_code(&self) -> Option<EligibleFirms> {
+        EligibleFirms::from_label(self.0.eligible_firm.as_deref()?)
+    }
     /// The UNCTAD MAST chapter of the measure (e.g. "D: Contingent trade-protective measures").
     async fn mast_chapter(&self) -> Option<&str> {
         self.0.mast_chapter.as_deref()
@@ -595,9 +691,14 @@ impl InterventionQueries {
         )]
         filter: Option<InterventionFilter>,
         #[graphql(
-            desc = "Sort keys, GTA's: a field name, `-` first for descending (e.g. \"-date_announced\")."
+            deprecation = "use orderBy, which takes typed keys and directions",
+            desc = "Sort keys as GTA writes them: a field name, `-` first for descending (e.g. \"-date_announced\"). Deprecated: use orderBy."
         )]
         sort: Option<Vec<String>>,
+        #[graphql(
+            desc = "The order of the results: keys with their directions, the first deciding first (default: newest announcement first). Ties are broken by intervention id, so that pages never overlap."
+        )]
+        order_by: Option<Vec<InterventionOrder>>,
         #[graphql(
             desc = "Most items to return (the field's description gives its default and maximum)."
         )]
@@ -609,7 +710,8 @@ impl InterventionQueries {
     ) -> Option<async_graphql::Result<InterventionPage>> {
         let search = async {
             let (limit, offset) = page_bounds(limit, offset, MAX_SEARCH_LIMIT).graphql()?;
-            let query = intervention_query(filter.as_ref(), sort.as_deref()).graphql()?;
+            let query = intervention_query(filter.as_ref(), sort.as_deref(), order_by.as_deref())
+                .graphql()?;
             let gta = &sources(ctx)?.gta;
             let usage = &operation(ctx)?.usage;
             let page = gta

@@ -7,7 +7,8 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::context::{operation, sources};
 use super::intervention::{
-    intervention_query, page_bounds, InterventionFilter, InterventionPage, MAX_JURISDICTION_LIMIT,
+    intervention_query, page_bounds, InterventionFilter, InterventionOrder, InterventionPage,
+    MAX_JURISDICTION_LIMIT,
 };
 use super::ita::{OfficeLocation, TradeEvent, TradeLead, MAX_LIMIT as ITA_MAX_LIMIT};
 use super::trade_flow::{Frequency, TradeFlow, TradeFlowDirection, TradeType};
@@ -70,6 +71,7 @@ impl Jurisdiction {
         role: JurisdictionRole,
         filter: Option<InterventionFilter>,
         sort: Option<Vec<String>>,
+        order_by: Option<Vec<InterventionOrder>>,
         limit: Option<i32>,
         offset: Option<i32>,
     ) -> async_graphql::Result<InterventionPage> {
@@ -92,7 +94,8 @@ impl Jurisdiction {
                 .graphql();
             }
         }
-        let query = intervention_query(filter.as_ref(), sort.as_deref()).graphql()?;
+        let query =
+            intervention_query(filter.as_ref(), sort.as_deref(), order_by.as_deref()).graphql()?;
         sources(ctx)?.gta.check(&query).graphql()?;
         let key = JurisdictionInterventionsKey {
             jurisdiction: GtaId(self.gta_id()),
@@ -402,9 +405,14 @@ impl Jurisdiction {
         )]
         filter: Option<InterventionFilter>,
         #[graphql(
-            desc = "Sort keys, GTA's: a field name, `-` first for descending (e.g. \"-date_announced\")."
+            deprecation = "use orderBy, which takes typed keys and directions",
+            desc = "Sort keys as GTA writes them: a field name, `-` first for descending (e.g. \"-date_announced\"). Deprecated: use orderBy."
         )]
         sort: Option<Vec<String>>,
+        #[graphql(
+            desc = "The order of the results: keys with their directions, the first deciding first (default: newest announcement first). Ties are broken by intervention id, so that pages never overlap."
+        )]
+        order_by: Option<Vec<InterventionOrder>>,
         #[graphql(
             desc = "Most items to return (the field's description gives its default and maximum)."
         )]
@@ -420,6 +428,7 @@ impl Jurisdiction {
                 JurisdictionRole::Implementer,
                 filter,
                 sort,
+                order_by,
                 limit,
                 offset,
             )
@@ -437,9 +446,14 @@ impl Jurisdiction {
         )]
         filter: Option<InterventionFilter>,
         #[graphql(
-            desc = "Sort keys, GTA's: a field name, `-` first for descending (e.g. \"-date_announced\")."
+            deprecation = "use orderBy, which takes typed keys and directions",
+            desc = "Sort keys as GTA writes them: a field name, `-` first for descending (e.g. \"-date_announced\"). Deprecated: use orderBy."
         )]
         sort: Option<Vec<String>>,
+        #[graphql(
+            desc = "The order of the results: keys with their directions, the first deciding first (default: newest announcement first). Ties are broken by intervention id, so that pages never overlap."
+        )]
+        order_by: Option<Vec<InterventionOrder>>,
         #[graphql(
             desc = "Most items to return (the field's description gives its default and maximum)."
         )]
@@ -450,8 +464,16 @@ impl Jurisdiction {
         offset: Option<i32>,
     ) -> Option<async_graphql::Result<InterventionPage>> {
         Some(
-            self.interventions(ctx, JurisdictionRole::Affected, filter, sort, limit, offset)
-                .await,
+            self.interventions(
+                ctx,
+                JurisdictionRole::Affected,
+                filter,
+                sort,
+                order_by,
+                limit,
+                offset,
+            )
+            .await,
         )
     }
 }
