@@ -31,7 +31,10 @@ async fn an_interventions_codes_find_it_again() {
         .await;
     assert!(again.get("errors").is_none(), "{again}");
     let items = again["data"]["interventions"]["items"].as_array().unwrap();
-    assert!(items.iter().any(|found| found["id"] == item["id"]), "{again}");
+    assert!(
+        items.iter().any(|found| found["id"] == item["id"]),
+        "{again}"
+    );
     assert!(items
         .iter()
         .all(|found| found["interventionType"] == item["interventionType"]));
@@ -57,7 +60,9 @@ async fn order_by_is_typed_and_sent_as_gtas_sorting() {
     assert_eq!(dates, sorted, "oldest first");
     let request = &gateway.simulator.recorded_requests(Source::Gta)[0];
     assert!(
-        request.body.contains(r#""sorting":"date_announced,-intervention_id""#),
+        request
+            .body
+            .contains(r#""sorting":"date_announced,-intervention_id""#),
         "{}",
         request.body
     );
@@ -69,5 +74,9 @@ async fn order_by_is_typed_and_sent_as_gtas_sorting() {
         )
         .await;
     assert_eq!(error_codes(&both), ["BAD_USER_INPUT"], "{both}");
-    assert_eq!(gateway.gta_requests(), 1, "nothing sent for the refused one");
+    assert_eq!(
+        gateway.gta_requests(),
+        1,
+        "nothing sent for the refused one"
+    );
 }
