@@ -237,7 +237,8 @@ impl SharedAdmission {
         needed: u32,
         client: &ClientId,
     ) -> Result<PlanReservation, Error> {
-        let Some(budget) = self.budget else {
+        let Some(budget) = self.budget.filter(|_| needed > 0) else {
+            // Nothing to reserve: no budget, or every request was cached.
             return Ok(PlanReservation::new(
                 self.clone(),
                 self.source,
@@ -245,14 +246,6 @@ impl SharedAdmission {
                 Vec::new(),
             ));
         };
-        if needed == 0 {
-            return Ok(PlanReservation::new(
-                self.clone(),
-                self.source,
-                client.clone(),
-                Vec::new(),
-            ));
-        }
         let ids: Vec<u64> = (0..needed)
             .map(|_| self.next_id.fetch_add(1, Ordering::Relaxed) | SHARED_ID)
             .collect();
