@@ -63,6 +63,12 @@ pub struct Config {
     #[arg(long, env = "TRADE_GRAPH_SAMPLE_LATENCY", value_parser = parse_duration, default_value = "0s")]
     pub sample_latency: Duration,
 
+    /// How often the sample simulator publishes a new intervention and a
+    /// new trade lead (made up, like the rest of its data), so that
+    /// subscriptions have news in sample mode; "0s" publishes nothing.
+    #[arg(long, env = "TRADE_GRAPH_SAMPLE_PUBLISH_INTERVAL", value_parser = parse_duration, default_value = "10s")]
+    pub sample_publish_interval: Duration,
+
     /// Size of the shared upstream response cache in MiB. "0" stores
     /// nothing; identical requests in flight are still sent once.
     #[arg(long, env = "TRADE_GRAPH_CACHE_MAX_MB", default_value_t = 64)]
@@ -105,6 +111,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub resilience: ResilienceConfig,
+
+    #[command(flatten)]
+    pub subscriptions: SubscriptionConfig,
 
     #[command(flatten)]
     pub gta: GtaConfig,
@@ -335,6 +344,43 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// Subscriptions (WebSocket, `graphql-transport-ws` on /graphql): how
+/// often their feeds poll the upstreams and how many may be open.
+#[derive(Args, Clone, Debug)]
+pub struct SubscriptionConfig {
+    /// How often each feed polls its upstream for news, once per set of
+    /// jurisdictions subscribed to, however many subscribers share it.
+    #[arg(long, env = "TRADE_GRAPH_SUBSCRIPTION_POLL_INTERVAL", value_parser = parse_positive_duration, default_value = "30s")]
+    pub subscription_poll_interval: Duration,
+
+    /// Most sets of jurisdictions each feed (new interventions, new trade
+    /// leads) polls at once: each costs an upstream request per interval.
+    /// A subscription to another set is refused past it
+    /// (TOO_MANY_SUBSCRIPTION_FEEDS).
+    #[arg(long, env = "TRADE_GRAPH_MAX_SUBSCRIPTION_FEEDS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000).map(|v| v as usize))]
+    pub max_subscription_feeds: usize,
+
+    /// Most subscriptions open at once in the process (TOO_MANY_SUBSCRIPTIONS
+    /// past it).
+    #[arg(long, env = "TRADE_GRAPH_MAX_SUBSCRIPTIONS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
+    pub max_subscriptions: usize,
+
+    /// Most subscriptions open at once on one WebSocket connection.
+    #[arg(long, env = "TRADE_GRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000).map(|v| v as usize))]
+    pub max_subscriptions_per_connection: usize,
+}
+
+impl SubscriptionConfig {
+    pub fn settings(&self) -> crate::subscriptions::SubscriptionSettings {
+        crate::subscriptions::SubscriptionSettings {
+            poll_interval: self.subscription_poll_interval,
+            max_feeds: self.max_subscription_feeds,
+            max_subscriptions: self.max_subscriptions,
+            max_per_connection: self.max_subscriptions_per_connection,
+        }
+    }
 }
 
 /// How sources retry and when their circuit breakers open: the setting for

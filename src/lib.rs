@@ -34,6 +34,9 @@
 //!   it runs (result size).
 //! - [`graph`]: GraphQL types and resolvers; the schema, a federation v2
 //!   subgraph (`_service`, `_entities` through the batched loaders).
+//! - [`subscriptions`]: feeds of new interventions and trade leads, one
+//!   upstream poll per interval per set of jurisdictions, shared by every
+//!   subscriber of it.
 //! - [`sample`]: sample mode, an in-process simulator of the upstream APIs
 //!   serving generated data, used by `cargo run` without keys and by tests.
 
@@ -47,3 +50,4 @@ pub mod metrics;
 pub mod sample;
 pub mod server;
 pub mod sources;
+pub mod subscriptions;

@@ -51,6 +51,13 @@ struct Inner {
     operations: Family<OutcomeLabels, Counter>,
     operation_errors: Family<CodeLabels, Counter>,
     operation_duration: Histogram,
+    subscription_polls: Family<FeedLabels, Counter>,
+    subscriptions_open: Gauge,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeedLabels {
+    feed: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -107,6 +114,18 @@ impl Default for Metrics {
         let admission_redis_calls = Family::<SourceLabels, Counter>::default();
         let operations = Family::<OutcomeLabels, Counter>::default();
         let operation_errors = Family::<CodeLabels, Counter>::default();
+        let subscription_polls = Family::<FeedLabels, Counter>::default();
+        let subscriptions_open = Gauge::default();
+        registry.register(
+            "subscription_polls",
+            "Upstream polls of the subscription feeds (one per interval per set of jurisdictions subscribed to, however many subscribers)",
+            subscription_polls.clone(),
+        );
+        registry.register(
+            "subscriptions_open",
+            "Subscriptions open over WebSocket connections",
+            subscriptions_open.clone(),
+        );
         // 1 ms to about 30 s.
         let operation_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         registry.register(
@@ -196,12 +215,27 @@ impl Default for Metrics {
                 operations,
                 operation_errors,
                 operation_duration,
+                subscription_polls,
+                subscriptions_open,
             }),
         }
     }
 }
 
 impl Metrics {
+    /// One poll of a subscription feed.
+    pub fn subscription_poll(&self, feed: &'static str) {
+        self.inner
+            .subscription_polls
+            .get_or_create(&FeedLabels { feed })
+            .inc();
+    }
+
+    /// A subscription opened (+1) or ended (-1).
+    pub fn subscriptions_open(&self, change: i64) {
+        self.inner.subscriptions_open.inc_by(change);
+    }
+
     pub fn request(&self, from: Source, took: Duration) {
         self.inner.requests.get_or_create(&source(from)).inc();
         self.inner

@@ -198,7 +198,7 @@ async fn limits_let_introspection_through_and_stop_abuse() {
 }
 
 /// GraphiQL loads its assets from the configured location; /healthz reports
-/// each source's mode.
+/// each source's mode and what subscriptions cost.
 #[tokio::test]
 async fn graphiql_and_health() {
     let gateway =
@@ -216,7 +216,8 @@ async fn graphiql_and_health() {
             "status": "ok",
             "sources": { "gta": "live", "comtrade": "live", "ita": "live" },
             "admission": { "comtrade": "local" },
-            "breakers": { "gta": "closed", "comtrade": "closed", "ita": "closed" }
+            "breakers": { "gta": "closed", "comtrade": "closed", "ita": "closed" },
+            "subscriptions": { "open": 0, "polledKeys": { "interventions": 0, "tradeLeads": 0 } }
         })
     );
 }

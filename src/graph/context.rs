@@ -61,8 +61,9 @@ pub struct OperationContext {
     /// How much of the result is built; the limits extension counts into it.
     pub result_size: ResultSize,
     driven: Arc<AtomicBool>,
-    /// When loads still waiting are cut off.
-    deadline: tokio::time::Instant,
+    /// When loads still waiting are cut off (`None`: a subscription's
+    /// events, whose requests each keep to their own timeout).
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl OperationContext {
@@ -73,6 +74,24 @@ impl OperationContext {
         let usage = UpstreamUsage::with_limits(sources.demand)
             .for_client(client)
             .with_deadline(deadline);
+        Self::with_usage(sources, usage, Some(deadline))
+    }
+
+    /// The context of a subscription for `client`: its events resolve one
+    /// after the other, each run through [`OperationContext::run`] (so its
+    /// loads batch) with the accounting reset ([`UpstreamUsage::reset`]),
+    /// and without a deadline: an event waits for its upstream requests,
+    /// each held to its own timeout.
+    pub fn for_subscription(sources: &Sources, client: ClientId) -> Self {
+        let usage = UpstreamUsage::with_limits(sources.demand).for_client(client);
+        Self::with_usage(sources, usage, None)
+    }
+
+    fn with_usage(
+        sources: &Sources,
+        usage: UpstreamUsage,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Self {
         let driven = Arc::new(AtomicBool::new(false));
         // Without batching (a benchmark baseline), every load is its own call.
         let batching = sources.batching;
@@ -133,7 +152,7 @@ impl OperationContext {
     pub async fn run<F: Future>(&self, operation: F) -> Result<F::Output, Refusal> {
         match batch::drive(self, operation).await {
             Some(output) => Ok(output),
-            None => Err(self.result_size.exceeded().cloned().unwrap_or_else(|| {
+            None => Err(self.result_size.exceeded().unwrap_or_else(|| {
                 Refusal::new(RefusalCode::ResultTooLarge, "the operation was stopped")
             })),
         }
@@ -163,7 +182,7 @@ impl PendingBatches for OperationContext {
     }
 
     fn deadline(&self) -> Option<tokio::time::Instant> {
-        Some(self.deadline)
+        self.deadline
     }
 
     fn abandoned(&self) -> bool {

@@ -217,7 +217,10 @@ fn ids<T: Copy>(
 /// Jurisdictions for GTA's `implementer`/`affected`: any country spelling,
 /// or the EU as a bloc (GTA's 1049: the measures the EU itself takes, which
 /// GTA records apart from its members').
-fn jurisdictions(field: &str, list: &Option<Vec<String>>) -> Result<Option<Vec<u16>>, Error> {
+pub(super) fn jurisdictions(
+    field: &str,
+    list: &Option<Vec<String>>,
+) -> Result<Option<Vec<u16>>, Error> {
     non_empty(field, list)?
         .map(|given| {
             let mut ids: Vec<u16> = Vec::with_capacity(given.len());

@@ -13,6 +13,7 @@ mod ita_datasets;
 mod jurisdiction;
 mod paging;
 mod schema;
+mod subscription;
 mod trade_flow;
 pub mod vocabulary;
 

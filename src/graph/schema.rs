@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptyMutation, MergedObject, Schema, SchemaBuilder};
 
 use super::context::Sources;
 use super::cost_rules::GraphCostRules;
@@ -13,8 +13,10 @@ use super::intervention::InterventionQueries;
 use super::ita::ItaQueries;
 use super::ita_datasets::ItaDatasetQueries;
 use super::jurisdiction::JurisdictionQueries;
+use super::subscription::TradeSubscriptions;
 use super::trade_flow::TradeFlowQueries;
 use crate::limits::{OperationGuard, OperationLimits, ResultSizeExtension, SchemaIndex};
+use crate::subscriptions::Feeds;
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
@@ -28,18 +30,22 @@ pub struct Query(
 );
 
 /// The trade graph's schema type.
-pub type TradeGraphSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type TradeGraphSchema = Schema<Query, EmptyMutation, TradeSubscriptions>;
 
 /// The schema without data or limits: enough to print the SDL.
-pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, TradeSubscriptions> {
     // A federation v2 subgraph: `_service` and `_entities` (graph::federation).
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).enable_federation()
+    Schema::build(Query::default(), EmptyMutation, TradeSubscriptions).enable_federation()
 }
 
-/// The schema serving `sources`; with `max_result_values`, one that counts
-/// every result as it is built and stops it past the cap (slower: see
-/// `limits::result_size`).
-pub fn build_schema(sources: Sources, max_result_values: Option<u64>) -> TradeGraphSchema {
+/// The schema serving `sources` (and subscriptions from `feeds`); with
+/// `max_result_values`, one that counts every result as it is built and
+/// stops it past the cap (slower: see `limits::result_size`).
+pub fn build_schema(
+    sources: Sources,
+    feeds: Feeds,
+    max_result_values: Option<u64>,
+) -> TradeGraphSchema {
     let builder = schema_builder();
     let builder = match max_result_values {
         Some(max_values) => builder.extension(ResultSizeExtension { max_values }),
@@ -47,7 +53,7 @@ pub fn build_schema(sources: Sources, max_result_values: Option<u64>) -> TradeGr
     };
     // Depth and cost are the guard's (linear in the document), not
     // async-graphql's own limits, which expand fragments at every spread.
-    builder.data(sources).finish()
+    builder.data(sources).data(feeds).finish()
 }
 
 /// The checks every operation passes before it runs, for `sources`' dialects.

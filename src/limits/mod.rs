@@ -140,6 +140,9 @@ pub enum RefusalCode {
     OperationTooCostly,
     UpstreamDemandTooHigh,
     ResultTooLarge,
+    /// As many subscriptions are open as the process or the connection may
+    /// have.
+    TooManySubscriptions,
 }
 
 impl RefusalCode {
@@ -155,6 +158,7 @@ impl RefusalCode {
             Self::OperationTooCostly => "OPERATION_TOO_COSTLY",
             Self::UpstreamDemandTooHigh => "UPSTREAM_DEMAND_TOO_HIGH",
             Self::ResultTooLarge => "RESULT_TOO_LARGE",
+            Self::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
         }
     }
 }

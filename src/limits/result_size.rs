@@ -9,8 +9,8 @@
 //! once; nested introspection is bounded here). See
 //! [`super::Analysis::needs_result_count`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
@@ -44,8 +44,11 @@ pub struct ResultSize {
 #[derive(Debug, Default)]
 struct ResultSizeInner {
     values: AtomicU64,
-    /// Set once, when the cap is crossed.
-    exceeded: OnceLock<Refusal>,
+    /// Whether the cap was crossed: read on every field, so an atomic
+    /// rather than the lock.
+    over: AtomicBool,
+    /// The refusal, from when the cap was first crossed.
+    refusal: Mutex<Option<Refusal>>,
 }
 
 impl ResultSize {
@@ -55,7 +58,12 @@ impl ResultSize {
         if values <= max {
             return Ok(());
         }
-        let refusal = self.inner.exceeded.get_or_init(|| {
+        let mut refusal = self
+            .inner
+            .refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let refusal = refusal.get_or_insert_with(|| {
             let mut refusal = Refusal::new(
                 RefusalCode::ResultTooLarge,
                 format!(
@@ -65,12 +73,33 @@ impl ResultSize {
             refusal.measured = Some((values, max));
             refusal
         });
+        self.inner.over.store(true, Ordering::Release);
         Err(refusal.clone())
     }
 
     /// The refusal, once the cap has been crossed.
-    pub fn exceeded(&self) -> Option<&Refusal> {
-        self.inner.exceeded.get()
+    pub fn exceeded(&self) -> Option<Refusal> {
+        if !self.inner.over.load(Ordering::Acquire) {
+            return None;
+        }
+        self.inner
+            .refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts from zero again: each event of a subscription is a result
+    /// of its own.
+    pub fn reset(&self) {
+        let mut refusal = self
+            .inner
+            .refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *refusal = None;
+        self.inner.over.store(false, Ordering::Release);
+        self.inner.values.store(0, Ordering::Relaxed);
     }
 
     /// Values counted so far.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::faults::{apply_fault, RecordedRequest};
-use super::gta_data::{interventions, SampleIntervention};
+use super::gta_data::{visible_interventions, SampleIntervention, PUBLISHABLE};
 use super::SimulatorState;
 use crate::countries::Country;
 use crate::sources::Source;
@@ -143,7 +143,8 @@ async fn answer(
         Ok(sorting) => sorting,
         Err(message) => return drf_error(StatusCode::BAD_REQUEST, "sorting", message),
     };
-    let mut matching: Vec<&SampleIntervention> = interventions()
+    let published = state.publishing.published(PUBLISHABLE);
+    let mut matching: Vec<&SampleIntervention> = visible_interventions(published)
         .iter()
         .filter(|i| filters.matches(i))
         .collect();

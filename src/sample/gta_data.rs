@@ -15,6 +15,18 @@ use crate::graph::vocabulary::{
 /// jurisdiction, and many more affecting each).
 const SAMPLE_SIZE: usize = 6000;
 
+/// Interventions generated beyond the sample for the simulator to publish
+/// as it runs (`--sample-publish-interval`): 500, over 80 minutes at the
+/// default interval.
+pub const PUBLISHABLE: usize = 500;
+
+/// Who implements the published interventions, in turn: the economies GTA
+/// records most measures for, so that a subscription to one of them sees
+/// news within minutes.
+const PUBLISHERS: &[&str] = &[
+    "USA", "CHN", "IND", "BRA", "DEU", "JPN", "GBR", "FRA", "CAN", "MEX",
+];
+
 /// The day the sample data is "as of": nothing is announced after it.
 const AS_OF: (i64, i64, i64) = (2026, 10, 31);
 
@@ -56,10 +68,11 @@ impl SampleIntervention {
     }
 }
 
-/// The sample interventions, ordered by id.
-pub fn interventions() -> &'static [SampleIntervention] {
+/// The sample interventions and the first `published` of those generated
+/// for publishing, ordered by id (the published have the highest).
+pub fn visible_interventions(published: usize) -> &'static [SampleIntervention] {
     static DATA: LazyLock<Vec<SampleIntervention>> = LazyLock::new(generate);
-    &DATA
+    &DATA[..SAMPLE_SIZE + published.min(PUBLISHABLE)]
 }
 
 /// Topics used in titles, with an HS chapter each.
@@ -136,11 +149,17 @@ fn generate() -> Vec<SampleIntervention> {
         InterventionType::TradeFinance,
         InterventionType::LocalContentRequirement,
     ];
-    (0..SAMPLE_SIZE)
+    // The published come after the sample, so that their draws leave the
+    // sample's records as they were.
+    (0..SAMPLE_SIZE + PUBLISHABLE)
         .map(|index| {
+            let published_later = index >= SAMPLE_SIZE;
             let eu_wide = rng.chance(6);
             let implementers: Vec<&'static Country> = if eu_wide {
                 eu.clone()
+            } else if published_later {
+                let publisher = PUBLISHERS[(index - SAMPLE_SIZE) % PUBLISHERS.len()];
+                countries::by_iso3(publisher).into_iter().collect()
             } else {
                 vec![&all[index % all.len()]]
             };
@@ -192,7 +211,12 @@ fn generate() -> Vec<SampleIntervention> {
             let sectors = (0..1 + rng.below(3))
                 .map(|_| 11 + rng.below(480) as u32)
                 .collect();
-            let announced = start + rng.below((as_of - start) as u64) as i64;
+            // News is recent: announced in the month before the as-of day.
+            let announced = if published_later {
+                as_of - rng.below(30) as i64
+            } else {
+                start + rng.below((as_of - start) as u64) as i64
+            };
             let published = (announced + rng.below(60) as i64).min(as_of);
             let implemented = (!rng.chance(10)).then(|| announced + rng.below(180) as i64);
             let removed = implemented

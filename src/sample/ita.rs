@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::faults::{apply_fault, RecordedRequest};
-use super::ita_data::sample;
+use super::ita_data::{sample, visible_leads, PUBLISHABLE_LEADS};
 use super::SimulatorState;
 use crate::sources::Source;
 
@@ -106,7 +106,7 @@ async fn search(
     }
     let current = headers.is_some();
     let records: &[Value] = match (endpoint.as_str(), current) {
-        ("trade_leads", _) => &sample().leads,
+        ("trade_leads", _) => visible_leads(state.publishing.published(PUBLISHABLE_LEADS)),
         ("ita_office_locations", _) => &sample().offices,
         ("trade_events", _) => &sample().events,
         // Seed 000's other data sets: only the seed-era API served them.

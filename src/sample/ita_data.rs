@@ -161,6 +161,8 @@ const INDUSTRIES: &[&str] = &[
 /// codes each belongs to.
 pub struct ItaSample {
     pub offices: Vec<Value>,
+    /// The sample's leads, then [`PUBLISHABLE_LEADS`] more for the
+    /// simulator to publish as it runs.
     pub leads: Vec<Value>,
     pub events: Vec<Value>,
     /// Seed 000's other data sets (served by the seed-era API only).
@@ -169,6 +171,49 @@ pub struct ItaSample {
     pub articles: Vec<Value>,
     /// The environmental toolkit, by endpoint (`issues`, `solutions`...).
     pub envirotech: Vec<(&'static str, Vec<Value>)>,
+}
+
+/// Leads generated beyond the sample for the simulator to publish as it
+/// runs (`--sample-publish-interval`).
+pub const PUBLISHABLE_LEADS: usize = 500;
+
+/// The sample's leads and the first `published` of those generated for
+/// publishing.
+pub fn visible_leads(published: usize) -> &'static [Value] {
+    let leads = &sample().leads;
+    &leads[..leads.len() - PUBLISHABLE_LEADS + published.min(PUBLISHABLE_LEADS)]
+}
+
+/// Where the published leads are, in turn: the largest markets with a post,
+/// so that a subscription to one of them sees news within minutes.
+const LEAD_PUBLISHERS: &[&str] = &["MX", "CA", "GB", "DE", "FR", "IN", "CN", "JP", "BR", "AU"];
+
+/// Tenders published while the simulator runs (their own random draws: the
+/// sample's records stay as they were).
+fn publishable_leads() -> Vec<Value> {
+    let mut rng = SampleRng::new(0x1EAD);
+    (0..PUBLISHABLE_LEADS)
+        .map(|n| {
+            let iso2 = LEAD_PUBLISHERS[n % LEAD_PUBLISHERS.len()];
+            let country = name_of(iso2);
+            let industry = *rng.pick(INDUSTRIES);
+            // Published in the sample's last month, closing next year.
+            let published = format!("2026-10-{:02}", 1 + rng.below(31));
+            let closes = format!("2027-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28));
+            json!({
+                "id": format!("state-{iso2}-new-{n}"), "source": "STATE",
+                "country": iso2, "country_name": country,
+                "title": format!("{industry} tender: {country} invites bids (new)"),
+                "description": format!("<p>A new call for bids in {country}, for {} works.&nbsp;Sample data.</p>", industry.to_lowercase()),
+                "publish_date": published, "end_date": closes, "ita_industries": [industry], "industry": industry,
+                "trade_regions": trade_region(iso2).into_iter().collect::<Vec<_>>(), "world_regions": [world_region(iso2)],
+                "tender_start_date": published, "tender_end_date": closes,
+                "project_size": 1_000_000 * (1 + rng.below(90)),
+                "procurement_organization": format!("Ministry of Works of {country}"),
+                "url": format!("https://bids.state.gov/sample/{iso2}/new-{n}"),
+            })
+        })
+        .collect()
 }
 
 pub fn sample() -> &'static ItaSample {
@@ -332,6 +377,9 @@ fn generate() -> ItaSample {
             }));
         }
     }
+    let sample_leads = leads.len();
+    leads.extend(publishable_leads());
+    debug_assert_eq!(leads.len(), sample_leads + PUBLISHABLE_LEADS);
     ItaSample {
         offices,
         leads,

@@ -50,6 +50,10 @@ pub struct SimulatorOptions {
     pub latency: Duration,
     /// Comtrade's rate and hourly budgets, enforced with 409/429.
     pub comtrade: ComtradeRules,
+    /// How often a new intervention and a new trade lead appear, for
+    /// subscriptions to find; `None`: the data never changes (tests that
+    /// count records want that).
+    pub publish_every: Option<Duration>,
 }
 
 impl Default for SimulatorOptions {
@@ -58,7 +62,28 @@ impl Default for SimulatorOptions {
             key: SAMPLE_KEY.to_owned(),
             latency: Duration::ZERO,
             comtrade: ComtradeRules::default(),
+            publish_every: None,
         }
+    }
+}
+
+/// Records the simulator publishes as it runs, on top of the generated
+/// ones: one more of each kind every `every` since it started, up to what
+/// was generated for publishing.
+#[derive(Clone, Copy, Debug)]
+struct Publishing {
+    started: std::time::Instant,
+    every: Option<Duration>,
+}
+
+impl Publishing {
+    /// How many of `publishable` records are out by now.
+    fn published(&self, publishable: usize) -> usize {
+        let Some(every) = self.every.filter(|every| !every.is_zero()) else {
+            return 0;
+        };
+        let intervals = self.started.elapsed().as_nanos() / every.as_nanos();
+        usize::try_from(intervals).map_or(publishable, |n| n.min(publishable))
     }
 }
 
@@ -70,6 +95,7 @@ struct SimulatorState {
     faults: Faults,
     comtrade_rules: ComtradeRules,
     comtrade_usage: comtrade::SharedComtradeUsage,
+    publishing: Publishing,
 }
 
 /// A running simulator. Dropping it stops it.
@@ -91,6 +117,10 @@ impl Simulator {
             faults: faults.clone(),
             comtrade_rules: options.comtrade,
             comtrade_usage: Default::default(),
+            publishing: Publishing {
+                started: std::time::Instant::now(),
+                every: options.publish_every,
+            },
         };
         let app = Router::new()
             .merge(gta::routes())

@@ -15,6 +15,7 @@
 //! Every response carries `extensions.upstream` with the operation's upstream
 //! requests and cache hits per source.
 
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Request, Variables};
 use axum::body::Bytes;
 use std::net::SocketAddr;
@@ -35,7 +36,7 @@ use crate::sources::Source;
 use crate::sources::UpstreamUsage;
 
 /// async-graphql's response (axum's `Response` is the HTTP one).
-type Response_ = async_graphql::Response;
+pub(super) type Response_ = async_graphql::Response;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -468,28 +469,52 @@ async fn prepare(
 
 /// Parses (through the document cache) and analyzes the operation.
 async fn analyze(state: &AppState, mut prepared: Prepared) -> Result<Prepared, Answer> {
-    let request = &mut prepared.request;
-    state
-        .documents
-        .attach(request, &state.guard)
+    let checked = check_document(state, &mut prepared.request)
         .await
         .map_err(|refusal| refused(MediaType::Json, &refusal))?;
-    // A document that does not parse is the schema's to report.
+    if checked.as_ref().map(|checked| checked.kind) == Some(OperationType::Subscription) {
+        return Err(coded_error(
+            StatusCode::OK,
+            "subscriptions are served over WebSocket (graphql-transport-ws) on /graphql, not over HTTP",
+            "SUBSCRIPTION_NEEDS_WEBSOCKET",
+        ));
+    }
+    prepared.analysis = checked.map(|checked| checked.analysis);
+    Ok(prepared)
+}
+
+/// A document that parsed, held to the limits: what it costs and asks of
+/// the upstreams, and what kind of operation it runs.
+pub(super) struct Checked {
+    pub analysis: Analysis,
+    pub kind: OperationType,
+}
+
+/// Parses `request`'s document (through the document cache) and holds it
+/// to the limits. `None`: it does not parse, which the schema reports
+/// (GRAPHQL_PARSE_FAILED) when it runs.
+pub(super) async fn check_document(
+    state: &AppState,
+    request: &mut Request,
+) -> Result<Option<Checked>, Refusal> {
+    state.documents.attach(request, &state.guard).await?;
     let operation_name = request.operation_name.take();
     let variables = std::mem::take(&mut request.variables);
-    let analysis = request.parsed_query().ok().map(|document| {
+    let checked = request.parsed_query().ok().map(|document| {
+        let kind = operation_type(document, operation_name.as_deref());
         state
             .guard
             .analyze(document, operation_name.as_deref(), &variables)
+            .map(|analysis| Checked {
+                analysis,
+                // An operation name that names nothing is the schema's to
+                // report; as a query.
+                kind: kind.unwrap_or(OperationType::Query),
+            })
     });
     request.operation_name = operation_name;
     request.variables = variables;
-    prepared.analysis = match analysis {
-        Some(Err(refusal)) => return Err(refused(MediaType::Json, &refusal)),
-        Some(Ok(analysis)) => Some(analysis),
-        None => None,
-    };
-    Ok(prepared)
+    checked.transpose()
 }
 
 /// Runs one operation and encodes its response for `media`.
@@ -542,14 +567,69 @@ fn record(state: &AppState, answer: &Answer, started: std::time::Instant) {
 
 /// Runs a prepared operation in an operation slot.
 async fn run(state: &AppState, prepared: Prepared, media: MediaType, client: ClientId) -> Answer {
-    let Ok(_permit) = state.operations.try_acquire() else {
-        return overloaded();
-    };
     let Prepared {
         request,
         analysis,
         persist,
     } = prepared;
+    let Some(response) = run_operation(state, request, analysis, client).await else {
+        return overloaded();
+    };
+    // A request error (the document did not parse or validate) has errors
+    // without paths and no data; it is answered without a `data` member.
+    if is_request_error(&response) {
+        return request_error(media, &response);
+    }
+    // Only a document that ran is kept under its hash.
+    if let Some((hash, document)) = persist {
+        state.persisted_queries.register(&hash, &document).await;
+    }
+    // Serialized once, straight to text (this is on every request's path).
+    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
+        r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
+    });
+    Answer::new(StatusCode::OK, body)
+}
+
+/// Whether `response` is a request error: no data, and errors without
+/// paths (the document did not parse or validate, or a limit refused it).
+pub(super) fn is_request_error(response: &Response_) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// Gives async-graphql's own parse and validation errors, which have no
+/// code, theirs: GRAPHQL_PARSE_FAILED when the document did not parse
+/// (`parsed` false), else GRAPHQL_VALIDATION_FAILED.
+pub(super) fn code_request_errors(response: &mut Response_, parsed: bool) {
+    if !is_request_error(response) {
+        return;
+    }
+    let code = if parsed {
+        "GRAPHQL_VALIDATION_FAILED"
+    } else {
+        "GRAPHQL_PARSE_FAILED"
+    };
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", code);
+        }
+    }
+}
+
+/// Runs one checked operation (`analysis` is `None` when its document did
+/// not parse) in an operation slot, for `client`; `None` when every slot is
+/// taken. The response carries `extensions.cost` and `extensions.upstream`,
+/// and its request errors their codes.
+pub(super) async fn run_operation(
+    state: &AppState,
+    request: Request,
+    analysis: Option<Analysis>,
+    client: ClientId,
+) -> Option<Response_> {
+    let _permit = state.operations.try_acquire().ok()?;
     // No analysis: the document did not parse.
     let parsed = analysis.is_some();
     let max_values = state.guard.limits().max_result_values;
@@ -575,36 +655,8 @@ async fn run(state: &AppState, prepared: Prepared, media: MediaType, client: Cli
     if let Ok(upstream) = async_graphql::Value::from_json(usage.to_json()) {
         response.extensions.insert("upstream".into(), upstream);
     }
-
-    // A request error (the document did not parse or validate) has errors
-    // without paths and no data; it is answered without a `data` member.
-    let is_request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
-    if is_request_error {
-        // async-graphql's own parse and validation errors have no code.
-        let code = if parsed {
-            "GRAPHQL_VALIDATION_FAILED"
-        } else {
-            "GRAPHQL_PARSE_FAILED"
-        };
-        for error in &mut response.errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", code);
-            }
-        }
-        return request_error(media, &response);
-    }
-    // Only a document that ran is kept under its hash.
-    if let Some((hash, document)) = persist {
-        state.persisted_queries.register(&hash, &document).await;
-    }
-    // Serialized once, straight to text (this is on every request's path).
-    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
-        r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
-    });
-    Answer::new(StatusCode::OK, body)
+    code_request_errors(&mut response, parsed);
+    Some(response)
 }
 
 impl Answer {
@@ -642,11 +694,16 @@ fn request_error(media: MediaType, response: &Response_) -> Answer {
 /// An operation refused by a limit before it ran: a request error, with the
 /// (empty) upstream accounting every response carries.
 fn refused(media: MediaType, refusal: &Refusal) -> Answer {
+    request_error(media, &refusal_response(refusal))
+}
+
+/// The response to an operation `refusal` stopped before it ran.
+pub(super) fn refusal_response(refusal: &Refusal) -> Response_ {
     let mut response = Response_::from_errors(vec![refusal.to_server_error()]);
     if let Ok(upstream) = async_graphql::Value::from_json(UpstreamUsage::default().to_json()) {
         response.extensions.insert("upstream".into(), upstream);
     }
-    request_error(media, &response)
+    response
 }
 
 /// Every operation slot is taken: come back in a second.
@@ -673,11 +730,19 @@ struct RequestErrorBody<'a> {
 /// has no mutations, but the spec asks GET to refuse them with 405 rather than
 /// attempt them.
 fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;
     };
-    let operation_type = match (&document.operations, operation_name) {
+    operation_type(&document, operation_name) == Some(OperationType::Mutation)
+}
+
+/// The kind of the operation `operation_name` selects in `document` (the
+/// only one when no name is given); `None` when it selects none.
+fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
         (DocumentOperations::Multiple(operations), Some(name)) => {
             operations.get(name).map(|operation| operation.node.ty)
@@ -687,8 +752,7 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
             .next()
             .map(|operation| operation.node.ty),
         _ => None,
-    };
-    operation_type == Some(OperationType::Mutation)
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The HTTP server: `/graphql` (POST and GET), GraphiQL at `/`, `/healthz`.
+//! The HTTP server: `/graphql` (POST and GET, and WebSocket for
+//! subscriptions), GraphiQL at `/`, `/healthz`, `/metrics`.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so the binary and the
 //! tests start the server the same way (tests bind `127.0.0.1:0`).
@@ -9,6 +10,7 @@ mod documents;
 pub mod graphiql;
 mod graphql_http;
 pub mod persisted_queries;
+mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ use crate::sources::ita::ItaClient;
 use crate::sources::redis_link::RedisLink;
 use crate::sources::shared_cache::SharedCache;
 use crate::sources::Source;
+use crate::subscriptions::{Feeds, SubscriptionSettings};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +86,13 @@ pub(crate) struct AppState {
     persisted_queries: persisted_queries::PersistedQueries,
     /// Most operations in one batch (a JSON array).
     max_batch_size: usize,
+    /// Largest request body, and WebSocket message.
+    max_body_bytes: usize,
+    /// One permit per open subscription.
+    subscriptions: Arc<tokio::sync::Semaphore>,
+    subscription_limits: SubscriptionSettings,
+    /// The subscription feeds, for their state in /healthz.
+    feeds: Feeds,
 }
 
 /// How one source is served, for the startup line and /healthz.
@@ -131,6 +141,8 @@ impl Gateway {
                     keyed_per_hour: config.comtrade.budget(true).limit,
                     max_rows: None,
                 },
+                publish_every: (!config.sample_publish_interval.is_zero())
+                    .then_some(config.sample_publish_interval),
                 ..SimulatorOptions::default()
             };
             Some(
@@ -232,9 +244,21 @@ impl Gateway {
             operation_timeout: config.limits.operation_timeout,
             demand: limits.demand,
         };
+        let subscription_limits = config.subscriptions.settings();
+        let feeds = Feeds::new(
+            sources.gta.clone(),
+            sources.ita.clone(),
+            subscription_limits,
+            &metrics,
+        );
         let state = AppState {
-            schema: build_schema(sources.clone(), None),
-            counted_schema: build_schema(sources.clone(), Some(limits.max_result_values)),
+            schema: build_schema(sources.clone(), feeds.clone(), None),
+            counted_schema: build_schema(
+                sources.clone(),
+                feeds.clone(),
+                Some(limits.max_result_values),
+            ),
+            feeds,
             guard: operation_guard(&sources, limits),
             clients: client_id::ClientIdentity {
                 header: config.resilience.client_id_header.clone(),
@@ -261,6 +285,11 @@ impl Gateway {
                 config.persisted_queries_max_mb.saturating_mul(1024 * 1024),
             ),
             max_batch_size: config.limits.max_batch_size,
+            max_body_bytes: config.max_body_bytes,
+            subscriptions: Arc::new(tokio::sync::Semaphore::new(
+                subscription_limits.max_subscriptions,
+            )),
+            subscription_limits,
         };
         let mut router = Router::new();
         if let GraphiqlAssets::Directory(directory) = &config.graphiql_assets {
@@ -272,7 +301,7 @@ impl Gateway {
         }
         let router = router
             .route("/", get(graphiql::serve))
-            .route("/graphql", get(graphql_http::get).post(graphql_http::post))
+            .route("/graphql", get(websocket::get).post(graphql_http::post))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_text))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -439,6 +468,14 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         })
         .collect();
     health["admission"] = serde_json::Value::Object(admission);
+    // What subscriptions cost the upstreams: one poll per interval per key.
+    health["subscriptions"] = serde_json::json!({
+        "open": state.subscription_limits.max_subscriptions - state.subscriptions.available_permits(),
+        "polledKeys": {
+            "interventions": state.feeds.interventions.polled_keys(),
+            "tradeLeads": state.feeds.trade_leads.polled_keys(),
+        },
+    });
     if let Some(redis) = &state.redis {
         // Redis down is not the gateway down: it answers alone meanwhile.
         health["redis"] = serde_json::Value::from(if redis.available() {

@@ -148,6 +148,26 @@ impl ResponseCache {
             .and_then(|answer| answer.value.downcast::<T>().ok())
     }
 
+    /// Stores `value` (decoded from a body of `body_bytes`) as `key`'s
+    /// answer, replacing any: an answer fetched past the cache (a
+    /// subscription's poll) is the newest there is.
+    pub async fn insert<T: Send + Sync + 'static>(
+        &self,
+        key: CacheKey,
+        value: Arc<T>,
+        body_bytes: usize,
+    ) {
+        let answer = CachedAnswer {
+            body_bytes,
+            value,
+            fetched: Instant::now(),
+        };
+        if let Some(stale) = &self.stale {
+            stale.insert(key.clone(), answer.clone()).await;
+        }
+        self.cache.insert(key, answer).await;
+    }
+
     pub fn contains(&self, key: &CacheKey) -> bool {
         self.cache.contains_key(key)
     }

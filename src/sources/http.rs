@@ -415,6 +415,48 @@ impl Upstream {
         }
     }
 
+    /// The decoded answer to `request`, fetched now whatever the caches
+    /// hold: a subscription's poll asks what is new upstream, not what was
+    /// there a cache lifetime ago. It takes the same path as every request
+    /// (breaker, retries, budget, pacing, key scrubbing), and its answer
+    /// replaces the cached one, so that queries see it too.
+    pub async fn request_fresh<T: Send + Sync + 'static>(
+        &self,
+        request: &UpstreamRequest,
+        usage: &UpstreamUsage,
+        decode: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<Arc<T>, Error> {
+        let inner = &*self.inner;
+        let outcome = match self.fetch(request, usage).await {
+            Ok(body) => decode(&body).map(|value| (Arc::new(value), body)),
+            Err(error) => Err(error),
+        }
+        .map_err(|error| inner.scrubber.error(error));
+        let (value, body) = match outcome {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                if let Some(metrics) = &inner.metrics {
+                    metrics.error(inner.source, error.code());
+                }
+                return Err(error);
+            }
+        };
+        let key = CacheKey {
+            source: inner.source,
+            request: request.clone(),
+        };
+        if let Some(shared) = &inner.shared {
+            // Never a body that echoes the key into Redis.
+            if !inner.scrubber.finds_key_in(&body) {
+                shared.put(&key, &body);
+            }
+        }
+        if let Some(cache) = &inner.cache {
+            cache.insert(key, value.clone(), body.len()).await;
+        }
+        Ok(value)
+    }
+
     /// Sends `request` now, paced and budgeted, and counts it in the metrics.
     /// Sends `request`, through the breaker and with retries: each attempt
     /// is admitted by the breaker, passes the operation's request maximum,

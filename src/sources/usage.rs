@@ -72,6 +72,20 @@ impl UpstreamUsage {
         self.deadline
     }
 
+    /// Starts the accounting over: counts back to zero, the held
+    /// reservations refunded. A subscription's events each get what one
+    /// operation gets (the counts and request maximum are per event).
+    pub fn reset(&self) {
+        for counters in self.counters.iter() {
+            counters.requests.store(0, Ordering::Relaxed);
+            counters.retries.store(0, Ordering::Relaxed);
+            counters.cache_hits.store(0, Ordering::Relaxed);
+            counters.stale.store(0, Ordering::Relaxed);
+            counters.stale_age_seconds.store(0, Ordering::Relaxed);
+        }
+        self.held_plans().clear();
+    }
+
     /// Keeps `plan`'s reservation for the operation's requests to its source.
     pub fn hold(&self, plan: PlanReservation) {
         if !plan.is_empty() {

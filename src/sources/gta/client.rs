@@ -119,6 +119,23 @@ impl GtaClient {
         Ok(page)
     }
 
+    /// The first `limit` interventions `query` matches, in one request sent
+    /// now whatever the cache holds: a subscription's poll for what is new.
+    pub async fn newest(
+        &self,
+        query: &InterventionQuery,
+        limit: u32,
+        usage: &UpstreamUsage,
+    ) -> Result<Vec<Arc<Intervention>>, Error> {
+        self.check(query)?;
+        let request = self.data_request(query, limit.min(MAX_LIMIT_PER_REQUEST), 0);
+        let response = self
+            .upstream
+            .request_fresh(&request, usage, decode_data_response)
+            .await?;
+        Ok(response.interventions.clone())
+    }
+
     /// One request to the data endpoint.
     async fn request(
         &self,
@@ -127,6 +144,13 @@ impl GtaClient {
         offset: u64,
         usage: &UpstreamUsage,
     ) -> Result<Arc<super::model::DataResponse>, Error> {
+        let request = self.data_request(query, limit, offset);
+        self.upstream
+            .request(&request, usage, decode_data_response)
+            .await
+    }
+
+    fn data_request(&self, query: &InterventionQuery, limit: u32, offset: u64) -> UpstreamRequest {
         let body = DataRequestBody {
             limit,
             offset,
@@ -134,9 +158,6 @@ impl GtaClient {
             show_full_names: true,
             request_data: query.request_data.for_wire(),
         };
-        let request = UpstreamRequest::post_json(self.api.data_path(), &body);
-        self.upstream
-            .request(&request, usage, decode_data_response)
-            .await
+        UpstreamRequest::post_json(self.api.data_path(), &body)
     }
 }

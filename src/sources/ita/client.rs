@@ -504,6 +504,26 @@ impl ItaClient {
         self.api
     }
 
+    /// The first page (100 records) `params` match, in one request sent now
+    /// whatever the cache holds: a subscription's poll for what is new.
+    pub async fn newest<T: serde::de::DeserializeOwned + Identifiable + Send + Sync + 'static>(
+        &self,
+        endpoint: Endpoint,
+        params: &SearchParams,
+        usage: &UpstreamUsage,
+    ) -> Result<Vec<Arc<T>>, Error> {
+        params.check(endpoint, self.api)?;
+        let request = UpstreamRequest::get(
+            endpoint.path(self.api),
+            params.query(endpoint, self.api, MAX_SIZE, 0),
+        );
+        let answer = self
+            .upstream
+            .request_fresh(&request, usage, decode_answer::<T>)
+            .await?;
+        Ok(answer.results.clone())
+    }
+
     /// Up to `limit` records from `offset`, in requests of at most 100,
     /// stopping when ITA runs out. `keep_going` may stop earlier: it sees the
     /// records so far and says whether another page is needed.

@@ -1,0 +1,297 @@
+//! GraphQL over WebSocket on `GET /graphql`: `graphql-transport-ws` (the
+//! `graphql-ws` library's protocol) and the older `graphql-ws` protocol of
+//! subscriptions-transport-ws, through async-graphql-axum.
+//!
+//! Every operation a socket carries is held to what HTTP holds it to (the
+//! document guard, cost and upstream demand, the operation slots), with the
+//! client identity of the upgrade request. Subscriptions are bounded in the
+//! process (`--max-subscriptions`) and per connection
+//! (`--max-subscriptions-per-connection`); each event carries
+//! `extensions.upstream`, what resolving it cost.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Data, Executor, Request};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use futures::stream::{self, BoxStream, StreamExt};
+use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::graphql_http::{self, Response_};
+use super::AppState;
+use crate::graph::OperationContext;
+use crate::limits::{Refusal, RefusalCode};
+use crate::sources::pacing::ClientId;
+
+/// `GET /graphql`: a WebSocket upgrade when the request asks for one,
+/// else GraphQL over HTTP.
+pub(super) async fn get(
+    state: State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    query: RawQuery,
+) -> Response {
+    if !asks_for_websocket(&headers) {
+        return graphql_http::get(state, peer, headers, query).await;
+    }
+    let State(state) = state;
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let Ok(protocol) = protocol else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({ "errors": [{
+                "message": "a GraphQL WebSocket must offer the subprotocol graphql-transport-ws (or the older graphql-ws) in Sec-WebSocket-Protocol",
+                "extensions": { "code": "BAD_REQUEST" }
+            }] })
+            .to_string(),
+        )
+            .into_response();
+    };
+    let client = state
+        .clients
+        .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
+    let per_connection = state.subscription_limits.max_per_connection;
+    // A subscribe message is a request body: held to the same size.
+    let max_message = state.max_body_bytes;
+    let executor = SocketExecutor { state, client };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(max_message)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, executor, protocol)
+                .on_connection_init(move |_payload| async move {
+                    let mut data = Data::default();
+                    data.insert(ConnectionSlots(Arc::new(Semaphore::new(per_connection))));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+/// Whether the request is a WebSocket handshake (`Upgrade: websocket`).
+fn asks_for_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+}
+
+/// The subscriptions one connection may still open.
+struct ConnectionSlots(Arc<Semaphore>);
+
+/// Runs the operations of one WebSocket connection.
+#[derive(Clone)]
+struct SocketExecutor {
+    state: AppState,
+    client: ClientId,
+}
+
+impl Executor for SocketExecutor {
+    /// An operation outside a socket's subscribe messages (async-graphql
+    /// sends every one through [`Executor::execute_stream`]); as over HTTP.
+    async fn execute(&self, request: Request) -> Response_ {
+        match self.check(request).await {
+            Ok(Checked::Other(response)) | Err(response) => response,
+            Ok(Checked::Subscription { .. }) => coded(
+                "a subscription needs a subscribe message of its own",
+                "BAD_REQUEST",
+            ),
+        }
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response_> {
+        let executor = self.clone();
+        stream::once(async move { executor.open(request, session).await })
+            .flatten()
+            .boxed()
+    }
+}
+
+impl SocketExecutor {
+    /// The responses of one subscribe message: one for a query, the events
+    /// of a subscription, or the one error that refused it.
+    async fn open(
+        self,
+        request: Request,
+        session: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response_> {
+        match self.subscription(request, session).await {
+            Ok(events) => events,
+            Err(response) => stream::once(async move { response }).boxed(),
+        }
+    }
+
+    /// Holds `request` to the limits. A query or mutation is run at once.
+    async fn check(&self, mut request: Request) -> Result<Checked, Response_> {
+        let state = &self.state;
+        state
+            .guard
+            .check_text(&request.query)
+            .map_err(|refusal| graphql_http::refusal_response(&refusal))?;
+        let checked = graphql_http::check_document(state, &mut request)
+            .await
+            .map_err(|refusal| graphql_http::refusal_response(&refusal))?;
+        match checked {
+            Some(checked) if checked.kind == OperationType::Subscription => {
+                let max_values = state.guard.limits().max_result_values;
+                let counted = checked.analysis.needs_result_count(max_values);
+                Ok(Checked::Subscription { request, counted })
+            }
+            checked => {
+                let analysis = checked.map(|checked| checked.analysis);
+                let response = graphql_http::run_operation(state, request, analysis, self.client.clone())
+                    .await
+                    .unwrap_or_else(|| {
+                        coded(
+                            "the gateway is running as many operations as it is configured for; retry after 1 s",
+                            "SERVER_OVERLOADED",
+                        )
+                    });
+                Ok(Checked::Other(response))
+            }
+        }
+    }
+
+    /// A subscription's events, each with `extensions.upstream`; a query's
+    /// one response; or the response that refused it.
+    async fn subscription(
+        &self,
+        request: Request,
+        session: Option<Arc<Data>>,
+    ) -> Result<BoxStream<'static, Response_>, Response_> {
+        let (request, counted) = match self.check(request).await? {
+            Checked::Subscription { request, counted } => (request, counted),
+            Checked::Other(response) => return Ok(stream::once(async move { response }).boxed()),
+        };
+        let state = &self.state;
+        let limits = state.subscription_limits;
+        let Ok(process_slot) = state.subscriptions.clone().try_acquire_owned() else {
+            return Err(refusal(
+                RefusalCode::TooManySubscriptions,
+                &format!(
+                    "the gateway has {} subscriptions open, as many as it is configured for (--max-subscriptions); try again later",
+                    limits.max_subscriptions
+                ),
+            ));
+        };
+        let connection_slots = session
+            .as_ref()
+            .and_then(|data| data.get(&std::any::TypeId::of::<ConnectionSlots>()))
+            .and_then(|slots| slots.downcast_ref::<ConnectionSlots>())
+            .map(|slots| slots.0.clone());
+        let connection_slot = match connection_slots.map(Semaphore::try_acquire_owned) {
+            Some(Ok(slot)) => Some(slot),
+            Some(Err(_)) => {
+                return Err(refusal(
+                    RefusalCode::TooManySubscriptions,
+                    &format!(
+                        "this connection has {} subscriptions open, as many as one may (--max-subscriptions-per-connection); complete one first",
+                        limits.max_per_connection
+                    ),
+                ))
+            }
+            None => None,
+        };
+        let open = OpenSubscription::new(state, process_slot, connection_slot);
+        let operation = OperationContext::for_subscription(&state.sources, self.client.clone());
+        let request = request
+            .data(operation.result_size.clone())
+            .data(operation.clone());
+        let schema = if counted {
+            &state.counted_schema
+        } else {
+            &state.schema
+        };
+        let events = match session {
+            Some(session) => schema.execute_stream_with_session_data(request, session),
+            None => schema.execute_stream(request),
+        };
+        // Each event is driven like an operation, so that its loads batch.
+        // An event that grows past the result cap is stopped, and with it
+        // the subscription (its refusal is the last message).
+        let events = stream::unfold(Some((events, operation, open)), |state| async move {
+            let (mut events, operation, open) = state?;
+            let mut response = match operation.run(events.next()).await {
+                Ok(Some(response)) => response,
+                Ok(None) => return None,
+                Err(refusal) => return Some((graphql_http::refusal_response(&refusal), None)),
+            };
+            if let Ok(upstream) = async_graphql::Value::from_json(operation.usage.to_json()) {
+                response.extensions.insert("upstream".into(), upstream);
+            }
+            graphql_http::code_request_errors(&mut response, true);
+            Some((response, Some((events, operation, open))))
+        });
+        Ok(events.boxed())
+    }
+}
+
+/// What checking a subscribe message gave.
+enum Checked {
+    /// A subscription, ready to open; `counted` when its events could come
+    /// near the result cap, and are counted as they are built.
+    Subscription { request: Request, counted: bool },
+    /// Anything else, already run.
+    Other(Response_),
+}
+
+/// The slots an open subscription holds, and its count in the metrics;
+/// all given back when it ends.
+struct OpenSubscription {
+    _process: OwnedSemaphorePermit,
+    _connection: Option<OwnedSemaphorePermit>,
+    metrics: crate::metrics::Metrics,
+}
+
+impl OpenSubscription {
+    fn new(
+        state: &AppState,
+        process: OwnedSemaphorePermit,
+        connection: Option<OwnedSemaphorePermit>,
+    ) -> Self {
+        state.metrics.subscriptions_open(1);
+        Self {
+            _process: process,
+            _connection: connection,
+            metrics: state.metrics.clone(),
+        }
+    }
+}
+
+impl Drop for OpenSubscription {
+    fn drop(&mut self) {
+        self.metrics.subscriptions_open(-1);
+    }
+}
+
+/// A request error with a limit's `code` and no upstream call.
+fn refusal(code: RefusalCode, message: &str) -> Response_ {
+    graphql_http::refusal_response(&Refusal::new(code, message))
+}
+
+/// A request error with `code`.
+fn coded(message: &str, code: &str) -> Response_ {
+    let mut error = async_graphql::ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    Response_::from_errors(vec![error])
+}

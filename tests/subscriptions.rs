@@ -1,0 +1,447 @@
+//! Subscriptions over WebSocket (`graphql-transport-ws` on /graphql), end to
+//! end against the simulator, which publishes a new intervention and trade
+//! lead every few milliseconds here. The feeds' own rules (one poll per
+//! key, baseline, failures told once, the loop ending with its last
+//! subscriber) are tested with a paused clock in `subscriptions::feed`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestGateway;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use trade_graph::sample::{Fault, SimulatorOptions, SAMPLE_KEY};
+use trade_graph::sources::Source;
+
+/// How long a test waits for one message before it fails (events come
+/// every few tens of milliseconds; this only bounds a broken gateway).
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A gateway whose simulator publishes every 20 ms and whose feeds poll
+/// every 20 ms, with `flags` on top.
+async fn gateway(flags: &[&str]) -> TestGateway {
+    let mut all = vec!["--subscription-poll-interval", "20ms"];
+    all.extend_from_slice(flags);
+    TestGateway::start_simulated(
+        SAMPLE_KEY,
+        SimulatorOptions {
+            publish_every: Some(Duration::from_millis(20)),
+            ..SimulatorOptions::default()
+        },
+        &all,
+    )
+    .await
+}
+
+/// One `graphql-transport-ws` connection.
+struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
+
+impl Socket {
+    /// Connects and completes the protocol's handshake.
+    async fn open(gateway: &TestGateway) -> Self {
+        let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (stream, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the WebSocket handshake succeeds");
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            "graphql-transport-ws"
+        );
+        let mut socket = Self(stream);
+        socket.send(json!({ "type": "connection_init" })).await;
+        assert_eq!(socket.receive().await["type"], "connection_ack");
+        socket
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.0
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("the gateway takes the message");
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query } }))
+            .await;
+    }
+
+    /// The next protocol message.
+    async fn receive(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.0.next())
+                .await
+                .expect("a message within the patience")
+                .expect("the socket is open")
+                .expect("a readable message");
+            match message {
+                Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Close(frame) => panic!("the gateway closed the socket: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The payloads of the next `count` `next` messages for `id`; messages
+    /// for other ids are kept for later.
+    async fn next_payloads(
+        &mut self,
+        id: &str,
+        count: usize,
+        others: &mut Vec<Value>,
+    ) -> Vec<Value> {
+        let mut payloads = Vec::new();
+        while payloads.len() < count {
+            let message = self.receive().await;
+            if message["id"] == id {
+                assert_eq!(message["type"], "next", "{message}");
+                payloads.push(message["payload"].clone());
+            } else {
+                others.push(message);
+            }
+        }
+        payloads
+    }
+
+    /// The one error payload that refused subscription `id`, which is then
+    /// complete.
+    async fn refusal(&mut self, id: &str) -> Value {
+        let message = self.receive().await;
+        assert_eq!(message["id"], id, "{message}");
+        assert_eq!(message["type"], "next", "{message}");
+        let payload = message["payload"].clone();
+        assert!(payload.get("data").is_none_or(Value::is_null), "{payload}");
+        let complete = self.receive().await;
+        assert_eq!(complete, json!({ "id": id, "type": "complete" }));
+        payload
+    }
+}
+
+fn code(payload: &Value) -> &str {
+    payload["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+const NEW_INTERVENTIONS: &str = r#"subscription {
+  newInterventions(implementers: ["USA", "CHN", "IND", "BRA", "DEU"]) {
+    id title dateAnnounced implementingJurisdictions { iso3 }
+    officesOfImplementers: implementingJurisdictions { officeLocations { id } }
+  }
+}"#;
+
+#[tokio::test]
+async fn subscribers_of_the_same_jurisdictions_share_one_feed_and_see_each_new_intervention() {
+    // The guard counts a page of offices per jurisdiction an intervention
+    // could list (235); one ITA search answers them all.
+    let gateway = gateway(&["--ita-max-requests", "300"]).await;
+    let mut socket = Socket::open(&gateway).await;
+    socket.subscribe("a", NEW_INTERVENTIONS).await;
+    socket.subscribe("b", NEW_INTERVENTIONS).await;
+    let mut others = Vec::new();
+    let first = socket.next_payloads("a", 3, &mut others).await;
+
+    let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
+    assert_eq!(health["subscriptions"]["open"], 2, "{health}");
+    assert_eq!(
+        health["subscriptions"]["polledKeys"]["interventions"], 1,
+        "two subscribers of one key, one poll loop: {health}"
+    );
+
+    let mut ids = Vec::new();
+    for payload in &first {
+        assert!(payload.get("errors").is_none(), "{payload}");
+        let intervention = &payload["data"]["newInterventions"];
+        let implementers: Vec<&str> = intervention["implementingJurisdictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|jurisdiction| jurisdiction["iso3"].as_str().unwrap())
+            .collect();
+        assert!(
+            implementers
+                .iter()
+                .any(|iso3| ["USA", "CHN", "IND", "BRA", "DEU"].contains(iso3)),
+            "only the jurisdictions subscribed to: {implementers:?}"
+        );
+        ids.push(intervention["id"].as_u64().unwrap());
+        // Each event is accounted for alone: its offices are one ITA
+        // search (or its cached answer), never the sum of the events so far.
+        let ita = &payload["extensions"]["upstream"]["ita"];
+        assert_eq!(
+            ita["requests"].as_u64().unwrap() + ita["cacheHits"].as_u64().unwrap(),
+            1,
+            "{payload}"
+        );
+        assert_eq!(
+            payload["extensions"]["upstream"]["gta"]["requests"], 0,
+            "the poll is the feed's, not the event's"
+        );
+    }
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "oldest first, each once: {ids:?}"
+    );
+    assert!(
+        ids[0] > 105_000,
+        "published while subscribed, not the sample's: {ids:?}"
+    );
+
+    // The other subscriber got the same news.
+    let second = socket.next_payloads("b", 3, &mut Vec::new()).await;
+    let second_ids: Vec<u64> = others
+        .iter()
+        .map(|message| &message["payload"])
+        .chain(second.iter())
+        .map(|payload| payload["data"]["newInterventions"]["id"].as_u64().unwrap())
+        .take(3)
+        .collect();
+    assert_eq!(second_ids, ids);
+
+    // Complete: the subscription ends, its slot is given back.
+    socket.send(json!({ "id": "a", "type": "complete" })).await;
+    socket.send(json!({ "id": "b", "type": "complete" })).await;
+    let polls = metric(
+        &gateway,
+        "trade_graph_subscription_polls_total{feed=\"interventions\"}",
+    )
+    .await;
+    assert!(polls >= 3.0, "the feed polled: {polls}");
+}
+
+#[tokio::test]
+async fn new_trade_leads_arrive_for_the_countries_subscribed_to() {
+    let gateway = gateway(&[]).await;
+    let mut socket = Socket::open(&gateway).await;
+    socket
+        .subscribe(
+            "leads",
+            r#"subscription { newTradeLeads(countries: ["Mexico", "CA", "GB"]) { id title countryCode source } }"#,
+        )
+        .await;
+    let payloads = socket.next_payloads("leads", 2, &mut Vec::new()).await;
+    for payload in &payloads {
+        let lead = &payload["data"]["newTradeLeads"];
+        assert!(
+            ["MX", "CA", "GB"].contains(&lead["countryCode"].as_str().unwrap()),
+            "{payload}"
+        );
+        assert!(
+            lead["id"].as_str().unwrap().contains("-new-"),
+            "a published lead: {payload}"
+        );
+    }
+    assert_ne!(payloads[0], payloads[1]);
+}
+
+#[tokio::test]
+async fn a_failing_poll_is_one_error_naming_the_source_and_the_feed_resumes() {
+    // No retries, and a breaker that lets a poll through soon after.
+    let gateway = gateway(&["--retry-max-attempts", "1", "--breaker-open-for", "20ms"]).await;
+    let mut socket = Socket::open(&gateway).await;
+    socket
+        .subscribe("s", "subscription { newInterventions { id } }")
+        .await;
+    socket.next_payloads("s", 1, &mut Vec::new()).await;
+    gateway.simulator.inject_fault(
+        Source::Gta,
+        Fault::Status {
+            status: 503,
+            body: "down for maintenance".into(),
+        },
+    );
+    let failure = loop {
+        let payload = socket
+            .next_payloads("s", 1, &mut Vec::new())
+            .await
+            .remove(0);
+        if payload.get("errors").is_some() {
+            break payload;
+        }
+    };
+    assert_eq!(
+        failure["errors"][0]["extensions"]["source"], "gta",
+        "{failure}"
+    );
+    assert_eq!(code(&failure), "UPSTREAM_UNAVAILABLE", "{failure}");
+    gateway.simulator.clear_fault(Source::Gta);
+    let resumed = socket
+        .next_payloads("s", 1, &mut Vec::new())
+        .await
+        .remove(0);
+    assert!(
+        resumed["data"]["newInterventions"]["id"].is_u64(),
+        "{resumed}"
+    );
+}
+
+#[tokio::test]
+async fn bad_subscriptions_are_refused_with_a_code_and_no_upstream_call() {
+    let gateway = gateway(&[
+        "--max-subscriptions-per-connection",
+        "1",
+        "--max-subscription-feeds",
+        "1",
+    ])
+    .await;
+    let mut socket = Socket::open(&gateway).await;
+    let gta_before = gateway.simulator.request_count(Source::Gta);
+
+    socket
+        .subscribe(
+            "unknown",
+            r#"subscription { newInterventions(implementers: ["Atlantis"]) { id } }"#,
+        )
+        .await;
+    let refused = socket.refusal("unknown").await;
+    assert_eq!(code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert!(refused["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Atlantis"));
+
+    socket
+        .subscribe(
+            "no-countries",
+            "subscription { newTradeLeads(countries: []) { id } }",
+        )
+        .await;
+    assert_eq!(
+        code(&socket.refusal("no-countries").await),
+        "BAD_USER_INPUT"
+    );
+
+    socket
+        .subscribe(
+            "invalid",
+            "subscription { newInterventions { noSuchField } }",
+        )
+        .await;
+    assert_eq!(
+        code(&socket.refusal("invalid").await),
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+
+    let deep = format!(
+        "subscription {{ newInterventions {{ {}id{} }} }}",
+        "implementingJurisdictions { interventionsImplemented { items { ".repeat(8),
+        " } } }".repeat(8)
+    );
+    // Held to the same upstream demand as a query, per event.
+    socket.subscribe("demanding", NEW_INTERVENTIONS).await;
+    let refused = socket.refusal("demanding").await;
+    assert_eq!(code(&refused), "UPSTREAM_DEMAND_TOO_HIGH", "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["source"], "ita");
+    socket.subscribe("deep", &deep).await;
+    assert_eq!(code(&socket.refusal("deep").await), "OPERATION_TOO_DEEP");
+    assert_eq!(
+        gateway.simulator.request_count(Source::Gta),
+        gta_before,
+        "nothing refused reached GTA"
+    );
+
+    // One subscription per connection here, one key per feed.
+    socket
+        .subscribe(
+            "first",
+            "subscription { newInterventions(implementers: [\"USA\"]) { id } }",
+        )
+        .await;
+    socket
+        .subscribe(
+            "second",
+            "subscription { newInterventions(implementers: [\"USA\"]) { id } }",
+        )
+        .await;
+    let refused = socket.refusal("second").await;
+    assert_eq!(code(&refused), "TOO_MANY_SUBSCRIPTIONS", "{refused}");
+    let mut other = Socket::open(&gateway).await;
+    other
+        .subscribe(
+            "elsewhere",
+            "subscription { newInterventions(implementers: [\"CHN\"]) { id } }",
+        )
+        .await;
+    let refused = other.refusal("elsewhere").await;
+    assert_eq!(code(&refused), "TOO_MANY_SUBSCRIPTION_FEEDS", "{refused}");
+}
+
+#[tokio::test]
+async fn an_event_past_the_result_cap_ends_the_subscription_with_the_refusal() {
+    let gateway = gateway(&["--max-result-values", "4"]).await;
+    let mut socket = Socket::open(&gateway).await;
+    socket
+        .subscribe(
+            "big",
+            "subscription { newInterventions { id title description affectedJurisdictions { iso3 name } } }",
+        )
+        .await;
+    let refused = socket.refusal("big").await;
+    assert_eq!(code(&refused), "RESULT_TOO_LARGE", "{refused}");
+}
+
+#[tokio::test]
+async fn queries_over_the_socket_are_held_to_the_same_rules_as_over_http() {
+    let gateway = gateway(&[]).await;
+    let mut socket = Socket::open(&gateway).await;
+    socket
+        .subscribe("q", r#"{ jurisdiction(iso3: "BRA") { name interventionsImplemented(limit: 2) { items { id } } } }"#)
+        .await;
+    let answer = socket
+        .next_payloads("q", 1, &mut Vec::new())
+        .await
+        .remove(0);
+    assert_eq!(answer["data"]["jurisdiction"]["name"], "Brazil", "{answer}");
+    assert_eq!(
+        answer["extensions"]["upstream"]["gta"]["requests"], 1,
+        "{answer}"
+    );
+    assert_eq!(
+        socket.receive().await,
+        json!({ "id": "q", "type": "complete" })
+    );
+
+    // Over HTTP, a subscription is told where to go.
+    let response: Value = gateway
+        .query("subscription { newInterventions { id } }")
+        .await;
+    assert_eq!(
+        code(&response),
+        "SUBSCRIPTION_NEEDS_WEBSOCKET",
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn an_upgrade_without_a_graphql_subprotocol_is_refused() {
+    let gateway = gateway(&[]).await;
+    let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));
+    let error = tokio_tungstenite::connect_async(url)
+        .await
+        .expect_err("no subprotocol, no socket");
+    match error {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 400);
+            let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap();
+            assert!(body.contains("graphql-transport-ws"), "{body}");
+        }
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+/// A metric's value in /metrics.
+async fn metric(gateway: &TestGateway, name: &str) -> f64 {
+    let text = gateway.get_text("/metrics").await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
