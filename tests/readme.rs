@@ -3,9 +3,23 @@
 
 mod common;
 
+use std::time::Duration;
+
+use common::socket::Socket;
 use common::TestGateway;
 
-/// Every ```graphql block of README.md answers without errors.
+/// The first event of subscription `document`.
+async fn first_event(gateway: &TestGateway, document: &str) -> serde_json::Value {
+    let mut socket = Socket::open(gateway).await;
+    socket.subscribe("readme", document).await;
+    socket
+        .next_payloads("readme", 1, &mut Vec::new())
+        .await
+        .remove(0)
+}
+
+/// Every ```graphql block of README.md answers without errors (a
+/// subscription: its first event, over WebSocket).
 #[tokio::test]
 async fn readme_examples_run_without_errors() {
     let readme =
@@ -17,8 +31,14 @@ async fn readme_examples_run_without_errors() {
         .collect();
     assert!(blocks.len() >= 4, "found {} graphql blocks", blocks.len());
     let gateway = TestGateway::start().await;
+    // Subscriptions need news: a simulator that publishes.
+    let publishing = TestGateway::start_publishing(Duration::from_millis(20), &[]).await;
     for block in blocks {
-        let response = gateway.query(block).await;
+        let response = if block.trim_start().starts_with("subscription") {
+            first_event(&publishing, block).await
+        } else {
+            gateway.query(block).await
+        };
         assert!(
             response.get("errors").is_none(),
             "README example failed:\n{block}\n{}",

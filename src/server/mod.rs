@@ -342,7 +342,7 @@ impl Gateway {
             .collect();
         let limits = config.operation_limits();
         format!(
-            "sources: {}; limits: document {} bytes, depth {}, {} fields, cost {}, requests per operation gta {} comtrade {} ita {}, operation timeout {}, {} operations at once, body {} bytes; GraphiQL assets from {}",
+            "sources: {}; limits: document {} bytes, depth {}, {} fields, cost {}, requests per operation gta {} comtrade {} ita {}, operation timeout {}, {} operations at once, body {} bytes; subscriptions: polled every {}, at most {} open ({} per connection), {} sets of jurisdictions per feed; GraphiQL assets from {}",
             parts.join(", "),
             limits.document.max_bytes,
             limits.shape.max_depth,
@@ -354,6 +354,10 @@ impl Gateway {
             humantime::format_duration(config.limits.operation_timeout),
             config.limits.max_concurrent_operations,
             config.max_body_bytes,
+            humantime::format_duration(config.subscriptions.subscription_poll_interval),
+            config.subscriptions.max_subscriptions,
+            config.subscriptions.max_subscriptions_per_connection,
+            config.subscriptions.max_subscription_feeds,
             config.graphiql_assets,
         )
     }

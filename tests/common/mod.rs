@@ -2,6 +2,8 @@
 //! simulator the test can inject faults into and count requests on.
 #![allow(dead_code)]
 
+pub mod socket;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -92,6 +94,20 @@ impl TestGateway {
             ..SimulatorOptions::default()
         };
         Self::start_with_keys(keys, options, &[]).await
+    }
+
+    /// The gateway in front of a simulator that publishes a new
+    /// intervention and trade lead every `every`, its subscription feeds
+    /// polling as often; `flags` on top.
+    pub async fn start_publishing(every: Duration, flags: &[&str]) -> Self {
+        let interval = humantime::format_duration(every).to_string();
+        let mut all = vec!["--subscription-poll-interval", &interval];
+        all.extend_from_slice(flags);
+        let options = SimulatorOptions {
+            publish_every: Some(every),
+            ..SimulatorOptions::default()
+        };
+        Self::start_simulated(SAMPLE_KEY, options, &all).await
     }
 
     /// The gateway in front of a simulator started with `options`.

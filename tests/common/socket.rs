@@ -1,0 +1,106 @@
+//! A `graphql-transport-ws` client for tests: the protocol's handshake,
+//! subscribe messages, and the messages that come back.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::TestGateway;
+
+/// How long a test waits for one message before it fails (events come
+/// every few tens of milliseconds in tests; this only bounds a broken
+/// gateway).
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// One `graphql-transport-ws` connection.
+pub struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
+
+impl Socket {
+    /// Connects and completes the protocol's handshake.
+    pub async fn open(gateway: &TestGateway) -> Self {
+        let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (stream, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the WebSocket handshake succeeds");
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            "graphql-transport-ws"
+        );
+        let mut socket = Self(stream);
+        socket.send(json!({ "type": "connection_init" })).await;
+        assert_eq!(socket.receive().await["type"], "connection_ack");
+        socket
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.0
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("the gateway takes the message");
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query } }))
+            .await;
+    }
+
+    /// The next protocol message.
+    pub async fn receive(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.0.next())
+                .await
+                .expect("a message within the patience")
+                .expect("the socket is open")
+                .expect("a readable message");
+            match message {
+                Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Close(frame) => panic!("the gateway closed the socket: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The payloads of the next `count` `next` messages for `id`; messages
+    /// for other ids are kept for later.
+    pub async fn next_payloads(
+        &mut self,
+        id: &str,
+        count: usize,
+        others: &mut Vec<Value>,
+    ) -> Vec<Value> {
+        let mut payloads = Vec::new();
+        while payloads.len() < count {
+            let message = self.receive().await;
+            if message["id"] == id {
+                assert_eq!(message["type"], "next", "{message}");
+                payloads.push(message["payload"].clone());
+            } else {
+                others.push(message);
+            }
+        }
+        payloads
+    }
+
+    /// The one error payload that refused subscription `id`, which is then
+    /// complete.
+    pub async fn refusal(&mut self, id: &str) -> Value {
+        let message = self.receive().await;
+        assert_eq!(message["id"], id, "{message}");
+        assert_eq!(message["type"], "next", "{message}");
+        let payload = message["payload"].clone();
+        assert!(payload.get("data").is_none_or(Value::is_null), "{payload}");
+        let complete = self.receive().await;
+        assert_eq!(complete, json!({ "id": id, "type": "complete" }));
+        payload
+    }
+}
