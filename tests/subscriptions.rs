@@ -316,6 +316,31 @@ async fn queries_over_the_socket_are_held_to_the_same_rules_as_over_http() {
 }
 
 #[tokio::test]
+async fn a_socket_that_never_initialises_is_closed() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let gateway = gateway(&["--header-read-timeout", "100ms"]).await;
+    let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    // No connection_init: the gateway hangs up (no message, or an error).
+    let ended = tokio::time::timeout(Duration::from_secs(20), socket.next())
+        .await
+        .expect("the gateway closes the socket");
+    assert!(
+        !matches!(
+            ended,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))
+        ),
+        "{ended:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_upgrade_without_a_graphql_subprotocol_is_refused() {
     let gateway = gateway(&[]).await;
     let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));

@@ -88,6 +88,9 @@ pub(crate) struct AppState {
     max_batch_size: usize,
     /// Largest request body, and WebSocket message.
     max_body_bytes: usize,
+    /// How long a client may take to send its headers, and a WebSocket
+    /// its `connection_init`.
+    header_read_timeout: Duration,
     /// One permit per open subscription.
     subscriptions: Arc<tokio::sync::Semaphore>,
     subscription_limits: SubscriptionSettings,
@@ -286,6 +289,7 @@ impl Gateway {
             ),
             max_batch_size: config.limits.max_batch_size,
             max_body_bytes: config.max_body_bytes,
+            header_read_timeout: config.limits.header_read_timeout,
             subscriptions: Arc::new(tokio::sync::Semaphore::new(
                 subscription_limits.max_subscriptions,
             )),

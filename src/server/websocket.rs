@@ -65,20 +65,38 @@ pub(super) async fn get(
         .clients
         .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
     let per_connection = state.subscription_limits.max_per_connection;
-    // A subscribe message is a request body: held to the same size.
+    // A subscribe message is a request body: held to the same size, and
+    // the protocol's first message to the headers' time.
     let max_message = state.max_body_bytes;
+    let init_timeout = state.header_read_timeout;
     let executor = SocketExecutor { state, client };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max_message)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, executor, protocol)
+        .on_upgrade(move |socket| async move {
+            let (initialised, init) = tokio::sync::oneshot::channel::<()>();
+            let serve = GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |_payload| async move {
+                    let _ = initialised.send(());
                     let mut data = Data::default();
                     data.insert(ConnectionSlots(Arc::new(Semaphore::new(per_connection))));
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            let mut serve = std::pin::pin!(serve);
+            // graphql-ws closes a socket that never initialises (4408);
+            // here it is dropped, so an idle socket cannot hold a task and
+            // a descriptor forever.
+            tokio::select! {
+                () = &mut serve => return,
+                init = tokio::time::timeout(init_timeout, init) => {
+                    if !matches!(init, Ok(Ok(()))) {
+                        tracing::debug!("closing a WebSocket that sent no connection_init in time");
+                        return;
+                    }
+                }
+            }
+            serve.await;
         })
 }
 
