@@ -344,35 +344,21 @@ impl Upstream {
                 Some((shared, key)) => shared.get(key).await,
                 None => None,
             };
-            let fetched = match from_shared {
+            let (fetched, was_shared) = match from_shared {
                 Some(body) => {
                     usage.record_cache_hit(inner.source);
                     if let Some(metrics) = &inner.metrics {
                         metrics.cache_hit(inner.source);
                     }
-                    Ok((body, true))
+                    (Ok(body), true)
                 }
-                None => self.fetch(request, usage).await.map(|body| (body, false)),
+                None => (self.fetch(request, usage).await, false),
             };
-            let outcome = match fetched {
-                Ok((body, was_shared)) => decode(&body).map(|value| {
-                    // Never a body that echoes the key into Redis.
-                    if let (Some((shared, key)), false) = (&shared, was_shared) {
-                        if !inner.scrubber.finds_key_in(&body) {
-                            shared.put(key, &body);
-                        }
-                    }
-                    (value, body.len())
-                }),
-                Err(error) => Err(error),
+            let (value, body) = self.decoded(fetched, decode)?;
+            if let (Some((_, key)), false) = (&shared, was_shared) {
+                self.share(key, &body);
             }
-            // Decoding details quote upstream values, error bodies echo
-            // requests: all of it is scrubbed of the key here, in one place.
-            .map_err(|error| inner.scrubber.error(error));
-            if let (Err(error), Some(metrics)) = (&outcome, &inner.metrics) {
-                metrics.error(inner.source, error.code());
-            }
-            outcome
+            Ok((value, body.len()))
         };
         let Some(cache) = &inner.cache else {
             return fetch_and_decode.await.map(|(value, _)| Arc::new(value));
@@ -426,35 +412,49 @@ impl Upstream {
         usage: &UpstreamUsage,
         decode: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Arc<T>, Error> {
-        let inner = &*self.inner;
-        let outcome = match self.fetch(request, usage).await {
-            Ok(body) => decode(&body).map(|value| (Arc::new(value), body)),
-            Err(error) => Err(error),
-        }
-        .map_err(|error| inner.scrubber.error(error));
-        let (value, body) = match outcome {
-            Ok(fetched) => fetched,
-            Err(error) => {
-                if let Some(metrics) = &inner.metrics {
-                    metrics.error(inner.source, error.code());
-                }
-                return Err(error);
-            }
-        };
+        let (value, body) = self.decoded(self.fetch(request, usage).await, decode)?;
+        let value = Arc::new(value);
         let key = CacheKey {
-            source: inner.source,
+            source: self.inner.source,
             request: request.clone(),
         };
-        if let Some(shared) = &inner.shared {
-            // Never a body that echoes the key into Redis.
-            if !inner.scrubber.finds_key_in(&body) {
-                shared.put(&key, &body);
-            }
-        }
-        if let Some(cache) = &inner.cache {
+        self.share(&key, &body);
+        if let Some(cache) = &self.inner.cache {
             cache.insert(key, value.clone(), body.len()).await;
         }
         Ok(value)
+    }
+
+    /// A fetched body decoded with `decode`, and the body; a failure
+    /// scrubbed of the key (decoding details quote upstream values, error
+    /// bodies echo requests: all of it is scrubbed here, in one place) and
+    /// counted in the metrics.
+    fn decoded<T>(
+        &self,
+        fetched: Result<Vec<u8>, Error>,
+        decode: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<(T, Vec<u8>), Error> {
+        let inner = &*self.inner;
+        fetched
+            .and_then(|body| decode(&body).map(|value| (value, body)))
+            .map_err(|error| {
+                let error = inner.scrubber.error(error);
+                if let Some(metrics) = &inner.metrics {
+                    metrics.error(inner.source, error.code());
+                }
+                error
+            })
+    }
+
+    /// Gives the other replicas `body`, the answer to `key` (Redis, when
+    /// configured); never a body that echoes the key.
+    fn share(&self, key: &CacheKey, body: &[u8]) {
+        let inner = &*self.inner;
+        if let Some(shared) = &inner.shared {
+            if !inner.scrubber.finds_key_in(body) {
+                shared.put(key, body);
+            }
+        }
     }
 
     /// Sends `request` now, paced and budgeted, and counts it in the metrics.
