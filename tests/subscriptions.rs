@@ -267,6 +267,17 @@ async fn bad_subscriptions_are_refused_with_a_code_and_no_upstream_call() {
         .await;
     let refused = other.refusal("elsewhere").await;
     assert_eq!(code(&refused), "TOO_MANY_SUBSCRIPTION_FEEDS", "{refused}");
+
+    // Refusals before a subscription starts count in the operation metrics,
+    // as over HTTP.
+    for (code, count) in [
+        ("TOO_MANY_SUBSCRIPTIONS", 1.0),
+        ("OPERATION_TOO_DEEP", 1.0),
+        ("UPSTREAM_DEMAND_TOO_HIGH", 1.0),
+    ] {
+        let name = format!("trade_graph_operation_errors_total{{code=\"{code}\"}}");
+        assert_eq!(metric(&gateway, &name).await, count, "{name}");
+    }
 }
 
 #[tokio::test]

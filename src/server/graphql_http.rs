@@ -95,14 +95,34 @@ struct Answer {
     /// Headers beyond the content type (`Retry-After`, `Allow`).
     headers: Vec<(header::HeaderName, HeaderValue)>,
     body: String,
+    /// For the metrics: how the operation ended and its errors' codes.
+    outcome: OperationOutcome,
+    codes: Vec<String>,
+    /// A status no media type changes: PERSISTED_QUERY_NOT_FOUND is 200
+    /// either way, which Apollo's link reads as "send the document".
+    status_fixed: bool,
 }
 
 impl Answer {
+    /// An answer without errors.
     fn new(status: StatusCode, body: String) -> Self {
         Self {
             status,
             headers: Vec::new(),
             body,
+            outcome: OperationOutcome::Ok,
+            codes: Vec::new(),
+            status_fixed: false,
+        }
+    }
+
+    /// The answer carrying `response` as `body`: its outcome and codes.
+    fn of(status: StatusCode, response: &Response_, body: String) -> Self {
+        let (outcome, codes) = outcome(response);
+        Self {
+            outcome,
+            codes,
+            ..Self::new(status, body)
         }
     }
 
@@ -130,10 +150,15 @@ fn bad_request(status: StatusCode, message: &str) -> Answer {
 
 /// A request error with `code`, without data.
 fn coded_error(status: StatusCode, message: &str, code: &str) -> Answer {
-    Answer::new(
-        status,
-        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }).to_string(),
-    )
+    Answer {
+        outcome: OperationOutcome::Refused,
+        codes: vec![code.to_owned()],
+        ..Answer::new(
+            status,
+            json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+                .to_string(),
+        )
+    }
 }
 
 fn not_acceptable() -> Response {
@@ -402,12 +427,14 @@ async fn prepare(
         .resolve(params.query.as_deref(), params.extensions.as_ref())
         .await
         .map_err(|error| {
-            let status = if error == PersistedQueryError::NotFound {
-                StatusCode::OK
+            if error == PersistedQueryError::NotFound {
+                Answer {
+                    status_fixed: true,
+                    ..coded_error(StatusCode::OK, &error.message(), error.code())
+                }
             } else {
-                StatusCode::BAD_REQUEST
-            };
-            coded_error(status, &error.message(), error.code())
+                coded_error(StatusCode::BAD_REQUEST, &error.message(), error.code())
+            }
         })?;
     let query = match (params.query, &persisted) {
         (Some(query), _) => query,
@@ -432,10 +459,10 @@ async fn prepare(
         .check_text(&query)
         .map_err(|refusal| refused(MediaType::Json, &refusal))?;
     if via_get && is_mutation(&query, params.operation_name.as_deref()) {
-        return Err(Answer::new(
+        return Err(coded_error(
             StatusCode::METHOD_NOT_ALLOWED,
-            json!({ "errors": [{ "message": "mutations are not allowed over GET; use POST", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] })
-                .to_string(),
+            "mutations are not allowed over GET; use POST",
+            "METHOD_NOT_ALLOWED",
         )
         .with_header(header::ALLOW, HeaderValue::from_static("POST")));
     }
@@ -534,35 +561,51 @@ async fn execute(
     answer
 }
 
-/// Counts an answered operation in the metrics: its outcome, its errors'
-/// codes, its duration. An answer without errors is not parsed again.
-fn record(state: &AppState, answer: &Answer, started: std::time::Instant) {
-    let took = started.elapsed();
-    if !answer.body.contains(r#""errors""#) {
-        state.metrics.operation(OperationOutcome::Ok, [], took);
-        return;
-    }
-    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
-        return;
-    };
-    let codes: Vec<&str> = body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|error| error["extensions"]["code"].as_str().unwrap_or("UNKNOWN"))
-                .collect()
+/// How `response` ended, and its errors' codes, for the metrics.
+fn outcome(response: &Response_) -> (OperationOutcome, Vec<String>) {
+    let codes: Vec<String> = response
+        .errors
+        .iter()
+        .map(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .and_then(|code| match code {
+                    async_graphql::Value::String(code) => Some(code.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "UNKNOWN".to_owned())
         })
-        .unwrap_or_default();
+        .collect();
     let outcome = match (
-        body.get("data").is_some_and(|data| !data.is_null()),
+        response.data != async_graphql::Value::Null,
         codes.is_empty(),
     ) {
         (true, true) => OperationOutcome::Ok,
         (true, false) => OperationOutcome::Partial,
         (false, _) => OperationOutcome::Refused,
     };
-    state.metrics.operation(outcome, codes, took);
+    (outcome, codes)
+}
+
+/// Counts an operation answered over a WebSocket (a query, or the refusal
+/// of a subscription) in the metrics, as [`record`] does over HTTP.
+pub(super) fn record_response(state: &AppState, response: &Response_, started: std::time::Instant) {
+    let (outcome, codes) = outcome(response);
+    state
+        .metrics
+        .operation(outcome, codes.iter().map(String::as_str), started.elapsed());
+}
+
+/// Counts an answered operation in the metrics: its outcome, its errors'
+/// codes, its duration.
+fn record(state: &AppState, answer: &Answer, started: std::time::Instant) {
+    state.metrics.operation(
+        answer.outcome,
+        answer.codes.iter().map(String::as_str),
+        started.elapsed(),
+    );
 }
 
 /// Runs a prepared operation in an operation slot.
@@ -588,7 +631,7 @@ async fn run(state: &AppState, prepared: Prepared, media: MediaType, client: Cli
     let body = serde_json::to_string(&response).unwrap_or_else(|_| {
         r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
     });
-    Answer::new(StatusCode::OK, body)
+    Answer::of(StatusCode::OK, &response, body)
 }
 
 /// Whether `response` is a request error: no data, and errors without
@@ -665,7 +708,7 @@ impl Answer {
     fn for_media(mut self, media: MediaType) -> Self {
         if self.status == StatusCode::OK
             && media == MediaType::GraphqlResponseJson
-            && !self.body.contains(r#""code":"PERSISTED_QUERY_NOT_FOUND""#)
+            && !self.status_fixed
         {
             self.status = StatusCode::BAD_REQUEST;
         }
@@ -688,7 +731,7 @@ fn request_error(media: MediaType, response: &Response_) -> Answer {
     } else {
         StatusCode::OK
     };
-    Answer::new(status, body)
+    Answer::of(status, response, body)
 }
 
 /// An operation refused by a limit before it ran: a request error, with the
@@ -708,14 +751,18 @@ pub(super) fn refusal_response(refusal: &Refusal) -> Response_ {
 
 /// Every operation slot is taken: come back in a second.
 fn overloaded() -> Answer {
-    Answer::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        json!({ "errors": [{
-            "message": "the gateway is running as many operations as it is configured for; retry after 1 s",
-            "extensions": { "code": "SERVER_OVERLOADED", "retryAfterSeconds": 1 }
-        }] })
-        .to_string(),
-    )
+    Answer {
+        outcome: OperationOutcome::Refused,
+        codes: vec!["SERVER_OVERLOADED".to_owned()],
+        ..Answer::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "errors": [{
+                "message": "the gateway is running as many operations as it is configured for; retry after 1 s",
+                "extensions": { "code": "SERVER_OVERLOADED", "retryAfterSeconds": 1 }
+            }] })
+            .to_string(),
+        )
+    }
     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 

@@ -151,9 +151,13 @@ impl SocketExecutor {
         request: Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response_> {
+        let started = std::time::Instant::now();
         match self.subscription(request, session).await {
             Ok(events) => events,
-            Err(response) => stream::once(async move { response }).boxed(),
+            Err(response) => {
+                graphql_http::record_response(&self.state, &response, started);
+                stream::once(async move { response }).boxed()
+            }
         }
     }
 
@@ -195,9 +199,13 @@ impl SocketExecutor {
         request: Request,
         session: Option<Arc<Data>>,
     ) -> Result<BoxStream<'static, Response_>, Response_> {
+        let started = std::time::Instant::now();
         let (request, counted) = match self.check(request).await? {
             Checked::Subscription { request, counted } => (request, counted),
-            Checked::Other(response) => return Ok(stream::once(async move { response }).boxed()),
+            Checked::Other(response) => {
+                graphql_http::record_response(&self.state, &response, started);
+                return Ok(stream::once(async move { response }).boxed());
+            }
         };
         let state = &self.state;
         let limits = state.subscription_limits;
