@@ -71,6 +71,22 @@ async fn graphiql_runs_a_query_offline_from_local_assets() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Chromium, .ci/graphiql's packages and GraphiQL's assets; .ci/run installs them"]
+async fn graphiql_subscribes_over_a_websocket() {
+    let assets = assets();
+    let gateway = TestGateway::start_publishing(
+        std::time::Duration::from_millis(50),
+        &["--graphiql-assets", assets.to_str().unwrap()],
+    )
+    .await;
+    let report = open_page(&gateway, "expect-subscription").await;
+    let shown = report["shown"].as_str().unwrap();
+    assert!(shown.contains("newInterventions"), "{shown}");
+    assert!(!shown.contains("errors"), "{shown}");
+    assert_eq!(report["refused"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Chromium and .ci/graphiql's packages; .ci/run installs them"]
 async fn graphiql_without_its_assets_says_how_to_serve_them() {
     let gateway = TestGateway::start().await;

@@ -1,8 +1,9 @@
 // Loads trade-graph's GraphiQL page in headless Chromium with every route
 // outside 127.0.0.1 refused (a machine without internet), runs the default
-// query and reports what the page showed, as JSON for tests/graphiql_browser.rs.
+// query (or a subscription) and reports what the page showed, as JSON for
+// tests/graphiql_browser.rs.
 //
-//     node browser.mjs http://127.0.0.1:8080/ [expect-result|expect-help]
+//     node browser.mjs http://127.0.0.1:8080/ [expect-result|expect-help|expect-subscription]
 import { chromium } from "playwright-core";
 
 const [url, expectation] = process.argv.slice(2);
@@ -22,6 +23,21 @@ try {
   if (expectation === "expect-help") {
     await page.waitForSelector("text=GraphiQL could not load its scripts", { timeout: 20000 });
     shown = await page.textContent("#graphiql");
+  } else if (expectation === "expect-subscription") {
+    await page.waitForSelector(".graphiql-execute-button", { timeout: 20000 });
+    // The query editor is CodeMirror 5: its element holds the editor.
+    await page.evaluate(() => {
+      document
+        .querySelector(".graphiql-query-editor .CodeMirror")
+        .CodeMirror.setValue("subscription { newInterventions { id title } }");
+    });
+    await page.click(".graphiql-execute-button");
+    await page.waitForFunction(
+      () => /"id": \d+/.test(document.querySelector(".result-window")?.textContent ?? ""),
+      null,
+      { timeout: 20000 },
+    );
+    shown = await page.textContent(".result-window");
   } else {
     await page.waitForSelector(".graphiql-execute-button", { timeout: 20000 });
     await page.click(".graphiql-execute-button");

@@ -71,7 +71,11 @@ pub(super) fn page(assets: &str) -> String {
   <script src="{base}/{GRAPHIQL_JS}" onerror="assetsFailed(this.src)"></script>
   <script>
     if (!window.assetsMissing && typeof GraphiQL !== 'undefined') {{
-      const fetcher = GraphiQL.createFetcher({{ url: new URL('graphql', window.location.href).href }});
+      // Queries over HTTP, subscriptions over a WebSocket on the same path.
+      const url = new URL('graphql', window.location.href);
+      const subscriptionUrl = new URL(url);
+      subscriptionUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const fetcher = GraphiQL.createFetcher({{ url: url.href, subscriptionUrl: subscriptionUrl.href }});
       ReactDOM.createRoot(document.getElementById('graphiql')).render(
         React.createElement(GraphiQL, {{ fetcher, defaultQuery: {default_query} }})
       );
