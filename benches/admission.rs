@@ -138,25 +138,11 @@ fn post(url: &str, query: &str) -> serde_json::Value {
 /// the binary in sample mode.
 fn round_trips(redis_url: &str) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_trade-graph"))
-        .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
+    let mut command = Server::command(port);
+    command
         .env("TRADE_GRAPH_REDIS_URL", redis_url)
-        .env("TRADE_GRAPH_COMTRADE_INTERVAL", "1ms")
-        .env("TRADE_GRAPH_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the trade-graph binary starts");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .env("TRADE_GRAPH_COMTRADE_INTERVAL", "1ms");
+    let server = Server::start(command, port);
     println!();
     println!(
         "| flagship's Comtrade part (10 reporters) | Comtrade requests | Redis admission calls |"

@@ -10,33 +10,17 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{cpu_seconds, free_port, open_fds, peak_rss_mib, rss_mib, Server};
 
 fn start(extra: &[(&str, &str)]) -> Server {
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trade-graph"));
-    command
-        .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TRADE_GRAPH_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut command = Server::command(port);
     for (name, value) in extra {
         command.env(name, value);
     }
-    let server = Server {
-        child: command.spawn().expect("the trade-graph binary starts"),
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("server did not start");
+    Server::start(command, port)
 }
 
 fn runtime() -> tokio::runtime::Runtime {

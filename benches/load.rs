@@ -14,11 +14,11 @@
 mod support;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{free_port, peak_rss_mib, Server};
-use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
+use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions};
 
 /// Upstream latency the simulator adds to every answer.
 const UPSTREAM_LATENCY_MS: u64 = 50;
@@ -74,40 +74,19 @@ fn start_upstreams() -> Upstreams {
 /// with the simulator inside its own process, as `cargo run` starts it).
 fn start_server(upstreams: Option<&Upstreams>) -> Server {
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trade-graph"));
+    let mut command = Server::command(port);
     command
-        .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
         .env(
             "TRADE_GRAPH_SAMPLE_LATENCY",
             format!("{UPSTREAM_LATENCY_MS}ms"),
         )
         // Pacing would put Comtrade's one-second interval on the critical
         // path; this measures the gateway, not Comtrade's rate limit.
-        .env("TRADE_GRAPH_COMTRADE_INTERVAL", "0s")
-        .env("TRADE_GRAPH_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env("TRADE_GRAPH_COMTRADE_INTERVAL", "0s");
     if let Some(upstreams) = upstreams {
-        let base_url = upstreams.simulator.base_url();
-        for source in ["GTA", "COMTRADE", "ITA"] {
-            command
-                .env(format!("TRADE_GRAPH_{source}_URL"), &base_url)
-                .env(format!("TRADE_GRAPH_{source}_KEY"), SAMPLE_KEY);
-        }
+        Server::live_against(&mut command, &upstreams.simulator.base_url());
     }
-    let child = command.spawn().expect("the trade-graph binary starts");
-    // Owned by `Server` at once, so that it is killed and reaped on any exit.
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("server did not start");
+    Server::start(command, port)
 }
 
 fn body() -> String {

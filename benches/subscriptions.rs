@@ -11,7 +11,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use serde_json::{json, Value};
 use support::{cpu_seconds, free_port, rss_mib, Server};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use trade_graph::sample::{Simulator, SimulatorOptions, SAMPLE_KEY};
+use trade_graph::sample::{Simulator, SimulatorOptions};
 
 /// How often the simulator publishes and the gateway polls.
 const INTERVAL_MS: u64 = 200;
@@ -35,9 +34,8 @@ type Receipts = Arc<Mutex<HashMap<u64, Vec<Instant>>>>;
 
 fn start_server(simulator: &Simulator) -> Server {
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trade-graph"));
+    let mut command = Server::command(port);
     command
-        .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
         .env(
             "TRADE_GRAPH_SUBSCRIPTION_POLL_INTERVAL",
             format!("{INTERVAL_MS}ms"),
@@ -45,27 +43,9 @@ fn start_server(simulator: &Simulator) -> Server {
         .env(
             "TRADE_GRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION",
             PER_CONNECTION.to_string(),
-        )
-        .env("TRADE_GRAPH_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for source in ["GTA", "COMTRADE", "ITA"] {
-        command
-            .env(format!("TRADE_GRAPH_{source}_URL"), simulator.base_url())
-            .env(format!("TRADE_GRAPH_{source}_KEY"), SAMPLE_KEY);
-    }
-    let child = command.spawn().expect("the trade-graph binary starts");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("server did not start");
+        );
+    Server::live_against(&mut command, &simulator.base_url());
+    Server::start(command, port)
 }
 
 /// A counter or gauge of /metrics (0 when absent).

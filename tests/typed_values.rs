@@ -74,9 +74,23 @@ async fn order_by_is_typed_and_sent_as_gtas_sorting() {
         )
         .await;
     assert_eq!(error_codes(&both), ["BAD_USER_INPUT"], "{both}");
+    // A key given twice (in opposite directions) has no one meaning.
+    let twice = gateway
+        .query(
+            r#"{ interventions(orderBy: [{ field: DATE_IMPLEMENTED }, { field: DATE_IMPLEMENTED, direction: ASC }]) { totalCount } }"#,
+        )
+        .await;
+    assert_eq!(error_codes(&twice), ["BAD_USER_INPUT"], "{twice}");
+    assert!(
+        twice["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"date_implemented\" is given twice"),
+        "{twice}"
+    );
     assert_eq!(
         gateway.gta_requests(),
         1,
-        "nothing sent for the refused one"
+        "nothing sent for the refused ones"
     );
 }

@@ -3,12 +3,57 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use trade_graph::sample::SAMPLE_KEY;
 
 /// A running gateway process; killed and reaped when dropped.
 pub struct Server {
     pub child: Child,
     pub url: String,
+}
+
+impl Server {
+    /// The gateway binary's command, listening on `port`, logging warnings
+    /// only, its output discarded; the caller adds its settings.
+    pub fn command(port: u16) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trade-graph"));
+        command
+            .env("TRADE_GRAPH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TRADE_GRAPH_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    }
+
+    /// Points every source of `command` at the simulator at `base_url`
+    /// (live mode, with the simulator's key).
+    pub fn live_against(command: &mut Command, base_url: &str) {
+        for source in ["GTA", "COMTRADE", "ITA"] {
+            command
+                .env(format!("TRADE_GRAPH_{source}_URL"), base_url)
+                .env(format!("TRADE_GRAPH_{source}_KEY"), SAMPLE_KEY);
+        }
+    }
+
+    /// Starts `command` (from [`Server::command`] with the same `port`) and
+    /// returns once it accepts connections (panics after 10 s).
+    pub fn start(mut command: Command, port: u16) -> Self {
+        let child = command.spawn().expect("the trade-graph binary starts");
+        // Owned by `Server` at once, so that it is killed and reaped on any exit.
+        let server = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not start");
+    }
 }
 
 impl Drop for Server {

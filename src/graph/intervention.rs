@@ -383,27 +383,22 @@ pub fn intervention_query(
         .map(InterventionFilter::to_request_data)
         .transpose()?
         .unwrap_or_default();
-    let clauses: Vec<String> = match (sort, order_by) {
+    let sorting = match (sort, order_by) {
         (Some(_), Some(_)) => {
             return Err(Error::bad_input(
                 "give orderBy or sort (deprecated), not both",
             ))
         }
-        (Some(sort), None) => sort.to_vec(),
-        (None, Some(order)) => order
-            .iter()
-            .map(|clause| {
-                let descending = clause.direction == SortDirection::Desc;
-                format!(
-                    "{}{}",
-                    if descending { "-" } else { "" },
-                    clause.field.key().wire_name()
-                )
-            })
-            .collect(),
-        (None, None) => Vec::new(),
-    };
-    let sorting = Sorting::parse(&clauses).map_err(Error::BadInput)?;
+        (Some(sort), None) => Sorting::parse(sort),
+        (None, Some(order)) => Sorting::from_keys(
+            order
+                .iter()
+                .map(|clause| (clause.field.key(), clause.direction == SortDirection::Desc))
+                .collect(),
+        ),
+        (None, None) => Ok(Sorting::newest_first()),
+    }
+    .map_err(Error::BadInput)?;
     Ok(InterventionQuery {
         request_data,
         sorting,

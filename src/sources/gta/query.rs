@@ -187,28 +187,39 @@ impl Sorting {
 
     /// Parses clauses such as `-date_announced` or `dateImplemented`.
     pub fn parse<S: AsRef<str>>(clauses: &[S]) -> Result<Self, String> {
-        let mut keys = Vec::with_capacity(clauses.len() + 1);
-        for clause in clauses {
-            let clause = clause.as_ref().trim();
-            let (descending, name) = match clause.strip_prefix('-') {
-                Some(name) => (true, name),
-                None => (false, clause.strip_prefix('+').unwrap_or(clause)),
-            };
-            let key = SortKey::parse(name).ok_or_else(|| {
-                let accepted: Vec<_> = SortKey::ALL.iter().map(|k| k.wire_name()).collect();
-                format!(
-                    "unknown sort key {clause:?}: accepted are {} (prefix - for descending)",
-                    accepted.join(", ")
-                )
-            })?;
-            if keys.iter().any(|(seen, _)| *seen == key) {
-                return Err(format!("sort key {:?} is given twice", key.wire_name()));
-            }
-            keys.push((key, descending));
-        }
+        let keys = clauses
+            .iter()
+            .map(|clause| {
+                let clause = clause.as_ref().trim();
+                let (descending, name) = match clause.strip_prefix('-') {
+                    Some(name) => (true, name),
+                    None => (false, clause.strip_prefix('+').unwrap_or(clause)),
+                };
+                let key = SortKey::parse(name).ok_or_else(|| {
+                    let accepted: Vec<_> = SortKey::ALL.iter().map(|k| k.wire_name()).collect();
+                    format!(
+                        "unknown sort key {clause:?}: accepted are {} (prefix - for descending)",
+                        accepted.join(", ")
+                    )
+                })?;
+                Ok((key, descending))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Self::from_keys(keys)
+    }
+
+    /// Sorts by `keys` in order, each descending when its flag is set;
+    /// none: [`Sorting::newest_first`]. A key given twice is refused.
+    pub fn from_keys(keys: Vec<(SortKey, bool)>) -> Result<Self, String> {
         if keys.is_empty() {
             return Ok(Self::newest_first());
         }
+        for (index, (key, _)) in keys.iter().enumerate() {
+            if keys[..index].iter().any(|(seen, _)| seen == key) {
+                return Err(format!("sort key {:?} is given twice", key.wire_name()));
+            }
+        }
+        let mut keys = keys;
         // Without a unique last key, equal dates come back in any order and
         // pages could overlap; intervention ids are unique.
         if !keys.iter().any(|(key, _)| *key == SortKey::InterventionId) {
