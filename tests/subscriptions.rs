@@ -315,6 +315,19 @@ async fn queries_over_the_socket_are_held_to_the_same_rules_as_over_http() {
         json!({ "id": "q", "type": "complete" })
     );
 
+    // A message larger than the socket's first read buffer (8 KiB) is
+    // read whole: the buffer grows up to --max-body-bytes.
+    let padded = format!(
+        "# {}\n{{ jurisdiction(iso3: \"CHN\") {{ name }} }}",
+        "x".repeat(40_000)
+    );
+    socket.subscribe("large", &padded).await;
+    let answer = socket
+        .next_payloads("large", 1, &mut Vec::new())
+        .await
+        .remove(0);
+    assert_eq!(answer["data"]["jurisdiction"]["name"], "China", "{answer}");
+
     // Over HTTP, a subscription is told where to go.
     let response: Value = gateway
         .query("subscription { newInterventions { id } }")

@@ -72,6 +72,7 @@ pub(super) async fn get(
     let executor = SocketExecutor { state, client };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(SOCKET_READ_BUFFER)
         .max_message_size(max_message)
         .on_upgrade(move |socket| async move {
             let (initialised, init) = tokio::sync::oneshot::channel::<()>();
@@ -99,6 +100,13 @@ pub(super) async fn get(
             serve.await;
         })
 }
+
+/// Bytes each socket reserves for what its client sends. tungstenite's
+/// default (128 KiB, reserved when the socket opens) is sized for streams
+/// of large frames; a GraphQL client sends a few small subscribe messages,
+/// and the buffer still grows for a larger one (up to `--max-body-bytes`).
+/// Measured in `benches/subscriptions.rs`.
+const SOCKET_READ_BUFFER: usize = 8 * 1024;
 
 /// Whether the request is a WebSocket handshake (`Upgrade: websocket`).
 fn asks_for_websocket(headers: &HeaderMap) -> bool {
