@@ -179,4 +179,29 @@ async fn a_batch_is_held_to_its_size_and_to_one_operations_limits() {
         assert_eq!(error_codes(answer), ["OPERATION_TOO_COSTLY"], "{answer}");
     }
     assert_eq!(gateway.comtrade_requests(), requests_before);
+
+    // Operators see every refusal in the operation metrics: the batch too
+    // large and the empty one once each, the costly batch once per
+    // operation in it.
+    let metrics = gateway.get_text("/metrics").await;
+    for (line, count) in [
+        (
+            r#"trade_graph_operation_errors_total{code="BATCH_TOO_LARGE"}"#,
+            1,
+        ),
+        (
+            r#"trade_graph_operation_errors_total{code="BAD_REQUEST"}"#,
+            1,
+        ),
+        (
+            r#"trade_graph_operation_errors_total{code="OPERATION_TOO_COSTLY"}"#,
+            3,
+        ),
+        (r#"trade_graph_operations_total{outcome="refused"}"#, 5),
+    ] {
+        assert!(
+            metrics.contains(&format!("{line} {count}\n")),
+            "{line} {count} in:\n{metrics}"
+        );
+    }
 }

@@ -228,11 +228,11 @@ pub(super) async fn get(
                 match serde_json::from_str::<Value>(&value) {
                     Ok(parsed) => parsed,
                     Err(_) => {
-                        return bad_request(
+                        let answer = bad_request(
                             StatusCode::BAD_REQUEST,
                             &format!("`{key}` is not valid JSON"),
-                        )
-                        .into_response(media);
+                        );
+                        return counted(&state, answer).into_response(media);
                     }
                 }
             }
@@ -246,7 +246,7 @@ pub(super) async fn get(
         .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
     let answer = match params_from_object(object) {
         Ok(params) => execute(&state, params, media, true, client).await,
-        Err(message) => bad_request(StatusCode::BAD_REQUEST, message),
+        Err(message) => counted(&state, bad_request(StatusCode::BAD_REQUEST, message)),
     };
     answer.into_response(media)
 }
@@ -274,11 +274,11 @@ pub(super) async fn post(
                 .to_ascii_lowercase()
         });
     if content_type.as_deref() != Some(JSON) {
-        return bad_request(
+        let answer = bad_request(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "POST bodies must be application/json",
-        )
-        .into_response(media);
+        );
+        return counted(&state, answer).into_response(media);
     }
     let client = state
         .clients
@@ -287,21 +287,26 @@ pub(super) async fn post(
         Ok(Value::Object(object)) => {
             let answer = match params_from_object(object) {
                 Ok(params) => execute(&state, params, media, false, client).await,
-                Err(message) => bad_request(StatusCode::BAD_REQUEST, message),
+                Err(message) => counted(&state, bad_request(StatusCode::BAD_REQUEST, message)),
             };
             answer.into_response(media)
         }
         Ok(Value::Array(operations)) => {
             batch(&state, operations, client).await.into_response(media)
         }
-        Ok(_) => bad_request(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object (one operation) or array (a batch)",
+        Ok(_) => counted(
+            &state,
+            bad_request(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object (one operation) or array (a batch)",
+            ),
         )
         .into_response(media),
-        Err(_) => {
-            bad_request(StatusCode::BAD_REQUEST, "the body is not valid JSON").into_response(media)
-        }
+        Err(_) => counted(
+            &state,
+            bad_request(StatusCode::BAD_REQUEST, "the body is not valid JSON"),
+        )
+        .into_response(media),
     }
 }
 
@@ -313,10 +318,13 @@ pub(super) async fn post(
 async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> Answer {
     let max = state.max_batch_size;
     if operations.is_empty() {
-        return bad_request(StatusCode::BAD_REQUEST, "the batch is empty");
+        return counted(
+            state,
+            bad_request(StatusCode::BAD_REQUEST, "the batch is empty"),
+        );
     }
     if operations.len() > max {
-        return coded_error(
+        let answer = coded_error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "the batch has {} operations; at most {max} are allowed (--max-batch-size)",
@@ -324,6 +332,7 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
             ),
             "BATCH_TOO_LARGE",
         );
+        return counted(state, answer);
     }
     let mut prepared = Vec::with_capacity(operations.len());
     for operation in operations {
@@ -337,17 +346,12 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
         });
     }
     if let Some(refusal) = batch_refusal(state, &prepared) {
-        return Answer::new(
-            StatusCode::OK,
-            format!(
-                "[{}]",
-                prepared
-                    .iter()
-                    .map(|_| refused(MediaType::Json, &refusal).body)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-        );
+        // Every operation of the batch is refused, and counted so.
+        let bodies: Vec<String> = prepared
+            .iter()
+            .map(|_| counted(state, refused(MediaType::Json, &refusal)).body)
+            .collect();
+        return Answer::new(StatusCode::OK, format!("[{}]", bodies.join(",")));
     }
     let started = std::time::Instant::now();
     let answers = futures::future::join_all(prepared.into_iter().map(|prepared| {
@@ -596,6 +600,14 @@ pub(super) fn record_response(state: &AppState, response: &Response_, started: s
     state
         .metrics
         .operation(outcome, codes.iter().map(String::as_str), started.elapsed());
+}
+
+/// `answer`, a request refused before any operation ran (not JSON, not a
+/// GraphQL request, a batch refused whole), counted in the metrics as
+/// refused with its code.
+fn counted(state: &AppState, answer: Answer) -> Answer {
+    record(state, &answer, std::time::Instant::now());
+    answer
 }
 
 /// Counts an answered operation in the metrics: its outcome, its errors'
