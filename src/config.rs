@@ -55,7 +55,7 @@ pub struct Config {
     pub graphiql_assets: GraphiqlAssets,
 
     /// Largest request body accepted on /graphql, in bytes.
-    #[arg(long, env = "TRADE_GRAPH_MAX_BODY_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_BODY_BYTES", default_value_t = 256 * 1024, value_parser = parse_at_least_one::<usize>)]
     pub max_body_bytes: usize,
 
     /// Latency the sample simulator adds to every upstream answer (e.g. "50ms"),
@@ -131,7 +131,7 @@ pub struct Config {
 #[derive(Args, Clone, Debug)]
 pub struct LimitsConfig {
     /// Largest GraphQL document (query text), in bytes.
-    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_BYTES", default_value_t = DocumentLimits::default().max_bytes, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_BYTES", default_value_t = DocumentLimits::default().max_bytes, value_parser = parse_at_least_one::<usize>)]
     pub max_document_bytes: usize,
 
     /// Deepest nesting of `{`, `[` and `(` in a document, counted together
@@ -140,11 +140,11 @@ pub struct LimitsConfig {
     pub max_document_nesting: usize,
 
     /// Most lexical tokens in a document.
-    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_TOKENS", default_value_t = DocumentLimits::default().max_tokens, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_DOCUMENT_TOKENS", default_value_t = DocumentLimits::default().max_tokens, value_parser = parse_at_least_one::<usize>)]
     pub max_document_tokens: usize,
 
     /// Most fields in an operation after fragment expansion.
-    #[arg(long, env = "TRADE_GRAPH_MAX_FIELDS", default_value_t = ShapeLimits::default().max_fields, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_FIELDS", default_value_t = ShapeLimits::default().max_fields, value_parser = parse_at_least_one::<u64>)]
     pub max_fields: u64,
 
     /// Most aliased fields in an operation after fragment expansion.
@@ -152,7 +152,7 @@ pub struct LimitsConfig {
     pub max_aliases: u64,
 
     /// Deepest nesting of fields (GraphiQL's introspection needs 13).
-    #[arg(long, env = "TRADE_GRAPH_MAX_DEPTH", default_value_t = ShapeLimits::default().max_depth, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_DEPTH", default_value_t = ShapeLimits::default().max_depth, value_parser = parse_at_least_one::<u64>)]
     pub max_depth: u64,
 
     /// Most directives on one field, spread or inline fragment.
@@ -161,12 +161,12 @@ pub struct LimitsConfig {
 
     /// Highest operation cost: the most values its answer could hold (every
     /// list multiplies its children by the most items it can return).
-    #[arg(long, env = "TRADE_GRAPH_MAX_COST", default_value_t = crate::limits::DEFAULT_MAX_COST, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_COST", default_value_t = crate::limits::DEFAULT_MAX_COST, value_parser = parse_at_least_one::<u64>)]
     pub max_cost: u64,
 
     /// Most values a result may hold while it is built; past it the
     /// operation is stopped with RESULT_TOO_LARGE.
-    #[arg(long, env = "TRADE_GRAPH_MAX_RESULT_VALUES", default_value_t = crate::limits::DEFAULT_MAX_RESULT_VALUES, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_RESULT_VALUES", default_value_t = crate::limits::DEFAULT_MAX_RESULT_VALUES, value_parser = parse_at_least_one::<u64>)]
     pub max_result_values: u64,
 
     /// How long one operation may run; fields still waiting on an upstream
@@ -182,7 +182,7 @@ pub struct LimitsConfig {
 
     /// Most operations running at once; beyond it /graphql answers 503 with
     /// Retry-After.
-    #[arg(long, env = "TRADE_GRAPH_MAX_CONCURRENT_OPERATIONS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    #[arg(long, env = "TRADE_GRAPH_MAX_CONCURRENT_OPERATIONS", default_value_t = 256, value_parser = parse_at_least_one::<usize>)]
     pub max_concurrent_operations: usize,
 
     /// How long a client may take to send a request's headers.
@@ -271,6 +271,27 @@ fn parse_positive_duration(value: &str) -> Result<Duration, String> {
         ));
     }
     Ok(duration)
+}
+
+/// A count or size of at least one: zero would refuse or stop everything
+/// it limits. (clap's own range check says "0 is not in
+/// 1..18446744073709551615".)
+fn parse_at_least_one<T>(value: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialEq + From<u8>,
+{
+    let expected = "expected a whole number of at least 1, such as \"10\"";
+    let parsed: T = value
+        .trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{value:?} is not a whole number in range: {expected}"))?;
+    if parsed == T::from(0) {
+        return Err(format!(
+            "0 would refuse or stop everything it limits: {expected}"
+        ));
+    }
+    Ok(parsed)
 }
 
 /// `host:port`, the host an IP address or a name resolved when binding.
@@ -414,7 +435,7 @@ pub struct ResilienceConfig {
 
     /// Failed attempts in a row (timeouts, connection failures, 5xx) that open
     /// a source's circuit breaker.
-    #[arg(long, env = "TRADE_GRAPH_BREAKER_FAILURES", default_value_t = BreakerPolicy::default().failure_threshold, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "TRADE_GRAPH_BREAKER_FAILURES", default_value_t = BreakerPolicy::default().failure_threshold, value_parser = parse_at_least_one::<u32>)]
     pub breaker_failures: u32,
 
     /// How long answers are kept past their time to live to answer with
@@ -589,7 +610,7 @@ pub struct ItaConfig {
 
     /// Requests to ITA allowed per budget window, shared by every user
     /// of the gateway (e.g. your key's quota); unset: no budget.
-    #[arg(id = "ita_budget", long = "ita-budget", env = "TRADE_GRAPH_ITA_BUDGET", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(id = "ita_budget", long = "ita-budget", env = "TRADE_GRAPH_ITA_BUDGET", value_parser = parse_at_least_one::<u32>)]
     pub budget: Option<u32>,
 
     /// ITA's budget window (with `--ita-budget`); unset: 1h.
@@ -607,7 +628,7 @@ pub struct ItaConfig {
 
     /// Failed attempts in a row that open ITA's breaker; unset:
     /// `--breaker-failures`.
-    #[arg(id = "ita_breaker_failures", long = "ita-breaker-failures", env = "TRADE_GRAPH_ITA_BREAKER_FAILURES", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(id = "ita_breaker_failures", long = "ita-breaker-failures", env = "TRADE_GRAPH_ITA_BREAKER_FAILURES", value_parser = parse_at_least_one::<u32>)]
     pub breaker_failures: Option<u32>,
 
     /// How long ITA's open breaker fails fast; unset: `--breaker-open-for`.
@@ -652,7 +673,7 @@ pub struct GtaConfig {
 
     /// Requests to GTA allowed per budget window, shared by every user
     /// of the gateway (e.g. your key's quota); unset: no budget.
-    #[arg(id = "gta_budget", long = "gta-budget", env = "TRADE_GRAPH_GTA_BUDGET", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(id = "gta_budget", long = "gta-budget", env = "TRADE_GRAPH_GTA_BUDGET", value_parser = parse_at_least_one::<u32>)]
     pub budget: Option<u32>,
 
     /// GTA's budget window (with `--gta-budget`); unset: 1h.
@@ -670,7 +691,7 @@ pub struct GtaConfig {
 
     /// Failed attempts in a row that open GTA's breaker; unset:
     /// `--breaker-failures`.
-    #[arg(id = "gta_breaker_failures", long = "gta-breaker-failures", env = "TRADE_GRAPH_GTA_BREAKER_FAILURES", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(id = "gta_breaker_failures", long = "gta-breaker-failures", env = "TRADE_GRAPH_GTA_BREAKER_FAILURES", value_parser = parse_at_least_one::<u32>)]
     pub breaker_failures: Option<u32>,
 
     /// How long GTA's open breaker fails fast; unset: `--breaker-open-for`.
@@ -723,7 +744,7 @@ pub struct ComtradeConfig {
         id = "comtrade_budget",
         long = "comtrade-budget",
         env = "TRADE_GRAPH_COMTRADE_BUDGET",
-        value_parser = clap::value_parser!(u32).range(1..)
+        value_parser = parse_at_least_one::<u32>
     )]
     pub budget: Option<u32>,
 
@@ -747,7 +768,7 @@ pub struct ComtradeConfig {
 
     /// Failed attempts in a row that open Comtrade's breaker; unset:
     /// `--breaker-failures`.
-    #[arg(id = "comtrade_breaker_failures", long = "comtrade-breaker-failures", env = "TRADE_GRAPH_COMTRADE_BREAKER_FAILURES", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(id = "comtrade_breaker_failures", long = "comtrade-breaker-failures", env = "TRADE_GRAPH_COMTRADE_BREAKER_FAILURES", value_parser = parse_at_least_one::<u32>)]
     pub breaker_failures: Option<u32>,
 
     /// How long Comtrade's open breaker fails fast; unset: `--breaker-open-for`.
@@ -842,9 +863,23 @@ mod tests {
         assert!(!banana.contains("expected number at 0"), "{banana}");
         let body = refusal(&["--max-body-bytes", "0"]);
         assert!(body.contains("--max-body-bytes"), "{body}");
-        assert!(body.contains("not in 1.."), "{body}");
+        assert!(
+            body.contains("expected a whole number of at least 1"),
+            "{body}"
+        );
         let budget = refusal(&["--comtrade-budget", "0"]);
         assert!(budget.contains("--comtrade-budget"), "{budget}");
+        assert!(budget.contains("0 would refuse"), "{budget}");
+        let negative = refusal(&["--max-cost=-5"]);
+        assert!(negative.contains("not a whole number"), "{negative}");
+        let too_large = refusal(&["--gta-budget", "99999999999"]);
+        assert!(
+            too_large.contains("not a whole number in range"),
+            "{too_large}"
+        );
+        let spelled = Config::try_parse_from(["trade-graph", "--max-cost", "2_000_000"])
+            .expect("underscores group digits");
+        assert_eq!(spelled.limits.max_cost, 2_000_000);
         let assets = refusal(&["--graphiql-assets", "not a url"]);
         assert!(
             assets.contains("is neither an http(s) URL nor a directory"),
