@@ -178,6 +178,65 @@ async fn a_failing_poll_is_one_error_naming_the_source_and_the_feed_resumes() {
     );
 }
 
+/// Polls spend the feeds' own share of an operator's budget: once it is
+/// spent, subscribers are told once (`UPSTREAM_BUDGET_EXHAUSTED`, naming
+/// GTA), the loop keeps polling without sending anything, and queries
+/// keep their own share.
+#[tokio::test]
+async fn polls_keep_to_the_feeds_share_of_the_budget() {
+    // GTA allows 8 requests an hour; each client, the feeds being one,
+    // may spend a quarter: 2 (the baseline and one poll).
+    let gateway = gateway(&[
+        "--gta-budget",
+        "8",
+        "--gta-budget-window",
+        "1h",
+        "--client-share",
+        "0.25",
+        "--retry-max-attempts",
+        "1",
+    ])
+    .await;
+    let mut socket = Socket::open(&gateway).await;
+    socket
+        .subscribe("s", "subscription { newInterventions { id } }")
+        .await;
+    let refusal = loop {
+        let payload = socket
+            .next_payloads("s", 1, &mut Vec::new())
+            .await
+            .remove(0);
+        if payload.get("errors").is_some() {
+            break payload;
+        }
+        assert!(
+            payload["data"]["newInterventions"]["id"].is_u64(),
+            "{payload}"
+        );
+    };
+    assert_eq!(code(&refusal), "UPSTREAM_BUDGET_EXHAUSTED", "{refusal}");
+    assert_eq!(
+        refusal["errors"][0]["extensions"]["source"], "gta",
+        "{refusal}"
+    );
+    assert_eq!(gateway.gta_requests(), 2, "the baseline and one poll");
+
+    // Three more polls: each refused before it is sent.
+    let polls = "trade_graph_subscription_polls_total{feed=\"interventions\"}";
+    let refused_at = metric(&gateway, polls).await;
+    while metric(&gateway, polls).await < refused_at + 3.0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(gateway.gta_requests(), 2, "nothing sent past the share");
+
+    // Another client's query has its own share.
+    let answer = gateway
+        .query("{ interventions(limit: 1) { totalCount } }")
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert_eq!(gateway.gta_requests(), 3);
+}
+
 #[tokio::test]
 async fn bad_subscriptions_are_refused_with_a_code_and_no_upstream_call() {
     let gateway = gateway(&[

@@ -92,15 +92,25 @@ impl Socket {
     }
 
     /// The one error payload that refused subscription `id`, which is then
-    /// complete.
+    /// complete. Events of other subscriptions on the socket, which may
+    /// arrive in between, are passed over.
     pub async fn refusal(&mut self, id: &str) -> Value {
-        let message = self.receive().await;
-        assert_eq!(message["id"], id, "{message}");
+        let message = self.receive_for(id).await;
         assert_eq!(message["type"], "next", "{message}");
         let payload = message["payload"].clone();
         assert!(payload.get("data").is_none_or(Value::is_null), "{payload}");
-        let complete = self.receive().await;
+        let complete = self.receive_for(id).await;
         assert_eq!(complete, json!({ "id": id, "type": "complete" }));
         payload
+    }
+
+    /// The next message for `id`, passing over those for other ids.
+    async fn receive_for(&mut self, id: &str) -> Value {
+        loop {
+            let message = self.receive().await;
+            if message["id"] == id {
+                return message;
+            }
+        }
     }
 }
