@@ -391,6 +391,13 @@ pub struct SubscriptionConfig {
     /// Most subscriptions open at once on one WebSocket connection.
     #[arg(long, env = "TRADE_GRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000).map(|v| v as usize))]
     pub max_subscriptions_per_connection: usize,
+
+    /// Most WebSocket connections open at once. A socket outlives the
+    /// header timeout that ends idle HTTP connections, so without a bound
+    /// a client could hold descriptors until the process has none left for
+    /// HTTP. An upgrade past it is refused with 503 (TOO_MANY_WEBSOCKETS).
+    #[arg(long, env = "TRADE_GRAPH_MAX_WEBSOCKETS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
+    pub max_websockets: usize,
 }
 
 impl SubscriptionConfig {
@@ -400,6 +407,7 @@ impl SubscriptionConfig {
             max_feeds: self.max_subscription_feeds,
             max_subscriptions: self.max_subscriptions,
             max_per_connection: self.max_subscriptions_per_connection,
+            max_websockets: self.max_websockets,
         }
     }
 }

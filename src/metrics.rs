@@ -53,6 +53,7 @@ struct Inner {
     operation_duration: Histogram,
     subscription_polls: Family<FeedLabels, Counter>,
     subscriptions_open: Gauge,
+    websockets_open: Gauge,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -116,6 +117,7 @@ impl Default for Metrics {
         let operation_errors = Family::<CodeLabels, Counter>::default();
         let subscription_polls = Family::<FeedLabels, Counter>::default();
         let subscriptions_open = Gauge::default();
+        let websockets_open = Gauge::default();
         registry.register(
             "subscription_polls",
             "Upstream polls of the subscription feeds (one per interval per set of jurisdictions subscribed to, however many subscribers)",
@@ -125,6 +127,11 @@ impl Default for Metrics {
             "subscriptions_open",
             "Subscriptions open over WebSocket connections",
             subscriptions_open.clone(),
+        );
+        registry.register(
+            "websockets_open",
+            "WebSocket connections open (at most --max-websockets)",
+            websockets_open.clone(),
         );
         // 1 ms to about 30 s.
         let operation_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
@@ -217,6 +224,7 @@ impl Default for Metrics {
                 operation_duration,
                 subscription_polls,
                 subscriptions_open,
+                websockets_open,
             }),
         }
     }
@@ -234,6 +242,11 @@ impl Metrics {
     /// A subscription opened (+1) or ended (-1).
     pub fn subscriptions_open(&self, change: i64) {
         self.inner.subscriptions_open.inc_by(change);
+    }
+
+    /// A WebSocket connection opened (+1) or closed (-1).
+    pub fn websockets_open(&self, change: i64) {
+        self.inner.websockets_open.inc_by(change);
     }
 
     pub fn request(&self, from: Source, took: Duration) {

@@ -423,6 +423,51 @@ async fn a_socket_that_never_initialises_is_closed() {
     );
 }
 
+/// Sockets outlive the header timeout that ends idle HTTP connections, so
+/// they are bounded: past `--max-websockets` an upgrade is refused (503,
+/// `TOO_MANY_WEBSOCKETS`), and a closed socket gives its slot back.
+#[tokio::test]
+async fn websocket_connections_are_bounded() {
+    let gateway = gateway(&["--max-websockets", "1"]).await;
+    let socket = Socket::open(&gateway).await;
+    let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
+    assert_eq!(health["subscriptions"]["websockets"], 1, "{health}");
+    assert_eq!(metric(&gateway, "trade_graph_websockets_open").await, 1.0);
+
+    match Socket::upgrade(&gateway).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert_eq!(response.headers()["retry-after"], "1");
+            let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap();
+            assert!(body.contains("TOO_MANY_WEBSOCKETS"), "{body}");
+            assert!(body.contains("--max-websockets"), "{body}");
+        }
+        other => panic!(
+            "expected a refusal, got {:?}",
+            other.map(|(_, response)| response)
+        ),
+    }
+    // HTTP is not affected.
+    let answer = gateway
+        .query(r#"{ jurisdiction(iso3: "BRA") { name } }"#)
+        .await;
+    assert_eq!(answer["data"]["jurisdiction"]["name"], "Brazil", "{answer}");
+
+    socket.close().await;
+    // The slot is given back once the gateway has seen the close.
+    let reopened = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if metric(&gateway, "trade_graph_websockets_open").await == 0.0 {
+                return Socket::open(&gateway).await;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the closed socket's slot is given back");
+    drop(reopened);
+}
+
 #[tokio::test]
 async fn an_upgrade_without_a_graphql_subprotocol_is_refused() {
     let gateway = gateway(&[]).await;

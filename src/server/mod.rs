@@ -93,6 +93,8 @@ pub(crate) struct AppState {
     header_read_timeout: Duration,
     /// One permit per open subscription.
     subscriptions: Arc<tokio::sync::Semaphore>,
+    /// One permit per open WebSocket connection.
+    websockets: Arc<tokio::sync::Semaphore>,
     subscription_limits: SubscriptionSettings,
     /// The subscription feeds, for their state in /healthz.
     feeds: Feeds,
@@ -293,6 +295,9 @@ impl Gateway {
             subscriptions: Arc::new(tokio::sync::Semaphore::new(
                 subscription_limits.max_subscriptions,
             )),
+            websockets: Arc::new(tokio::sync::Semaphore::new(
+                subscription_limits.max_websockets,
+            )),
             subscription_limits,
         };
         let mut router = Router::new();
@@ -346,7 +351,7 @@ impl Gateway {
             .collect();
         let limits = config.operation_limits();
         format!(
-            "sources: {}; limits: document {} bytes, depth {}, {} fields, cost {}, requests per operation gta {} comtrade {} ita {}, operation timeout {}, {} operations at once, body {} bytes; subscriptions: polled every {}, at most {} open ({} per connection), {} sets of jurisdictions per feed; GraphiQL assets from {}",
+            "sources: {}; limits: document {} bytes, depth {}, {} fields, cost {}, requests per operation gta {} comtrade {} ita {}, operation timeout {}, {} operations at once, body {} bytes; subscriptions: polled every {}, at most {} open ({} per connection, {} connections), {} sets of jurisdictions per feed; GraphiQL assets from {}",
             parts.join(", "),
             limits.document.max_bytes,
             limits.shape.max_depth,
@@ -361,6 +366,7 @@ impl Gateway {
             humantime::format_duration(config.subscriptions.subscription_poll_interval),
             config.subscriptions.max_subscriptions,
             config.subscriptions.max_subscriptions_per_connection,
+            config.subscriptions.max_websockets,
             config.subscriptions.max_subscription_feeds,
             config.graphiql_assets,
         )
@@ -479,6 +485,7 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
     // What subscriptions cost the upstreams: one poll per interval per key.
     health["subscriptions"] = serde_json::json!({
         "open": state.subscription_limits.max_subscriptions - state.subscriptions.available_permits(),
+        "websockets": state.subscription_limits.max_websockets - state.websockets.available_permits(),
         "polledKeys": {
             "interventions": state.feeds.interventions.polled_keys(),
             "tradeLeads": state.feeds.trade_leads.polled_keys(),

@@ -6,7 +6,8 @@
 //! document guard, cost and upstream demand, the operation slots), with the
 //! client identity of the upgrade request. Subscriptions are bounded in the
 //! process (`--max-subscriptions`) and per connection
-//! (`--max-subscriptions-per-connection`); each event carries
+//! (`--max-subscriptions-per-connection`), and sockets in the process
+//! (`--max-websockets`); each event carries
 //! `extensions.upstream`, what resolving it cost.
 
 use std::net::SocketAddr;
@@ -61,6 +62,25 @@ pub(super) async fn get(
         )
             .into_response();
     };
+    let Ok(socket_slot) = state.websockets.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::RETRY_AFTER, "1"),
+            ],
+            json!({ "errors": [{
+                "message": format!(
+                    "the gateway has {} WebSocket connections open, as many as it is configured for (--max-websockets); retry later, or share a connection between subscriptions",
+                    state.subscription_limits.max_websockets
+                ),
+                "extensions": { "code": "TOO_MANY_WEBSOCKETS" }
+            }] })
+            .to_string(),
+        )
+            .into_response();
+    };
+    let open_socket = OpenSocket::new(&state.metrics, socket_slot);
     let client = state
         .clients
         .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
@@ -75,6 +95,8 @@ pub(super) async fn get(
         .read_buffer_size(SOCKET_READ_BUFFER)
         .max_message_size(max_message)
         .on_upgrade(move |socket| async move {
+            // Held until the socket's task ends.
+            let _open_socket = open_socket;
             let (initialised, init) = tokio::sync::oneshot::channel::<()>();
             let serve = GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |_payload| async move {
@@ -114,6 +136,29 @@ fn asks_for_websocket(headers: &HeaderMap) -> bool {
         .get(header::UPGRADE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+}
+
+/// A WebSocket connection's slot under `--max-websockets`, and its count in
+/// the metrics; given back when the socket closes (or the upgrade fails).
+struct OpenSocket {
+    _slot: OwnedSemaphorePermit,
+    metrics: crate::metrics::Metrics,
+}
+
+impl OpenSocket {
+    fn new(metrics: &crate::metrics::Metrics, slot: OwnedSemaphorePermit) -> Self {
+        metrics.websockets_open(1);
+        Self {
+            _slot: slot,
+            metrics: metrics.clone(),
+        }
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.metrics.websockets_open(-1);
+    }
 }
 
 /// The subscriptions one connection may still open.

@@ -36,6 +36,8 @@ pub struct SubscriptionSettings {
     pub max_subscriptions: usize,
     /// Subscriptions open at once on one WebSocket connection.
     pub max_per_connection: usize,
+    /// WebSocket connections open at once.
+    pub max_websockets: usize,
 }
 
 /// The gateway's feeds: a cheap `Clone` handle, in the schema's data.

@@ -23,13 +23,7 @@ pub struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
 impl Socket {
     /// Connects and completes the protocol's handshake.
     pub async fn open(gateway: &TestGateway) -> Self {
-        let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        let (stream, response) = tokio_tungstenite::connect_async(request)
+        let (stream, response) = Self::upgrade(gateway)
             .await
             .expect("the WebSocket handshake succeeds");
         assert_eq!(
@@ -40,6 +34,30 @@ impl Socket {
         socket.send(json!({ "type": "connection_init" })).await;
         assert_eq!(socket.receive().await["type"], "connection_ack");
         socket
+    }
+
+    /// The WebSocket handshake alone, offering `graphql-transport-ws`.
+    pub async fn upgrade(
+        gateway: &TestGateway,
+    ) -> Result<
+        (
+            WebSocketStream<MaybeTlsStream<TcpStream>>,
+            tokio_tungstenite::tungstenite::handshake::client::Response,
+        ),
+        tokio_tungstenite::tungstenite::Error,
+    > {
+        let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(request).await
+    }
+
+    /// Closes the connection (a WebSocket close frame).
+    pub async fn close(mut self) {
+        let _ = self.0.close(None).await;
     }
 
     pub async fn send(&mut self, message: Value) {
