@@ -113,8 +113,21 @@ async fn media_types_follow_graphql_over_http() {
     )
     .await;
     assert_eq!(status, 400);
-    let (status, _, _) = post(&gateway, Some("text/html"), "application/json", ok).await;
+    let (status, _, body) = post(&gateway, Some("text/html"), "application/json", ok).await;
     assert_eq!(status, 406);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
+
+    // Each refusal above is counted under its code, none reached an upstream.
+    let metrics = gateway.get_text("/metrics").await;
+    for (code, count) in [
+        ("BAD_REQUEST", 3),
+        ("NOT_ACCEPTABLE", 1),
+        ("GRAPHQL_VALIDATION_FAILED", 2),
+    ] {
+        let line = format!("trade_graph_operation_errors_total{{code=\"{code}\"}} {count}\n");
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
+    }
+    assert_eq!(gateway.gta_requests(), 0);
 }
 
 /// GET works with variables as JSON text; mutations over GET are 405.

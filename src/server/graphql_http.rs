@@ -161,14 +161,15 @@ fn coded_error(status: StatusCode, message: &str, code: &str) -> Answer {
     }
 }
 
-fn not_acceptable() -> Response {
-    (
+/// The client accepts no media type GraphQL answers in (counted in the
+/// metrics, answered in JSON all the same).
+fn not_acceptable(state: &AppState) -> Response {
+    let answer = coded_error(
         StatusCode::NOT_ACCEPTABLE,
-        [(header::CONTENT_TYPE, MediaType::Json.header())],
-        json!({ "errors": [{ "message": "Accept must allow application/json or application/graphql-response+json", "extensions": { "code": "NOT_ACCEPTABLE" } }] })
-            .to_string(),
-    )
-        .into_response()
+        "Accept must allow application/json or application/graphql-response+json",
+        "NOT_ACCEPTABLE",
+    );
+    counted(state, answer).into_response(MediaType::Json)
 }
 
 /// The four members of a GraphQL request, checked for type. `query` may be
@@ -219,7 +220,7 @@ pub(super) async fn get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
-        return not_acceptable();
+        return not_acceptable(&state);
     };
     let mut object = Map::new();
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
@@ -260,7 +261,7 @@ pub(super) async fn post(
     body: Bytes,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
-        return not_acceptable();
+        return not_acceptable(&state);
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
