@@ -51,34 +51,25 @@ pub(super) async fn get(
         Err(rejection) => return rejection.into_response(),
     };
     let Ok(protocol) = protocol else {
-        return (
+        return upgrade_refused(
             StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "application/json")],
-            json!({ "errors": [{
-                "message": "a GraphQL WebSocket must offer the subprotocol graphql-transport-ws (or the older graphql-ws) in Sec-WebSocket-Protocol",
-                "extensions": { "code": "BAD_REQUEST" }
-            }] })
-            .to_string(),
-        )
-            .into_response();
+            "a GraphQL WebSocket must offer the subprotocol graphql-transport-ws (or the older graphql-ws) in Sec-WebSocket-Protocol",
+            "BAD_REQUEST",
+        );
     };
     let Ok(socket_slot) = state.websockets.clone().try_acquire_owned() else {
-        return (
+        let mut refused = upgrade_refused(
             StatusCode::SERVICE_UNAVAILABLE,
-            [
-                (header::CONTENT_TYPE, "application/json"),
-                (header::RETRY_AFTER, "1"),
-            ],
-            json!({ "errors": [{
-                "message": format!(
-                    "the gateway has {} WebSocket connections open, as many as it is configured for (--max-websockets); retry later, or share a connection between subscriptions",
-                    state.subscription_limits.max_websockets
-                ),
-                "extensions": { "code": "TOO_MANY_WEBSOCKETS" }
-            }] })
-            .to_string(),
-        )
-            .into_response();
+            &format!(
+                "the gateway has {} WebSocket connections open, as many as it is configured for (--max-websockets); retry later, or share a connection between subscriptions",
+                state.subscription_limits.max_websockets
+            ),
+            "TOO_MANY_WEBSOCKETS",
+        );
+        refused
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return refused;
     };
     let open_socket = OpenSocket::new(&state.metrics, socket_slot);
     let client = state
@@ -121,6 +112,17 @@ pub(super) async fn get(
             }
             serve.await;
         })
+}
+
+/// An upgrade refused before a socket opens: an HTTP answer whose body is
+/// a GraphQL error with `code`.
+fn upgrade_refused(status: StatusCode, message: &str, code: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }).to_string(),
+    )
+        .into_response()
 }
 
 /// Bytes each socket reserves for what its client sends. tungstenite's
