@@ -101,6 +101,9 @@ struct Answer {
     /// A status no media type changes: PERSISTED_QUERY_NOT_FOUND is 200
     /// either way, which Apollo's link reads as "send the document".
     status_fixed: bool,
+    /// A batch's array, whose operations were each counted in the metrics
+    /// as they were answered.
+    counted_per_operation: bool,
 }
 
 impl Answer {
@@ -113,6 +116,7 @@ impl Answer {
             outcome: OperationOutcome::Ok,
             codes: Vec::new(),
             status_fixed: false,
+            counted_per_operation: false,
         }
     }
 
@@ -161,15 +165,15 @@ fn coded_error(status: StatusCode, message: &str, code: &str) -> Answer {
     }
 }
 
-/// The client accepts no media type GraphQL answers in (counted in the
-/// metrics, answered in JSON all the same).
-fn not_acceptable(state: &AppState) -> Response {
+/// The client accepts no media type GraphQL answers in (answered in JSON
+/// all the same).
+fn not_acceptable() -> (Answer, MediaType) {
     let answer = coded_error(
         StatusCode::NOT_ACCEPTABLE,
         "Accept must allow application/json or application/graphql-response+json",
         "NOT_ACCEPTABLE",
     );
-    counted(state, answer).into_response(MediaType::Json)
+    (answer, MediaType::Json)
 }
 
 /// The four members of a GraphQL request, checked for type. `query` may be
@@ -219,8 +223,19 @@ pub(super) async fn get(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let Some(media) = negotiate(&headers) else {
-        return not_acceptable(&state);
+    let started = std::time::Instant::now();
+    let (answer, media) = get_answer(&state, peer, &headers, raw).await;
+    respond(&state, answer, media, started)
+}
+
+async fn get_answer(
+    state: &AppState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    raw: Option<String>,
+) -> (Answer, MediaType) {
+    let Some(media) = negotiate(headers) else {
+        return not_acceptable();
     };
     let mut object = Map::new();
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
@@ -229,11 +244,8 @@ pub(super) async fn get(
                 match serde_json::from_str::<Value>(&value) {
                     Ok(parsed) => parsed,
                     Err(_) => {
-                        let answer = bad_request(
-                            StatusCode::BAD_REQUEST,
-                            &format!("`{key}` is not valid JSON"),
-                        );
-                        return counted(&state, answer).into_response(media);
+                        let message = format!("`{key}` is not valid JSON");
+                        return (bad_request(StatusCode::BAD_REQUEST, &message), media);
                     }
                 }
             }
@@ -244,12 +256,12 @@ pub(super) async fn get(
     }
     let client = state
         .clients
-        .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
+        .of(headers, peer.map(|Extension(ConnectInfo(peer))| peer));
     let answer = match params_from_object(object) {
-        Ok(params) => execute(&state, params, media, true, client).await,
-        Err(message) => counted(&state, bad_request(StatusCode::BAD_REQUEST, message)),
+        Ok(params) => execute(state, params, media, true, client).await,
+        Err(message) => bad_request(StatusCode::BAD_REQUEST, message),
     };
-    answer.into_response(media)
+    (answer, media)
 }
 
 /// `POST /graphql` with a JSON body: one operation (an object), or a batch
@@ -260,8 +272,19 @@ pub(super) async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(media) = negotiate(&headers) else {
-        return not_acceptable(&state);
+    let started = std::time::Instant::now();
+    let (answer, media) = post_answer(&state, peer, &headers, &body).await;
+    respond(&state, answer, media, started)
+}
+
+async fn post_answer(
+    state: &AppState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (Answer, MediaType) {
+    let Some(media) = negotiate(headers) else {
+        return not_acceptable();
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -279,36 +302,39 @@ pub(super) async fn post(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "POST bodies must be application/json",
         );
-        return counted(&state, answer).into_response(media);
+        return (answer, media);
     }
     let client = state
         .clients
-        .of(&headers, peer.map(|Extension(ConnectInfo(peer))| peer));
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(object)) => {
-            let answer = match params_from_object(object) {
-                Ok(params) => execute(&state, params, media, false, client).await,
-                Err(message) => counted(&state, bad_request(StatusCode::BAD_REQUEST, message)),
-            };
-            answer.into_response(media)
-        }
-        Ok(Value::Array(operations)) => {
-            batch(&state, operations, client).await.into_response(media)
-        }
-        Ok(_) => counted(
-            &state,
-            bad_request(
-                StatusCode::BAD_REQUEST,
-                "the body must be a JSON object (one operation) or array (a batch)",
-            ),
-        )
-        .into_response(media),
-        Err(_) => counted(
-            &state,
-            bad_request(StatusCode::BAD_REQUEST, "the body is not valid JSON"),
-        )
-        .into_response(media),
+        .of(headers, peer.map(|Extension(ConnectInfo(peer))| peer));
+    let answer = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => match params_from_object(object) {
+            Ok(params) => execute(state, params, media, false, client).await,
+            Err(message) => bad_request(StatusCode::BAD_REQUEST, message),
+        },
+        Ok(Value::Array(operations)) => batch(state, operations, client).await,
+        Ok(_) => bad_request(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object (one operation) or array (a batch)",
+        ),
+        Err(_) => bad_request(StatusCode::BAD_REQUEST, "the body is not valid JSON"),
+    };
+    (answer, media)
+}
+
+/// The HTTP response of `answer`, counted in the metrics (a batch's
+/// operations were counted one by one; a request refused before any
+/// operation ran counts as one refused operation with its code).
+fn respond(
+    state: &AppState,
+    answer: Answer,
+    media: MediaType,
+    started: std::time::Instant,
+) -> Response {
+    if !answer.counted_per_operation {
+        record(state, &answer, started);
     }
+    answer.into_response(media)
 }
 
 /// A batch: each operation is held to the limits alone, and together they
@@ -319,13 +345,10 @@ pub(super) async fn post(
 async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> Answer {
     let max = state.max_batch_size;
     if operations.is_empty() {
-        return counted(
-            state,
-            bad_request(StatusCode::BAD_REQUEST, "the batch is empty"),
-        );
+        return bad_request(StatusCode::BAD_REQUEST, "the batch is empty");
     }
     if operations.len() > max {
-        let answer = coded_error(
+        return coded_error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "the batch has {} operations; at most {max} are allowed (--max-batch-size)",
@@ -333,7 +356,6 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
             ),
             "BATCH_TOO_LARGE",
         );
-        return counted(state, answer);
     }
     let mut prepared = Vec::with_capacity(operations.len());
     for operation in operations {
@@ -346,29 +368,34 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
             Err(message) => Err(bad_request(StatusCode::BAD_REQUEST, message)),
         });
     }
-    if let Some(refusal) = batch_refusal(state, &prepared) {
-        // Every operation of the batch is refused, and counted so.
-        let bodies: Vec<String> = prepared
-            .iter()
-            .map(|_| counted(state, refused(MediaType::Json, &refusal)).body)
-            .collect();
-        return Answer::new(StatusCode::OK, format!("[{}]", bodies.join(",")));
-    }
     let started = std::time::Instant::now();
-    let answers = futures::future::join_all(prepared.into_iter().map(|prepared| {
-        let client = client.clone();
-        async move {
-            let answer = match prepared {
-                Ok(prepared) => run(state, prepared, MediaType::Json, client).await,
-                Err(answer) => answer,
-            };
-            record(state, &answer, started);
-            answer
+    let answers: Vec<Answer> = match batch_refusal(state, &prepared) {
+        // Every operation of the batch is refused.
+        Some(refusal) => prepared
+            .iter()
+            .map(|_| refused(MediaType::Json, &refusal))
+            .collect(),
+        None => {
+            futures::future::join_all(prepared.into_iter().map(|prepared| {
+                let client = client.clone();
+                async move {
+                    match prepared {
+                        Ok(prepared) => run(state, prepared, MediaType::Json, client).await,
+                        Err(answer) => answer,
+                    }
+                }
+            }))
+            .await
         }
-    }))
-    .await;
+    };
+    for answer in &answers {
+        record(state, answer, started);
+    }
     let bodies: Vec<String> = answers.into_iter().map(|answer| answer.body).collect();
-    Answer::new(StatusCode::OK, format!("[{}]", bodies.join(",")))
+    Answer {
+        counted_per_operation: true,
+        ..Answer::new(StatusCode::OK, format!("[{}]", bodies.join(",")))
+    }
 }
 
 /// The refusal of a whole batch whose operations together cost more, or
@@ -557,13 +584,10 @@ async fn execute(
     via_get: bool,
     client: ClientId,
 ) -> Answer {
-    let started = std::time::Instant::now();
-    let answer = match prepare(state, params, via_get).await {
+    match prepare(state, params, via_get).await {
         Ok(prepared) => run(state, prepared, media, client).await,
         Err(answer) => answer.for_media(media),
-    };
-    record(state, &answer, started);
-    answer
+    }
 }
 
 /// How `response` ended, and its errors' codes, for the metrics.
@@ -601,14 +625,6 @@ pub(super) fn record_response(state: &AppState, response: &Response_, started: s
     state
         .metrics
         .operation(outcome, codes.iter().map(String::as_str), started.elapsed());
-}
-
-/// `answer`, a request refused before any operation ran (not JSON, not a
-/// GraphQL request, a batch refused whole), counted in the metrics as
-/// refused with its code.
-fn counted(state: &AppState, answer: Answer) -> Answer {
-    record(state, &answer, std::time::Instant::now());
-    answer
 }
 
 /// Counts an answered operation in the metrics: its outcome, its errors'
