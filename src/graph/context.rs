@@ -3,15 +3,13 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::Context;
 
 use super::batch::{self, Batch, BatchLoader, PendingBatches};
 use crate::countries::ComtradeDialect;
-use crate::error::Error;
 use crate::limits::{DemandLimits, Refusal, RefusalCode, ResultSize};
 use crate::sources::comtrade::{ComtradeClient, ComtradeLoader, TradeFlowKey};
 use crate::sources::gta::{GtaClient, GtaLoader, InterventionsById, JurisdictionInterventionsKey};
@@ -50,83 +48,22 @@ impl Sources {
 #[derive(Clone)]
 pub struct OperationContext {
     pub usage: UpstreamUsage,
+    pub gta: BatchLoader<JurisdictionInterventionsKey, GtaLoader>,
+    /// Interventions by id, for federation's `_entities`.
+    pub gta_by_id: BatchLoader<u32, InterventionsById>,
+    pub comtrade: BatchLoader<TradeFlowKey, ComtradeLoader>,
+    pub ita_leads: BatchLoader<CountryKey<TradeLead>, ItaLoader>,
+    pub ita_offices: BatchLoader<CountryKey<OfficeLocation>, ItaLoader>,
+    pub ita_events: BatchLoader<CountryKey<TradeEvent>, ItaLoader>,
+    pub ita_market_research: BatchLoader<CountryKey<MarketResearch>, ItaLoader>,
+    pub ita_articles: BatchLoader<CountryKey<TradeArticle>, ItaLoader>,
+    pub ita_links: BatchLoader<LinkKey, LinkLoader>,
     /// How much of the result is built; the limits extension counts into it.
     pub result_size: ResultSize,
-    loaders: Arc<Loaders>,
+    driven: Arc<AtomicBool>,
     /// When loads still waiting are cut off (`None`: a subscription's
     /// events, whose requests each keep to their own timeout).
     deadline: Option<tokio::time::Instant>,
-}
-
-/// An operation's batch loaders, each built on the operation's first load
-/// from it: most operations touch two or three of the nine, and building
-/// all of them up front was a measurable share of a cached operation.
-struct Loaders {
-    sources: Sources,
-    usage: UpstreamUsage,
-    /// Set once [`OperationContext::run`] drives the operation.
-    driven: Arc<AtomicBool>,
-    gta: OnceLock<BatchLoader<JurisdictionInterventionsKey, GtaLoader>>,
-    gta_by_id: OnceLock<BatchLoader<u32, InterventionsById>>,
-    comtrade: OnceLock<BatchLoader<TradeFlowKey, ComtradeLoader>>,
-    ita_leads: OnceLock<BatchLoader<CountryKey<TradeLead>, ItaLoader>>,
-    ita_offices: OnceLock<BatchLoader<CountryKey<OfficeLocation>, ItaLoader>>,
-    ita_events: OnceLock<BatchLoader<CountryKey<TradeEvent>, ItaLoader>>,
-    ita_market_research: OnceLock<BatchLoader<CountryKey<MarketResearch>, ItaLoader>>,
-    ita_articles: OnceLock<BatchLoader<CountryKey<TradeArticle>, ItaLoader>>,
-    ita_links: OnceLock<BatchLoader<LinkKey, LinkLoader>>,
-}
-
-impl Loaders {
-    /// The loader in `cell`, built from `make` (given the upstream clients
-    /// and the operation's accounting) on first use.
-    fn get<'a, K, L>(
-        &'a self,
-        cell: &'a OnceLock<BatchLoader<K, L>>,
-        source: Source,
-        make: impl FnOnce(&Sources, UpstreamUsage) -> L,
-    ) -> &'a BatchLoader<K, L>
-    where
-        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-        L: Loader<K, Error = Error>,
-    {
-        cell.get_or_init(|| {
-            BatchLoader::new(
-                make(&self.sources, self.usage.clone()),
-                source,
-                // Without batching (a benchmark baseline), every load is
-                // its own call.
-                self.sources.batching,
-                self.driven.clone(),
-                self.sources.operation_timeout,
-            )
-        })
-    }
-
-    /// What every loader built so far has waiting.
-    fn take_batches(&self) -> Vec<Batch> {
-        fn take<K, L>(cell: &OnceLock<BatchLoader<K, L>>) -> Option<Batch>
-        where
-            K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-            L: Loader<K, Error = Error>,
-        {
-            cell.get()?.take_batch()
-        }
-        [
-            take(&self.gta),
-            take(&self.gta_by_id),
-            take(&self.comtrade),
-            take(&self.ita_leads),
-            take(&self.ita_offices),
-            take(&self.ita_events),
-            take(&self.ita_market_research),
-            take(&self.ita_articles),
-            take(&self.ita_links),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
 }
 
 impl OperationContext {
@@ -155,71 +92,56 @@ impl OperationContext {
         usage: UpstreamUsage,
         deadline: Option<tokio::time::Instant>,
     ) -> Self {
+        let driven = Arc::new(AtomicBool::new(false));
+        // Without batching (a benchmark baseline), every load is its own call.
+        let batching = sources.batching;
+        let timeout = sources.operation_timeout;
+        let ita = || ItaLoader::new(sources.ita.clone(), usage.clone());
         Self {
-            loaders: Arc::new(Loaders {
-                sources: sources.clone(),
-                usage: usage.clone(),
-                driven: Arc::default(),
-                gta: OnceLock::new(),
-                gta_by_id: OnceLock::new(),
-                comtrade: OnceLock::new(),
-                ita_leads: OnceLock::new(),
-                ita_offices: OnceLock::new(),
-                ita_events: OnceLock::new(),
-                ita_market_research: OnceLock::new(),
-                ita_articles: OnceLock::new(),
-                ita_links: OnceLock::new(),
-            }),
+            gta: BatchLoader::new(
+                GtaLoader::new(sources.gta.clone(), usage.clone()),
+                Source::Gta,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
+            gta_by_id: BatchLoader::new(
+                InterventionsById::new(sources.gta.clone(), usage.clone()),
+                Source::Gta,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
+            comtrade: BatchLoader::new(
+                ComtradeLoader::new(sources.comtrade.clone(), usage.clone()),
+                Source::Comtrade,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
+            ita_leads: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_offices: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_events: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_market_research: BatchLoader::new(
+                ita(),
+                Source::Ita,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
+            ita_articles: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_links: BatchLoader::new(
+                LinkLoader::new(sources.ita.clone(), usage.clone()),
+                Source::Ita,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
             usage,
             result_size: ResultSize::default(),
+            driven,
             deadline,
         }
-    }
-
-    /// Pages of interventions per jurisdiction.
-    pub fn gta(&self) -> &BatchLoader<JurisdictionInterventionsKey, GtaLoader> {
-        let loaders = &*self.loaders;
-        loaders.get(&loaders.gta, Source::Gta, |sources, usage| {
-            GtaLoader::new(sources.gta.clone(), usage)
-        })
-    }
-
-    /// Interventions by id, for federation's `_entities`.
-    pub fn gta_by_id(&self) -> &BatchLoader<u32, InterventionsById> {
-        let loaders = &*self.loaders;
-        loaders.get(&loaders.gta_by_id, Source::Gta, |sources, usage| {
-            InterventionsById::new(sources.gta.clone(), usage)
-        })
-    }
-
-    /// Trade flows per reporter, partner, period and commodity.
-    pub fn comtrade(&self) -> &BatchLoader<TradeFlowKey, ComtradeLoader> {
-        let loaders = &*self.loaders;
-        loaders.get(&loaders.comtrade, Source::Comtrade, |sources, usage| {
-            ComtradeLoader::new(sources.comtrade.clone(), usage)
-        })
-    }
-
-    /// ITA's toolkit records linked from one another.
-    pub fn ita_links(&self) -> &BatchLoader<LinkKey, LinkLoader> {
-        let loaders = &*self.loaders;
-        loaders.get(&loaders.ita_links, Source::Ita, |sources, usage| {
-            LinkLoader::new(sources.ita.clone(), usage)
-        })
-    }
-
-    /// The loader of one ITA endpoint's records per country.
-    fn ita<'a, R>(
-        &'a self,
-        cell: &'a OnceLock<BatchLoader<CountryKey<R>, ItaLoader>>,
-    ) -> &'a BatchLoader<CountryKey<R>, ItaLoader>
-    where
-        R: CountryRecord,
-        ItaLoader: Loader<CountryKey<R>, Error = Error>,
-    {
-        self.loaders.get(cell, Source::Ita, |sources, usage| {
-            ItaLoader::new(sources.ita.clone(), usage)
-        })
     }
 
     /// Runs `operation` (the schema executing a request that carries this
@@ -239,11 +161,24 @@ impl OperationContext {
 
 impl PendingBatches for OperationContext {
     fn start_driving(&self) {
-        self.loaders.driven.store(true, Ordering::Release);
+        self.driven.store(true, Ordering::Release);
     }
 
     fn take_batches(&self) -> Vec<Batch> {
-        self.loaders.take_batches()
+        [
+            self.gta.take_batch(),
+            self.gta_by_id.take_batch(),
+            self.comtrade.take_batch(),
+            self.ita_leads.take_batch(),
+            self.ita_offices.take_batch(),
+            self.ita_events.take_batch(),
+            self.ita_market_research.take_batch(),
+            self.ita_articles.take_batch(),
+            self.ita_links.take_batch(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn deadline(&self) -> Option<tokio::time::Instant> {
@@ -262,31 +197,31 @@ pub(crate) trait ItaBatches: CountryRecord + Sized {
 
 impl ItaBatches for TradeLead {
     fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
-        operation.ita(&operation.loaders.ita_leads)
+        &operation.ita_leads
     }
 }
 
 impl ItaBatches for OfficeLocation {
     fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
-        operation.ita(&operation.loaders.ita_offices)
+        &operation.ita_offices
     }
 }
 
 impl ItaBatches for MarketResearch {
     fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
-        operation.ita(&operation.loaders.ita_market_research)
+        &operation.ita_market_research
     }
 }
 
 impl ItaBatches for TradeArticle {
     fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
-        operation.ita(&operation.loaders.ita_articles)
+        &operation.ita_articles
     }
 }
 
 impl ItaBatches for TradeEvent {
     fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
-        operation.ita(&operation.loaders.ita_events)
+        &operation.ita_events
     }
 }
 

@@ -39,7 +39,7 @@ async fn toolkit_record(
         return Ok(None);
     };
     let records = operation(ctx)?
-        .ita_links()
+        .ita_links
         .load_one(LinkKey {
             kind,
             by: LinkedBy::Id,
@@ -76,7 +76,7 @@ impl EntityQueries {
             return Ok(None);
         };
         Ok(operation(ctx)?
-            .gta_by_id()
+            .gta_by_id
             .load_one(id)
             .await
             .graphql()?

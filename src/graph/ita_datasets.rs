@@ -345,7 +345,7 @@ async fn linked(
         return Ok(Vec::new());
     };
     Ok(operation(ctx)?
-        .ita_links()
+        .ita_links
         .load_one(LinkKey { kind, by, id })
         .await
         .graphql()?
@@ -367,7 +367,7 @@ async fn by_ids(
         })
         .collect();
     let loaded = operation(ctx)?
-        .ita_links()
+        .ita_links
         .load_many(keys.iter().copied())
         .await
         .graphql()?;

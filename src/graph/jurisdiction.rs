@@ -106,7 +106,7 @@ impl Jurisdiction {
             limit,
             offset,
         };
-        let page = operation(ctx)?.gta().load_one(key).await.graphql()?;
+        let page = operation(ctx)?.gta.load_one(key).await.graphql()?;
         Ok(page.unwrap_or_default().into())
     }
 }

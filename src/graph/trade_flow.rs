@@ -342,7 +342,7 @@ async fn load_flows(
         .flat_map(|(code, jurisdiction)| arguments.keys(*code, jurisdiction.country()))
         .collect();
     let loaded = operation(ctx)?
-        .comtrade()
+        .comtrade
         .load_many(keys.iter().cloned())
         .await
         .graphql()?;
