@@ -210,7 +210,7 @@ impl Sorting {
 
     /// Sorts by `keys` in order, each descending when its flag is set;
     /// none: [`Sorting::newest_first`]. A key given twice is refused.
-    pub fn from_keys(keys: Vec<(SortKey, bool)>) -> Result<Self, String> {
+    pub fn from_keys(mut keys: Vec<(SortKey, bool)>) -> Result<Self, String> {
         if keys.is_empty() {
             return Ok(Self::newest_first());
         }
@@ -219,7 +219,6 @@ impl Sorting {
                 return Err(format!("sort key {:?} is given twice", key.wire_name()));
             }
         }
-        let mut keys = keys;
         // Without a unique last key, equal dates come back in any order and
         // pages could overlap; intervention ids are unique.
         if !keys.iter().any(|(key, _)| *key == SortKey::InterventionId) {
