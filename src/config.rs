@@ -189,7 +189,19 @@ pub struct LimitsConfig {
     #[arg(long, env = "TRADE_GRAPH_HEADER_READ_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]
     pub header_read_timeout: Duration,
 
-    /// How long a client may take to send a request's body.
+    /// How long a connection may stay open with no request in flight and
+    /// nothing sent or received (idle keep-alive and HTTP/2 connections).
+    #[arg(long, env = "TRADE_GRAPH_IDLE_TIMEOUT", value_parser = parse_positive_duration, default_value = "60s")]
+    pub idle_timeout: Duration,
+
+    /// Connections open at once; past it new clients wait in the listen
+    /// backlog. Unset: three quarters of the process's descriptor limit
+    /// (ulimit -n), the rest kept for upstreams.
+    #[arg(long, env = "TRADE_GRAPH_MAX_CONNECTIONS", value_parser = parse_at_least_one::<usize>)]
+    pub max_connections: Option<usize>,
+
+    /// How long a client may take to send a request's whole body (however
+    /// it trickles in).
     #[arg(long, env = "TRADE_GRAPH_BODY_READ_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]
     pub body_read_timeout: Duration,
 
@@ -468,6 +480,12 @@ pub struct ResilienceConfig {
     /// client, e.g. your load balancer's.
     #[arg(long, env = "TRADE_GRAPH_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// The largest answer read from an upstream; a longer one is refused as
+    /// it streams in (UPSTREAM_BAD_RESPONSE), before it can take the
+    /// process's memory.
+    #[arg(long, env = "TRADE_GRAPH_MAX_UPSTREAM_ANSWER_BYTES", default_value_t = crate::sources::http::DEFAULT_MAX_ANSWER_BYTES, value_parser = parse_at_least_one::<usize>)]
+    pub max_upstream_answer_bytes: usize,
 
     /// How long an open breaker fails requests fast before letting one probe
     /// through.

@@ -54,6 +54,34 @@ struct Inner {
     subscription_polls: Family<FeedLabels, Counter>,
     subscriptions_open: Gauge,
     websockets_open: Gauge,
+    dropped: Family<DroppedLabels, Counter>,
+    held: Family<SourceLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DroppedLabels {
+    source: String,
+    reason: &'static str,
+}
+
+/// Why an upstream attempt was dropped before it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DroppedReason {
+    /// The operation's deadline passed while the upstream had not answered:
+    /// counted against the upstream, as a timeout.
+    Deadline,
+    /// The operation was cancelled (the client went away): not the
+    /// upstream's doing.
+    Cancelled,
+}
+
+impl DroppedReason {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Deadline => "deadline",
+            Self::Cancelled => "cancelled",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -118,6 +146,29 @@ impl Default for Metrics {
         let subscription_polls = Family::<FeedLabels, Counter>::default();
         let subscriptions_open = Gauge::default();
         let websockets_open = Gauge::default();
+        let dropped = Family::<DroppedLabels, Counter>::default();
+        let held = Family::<SourceLabels, Gauge>::default();
+        // Present from the start, at zero, so that an alert on them sees 0
+        // rather than no data.
+        for from in Source::ALL {
+            for reason in [DroppedReason::Deadline, DroppedReason::Cancelled] {
+                let _ = dropped.get_or_create(&DroppedLabels {
+                    source: from.name().to_owned(),
+                    reason: reason.label(),
+                });
+            }
+            let _ = held.get_or_create(&source(from));
+        }
+        registry.register(
+            "upstream_dropped_attempts",
+            "Upstream attempts dropped before the upstream answered: reason=deadline (the operation's deadline passed; counted by the breaker as a timeout) or cancelled (the client went away)",
+            dropped.clone(),
+        );
+        registry.register(
+            "upstream_held_until_timestamp_seconds",
+            "When (Unix time) the hold an upstream's Retry-After put on a source ends; nothing is sent to it before (held now: the value is above time())",
+            held.clone(),
+        );
         registry.register(
             "subscription_polls",
             "Upstream polls of the subscription feeds (one per interval per set of jurisdictions subscribed to, however many subscribers)",
@@ -225,6 +276,8 @@ impl Default for Metrics {
                 subscription_polls,
                 subscriptions_open,
                 websockets_open,
+                dropped,
+                held,
             }),
         }
     }
@@ -273,6 +326,29 @@ impl Metrics {
                 code: code.to_owned(),
             })
             .inc();
+    }
+
+    /// An upstream attempt dropped before the upstream answered.
+    pub fn dropped_attempt(&self, from: Source, reason: DroppedReason) {
+        self.inner
+            .dropped
+            .get_or_create(&DroppedLabels {
+                source: from.name().to_owned(),
+                reason: reason.label(),
+            })
+            .inc();
+    }
+
+    /// `from` is held by an upstream's `Retry-After` for `remaining` more.
+    pub fn held_for(&self, from: Source, remaining: Duration) {
+        let until = std::time::SystemTime::now() + remaining;
+        let seconds = until
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        self.inner
+            .held
+            .get_or_create(&source(from))
+            .set(seconds.try_into().unwrap_or(i64::MAX));
     }
 
     pub fn retry(&self, from: Source) {

@@ -81,22 +81,6 @@ async fn every_source_and_fault_fails_alone_with_its_code_and_is_not_cached() {
             ("500", status(500, "{}"), "UPSTREAM_UNAVAILABLE"),
             ("502", status(502, "bad gateway"), "UPSTREAM_UNAVAILABLE"),
             (
-                "503 with Retry-After",
-                Fault::RetryAfter {
-                    status: 503,
-                    seconds: 120,
-                },
-                "UPSTREAM_UNAVAILABLE",
-            ),
-            (
-                "429 with Retry-After",
-                Fault::RetryAfter {
-                    status: 429,
-                    seconds: 120,
-                },
-                "UPSTREAM_RATE_LIMITED",
-            ),
-            (
                 "401",
                 status(401, r#"{"detail": "no"}"#),
                 "UPSTREAM_UNAUTHORIZED",
@@ -130,11 +114,6 @@ async fn every_source_and_fault_fails_alone_with_its_code_and_is_not_cached() {
         ];
         if source == Source::Comtrade {
             faults.push(("409", status(409, "{}"), "UPSTREAM_RATE_LIMITED"));
-            faults.push((
-                "403 quota",
-                status(403, r#"{"message": "Out of call volume quota. Quota will be replenished in 00:10:00."}"#),
-                "UPSTREAM_RATE_LIMITED",
-            ));
         }
         faults
     };
@@ -156,6 +135,53 @@ async fn every_source_and_fault_fails_alone_with_its_code_and_is_not_cached() {
             assert!(
                 gateway.simulator.request_count(source) > before,
                 "{source} after {what}: the failure was cached"
+            );
+        }
+    }
+}
+
+/// A 503 or 429 that says when to come back (`Retry-After`) fails its
+/// source alone, and holds that source, and only it, for every later
+/// operation: refused with the time left, nothing sent (issue 22).
+#[tokio::test]
+async fn retry_after_fails_its_source_alone_and_holds_it() {
+    let mut cases = Vec::new();
+    for source in Source::ALL {
+        for (status, code) in [
+            (503, "UPSTREAM_UNAVAILABLE"),
+            (429, "UPSTREAM_RATE_LIMITED"),
+        ] {
+            let fault = Fault::RetryAfter {
+                status,
+                seconds: 120,
+            };
+            cases.push((source, format!("{status} with Retry-After"), fault, code));
+        }
+    }
+    // Comtrade's quota refusal says when usage resumes in its message.
+    cases.push((
+        Source::Comtrade,
+        "403 quota".to_owned(),
+        status(
+            403,
+            r#"{"message": "Out of call volume quota. Quota will be replenished in 00:10:00."}"#,
+        ),
+        "UPSTREAM_RATE_LIMITED",
+    ));
+    for (source, what, fault, code) in cases {
+        {
+            let gateway = TestGateway::start_with(&["--retry-max-attempts", "1"]).await;
+            gateway.simulator.inject_fault(source, fault);
+            let response = gateway.query(&profile(1)).await;
+            assert_only_failed(&response, source, code, &what);
+            gateway.simulator.clear_fault(source);
+            let before = gateway.simulator.request_count(source);
+            let held = gateway.query(&profile(2)).await;
+            assert_only_failed(&held, source, "UPSTREAM_RATE_LIMITED", &what);
+            assert_eq!(
+                gateway.simulator.request_count(source),
+                before,
+                "{source} after {what}: sent while held"
             );
         }
     }

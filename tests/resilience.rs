@@ -70,14 +70,15 @@ async fn refusals_are_not_retried() {
 }
 
 /// A Retry-After longer than the gateway waits is not waited for: the error
-/// carries it, for 429 and for 503 alike.
+/// carries it, for 429 and for 503 alike (each on its own gateway: the
+/// first would hold GTA for the second).
 #[tokio::test]
 async fn a_long_retry_after_is_passed_on() {
-    let gateway = TestGateway::start().await;
     for (status, code) in [
         (429, "UPSTREAM_RATE_LIMITED"),
         (503, "UPSTREAM_UNAVAILABLE"),
     ] {
+        let gateway = TestGateway::start().await;
         gateway.simulator.inject_fault(
             Source::Gta,
             Fault::RetryAfter {

@@ -33,6 +33,14 @@ pub enum Fault {
     /// Answer 200, send the first bytes of a body, then break the
     /// connection.
     TruncatedBody,
+    /// Answer 200 with a body of `bytes` bytes, streamed without a
+    /// `Content-Length` (a giant answer the gateway must not hold whole).
+    Huge { bytes: usize },
+    /// Answer 200 with this body (a record shaped as the test needs).
+    Answer { body: String },
+    /// Answer with this HTTP status and a `Retry-After` header of `value`
+    /// as written (the HTTP-date form, say).
+    RetryAfterHeader { status: u16, value: String },
 }
 
 /// One request as the simulator received it: what tests assert the wire on.
@@ -159,6 +167,27 @@ pub(super) async fn apply_fault(
                 head.chain(tail),
             )))
         }
+        Fault::Huge { bytes } => {
+            const CHUNK: usize = 64 * 1024;
+            let chunks = bytes.div_ceil(CHUNK);
+            let body = futures::stream::iter(0..chunks).map(move |index| {
+                let size = CHUNK.min(bytes - index * CHUNK);
+                Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; size]))
+            });
+            Some(body_response(axum::body::Body::from_stream(body)))
+        }
+        Fault::Answer { body } => Some(body_response(axum::body::Body::from(body))),
+        Fault::RetryAfterHeader { status, value } => Some(
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                [
+                    ("content-type", "application/json".to_owned()),
+                    ("retry-after", value),
+                ],
+                "{}",
+            )
+                .into_response(),
+        ),
         Fault::TruncatedBody => {
             let head = futures::stream::iter([
                 Ok("{\"results\": [{\"id\": 1"),

@@ -7,8 +7,26 @@
 //! and shutdown waited for the slowest upstream. Here hyper's builder closes
 //! a connection whose headers are not complete in time, and shutdown gives
 //! requests in flight a deadline, after which they are abandoned.
+//!
+//! Every connection is also bounded in time and number, whatever protocol
+//! it speaks or fails to speak (issue 22: 1,100 silent connections took
+//! every descriptor of a process limited to 1,024):
+//! - a connection with no request in flight and no bytes moving is closed:
+//!   before its first request after `--header-read-timeout` (silence, half
+//!   an HTTP/2 preface, a preface and nothing more), after that after
+//!   `--idle-timeout` (an idle keep-alive or HTTP/2 connection);
+//! - a request body must arrive whole within `--body-read-timeout`, however
+//!   it trickles (a per-read timeout restarts on every byte);
+//! - at most `--max-connections` are open; past it the loop stops
+//!   accepting, so new clients wait in the listen backlog and the process
+//!   keeps descriptors for its upstreams. A WebSocket, once upgraded, is
+//!   bounded by `--max-websockets` and its own timeouts instead.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -16,16 +34,44 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// How connections are held to time.
+/// How connections are held to time and number.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
-    /// How long a client may take to send a request's headers.
+    /// How long a client may take to send a request's headers, and how
+    /// long a new connection may stay silent.
     pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive, in all.
+    pub body_read_timeout: Duration,
+    /// How long a connection may sit with no request in flight and nothing
+    /// sent or received.
+    pub idle_timeout: Duration,
+    /// Connections open at once.
+    pub max_connections: usize,
     /// How long requests in flight may finish after shutdown begins.
     pub shutdown_timeout: Duration,
+}
+
+/// The default for `--max-connections`: three quarters of the process's
+/// descriptor limit, the rest kept for upstream connections, Redis and
+/// files; 1,024 when the limit cannot be read.
+pub fn default_max_connections() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given, nothing else.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if !read || limit.rlim_cur == libc::RLIM_INFINITY {
+        return 1024;
+    }
+    usize::try_from(limit.rlim_cur / 4 * 3)
+        .unwrap_or(usize::MAX)
+        .clamp(16, 1_000_000)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets
@@ -43,8 +89,17 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
     builder.http2().timer(TokioTimer::new());
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // A slot first: at the bound, clients wait in the listen backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -58,22 +113,61 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let activity = Arc::new(Activity::new());
         // Each request learns its connection's peer address (axum's
         // `ConnectInfo`): budgets give each client its share.
         let router = router.clone();
+        let requests = activity.clone();
+        let body_read_timeout = limits.body_read_timeout;
         let service = hyper::service::service_fn(
-            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let in_flight = requests.begin();
+                let deadline = Instant::now() + body_read_timeout;
+                let mut request =
+                    request.map(|body| axum::body::Body::new(DeadlineBody::new(body, deadline)));
                 request.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(request)
+                let answer = router.clone().oneshot(request);
+                async move {
+                    let answer = answer.await;
+                    drop(in_flight);
+                    answer
+                }
             },
         );
+        let io = Watched {
+            inner: stream,
+            activity: activity.clone(),
+        };
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
+            let _slot = slot;
+            let mut connection = std::pin::pin!(connection);
+            let recheck = limits.idle_timeout.min(limits.header_read_timeout);
+            loop {
+                let allowed = if activity.served_any() {
+                    limits.idle_timeout
+                } else {
+                    limits.header_read_timeout
+                };
+                let quiet = activity.quiet_for();
+                if activity.idle() && quiet >= allowed {
+                    tracing::debug!(%peer, quiet = ?quiet, "closing an idle connection");
+                    return;
+                }
+                tokio::select! {
+                    ended = &mut connection => {
+                        if let Err(error) = ended {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    // Woken at least as often as the shorter timeout, so
+                    // a first request that switches to the other is seen.
+                    () = tokio::time::sleep(allowed.saturating_sub(quiet).min(recheck).max(Duration::from_millis(10))) => {}
+                }
             }
         });
     }
@@ -84,5 +178,177 @@ pub async fn serve(
             timeout = %humantime::format_duration(limits.shutdown_timeout),
             "shutdown deadline passed: abandoning requests still in flight"
         ),
+    }
+}
+
+/// What a connection is doing: requests in flight, and when bytes last
+/// moved.
+struct Activity {
+    opened: Instant,
+    /// Milliseconds after `opened` when bytes last moved.
+    last: AtomicU64,
+    in_flight: AtomicUsize,
+    served: AtomicBool,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            last: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
+        }
+    }
+
+    fn touch(&self) {
+        let now = self.opened.elapsed().as_millis() as u64;
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(last)
+    }
+
+    fn idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+
+    fn served_any(&self) -> bool {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// A request started; it is in flight until the guard is dropped.
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.served.store(true, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
+    }
+}
+
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A connection's socket, noting when bytes move.
+struct Watched<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A request body that must arrive whole by a deadline: a per-read timeout
+/// restarts on every byte, so a body trickled a byte a second never ends.
+struct DeadlineBody<B> {
+    inner: B,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> DeadlineBody<B> {
+    fn new(inner: B, deadline: Instant) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+        }
+    }
+}
+
+/// The body did not arrive in time.
+#[derive(Debug)]
+struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive within --body-read-timeout")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl<B> http_body::Body for DeadlineBody<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = B::Data;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

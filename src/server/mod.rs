@@ -21,7 +21,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, GraphiqlAssets};
@@ -313,11 +312,9 @@ impl Gateway {
             .route("/graphql", get(websocket::get).post(graphql_http::post))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_text))
+            // A body that trickles in is cut off by the connection loop's
+            // total deadline (connections.rs).
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
-            // A body that trickles in must not hold a connection forever.
-            .layer(RequestBodyTimeoutLayer::new(
-                config.limits.body_read_timeout,
-            ))
             .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
             .layer(TraceLayer::new_for_http())
             .with_state(state);
@@ -336,7 +333,9 @@ impl Gateway {
             .iter()
             .map(|status| {
                 let mode = match &status.mode {
-                    SourceMode::Live { base_url } => format!("live at {base_url}"),
+                    SourceMode::Live { base_url } => {
+                        format!("live at {}", crate::sources::scrub::printable_url(base_url))
+                    }
                     SourceMode::Sample => "sample (generated data)".to_owned(),
                 };
                 format!(
@@ -392,6 +391,12 @@ pub async fn run(
     );
     let limits = connections::ConnectionLimits {
         header_read_timeout: config.limits.header_read_timeout,
+        body_read_timeout: config.limits.body_read_timeout,
+        idle_timeout: config.limits.idle_timeout,
+        max_connections: config
+            .limits
+            .max_connections
+            .unwrap_or_else(connections::default_max_connections),
         shutdown_timeout: config.limits.shutdown_timeout,
     };
     connections::serve(listener, gateway.router(), limits, shutdown).await;

@@ -11,6 +11,12 @@
 //! out, the others still fail fast; the probe's success closes it, its
 //! failure opens it again. A hung upstream so costs one timeout per window,
 //! not one per operation. Time is tokio's, which tests pause.
+//!
+//! Every admitted attempt holds a [`Permit`]. A probe whose permit is
+//! dropped without an outcome (its operation was cancelled: the client
+//! went away, the deadline passed) gives the probe slot back, so the next
+//! attempt probes; without that the breaker stayed half-open for the life
+//! of the process, failing every attempt fast.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -134,22 +140,42 @@ impl CircuitBreaker {
     }
 
     /// Lets an attempt go out, or fails it fast while the breaker is open.
-    pub fn admit(&self) -> Result<(), Error> {
+    /// The permit records the attempt's outcome; dropped without one, a
+    /// probe gives its slot back.
+    pub fn admit(&self) -> Result<Permit<'_>, Error> {
         let mut state = self.lock();
         let now = Instant::now();
         match *state {
-            State::Closed { .. } => Ok(()),
+            State::Closed { .. } => Ok(Permit {
+                breaker: self,
+                probe: false,
+                done: false,
+            }),
             State::Open { until } if now >= until => {
                 *state = State::HalfOpen;
-                Ok(())
+                Ok(Permit {
+                    breaker: self,
+                    probe: true,
+                    done: false,
+                })
             }
             State::Open { until } => Err(self.fail_fast(until - now)),
             State::HalfOpen => Err(self.fail_fast(Duration::from_secs(1))),
         }
     }
 
+    /// A probe ended without an outcome: the next attempt probes instead.
+    fn release_probe(&self) {
+        let mut state = self.lock();
+        if matches!(*state, State::HalfOpen) {
+            *state = State::Open {
+                until: Instant::now(),
+            };
+        }
+    }
+
     /// Records how an admitted attempt ended.
-    pub fn record(&self, outcome: Outcome) {
+    fn record(&self, outcome: Outcome) {
         let mut state = self.lock();
         let failed = outcome == Outcome::Failed;
         let (failures, recent, seen) = match *state {
@@ -208,11 +234,44 @@ impl CircuitBreaker {
     }
 
     fn fail_fast(&self, wait: Duration) -> Error {
+        // A wait of zero (a probe slot just given back) still says "soon".
+        let wait = wait.max(Duration::from_millis(1));
         Error::UpstreamUnavailable {
             upstream: self.source,
             status: None,
             // Whole seconds, rounded up: "retry after 0 s" helps no one.
             retry_after: Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+        }
+    }
+}
+
+/// One admitted attempt. [`Permit::record`] reports how it ended; a permit
+/// dropped unrecorded (the attempt was cancelled) counts for nothing, and a
+/// probe's slot is given back.
+#[must_use = "an attempt's outcome is recorded through its permit"]
+#[derive(Debug)]
+pub struct Permit<'a> {
+    breaker: &'a CircuitBreaker,
+    probe: bool,
+    done: bool,
+}
+
+impl Permit<'_> {
+    /// Records how the attempt ended.
+    pub fn record(mut self, outcome: Outcome) {
+        self.done = true;
+        self.breaker.record(outcome);
+    }
+
+    /// The attempt was refused before it was sent (budget, demand): it
+    /// says nothing of the upstream's health.
+    pub fn forget(self) {}
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if self.probe && !self.done {
+            self.breaker.release_probe();
         }
     }
 }
@@ -238,12 +297,10 @@ mod tests {
     async fn opens_fails_fast_and_probes() {
         let breaker = breaker();
         for _ in 0..2 {
-            breaker.admit().unwrap();
-            breaker.record(Outcome::Failed);
+            breaker.admit().unwrap().record(Outcome::Failed);
         }
         assert_eq!(breaker.state(), BreakerState::Closed);
-        breaker.admit().unwrap();
-        breaker.record(Outcome::Failed);
+        breaker.admit().unwrap().record(Outcome::Failed);
         assert_eq!(breaker.state(), BreakerState::Open);
         match breaker.admit().unwrap_err() {
             Error::UpstreamUnavailable {
@@ -258,11 +315,31 @@ mod tests {
         }
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
-        breaker.admit().expect("the probe goes out");
+        let probe = breaker.admit().expect("the probe goes out");
         assert!(breaker.admit().is_err(), "one probe at a time");
-        breaker.record(Outcome::Answered);
+        probe.record(Outcome::Answered);
         assert_eq!(breaker.state(), BreakerState::Closed);
-        breaker.admit().unwrap();
+        breaker.admit().unwrap().record(Outcome::Answered);
+    }
+
+    /// The probe's operation is cancelled (client gone, deadline passed):
+    /// the slot is given back and the next attempt probes, rather than the
+    /// breaker failing everything fast for the life of the process.
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_probe_gives_its_slot_back() {
+        let breaker = breaker();
+        for _ in 0..3 {
+            breaker.admit().unwrap().record(Outcome::Failed);
+        }
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let probe = breaker.admit().expect("the probe goes out");
+        drop(probe);
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        breaker
+            .admit()
+            .expect("the next attempt probes")
+            .record(Outcome::Answered);
+        assert_eq!(breaker.state(), BreakerState::Closed);
     }
 
     /// A failed probe opens the breaker for another window; answers in
@@ -276,8 +353,7 @@ mod tests {
             Outcome::Answered,
             Outcome::Failed,
         ] {
-            breaker.admit().unwrap();
-            breaker.record(outcome);
+            breaker.admit().unwrap().record(outcome);
         }
         assert_eq!(breaker.state(), BreakerState::Closed);
         for _ in 0..2 {
@@ -285,8 +361,7 @@ mod tests {
         }
         assert_eq!(breaker.state(), BreakerState::Open);
         tokio::time::advance(Duration::from_secs(31)).await;
-        breaker.admit().unwrap();
-        breaker.record(Outcome::Failed);
+        breaker.admit().unwrap().record(Outcome::Failed);
         assert_eq!(breaker.state(), BreakerState::Open);
         tokio::time::advance(Duration::from_secs(10)).await;
         assert!(breaker.admit().is_err());
@@ -298,8 +373,7 @@ mod tests {
     async fn a_failure_ratio_opens_it_too() {
         let breaker = breaker();
         for attempt in 0..RATIO_WINDOW - 1 {
-            breaker.admit().unwrap();
-            breaker.record(if attempt % 2 == 0 {
+            breaker.admit().unwrap().record(if attempt % 2 == 0 {
                 Outcome::Failed
             } else {
                 Outcome::Answered
@@ -310,8 +384,88 @@ mod tests {
             BreakerState::Closed,
             "19 attempts: not yet a window"
         );
-        breaker.admit().unwrap();
-        breaker.record(Outcome::Answered);
+        breaker.admit().unwrap().record(Outcome::Answered);
         assert_eq!(breaker.state(), BreakerState::Open, "10 of 20 failed");
+    }
+
+    /// What the model test does next.
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// Ask for a permit (kept outstanding when granted).
+        Admit,
+        /// The outstanding permit at this index (modulo) ends so.
+        Finish(usize, Option<Outcome>),
+        /// Time passes, in seconds.
+        Advance(u64),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => Just(Step::Admit),
+            4 => (0usize..8, prop_oneof![
+                Just(Some(Outcome::Failed)),
+                Just(Some(Outcome::Answered)),
+                // Cancelled: dropped without an outcome.
+                Just(None),
+            ]).prop_map(|(index, outcome)| Step::Finish(index, outcome)),
+            1 => (0u64..45).prop_map(Step::Advance),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The breaker's rules under any interleaving of attempts, outcomes,
+        /// cancellations and time: at most one probe is out at a time; an
+        /// open breaker's fail-fast wait never exceeds its window; and it is
+        /// never stuck: once every attempt has ended and a window has
+        /// passed, an attempt goes out.
+        #[test]
+        fn the_breaker_is_never_stuck_and_probes_one_at_a_time(
+            steps in proptest::collection::vec(step(), 0..80),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let breaker = breaker();
+                let mut outstanding: Vec<Permit<'_>> = Vec::new();
+                for step in steps {
+                    match step {
+                        Step::Admit => match breaker.admit() {
+                            Ok(permit) => outstanding.push(permit),
+                            Err(Error::UpstreamUnavailable { retry_after: Some(wait), .. }) => {
+                                proptest::prop_assert!((1..=30).contains(&wait), "wait {wait}");
+                            }
+                            Err(other) => proptest::prop_assert!(false, "{other:?}"),
+                        },
+                        Step::Finish(index, outcome) if !outstanding.is_empty() => {
+                            let permit = outstanding.remove(index % outstanding.len());
+                            match outcome {
+                                Some(outcome) => permit.record(outcome),
+                                None => drop(permit),
+                            }
+                        }
+                        Step::Finish(..) => {}
+                        Step::Advance(seconds) => {
+                            tokio::time::advance(Duration::from_secs(seconds)).await;
+                        }
+                    }
+                    let probes = outstanding.iter().filter(|permit| permit.probe).count();
+                    proptest::prop_assert!(probes <= 1, "{probes} probes out at once");
+                }
+                drop(outstanding);
+                tokio::time::advance(Duration::from_secs(30)).await;
+                proptest::prop_assert!(
+                    breaker.admit().is_ok(),
+                    "stuck in {:?} with no attempt outstanding",
+                    breaker.state()
+                );
+                Ok(())
+            })?;
+        }
     }
 }

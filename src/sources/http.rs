@@ -19,14 +19,20 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use super::admission::Admission;
-use super::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Outcome};
+use super::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Outcome, Permit};
 use super::cache::{CacheKey, ResponseCache};
+use super::hold::{parse_retry_after, Hold};
 use super::retry::{retryable, RetryBudget, RetryPolicy};
 use super::scrub::Scrubber;
 use super::shared_cache::SharedCache;
 use super::{Source, UpstreamUsage};
 use crate::error::Error;
-use crate::metrics::Metrics;
+use crate::metrics::{DroppedReason, Metrics};
+
+/// The largest upstream answer read by default: far above any real page of
+/// the three upstreams (Comtrade's largest v1 answers are a few MB), far
+/// below what takes a process down.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// An API key. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -166,6 +172,10 @@ struct UpstreamInner {
     refusals: Option<RefusalRule>,
     /// The response cache replicas share (Redis), behind `cache`.
     shared: Option<SharedCache>,
+    /// Holds the source while an upstream's `Retry-After` runs.
+    hold: Arc<Hold>,
+    /// The largest answer read; a longer one is refused as it streams in.
+    max_answer_bytes: usize,
 }
 
 /// A source's own reading of a non-2xx answer (status, body, `Retry-After`
@@ -192,6 +202,8 @@ impl Upstream {
                 breaker: Arc::new(CircuitBreaker::new(source, BreakerPolicy::default())),
                 refusals: None,
                 shared: None,
+                hold: Arc::new(Hold::new(source)),
+                max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
                 credential,
                 timeout,
                 pacer: None,
@@ -240,6 +252,11 @@ impl Upstream {
     /// This upstream, sharing answers with other replicas through `shared`.
     pub fn with_shared_cache(self, shared: SharedCache) -> Self {
         self.with(|inner| inner.shared = Some(shared))
+    }
+
+    /// This upstream, reading answers of at most `bytes`.
+    pub fn with_max_answer_bytes(self, bytes: usize) -> Self {
+        self.with(|inner| inner.max_answer_bytes = bytes)
     }
 
     /// This upstream, reading its error answers with `rule` first.
@@ -436,6 +453,14 @@ impl Upstream {
     ) -> Result<(T, Vec<u8>), Error> {
         let inner = &*self.inner;
         fetched
+            .map(|body| {
+                // Keys out of the answer before anything reads it.
+                let cleaned = match inner.scrubber.answer(&body) {
+                    std::borrow::Cow::Owned(cleaned) => Some(cleaned),
+                    std::borrow::Cow::Borrowed(_) => None,
+                };
+                cleaned.unwrap_or(body)
+            })
             .and_then(|body| decode(&body).map(|value| (value, body)))
             .map_err(|error| {
                 let error = inner.scrubber.error(error);
@@ -474,14 +499,9 @@ impl Upstream {
         inner.retry_budget.deposit();
         let mut attempt = 1;
         loop {
-            inner.breaker.admit()?;
-            let outcome = self.fetch_unrecorded(request, usage).await;
-            if !matches!(
-                outcome,
-                Err(Error::UpstreamBudgetExhausted { .. } | Error::UpstreamDemandExceeded { .. })
-            ) {
-                inner.breaker.record(Outcome::of(&outcome));
-            }
+            inner.hold.check()?;
+            let permit = inner.breaker.admit()?;
+            let outcome = self.attempt(request, usage, permit).await;
             if let Some(metrics) = &inner.metrics {
                 metrics.breaker_state(source, inner.breaker.state().level());
             }
@@ -504,10 +524,45 @@ impl Upstream {
         }
     }
 
+    /// One attempt, its outcome recorded by the breaker through `permit`.
+    /// An attempt dropped before the upstream answered (its operation was
+    /// cancelled) is recorded too: as a timeout when the operation's
+    /// deadline had passed (the upstream took all the time there was),
+    /// otherwise only in the metrics (the client went away).
+    async fn attempt(
+        &self,
+        request: &UpstreamRequest,
+        usage: &UpstreamUsage,
+        permit: Permit<'_>,
+    ) -> Result<Vec<u8>, Error> {
+        let mut dropped = DroppedAttempt {
+            upstream: &self.inner,
+            path: &request.path,
+            deadline: usage.deadline(),
+            permit: Some(permit),
+            sent: false,
+        };
+        let outcome = self
+            .fetch_unrecorded(request, usage, &mut dropped.sent)
+            .await;
+        if let Some(permit) = dropped.permit.take() {
+            if matches!(
+                outcome,
+                Err(Error::UpstreamBudgetExhausted { .. } | Error::UpstreamDemandExceeded { .. })
+            ) {
+                permit.forget();
+            } else {
+                permit.record(Outcome::of(&outcome));
+            }
+        }
+        outcome
+    }
+
     async fn fetch_unrecorded(
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
+        sent: &mut bool,
     ) -> Result<Vec<u8>, Error> {
         let inner = &*self.inner;
         let source = inner.source;
@@ -536,8 +591,7 @@ impl Upstream {
         let mut builder = match request.method {
             Method::Get => inner.client.0.get(url),
             Method::Post => inner.client.0.post(url),
-        }
-        .timeout(inner.timeout);
+        };
         if let Credential::Header { name, prefix, key } = &inner.credential {
             builder = builder.header(*name, format!("{prefix}{}", key.expose()));
         }
@@ -589,10 +643,31 @@ impl Upstream {
         if let Some(reservation) = reservation {
             reservation.commit();
         }
+        // The source's timeout, but never past the operation's deadline: an
+        // attempt cut off by the deadline would otherwise end unrecorded,
+        // and a hung upstream would never open the breaker.
+        let timeout = usage.deadline().map_or(inner.timeout, |deadline| {
+            inner
+                .timeout
+                .min(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        });
+        if timeout.is_zero() {
+            // The deadline passed while this request waited its turn: not
+            // the upstream's doing, and nothing is sent.
+            usage.unrecord_request(source);
+            return Err(Error::UpstreamRateLimited {
+                upstream: source,
+                retry_after: Some(1),
+                message: Some(format!(
+                    "the operation's deadline passed while this request waited its turn for {source}"
+                )),
+            });
+        }
         // Timed from here, after any wait for pacing: the latency metric is
         // the upstream's, not the queue's.
         let started = Instant::now();
-        let outcome = builder.send().await;
+        *sent = true;
+        let outcome = builder.timeout(timeout).send().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let record_latency = || {
             if let Some(metrics) = &inner.metrics {
@@ -610,7 +685,7 @@ impl Upstream {
                 return Err(if error.is_timeout() {
                     Error::UpstreamTimeout {
                         upstream: source,
-                        after: inner.timeout,
+                        after: timeout,
                     }
                 } else {
                     Error::UpstreamUnavailable {
@@ -626,22 +701,36 @@ impl Upstream {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok());
-        let body = response.bytes().await;
+            .and_then(|value| parse_retry_after(value, std::time::SystemTime::now()))
+            .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+        let body = read_answer(response, inner.max_answer_bytes).await;
         record_latency();
         let body = match body {
-            Ok(body) => body.to_vec(),
-            Err(error) => {
+            Ok(body) => body,
+            Err(AnswerFailure::TooLarge { declared }) => {
+                tracing::warn!(%source, path = %request.path, limit = inner.max_answer_bytes, ?declared, "upstream answer over the size limit");
+                return Err(Error::UpstreamBadResponse {
+                    upstream: source,
+                    path: String::new(),
+                    detail: format!(
+                        "the answer is larger than the {} bytes the gateway reads from an upstream (--max-upstream-answer-bytes)",
+                        inner.max_answer_bytes
+                    ),
+                });
+            }
+            Err(AnswerFailure::Transport(error)) => {
                 tracing::warn!(%source, path = %request.path, kind = transport_failure_kind(&error), "upstream body failed");
+                // Cut off mid-transfer: a connection failure, retried as
+                // one (the status line said nothing about the body).
                 return Err(if error.is_timeout() {
                     Error::UpstreamTimeout {
                         upstream: source,
-                        after: inner.timeout,
+                        after: timeout,
                     }
                 } else {
                     Error::UpstreamUnavailable {
                         upstream: source,
-                        status: Some(status.as_u16()),
+                        status: None,
                         retry_after: None,
                     }
                 });
@@ -652,14 +741,37 @@ impl Upstream {
         if status.is_success() {
             return Ok(body);
         }
-        let status = status.as_u16();
+        let error = self.refusal(status.as_u16(), &body, retry_after);
+        // The upstream said when to come back: every operation waits.
+        if let Error::UpstreamRateLimited {
+            retry_after: Some(seconds),
+            ..
+        }
+        | Error::UpstreamUnavailable {
+            retry_after: Some(seconds),
+            ..
+        } = &error
+        {
+            inner.hold.hold_for(Duration::from_secs(*seconds));
+            if let Some(metrics) = &inner.metrics {
+                metrics.held_for(source, inner.hold.remaining());
+            }
+        }
+        Err(error)
+    }
+
+    /// The error a non-2xx answer stands for: the source's own reading
+    /// first, then the generic one by status.
+    fn refusal(&self, status: u16, body: &[u8], retry_after: Option<u64>) -> Error {
+        let inner = &*self.inner;
+        let source = inner.source;
         if let Some(error) = inner
             .refusals
-            .and_then(|classify| classify(status, &body, retry_after))
+            .and_then(|classify| classify(status, body, retry_after))
         {
-            return Err(error);
+            return error;
         }
-        Err(match status {
+        match status {
             401 | 403 => Error::UpstreamUnauthorized {
                 upstream: source,
                 status,
@@ -667,12 +779,12 @@ impl Upstream {
             429 => Error::UpstreamRateLimited {
                 upstream: source,
                 retry_after,
-                message: Some(upstream_message(&body)).filter(|m| !m.is_empty() && m != "{}"),
+                message: Some(upstream_message(body)).filter(|m| !m.is_empty() && m != "{}"),
             },
             400..=499 => Error::UpstreamRejected {
                 upstream: source,
                 status,
-                message: upstream_message(&body),
+                message: upstream_message(body),
             },
             // A 503's Retry-After says when the upstream expects to be back.
             _ => Error::UpstreamUnavailable {
@@ -680,7 +792,7 @@ impl Upstream {
                 status: Some(status),
                 retry_after,
             },
-        })
+        }
     }
 
     /// `text` from this upstream without its key and cut to length (for
@@ -688,6 +800,77 @@ impl Upstream {
     /// Comtrade's refusals).
     pub fn scrub(&self, text: &str) -> String {
         self.inner.scrubber.clean(text)
+    }
+}
+
+/// Why an answer's body could not be read.
+enum AnswerFailure {
+    /// Past the size limit (`declared`: the length the upstream announced).
+    TooLarge {
+        declared: Option<u64>,
+    },
+    Transport(reqwest::Error),
+}
+
+/// The answer's body, streamed and refused as soon as it passes `limit`
+/// bytes (or announces more): a giant answer must not take the process's
+/// memory, whatever its `Content-Length` says.
+async fn read_answer(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, AnswerFailure> {
+    let declared = response.content_length();
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(AnswerFailure::TooLarge { declared });
+    }
+    // Trust the announced length only as far as a first allocation goes.
+    let mut body = Vec::with_capacity(declared.map_or(0, |length| length.min(1 << 20) as usize));
+    while let Some(chunk) = response.chunk().await.map_err(AnswerFailure::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(AnswerFailure::TooLarge { declared });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An attempt in flight, recorded if it is dropped before it ends.
+struct DroppedAttempt<'a> {
+    upstream: &'a UpstreamInner,
+    path: &'a str,
+    deadline: Option<tokio::time::Instant>,
+    /// Taken when the attempt ends normally.
+    permit: Option<Permit<'a>>,
+    /// Whether the request had gone out (a drop while queued for pacing
+    /// says nothing of the upstream).
+    sent: bool,
+}
+
+impl Drop for DroppedAttempt<'_> {
+    fn drop(&mut self) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        if !self.sent {
+            return;
+        }
+        let source = self.upstream.source;
+        let past_deadline = self
+            .deadline
+            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline);
+        let reason = if past_deadline {
+            // The upstream used all the time the operation had.
+            permit.record(Outcome::Failed);
+            DroppedReason::Deadline
+        } else {
+            drop(permit);
+            DroppedReason::Cancelled
+        };
+        tracing::warn!(%source, path = self.path, reason = ?reason, "upstream attempt dropped before the upstream answered");
+        if let Some(metrics) = &self.upstream.metrics {
+            metrics.dropped_attempt(source, reason);
+            metrics.breaker_state(source, self.upstream.breaker.state().level());
+        }
     }
 }
 

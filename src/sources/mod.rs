@@ -8,6 +8,7 @@ pub mod cache;
 pub mod comtrade;
 pub mod definition;
 pub mod gta;
+pub mod hold;
 pub mod http;
 pub mod ita;
 pub mod pacing;

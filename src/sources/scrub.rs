@@ -7,8 +7,16 @@
 //! becomes part of an error: error bodies, decoding details, validation
 //! messages. The key is removed in every form it travels in (raw, and
 //! percent-encoded as a query parameter, where `+`, `/` and `=` become
-//! `%2B`, `%2F` and `%3D`), and only then is the text cut to length, so a
-//! key straddling the cut cannot leave its first half behind.
+//! `%2B`, `%2F` and `%3D`, and base64 in its standard and URL-safe
+//! alphabets, padded or not, at any of the three alignments it can have
+//! inside a longer encoded text), and only then is the text cut to length,
+//! so a key straddling the cut cannot leave its first half behind.
+//!
+//! Answers that succeed are scrubbed too, before they are decoded: of this
+//! key in every form, and of the value of every credential-shaped query
+//! parameter in a URL (`key=`, `api_key=`, `token=`...). GTA's records carry
+//! `?key=<uuid>` in their URLs, the form of a caller's key: passed through,
+//! every client would read it.
 
 use crate::error::Error;
 
@@ -44,6 +52,7 @@ impl Scrubber {
             lower_hex(&form_encoded),
             lower_hex(&percent_encoded),
         ];
+        forms.extend(base64_forms(key.as_bytes()));
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup();
         Self { forms }
@@ -52,11 +61,9 @@ impl Scrubber {
     /// Whether `bytes` hold the key in any of its forms (such a body is not
     /// shared with other replicas).
     pub fn finds_key_in(&self, bytes: &[u8]) -> bool {
-        self.forms.iter().any(|form| {
-            bytes
-                .windows(form.len())
-                .any(|window| window == form.as_bytes())
-        })
+        self.forms
+            .iter()
+            .any(|form| memchr::memmem::find(bytes, form.as_bytes()).is_some())
     }
 
     /// `text` without the key.
@@ -68,6 +75,24 @@ impl Scrubber {
             }
         }
         text
+    }
+
+    /// An upstream's answer without the key in any form and without the
+    /// values of credential-shaped URL query parameters; borrowed unchanged
+    /// when it holds neither (the common case costs one scan).
+    pub fn answer<'a>(&self, body: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        let mut body = std::borrow::Cow::Borrowed(body);
+        if self.finds_key_in(&body) {
+            let mut text = body.into_owned();
+            for form in &self.forms {
+                text = replace_bytes(&text, form.as_bytes(), REDACTED.as_bytes());
+            }
+            body = std::borrow::Cow::Owned(text);
+        }
+        match redact_credential_parameters(&body) {
+            Some(redacted) => std::borrow::Cow::Owned(redacted),
+            None => body,
+        }
     }
 
     /// `text` without the key, then cut to [`MAX_UPSTREAM_TEXT`] characters.
@@ -123,6 +148,141 @@ impl Scrubber {
             other => other,
         }
     }
+}
+
+/// Query parameter names that carry credentials, lower case.
+const CREDENTIAL_PARAMETERS: [&str; 9] = [
+    "key",
+    "api_key",
+    "apikey",
+    "api-key",
+    "token",
+    "access_token",
+    "subscription-key",
+    "password",
+    "secret",
+];
+
+/// `text` with the value of every credential-shaped query parameter
+/// (`?key=...`, `&token=...`, also with a JSON-escaped `\u0026`) replaced
+/// by [`REDACTED`]; `None` when there is none. Values end at `&`, `#`, a
+/// quote, a backslash or white space.
+pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let separator = match text[at] {
+            b'?' | b'&' => 1,
+            b'\\' if text[at..].starts_with(b"\\u0026") => 6,
+            _ => {
+                at += 1;
+                continue;
+            }
+        };
+        let name_start = at + separator;
+        let Some(equals) = text[name_start..]
+            .iter()
+            .take(20)
+            .position(|&byte| byte == b'=')
+            .map(|offset| name_start + offset)
+        else {
+            at += 1;
+            continue;
+        };
+        let name = &text[name_start..equals];
+        if !CREDENTIAL_PARAMETERS
+            .iter()
+            .any(|candidate| name.eq_ignore_ascii_case(candidate.as_bytes()))
+        {
+            at += 1;
+            continue;
+        }
+        let value_start = equals + 1;
+        let value_end = text[value_start..]
+            .iter()
+            .position(|&byte| {
+                matches!(byte, b'&' | b'#' | b'"' | b'\'' | b'\\' | b'<' | b'>')
+                    || byte.is_ascii_whitespace()
+            })
+            .map_or(text.len(), |offset| value_start + offset);
+        let value = &text[value_start..value_end];
+        if !value.is_empty() && value != REDACTED.as_bytes() {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+            out.extend_from_slice(&text[copied..value_start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            copied = value_end;
+        }
+        at = value_end.max(at + 1);
+    }
+    let mut out = out?;
+    out.extend_from_slice(&text[copied..]);
+    Some(out)
+}
+
+/// `url` as it may be printed: without a password in its user part.
+pub fn printable_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() || !parsed.username().is_empty() => {
+            let _ = parsed.set_username("***");
+            let _ = parsed.set_password(None);
+            let printed = parsed.to_string();
+            String::from_utf8(
+                redact_credential_parameters(printed.as_bytes())
+                    .unwrap_or_else(|| printed.clone().into_bytes()),
+            )
+            .unwrap_or(printed)
+        }
+        _ => redact_credential_parameters(url.as_bytes())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or_else(|| url.to_owned()),
+    }
+}
+
+/// The key's base64 forms: standard and URL-safe alphabets, padded and not,
+/// and the cores it has at the two other alignments inside a longer
+/// encoded text (the characters that depend on the key's bytes alone).
+fn base64_forms(key: &[u8]) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let mut forms = Vec::new();
+    for engine in [&STANDARD, &URL_SAFE] {
+        forms.push(engine.encode(key));
+    }
+    for offset in 0..3usize {
+        let mut shifted = vec![0u8; offset];
+        shifted.extend_from_slice(key);
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let encoded = engine.encode(&shifted);
+            // Characters touched by the leading filler, and the last one
+            // when it also holds bits of whatever follows the key.
+            let skip = (offset * 8).div_ceil(6);
+            let end = (shifted.len() * 8) / 6;
+            if end > skip + 3 {
+                forms.push(encoded[skip..end].to_owned());
+            }
+        }
+    }
+    forms
+}
+
+/// `haystack` with every `needle` replaced by `with`.
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() {
+        return haystack.to_vec();
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut copied = 0;
+    for found in memchr::memmem::find_iter(haystack, needle) {
+        if found < copied {
+            continue;
+        }
+        out.extend_from_slice(&haystack[copied..found]);
+        out.extend_from_slice(with);
+        copied = found + needle.len();
+    }
+    out.extend_from_slice(&haystack[copied..]);
+    out
 }
 
 /// Every byte but RFC 3986's unreserved characters as `%XX`.
@@ -217,6 +377,115 @@ mod tests {
         assert_eq!(
             scrubber.clean(&"y".repeat(400)).len(),
             MAX_UPSTREAM_TEXT + 3
+        );
+    }
+
+    /// Every base64 decoding of `text` (each run of alphabet characters, at
+    /// each of the four phases, in both alphabets): an oracle independent
+    /// of how the scrubber finds the key.
+    fn decodings(text: &str) -> Vec<Vec<u8>> {
+        use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+        use base64::Engine;
+        let lenient = GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent);
+        let engines = [
+            GeneralPurpose::new(&base64::alphabet::STANDARD, lenient),
+            GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient),
+        ];
+        let mut out = Vec::new();
+        for run in text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/-_".contains(c))) {
+            for phase in 0..4.min(run.len()) {
+                let usable = (run.len() - phase) / 4 * 4;
+                for engine in &engines {
+                    if let Ok(bytes) = engine.decode(&run[phase..phase + usable]) {
+                        out.push(bytes);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        memchr::memmem::find(haystack, needle).is_some()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever the key and however an upstream wraps it (raw, query
+        /// encoded in either case, base64 in either alphabet inside a
+        /// longer encoded text at any alignment), no form of it survives
+        /// scrubbing, in errors or in answers.
+        #[test]
+        fn no_form_of_the_key_survives(
+            key in "[A-Za-z0-9+/=_.~-]{12,48}",
+            before in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..7),
+            after in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..7),
+            url_safe in proptest::prelude::any::<bool>(),
+            words in "[a-z ]{0,20}",
+        ) {
+            use base64::Engine;
+            let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
+            let mut wrapped = before.clone();
+            wrapped.extend_from_slice(key.as_bytes());
+            wrapped.extend_from_slice(&after);
+            let encoded = if url_safe {
+                base64::engine::general_purpose::URL_SAFE.encode(&wrapped)
+            } else {
+                base64::engine::general_purpose::STANDARD.encode(&wrapped)
+            };
+            let query: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+            let text = format!(
+                "{words} Basic {encoded} token={key}&k={query}&l={} {words}",
+                query.to_lowercase()
+            );
+            for cleaned in [
+                scrubber.scrub(&text),
+                String::from_utf8(scrubber.answer(text.as_bytes()).into_owned()).unwrap(),
+            ] {
+                proptest::prop_assert!(!cleaned.contains(&key), "{cleaned}");
+                proptest::prop_assert!(!cleaned.contains(&query), "{cleaned}");
+                for decoded in decodings(&cleaned) {
+                    proptest::prop_assert!(
+                        !contains(&decoded, key.as_bytes()),
+                        "base64 of the key survived in {cleaned}"
+                    );
+                }
+            }
+        }
+
+        /// Credential-shaped query parameters in any URL of an answer lose
+        /// their values; other parameters and the rest of the text stay.
+        #[test]
+        fn credential_parameters_in_urls_lose_their_values(
+            name in proptest::sample::select(CREDENTIAL_PARAMETERS.to_vec()),
+            upper in proptest::prelude::any::<bool>(),
+            value in "[A-Za-z0-9%-]{8,40}",
+            escaped in proptest::prelude::any::<bool>(),
+        ) {
+            let name = if upper { name.to_uppercase() } else { name.to_owned() };
+            let amp = if escaped { "\\u0026" } else { "&" };
+            let body = format!(
+                r#"{{"url": "https://example.org/a?id=7{amp}{name}={value}{amp}page=2", "note": "id=7"}}"#
+            );
+            let cleaned = String::from_utf8(Scrubber::new(None).answer(body.as_bytes()).into_owned()).unwrap();
+            proptest::prop_assert!(!cleaned.contains(&value), "{cleaned}");
+            let expected = format!("https://example.org/a?id=7{amp}{name}=***{amp}page=2");
+            proptest::prop_assert!(cleaned.contains(&expected), "{cleaned}");
+        }
+    }
+
+    #[test]
+    fn printed_urls_lose_their_user_part_and_credential_parameters() {
+        assert_eq!(
+            printable_url("https://user:hunter2@api.example.org/v1?api_key=abc&x=1"),
+            "https://***@api.example.org/v1?api_key=***&x=1"
+        );
+        assert_eq!(
+            printable_url("https://api.example.org"),
+            "https://api.example.org"
         );
     }
 }

@@ -1,0 +1,130 @@
+//! The hold stage: an upstream that answers "come back later" (`Retry-After`
+//! on a 429, 503 or a source's own quota refusal) is not asked again, by
+//! any operation, until then.
+//!
+//! Honouring `Retry-After` only within the request that received it meant
+//! every other operation still sent its own request into the refusal (GTA
+//! answering 429 with `Retry-After: 30` got one request per operation for
+//! 30 s). The hold is the source's, so all operations (and subscription
+//! polls) see it; what it refuses is answered with the time left, and
+//! `/metrics` shows it (`trade_graph_upstream_held_seconds`). A wait longer
+//! than [`MAX_HOLD`] is held for [`MAX_HOLD`]: an upstream's typo must not
+//! silence it for a year. Time is tokio's, which tests pause.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use super::Source;
+use crate::error::Error;
+
+/// The longest an upstream's `Retry-After` holds a source.
+pub const MAX_HOLD: Duration = Duration::from_secs(3600);
+
+/// One source's hold. A std `Mutex`: held only to read or set the instant.
+#[derive(Debug)]
+pub struct Hold {
+    source: Source,
+    until: Mutex<Option<Instant>>,
+}
+
+impl Hold {
+    pub fn new(source: Source) -> Self {
+        Self {
+            source,
+            until: Mutex::new(None),
+        }
+    }
+
+    /// Holds the source for `wait` from now (never shortening a longer hold).
+    pub fn hold_for(&self, wait: Duration) {
+        let until = Instant::now() + wait.min(MAX_HOLD);
+        let mut held = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_none_or(|held| held < until) {
+            *held = Some(until);
+        }
+    }
+
+    /// How long the source is still held (zero: not held).
+    pub fn remaining(&self) -> Duration {
+        let held = *self.until.lock().unwrap_or_else(|e| e.into_inner());
+        held.map_or(Duration::ZERO, |until| {
+            until.saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// Lets an attempt go out, or refuses it with the time left.
+    pub fn check(&self) -> Result<(), Error> {
+        let remaining = self.remaining();
+        if remaining.is_zero() {
+            return Ok(());
+        }
+        let seconds = remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
+        Err(Error::UpstreamRateLimited {
+            upstream: self.source,
+            retry_after: Some(seconds),
+            message: Some(format!(
+                "{} asked to be left alone for a while (Retry-After); nothing is sent to it for {seconds} s more",
+                self.source
+            )),
+        })
+    }
+}
+
+/// A `Retry-After` header's wait, in either of its forms (RFC 9110 10.2.3):
+/// whole seconds, or an HTTP date (the time until it, zero when past).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_both_forms() {
+        let now = httpdate::parse_http_date("Sun, 06 Dec 2026 10:00:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after(" 30 ", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Dec 2026 10:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Dec 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past: no wait"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_refuses_until_it_passes_and_is_never_shortened() {
+        let hold = Hold::new(Source::Gta);
+        hold.check().unwrap();
+        hold.hold_for(Duration::from_secs(30));
+        hold.hold_for(Duration::from_secs(5));
+        match hold.check().unwrap_err() {
+            Error::UpstreamRateLimited { retry_after, .. } => assert_eq!(retry_after, Some(30)),
+            other => panic!("{other:?}"),
+        }
+        tokio::time::advance(Duration::from_millis(29_500)).await;
+        match hold.check().unwrap_err() {
+            Error::UpstreamRateLimited { retry_after, .. } => assert_eq!(retry_after, Some(1)),
+            other => panic!("{other:?}"),
+        }
+        tokio::time::advance(Duration::from_millis(500)).await;
+        hold.check().unwrap();
+        hold.hold_for(Duration::from_secs(365 * 24 * 3600));
+        assert_eq!(hold.remaining(), MAX_HOLD);
+    }
+}

@@ -1,0 +1,155 @@
+//! Connections are bounded whatever the client sends or fails to send
+//! (issue 22, finding 3): silence, half an HTTP/2 preface, an idle HTTP/2
+//! or keep-alive connection, a body trickled a byte at a time, and more
+//! connections than the bound. Each test waits for the event (the server
+//! closing the socket, an answer), with a generous outer limit that only a
+//! broken rule reaches.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestGateway;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The outer limit: far above every timeout the tests set.
+const NEVER: Duration = Duration::from_secs(30);
+
+async fn connect(gateway: &TestGateway) -> TcpStream {
+    TcpStream::connect(gateway.url.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Reads until the server closes the connection; what it sent before.
+async fn closed_by_server(mut stream: TcpStream, what: &str) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(NEVER, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => answer.extend_from_slice(&buffer[..read]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "{what}: the server kept the connection open");
+    answer
+}
+
+async fn assert_serves(gateway: &TestGateway) {
+    let response = gateway
+        .query(r#"{ jurisdiction(iso3: "BRA") { name } }"#)
+        .await;
+    assert_eq!(response["data"]["jurisdiction"]["name"], "Brazil");
+}
+
+/// Silence, a partial HTTP/2 preface and a whole preface followed by
+/// nothing are each closed; the gateway serves on.
+#[tokio::test]
+async fn silent_and_half_open_connections_are_closed() {
+    let gateway =
+        TestGateway::start_with(&["--header-read-timeout", "300ms", "--idle-timeout", "500ms"])
+            .await;
+    let cases: [(&str, &[u8]); 4] = [
+        ("nothing", b""),
+        ("half a preface", b"PRI * HTTP/2.0\r\n"),
+        ("a preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+        // A preface and an empty SETTINGS frame: an idle h2c connection.
+        (
+            "an idle h2c connection",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        ),
+    ];
+    for (what, sent) in cases {
+        let mut stream = connect(&gateway).await;
+        stream.write_all(sent).await.unwrap();
+        closed_by_server(stream, what).await;
+    }
+    assert_serves(&gateway).await;
+}
+
+/// A keep-alive connection that answered a request and then sits idle is
+/// closed after --idle-timeout.
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    let gateway = TestGateway::start_with(&["--idle-timeout", "300ms"]).await;
+    let mut stream = connect(&gateway).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = closed_by_server(stream, "idle keep-alive").await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// A body trickled a byte at a time is cut off at --body-read-timeout in
+/// all, though every byte arrives well within it.
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_at_its_total_deadline() {
+    let gateway = TestGateway::start_with(&["--body-read-timeout", "500ms"]).await;
+    let mut stream = connect(&gateway).await;
+    let body = br#"{"query": "{ jurisdiction(iso3: \"BRA\") { name } }"}"#;
+    stream
+        .write_all(
+            format!(
+                "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len() * 100
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        for byte in body.iter().cycle().take(body.len() * 100) {
+            if writer.write_all(&[*byte]).await.is_err() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    });
+    let mut answer = Vec::new();
+    tokio::time::timeout(NEVER, reader.read_to_end(&mut answer))
+        .await
+        .expect("the server ended the trickled request")
+        .ok();
+    trickle.abort();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("Brazil"), "{answer}");
+    assert_serves(&gateway).await;
+}
+
+/// At --max-connections, further clients wait (in the listen backlog)
+/// rather than being served past the bound; they are served once a slot
+/// is given back.
+#[tokio::test]
+async fn connections_past_the_bound_wait_for_a_slot() {
+    let gateway =
+        TestGateway::start_with(&["--max-connections", "2", "--header-read-timeout", "60s"]).await;
+    let first = connect(&gateway).await;
+    let second = connect(&gateway).await;
+    // Both slots are held by silent connections: a request on a third waits.
+    let waiting = tokio::spawn({
+        let client = gateway.http().clone();
+        let url = format!("{}/healthz", gateway.url);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    drop(first);
+    let health: Value = serde_json::from_str(
+        &tokio::time::timeout(NEVER, waiting)
+            .await
+            .expect("served once a slot was given back")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(health["status"], "ok");
+    drop(second);
+}
