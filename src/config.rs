@@ -189,6 +189,12 @@ pub struct LimitsConfig {
     #[arg(long, env = "TRADE_GRAPH_HEADER_READ_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]
     pub header_read_timeout: Duration,
 
+    /// Longest string argument (or string in a variable), in bytes; a
+    /// longer one refuses the operation (ARGUMENT_TOO_LONG) before anything
+    /// is sent upstream.
+    #[arg(long, env = "TRADE_GRAPH_MAX_ARGUMENT_BYTES", default_value_t = crate::limits::arguments::DEFAULT_MAX_ARGUMENT_BYTES, value_parser = parse_at_least_one::<usize>)]
+    pub max_argument_bytes: usize,
+
     /// How long a connection may stay open with no request in flight and
     /// nothing sent or received (idle keep-alive and HTTP/2 connections).
     #[arg(long, env = "TRADE_GRAPH_IDLE_TIMEOUT", value_parser = parse_positive_duration, default_value = "60s")]
@@ -234,6 +240,7 @@ impl Config {
                 comtrade: self.comtrade.max_requests,
                 ita: self.ita.max_requests,
             },
+            max_argument_bytes: limits.max_argument_bytes,
         }
     }
 }

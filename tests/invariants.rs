@@ -277,3 +277,63 @@ async fn a_hang_past_the_operation_deadline_opens_the_breaker() {
     );
     assert_eq!(gateway.gta_requests(), 2, "failed fast, nothing sent");
 }
+
+/// A huge string argument is refused before anything is sent, so one client
+/// cannot make an upstream drop connections and open its breaker for all.
+#[tokio::test]
+async fn huge_string_arguments_are_refused_before_anything_is_sent() {
+    let gateway = TestGateway::start().await;
+    let huge = "tariff ".repeat(30_000);
+    for _ in 0..3 {
+        let response = gateway
+            .query_with(
+                "query Q($q: String) { tradeLeads(query: $q, limit: 1) { title } }",
+                serde_json::json!({ "q": huge }),
+            )
+            .await;
+        assert_eq!(error_codes(&response), ["ARGUMENT_TOO_LONG"], "{response}");
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("$q") && message.contains("1024"),
+            "{message}"
+        );
+    }
+    let literal = gateway
+        .query(&format!(
+            r#"{{ jurisdiction(iso3: "BRA") {{ tradeLeads(query: "{}") {{ title }} }} }}"#,
+            "x".repeat(2000)
+        ))
+        .await;
+    assert_eq!(error_codes(&literal), ["ARGUMENT_TOO_LONG"], "{literal}");
+    assert_eq!(gateway.ita_requests(), 0, "nothing was sent upstream");
+    let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
+    assert_eq!(health["breakers"]["ita"], "closed", "{health}");
+}
+
+/// A body past --max-body-bytes is a GraphQL request error with a code,
+/// not axum's plain text.
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_a_code() {
+    let gateway = TestGateway::start_with(&["--max-body-bytes", "1000"]).await;
+    let response = gateway
+        .http()
+        .post(format!("{}/graphql", gateway.url))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "query": "{ __typename }", "x": "y".repeat(5000) }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BODY_TOO_LARGE",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1000 bytes"),
+        "{body}"
+    );
+}

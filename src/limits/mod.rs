@@ -21,6 +21,7 @@
 //! Field-specific knowledge (which list holds how many items, which field asks
 //! which upstream) lives with the fields, in `graph::cost_rules`.
 
+pub mod arguments;
 pub mod cost;
 pub mod demand;
 pub mod document;
@@ -51,6 +52,8 @@ pub struct OperationLimits {
     pub max_result_values: u64,
     /// Most upstream requests per source one operation may make.
     pub demand: DemandLimits,
+    /// Longest string argument, in bytes.
+    pub max_argument_bytes: usize,
 }
 
 impl Default for OperationLimits {
@@ -61,6 +64,7 @@ impl Default for OperationLimits {
             max_cost: DEFAULT_MAX_COST,
             max_result_values: DEFAULT_MAX_RESULT_VALUES,
             demand: DemandLimits::default(),
+            max_argument_bytes: arguments::DEFAULT_MAX_ARGUMENT_BYTES,
         }
     }
 }
@@ -116,6 +120,7 @@ impl OperationGuard {
         operation_name: Option<&str>,
         variables: &Variables,
     ) -> Result<Analysis, Refusal> {
+        arguments::check(document, variables, self.limits.max_argument_bytes)?;
         cost::analyze(
             document,
             operation_name,
@@ -143,6 +148,8 @@ pub enum RefusalCode {
     /// As many subscriptions are open as the process or the connection may
     /// have.
     TooManySubscriptions,
+    /// A string argument longer than `--max-argument-bytes`.
+    ArgumentTooLong,
 }
 
 impl RefusalCode {
@@ -159,6 +166,7 @@ impl RefusalCode {
             Self::UpstreamDemandTooHigh => "UPSTREAM_DEMAND_TOO_HIGH",
             Self::ResultTooLarge => "RESULT_TOO_LARGE",
             Self::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
+            Self::ArgumentTooLong => "ARGUMENT_TOO_LONG",
         }
     }
 }

@@ -270,11 +270,35 @@ pub(super) async fn post(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let started = std::time::Instant::now();
-    let (answer, media) = post_answer(&state, peer, &headers, &body).await;
+    let (answer, media) = match body {
+        Ok(body) => post_answer(&state, peer, &headers, &body).await,
+        Err(rejection) => (body_refused(&state, &rejection), MediaType::Json),
+    };
     respond(&state, answer, media, started)
+}
+
+/// A body that could not be read, as a GraphQL request error with a code
+/// (axum's own rejection is plain text): past `--max-body-bytes`, or cut
+/// off (`--body-read-timeout`, a broken connection).
+fn body_refused(state: &AppState, rejection: &axum::extract::rejection::BytesRejection) -> Answer {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        coded_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the request body is larger than the {} bytes accepted (--max-body-bytes)",
+                state.max_body_bytes
+            ),
+            "BODY_TOO_LARGE",
+        )
+    } else {
+        bad_request(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read whole (too slow: --body-read-timeout, or cut off)",
+        )
+    }
 }
 
 async fn post_answer(
