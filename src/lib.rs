@@ -46,6 +46,7 @@ pub mod error;
 pub mod graph;
 pub mod limits;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod sample;
 pub mod server;

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use mimalloc::MiMalloc;
+use trade_graph::memory::Counting;
 
 use trade_graph::config::Config;
 use trade_graph::server;
@@ -9,11 +10,13 @@ use trade_graph::server;
 /// mimalloc rather than glibc's malloc: under many connections glibc's
 /// arena locks showed up as the top cost in `perf` (futex waits in
 /// `_int_malloc`/`_int_free`), and its per-thread arenas inflate peak RSS.
+/// Wrapped to weigh cache entries by what they hold (`trade_graph::memory`).
 #[global_allocator]
-static ALLOCATOR: MiMalloc = MiMalloc;
+static ALLOCATOR: Counting<MiMalloc> = Counting(MiMalloc);
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    ALLOCATOR.installed();
     let config = Config::parse();
     trade_graph::logging::init(&config);
     let listener = match tokio::net::TcpListener::bind(config.listen.as_str()).await {

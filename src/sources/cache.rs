@@ -61,11 +61,11 @@ impl Expiry<CacheKey, CachedAnswer> for PerSourceTtl {
     }
 }
 
-/// A decoded answer, the size of the body it came from (its weight), and
-/// when it was fetched.
+/// A decoded answer, what it holds in memory (its weight), and when it was
+/// fetched.
 #[derive(Clone)]
 struct CachedAnswer {
-    body_bytes: usize,
+    weight: usize,
     value: Arc<dyn Any + Send + Sync>,
     fetched: Instant,
 }
@@ -94,16 +94,23 @@ pub struct CacheTtls {
 }
 
 impl ResponseCache {
-    /// A cache holding at most `max_bytes` of answers, and (with a
-    /// `stale_grace` above zero) their stale copies.
+    /// A cache holding at most `max_bytes` of answers, fresh and (with a
+    /// `stale_grace` above zero) stale together: half each then, since a
+    /// stale copy outlives its fresh one and then holds the answer alone.
     pub fn new(max_bytes: u64, ttls: CacheTtls, stale_grace: Duration) -> Self {
         let ttl = PerSourceTtl([ttls.gta, ttls.comtrade, ttls.ita]);
+        let keeps_stale = !stale_grace.is_zero() && max_bytes > 0;
+        let max_bytes = if keeps_stale {
+            max_bytes / 2
+        } else {
+            max_bytes
+        };
         let cache = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(weigh)
             .expire_after(ttl)
             .build();
-        let stale = (!stale_grace.is_zero() && max_bytes > 0).then(|| {
+        let stale = keeps_stale.then(|| {
             Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(weigh)
@@ -125,7 +132,8 @@ impl ResponseCache {
     }
 }
 
-/// An entry's weight: its body's size and its key's.
+/// An entry's weight: what its decoded answer holds, its key, and the
+/// cache's own bookkeeping for it.
 fn weigh(key: &CacheKey, answer: &CachedAnswer) -> u32 {
     let key_bytes = key.request.path.len()
         + key.request.body.as_ref().map_or(0, String::len)
@@ -135,9 +143,12 @@ fn weigh(key: &CacheKey, answer: &CachedAnswer) -> u32 {
             .iter()
             .map(|(k, v)| k.len() + v.len())
             .sum::<usize>();
-    // Decoded records take about what their JSON took.
-    u32::try_from(answer.body_bytes + key_bytes).unwrap_or(u32::MAX)
+    u32::try_from(answer.weight + key_bytes + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
 }
+
+/// What moka keeps per entry beside the key and value (its node, the
+/// deques' links, the timer wheel's slot, the `Arc`s): a few hundred bytes.
+const ENTRY_OVERHEAD: usize = 512;
 
 impl ResponseCache {
     /// The cached answer of type `T`, if there is one.
@@ -148,17 +159,17 @@ impl ResponseCache {
             .and_then(|answer| answer.value.downcast::<T>().ok())
     }
 
-    /// Stores `value` (decoded from a body of `body_bytes`) as `key`'s
-    /// answer, replacing any: an answer fetched past the cache (a
-    /// subscription's poll) is the newest there is.
+    /// Stores `value` (holding `weight` bytes) as `key`'s answer, replacing
+    /// any: an answer fetched past the cache (a subscription's poll) is the
+    /// newest there is.
     pub async fn insert<T: Send + Sync + 'static>(
         &self,
         key: CacheKey,
         value: Arc<T>,
-        body_bytes: usize,
+        weight: usize,
     ) {
         let answer = CachedAnswer {
-            body_bytes,
+            weight,
             value,
             fetched: Instant::now(),
         };
@@ -173,7 +184,7 @@ impl ResponseCache {
     }
 
     /// The cached answer, or the one `fetch` produces (a decoded value and
-    /// the size of its body); concurrent calls for the same key run `fetch`
+    /// what it holds in memory); concurrent calls for the same key run `fetch`
     /// once and share its outcome. The flag says whether this call ran it.
     pub async fn get_or_fetch<T, E>(
         &self,
@@ -190,8 +201,8 @@ impl ResponseCache {
             .cache
             .try_get_with(key, async {
                 ran.store(true, std::sync::atomic::Ordering::Relaxed);
-                let answer = fetch.await.map(|(value, body_bytes)| CachedAnswer {
-                    body_bytes,
+                let answer = fetch.await.map(|(value, weight)| CachedAnswer {
+                    weight,
                     value: Arc::new(value),
                     fetched: Instant::now(),
                 })?;

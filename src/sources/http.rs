@@ -34,6 +34,12 @@ use crate::metrics::{DroppedReason, Metrics};
 /// below what takes a process down.
 pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
+/// What a decoded answer holds per byte of its JSON, where it cannot be
+/// measured (the process does not allocate through `memory::Counting`):
+/// measured on the recorded payloads (tests/memory_weight.rs), GTA's
+/// records hold about 1.5 times their JSON and Comtrade's legacy rows 1.3.
+const UNMEASURED_EXPANSION: usize = 2;
+
 /// An API key. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -371,11 +377,11 @@ impl Upstream {
                 }
                 None => (self.fetch(request, usage).await, false),
             };
-            let (value, body) = self.decoded(fetched, decode)?;
+            let (value, body, weight) = self.decoded(fetched, decode)?;
             if let (Some((_, key)), false) = (&shared, was_shared) {
                 self.share(key, &body);
             }
-            Ok((value, body.len()))
+            Ok((value, weight))
         };
         let Some(cache) = &inner.cache else {
             return fetch_and_decode.await.map(|(value, _)| Arc::new(value));
@@ -429,7 +435,7 @@ impl Upstream {
         usage: &UpstreamUsage,
         decode: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Arc<T>, Error> {
-        let (value, body) = self.decoded(self.fetch(request, usage).await, decode)?;
+        let (value, body, weight) = self.decoded(self.fetch(request, usage).await, decode)?;
         let value = Arc::new(value);
         let key = CacheKey {
             source: self.inner.source,
@@ -437,12 +443,13 @@ impl Upstream {
         };
         self.share(&key, &body);
         if let Some(cache) = &self.inner.cache {
-            cache.insert(key, value.clone(), body.len()).await;
+            cache.insert(key, value.clone(), weight).await;
         }
         Ok(value)
     }
 
-    /// A fetched body decoded with `decode`, and the body; a failure
+    /// A fetched body decoded with `decode`, the body, and what the decoded
+    /// value holds in memory (measured, else estimated from the body); a failure
     /// scrubbed of the key (decoding details quote upstream values, error
     /// bodies echo requests: all of it is scrubbed here, in one place) and
     /// counted in the metrics.
@@ -450,7 +457,7 @@ impl Upstream {
         &self,
         fetched: Result<Vec<u8>, Error>,
         decode: impl FnOnce(&[u8]) -> Result<T, Error>,
-    ) -> Result<(T, Vec<u8>), Error> {
+    ) -> Result<(T, Vec<u8>, usize), Error> {
         let inner = &*self.inner;
         fetched
             .map(|body| {
@@ -461,7 +468,11 @@ impl Upstream {
                 };
                 cleaned.unwrap_or(body)
             })
-            .and_then(|body| decode(&body).map(|value| (value, body)))
+            .and_then(|body| {
+                let (value, measured) = crate::memory::measure(|| decode(&body));
+                let weight = measured.unwrap_or(body.len().saturating_mul(UNMEASURED_EXPANSION));
+                value.map(|value| (value, body, weight))
+            })
             .map_err(|error| {
                 let error = inner.scrubber.error(error);
                 if let Some(metrics) = &inner.metrics {
