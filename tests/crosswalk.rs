@@ -469,43 +469,61 @@ fn comtrade_names_resolve() {
     assert!(unresolved.is_empty(), "{unresolved:#?}");
 }
 
-/// Every former code is in both generations' reporter and partner lists,
-/// under the jurisdiction's ISO3 on v1 and with the exit year the table
-/// uses (Germany 280 until 1990, the USA 841 until 1980...).
+/// The calendar the gateway keeps (`countries::AREA_YEARS`) is the v1
+/// lists' own: every code of the reporter and partner lists with bounded
+/// years (an entry after 1900 or an exit year) is in the table with those
+/// years, and nothing else is; every code the table lists is in the legacy
+/// lists too; every jurisdiction a former code covers is a node, listed
+/// under the code's ISO3 or named in it.
 #[test]
-fn former_codes_agree_with_the_reference_lists() {
-    let v1_reporters = json("comtrade/ref_v1_reporters_comtradr_extdata.json");
-    let v1_partners = json("comtrade/ref_v1_partners_comtradr_extdata.json");
+fn area_years_agree_with_the_reference_lists() {
     let legacy_partners = json("comtrade/legacy_partnerAreas.json");
     let legacy = legacy_reporters();
-    for former in countries::HISTORIC {
-        let country = countries::by_gta_id(former.id).unwrap();
-        for list in [&v1_reporters, &v1_partners] {
-            let entry = list
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|entry| entry["id"] == former.code.0)
-                .unwrap_or_else(|| panic!("{} not listed", former.code));
-            assert_eq!(entry["exit_year"], former.last_year, "{}", former.code);
-            // Belgium-Luxembourg is listed under Belgium's ISO3.
-            if country.iso3 != "LUX" {
-                assert_eq!(entry["iso_3"].as_str().unwrap().trim(), country.iso3);
+    let mut bounded: std::collections::BTreeMap<u64, (u64, Option<u64>)> = Default::default();
+    for file in [
+        "comtrade/ref_v1_reporters_comtradr_extdata.json",
+        "comtrade/ref_v1_partners_comtradr_extdata.json",
+    ] {
+        for entry in json(file).as_array().unwrap() {
+            let entry_year = entry["entry_year"].as_u64().unwrap_or(1900);
+            let exit_year = entry["exit_year"].as_u64();
+            if entry["group"] == true || (entry_year <= 1900 && exit_year.is_none()) {
+                continue;
+            }
+            let code = entry["id"].as_u64().unwrap();
+            let previous = bounded.insert(code, (entry_year, exit_year));
+            assert!(
+                previous.is_none_or(|years| years == (entry_year, exit_year)),
+                "{code}: the two lists disagree"
+            );
+        }
+    }
+    let table: std::collections::BTreeMap<u64, (u64, Option<u64>)> = countries::AREA_YEARS
+        .iter()
+        .map(|area| {
+            (
+                u64::from(area.code.0),
+                (u64::from(area.entry), area.exit.map(u64::from)),
+            )
+        })
+        .collect();
+    assert_eq!(table, bounded);
+    for area in countries::AREA_YEARS {
+        let code = area.code.to_string();
+        assert!(
+            legacy.contains_key(&code)
+                || legacy_partners["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["id"] == code),
+            "{code} is in neither legacy list"
+        );
+        for iso3 in area.covers {
+            // Nodes for Curaçao, Sint Maarten and Bonaire may not exist yet.
+            if let Some(country) = countries::by_iso3(iso3) {
+                assert_eq!(country.iso3, *iso3);
             }
         }
-        assert!(
-            legacy.contains_key(&former.code.to_string()),
-            "{}",
-            former.code
-        );
-        assert!(
-            legacy_partners["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|p| p["id"] == former.code.to_string()),
-            "{}",
-            former.code
-        );
     }
 }

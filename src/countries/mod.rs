@@ -24,7 +24,10 @@ use std::sync::LazyLock;
 
 pub use aliases::normalized;
 pub use groups::{bloc, group, groups, Bloc, CountryGroup, EUROPEAN_UNION};
-pub use historic::{code_in_use, former_code, HistoricCode, HISTORIC};
+pub use historic::{
+    area_jurisdictions, area_years, code_in_use, former_code, AreaRole, AreaYears, NoCodeInYear,
+    AREA_YEARS,
+};
 pub use partners::ComtradePartner;
 
 /// A GTA jurisdiction id: what GTA's `implementer` and `affected` filters take
@@ -158,12 +161,16 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             .find(|country| country.iso3 == iso3)
             .unwrap_or_else(|| panic!("alias for unknown ISO3 {iso3}"))
     };
-    // A former code names its jurisdiction as a partner too (280 is
-    // Germany, before 1991).
-    for former in HISTORIC {
+    // A former code names the first jurisdiction it covered as a partner
+    // too (280 is Germany before 1991, 58 Belgium before 1999);
+    // `historic::area_jurisdictions` names them all.
+    for former in AREA_YEARS {
+        let Some(first) = former.covers.first() else {
+            continue;
+        };
         for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
-            if let Some(country) = by_id.get(&former.id) {
-                by_partner.entry((dialect, former.code)).or_insert(*country);
+            if let Some(country) = table::COUNTRIES.iter().find(|c| c.iso3 == *first) {
+                by_partner.entry((dialect, former.code)).or_insert(country);
             }
         }
     }

@@ -32,7 +32,8 @@ pub type PlanAnswers = Vec<(PlannedRequest, Vec<Arc<TradeFlowRecord>>)>;
 
 /// The planner's limits for `dialect` and `frequency`: monthly requests
 /// carry at most one year of months on the legacy API, and on v1 as many
-/// months as its period chunk holds codes (every month is a code there).
+/// months as its period chunk holds codes (every month is a code there:
+/// twelve).
 pub fn limits(dialect: ComtradeDialect, frequency: Frequency) -> Limits {
     match (dialect, frequency) {
         (ComtradeDialect::Legacy, Frequency::Annual) => Limits::LEGACY,
