@@ -394,3 +394,101 @@ fn reference_years() -> HashMap<(&'static str, u16), (u16, Option<u16>)> {
     }
     years
 }
+
+/// Seed 004's three refusal examples, as the seed writes them (trailing
+/// commas and all).
+fn seed_refusals() -> Vec<String> {
+    let seed = std::fs::read_to_string(
+        fixtures()
+            .parent()
+            .unwrap()
+            .join("seeds/004_2d121b359bc58ed5.txt"),
+    )
+    .expect("seed 004 beside the fixtures");
+    let mut bodies = Vec::new();
+    let mut rest = seed.as_str();
+    while let Some(start) = rest.find("{\n\"validation\"") {
+        let mut depth = 0;
+        let mut end = start;
+        for (index, c) in rest[start..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = start + index + 1;
+                break;
+            }
+        }
+        let body = &rest[start..end];
+        if ["5002", "5003", "5004"]
+            .iter()
+            .any(|code| body.contains(&format!("\"value\": {code}")))
+        {
+            bodies.push(body.to_owned());
+        }
+        rest = &rest[end..];
+    }
+    bodies
+}
+
+/// Finding 6: the legacy API's refusals are read from the body whatever the
+/// HTTP status (a 400 with 5004 is an invalid parameter, not a generic
+/// rejection), the seed's own examples are read as written, and a 409's
+/// message says the wait.
+#[tokio::test]
+async fn legacy_refusals_are_read_from_the_body() {
+    use trade_graph::sample::Fault;
+    let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    let bodies = seed_refusals();
+    assert_eq!(bodies.len(), 3, "5002, 5003, 5004 in seed 004");
+    let mut year = 2000;
+    for (body, code, status) in [
+        (&bodies[0], "UPSTREAM_QUERY_TOO_COMPLEX", 5002),
+        (&bodies[1], "UPSTREAM_RESULT_TOO_LARGE", 5003),
+        (&bodies[2], "UPSTREAM_INVALID_PARAMETER", 5004),
+    ] {
+        for http in [200, 400] {
+            year += 1;
+            gateway.simulator.inject_fault(
+                Source::Comtrade,
+                Fault::Status {
+                    status: http,
+                    body: body.clone(),
+                },
+            );
+            let response = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows(reporters: ["USA"], periods: ["{year}"], flow: IMPORT) {{ value }} }}"#
+                ))
+                .await;
+            assert_eq!(error_codes(&response), [code], "{http}: {response}");
+            assert_eq!(
+                response["errors"][0]["extensions"]["upstreamStatus"], status,
+                "{response}"
+            );
+        }
+    }
+    gateway.simulator.inject_fault(
+        Source::Comtrade,
+        Fault::Status {
+            status: 409,
+            body:
+                "Usage limit: 100 requests per hour reached. You may resume requests in 20 minutes."
+                    .into(),
+        },
+    );
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2020"], flow: IMPORT) { value } }"#)
+        .await;
+    assert_eq!(
+        error_codes(&response),
+        ["UPSTREAM_RATE_LIMITED"],
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"][0]["extensions"]["retryAfterSeconds"], 1200,
+        "{response}"
+    );
+}
