@@ -492,3 +492,38 @@ async fn legacy_refusals_are_read_from_the_body() {
         "{response}"
     );
 }
+
+/// Finding 5: Comtrade's own codes are country arguments, as the argument
+/// descriptions say; an ambiguous number is refused naming its candidates.
+#[tokio::test]
+async fn comtrade_codes_work_as_country_arguments() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(&format!(
+            r#"{{ tradeFlows(reporters: ["842", "757", "579"], partners: ["380", "490"], periods: ["2020"], flow: IMPORT) {{ {FLOW_FIELDS} }} }}"#
+        ))
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let requests = sent(&gateway);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["reporterCode"], "579,757,842");
+    assert_eq!(requests[0]["partnerCode"], "380,490");
+    let reporters: BTreeSet<&str> = rows(&response, "tradeFlows")
+        .iter()
+        .map(|row| row["reporter"]["iso3"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reporters.into_iter().collect::<Vec<_>>(),
+        ["CHE", "NOR", "USA"]
+    );
+    let refused = gateway
+        .query(r#"{ tradeFlows(reporters: ["532"], periods: ["1980"]) { value } }"#)
+        .await;
+    assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Netherlands Antilles") && message.contains("Aruba"),
+        "{message}"
+    );
+    assert_eq!(gateway.comtrade_requests(), 1);
+}

@@ -527,3 +527,72 @@ fn area_years_agree_with_the_reference_lists() {
         }
     }
 }
+
+/// Issue 21, finding 5: Comtrade's own codes work as country arguments,
+/// beside GTA's ids. Every code of both generations' reporter lists that
+/// stands for one jurisdiction resolves to it; a number that means
+/// different jurisdictions (one's GTA id, another's Comtrade code, or a
+/// former code that covered several) is refused naming every candidate.
+#[test]
+fn comtrade_codes_are_country_arguments() {
+    let mut codes: std::collections::BTreeSet<u16> = Default::default();
+    for entry in json("comtrade/ref_v1_reporters_comtradr_extdata.json")
+        .as_array()
+        .unwrap()
+    {
+        if entry["group"] != true {
+            codes.insert(entry["id"].as_u64().unwrap() as u16);
+        }
+    }
+    for code in legacy_reporters().keys() {
+        if let Ok(code) = code.parse::<u16>() {
+            codes.insert(code);
+        }
+    }
+    let mut ambiguous = Vec::new();
+    for code in codes {
+        let candidates = countries::number_candidates(code);
+        match candidates.as_slice() {
+            [] => {}
+            [one] => assert_eq!(
+                countries::lookup(&code.to_string()).map(|c| c.id),
+                Some(one.id)
+            ),
+            many => {
+                assert_eq!(countries::lookup(&code.to_string()), None);
+                let message = countries::UnknownCountry {
+                    given: code.to_string(),
+                }
+                .to_string();
+                for country in many {
+                    assert!(message.contains(country.name), "{message}");
+                }
+                ambiguous.push((code, message));
+            }
+        }
+    }
+    // 532 is GTA's id of the Netherlands Antilles and Comtrade's former
+    // code of the Netherlands Antilles and Aruba: both named, by system.
+    let (_, message) = ambiguous
+        .iter()
+        .find(|(code, _)| *code == 532)
+        .expect("532 is ambiguous");
+    assert!(
+        message.contains("Netherlands Antilles (ANT, GTA id and Comtrade code)")
+            && message.contains("Aruba (ABW, Comtrade code)"),
+        "{message}"
+    );
+    for (code, iso3) in [
+        (842, "USA"),
+        (380, "ITA"),
+        (757, "CHE"),
+        (579, "NOR"),
+        (490, "TWN"),
+        (280, "DEU"),
+    ] {
+        assert_eq!(
+            countries::lookup(&code.to_string()).map(|c| c.iso3),
+            Some(iso3)
+        );
+    }
+}

@@ -291,16 +291,51 @@ pub fn by_comtrade_partner(
 }
 
 /// Resolves a country argument given in any spelling the graph accepts: a GTA id
-/// ("840"), ISO alpha-2 ("US"), ISO alpha-3 ("USA") or an exact name ("United
-/// States", any case).
+/// ("840") or a Comtrade area code ("842"; a number meaning different
+/// jurisdictions in the two is refused, see [`number_candidates`]), ISO
+/// alpha-2 ("US"), ISO alpha-3 ("USA") or a name ("United States", any case).
 pub fn lookup(any: &str) -> Option<&'static Country> {
     let text = any.trim();
-    if let Ok(id) = text.parse::<u16>() {
-        return by_gta_id(GtaId(id));
+    if let Ok(number) = text.parse::<u16>() {
+        return match number_candidates(number).as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        };
     }
     by_iso2(text)
         .or_else(|| by_iso3(text))
         .or_else(|| by_name(text))
+}
+
+/// The jurisdictions a number given as a country argument can mean: the
+/// GTA jurisdiction with that id, and the jurisdiction Comtrade's reporter
+/// or partner lists (either dialect) give that code (842 the USA, 380 and
+/// 381 Italy, 757 Switzerland, 490 Chinese Taipei, 280 Germany before 1991).
+/// One candidate: that one. Several: the number is ambiguous (a former
+/// code that covered several jurisdictions, 58 Belgium-Luxembourg, or a
+/// number that is one jurisdiction's GTA id and another's Comtrade code).
+pub fn number_candidates(number: u16) -> Vec<&'static Country> {
+    let mut candidates: Vec<&'static Country> = by_gta_id(GtaId(number)).into_iter().collect();
+    let code = ReporterCode(number);
+    let mut push = |country: &'static Country| {
+        if !candidates.iter().any(|seen| seen.id == country.id) {
+            candidates.push(country);
+        }
+    };
+    if let Some(former) = former_code(code) {
+        for country in former.covers.iter().filter_map(|iso3| by_iso3(iso3)) {
+            push(country);
+        }
+        return candidates;
+    }
+    for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
+        if let Some(country) =
+            by_comtrade_area(dialect, code).or_else(|| by_comtrade_partner(dialect, code))
+        {
+            push(country);
+        }
+    }
+    candidates
 }
 
 /// Why a country argument could not be resolved, in words a user can act on.
@@ -313,6 +348,35 @@ impl std::error::Error for UnknownCountry {}
 
 impl fmt::Display for UnknownCountry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Ok(number) = self.given.trim().parse::<u16>() {
+            let candidates = number_candidates(number);
+            if candidates.len() > 1 {
+                let named: Vec<String> = candidates
+                    .iter()
+                    .map(|country| {
+                        let mut systems = Vec::new();
+                        if country.id.0 == number {
+                            systems.push("GTA id".to_owned());
+                        }
+                        if country.id.0 != number || former_code(ReporterCode(number)).is_some() {
+                            systems.push("Comtrade code".to_owned());
+                        }
+                        format!(
+                            "{} ({}, {})",
+                            country.name,
+                            country.iso3,
+                            systems.join(" and ")
+                        )
+                    })
+                    .collect();
+                return write!(
+                    f,
+                    "country {} is ambiguous: it could be {}; give the ISO code or the name",
+                    number,
+                    named.join(" or ")
+                );
+            }
+        }
         if let Some(candidates) = ambiguous(&self.given) {
             let named: Vec<String> = candidates
                 .iter()
@@ -327,7 +391,7 @@ impl fmt::Display for UnknownCountry {
         }
         write!(
             f,
-            "unknown country {:?}: give a GTA jurisdiction id, an ISO alpha-2 or alpha-3 code, or a jurisdiction name (e.g. 840, \"US\", \"USA\" or \"United States\")",
+            "unknown country {:?}: give a GTA jurisdiction id or a Comtrade area code, an ISO alpha-2 or alpha-3 code, or a jurisdiction name (e.g. 840, 842, \"US\", \"USA\" or \"United States\")",
             self.given
         )
     }
@@ -373,7 +437,28 @@ mod tests {
         assert_eq!(lookup("XK").unwrap().id, GtaId(999));
         assert_eq!(lookup("xxk").unwrap().id, GtaId(999));
         assert_eq!(lookup("Kosovo").unwrap().id, GtaId(999));
-        assert_eq!(lookup("250"), None, "250 is ISO France, not a GTA id");
+        assert_eq!(
+            lookup("250"),
+            None,
+            "250 is ISO France, neither a GTA id nor a Comtrade code"
+        );
+        // Comtrade's own codes, beside GTA's ids.
+        for (code, iso3) in [
+            ("842", "USA"),
+            ("380", "ITA"),
+            ("381", "ITA"),
+            ("757", "CHE"),
+            ("579", "NOR"),
+            ("490", "TWN"),
+            ("280", "DEU"),
+        ] {
+            assert_eq!(lookup(code).map(|c| c.iso3), Some(iso3), "{code}");
+        }
+        assert_eq!(
+            lookup("58"),
+            None,
+            "Belgium-Luxembourg is two jurisdictions"
+        );
         assert_eq!(
             lookup("Monaco").unwrap().comtrade_v1,
             ComtradeReporter::Folded(ReporterCode(251))
