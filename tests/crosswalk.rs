@@ -596,3 +596,46 @@ fn comtrade_codes_are_country_arguments() {
         );
     }
 }
+
+/// Issue 21: every jurisdiction Comtrade reports gets a node. Each reporter
+/// code of both generations' lists (groups aside) stands for a jurisdiction
+/// of the graph, or is a historical area whose code ended (USSR, East
+/// Germany), or a code that covered jurisdictions now reported apart (58).
+#[test]
+fn every_comtrade_reporter_has_a_node() {
+    let mut codes: std::collections::BTreeSet<u16> = Default::default();
+    for entry in json("comtrade/ref_v1_reporters_comtradr_extdata.json")
+        .as_array()
+        .unwrap()
+    {
+        if entry["group"] != true {
+            codes.insert(entry["id"].as_u64().unwrap() as u16);
+        }
+    }
+    for code in legacy_reporters().keys() {
+        if let Ok(code) = code.parse::<u16>() {
+            codes.insert(code);
+        }
+    }
+    let orphans: Vec<u16> = codes
+        .into_iter()
+        // Groups: the EU (97) and ASEAN (975, a reporter in the legacy list).
+        .filter(|code| *code != countries::EUROPEAN_UNION.comtrade_reporter && *code != 975)
+        .filter(|code| {
+            countries::number_candidates(*code).is_empty()
+                && countries::area_years(ReporterCode(*code)).is_none_or(|area| area.exit.is_none())
+        })
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "no node for Comtrade reporters {orphans:?}"
+    );
+    for iso3 in ["CUW", "SXM", "BES", "GIB"] {
+        let country = countries::by_iso3(iso3).unwrap();
+        assert!(!country.in_gta());
+        assert!(country
+            .comtrade(countries::ComtradeDialect::V1)
+            .code()
+            .is_some());
+    }
+}

@@ -13,6 +13,7 @@
 //! EU-27...).
 
 mod aliases;
+mod extra;
 mod groups;
 mod historic;
 mod partners;
@@ -116,6 +117,19 @@ pub fn all() -> &'static [Country] {
     table::COUNTRIES
 }
 
+/// The jurisdictions an upstream reports that GTA does not list (Curaçao,
+/// Sint Maarten, Bonaire, Gibraltar: Comtrade reporters), by M49 code.
+pub fn beyond_gta() -> &'static [Country] {
+    extra::COMTRADE_ONLY
+}
+
+impl Country {
+    /// Whether GTA lists this jurisdiction (and so can record measures for it).
+    pub fn in_gta(&self) -> bool {
+        !extra::COMTRADE_ONLY.iter().any(|extra| extra.id == self.id)
+    }
+}
+
 /// The indexes built once from the table: id, codes, names.
 struct Index {
     by_id: HashMap<GtaId, &'static Country>,
@@ -137,7 +151,7 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut by_name = HashMap::new();
     let mut by_comtrade: HashMap<_, Vec<_>> = HashMap::new();
     let mut by_partner = HashMap::new();
-    for country in table::COUNTRIES {
+    for country in table::COUNTRIES.iter().chain(extra::COMTRADE_ONLY) {
         for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
             if let ComtradePartner::Own(code) = country.comtrade_partner(dialect) {
                 by_partner.entry((dialect, code)).or_insert(country);
@@ -158,6 +172,7 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let by_iso3 = |iso3: &str| {
         table::COUNTRIES
             .iter()
+            .chain(extra::COMTRADE_ONLY)
             .find(|country| country.iso3 == iso3)
             .unwrap_or_else(|| panic!("alias for unknown ISO3 {iso3}"))
     };
@@ -218,15 +233,52 @@ pub fn by_iso3(code: &str) -> Option<&'static Country> {
 /// or common name people use ("South Korea", "Türkiye", "Côte d'Ivoire"),
 /// compared with case, accents and punctuation folded. `None` for an
 /// ambiguous name ([`ambiguous`] says which it could be).
+///
+/// The major lists write a name's official form after a comma or in
+/// brackets ("Egypt, Arab Rep.", "Armenia, Rep. of", "Macedonia, FYR",
+/// "Bolivia (Plurinational State of)", "Martinique (Overseas France)"):
+/// without an alias for the whole, the name before them is read, unless
+/// it is one a qualifier splits ([`aliases::SPLIT`]: Korea, Congo, Yemen,
+/// China...), whose forms the aliases spell out, or a comma's words are not
+/// all words of a government's form.
 pub fn by_name(name: &str) -> Option<&'static Country> {
-    INDEX.by_name.get(&normalized(name)).copied().or_else(|| {
-        // A remark in brackets ("Martinique (Overseas France)", "Holy See
-        // (Vatican City State)") does not change whom the name names.
-        let unbracketed = without_brackets(name);
-        (unbracketed.len() < name.len())
-            .then(|| INDEX.by_name.get(&normalized(&unbracketed)).copied())
-            .flatten()
-    })
+    if let Some(country) = INDEX.by_name.get(&normalized(name)) {
+        return Some(country);
+    }
+    let (base, qualifier, bracketed) = if name.contains('(') {
+        (without_brackets(name), brackets_of(name), true)
+    } else {
+        let (base, qualifier) = name.split_once(',')?;
+        (base.to_owned(), qualifier.to_owned(), false)
+    };
+    let base = normalized(&base);
+    if base.is_empty() || aliases::SPLIT.contains(&base.as_str()) {
+        return None;
+    }
+    let form = normalized(&qualifier)
+        .split_whitespace()
+        .all(|word| aliases::FORM_WORDS.contains(&word));
+    (bracketed || form)
+        .then(|| INDEX.by_name.get(&base).copied())
+        .flatten()
+}
+
+/// The text inside round brackets.
+fn brackets_of(text: &str) -> String {
+    let mut depth = 0u32;
+    text.chars()
+        .filter(|c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth > 0,
+        })
+        .collect()
 }
 
 /// `text` without its parts in round brackets.
