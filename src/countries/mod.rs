@@ -9,8 +9,10 @@
 //! these spellings, and every record an upstream returns links back through
 //! [`by_gta_id`] or [`by_iso2`].
 //!
-//! The data lives in `table.rs` (jurisdictions) and `groups.rs` (G7, G20,
-//! EU-27...).
+//! The data lives in `table.rs` (GTA's jurisdictions), `extra.rs` (those
+//! Comtrade reports that GTA does not list), `historic.rs` (every Comtrade
+//! code's years, and whom a former code covered), `partners.rs`,
+//! `aliases.rs` (names) and `groups.rs` (G7, G20, EU-27...).
 
 mod aliases;
 mod extra;
