@@ -236,6 +236,24 @@ async fn names_and_new_nodes_at_the_wire() {
             (535, "BES".to_owned())
         ]
     );
+    // Territories Comtrade names only as partners are nodes too.
+    let before = gateway.comtrade_requests();
+    let partners = gateway
+        .query(r#"{ tradeFlows(reporters: ["GBR"], partners: ["Jersey", "Isle of Man"], periods: ["2020"], flow: IMPORT) { partnerCode partner { iso3 } } }"#)
+        .await;
+    assert!(partners.get("errors").is_none(), "{partners}");
+    let sent = &gateway
+        .simulator
+        .recorded_requests(trade_graph::sources::Source::Comtrade)[before as usize..];
+    assert!(
+        sent[0].query.contains("partnerCode=832%2C833"),
+        "{:?}",
+        sent[0]
+    );
+    for row in partners["data"]["tradeFlows"].as_array().unwrap() {
+        let linked = row["partner"]["iso3"].as_str().unwrap();
+        assert!(["JEY", "IMN"].contains(&linked), "{row}");
+    }
     // GTA lists no measures for them: an empty page, no request.
     let gta = gateway
         .query(r#"{ jurisdiction(iso3: "CUW") { interventionsImplemented { totalCount } } }"#)

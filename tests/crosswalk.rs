@@ -639,3 +639,46 @@ fn every_comtrade_reporter_has_a_node() {
             .is_some());
     }
 }
+
+/// Every partner of both generations' partner lists that has an ISO code of
+/// its own (not an "nes" area, a group or a special category) has a node,
+/// unless its code ended (a historical area) or is one a former code
+/// covered: Comtrade rows name it, and they link back.
+#[test]
+fn every_comtrade_partner_with_an_iso_code_has_a_node() {
+    let mut orphans = Vec::new();
+    for entry in json("comtrade/ref_v1_partners_comtradr_extdata.json")
+        .as_array()
+        .unwrap()
+    {
+        let iso3 = entry["iso_3"].as_str().unwrap_or_default().trim();
+        let code = entry["id"].as_u64().unwrap() as u16;
+        let historical = entry["exit_year"].is_number();
+        // "_KS" is Kosovo's; other "_" codes, "X1".., "R91".., "S19" are
+        // areas, groups and categories, not jurisdictions; "ATB" (British
+        // Antarctic Territory) has no ISO code of its own.
+        let area = iso3.len() != 3
+            || !iso3.chars().all(|c| c.is_ascii_uppercase())
+            || iso3 == "ATB"
+            || iso3 == "PUS"
+            // The Saudi-Iraqi Neutral Zone, divided in 1991.
+            || iso3 == "NTZ";
+        if entry["group"] == true || historical || (area && iso3 != "_KS") {
+            continue;
+        }
+        // A variant entry (840 "United States of America" beside 842, 250
+        // "Metropolitan France", 158 Taiwan beside 490) names a node by its ISO3.
+        if countries::by_iso3(iso3).is_none()
+            && countries::by_comtrade_partner(countries::ComtradeDialect::V1, ReporterCode(code))
+                .is_none()
+            && countries::by_comtrade_area(countries::ComtradeDialect::V1, ReporterCode(code))
+                .is_none()
+        {
+            orphans.push(format!("{code} {iso3}"));
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "no node for Comtrade partners {orphans:?}"
+    );
+}

@@ -227,6 +227,15 @@ pub(super) static ALIASES: &[(&str, &str)] = &[
     ("nepal federal democratic republic of", "NPL"),
     ("sri lanka democratic socialist republic of", "LKA"),
     ("west bank and gaza strip the", "PSE"),
+    // Territories outside GTA's list, as Comtrade and ISO write them.
+    ("christmas islands", "CXR"),
+    ("cocos islands", "CCK"),
+    ("cocos keeling islands", "CCK"),
+    ("french south antarctic territory", "ATF"),
+    ("aland islands", "ALA"),
+    ("aland", "ALA"),
+    ("united states minor outlying islands", "UMI"),
+    ("heard island and mcdonald islands", "HMD"),
 ];
 
 /// Names that a qualifier after a comma or in brackets turns into another
@@ -332,6 +341,8 @@ pub fn normalized(text: &str) -> String {
             "dem" => "democratic",
             "st" => "saint",
             "br" => "british",
+            "fr" => "french",
+            "terr" => "territory",
             "n" => "northern",
             "fed" => "federal",
             other => other,

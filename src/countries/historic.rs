@@ -331,13 +331,7 @@ impl Country {
         role: AreaRole,
         year: u16,
     ) -> Result<ReporterCode, NoCodeInYear> {
-        let own = match role {
-            AreaRole::Reporter => self.comtrade(dialect).code(),
-            AreaRole::Partner => match self.comtrade_partner(dialect) {
-                ComtradePartner::Own(code) => Some(code),
-                ComtradePartner::Within(_) | ComtradePartner::Absent => None,
-            },
-        };
+        let own = self.own_comtrade_code(dialect, role);
         if let Some(code) = own.filter(|code| code_in_use(*code, year)) {
             return Ok(code);
         }
@@ -362,21 +356,57 @@ impl Country {
                 .filter(|area| area.covers.contains(&self.iso3))
                 .map(|area| format!("{} ({}) {}", area.code, area.name, area.span())),
         );
-        let role = match role {
+        // Successors: the other jurisdictions a code that covered this one
+        // (and has ended) covered, under their own codes that year (the
+        // Netherlands Antilles after 2010: Curaçao, Sint Maarten, Bonaire).
+        let mut successors: Vec<String> = Vec::new();
+        for former in AREA_YEARS.iter().filter(|area| {
+            area.covers.contains(&self.iso3) && area.exit.is_some_and(|exit| exit < year)
+        }) {
+            for other in former.covers.iter().filter_map(|iso3| super::by_iso3(iso3)) {
+                if let Some(code) = other
+                    .own_comtrade_code(dialect, role)
+                    .filter(|code| other.id != self.id && code_in_use(*code, year))
+                {
+                    let named = format!("{} ({code})", other.name);
+                    if !successors.contains(&named) {
+                        successors.push(named);
+                    }
+                }
+            }
+        }
+        let role_name = match role {
             AreaRole::Reporter => "reporter",
             AreaRole::Partner => "partner",
         };
         Err(NoCodeInYear {
             message: format!(
-                "{} has no Comtrade {role} code for {year} (Comtrade answers nothing for a code outside its years): {}",
+                "{} has no Comtrade {role_name} code for {year} (Comtrade answers nothing for a code outside its years): {}{}",
                 self.name,
                 if spans.is_empty() {
                     "it has none".to_owned()
                 } else {
                     format!("its codes are {}", spans.join("; "))
+                },
+                if successors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; in {year} its former area is reported as {}", successors.join(", "))
                 }
             ),
         })
+    }
+
+    /// This jurisdiction's own code as `role`, whatever the year (a folded
+    /// reporter's is the code it is folded into).
+    fn own_comtrade_code(&self, dialect: ComtradeDialect, role: AreaRole) -> Option<ReporterCode> {
+        match role {
+            AreaRole::Reporter => self.comtrade(dialect).code(),
+            AreaRole::Partner => match self.comtrade_partner(dialect) {
+                ComtradePartner::Own(code) => Some(code),
+                ComtradePartner::Within(_) | ComtradePartner::Absent => None,
+            },
+        }
     }
 }
 
@@ -437,6 +467,13 @@ mod tests {
             "{refused}"
         );
         assert!(code("TLS", Reporter, 1995).is_err());
+        let dissolved = code("ANT", Reporter, 2015).unwrap_err().message;
+        assert!(
+            dissolved.contains("1986-2010")
+                && dissolved.contains("Curaçao (531)")
+                && dissolved.contains("Sint Maarten (Dutch part) (534)"),
+            "{dissolved}"
+        );
         assert!(!code_in_use(ReporterCode(276), 1985));
         assert!(code_in_use(ReporterCode(280), 1990));
         assert!(!code_in_use(ReporterCode(280), 1991));
