@@ -16,8 +16,9 @@
 //! - [`error`]: the one error enum; every variant has a stable
 //!   `extensions.code` and names its source.
 //! - [`countries`]: the crosswalk between GTA ids, ISO codes and Comtrade
-//!   reporter codes (partner codes apart, former codes by year), the names
-//!   people type, the named groups and the EU as a bloc.
+//!   reporter codes (partner codes apart, every code's years and whom a
+//!   former code covered), the jurisdictions Comtrade reports beyond GTA's
+//!   list, the names people type, the named groups and the EU as a bloc.
 //! - [`sources`]: one module per upstream (requests, records, batching,
 //!   and its `definition`: credentials, usage limits, its own reading of
 //!   refusals; ITA also the four seed-era data sets and the toolkit's

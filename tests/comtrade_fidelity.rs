@@ -156,8 +156,8 @@ async fn services_totals_and_legacy_aggregates_on_v1() {
         .iter()
         .map(|row| row["commodityCode"].as_str().unwrap())
         .collect();
-    assert_eq!(codes.len(), 96, "chapters 01-97 without 77");
-    assert!(codes.contains("27") && !codes.contains("77"));
+    assert_eq!(codes.len(), 97, "chapters 01-97 without 77, and 99");
+    assert!(codes.contains("27") && codes.contains("99") && !codes.contains("77"));
 
     let before = gateway.comtrade_requests();
     let refused = gateway

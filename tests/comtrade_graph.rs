@@ -248,7 +248,7 @@ async fn truncated_answers_are_split_or_flagged() {
         .query(r#"{ tradeFlows(reporters: ["USA", "CHN"], periods: ["2020"], commodities: ["AG2"], flow: IMPORT) { reporterCode commodityCode } }"#)
         .await;
     assert!(split.get("errors").is_none(), "{split}");
-    assert_eq!(flows(&split, &["tradeFlows"]).len(), 2 * 96);
+    assert_eq!(flows(&split, &["tradeFlows"]).len(), 2 * 97);
     assert_eq!(
         upstream_requests(&split, "comtrade"),
         3,

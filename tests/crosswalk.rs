@@ -469,43 +469,216 @@ fn comtrade_names_resolve() {
     assert!(unresolved.is_empty(), "{unresolved:#?}");
 }
 
-/// Every former code is in both generations' reporter and partner lists,
-/// under the jurisdiction's ISO3 on v1 and with the exit year the table
-/// uses (Germany 280 until 1990, the USA 841 until 1980...).
+/// The calendar the gateway keeps (`countries::AREA_YEARS`) is the v1
+/// lists' own: every code of the reporter and partner lists with bounded
+/// years (an entry after 1900 or an exit year) is in the table with those
+/// years, and nothing else is; every code the table lists is in the legacy
+/// lists too; every jurisdiction a former code covers is a node, listed
+/// under the code's ISO3 or named in it.
 #[test]
-fn former_codes_agree_with_the_reference_lists() {
-    let v1_reporters = json("comtrade/ref_v1_reporters_comtradr_extdata.json");
-    let v1_partners = json("comtrade/ref_v1_partners_comtradr_extdata.json");
+fn area_years_agree_with_the_reference_lists() {
     let legacy_partners = json("comtrade/legacy_partnerAreas.json");
     let legacy = legacy_reporters();
-    for former in countries::HISTORIC {
-        let country = countries::by_gta_id(former.id).unwrap();
-        for list in [&v1_reporters, &v1_partners] {
-            let entry = list
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|entry| entry["id"] == former.code.0)
-                .unwrap_or_else(|| panic!("{} not listed", former.code));
-            assert_eq!(entry["exit_year"], former.last_year, "{}", former.code);
-            // Belgium-Luxembourg is listed under Belgium's ISO3.
-            if country.iso3 != "LUX" {
-                assert_eq!(entry["iso_3"].as_str().unwrap().trim(), country.iso3);
+    let mut bounded: std::collections::BTreeMap<u64, (u64, Option<u64>)> = Default::default();
+    for file in [
+        "comtrade/ref_v1_reporters_comtradr_extdata.json",
+        "comtrade/ref_v1_partners_comtradr_extdata.json",
+    ] {
+        for entry in json(file).as_array().unwrap() {
+            let entry_year = entry["entry_year"].as_u64().unwrap_or(1900);
+            let exit_year = entry["exit_year"].as_u64();
+            if entry["group"] == true || (entry_year <= 1900 && exit_year.is_none()) {
+                continue;
+            }
+            let code = entry["id"].as_u64().unwrap();
+            let previous = bounded.insert(code, (entry_year, exit_year));
+            assert!(
+                previous.is_none_or(|years| years == (entry_year, exit_year)),
+                "{code}: the two lists disagree"
+            );
+        }
+    }
+    let table: std::collections::BTreeMap<u64, (u64, Option<u64>)> = countries::AREA_YEARS
+        .iter()
+        .map(|area| {
+            (
+                u64::from(area.code.0),
+                (u64::from(area.entry), area.exit.map(u64::from)),
+            )
+        })
+        .collect();
+    assert_eq!(table, bounded);
+    for area in countries::AREA_YEARS {
+        let code = area.code.to_string();
+        assert!(
+            legacy.contains_key(&code)
+                || legacy_partners["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["id"] == code),
+            "{code} is in neither legacy list"
+        );
+        for iso3 in area.covers {
+            // Nodes for Curaçao, Sint Maarten and Bonaire may not exist yet.
+            if let Some(country) = countries::by_iso3(iso3) {
+                assert_eq!(country.iso3, *iso3);
             }
         }
-        assert!(
-            legacy.contains_key(&former.code.to_string()),
-            "{}",
-            former.code
-        );
-        assert!(
-            legacy_partners["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|p| p["id"] == former.code.to_string()),
-            "{}",
-            former.code
+    }
+}
+
+/// Issue 21, finding 5: Comtrade's own codes work as country arguments,
+/// beside GTA's ids. Every code of both generations' reporter lists that
+/// stands for one jurisdiction resolves to it; a number that means
+/// different jurisdictions (one's GTA id, another's Comtrade code, or a
+/// former code that covered several) is refused naming every candidate.
+#[test]
+fn comtrade_codes_are_country_arguments() {
+    let mut codes: std::collections::BTreeSet<u16> = Default::default();
+    for entry in json("comtrade/ref_v1_reporters_comtradr_extdata.json")
+        .as_array()
+        .unwrap()
+    {
+        if entry["group"] != true {
+            codes.insert(entry["id"].as_u64().unwrap() as u16);
+        }
+    }
+    for code in legacy_reporters().keys() {
+        if let Ok(code) = code.parse::<u16>() {
+            codes.insert(code);
+        }
+    }
+    let mut ambiguous = Vec::new();
+    for code in codes {
+        let candidates = countries::number_candidates(code);
+        match candidates.as_slice() {
+            [] => {}
+            [one] => assert_eq!(
+                countries::lookup(&code.to_string()).map(|c| c.id),
+                Some(one.id)
+            ),
+            many => {
+                assert_eq!(countries::lookup(&code.to_string()), None);
+                let message = countries::UnknownCountry {
+                    given: code.to_string(),
+                }
+                .to_string();
+                for country in many {
+                    assert!(message.contains(country.name), "{message}");
+                }
+                ambiguous.push((code, message));
+            }
+        }
+    }
+    // 532 is GTA's id of the Netherlands Antilles and Comtrade's former
+    // code of the Netherlands Antilles and Aruba: both named, by system.
+    let (_, message) = ambiguous
+        .iter()
+        .find(|(code, _)| *code == 532)
+        .expect("532 is ambiguous");
+    assert!(
+        message.contains("Netherlands Antilles (ANT, GTA id and Comtrade code)")
+            && message.contains("Aruba (ABW, Comtrade code)"),
+        "{message}"
+    );
+    for (code, iso3) in [
+        (842, "USA"),
+        (380, "ITA"),
+        (757, "CHE"),
+        (579, "NOR"),
+        (490, "TWN"),
+        (280, "DEU"),
+    ] {
+        assert_eq!(
+            countries::lookup(&code.to_string()).map(|c| c.iso3),
+            Some(iso3)
         );
     }
+}
+
+/// Issue 21: every jurisdiction Comtrade reports gets a node. Each reporter
+/// code of both generations' lists (groups aside) stands for a jurisdiction
+/// of the graph, or is a historical area whose code ended (USSR, East
+/// Germany), or a code that covered jurisdictions now reported apart (58).
+#[test]
+fn every_comtrade_reporter_has_a_node() {
+    let mut codes: std::collections::BTreeSet<u16> = Default::default();
+    for entry in json("comtrade/ref_v1_reporters_comtradr_extdata.json")
+        .as_array()
+        .unwrap()
+    {
+        if entry["group"] != true {
+            codes.insert(entry["id"].as_u64().unwrap() as u16);
+        }
+    }
+    for code in legacy_reporters().keys() {
+        if let Ok(code) = code.parse::<u16>() {
+            codes.insert(code);
+        }
+    }
+    let orphans: Vec<u16> = codes
+        .into_iter()
+        // Groups: the EU (97) and ASEAN (975, a reporter in the legacy list).
+        .filter(|code| *code != countries::EUROPEAN_UNION.comtrade_reporter && *code != 975)
+        .filter(|code| {
+            countries::number_candidates(*code).is_empty()
+                && countries::area_years(ReporterCode(*code)).is_none_or(|area| area.exit.is_none())
+        })
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "no node for Comtrade reporters {orphans:?}"
+    );
+    for iso3 in ["CUW", "SXM", "BES", "GIB"] {
+        let country = countries::by_iso3(iso3).unwrap();
+        assert!(!country.in_gta());
+        assert!(country
+            .comtrade(countries::ComtradeDialect::V1)
+            .code()
+            .is_some());
+    }
+}
+
+/// Every partner of both generations' partner lists that has an ISO code of
+/// its own (not an "nes" area, a group or a special category) has a node,
+/// unless its code ended (a historical area) or is one a former code
+/// covered: Comtrade rows name it, and they link back.
+#[test]
+fn every_comtrade_partner_with_an_iso_code_has_a_node() {
+    let mut orphans = Vec::new();
+    for entry in json("comtrade/ref_v1_partners_comtradr_extdata.json")
+        .as_array()
+        .unwrap()
+    {
+        let iso3 = entry["iso_3"].as_str().unwrap_or_default().trim();
+        let code = entry["id"].as_u64().unwrap() as u16;
+        let historical = entry["exit_year"].is_number();
+        // "_KS" is Kosovo's; other "_" codes, "X1".., "R91".., "S19" are
+        // areas, groups and categories, not jurisdictions; "ATB" (British
+        // Antarctic Territory) has no ISO code of its own.
+        let area = iso3.len() != 3
+            || !iso3.chars().all(|c| c.is_ascii_uppercase())
+            || iso3 == "ATB"
+            || iso3 == "PUS"
+            // The Saudi-Iraqi Neutral Zone, divided in 1991.
+            || iso3 == "NTZ";
+        if entry["group"] == true || historical || (area && iso3 != "_KS") {
+            continue;
+        }
+        // A variant entry (840 "United States of America" beside 842, 250
+        // "Metropolitan France", 158 Taiwan beside 490) names a node by its ISO3.
+        if countries::by_iso3(iso3).is_none()
+            && countries::by_comtrade_partner(countries::ComtradeDialect::V1, ReporterCode(code))
+                .is_none()
+            && countries::by_comtrade_area(countries::ComtradeDialect::V1, ReporterCode(code))
+                .is_none()
+        {
+            orphans.push(format!("{code} {iso3}"));
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "no node for Comtrade partners {orphans:?}"
+    );
 }

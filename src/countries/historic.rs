@@ -1,90 +1,438 @@
-//! Codes a jurisdiction's trade was published under before its current one.
+//! Comtrade area codes follow the calendar.
 //!
-//! Comtrade keeps a country's history under the code it had then: West
-//! Germany until 1990 is 280 (Germany is 276 from 1991), the USA until 1980 is
-//! 841 ("USA and Puerto Rico"), India until 1974 is 356. Asking for 276 in
-//! 1985 is silently empty, so a reporter or partner code depends on the year
-//! asked for. Both API generations list these codes as reporters and
-//! partners (`ref_v1_reporters`, `ref_v1_partners`, legacy `reporterAreas`,
-//! `partnerAreas`; `tests/crosswalk.rs` holds the table against them).
+//! Comtrade's reporter and partner lists give every code an `entry_year`
+//! and an `exit_year` (`ref_v1_reporters`, `ref_v1_partners`): Serbia is 688
+//! only from 2006 (891 "Serbia and Montenegro" before), South Sudan 728 from
+//! 2011, Belgium 56 and Luxembourg 442 from 1999 (58 "Belgium-Luxembourg"
+//! before), the US Virgin Islands' own 850 ends in 1980. A code asked for
+//! outside its years is answered with nothing, silently. So the code sent
+//! for a jurisdiction depends on the year: its own code where that code
+//! exists, else the code that covered it then (Belgium 1995 is 58), else
+//! none, and the question is refused.
+//!
+//! [`AREA_YEARS`] lists every code of the v1 lists whose years are bounded
+//! (entry after 1900 or an exit year), with the jurisdictions a former code
+//! covered; a code not listed exists in every year. The legacy lists
+//! (`reporterAreas.json`, `partnerAreas.json`) carry no years but the same
+//! codes ("Fmr USSR", "USA (before 1981)"), so both dialects follow these
+//! years. `tests/crosswalk.rs` holds the table against the v1 lists.
 
-use super::{Country, GtaId, ReporterCode};
+use super::{ComtradeDialect, ComtradePartner, Country, ReporterCode};
 
-/// One former code: the jurisdiction, the code, and the last year published
-/// under it.
+/// One Comtrade area code with bounded years.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HistoricCode {
-    pub id: GtaId,
+pub struct AreaYears {
     pub code: ReporterCode,
-    pub last_year: u16,
+    /// Comtrade's name for the area (v1 list).
+    pub name: &'static str,
+    /// The first year published under the code (1900: from the start).
+    pub entry: u16,
+    /// The last year published under it, if it ended.
+    pub exit: Option<u16>,
+    /// ISO3 of the GTA jurisdictions a *former* code covered (58: Belgium
+    /// and Luxembourg). Empty for a jurisdiction's own current code (the
+    /// crosswalk says whose it is) and for areas that are no jurisdiction
+    /// of GTA's (Sabah, the Panama Canal Zone).
+    pub covers: &'static [&'static str],
 }
 
-const fn former(id: u16, code: u16, last_year: u16) -> HistoricCode {
-    HistoricCode {
-        id: GtaId(id),
-        code: ReporterCode(code),
-        last_year,
+impl AreaYears {
+    /// Whether trade is published under this code in `year`.
+    pub fn contains(&self, year: u16) -> bool {
+        year >= self.entry && self.exit.is_none_or(|exit| year <= exit)
+    }
+
+    /// "1992-2006", "from 2006", "until 1998".
+    pub fn span(&self) -> String {
+        match (self.entry, self.exit) {
+            (1900, Some(exit)) => format!("until {exit}"),
+            (entry, Some(exit)) => format!("{entry}-{exit}"),
+            (entry, None) => format!("from {entry}"),
+        }
     }
 }
 
-/// Every former code, from the reference lists' entry and exit years.
-pub static HISTORIC: &[HistoricCode] = &[
-    // Belgium-Luxembourg (...1998): both countries' trade until 1998.
-    former(56, 58, 1998),
-    former(442, 58, 1998),
-    // Fed. Rep. of Germany (...1990).
-    former(276, 280, 1990),
-    // Ethiopia (...1992), with Eritrea.
-    former(231, 230, 1992),
-    // India, excluding Sikkim (...1974).
-    former(699, 356, 1974),
-    // Netherlands Antilles and Aruba (...1985).
-    former(532, 532, 1985),
-    // East and West Pakistan (...1971).
-    former(586, 588, 1971),
-    // Panama, excluding the Canal Zone (...1977).
-    former(591, 590, 1977),
-    // Saint Kitts, Nevis and Anguilla (...1980).
-    former(659, 658, 1980),
-    // Sudan (...2011), before South Sudan.
-    former(729, 736, 2011),
-    // USA and Puerto Rico (...1980).
-    former(840, 841, 1980),
-    // Rep. of Vietnam (...1974).
-    former(704, 868, 1974),
-    // Arab Rep. of Yemen (...1990).
-    former(887, 886, 1990),
+const fn area(
+    code: u16,
+    name: &'static str,
+    entry: u16,
+    exit: Option<u16>,
+    covers: &'static [&'static str],
+) -> AreaYears {
+    AreaYears {
+        code: ReporterCode(code),
+        name,
+        entry,
+        exit,
+        covers,
+    }
+}
+
+const NOW: Option<u16> = None;
+
+/// Every bounded code of the v1 reporter and partner lists (groups aside),
+/// in the lists' order. Where several former codes cover a jurisdiction in
+/// one year, the first listed is the one asked for (Germany before 1991 is
+/// West Germany's 280, not 278).
+pub static AREA_YEARS: &[AreaYears] = &[
+    area(660, "Anguilla", 1981, NOW, &[]),
+    area(
+        886,
+        "Arab Rep. of Yemen (...1990)",
+        1900,
+        Some(1990),
+        &["YEM"],
+    ),
+    area(51, "Armenia", 1992, NOW, &[]),
+    area(533, "Aruba", 1988, NOW, &[]),
+    area(31, "Azerbaijan", 1992, NOW, &[]),
+    area(50, "Bangladesh", 1972, NOW, &[]),
+    area(112, "Belarus", 1992, NOW, &[]),
+    area(56, "Belgium", 1999, NOW, &[]),
+    area(
+        58,
+        "Belgium-Luxembourg (...1998)",
+        1900,
+        Some(1998),
+        &["BEL", "LUX"],
+    ),
+    area(535, "Bonaire", 2010, NOW, &[]),
+    area(70, "Bosnia Herzegovina", 1992, NOW, &[]),
+    area(72, "Botswana", 2000, NOW, &[]),
+    area(191, "Croatia", 1992, NOW, &[]),
+    area(531, "Curaçao", 2010, NOW, &[]),
+    area(203, "Czechia", 1993, NOW, &[]),
+    area(
+        200,
+        "Czechoslovakia (...1992)",
+        1900,
+        Some(1992),
+        &["CZE", "SVK"],
+    ),
+    area(278, "Dem. Rep. of Germany (...1990)", 1900, Some(1990), &[]),
+    area(866, "Dem. Rep. of Vietnam (...1974)", 1900, Some(1974), &[]),
+    area(720, "Dem. Yemen (...1990)", 1900, Some(1990), &[]),
+    area(
+        588,
+        "East and West Pakistan (...1971)",
+        1900,
+        Some(1971),
+        &["PAK", "BGD"],
+    ),
+    area(232, "Eritrea", 1993, NOW, &[]),
+    area(233, "Estonia", 1992, NOW, &[]),
+    area(748, "Eswatini", 2000, NOW, &[]),
+    area(231, "Ethiopia", 1993, NOW, &[]),
+    area(230, "Ethiopia (...1992)", 1976, Some(1992), &["ETH", "ERI"]),
+    area(
+        280,
+        "Fed. Rep. of Germany (...1990)",
+        1900,
+        Some(1990),
+        &["DEU"],
+    ),
+    area(
+        254,
+        "French Guiana (Overseas France)",
+        1900,
+        Some(1996),
+        &[],
+    ),
+    area(583, "FS Micronesia", 1992, NOW, &[]),
+    area(268, "Georgia", 1992, NOW, &[]),
+    area(276, "Germany", 1991, NOW, &[]),
+    area(312, "Guadeloupe (Overseas France)", 1900, Some(1996), &[]),
+    area(699, "India", 1975, NOW, &[]),
+    area(356, "India (...1974)", 1900, Some(1974), &["IND"]),
+    area(398, "Kazakhstan", 1992, NOW, &[]),
+    area(417, "Kyrgyzstan", 1992, NOW, &[]),
+    area(428, "Latvia", 1992, NOW, &[]),
+    area(426, "Lesotho", 2000, NOW, &[]),
+    area(440, "Lithuania", 1992, NOW, &[]),
+    area(442, "Luxembourg", 1999, NOW, &[]),
+    area(454, "Malawi", 1965, NOW, &[]),
+    area(458, "Malaysia", 1964, NOW, &[]),
+    area(584, "Marshall Isds", 1992, NOW, &[]),
+    area(175, "Mayotte (Overseas France)", 1900, Some(2013), &[]),
+    area(499, "Montenegro", 2006, NOW, &[]),
+    area(580, "N. Mariana Isds", 1992, NOW, &[]),
+    area(516, "Namibia", 2000, NOW, &[]),
+    area(
+        530,
+        "Netherlands Antilles (...2010)",
+        1986,
+        Some(2010),
+        &["ANT", "CUW", "SXM", "BES"],
+    ),
+    area(
+        532,
+        "Netherlands Antilles and Aruba (...1985)",
+        1900,
+        Some(1985),
+        &["ANT", "ABW"],
+    ),
+    area(807, "North Macedonia", 1993, NOW, &[]),
+    area(
+        582,
+        "Pacific Isds (...1991)",
+        1964,
+        Some(1991),
+        &["FSM", "MHL", "MNP", "PLW"],
+    ),
+    area(586, "Pakistan", 1972, NOW, &[]),
+    area(585, "Palau", 1992, NOW, &[]),
+    area(591, "Panama", 1978, NOW, &[]),
+    area(
+        590,
+        "Panama, excl.Canal Zone (...1977)",
+        1900,
+        Some(1977),
+        &["PAN"],
+    ),
+    area(592, "Panama-Canal-Zone (...1977)", 1900, Some(1977), &[]),
+    area(459, "Peninsula Malaysia (...1963)", 1900, Some(1963), &[]),
+    area(498, "Rep. of Moldova", 1992, NOW, &[]),
+    area(868, "Rep. of Vietnam (...1974)", 1900, Some(1974), &["VNM"]),
+    area(638, "Réunion (Overseas France)", 1900, Some(1996), &[]),
+    area(
+        717,
+        "Rhodesia Nyas (...1964)",
+        1900,
+        Some(1964),
+        &["ZMB", "MWI", "ZWE"],
+    ),
+    area(643, "Russian Federation", 1992, NOW, &[]),
+    area(647, "Ryukyu Isd", 1900, Some(1972), &[]),
+    area(461, "Sabah (...1963)", 1900, Some(1963), &[]),
+    area(652, "Saint Barthélemy", 2013, NOW, &[]),
+    area(659, "Saint Kitts and Nevis", 1981, NOW, &[]),
+    area(
+        658,
+        "Saint Kitts, Nevis and Anguilla (...1980)",
+        1900,
+        Some(1980),
+        &["KNA", "AIA"],
+    ),
+    area(534, "Saint Maarten", 2010, NOW, &[]),
+    area(457, "Sarawak", 1900, Some(1963), &[]),
+    area(688, "Serbia", 2006, NOW, &[]),
+    area(
+        891,
+        "Serbia and Montenegro (...2005)",
+        1992,
+        Some(2006),
+        &["SRB", "MNE"],
+    ),
+    area(
+        698,
+        "Sikkim, Protectorate of India (...1974)",
+        1900,
+        Some(1974),
+        &[],
+    ),
+    area(703, "Slovakia", 1993, NOW, &[]),
+    area(705, "Slovenia", 1992, NOW, &[]),
+    area(710, "South Africa", 2000, NOW, &[]),
+    area(728, "South Sudan", 2011, NOW, &[]),
+    area(
+        711,
+        "Southern African Customs Union (...1999)",
+        1900,
+        Some(1999),
+        &["ZAF", "BWA", "LSO", "NAM", "SWZ"],
+    ),
+    area(275, "State of Palestine", 2000, NOW, &[]),
+    area(729, "Sudan", 2011, NOW, &[]),
+    area(736, "Sudan (...2011)", 1900, Some(2011), &["SDN", "SSD"]),
+    area(762, "Tajikistan", 1992, NOW, &[]),
+    area(835, "Tanganyika (...1964)", 1900, Some(1964), &["TZA"]),
+    area(626, "Timor-Leste", 2002, NOW, &[]),
+    area(795, "Turkmenistan", 1992, NOW, &[]),
+    area(804, "Ukraine", 1992, NOW, &[]),
+    area(834, "United Rep. of Tanzania", 1965, NOW, &[]),
+    area(850, "US Virgin Isds (...1980)", 1900, Some(1980), &["VIR"]),
+    area(842, "USA", 1981, NOW, &[]),
+    area(
+        841,
+        "USA and Puerto Rico (...1980)",
+        1900,
+        Some(1980),
+        &["USA", "PRI"],
+    ),
+    area(
+        810,
+        "USSR (...1990)",
+        1900,
+        Some(1990),
+        &[
+            "RUS", "UKR", "BLR", "KAZ", "UZB", "TKM", "KGZ", "TJK", "GEO", "ARM", "AZE", "MDA",
+            "EST", "LVA", "LTU",
+        ],
+    ),
+    area(860, "Uzbekistan", 1992, NOW, &[]),
+    area(704, "Viet Nam", 1975, NOW, &[]),
+    area(887, "Yemen", 1991, NOW, &[]),
+    area(
+        890,
+        "Yugoslavia (...1991)",
+        1900,
+        Some(1991),
+        &["SRB", "MNE", "HRV", "SVN", "BIH", "MKD"],
+    ),
+    area(894, "Zambia", 1965, NOW, &[]),
+    area(
+        836,
+        "Zanzibar and Pemba Isd (...1964)",
+        1900,
+        Some(1964),
+        &[],
+    ),
+    area(716, "Zimbabwe", 1965, NOW, &[]),
 ];
 
-impl Country {
-    /// The former code this jurisdiction's trade in `year` is published
-    /// under, if `year` is before its current code.
-    pub fn former_comtrade_code(&self, year: u16) -> Option<ReporterCode> {
-        HISTORIC
-            .iter()
-            .filter(|former| former.id == self.id && year <= former.last_year)
-            .min_by_key(|former| former.last_year)
-            .map(|former| former.code)
-    }
+/// The years of `code`, if they are bounded.
+pub fn area_years(code: ReporterCode) -> Option<&'static AreaYears> {
+    AREA_YEARS.iter().find(|area| area.code == code)
 }
 
-/// The former code `code`, if it is one.
-pub fn former_code(code: ReporterCode) -> Option<&'static HistoricCode> {
-    HISTORIC.iter().find(|former| former.code == code)
+/// A former code `code` (one that covered jurisdictions under other codes
+/// now), if it is one.
+pub fn former_code(code: ReporterCode) -> Option<&'static AreaYears> {
+    area_years(code).filter(|area| !area.covers.is_empty())
 }
 
-/// Whether Comtrade publishes trade under `code` in `year`: a former code
-/// only up to its last year, a code that replaced one only after it.
+/// Whether Comtrade publishes trade under `code` in `year`.
 pub fn code_in_use(code: ReporterCode, year: u16) -> bool {
-    if let Some(former) = former_code(code) {
-        return year <= former.last_year;
+    area_years(code).is_none_or(|area| area.contains(year))
+}
+
+/// The role a code plays in a request: Comtrade's reporter and partner lists
+/// differ (Puerto Rico reports within the USA but is partner 630 on v1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AreaRole {
+    Reporter,
+    Partner,
+}
+
+/// Why a jurisdiction has no Comtrade code in a year, in words a user can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoCodeInYear {
+    pub message: String,
+}
+
+impl Country {
+    /// The Comtrade code this jurisdiction is asked for under in `year`, as
+    /// reporter or partner: its own code where that code exists in `year`,
+    /// else the former code that covered it then (Belgium in 1995: 58), else
+    /// an error saying which years its codes cover.
+    pub fn comtrade_code_in(
+        &self,
+        dialect: ComtradeDialect,
+        role: AreaRole,
+        year: u16,
+    ) -> Result<ReporterCode, NoCodeInYear> {
+        let own = self.own_comtrade_code(dialect, role);
+        if let Some(code) = own.filter(|code| code_in_use(*code, year)) {
+            return Ok(code);
+        }
+        if let Some(former) = AREA_YEARS
+            .iter()
+            .find(|area| area.covers.contains(&self.iso3) && area.contains(year))
+        {
+            return Ok(former.code);
+        }
+        let mut spans: Vec<String> = own
+            .map(|code| {
+                format!(
+                    "{code} {}",
+                    area_years(code).map_or("in every year".to_owned(), AreaYears::span)
+                )
+            })
+            .into_iter()
+            .collect();
+        spans.extend(
+            AREA_YEARS
+                .iter()
+                .filter(|area| area.covers.contains(&self.iso3))
+                .map(|area| format!("{} ({}) {}", area.code, area.name, area.span())),
+        );
+        // Successors: the other jurisdictions a code that covered this one
+        // (and has ended) covered, under their own codes that year (the
+        // Netherlands Antilles after 2010: Curaçao, Sint Maarten, Bonaire).
+        let mut successors: Vec<String> = Vec::new();
+        for former in AREA_YEARS.iter().filter(|area| {
+            area.covers.contains(&self.iso3) && area.exit.is_some_and(|exit| exit < year)
+        }) {
+            for other in former.covers.iter().filter_map(|iso3| super::by_iso3(iso3)) {
+                if let Some(code) = other
+                    .own_comtrade_code(dialect, role)
+                    .filter(|code| other.id != self.id && code_in_use(*code, year))
+                {
+                    let named = format!("{} ({code})", other.name);
+                    if !successors.contains(&named) {
+                        successors.push(named);
+                    }
+                }
+            }
+        }
+        let role_name = match role {
+            AreaRole::Reporter => "reporter",
+            AreaRole::Partner => "partner",
+        };
+        Err(NoCodeInYear {
+            message: format!(
+                "{} has no Comtrade {role_name} code for {year} (Comtrade answers nothing for a code outside its years): {}{}",
+                self.name,
+                if spans.is_empty() {
+                    "it has none".to_owned()
+                } else {
+                    format!("its codes are {}", spans.join("; "))
+                },
+                if successors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; in {year} its former area is reported as {}", successors.join(", "))
+                }
+            ),
+        })
     }
-    let replaced = HISTORIC.iter().find(|former| {
-        super::by_gta_id(former.id)
-            .and_then(|country| country.comtrade(super::ComtradeDialect::V1).code())
-            == Some(code)
-    });
-    replaced.is_none_or(|former| year > former.last_year)
+
+    /// This jurisdiction's own code as `role`, whatever the year (a folded
+    /// reporter's is the code it is folded into).
+    fn own_comtrade_code(&self, dialect: ComtradeDialect, role: AreaRole) -> Option<ReporterCode> {
+        match role {
+            AreaRole::Reporter => self.comtrade(dialect).code(),
+            AreaRole::Partner => match self.comtrade_partner(dialect) {
+                ComtradePartner::Own(code) => Some(code),
+                ComtradePartner::Within(_) | ComtradePartner::Absent => None,
+            },
+        }
+    }
+}
+
+/// The jurisdictions whose trade Comtrade publishes under `code` as
+/// `role`: those a former code covered (58: Belgium and Luxembourg), else
+/// the jurisdictions whose own code it is (a reporter code also stands for
+/// those folded into it: 842 is the USA, Puerto Rico and the US Virgin
+/// Islands).
+pub fn area_jurisdictions(
+    dialect: ComtradeDialect,
+    role: AreaRole,
+    code: ReporterCode,
+) -> Vec<&'static Country> {
+    if let Some(former) = former_code(code) {
+        return former
+            .covers
+            .iter()
+            .filter_map(|iso3| super::by_iso3(iso3))
+            .collect();
+    }
+    match role {
+        AreaRole::Reporter => super::by_comtrade_code(dialect, code).to_vec(),
+        AreaRole::Partner => super::by_comtrade_partner(dialect, code)
+            .into_iter()
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -92,22 +440,78 @@ mod tests {
     use super::*;
     use crate::countries::lookup;
 
+    fn code(iso3: &str, role: AreaRole, year: u16) -> Result<u16, NoCodeInYear> {
+        lookup(iso3)
+            .unwrap()
+            .comtrade_code_in(ComtradeDialect::V1, role, year)
+            .map(|code| code.0)
+    }
+
     #[test]
     fn codes_follow_the_year() {
-        let germany = lookup("DEU").unwrap();
-        assert_eq!(germany.former_comtrade_code(1985), Some(ReporterCode(280)));
-        assert_eq!(germany.former_comtrade_code(1991), None);
-        assert_eq!(
-            lookup("USA").unwrap().former_comtrade_code(1975),
-            Some(ReporterCode(841))
+        use AreaRole::{Partner, Reporter};
+        assert_eq!(code("DEU", Reporter, 1985), Ok(280));
+        assert_eq!(code("DEU", Reporter, 1991), Ok(276));
+        assert_eq!(code("USA", Reporter, 1975), Ok(841));
+        assert_eq!(code("IND", Reporter, 1974), Ok(356));
+        assert_eq!(code("SRB", Reporter, 2000), Ok(891));
+        assert_eq!(code("MNE", Reporter, 2000), Ok(891));
+        assert_eq!(code("SRB", Reporter, 2006), Ok(688));
+        assert_eq!(code("SSD", Reporter, 2005), Ok(736));
+        assert_eq!(code("BEL", Reporter, 1995), Ok(58));
+        assert_eq!(code("LUX", Partner, 1995), Ok(58));
+        assert_eq!(code("VIR", Partner, 1975), Ok(850));
+        let refused = code("VIR", Partner, 2020).unwrap_err().message;
+        assert!(
+            refused.contains("850") && refused.contains("until 1980"),
+            "{refused}"
         );
-        assert_eq!(
-            lookup("IND").unwrap().former_comtrade_code(1974),
-            Some(ReporterCode(356))
+        assert!(code("TLS", Reporter, 1995).is_err());
+        let dissolved = code("ANT", Reporter, 2015).unwrap_err().message;
+        assert!(
+            dissolved.contains("1986-2010")
+                && dissolved.contains("Curaçao (531)")
+                && dissolved.contains("Sint Maarten (Dutch part) (534)"),
+            "{dissolved}"
         );
         assert!(!code_in_use(ReporterCode(276), 1985));
-        assert!(code_in_use(ReporterCode(276), 1991));
         assert!(code_in_use(ReporterCode(280), 1990));
         assert!(!code_in_use(ReporterCode(280), 1991));
+        assert!(!code_in_use(ReporterCode(688), 2000));
+    }
+
+    /// Every jurisdiction, role, dialect and year 1962-2030: a code given
+    /// is in use that year and stands for the jurisdiction; a refusal
+    /// happens only when no code of its own or covering it is in use.
+    #[test]
+    fn every_code_given_is_in_use_and_stands_for_the_jurisdiction() {
+        for country in crate::countries::all() {
+            for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
+                for role in [AreaRole::Reporter, AreaRole::Partner] {
+                    for year in 1962..=2030 {
+                        match country.comtrade_code_in(dialect, role, year) {
+                            Ok(code) => {
+                                assert!(code_in_use(code, year), "{code} in {year}");
+                                let covered = area_jurisdictions(dialect, role, code);
+                                assert!(
+                                    covered.iter().any(|c| c.id == country.id),
+                                    "{} {role:?} {year}: {code} covers {:?}",
+                                    country.iso3,
+                                    covered.iter().map(|c| c.iso3).collect::<Vec<_>>()
+                                );
+                            }
+                            Err(refused) => assert!(
+                                !AREA_YEARS
+                                    .iter()
+                                    .any(|area| area.covers.contains(&country.iso3)
+                                        && area.contains(year)),
+                                "{}",
+                                refused.message
+                            ),
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -9,10 +9,13 @@
 //! these spellings, and every record an upstream returns links back through
 //! [`by_gta_id`] or [`by_iso2`].
 //!
-//! The data lives in `table.rs` (jurisdictions) and `groups.rs` (G7, G20,
-//! EU-27...).
+//! The data lives in `table.rs` (GTA's jurisdictions), `extra.rs` (those
+//! Comtrade reports that GTA does not list), `historic.rs` (every Comtrade
+//! code's years, and whom a former code covered), `partners.rs`,
+//! `aliases.rs` (names) and `groups.rs` (G7, G20, EU-27...).
 
 mod aliases;
+mod extra;
 mod groups;
 mod historic;
 mod partners;
@@ -24,7 +27,10 @@ use std::sync::LazyLock;
 
 pub use aliases::normalized;
 pub use groups::{bloc, group, groups, Bloc, CountryGroup, EUROPEAN_UNION};
-pub use historic::{code_in_use, former_code, HistoricCode, HISTORIC};
+pub use historic::{
+    area_jurisdictions, area_years, code_in_use, former_code, AreaRole, AreaYears, NoCodeInYear,
+    AREA_YEARS,
+};
 pub use partners::ComtradePartner;
 
 /// A GTA jurisdiction id: what GTA's `implementer` and `affected` filters take
@@ -113,6 +119,19 @@ pub fn all() -> &'static [Country] {
     table::COUNTRIES
 }
 
+/// The jurisdictions an upstream reports that GTA does not list (Curaçao,
+/// Sint Maarten, Bonaire, Gibraltar: Comtrade reporters), by M49 code.
+pub fn beyond_gta() -> &'static [Country] {
+    extra::COMTRADE_ONLY
+}
+
+impl Country {
+    /// Whether GTA lists this jurisdiction (and so can record measures for it).
+    pub fn in_gta(&self) -> bool {
+        !extra::COMTRADE_ONLY.iter().any(|extra| extra.id == self.id)
+    }
+}
+
 /// The indexes built once from the table: id, codes, names.
 struct Index {
     by_id: HashMap<GtaId, &'static Country>,
@@ -134,7 +153,7 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut by_name = HashMap::new();
     let mut by_comtrade: HashMap<_, Vec<_>> = HashMap::new();
     let mut by_partner = HashMap::new();
-    for country in table::COUNTRIES {
+    for country in table::COUNTRIES.iter().chain(extra::COMTRADE_ONLY) {
         for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
             if let ComtradePartner::Own(code) = country.comtrade_partner(dialect) {
                 by_partner.entry((dialect, code)).or_insert(country);
@@ -155,15 +174,20 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let by_iso3 = |iso3: &str| {
         table::COUNTRIES
             .iter()
+            .chain(extra::COMTRADE_ONLY)
             .find(|country| country.iso3 == iso3)
             .unwrap_or_else(|| panic!("alias for unknown ISO3 {iso3}"))
     };
-    // A former code names its jurisdiction as a partner too (280 is
-    // Germany, before 1991).
-    for former in HISTORIC {
+    // A former code names the first jurisdiction it covered as a partner
+    // too (280 is Germany before 1991, 58 Belgium before 1999);
+    // `historic::area_jurisdictions` names them all.
+    for former in AREA_YEARS {
+        let Some(first) = former.covers.first() else {
+            continue;
+        };
         for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
-            if let Some(country) = by_id.get(&former.id) {
-                by_partner.entry((dialect, former.code)).or_insert(*country);
+            if let Some(country) = table::COUNTRIES.iter().find(|c| c.iso3 == *first) {
+                by_partner.entry((dialect, former.code)).or_insert(country);
             }
         }
     }
@@ -211,15 +235,52 @@ pub fn by_iso3(code: &str) -> Option<&'static Country> {
 /// or common name people use ("South Korea", "Türkiye", "Côte d'Ivoire"),
 /// compared with case, accents and punctuation folded. `None` for an
 /// ambiguous name ([`ambiguous`] says which it could be).
+///
+/// The major lists write a name's official form after a comma or in
+/// brackets ("Egypt, Arab Rep.", "Armenia, Rep. of", "Macedonia, FYR",
+/// "Bolivia (Plurinational State of)", "Martinique (Overseas France)"):
+/// without an alias for the whole, the name before them is read, unless
+/// it is one a qualifier splits ([`aliases::SPLIT`]: Korea, Congo, Yemen,
+/// China...), whose forms the aliases spell out, or a comma's words are not
+/// all words of a government's form.
 pub fn by_name(name: &str) -> Option<&'static Country> {
-    INDEX.by_name.get(&normalized(name)).copied().or_else(|| {
-        // A remark in brackets ("Martinique (Overseas France)", "Holy See
-        // (Vatican City State)") does not change whom the name names.
-        let unbracketed = without_brackets(name);
-        (unbracketed.len() < name.len())
-            .then(|| INDEX.by_name.get(&normalized(&unbracketed)).copied())
-            .flatten()
-    })
+    if let Some(country) = INDEX.by_name.get(&normalized(name)) {
+        return Some(country);
+    }
+    let (base, qualifier, bracketed) = if name.contains('(') {
+        (without_brackets(name), brackets_of(name), true)
+    } else {
+        let (base, qualifier) = name.split_once(',')?;
+        (base.to_owned(), qualifier.to_owned(), false)
+    };
+    let base = normalized(&base);
+    if base.is_empty() || aliases::SPLIT.contains(&base.as_str()) {
+        return None;
+    }
+    let form = normalized(&qualifier)
+        .split_whitespace()
+        .all(|word| aliases::FORM_WORDS.contains(&word));
+    (bracketed || form)
+        .then(|| INDEX.by_name.get(&base).copied())
+        .flatten()
+}
+
+/// The text inside round brackets.
+fn brackets_of(text: &str) -> String {
+    let mut depth = 0u32;
+    text.chars()
+        .filter(|c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth > 0,
+        })
+        .collect()
 }
 
 /// `text` without its parts in round brackets.
@@ -284,16 +345,51 @@ pub fn by_comtrade_partner(
 }
 
 /// Resolves a country argument given in any spelling the graph accepts: a GTA id
-/// ("840"), ISO alpha-2 ("US"), ISO alpha-3 ("USA") or an exact name ("United
-/// States", any case).
+/// ("840") or a Comtrade area code ("842"; a number meaning different
+/// jurisdictions in the two is refused, see [`number_candidates`]), ISO
+/// alpha-2 ("US"), ISO alpha-3 ("USA") or a name ("United States", any case).
 pub fn lookup(any: &str) -> Option<&'static Country> {
     let text = any.trim();
-    if let Ok(id) = text.parse::<u16>() {
-        return by_gta_id(GtaId(id));
+    if let Ok(number) = text.parse::<u16>() {
+        return match number_candidates(number).as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        };
     }
     by_iso2(text)
         .or_else(|| by_iso3(text))
         .or_else(|| by_name(text))
+}
+
+/// The jurisdictions a number given as a country argument can mean: the
+/// GTA jurisdiction with that id, and the jurisdiction Comtrade's reporter
+/// or partner lists (either dialect) give that code (842 the USA, 380 and
+/// 381 Italy, 757 Switzerland, 490 Chinese Taipei, 280 Germany before 1991).
+/// One candidate: that one. Several: the number is ambiguous (a former
+/// code that covered several jurisdictions, 58 Belgium-Luxembourg, or a
+/// number that is one jurisdiction's GTA id and another's Comtrade code).
+pub fn number_candidates(number: u16) -> Vec<&'static Country> {
+    let mut candidates: Vec<&'static Country> = by_gta_id(GtaId(number)).into_iter().collect();
+    let code = ReporterCode(number);
+    let mut push = |country: &'static Country| {
+        if !candidates.iter().any(|seen| seen.id == country.id) {
+            candidates.push(country);
+        }
+    };
+    if let Some(former) = former_code(code) {
+        for country in former.covers.iter().filter_map(|iso3| by_iso3(iso3)) {
+            push(country);
+        }
+        return candidates;
+    }
+    for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
+        if let Some(country) =
+            by_comtrade_area(dialect, code).or_else(|| by_comtrade_partner(dialect, code))
+        {
+            push(country);
+        }
+    }
+    candidates
 }
 
 /// Why a country argument could not be resolved, in words a user can act on.
@@ -306,6 +402,35 @@ impl std::error::Error for UnknownCountry {}
 
 impl fmt::Display for UnknownCountry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Ok(number) = self.given.trim().parse::<u16>() {
+            let candidates = number_candidates(number);
+            if candidates.len() > 1 {
+                let named: Vec<String> = candidates
+                    .iter()
+                    .map(|country| {
+                        let mut systems = Vec::new();
+                        if country.id.0 == number {
+                            systems.push("GTA id".to_owned());
+                        }
+                        if country.id.0 != number || former_code(ReporterCode(number)).is_some() {
+                            systems.push("Comtrade code".to_owned());
+                        }
+                        format!(
+                            "{} ({}, {})",
+                            country.name,
+                            country.iso3,
+                            systems.join(" and ")
+                        )
+                    })
+                    .collect();
+                return write!(
+                    f,
+                    "country {} is ambiguous: it could be {}; give the ISO code or the name",
+                    number,
+                    named.join(" or ")
+                );
+            }
+        }
         if let Some(candidates) = ambiguous(&self.given) {
             let named: Vec<String> = candidates
                 .iter()
@@ -320,7 +445,7 @@ impl fmt::Display for UnknownCountry {
         }
         write!(
             f,
-            "unknown country {:?}: give a GTA jurisdiction id, an ISO alpha-2 or alpha-3 code, or a jurisdiction name (e.g. 840, \"US\", \"USA\" or \"United States\")",
+            "unknown country {:?}: give a GTA jurisdiction id or a Comtrade area code, an ISO alpha-2 or alpha-3 code, or a jurisdiction name (e.g. 840, 842, \"US\", \"USA\" or \"United States\")",
             self.given
         )
     }
@@ -366,7 +491,28 @@ mod tests {
         assert_eq!(lookup("XK").unwrap().id, GtaId(999));
         assert_eq!(lookup("xxk").unwrap().id, GtaId(999));
         assert_eq!(lookup("Kosovo").unwrap().id, GtaId(999));
-        assert_eq!(lookup("250"), None, "250 is ISO France, not a GTA id");
+        assert_eq!(
+            lookup("250"),
+            None,
+            "250 is ISO France, neither a GTA id nor a Comtrade code"
+        );
+        // Comtrade's own codes, beside GTA's ids.
+        for (code, iso3) in [
+            ("842", "USA"),
+            ("380", "ITA"),
+            ("381", "ITA"),
+            ("757", "CHE"),
+            ("579", "NOR"),
+            ("490", "TWN"),
+            ("280", "DEU"),
+        ] {
+            assert_eq!(lookup(code).map(|c| c.iso3), Some(iso3), "{code}");
+        }
+        assert_eq!(
+            lookup("58"),
+            None,
+            "Belgium-Luxembourg is two jurisdictions"
+        );
         assert_eq!(
             lookup("Monaco").unwrap().comtrade_v1,
             ComtradeReporter::Folded(ReporterCode(251))

@@ -78,6 +78,21 @@ static EXCEPTIONS: &[(GtaId, ComtradePartner, ComtradePartner)] = &[
     (GtaId(652), No, Code(ReporterCode(652))),
     // Kosovo: v1 partner 412 (ISO3 "_KS"); not in the legacy list.
     (GtaId(999), No, Code(ReporterCode(412))),
+    // Territories outside GTA's list that Comtrade's partner lists name
+    // (countries/extra.rs): both lists, or v1's only.
+    (GtaId(10), Code(ReporterCode(10)), Code(ReporterCode(10))),
+    (GtaId(74), Code(ReporterCode(74)), Code(ReporterCode(74))),
+    (GtaId(86), Code(ReporterCode(86)), Code(ReporterCode(86))),
+    (GtaId(162), Code(ReporterCode(162)), Code(ReporterCode(162))),
+    (GtaId(166), Code(ReporterCode(166)), Code(ReporterCode(166))),
+    (GtaId(239), Code(ReporterCode(239)), Code(ReporterCode(239))),
+    (GtaId(248), No, Code(ReporterCode(248))),
+    (GtaId(260), Code(ReporterCode(260)), Code(ReporterCode(260))),
+    (GtaId(334), Code(ReporterCode(334)), Code(ReporterCode(334))),
+    (GtaId(581), Code(ReporterCode(581)), Code(ReporterCode(581))),
+    (GtaId(831), No, Code(ReporterCode(831))),
+    (GtaId(832), No, Code(ReporterCode(832))),
+    (GtaId(833), No, Code(ReporterCode(833))),
 ];
 
 impl Country {

@@ -191,6 +191,17 @@ impl FieldRules for GraphCostRules {
             ("Intervention", "implementingJurisdictions" | "affectedJurisdictions") => {
                 rule.list_bound = Some(countries::all().len() as u64);
             }
+            // A Comtrade code covers at most the fifteen republics of the
+            // USSR (810); `countries::AREA_YEARS` lists them.
+            ("TradeFlow", "reporterJurisdictions" | "partnerJurisdictions") => {
+                rule.list_bound = Some(
+                    countries::AREA_YEARS
+                        .iter()
+                        .map(|area| area.covers.len().max(3) as u64)
+                        .max()
+                        .unwrap_or(3),
+                );
+            }
             ("Intervention", "affectedProducts") => rule.list_bound = Some(HS_SUBHEADINGS),
             ("Intervention", "affectedSectors") => rule.list_bound = Some(CPC_SECTORS),
             ("Intervention", "descriptionEntries" | "sourceEntries") => {

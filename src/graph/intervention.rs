@@ -228,10 +228,15 @@ pub(super) fn jurisdictions(
                 let id = match countries::bloc(text) {
                     Some(bloc) => bloc.gta_id,
                     None => {
-                        countries::resolve_all(std::slice::from_ref(text))
-                            .map_err(|unknown| Error::bad_input(format!("{field}: {unknown}")))?[0]
-                            .id
-                            .0
+                        let country = countries::resolve_all(std::slice::from_ref(text))
+                            .map_err(|unknown| Error::bad_input(format!("{field}: {unknown}")))?[0];
+                        if !country.in_gta() {
+                            return Err(Error::bad_input(format!(
+                                "{field}: {} is not a GTA jurisdiction ({}); GTA records no measures for it",
+                                country.name, country.note
+                            )));
+                        }
+                        country.id.0
                     }
                 };
                 if !ids.contains(&id) {

@@ -99,6 +99,14 @@ impl Jurisdiction {
         let query =
             intervention_query(filter.as_ref(), sort.as_deref(), order_by.as_deref()).graphql()?;
         sources(ctx)?.gta.check(&query).graphql()?;
+        // GTA records nothing under an id it does not list (Curaçao, a
+        // Comtrade reporter only): an empty page, without a request.
+        if self.country().is_some_and(|country| !country.in_gta()) {
+            return Ok(InterventionPage {
+                items: Vec::new(),
+                total_count: Some(0),
+            });
+        }
         let key = JurisdictionInterventionsKey {
             jurisdiction: GtaId(self.gta_id()),
             role,

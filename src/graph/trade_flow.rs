@@ -8,7 +8,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::context::{operation, sources};
 use super::jurisdiction::Jurisdiction;
-use crate::countries::{self, ComtradeDialect, Country, ReporterCode};
+use crate::countries::{self, AreaRole, ComtradeDialect, Country, ReporterCode};
 use crate::error::{Error, GraphqlResult};
 use crate::sources::comtrade::model::AvailabilityRecord;
 use crate::sources::comtrade::{
@@ -125,6 +125,38 @@ impl TradeFlow {
         (self.record.partner_code != 0)
             .then(|| partner_jurisdiction(self.dialect, self.record.partner_code))
             .flatten()
+    }
+    /// Every jurisdiction whose trade the reporter code stands for: one for
+    /// most rows; Belgium and Luxembourg for 58 (until 1998), Serbia and
+    /// Montenegro for 891 (1992-2006), the USA, Puerto Rico and the US
+    /// Virgin Islands for 842. A row is listed once, under `reporter`, however
+    /// many of these were asked for.
+    async fn reporter_jurisdictions(&self) -> Vec<Jurisdiction> {
+        let covered = countries::area_jurisdictions(
+            self.dialect,
+            AreaRole::Reporter,
+            ReporterCode(self.record.reporter_code),
+        );
+        if covered.is_empty() {
+            return self.reporter.iter().cloned().collect();
+        }
+        covered.into_iter().map(Jurisdiction::Known).collect()
+    }
+    /// Every jurisdiction the partner code stands for (58: Belgium and
+    /// Luxembourg until 1998); empty for World and areas that are no
+    /// jurisdiction.
+    async fn partner_jurisdictions(&self) -> Vec<Jurisdiction> {
+        if self.record.partner_code == 0 {
+            return Vec::new();
+        }
+        countries::area_jurisdictions(
+            self.dialect,
+            AreaRole::Partner,
+            ReporterCode(self.record.partner_code),
+        )
+        .into_iter()
+        .map(Jurisdiction::Known)
+        .collect()
     }
     /// Comtrade's reporter code (842 for the USA).
     async fn reporter_code(&self) -> i32 {
@@ -301,22 +333,36 @@ impl FlowArguments {
         })
     }
 
-    /// The loader keys for one reporter (`country`, when it is one, whose
-    /// code for an earlier year may be a former one), period by period: a
-    /// request spanning a change of code asks under both.
-    fn keys(&self, reporter: ReporterCode, country: Option<&Country>) -> Vec<TradeFlowKey> {
+    /// The loader keys for one reporter (`country`, when it is one), period
+    /// by period: the reporter and every partner go out under the code
+    /// Comtrade used for them that year (Germany 1985 is 280, Belgium 1995
+    /// is 58, Serbia 2000 is 891), so a field spanning a change of code asks
+    /// under both; a year in which a jurisdiction had no code is refused.
+    fn keys(
+        &self,
+        dialect: ComtradeDialect,
+        reporter: ReporterCode,
+        country: Option<&Country>,
+    ) -> Result<Vec<TradeFlowKey>, Error> {
+        let in_year = |country: &Country, role, year| {
+            country
+                .comtrade_code_in(dialect, role, year)
+                .map_err(|refused| Error::bad_input(refused.message))
+        };
         let mut keys = Vec::with_capacity(self.periods.len() * self.partners.len());
         for period in &self.periods {
             let year = period.year();
-            let former = |country: Option<&Country>| {
-                country
-                    .zip(year)
-                    .and_then(|(country, year)| country.former_comtrade_code(year))
+            let reporter = match country.zip(year) {
+                Some((country, year)) => in_year(country, AreaRole::Reporter, year)?,
+                None => reporter,
             };
-            let reporter = former(country).unwrap_or(reporter);
             for (partner, partner_country) in &self.partners {
-                let partner =
-                    former(*partner_country).map_or(*partner, |code| PartnerCode::Area(code.0));
+                let partner = match partner_country.zip(year) {
+                    Some((country, year)) => {
+                        PartnerCode::Area(in_year(country, AreaRole::Partner, year)?.0)
+                    }
+                    None => *partner,
+                };
                 keys.push(TradeFlowKey {
                     reporter,
                     partner,
@@ -325,7 +371,7 @@ impl FlowArguments {
                 });
             }
         }
-        keys
+        Ok(keys)
     }
 }
 
@@ -337,27 +383,34 @@ async fn load_flows(
     arguments: &FlowArguments,
 ) -> async_graphql::Result<Vec<TradeFlow>> {
     let dialect = sources(ctx)?.comtrade_dialect();
-    let keys: Vec<TradeFlowKey> = reporters
+    let keyed: Vec<(&Jurisdiction, Vec<TradeFlowKey>)> = reporters
         .iter()
-        .flat_map(|(code, jurisdiction)| arguments.keys(*code, jurisdiction.country()))
-        .collect();
+        .map(|(code, jurisdiction)| {
+            arguments
+                .keys(dialect, *code, jurisdiction.country())
+                .map(|keys| (jurisdiction, keys))
+        })
+        .collect::<Result<_, _>>()
+        .graphql()?;
     let loaded = operation(ctx)?
         .comtrade
-        .load_many(keys.iter().cloned())
+        .load_many(keyed.iter().flat_map(|(_, keys)| keys.iter().cloned()))
         .await
         .graphql()?;
     let mut flows = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (code, jurisdiction) in reporters {
-        for key in arguments.keys(*code, jurisdiction.country()) {
-            for record in loaded.get(&key).into_iter().flatten() {
+    for (jurisdiction, keys) in &keyed {
+        for key in keys {
+            for record in loaded.get(key).into_iter().flatten() {
                 // A row appears once however many asked for it: "all"
-                // partners and a named partner, or overlapping commodity
-                // codes ("27" and "AG2"), deliver the same flow.
-                if seen.insert((record.identity(), jurisdiction.gta_id())) {
+                // partners and a named partner, overlapping commodity codes
+                // ("27" and "AG2"), or two jurisdictions one code stood for
+                // (Belgium and Luxembourg in 1995 are both 58) deliver the
+                // same row; `reporterJurisdictions` names whom it covers.
+                if seen.insert(record.identity()) {
                     flows.push(TradeFlow {
                         record: record.clone(),
-                        reporter: Some(jurisdiction.clone()),
+                        reporter: Some((*jurisdiction).clone()),
                         dialect,
                     });
                 }

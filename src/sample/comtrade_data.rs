@@ -26,7 +26,7 @@ pub fn main_partners(dialect: ComtradeDialect) -> Vec<u16> {
 /// Every area code the simulated dialect knows as a reporter.
 pub fn is_reporter(dialect: ComtradeDialect, code: u16) -> bool {
     code == countries::EUROPEAN_UNION.comtrade_reporter
-        || countries::former_code(ReporterCode(code)).is_some()
+        || countries::area_years(ReporterCode(code)).is_some()
         || !countries::by_comtrade_code(dialect, ReporterCode(code)).is_empty()
 }
 
@@ -57,11 +57,7 @@ pub fn area_name(dialect: ComtradeDialect, code: u16) -> (String, String) {
         };
     }
     if let Some(former) = countries::former_code(ReporterCode(code)) {
-        let country = countries::by_gta_id(former.id).expect("former codes name table rows");
-        return (
-            format!("{} (...{})", country.short_name, former.last_year),
-            country.iso3.to_owned(),
-        );
+        return (former.name.to_owned(), former.covers[0].to_owned());
     }
     let country = countries::by_comtrade_area(dialect, ReporterCode(code))
         .or_else(|| countries::by_comtrade_partner(dialect, ReporterCode(code)));
@@ -77,9 +73,12 @@ pub fn expand_commodity(code: &str) -> Vec<(String, String, u8)> {
     let chapter_name = |chapter: u32| format!("HS chapter {chapter:02} (sample)");
     match code {
         "TOTAL" => vec![("TOTAL".into(), "All Commodities".into(), 0)],
-        "AG2" => (1..=97)
-            .filter(|c| *c != 77)
-            .map(|c| (format!("{c:02}"), chapter_name(c), 2))
+        // The HS list's chapters, 99 included (the legacy AG2 payload has
+        // chapter 99 rows); 77 is reserved and has no trade.
+        "AG2" => crate::sources::comtrade::query::HS_CHAPTERS
+            .iter()
+            .filter(|c| **c != 77)
+            .map(|&c| (format!("{c:02}"), chapter_name(u32::from(c)), 2))
             .collect(),
         "AG4" => (1..=20)
             .map(|c| {
@@ -137,6 +136,10 @@ pub fn trade_value(
     commodity: &str,
 ) -> Option<f64> {
     let year: u32 = period.get(..4)?.parse().ok()?;
+    // HS chapter 77 is reserved: listed, never traded.
+    if commodity == "77" {
+        return None;
+    }
     let commodity_key = commodity.bytes().fold(7u64, |acc, b| {
         acc.wrapping_mul(31).wrapping_add(u64::from(b))
     });

@@ -32,7 +32,8 @@ pub type PlanAnswers = Vec<(PlannedRequest, Vec<Arc<TradeFlowRecord>>)>;
 
 /// The planner's limits for `dialect` and `frequency`: monthly requests
 /// carry at most one year of months on the legacy API, and on v1 as many
-/// months as its period chunk holds codes (every month is a code there).
+/// months as its period chunk holds codes (every month is a code there:
+/// twelve).
 pub fn limits(dialect: ComtradeDialect, frequency: Frequency) -> Limits {
     match (dialect, frequency) {
         (ComtradeDialect::Legacy, Frequency::Annual) => Limits::LEGACY,
@@ -377,10 +378,24 @@ pub fn refusal(status: u16, body: &[u8], retry_after: Option<u64>) -> Option<Err
     let message = validation.unwrap_or_else(|| crate::sources::http::error_message(body));
     let lower = message.to_ascii_lowercase();
     let quota = matches!(status, 403 | 429) && lower.contains("quota");
+    // The legacy API's own refusal is its status code in the body, whatever
+    // the HTTP status it came with (seed 004 documents the body, not the
+    // status).
+    if status != 409 && !quota {
+        if let Some(super::model::Refusal { code, message }) = super::model::legacy_refusal(body) {
+            return Some(Error::UpstreamValidation {
+                upstream: Source::Comtrade,
+                status: code,
+                message,
+            });
+        }
+    }
     if status == 409 || quota {
         return Some(Error::UpstreamRateLimited {
             upstream: Source::Comtrade,
-            retry_after: retry_after.or_else(|| replenished_in(&lower)),
+            retry_after: retry_after
+                .or_else(|| replenished_in(&lower))
+                .or_else(|| resume_in(&lower)),
             message: Some(message).filter(|m| !m.is_empty() && m != "{}"),
         });
     }
@@ -396,7 +411,35 @@ pub fn refusal(status: u16, body: &[u8], retry_after: Option<u64>) -> Option<Err
 
 /// Seconds from "replenished in hh:mm:ss" in a quota refusal.
 fn replenished_in(message: &str) -> Option<u64> {
-    let after = message.split("replenished in").nth(1)?.trim();
+    clock_seconds(message.split("replenished in").nth(1)?.trim())
+}
+
+/// Seconds from the legacy usage limit's "when requests may resume" (seed
+/// 004): "You may resume requests in 1200 seconds", "in 20 minutes", "in
+/// 1 hour", "in 00:20:00".
+fn resume_in(message: &str) -> Option<u64> {
+    let after = &message[message.find("resum")?..];
+    let after = after.split(" in ").nth(1)?.trim_start();
+    if let Some(seconds) = clock_seconds(after).filter(|_| after.contains(':')) {
+        return Some(seconds);
+    }
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    let count: u64 = digits.parse().ok()?;
+    let unit = after[digits.len()..].trim_start();
+    let per = if unit.starts_with("hour") || unit.starts_with("hr") {
+        3600
+    } else if unit.starts_with("min") {
+        60
+    } else if unit.starts_with("sec") || unit.starts_with('s') {
+        1
+    } else {
+        return None;
+    };
+    Some(count * per)
+}
+
+/// Seconds in a leading "hh:mm:ss" or "mm:ss".
+fn clock_seconds(after: &str) -> Option<u64> {
     let clock: String = after
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == ':')
@@ -444,10 +487,25 @@ mod tests {
         let body =
             br#"{"validation": {"status": {"value": 5004}, "message": "Invalid parameter ps"}}"#;
         match refusal(400, body, None) {
-            Some(Error::UpstreamRejected { message, .. }) => {
+            Some(Error::UpstreamValidation {
+                status: 5004,
+                message,
+                ..
+            }) => {
                 assert_eq!(message, "Invalid parameter ps")
             }
             other => panic!("{other:?}"),
         }
+        let usage =
+            b"Usage limit: 100 requests per hour reached. You may resume requests in 20 minutes.";
+        assert!(matches!(
+            refusal(409, usage, None),
+            Some(Error::UpstreamRateLimited {
+                retry_after: Some(1200),
+                ..
+            })
+        ));
+        assert_eq!(resume_in("you may resume requests in 00:02:05."), Some(125));
+        assert_eq!(resume_in("you may resume requests shortly."), None);
     }
 }

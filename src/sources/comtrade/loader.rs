@@ -11,7 +11,7 @@ use futures::future::try_join_all;
 use super::client::ComtradeClient;
 use super::model::TradeFlowRecord;
 use super::planner::plan;
-use super::query::{FlowShape, PartnerCode, TradeFlowKey};
+use super::query::{FlowShape, PartnerCode, Period, TradeFlowKey};
 use crate::error::Error;
 use crate::sources::UpstreamUsage;
 
@@ -56,7 +56,8 @@ impl ComtradeLoader {
             by_reporter.entry(key.reporter.0).or_default().push(index);
         }
         for (request, records) in answers {
-            for record in records {
+            let latest = LatestPeriods::of(&records);
+            for record in &records {
                 let Some(candidates) = by_reporter.get(&record.reporter_code) else {
                     continue;
                 };
@@ -66,8 +67,13 @@ impl ComtradeLoader {
                         PartnerCode::All => true,
                         PartnerCode::Area(code) => code == record.partner_code,
                     };
+                    let period_matches = match &key.period {
+                        Period::Exact(_) => key.period.matches(&record.period),
+                        Period::Latest => latest.rank(record) < 1,
+                        Period::Recent => latest.rank(record) < RECENT_PERIODS,
+                    };
                     if partner_matches
-                        && key.period.matches(&record.period)
+                        && period_matches
                         && request.covers(key.reporter, key.partner, &key.period)
                     {
                         rows.push(record.clone());
@@ -76,6 +82,44 @@ impl ComtradeLoader {
             }
         }
         Ok(routed)
+    }
+}
+
+/// How many periods the legacy API's `recent` stands for (seed 004: "the
+/// five most recent periods").
+const RECENT_PERIODS: usize = 5;
+
+/// Per reporter, the periods one answer holds, latest first: a request
+/// that asks `now` and `recent` (or `now` and "2020") together answers them
+/// in one list, and `now` is only the latest of them, `recent` the five
+/// latest.
+struct LatestPeriods<'a> {
+    by_reporter: HashMap<u16, Vec<&'a str>>,
+}
+
+impl<'a> LatestPeriods<'a> {
+    fn of(records: &'a [Arc<TradeFlowRecord>]) -> Self {
+        let mut by_reporter: HashMap<u16, Vec<&'a str>> = HashMap::new();
+        for record in records {
+            by_reporter
+                .entry(record.reporter_code)
+                .or_default()
+                .push(record.period.as_str());
+        }
+        for periods in by_reporter.values_mut() {
+            periods.sort_unstable_by(|a, b| b.cmp(a));
+            periods.dedup();
+        }
+        Self { by_reporter }
+    }
+
+    /// 0 for the reporter's latest period in the answer, 1 for the one
+    /// before, and so on.
+    fn rank(&self, record: &TradeFlowRecord) -> usize {
+        self.by_reporter
+            .get(&record.reporter_code)
+            .and_then(|periods| periods.iter().position(|p| *p == record.period))
+            .unwrap_or(usize::MAX)
     }
 }
 

@@ -404,6 +404,76 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl LegacyResponse {
+    /// The refusal a non-zero `validation.status.value` says, if any.
+    fn refusal(&self) -> Option<Refusal> {
+        let status = &self.validation.status;
+        if status.value == 0 {
+            return None;
+        }
+        let message = [
+            status.name.clone(),
+            status.description.clone(),
+            self.validation.message.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
+        Some(Refusal {
+            code: status.value,
+            message,
+        })
+    }
+}
+
+/// The legacy API's refusal in `body` (`validation.status.value` 5002,
+/// 5003, 5004...), whatever HTTP status it came with, read as leniently as
+/// [`decode_legacy`] reads answers.
+pub fn legacy_refusal(body: &[u8]) -> Option<Refusal> {
+    let body = crate::sources::http::strip_bom(body);
+    let parse = |bytes: &[u8]| serde_json::from_slice::<LegacyResponse>(bytes).ok();
+    parse(body)
+        .or_else(|| without_trailing_commas(body).and_then(|fixed| parse(&fixed)))?
+        .refusal()
+}
+
+/// `body` without commas that close a list or object (`"message": "…",\n}`),
+/// outside strings; `None` when it has none. Seed 004 writes its three refusal
+/// examples that way, so an API that answers as its documentation shows is
+/// read, not called malformed.
+pub fn without_trailing_commas(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut changed = false;
+    for (index, &byte) in body.iter().enumerate() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            out.push(byte);
+            continue;
+        }
+        if byte == b'"' {
+            in_string = true;
+        }
+        if byte == b',' {
+            let next = body[index + 1..].iter().find(|b| !b.is_ascii_whitespace());
+            if matches!(next, Some(b'}') | Some(b']')) {
+                changed = true;
+                continue;
+            }
+        }
+        out.push(byte);
+    }
+    changed.then_some(out)
+}
+
 /// The envelope lacks the member that holds the rows.
 fn drifted(member: &str) -> Error {
     Error::UpstreamBadResponse {
@@ -423,23 +493,15 @@ fn bad_row(index: usize, at: &str, detail: String) -> Error {
 
 /// Decodes a legacy answer, or returns Comtrade's validation refusal.
 pub fn decode_legacy(body: &[u8]) -> Result<Result<DataAnswer, Refusal>, Error> {
-    let response: LegacyResponse = decode(Source::Comtrade, body)?;
-    let status = &response.validation.status;
-    if status.value != 0 {
-        let message = [
-            status.name.clone(),
-            status.description.clone(),
-            response.validation.message.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|part| !part.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(": ");
-        return Ok(Err(Refusal {
-            code: status.value,
-            message,
-        }));
+    let response: LegacyResponse = match decode(Source::Comtrade, body) {
+        Ok(response) => response,
+        Err(error) => match without_trailing_commas(body) {
+            Some(fixed) => decode(Source::Comtrade, &fixed).map_err(|_| error)?,
+            None => return Err(error),
+        },
+    };
+    if let Some(refusal) = response.refusal() {
+        return Ok(Err(refusal));
     }
     // An answer without its rows is a changed shape, not an empty answer
     // (which is `"dataset": []`): never served, and so never cached, as one.

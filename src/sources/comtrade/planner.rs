@@ -50,13 +50,17 @@ impl Limits {
     /// does this one.
     pub const LEGACY_MONTHS: usize = 12;
 
-    /// The current API: comma lists bounded only by URL length. These chunk
-    /// sizes keep the query string under about 1,500 characters (area codes
-    /// are at most 3 digits, periods 6, commodity codes 6).
+    /// The current API: comma lists bounded by URL length, and periods by
+    /// what an official client is known to send: comtradr refuses "more than
+    /// twelve consecutive years/months in a single query"
+    /// (`R/ct_check_params.R`) and comtradeapicall sends one period a call,
+    /// so a request carries at most twelve period codes (a monthly year is
+    /// twelve). The other chunk sizes keep the query string under about
+    /// 1,500 characters (area codes are at most 3 digits, commodity codes 6).
     pub const V1: Limits = Limits {
         reporters: 100,
         partners: 100,
-        periods: 24,
+        periods: 12,
         commodities: 50,
         months: None,
     };

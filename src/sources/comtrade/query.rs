@@ -55,11 +55,26 @@ pub fn classifications(dialect: ComtradeDialect) -> &'static [&'static str] {
     }
 }
 
+/// The chapters of v1's HS list (`ref_v1_HS`, aggrLevel 2): 01 to 97
+/// (77 reserved but listed) and 99, "Commodities not specified according to
+/// kind", which the legacy API's AG2 answers too (the recorded legacy AG2
+/// payload has chapter 99 rows).
+pub const HS_CHAPTERS: [u8; 98] = {
+    let mut chapters = [0u8; 98];
+    let mut index = 0;
+    while index < 97 {
+        chapters[index] = index as u8 + 1;
+        index += 1;
+    }
+    chapters[97] = 99;
+    chapters
+};
+
 /// Commodity codes as v1 knows them. Its services lists (EB, EB02...) have
 /// no `TOTAL`: their total is `200` (`ref_v1_cmd_EB*`). Its lists have none
 /// of the legacy aggregates `AG1`..`AG6`: `AG2` in an HS classification is
-/// its chapters (01-97, 77 reserved), the others are refused, saying what
-/// to ask for instead.
+/// its chapters ([`HS_CHAPTERS`]), the others are refused, saying what to
+/// ask for instead.
 fn v1_commodities(codes: Vec<String>, classification: &str) -> Result<Vec<String>, Error> {
     let services = classification.starts_with("EB");
     let hs =
@@ -68,11 +83,7 @@ fn v1_commodities(codes: Vec<String>, classification: &str) -> Result<Vec<String
     for code in codes {
         match code.as_str() {
             "TOTAL" if services => translated.push(SERVICES_TOTAL.to_owned()),
-            "AG2" if hs => translated.extend(
-                (1..=97)
-                    .filter(|chapter| *chapter != 77)
-                    .map(|chapter| format!("{chapter:02}")),
-            ),
+            "AG2" if hs => translated.extend(HS_CHAPTERS.iter().map(|c| format!("{c:02}"))),
             aggregate if aggregate.len() == 3 && aggregate.starts_with("AG") => {
                 return Err(Error::bad_input(format!(
                     "commodity {aggregate} is a legacy Comtrade aggregate that the v1 API does not have{}; name the codes (e.g. \"27\", \"2709\"), or use TOTAL or ALL",
