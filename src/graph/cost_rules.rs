@@ -3,6 +3,8 @@
 //! requests batch. The walk itself is in `limits::cost`; a test holds every
 //! list of objects in the schema to having a rule here.
 
+use async_graphql::Value;
+
 use crate::countries;
 use crate::countries::ComtradeDialect;
 use crate::limits::{Arguments, Demand, DemandKind, FieldRule, FieldRules};
@@ -15,6 +17,7 @@ use crate::sources::Source;
 use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
 use super::ita::MAX_LIMIT as ITA_MAX_LIMIT;
 use super::paging::DEFAULT_LIMIT;
+use super::trade_flow::planned_requests;
 
 /// HS subheadings (six digits) in HS 2022: the most products one
 /// intervention can name.
@@ -107,6 +110,36 @@ fn commodity_rows(code: &str) -> u64 {
     }
 }
 
+/// The jurisdictions a `jurisdiction` or `jurisdictions` field names by its
+/// arguments (ISO codes, GTA ids, a group, a name), as ISO alpha-3 codes.
+fn named_jurisdictions(arguments: &Arguments) -> Option<Vec<String>> {
+    let mut named: Vec<&'static countries::Country> = Vec::new();
+    if let Some(iso3) = arguments.strings("iso3") {
+        named.extend(countries::resolve_all(&iso3).ok()?);
+    }
+    if let Some(text) = arguments.text("name") {
+        named.push(countries::lookup(&text)?);
+    }
+    if let Some(text) = arguments.text("iso2") {
+        named.push(countries::by_iso2(&text)?);
+    }
+    if let Some(Value::List(ids)) = arguments.get("ids") {
+        for id in ids {
+            let Value::Number(id) = id else { return None };
+            let id = u16::try_from(id.as_u64()?).ok()?;
+            named.push(countries::by_gta_id(countries::GtaId(id))?);
+        }
+    }
+    if let Some(Value::Number(id)) = arguments.get("id") {
+        let id = u16::try_from(id.as_u64()?).ok()?;
+        named.push(countries::by_gta_id(countries::GtaId(id))?);
+    }
+    if let Some(name) = arguments.text("group") {
+        named.extend(countries::group(&name)?.countries());
+    }
+    (!named.is_empty()).then(|| named.iter().map(|country| country.iso3.to_owned()).collect())
+}
+
 /// `limit` clamped the way the resolvers clamp it.
 fn limit(arguments: &Arguments, max: i32) -> u64 {
     arguments
@@ -144,7 +177,11 @@ impl FieldRules for GraphCostRules {
         let mut rule = FieldRule::default();
         let asks = |source, kind| Some(demand(source, parent, field, arguments, kind));
         match (parent, field) {
+            ("Query", "jurisdiction") => {
+                rule.known_items = named_jurisdictions(arguments);
+            }
             ("Query", "jurisdictions") => {
+                rule.known_items = named_jurisdictions(arguments);
                 let listed = arguments.len("ids").unwrap_or(0) + arguments.len("iso3").unwrap_or(0);
                 let group = arguments
                     .text("group")
@@ -235,26 +272,52 @@ impl FieldRules for GraphCostRules {
                 let reporters = arguments.len("reporters").unwrap_or(1).max(1);
                 let (rows, requests) = self.flows(arguments);
                 rule.list_bound = Some(rows.saturating_mul(reporters));
-                rule.demand = asks(
-                    Source::Comtrade,
-                    DemandKind::Fixed {
-                        pages: reporters.div_ceil(
-                            comtrade_limits(self.comtrade, Frequency::Annual).reporters as u64,
-                        ) * requests,
-                    },
-                );
+                // The reporters are named: the estimate is the plan.
+                let planned = arguments
+                    .strings("reporters")
+                    .and_then(|given| countries::resolve_all(&given).ok())
+                    .and_then(|reporters| planned_requests(self.comtrade, &reporters, arguments));
+                let pages = planned.unwrap_or_else(|| {
+                    reporters.div_ceil(
+                        comtrade_limits(self.comtrade, Frequency::Annual).reporters as u64,
+                    ) * requests
+                });
+                rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages });
             }
             ("Jurisdiction", "tradeFlows") => {
                 let (rows, requests) = self.flows(arguments);
                 rule.list_bound = Some(rows);
-                rule.demand = asks(
-                    Source::Comtrade,
-                    DemandKind::Packed {
-                        per_request: comtrade_limits(self.comtrade, Frequency::Annual).reporters
-                            as u64,
-                        times: requests,
-                    },
-                );
+                // Parents named above (`jurisdictions(group: "G7")`): the
+                // estimate is their plan, codes changing with the years
+                // included; else the packing arithmetic.
+                let named = arguments
+                    .known_parents()
+                    .and_then(|iso3| countries::resolve_all(iso3).ok());
+                let planned = named.as_ref().and_then(|reporters| {
+                    planned_requests(self.comtrade, reporters, arguments)
+                        .map(|pages| (pages, reporters.len()))
+                });
+                rule.demand = match planned {
+                    Some((pages, _)) => Some(Demand {
+                        source: Source::Comtrade,
+                        // One group per parent set: the plans of two sets
+                        // add up to at least the plan of their union.
+                        group: format!(
+                            "{parent}.{field}({})@{}",
+                            arguments.canonical(),
+                            arguments.known_parents().unwrap_or_default().join(",")
+                        ),
+                        kind: DemandKind::Fixed { pages },
+                    }),
+                    None => asks(
+                        Source::Comtrade,
+                        DemandKind::Packed {
+                            per_request: comtrade_limits(self.comtrade, Frequency::Annual)
+                                .reporters as u64,
+                            times: requests,
+                        },
+                    ),
+                };
             }
             ("Query", "dataAvailability") => {
                 let reporters = arguments

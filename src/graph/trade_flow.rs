@@ -375,6 +375,47 @@ impl FlowArguments {
     }
 }
 
+/// The requests the planner makes for a trade-flow field asked on
+/// `reporters` with `arguments` (as the cost step sees them): the estimate
+/// of such a field is the plan itself, so a reporter whose code changed
+/// within the periods (Germany 280/276) is counted as the loader will send
+/// it. `None` when the arguments do not parse (the field then fails
+/// without a request) or name a reporter Comtrade does not have.
+pub(crate) fn planned_requests(
+    dialect: ComtradeDialect,
+    reporters: &[&'static Country],
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<u64> {
+    use async_graphql::InputType;
+    fn parsed<T: InputType>(arguments: &crate::limits::cost::Arguments, name: &str) -> Option<T> {
+        arguments
+            .get(name)
+            .and_then(|value| T::parse(Some(value.clone())).ok())
+    }
+    let partners = arguments.strings("partners");
+    let commodities = arguments.strings("commodities");
+    let flows = FlowArguments::parse(
+        dialect,
+        partners.as_deref(),
+        &arguments.strings("periods")?,
+        parsed(arguments, "flow"),
+        commodities.as_deref(),
+        parsed(arguments, "frequency"),
+        arguments.text("classification").as_deref(),
+        parsed(arguments, "tradeType"),
+    )
+    .ok()?;
+    let mut triples = Vec::new();
+    for country in reporters {
+        let code = country.comtrade(dialect).code()?;
+        for key in flows.keys(dialect, code, Some(country)).ok()? {
+            triples.push((key.reporter, key.partner, key.period));
+        }
+    }
+    let limits = crate::sources::comtrade::client::limits(dialect, flows.shape.frequency);
+    Some(crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len() as u64)
+}
+
 /// Loads and orders the flows of `reporters` (jurisdiction nodes with their
 /// Comtrade codes).
 async fn load_flows(

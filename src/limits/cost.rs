@@ -113,13 +113,27 @@ impl SchemaIndex {
     }
 }
 
-/// A field's arguments with variables (and their defaults) substituted.
+/// A field's arguments with variables (and their defaults) substituted,
+/// and its parents when the fields above named them.
 #[derive(Clone, Debug, Default)]
-pub struct Arguments(BTreeMap<String, Value>);
+pub struct Arguments(BTreeMap<String, Value>, Option<Vec<String>>);
 
 impl Arguments {
     pub fn new(values: impl IntoIterator<Item = (String, Value)>) -> Self {
-        Self(values.into_iter().collect())
+        Self(values.into_iter().collect(), None)
+    }
+
+    /// These arguments, on parents the fields above named (their
+    /// `FieldRule::known_items`).
+    pub fn on_parents(mut self, parents: Option<Vec<String>>) -> Self {
+        self.1 = parents;
+        self
+    }
+
+    /// The parents this field is asked on, when the fields above named them
+    /// (`jurisdictions(iso3: [...])`): an estimate can then plan exactly.
+    pub fn known_parents(&self) -> Option<&[String]> {
+        self.1.as_deref()
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -186,6 +200,9 @@ pub struct FieldRule {
     pub page_limit: Option<u64>,
     /// The upstream requests the field makes.
     pub demand: Option<Demand>,
+    /// The objects the field returns, when its arguments name them (the
+    /// ISO codes of `jurisdictions(iso3: [...])`), for its children's rules.
+    pub known_items: Option<Vec<String>>,
 }
 
 /// Field-specific knowledge: the graph's own, handed to the walk.
@@ -282,6 +299,7 @@ pub fn analyze(
         variables: &values,
         demand: HashMap::new(),
         introspection: false,
+        known: None,
     };
     let cost = walk.selection_set(&operation.selection_set.node, root, None, 1);
     let mut analysis = Analysis {
@@ -345,6 +363,8 @@ struct Walk<'a> {
     /// Parents asking, per upstream call (same source, field and arguments).
     demand: HashMap<(Source, String), (super::DemandKind, u64)>,
     introspection: bool,
+    /// The parents of the selection set being walked, when named above.
+    known: Option<Vec<String>>,
 }
 
 impl Walk<'_> {
@@ -385,7 +405,8 @@ impl Walk<'_> {
                                     })
                                     .unwrap_or(Value::Null);
                                 (name.node.to_string(), value)
-                            }));
+                            }))
+                            .on_parents(self.known.clone());
                         let rule = self.rules.rule(parent, name, &arguments, page_limit);
                         if let Some(demand) = rule.demand {
                             let entry = self
@@ -400,22 +421,23 @@ impl Walk<'_> {
                             1
                         };
                         let returns = returns.named.clone();
+                        let outer = std::mem::replace(&mut self.known, rule.known_items);
                         let children = self.selection_set(
                             &field.selection_set.node,
                             &returns,
                             rule.page_limit,
                             parents.saturating_mul(bound),
                         );
+                        self.known = outer;
                         1u64.saturating_add(bound.saturating_mul(children))
                     } else {
                         // `__typename`, introspection's own fields, or a field
                         // validation will refuse.
-                        1u64.saturating_add(self.selection_set(
-                            &field.selection_set.node,
-                            "",
-                            None,
-                            parents,
-                        ))
+                        let outer = self.known.take();
+                        let children =
+                            self.selection_set(&field.selection_set.node, "", None, parents);
+                        self.known = outer;
+                        1u64.saturating_add(children)
                     }
                 }
                 Selection::FragmentSpread(spread) => {
