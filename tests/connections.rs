@@ -72,6 +72,34 @@ async fn silent_and_half_open_connections_are_closed() {
     assert_serves(&gateway).await;
 }
 
+/// An HTTP/2 connection that opens no stream but keeps sending frames that
+/// are not requests (a PING every 100 ms) is closed all the same: only
+/// requests keep a connection open. Found by an attack on the first fix,
+/// which counted any bytes as activity.
+#[tokio::test]
+async fn frames_that_are_not_requests_do_not_keep_a_connection_open() {
+    let gateway =
+        TestGateway::start_with(&["--header-read-timeout", "300ms", "--idle-timeout", "300ms"])
+            .await;
+    let stream = connect(&gateway).await;
+    let (mut reader, mut writer) = stream.into_split();
+    writer
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let pings = tokio::spawn(async move {
+        let ping = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00pingping";
+        while writer.write_all(ping).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(NEVER, reader.read_to_end(&mut answer)).await;
+    pings.abort();
+    assert!(closed.is_ok(), "the server kept a pinging connection open");
+    assert_serves(&gateway).await;
+}
+
 /// A keep-alive connection that answered a request and then sits idle is
 /// closed after --idle-timeout.
 #[tokio::test]

@@ -413,7 +413,10 @@ pub(crate) fn planned_requests(
         }
     }
     let limits = crate::sources::comtrade::client::limits(dialect, flows.shape.frequency);
-    Some(crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len() as u64)
+    Some(
+        crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len()
+            as u64,
+    )
 }
 
 /// Loads and orders the flows of `reporters` (jurisdiction nodes with their

@@ -11,10 +11,14 @@
 //! Every connection is also bounded in time and number, whatever protocol
 //! it speaks or fails to speak (issue 22: 1,100 silent connections took
 //! every descriptor of a process limited to 1,024):
-//! - a connection with no request in flight and no bytes moving is closed:
-//!   before its first request after `--header-read-timeout` (silence, half
-//!   an HTTP/2 preface, a preface and nothing more), after that after
-//!   `--idle-timeout` (an idle keep-alive or HTTP/2 connection);
+//! - a connection with no request in flight is closed: before its first
+//!   request after `--header-read-timeout` (silence, half an HTTP/2
+//!   preface, a preface and nothing more), after that `--idle-timeout`
+//!   after its last answer was sent (an idle keep-alive or HTTP/2
+//!   connection). Only requests count: bytes that are not a request (HTTP/2
+//!   PINGs, WINDOW_UPDATEs, empty SETTINGS a second) do not keep a
+//!   connection open, and a request is in flight until its answer's body
+//!   has been sent;
 //! - a request body must arrive whole within `--body-read-timeout`, however
 //!   it trickles (a per-read timeout restarts on every byte);
 //! - at most `--max-connections` are open; past it the loop stops
@@ -34,7 +38,6 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -128,18 +131,20 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let answer = router.clone().oneshot(request);
                 async move {
-                    let answer = answer.await;
-                    drop(in_flight);
-                    answer
+                    // In flight until the body is sent (or dropped).
+                    answer.await.map(|response| {
+                        response.map(|body| {
+                            axum::body::Body::new(InFlightBody {
+                                inner: body,
+                                _in_flight: in_flight,
+                            })
+                        })
+                    })
                 }
             },
         );
-        let io = Watched {
-            inner: stream,
-            activity: activity.clone(),
-        };
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -181,11 +186,11 @@ pub async fn serve(
     }
 }
 
-/// What a connection is doing: requests in flight, and when bytes last
-/// moved.
+/// What a connection is doing: requests in flight, and when the last one
+/// ended.
 struct Activity {
     opened: Instant,
-    /// Milliseconds after `opened` when bytes last moved.
+    /// Milliseconds after `opened` when the last request ended.
     last: AtomicU64,
     in_flight: AtomicUsize,
     served: AtomicBool,
@@ -236,62 +241,29 @@ impl Drop for InFlight {
     }
 }
 
-/// A connection's socket, noting when bytes move.
-struct Watched<T> {
-    inner: T,
-    activity: Arc<Activity>,
+/// A response body that keeps its request in flight until it is sent.
+struct InFlightBody {
+    inner: axum::body::Body,
+    _in_flight: InFlight,
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
-    fn poll_read(
+impl http_body::Body for InFlightBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.activity.touch();
-        }
-        polled
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
-            self.activity.touch();
-        }
-        polled
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
-            self.activity.touch();
-        }
-        polled
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
     }
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

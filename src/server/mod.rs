@@ -176,7 +176,8 @@ impl Gateway {
         let stages = SharedStages {
             shared_cache,
             redis: redis.clone(),
-            client: HttpClient::new().map_err(StartError::HttpClient)?,
+            client: HttpClient::new(config.resilience.max_upstream_answer_bytes)
+                .map_err(StartError::HttpClient)?,
             cache: ResponseCache::new(
                 config.cache_max_mb.saturating_mul(1024 * 1024),
                 CacheTtls {

@@ -130,18 +130,37 @@ impl UpstreamRequest {
     }
 }
 
-/// The process-wide HTTP client: one connection pool for every upstream.
+/// The process-wide HTTP client: one connection pool for every upstream,
+/// and one budget for the upstream answers being read at once.
 #[derive(Clone, Debug)]
-pub struct HttpClient(reqwest::Client);
+pub struct HttpClient {
+    client: reqwest::Client,
+    /// Bytes of upstream answers being read, all upstreams together: the
+    /// cap on one answer bounds one read, not sixteen at once (issue 22:
+    /// twelve concurrent 70 MB answers took the process to 1.1 GB).
+    reading: Arc<tokio::sync::Semaphore>,
+}
+
+/// Answers being read at once, all upstreams together, in units of the
+/// largest answer: four of them.
+pub const ANSWERS_READ_AT_ONCE: usize = 4;
 
 impl HttpClient {
-    pub fn new() -> Result<Self, String> {
+    /// A client reading at most [`ANSWERS_READ_AT_ONCE`] answers of
+    /// `max_answer_bytes` at once.
+    pub fn new(max_answer_bytes: usize) -> Result<Self, String> {
+        let reading = max_answer_bytes
+            .saturating_mul(ANSWERS_READ_AT_ONCE)
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
         reqwest::Client::builder()
             .user_agent(concat!("trade-graph/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
-            .map(Self)
+            .map(|client| Self {
+                client,
+                reading: Arc::new(tokio::sync::Semaphore::new(reading)),
+            })
             .map_err(|error| format!("cannot build the HTTP client: {error}"))
     }
 }
@@ -519,9 +538,17 @@ impl Upstream {
             let Err(error) = &outcome else {
                 return outcome;
             };
+            // No retry that could not start before the operation's deadline:
+            // it would only turn the upstream's failure into a queueing one.
+            let before_deadline = |wait: &Duration| {
+                usage
+                    .deadline()
+                    .is_none_or(|deadline| tokio::time::Instant::now() + *wait < deadline)
+            };
             let wait = retryable(error)
                 .filter(|_| attempt < policy.max_attempts)
-                .and_then(|retry_after| policy.wait_before(attempt + 1, retry_after));
+                .and_then(|retry_after| policy.wait_before(attempt + 1, retry_after))
+                .filter(before_deadline);
             let Some(wait) = wait.filter(|_| inner.retry_budget.withdraw()) else {
                 return outcome;
             };
@@ -557,13 +584,13 @@ impl Upstream {
             .fetch_unrecorded(request, usage, &mut dropped.sent)
             .await;
         if let Some(permit) = dropped.permit.take() {
-            if matches!(
-                outcome,
-                Err(Error::UpstreamBudgetExhausted { .. } | Error::UpstreamDemandExceeded { .. })
-            ) {
-                permit.forget();
-            } else {
+            // An attempt refused before it went out (budget, demand, pacing
+            // past the deadline) says nothing of the upstream's health, and
+            // must not count as an answer between its failures.
+            if dropped.sent {
                 permit.record(Outcome::of(&outcome));
+            } else {
+                permit.forget();
             }
         }
         outcome
@@ -600,8 +627,8 @@ impl Upstream {
             url.set_query(None);
         }
         let mut builder = match request.method {
-            Method::Get => inner.client.0.get(url),
-            Method::Post => inner.client.0.post(url),
+            Method::Get => inner.client.client.get(url),
+            Method::Post => inner.client.client.post(url),
         };
         if let Credential::Header { name, prefix, key } = &inner.credential {
             builder = builder.header(*name, format!("{prefix}{}", key.expose()));
@@ -714,10 +741,18 @@ impl Upstream {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, std::time::SystemTime::now()))
             .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
-        let body = read_answer(response, inner.max_answer_bytes).await;
+        let body = read_answer(response, inner.max_answer_bytes, &inner.client.reading).await;
         record_latency();
         let body = match body {
             Ok(body) => body,
+            Err(AnswerFailure::TooMuchAtOnce) => {
+                tracing::warn!(%source, path = %request.path, "upstream answers being read at once are over the gateway's budget");
+                return Err(Error::UpstreamUnavailable {
+                    upstream: source,
+                    status: None,
+                    retry_after: Some(1),
+                });
+            }
             Err(AnswerFailure::TooLarge { declared }) => {
                 tracing::warn!(%source, path = %request.path, limit = inner.max_answer_bytes, ?declared, "upstream answer over the size limit");
                 return Err(Error::UpstreamBadResponse {
@@ -815,20 +850,29 @@ impl Upstream {
 }
 
 /// Why an answer's body could not be read.
+#[derive(Debug)]
 enum AnswerFailure {
     /// Past the size limit (`declared`: the length the upstream announced).
     TooLarge {
         declared: Option<u64>,
     },
+    /// The answers being read at once, all upstreams together, are at the
+    /// budget: this one is given up rather than the process's memory.
+    TooMuchAtOnce,
     Transport(reqwest::Error),
 }
 
 /// The answer's body, streamed and refused as soon as it passes `limit`
 /// bytes (or announces more): a giant answer must not take the process's
 /// memory, whatever its `Content-Length` says.
+///
+/// Every byte held is taken from `reading`, the budget all upstreams share,
+/// until the body has been read (its decoding follows at once); an answer
+/// that finds the budget spent is given up.
 async fn read_answer(
     mut response: reqwest::Response,
     limit: usize,
+    reading: &tokio::sync::Semaphore,
 ) -> Result<Vec<u8>, AnswerFailure> {
     let declared = response.content_length();
     if declared.is_some_and(|length| length > limit as u64) {
@@ -836,9 +880,26 @@ async fn read_answer(
     }
     // Trust the announced length only as far as a first allocation goes.
     let mut body = Vec::with_capacity(declared.map_or(0, |length| length.min(1 << 20) as usize));
+    let mut held = reading
+        .try_acquire_many(body.capacity() as u32)
+        .map_err(|_| AnswerFailure::TooMuchAtOnce)?;
     while let Some(chunk) = response.chunk().await.map_err(AnswerFailure::Transport)? {
         if body.len() + chunk.len() > limit {
             return Err(AnswerFailure::TooLarge { declared });
+        }
+        // Growth is ours to size, so that what the body holds is what it
+        // took from the budget: doubling, within the limit.
+        let wanted = body.len() + chunk.len();
+        if wanted > body.capacity() {
+            let capacity = wanted.max(body.capacity() * 2).min(limit);
+            let more = capacity.saturating_sub(held.num_permits());
+            let permits = u32::try_from(more).map_err(|_| AnswerFailure::TooMuchAtOnce)?;
+            held.merge(
+                reading
+                    .try_acquire_many(permits)
+                    .map_err(|_| AnswerFailure::TooMuchAtOnce)?,
+            );
+            body.reserve_exact(capacity - body.len());
         }
         body.extend_from_slice(&chunk);
     }
@@ -984,6 +1045,41 @@ mod tests {
         );
         assert_eq!(upstream_message(b"plain text\n"), "plain text");
         assert_eq!(upstream_message(&[b'x'; 400]).len(), 400);
+    }
+
+    fn answer(bytes: usize) -> reqwest::Response {
+        reqwest::Response::from(axum::http::Response::new(vec![b' '; bytes]))
+    }
+
+    /// What answers being read hold is taken from one budget, given back
+    /// when they are read; an answer that finds it spent is given up, and
+    /// one past its own limit is refused whatever the budget.
+    #[tokio::test]
+    async fn answers_read_at_once_share_one_budget() {
+        let reading = tokio::sync::Semaphore::new(1000);
+        let held = reading.try_acquire_many(900).unwrap();
+        assert!(matches!(
+            read_answer(answer(200), 10_000, &reading).await,
+            Err(AnswerFailure::TooMuchAtOnce)
+        ));
+        assert_eq!(
+            reading.available_permits(),
+            100,
+            "nothing kept by a refusal"
+        );
+        drop(held);
+        assert_eq!(
+            read_answer(answer(800), 10_000, &reading)
+                .await
+                .unwrap()
+                .len(),
+            800
+        );
+        assert_eq!(reading.available_permits(), 1000, "given back once read");
+        assert!(matches!(
+            read_answer(answer(800), 500, &reading).await,
+            Err(AnswerFailure::TooLarge { .. })
+        ));
     }
 
     #[test]

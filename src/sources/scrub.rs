@@ -53,6 +53,22 @@ impl Scrubber {
             lower_hex(&percent_encoded),
         ];
         forms.extend(base64_forms(key.as_bytes()));
+        // Every byte escaped, as some encoders and attackers write it.
+        let every_byte: String = key.bytes().map(|byte| format!("%{byte:02X}")).collect();
+        forms.push(lower_hex(&every_byte));
+        forms.push(every_byte);
+        let hex: String = key.bytes().map(|byte| format!("{byte:02x}")).collect();
+        forms.push(hex.to_ascii_uppercase());
+        forms.push(hex);
+        forms.push(key.bytes().map(|byte| format!("&#{byte};")).collect());
+        forms.push(key.bytes().map(|byte| format!("&#x{byte:x};")).collect());
+        // A UUID-shaped key without its dashes.
+        if key.contains('-') {
+            let dashless = key.replace('-', "");
+            if dashless.len() >= 16 {
+                forms.push(dashless);
+            }
+        }
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup();
         Self { forms }
@@ -68,7 +84,9 @@ impl Scrubber {
 
     /// `text` without the key.
     pub fn scrub(&self, text: &str) -> String {
-        let mut text = text.to_owned();
+        let mut text = unescape_json_ascii(text.as_bytes())
+            .and_then(|plain| String::from_utf8(plain).ok())
+            .unwrap_or_else(|| text.to_owned());
         for form in &self.forms {
             if text.contains(form.as_str()) {
                 text = text.replace(form.as_str(), REDACTED);
@@ -82,6 +100,11 @@ impl Scrubber {
     /// when it holds neither (the common case costs one scan).
     pub fn answer<'a>(&self, body: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         let mut body = std::borrow::Cow::Borrowed(body);
+        // `\u0031` is `1` to every JSON reader: the key must not hide in
+        // escapes it did not need.
+        if let Some(plain) = unescape_json_ascii(&body) {
+            body = std::borrow::Cow::Owned(plain);
+        }
         if self.finds_key_in(&body) {
             let mut text = body.into_owned();
             for form in &self.forms {
@@ -173,7 +196,8 @@ pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
     let mut at = 0;
     while at < text.len() {
         let separator = match text[at] {
-            b'?' | b'&' => 1,
+            // Query strings, fragments (`#key=`) and matrix parameters.
+            b'?' | b'&' | b'#' | b';' => 1,
             b'\\' if text[at..].starts_with(b"\\u0026") => 6,
             _ => {
                 at += 1;
@@ -218,6 +242,44 @@ pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = out?;
     out.extend_from_slice(&text[copied..]);
     Some(out)
+}
+
+/// `text` with JSON's `\u00XX` escapes of printable ASCII written plainly
+/// (a quote and a backslash stay escaped, so JSON stays the same JSON);
+/// `None` when there is none.
+fn unescape_json_ascii(text: &[u8]) -> Option<Vec<u8>> {
+    memchr::memmem::find(text, b"\\u00")?;
+    let mut out = Vec::with_capacity(text.len());
+    let mut at = 0;
+    let mut changed = false;
+    while at < text.len() {
+        if text[at] == b'\\' {
+            // Escapes are consumed whole, so a backslash here starts one.
+            let escaped_byte = text
+                .get(at + 1..at + 6)
+                .filter(|escape| escape[0] == b'u' && escape[1] == b'0' && escape[2] == b'0')
+                .and_then(|escape| std::str::from_utf8(&escape[3..5]).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .filter(|byte| (0x20..0x7f).contains(byte) && !matches!(byte, b'"' | b'\\'));
+            match escaped_byte {
+                Some(byte) => {
+                    out.push(byte);
+                    at += 6;
+                    changed = true;
+                }
+                None => {
+                    // Another escape (`\\`, `\"`, `\n`...): copied whole, so
+                    // that its second byte is never read as a start.
+                    out.extend_from_slice(&text[at..(at + 2).min(text.len())]);
+                    at += 2;
+                }
+            }
+        } else {
+            out.push(text[at]);
+            at += 1;
+        }
+    }
+    changed.then_some(out)
 }
 
 /// `url` as it may be printed: without a password in its user part.
@@ -437,9 +499,12 @@ mod tests {
                 base64::engine::general_purpose::STANDARD.encode(&wrapped)
             };
             let query: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+            let json_escaped: String = key.bytes().map(|byte| format!("\\u{:04x}", byte)).collect();
+            let every_byte: String = key.bytes().map(|byte| format!("%{byte:02X}")).collect();
             let text = format!(
-                "{words} Basic {encoded} token={key}&k={query}&l={} {words}",
-                query.to_lowercase()
+                "{words} Basic {encoded} token={key}&k={query}&l={} {words} \"{json_escaped}\" {every_byte} {}",
+                query.to_lowercase(),
+                every_byte.to_lowercase()
             );
             for cleaned in [
                 scrubber.scrub(&text),
@@ -472,8 +537,12 @@ mod tests {
             );
             let cleaned = String::from_utf8(Scrubber::new(None).answer(body.as_bytes()).into_owned()).unwrap();
             proptest::prop_assert!(!cleaned.contains(&value), "{cleaned}");
-            let expected = format!("https://example.org/a?id=7{amp}{name}=***{amp}page=2");
+            // A JSON-escaped `&` is unfolded first: the same JSON.
+            let expected = format!("https://example.org/a?id=7&{name}=***&page=2");
             proptest::prop_assert!(cleaned.contains(&expected), "{cleaned}");
+            let fragment = format!("https://example.org/a#{name}={value}");
+            let cleaned = Scrubber::new(None).answer(fragment.as_bytes()).into_owned();
+            proptest::prop_assert!(!String::from_utf8(cleaned).unwrap().contains(&value));
         }
     }
 
@@ -487,5 +556,29 @@ mod tests {
             printable_url("https://api.example.org"),
             "https://api.example.org"
         );
+    }
+
+    #[test]
+    fn escapes_are_unfolded_only_where_json_means_the_same() {
+        let unfolded = |text: &str| {
+            unescape_json_ascii(text.as_bytes()).map(|plain| String::from_utf8(plain).unwrap())
+        };
+        assert_eq!(unfolded(r#""\u0041b""#).as_deref(), Some(r#""Ab""#));
+        assert_eq!(
+            unfolded(r#""\u0022 \u005c""#),
+            None,
+            "a quote and a backslash stay escaped"
+        );
+        assert_eq!(
+            unfolded(r#""\\u0041""#),
+            None,
+            "an escaped backslash is not an escape"
+        );
+        assert_eq!(unfolded(r#""\u00e9""#), None, "only ASCII");
+        for text in [r#"{"a": "x\u0031\u0032\"y"}"#, r#"["\\", "\u0041"]"#] {
+            let before: serde_json::Value = serde_json::from_str(text).unwrap();
+            let after: serde_json::Value = serde_json::from_str(&unfolded(text).unwrap()).unwrap();
+            assert_eq!(before, after, "{text}");
+        }
     }
 }
