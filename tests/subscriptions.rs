@@ -398,6 +398,27 @@ async fn queries_over_the_socket_are_held_to_the_same_rules_as_over_http() {
     );
 }
 
+/// A subscribe reusing the id of a subscription still running closes the
+/// socket with 4409, as graphql-transport-ws requires (async-graphql
+/// replaced the running one silently); an id whose subscription was
+/// completed may be used again.
+#[tokio::test]
+async fn a_duplicate_subscription_id_closes_the_socket_with_4409() {
+    let gateway = gateway(&[]).await;
+    let mut socket = common::socket::Socket::open(&gateway).await;
+    let feed = "subscription { newTradeLeads { title } }";
+    socket.subscribe("a", feed).await;
+    socket
+        .send(serde_json::json!({ "id": "a", "type": "complete" }))
+        .await;
+    socket.subscribe("a", feed).await;
+    socket.subscribe("a", feed).await;
+    assert_eq!(
+        socket.closed_with().await,
+        Some((4409, "Subscriber for a already exists".to_owned()))
+    );
+}
+
 #[tokio::test]
 async fn a_socket_that_never_initialises_is_closed() {
     use futures::StreamExt;

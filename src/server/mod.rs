@@ -10,6 +10,7 @@ mod documents;
 pub mod graphiql;
 mod graphql_http;
 pub mod persisted_queries;
+mod socket_ids;
 mod websocket;
 
 use std::future::Future;

@@ -89,7 +89,9 @@ pub(super) async fn get(
             // Held until the socket's task ends.
             let _open_socket = open_socket;
             let (initialised, init) = tokio::sync::oneshot::channel::<()>();
-            let serve = GraphQLWebSocket::new(socket, executor, protocol)
+            // A subscribe reusing an id in use closes the socket (4409).
+            let (sink, stream, forward) = super::socket_ids::guard(socket);
+            let serve = GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
                 .on_connection_init(move |_payload| async move {
                     let _ = initialised.send(());
                     let mut data = Data::default();
@@ -97,6 +99,11 @@ pub(super) async fn get(
                     Ok(data)
                 })
                 .serve();
+            // The server's messages reach the socket through `forward`,
+            // which ends once `serve` has dropped its side.
+            let serve = async move {
+                futures::join!(serve, forward);
+            };
             let mut serve = std::pin::pin!(serve);
             // graphql-ws closes a socket that never initialises (4408);
             // here it is dropped, so an idle socket cannot hold a task and

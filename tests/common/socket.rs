@@ -72,6 +72,23 @@ impl Socket {
             .await;
     }
 
+    /// The close frame the gateway ends the socket with (messages before
+    /// it are passed over).
+    pub async fn closed_with(&mut self) -> Option<(u16, String)> {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.0.next())
+                .await
+                .expect("a message within the patience");
+            match message {
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|frame| (u16::from(frame.code), frame.reason.to_string()))
+                }
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => return None,
+            }
+        }
+    }
+
     /// The next protocol message.
     pub async fn receive(&mut self) -> Value {
         loop {

@@ -1,0 +1,151 @@
+//! One subscription per id on a socket, as graphql-transport-ws requires.
+//!
+//! The protocol says a `subscribe` whose id is already in use closes the
+//! socket with 4409 ("Subscriber for <id> already exists"); async-graphql
+//! replaces the running subscription instead, silently. This stage stands
+//! between the socket and async-graphql: it keeps the ids in use (added
+//! by a client's `subscribe`, removed by its `complete` or by the server's
+//! `complete` or `error` for the id) and closes the socket with 4409 on a
+//! duplicate. The older `graphql-ws` protocol's `start` and `stop` are
+//! read the same way.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::channel::mpsc;
+use futures::{SinkExt, Stream, StreamExt};
+
+/// The ids in use on one socket.
+type InUse = Arc<Mutex<HashSet<String>>>;
+
+/// Messages the server has queued for the socket, at most.
+const OUTGOING: usize = 64;
+
+/// `socket` as the sink and stream async-graphql serves, with duplicate
+/// ids closing it with 4409; the returned future forwards the server's
+/// messages to the socket and must be run beside.
+pub fn guard(
+    socket: WebSocket,
+) -> (
+    mpsc::Sender<Message>,
+    impl Stream<Item = Result<Message, axum::Error>> + Send + Unpin,
+    impl std::future::Future<Output = ()> + Send,
+) {
+    let (mut to_socket, from_socket) = socket.split();
+    let (outgoing, mut queued) = mpsc::channel::<Message>(OUTGOING);
+    let in_use: InUse = Arc::default();
+    let server_side = in_use.clone();
+    let forward = async move {
+        while let Some(message) = queued.next().await {
+            if let Message::Text(text) = &message {
+                if let Some(id) = ended_by_server(text.as_str()) {
+                    lock(&server_side).remove(&id);
+                }
+            }
+            if to_socket.send(message).await.is_err() {
+                return;
+            }
+        }
+        let _ = to_socket.close().await;
+    };
+    let closer = outgoing.clone();
+    let incoming = from_socket
+        .scan(closer, move |closer, message| {
+            let verdict = match &message {
+                Ok(Message::Text(text)) => client_message(&in_use, text.as_str()),
+                _ => Verdict::Pass,
+            };
+            let closer = closer.clone();
+            async move {
+                match verdict {
+                    Verdict::Pass => Some(message),
+                    Verdict::Duplicate(id) => {
+                        let mut closer = closer;
+                        let _ = closer
+                            .send(Message::Close(Some(CloseFrame {
+                                code: 4409,
+                                reason: format!("Subscriber for {id} already exists").into(),
+                            })))
+                            .await;
+                        None
+                    }
+                }
+            }
+        })
+        .boxed();
+    (outgoing, incoming, forward)
+}
+
+enum Verdict {
+    Pass,
+    Duplicate(String),
+}
+
+fn lock(in_use: &InUse) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    in_use.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The `type` and `id` of a protocol message, when it has both.
+fn type_and_id(text: &str) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(rename = "type")]
+        kind: String,
+        id: Option<String>,
+    }
+    let envelope: Envelope = serde_json::from_str(text).ok()?;
+    Some((envelope.kind, envelope.id?))
+}
+
+/// What a client's message does to the ids in use.
+fn client_message(in_use: &InUse, text: &str) -> Verdict {
+    match type_and_id(text) {
+        Some((kind, id)) if kind == "subscribe" || kind == "start" => {
+            if lock(in_use).insert(id.clone()) {
+                Verdict::Pass
+            } else {
+                Verdict::Duplicate(id)
+            }
+        }
+        Some((kind, id)) if kind == "complete" || kind == "stop" => {
+            lock(in_use).remove(&id);
+            Verdict::Pass
+        }
+        _ => Verdict::Pass,
+    }
+}
+
+/// The id a server message ends, for `complete` and `error` (serde writes
+/// the tag first, so events are told apart without parsing them).
+fn ended_by_server(text: &str) -> Option<String> {
+    if !(text.starts_with(r#"{"type":"complete""#) || text.starts_with(r#"{"type":"error""#)) {
+        return None;
+    }
+    type_and_id(text).map(|(_, id)| id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_id_is_refused_until_its_subscription_ends() {
+        let in_use = InUse::default();
+        let subscribe = r#"{"type":"subscribe","id":"1","payload":{"query":"subscription { a }"}}"#;
+        assert!(matches!(client_message(&in_use, subscribe), Verdict::Pass));
+        assert!(matches!(client_message(&in_use, subscribe), Verdict::Duplicate(id) if id == "1"));
+        assert!(matches!(
+            client_message(&in_use, r#"{"type":"complete","id":"1"}"#),
+            Verdict::Pass
+        ));
+        assert!(matches!(client_message(&in_use, subscribe), Verdict::Pass));
+        let ended = ended_by_server(r#"{"type":"error","id":"1","payload":[]}"#).unwrap();
+        lock(&in_use).remove(&ended);
+        assert!(matches!(client_message(&in_use, subscribe), Verdict::Pass));
+        assert_eq!(
+            ended_by_server(r#"{"type":"next","id":"1","payload":{"data":{"error":1}}}"#),
+            None
+        );
+    }
+}
