@@ -17,7 +17,7 @@ use crate::sources::Source;
 use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
 use super::ita::MAX_LIMIT as ITA_MAX_LIMIT;
 use super::paging::DEFAULT_LIMIT;
-use super::trade_flow::planned_requests;
+use super::trade_flow::{code_changes, planned_requests};
 
 /// HS subheadings (six digits) in HS 2022: the most products one
 /// intervention can name.
@@ -314,14 +314,22 @@ impl FieldRules for GraphCostRules {
                         ),
                         kind: DemandKind::Fixed { pages },
                     }),
-                    None => asks(
-                        Source::Comtrade,
-                        DemandKind::Packed {
-                            per_request: comtrade_limits(self.comtrade, Frequency::Annual).reporters
-                                as u64,
-                            times: requests,
-                        },
-                    ),
+                    None => {
+                        // Codes that change within the periods can split
+                        // the packing, for parents not named here.
+                        let (changing, alone) =
+                            code_changes(self.comtrade, arguments).unwrap_or((0, 0));
+                        asks(
+                            Source::Comtrade,
+                            DemandKind::Packed {
+                                per_request: comtrade_limits(self.comtrade, Frequency::Annual)
+                                    .reporters as u64,
+                                times: requests,
+                                changing,
+                                alone,
+                            },
+                        )
+                    }
                 };
             }
             ("Query", "dataAvailability") => {

@@ -386,25 +386,7 @@ pub(crate) fn planned_requests(
     reporters: &[&'static Country],
     arguments: &crate::limits::cost::Arguments,
 ) -> Option<u64> {
-    use async_graphql::InputType;
-    fn parsed<T: InputType>(arguments: &crate::limits::cost::Arguments, name: &str) -> Option<T> {
-        arguments
-            .get(name)
-            .and_then(|value| T::parse(Some(value.clone())).ok())
-    }
-    let partners = arguments.strings("partners");
-    let commodities = arguments.strings("commodities");
-    let flows = FlowArguments::parse(
-        dialect,
-        partners.as_deref(),
-        &arguments.strings("periods")?,
-        parsed(arguments, "flow"),
-        commodities.as_deref(),
-        parsed(arguments, "frequency"),
-        arguments.text("classification").as_deref(),
-        parsed(arguments, "tradeType"),
-    )
-    .ok()?;
+    let flows = parsed_flow_arguments(dialect, arguments)?;
     let mut triples = Vec::new();
     for country in reporters {
         let code = country.comtrade(dialect).code()?;
@@ -417,6 +399,99 @@ pub(crate) fn planned_requests(
         crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len()
             as u64,
     )
+}
+
+/// What codes changing within a trade-flow field's periods can add to the
+/// packing arithmetic's count, for parents the estimate cannot name: how
+/// many jurisdictions go out under more than one code over the periods
+/// (`u64::MAX`, every parent, when an asked partner's code changes), and
+/// what each of them can cost alone (its period chunks plus one per
+/// change). `(0, 0)` when no code changes within the periods (the common
+/// case: recent years); `None` when the arguments do not parse.
+pub(crate) fn code_changes(
+    dialect: ComtradeDialect,
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<(u64, u64)> {
+    let flows = parsed_flow_arguments(dialect, arguments)?;
+    let alone = FlowArguments {
+        shape: flows.shape.clone(),
+        partners: vec![(PartnerCode::WORLD, None)],
+        periods: flows.periods.clone(),
+    };
+    // Reporter codes a jurisdiction goes out under over these periods.
+    let eras = |keys: &[TradeFlowKey], of: fn(&TradeFlowKey) -> u32| {
+        let mut codes: Vec<u32> = keys.iter().map(of).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes.len() as u64
+    };
+    let (mut changing, mut most_eras) = (0u64, 1u64);
+    for country in countries::all().iter().chain(countries::beyond_gta()) {
+        let Some(code) = country.comtrade(dialect).code() else {
+            continue;
+        };
+        let Ok(keys) = alone.keys(dialect, code, Some(country)) else {
+            continue;
+        };
+        let count = eras(&keys, |key| u32::from(key.reporter.0));
+        if count > 1 {
+            changing += 1;
+            most_eras = most_eras.max(count);
+        }
+    }
+    // An asked partner whose code changes splits every parent's periods.
+    let probe = countries::all()
+        .iter()
+        .find_map(|country| Some((country.comtrade(dialect).code()?, country)))?;
+    if let Ok(keys) = flows.keys(dialect, probe.0, None) {
+        let partner_eras = eras(&keys, |key| match key.partner {
+            PartnerCode::All => u32::MAX,
+            PartnerCode::Area(code) => u32::from(code),
+        })
+        .saturating_sub(flows.partners.len() as u64 - 1);
+        if partner_eras > 1 {
+            changing = u64::MAX;
+            most_eras = most_eras.saturating_add(partner_eras);
+        }
+    }
+    if changing == 0 {
+        return Some((0, 0));
+    }
+    let limits = crate::sources::comtrade::client::limits(dialect, flows.shape.frequency);
+    let chunks = |count: usize, per: usize| count.div_ceil(per.max(1)) as u64;
+    let months = flows.periods.iter().map(Period::months).max().unwrap_or(1);
+    let period_chunks = chunks(flows.periods.len(), limits.periods_per_request(months));
+    let per_parent = (period_chunks + most_eras)
+        * chunks(flows.partners.len(), limits.partners)
+        * chunks(flows.shape.commodities.len().max(1), limits.commodities);
+    Some((changing, per_parent))
+}
+
+/// A trade-flow field's arguments, as the cost step sees them, checked as
+/// the resolver checks them.
+fn parsed_flow_arguments(
+    dialect: ComtradeDialect,
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<FlowArguments> {
+    use async_graphql::InputType;
+    fn parsed<T: InputType>(arguments: &crate::limits::cost::Arguments, name: &str) -> Option<T> {
+        arguments
+            .get(name)
+            .and_then(|value| T::parse(Some(value.clone())).ok())
+    }
+    let partners = arguments.strings("partners");
+    let commodities = arguments.strings("commodities");
+    FlowArguments::parse(
+        dialect,
+        partners.as_deref(),
+        &arguments.strings("periods")?,
+        parsed(arguments, "flow"),
+        commodities.as_deref(),
+        parsed(arguments, "frequency"),
+        arguments.text("classification").as_deref(),
+        parsed(arguments, "tradeType"),
+    )
+    .ok()
 }
 
 /// Loads and orders the flows of `reporters` (jurisdiction nodes with their

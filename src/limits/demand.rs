@@ -62,8 +62,15 @@ pub enum DemandKind {
     /// narrows to the parents a page left short.
     SharedPages { per_parent: u64, page_size: u64 },
     /// Parents are packed `per_request` to a request, times the requests the
-    /// other parameters need (Comtrade's reporters, five to a legacy request).
-    Packed { per_request: u64, times: u64 },
+    /// other parameters need (Comtrade's reporters, five to a legacy request);
+    /// up to `changing` of the parents may each need `alone` requests more
+    /// (Comtrade reporters whose codes change within the periods asked).
+    Packed {
+        per_request: u64,
+        times: u64,
+        changing: u64,
+        alone: u64,
+    },
 }
 
 impl DemandKind {
@@ -85,9 +92,15 @@ impl DemandKind {
                     .div_ceil(page_size.max(1));
                 pages.saturating_add(u64::from(parents > 1))
             }
-            Self::Packed { per_request, times } => parents
+            Self::Packed {
+                per_request,
+                times,
+                changing,
+                alone,
+            } => parents
                 .div_ceil(per_request.max(1))
-                .saturating_mul(times.max(1)),
+                .saturating_mul(times.max(1))
+                .saturating_add(parents.min(changing).saturating_mul(alone)),
         }
     }
 }
@@ -119,8 +132,19 @@ mod tests {
         let comtrade = DemandKind::Packed {
             per_request: 5,
             times: 2,
+            changing: 0,
+            alone: 0,
         };
         assert_eq!(comtrade.estimate(19), 8);
+        // Two of the parents may change code: each may cost three alone.
+        let changing = DemandKind::Packed {
+            per_request: 5,
+            times: 2,
+            changing: 2,
+            alone: 3,
+        };
+        assert_eq!(changing.estimate(1), 2 + 3);
+        assert_eq!(changing.estimate(19), 8 + 6);
         assert_eq!(DemandKind::Fixed { pages: 3 }.estimate(7), 3);
         assert_eq!(DemandKind::Fixed { pages: 3 }.estimate(0), 0);
     }
