@@ -343,3 +343,25 @@ async fn an_oversized_body_is_refused_with_a_code() {
         "{body}"
     );
 }
+
+/// An upstream that ignores `limit` and answers more records than asked:
+/// the page holds at most the limit, in one request (found by an attack:
+/// ten items for `limit: 3`, the count of what was left wrapping around).
+#[tokio::test]
+async fn a_page_never_holds_more_than_its_limit() {
+    let gateway = TestGateway::start_keyed(GTA_KEY, &[]).await;
+    gateway.simulator.inject_fault(
+        Source::Gta,
+        Fault::Answer {
+            body: recorded_answer_with_keys(),
+        },
+    );
+    let response = gateway
+        .query("{ interventions(limit: 3) { items { id } } }")
+        .await;
+    let items = response["data"]["interventions"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"));
+    assert_eq!(items.len(), 3, "{response}");
+    assert_eq!(upstream_requests(&response, "gta"), 1, "{response}");
+}

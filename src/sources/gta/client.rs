@@ -101,12 +101,20 @@ impl GtaClient {
             let response = self
                 .request(query, request_limit, next_offset, usage)
                 .await?;
-            let received = response.interventions.len() as u64;
+            // An upstream that answers more than it was asked for (it
+            // ignored `limit`) is taken at its word only as far as the
+            // limit: the page never holds more than the client asked, and
+            // the count of what is left never wraps.
+            let taken = response
+                .interventions
+                .iter()
+                .take(request_limit as usize)
+                .cloned();
+            let received = taken.len() as u64;
             if response.count.is_some() {
                 page.total = response.count;
             }
-            page.interventions
-                .extend(response.interventions.iter().cloned());
+            page.interventions.extend(taken);
             if received < u64::from(request_limit) {
                 if page.total.is_none() && (received > 0 || next_offset == 0) {
                     page.total = Some(next_offset + received);
