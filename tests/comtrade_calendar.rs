@@ -608,3 +608,117 @@ async fn comtrade_codes_work_as_country_arguments() {
     );
     assert_eq!(gateway.comtrade_requests(), 1);
 }
+
+/// Attack 21, F2.1: a jurisdiction-year covered by two former codes is
+/// answered from both (Germany 1989: 280 West and 278 East; Yemen 1989: 886
+/// and 720; Viet Nam 1974, Tanzania 1964, Panama 1977), as reporter and as
+/// partner, in both dialects; each row says it is a predecessor area
+/// covering only part of the jurisdiction, and names the other part.
+#[tokio::test]
+async fn predecessors_with_two_codes_are_both_asked_for() {
+    for flags in [&[][..], &["--comtrade-api", "legacy"][..]] {
+        let gateway = TestGateway::start_with(flags).await;
+        for (iso3, year, expected) in [
+            ("DEU", "1989", [278, 280]),
+            ("YEM", "1989", [720, 886]),
+            ("VNM", "1974", [866, 868]),
+            ("TZA", "1964", [835, 836]),
+            ("PAN", "1977", [590, 592]),
+        ] {
+            let before = sent(&gateway).len();
+            let response = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows(reporters: ["{iso3}"], periods: ["{year}"], flow: IMPORT) {{ reporterCode reporterPredecessorArea reporterJurisdictions {{ iso3 }} }} }}"#
+                ))
+                .await;
+            assert!(response.get("errors").is_none(), "{response}");
+            let mut codes: Vec<u16> = sent(&gateway)[before..]
+                .iter()
+                .flat_map(|params| {
+                    reporters_sent(params)
+                        .split(',')
+                        .map(|code| code.parse::<u16>().unwrap())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            codes.sort_unstable();
+            assert_eq!(codes, expected, "{iso3} {year} {flags:?}");
+            let flows = rows(&response, "tradeFlows");
+            let mut answered: Vec<i64> = flows
+                .iter()
+                .map(|flow| flow["reporterCode"].as_i64().unwrap())
+                .collect();
+            answered.sort_unstable();
+            answered.dedup();
+            assert_eq!(answered.len(), 2, "{iso3} {year}: {response}");
+            for flow in flows {
+                assert_eq!(iso3s(&flow["reporterJurisdictions"]), [iso3]);
+                let note = flow["reporterPredecessorArea"].as_str().unwrap_or_else(|| {
+                    panic!("{iso3} {year}: no predecessor note in {response}")
+                });
+                assert!(note.contains("predecessor") && note.contains(iso3), "{note}");
+            }
+
+            let before = sent(&gateway).len();
+            let response = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows(reporters: ["FRA"], partners: ["{iso3}"], periods: ["{year}"], flow: IMPORT) {{ partnerCode partnerPredecessorArea partnerJurisdictions {{ iso3 }} }} }}"#
+                ))
+                .await;
+            assert!(response.get("errors").is_none(), "{response}");
+            let mut partners: Vec<u16> = sent(&gateway)[before..]
+                .iter()
+                .flat_map(|params| {
+                    params
+                        .get("partnerCode")
+                        .or_else(|| params.get("p"))
+                        .unwrap()
+                        .split(',')
+                        .map(|code| code.parse::<u16>().unwrap())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            partners.sort_unstable();
+            assert_eq!(partners, expected, "partner {iso3} {year} {flags:?}");
+            for flow in rows(&response, "tradeFlows") {
+                assert!(flow["partnerPredecessorArea"].is_string(), "{response}");
+            }
+        }
+        // A current code, and a union code, carry no predecessor note.
+        let response = gateway
+            .query(r#"{ tradeFlows(reporters: ["DEU", "BEL"], periods: ["1995"], flow: IMPORT) { reporterPredecessorArea } }"#)
+            .await;
+        for flow in rows(&response, "tradeFlows") {
+            assert!(flow["reporterPredecessorArea"].is_null(), "{response}");
+        }
+    }
+}
+
+/// Attack 21, F1.1/F1.2: a union code's row names no single member as its
+/// `reporter` (891 is not Serbia's); partner 251 covers Monaco, which is
+/// refused as a partner of its own because it is counted within France.
+#[tokio::test]
+async fn union_rows_name_no_single_member_and_france_covers_monaco() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["SRB", "MNE"], periods: ["2000"], flow: EXPORT) { reporterCode reporter { iso3 } reporterJurisdictions { iso3 } } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let flows = rows(&response, "tradeFlows");
+    assert!(!flows.is_empty(), "{response}");
+    for flow in flows {
+        assert_eq!(flow["reporterCode"], 891);
+        assert!(flow["reporter"].is_null(), "{response}");
+        assert_eq!(iso3s(&flow["reporterJurisdictions"]), ["SRB", "MNE"]);
+    }
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["DEU"], partners: ["FRA"], periods: ["2010"], flow: EXPORT) { partnerCode partner { iso3 } partnerJurisdictions { iso3 } } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    for flow in rows(&response, "tradeFlows") {
+        assert_eq!(flow["partnerCode"], 251);
+        assert_eq!(flow["partner"]["iso3"], "FRA");
+        let covered = iso3s(&flow["partnerJurisdictions"]);
+        assert!(covered.contains(&"FRA") && covered.contains(&"MCO"), "{response}");
+    }
+}

@@ -28,7 +28,7 @@ use std::sync::LazyLock;
 pub use aliases::normalized;
 pub use groups::{bloc, group, groups, Bloc, CountryGroup, EUROPEAN_UNION};
 pub use historic::{
-    area_jurisdictions, area_years, code_in_use, former_code, AreaRole, AreaYears, NoCodeInYear,
+    area_jurisdictions, area_years, code_in_use, former_code, is_union_code, other_parts, AreaRole, AreaYears, NoCodeInYear,
     AREA_YEARS,
 };
 pub use partners::ComtradePartner;
