@@ -722,3 +722,69 @@ async fn union_rows_name_no_single_member_and_france_covers_monaco() {
         assert!(covered.contains(&"FRA") && covered.contains(&"MCO"), "{response}");
     }
 }
+
+/// Attack 21, F5.1-F5.3: Comtrade's own codes as arguments. The other
+/// halves of the splits (278, 720, 866, 592, 836) are accepted like 280,
+/// 886, 868; a union code is refused saying it is a former area, which
+/// jurisdictions it covered and what to ask for (not "ambiguous"); 492
+/// (GTA Monaco, Comtrade "Europe EU, nes") is refused naming both; groups
+/// and "nes" areas (97, 975, 899) and 250 say what they are.
+#[tokio::test]
+async fn comtrade_codes_of_former_areas_groups_and_clashes() {
+    let gateway = TestGateway::start().await;
+    for (code, iso3) in [
+        ("278", "DEU"),
+        ("720", "YEM"),
+        ("866", "VNM"),
+        ("592", "PAN"),
+        ("836", "TZA"),
+    ] {
+        let response = gateway
+            .query(&format!(r#"{{ jurisdiction(name: "{code}") {{ iso3 }} }}"#))
+            .await;
+        let found = gateway
+            .query(&format!(
+                r#"{{ tradeFlows(reporters: ["{code}"], periods: ["2015"], flow: IMPORT) {{ reporterCode }} }}"#
+            ))
+            .await;
+        assert!(found.get("errors").is_none(), "{code}: {found} {response}");
+        assert_eq!(
+            trade_graph::countries::lookup(code).map(|c| c.iso3),
+            Some(iso3)
+        );
+    }
+    for (code, names) in [
+        ("58", &["Belgium", "Luxembourg", "former area"][..]),
+        ("891", &["Serbia", "Montenegro", "former area"][..]),
+        ("810", &["Russia", "Ukraine", "former area"][..]),
+        ("200", &["Czech", "Slovakia", "former area"][..]),
+        ("890", &["Croatia", "Slovenia", "former area"][..]),
+        ("711", &["South Africa", "Botswana", "former area"][..]),
+        ("736", &["Sudan", "former area"][..]),
+        ("717", &["Zambia", "Malawi", "former area"][..]),
+        ("841", &["Puerto Rico", "former area"][..]),
+        ("530", &["Cura", "former area"][..]),
+        ("492", &["Monaco", "Europe EU, nes", "GTA id"][..]),
+        ("97", &["European Union", "group"][..]),
+        ("975", &["ASEAN", "group"][..]),
+        ("899", &["Areas, nes"][..]),
+        ("250", &["Metropolitan France", "FRA"][..]),
+    ] {
+        for arguments in [
+            format!(r#"reporters: ["{code}"]"#),
+            format!(r#"reporters: ["FRA"], partners: ["{code}"]"#),
+        ] {
+            let refused = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows({arguments}, periods: ["1985"]) {{ value }} }}"#
+                ))
+                .await;
+            assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{code}: {refused}");
+            let message = refused["errors"][0]["message"].as_str().unwrap();
+            assert!(!message.contains("ambiguous"), "{code}: {message}");
+            for name in names {
+                assert!(message.contains(name), "{code} lacks {name}: {message}");
+            }
+        }
+    }
+}

@@ -351,6 +351,9 @@ pub fn by_comtrade_partner(
 pub fn lookup(any: &str) -> Option<&'static Country> {
     let text = any.trim();
     if let Ok(number) = text.parse::<u16>() {
+        if comtrade_area_beyond_jurisdictions(number).is_some() {
+            return None;
+        }
         return match number_candidates(number).as_slice() {
             [one] => Some(*one),
             _ => None,
@@ -392,6 +395,47 @@ pub fn number_candidates(number: u16) -> Vec<&'static Country> {
     candidates
 }
 
+/// Comtrade area codes (reporter or partner lists) that stand for no
+/// jurisdiction: groups and "nes" areas, and France's metropolitan partner
+/// code. As a country argument each is refused, saying what it is (and, for
+/// 492, that GTA's 492 is Monaco): taking 492 as Monaco would answer
+/// Monaco's trade to a user who read 492 "Europe EU, nes" in a Comtrade row.
+static COMTRADE_AREAS_BEYOND_JURISDICTIONS: &[(u16, &str, &str)] = &[
+    (
+        97,
+        "European Union",
+        "a group: ask for its members, `jurisdictions(group: \"EU-27\")`",
+    ),
+    (
+        975,
+        "ASEAN",
+        "a group: ask for its members, `jurisdictions(group: \"ASEAN\")`",
+    ),
+    (
+        250,
+        "Metropolitan France",
+        "a v1 partner code for France without its overseas departments; ask for France (FRA, Comtrade 251)",
+    ),
+    (
+        492,
+        "Europe EU, nes",
+        "trade Comtrade could not place in a European country, no jurisdiction",
+    ),
+    (
+        899,
+        "Areas, nes",
+        "trade Comtrade could not place in any area, no jurisdiction",
+    ),
+];
+
+/// What a Comtrade code that stands for no jurisdiction is, if `number` is one.
+pub fn comtrade_area_beyond_jurisdictions(number: u16) -> Option<(&'static str, &'static str)> {
+    COMTRADE_AREAS_BEYOND_JURISDICTIONS
+        .iter()
+        .find(|(code, _, _)| *code == number)
+        .map(|(_, name, what)| (*name, *what))
+}
+
 /// Why a country argument could not be resolved, in words a user can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownCountry {
@@ -403,6 +447,41 @@ impl std::error::Error for UnknownCountry {}
 impl fmt::Display for UnknownCountry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Ok(number) = self.given.trim().parse::<u16>() {
+            if let Some((name, what)) = comtrade_area_beyond_jurisdictions(number) {
+                return match by_gta_id(GtaId(number)) {
+                    Some(gta) => write!(
+                        f,
+                        "country {number} means two different areas: GTA id {number} is {} ({}), Comtrade area {number} is {name:?} ({what}); give {}'s ISO code or name for it",
+                        gta.name, gta.iso3, gta.name
+                    ),
+                    None => write!(
+                        f,
+                        "Comtrade area {number} is {name:?}, {what}; it is not a jurisdiction"
+                    ),
+                };
+            }
+            if let Some(area) = former_code(ReporterCode(number))
+                .filter(|area| area.covers.len() > 1 && by_gta_id(GtaId(number)).is_none())
+            {
+                let covered: Vec<&'static Country> =
+                    area.covers.iter().filter_map(|iso3| by_iso3(iso3)).collect();
+                let named: Vec<String> = covered
+                    .iter()
+                    .map(|country| format!("{} ({})", country.name, country.iso3))
+                    .collect();
+                let asked: Vec<String> = covered
+                    .iter()
+                    .map(|country| format!("{:?}", country.iso3))
+                    .collect();
+                return write!(
+                    f,
+                    "Comtrade code {number} is {:?}, a former area ({}) covering {}: no single jurisdiction; ask for those jurisdictions ([{}]): for the years of {number} its rows come back once, listing them in reporterJurisdictions / partnerJurisdictions, and for later years each is asked under its own code",
+                    area.name,
+                    area.span(),
+                    named.join(", "),
+                    asked.join(", ")
+                );
+            }
             let candidates = number_candidates(number);
             if candidates.len() > 1 {
                 let named: Vec<String> = candidates
