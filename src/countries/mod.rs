@@ -436,6 +436,45 @@ pub fn comtrade_area_beyond_jurisdictions(number: u16) -> Option<(&'static str, 
         .map(|(_, name, what)| (*name, *what))
 }
 
+/// The former area a name stands for ("Serbia and Montenegro", "USSR",
+/// "Czechoslovakia"), if it is the name of one rather than a jurisdiction's.
+pub fn former_name(name: &str) -> Option<&'static AreaYears> {
+    let name = normalized(name);
+    aliases::FORMER_NAMES
+        .iter()
+        .find(|(former, _)| *former == name)
+        .and_then(|(_, code)| area_years(ReporterCode(*code)))
+}
+
+/// What a former area was and which jurisdictions to ask for instead.
+pub fn former_area_message(given: &str, area: &AreaYears) -> String {
+    let covered: Vec<&'static Country> =
+        area.covers.iter().filter_map(|iso3| by_iso3(iso3)).collect();
+    let named: Vec<String> = covered
+        .iter()
+        .map(|country| format!("{} ({})", country.name, country.iso3))
+        .collect();
+    let asked: Vec<String> = covered
+        .iter()
+        .map(|country| format!("{:?}", country.iso3))
+        .collect();
+    if let [only] = covered.as_slice() {
+        return format!(
+            "{given} is Comtrade area {} {:?}, a former area ({}) that is now part of {} ({}): ask for {:?}; for those years its rows come back beside the other parts', each saying which part it is (reporterPredecessorArea / partnerPredecessorArea)",
+            area.code, area.name, area.span(), only.name, only.iso3, only.iso3
+        );
+    }
+    format!(
+        "{given} is Comtrade area {} {:?}, a former area ({}) covering {}: no single jurisdiction; ask for those jurisdictions ([{}]): for the years of {} its rows come back once, listing them in reporterJurisdictions / partnerJurisdictions, and for later years each is asked under its own code",
+        area.code,
+        area.name,
+        area.span(),
+        named.join(", "),
+        asked.join(", "),
+        area.code
+    )
+}
+
 /// Why a country argument could not be resolved, in words a user can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownCountry {
@@ -463,24 +502,7 @@ impl fmt::Display for UnknownCountry {
             if let Some(area) = former_code(ReporterCode(number))
                 .filter(|area| area.covers.len() > 1 && by_gta_id(GtaId(number)).is_none())
             {
-                let covered: Vec<&'static Country> =
-                    area.covers.iter().filter_map(|iso3| by_iso3(iso3)).collect();
-                let named: Vec<String> = covered
-                    .iter()
-                    .map(|country| format!("{} ({})", country.name, country.iso3))
-                    .collect();
-                let asked: Vec<String> = covered
-                    .iter()
-                    .map(|country| format!("{:?}", country.iso3))
-                    .collect();
-                return write!(
-                    f,
-                    "Comtrade code {number} is {:?}, a former area ({}) covering {}: no single jurisdiction; ask for those jurisdictions ([{}]): for the years of {number} its rows come back once, listing them in reporterJurisdictions / partnerJurisdictions, and for later years each is asked under its own code",
-                    area.name,
-                    area.span(),
-                    named.join(", "),
-                    asked.join(", ")
-                );
+                return f.write_str(&former_area_message(&format!("{number}"), area));
             }
             let candidates = number_candidates(number);
             if candidates.len() > 1 {
@@ -509,6 +531,9 @@ impl fmt::Display for UnknownCountry {
                     named.join(" or ")
                 );
             }
+        }
+        if let Some(area) = former_name(&self.given) {
+            return f.write_str(&former_area_message(&format!("{:?}", self.given), area));
         }
         if let Some(candidates) = ambiguous(&self.given) {
             let named: Vec<String> = candidates
