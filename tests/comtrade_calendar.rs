@@ -653,10 +653,13 @@ async fn predecessors_with_two_codes_are_both_asked_for() {
             assert_eq!(answered.len(), 2, "{iso3} {year}: {response}");
             for flow in flows {
                 assert_eq!(iso3s(&flow["reporterJurisdictions"]), [iso3]);
-                let note = flow["reporterPredecessorArea"].as_str().unwrap_or_else(|| {
-                    panic!("{iso3} {year}: no predecessor note in {response}")
-                });
-                assert!(note.contains("predecessor") && note.contains(iso3), "{note}");
+                let note = flow["reporterPredecessorArea"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{iso3} {year}: no predecessor note in {response}"));
+                assert!(
+                    note.contains("predecessor") && note.contains(iso3),
+                    "{note}"
+                );
             }
 
             let before = sent(&gateway).len();
@@ -719,7 +722,10 @@ async fn union_rows_name_no_single_member_and_france_covers_monaco() {
         assert_eq!(flow["partnerCode"], 251);
         assert_eq!(flow["partner"]["iso3"], "FRA");
         let covered = iso3s(&flow["partnerJurisdictions"]);
-        assert!(covered.contains(&"FRA") && covered.contains(&"MCO"), "{response}");
+        assert!(
+            covered.contains(&"FRA") && covered.contains(&"MCO"),
+            "{response}"
+        );
     }
 }
 
@@ -779,7 +785,11 @@ async fn comtrade_codes_of_former_areas_groups_and_clashes() {
                     r#"{{ tradeFlows({arguments}, periods: ["1985"]) {{ value }} }}"#
                 ))
                 .await;
-            assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{code}: {refused}");
+            assert_eq!(
+                error_codes(&refused),
+                ["BAD_USER_INPUT"],
+                "{code}: {refused}"
+            );
             let message = refused["errors"][0]["message"].as_str().unwrap();
             assert!(!message.contains("ambiguous"), "{code}: {message}");
             for name in names {

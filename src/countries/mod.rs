@@ -28,8 +28,8 @@ use std::sync::LazyLock;
 pub use aliases::normalized;
 pub use groups::{bloc, group, groups, Bloc, CountryGroup, EUROPEAN_UNION};
 pub use historic::{
-    area_jurisdictions, area_years, code_in_use, former_code, is_union_code, other_parts, AreaRole, AreaYears, NoCodeInYear,
-    AREA_YEARS,
+    area_jurisdictions, area_years, code_in_use, former_code, is_union_code, other_parts, AreaRole,
+    AreaYears, NoCodeInYear, AREA_YEARS,
 };
 pub use partners::ComtradePartner;
 
@@ -448,8 +448,11 @@ pub fn former_name(name: &str) -> Option<&'static AreaYears> {
 
 /// What a former area was and which jurisdictions to ask for instead.
 pub fn former_area_message(given: &str, area: &AreaYears) -> String {
-    let covered: Vec<&'static Country> =
-        area.covers.iter().filter_map(|iso3| by_iso3(iso3)).collect();
+    let covered: Vec<&'static Country> = area
+        .covers
+        .iter()
+        .filter_map(|iso3| by_iso3(iso3))
+        .collect();
     let named: Vec<String> = covered
         .iter()
         .map(|country| format!("{} ({})", country.name, country.iso3))

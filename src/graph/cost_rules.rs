@@ -137,7 +137,12 @@ fn named_jurisdictions(arguments: &Arguments) -> Option<Vec<String>> {
     if let Some(name) = arguments.text("group") {
         named.extend(countries::group(&name)?.countries());
     }
-    (!named.is_empty()).then(|| named.iter().map(|country| country.iso3.to_owned()).collect())
+    (!named.is_empty()).then(|| {
+        named
+            .iter()
+            .map(|country| country.iso3.to_owned())
+            .collect()
+    })
 }
 
 /// `limit` clamped the way the resolvers clamp it.
@@ -312,8 +317,8 @@ impl FieldRules for GraphCostRules {
                     None => asks(
                         Source::Comtrade,
                         DemandKind::Packed {
-                            per_request: comtrade_limits(self.comtrade, Frequency::Annual)
-                                .reporters as u64,
+                            per_request: comtrade_limits(self.comtrade, Frequency::Annual).reporters
+                                as u64,
                             times: requests,
                         },
                     ),

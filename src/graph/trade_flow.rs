@@ -154,8 +154,8 @@ impl TradeFlow {
     async fn partner(&self) -> Option<Jurisdiction> {
         (self.record.partner_code != 0
             && !countries::is_union_code(ReporterCode(self.record.partner_code)))
-            .then(|| partner_jurisdiction(self.dialect, self.record.partner_code))
-            .flatten()
+        .then(|| partner_jurisdiction(self.dialect, self.record.partner_code))
+        .flatten()
     }
     /// Every jurisdiction whose trade the reporter code stands for: one for
     /// most rows; Belgium and Luxembourg for 58 (until 1998), Serbia and
@@ -464,7 +464,10 @@ pub(crate) fn planned_requests(
         }
     }
     let limits = crate::sources::comtrade::client::limits(dialect, flows.shape.frequency);
-    Some(crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len() as u64)
+    Some(
+        crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len()
+            as u64,
+    )
 }
 
 /// Loads and orders the flows of `reporters` (jurisdiction nodes with their

@@ -439,12 +439,11 @@ fn resume_in_at(message: &str, now: std::time::SystemTime) -> Option<u64> {
         .unwrap_or(0);
     let when = &message[anchor..];
     if let Some(at) = absolute_time(when) {
-        return Some(
-            at.duration_since(now)
-                .map_or(0, |left| left.as_secs() + u64::from(left.subsec_nanos() > 0)),
-        );
+        return Some(at.duration_since(now).map_or(0, |left| {
+            left.as_secs() + u64::from(left.subsec_nanos() > 0)
+        }));
     }
-    for (position, _) in when.match_indices(|c: char| c == ' ') {
+    for (position, _) in when.match_indices(' ') {
         let rest = &when[position + 1..];
         let Some(rest) = ["in ", "after ", "within "]
             .iter()
