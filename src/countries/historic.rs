@@ -410,26 +410,53 @@ impl Country {
         spans.extend(
             AREA_YEARS
                 .iter()
-                .filter(|area| area.covers.contains(&self.iso3))
+                .filter(|area| area.covers.contains(&self.iso3) && Some(area.code) != own)
                 .map(|area| format!("{} ({}) {}", area.code, area.name, area.span())),
         );
         // Successors: the other jurisdictions a code that covered this one
         // (and has ended) covered, under their own codes that year (the
         // Netherlands Antilles after 2010: Curaçao, Sint Maarten, Bonaire).
+        // Said as what it is: the *other* jurisdictions' codes, which do
+        // not cover this one (Aruba in 1987: 532 had ended, and the
+        // Netherlands Antilles' 530 does not cover Aruba).
         let mut successors: Vec<String> = Vec::new();
         for former in AREA_YEARS.iter().filter(|area| {
             area.covers.contains(&self.iso3) && area.exit.is_some_and(|exit| exit < year)
         }) {
+            let mut others: Vec<String> = Vec::new();
             for other in former.covers.iter().filter_map(|iso3| super::by_iso3(iso3)) {
                 if let Some(code) = other
                     .own_comtrade_code(dialect, role)
                     .filter(|code| other.id != self.id && code_in_use(*code, year))
                 {
                     let named = format!("{} ({code})", other.name);
-                    if !successors.contains(&named) {
-                        successors.push(named);
+                    if !others.contains(&named) {
+                        others.push(named);
                     }
                 }
+            }
+            if !others.is_empty() {
+                successors.push(format!(
+                    "the other jurisdictions {} ({}) covered are reported as {}, which do not include {}",
+                    former.code,
+                    former.name,
+                    others.join(", "),
+                    self.name
+                ));
+            }
+        }
+        // A partner with no code of its own that year whose trade a
+        // reporter code counts in (the US Virgin Islands within the USA's
+        // 842 since 1981).
+        if role == AreaRole::Partner {
+            if let Some(within) = self
+                .comtrade(dialect)
+                .code()
+                .filter(|code| Some(*code) != own && code_in_use(*code, year))
+            {
+                successors.push(format!(
+                    "as a reporter it is counted within {within} then; ask for that partner instead"
+                ));
             }
         }
         let role_name = match role {
@@ -448,7 +475,7 @@ impl Country {
                 if successors.is_empty() {
                     String::new()
                 } else {
-                    format!("; in {year} its former area is reported as {}", successors.join(", "))
+                    format!("; in {year} {}", successors.join("; "))
                 }
             ),
         })
@@ -588,6 +615,14 @@ mod tests {
             "{refused}"
         );
         assert!(code("TLS", Reporter, 1995).is_err());
+        // Attack 21, F2.2: the refusals say what is true, once.
+        let aruba = code("ABW", Reporter, 1987).unwrap_err().message;
+        assert!(
+            aruba.contains("do not include Aruba") && !aruba.contains("its former area is"),
+            "{aruba}"
+        );
+        assert_eq!(refused.matches("850").count(), 1, "{refused}");
+        assert!(refused.contains("within 842"), "{refused}");
         let dissolved = code("ANT", Reporter, 2015).unwrap_err().message;
         assert!(
             dissolved.contains("1986-2010")
