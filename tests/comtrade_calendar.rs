@@ -727,6 +727,21 @@ async fn union_rows_name_no_single_member_and_france_covers_monaco() {
             "{response}"
         );
     }
+    // Partner 842 since 1981 also counts the US Virgin Islands, whose own
+    // partner 850 ended in 1980 (the refusal of partner VIR says so).
+    for (year, with_vir) in [("2010", true), ("1979", false)] {
+        let response = gateway
+            .query(&format!(r#"{{ tradeFlows(reporters: ["DEU"], partners: ["USA"], periods: ["{year}"], flow: EXPORT) {{ partnerCode partnerJurisdictions {{ iso3 }} }} }}"#))
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let flows = rows(&response, "tradeFlows");
+        assert!(!flows.is_empty(), "{response}");
+        for flow in flows {
+            let covered = iso3s(&flow["partnerJurisdictions"]);
+            assert!(covered.contains(&"USA"), "{response}");
+            assert_eq!(covered.contains(&"VIR"), with_vir, "{year}: {response}");
+        }
+    }
 }
 
 /// Attack 21, F5.1-F5.3: Comtrade's own codes as arguments. The other

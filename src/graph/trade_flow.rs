@@ -174,20 +174,36 @@ impl TradeFlow {
         covered.into_iter().map(Jurisdiction::Known).collect()
     }
     /// Every jurisdiction the partner code stands for (58: Belgium and
-    /// Luxembourg until 1998); empty for World and areas that are no
-    /// jurisdiction.
+    /// Luxembourg until 1998; 251: France and Monaco, counted within it;
+    /// 842 since 1981: the USA and the US Virgin Islands); empty for World
+    /// and areas that are no jurisdiction.
     async fn partner_jurisdictions(&self) -> Vec<Jurisdiction> {
         if self.record.partner_code == 0 {
             return Vec::new();
         }
-        countries::area_jurisdictions(
-            self.dialect,
-            AreaRole::Partner,
-            ReporterCode(self.record.partner_code),
-        )
-        .into_iter()
-        .map(Jurisdiction::Known)
-        .collect()
+        let code = ReporterCode(self.record.partner_code);
+        let mut covered = countries::area_jurisdictions(self.dialect, AreaRole::Partner, code);
+        // A jurisdiction with no partner code of its own that year whose
+        // trade the code counts as a reporter (the US Virgin Islands within
+        // 842 since 1981, when its own 850 ended).
+        if let Some(year) = self
+            .record
+            .period
+            .get(..4)
+            .and_then(|year| year.parse::<u16>().ok())
+        {
+            for country in countries::all().iter().chain(countries::beyond_gta()) {
+                if country.comtrade(self.dialect).code() == Some(code)
+                    && !covered.iter().any(|seen| seen.id == country.id)
+                    && country
+                        .comtrade_codes_in(self.dialect, AreaRole::Partner, year)
+                        .is_err()
+                {
+                    covered.push(country);
+                }
+            }
+        }
+        covered.into_iter().map(Jurisdiction::Known).collect()
     }
     /// When the reporter code is a former area that covered only part of
     /// today's jurisdiction, what it was and which other codes covered the
