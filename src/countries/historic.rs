@@ -587,6 +587,8 @@ mod tests {
         assert!(parts(58, 1995).is_empty());
         assert!(parts(356, 1970).is_empty());
         assert!(is_union_code(ReporterCode(891)) && !is_union_code(ReporterCode(278)));
+        let taiwan = area_jurisdictions(ComtradeDialect::V1, Partner, ReporterCode(158));
+        assert_eq!(taiwan.iter().map(|c| c.iso3).collect::<Vec<_>>(), ["TWN"]);
         let france = area_jurisdictions(ComtradeDialect::V1, Partner, ReporterCode(251));
         assert!(
             france.iter().any(|c| c.iso3 == "FRA") && france.iter().any(|c| c.iso3 == "MCO"),

@@ -191,6 +191,14 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             }
         }
     }
+    // v1's partner list also has 158 "Taiwan, Province of China" beside
+    // 490 "Other Asia, nes" (the code Chinese Taipei is asked for under): a
+    // row a reporter files under 158 is Chinese Taipei's too (attack 21).
+    if let Some(taiwan) = table::COUNTRIES.iter().find(|c| c.iso3 == "TWN") {
+        by_partner
+            .entry((ComtradeDialect::V1, ReporterCode(158)))
+            .or_insert(taiwan);
+    }
     for (code, iso3) in aliases::CODES {
         by_code.insert((*code).to_owned(), by_iso3(iso3));
     }
