@@ -577,6 +577,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Attack 21, F6.2: the status value as a string is read the same.
+        let quoted =
+            br#"{"validation": {"status": {"value": "5004"}, "message": "Invalid parameter ps"}}"#;
+        assert!(matches!(
+            refusal(400, quoted, None),
+            Some(Error::UpstreamValidation { status: 5004, .. })
+        ));
         let usage =
             b"Usage limit: 100 requests per hour reached. You may resume requests in 20 minutes.";
         assert!(matches!(
