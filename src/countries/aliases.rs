@@ -411,6 +411,11 @@ pub(super) static FORMER_NAMES: &[(&str, u16)] = &[
     ("rhodesia nyasaland", 717),
     ("federation of rhodesia and nyasaland", 717),
     ("east and west pakistan", 588),
+    ("peninsula malaysia", 459),
+    ("peninsula malaysia 1963", 459),
+    ("sabah", 461),
+    ("sabah 1963", 461),
+    ("sarawak", 457),
     ("pacific islands", 582),
     ("trust territory of the pacific islands", 582),
 ];

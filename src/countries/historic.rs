@@ -213,7 +213,13 @@ pub static AREA_YEARS: &[AreaYears] = &[
         Some(1977),
         &["PAN"],
     ),
-    area(459, "Peninsula Malaysia (...1963)", 1900, Some(1963), &[]),
+    area(
+        459,
+        "Peninsula Malaysia (...1963)",
+        1900,
+        Some(1963),
+        &["MYS"],
+    ),
     area(498, "Rep. of Moldova", 1992, NOW, &[]),
     area(868, "Rep. of Vietnam (...1974)", 1900, Some(1974), &["VNM"]),
     area(638, "Réunion (Overseas France)", 1900, Some(1996), &[]),
@@ -226,7 +232,7 @@ pub static AREA_YEARS: &[AreaYears] = &[
     ),
     area(643, "Russian Federation", 1992, NOW, &[]),
     area(647, "Ryukyu Isd", 1900, Some(1972), &[]),
-    area(461, "Sabah (...1963)", 1900, Some(1963), &[]),
+    area(461, "Sabah (...1963)", 1900, Some(1963), &["MYS"]),
     area(652, "Saint Barthélemy", 2013, NOW, &[]),
     area(659, "Saint Kitts and Nevis", 1981, NOW, &[]),
     area(
@@ -237,7 +243,7 @@ pub static AREA_YEARS: &[AreaYears] = &[
         &["KNA", "AIA"],
     ),
     area(534, "Saint Maarten", 2010, NOW, &[]),
-    area(457, "Sarawak", 1900, Some(1963), &[]),
+    area(457, "Sarawak", 1900, Some(1963), &["MYS"]),
     area(688, "Serbia", 2006, NOW, &[]),
     area(
         891,
@@ -312,6 +318,10 @@ pub static AREA_YEARS: &[AreaYears] = &[
     ),
     area(716, "Zimbabwe", 1965, NOW, &[]),
 ];
+
+/// Former codes the v1 reporter list does not have (only its partner list
+/// does): Sarawak 457, a legacy reporter.
+const V1_PARTNERS_ONLY: &[u16] = &[457];
 
 /// The years of `code`, if they are bounded.
 pub fn area_years(code: ReporterCode) -> Option<&'static AreaYears> {
@@ -393,6 +403,11 @@ impl Country {
         let formers: Vec<ReporterCode> = AREA_YEARS
             .iter()
             .filter(|area| area.covers.contains(&self.iso3) && area.contains(year))
+            .filter(|area| {
+                !(dialect == ComtradeDialect::V1
+                    && role == AreaRole::Reporter
+                    && V1_PARTNERS_ONLY.contains(&area.code.0))
+            })
             .map(|area| area.code)
             .collect();
         if !formers.is_empty() {
@@ -571,10 +586,13 @@ mod tests {
             assert_eq!(codes("VNM", role, 1974), vec![866, 868]);
             assert_eq!(codes("TZA", role, 1964), vec![835, 836]);
             assert_eq!(codes("PAN", role, 1977), vec![590, 592]);
+            assert_eq!(codes("MYS", role, 1964), vec![458]);
             assert_eq!(codes("DEU", role, 1991), vec![276]);
             assert_eq!(codes("YEM", role, 1991), vec![887]);
             assert_eq!(codes("BEL", role, 1995), vec![58]);
         }
+        assert_eq!(codes("MYS", Reporter, 1963), vec![459, 461]);
+        assert_eq!(codes("MYS", Partner, 1963), vec![459, 461, 457]);
         let parts = |code: u16, year: u16| -> Vec<u16> {
             other_parts(ReporterCode(code), year)
                 .iter()
