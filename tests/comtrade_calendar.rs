@@ -608,3 +608,208 @@ async fn comtrade_codes_work_as_country_arguments() {
     );
     assert_eq!(gateway.comtrade_requests(), 1);
 }
+
+/// Attack 21, F2.1: a jurisdiction-year covered by two former codes is
+/// answered from both (Germany 1989: 280 West and 278 East; Yemen 1989: 886
+/// and 720; Viet Nam 1974, Tanzania 1964, Panama 1977), as reporter and as
+/// partner, in both dialects; each row says it is a predecessor area
+/// covering only part of the jurisdiction, and names the other part.
+#[tokio::test]
+async fn predecessors_with_two_codes_are_both_asked_for() {
+    for flags in [&[][..], &["--comtrade-api", "legacy"][..]] {
+        let gateway = TestGateway::start_with(flags).await;
+        for (iso3, year, expected) in [
+            ("DEU", "1989", [278, 280]),
+            ("YEM", "1989", [720, 886]),
+            ("VNM", "1974", [866, 868]),
+            ("TZA", "1964", [835, 836]),
+            ("PAN", "1977", [590, 592]),
+        ] {
+            let before = sent(&gateway).len();
+            let response = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows(reporters: ["{iso3}"], periods: ["{year}"], flow: IMPORT) {{ reporterCode reporterPredecessorArea reporterJurisdictions {{ iso3 }} }} }}"#
+                ))
+                .await;
+            assert!(response.get("errors").is_none(), "{response}");
+            let mut codes: Vec<u16> = sent(&gateway)[before..]
+                .iter()
+                .flat_map(|params| {
+                    reporters_sent(params)
+                        .split(',')
+                        .map(|code| code.parse::<u16>().unwrap())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            codes.sort_unstable();
+            assert_eq!(codes, expected, "{iso3} {year} {flags:?}");
+            let flows = rows(&response, "tradeFlows");
+            let mut answered: Vec<i64> = flows
+                .iter()
+                .map(|flow| flow["reporterCode"].as_i64().unwrap())
+                .collect();
+            answered.sort_unstable();
+            answered.dedup();
+            assert_eq!(answered.len(), 2, "{iso3} {year}: {response}");
+            for flow in flows {
+                assert_eq!(iso3s(&flow["reporterJurisdictions"]), [iso3]);
+                let note = flow["reporterPredecessorArea"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{iso3} {year}: no predecessor note in {response}"));
+                assert!(
+                    note.contains("predecessor") && note.contains(iso3),
+                    "{note}"
+                );
+            }
+
+            let before = sent(&gateway).len();
+            let response = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows(reporters: ["FRA"], partners: ["{iso3}"], periods: ["{year}"], flow: IMPORT) {{ partnerCode partnerPredecessorArea partnerJurisdictions {{ iso3 }} }} }}"#
+                ))
+                .await;
+            assert!(response.get("errors").is_none(), "{response}");
+            let mut partners: Vec<u16> = sent(&gateway)[before..]
+                .iter()
+                .flat_map(|params| {
+                    params
+                        .get("partnerCode")
+                        .or_else(|| params.get("p"))
+                        .unwrap()
+                        .split(',')
+                        .map(|code| code.parse::<u16>().unwrap())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            partners.sort_unstable();
+            assert_eq!(partners, expected, "partner {iso3} {year} {flags:?}");
+            for flow in rows(&response, "tradeFlows") {
+                assert!(flow["partnerPredecessorArea"].is_string(), "{response}");
+            }
+        }
+        // A current code, and a union code, carry no predecessor note.
+        let response = gateway
+            .query(r#"{ tradeFlows(reporters: ["DEU", "BEL"], periods: ["1995"], flow: IMPORT) { reporterPredecessorArea } }"#)
+            .await;
+        for flow in rows(&response, "tradeFlows") {
+            assert!(flow["reporterPredecessorArea"].is_null(), "{response}");
+        }
+    }
+}
+
+/// Attack 21, F1.1/F1.2: a union code's row names no single member as its
+/// `reporter` (891 is not Serbia's); partner 251 covers Monaco, which is
+/// refused as a partner of its own because it is counted within France.
+#[tokio::test]
+async fn union_rows_name_no_single_member_and_france_covers_monaco() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["SRB", "MNE"], periods: ["2000"], flow: EXPORT) { reporterCode reporter { iso3 } reporterJurisdictions { iso3 } } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let flows = rows(&response, "tradeFlows");
+    assert!(!flows.is_empty(), "{response}");
+    for flow in flows {
+        assert_eq!(flow["reporterCode"], 891);
+        assert!(flow["reporter"].is_null(), "{response}");
+        assert_eq!(iso3s(&flow["reporterJurisdictions"]), ["SRB", "MNE"]);
+    }
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["DEU"], partners: ["FRA"], periods: ["2010"], flow: EXPORT) { partnerCode partner { iso3 } partnerJurisdictions { iso3 } } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    for flow in rows(&response, "tradeFlows") {
+        assert_eq!(flow["partnerCode"], 251);
+        assert_eq!(flow["partner"]["iso3"], "FRA");
+        let covered = iso3s(&flow["partnerJurisdictions"]);
+        assert!(
+            covered.contains(&"FRA") && covered.contains(&"MCO"),
+            "{response}"
+        );
+    }
+    // Partner 842 since 1981 also counts the US Virgin Islands, whose own
+    // partner 850 ended in 1980 (the refusal of partner VIR says so).
+    for (year, with_vir) in [("2010", true), ("1979", false)] {
+        let response = gateway
+            .query(&format!(r#"{{ tradeFlows(reporters: ["DEU"], partners: ["USA"], periods: ["{year}"], flow: EXPORT) {{ partnerCode partnerJurisdictions {{ iso3 }} }} }}"#))
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let flows = rows(&response, "tradeFlows");
+        assert!(!flows.is_empty(), "{response}");
+        for flow in flows {
+            let covered = iso3s(&flow["partnerJurisdictions"]);
+            assert!(covered.contains(&"USA"), "{response}");
+            assert_eq!(covered.contains(&"VIR"), with_vir, "{year}: {response}");
+        }
+    }
+}
+
+/// Attack 21, F5.1-F5.3: Comtrade's own codes as arguments. The other
+/// halves of the splits (278, 720, 866, 592, 836) are accepted like 280,
+/// 886, 868; a union code is refused saying it is a former area, which
+/// jurisdictions it covered and what to ask for (not "ambiguous"); 492
+/// (GTA Monaco, Comtrade "Europe EU, nes") is refused naming both; groups
+/// and "nes" areas (97, 975, 899) and 250 say what they are.
+#[tokio::test]
+async fn comtrade_codes_of_former_areas_groups_and_clashes() {
+    let gateway = TestGateway::start().await;
+    for (code, iso3) in [
+        ("278", "DEU"),
+        ("720", "YEM"),
+        ("866", "VNM"),
+        ("592", "PAN"),
+        ("836", "TZA"),
+    ] {
+        let response = gateway
+            .query(&format!(r#"{{ jurisdiction(name: "{code}") {{ iso3 }} }}"#))
+            .await;
+        let found = gateway
+            .query(&format!(
+                r#"{{ tradeFlows(reporters: ["{code}"], periods: ["2015"], flow: IMPORT) {{ reporterCode }} }}"#
+            ))
+            .await;
+        assert!(found.get("errors").is_none(), "{code}: {found} {response}");
+        assert_eq!(
+            trade_graph::countries::lookup(code).map(|c| c.iso3),
+            Some(iso3)
+        );
+    }
+    for (code, names) in [
+        ("58", &["Belgium", "Luxembourg", "former area"][..]),
+        ("891", &["Serbia", "Montenegro", "former area"][..]),
+        ("810", &["Russia", "Ukraine", "former area"][..]),
+        ("200", &["Czech", "Slovakia", "former area"][..]),
+        ("890", &["Croatia", "Slovenia", "former area"][..]),
+        ("711", &["South Africa", "Botswana", "former area"][..]),
+        ("736", &["Sudan", "former area"][..]),
+        ("717", &["Zambia", "Malawi", "former area"][..]),
+        ("841", &["Puerto Rico", "former area"][..]),
+        ("530", &["Cura", "former area"][..]),
+        ("492", &["Monaco", "Europe EU, nes", "GTA id"][..]),
+        ("97", &["European Union", "group"][..]),
+        ("975", &["ASEAN", "group"][..]),
+        ("899", &["Areas, nes"][..]),
+        ("250", &["Metropolitan France", "FRA"][..]),
+    ] {
+        for arguments in [
+            format!(r#"reporters: ["{code}"]"#),
+            format!(r#"reporters: ["FRA"], partners: ["{code}"]"#),
+        ] {
+            let refused = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows({arguments}, periods: ["1985"]) {{ value }} }}"#
+                ))
+                .await;
+            assert_eq!(
+                error_codes(&refused),
+                ["BAD_USER_INPUT"],
+                "{code}: {refused}"
+            );
+            let message = refused["errors"][0]["message"].as_str().unwrap();
+            assert!(!message.contains("ambiguous"), "{code}: {message}");
+            for name in names {
+                assert!(message.contains(name), "{code} lacks {name}: {message}");
+            }
+        }
+    }
+}

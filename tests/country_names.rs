@@ -264,3 +264,51 @@ async fn names_and_new_nodes_at_the_wire() {
     );
     assert_eq!(gateway.gta_requests(), 0);
 }
+
+/// Attack 21, FN.1/FN.2: "Macedonia FYR", "KSA", "Hongkong", "Kingdom of
+/// Eswatini", "Neth. Antilles" resolve; former areas' names ("Serbia and
+/// Montenegro", "USSR", "Czechoslovakia", "Yugoslavia", "Belgium-
+/// Luxembourg") are not null but an error naming the jurisdictions to ask
+/// for, in `jurisdiction(name:)` and as a country argument.
+#[tokio::test]
+async fn former_names_say_which_jurisdictions_to_ask_for() {
+    let gateway = TestGateway::start().await;
+    for (name, iso3) in [
+        ("Macedonia FYR", "MKD"),
+        ("KSA", "SAU"),
+        ("Hongkong", "HKG"),
+        ("Kingdom of Eswatini", "SWZ"),
+        ("Neth. Antilles", "ANT"),
+    ] {
+        let response = gateway
+            .query(&format!(r#"{{ jurisdiction(name: "{name}") {{ iso3 }} }}"#))
+            .await;
+        assert_eq!(
+            response["data"]["jurisdiction"]["iso3"], iso3,
+            "{name}: {response}"
+        );
+    }
+    for (name, expected) in [
+        ("Serbia and Montenegro", &["SRB", "MNE", "891"][..]),
+        ("USSR", &["RUS", "UKR", "810"][..]),
+        ("Fmr USSR", &["RUS", "810"][..]),
+        ("Czechoslovakia", &["CZE", "SVK", "200"][..]),
+        ("Yugoslavia", &["SRB", "HRV", "SVN", "890"][..]),
+        ("Belgium-Luxembourg", &["BEL", "LUX", "58"][..]),
+        ("East Germany", &["DEU", "278", "part of"][..]),
+    ] {
+        for query in [
+            format!(r#"{{ jurisdiction(name: "{name}") {{ iso3 }} }}"#),
+            format!(r#"{{ tradeFlows(reporters: ["{name}"], periods: ["1985"]) {{ value }} }}"#),
+        ] {
+            let response = gateway.query(&query).await;
+            let message = response["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: no error in {response}"));
+            assert!(message.contains("former area"), "{name}: {message}");
+            for word in expected {
+                assert!(message.contains(word), "{name} lacks {word}: {message}");
+            }
+        }
+    }
+}

@@ -19,6 +19,12 @@ pub(super) static CODES: &[(&str, &str)] = &[
 
 /// (alias, ISO3 of the jurisdiction it names). Written normalized.
 pub(super) static ALIASES: &[(&str, &str)] = &[
+    // Attack 21, FN.1/FN.2: forms people and Comtrade write.
+    ("macedonia fyr", "MKD"),
+    ("ksa", "SAU"),
+    ("hongkong", "HKG"),
+    ("kingdom of eswatini", "SWZ"),
+    ("neth antilles", "ANT"),
     // Official and common English names.
     ("afghanistan islamic republic of", "AFG"),
     ("antigua and barbuda", "ATG"),
@@ -355,6 +361,65 @@ pub fn normalized(text: &str) -> String {
     words.join(" ")
 }
 
+/// Names of former areas that covered several of today's jurisdictions
+/// (or part of one), with the Comtrade code of the area: no node stands for
+/// them, so a name is answered with an error naming the jurisdictions to
+/// ask for (`super::former_name`). Written normalized.
+pub(super) static FORMER_NAMES: &[(&str, u16)] = &[
+    ("serbia and montenegro", 891),
+    ("ussr", 810),
+    ("ussr 1990", 810),
+    ("fmr ussr", 810),
+    ("former ussr", 810),
+    ("soviet union", 810),
+    ("czechoslovakia", 200),
+    ("czechoslovakia 1992", 200),
+    ("yugoslavia", 890),
+    ("yugoslavia 1991", 890),
+    ("fmr yugoslavia", 890),
+    ("former yugoslavia", 890),
+    ("belgium luxembourg", 58),
+    ("belgium luxembourg 1998", 58),
+    ("netherlands antilles and aruba", 532),
+    ("so african customs union", 711),
+    ("southern african customs union", 711),
+    ("sacu", 711),
+    ("fmr sudan", 736),
+    ("sudan 2011", 736),
+    ("fmr ethiopia", 230),
+    ("ethiopia 1992", 230),
+    ("east germany", 278),
+    ("fmr democratic republic of germany", 278),
+    ("democratic republic of germany", 278),
+    ("democratic republic of germany 1990", 278),
+    ("german democratic republic", 278),
+    ("fmr federal republic of germany", 280),
+    ("federal republic of germany 1990", 280),
+    ("west germany", 280),
+    ("fmr democratic yemen", 720),
+    ("democratic yemen", 720),
+    ("democratic yemen 1990", 720),
+    ("south yemen", 720),
+    ("arab republic of yemen 1990", 886),
+    ("north yemen", 886),
+    ("fmr republic of vietnam", 868),
+    ("south vietnam", 868),
+    ("north vietnam", 866),
+    ("fmr tanganyika", 835),
+    ("tanganyika", 835),
+    ("zanzibar", 836),
+    ("rhodesia nyasaland", 717),
+    ("federation of rhodesia and nyasaland", 717),
+    ("east and west pakistan", 588),
+    ("peninsula malaysia", 459),
+    ("peninsula malaysia 1963", 459),
+    ("sabah", 461),
+    ("sabah 1963", 461),
+    ("sarawak", 457),
+    ("pacific islands", 582),
+    ("trust territory of the pacific islands", 582),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +435,17 @@ mod tests {
         assert_eq!(normalized("U.S.A."), "u s a");
         assert_eq!(normalized("Rep. of Moldova"), "republic of moldova");
         assert_eq!(normalized("N. Mariana Isds"), "northern mariana islands");
+    }
+
+    #[test]
+    fn former_names_are_written_normalized_and_name_a_listed_area() {
+        for (name, code) in FORMER_NAMES {
+            assert_eq!(normalized(name), *name);
+            assert!(
+                super::super::former_code(super::super::ReporterCode(*code)).is_some(),
+                "{name}: {code} is no former code"
+            );
+        }
     }
 
     #[test]

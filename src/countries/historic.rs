@@ -72,8 +72,13 @@ const NOW: Option<u16> = None;
 
 /// Every bounded code of the v1 reporter and partner lists (groups aside),
 /// in the lists' order. Where several former codes cover a jurisdiction in
-/// one year, the first listed is the one asked for (Germany before 1991 is
-/// West Germany's 280, not 278).
+/// one year, each covered part of it and all are asked for: Germany before
+/// 1991 is West Germany's 280 *and* East Germany's 278, Yemen before 1991
+/// 886 and 720, Viet Nam before 1975 868 and 866, Tanzania before 1965 835
+/// (Tanganyika) and 836 (Zanzibar), Panama before 1978 590 and 592 (the
+/// Canal Zone). The lists give years but not which jurisdiction a former
+/// area became part of, so `covers` is this module's own table (held
+/// against the lists' names in the tests below).
 pub static AREA_YEARS: &[AreaYears] = &[
     area(660, "Anguilla", 1981, NOW, &[]),
     area(
@@ -109,9 +114,21 @@ pub static AREA_YEARS: &[AreaYears] = &[
         Some(1992),
         &["CZE", "SVK"],
     ),
-    area(278, "Dem. Rep. of Germany (...1990)", 1900, Some(1990), &[]),
-    area(866, "Dem. Rep. of Vietnam (...1974)", 1900, Some(1974), &[]),
-    area(720, "Dem. Yemen (...1990)", 1900, Some(1990), &[]),
+    area(
+        278,
+        "Dem. Rep. of Germany (...1990)",
+        1900,
+        Some(1990),
+        &["DEU"],
+    ),
+    area(
+        866,
+        "Dem. Rep. of Vietnam (...1974)",
+        1900,
+        Some(1974),
+        &["VNM"],
+    ),
+    area(720, "Dem. Yemen (...1990)", 1900, Some(1990), &["YEM"]),
     area(
         588,
         "East and West Pakistan (...1971)",
@@ -189,8 +206,20 @@ pub static AREA_YEARS: &[AreaYears] = &[
         Some(1977),
         &["PAN"],
     ),
-    area(592, "Panama-Canal-Zone (...1977)", 1900, Some(1977), &[]),
-    area(459, "Peninsula Malaysia (...1963)", 1900, Some(1963), &[]),
+    area(
+        592,
+        "Panama-Canal-Zone (...1977)",
+        1900,
+        Some(1977),
+        &["PAN"],
+    ),
+    area(
+        459,
+        "Peninsula Malaysia (...1963)",
+        1900,
+        Some(1963),
+        &["MYS"],
+    ),
     area(498, "Rep. of Moldova", 1992, NOW, &[]),
     area(868, "Rep. of Vietnam (...1974)", 1900, Some(1974), &["VNM"]),
     area(638, "Réunion (Overseas France)", 1900, Some(1996), &[]),
@@ -203,7 +232,7 @@ pub static AREA_YEARS: &[AreaYears] = &[
     ),
     area(643, "Russian Federation", 1992, NOW, &[]),
     area(647, "Ryukyu Isd", 1900, Some(1972), &[]),
-    area(461, "Sabah (...1963)", 1900, Some(1963), &[]),
+    area(461, "Sabah (...1963)", 1900, Some(1963), &["MYS"]),
     area(652, "Saint Barthélemy", 2013, NOW, &[]),
     area(659, "Saint Kitts and Nevis", 1981, NOW, &[]),
     area(
@@ -214,7 +243,7 @@ pub static AREA_YEARS: &[AreaYears] = &[
         &["KNA", "AIA"],
     ),
     area(534, "Saint Maarten", 2010, NOW, &[]),
-    area(457, "Sarawak", 1900, Some(1963), &[]),
+    area(457, "Sarawak", 1900, Some(1963), &["MYS"]),
     area(688, "Serbia", 2006, NOW, &[]),
     area(
         891,
@@ -285,10 +314,14 @@ pub static AREA_YEARS: &[AreaYears] = &[
         "Zanzibar and Pemba Isd (...1964)",
         1900,
         Some(1964),
-        &[],
+        &["TZA"],
     ),
     area(716, "Zimbabwe", 1965, NOW, &[]),
 ];
+
+/// Former codes the v1 reporter list does not have (only its partner list
+/// does): Sarawak 457, a legacy reporter.
+const V1_PARTNERS_ONLY: &[u16] = &[457];
 
 /// The years of `code`, if they are bounded.
 pub fn area_years(code: ReporterCode) -> Option<&'static AreaYears> {
@@ -299,6 +332,22 @@ pub fn area_years(code: ReporterCode) -> Option<&'static AreaYears> {
 /// now), if it is one.
 pub fn former_code(code: ReporterCode) -> Option<&'static AreaYears> {
     area_years(code).filter(|area| !area.covers.is_empty())
+}
+
+/// The other former codes that covered part of the same jurisdiction as
+/// `code` in `year` (278 in 1989: 280, West Germany), when `code` covered
+/// only part of one; empty otherwise.
+pub fn other_parts(code: ReporterCode, year: u16) -> Vec<&'static AreaYears> {
+    let Some(former) = former_code(code) else {
+        return Vec::new();
+    };
+    let [iso3] = former.covers else {
+        return Vec::new();
+    };
+    AREA_YEARS
+        .iter()
+        .filter(|area| area.code != code && area.covers == [*iso3] && area.contains(year))
+        .collect()
 }
 
 /// Whether Comtrade publishes trade under `code` in `year`.
@@ -331,15 +380,38 @@ impl Country {
         role: AreaRole,
         year: u16,
     ) -> Result<ReporterCode, NoCodeInYear> {
+        self.comtrade_codes_in(dialect, role, year)
+            .map(|codes| codes[0])
+    }
+
+    /// Every Comtrade code this jurisdiction's territory was published under
+    /// in `year`, as reporter or partner: its own code where that code
+    /// exists in `year`; else every former code that covered it (or part of
+    /// it) then: one for Belgium in 1995 (58), two for Germany in 1989 (280
+    /// West, 278 East); else an error saying which years its codes cover.
+    /// Never empty.
+    pub fn comtrade_codes_in(
+        &self,
+        dialect: ComtradeDialect,
+        role: AreaRole,
+        year: u16,
+    ) -> Result<Vec<ReporterCode>, NoCodeInYear> {
         let own = self.own_comtrade_code(dialect, role);
         if let Some(code) = own.filter(|code| code_in_use(*code, year)) {
-            return Ok(code);
+            return Ok(vec![code]);
         }
-        if let Some(former) = AREA_YEARS
+        let formers: Vec<ReporterCode> = AREA_YEARS
             .iter()
-            .find(|area| area.covers.contains(&self.iso3) && area.contains(year))
-        {
-            return Ok(former.code);
+            .filter(|area| area.covers.contains(&self.iso3) && area.contains(year))
+            .filter(|area| {
+                !(dialect == ComtradeDialect::V1
+                    && role == AreaRole::Reporter
+                    && V1_PARTNERS_ONLY.contains(&area.code.0))
+            })
+            .map(|area| area.code)
+            .collect();
+        if !formers.is_empty() {
+            return Ok(formers);
         }
         let mut spans: Vec<String> = own
             .map(|code| {
@@ -353,26 +425,53 @@ impl Country {
         spans.extend(
             AREA_YEARS
                 .iter()
-                .filter(|area| area.covers.contains(&self.iso3))
+                .filter(|area| area.covers.contains(&self.iso3) && Some(area.code) != own)
                 .map(|area| format!("{} ({}) {}", area.code, area.name, area.span())),
         );
         // Successors: the other jurisdictions a code that covered this one
         // (and has ended) covered, under their own codes that year (the
         // Netherlands Antilles after 2010: Curaçao, Sint Maarten, Bonaire).
+        // Said as what it is: the *other* jurisdictions' codes, which do
+        // not cover this one (Aruba in 1987: 532 had ended, and the
+        // Netherlands Antilles' 530 does not cover Aruba).
         let mut successors: Vec<String> = Vec::new();
         for former in AREA_YEARS.iter().filter(|area| {
             area.covers.contains(&self.iso3) && area.exit.is_some_and(|exit| exit < year)
         }) {
+            let mut others: Vec<String> = Vec::new();
             for other in former.covers.iter().filter_map(|iso3| super::by_iso3(iso3)) {
                 if let Some(code) = other
                     .own_comtrade_code(dialect, role)
                     .filter(|code| other.id != self.id && code_in_use(*code, year))
                 {
                     let named = format!("{} ({code})", other.name);
-                    if !successors.contains(&named) {
-                        successors.push(named);
+                    if !others.contains(&named) {
+                        others.push(named);
                     }
                 }
+            }
+            if !others.is_empty() {
+                successors.push(format!(
+                    "the other jurisdictions {} ({}) covered are reported as {}, which do not include {}",
+                    former.code,
+                    former.name,
+                    others.join(", "),
+                    self.name
+                ));
+            }
+        }
+        // A partner with no code of its own that year whose trade a
+        // reporter code counts in (the US Virgin Islands within the USA's
+        // 842 since 1981).
+        if role == AreaRole::Partner {
+            if let Some(within) = self
+                .comtrade(dialect)
+                .code()
+                .filter(|code| Some(*code) != own && code_in_use(*code, year))
+            {
+                successors.push(format!(
+                    "as a reporter it is counted within {within} then; ask for that partner instead"
+                ));
             }
         }
         let role_name = match role {
@@ -391,7 +490,7 @@ impl Country {
                 if successors.is_empty() {
                     String::new()
                 } else {
-                    format!("; in {year} its former area is reported as {}", successors.join(", "))
+                    format!("; in {year} {}", successors.join("; "))
                 }
             ),
         })
@@ -429,10 +528,29 @@ pub fn area_jurisdictions(
     }
     match role {
         AreaRole::Reporter => super::by_comtrade_code(dialect, code).to_vec(),
-        AreaRole::Partner => super::by_comtrade_partner(dialect, code)
-            .into_iter()
-            .collect(),
+        AreaRole::Partner => {
+            // A partner code also stands for the jurisdictions counted
+            // within it (partner 251 is France and Monaco).
+            let mut covered: Vec<&'static Country> = super::by_comtrade_partner(dialect, code)
+                .into_iter()
+                .collect();
+            for country in super::all().iter().chain(super::beyond_gta()) {
+                if country.comtrade_partner(dialect) == ComtradePartner::Within(code)
+                    && !covered.iter().any(|seen| seen.id == country.id)
+                {
+                    covered.push(country);
+                }
+            }
+            covered
+        }
     }
+}
+
+/// Whether `code` is a former area that covered several of today's
+/// jurisdictions (58 Belgium-Luxembourg, 891 Serbia and Montenegro): a row
+/// under it is no single jurisdiction's.
+pub fn is_union_code(code: ReporterCode) -> bool {
+    former_code(code).is_some_and(|area| area.covers.len() > 1)
 }
 
 #[cfg(test)]
@@ -447,10 +565,60 @@ mod tests {
             .map(|code| code.0)
     }
 
+    fn codes(iso3: &str, role: AreaRole, year: u16) -> Vec<u16> {
+        lookup(iso3)
+            .unwrap()
+            .comtrade_codes_in(ComtradeDialect::V1, role, year)
+            .unwrap()
+            .into_iter()
+            .map(|code| code.0)
+            .collect()
+    }
+
+    /// Attack 21, F2.1: a jurisdiction-year covered by two former codes is
+    /// asked under both, as reporter and as partner, in both dialects.
+    #[test]
+    fn predecessors_with_two_codes_are_all_asked_for() {
+        use AreaRole::{Partner, Reporter};
+        for role in [Reporter, Partner] {
+            assert_eq!(codes("DEU", role, 1989), vec![278, 280]);
+            assert_eq!(codes("YEM", role, 1989), vec![886, 720]);
+            assert_eq!(codes("VNM", role, 1974), vec![866, 868]);
+            assert_eq!(codes("TZA", role, 1964), vec![835, 836]);
+            assert_eq!(codes("PAN", role, 1977), vec![590, 592]);
+            assert_eq!(codes("MYS", role, 1964), vec![458]);
+            assert_eq!(codes("DEU", role, 1991), vec![276]);
+            assert_eq!(codes("YEM", role, 1991), vec![887]);
+            assert_eq!(codes("BEL", role, 1995), vec![58]);
+        }
+        assert_eq!(codes("MYS", Reporter, 1963), vec![459, 461]);
+        assert_eq!(codes("MYS", Partner, 1963), vec![459, 461, 457]);
+        let parts = |code: u16, year: u16| -> Vec<u16> {
+            other_parts(ReporterCode(code), year)
+                .iter()
+                .map(|area| area.code.0)
+                .collect()
+        };
+        assert_eq!(parts(278, 1989), vec![280]);
+        assert_eq!(parts(280, 1989), vec![278]);
+        assert_eq!(parts(836, 1964), vec![835]);
+        assert!(parts(58, 1995).is_empty());
+        assert!(parts(356, 1970).is_empty());
+        assert!(is_union_code(ReporterCode(891)) && !is_union_code(ReporterCode(278)));
+        let taiwan = area_jurisdictions(ComtradeDialect::V1, Partner, ReporterCode(158));
+        assert_eq!(taiwan.iter().map(|c| c.iso3).collect::<Vec<_>>(), ["TWN"]);
+        let france = area_jurisdictions(ComtradeDialect::V1, Partner, ReporterCode(251));
+        assert!(
+            france.iter().any(|c| c.iso3 == "FRA") && france.iter().any(|c| c.iso3 == "MCO"),
+            "{:?}",
+            france.iter().map(|c| c.iso3).collect::<Vec<_>>()
+        );
+    }
+
     #[test]
     fn codes_follow_the_year() {
         use AreaRole::{Partner, Reporter};
-        assert_eq!(code("DEU", Reporter, 1985), Ok(280));
+        assert_eq!(codes("DEU", Reporter, 1985), vec![278, 280]);
         assert_eq!(code("DEU", Reporter, 1991), Ok(276));
         assert_eq!(code("USA", Reporter, 1975), Ok(841));
         assert_eq!(code("IND", Reporter, 1974), Ok(356));
@@ -467,6 +635,14 @@ mod tests {
             "{refused}"
         );
         assert!(code("TLS", Reporter, 1995).is_err());
+        // Attack 21, F2.2: the refusals say what is true, once.
+        let aruba = code("ABW", Reporter, 1987).unwrap_err().message;
+        assert!(
+            aruba.contains("do not include Aruba") && !aruba.contains("its former area is"),
+            "{aruba}"
+        );
+        assert_eq!(refused.matches("850").count(), 1, "{refused}");
+        assert!(refused.contains("within 842"), "{refused}");
         let dissolved = code("ANT", Reporter, 2015).unwrap_err().message;
         assert!(
             dissolved.contains("1986-2010")

@@ -28,8 +28,8 @@ use std::sync::LazyLock;
 pub use aliases::normalized;
 pub use groups::{bloc, group, groups, Bloc, CountryGroup, EUROPEAN_UNION};
 pub use historic::{
-    area_jurisdictions, area_years, code_in_use, former_code, AreaRole, AreaYears, NoCodeInYear,
-    AREA_YEARS,
+    area_jurisdictions, area_years, code_in_use, former_code, is_union_code, other_parts, AreaRole,
+    AreaYears, NoCodeInYear, AREA_YEARS,
 };
 pub use partners::ComtradePartner;
 
@@ -191,6 +191,14 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             }
         }
     }
+    // v1's partner list also has 158 "Taiwan, Province of China" beside
+    // 490 "Other Asia, nes" (the code Chinese Taipei is asked for under): a
+    // row a reporter files under 158 is Chinese Taipei's too (attack 21).
+    if let Some(taiwan) = table::COUNTRIES.iter().find(|c| c.iso3 == "TWN") {
+        by_partner
+            .entry((ComtradeDialect::V1, ReporterCode(158)))
+            .or_insert(taiwan);
+    }
     for (code, iso3) in aliases::CODES {
         by_code.insert((*code).to_owned(), by_iso3(iso3));
     }
@@ -248,7 +256,8 @@ pub fn by_name(name: &str) -> Option<&'static Country> {
         return Some(country);
     }
     let (base, qualifier, bracketed) = if name.contains('(') {
-        (without_brackets(name), brackets_of(name), true)
+        let (outside, inside) = split_brackets(name);
+        (outside, inside, true)
     } else {
         let (base, qualifier) = name.split_once(',')?;
         (base.to_owned(), qualifier.to_owned(), false)
@@ -265,40 +274,20 @@ pub fn by_name(name: &str) -> Option<&'static Country> {
         .flatten()
 }
 
-/// The text inside round brackets.
-fn brackets_of(text: &str) -> String {
+/// `text` split by round brackets: what is outside them, and what is
+/// inside.
+fn split_brackets(text: &str) -> (String, String) {
+    let (mut outside, mut inside) = (String::new(), String::new());
     let mut depth = 0u32;
-    text.chars()
-        .filter(|c| match c {
-            '(' => {
-                depth += 1;
-                false
-            }
-            ')' => {
-                depth = depth.saturating_sub(1);
-                false
-            }
-            _ => depth > 0,
-        })
-        .collect()
-}
-
-/// `text` without its parts in round brackets.
-fn without_brackets(text: &str) -> String {
-    let mut depth = 0u32;
-    text.chars()
-        .filter(|c| match c {
-            '(' => {
-                depth += 1;
-                false
-            }
-            ')' => {
-                depth = depth.saturating_sub(1);
-                false
-            }
-            _ => depth == 0,
-        })
-        .collect()
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => inside.push(c),
+            _ => outside.push(c),
+        }
+    }
+    (outside, inside)
 }
 
 /// The jurisdictions an ambiguous name could mean ("Congo"), if it is one.
@@ -351,6 +340,9 @@ pub fn by_comtrade_partner(
 pub fn lookup(any: &str) -> Option<&'static Country> {
     let text = any.trim();
     if let Ok(number) = text.parse::<u16>() {
+        if comtrade_area_beyond_jurisdictions(number).is_some() {
+            return None;
+        }
         return match number_candidates(number).as_slice() {
             [one] => Some(*one),
             _ => None,
@@ -392,6 +384,89 @@ pub fn number_candidates(number: u16) -> Vec<&'static Country> {
     candidates
 }
 
+/// Comtrade area codes (reporter or partner lists) that stand for no
+/// jurisdiction: groups and "nes" areas, and France's metropolitan partner
+/// code. As a country argument each is refused, saying what it is (and, for
+/// 492, that GTA's 492 is Monaco): taking 492 as Monaco would answer
+/// Monaco's trade to a user who read 492 "Europe EU, nes" in a Comtrade row.
+static COMTRADE_AREAS_BEYOND_JURISDICTIONS: &[(u16, &str, &str)] = &[
+    (
+        97,
+        "European Union",
+        "a group: ask for its members, `jurisdictions(group: \"EU-27\")`",
+    ),
+    (
+        975,
+        "ASEAN",
+        "a group: ask for its members, `jurisdictions(group: \"ASEAN\")`",
+    ),
+    (
+        250,
+        "Metropolitan France",
+        "a v1 partner code for France without its overseas departments; ask for France (FRA, Comtrade 251)",
+    ),
+    (
+        492,
+        "Europe EU, nes",
+        "trade Comtrade could not place in a European country, no jurisdiction",
+    ),
+    (
+        899,
+        "Areas, nes",
+        "trade Comtrade could not place in any area, no jurisdiction",
+    ),
+];
+
+/// What a Comtrade code that stands for no jurisdiction is, if `number` is one.
+pub fn comtrade_area_beyond_jurisdictions(number: u16) -> Option<(&'static str, &'static str)> {
+    COMTRADE_AREAS_BEYOND_JURISDICTIONS
+        .iter()
+        .find(|(code, _, _)| *code == number)
+        .map(|(_, name, what)| (*name, *what))
+}
+
+/// The former area a name stands for ("Serbia and Montenegro", "USSR",
+/// "Czechoslovakia"), if it is the name of one rather than a jurisdiction's.
+pub fn former_name(name: &str) -> Option<&'static AreaYears> {
+    let name = normalized(name);
+    aliases::FORMER_NAMES
+        .iter()
+        .find(|(former, _)| *former == name)
+        .and_then(|(_, code)| area_years(ReporterCode(*code)))
+}
+
+/// What a former area was and which jurisdictions to ask for instead.
+pub fn former_area_message(given: &str, area: &AreaYears) -> String {
+    let covered: Vec<&'static Country> = area
+        .covers
+        .iter()
+        .filter_map(|iso3| by_iso3(iso3))
+        .collect();
+    let named: Vec<String> = covered
+        .iter()
+        .map(|country| format!("{} ({})", country.name, country.iso3))
+        .collect();
+    let asked: Vec<String> = covered
+        .iter()
+        .map(|country| format!("{:?}", country.iso3))
+        .collect();
+    if let [only] = covered.as_slice() {
+        return format!(
+            "{given} is Comtrade area {} {:?}, a former area ({}) that is now part of {} ({}): ask for {:?}; for those years its rows come back beside the other parts', each saying which part it is (reporterPredecessorArea / partnerPredecessorArea)",
+            area.code, area.name, area.span(), only.name, only.iso3, only.iso3
+        );
+    }
+    format!(
+        "{given} is Comtrade area {} {:?}, a former area ({}) covering {}: no single jurisdiction; ask for those jurisdictions ([{}]): for the years of {} its rows come back once, listing them in reporterJurisdictions / partnerJurisdictions, and for later years each is asked under its own code",
+        area.code,
+        area.name,
+        area.span(),
+        named.join(", "),
+        asked.join(", "),
+        area.code
+    )
+}
+
 /// Why a country argument could not be resolved, in words a user can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownCountry {
@@ -403,6 +478,24 @@ impl std::error::Error for UnknownCountry {}
 impl fmt::Display for UnknownCountry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Ok(number) = self.given.trim().parse::<u16>() {
+            if let Some((name, what)) = comtrade_area_beyond_jurisdictions(number) {
+                return match by_gta_id(GtaId(number)) {
+                    Some(gta) => write!(
+                        f,
+                        "country {number} means two different areas: GTA id {number} is {} ({}), Comtrade area {number} is {name:?} ({what}); give {}'s ISO code or name for it",
+                        gta.name, gta.iso3, gta.name
+                    ),
+                    None => write!(
+                        f,
+                        "Comtrade area {number} is {name:?}, {what}; it is not a jurisdiction"
+                    ),
+                };
+            }
+            if let Some(area) = former_code(ReporterCode(number))
+                .filter(|area| area.covers.len() > 1 && by_gta_id(GtaId(number)).is_none())
+            {
+                return f.write_str(&former_area_message(&format!("{number}"), area));
+            }
             let candidates = number_candidates(number);
             if candidates.len() > 1 {
                 let named: Vec<String> = candidates
@@ -430,6 +523,9 @@ impl fmt::Display for UnknownCountry {
                     named.join(" or ")
                 );
             }
+        }
+        if let Some(area) = former_name(&self.given) {
+            return f.write_str(&former_area_message(&format!("{:?}", self.given), area));
         }
         if let Some(candidates) = ambiguous(&self.given) {
             let named: Vec<String> = candidates

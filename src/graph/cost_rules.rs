@@ -283,9 +283,14 @@ impl FieldRules for GraphCostRules {
                     .and_then(|given| countries::resolve_all(&given).ok())
                     .and_then(|reporters| planned_requests(self.comtrade, &reporters, arguments));
                 let pages = planned.unwrap_or_else(|| {
-                    reporters.div_ceil(
+                    // Reporters the estimate cannot resolve (a bloc): the
+                    // packing arithmetic, and what code changes can add.
+                    let (changing, alone) =
+                        code_changes(self.comtrade, arguments).unwrap_or((0, 0));
+                    (reporters.div_ceil(
                         comtrade_limits(self.comtrade, Frequency::Annual).reporters as u64,
-                    ) * requests
+                    ) * requests)
+                        .saturating_add(reporters.min(changing).saturating_mul(alone))
                 });
                 rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages });
             }

@@ -532,7 +532,12 @@ impl JurisdictionQueries {
                 // "Congo": which one? Say so rather than answer null.
                 return Some(Err(Error::from(countries::UnknownCountry { given: name })).graphql());
             }
-            countries::by_name(&name)
+            let found = countries::by_name(&name);
+            if found.is_none() && countries::former_name(&name).is_some() {
+                // "USSR": no node, but not unknown either; say what to ask for.
+                return Some(Err(Error::from(countries::UnknownCountry { given: name })).graphql());
+            }
+            found
         };
         country.map(|country| Ok(Jurisdiction::Known(country)))
     }

@@ -100,6 +100,30 @@ fn partner_jurisdiction(dialect: ComtradeDialect, code: u16) -> Option<Jurisdict
     countries::by_comtrade_partner(dialect, ReporterCode(code)).map(Jurisdiction::Known)
 }
 
+/// "Comtrade area 278 (Dem. Rep. of Germany (...1990)) is a predecessor
+/// area: part of Germany (DEU) in 1989; the rest is 280 (...)".
+fn predecessor_area(code: u16, period: &str) -> Option<String> {
+    let year: u16 = period.get(..4)?.parse().ok()?;
+    let area = countries::former_code(ReporterCode(code))?;
+    let others = countries::other_parts(ReporterCode(code), year);
+    let [iso3] = area.covers else { return None };
+    if others.is_empty() {
+        return None;
+    }
+    let whole = countries::by_iso3(iso3).map_or((*iso3).to_owned(), |country| {
+        format!("{} ({iso3})", country.name)
+    });
+    let rest: Vec<String> = others
+        .iter()
+        .map(|other| format!("{} ({})", other.code, other.name))
+        .collect();
+    Some(format!(
+        "Comtrade area {code} ({}) is a predecessor area: only part of {whole} in {year}; the rest is {}",
+        area.name,
+        rest.join(" and ")
+    ))
+}
+
 /// One reported trade flow: what `reporter` says it imported from or
 /// exported to `partner` in `period`. Values are the reporter's own; v1 rows
 /// are totals over customs procedures and modes of transport.
@@ -115,16 +139,23 @@ pub struct TradeFlow {
 /// and modes of transport.
 #[Object]
 impl TradeFlow {
-    /// The reporting jurisdiction.
+    /// The reporting jurisdiction; null when the reporter code is a former
+    /// area that covered several jurisdictions (58 Belgium-Luxembourg, 891
+    /// Serbia and Montenegro, 810 USSR): `reporterJurisdictions` lists them.
     async fn reporter(&self) -> Option<&Jurisdiction> {
+        if countries::is_union_code(ReporterCode(self.record.reporter_code)) {
+            return None;
+        }
         self.reporter.as_ref()
     }
-    /// The partner jurisdiction; null for World and for areas that are not
-    /// jurisdictions (see `partnerCode` and `partnerName`).
+    /// The partner jurisdiction; null for World, for areas that are not
+    /// jurisdictions (see `partnerCode` and `partnerName`) and for former
+    /// areas that covered several (`partnerJurisdictions` lists them).
     async fn partner(&self) -> Option<Jurisdiction> {
-        (self.record.partner_code != 0)
-            .then(|| partner_jurisdiction(self.dialect, self.record.partner_code))
-            .flatten()
+        (self.record.partner_code != 0
+            && !countries::is_union_code(ReporterCode(self.record.partner_code)))
+        .then(|| partner_jurisdiction(self.dialect, self.record.partner_code))
+        .flatten()
     }
     /// Every jurisdiction whose trade the reporter code stands for: one for
     /// most rows; Belgium and Luxembourg for 58 (until 1998), Serbia and
@@ -143,20 +174,49 @@ impl TradeFlow {
         covered.into_iter().map(Jurisdiction::Known).collect()
     }
     /// Every jurisdiction the partner code stands for (58: Belgium and
-    /// Luxembourg until 1998); empty for World and areas that are no
-    /// jurisdiction.
+    /// Luxembourg until 1998; 251: France and Monaco, counted within it;
+    /// 842 since 1981: the USA and the US Virgin Islands); empty for World
+    /// and areas that are no jurisdiction.
     async fn partner_jurisdictions(&self) -> Vec<Jurisdiction> {
         if self.record.partner_code == 0 {
             return Vec::new();
         }
-        countries::area_jurisdictions(
-            self.dialect,
-            AreaRole::Partner,
-            ReporterCode(self.record.partner_code),
-        )
-        .into_iter()
-        .map(Jurisdiction::Known)
-        .collect()
+        let code = ReporterCode(self.record.partner_code);
+        let mut covered = countries::area_jurisdictions(self.dialect, AreaRole::Partner, code);
+        // A jurisdiction with no partner code of its own that year whose
+        // trade the code counts as a reporter (the US Virgin Islands within
+        // 842 since 1981, when its own 850 ended).
+        if let Some(year) = self
+            .record
+            .period
+            .get(..4)
+            .and_then(|year| year.parse::<u16>().ok())
+        {
+            for country in countries::all().iter().chain(countries::beyond_gta()) {
+                if country.comtrade(self.dialect).code() == Some(code)
+                    && !covered.iter().any(|seen| seen.id == country.id)
+                    && country
+                        .comtrade_codes_in(self.dialect, AreaRole::Partner, year)
+                        .is_err()
+                {
+                    covered.push(country);
+                }
+            }
+        }
+        covered.into_iter().map(Jurisdiction::Known).collect()
+    }
+    /// When the reporter code is a former area that covered only part of
+    /// today's jurisdiction, what it was and which other codes covered the
+    /// rest that year (Germany in 1989: 278 "Dem. Rep. of Germany" beside
+    /// 280 "Fed. Rep. of Germany"); a field asked for such a jurisdiction
+    /// returns one row per part. Null for every other code.
+    async fn reporter_predecessor_area(&self) -> Option<String> {
+        predecessor_area(self.record.reporter_code, &self.record.period)
+    }
+    /// As `reporterPredecessorArea`, for the partner code (partner Germany
+    /// in 1989 is 280 and 278, one row each).
+    async fn partner_predecessor_area(&self) -> Option<String> {
+        predecessor_area(self.record.partner_code, &self.record.period)
     }
     /// Comtrade's reporter code (842 for the USA).
     async fn reporter_code(&self) -> i32 {
@@ -346,29 +406,36 @@ impl FlowArguments {
     ) -> Result<Vec<TradeFlowKey>, Error> {
         let in_year = |country: &Country, role, year| {
             country
-                .comtrade_code_in(dialect, role, year)
+                .comtrade_codes_in(dialect, role, year)
                 .map_err(|refused| Error::bad_input(refused.message))
         };
         let mut keys = Vec::with_capacity(self.periods.len() * self.partners.len());
         for period in &self.periods {
             let year = period.year();
-            let reporter = match country.zip(year) {
+            // Every code that covered the jurisdiction's territory that year:
+            // Germany in 1989 is 280 (West) and 278 (East), one row each.
+            let reporters = match country.zip(year) {
                 Some((country, year)) => in_year(country, AreaRole::Reporter, year)?,
-                None => reporter,
+                None => vec![reporter],
             };
-            for (partner, partner_country) in &self.partners {
-                let partner = match partner_country.zip(year) {
-                    Some((country, year)) => {
-                        PartnerCode::Area(in_year(country, AreaRole::Partner, year)?.0)
+            for reporter in &reporters {
+                for (partner, partner_country) in &self.partners {
+                    let partners = match partner_country.zip(year) {
+                        Some((country, year)) => in_year(country, AreaRole::Partner, year)?
+                            .into_iter()
+                            .map(|code| PartnerCode::Area(code.0))
+                            .collect(),
+                        None => vec![*partner],
+                    };
+                    for partner in partners {
+                        keys.push(TradeFlowKey {
+                            reporter: *reporter,
+                            partner,
+                            period: period.clone(),
+                            shape: self.shape.clone(),
+                        });
                     }
-                    None => *partner,
-                };
-                keys.push(TradeFlowKey {
-                    reporter,
-                    partner,
-                    period: period.clone(),
-                    shape: self.shape.clone(),
-                });
+                }
             }
         }
         Ok(keys)
@@ -389,8 +456,16 @@ pub(crate) fn planned_requests(
     let flows = parsed_flow_arguments(dialect, arguments)?;
     let mut triples = Vec::new();
     for country in reporters {
-        let code = country.comtrade(dialect).code()?;
-        for key in flows.keys(dialect, code, Some(country)).ok()? {
+        // A reporter Comtrade does not have, or one refused for a year,
+        // sends nothing (its field fails, or it answers empty): counting
+        // the others keeps the estimate a worst case.
+        let Some(code) = country.comtrade(dialect).code() else {
+            continue;
+        };
+        let Ok(keys) = flows.keys(dialect, code, Some(country)) else {
+            continue;
+        };
+        for key in keys {
             triples.push((key.reporter, key.partner, key.period));
         }
     }

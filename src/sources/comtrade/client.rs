@@ -414,28 +414,109 @@ fn replenished_in(message: &str) -> Option<u64> {
     clock_seconds(message.split("replenished in").nth(1)?.trim())
 }
 
-/// Seconds from the legacy usage limit's "when requests may resume" (seed
-/// 004): "You may resume requests in 1200 seconds", "in 20 minutes", "in
-/// 1 hour", "in 00:20:00".
+/// Seconds from a usage limit's "when requests may resume", in the words
+/// Comtrade's two front ends use: the legacy API (seed 004: "You may resume
+/// requests in 1200 seconds", "in 20 minutes", "in 00:20:00") and v1's
+/// Azure API Management ("Rate limit is exceeded. Try again in 23
+/// seconds."), and the variants a gateway in front may write: "Try again in
+/// 59 minutes", "in 1 hour", "in 2 days", "in 1 hour and 5 minutes",
+/// "resume after 00:45:30", "resume at 2037-01-01T00:00:00Z" (the seconds
+/// from now until then).
 fn resume_in(message: &str) -> Option<u64> {
-    let after = &message[message.find("resum")?..];
-    let after = after.split(" in ").nth(1)?.trim_start();
-    if let Some(seconds) = clock_seconds(after).filter(|_| after.contains(':')) {
-        return Some(seconds);
+    resume_in_at(message, std::time::SystemTime::now())
+}
+
+/// [`resume_in`] with the time it is now.
+fn resume_in_at(message: &str, now: std::time::SystemTime) -> Option<u64> {
+    let message = message.to_ascii_lowercase();
+    // The part that says when: after the last "resume", "try again",
+    // "retry" or "wait" (an earlier "100 requests in 1 hour" is the limit,
+    // not the wait); the whole message when none of them is there.
+    let anchor = ["resum", "again", "retry", "wait"]
+        .iter()
+        .filter_map(|word| message.rfind(word))
+        .max()
+        .unwrap_or(0);
+    let when = &message[anchor..];
+    if let Some(at) = absolute_time(when) {
+        return Some(at.duration_since(now).map_or(0, |left| {
+            left.as_secs() + u64::from(left.subsec_nanos() > 0)
+        }));
     }
-    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-    let count: u64 = digits.parse().ok()?;
-    let unit = after[digits.len()..].trim_start();
-    let per = if unit.starts_with("hour") || unit.starts_with("hr") {
-        3600
-    } else if unit.starts_with("min") {
-        60
-    } else if unit.starts_with("sec") || unit.starts_with('s') {
-        1
-    } else {
-        return None;
-    };
-    Some(count * per)
+    for (position, _) in when.match_indices(' ') {
+        let rest = &when[position + 1..];
+        let Some(rest) = ["in ", "after ", "within "]
+            .iter()
+            .find_map(|word| rest.strip_prefix(word))
+        else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if let Some(seconds) = clock_seconds(rest).filter(|_| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_digit() || *c == ':')
+                .any(|c| c == ':')
+        }) {
+            return Some(seconds);
+        }
+        if let Some(seconds) = duration_words(rest) {
+            return Some(seconds);
+        }
+    }
+    None
+}
+
+/// Seconds in "2 days", "1 hour and 5 minutes", "1h 5m", "90 s", "23 seconds".
+fn duration_words(text: &str) -> Option<u64> {
+    let mut total: Option<u64> = None;
+    let mut rest = text;
+    loop {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let Ok(count) = digits.parse::<u64>() else {
+            break;
+        };
+        let after = rest[digits.len()..].trim_start();
+        let unit: String = after
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .collect();
+        let per = match unit.as_str() {
+            "d" | "day" | "days" => 86_400,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            _ => break,
+        };
+        total = Some(total.unwrap_or(0).checked_add(count.checked_mul(per)?)?);
+        rest = after[unit.len()..].trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+        rest = rest.strip_prefix("and ").unwrap_or(rest).trim_start();
+    }
+    total
+}
+
+/// The first "2037-01-01T00:00:00Z" (or with a space, without the Z: UTC)
+/// in `text`.
+fn absolute_time(text: &str) -> Option<std::time::SystemTime> {
+    let bytes = text.as_bytes();
+    (0..bytes.len()).find_map(|start| {
+        let candidate: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '-' | ':' | 't' | 'z' | ' ' | '.'))
+            .collect();
+        let looks = candidate.len() >= 16
+            && candidate.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && candidate.as_bytes()[4] == b'-'
+            && (start == 0 || !bytes[start - 1].is_ascii_digit());
+        if !looks {
+            return None;
+        }
+        // Longest prefix humantime reads ("…:00z." and trailing words cut).
+        let upper = candidate.to_ascii_uppercase();
+        (16..=upper.len())
+            .rev()
+            .find_map(|end| humantime::parse_rfc3339_weak(upper[..end].trim_end()).ok())
+    })
 }
 
 /// Seconds in a leading "hh:mm:ss" or "mm:ss".
@@ -496,6 +577,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Attack 21, F6.2: the status value as a string is read the same.
+        let quoted =
+            br#"{"validation": {"status": {"value": "5004"}, "message": "Invalid parameter ps"}}"#;
+        assert!(matches!(
+            refusal(400, quoted, None),
+            Some(Error::UpstreamValidation { status: 5004, .. })
+        ));
         let usage =
             b"Usage limit: 100 requests per hour reached. You may resume requests in 20 minutes.";
         assert!(matches!(
@@ -507,5 +595,93 @@ mod tests {
         ));
         assert_eq!(resume_in("you may resume requests in 00:02:05."), Some(125));
         assert_eq!(resume_in("you may resume requests shortly."), None);
+    }
+
+    /// Attack 21, F6.1: the wordings a 409 gives its wait in.
+    #[test]
+    fn the_wait_is_read_in_every_wording() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(2_000_000_000);
+        for (message, seconds) in [
+            ("Usage limit exceeded. Please try again in 59 minutes.", 3540),
+            ("Rate limit is exceeded. Try again in 1 hour.", 3600),
+            (
+                r#"{ "statusCode": 409, "message": "Rate limit is exceeded. Try again in 23 seconds." }"#,
+                23,
+            ),
+            ("Too many requests. Try again in 1 second.", 1),
+            ("Usage limit exceeded. Requests may resume after 00:45:30.", 2730),
+            ("Usage limit exceeded. Try again in 2 days.", 172_800),
+            ("Quota exceeded; usage resumes in 1 hour and 5 minutes.", 3900),
+            (
+                "Usage limit: 100 requests in 1 hour reached. You may resume requests in 20 minutes.",
+                1200,
+            ),
+            ("You may resume requests in 3540 seconds", 3540),
+            // 2033-05-18T03:33:20Z is 2_000_000_000; an hour later:
+            ("Usage limit exceeded. Requests may resume at 2033-05-18T04:33:20Z.", 3600),
+            ("Requests may resume at 2033-05-18 04:33:20.", 3600),
+            ("Requests may resume at 2000-01-01T00:00:00Z.", 0),
+        ] {
+            assert_eq!(resume_in_at(message, now), Some(seconds), "{message}");
+        }
+        assert_eq!(resume_in_at("Try again later.", now), None);
+        let body = br#"{ "statusCode": 409, "message": "Rate limit is exceeded. Try again in 23 seconds." }"#;
+        assert!(matches!(
+            refusal(409, body, None),
+            Some(Error::UpstreamRateLimited {
+                retry_after: Some(23),
+                ..
+            })
+        ));
+    }
+
+    fn phrase(count: u64, unit: &str) -> String {
+        format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
+    }
+
+    proptest::proptest! {
+        /// Any wait, in any of the wordings, reads back as its seconds.
+        #[test]
+        fn generated_waits_read_back(
+            days in 0u64..3,
+            hours in 0u64..24,
+            minutes in 0u64..60,
+            seconds in 0u64..60,
+            lead in 0usize..5,
+            form in 0usize..5,
+        ) {
+            let total = days * 86_400 + hours * 3600 + minutes * 60 + seconds;
+            let mut parts = Vec::new();
+            for (count, unit) in [(days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second")] {
+                if count > 0 {
+                    parts.push(phrase(count, unit));
+                }
+            }
+            if parts.is_empty() {
+                parts.push("0 seconds".to_owned());
+            }
+            let words = match parts.len() {
+                1 => parts[0].clone(),
+                _ => format!("{} and {}", parts[..parts.len() - 1].join(", "), parts[parts.len() - 1]),
+            };
+            let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(2_000_000_000);
+            let at = humantime::format_rfc3339_seconds(now + std::time::Duration::from_secs(total));
+            let when = match form {
+                0 => format!("in {words}"),
+                1 => format!("in {total} seconds"),
+                2 => format!("after {:02}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60),
+                3 => format!("at {at}"),
+                _ => format!("in {} minutes", total / 60),
+            };
+            let expected = if form == 4 { total / 60 * 60 } else { total };
+            let message = [
+                format!("Usage limit exceeded. Requests may resume {when}."),
+                format!("Rate limit is exceeded. Try again {when}."),
+                format!(r#"{{"statusCode": 409, "message": "Try again {when}."}}"#),
+                format!("Usage limit: 100 requests per hour reached. You may resume requests {when}"),
+                format!("Quota exceeded; usage resumes {when}."),
+            ][lead].clone();
+            proptest::prop_assert_eq!(resume_in_at(&message, now), Some(expected), "{}", message);
+        }
     }
 }

@@ -184,6 +184,23 @@ fn area_code(code: &Code, field: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{field} {code:?} is not an area code"))
 }
 
+/// A status value written as a number or as a string of digits.
+fn status_value<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Number(i64),
+        Text(String),
+    }
+    match Value::deserialize(deserializer)? {
+        Value::Number(value) => Ok(value),
+        Value::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("status value {text:?} is no number"))),
+    }
+}
+
 fn non_empty(text: Option<String>) -> Option<String> {
     text.filter(|text| !text.trim().is_empty())
 }
@@ -209,6 +226,8 @@ pub struct LegacyValidation {
 pub struct LegacyStatus {
     #[serde(default)]
     pub name: Option<String>,
+    /// 5004, or "5004" as a string (attack 21 F6.2).
+    #[serde(deserialize_with = "status_value")]
     pub value: i64,
     #[serde(default)]
     pub description: Option<String>,
