@@ -11,7 +11,11 @@
 //! - [`config`]: flags and environment (clap), one section per source.
 //! - [`server`]: the axum router (`/graphql`, GraphiQL at `/`, `/healthz`,
 //!   `/metrics`), GraphQL-over-HTTP content negotiation, the connection loop
-//!   (header timeout, shutdown deadline), client identity for budget shares.
+//!   (connections bounded in number and by requests in flight, a total body
+//!   deadline, shutdown deadline), client identity for budget shares, one
+//!   subscription per id on a WebSocket.
+//! - [`memory`]: what a decoded value really holds, measured by a counting
+//!   wrapper around the allocator (cache entries are weighed by it).
 //! - [`metrics`]: the Prometheus metrics of upstream traffic.
 //! - [`error`]: the one error enum; every variant has a stable
 //!   `extensions.code` and names its source.
@@ -26,12 +30,17 @@
 //!   the composition of each one's pipeline, and [`sources::http`], the
 //!   only code that talks to an upstream, composing the stages it shares:
 //!   [`sources::cache`] (response cache, coalescing, stale copies),
-//!   [`sources::breaker`] (circuit breaker), [`sources::pacing`] (rate
+//!   [`sources::breaker`] (circuit breaker; a probe's permit gives its slot
+//!   back when cancelled), [`sources::hold`] (an upstream's `Retry-After`
+//!   holding the source for every operation), [`sources::pacing`] (rate
 //!   limits, budget reservations, per-client shares), [`sources::retry`]
 //!   (which failures, how long to wait, retry budget), [`sources::scrub`]
-//!   (API keys out of upstream text), per-operation usage.
+//!   (API keys out of upstream text and answers, in every encoding),
+//!   per-operation usage; answers are read within a size limit and one
+//!   budget for all answers being read at once.
 //! - [`limits`]: what an operation may cost, checked before any upstream
-//!   is asked (document guard, expansion, cost, upstream demand) and while
+//!   is asked (document guard, expansion, argument sizes, cost, upstream
+//!   demand, Comtrade's from the planner itself) and while
 //!   it runs (result size).
 //! - [`graph`]: GraphQL types and resolvers; the schema, a federation v2
 //!   subgraph (`_service`, `_entities` through the batched loaders).
