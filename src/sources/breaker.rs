@@ -100,6 +100,10 @@ enum State {
 pub struct CircuitBreaker {
     source: Source,
     policy: BreakerPolicy,
+    /// How many times the breaker has opened: an attempt admitted before
+    /// the latest opening reports too late to count (the breaker already
+    /// decided without it), and must not be taken for the probe's outcome.
+    openings: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
 }
 
@@ -127,6 +131,7 @@ impl CircuitBreaker {
         Self {
             source,
             policy,
+            openings: std::sync::atomic::AtomicU64::new(0),
             state: Mutex::new(State::Closed {
                 failures: 0,
                 recent: 0,
@@ -145,10 +150,12 @@ impl CircuitBreaker {
     pub fn admit(&self) -> Result<Permit<'_>, Error> {
         let mut state = self.lock();
         let now = Instant::now();
+        let opening = self.openings.load(std::sync::atomic::Ordering::Relaxed);
         match *state {
             State::Closed { .. } => Ok(Permit {
                 breaker: self,
                 probe: false,
+                opening,
                 done: false,
             }),
             State::Open { until } if now >= until => {
@@ -156,6 +163,7 @@ impl CircuitBreaker {
                 Ok(Permit {
                     breaker: self,
                     probe: true,
+                    opening,
                     done: false,
                 })
             }
@@ -174,9 +182,18 @@ impl CircuitBreaker {
         }
     }
 
-    /// Records how an admitted attempt ended.
-    fn record(&self, outcome: Outcome) {
+    /// Records how an admitted attempt ended; `admitted`: whether it was
+    /// the probe, and the breaker's openings when it was admitted. An
+    /// attempt admitted before the latest opening, or one that is not the
+    /// probe while a probe decides, reports too late and counts for nothing.
+    fn record(&self, outcome: Outcome, admitted: Option<(bool, u64)>) {
         let mut state = self.lock();
+        if let Some((probe, opening)) = admitted {
+            let current = self.openings.load(std::sync::atomic::Ordering::Relaxed);
+            if opening != current || (!probe && !matches!(*state, State::Closed { .. })) {
+                return;
+            }
+        }
         let failed = outcome == Outcome::Failed;
         let (failures, recent, seen) = match *state {
             State::Closed {
@@ -198,6 +215,8 @@ impl CircuitBreaker {
         let probe_failed = failed && matches!(*state, State::Open { .. } | State::HalfOpen);
         *state = if failures >= self.policy.failure_threshold || ratio_reached || probe_failed {
             tracing::warn!(source = %self.source, open_for = ?self.policy.open_for, "circuit breaker open");
+            self.openings
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             State::Open {
                 until: Instant::now() + self.policy.open_for,
             }
@@ -253,6 +272,8 @@ impl CircuitBreaker {
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
     probe: bool,
+    /// The breaker's openings when the attempt was admitted.
+    opening: u64,
     done: bool,
 }
 
@@ -260,7 +281,8 @@ impl Permit<'_> {
     /// Records how the attempt ended.
     pub fn record(mut self, outcome: Outcome) {
         self.done = true;
-        self.breaker.record(outcome);
+        self.breaker
+            .record(outcome, Some((self.probe, self.opening)));
     }
 
     /// The attempt was refused before it was sent (budget, demand): it
@@ -357,7 +379,7 @@ mod tests {
         }
         assert_eq!(breaker.state(), BreakerState::Closed);
         for _ in 0..2 {
-            breaker.record(Outcome::Failed);
+            breaker.record(Outcome::Failed, None);
         }
         assert_eq!(breaker.state(), BreakerState::Open);
         tokio::time::advance(Duration::from_secs(31)).await;
