@@ -97,8 +97,7 @@ impl SourceDefinition {
         .with_cache(shared.cache.clone())
         .with_metrics(shared.metrics.clone())
         .with_breaker(breaker)
-        .with_retries(retries)
-        .with_max_answer_bytes(config.resilience.max_upstream_answer_bytes);
+        .with_retries(retries);
         if let Some(admission) = admission {
             upstream = upstream.with_admission(admission);
         }

@@ -135,6 +135,8 @@ impl UpstreamRequest {
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// The largest answer read; a longer one is refused as it streams in.
+    max_answer_bytes: usize,
     /// Bytes of upstream answers being read, all upstreams together: the
     /// cap on one answer bounds one read, not sixteen at once (issue 22:
     /// twelve concurrent 70 MB answers took the process to 1.1 GB).
@@ -159,6 +161,7 @@ impl HttpClient {
             .build()
             .map(|client| Self {
                 client,
+                max_answer_bytes,
                 reading: Arc::new(tokio::sync::Semaphore::new(reading)),
             })
             .map_err(|error| format!("cannot build the HTTP client: {error}"))
@@ -199,8 +202,6 @@ struct UpstreamInner {
     shared: Option<SharedCache>,
     /// Holds the source while an upstream's `Retry-After` runs.
     hold: Arc<Hold>,
-    /// The largest answer read; a longer one is refused as it streams in.
-    max_answer_bytes: usize,
 }
 
 /// A source's own reading of a non-2xx answer (status, body, `Retry-After`
@@ -228,7 +229,6 @@ impl Upstream {
                 refusals: None,
                 shared: None,
                 hold: Arc::new(Hold::new(source)),
-                max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
                 credential,
                 timeout,
                 pacer: None,
@@ -277,11 +277,6 @@ impl Upstream {
     /// This upstream, sharing answers with other replicas through `shared`.
     pub fn with_shared_cache(self, shared: SharedCache) -> Self {
         self.with(|inner| inner.shared = Some(shared))
-    }
-
-    /// This upstream, reading answers of at most `bytes`.
-    pub fn with_max_answer_bytes(self, bytes: usize) -> Self {
-        self.with(|inner| inner.max_answer_bytes = bytes)
     }
 
     /// This upstream, reading its error answers with `rule` first.
@@ -741,7 +736,12 @@ impl Upstream {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, std::time::SystemTime::now()))
             .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
-        let body = read_answer(response, inner.max_answer_bytes, &inner.client.reading).await;
+        let body = read_answer(
+            response,
+            inner.client.max_answer_bytes,
+            &inner.client.reading,
+        )
+        .await;
         record_latency();
         let body = match body {
             Ok(body) => body,
@@ -754,13 +754,13 @@ impl Upstream {
                 });
             }
             Err(AnswerFailure::TooLarge { declared }) => {
-                tracing::warn!(%source, path = %request.path, limit = inner.max_answer_bytes, ?declared, "upstream answer over the size limit");
+                tracing::warn!(%source, path = %request.path, limit = inner.client.max_answer_bytes, ?declared, "upstream answer over the size limit");
                 return Err(Error::UpstreamBadResponse {
                     upstream: source,
                     path: String::new(),
                     detail: format!(
                         "the answer is larger than the {} bytes the gateway reads from an upstream (--max-upstream-answer-bytes)",
-                        inner.max_answer_bytes
+                        inner.client.max_answer_bytes
                     ),
                 });
             }

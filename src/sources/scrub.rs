@@ -187,7 +187,7 @@ const CREDENTIAL_PARAMETERS: [&str; 9] = [
 ];
 
 /// `text` with the value of every credential-shaped query parameter
-/// (`?key=...`, `&token=...`, also with a JSON-escaped `\u0026`) replaced
+/// (`?key=...`, `&token=...`; answers have JSON's `\u0026` unfolded first) replaced
 /// by [`REDACTED`]; `None` when there is none. Values end at `&`, `#`, a
 /// quote, a backslash or white space.
 pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
@@ -198,7 +198,6 @@ pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
         let separator = match text[at] {
             // Query strings, fragments (`#key=`) and matrix parameters.
             b'?' | b'&' | b'#' | b';' => 1,
-            b'\\' if text[at..].starts_with(b"\\u0026") => 6,
             _ => {
                 at += 1;
                 continue;
