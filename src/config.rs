@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, ValueEnum};
 
+pub mod checks;
+
 use crate::countries::ComtradeDialect;
 use crate::limits::{DemandLimits, DocumentLimits, OperationLimits, ShapeLimits};
 use crate::sources::breaker::BreakerPolicy;
@@ -21,7 +23,16 @@ use crate::sources::retry::RetryPolicy;
 /// US International Trade Administration. Without upstream URLs it serves
 /// generated sample data.
 #[derive(Parser, Clone, Debug)]
-#[command(name = "trade-graph", version, about, long_about = None, args_override_self = true)]
+#[command(
+    name = "trade-graph",
+    version,
+    about,
+    long_about = None,
+    args_override_self = true,
+    // "-5s" reaches the duration parser, which says it is negative (clap
+    // would otherwise call it an unexpected argument "-5").
+    allow_hyphen_values = true
+)]
 pub struct Config {
     /// Address to serve on: `host:port`, the host an IP address or a name
     /// ("localhost:8080", "0.0.0.0:8080", "[::]:8080").
@@ -80,7 +91,7 @@ pub struct Config {
     /// that each answer is fetched once for all replicas. Unset: each
     /// process paces, budgets and caches alone. Never printed (it may hold
     /// a password).
-    #[arg(long, env = "TRADE_GRAPH_REDIS_URL", hide_env_values = true, value_parser = parse_secret)]
+    #[arg(long, env = "TRADE_GRAPH_REDIS_URL", hide_env_values = true, value_parser = parse_redis_url)]
     pub redis_url: Option<Secret>,
 
     /// Size of the store of automatic persisted queries (documents clients
@@ -274,8 +285,24 @@ fn parse_header_name(value: &str) -> Result<axum::http::HeaderName, String> {
         .map_err(|_| format!("not an HTTP header name: {value:?}"))
 }
 
+/// A trusted proxy: an address (one host) or a CIDR range.
+fn parse_proxy(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    if let Ok(address) = value.parse::<std::net::IpAddr>() {
+        return Ok(address.into());
+    }
+    value.parse::<ipnet::IpNet>().map_err(|_| {
+        format!("{value:?} is neither an IP address nor a CIDR range: expected such as \"10.0.0.0/8\", \"192.0.2.7\" or \"fd00::/8\"")
+    })
+}
+
 /// A duration: a number and a unit.
 fn parse_duration(value: &str) -> Result<Duration, String> {
+    if value.trim().starts_with('-') {
+        return Err(format!(
+            "{value:?} is negative: expected a number and a unit, such as \"500ms\", \"10s\", \"2m\" or \"1h\""
+        ));
+    }
     humantime::parse_duration(value.trim()).map_err(|_| {
         format!("{value:?} is not a duration: expected a number and a unit, such as \"500ms\", \"10s\", \"2m\" or \"1h\"")
     })
@@ -483,10 +510,11 @@ pub struct ResilienceConfig {
     #[arg(long, env = "TRADE_GRAPH_CLIENT_ID_HEADER", value_parser = parse_header_name)]
     pub client_id_header: Option<axum::http::HeaderName>,
 
-    /// Proxies (IP addresses, comma-separated) whose X-Forwarded-For names the
-    /// client, e.g. your load balancer's.
-    #[arg(long, env = "TRADE_GRAPH_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Proxies whose X-Forwarded-For names the client, e.g. your load
+    /// balancer's: addresses or CIDR ranges, comma-separated
+    /// ("10.0.0.0/8,192.0.2.7").
+    #[arg(long, env = "TRADE_GRAPH_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// The largest answer read from an upstream; a longer one is refused as
     /// it streams in (UPSTREAM_BAD_RESPONSE), before it can take the
@@ -757,7 +785,7 @@ pub struct ComtradeConfig {
     pub api: ComtradeApi,
 
     /// How long one Comtrade request may take.
-    #[arg(id = "comtrade_timeout", long = "comtrade-timeout", env = "TRADE_GRAPH_COMTRADE_TIMEOUT", value_parser = parse_positive_duration, default_value = "60s")]
+    #[arg(id = "comtrade_timeout", long = "comtrade-timeout", env = "TRADE_GRAPH_COMTRADE_TIMEOUT", value_parser = parse_positive_duration, default_value = "30s")]
     pub timeout: Duration,
 
     /// How long Comtrade answers are reused (a closed period changes rarely;
@@ -838,6 +866,27 @@ impl From<ComtradeApi> for ComtradeDialect {
 }
 
 impl Config {
+    /// The configuration from the command line and environment, checked as
+    /// a whole ([`checks`]): exits with clap's message and status 2 on a
+    /// refusal; returns the warnings to log once logging is set up.
+    pub fn load() -> (Self, Vec<String>) {
+        use clap::CommandFactory;
+        let config = Self::parse();
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        let findings = checks::check(&config, names.iter().map(String::as_str));
+        if !findings.refusals.is_empty() {
+            Self::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    findings.refusals.join("\n       "),
+                )
+                .exit();
+        }
+        (config, findings.warnings)
+    }
+
     /// The configuration with every default and no upstream: all sample.
     pub fn sample() -> Self {
         Self::parse_from(["trade-graph"])
@@ -850,6 +899,23 @@ fn parse_secret(value: &str) -> Result<Secret, String> {
         return Err("the key is empty".into());
     }
     Ok(Secret::new(value))
+}
+
+/// A Redis URL, checked for its scheme here so that a wrong one is named
+/// at start (the client would say "InvalidClientConfig"); the URL itself
+/// is never printed, since it may hold a password.
+fn parse_redis_url(value: &str) -> Result<Secret, String> {
+    let expected = "expected redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock (TLS, rediss://, is not built in: reach a TLS Redis through a local tunnel)";
+    let value = value.trim();
+    let Ok(url) = url::Url::parse(value) else {
+        return Err(format!("not a URL: {expected}"));
+    };
+    match url.scheme() {
+        "redis" if url.host().is_some() => Ok(Secret::new(value)),
+        "redis" => Err(format!("the URL has no host: {expected}")),
+        "unix" | "redis+unix" => Ok(Secret::new(value)),
+        scheme => Err(format!("scheme {scheme:?} is not Redis: {expected}")),
+    }
 }
 
 /// Accepts http(s) URLs without query or fragment (they would be lost when

@@ -1,6 +1,5 @@
 //! The trade-graph binary: parse configuration, set up logging, bind, serve.
 
-use clap::Parser;
 use mimalloc::MiMalloc;
 use trade_graph::memory::Counting;
 
@@ -17,8 +16,11 @@ static ALLOCATOR: Counting<MiMalloc> = Counting(MiMalloc);
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     ALLOCATOR.installed();
-    let config = Config::parse();
+    let (config, warnings) = Config::load();
     trade_graph::logging::init(&config);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     let listener = match tokio::net::TcpListener::bind(config.listen.as_str()).await {
         Ok(listener) => listener,
         Err(error) => {

@@ -8,6 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::http::{HeaderMap, HeaderName};
+use ipnet::IpNet;
 
 use crate::sources::pacing::ClientId;
 
@@ -16,8 +17,8 @@ use crate::sources::pacing::ClientId;
 pub(crate) struct ClientIdentity {
     /// The header holding the caller's own API key, if the operator uses one.
     pub header: Option<HeaderName>,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or ranges.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl ClientIdentity {
@@ -33,10 +34,12 @@ impl ClientIdentity {
             key.as_bytes().hash(&mut hasher);
             return ClientId(format!("key:{:016x}", hasher.finish()));
         }
-        let Some(peer) = peer.map(|peer| peer.ip()) else {
+        // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`; the
+        // operator writes them as IPv4.
+        let Some(peer) = peer.map(|peer| peer.ip().to_canonical()) else {
             return ClientId("unknown".into());
         };
-        if !self.trusted_proxies.contains(&peer) {
+        if !self.is_trusted(peer) {
             return ClientId(peer.to_string());
         }
         // Right to left: the first address not one of our proxies is the
@@ -52,9 +55,16 @@ impl ClientIdentity {
             .iter()
             .rev()
             .filter_map(|address| address.parse::<IpAddr>().ok())
-            .find(|address| !self.trusted_proxies.contains(address))
+            .map(|address| address.to_canonical())
+            .find(|address| !self.is_trusted(*address))
             .unwrap_or(peer);
         ClientId(client.to_string())
+    }
+
+    fn is_trusted(&self, address: IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .any(|range| range.contains(&address))
     }
 }
 
@@ -75,7 +85,7 @@ mod tests {
         let proxy: SocketAddr = "10.0.0.1:4000".parse().unwrap();
         let identity = ClientIdentity {
             header: Some(HeaderName::from_static("x-api-key")),
-            trusted_proxies: vec![proxy.ip()],
+            trusted_proxies: vec![IpNet::from(proxy.ip())],
         };
         let keyed = identity.of(&headers(&[("x-api-key", "secret-1")]), Some(proxy));
         assert!(keyed.0.starts_with("key:") && !keyed.0.contains("secret"));
@@ -90,5 +100,24 @@ mod tests {
         let direct: SocketAddr = "198.51.100.7:5000".parse().unwrap();
         assert_eq!(identity.of(&forwarded, Some(direct)).0, "198.51.100.7");
         assert_eq!(identity.of(&HeaderMap::new(), None).0, "unknown");
+    }
+
+    #[test]
+    fn trusted_proxies_are_ranges_and_ipv4_seen_over_ipv6_is_ipv4() {
+        let identity = ClientIdentity {
+            header: None,
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()],
+        };
+        let forwarded = headers(&[("x-forwarded-for", "203.0.113.9, 10.2.3.4")]);
+        for proxy in ["10.9.9.9:1", "[::ffff:10.1.2.3]:1", "[fd00::7]:1"] {
+            let proxy: SocketAddr = proxy.parse().unwrap();
+            assert_eq!(
+                identity.of(&forwarded, Some(proxy)).0,
+                "203.0.113.9",
+                "{proxy}"
+            );
+        }
+        let outside: SocketAddr = "11.0.0.1:1".parse().unwrap();
+        assert_eq!(identity.of(&forwarded, Some(outside)).0, "11.0.0.1");
     }
 }

@@ -92,11 +92,23 @@ pub(super) fn page(assets: &str) -> String {
 /// Refuses a local assets directory that lacks a file the page loads,
 /// naming what is missing and how to fill it.
 pub(super) fn check_directory(directory: &std::path::Path) -> Result<(), String> {
-    let missing: Vec<&str> = ASSET_FILES
-        .iter()
-        .copied()
-        .filter(|file| !directory.join(file).is_file())
-        .collect();
+    // A file that is there but cannot be read (permissions) is told apart
+    // from one that is missing: the fixes differ.
+    let mut missing: Vec<&str> = Vec::new();
+    for file in ASSET_FILES.iter().copied() {
+        let path = directory.join(file);
+        match std::fs::File::open(&path) {
+            Ok(_) if path.is_file() => {}
+            Ok(_) => missing.push(file),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => missing.push(file),
+            Err(error) => {
+                return Err(format!(
+                    "--graphiql-assets {}: cannot read {file}: {error} (the gateway's user needs read access to the directory and its files)",
+                    directory.display()
+                ))
+            }
+        }
+    }
     if missing.is_empty() {
         return Ok(());
     }
