@@ -91,7 +91,7 @@ pub struct Config {
     /// that each answer is fetched once for all replicas. Unset: each
     /// process paces, budgets and caches alone. Never printed (it may hold
     /// a password).
-    #[arg(long, env = "TRADE_GRAPH_REDIS_URL", hide_env_values = true, value_parser = parse_redis_url)]
+    #[arg(long, env = "TRADE_GRAPH_REDIS_URL", hide_env_values = true, value_parser = RedisUrlParser)]
     pub redis_url: Option<Secret>,
 
     /// Size of the store of automatic persisted queries (documents clients
@@ -901,20 +901,41 @@ fn parse_secret(value: &str) -> Result<Secret, String> {
     Ok(Secret::new(value))
 }
 
-/// A Redis URL, checked for its scheme here so that a wrong one is named
-/// at start (the client would say "InvalidClientConfig"); the URL itself
-/// is never printed, since it may hold a password.
-fn parse_redis_url(value: &str) -> Result<Secret, String> {
-    let expected = "expected redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock (TLS, rediss://, is not built in: reach a TLS Redis through a local tunnel)";
-    let value = value.trim();
-    let Ok(url) = url::Url::parse(value) else {
-        return Err(format!("not a URL: {expected}"));
-    };
-    match url.scheme() {
-        "redis" if url.host().is_some() => Ok(Secret::new(value)),
-        "redis" => Err(format!("the URL has no host: {expected}")),
-        "unix" | "redis+unix" => Ok(Secret::new(value)),
-        scheme => Err(format!("scheme {scheme:?} is not Redis: {expected}")),
+/// A Redis URL, checked for its scheme when the flags are read so that a
+/// wrong one is named at start (the client would say
+/// "InvalidClientConfig"). A parser of its own because clap's message for
+/// a refused value repeats the value, and this one may hold a password.
+#[derive(Clone, Copy, Debug)]
+struct RedisUrlParser;
+
+impl TypedValueParser for RedisUrlParser {
+    type Value = Secret;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Secret, clap::Error> {
+        let expected = "expected redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock (TLS, rediss://, is not built in: reach a TLS Redis through a local tunnel)";
+        let refuse = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--redis-url (not repeated: it may hold a password): {why}: {expected}\n"),
+            )
+            .with_cmd(command)
+        };
+        let value = value
+            .to_str()
+            .ok_or_else(|| refuse("not UTF-8".into()))?
+            .trim();
+        let url = url::Url::parse(value).map_err(|_| refuse("not a URL".into()))?;
+        match url.scheme() {
+            "redis" if url.host().is_some() => Ok(Secret::new(value)),
+            "redis" => Err(refuse("the URL has no host".into())),
+            "unix" | "redis+unix" => Ok(Secret::new(value)),
+            scheme => Err(refuse(format!("scheme {scheme:?} is not Redis"))),
+        }
     }
 }
 

@@ -16,6 +16,24 @@ use prometheus_client::registry::Registry;
 
 use crate::sources::Source;
 
+mod process;
+
+/// Most distinct operation names labelled in `operations_by_name`; later
+/// names count as "other", so that clients cannot grow the series without
+/// bound by naming operations at random.
+pub const MAX_OPERATION_NAMES: usize = 100;
+
+/// The extensions.code values of failed upstream requests, present at zero
+/// from the start.
+const UPSTREAM_ERROR_CODES: &[&str] = &[
+    "UPSTREAM_TIMEOUT",
+    "UPSTREAM_UNAVAILABLE",
+    "UPSTREAM_UNAUTHORIZED",
+    "UPSTREAM_REJECTED",
+    "UPSTREAM_RATE_LIMITED",
+    "UPSTREAM_BAD_RESPONSE",
+];
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceLabels {
     source: String,
@@ -56,6 +74,48 @@ struct Inner {
     websockets_open: Gauge,
     dropped: Family<DroppedLabels, Counter>,
     held: Family<SourceLabels, Gauge>,
+    operations_by_name: Family<NameLabels, Counter>,
+    /// The names given their own series so far (at most
+    /// [`MAX_OPERATION_NAMES`]).
+    operation_names: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Set once `--redis-url` is in use: `redis_up` is exported only then.
+    redis: Arc<std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>>>,
+}
+
+/// `trade_graph_redis_up`, only for a gateway that has a Redis to reach
+/// (0 from a gateway with none would read as an outage).
+#[derive(Debug)]
+struct RedisCollector(Arc<std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>>>);
+
+impl prometheus_client::collector::Collector for RedisCollector {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        let Some(available) = self.0.get() else {
+            return Ok(());
+        };
+        let gauge = prometheus_client::metrics::gauge::ConstGauge::new(i64::from(
+            available.load(std::sync::atomic::Ordering::Relaxed),
+        ));
+        gauge.encode(encoder.encode_descriptor(
+            "redis_up",
+            "With --redis-url: 1 while Redis is reachable, 0 while the replicas answer without it",
+            None,
+            gauge.metric_type(),
+        )?)
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NameLabels {
+    operation_name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -129,7 +189,9 @@ fn source(source: Source) -> SourceLabels {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("trade_graph");
+        let mut root = Registry::default();
+        root.register_collector(Box::new(process::ProcessCollector));
+        let registry = root.sub_registry_with_prefix("trade_graph");
         let requests = Family::<SourceLabels, Counter>::default();
         let cache_hits = Family::<SourceLabels, Counter>::default();
         let coalesced = Family::<SourceLabels, Counter>::default();
@@ -148,9 +210,31 @@ impl Default for Metrics {
         let websockets_open = Gauge::default();
         let dropped = Family::<DroppedLabels, Counter>::default();
         let held = Family::<SourceLabels, Gauge>::default();
+        let operations_by_name = Family::<NameLabels, Counter>::default();
+        let redis = Arc::new(std::sync::OnceLock::new());
         // Present from the start, at zero, so that an alert on them sees 0
         // rather than no data.
+        for outcome in ["ok", "partial", "refused"] {
+            let _ = operations.get_or_create(&OutcomeLabels { outcome });
+        }
+        for feed in ["interventions", "trade_leads"] {
+            let _ = subscription_polls.get_or_create(&FeedLabels { feed });
+        }
+        let _ = operations_by_name.get_or_create(&NameLabels {
+            operation_name: "other".into(),
+        });
         for from in Source::ALL {
+            for family in [&requests, &cache_hits, &coalesced, &retries, &stale] {
+                let _ = family.get_or_create(&source(from));
+            }
+            let _ = latency.get_or_create(&source(from));
+            let _ = breaker.get_or_create(&source(from));
+            for code in UPSTREAM_ERROR_CODES {
+                let _ = errors.get_or_create(&ErrorLabels {
+                    source: from.name().to_owned(),
+                    code: (*code).to_owned(),
+                });
+            }
             for reason in [DroppedReason::Deadline, DroppedReason::Cancelled] {
                 let _ = dropped.get_or_create(&DroppedLabels {
                     source: from.name().to_owned(),
@@ -159,6 +243,19 @@ impl Default for Metrics {
             }
             let _ = held.get_or_create(&source(from));
         }
+        registry.register(
+            "build",
+            "The running build: its version (always 1)",
+            prometheus_client::metrics::info::Info::new(BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        );
+        registry.register(
+            "operations_by_name",
+            "GraphQL operations answered, by operation name (the first 100 names seen; later ones, and anonymous operations, as \"other\")",
+            operations_by_name.clone(),
+        );
+        registry.register_collector(Box::new(RedisCollector(redis.clone())));
         registry.register(
             "upstream_dropped_attempts",
             "Upstream attempts dropped before the upstream answered: reason=deadline (the operation's deadline passed; counted by the breaker as a timeout) or cancelled (the client went away)",
@@ -258,7 +355,7 @@ impl Default for Metrics {
         );
         Self {
             inner: Arc::new(Inner {
-                registry,
+                registry: root,
                 requests,
                 cache_hits,
                 coalesced,
@@ -278,6 +375,9 @@ impl Default for Metrics {
                 websockets_open,
                 dropped,
                 held,
+                operations_by_name,
+                operation_names: Default::default(),
+                redis,
             }),
         }
     }
@@ -388,6 +488,40 @@ impl Metrics {
                 .inc();
         }
         self.inner.operation_duration.observe(took.as_secs_f64());
+    }
+
+    /// One operation answered, by its name (bounded: see
+    /// [`MAX_OPERATION_NAMES`]).
+    pub fn operation_named(&self, name: Option<&str>) {
+        let name = match name {
+            Some(name) if !name.is_empty() => {
+                let mut names = self
+                    .inner
+                    .operation_names
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if names.contains(name) {
+                    name
+                } else if names.len() < MAX_OPERATION_NAMES && name.len() <= 128 {
+                    names.insert(name.to_owned());
+                    name
+                } else {
+                    "other"
+                }
+            }
+            _ => "other",
+        };
+        self.inner
+            .operations_by_name
+            .get_or_create(&NameLabels {
+                operation_name: name.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Exports `redis_up` from the flag the replicas' Redis link keeps.
+    pub fn watch_redis(&self, available: Arc<std::sync::atomic::AtomicBool>) {
+        let _ = self.inner.redis.set(available);
     }
 
     /// Whether `from`'s admission is shared with the other replicas now.

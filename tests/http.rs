@@ -298,6 +298,66 @@ async fn metrics_follow_accept_and_count_operations() {
     assert!(openmetrics.contains("# TYPE trade_graph_operations counter"));
 }
 
+/// Every counter and gauge an alert may watch is there, at zero, before
+/// anything happened (an alert on a missing series sees "no data", not 0),
+/// with the process metrics and the build beside them.
+#[tokio::test]
+async fn every_metric_family_is_present_at_start() {
+    let gateway = TestGateway::start().await;
+    let scrape = gateway
+        .http()
+        .get(format!("{}/metrics", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for source in ["gta", "comtrade", "ita"] {
+        for family in [
+            "upstream_requests_total",
+            "upstream_cache_hits_total",
+            "upstream_coalesced_waits_total",
+            "upstream_retries_total",
+            "upstream_stale_answers_total",
+            "upstream_request_duration_seconds_count",
+        ] {
+            let series = format!("trade_graph_{family}{{source=\"{source}\"}} 0");
+            assert!(scrape.contains(&series), "{series} missing:\n{scrape}");
+        }
+        let breaker =
+            format!("trade_graph_upstream_circuit_breaker_state{{source=\"{source}\"}} 0");
+        assert!(scrape.contains(&breaker), "{breaker}");
+        for code in [
+            "UPSTREAM_TIMEOUT",
+            "UPSTREAM_UNAVAILABLE",
+            "UPSTREAM_RATE_LIMITED",
+        ] {
+            let series = format!(
+                "trade_graph_upstream_errors_total{{source=\"{source}\",code=\"{code}\"}} 0"
+            );
+            assert!(scrape.contains(&series), "{series}");
+        }
+    }
+    for series in [
+        r#"trade_graph_operations_total{outcome="ok"} 0"#,
+        r#"trade_graph_operations_total{outcome="partial"} 0"#,
+        r#"trade_graph_operations_total{outcome="refused"} 0"#,
+        r#"trade_graph_subscription_polls_total{feed="interventions"} 0"#,
+        r#"trade_graph_operations_by_name_total{operation_name="other"} 0"#,
+        "trade_graph_build_info{version=",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        "process_open_fds ",
+        "process_max_fds ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(scrape.contains(series), "{series} missing:\n{scrape}");
+    }
+    // No Redis configured: no redis_up to read as an outage.
+    assert!(!scrape.contains("trade_graph_redis_up"));
+}
+
 /// The query GraphiQL opens with answers every part, on sample data.
 #[tokio::test]
 async fn graphiqls_default_query_answers() {

@@ -430,3 +430,71 @@ async fn an_operator_budget_holds_for_gta_too() {
     );
     assert_eq!(gateway.gta_requests(), sent, "nothing sent past the budget");
 }
+
+/// `/readyz` takes a replica out of rotation while every source's breaker
+/// is open, and only then: one source down is a partial answer, not an
+/// unready replica. `/healthz` stays ok throughout (alive is not ready).
+#[tokio::test]
+async fn readiness_follows_the_breakers_of_every_source() {
+    let gateway = TestGateway::start_with(&[
+        "--retry-max-attempts",
+        "1",
+        "--breaker-failures",
+        "1",
+        "--breaker-open-for",
+        "1h",
+    ])
+    .await;
+    let ready = |gateway: &TestGateway| {
+        let request = gateway.http().get(format!("{}/readyz", gateway.url));
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    assert_eq!(
+        ready(&gateway).await,
+        (200, serde_json::json!({ "status": "ready" }))
+    );
+    // A new country each round: nothing answered from the cache.
+    let every_source = |iso3: &str| {
+        format!(
+            r#"{{ jurisdiction(iso3: "{iso3}") {{
+                interventionsAffecting(limit: 1) {{ totalCount }}
+                tradeFlows(periods: ["2022"], flow: EXPORT) {{ value }}
+                officeLocations {{ city }} }} }}"#
+        )
+    };
+    let mut failing = Vec::new();
+    for (source, iso3) in [
+        (Source::Gta, "BRA"),
+        (Source::Comtrade, "IND"),
+        (Source::Ita, "CHN"),
+    ] {
+        gateway.simulator.inject_fault(
+            source,
+            Fault::Status {
+                status: 503,
+                body: "{}".into(),
+            },
+        );
+        failing.push(source);
+        let answer = gateway.query(&every_source(iso3)).await;
+        assert!(!error_codes(&answer).is_empty(), "{answer}");
+        let (status, body) = ready(&gateway).await;
+        if failing.len() < 3 {
+            assert_eq!(status, 200, "{failing:?} open: {body}");
+        } else {
+            assert_eq!(status, 503, "{body}");
+            assert_eq!(
+                body["reasons"][0],
+                "every source's circuit breaker is open (gta, comtrade, ita)"
+            );
+        }
+    }
+    let health = gateway.get_text("/healthz").await;
+    assert!(health.contains(r#""status":"ok""#), "{health}");
+}

@@ -234,6 +234,8 @@ async fn without_redis_replicas_keep_to_local_shares_and_report_back() {
         alone.push(sent - before);
         let health = replica.get_text("/healthz").await;
         assert!(health.contains("local share"), "{health}");
+        let ready = replica.get_text("/readyz").await;
+        assert!(ready.contains("not ready"), "{ready}");
         assert!(replica
             .get_text("/metrics")
             .await
@@ -252,7 +254,11 @@ async fn without_redis_replicas_keep_to_local_shares_and_report_back() {
             n += 1;
             let answer = replica.query(&unique_flows(n)).await;
             let health = replica.get_text("/healthz").await;
-            if answer.get("errors").is_none() && health.contains(r#""comtrade":"shared""#) {
+            let ready = replica.get_text("/readyz").await;
+            if answer.get("errors").is_none()
+                && health.contains(r#""comtrade":"shared""#)
+                && ready.contains(r#""status":"ready""#)
+            {
                 last = None;
                 break;
             }
@@ -263,6 +269,12 @@ async fn without_redis_replicas_keep_to_local_shares_and_report_back() {
             last.is_none(),
             "sharing resumed after Redis came back: {last:?}"
         );
+    }
+    for replica in &replicas {
+        assert!(replica
+            .get_text("/metrics")
+            .await
+            .contains("trade_graph_redis_up 1"));
     }
     // Refunds of places not used are given back in the background.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -304,23 +316,39 @@ async fn a_replica_starts_without_redis_on_its_local_share() {
         .is_some_and(|redis| redis.starts_with("unavailable")));
     // The URL (it may hold a password) is in neither.
     assert!(!health.to_string().contains(&nothing_there));
+    // Alive, but not ready: a load balancer sends its traffic to replicas
+    // that share the budgets.
+    let ready = gateway
+        .http()
+        .get(format!("{}/readyz", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["reasons"][0], "Redis (--redis-url) is unreachable");
+    assert!(gateway
+        .get_text("/metrics")
+        .await
+        .contains("trade_graph_redis_up 0"));
 }
 
-/// A `--redis-url` that is not a Redis URL is refused at start-up, without
-/// repeating it (it may hold a password).
+/// A `--redis-url` that is not a Redis URL is refused when the flags are
+/// read, naming the scheme and what is expected, without repeating it (it
+/// may hold a password).
 #[tokio::test]
 async fn a_redis_url_that_is_not_one_is_refused_at_start_up() {
     use clap::Parser;
-    let config = trade_graph::config::Config::parse_from([
-        "trade-graph",
-        "--redis-url",
+    for url in [
         "http://secret-password@redis:6379",
-    ]);
-    let error = trade_graph::server::Gateway::start(&config)
-        .await
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(error.contains("--redis-url is not a Redis URL"), "{error}");
-    assert!(!error.contains("secret-password"), "{error}");
+        "rediss://:secret-password@redis:6379",
+        "secret-password",
+    ] {
+        let error =
+            trade_graph::config::Config::try_parse_from(["trade-graph", "--redis-url", url])
+                .expect_err("refused")
+                .to_string();
+        assert!(error.contains("expected redis://"), "{error}");
+        assert!(!error.contains("secret-password"), "{error}");
+    }
 }

@@ -240,6 +240,9 @@ impl Gateway {
         let comtrade = ComtradeClient::new(comtrade_upstream.clone(), config.comtrade.api.into());
         let ita = ItaClient::new(ita_upstream.clone(), config.ita.api);
         let metrics = stages.metrics.clone();
+        if let Some(link) = &redis {
+            metrics.watch_redis(link.availability());
+        }
 
         let limits = config.operation_limits();
         let sources = Sources {
@@ -313,6 +316,7 @@ impl Gateway {
             .route("/", get(graphiql::serve))
             .route("/graphql", get(websocket::get).post(graphql_http::post))
             .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
             // A body that trickles in is cut off by the connection loop's
             // total deadline (connections.rs).
@@ -447,6 +451,50 @@ async fn metrics_text(
         [(axum::http::header::CONTENT_TYPE, format.content_type())],
         text,
     )
+}
+
+/// Readiness, for a load balancer: 503 while this replica cannot answer
+/// as its peers do: its configured Redis is unreachable (it would spend
+/// only its local share of every budget), or every source's breaker is
+/// open (every field would fail fast). While the gateway is still starting
+/// nothing answers at all. `/healthz` stays liveness: a replica that is
+/// not ready is still alive and must not be restarted for it.
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut reasons = Vec::new();
+    if state.redis.as_ref().is_some_and(|redis| !redis.available()) {
+        reasons.push("Redis (--redis-url) is unreachable".to_owned());
+    }
+    let open: Vec<&str> = state
+        .upstreams
+        .iter()
+        // An open breaker reads half-open once its wait is over, so a
+        // replica taken out of rotation comes back to let the probe through.
+        .filter(|upstream| {
+            matches!(
+                upstream.breaker_state(),
+                crate::sources::breaker::BreakerState::Open
+            )
+        })
+        .map(|upstream| upstream.source().name())
+        .collect();
+    if open.len() == state.upstreams.len() {
+        reasons.push(format!(
+            "every source's circuit breaker is open ({})",
+            open.join(", ")
+        ));
+    }
+    let status = if reasons.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = if reasons.is_empty() {
+        serde_json::json!({ "status": "ready" })
+    } else {
+        serde_json::json!({ "status": "not ready", "reasons": reasons })
+    };
+    (status, Json(body)).into_response()
 }
 
 /// Liveness, the mode of each source and the state of its circuit breaker.

@@ -109,6 +109,11 @@ impl RedisLink {
     }
 
     /// Whether the last call reached Redis.
+    /// The flag behind [`Self::available`], for the metric that exports it.
+    pub fn availability(&self) -> Arc<AtomicBool> {
+        self.available.clone()
+    }
+
     pub fn available(&self) -> bool {
         self.available.load(Ordering::Relaxed)
     }
