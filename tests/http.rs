@@ -287,6 +287,10 @@ async fn metrics_follow_accept_and_count_operations() {
     assert!(prometheus
         .contains(r#"trade_graph_operation_errors_total{code="GRAPHQL_VALIDATION_FAILED"} 1"#));
     assert!(prometheus.contains("trade_graph_operation_duration_seconds_count 2"));
+    // Anonymous operations count as "other".
+    assert!(
+        prometheus.contains(r#"trade_graph_operations_by_name_total{operation_name="other"} 2"#)
+    );
 
     // What Prometheus itself sends: OpenMetrics first.
     let (content_type, openmetrics) = scrape(
@@ -398,4 +402,32 @@ async fn an_empty_graphiql_assets_directory_is_refused() {
     assert!(error.contains("graphiql@3.8.3/graphiql.min.js"), "{error}");
     assert!(error.contains("scripts/graphiql-assets.sh"), "{error}");
     std::fs::remove_dir_all(&empty).unwrap();
+}
+
+/// Operations are counted by name, up to a bound: past the first names
+/// seen, any further name counts as "other", so that a client naming its
+/// operations at random cannot grow the series without end.
+#[tokio::test]
+async fn operations_by_name_are_bounded() {
+    let gateway = TestGateway::start().await;
+    let max = trade_graph::metrics::MAX_OPERATION_NAMES;
+    for n in 0..max + 20 {
+        let answer = gateway
+            .query(&format!(
+                "query Page{n} {{ jurisdiction(iso3: \"BRA\") {{ name }} }}"
+            ))
+            .await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let _ = gateway
+        .query("query Page0 { jurisdiction(iso3: \"BRA\") { name } }")
+        .await;
+    let scrape = gateway.get_text("/metrics").await;
+    let named = scrape
+        .lines()
+        .filter(|line| line.starts_with("trade_graph_operations_by_name_total{"))
+        .count();
+    assert_eq!(named, max + 1, "{max} names and other");
+    assert!(scrape.contains(r#"trade_graph_operations_by_name_total{operation_name="Page0"} 2"#));
+    assert!(scrape.contains(r#"trade_graph_operations_by_name_total{operation_name="other"} 20"#));
 }

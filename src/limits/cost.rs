@@ -227,6 +227,10 @@ pub struct Analysis {
     /// Whether the operation selects `__schema` or `__type`, whose lists the
     /// cost counts once.
     pub introspection: bool,
+    /// The name of the operation that runs, as its document gives it
+    /// (clients rarely send `operationName` when there is one operation),
+    /// for the metrics and logs; `None` when it is anonymous.
+    pub operation_name: Option<String>,
 }
 
 impl Analysis {
@@ -271,7 +275,7 @@ pub fn analyze(
     max_cost: u64,
     demand_limits: &DemandLimits,
 ) -> Result<Analysis, Refusal> {
-    let Some(operation) = select(document, operation_name) else {
+    let Some((name, operation)) = select(document, operation_name) else {
         return Ok(Analysis::default());
     };
     let mut values: HashMap<Name, Value> = variables
@@ -306,6 +310,7 @@ pub fn analyze(
         cost,
         upstream_requests: [0; 3],
         introspection: walk.introspection,
+        operation_name: name.map(|name| name.to_string()),
     };
     for ((source, _), (kind, parents)) in &walk.demand {
         let slot = &mut analysis.upstream_requests[source.index()];
@@ -338,19 +343,20 @@ pub fn analyze(
     Ok(analysis)
 }
 
-/// The operation async-graphql will run.
+/// The operation async-graphql will run, and its name.
 fn select<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
+) -> Option<(Option<&'a Name>, &'a OperationDefinition)> {
     match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(&operation.node),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|operation| &operation.node)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().map(|operation| &operation.node)
-        }
+        (DocumentOperations::Single(operation), _) => Some((None, &operation.node)),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .get_key_value(name)
+            .map(|(name, operation)| (Some(name), &operation.node)),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .iter()
+            .next()
+            .map(|(name, operation)| (Some(name), &operation.node)),
         _ => None,
     }
 }

@@ -735,6 +735,11 @@ pub(super) async fn run_operation(
     };
     let operation = OperationContext::new(&state.sources, client);
     let usage = operation.usage.clone();
+    state.metrics.operation_named(
+        analysis
+            .as_ref()
+            .and_then(|analysis| analysis.operation_name.as_deref()),
+    );
     let request = request
         .data(operation.result_size.clone())
         .data(operation.clone());
