@@ -56,3 +56,82 @@ fn help_names_every_setting_with_its_environment_variable() {
         assert!(help.contains(variable), "--help lacks {variable}");
     }
 }
+
+/// Reads JSON log lines from `lines` until one satisfies `wanted`.
+fn next_json_line(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    for line in lines.by_ref() {
+        let line = line.expect("a log line");
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if wanted(&value) {
+            return value;
+        }
+    }
+    panic!("the log ended before the line looked for");
+}
+
+/// One access line per request at info, carrying the request's context
+/// (its id, taken from the client's X-Request-Id and sent back, the
+/// operation's name from its document, the client, the upstream requests
+/// it cost); a setting no flag reads is warned about by name.
+#[test]
+fn each_request_is_logged_once_with_its_context() {
+    use std::io::{Read, Write};
+    let child = Command::new(env!("CARGO_BIN_EXE_trade-graph"))
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .env_remove("TRADE_GRAPH_LOG")
+        .env("TRADE_GRAPH_GTA_KYE", "oops")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut child = ChildProcess(child);
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let warning = next_json_line(&mut lines, |line| line["level"] == "WARN");
+    assert_eq!(
+        warning["fields"]["message"],
+        "TRADE_GRAPH_GTA_KYE is set but no setting reads it: did you mean TRADE_GRAPH_GTA_KEY?"
+    );
+    let listening = next_json_line(&mut lines, |line| {
+        line["fields"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("listening on http://"))
+    });
+    let message = listening["fields"]["message"].as_str().unwrap();
+    let address = message
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+
+    let body = r#"{"query":"query CountryPage { jurisdiction(iso3: \"BRA\") { name interventionsAffecting(limit: 1) { totalCount } } }"}"#;
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST /graphql HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\nx-request-id: trace-me-42\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("x-request-id: trace-me-42"), "{answer}");
+
+    let access = next_json_line(&mut lines, |line| line["target"] == "trade_graph::access");
+    assert_eq!(access["level"], "INFO", "{access}");
+    assert_eq!(access["fields"]["status"], 200, "{access}");
+    assert!(access["fields"]["duration_ms"].as_f64().unwrap() > 0.0);
+    let span = &access["span"];
+    assert_eq!(span["name"], "request", "{access}");
+    assert_eq!(span["id"], "trace-me-42");
+    assert_eq!(span["method"], "POST");
+    assert_eq!(span["path"], "/graphql");
+    assert_eq!(span["operation_name"], "CountryPage");
+    assert_eq!(span["client"], "127.0.0.1");
+    assert_eq!(span["upstream_requests"], 1, "{access}");
+}

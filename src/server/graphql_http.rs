@@ -735,11 +735,16 @@ pub(super) async fn run_operation(
     };
     let operation = OperationContext::new(&state.sources, client);
     let usage = operation.usage.clone();
-    state.metrics.operation_named(
-        analysis
-            .as_ref()
-            .and_then(|analysis| analysis.operation_name.as_deref()),
-    );
+    let name = analysis
+        .as_ref()
+        .and_then(|analysis| analysis.operation_name.as_deref());
+    state.metrics.operation_named(name);
+    // For the access log line and every line logged within the request.
+    let span = tracing::Span::current();
+    if let Some(name) = name {
+        span.record("operation_name", name);
+    }
+    span.record("client", usage.client().0.as_str());
     let request = request
         .data(operation.result_size.clone())
         .data(operation.clone());
@@ -753,6 +758,13 @@ pub(super) async fn run_operation(
     }) {
         response.extensions.insert("cost".into(), cost);
     }
+    span.record(
+        "upstream_requests",
+        crate::sources::Source::ALL
+            .iter()
+            .map(|source| usage.requests(*source))
+            .sum::<u64>(),
+    );
     if let Ok(upstream) = async_graphql::Value::from_json(usage.to_json()) {
         response.extensions.insert("upstream".into(), upstream);
     }

@@ -4,6 +4,7 @@
 //! [`run`] takes a bound listener and a shutdown future, so the binary and the
 //! tests start the server the same way (tests bind `127.0.0.1:0`).
 
+mod access_log;
 mod client_id;
 mod connections;
 mod documents;
@@ -22,7 +23,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, GraphiqlAssets};
 use crate::graph::{build_schema, operation_guard, Sources, TradeGraphSchema};
@@ -322,7 +322,7 @@ impl Gateway {
             // total deadline (connections.rs).
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
             .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
-            .layer(TraceLayer::new_for_http())
+            .layer(axum::middleware::from_fn(access_log::log_access))
             .with_state(state);
         Ok(Self {
             router,
