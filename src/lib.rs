@@ -62,3 +62,4 @@ pub mod sample;
 pub mod server;
 pub mod sources;
 pub mod subscriptions;
+pub mod telemetry;

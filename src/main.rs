@@ -17,7 +17,13 @@ static ALLOCATOR: Counting<MiMalloc> = Counting(MiMalloc);
 async fn main() -> std::process::ExitCode {
     ALLOCATOR.installed();
     let (config, warnings) = Config::load();
-    trade_graph::logging::init(&config);
+    let telemetry = match trade_graph::logging::init(&config) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     for warning in warnings {
         tracing::warn!("{warning}");
     }
@@ -28,7 +34,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match server::run(listener, &config, server::shutdown_signal()).await {
+    let outcome = server::run(listener, &config, server::shutdown_signal()).await;
+    // The exporter's flush blocks on its own thread's HTTP client.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "trade-graph stopped");

@@ -148,33 +148,51 @@ where
             return None;
         }
         let loader = self.loader.clone();
-        Some(Box::pin(async move {
-            // Distinct keys, in the order they were asked for.
-            let mut seen = HashSet::new();
-            let keys: Vec<K> = waiters
-                .iter()
-                .flat_map(|waiter| waiter.keys.iter())
-                .filter(|key| seen.insert(*key))
-                .cloned()
-                .collect();
-            let values = loader.load(&keys).await;
-            for waiter in waiters {
-                let answer = match &values {
-                    Err(error) => Err(error.clone()),
-                    Ok(values) => Ok(waiter
-                        .keys
-                        .into_iter()
-                        .filter_map(|key| {
-                            let value = values.get(&key)?.clone();
-                            Some((key, value))
-                        })
-                        .collect()),
-                };
-                // A waiter whose resolver was dropped no longer listens.
-                let _ = waiter.reply.send(answer);
-            }
-        }))
+        // One span per batch sent, under the operation's (a trace shows
+        // which loads went out together, and how long each batch took).
+        let span = tracing::debug_span!(
+            "source.batch",
+            loader = loader_name::<L>(),
+            keys = tracing::field::Empty,
+        );
+        Some(Box::pin(tracing::Instrument::instrument(
+            async move {
+                // Distinct keys, in the order they were asked for.
+                let mut seen = HashSet::new();
+                let keys: Vec<K> = waiters
+                    .iter()
+                    .flat_map(|waiter| waiter.keys.iter())
+                    .filter(|key| seen.insert(*key))
+                    .cloned()
+                    .collect();
+                tracing::Span::current().record("keys", keys.len());
+                let values = loader.load(&keys).await;
+                for waiter in waiters {
+                    let answer = match &values {
+                        Err(error) => Err(error.clone()),
+                        Ok(values) => Ok(waiter
+                            .keys
+                            .into_iter()
+                            .filter_map(|key| {
+                                let value = values.get(&key)?.clone();
+                                Some((key, value))
+                            })
+                            .collect()),
+                    };
+                    // A waiter whose resolver was dropped no longer listens.
+                    let _ = waiter.reply.send(answer);
+                }
+            },
+            span,
+        )))
     }
+}
+
+/// A loader's type name without its path ("GtaSearchLoader"), for spans.
+fn loader_name<L>() -> &'static str {
+    let name = std::any::type_name::<L>();
+    let name = name.split('<').next().unwrap_or(name);
+    name.rsplit("::").next().unwrap_or(name)
 }
 
 /// Something that holds an operation's waiting keys.

@@ -231,6 +231,8 @@ pub struct Analysis {
     /// (clients rarely send `operationName` when there is one operation),
     /// for the metrics and logs; `None` when it is anonymous.
     pub operation_name: Option<String>,
+    /// "query", "mutation" or "subscription".
+    pub operation_type: &'static str,
 }
 
 impl Analysis {
@@ -311,6 +313,11 @@ pub fn analyze(
         upstream_requests: [0; 3],
         introspection: walk.introspection,
         operation_name: name.map(|name| name.to_string()),
+        operation_type: match operation.ty {
+            async_graphql::parser::types::OperationType::Query => "query",
+            async_graphql::parser::types::OperationType::Mutation => "mutation",
+            async_graphql::parser::types::OperationType::Subscription => "subscription",
+        },
     };
     for ((source, _), (kind, parents)) in &walk.demand {
         let slot = &mut analysis.upstream_requests[source.index()];

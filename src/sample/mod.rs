@@ -98,10 +98,14 @@ struct SimulatorState {
     publishing: Publishing,
 }
 
+type TraceHeaders = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
 /// A running simulator. Dropping it stops it.
 pub struct Simulator {
     addr: SocketAddr,
     faults: Faults,
+    /// The `traceparent` of every request that carried one, by path.
+    traceparents: TraceHeaders,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -122,11 +126,27 @@ impl Simulator {
                 every: options.publish_every,
             },
         };
+        let traceparents = TraceHeaders::default();
+        let seen = traceparents.clone();
         let app = Router::new()
             .merge(gta::routes())
             .merge(comtrade::routes())
             .merge(ita::routes())
-            .with_state(state);
+            .with_state(state)
+            .layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    if let Some(value) = request
+                        .headers()
+                        .get("traceparent")
+                        .and_then(|value| value.to_str().ok())
+                    {
+                        seen.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((request.uri().path().to_owned(), value.to_owned()));
+                    }
+                    next.run(request)
+                },
+            ));
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown = async {
@@ -142,8 +162,18 @@ impl Simulator {
         Ok(Self {
             addr,
             faults,
+            traceparents,
             stop: Some(stop),
         })
+    }
+
+    /// The `(path, traceparent)` of every request that carried a W3C trace
+    /// context, in arrival order (the gateway passes its trace on).
+    pub fn traceparents(&self) -> Vec<(String, String)> {
+        self.traceparents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The base URL all simulated APIs are served under.

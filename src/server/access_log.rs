@@ -18,6 +18,19 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+tokio::task_local! {
+    /// The request span of the request being answered, for the handler to
+    /// record what it learns (operation name, client, upstream requests)
+    /// even from inside deeper spans.
+    static REQUEST_SPAN: tracing::Span;
+}
+
+/// Records on the span of the request being answered (nothing outside
+/// one, as on a WebSocket's later messages).
+pub(super) fn note(record: impl FnOnce(&tracing::Span)) {
+    let _ = REQUEST_SPAN.try_with(|span| record(span));
+}
+
 /// The header carrying a request's id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -49,17 +62,36 @@ pub(super) async fn log_access(mut request: Request, next: Next) -> Response {
         .map_or_else(new_request_id, str::to_owned);
     let id_header = HeaderValue::from_str(&id).expect("sane ids are header values");
     request.headers_mut().insert(REQUEST_ID, id_header.clone());
+    let path = request.uri().path();
+    // The server span of a trace: named by method and route, as the HTTP
+    // semantic conventions ask (the routes are fixed paths).
+    let route = match path {
+        "/graphql" | "/healthz" | "/readyz" | "/metrics" | "/" => path,
+        _ => "other",
+    };
     let span = tracing::info_span!(
         "request",
         id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %path,
         operation_name = tracing::field::Empty,
         client = tracing::field::Empty,
         upstream_requests = tracing::field::Empty,
+        otel.name = %format_args!("{} {route}", request.method()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = route,
+        http.response.status_code = tracing::field::Empty,
     );
-    let mut response = next.run(request).instrument(span.clone()).await;
+    if request.headers().contains_key("traceparent") {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let _ = span.set_parent(crate::telemetry::incoming_context(request.headers()));
+    }
+    let mut response = REQUEST_SPAN
+        .scope(span.clone(), next.run(request).instrument(span.clone()))
+        .await;
     response.headers_mut().insert(REQUEST_ID, id_header);
+    span.record("http.response.status_code", response.status().as_u16());
     let _entered = span.enter();
     tracing::info!(
         target: "trade_graph::access",

@@ -19,6 +19,7 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use async_graphql::{Request, Variables};
 use axum::body::Bytes;
 use std::net::SocketAddr;
+use tracing::Instrument;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -580,9 +581,16 @@ pub(super) async fn check_document(
     state: &AppState,
     request: &mut Request,
 ) -> Result<Option<Checked>, Refusal> {
-    state.documents.attach(request, &state.guard).await?;
+    state
+        .documents
+        .attach(request, &state.guard)
+        .instrument(tracing::info_span!("graphql.parse"))
+        .await?;
     let operation_name = request.operation_name.take();
     let variables = std::mem::take(&mut request.variables);
+    // The limits and the cost: the gateway's validation before anything
+    // runs (async-graphql's own validation runs inside graphql.execute).
+    let _validate = tracing::info_span!("graphql.validate").entered();
     let checked = request.parsed_query().ok().map(|document| {
         let kind = operation_type(document, operation_name.as_deref());
         state
@@ -608,10 +616,21 @@ async fn execute(
     via_get: bool,
     client: ClientId,
 ) -> Answer {
-    match prepare(state, params, via_get).await {
-        Ok(prepared) => run(state, prepared, media, client).await,
-        Err(answer) => answer.for_media(media),
+    // Its name and type are recorded once the document is parsed.
+    let span = tracing::info_span!(
+        "graphql.operation",
+        otel.name = "graphql.operation",
+        graphql.operation.name = tracing::field::Empty,
+        graphql.operation.type = tracing::field::Empty,
+    );
+    async {
+        match prepare(state, params, via_get).await {
+            Ok(prepared) => run(state, prepared, media, client).await,
+            Err(answer) => answer.for_media(media),
+        }
     }
+    .instrument(span)
+    .await
 }
 
 /// How `response` ended, and its errors' codes, for the metrics.
@@ -739,16 +758,42 @@ pub(super) async fn run_operation(
         .as_ref()
         .and_then(|analysis| analysis.operation_name.as_deref());
     state.metrics.operation_named(name);
-    // For the access log line and every line logged within the request.
-    let span = tracing::Span::current();
-    if let Some(name) = name {
-        span.record("operation_name", name);
+    // For the access log line and every line logged within the request,
+    // and for the operation's span (named as the GraphQL semantic
+    // conventions ask: "query CountryPage").
+    super::access_log::note(|span| {
+        if let Some(name) = name {
+            span.record("operation_name", name);
+        }
+        span.record("client", usage.client().0.as_str());
+    });
+    let operation_span = tracing::Span::current();
+    if let Some(analysis) = analysis
+        .as_ref()
+        .filter(|analysis| !analysis.operation_type.is_empty())
+    {
+        let kind = analysis.operation_type;
+        operation_span.record("graphql.operation.type", kind);
+        if let Some(name) = name {
+            operation_span.record("graphql.operation.name", name);
+        }
+        if crate::telemetry::exporting() {
+            let span_name = match name {
+                Some(name) => format!("{kind} {name}"),
+                None => kind.to_owned(),
+            };
+            crate::telemetry::rename(&operation_span, span_name);
+        }
     }
-    span.record("client", usage.client().0.as_str());
     let request = request
         .data(operation.result_size.clone())
         .data(operation.clone());
-    let mut response = match operation.run(schema.execute(request)).await {
+    let execute = tracing::info_span!("graphql.execute");
+    let mut response = match operation
+        .run(schema.execute(request))
+        .instrument(execute)
+        .await
+    {
         Ok(response) => response,
         // Stopped part-way: what was built is dropped, the refusal is the answer.
         Err(refusal) => Response_::from_errors(vec![refusal.to_server_error()]),
@@ -758,13 +803,13 @@ pub(super) async fn run_operation(
     }) {
         response.extensions.insert("cost".into(), cost);
     }
-    span.record(
-        "upstream_requests",
-        crate::sources::Source::ALL
-            .iter()
-            .map(|source| usage.requests(*source))
-            .sum::<u64>(),
-    );
+    let upstream_requests: u64 = crate::sources::Source::ALL
+        .iter()
+        .map(|source| usage.requests(*source))
+        .sum();
+    super::access_log::note(|span| {
+        span.record("upstream_requests", upstream_requests);
+    });
     if let Ok(upstream) = async_graphql::Value::from_json(usage.to_json()) {
         response.extensions.insert("upstream".into(), upstream);
     }

@@ -94,6 +94,15 @@ pub enum Method {
     Post,
 }
 
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
 /// One upstream request, before credentials: what the sources build and what
 /// identifies a request (for counting, and later for caching).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -526,7 +535,23 @@ impl Upstream {
         loop {
             inner.hold.check()?;
             let permit = inner.breaker.admit()?;
-            let outcome = self.attempt(request, usage, permit).await;
+            let span = tracing::debug_span!(
+                "http.fetch",
+                otel.name = %format_args!("{} {source}", request.method.as_str()),
+                otel.kind = "client",
+                trade_graph.source = %source,
+                http.request.method = request.method.as_str(),
+                url.path = %request.path,
+                http.request.resend_count = attempt - 1,
+                http.response.status_code = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            );
+            let outcome =
+                tracing::Instrument::instrument(self.attempt(request, usage, permit), span.clone())
+                    .await;
+            if let Err(error) = &outcome {
+                span.record("error.type", error.code());
+            }
             if let Some(metrics) = &inner.metrics {
                 metrics.breaker_state(source, inner.breaker.state().level());
             }
@@ -627,6 +652,13 @@ impl Upstream {
         };
         if let Credential::Header { name, prefix, key } = &inner.credential {
             builder = builder.header(*name, format!("{prefix}{}", key.expose()));
+        }
+        // The trace goes on upstream (W3C traceparent; nothing when traces
+        // are off).
+        let mut trace_headers = reqwest::header::HeaderMap::new();
+        crate::telemetry::inject_current(&mut trace_headers);
+        if !trace_headers.is_empty() {
+            builder = builder.headers(trace_headers);
         }
         if let Some(body) = &request.body {
             builder = builder
@@ -730,6 +762,7 @@ impl Upstream {
             }
         };
         let status = response.status();
+        tracing::Span::current().record("http.response.status_code", status.as_u16());
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
