@@ -101,6 +101,29 @@ async fn graphiql_without_its_assets_says_how_to_serve_them() {
     );
 }
 
+/// A CDN that never answers (a firewall dropping packets) does not leave
+/// the page blank: its help shows once the page's wait for its scripts is
+/// over.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Chromium and .ci/graphiql's packages; .ci/run installs them"]
+async fn graphiql_with_a_cdn_that_never_answers_shows_its_help() {
+    let gateway = TestGateway::start().await;
+    let report = open_page(&gateway, "expect-help-hang").await;
+    let shown = report["shown"].as_str().unwrap();
+    assert!(
+        shown.contains("GraphiQL could not load its scripts"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "no answer within {} s",
+            trade_graph::server::graphiql::ASSETS_WAIT_SECONDS
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("--graphiql-assets"), "{shown}");
+}
+
 /// The script fetches the versions the page loads.
 #[test]
 fn the_assets_script_fetches_what_the_page_loads() {

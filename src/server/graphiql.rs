@@ -39,54 +39,105 @@ query CountryProfile {
 }
 "#;
 
-/// The page, with assets loaded from `assets` (unpkg layout). When its
-/// scripts cannot load (no internet, a mirror down), the page says so and
-/// how to serve them locally, instead of staying blank.
+/// How long the page waits for its scripts before showing its help: a
+/// CDN a firewall drops packets to never answers, and must not leave the
+/// page blank.
+pub const ASSETS_WAIT_SECONDS: u32 = 10;
+
+/// The page, with assets loaded from `assets` (unpkg layout). Nothing in
+/// it blocks rendering: the stylesheet and scripts are added by a script,
+/// in order, so that when they cannot load (no internet, a mirror down) or
+/// never answer (a firewall that drops packets), the page says so and how
+/// to serve them locally, instead of staying blank.
 pub(super) fn page(assets: &str) -> String {
-    let base = html_attribute(assets.trim_end_matches('/'));
-    let default_query = serde_json::to_string(DEFAULT_QUERY).unwrap_or_else(|_| "\"\"".into());
+    let trimmed = assets.trim_end_matches('/');
+    let base = html_attribute(trimmed);
+    let base_js = js_string(trimmed);
+    let default_query = js_string(DEFAULT_QUERY);
+    let scripts = js_string(&format!("{REACT}|{REACT_DOM}|{GRAPHIQL_JS}"));
+    let css = js_string(GRAPHIQL_CSS);
+    let wait = ASSETS_WAIT_SECONDS;
     format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>trade-graph</title>
-  <link rel="stylesheet" href="{base}/{GRAPHIQL_CSS}">
   <style>body {{ margin: 0; }} #graphiql {{ height: 100vh; }} #graphiql > p, #graphiql > pre {{ font-family: sans-serif; margin: 1em; }}</style>
-  <script>
-    function assetsFailed(src) {{
-      document.getElementById('graphiql').innerHTML =
-        '<p><strong>GraphiQL could not load its scripts</strong> from <code>{base}</code> (' + src + ').</p>' +
-        '<p>Without internet, or behind a firewall, serve them from this gateway: fill a directory from npm and pass it as <code>--graphiql-assets</code>:</p>' +
-        '<pre>sh scripts/graphiql-assets.sh ./graphiql-assets\ntrade-graph --graphiql-assets ./graphiql-assets</pre>' +
-        '<p>or point <code>--graphiql-assets</code> (<code>TRADE_GRAPH_GRAPHIQL_ASSETS</code>) at an unpkg-like mirror. The API itself works: POST queries to <code>/graphql</code>.</p>';
-      window.assetsMissing = true;
-    }}
-  </script>
 </head>
 <body>
-  <div id="graphiql">Loading GraphiQL from {base} ...</div>
-  <script src="{base}/{REACT}" onerror="assetsFailed(this.src)"></script>
-  <script src="{base}/{REACT_DOM}" onerror="assetsFailed(this.src)"></script>
-  <script src="{base}/{GRAPHIQL_JS}" onerror="assetsFailed(this.src)"></script>
+  <div id="graphiql"><p>Loading GraphiQL from {base} ...</p></div>
+  <template id="assets-help">
+    <p><strong>GraphiQL could not load its scripts</strong> from <code>{base}</code> (<span id="assets-why"></span>).</p>
+    <p>Without internet, or behind a firewall, serve them from this gateway: fill a directory from npm and pass it as <code>--graphiql-assets</code>:</p>
+    <pre>sh scripts/graphiql-assets.sh ./graphiql-assets
+trade-graph --graphiql-assets ./graphiql-assets</pre>
+    <p>or point <code>--graphiql-assets</code> (<code>TRADE_GRAPH_GRAPHIQL_ASSETS</code>) at an unpkg-like mirror. The API itself works: POST queries to <code>/graphql</code>.</p>
+  </template>
   <script>
-    if (!window.assetsMissing && typeof GraphiQL !== 'undefined') {{
-      // Queries over HTTP, subscriptions over a WebSocket on the same path.
-      const url = new URL('graphql', window.location.href);
-      const subscriptionUrl = new URL(url);
-      subscriptionUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      const fetcher = GraphiQL.createFetcher({{ url: url.href, subscriptionUrl: subscriptionUrl.href }});
-      ReactDOM.createRoot(document.getElementById('graphiql')).render(
-        React.createElement(GraphiQL, {{ fetcher, defaultQuery: {default_query} }})
-      );
-    }} else if (!window.assetsMissing) {{
-      assetsFailed('the scripts loaded but did not define GraphiQL');
-    }}
+    (function () {{
+      var base = {base_js};
+      var root = document.getElementById('graphiql');
+      var done = false;
+      function assetsFailed(why) {{
+        if (done) return;
+        done = true;
+        root.innerHTML = document.getElementById('assets-help').innerHTML;
+        document.getElementById('assets-why').textContent = why;
+        window.assetsMissing = true;
+      }}
+      var timer = setTimeout(function () {{
+        assetsFailed('no answer within {wait} s');
+      }}, {wait} * 1000);
+      // Styles never hold the page: GraphiQL works unstyled meanwhile.
+      var style = document.createElement('link');
+      style.rel = 'stylesheet';
+      style.href = base + '/' + {css};
+      document.head.appendChild(style);
+      var scripts = {scripts}.split('|');
+      function load(index) {{
+        if (done) return;
+        if (index === scripts.length) {{
+          clearTimeout(timer);
+          start();
+          return;
+        }}
+        var script = document.createElement('script');
+        script.src = base + '/' + scripts[index];
+        script.onload = function () {{ load(index + 1); }};
+        script.onerror = function () {{ clearTimeout(timer); assetsFailed(script.src); }};
+        document.body.appendChild(script);
+      }}
+      function start() {{
+        if (typeof GraphiQL === 'undefined') {{
+          assetsFailed('the scripts loaded but did not define GraphiQL');
+          return;
+        }}
+        done = true;
+        // Queries over HTTP, subscriptions over a WebSocket on the same path.
+        var url = new URL('graphql', window.location.href);
+        var subscriptionUrl = new URL(url);
+        subscriptionUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+        var fetcher = GraphiQL.createFetcher({{ url: url.href, subscriptionUrl: subscriptionUrl.href }});
+        ReactDOM.createRoot(root).render(
+          React.createElement(GraphiQL, {{ fetcher: fetcher, defaultQuery: {default_query} }})
+        );
+      }}
+      load(0);
+    }})();
   </script>
 </body>
 </html>
 "#
     )
+}
+
+/// `text` as a JavaScript string literal that cannot end the `<script>`
+/// element it sits in.
+fn js_string(text: &str) -> String {
+    serde_json::to_string(text)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace('<', "\\u003c")
 }
 
 /// Refuses a local assets directory that lacks a file the page loads,
