@@ -101,3 +101,42 @@ async fn every_type_field_argument_and_enum_value_is_described() {
         "without a description: {undescribed:?}"
     );
 }
+
+/// GraphiQL's docs panel shows each line break of a description: the
+/// introspection answer has each paragraph on one line (the doc comments
+/// they come from are wrapped), while the SDL keeps them as written.
+#[tokio::test]
+async fn introspected_descriptions_are_not_hard_wrapped() {
+    let gateway = common::TestGateway::start().await;
+    let answer = gateway
+        .query(r#"{ __type(name: "Query") { description fields { name description args { name description } } } }"#)
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let fields = answer["data"]["__type"]["fields"].as_array().unwrap();
+    let interventions = fields
+        .iter()
+        .find(|field| field["name"] == "interventions")
+        .unwrap();
+    let description = interventions["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("Searches GTA's interventions, in the order `orderBy` gives"),
+        "{description}"
+    );
+    assert!(
+        !description.contains("sort"),
+        "the deprecated argument is not documented: {description}"
+    );
+    for field in fields {
+        let text = field["description"].as_str().unwrap_or_default();
+        for paragraph in text.split("\n\n") {
+            for line in paragraph.lines().skip(1) {
+                let line = line.trim_start();
+                assert!(
+                    line.starts_with("- ") || line.starts_with("* ") || line.starts_with("```"),
+                    "{}: a paragraph broken mid-sentence: {text:?}",
+                    field["name"]
+                );
+            }
+        }
+    }
+}

@@ -680,12 +680,10 @@ pub struct InterventionQueries;
 
 #[Object]
 impl InterventionQueries {
-    /// Searches GTA's interventions. `sort` takes GTA's keys (`date_announced`,
-    /// `date_published`, `date_implemented`, `date_removed`, `intervention_id`,
-    /// and on v2 `last_updated`), `-` in front for descending; default
-    /// newest announcement first. `limit` (default 20, at most 10000) is paged
-    /// upstream in requests of 1000. Null, with an error naming the source,
-    /// when GTA fails; other root fields keep their data.
+    /// Searches GTA's interventions, in the order `orderBy` gives (default
+    /// newest announcement first). `limit` (default 20, at most 10000) is
+    /// paged upstream in requests of 1000. Null, with an error naming the
+    /// source, when GTA fails; other root fields keep their data.
     async fn interventions(
         &self,
         ctx: &Context<'_>,

@@ -6,6 +6,7 @@
 mod batch;
 mod context;
 mod cost_rules;
+pub mod descriptions;
 mod federation;
 mod intervention;
 mod ita;

@@ -798,6 +798,12 @@ pub(super) async fn run_operation(
         // Stopped part-way: what was built is dropped, the refusal is the answer.
         Err(refusal) => Response_::from_errors(vec![refusal.to_server_error()]),
     };
+    if analysis
+        .as_ref()
+        .is_some_and(|analysis| analysis.introspection)
+    {
+        crate::graph::descriptions::unwrap_introspection(&mut response.data);
+    }
     if let Some(cost) = analysis.and_then(|analysis| {
         async_graphql::Value::from_json(analysis.to_json(state.guard.limits().max_cost)).ok()
     }) {
