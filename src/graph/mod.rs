@@ -9,6 +9,7 @@ mod cost_rules;
 mod federation;
 mod intervention;
 mod ita;
+mod ita_current;
 mod ita_datasets;
 mod jurisdiction;
 mod paging;
