@@ -77,6 +77,18 @@ fn source_codes(values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
     Ok(codes)
 }
 
+/// Office names go out as one comma list: a name with a comma in it would
+/// be read as two.
+fn office_names(values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
+    let names = list("itaOffices", values)?;
+    if let Some(bad) = names.iter().find(|name| name.contains(',')) {
+        return Err(Error::bad_input(format!(
+            "itaOffices: {bad:?} holds a comma, and ITA reads the list at commas: give the office's post (e.g. \"Mexico City\")"
+        )));
+    }
+    Ok(names)
+}
+
 fn types(values: Option<Vec<ScreeningEntryType>>) -> Result<Vec<String>, Error> {
     match values {
         Some(values) if values.is_empty() => Err(Error::bad_input(
@@ -390,7 +402,7 @@ impl BusinessServiceProvider {
     async fn category(&self) -> Option<&str> {
         self.0.category.as_deref()
     }
-    /// The listing office's name, as the record gives it.
+    /// The listing office's name, as the record gives it (a post).
     async fn ita_office_name(&self) -> Option<&str> {
         self.0.ita_office.as_deref()
     }
@@ -678,7 +690,7 @@ impl ItaCurrentQueries {
         #[graphql(desc = "Categories (e.g. \"Legal Services\"); any of them matches.")]
         categories: Option<Vec<String>>,
         #[graphql(
-            desc = "ITA offices by name, as the records give them (e.g. \"Mexico City, Mexico\"); any of them matches."
+            desc = "ITA offices by name, as the records give them (a post, e.g. \"Mexico City\"); any of them matches."
         )]
         ita_offices: Option<Vec<String>>,
         #[graphql(
@@ -695,7 +707,7 @@ impl ItaCurrentQueries {
             let params = SearchParams {
                 q: text("query", query).graphql()?,
                 categories: list("categories", categories).graphql()?,
-                ita_offices: list("itaOffices", ita_offices).graphql()?,
+                ita_offices: office_names(ita_offices).graphql()?,
                 ..SearchParams::default()
             };
             let params = checked(ctx, Endpoint::BusinessServiceProviders, params)?;

@@ -15,6 +15,8 @@ mod faults;
 mod gta;
 mod gta_data;
 mod ita;
+mod ita_current;
+mod ita_current_data;
 mod ita_data;
 mod rng;
 
@@ -126,6 +128,7 @@ impl Simulator {
             .merge(gta::routes())
             .merge(comtrade::routes())
             .merge(ita::routes())
+            .merge(ita_current::routes())
             .with_state(state);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {

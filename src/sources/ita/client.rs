@@ -630,6 +630,12 @@ impl ItaClient {
         Self { upstream, api }
     }
 
+    /// Reserves an operation's estimated ITA requests from the budget (when
+    /// `--ita-budget` sets one) before it runs, or refuses them all.
+    pub async fn reserve_estimate(&self, estimate: u64, usage: &UpstreamUsage) -> Result<(), Error> {
+        self.upstream.reserve_requests(estimate, usage).await
+    }
+
     /// The API generation this client speaks.
     pub fn api(&self) -> ItaApi {
         self.api

@@ -19,7 +19,7 @@ pub struct BusinessServiceProvider {
     pub id: Option<String>,
     #[serde(default)]
     pub category: Option<String>,
-    /// The office that lists it, by name ("Mexico City, Mexico").
+    /// The office that lists it, by name (its post, "Mexico City").
     #[serde(default)]
     pub ita_office: Option<String>,
     #[serde(default)]
