@@ -78,7 +78,10 @@ async fn de_minimis_for_thirty_jurisdictions_is_one_request() {
     assert_eq!(jurisdictions.len(), 30);
     for jurisdiction in jurisdictions {
         let threshold = &jurisdiction["deMinimis"];
-        assert_eq!(threshold["countryCode"], jurisdiction["iso2"], "{threshold}");
+        assert_eq!(
+            threshold["countryCode"], jurisdiction["iso2"],
+            "{threshold}"
+        );
         assert_eq!(threshold["country"]["iso2"], jurisdiction["iso2"]);
         assert!(threshold["deMinimisValue"].is_number(), "{threshold}");
         assert!(threshold["vatAmount"].is_number(), "{threshold}");
@@ -98,7 +101,10 @@ async fn de_minimis_list_pages_and_the_v2_api_refuses_it_naming_the_current_one(
     ok(&response);
     let (path, query) = last_query(&gateway);
     assert_eq!(path, "/de_minimis/v1/list");
-    assert_eq!((query["size"].as_str(), query["offset"].as_str()), ("30", "10"));
+    assert_eq!(
+        (query["size"].as_str(), query["offset"].as_str()),
+        ("30", "10")
+    );
     let items = response["data"]["deMinimisThresholds"]["items"]
         .as_array()
         .unwrap();
@@ -110,9 +116,17 @@ async fn de_minimis_list_pages_and_the_v2_api_refuses_it_naming_the_current_one(
         .query("{ deMinimisThresholds(limit: 1000) { items { countryCode } } }")
         .await;
     ok(&all);
-    let every = all["data"]["deMinimisThresholds"]["items"].as_array().unwrap();
+    let every = all["data"]["deMinimisThresholds"]["items"]
+        .as_array()
+        .unwrap();
     assert_eq!(every.len() as u64, total);
-    assert_eq!(&every[10..40], &items.iter().map(|i| serde_json::json!({ "countryCode": i["countryCode"] })).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        &every[10..40],
+        &items
+            .iter()
+            .map(|i| serde_json::json!({ "countryCode": i["countryCode"] }))
+            .collect::<Vec<_>>()[..]
+    );
 
     let v2 = TestGateway::start_with(&["--ita-api", "v2"]).await;
     for query in [
@@ -243,22 +257,45 @@ async fn screening_on_the_v2_wire_and_what_it_lacks() {
         ("size", "100"),
         ("offset", "0"),
     ] {
-        assert_eq!(query.get(name).map(String::as_str), Some(value), "{name}: {query:?}");
+        assert_eq!(
+            query.get(name).map(String::as_str),
+            Some(value),
+            "{name}: {query:?}"
+        );
     }
-    for item in response["data"]["screeningList"]["items"].as_array().unwrap() {
+    for item in response["data"]["screeningList"]["items"]
+        .as_array()
+        .unwrap()
+    {
         assert_eq!(item["type"], "Entity");
         assert!(["SDN", "EL"].contains(&item["sourceCode"].as_str().unwrap()));
         assert!(item["score"].is_number());
     }
     let before = gateway.ita_requests();
     for (query, expected) in [
-        (r#"{ screeningList(city: "Tehran") { totalCount } }"#, "only in the current ITA API"),
-        (r#"{ screeningList(fullAddress: "Tehran") { totalCount } }"#, "only in the current ITA API"),
-        (r#"{ screeningList(types: [ENTITY, VESSEL]) { totalCount } }"#, "takes one type"),
-        (r#"{ screeningList(fuzzyName: true) { totalCount } }"#, "give a name"),
+        (
+            r#"{ screeningList(city: "Tehran") { totalCount } }"#,
+            "only in the current ITA API",
+        ),
+        (
+            r#"{ screeningList(fullAddress: "Tehran") { totalCount } }"#,
+            "only in the current ITA API",
+        ),
+        (
+            r#"{ screeningList(types: [ENTITY, VESSEL]) { totalCount } }"#,
+            "takes one type",
+        ),
+        (
+            r#"{ screeningList(fuzzyName: true) { totalCount } }"#,
+            "give a name",
+        ),
     ] {
         let response = gateway.query(query).await;
-        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{query}: {response}");
+        assert_eq!(
+            error_codes(&response),
+            ["BAD_USER_INPUT"],
+            "{query}: {response}"
+        );
         let message = response["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(expected), "{query}: {message}");
     }
@@ -281,7 +318,9 @@ async fn screening_pages_within_the_caps_and_says_what_is_beyond() {
         .map(|(_, q)| (q["offset"].clone(), q["size"].clone()))
         .collect();
     let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
-        list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     };
     assert_eq!(sent, pairs(&[("7", "50"), ("57", "50"), ("107", "20")]));
     assert_eq!(upstream_requests(&page, "ita"), 3);
@@ -297,7 +336,10 @@ async fn screening_pages_within_the_caps_and_says_what_is_beyond() {
         .await;
     ok(&tail);
     let (_, query) = last_query(&gateway);
-    assert_eq!((query["offset"].as_str(), query["size"].as_str()), ("1000", "50"));
+    assert_eq!(
+        (query["offset"].as_str(), query["size"].as_str()),
+        ("1000", "50")
+    );
     let from_cap = gateway
         .query("{ screeningList(limit: 50, offset: 1000) { items { id } } }")
         .await;
@@ -305,14 +347,20 @@ async fn screening_pages_within_the_caps_and_says_what_is_beyond() {
     assert_eq!(tail_ids.as_array().unwrap().len(), 30);
     assert_eq!(
         tail_ids.as_array().unwrap()[..],
-        from_cap["data"]["screeningList"]["items"].as_array().unwrap()[20..]
+        from_cap["data"]["screeningList"]["items"]
+            .as_array()
+            .unwrap()[20..]
     );
 
     let before = gateway.ita_requests();
     let beyond = gateway
         .query("{ screeningList(limit: 20, offset: 1040) { totalCount } }")
         .await;
-    assert_eq!(error_codes(&beyond), ["UPSTREAM_WINDOW_EXCEEDED"], "{beyond}");
+    assert_eq!(
+        error_codes(&beyond),
+        ["UPSTREAM_WINDOW_EXCEEDED"],
+        "{beyond}"
+    );
     assert_eq!(beyond["errors"][0]["extensions"]["reach"], 1050);
     assert_eq!(gateway.ita_requests(), before, "refused before sending");
 
@@ -390,7 +438,11 @@ async fn a_screening_of_fifty_names_stays_within_its_estimate() {
 
     for query in [bulk_screening(51, 5), bulk_screening(30, 60)] {
         let refused = gateway.query(&query).await;
-        assert_eq!(error_codes(&refused), ["UPSTREAM_DEMAND_TOO_HIGH"], "{refused}");
+        assert_eq!(
+            error_codes(&refused),
+            ["UPSTREAM_DEMAND_TOO_HIGH"],
+            "{refused}"
+        );
         assert!(refused["data"].is_null());
     }
     assert_eq!(gateway.ita_requests(), 50, "the refusals sent nothing");
@@ -428,7 +480,10 @@ async fn business_service_providers_on_both_wires_and_linked_to_their_office() {
         assert_eq!(query["q"], "exporters");
         assert_eq!(query["categories"], "Legal Services,Accounting and Tax");
         assert_eq!(query["ita_offices"], "Mexico City,Tokyo");
-        assert_eq!((query["size"].as_str(), query["offset"].as_str()), ("4", "0"));
+        assert_eq!(
+            (query["size"].as_str(), query["offset"].as_str()),
+            ("4", "0")
+        );
         let items = response["data"]["businessServiceProviders"]["items"]
             .as_array()
             .unwrap();
@@ -437,7 +492,10 @@ async fn business_service_providers_on_both_wires_and_linked_to_their_office() {
             assert!(["Legal Services", "Accounting and Tax"]
                 .contains(&item["category"].as_str().unwrap()));
             assert_eq!(item["itaOffice"]["post"], item["itaOfficeName"], "{item}");
-            assert_eq!(item["itaOffice"]["country"]["iso2"], item["jurisdiction"]["iso2"]);
+            assert_eq!(
+                item["itaOffice"]["country"]["iso2"],
+                item["jurisdiction"]["iso2"]
+            );
             assert!(["MX", "JP"].contains(&item["jurisdiction"]["iso2"].as_str().unwrap()));
         }
         // The search, then one office search for every provider's country.
@@ -455,14 +513,20 @@ async fn counts_come_from_the_count_endpoints() {
         .await;
     ok(&response);
     let paths: Vec<String> = queries(&gateway).into_iter().map(|(p, _)| p).collect();
-    assert!(paths.contains(&"/trade_leads/v1/count".to_owned()), "{paths:?}");
+    assert!(
+        paths.contains(&"/trade_leads/v1/count".to_owned()),
+        "{paths:?}"
+    );
     assert!(paths.contains(&"/ita_office_locations/v1/count".to_owned()));
     let leads = &response["data"]["tradeLeads"];
     let total = leads["totalCount"].as_u64().unwrap();
     let searched = gateway
         .query("{ tradeLeads(limit: 1) { totalCount } }")
         .await;
-    assert_eq!(searched["data"]["tradeLeads"]["totalCount"].as_u64(), Some(total));
+    assert_eq!(
+        searched["data"]["tradeLeads"]["totalCount"].as_u64(),
+        Some(total)
+    );
     let by_country: u64 = leads["aggregations"][0]["buckets"]
         .as_array()
         .unwrap()
@@ -494,34 +558,58 @@ async fn every_new_field_answers_in_sample_mode() {
     ok(&response);
     let data = &response["data"];
     let sources = data["screeningListSources"].as_array().unwrap();
-    assert!(sources.iter().any(|s| s["code"] == "SDN" && s["name"].is_string()));
+    assert!(sources
+        .iter()
+        .any(|s| s["code"] == "SDN" && s["name"].is_string()));
     let entry = &data["screeningList"]["items"][0];
     for field in [
-        "id", "name", "type", "source", "sourceCode", "remarks", "entityNumber",
-        "sourceInformationUrl", "sourceListUrl", "score", "country",
+        "id",
+        "name",
+        "type",
+        "source",
+        "sourceCode",
+        "remarks",
+        "entityNumber",
+        "sourceInformationUrl",
+        "sourceListUrl",
+        "score",
+        "country",
     ] {
         assert!(!entry[field].is_null(), "{field}: {entry}");
     }
-    assert!(entry["altNames"].as_array().unwrap().iter().any(|n| n
-        .as_str()
-        .unwrap()
-        .contains("Hua Xin")), "{entry}");
+    assert!(
+        entry["altNames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("Hua Xin")),
+        "{entry}"
+    );
     assert!(!entry["addresses"][0]["country"].is_null());
     assert!(!entry["ids"][0]["number"].is_null());
-    assert!(!data["screeningList"]["sourcesUsed"].as_array().unwrap().is_empty());
+    assert!(!data["screeningList"]["sourcesUsed"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     for item in data["deMinimisThresholds"]["items"].as_array().unwrap() {
         for (field, value) in item.as_object().unwrap() {
             assert!(!value.is_null(), "{field}: {item}");
         }
     }
-    for item in data["businessServiceProviders"]["items"].as_array().unwrap() {
+    for item in data["businessServiceProviders"]["items"]
+        .as_array()
+        .unwrap()
+    {
         for (field, value) in item.as_object().unwrap() {
             assert!(!value.is_null(), "{field}: {item}");
         }
     }
     assert!(data["jurisdiction"]["deMinimis"]["deMinimisValue"].is_number());
     assert_eq!(
-        data["jurisdiction"]["screeningListEntries"].as_array().unwrap().len(),
+        data["jurisdiction"]["screeningListEntries"]
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
 }

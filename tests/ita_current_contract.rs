@@ -46,8 +46,14 @@ fn a_screening_answer_with_every_listed_field_decodes() {
     }));
     let answer = decode_search::<ScreeningEntry>(&body).unwrap();
     assert_eq!(answer.total, Some(2));
-    assert_eq!(answer.sources_used[0].source, "Entity List (EL) - Bureau of Industry and Security");
-    assert_eq!(answer.sources_used[0].source_last_updated.as_deref(), Some("2026-11-01"));
+    assert_eq!(
+        answer.sources_used[0].source,
+        "Entity List (EL) - Bureau of Industry and Security"
+    );
+    assert_eq!(
+        answer.sources_used[0].source_last_updated.as_deref(),
+        Some("2026-11-01")
+    );
     let entry = &answer.results[0];
     assert_eq!(entry.id.as_deref(), Some("e1"));
     assert_eq!(entry.name.as_deref(), Some("Example Trading FZE"));
@@ -65,8 +71,14 @@ fn a_screening_answer_with_every_listed_field_decodes() {
     assert_eq!(entry.ids[0].number.as_deref(), Some("R-1"));
     assert_eq!(entry.ids[0].issue_date.as_deref(), Some("2020-01-01"));
     assert_eq!(entry.ids[0].expiration_date.as_deref(), Some("2030-01-01"));
-    assert_eq!(entry.source_information_url.as_deref(), Some("https://www.bis.gov/entity-list-info"));
-    assert_eq!(entry.source_list_url.as_deref(), Some("https://www.bis.gov/entity-list"));
+    assert_eq!(
+        entry.source_information_url.as_deref(),
+        Some("https://www.bis.gov/entity-list-info")
+    );
+    assert_eq!(
+        entry.source_list_url.as_deref(),
+        Some("https://www.bis.gov/entity-list")
+    );
     assert_eq!(entry.score, Some(95.0));
     assert_eq!(entry.iso2_codes(), ["AE", "HK"]);
     let sparse = &answer.results[1];
@@ -84,7 +96,8 @@ fn a_screening_answer_with_every_listed_field_decodes() {
 /// an entry that matches nothing.
 #[test]
 fn a_renamed_screening_record_is_a_bad_response() {
-    let body = bytes(json!({ "total": 1, "results": [{ "entity_name": "X", "entity_type": "Entity" }] }));
+    let body =
+        bytes(json!({ "total": 1, "results": [{ "entity_name": "X", "entity_type": "Entity" }] }));
     let error = decode_search::<ScreeningEntry>(&body).unwrap_err();
     assert_eq!(error.code(), "UPSTREAM_BAD_RESPONSE");
     assert!(error.to_string().contains("results[0]"), "{error}");
@@ -157,16 +170,30 @@ fn providers_decode_with_every_listed_field() {
             "contact_name": "Ana Silva", "contact_title": "Partner"
         }]
     }));
-    let provider = &decode_search::<BusinessServiceProvider>(&body).unwrap().results[0];
+    let provider = &decode_search::<BusinessServiceProvider>(&body)
+        .unwrap()
+        .results[0];
     assert_eq!(provider.id.as_deref(), Some("p1"));
     assert_eq!(provider.category.as_deref(), Some("Legal Services"));
     assert_eq!(provider.ita_office.as_deref(), Some("Mexico City"));
-    assert_eq!(provider.ita_contact_email.as_deref(), Some("office.mx@trade.gov"));
-    assert_eq!(provider.company_name.as_deref(), Some("Despacho Ejemplo S.C."));
-    assert_eq!(provider.company_description.as_deref(), Some("Corporate law."));
+    assert_eq!(
+        provider.ita_contact_email.as_deref(),
+        Some("office.mx@trade.gov")
+    );
+    assert_eq!(
+        provider.company_name.as_deref(),
+        Some("Despacho Ejemplo S.C.")
+    );
+    assert_eq!(
+        provider.company_description.as_deref(),
+        Some("Corporate law.")
+    );
     assert_eq!(provider.company_email.as_deref(), Some("info@example.mx"));
     assert_eq!(provider.company_phone.as_deref(), Some("+52 55 0000 0000"));
-    assert_eq!(provider.company_website.as_deref(), Some("https://example.mx"));
+    assert_eq!(
+        provider.company_website.as_deref(),
+        Some("https://example.mx")
+    );
     assert_eq!(provider.contact_name.as_deref(), Some("Ana Silva"));
     assert_eq!(provider.contact_title.as_deref(), Some("Partner"));
     // The country from the address, the office naming only its post.

@@ -219,7 +219,12 @@ impl ScreeningListEntry {
     }
     /// The party's documents and registrations, with their dates.
     async fn ids(&self) -> Vec<ScreeningListId> {
-        self.entry.ids.iter().cloned().map(ScreeningListId).collect()
+        self.entry
+            .ids
+            .iter()
+            .cloned()
+            .map(ScreeningListId)
+            .collect()
     }
     /// The list's remarks on the entry.
     async fn remarks(&self) -> Option<&str> {
@@ -428,7 +433,12 @@ impl BusinessServiceProvider {
                 text.as_deref()
                     .is_some_and(|text| text.trim().to_lowercase() == wanted)
             };
-            let first_part = wanted.split(',').next().unwrap_or_default().trim().to_owned();
+            let first_part = wanted
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             offices
                 .iter()
                 .find(|office| same(&office.office_name))
@@ -555,7 +565,9 @@ impl ItaCurrentQueries {
         #[graphql(desc = "The entries' address city.")] city: Option<String>,
         #[graphql(desc = "The entries' address state or province.")] state: Option<String>,
         #[graphql(desc = "The entries' address postal code.")] postal_code: Option<String>,
-        #[graphql(desc = "Words of the entries' whole address (street, city, state, code, country).")]
+        #[graphql(
+            desc = "Words of the entries' whole address (street, city, state, code, country)."
+        )]
         full_address: Option<String>,
         #[graphql(
             desc = "Most items to return (the field's description gives its default and maximum)."

@@ -356,9 +356,7 @@ impl Jurisdiction {
     async fn screening_list_entries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "Source lists by code (\"SDN\", \"EL\", \"DPL\"); any of them matches."
-        )]
+        #[graphql(desc = "Source lists by code (\"SDN\", \"EL\", \"DPL\"); any of them matches.")]
         sources: Option<Vec<String>>,
         #[graphql(desc = "Kinds of party; any of them matches.")] types: Option<
             Vec<super::ita_current::ScreeningEntryType>,

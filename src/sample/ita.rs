@@ -35,7 +35,14 @@ async fn de_minimis_list(
     headers: HeaderMap,
     query: RawQuery,
 ) -> Response {
-    search(state, Path("de_minimis".to_owned()), uri, Some(headers), query).await
+    search(
+        state,
+        Path("de_minimis".to_owned()),
+        uri,
+        Some(headers),
+        query,
+    )
+    .await
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

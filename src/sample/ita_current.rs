@@ -77,9 +77,10 @@ async fn admit(
             StatusCode::UNAUTHORIZED,
             "No api_key was supplied. Get one at https://developer.trade.gov",
         )),
-        Some(key) if key != *state.key => {
-            Err(error(StatusCode::FORBIDDEN, "An invalid api_key was supplied."))
-        }
+        Some(key) if key != *state.key => Err(error(
+            StatusCode::FORBIDDEN,
+            "An invalid api_key was supplied.",
+        )),
         Some(_) => Ok(params),
     }
 }
@@ -271,7 +272,9 @@ fn entry_countries(entry: &Value) -> Vec<String> {
 fn all_words(wanted: &str, text: &str) -> bool {
     let text = normalize(text);
     let have: Vec<&str> = text.split(' ').collect();
-    normalize(wanted).split(' ').all(|word| have.contains(&word))
+    normalize(wanted)
+        .split(' ')
+        .all(|word| have.contains(&word))
 }
 
 fn address_field(entry: &Value, field: &str) -> Vec<String> {
@@ -411,7 +414,11 @@ fn screen(params: &HashMap<String, String>, current: bool) -> Response {
                 address_field(entry, field).contains(&wanted.trim().to_lowercase())
             })
         };
-        if current && !(exact("city", "city") && exact("state", "state") && exact("postal_code", "postal_code")) {
+        if current
+            && !(exact("city", "city")
+                && exact("state", "state")
+                && exact("postal_code", "postal_code"))
+        {
             continue;
         }
         if let (true, Some(full)) = (current, params.get("full_address")) {
@@ -433,7 +440,7 @@ fn screen(params: &HashMap<String, String>, current: bool) -> Response {
         matching.push((score, entry));
     }
     // Best match first; ties in list order.
-    matching.sort_by(|a, b| b.0.cmp(&a.0));
+    matching.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
     let total = matching.len();
     let mut used: Vec<&str> = matching
         .iter()
@@ -478,11 +485,17 @@ mod tests {
         let q = normalize("Ivanov, Sergei");
         assert_eq!(fuzzy_score(&q, "IVANOV, Sergei"), Some(100));
         assert_eq!(fuzzy_score(&q, "IVANOV, Sergei Petrovich"), Some(95));
-        assert_eq!(fuzzy_score(&normalize("Ivanov Sergey"), "IVANOV, Sergei"), Some(90));
+        assert_eq!(
+            fuzzy_score(&normalize("Ivanov Sergey"), "IVANOV, Sergei"),
+            Some(90)
+        );
         assert_eq!(
             fuzzy_score(&normalize("Ivanof Sergey"), "IVANOV, Sergei Petrovich"),
             Some(85)
         );
-        assert_eq!(fuzzy_score(&normalize("Petrov Dmitry"), "IVANOV, Sergei"), None);
+        assert_eq!(
+            fuzzy_score(&normalize("Petrov Dmitry"), "IVANOV, Sergei"),
+            None
+        );
     }
 }

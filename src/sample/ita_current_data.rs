@@ -97,7 +97,14 @@ const HOMES: &[Home] = &[
     Home {
         iso2: "CN",
         cities: &["Shenzhen", "Shanghai", "Beijing", "Guangzhou", "Dalian"],
-        stems: &["Huaxin", "Zhongtian", "Jinhai", "Hongda", "Xinrui", "Tianlong"],
+        stems: &[
+            "Huaxin",
+            "Zhongtian",
+            "Jinhai",
+            "Hongda",
+            "Xinrui",
+            "Tianlong",
+        ],
         forms: &["Co., Ltd.", "Technology Co., Ltd.", "Group Limited"],
         surnames: &["ZHANG", "WANG", "LI", "CHEN", "LIU"],
         given: &["Wei", "Jun", "Xiaoming", "Lei", "Hui"],
@@ -105,17 +112,39 @@ const HOMES: &[Home] = &[
     },
     Home {
         iso2: "RU",
-        cities: &["Moscow", "Saint Petersburg", "Rostov-on-Don", "Yekaterinburg"],
-        stems: &["Tekhnopromeksport", "Rostekh", "Spetsstroi", "Baltimpeks", "Uralmash"],
+        cities: &[
+            "Moscow",
+            "Saint Petersburg",
+            "Rostov-on-Don",
+            "Yekaterinburg",
+        ],
+        stems: &[
+            "Tekhnopromeksport",
+            "Rostekh",
+            "Spetsstroi",
+            "Baltimpeks",
+            "Uralmash",
+        ],
         forms: &["OOO", "AO", "LLC", "PAO"],
         surnames: &["IVANOV", "PETROV", "SMIRNOV", "VOLKOV", "KUZNETSOV"],
-        given: &["Sergei Petrovich", "Dmitry Ivanovich", "Alexei Nikolaevich", "Igor Viktorovich"],
+        given: &[
+            "Sergei Petrovich",
+            "Dmitry Ivanovich",
+            "Alexei Nikolaevich",
+            "Igor Viktorovich",
+        ],
         programs: &["RUSSIA-EO14024", "UKRAINE-EO13662", "CYBER2"],
     },
     Home {
         iso2: "IR",
         cities: &["Tehran", "Isfahan", "Bandar Abbas", "Tabriz"],
-        stems: &["Pars Sanat", "Kaveh", "Arya Tejarat", "Sepehr", "Naft Gostar"],
+        stems: &[
+            "Pars Sanat",
+            "Kaveh",
+            "Arya Tejarat",
+            "Sepehr",
+            "Naft Gostar",
+        ],
         forms: &["Company", "Industrial Group", "Trading Co."],
         surnames: &["REZAEI", "HOSSEINI", "MOHAMMADI", "KARIMI", "AHMADI"],
         given: &["Mohammad Ali", "Hossein", "Reza", "Mehdi", "Ali Akbar"],
@@ -142,10 +171,19 @@ const HOMES: &[Home] = &[
     Home {
         iso2: "VE",
         cities: &["Caracas", "Maracaibo", "Valencia"],
-        stems: &["Petrolera Orinoco", "Suministros Bolivar", "Inversiones Caribe"],
+        stems: &[
+            "Petrolera Orinoco",
+            "Suministros Bolivar",
+            "Inversiones Caribe",
+        ],
         forms: &["C.A.", "S.A."],
         surnames: &["GONZALEZ", "RODRIGUEZ", "PEREZ", "HERNANDEZ"],
-        given: &["Jose Luis", "Carlos Alberto", "Maria Fernanda", "Luis Eduardo"],
+        given: &[
+            "Jose Luis",
+            "Carlos Alberto",
+            "Maria Fernanda",
+            "Luis Eduardo",
+        ],
         programs: &["VENEZUELA-EO13850"],
     },
     Home {
@@ -160,7 +198,11 @@ const HOMES: &[Home] = &[
     Home {
         iso2: "PK",
         cities: &["Karachi", "Lahore", "Rawalpindi"],
-        stems: &["Al Noor Engineering", "Indus Precision", "Crescent Technical"],
+        stems: &[
+            "Al Noor Engineering",
+            "Indus Precision",
+            "Crescent Technical",
+        ],
         forms: &["(Pvt.) Ltd.", "Enterprises"],
         surnames: &["KHAN", "QURESHI", "MALIK"],
         given: &["Imran", "Tariq Mahmood", "Asif"],
@@ -373,8 +415,16 @@ fn de_minimis(rng: &mut SampleRng) -> Vec<Value> {
         .map(|(n, iso2)| {
             let currency = currency(iso2);
             let (duty, vat, comment) = match currency {
-                "EUR" => (150, 0, "Duty-free up to EUR 150; VAT applies from the first euro."),
-                "GBP" => (135, 0, "Customs duty relief up to GBP 135; VAT is charged at sale."),
+                "EUR" => (
+                    150,
+                    0,
+                    "Duty-free up to EUR 150; VAT applies from the first euro.",
+                ),
+                "GBP" => (
+                    135,
+                    0,
+                    "Customs duty relief up to GBP 135; VAT is charged at sale.",
+                ),
                 "CAD" => (150, 40, "Courier shipments under CUSMA."),
                 "MXN" => (1_000, 1_000, "Courier shipments; sample data."),
                 "JPY" => (10_000, 10_000, "Sample data."),
@@ -412,7 +462,12 @@ fn providers(rng: &mut SampleRng) -> Vec<Value> {
         let country = name_of(iso2);
         // The post's name ("Mexico City"), as its office records have it.
         let office = super::ita_data::office_of(iso2);
-        let city = office.split(',').next().unwrap_or(country).trim().to_owned();
+        let city = office
+            .split(',')
+            .next()
+            .unwrap_or(country)
+            .trim()
+            .to_owned();
         for n in 0..3 {
             let (category, firm) = *rng.pick(PROVIDER_KINDS);
             let contact = *rng.pick(CONTACTS);

@@ -742,7 +742,11 @@ pub(super) async fn run_operation(
     let ita_estimate = analysis
         .as_ref()
         .map_or(0, |analysis| analysis.requests(Source::Ita));
-    let reserved = state.sources.ita.reserve_estimate(ita_estimate, &usage).await;
+    let reserved = state
+        .sources
+        .ita
+        .reserve_estimate(ita_estimate, &usage)
+        .await;
     let mut response = match reserved {
         Err(error) => {
             use async_graphql::ErrorExtensions;

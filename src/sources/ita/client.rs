@@ -6,8 +6,8 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::datasets::EnvirotechKind;
-use super::window::{plan, Window};
 use super::model::{decode_search, Aggregation, Identifiable, SourceUsed};
+use super::window::{plan, Window};
 use crate::error::Error;
 use crate::sources::http::{Upstream, UpstreamRequest};
 use crate::sources::UpstreamUsage;
@@ -247,12 +247,14 @@ impl Filter {
     /// data.trade.gov's (`fixtures/ita/CURRENT_API.md`).
     pub fn wire_name(self, endpoint: Endpoint, api: ItaApi) -> Option<&'static str> {
         use Endpoint::{
+            BusinessServiceProviders as Providers, DeMinimis, DeMinimisList, ScreeningList as Csl,
+        };
+        use Endpoint::{
             Envirotech, ExportPrograms as Programs, MarketResearch as Mrl,
             OfficeLocations as Offices, TradeArticles as Articles, TradeEvents as Events,
             TradeLeads as Leads,
         };
         use ItaApi::{Current, V2};
-        use Endpoint::{BusinessServiceProviders as Providers, DeMinimis, DeMinimisList, ScreeningList as Csl};
         Some(match (self, endpoint, api) {
             // The four seed-era data sets (OTHER_DATASETS.md): v2 only.
             (_, Programs | Mrl | Articles | Envirotech(_), Current) => return None,
@@ -632,7 +634,11 @@ impl ItaClient {
 
     /// Reserves an operation's estimated ITA requests from the budget (when
     /// `--ita-budget` sets one) before it runs, or refuses them all.
-    pub async fn reserve_estimate(&self, estimate: u64, usage: &UpstreamUsage) -> Result<(), Error> {
+    pub async fn reserve_estimate(
+        &self,
+        estimate: u64,
+        usage: &UpstreamUsage,
+    ) -> Result<(), Error> {
         self.upstream.reserve_requests(estimate, usage).await
     }
 

@@ -19,10 +19,12 @@ fn amount<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<St
         Number(serde_json::Number),
         Text(String),
     }
-    Ok(Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
-        Wire::Number(number) => number.to_string(),
-        Wire::Text(text) => text.trim().to_owned(),
-    }))
+    Ok(
+        Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
+            Wire::Number(number) => number.to_string(),
+            Wire::Text(text) => text.trim().to_owned(),
+        }),
+    )
 }
 
 /// One country's de minimis thresholds.

@@ -30,8 +30,8 @@ pub mod window;
 pub use client::{
     DateRange as ItaDateRange, Endpoint, Filter, ItaApi, ItaClient, ItaPage, SearchParams,
 };
-pub use loader::{office_country, CountryKey, CountryRecord, ItaLoader};
 pub use de_minimis::DeMinimis;
+pub use loader::{office_country, CountryKey, CountryRecord, ItaLoader};
 pub use model::{OfficeLocation, TradeEvent, TradeLead};
 pub use providers::BusinessServiceProvider;
 pub use screening::ScreeningEntry;

@@ -82,10 +82,12 @@ fn text_or_number<'de, D: serde::Deserializer<'de>>(
         Number(serde_json::Number),
         Text(String),
     }
-    Ok(Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
-        Wire::Number(number) => number.to_string(),
-        Wire::Text(text) => text,
-    }))
+    Ok(
+        Option::<Wire>::deserialize(deserializer)?.map(|wire| match wire {
+            Wire::Number(number) => number.to_string(),
+            Wire::Text(text) => text,
+        }),
+    )
 }
 
 /// One entry of the consolidated screening list: a person, entity, vessel
@@ -237,7 +239,9 @@ impl<'de> Deserialize<'de> for ScreeningSource {
                 let code = code
                     .or_else(|| source.as_deref().and_then(source_code))
                     .or_else(|| source.clone())
-                    .ok_or_else(|| serde::de::Error::custom("a source with neither code nor name"))?;
+                    .ok_or_else(|| {
+                        serde::de::Error::custom("a source with neither code nor name")
+                    })?;
                 Ok(Self {
                     code,
                     name: source,
