@@ -613,3 +613,135 @@ async fn every_new_field_answers_in_sample_mode() {
         2
     );
 }
+
+/// The paging rule end to end, for generated windows: every request the
+/// simulator records stays within `size` <= 50 and `offset` <= 1000, and
+/// the items are exactly the window asked for (the unfiltered list in its
+/// order: entry n is `sample-<list>-n`); or, exactly when the window ends
+/// past the 1,050th match, `UPSTREAM_WINDOW_EXCEEDED` with nothing sent.
+#[tokio::test]
+async fn any_window_is_paged_within_the_caps_or_refused() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let gateway =
+        TestGateway::start_with(&["--cache-max-mb", "0", "--ita-max-requests", "100"]).await;
+    let mut runner = TestRunner::deterministic();
+    let window = (0u32..=1000, prop_oneof![900u32..1100, 0u32..1100]);
+    let mut cases: Vec<(u32, u32)> = (0..40)
+        .map(|_| window.new_tree(&mut runner).unwrap().current())
+        .collect();
+    cases.extend([
+        (1, 1049),
+        (1, 1050),
+        (50, 1000),
+        (51, 1000),
+        (1000, 50),
+        (0, 1051),
+    ]);
+    for (limit, offset) in cases {
+        let before = gateway.simulator.recorded_requests(Source::Ita).len();
+        let response = gateway
+            .query(&format!(
+                "{{ screeningList(limit: {limit}, offset: {offset}) {{ totalCount items {{ id }} }} }}"
+            ))
+            .await;
+        let sent: Vec<(u64, u64)> = queries(&gateway)[before..]
+            .iter()
+            .map(|(_, q)| (q["offset"].parse().unwrap(), q["size"].parse().unwrap()))
+            .collect();
+        for (request_offset, size) in &sent {
+            assert!(*size >= 1 && *size <= 50, "{limit}@{offset}: size {size}");
+            assert!(
+                *request_offset <= 1000,
+                "{limit}@{offset}: offset {request_offset}"
+            );
+        }
+        if offset + limit > 1050 {
+            assert_eq!(
+                error_codes(&response),
+                ["UPSTREAM_WINDOW_EXCEEDED"],
+                "{limit}@{offset}"
+            );
+            assert!(sent.is_empty(), "{limit}@{offset}: {sent:?}");
+            continue;
+        }
+        ok(&response);
+        let positions: Vec<u64> = response["data"]["screeningList"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                item["id"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('-')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let total = response["data"]["screeningList"]["totalCount"]
+            .as_u64()
+            .unwrap();
+        let end = (u64::from(offset) + u64::from(limit)).min(total);
+        assert_eq!(
+            positions,
+            (u64::from(offset)..end).collect::<Vec<_>>(),
+            "{limit}@{offset}: {sent:?}"
+        );
+        assert!(sent.len() as u64 <= u64::from(limit).div_ceil(50) + 1);
+    }
+}
+
+/// De minimis batching for generated sets of jurisdictions (any of the
+/// crosswalk's, up to all of them): one request, whatever the set, and
+/// each jurisdiction gets its own country's row or, where ITA lists none,
+/// null.
+#[tokio::test]
+async fn de_minimis_for_any_set_of_jurisdictions_is_one_request() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let all: Vec<&'static str> = trade_graph::countries::all()
+        .iter()
+        .map(|country| country.iso3)
+        .collect();
+    let gateway = TestGateway::start_with(&["--cache-max-mb", "0"]).await;
+    let mut runner = TestRunner::deterministic();
+    let sets = proptest::sample::subsequence(all.clone(), 1..all.len());
+    let mut cases: Vec<Vec<&str>> = (0..8)
+        .map(|_| sets.new_tree(&mut runner).unwrap().current())
+        .collect();
+    cases.push(all);
+    for set in cases {
+        let codes: Vec<String> = set.iter().map(|code| format!("\"{code}\"")).collect();
+        let response = gateway
+            .query(&format!(
+                "{{ jurisdictions(iso3: [{}]) {{ iso2 deMinimis {{ countryCode deMinimisValue }} }} }}",
+                codes.join(", ")
+            ))
+            .await;
+        ok(&response);
+        assert_eq!(
+            upstream_requests(&response, "ita"),
+            1,
+            "{} jurisdictions",
+            set.len()
+        );
+        for jurisdiction in response["data"]["jurisdictions"].as_array().unwrap() {
+            let threshold = &jurisdiction["deMinimis"];
+            if !threshold.is_null() {
+                assert_eq!(threshold["countryCode"], jurisdiction["iso2"]);
+                assert!(threshold["deMinimisValue"].is_number());
+            }
+        }
+        let estimate = response["extensions"]["cost"]["upstreamEstimate"]["ita"]
+            .as_u64()
+            .unwrap();
+        assert!(estimate >= 1, "{estimate}");
+    }
+}
