@@ -199,6 +199,20 @@ async fn every_screening_parameter_reaches_the_current_wire() {
     assert_eq!(query["size"], "5");
     // No entry has that state: the filter took effect.
     assert_eq!(response["data"]["screeningList"]["totalCount"], 0);
+    let by_state = gateway
+        .query(r#"{ screeningList(state: "Guangdong", limit: 50) { totalCount items { addresses { state } } } }"#)
+        .await;
+    ok(&by_state);
+    assert_eq!(last_query(&gateway).1["state"], "Guangdong");
+    let items = by_state["data"]["screeningList"]["items"]
+        .as_array()
+        .unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|item| item["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|address| address["state"] == "Guangdong")));
 
     let without_state = gateway
         .query(&format!(

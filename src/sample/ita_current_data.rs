@@ -219,6 +219,25 @@ const HUBS: &[(&str, &str, &str)] = &[
     ("AM", "Yerevan", "Tigran Mets Avenue"),
 ];
 
+/// The province, oblast or state of the cities that have one in the lists.
+fn region_of(city: &str) -> Option<&'static str> {
+    Some(match city {
+        "Shenzhen" | "Guangzhou" => "Guangdong",
+        "Dalian" => "Liaoning",
+        "Rostov-on-Don" => "Rostov Oblast",
+        "Yekaterinburg" => "Sverdlovsk Oblast",
+        "Isfahan" => "Isfahan Province",
+        "Bandar Abbas" => "Hormozgan",
+        "Tabriz" => "East Azerbaijan",
+        "Karachi" => "Sindh",
+        "Lahore" | "Rawalpindi" => "Punjab",
+        "Maracaibo" => "Zulia",
+        "Valencia" => "Carabobo",
+        "Gomel" => "Gomel Region",
+        _ => return None,
+    })
+}
+
 const INDUSTRY_WORDS: &[&str] = &[
     "Electronics",
     "Machinery",
@@ -326,7 +345,7 @@ fn screening(rng: &mut SampleRng) -> Vec<Value> {
         }
         let mut addresses = vec![json!({
             "address": format!("{} {} Street", 1 + rng.below(300), rng.pick(home.stems)),
-            "city": city, "state": null,
+            "city": city, "state": region_of(city),
             "postal_code": format!("{:06}", rng.below(1_000_000)),
             "country": home.iso2,
         })];

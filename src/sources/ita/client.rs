@@ -832,6 +832,94 @@ mod tests {
         );
     }
 
+    /// data.trade.gov's screening list, de minimis and providers: the names
+    /// each generation takes, and the windows they page within.
+    #[test]
+    fn current_data_sets_by_generation() {
+        let screening = SearchParams {
+            name: Some("Acme".into()),
+            fuzzy_name: true,
+            types: vec!["Entity".into()],
+            countries: vec!["IR".into()],
+            city: Some("Tehran".into()),
+            ..SearchParams::default()
+        };
+        let names = |api| -> Vec<String> {
+            screening
+                .query(Endpoint::ScreeningList, api, 50, 0)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        };
+        assert_eq!(
+            names(ItaApi::Current),
+            [
+                "city",
+                "name",
+                "fuzzy_name",
+                "countries",
+                "types",
+                "size",
+                "offset"
+            ]
+        );
+        assert!(screening
+            .check(Endpoint::ScreeningList, ItaApi::V2)
+            .unwrap_err()
+            .to_string()
+            .contains("only in the current ITA API"));
+        let v2 = SearchParams {
+            city: None,
+            ..screening.clone()
+        };
+        v2.check(Endpoint::ScreeningList, ItaApi::V2).unwrap();
+        assert!(v2
+            .query(Endpoint::ScreeningList, ItaApi::V2, 100, 0)
+            .contains(&("type".to_owned(), "Entity".to_owned())));
+        assert_eq!(
+            Endpoint::ScreeningList.path(ItaApi::V2),
+            "/v2/consolidated_screening_list/search"
+        );
+        assert_eq!(
+            Endpoint::ScreeningList.window(ItaApi::Current).reach(),
+            Some(1050)
+        );
+        assert_eq!(Endpoint::ScreeningList.window(ItaApi::V2).reach(), None);
+        let countries = SearchParams {
+            countries: vec!["MX".into(), "CA".into()],
+            ..SearchParams::default()
+        };
+        assert_eq!(
+            countries.query(Endpoint::DeMinimis, ItaApi::Current, 100, 0)[0],
+            ("country_codes".to_owned(), "MX,CA".to_owned())
+        );
+        assert_eq!(
+            Endpoint::DeMinimisList.path(ItaApi::Current),
+            "/de_minimis/v1/list"
+        );
+        assert_eq!(
+            countries
+                .check(Endpoint::DeMinimis, ItaApi::V2)
+                .unwrap_err()
+                .code(),
+            "UPSTREAM_API_LACKS_ENDPOINT"
+        );
+        let providers = SearchParams {
+            q: Some("law".into()),
+            categories: vec!["Legal Services".into()],
+            ita_offices: vec!["Mexico City".into()],
+            ..SearchParams::default()
+        };
+        for api in [ItaApi::V2, ItaApi::Current] {
+            let names: Vec<String> = providers
+                .query(Endpoint::BusinessServiceProviders, api, 10, 0)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            assert_eq!(names, ["q", "categories", "ita_offices", "size", "offset"]);
+        }
+    }
+
     #[test]
     fn filters_a_generation_lacks_are_refused_naming_the_one_that_has_them() {
         let industries = SearchParams {
