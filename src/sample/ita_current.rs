@@ -178,47 +178,104 @@ pub fn normalize(text: &str) -> String {
 }
 
 /// Levenshtein distance, in characters.
-pub fn edits(a: &str, b: &str) -> usize {
+#[cfg(test)]
+fn edits(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    within(&a, &b, usize::MAX).unwrap_or(usize::MAX)
+}
+
+/// The edit distance of `a` and `b` if at most `limit`: rows stop as soon
+/// as every cell is past it (a search runs this for every name of the
+/// list).
+fn within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut previous = row[0];
         row[0] = i + 1;
+        let mut best = row[0];
         for (j, cb) in b.iter().enumerate() {
             let substitution = previous + usize::from(ca != cb);
             previous = row[j + 1];
             row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+            best = best.min(row[j + 1]);
+        }
+        if best > limit {
+            return None;
         }
     }
-    row[b.len()]
+    Some(row[b.len()]).filter(|distance| *distance <= limit)
 }
 
-/// Whether every word of `query` is within `distance` edits of a word of
-/// `candidate`.
-fn words_within(query: &str, candidate: &str, distance: usize) -> bool {
-    let words: Vec<&str> = candidate.split(' ').collect();
-    query
-        .split(' ')
-        .all(|word| words.iter().any(|have| edits(word, have) <= distance))
+/// A name ready to be matched: normalized, as characters, and its words.
+pub struct Prepared {
+    whole: Vec<char>,
+    words: Vec<Vec<char>>,
 }
 
-/// The fuzzy score of `query` (normalized) against one name: 100 to 75,
-/// or none.
-pub fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
-    let name = normalize(name);
-    let whole = edits(query, &name);
+impl Prepared {
+    pub fn new(text: &str) -> Self {
+        let normalized = normalize(text);
+        Self {
+            whole: normalized.chars().collect(),
+            words: normalized.split(' ').map(|w| w.chars().collect()).collect(),
+        }
+    }
+
+    /// The most edits any word of `query` is from its nearest word here,
+    /// if at most `limit`.
+    fn word_distance(&self, query: &Prepared, limit: usize) -> Option<usize> {
+        let mut worst = 0;
+        for word in &query.words {
+            let nearest = self
+                .words
+                .iter()
+                .filter_map(|have| within(word, have, limit))
+                .min()?;
+            worst = worst.max(nearest);
+        }
+        Some(worst)
+    }
+}
+
+/// Every name of the list prepared once, by entry.
+fn prepared_names() -> &'static [Vec<Prepared>] {
+    static NAMES: std::sync::LazyLock<Vec<Vec<Prepared>>> = std::sync::LazyLock::new(|| {
+        sample()
+            .screening
+            .iter()
+            .map(|entry| names(entry).into_iter().map(Prepared::new).collect())
+            .collect()
+    });
+    &NAMES
+}
+
+/// The fuzzy score of `query` against one name: 100 for the same name, 95
+/// for the same words, 90/85 within one edit (whole/each word), 80/75
+/// within two; none beyond.
+fn score(query: &Prepared, name: &Prepared) -> Option<u32> {
+    let whole = within(&query.whole, &name.whole, 2);
+    let words = name.word_distance(query, 2);
     [
-        (whole == 0, 100),
-        (words_within(query, &name, 0), 95),
-        (whole <= 1, 90),
-        (words_within(query, &name, 1), 85),
-        (whole <= 2, 80),
-        (words_within(query, &name, 2), 75),
+        (whole == Some(0), 100),
+        (words == Some(0), 95),
+        (whole.is_some_and(|d| d <= 1), 90),
+        (words.is_some_and(|d| d <= 1), 85),
+        (whole.is_some(), 80),
+        (words.is_some(), 75),
     ]
     .into_iter()
     .find(|(matched, _)| *matched)
     .map(|(_, score)| score)
+}
+
+/// [`score`] of two texts.
+#[cfg(test)]
+fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
+    score(&Prepared::new(query), &Prepared::new(name))
 }
 
 /// The entry's names: its name and alternative names.
@@ -360,22 +417,21 @@ fn screen(params: &HashMap<String, String>, current: bool) -> Response {
     let sources = lower_list(params.get("sources"));
     let types = lower_list(params.get(if current { "types" } else { "type" }));
     let countries = lower_list(params.get("countries"));
+    let query = name.as_deref().map(Prepared::new);
     let mut matching: Vec<(Option<u32>, &Value)> = Vec::new();
-    for entry in &sample().screening {
-        let score = match &name {
+    for (entry, names) in sample().screening.iter().zip(prepared_names()) {
+        let score = match &query {
             None => None,
-            Some(query) if fuzzy => match names(entry)
-                .into_iter()
-                .filter_map(|candidate| fuzzy_score(query, candidate))
-                .max()
-            {
-                Some(score) => Some(score),
-                None => continue,
-            },
+            Some(query) if fuzzy => {
+                match names.iter().filter_map(|name| score(query, name)).max() {
+                    Some(score) => Some(score),
+                    None => continue,
+                }
+            }
             Some(query) => {
-                if !names(entry)
-                    .into_iter()
-                    .any(|candidate| words_within(query, &normalize(candidate), 0))
+                if !names
+                    .iter()
+                    .any(|name| name.word_distance(query, 0).is_some())
                 {
                     continue;
                 }
@@ -478,6 +534,50 @@ fn screen(params: &HashMap<String, String>, current: bool) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Full Levenshtein, the textbook way, to check the bounded one by.
+    fn levenshtein(a: &[char], b: &[char]) -> usize {
+        let mut table = vec![vec![0; b.len() + 1]; a.len() + 1];
+        for (i, row) in table.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for (j, cell) in table[0].iter_mut().enumerate() {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                table[i][j] = (table[i - 1][j] + 1)
+                    .min(table[i][j - 1] + 1)
+                    .min(table[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]));
+            }
+        }
+        table[a.len()][b.len()]
+    }
+
+    proptest! {
+        /// The bounded distance is the distance whenever it is within the
+        /// bound, and nothing otherwise.
+        #[test]
+        fn bounded_edits_agree_with_levenshtein(a in "[abc]{0,8}", b in "[abc]{0,8}", limit in 0usize..4) {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            let full = levenshtein(&a, &b);
+            prop_assert_eq!(within(&a, &b, limit), (full <= limit).then_some(full));
+        }
+
+        /// A name scores 100 against itself (however punctuated or cased),
+        /// and one changed letter in one word keeps it a match of at least 85.
+        #[test]
+        fn scores_rank_by_edits(words in proptest::collection::vec("[a-z]{3,9}", 1..4), at in 0usize..4, letter in "[a-z]") {
+            let name = words.join(" ");
+            prop_assert_eq!(fuzzy_score(&name.to_uppercase().replace(' ', ", "), &name), Some(100));
+            let mut changed = words.clone();
+            let word = &mut changed[at % words.len()];
+            word.replace_range(0..1, &letter);
+            let score = fuzzy_score(&changed.join(" "), &name);
+            prop_assert!(score.is_some_and(|score| score >= 85), "{changed:?} vs {name}: {score:?}");
+        }
+    }
 
     #[test]
     fn scores_follow_edits_over_names_and_words() {
