@@ -93,6 +93,28 @@ pub enum Error {
         upstream: Source,
         retired: Retirement,
     },
+    /// The records asked for lie beyond what the upstream lets any request
+    /// reach (data.trade.gov's screening list: `size` at most 50, `offset`
+    /// at most 1,000); nothing was sent.
+    #[error("{upstream}'s {what} serves only the first {reach} matches of a search (size at most {page}, offset at most {max_offset}); records {} to {} were asked for: narrow the search with more filters rather than paging further", offset + 1, offset + limit)]
+    BeyondUpstreamWindow {
+        upstream: Source,
+        what: &'static str,
+        offset: u64,
+        limit: u64,
+        reach: u64,
+        page: u64,
+        max_offset: u64,
+    },
+    /// The endpoint exists only in the other generation of the upstream's
+    /// API than the configured one; nothing was sent.
+    #[error("{upstream}'s {what} is served only by the {only} {upstream} API; this gateway speaks {configured} (set --{upstream}-api {only})")]
+    NotInConfiguredApi {
+        upstream: Source,
+        what: &'static str,
+        only: &'static str,
+        configured: &'static str,
+    },
     /// The upstream answered 2xx with a body we cannot decode: its shape changed.
     #[error("{upstream} answered in an unexpected shape at `{path}`: {detail}")]
     UpstreamBadResponse {
@@ -132,6 +154,8 @@ impl Error {
             Self::DeadlineExceeded { .. } => "UPSTREAM_TIMEOUT",
             Self::UpstreamDemandExceeded { .. } => "UPSTREAM_DEMAND_TOO_HIGH",
             Self::DatasetRetired { .. } => "UPSTREAM_DATASET_RETIRED",
+            Self::BeyondUpstreamWindow { .. } => "UPSTREAM_WINDOW_EXCEEDED",
+            Self::NotInConfiguredApi { .. } => "UPSTREAM_API_LACKS_ENDPOINT",
         }
     }
 
@@ -150,7 +174,9 @@ impl Error {
             | Self::UpstreamBadResponse { upstream, .. }
             | Self::DeadlineExceeded { upstream, .. }
             | Self::UpstreamDemandExceeded { upstream, .. }
-            | Self::DatasetRetired { upstream, .. } => Some(*upstream),
+            | Self::DatasetRetired { upstream, .. }
+            | Self::BeyondUpstreamWindow { upstream, .. }
+            | Self::NotInConfiguredApi { upstream, .. } => Some(*upstream),
         }
     }
 
@@ -190,6 +216,8 @@ impl ErrorExtensions for Error {
                 Self::UpstreamValidation { status, .. } => ext.set("upstreamStatus", *status),
                 Self::UpstreamBadResponse { path, .. } => ext.set("path", path.as_str()),
                 Self::UpstreamDemandExceeded { limit, .. } => ext.set("limit", *limit),
+                Self::BeyondUpstreamWindow { reach, .. } => ext.set("reach", *reach),
+                Self::NotInConfiguredApi { only, .. } => ext.set("api", *only),
                 _ => {}
             }
         })

@@ -26,7 +26,9 @@
 //! - [`sources`]: one module per upstream (requests, records, batching,
 //!   and its `definition`: credentials, usage limits, its own reading of
 //!   refusals; ITA also the four seed-era data sets and the toolkit's
-//!   links), [`sources::definition`], the one registration of sources and
+//!   links, and data.trade.gov's screening list, de minimis thresholds and
+//!   business service providers, paged within each endpoint's window),
+//!   [`sources::definition`], the one registration of sources and
 //!   the composition of each one's pipeline, and [`sources::http`], the
 //!   only code that talks to an upstream, composing the stages it shares:
 //!   [`sources::cache`] (response cache, coalescing, stale copies),

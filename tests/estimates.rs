@@ -3,6 +3,8 @@
 //! year ranges across the changes, both dialects, both ways of asking),
 //! what the operation sends to Comtrade never exceeds the estimate made
 //! before it ran, so no operation is refused after its budget was reserved.
+//! The same holds for ITA's screening list, de minimis and jurisdictions'
+//! entries, whose estimate is reserved from ITA's budget before they run.
 
 mod common;
 
@@ -80,8 +82,14 @@ fn question() -> impl Strategy<Value = Question> {
         })
 }
 
+/// The two tests of this file one at a time: each loads the machine, and
+/// Comtrade's pacing, under the other's load, can retry a request the
+/// estimate did not count.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn what_is_sent_never_exceeds_the_estimate() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     for dialect in ["v1", "legacy"] {
         let gateway = TestGateway::start_with(&[
             "--comtrade-api",
@@ -133,6 +141,133 @@ async fn what_is_sent_never_exceeds_the_estimate() {
             assert!(
                 sent <= estimate,
                 "{dialect} {question:?}: sent {sent}, estimated {estimate}"
+            );
+        }
+    }
+}
+
+/// An ITA question: aliased screening searches (a bulk screening), a
+/// window each, and jurisdictions' screening entries and de minimis.
+#[derive(Clone, Debug)]
+struct ItaQuestion {
+    names: usize,
+    fuzzy: bool,
+    limit: u32,
+    offset: u32,
+    jurisdictions: Vec<&'static str>,
+    per_jurisdiction: u32,
+}
+
+const SCREENED: [&str; 8] = ["IRN", "PRK", "RUS", "CHN", "SYR", "VEN", "BLR", "PAK"];
+
+impl ItaQuestion {
+    fn text(&self) -> String {
+        let mut fields: Vec<String> = (0..self.names)
+            .map(|n| {
+                format!(
+                    r#"s{n}: screeningList(name: "Trading {n}", fuzzyName: {}, limit: {}, offset: {}) {{ totalCount items {{ id }} }}"#,
+                    self.fuzzy, self.limit, self.offset
+                )
+            })
+            .collect();
+        if !self.jurisdictions.is_empty() {
+            let iso3: Vec<String> = self
+                .jurisdictions
+                .iter()
+                .map(|code| format!("\"{code}\""))
+                .collect();
+            fields.push(format!(
+                "jurisdictions(iso3: [{}]) {{ deMinimis {{ deMinimisValue }} screeningListEntries(limit: {}) {{ id }} }}",
+                iso3.join(", "),
+                self.per_jurisdiction
+            ));
+        }
+        format!("{{ {} }}", fields.join(" "))
+    }
+}
+
+fn ita_question() -> impl Strategy<Value = ItaQuestion> {
+    (
+        0usize..8,
+        any::<bool>(),
+        0u32..160,
+        prop_oneof![0u32..100, 900u32..1100],
+        proptest::sample::subsequence(SCREENED.to_vec(), 0..8),
+        1u32..80,
+    )
+        .prop_map(
+            |(names, fuzzy, limit, offset, jurisdictions, per_jurisdiction)| ItaQuestion {
+                names,
+                fuzzy,
+                limit,
+                offset,
+                jurisdictions,
+                per_jurisdiction,
+            },
+        )
+}
+
+/// ITA's data.trade.gov sets in both dialects: what an operation sends
+/// never exceeds its estimate, and an operation refused before it runs (by
+/// its estimate, or a screening window beyond reach) sends nothing.
+#[tokio::test]
+async fn ita_screening_and_de_minimis_never_exceed_the_estimate() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    for dialect in ["current", "v2"] {
+        let gateway = TestGateway::start_with(&[
+            "--ita-api",
+            dialect,
+            "--ita-max-requests",
+            "1000",
+            "--cache-max-mb",
+            "0",
+        ])
+        .await;
+        let mut runner = TestRunner::deterministic();
+        let mut questions = Vec::new();
+        for _ in 0..16 {
+            questions.push(ita_question().new_tree(&mut runner).unwrap().current());
+        }
+        // Fifty names, one request each.
+        questions.push(ItaQuestion {
+            names: 50,
+            fuzzy: true,
+            limit: 5,
+            offset: 0,
+            jurisdictions: Vec::new(),
+            per_jurisdiction: 1,
+        });
+        // The last reachable window, asked from the cap.
+        questions.push(ItaQuestion {
+            names: 1,
+            fuzzy: false,
+            limit: 49,
+            offset: 1001,
+            jurisdictions: SCREENED.to_vec(),
+            per_jurisdiction: 60,
+        });
+        for question in questions {
+            let before = gateway.ita_requests();
+            let response = gateway.query(&question.text()).await;
+            let sent = gateway.ita_requests() - before;
+            match response["extensions"]["cost"]["upstreamEstimate"]["ita"].as_u64() {
+                Some(estimate) => assert!(
+                    sent <= estimate,
+                    "{dialect} {question:?}: sent {sent}, estimated {estimate}: {response}"
+                ),
+                None => assert_eq!(sent, 0, "{dialect} {question:?}: refused, yet sent"),
+            }
+            let window_refused = response["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|error| error["extensions"]["code"] == "UPSTREAM_WINDOW_EXCEEDED");
+            assert_eq!(
+                window_refused,
+                dialect == "current"
+                    && question.names > 0
+                    && question.offset + question.limit > 1050,
+                "{dialect} {question:?}: {response}"
             );
         }
     }

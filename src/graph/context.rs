@@ -16,7 +16,8 @@ use crate::sources::gta::{GtaClient, GtaLoader, InterventionsById, JurisdictionI
 use crate::sources::ita::datasets::{MarketResearch, TradeArticle};
 use crate::sources::ita::links::{LinkKey, LinkLoader};
 use crate::sources::ita::{
-    CountryKey, CountryRecord, ItaClient, ItaLoader, OfficeLocation, TradeEvent, TradeLead,
+    CountryKey, CountryRecord, DeMinimis, ItaClient, ItaLoader, OfficeLocation, ScreeningEntry,
+    TradeEvent, TradeLead,
 };
 use crate::sources::pacing::ClientId;
 use crate::sources::{Source, UpstreamUsage};
@@ -58,6 +59,8 @@ pub struct OperationContext {
     pub ita_market_research: BatchLoader<CountryKey<MarketResearch>, ItaLoader>,
     pub ita_articles: BatchLoader<CountryKey<TradeArticle>, ItaLoader>,
     pub ita_links: BatchLoader<LinkKey, LinkLoader>,
+    pub ita_screening: BatchLoader<CountryKey<ScreeningEntry>, ItaLoader>,
+    pub ita_de_minimis: BatchLoader<CountryKey<DeMinimis>, ItaLoader>,
     /// How much of the result is built; the limits extension counts into it.
     pub result_size: ResultSize,
     driven: Arc<AtomicBool>,
@@ -137,6 +140,8 @@ impl OperationContext {
                 driven.clone(),
                 timeout,
             ),
+            ita_screening: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
+            ita_de_minimis: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
             usage,
             result_size: ResultSize::default(),
             driven,
@@ -175,6 +180,8 @@ impl PendingBatches for OperationContext {
             self.ita_market_research.take_batch(),
             self.ita_articles.take_batch(),
             self.ita_links.take_batch(),
+            self.ita_screening.take_batch(),
+            self.ita_de_minimis.take_batch(),
         ]
         .into_iter()
         .flatten()
@@ -216,6 +223,18 @@ impl ItaBatches for MarketResearch {
 impl ItaBatches for TradeArticle {
     fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
         &operation.ita_articles
+    }
+}
+
+impl ItaBatches for ScreeningEntry {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
+        &operation.ita_screening
+    }
+}
+
+impl ItaBatches for DeMinimis {
+    fn loader(operation: &OperationContext) -> &BatchLoader<CountryKey<Self>, ItaLoader> {
+        &operation.ita_de_minimis
     }
 }
 

@@ -12,6 +12,8 @@ use crate::sources::comtrade::client::limits as comtrade_limits;
 use crate::sources::comtrade::{Frequency, PartnerCode};
 use crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as GTA_PAGE;
 use crate::sources::ita::client::MAX_SIZE as ITA_PAGE;
+use crate::sources::ita::screening::CURRENT_WINDOW as SCREENING_WINDOW;
+use crate::sources::ita::window::plan as window_plan;
 use crate::sources::Source;
 
 use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
@@ -41,6 +43,9 @@ const TOOLKIT_PROVIDERS: u64 = 60;
 /// handful; the upstream path enforces the per-operation maximum if an
 /// upstream answers more).
 const OFFICES_PER_COUNTRY: u64 = 100;
+
+/// Lists the screening list consolidates (about a dozen today).
+const SCREENING_SOURCES: u64 = 50;
 
 /// The graph's rules, for the Comtrade dialect in use.
 pub struct GraphCostRules {
@@ -260,7 +265,10 @@ impl FieldRules for GraphCostRules {
                 | "EnvironmentalIssuePage"
                 | "EnvironmentalSolutionPage"
                 | "EnvironmentalRegulationPage"
-                | "EnvironmentalProviderPage",
+                | "EnvironmentalProviderPage"
+                | "ScreeningListPage"
+                | "DeMinimisPage"
+                | "BusinessServiceProviderPage",
                 "items",
             ) => {
                 rule.list_bound = page_limit;
@@ -273,6 +281,61 @@ impl FieldRules for GraphCostRules {
                 rule.list_bound = Some(countries::all().len() as u64);
             }
             (_, "assignedZipCodes" | "apoAddress") => rule.list_bound = Some(SMALL_LISTS),
+            ("ScreeningListEntry", "addresses" | "ids" | "jurisdictions") => {
+                rule.list_bound = Some(SMALL_LISTS);
+            }
+            // One search of as many requests as its window needs within the
+            // screening list's caps (50 a request, offsets up to 1,000; the
+            // seed-era API's 100 are fewer). A window beyond reach is
+            // refused before any request: it costs none.
+            ("Query", "screeningList") => {
+                let limit = limit(arguments, ITA_MAX_LIMIT);
+                let offset = arguments.int("offset").unwrap_or(0).max(0) as u64;
+                rule.page_limit = Some(limit);
+                // (Beyond the current API's reach the seed-era API still
+                // pages on: its pages are counted.)
+                let pages = window_plan(SCREENING_WINDOW, offset, limit, "").map_or_else(
+                    |_| pages(limit, SCREENING_WINDOW.page) + 1,
+                    |planned| planned.len() as u64,
+                );
+                rule.demand = asks(Source::Ita, DemandKind::Fixed { pages });
+            }
+            ("Query", "screeningListSources") => {
+                rule.list_bound = Some(SCREENING_SOURCES);
+                rule.demand = asks(Source::Ita, DemandKind::Fixed { pages: 1 });
+            }
+            ("Jurisdiction", "screeningListEntries") => {
+                let limit = limit(arguments, ITA_MAX_LIMIT);
+                rule.list_bound = Some(limit);
+                rule.demand = asks(
+                    Source::Ita,
+                    DemandKind::SharedPages {
+                        per_parent: limit,
+                        page_size: SCREENING_WINDOW.page,
+                    },
+                );
+            }
+            // One row per country, a hundred countries a request.
+            ("Jurisdiction", "deMinimis") => {
+                rule.demand = asks(
+                    Source::Ita,
+                    DemandKind::SharedPages {
+                        per_parent: 1,
+                        page_size: ITA_PAGE,
+                    },
+                );
+            }
+            // The providers' offices: one office search for all their
+            // countries, as `Jurisdiction.officeLocations`.
+            ("BusinessServiceProvider", "itaOffice") => {
+                rule.demand = asks(
+                    Source::Ita,
+                    DemandKind::SharedPages {
+                        per_parent: OFFICES_PER_COUNTRY,
+                        page_size: ITA_PAGE,
+                    },
+                );
+            }
             ("Query", "tradeFlows") => {
                 let reporters = arguments.len("reporters").unwrap_or(1).max(1);
                 let (rows, requests) = self.flows(arguments);
@@ -391,7 +454,9 @@ impl FieldRules for GraphCostRules {
                 | "environmentalIssues"
                 | "environmentalSolutions"
                 | "environmentalRegulations"
-                | "environmentalProviders",
+                | "environmentalProviders"
+                | "deMinimisThresholds"
+                | "businessServiceProviders",
             ) => {
                 let limit = limit(arguments, ITA_MAX_LIMIT);
                 rule.page_limit = Some(limit);

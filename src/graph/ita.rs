@@ -585,6 +585,24 @@ async fn search<R: CountryRecord>(
     limit: u32,
     offset: u32,
 ) -> async_graphql::Result<ItaPage<Arc<R>>> {
+    // No records wanted and no filter: the current API's `/count` answers
+    // the total and facets in one request that carries no records (a
+    // search would return none and, asked for none, is not sent).
+    if limit == 0 && params == SearchParams::default() {
+        let client = &sources(ctx)?.ita;
+        if let Some((total, aggregations)) = client
+            .count(R::ENDPOINT, &operation(ctx)?.usage)
+            .await
+            .graphql()?
+        {
+            return Ok(ItaPage {
+                items: Vec::new(),
+                total,
+                sources_used: Vec::new(),
+                aggregations,
+            });
+        }
+    }
     let page = sources(ctx)?
         .ita
         .search::<R>(

@@ -348,6 +348,38 @@ impl Jurisdiction {
         )
     }
 
+    /// Entries of the Consolidated Screening List with an address, id,
+    /// nationality or citizenship in this country; batched like
+    /// `tradeLeads` (`countries=IR,KP,...`, 50 a request). `limit` defaults
+    /// to 20, at most 1000. A listing is a lead to check against the
+    /// official source list, not a decision.
+    async fn screening_list_entries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Source lists by code (\"SDN\", \"EL\", \"DPL\"); any of them matches.")]
+        sources: Option<Vec<String>>,
+        #[graphql(desc = "Kinds of party; any of them matches.")] types: Option<
+            Vec<super::ita_current::ScreeningEntryType>,
+        >,
+        #[graphql(
+            desc = "Most items to return (the field's description gives its default and maximum)."
+        )]
+        limit: Option<i32>,
+    ) -> Option<async_graphql::Result<Vec<super::ita_current::ScreeningListEntry>>> {
+        Some(self.screening_entries(ctx, sources, types, limit).await)
+    }
+
+    /// What a shipment to this country may be worth before duties and
+    /// taxes apply (data.trade.gov's de minimis thresholds); every
+    /// jurisdiction of the operation in one request per hundred. Null when
+    /// ITA lists none for it.
+    async fn de_minimis(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Option<async_graphql::Result<Option<super::ita_current::DeMinimisThreshold>>> {
+        Some(self.de_minimis_threshold(ctx).await)
+    }
+
     /// Market Research Library reports covering this country (seed-era ITA
     /// API only); batched like `tradeLeads`.
     async fn market_research(

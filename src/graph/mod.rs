@@ -10,6 +10,7 @@ pub mod descriptions;
 mod federation;
 mod intervention;
 mod ita;
+mod ita_current;
 mod ita_datasets;
 mod jurisdiction;
 mod paging;

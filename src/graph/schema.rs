@@ -11,6 +11,7 @@ use super::cost_rules::GraphCostRules;
 use super::federation::EntityQueries;
 use super::intervention::InterventionQueries;
 use super::ita::ItaQueries;
+use super::ita_current::ItaCurrentQueries;
 use super::ita_datasets::ItaDatasetQueries;
 use super::jurisdiction::JurisdictionQueries;
 use super::subscription::TradeSubscriptions;
@@ -26,6 +27,7 @@ pub struct Query(
     TradeFlowQueries,
     ItaQueries,
     ItaDatasetQueries,
+    ItaCurrentQueries,
     EntityQueries,
 );
 

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::faults::{apply_fault, RecordedRequest};
+use super::ita_current_data::sample as current_sample;
 use super::ita_data::{sample, visible_leads, PUBLISHABLE_LEADS};
 use super::SimulatorState;
 use crate::sources::Source;
@@ -24,6 +25,24 @@ pub(super) fn routes() -> Router<SimulatorState> {
         .route("/v2/envirotech/{kind}/search", get(envirotech_search))
         .route("/ita_programs/search.json", get(programs_search))
         .route("/{endpoint}/v1/search", get(current_search))
+        .route("/de_minimis/v1/list", get(de_minimis_list))
+}
+
+/// Every country's de minimis row, paged (the search without filters).
+async fn de_minimis_list(
+    state: State<SimulatorState>,
+    uri: Uri,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    search(
+        state,
+        Path("de_minimis".to_owned()),
+        uri,
+        Some(headers),
+        query,
+    )
+    .await
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -109,6 +128,9 @@ async fn search(
         ("trade_leads", _) => visible_leads(state.publishing.published(PUBLISHABLE_LEADS)),
         ("ita_office_locations", _) => &sample().offices,
         ("trade_events", _) => &sample().events,
+        // data.trade.gov's further data sets (de minimis: current only).
+        ("de_minimis", true) => &current_sample().de_minimis,
+        ("business_service_providers", _) => &current_sample().providers,
         // Seed 000's other data sets: only the seed-era API served them.
         ("ita_programs", false) => &sample().programs,
         ("market_research_library", false) => &sample().market_research,
@@ -125,7 +147,15 @@ async fn search(
     // Each generation's parameters, by meaning. The v2 API answers 400 to a
     // name it does not know; the current one, like data.trade.gov, ignores
     // it (so a test catches a wrong name by its missing effect).
+    let listing = uri.path().ends_with("/list");
     let known: &[(&str, Meaning)] = match (endpoint.as_str(), current) {
+        ("de_minimis", _) if listing => &[],
+        ("de_minimis", _) => &[("country_codes", Meaning::Countries)],
+        ("business_service_providers", _) => &[
+            ("q", Meaning::Query),
+            ("categories", Meaning::Text("category")),
+            ("ita_offices", Meaning::Text("ita_office")),
+        ],
         ("trade_leads", false) => &[
             ("q", Meaning::Query),
             ("countries", Meaning::Countries),
@@ -322,6 +352,7 @@ async fn search(
         "trade_leads" => "TRADE_LEADS",
         "ita_office_locations" => "ITA_OFFICE_LOCATIONS",
         "trade_events" => "TRADE_EVENTS",
+        "business_service_providers" => "BUSINESS_SERVICE_PROVIDERS",
         "market_research_library" | "trade_articles" | "ita_programs" => "ITA",
         envirotech => envirotech
             .strip_prefix("envirotech/")
@@ -432,6 +463,7 @@ fn strings(value: &Value) -> Vec<String> {
 fn record_countries(endpoint: &str, record: &Value) -> Vec<String> {
     match endpoint {
         "market_research_library" | "trade_articles" => strings(&record["countries"]),
+        "de_minimis" => strings(&record["country_code"]),
         "trade_events" => record["venues"]
             .as_array()
             .into_iter()
@@ -449,6 +481,9 @@ impl Meaning {
             (Self::Query, Filter::Values(words)) => {
                 let fields: &[&str] = match endpoint {
                     "trade_leads" => &["title", "description"],
+                    "business_service_providers" => {
+                        &["company_name", "company_description", "category"]
+                    }
                     "ita_office_locations" => &["post", "office_name"],
                     "ita_programs" => &["program_title", "abstract", "description"],
                     "market_research_library" => &["title", "description"],
@@ -554,9 +589,10 @@ fn zip_codes(record: &Value) -> Vec<String> {
 /// `world_regions`; current `{value, count}` (leads by `country_codes`,
 /// offices by `country_codes` and `states`, events by `sources`,
 /// `countries`, `states`, `event_types`, `industries`).
-fn aggregations(endpoint: &str, current: bool, matching: &[&Value]) -> Value {
+pub(super) fn aggregations(endpoint: &str, current: bool, matching: &[&Value]) -> Value {
     let facets: &[&str] = match (endpoint, current) {
         ("ita_programs" | "market_research_library" | "trade_articles", _) => &[],
+        ("de_minimis" | "business_service_providers", _) => &[],
         (envirotech, _) if envirotech.starts_with("envirotech/") => &[],
         (_, false) if endpoint == "ita_office_locations" => &["countries"],
         (_, false) => &["countries", "sources", "trade_regions", "world_regions"],
@@ -652,6 +688,8 @@ fn current_shape(endpoint: &str, record: &Value) -> Value {
         }
     };
     match endpoint {
+        // Generated in the current API's shape already.
+        "de_minimis" | "business_service_providers" => {}
         "trade_leads" => {
             rename(fields, "country", "country_code");
             rename(fields, "publish_date", "published_date");

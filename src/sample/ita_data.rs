@@ -251,6 +251,17 @@ pub fn trade_region(iso2: &str) -> Option<&'static str> {
     }
 }
 
+/// The office name of the post in `iso2` ("Mexico City, Mexico"), as the
+/// generated offices have it.
+pub fn office_of(iso2: &str) -> String {
+    let country = name_of(iso2);
+    let post = CITIES
+        .iter()
+        .find(|(code, _)| *code == iso2)
+        .map_or(country, |(_, city)| *city);
+    format!("{post}, {country}")
+}
+
 fn name_of(iso2: &str) -> &'static str {
     countries::by_iso2(iso2).map_or("Unknown", |country| country.short_name)
 }

@@ -15,6 +15,8 @@ mod faults;
 mod gta;
 mod gta_data;
 mod ita;
+mod ita_current;
+mod ita_current_data;
 mod ita_data;
 mod rng;
 
@@ -132,6 +134,7 @@ impl Simulator {
             .merge(gta::routes())
             .merge(comtrade::routes())
             .merge(ita::routes())
+            .merge(ita_current::routes())
             .with_state(state)
             .layer(axum::middleware::from_fn(
                 move |request: axum::extract::Request, next: axum::middleware::Next| {

@@ -785,18 +785,40 @@ pub(super) async fn run_operation(
             crate::telemetry::rename(&operation_span, span_name);
         }
     }
-    let request = request
-        .data(operation.result_size.clone())
-        .data(operation.clone());
-    let execute = tracing::info_span!("graphql.execute");
-    let mut response = match operation
-        .run(schema.execute(request))
-        .instrument(execute)
-        .await
-    {
-        Ok(response) => response,
-        // Stopped part-way: what was built is dropped, the refusal is the answer.
-        Err(refusal) => Response_::from_errors(vec![refusal.to_server_error()]),
+    // ITA's requests are not planned ahead the way Comtrade's are: the
+    // operation's estimate (an upper bound) is reserved from ITA's budget,
+    // when one is set, before anything is sent, so that many searches in
+    // one operation (a bulk screening) are answered whole or refused whole.
+    let ita_estimate = analysis
+        .as_ref()
+        .map_or(0, |analysis| analysis.requests(Source::Ita));
+    let reserved = state
+        .sources
+        .ita
+        .reserve_estimate(ita_estimate, &usage)
+        .await;
+    let mut response = match reserved {
+        Err(error) => {
+            use async_graphql::ErrorExtensions;
+            Response_::from_errors(vec![error
+                .extend()
+                .into_server_error(async_graphql::Pos::default())])
+        }
+        Ok(()) => {
+            let request = request
+                .data(operation.result_size.clone())
+                .data(operation.clone());
+            let execute = tracing::info_span!("graphql.execute");
+            match operation
+                .run(schema.execute(request))
+                .instrument(execute)
+                .await
+            {
+                Ok(response) => response,
+                // Stopped part-way: what was built is dropped, the refusal is the answer.
+                Err(refusal) => Response_::from_errors(vec![refusal.to_server_error()]),
+            }
+        }
     };
     if analysis
         .as_ref()

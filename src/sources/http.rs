@@ -357,6 +357,22 @@ impl Upstream {
         Ok(())
     }
 
+    /// Reserves the budget for `needed` requests of an operation whose
+    /// requests are known only by their estimate, kept by the operation
+    /// for them (unused places are given back when it ends), or refuses
+    /// them all; nothing is sent then.
+    pub async fn reserve_requests(&self, needed: u64, usage: &UpstreamUsage) -> Result<(), Error> {
+        let Some(pacer) = &self.inner.pacer else {
+            return Ok(());
+        };
+        if needed == 0 {
+            return Ok(());
+        }
+        let needed = u32::try_from(needed).unwrap_or(u32::MAX);
+        usage.hold(pacer.reserve_plan(needed, usage.client()).await?);
+        Ok(())
+    }
+
     /// Whether a key is configured (some upstreams change endpoints without one).
     pub fn has_key(&self) -> bool {
         self.inner.credential.key().is_some()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::datasets::EnvirotechKind;
 use super::model::{decode_search, Aggregation, Identifiable, SourceUsed};
+use super::window::{plan, Window};
 use crate::error::Error;
 use crate::sources::http::{Upstream, UpstreamRequest};
 use crate::sources::UpstreamUsage;
@@ -44,6 +45,13 @@ pub enum Endpoint {
     MarketResearch,
     TradeArticles,
     Envirotech(EnvirotechKind),
+    /// The Consolidated Screening List's search.
+    ScreeningList,
+    /// De minimis thresholds of the countries asked for (current API).
+    DeMinimis,
+    /// Every country's de minimis thresholds, paged (current API).
+    DeMinimisList,
+    BusinessServiceProviders,
 }
 
 impl Endpoint {
@@ -57,6 +65,10 @@ impl Endpoint {
             Self::MarketResearch => "the market research library search",
             Self::TradeArticles => "the trade articles search",
             Self::Envirotech(_) => "the environmental toolkit search",
+            Self::ScreeningList => "the consolidated screening list search",
+            Self::DeMinimis => "the de minimis search",
+            Self::DeMinimisList => "the de minimis list",
+            Self::BusinessServiceProviders => "the business service providers search",
         }
     }
 
@@ -69,6 +81,9 @@ impl Endpoint {
             Self::MarketResearch => "market_research_library".into(),
             Self::TradeArticles => "trade_articles".into(),
             Self::Envirotech(kind) => format!("envirotech/{}", kind.slug()),
+            Self::ScreeningList => "consolidated_screening_list".into(),
+            Self::DeMinimis | Self::DeMinimisList => "de_minimis".into(),
+            Self::BusinessServiceProviders => "business_service_providers".into(),
         }
     }
 
@@ -78,8 +93,41 @@ impl Endpoint {
     pub fn path(self, api: ItaApi) -> String {
         match (self, api) {
             (Self::ExportPrograms, _) => "/ita_programs/search.json".to_owned(),
+            (Self::DeMinimisList, _) => "/de_minimis/v1/list".to_owned(),
             (_, ItaApi::V2) => format!("/v2/{}/search", self.slug()),
             (_, ItaApi::Current) => format!("/{}/v1/search", self.slug()),
+        }
+    }
+
+    /// What one request may ask for: data.trade.gov's screening list caps
+    /// `size` at 50 and `offset` at 1,000; the other searches take 100 a
+    /// request, at any offset.
+    pub fn window(self, api: ItaApi) -> Window {
+        match (self, api) {
+            (Self::ScreeningList, ItaApi::Current) => super::screening::CURRENT_WINDOW,
+            _ => Window {
+                page: MAX_SIZE,
+                max_offset: None,
+            },
+        }
+    }
+
+    /// The `/count` path of the endpoints that have one (current API:
+    /// trade leads, offices, events), answering `{total, aggregations}`.
+    pub fn count_path(self, api: ItaApi) -> Option<String> {
+        match (self, api) {
+            (Self::TradeLeads | Self::OfficeLocations | Self::TradeEvents, ItaApi::Current) => {
+                Some(format!("/{}/v1/count", self.slug()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The data sets only the current API serves, by name.
+    fn current_only(self) -> Option<&'static str> {
+        match self {
+            Self::DeMinimis | Self::DeMinimisList => Some("de minimis thresholds"),
+            _ => None,
         }
     }
 }
@@ -128,6 +176,19 @@ pub enum Filter {
     ProviderIds,
     RegulationIds,
     SolutionIds,
+    /// The screening list's name search, and whether it is fuzzy.
+    Name,
+    FuzzyName,
+    /// Entry types (Individual, Entity, Vessel, Aircraft).
+    Types,
+    Address,
+    /// One state (the screening list's `state`).
+    State,
+    PostalCode,
+    FullAddress,
+    /// Provider categories and the ITA offices that list them.
+    Categories,
+    ItaOffices,
 }
 
 impl Filter {
@@ -167,6 +228,15 @@ impl Filter {
             Self::ProviderIds => "providerIds",
             Self::RegulationIds => "regulationIds",
             Self::SolutionIds => "solutionIds",
+            Self::Name => "name",
+            Self::FuzzyName => "fuzzyName",
+            Self::Types => "types",
+            Self::Address => "address",
+            Self::State => "state",
+            Self::PostalCode => "postalCode",
+            Self::FullAddress => "fullAddress",
+            Self::Categories => "categories",
+            Self::ItaOffices => "itaOffices",
         }
     }
 
@@ -177,6 +247,9 @@ impl Filter {
     /// data.trade.gov's (`fixtures/ita/CURRENT_API.md`).
     pub fn wire_name(self, endpoint: Endpoint, api: ItaApi) -> Option<&'static str> {
         use Endpoint::{
+            BusinessServiceProviders as Providers, DeMinimis, DeMinimisList, ScreeningList as Csl,
+        };
+        use Endpoint::{
             Envirotech, ExportPrograms as Programs, MarketResearch as Mrl,
             OfficeLocations as Offices, TradeArticles as Articles, TradeEvents as Events,
             TradeLeads as Leads,
@@ -185,6 +258,26 @@ impl Filter {
         Some(match (self, endpoint, api) {
             // The four seed-era data sets (OTHER_DATASETS.md): v2 only.
             (_, Programs | Mrl | Articles | Envirotech(_), Current) => return None,
+            // De minimis: current only; its search takes country codes.
+            (Self::Countries, DeMinimis, Current) => "country_codes",
+            (_, DeMinimis | DeMinimisList, _) => return None,
+            // The screening list (CURRENT_API.md; v2: the API's source).
+            (Self::Name, Csl, _) => "name",
+            (Self::FuzzyName, Csl, _) => "fuzzy_name",
+            (Self::Sources, Csl, _) => "sources",
+            (Self::Countries, Csl, _) => "countries",
+            (Self::Address, Csl, _) => "address",
+            (Self::Types, Csl, Current) => "types",
+            (Self::Types, Csl, V2) => "type",
+            (Self::City, Csl, Current) => "city",
+            (Self::State, Csl, Current) => "state",
+            (Self::PostalCode, Csl, Current) => "postal_code",
+            (Self::FullAddress, Csl, Current) => "full_address",
+            (_, Csl, _) => return None,
+            (Self::Query, Providers, _) => "q",
+            (Self::Categories, Providers, _) => "categories",
+            (Self::ItaOffices, Providers, _) => "ita_offices",
+            (_, Providers, _) => return None,
             (Self::Query, _, _) => "q",
             (Self::ProgramTitle, Programs, V2) => "program_title",
             (Self::Abstract, Programs, V2) => "abstract",
@@ -275,6 +368,17 @@ pub struct SearchParams {
     pub provider_ids: Vec<String>,
     pub regulation_ids: Vec<String>,
     pub solution_ids: Vec<String>,
+    /// The screening list's name search.
+    pub name: Option<String>,
+    /// Whether the name search is fuzzy (`fuzzy_name=true`).
+    pub fuzzy_name: bool,
+    pub types: Vec<String>,
+    pub address: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub full_address: Option<String>,
+    pub categories: Vec<String>,
+    pub ita_offices: Vec<String>,
 }
 
 /// A filter's value, as it goes out.
@@ -293,10 +397,18 @@ impl SearchParams {
             (Filter::City, &self.city),
             (Filter::ProgramTitle, &self.program_title),
             (Filter::Abstract, &self.abstract_text),
+            (Filter::Name, &self.name),
+            (Filter::Address, &self.address),
+            (Filter::State, &self.state),
+            (Filter::PostalCode, &self.postal_code),
+            (Filter::FullAddress, &self.full_address),
         ] {
             if let Some(value) = value {
                 set.push((filter, FilterValue::Text(value)));
             }
+        }
+        if self.fuzzy_name {
+            set.push((Filter::FuzzyName, FilterValue::Text("true")));
         }
         for (filter, list) in [
             (Filter::Countries, &self.countries),
@@ -319,6 +431,9 @@ impl SearchParams {
             (Filter::ProviderIds, &self.provider_ids),
             (Filter::RegulationIds, &self.regulation_ids),
             (Filter::SolutionIds, &self.solution_ids),
+            (Filter::Types, &self.types),
+            (Filter::Categories, &self.categories),
+            (Filter::ItaOffices, &self.ita_offices),
         ] {
             if !list.is_empty() {
                 set.push((filter, FilterValue::List(list)));
@@ -353,6 +468,24 @@ impl SearchParams {
                     retired,
                 });
             }
+        }
+        if let (ItaApi::V2, Some(what)) = (api, endpoint.current_only()) {
+            return Err(Error::NotInConfiguredApi {
+                upstream: crate::sources::Source::Ita,
+                what,
+                only: ItaApi::Current.name(),
+                configured: api.name(),
+            });
+        }
+        if api == ItaApi::V2 && endpoint == Endpoint::ScreeningList && self.types.len() > 1 {
+            return Err(Error::bad_input(
+                "types: the v2 ITA API's screening list takes one type (`type`); the current API takes several",
+            ));
+        }
+        if endpoint == Endpoint::ScreeningList && self.fuzzy_name && self.name.is_none() {
+            return Err(Error::bad_input(
+                "fuzzyName: give a name to match fuzzily (fuzzyName applies to name only)",
+            ));
         }
         for (filter, _) in self.set() {
             if filter.wire_name(endpoint, api).is_some() {
@@ -499,6 +632,16 @@ impl ItaClient {
         Self { upstream, api }
     }
 
+    /// Reserves an operation's estimated ITA requests from the budget (when
+    /// `--ita-budget` sets one) before it runs, or refuses them all.
+    pub async fn reserve_estimate(
+        &self,
+        estimate: u64,
+        usage: &UpstreamUsage,
+    ) -> Result<(), Error> {
+        self.upstream.reserve_requests(estimate, usage).await
+    }
+
     /// The API generation this client speaks.
     pub fn api(&self) -> ItaApi {
         self.api
@@ -524,9 +667,12 @@ impl ItaClient {
         Ok(answer.results.clone())
     }
 
-    /// Up to `limit` records from `offset`, in requests of at most 100,
-    /// stopping when ITA runs out. `keep_going` may stop earlier: it sees the
-    /// records so far and says whether another page is needed.
+    /// Up to `limit` records from `offset`, in requests within the
+    /// endpoint's [`Window`] (100 a request; the current screening list 50,
+    /// from offsets up to 1,000), stopping when ITA runs out. A window no
+    /// request can reach is refused before anything is sent. `keep_going`
+    /// may stop earlier: it sees the records so far and says whether
+    /// another page is needed.
     pub async fn search<T: serde::de::DeserializeOwned + Identifiable + Send + Sync + 'static>(
         &self,
         endpoint: Endpoint,
@@ -537,18 +683,22 @@ impl ItaClient {
         mut keep_going: impl FnMut(&[Arc<T>]) -> bool,
     ) -> Result<ItaPage<Arc<T>>, Error> {
         params.check(endpoint, self.api)?;
+        let planned = plan(
+            endpoint.window(self.api),
+            offset,
+            limit,
+            endpoint.describe(),
+        )?;
         let mut page = ItaPage {
             items: Vec::new(),
             total: None,
             sources_used: Vec::new(),
             aggregations: Vec::new(),
         };
-        let mut next = offset;
-        while (page.items.len() as u64) < limit {
-            let size = (limit - page.items.len() as u64).min(MAX_SIZE);
+        for planned in planned {
             let request = UpstreamRequest::get(
                 endpoint.path(self.api),
-                params.query(endpoint, self.api, size, next),
+                params.query(endpoint, self.api, planned.size, planned.offset),
             );
             let answer = self
                 .upstream
@@ -562,14 +712,61 @@ impl ItaClient {
             if page.aggregations.is_empty() {
                 page.aggregations = answer.aggregations.clone();
             }
-            page.items.extend(answer.results.iter().cloned());
-            next += received;
-            let exhausted = received < size || page.total.is_some_and(|total| next >= total);
+            page.items.extend(
+                answer
+                    .results
+                    .iter()
+                    .skip(usize::try_from(planned.skip).unwrap_or(usize::MAX))
+                    .cloned(),
+            );
+            let next = planned.offset + received;
+            let exhausted =
+                received < planned.size || page.total.is_some_and(|total| next >= total);
             if exhausted || !keep_going(&page.items) {
                 break;
             }
         }
         Ok(page)
+    }
+
+    /// The `/count` answer of `endpoint` (current API: every record's
+    /// total and facets, in one request that returns no records), or
+    /// `None` where the endpoint has no count.
+    pub async fn count(
+        &self,
+        endpoint: Endpoint,
+        usage: &UpstreamUsage,
+    ) -> Result<Option<(Option<u64>, Vec<Aggregation>)>, Error> {
+        let Some(path) = endpoint.count_path(self.api) else {
+            return Ok(None);
+        };
+        let request = UpstreamRequest::get(path, Vec::new());
+        let answer = self
+            .upstream
+            .request(&request, usage, super::model::decode_count)
+            .await?;
+        Ok(Some((answer.0, answer.1.clone())))
+    }
+
+    /// The lists the screening list consolidates
+    /// (`/consolidated_screening_list/v1/sources`); the seed-era API had no
+    /// such endpoint.
+    pub async fn screening_sources(
+        &self,
+        usage: &UpstreamUsage,
+    ) -> Result<Arc<Vec<super::screening::ScreeningSource>>, Error> {
+        if self.api != ItaApi::Current {
+            return Err(Error::NotInConfiguredApi {
+                upstream: crate::sources::Source::Ita,
+                what: "list of screening list sources",
+                only: ItaApi::Current.name(),
+                configured: self.api.name(),
+            });
+        }
+        let request = UpstreamRequest::get("/consolidated_screening_list/v1/sources", Vec::new());
+        self.upstream
+            .request(&request, usage, super::screening::decode_sources)
+            .await
     }
 }
 
@@ -633,6 +830,94 @@ mod tests {
             dated.query(Endpoint::TradeEvents, ItaApi::Current, 10, 0)[0],
             ("start_date_range[from]".to_owned(), "2026-01-01".to_owned())
         );
+    }
+
+    /// data.trade.gov's screening list, de minimis and providers: the names
+    /// each generation takes, and the windows they page within.
+    #[test]
+    fn current_data_sets_by_generation() {
+        let screening = SearchParams {
+            name: Some("Acme".into()),
+            fuzzy_name: true,
+            types: vec!["Entity".into()],
+            countries: vec!["IR".into()],
+            city: Some("Tehran".into()),
+            ..SearchParams::default()
+        };
+        let names = |api| -> Vec<String> {
+            screening
+                .query(Endpoint::ScreeningList, api, 50, 0)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        };
+        assert_eq!(
+            names(ItaApi::Current),
+            [
+                "city",
+                "name",
+                "fuzzy_name",
+                "countries",
+                "types",
+                "size",
+                "offset"
+            ]
+        );
+        assert!(screening
+            .check(Endpoint::ScreeningList, ItaApi::V2)
+            .unwrap_err()
+            .to_string()
+            .contains("only in the current ITA API"));
+        let v2 = SearchParams {
+            city: None,
+            ..screening.clone()
+        };
+        v2.check(Endpoint::ScreeningList, ItaApi::V2).unwrap();
+        assert!(v2
+            .query(Endpoint::ScreeningList, ItaApi::V2, 100, 0)
+            .contains(&("type".to_owned(), "Entity".to_owned())));
+        assert_eq!(
+            Endpoint::ScreeningList.path(ItaApi::V2),
+            "/v2/consolidated_screening_list/search"
+        );
+        assert_eq!(
+            Endpoint::ScreeningList.window(ItaApi::Current).reach(),
+            Some(1050)
+        );
+        assert_eq!(Endpoint::ScreeningList.window(ItaApi::V2).reach(), None);
+        let countries = SearchParams {
+            countries: vec!["MX".into(), "CA".into()],
+            ..SearchParams::default()
+        };
+        assert_eq!(
+            countries.query(Endpoint::DeMinimis, ItaApi::Current, 100, 0)[0],
+            ("country_codes".to_owned(), "MX,CA".to_owned())
+        );
+        assert_eq!(
+            Endpoint::DeMinimisList.path(ItaApi::Current),
+            "/de_minimis/v1/list"
+        );
+        assert_eq!(
+            countries
+                .check(Endpoint::DeMinimis, ItaApi::V2)
+                .unwrap_err()
+                .code(),
+            "UPSTREAM_API_LACKS_ENDPOINT"
+        );
+        let providers = SearchParams {
+            q: Some("law".into()),
+            categories: vec!["Legal Services".into()],
+            ita_offices: vec!["Mexico City".into()],
+            ..SearchParams::default()
+        };
+        for api in [ItaApi::V2, ItaApi::Current] {
+            let names: Vec<String> = providers
+                .query(Endpoint::BusinessServiceProviders, api, 10, 0)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            assert_eq!(names, ["q", "categories", "ita_offices", "size", "offset"]);
+        }
     }
 
     #[test]

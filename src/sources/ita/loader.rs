@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use futures::future::try_join_all;
 
-use super::client::{Endpoint, ItaClient, SearchParams, MAX_SIZE};
+use super::client::{Endpoint, ItaClient, SearchParams};
 use super::model::{OfficeLocation, TradeEvent, TradeLead};
 use crate::countries;
 use crate::error::Error;
@@ -51,6 +51,27 @@ impl CountryRecord for super::datasets::TradeArticle {
     const ENDPOINT: Endpoint = Endpoint::TradeArticles;
     fn country_codes(&self) -> Vec<String> {
         self.iso2_codes()
+    }
+}
+
+impl CountryRecord for super::screening::ScreeningEntry {
+    const ENDPOINT: Endpoint = Endpoint::ScreeningList;
+    fn country_codes(&self) -> Vec<String> {
+        self.iso2_codes()
+    }
+}
+
+impl CountryRecord for super::de_minimis::DeMinimis {
+    const ENDPOINT: Endpoint = Endpoint::DeMinimis;
+    fn country_codes(&self) -> Vec<String> {
+        self.iso2().into_iter().collect()
+    }
+}
+
+impl CountryRecord for super::providers::BusinessServiceProvider {
+    const ENDPOINT: Endpoint = Endpoint::BusinessServiceProviders;
+    fn country_codes(&self) -> Vec<String> {
+        self.iso2().into_iter().collect()
     }
 }
 
@@ -165,9 +186,15 @@ impl ItaLoader {
         // The current search's records so far, and where its next page starts.
         let mut records: Vec<Arc<R>> = Vec::new();
         let mut offset = 0;
+        let window = R::ENDPOINT.window(self.client.api());
         loop {
             let wanted = u64::from(limit) * search.countries.len() as u64;
-            let size = wanted.max(1).saturating_mul(50).min(MAX_SIZE);
+            let size = wanted.max(1).saturating_mul(50).min(window.page);
+            // Past the endpoint's reach (the screening list's 1,050th
+            // match), the countries still short have what can be had.
+            if window.reach().is_some_and(|reach| offset + size > reach) {
+                break;
+            }
             let page = self
                 .client
                 .search::<R>(R::ENDPOINT, &search, size, offset, &self.usage, |_| false)

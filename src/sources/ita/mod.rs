@@ -11,20 +11,30 @@
 //! parameter; today's data.trade.gov serves `/<endpoint>/v1/search` with a
 //! `subscription-key` header. Records vary by the source feed behind them.
 //!
-//! [`model`] decodes records, [`client`] searches and pages, [`loader`]
-//! batches countries into one search per endpoint.
+//! [`model`] decodes records, [`client`] searches and pages (within
+//! [`window`]'s caps), [`loader`] batches countries into one search per
+//! endpoint. data.trade.gov's further data sets: [`screening`] (the
+//! Consolidated Screening List), [`de_minimis`] (thresholds by country)
+//! and [`providers`] (business service providers).
 
 pub mod client;
 pub mod datasets;
+pub mod de_minimis;
 pub mod links;
 pub mod loader;
 pub mod model;
+pub mod providers;
+pub mod screening;
+pub mod window;
 
 pub use client::{
     DateRange as ItaDateRange, Endpoint, Filter, ItaApi, ItaClient, ItaPage, SearchParams,
 };
+pub use de_minimis::DeMinimis;
 pub use loader::{office_country, CountryKey, CountryRecord, ItaLoader};
 pub use model::{OfficeLocation, TradeEvent, TradeLead};
+pub use providers::BusinessServiceProvider;
+pub use screening::ScreeningEntry;
 
 /// ITA as the gateway runs it: its key as v2's `api_key` parameter or the
 /// current API's `subscription-key` header, no documented usage limit (an

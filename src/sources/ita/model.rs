@@ -26,7 +26,8 @@ pub struct SearchResponse<T> {
     /// Current API: where the next page starts (null on the last).
     #[serde(default)]
     pub next_offset: Option<u64>,
-    #[serde(default)]
+    /// v2 `sources_used`; the current screening list's `sources`.
+    #[serde(default, alias = "sources", deserialize_with = "sources_used")]
     pub sources_used: Vec<SourceUsed>,
     pub results: Vec<T>,
     /// Counts by facet (country, source, industry, state, event type).
@@ -68,6 +69,53 @@ fn aggregations<'de, D: serde::Deserializer<'de>>(
             buckets: buckets.unwrap_or_default(),
         })
         .collect())
+}
+
+/// `sources_used` objects, or the screening list's `sources`, which may be
+/// names; null is none.
+fn sources_used<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SourceUsed>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Name(String),
+        Used(SourceUsed),
+    }
+    Ok(Option::<Vec<Wire>>::deserialize(deserializer)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|wire| match wire {
+            Wire::Name(source) => SourceUsed {
+                source,
+                source_last_updated: None,
+                last_imported: None,
+            },
+            Wire::Used(used) => used,
+        })
+        .collect())
+}
+
+/// The current API's `/count` answer: `{total, aggregations}`.
+#[derive(Deserialize)]
+struct CountResponse {
+    #[serde(default)]
+    total: Option<u64>,
+    #[serde(default, deserialize_with = "aggregations")]
+    aggregations: Vec<Aggregation>,
+}
+
+/// Decodes a `/count` answer into its total and facets.
+pub fn decode_count(body: &[u8]) -> Result<(Option<u64>, Vec<Aggregation>), Error> {
+    let count: CountResponse = decode(Source::Ita, body)?;
+    if count.total.is_none() && count.aggregations.is_empty() {
+        return Err(Error::UpstreamBadResponse {
+            upstream: Source::Ita,
+            path: "total".into(),
+            detail: "a count answer with neither total nor aggregations".into(),
+        });
+    }
+    Ok((count.total, count.aggregations))
 }
 
 /// A data source behind an answer and when it was last refreshed.
