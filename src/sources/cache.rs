@@ -159,6 +159,16 @@ impl ResponseCache {
             .and_then(|answer| answer.value.downcast::<T>().ok())
     }
 
+    /// The cached answer of type `T` and how long ago it was fetched.
+    pub async fn get_aged<T: Send + Sync + 'static>(
+        &self,
+        key: &CacheKey,
+    ) -> Option<(Arc<T>, Duration)> {
+        let answer = self.cache.get(key).await?;
+        let age = answer.fetched.elapsed();
+        answer.value.downcast::<T>().ok().map(|value| (value, age))
+    }
+
     /// Stores `value` (holding `weight` bytes) as `key`'s answer, replacing
     /// any: an answer fetched past the cache (a subscription's poll) is the
     /// newest there is.
