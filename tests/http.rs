@@ -282,8 +282,10 @@ async fn metrics_follow_accept_and_count_operations() {
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert!(!prometheus.contains("# EOF"));
     assert!(prometheus.contains("# TYPE trade_graph_operations_total counter"));
-    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="ok"} 1"#));
-    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="refused"} 1"#));
+    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="ok",cache="none"} 1"#));
+    assert!(
+        prometheus.contains(r#"trade_graph_operations_total{outcome="refused",cache="none"} 1"#)
+    );
     assert!(prometheus
         .contains(r#"trade_graph_operation_errors_total{code="GRAPHQL_VALIDATION_FAILED"} 1"#));
     assert!(prometheus.contains("trade_graph_operation_duration_seconds_count 2"));

@@ -203,12 +203,7 @@ impl Expiry<OperationKey, Arc<Entry>> for EntryLifetime {
         entry: &Arc<Entry>,
         _created: std::time::Instant,
     ) -> Option<Duration> {
-        Some(
-            entry
-                .freshness
-                .ttl
-                .saturating_sub(entry.started.elapsed()),
-        )
+        Some(entry.freshness.ttl.saturating_sub(entry.started.elapsed()))
     }
 }
 
@@ -334,8 +329,8 @@ impl WholeResponseCache {
             }
             if usage.used(source) {
                 sources[source.index()] = true;
-                let left = self.inner.ttls[source.index()]
-                    .saturating_sub(usage.oldest_answer_age(source));
+                let left =
+                    self.inner.ttls[source.index()].saturating_sub(usage.oldest_answer_age(source));
                 ttl = ttl.min(left);
             }
         }
@@ -483,7 +478,9 @@ mod tests {
     fn response(data: &str) -> (String, &'static str) {
         let upstream = r#"{"gta":{"requests":1,"retries":0,"cacheHits":0}}"#;
         (
-            format!(r#"{{"data":{{"upstream":{upstream},"x":"{data}"}},"extensions":{{"cost":{{"cost":3}},"upstream":{upstream}}}}}"#),
+            format!(
+                r#"{{"data":{{"upstream":{upstream},"x":"{data}"}},"extensions":{{"cost":{{"cost":3}},"upstream":{upstream}}}}}"#
+            ),
             upstream,
         )
     }
@@ -520,8 +517,16 @@ mod tests {
         );
         assert_ne!(base, cache.key(document, Some("A"), None));
         assert_ne!(
-            cache.key(document, None, variables(serde_json::json!({"a": 1})).as_ref()),
-            cache.key(document, None, variables(serde_json::json!({"a": 2})).as_ref())
+            cache.key(
+                document,
+                None,
+                variables(serde_json::json!({"a": 1})).as_ref()
+            ),
+            cache.key(
+                document,
+                None,
+                variables(serde_json::json!({"a": 2})).as_ref()
+            )
         );
         assert_ne!(base, cache.key(DocumentId::of_text("{ b }"), None, None));
         let other_generation =
@@ -533,7 +538,9 @@ mod tests {
     fn a_response_splits_around_its_extension_not_a_field_aliased_upstream() {
         let (body, upstream) = response("x");
         let split = SplitResponse::of(&body, upstream).unwrap();
-        assert!(split.head.ends_with(r#""extensions":{"cost":{"cost":3},"upstream":"#));
+        assert!(split
+            .head
+            .ends_with(r#""extensions":{"cost":{"cost":3},"upstream":"#));
         assert_eq!(&*split.tail, "}}");
         assert_eq!(
             format!("{}{}{}", split.head, split.original, split.tail),
@@ -541,7 +548,10 @@ mod tests {
         );
         assert!(SplitResponse::of(&body, r#"{"nope":1}"#).is_none());
         let (other, _) = response("y");
-        assert_ne!(split.etag, SplitResponse::of(&other, upstream).unwrap().etag);
+        assert_ne!(
+            split.etag,
+            SplitResponse::of(&other, upstream).unwrap().etag
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -552,7 +562,13 @@ mod tests {
         let split = SplitResponse::of(&body, upstream).unwrap();
         let generations = cache.generations();
         cache
-            .store(key, split, fresh_for(Duration::from_secs(30)), Instant::now(), generations)
+            .store(
+                key,
+                split,
+                fresh_for(Duration::from_secs(30)),
+                Instant::now(),
+                generations,
+            )
             .await;
         tokio::time::advance(Duration::from_secs(12)).await;
         let hit = cache.get(&key).await.expect("a hit");
@@ -586,7 +602,9 @@ mod tests {
             ttl: TTL,
             sources: [false, false, true],
         };
-        cache.store(ita, split.clone(), ita_only, started, generations).await;
+        cache
+            .store(ita, split.clone(), ita_only, started, generations)
+            .await;
         cache.news(Source::Gta);
         assert!(cache.get(&gta).await.is_none());
         assert!(cache.get(&ita).await.is_some());
@@ -630,10 +648,20 @@ mod tests {
     /// One step of the model test.
     #[derive(Clone, Debug)]
     enum Step {
-        Store { document: u8, bytes: usize, ttl_secs: u64 },
-        Get { document: u8 },
-        Advance { secs: u64 },
-        News { source: usize },
+        Store {
+            document: u8,
+            bytes: usize,
+            ttl_secs: u64,
+        },
+        Get {
+            document: u8,
+        },
+        Advance {
+            secs: u64,
+        },
+        News {
+            source: usize,
+        },
     }
 
     fn step() -> impl Strategy<Value = Step> {

@@ -65,18 +65,21 @@ impl SharedResponses {
         let values = self
             .link
             .call(|mut connection| async move {
-                connection
-                    .mget::<_, Vec<Option<Vec<u8>>>>(&keys[..])
-                    .await
+                connection.mget::<_, Vec<Option<Vec<u8>>>>(&keys[..]).await
             })
             .await?;
         let (entry, news) = values.split_first()?;
         let (started_ms, found) = decode(entry.as_deref()?)?;
         for source in Source::ALL {
-            let news_ms = news
-                .get(source.index())
-                .and_then(|value| std::str::from_utf8(value.as_deref()?).ok()?.parse::<u64>().ok());
-            if found.freshness.sources[source.index()] && news_ms.is_some_and(|news| news >= started_ms) {
+            let news_ms = news.get(source.index()).and_then(|value| {
+                std::str::from_utf8(value.as_deref()?)
+                    .ok()?
+                    .parse::<u64>()
+                    .ok()
+            });
+            if found.freshness.sources[source.index()]
+                && news_ms.is_some_and(|news| news >= started_ms)
+            {
                 return None;
             }
         }
@@ -93,7 +96,11 @@ impl SharedResponses {
         freshness: ResponseFreshness,
         age: Duration,
     ) {
-        let Some(left) = freshness.ttl.checked_sub(age).filter(|left| !left.is_zero()) else {
+        let Some(left) = freshness
+            .ttl
+            .checked_sub(age)
+            .filter(|left| !left.is_zero())
+        else {
             return;
         };
         let started_ms = now_ms().saturating_sub(age.as_millis() as u64);
@@ -162,9 +169,11 @@ fn decode(value: &[u8]) -> Option<(u64, Found)> {
         return None;
     }
     let sources = [0, 1, 2].map(|index| sources_field[index] == b'1');
-    let mut lengths = header.split(' ').skip(3).map(|field| field.parse::<usize>().ok());
-    let (head_len, original_len, tail_len) =
-        (lengths.next()??, lengths.next()??, lengths.next()??);
+    let mut lengths = header
+        .split(' ')
+        .skip(3)
+        .map(|field| field.parse::<usize>().ok());
+    let (head_len, original_len, tail_len) = (lengths.next()??, lengths.next()??, lengths.next()??);
     if head_len + original_len + tail_len != body.len() {
         return None;
     }

@@ -425,9 +425,7 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
                     },
                 }
             }
-            Err(message) => {
-                BatchOperation::Answered(bad_request(StatusCode::BAD_REQUEST, message))
-            }
+            Err(message) => BatchOperation::Answered(bad_request(StatusCode::BAD_REQUEST, message)),
         });
     }
     let started = std::time::Instant::now();

@@ -41,11 +41,7 @@ pub(super) fn for_post(response: &mut Response) {
 
 /// Gives a GET answer its caching headers, and turns it into `304 Not
 /// Modified` when the client already holds it (`request` names its tag).
-pub(super) fn for_get(
-    response: &mut Response,
-    cacheable: Option<&Cacheable>,
-    request: &HeaderMap,
-) {
+pub(super) fn for_get(response: &mut Response, cacheable: Option<&Cacheable>, request: &HeaderMap) {
     let status = response.status();
     let headers = response.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("accept"));
@@ -58,10 +54,9 @@ pub(super) fn for_get(
         headers.insert(header::CACHE_CONTROL, NO_STORE);
         return;
     };
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "public, max-age={}",
-        cacheable.max_age.as_secs()
-    )) {
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("public, max-age={}", cacheable.max_age.as_secs()))
+    {
         headers.insert(header::CACHE_CONTROL, value);
     }
     headers.insert(header::ETAG, etag);
@@ -116,7 +111,10 @@ mod tests {
         let mut response = answer();
         for_get(&mut response, Some(&cacheable(42)), &HeaderMap::new());
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "public, max-age=42");
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=42"
+        );
         assert_eq!(response.headers()[header::ETAG], "W/\"abc\"");
         assert_eq!(response.headers()[header::VARY], "accept");
 
@@ -127,7 +125,11 @@ mod tests {
             assert_eq!(response.headers()[header::ETAG], "W/\"abc\"");
         }
         let mut response = answer();
-        for_get(&mut response, Some(&cacheable(42)), &if_none_match("W/\"abd\""));
+        for_get(
+            &mut response,
+            Some(&cacheable(42)),
+            &if_none_match("W/\"abd\""),
+        );
         assert_eq!(response.status(), StatusCode::OK);
     }
 

@@ -279,8 +279,15 @@ impl Gateway {
             subscription_limits,
             &metrics,
             {
+                // News makes both caches' copies of the source out of date:
+                // the whole responses, and the upstream answers a rerun
+                // would otherwise be built from.
                 let responses = responses.clone();
-                move |source| responses.news(source)
+                let upstream_answers = stages.cache.clone();
+                move |source| {
+                    upstream_answers.invalidate_source(source);
+                    responses.news(source);
+                }
             },
         );
         let state = AppState {

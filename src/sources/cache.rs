@@ -109,6 +109,7 @@ impl ResponseCache {
             .max_capacity(max_bytes)
             .weigher(weigh)
             .expire_after(ttl)
+            .support_invalidation_closures()
             .build();
         let stale = keeps_stale.then(|| {
             Cache::builder()
@@ -187,6 +188,18 @@ impl ResponseCache {
             stale.insert(key.clone(), answer.clone()).await;
         }
         self.cache.insert(key, answer).await;
+    }
+
+    /// Drops every fresh answer of `source`: a subscription poll saw new
+    /// records there, so what was cached is out of date (the stale copies
+    /// stay, for when the upstream fails).
+    pub fn invalidate_source(&self, source: Source) {
+        if let Err(error) = self
+            .cache
+            .invalidate_entries_if(move |key, _| key.source == source)
+        {
+            tracing::warn!(%error, %source, "cannot drop the source's cached answers");
+        }
     }
 
     pub fn contains(&self, key: &CacheKey) -> bool {
