@@ -177,7 +177,10 @@ async fn get_answers_are_cacheable_with_validators_and_post_answers_are_not() {
         .parse()
         .unwrap();
     assert!((290..=300).contains(&max_age), "GTA's 5 minutes: {max_age}");
-    assert_eq!(headers["vary"].to_str().unwrap().contains("accept"), true);
+    assert!(headers
+        .get_all("vary")
+        .iter()
+        .any(|vary| vary.to_str().unwrap().contains("accept")));
     let etag = headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with("W/\""), "{etag}");
 

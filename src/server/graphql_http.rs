@@ -420,7 +420,7 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
                 match lookup(state, key.as_ref()).await {
                     Some(hit) => BatchOperation::Answered(hit),
                     None => match prepare(state, params, false).await {
-                        Ok(prepared) => BatchOperation::Prepared(prepared, key),
+                        Ok(prepared) => BatchOperation::Prepared(Box::new(prepared), key),
                         Err(answer) => BatchOperation::Answered(answer),
                     },
                 }
@@ -446,7 +446,7 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
                 async move {
                     match prepared {
                         BatchOperation::Prepared(prepared, key) => {
-                            run(state, prepared, MediaType::Json, client, key, false).await
+                            run(state, *prepared, MediaType::Json, client, key, false).await
                         }
                         BatchOperation::Answered(answer) => answer,
                     }
@@ -513,7 +513,7 @@ fn batch_refusal(state: &AppState, prepared: &[BatchOperation]) -> Option<Refusa
 /// or refused), or ready to run (with its response-cache key).
 enum BatchOperation {
     Answered(Answer),
-    Prepared(Prepared, Option<OperationKey>),
+    Prepared(Box<Prepared>, Option<OperationKey>),
 }
 
 /// The whole-response cache's key of an operation, read from the request
