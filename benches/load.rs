@@ -1,7 +1,8 @@
 //! Load benchmark of the running binary on sample data with injected
 //! upstream latency: cold latency of the flagship query against its critical
-//! path, warm (cached) throughput and latency at 1, 16 and 64 concurrent
-//! clients, and the server's peak RSS at 256 clients.
+//! path, warm (cached) throughput and latency of the flagship and of a small
+//! query at 1, 16 and 64 concurrent clients with the whole-response cache
+//! off and on, and the server's peak RSS at 256 clients.
 //!
 //! The gateway runs in live mode against the sample simulator served from
 //! this benchmark's own process, so that its CPU and memory are its own, as
@@ -31,6 +32,10 @@ const FLAGSHIP: &str = r#"{ jurisdictions(iso3: ["USA","CHN","DEU","JPN","GBR","
   tradeLeads(limit: 3) { title source }
   interventionsAffecting(limit: 5) { items { id title } }
 } }"#;
+
+/// A small query: one country's name and its 2022 flows.
+const SMALL: &str =
+    r#"{ jurisdiction(iso3: "BRA") { name tradeFlows(periods: ["2022"]) { value } } }"#;
 
 /// Run before the flagship on every fresh server: a different query, so the
 /// flagship itself is not cached.
@@ -73,8 +78,17 @@ fn start_upstreams() -> Upstreams {
 /// The gateway in live mode against `upstreams` (`None`: in sample mode,
 /// with the simulator inside its own process, as `cargo run` starts it).
 fn start_server(upstreams: Option<&Upstreams>) -> Server {
+    start_server_with(upstreams, None)
+}
+
+/// Like [`start_server`], with the whole-response cache at `response_cache_mb`
+/// (`None`: the default).
+fn start_server_with(upstreams: Option<&Upstreams>, response_cache_mb: Option<u32>) -> Server {
     let port = free_port();
     let mut command = Server::command(port);
+    if let Some(mb) = response_cache_mb {
+        command.env("TRADE_GRAPH_RESPONSE_CACHE_MAX_MB", mb.to_string());
+    }
     command
         .env(
             "TRADE_GRAPH_SAMPLE_LATENCY",
@@ -87,10 +101,6 @@ fn start_server(upstreams: Option<&Upstreams>) -> Server {
         Server::live_against(&mut command, &upstreams.simulator.base_url());
     }
     Server::start(command, port)
-}
-
-fn body() -> String {
-    serde_json::json!({ "query": FLAGSHIP }).to_string()
 }
 
 /// One POST of the flagship; returns the response JSON and the time it took.
@@ -171,12 +181,13 @@ fn wrk_duration(text: &str) -> f64 {
     number.parse::<f64>().unwrap_or(f64::NAN) * factor
 }
 
-fn wrk(url: &str, connections: u32, seconds: u32) -> WrkResult {
-    let script = std::env::temp_dir().join("trade-graph-flagship.lua");
+fn wrk(url: &str, connections: u32, seconds: u32, query: &str) -> WrkResult {
+    let script = std::env::temp_dir().join(format!("trade-graph-load-{}.lua", std::process::id()));
     let mut file = std::fs::File::create(&script).unwrap();
     writeln!(file, "wrk.method = \"POST\"").unwrap();
     writeln!(file, "wrk.headers[\"Content-Type\"] = \"application/json\"").unwrap();
-    writeln!(file, "wrk.body = {:?}", body()).unwrap();
+    let body = serde_json::json!({ "query": query }).to_string();
+    writeln!(file, "wrk.body = {body:?}").unwrap();
     let threads = connections.clamp(1, 2).to_string();
     let output = Command::new("wrk")
         .args([
@@ -273,27 +284,36 @@ fn main() {
         cold_ms - observed_critical_ms,
     );
 
-    // Warm runs: one gateway, its cache filled by a first flagship.
-    let server = start_server(Some(&upstreams));
-    post_query(&server.url, WARM_UP);
-    post(&server.url);
-    let (warm, _) = post(&server.url);
-    assert_eq!(
-        warm["extensions"]["upstream"]["gta"]["requests"], 0,
-        "warm runs from cache"
-    );
-    println!("## Flagship warm (cached), wrk 10 s per row\n");
-    println!("| clients | requests/s | p50 | p99 |\n|---:|---:|---:|---:|");
-    for clients in [1, 16, 64] {
-        let result = wrk(&server.url, clients, 10);
-        println!(
-            "| {clients} | {:.0} | {:.2} ms | {:.2} ms |",
-            result.requests_per_second, result.p50_ms, result.p99_ms
-        );
+    // Warm runs: one gateway per setting of the whole-response cache, its
+    // caches filled by a first run of each query; then 10 s at 256 clients
+    // for its peak RSS (with the cache on: every query kept).
+    println!("## Warm (cached), wrk 10 s per row, whole-response cache off and on\n");
+    println!("| response cache | query | clients | requests/s | p50 | p99 |\n|---|---|---:|---:|---:|---:|");
+    let mut peaks = Vec::new();
+    for (setting, mb) in [("off", 0), ("on (16 MiB)", 16)] {
+        let server = start_server_with(Some(&upstreams), Some(mb));
+        post_query(&server.url, WARM_UP);
+        for (name, query) in [("flagship", FLAGSHIP), ("small", SMALL)] {
+            post_query(&server.url, query);
+            let (warm, _) = post_query(&server.url, query);
+            assert!(warm.get("errors").is_none(), "{warm}");
+            for source in ["gta", "comtrade", "ita"] {
+                assert_eq!(
+                    warm["extensions"]["upstream"][source]["requests"], 0,
+                    "warm runs from cache"
+                );
+            }
+            for clients in [1, 16, 64] {
+                let result = wrk(&server.url, clients, 10, query);
+                println!(
+                    "| {setting} | {name} | {clients} | {:.0} | {:.2} ms | {:.2} ms |",
+                    result.requests_per_second, result.p50_ms, result.p99_ms
+                );
+            }
+        }
+        let result = wrk(&server.url, 256, 10, FLAGSHIP);
+        peaks.push((setting, result, peak_rss_mib(server.child.id())));
     }
-    let result = wrk(&server.url, 256, 10);
-    let gateway_peak = peak_rss_mib(server.child.id());
-    drop(server);
 
     // The same server in sample mode, as `cargo run --release` starts it: the
     // simulator and its generated data live in the gateway's process.
@@ -301,13 +321,15 @@ fn main() {
     post_query(&sample.url, WARM_UP);
     let (flagship, _) = post(&sample.url);
     assert!(flagship.get("errors").is_none(), "{flagship}");
-    let sample_result = wrk(&sample.url, 256, 10);
+    let sample_result = wrk(&sample.url, 256, 10, FLAGSHIP);
     println!("\n## Peak RSS (VmHWM), after 10 s at 256 clients\n");
     println!("| server | 256 clients: requests/s | p99 | peak RSS |\n|---|---:|---:|---:|");
-    println!(
-        "| gateway alone (live mode against the simulator in the benchmark's process), after every run above | {:.0} | {:.2} ms | {gateway_peak:.1} MiB |",
-        result.requests_per_second, result.p99_ms
-    );
+    for (setting, result, peak) in peaks {
+        println!(
+            "| gateway alone (live mode against the simulator in the benchmark's process), response cache {setting}, after its runs above | {:.0} | {:.2} ms | {peak:.1} MiB |",
+            result.requests_per_second, result.p99_ms
+        );
+    }
     println!(
         "| sample mode (`cargo run --release`: simulator and sample data in the same process), fresh | {:.0} | {:.2} ms | {:.1} MiB |",
         sample_result.requests_per_second,

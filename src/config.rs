@@ -85,6 +85,16 @@ pub struct Config {
     #[arg(long, env = "TRADE_GRAPH_CACHE_MAX_MB", default_value_t = 64)]
     pub cache_max_mb: u64,
 
+    /// Size of the whole-response cache in MiB: a repeated operation (same
+    /// document or persisted-query hash, operation name and variables) is
+    /// answered from its first answer's bytes, for the shortest time to
+    /// live of the upstream answers it was built from, and dropped early
+    /// when a subscription poll sees news of a source it used. Responses
+    /// with errors are never kept. Least recently used first out; "0"
+    /// turns it off.
+    #[arg(long, env = "TRADE_GRAPH_RESPONSE_CACHE_MAX_MB", default_value_t = 16)]
+    pub response_cache_max_mb: u64,
+
     /// Redis shared by the replicas behind a load balancer (e.g.
     /// "redis://redis:6379/0"): one admission decision for all replicas
     /// (budgets and pacing), and a second level of the response cache, so

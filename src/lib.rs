@@ -14,6 +14,10 @@
 //!   (connections bounded in number and by requests in flight, a total body
 //!   deadline, shutdown deadline), client identity for budget shares, one
 //!   subscription per id on a WebSocket.
+//! - [`operation`]: the whole-response cache in front of execution (a
+//!   repeated operation answered from its first answer's bytes, for the
+//!   shortest lifetime of the upstream answers it was built from, dropped
+//!   on subscription news), with a second level shared through Redis.
 //! - [`memory`]: what a decoded value really holds, measured by a counting
 //!   wrapper around the allocator (cache entries are weighed by it).
 //! - [`metrics`]: the Prometheus metrics of upstream traffic.
@@ -60,6 +64,7 @@ pub mod limits;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod operation;
 pub mod sample;
 pub mod server;
 pub mod sources;

@@ -152,6 +152,29 @@ struct FeedLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
+    cache: &'static str,
+}
+
+/// Whether an operation was answered from the whole-response cache, for
+/// the `cache` label of `trade_graph_operations_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseCacheUse {
+    /// Answered from the cache: nothing ran.
+    Hit,
+    /// Looked up, not there: it ran.
+    Miss,
+    /// Not looked up (the cache is off, or the request never got that far).
+    None,
+}
+
+impl ResponseCacheUse {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+            Self::None => "none",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -215,7 +238,16 @@ impl Default for Metrics {
         // Present from the start, at zero, so that an alert on them sees 0
         // rather than no data.
         for outcome in ["ok", "partial", "refused"] {
-            let _ = operations.get_or_create(&OutcomeLabels { outcome });
+            for cache in [
+                ResponseCacheUse::Hit,
+                ResponseCacheUse::Miss,
+                ResponseCacheUse::None,
+            ] {
+                let _ = operations.get_or_create(&OutcomeLabels {
+                    outcome,
+                    cache: cache.label(),
+                });
+            }
         }
         for feed in ["interventions", "trade_leads"] {
             let _ = subscription_polls.get_or_create(&FeedLabels { feed });
@@ -285,7 +317,7 @@ impl Default for Metrics {
         let operation_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         registry.register(
             "operations",
-            "GraphQL operations answered, by outcome: ok (data, no errors), partial (data and errors), refused (no data)",
+            "GraphQL operations answered, by outcome: ok (data, no errors), partial (data and errors), refused (no data); and by cache: hit (answered from the whole-response cache), miss (looked up and run), none (not looked up)",
             operations.clone(),
         );
         registry.register(
@@ -467,6 +499,7 @@ impl Metrics {
     pub fn operation<'a>(
         &self,
         outcome: OperationOutcome,
+        cache: ResponseCacheUse,
         codes: impl IntoIterator<Item = &'a str>,
         took: Duration,
     ) {
@@ -477,7 +510,10 @@ impl Metrics {
         };
         self.inner
             .operations
-            .get_or_create(&OutcomeLabels { outcome })
+            .get_or_create(&OutcomeLabels {
+                outcome,
+                cache: cache.label(),
+            })
             .inc();
         for code in codes {
             self.inner

@@ -197,7 +197,10 @@ async fn a_batch_is_held_to_its_size_and_to_one_operations_limits() {
             r#"trade_graph_operation_errors_total{code="OPERATION_TOO_COSTLY"}"#,
             3,
         ),
-        (r#"trade_graph_operations_total{outcome="refused"}"#, 5),
+        (
+            r#"trade_graph_operations_total{outcome="refused",cache="none"}"#,
+            5,
+        ),
     ] {
         assert!(
             metrics.contains(&format!("{line} {count}\n")),

@@ -218,7 +218,7 @@ async fn graphiql_and_health() {
         TestGateway::start_with(&["--graphiql-assets", "http://assets.internal/npm/"]).await;
     let page = gateway.get_text("/").await;
     assert!(
-        page.contains(r#"src="http://assets.internal/npm/graphiql@"#),
+        page.contains(r#"var base = "http://assets.internal/npm";"#),
         "{page}"
     );
     assert!(!page.contains("unpkg.com"));
@@ -282,8 +282,10 @@ async fn metrics_follow_accept_and_count_operations() {
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert!(!prometheus.contains("# EOF"));
     assert!(prometheus.contains("# TYPE trade_graph_operations_total counter"));
-    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="ok"} 1"#));
-    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="refused"} 1"#));
+    assert!(prometheus.contains(r#"trade_graph_operations_total{outcome="ok",cache="none"} 1"#));
+    assert!(
+        prometheus.contains(r#"trade_graph_operations_total{outcome="refused",cache="none"} 1"#)
+    );
     assert!(prometheus
         .contains(r#"trade_graph_operation_errors_total{code="GRAPHQL_VALIDATION_FAILED"} 1"#));
     assert!(prometheus.contains("trade_graph_operation_duration_seconds_count 2"));
@@ -344,9 +346,9 @@ async fn every_metric_family_is_present_at_start() {
         }
     }
     for series in [
-        r#"trade_graph_operations_total{outcome="ok"} 0"#,
-        r#"trade_graph_operations_total{outcome="partial"} 0"#,
-        r#"trade_graph_operations_total{outcome="refused"} 0"#,
+        r#"trade_graph_operations_total{outcome="ok",cache="none"} 0"#,
+        r#"trade_graph_operations_total{outcome="partial",cache="none"} 0"#,
+        r#"trade_graph_operations_total{outcome="refused",cache="none"} 0"#,
         r#"trade_graph_subscription_polls_total{feed="interventions"} 0"#,
         r#"trade_graph_operations_by_name_total{operation_name="other"} 0"#,
         "trade_graph_build_info{version=",

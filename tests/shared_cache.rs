@@ -81,3 +81,51 @@ async fn replicas_share_answers_and_survive_redis_going_away() {
         .await
         .contains(r#""redis":"shared""#));
 }
+
+/// The whole-response cache's second level: a response one replica ran is
+/// a hit on another (after its own document guard passed), which asks no
+/// upstream; news one replica's subscription poll sees makes the shared
+/// entries built from that source a miss for every replica.
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run installs and runs it"]
+async fn replicas_share_whole_responses() {
+    let port = free_port();
+    let _redis = Redis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let flags = ["--redis-url", &url, "--response-cache-max-mb", "16"];
+    let first = TestGateway::start_with(&flags).await;
+    let second = TestGateway::start_with(&flags).await;
+
+    let ran = first.query(FLOWS).await;
+    assert!(ran.get("errors").is_none(), "{ran}");
+    assert!(ran["extensions"]["upstream"]["responseCache"].is_null());
+    // The first replica stores in the background: wait until it is there.
+    let mut shared = serde_json::Value::Null;
+    for _ in 0..50 {
+        shared = second.query(FLOWS).await;
+        if shared["extensions"]["upstream"]["responseCache"]["hit"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cached = &shared["extensions"]["upstream"]["responseCache"];
+    assert_eq!(cached["hit"], true, "{shared}");
+    assert_eq!(cached["original"], ran["extensions"]["upstream"]);
+    assert_eq!(shared["data"], ran["data"]);
+    assert_eq!(
+        second.comtrade_requests(),
+        0,
+        "the second replica asked nobody"
+    );
+    assert_eq!(upstream_requests(&shared, "comtrade"), 0);
+
+    // A document the second replica's guard refuses is refused, whatever
+    // Redis holds: the guard runs before the shared level is asked.
+    let deep = format!(
+        "{{ {}__typename{} }}",
+        "jurisdiction(iso3: \"BRA\") { ".repeat(40),
+        " }".repeat(40)
+    );
+    let refused = second.query(&deep).await;
+    assert!(refused.get("errors").is_some(), "{refused}");
+}

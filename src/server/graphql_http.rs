@@ -27,11 +27,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::{json, Map, Value};
 
+use super::http_caching::{self, Cacheable};
 use super::persisted_queries::{PersistedHash, PersistedQueryError};
 use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::{Analysis, Refusal, RefusalCode};
-use crate::metrics::OperationOutcome;
+use crate::metrics::{OperationOutcome, ResponseCacheUse};
+use crate::operation::{CachedResponse, DocumentId, OperationKey, SplitResponse};
 use crate::sources::pacing::ClientId;
 use crate::sources::Source;
 use crate::sources::UpstreamUsage;
@@ -105,6 +107,10 @@ struct Answer {
     /// A batch's array, whose operations were each counted in the metrics
     /// as they were answered.
     counted_per_operation: bool,
+    /// How HTTP caches may keep it (`None`: not at all).
+    cacheable: Option<Cacheable>,
+    /// Whether it came from the whole-response cache.
+    cache_use: ResponseCacheUse,
 }
 
 impl Answer {
@@ -118,6 +124,20 @@ impl Answer {
             codes: Vec::new(),
             status_fixed: false,
             counted_per_operation: false,
+            cacheable: None,
+            cache_use: ResponseCacheUse::None,
+        }
+    }
+
+    /// An answer from the whole-response cache.
+    fn cached(hit: CachedResponse) -> Self {
+        Self {
+            cacheable: Some(Cacheable {
+                max_age: hit.max_age,
+                etag: hit.etag,
+            }),
+            cache_use: ResponseCacheUse::Hit,
+            ..Self::new(StatusCode::OK, hit.body)
         }
     }
 
@@ -226,7 +246,10 @@ pub(super) async fn get(
 ) -> Response {
     let started = std::time::Instant::now();
     let (answer, media) = get_answer(&state, peer, &headers, raw).await;
-    respond(&state, answer, media, started)
+    let cacheable = answer.cacheable.clone();
+    let mut response = respond(&state, answer, media, started);
+    http_caching::for_get(&mut response, cacheable.as_ref(), &headers);
+    response
 }
 
 async fn get_answer(
@@ -278,7 +301,9 @@ pub(super) async fn post(
         Ok(body) => post_answer(&state, peer, &headers, &body).await,
         Err(rejection) => (body_refused(&state, &rejection), MediaType::Json),
     };
-    respond(&state, answer, media, started)
+    let mut response = respond(&state, answer, media, started);
+    http_caching::for_post(&mut response);
+    response
 }
 
 /// A body that could not be read, as a GraphQL request error with a code
@@ -389,24 +414,42 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
             _ => Err("each operation of a batch must be a JSON object"),
         };
         prepared.push(match params {
-            Ok(params) => prepare(state, params, false).await,
-            Err(message) => Err(bad_request(StatusCode::BAD_REQUEST, message)),
+            Ok(params) => {
+                // A hit is answered as it is: it sends nothing upstream,
+                // so it costs the batch nothing.
+                let key = response_key(state, &params);
+                match lookup(state, key.as_ref()).await {
+                    Some(hit) => BatchOperation::Answered(hit),
+                    None => match prepare(state, params, false).await {
+                        Ok(prepared) => BatchOperation::Prepared(Box::new(prepared), key),
+                        Err(answer) => BatchOperation::Answered(answer),
+                    },
+                }
+            }
+            Err(message) => BatchOperation::Answered(bad_request(StatusCode::BAD_REQUEST, message)),
         });
     }
     let started = std::time::Instant::now();
     let answers: Vec<Answer> = match batch_refusal(state, &prepared) {
-        // Every operation of the batch is refused.
+        // Every operation of the batch that would run is refused.
         Some(refusal) => prepared
-            .iter()
-            .map(|_| refused(MediaType::Json, &refusal))
+            .into_iter()
+            .map(|operation| match operation {
+                BatchOperation::Answered(answer) if answer.cache_use == ResponseCacheUse::Hit => {
+                    answer
+                }
+                _ => refused(MediaType::Json, &refusal),
+            })
             .collect(),
         None => {
             futures::future::join_all(prepared.into_iter().map(|prepared| {
                 let client = client.clone();
                 async move {
                     match prepared {
-                        Ok(prepared) => run(state, prepared, MediaType::Json, client).await,
-                        Err(answer) => answer,
+                        BatchOperation::Prepared(prepared, key) => {
+                            run(state, *prepared, MediaType::Json, client, key, false).await
+                        }
+                        BatchOperation::Answered(answer) => answer,
                     }
                 }
             }))
@@ -425,10 +468,13 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
 
 /// The refusal of a whole batch whose operations together cost more, or
 /// ask more of an upstream, than one operation may.
-fn batch_refusal(state: &AppState, prepared: &[Result<Prepared, Answer>]) -> Option<Refusal> {
+fn batch_refusal(state: &AppState, prepared: &[BatchOperation]) -> Option<Refusal> {
     let analyses: Vec<&Analysis> = prepared
         .iter()
-        .filter_map(|prepared| prepared.as_ref().ok()?.analysis.as_ref())
+        .filter_map(|prepared| match prepared {
+            BatchOperation::Prepared(prepared, _) => prepared.analysis.as_ref(),
+            BatchOperation::Answered(_) => None,
+        })
         .collect();
     let limits = state.guard.limits();
     let cost: u64 = analyses.iter().map(|analysis| analysis.cost).sum();
@@ -462,6 +508,59 @@ fn batch_refusal(state: &AppState, prepared: &[Result<Prepared, Answer>]) -> Opt
         }
     }
     None
+}
+
+/// One operation of a batch: answered already (from the response cache,
+/// or refused), or ready to run (with its response-cache key).
+enum BatchOperation {
+    Answered(Answer),
+    Prepared(Box<Prepared>, Option<OperationKey>),
+}
+
+/// The whole-response cache's key of an operation, read from the request
+/// before anything is parsed: the document's hash (of its text, or the
+/// persisted-query hash sent in its place), name and variables. `None`
+/// when the cache is off, or the request is one the cache must not answer
+/// (a persisted-query extension the store would refuse, a hash that is not
+/// its document's: those go the whole way, to be told why).
+fn response_key(state: &AppState, params: &GraphqlParams) -> Option<OperationKey> {
+    if !state.responses.enabled() {
+        return None;
+    }
+    let persisted = match params
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("persistedQuery"))
+    {
+        None => None,
+        Some(extension) => {
+            let version_1 = extension.get("version").and_then(Value::as_u64) == Some(1);
+            let hash = extension.get("sha256Hash").and_then(Value::as_str);
+            match (version_1 && state.persisted_queries.enabled(), hash) {
+                (true, Some(hash)) => Some(DocumentId::from_hex(hash)?),
+                _ => return None,
+            }
+        }
+    };
+    let document = match (&params.query, persisted) {
+        (Some(query), None) => DocumentId::of_text(query),
+        (Some(query), Some(hash)) => {
+            let document = DocumentId::of_text(query);
+            (document == hash).then_some(document)?
+        }
+        (None, Some(hash)) => hash,
+        (None, None) => return None,
+    };
+    Some(state.responses.key(
+        document,
+        params.operation_name.as_deref(),
+        params.variables.as_ref(),
+    ))
+}
+
+/// The answer the whole-response cache holds for `key`.
+async fn lookup(state: &AppState, key: Option<&OperationKey>) -> Option<Answer> {
+    state.responses.get(key?).await.map(Answer::cached)
 }
 
 /// An operation checked and ready to run.
@@ -608,7 +707,11 @@ pub(super) async fn check_document(
     checked.transpose()
 }
 
-/// Runs one operation and encodes its response for `media`.
+/// Answers one operation from the whole-response cache, or runs it and
+/// encodes its response for `media`. A hit skips everything: parsing,
+/// the limits (the entry exists only because the same document, name and
+/// variables passed them here, under limits that do not change while the
+/// process runs) and execution.
 async fn execute(
     state: &AppState,
     params: GraphqlParams,
@@ -616,6 +719,10 @@ async fn execute(
     via_get: bool,
     client: ClientId,
 ) -> Answer {
+    let key = response_key(state, &params);
+    if let Some(hit) = lookup(state, key.as_ref()).await {
+        return hit;
+    }
     // Its name and type are recorded once the document is parsed.
     let span = tracing::info_span!(
         "graphql.operation",
@@ -625,7 +732,7 @@ async fn execute(
     );
     async {
         match prepare(state, params, via_get).await {
-            Ok(prepared) => run(state, prepared, media, client).await,
+            Ok(prepared) => run(state, prepared, media, client, key, via_get).await,
             Err(answer) => answer.for_media(media),
         }
     }
@@ -665,9 +772,12 @@ fn outcome(response: &Response_) -> (OperationOutcome, Vec<String>) {
 /// of a subscription) in the metrics, as [`record`] does over HTTP.
 pub(super) fn record_response(state: &AppState, response: &Response_, started: std::time::Instant) {
     let (outcome, codes) = outcome(response);
-    state
-        .metrics
-        .operation(outcome, codes.iter().map(String::as_str), started.elapsed());
+    state.metrics.operation(
+        outcome,
+        ResponseCacheUse::None,
+        codes.iter().map(String::as_str),
+        started.elapsed(),
+    );
 }
 
 /// Counts an answered operation in the metrics: its outcome, its errors'
@@ -675,25 +785,54 @@ pub(super) fn record_response(state: &AppState, response: &Response_, started: s
 fn record(state: &AppState, answer: &Answer, started: std::time::Instant) {
     state.metrics.operation(
         answer.outcome,
+        answer.cache_use,
         answer.codes.iter().map(String::as_str),
         started.elapsed(),
     );
 }
 
-/// Runs a prepared operation in an operation slot.
-async fn run(state: &AppState, prepared: Prepared, media: MediaType, client: ClientId) -> Answer {
+/// Runs a prepared operation in an operation slot; keeps its response in
+/// the whole-response cache under `key` when it may be kept, and gives it
+/// a validator when HTTP caches may keep it (`via_get`).
+async fn run(
+    state: &AppState,
+    prepared: Prepared,
+    media: MediaType,
+    client: ClientId,
+    key: Option<OperationKey>,
+    via_get: bool,
+) -> Answer {
     let Prepared {
         request,
         analysis,
         persist,
     } = prepared;
-    let Some(response) = run_operation(state, request, analysis, client).await else {
+    let cache_use = match key {
+        Some(_) => ResponseCacheUse::Miss,
+        None => ResponseCacheUse::None,
+    };
+    // Another replica's answer (Redis), now that the document passed the
+    // guard here.
+    if let Some(key) = &key {
+        if let Some(hit) = state.responses.get_shared(key).await {
+            return Answer::cached(hit);
+        }
+    }
+    // Before execution starts: news arriving while it runs makes its
+    // response out of date.
+    let generations = state.responses.generations();
+    let started = tokio::time::Instant::now();
+    let Some((response, usage)) = run_operation_counted(state, request, analysis, client).await
+    else {
         return overloaded();
     };
     // A request error (the document did not parse or validate) has errors
     // without paths and no data; it is answered without a `data` member.
     if is_request_error(&response) {
-        return request_error(media, &response);
+        return Answer {
+            cache_use,
+            ..request_error(media, &response)
+        };
     }
     // Only a document that ran is kept under its hash.
     if let Some((hash, document)) = persist {
@@ -703,7 +842,35 @@ async fn run(state: &AppState, prepared: Prepared, media: MediaType, client: Cli
     let body = serde_json::to_string(&response).unwrap_or_else(|_| {
         r#"{"errors":[{"message":"the response could not be serialized"}]}"#.to_owned()
     });
-    Answer::of(StatusCode::OK, &response, body)
+    let mut cacheable = None;
+    let freshness = response
+        .errors
+        .is_empty()
+        .then(|| state.responses.freshness(&usage))
+        .flatten();
+    if let (Some(freshness), true) = (freshness, key.is_some() || via_get) {
+        let upstream = response
+            .extensions
+            .get("upstream")
+            .and_then(|upstream| serde_json::to_string(upstream).ok());
+        if let Some(split) = upstream.and_then(|upstream| SplitResponse::of(&body, &upstream)) {
+            cacheable = Some(Cacheable {
+                max_age: freshness.ttl.saturating_sub(started.elapsed()),
+                etag: split.etag.clone(),
+            });
+            if let Some(key) = key {
+                state
+                    .responses
+                    .store(key, split, freshness, started, generations)
+                    .await;
+            }
+        }
+    }
+    Answer {
+        cacheable,
+        cache_use,
+        ..Answer::of(StatusCode::OK, &response, body)
+    }
 }
 
 /// Whether `response` is a request error: no data, and errors without
@@ -744,6 +911,19 @@ pub(super) async fn run_operation(
     analysis: Option<Analysis>,
     client: ClientId,
 ) -> Option<Response_> {
+    run_operation_counted(state, request, analysis, client)
+        .await
+        .map(|(response, _)| response)
+}
+
+/// [`run_operation`], with the operation's upstream accounting (what the
+/// whole-response cache judges a response's lifetime by).
+async fn run_operation_counted(
+    state: &AppState,
+    request: Request,
+    analysis: Option<Analysis>,
+    client: ClientId,
+) -> Option<(Response_, UpstreamUsage)> {
     let _permit = state.operations.try_acquire().ok()?;
     // No analysis: the document did not parse.
     let parsed = analysis.is_some();
@@ -842,7 +1022,7 @@ pub(super) async fn run_operation(
         response.extensions.insert("upstream".into(), upstream);
     }
     code_request_errors(&mut response, parsed);
-    Some(response)
+    Some((response, usage))
 }
 
 impl Answer {

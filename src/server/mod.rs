@@ -10,6 +10,7 @@ mod connections;
 mod documents;
 pub mod graphiql;
 mod graphql_http;
+mod http_caching;
 pub mod persisted_queries;
 mod socket_ids;
 mod websocket;
@@ -82,6 +83,8 @@ pub(crate) struct AppState {
     operations: Arc<tokio::sync::Semaphore>,
     /// The replicas' Redis, for its state in /healthz.
     redis: Option<RedisLink>,
+    /// Whole responses of repeated operations.
+    responses: crate::operation::WholeResponseCache,
     /// Documents registered by their hash (automatic persisted queries).
     persisted_queries: persisted_queries::PersistedQueries,
     /// Most operations in one batch (a JSON array).
@@ -254,11 +257,41 @@ impl Gateway {
             demand: limits.demand,
         };
         let subscription_limits = config.subscriptions.settings();
+        // Every source's API generation is in each key: another generation
+        // answers other records.
+        let api_generation = statuses
+            .iter()
+            .map(|status| format!("{}={}", status.source, status.api))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let responses = crate::operation::WholeResponseCache::new(
+            config.response_cache_max_mb.saturating_mul(1024 * 1024),
+            api_generation,
+            [
+                config.gta.cache_ttl,
+                config.comtrade.cache_ttl,
+                config.ita.cache_ttl,
+            ],
+            redis
+                .clone()
+                .map(crate::operation::shared_responses::SharedResponses::new),
+        );
         let feeds = Feeds::new(
             sources.gta.clone(),
             sources.ita.clone(),
             subscription_limits,
             &metrics,
+            {
+                // News makes both caches' copies of the source out of date:
+                // the whole responses, and the upstream answers a rerun
+                // would otherwise be built from.
+                let responses = responses.clone();
+                let upstream_answers = stages.cache.clone();
+                move |source| {
+                    upstream_answers.invalidate_source(source);
+                    responses.news(source);
+                }
+            },
         );
         let state = AppState {
             schema: build_schema(sources.clone(), feeds.clone(), None),
@@ -289,6 +322,7 @@ impl Gateway {
             upstreams: Arc::new(upstreams),
             metrics,
             documents: documents::ParsedDocuments::new(),
+            responses,
             redis,
             persisted_queries: persisted_queries::PersistedQueries::new(
                 config.persisted_queries_max_mb.saturating_mul(1024 * 1024),

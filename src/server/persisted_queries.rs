@@ -75,6 +75,12 @@ impl PersistedQueries {
         Self { store }
     }
 
+    /// Whether persisted queries are kept (`--persisted-queries-max-mb`
+    /// above 0).
+    pub fn enabled(&self) -> bool {
+        self.store.is_some()
+    }
+
     /// Resolves the document of a request with `extensions`: `Ok(None)`
     /// when it has no persisted-query extension (the request's own `query`
     /// stands), `Ok(Some(document))` for a known hash, or an error.

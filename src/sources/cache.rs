@@ -109,6 +109,7 @@ impl ResponseCache {
             .max_capacity(max_bytes)
             .weigher(weigh)
             .expire_after(ttl)
+            .support_invalidation_closures()
             .build();
         let stale = keeps_stale.then(|| {
             Cache::builder()
@@ -159,6 +160,16 @@ impl ResponseCache {
             .and_then(|answer| answer.value.downcast::<T>().ok())
     }
 
+    /// The cached answer of type `T` and how long ago it was fetched.
+    pub async fn get_aged<T: Send + Sync + 'static>(
+        &self,
+        key: &CacheKey,
+    ) -> Option<(Arc<T>, Duration)> {
+        let answer = self.cache.get(key).await?;
+        let age = answer.fetched.elapsed();
+        answer.value.downcast::<T>().ok().map(|value| (value, age))
+    }
+
     /// Stores `value` (holding `weight` bytes) as `key`'s answer, replacing
     /// any: an answer fetched past the cache (a subscription's poll) is the
     /// newest there is.
@@ -177,6 +188,18 @@ impl ResponseCache {
             stale.insert(key.clone(), answer.clone()).await;
         }
         self.cache.insert(key, answer).await;
+    }
+
+    /// Drops every fresh answer of `source`: a subscription poll saw new
+    /// records there, so what was cached is out of date (the stale copies
+    /// stay, for when the upstream fails).
+    pub fn invalidate_source(&self, source: Source) {
+        if let Err(error) = self
+            .cache
+            .invalidate_entries_if(move |key, _| key.source == source)
+        {
+            tracing::warn!(%error, %source, "cannot drop the source's cached answers");
+        }
     }
 
     pub fn contains(&self, key: &CacheKey) -> bool {

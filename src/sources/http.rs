@@ -429,8 +429,8 @@ impl Upstream {
             source: inner.source,
             request: request.clone(),
         };
-        if let Some(value) = cache.get::<T>(&key).await {
-            usage.record_cache_hit(inner.source);
+        if let Some((value, age)) = cache.get_aged::<T>(&key).await {
+            usage.record_cache_hit_aged(inner.source, age);
             if let Some(metrics) = &inner.metrics {
                 metrics.cache_hit(inner.source);
             }

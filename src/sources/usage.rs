@@ -36,6 +36,10 @@ struct SourceCounters {
     /// the oldest one's age in seconds.
     stale: AtomicU64,
     stale_age_seconds: AtomicU64,
+    /// The age, in milliseconds, of the oldest cached answer served: what
+    /// is left of the source's time to live bounds how long a whole
+    /// response built from it may be kept (`operation::response_cache`).
+    oldest_answer_ms: AtomicU64,
 }
 
 impl UpstreamUsage {
@@ -82,6 +86,7 @@ impl UpstreamUsage {
             counters.cache_hits.store(0, Ordering::Relaxed);
             counters.stale.store(0, Ordering::Relaxed);
             counters.stale_age_seconds.store(0, Ordering::Relaxed);
+            counters.oldest_answer_ms.store(0, Ordering::Relaxed);
         }
         self.held_plans().clear();
     }
@@ -163,6 +168,36 @@ impl UpstreamUsage {
         self.counters[source.index()]
             .cache_hits
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one answer served from a cached copy fetched `age` ago.
+    pub fn record_cache_hit_aged(&self, source: Source, age: std::time::Duration) {
+        let counters = &self.counters[source.index()];
+        counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+        counters.oldest_answer_ms.fetch_max(
+            u64::try_from(age.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Whether `source` answered this operation (sent, or from a cache).
+    pub fn used(&self, source: Source) -> bool {
+        self.requests(source) > 0 || self.cache_hits(source) > 0 || self.stale_answers(source) > 0
+    }
+
+    /// Answers from a stale copy (the upstream failed) for `source` so far.
+    pub fn stale_answers(&self, source: Source) -> u64 {
+        self.counters[source.index()].stale.load(Ordering::Relaxed)
+    }
+
+    /// The age of the oldest cached answer `source` served (zero when
+    /// every answer was fetched now).
+    pub fn oldest_answer_age(&self, source: Source) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.counters[source.index()]
+                .oldest_answer_ms
+                .load(Ordering::Relaxed),
+        )
     }
 
     /// HTTP requests sent to `source` so far.

@@ -90,6 +90,9 @@ struct FeedInner<P: Poller> {
     channels: Channels<P::Key, P::Record>,
     /// Called after each poll (for the metrics).
     on_poll: Box<dyn Fn() + Send + Sync>,
+    /// Called after a poll that found records the feed had not seen (the
+    /// whole-response cache drops what was built from the source).
+    on_news: Box<dyn Fn() + Send + Sync>,
 }
 
 impl<P: Poller> Feed<P> {
@@ -106,6 +109,18 @@ impl<P: Poller> Feed<P> {
         max_keys: usize,
         on_poll: impl Fn() + Send + Sync + 'static,
     ) -> Self {
+        Self::with_hooks(poller, interval, max_keys, on_poll, || {})
+    }
+
+    /// Like [`Feed::with_poll_hook`], also calling `on_news` after every
+    /// poll that found a record the feed had not seen.
+    pub fn with_hooks(
+        poller: P,
+        interval: Duration,
+        max_keys: usize,
+        on_poll: impl Fn() + Send + Sync + 'static,
+        on_news: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
         Self {
             inner: Arc::new(FeedInner {
                 poller,
@@ -113,6 +128,7 @@ impl<P: Poller> Feed<P> {
                 max_keys,
                 channels: Mutex::default(),
                 on_poll: Box::new(on_poll),
+                on_news: Box::new(on_news),
             }),
         }
     }
@@ -206,10 +222,15 @@ async fn poll_loop<P: Poller>(
                     None => seen = Some(identities.collect()),
                     Some(seen) => {
                         // Oldest first, as they happened.
+                        let mut news = false;
                         for record in records.iter().rev() {
                             if seen.insert(P::identity(record)) {
+                                news = true;
                                 let _ = sender.send(FeedEvent::New(record.clone()));
                             }
+                        }
+                        if news {
+                            (feed.on_news)();
                         }
                         if seen.len() > MAX_REMEMBERED {
                             *seen = identities.collect();

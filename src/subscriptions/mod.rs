@@ -21,6 +21,7 @@ pub use polls::{InterventionsKey, LeadsKey, NewInterventions, NewTradeLeads};
 use crate::metrics::Metrics;
 use crate::sources::gta::GtaClient;
 use crate::sources::ita::ItaClient;
+use crate::sources::Source;
 
 /// Whose budget share the polls spend.
 pub const FEED_CLIENT: &str = "subscription-feeds";
@@ -60,29 +61,37 @@ impl std::fmt::Debug for Feeds {
 
 impl Feeds {
     /// Feeds polling `gta` and `ita` as `settings` say, counting their
-    /// polls in `metrics`.
+    /// polls in `metrics` and calling `on_news` with the source whenever a
+    /// poll finds records it had not seen.
     pub fn new(
         gta: GtaClient,
         ita: ItaClient,
         settings: SubscriptionSettings,
         metrics: &Metrics,
+        on_news: impl Fn(Source) + Clone + Send + Sync + 'static,
     ) -> Self {
         let polled = |feed: &'static str| {
             let metrics = metrics.clone();
             move || metrics.subscription_poll(feed)
         };
+        let news = |source: Source| {
+            let on_news = on_news.clone();
+            move || on_news(source)
+        };
         Self {
-            interventions: Feed::with_poll_hook(
+            interventions: Feed::with_hooks(
                 NewInterventions::new(gta),
                 settings.poll_interval,
                 settings.max_feeds,
                 polled("interventions"),
+                news(Source::Gta),
             ),
-            trade_leads: Feed::with_poll_hook(
+            trade_leads: Feed::with_hooks(
                 NewTradeLeads::new(ita),
                 settings.poll_interval,
                 settings.max_feeds,
                 polled("trade_leads"),
+                news(Source::Ita),
             ),
         }
     }

@@ -146,6 +146,11 @@ impl TestGateway {
             &base_url,
             "--ita-key",
             keys.ita,
+            // The whole-response cache is off unless a test turns it on
+            // (`--response-cache-max-mb 16` among `flags` overrides this):
+            // these tests count what each operation asks of the upstreams.
+            "--response-cache-max-mb",
+            "0",
         ];
         // An empty Comtrade key: keyless (v1's preview, legacy's guest).
         if !keys.comtrade.is_empty() {
