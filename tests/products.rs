@@ -21,17 +21,29 @@ fn no_errors(response: &Value) {
     assert!(response.get("errors").is_none(), "{response}");
 }
 
+/// The gateway in front of a simulator pacing Comtrade at 40 ms: these
+/// tests send dozens of requests whose answers take CPU to build and read,
+/// and at the suite's 10 ms a scheduler late by an interval would bunch two
+/// sends, which the simulator refuses as Comtrade does.
+async fn simulated(flags: &[&str]) -> TestGateway {
+    let rules = trade_graph::sample::ComtradeRules {
+        interval: std::time::Duration::from_millis(40),
+        ..trade_graph::sample::ComtradeRules::default()
+    };
+    TestGateway::start_full(trade_graph::sample::SAMPLE_KEY, rules, flags).await
+}
+
 /// The reference list comes from the documented path, once: v1's
 /// `files/v1/app/reference/HS.json`, the legacy site's
 /// `Data/cache/classificationHS.json`; a second operation finds it in
 /// memory. `commodities(search: "horses")` finds heading 0101.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_list_is_loaded_once_from_the_documented_path() {
     for (dialect, path) in [
         ("v1", "/files/v1/app/reference/HS.json"),
         ("legacy", "/Data/cache/classificationHS.json"),
     ] {
-        let gateway = TestGateway::start_with(&["--comtrade-api", dialect]).await;
+        let gateway = simulated(&["--comtrade-api", dialect]).await;
         let query = r#"{ commodities(search: "horses") { totalCount items { code level description parent { code } } } }"#;
         let response = gateway.query(query).await;
         no_errors(&response);
@@ -73,7 +85,7 @@ async fn the_reference_list_is_loaded_once_from_the_documented_path() {
 
 /// Comtrade's full HS list (8,262 codes, as comtradr packages it) decodes
 /// through a stub at the v1 path: every code, searches folding case.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_hs_list_answers_through_a_stub() {
     let rows: Value = serde_json::from_slice(
         &std::fs::read(fixtures().join("comtrade/ref_v1_cmd_HS_comtradr_extdata.json")).unwrap(),
@@ -122,9 +134,9 @@ async fn the_full_hs_list_answers_through_a_stub() {
 /// Every new field answers something in sample mode (all in one
 /// operation, which the default Comtrade maximum of 25 would refuse: the
 /// affected trade alone may take 20).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_new_field_answers_in_sample_mode() {
-    let gateway = TestGateway::start_with(&["--comtrade-max-requests", "40"]).await;
+    let gateway = simulated(&["--comtrade-max-requests", "40"]).await;
     let response = gateway
         .query(
             r#"{
@@ -185,9 +197,9 @@ async fn every_new_field_answers_in_sample_mode() {
 /// Sample flows add up along the HS list: a heading's value is the sum of
 /// its subheadings', a chapter's of its headings', the total of the
 /// chapters'.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_flows_add_up_from_subheadings_to_the_total() {
-    let gateway = TestGateway::start().await;
+    let gateway = simulated(&[]).await;
     let list = gateway
         .query(r#"{ chapter: commodity(code: "87") { children { code children { code } } } }"#)
         .await;
@@ -479,7 +491,7 @@ const TRADE_FIELDS: &str = "id affectedTrade { year yearNote flow value complete
 /// and outward measure's affected trade is the sum of exactly its own rows
 /// (its reporters × partners × products in its year and flow, none of the
 /// other cells the shared requests asked for), one plan for all of them.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_measures_sum_exactly_their_own_rows() {
     let interventions = recorded_interventions();
     assert!(interventions.len() > 40, "{}", interventions.len());
@@ -576,4 +588,353 @@ async fn recorded_measures_sum_exactly_their_own_rows() {
         "sent {sent} for {} groups",
         groups.len()
     );
+}
+
+/// A GTA v2 record for the stubs.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    id: u32,
+    implementers: &[u16],
+    affected: &[u16],
+    products: &[u32],
+    intervention_type: &str,
+    announced: &str,
+) -> Value {
+    let jurisdiction = |id: &u16| {
+        let country =
+            trade_graph::countries::by_gta_id(trade_graph::countries::GtaId(*id)).unwrap();
+        json!({ "id": id, "name": country.name, "iso": country.iso3 })
+    };
+    json!({
+        "intervention_id": id,
+        "state_act_title": format!("Measure {id}"),
+        "intervention_type": intervention_type,
+        "gta_evaluation": "Red",
+        "implementing_jurisdictions": implementers.iter().map(jurisdiction).collect::<Vec<_>>(),
+        "affected_jurisdictions": affected.iter().map(jurisdiction).collect::<Vec<_>>(),
+        "affected_products": products.iter().map(|code| json!({ "product_id": code, "prior_level": "0", "new_level": "10", "unit": "percent" })).collect::<Vec<_>>(),
+        "date_announced": announced,
+    })
+}
+
+/// One measure asks the right reporter, partners, products, year and
+/// flow: an inward one the implementer's imports (M) from the affected
+/// jurisdictions, an outward one its exports (X) to them, in the year
+/// before the announcement or the year given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_measure_asks_its_reporter_partners_products_year_and_flow() {
+    let (comtrade_url, recorded) = comtrade_stub().await;
+    // USA (GTA 840, Comtrade 842) on cars from Germany, Japan and
+    // Mexico; India (699, 699) banning rice exports to Bangladesh and Nepal.
+    let tariff = record(
+        1,
+        &[840],
+        &[276, 392, 484],
+        &[870323, 870324],
+        "Import tariff",
+        "2020-03-15",
+    );
+    let ban = record(2, &[699], &[50, 524], &[100630], "Export ban", "2022-09-08");
+    let (gta_url, interventions) = gta_stub(vec![tariff.clone()]).await;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-url",
+        &comtrade_url,
+        "--cache-max-mb",
+        "0",
+    ])
+    .await;
+    let ask =
+        |fields: &'static str| format!("{{ interventions(limit: 5) {{ items {{ {fields} }} }} }}");
+    let response = gateway.query(&ask(TRADE_FIELDS)).await;
+    no_errors(&response);
+    let trade = &response["data"]["interventions"]["items"][0]["affectedTrade"];
+    assert_eq!(trade["flow"], "INWARD");
+    assert_eq!(trade["year"], 2019);
+    assert_eq!(trade["reporterCodes"], json!([842]));
+    assert_eq!(trade["value"].as_f64().unwrap(), expected(&tariff, trade));
+    {
+        let requests = recorded.0.lock().unwrap();
+        assert_eq!(requests.len(), 1, "one request for the measure");
+        let params = &requests[0];
+        assert_eq!(params["reporterCode"], "842");
+        assert_eq!(params["period"], "2019");
+        assert_eq!(params["flowCode"], "M");
+        assert_eq!(params["cmdCode"], "870323,870324,TOTAL");
+        // The affected jurisdictions and World (the implementer's total).
+        assert_eq!(params["partnerCode"], "0,276,392,484");
+    }
+    // An outward measure, and a year given.
+    *interventions.lock().unwrap() = vec![ban.clone()];
+    recorded.0.lock().unwrap().clear();
+    let response = gateway
+        .query(&ask("id affectedTrade(year: 2018) { year flow value reporterCodes complete incompleteReasons }"))
+        .await;
+    no_errors(&response);
+    let trade = &response["data"]["interventions"]["items"][0]["affectedTrade"];
+    assert_eq!(
+        (trade["flow"].as_str(), trade["year"].as_u64()),
+        (Some("OUTWARD"), Some(2018))
+    );
+    assert_eq!(trade["value"].as_f64().unwrap(), expected(&ban, trade));
+    let requests = recorded.0.lock().unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        (
+            requests[0]["reporterCode"].as_str(),
+            requests[0]["flowCode"].as_str(),
+            requests[0]["period"].as_str()
+        ),
+        ("699", "X", "2018")
+    );
+    assert_eq!(requests[0]["partnerCode"], "0,50,524");
+}
+
+/// Fifty measures of four implementers cost at most one Comtrade request
+/// per (implementer, year, flow), fewer where they share, in both dialects
+/// against the simulator; the legacy requests keep its code limits; and a
+/// measure's value is what `tradeFlows` answers for its own cells.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_measures_of_four_implementers_cost_a_request_per_group_at_most() {
+    let implementers = [840u16, 156, 276, 76];
+    let partners = [124u16, 392, 484, 410, 699, 36, 710, 360, 764];
+    let products = [
+        870323u32, 870324, 870410, 850750, 854231, 720811, 100630, 300420, 390110, 940120,
+    ];
+    let mut interventions = Vec::new();
+    let mut groups = BTreeSet::new();
+    for index in 0..50usize {
+        let implementer = implementers[index % 4];
+        let affected: Vec<u16> = (0..1 + index % 5)
+            .map(|k| partners[(index + 2 * k) % partners.len()])
+            .collect();
+        let products: Vec<u32> = (0..1 + index % 3)
+            .map(|k| products[(index * 3 + k) % products.len()])
+            .collect();
+        let (kind, flow) = if index % 3 == 0 {
+            ("Export ban", "X")
+        } else {
+            ("Import tariff", "M")
+        };
+        let year = 2020 + (index % 2) as u16;
+        groups.insert((implementer, year, flow));
+        interventions.push(record(
+            1000 + index as u32,
+            &[implementer],
+            &affected,
+            &products,
+            kind,
+            &format!("{}-06-01", year + 1),
+        ));
+    }
+    let (gta_url, _) = gta_stub(interventions).await;
+    for dialect in ["v1", "legacy"] {
+        let gateway = simulated(&["--gta-url", &gta_url, "--comtrade-api", dialect]).await;
+        let response = gateway
+            .query("{ interventions(limit: 50) { items { id implementingJurisdictions { iso3 } affectedJurisdictions { iso3 } affectedProducts { hsCode }
+                       affectedTrade { year flow value complete incompleteReasons } } } }")
+            .await;
+        no_errors(&response);
+        let sent = upstream_requests(&response, "comtrade") as usize;
+        assert!(
+            sent <= groups.len(),
+            "{dialect}: {sent} requests for {} groups",
+            groups.len()
+        );
+        assert!(
+            sent < groups.len(),
+            "{dialect}: groups with the same question share"
+        );
+        let requests = gateway.simulator.recorded_requests(Source::Comtrade);
+        assert_eq!(requests.len(), sent);
+        if dialect == "legacy" {
+            for request in &requests {
+                let params = query_params(request);
+                for (name, most) in [("r", 5), ("p", 5), ("ps", 5), ("cc", 20)] {
+                    let codes = params[name].split(',').count();
+                    assert!(codes <= most, "{name}: {codes} codes in {}", request.query);
+                }
+            }
+        }
+        let items = response["data"]["interventions"]["items"]
+            .as_array()
+            .unwrap();
+        assert_eq!(items.len(), 50);
+        for item in items {
+            let trade = &item["affectedTrade"];
+            assert!(trade["value"].is_number(), "{dialect}: {item}");
+        }
+        // Three measures' values, against tradeFlows for their own cells.
+        for item in items.iter().take(3) {
+            let trade = &item["affectedTrade"];
+            let reporter = item["implementingJurisdictions"][0]["iso3"]
+                .as_str()
+                .unwrap();
+            let partners: Vec<&str> = item["affectedJurisdictions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| j["iso3"].as_str().unwrap())
+                .collect();
+            let codes: Vec<&str> = item["affectedProducts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["hsCode"].as_str().unwrap())
+                .collect();
+            let flow = if trade["flow"] == "OUTWARD" {
+                "EXPORT"
+            } else {
+                "IMPORT"
+            };
+            let flows = gateway
+                .query_with(
+                    &format!("query($partners: [String!], $codes: [String!]) {{ tradeFlows(reporters: [\"{reporter}\"], partners: $partners, periods: [\"{}\"], flow: {flow}, commodities: $codes) {{ value }} }}", trade["year"]),
+                    json!({ "partners": partners, "codes": codes }),
+                )
+                .await;
+            no_errors(&flows);
+            let sum: f64 = flows["data"]["tradeFlows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["value"].as_f64().unwrap())
+                .sum();
+            assert_eq!(trade["value"].as_f64().unwrap(), sum, "{dialect}: {item}");
+        }
+    }
+}
+
+/// Generated sets of measures (implementers, partners, products, years,
+/// flows) against the recording stub: the requests never exceed one per
+/// (reporter, year, flow) asked plus the availability look-up, and every
+/// measure's value is the exact sum of its own cells.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_measures_keep_the_bound_and_sum_exactly() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    const IMPLEMENTERS: [u16; 8] = [840, 156, 276, 76, 392, 484, 124, 699];
+    const PARTNERS: [u16; 14] = [
+        840, 156, 276, 76, 392, 484, 124, 699, 410, 36, 710, 360, 764, 251,
+    ];
+    const PRODUCTS: [u32; 12] = [
+        870323, 870324, 870410, 850750, 854231, 720811, 100630, 300420, 390110, 940120, 10121,
+        271012,
+    ];
+    const TYPES: [&str; 4] = [
+        "Import tariff",
+        "Export ban",
+        "Anti-dumping",
+        "Export subsidy",
+    ];
+    let measure = (
+        proptest::sample::subsequence(IMPLEMENTERS.to_vec(), 1..3),
+        proptest::sample::subsequence(PARTNERS.to_vec(), 1..7),
+        proptest::sample::subsequence(PRODUCTS.to_vec(), 1..7),
+        0usize..4,
+        2014u16..2027,
+    );
+    let measures = proptest::collection::vec(measure, 1..14);
+    let (comtrade_url, recorded) = comtrade_stub().await;
+    let (gta_url, served) = gta_stub(Vec::new()).await;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-url",
+        &comtrade_url,
+        "--cache-max-mb",
+        "0",
+        "--comtrade-max-requests",
+        "500",
+    ])
+    .await;
+    let mut runner = TestRunner::deterministic();
+    for case in 0..12 {
+        let generated = measures.new_tree(&mut runner).unwrap().current();
+        let interventions: Vec<Value> = generated
+            .iter()
+            .enumerate()
+            .map(|(index, (implementers, affected, products, kind, year))| {
+                record(
+                    5000 + index as u32,
+                    implementers,
+                    affected,
+                    products,
+                    TYPES[*kind],
+                    &format!("{year}-04-01"),
+                )
+            })
+            .collect();
+        *served.lock().unwrap() = interventions.clone();
+        recorded.0.lock().unwrap().clear();
+        let response = gateway
+            .query(&format!(
+                "{{ interventions(limit: 20) {{ items {{ {TRADE_FIELDS} }} }} }}"
+            ))
+            .await;
+        no_errors(&response);
+        let mut groups = BTreeSet::new();
+        let mut fell_back = false;
+        // Defaults of this year or the last are checked against data
+        // availability before the plan (one request for all).
+        let this_year: u64 = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()[..4]
+            .parse()
+            .unwrap();
+        let mut looked_up = false;
+        for (item, intervention) in response["data"]["interventions"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&interventions)
+        {
+            let trade = &item["affectedTrade"];
+            let flow = trade["flow"].as_str().unwrap();
+            if flow == "OUTWARD_SUBSIDY" {
+                assert!(trade["value"].is_null());
+                continue;
+            }
+            let announced: u64 = intervention["date_announced"].as_str().unwrap()[..4]
+                .parse()
+                .unwrap();
+            let year = trade["year"].as_u64().unwrap();
+            fell_back |= year != announced - 1;
+            looked_up |= announced + 1 >= this_year;
+            for implementer in intervention["implementing_jurisdictions"]
+                .as_array()
+                .unwrap()
+            {
+                let id = implementer["id"].as_u64().unwrap() as u16;
+                let country =
+                    trade_graph::countries::by_gta_id(trade_graph::countries::GtaId(id)).unwrap();
+                let code = country
+                    .comtrade(trade_graph::countries::ComtradeDialect::V1)
+                    .code()
+                    .unwrap()
+                    .0;
+                groups.insert((code, announced - 1, flow.to_owned()));
+                groups.insert((code, year, flow.to_owned()));
+            }
+            let value = trade["value"].as_f64().unwrap_or(0.0);
+            assert_eq!(value, expected(intervention, trade), "case {case}: {trade}");
+        }
+        let sent = upstream_requests(&response, "comtrade") as usize;
+        let data = recorded.0.lock().unwrap().len();
+        assert!(
+            !fell_back || looked_up,
+            "case {case}: only recent years fall back here"
+        );
+        assert_eq!(
+            sent,
+            data + usize::from(looked_up),
+            "case {case}: one look-up for recent years"
+        );
+        assert!(
+            data <= groups.len(),
+            "case {case}: {data} data requests for {} groups",
+            groups.len()
+        );
+    }
 }

@@ -9,6 +9,8 @@
 //! subheadings', a chapter's the sum of its headings', the total the sum of
 //! the chapters'. Codes outside the list get a share of their own.
 
+use std::collections::HashMap;
+
 use super::hs_list::hs;
 use crate::countries::{self, ComtradeDialect, ComtradeReporter, ReporterCode};
 
@@ -144,7 +146,7 @@ pub fn trade_value(
         Some(_) if commodity == "TOTAL" => total_value(reporter, partner, period, flow),
         Some(position) => {
             let total = total_value(reporter, partner, period, flow)?;
-            let spread = Spread::new(reporter, flow);
+            let spread = Spread::of(reporter, flow);
             let value: f64 = list
                 .leaves_of(position)
                 .iter()
@@ -198,6 +200,20 @@ struct Spread {
 }
 
 impl Spread {
+    /// The spread of `reporter`'s `flow`, computed once (a chapter's value
+    /// sums dozens of subheadings, an AG2 answer a hundred chapters).
+    fn of(reporter: u16, flow: u8) -> std::sync::Arc<Self> {
+        type Spreads = std::sync::Mutex<HashMap<(u16, u8), std::sync::Arc<Spread>>>;
+        static SPREADS: std::sync::LazyLock<Spreads> = std::sync::LazyLock::new(Default::default);
+        let mut spreads = SPREADS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        spreads
+            .entry((reporter, flow))
+            .or_insert_with(|| std::sync::Arc::new(Self::new(reporter, flow)))
+            .clone()
+    }
+
     fn new(reporter: u16, flow: u8) -> Self {
         let weights = leaf_weights();
         let mut chapter = [0.0; 100];

@@ -375,22 +375,82 @@ impl CoverageLoader {
             .saturating_sub(self.spent.load(Ordering::Relaxed))
     }
 
+    /// The latest annual period Comtrade's data availability lists for
+    /// each of `reporters` (one request, counted in the allowance).
+    async fn latest_years(&self, reporters: &[ReporterCode]) -> Result<HashMap<u16, u16>, Error> {
+        let mut reporters = reporters.to_vec();
+        reporters.sort();
+        reporters.dedup();
+        self.spent.fetch_add(1, Ordering::Relaxed);
+        let available = self
+            .client
+            .availability(
+                TradeType::Goods,
+                Frequency::Annual,
+                "HS",
+                &reporters,
+                &[],
+                &self.usage,
+            )
+            .await?;
+        let mut latest: HashMap<u16, u16> = HashMap::new();
+        for record in &available {
+            if let Some(year) = record
+                .period
+                .get(..4)
+                .filter(|_| record.period.len() == 4)
+                .and_then(|year| year.parse::<u16>().ok())
+            {
+                let entry = latest.entry(record.reporter_code).or_insert(year);
+                *entry = (*entry).max(year);
+            }
+        }
+        Ok(latest)
+    }
+
     async fn answer(&self, keys: &[CoverageKey]) -> Result<Vec<Coverage>, Error> {
         let dialect = self.client.dialect();
         let budget = self
             .left()
             .min((keys.len() as u64).saturating_mul(REQUESTS_PER_QUESTION));
         let mut spent_here = 0u64;
-        // 1-2. Codes and groups for every question's first year.
-        let mut years: Vec<u16> = keys.iter().map(|key| key.year.year()).collect();
-        let mut notes: Vec<Option<String>> = vec![None; keys.len()];
-        let mut resolved: Vec<Resolved> = keys
-            .iter()
-            .zip(&years)
-            .map(|(key, year)| resolve(dialect, key, *year))
+        let mut state = Questions {
+            keys,
+            dialect,
+            years: keys.iter().map(|key| key.year.year()).collect(),
+            notes: vec![None; keys.len()],
+            resolved: keys
+                .iter()
+                .map(|key| resolve(dialect, key, key.year.year()))
+                .collect(),
+        };
+        // 0. Defaults so recent that reporters may not have published them
+        // yet (the year before this one, or this one): the data
+        // availability first, once for all of them, so that the plan asks
+        // for the years there are.
+        let this_year = current_year();
+        let recent: Vec<usize> = (0..keys.len())
+            .filter(|&index| {
+                matches!(keys[index].year, YearChoice::Default(year) if year.saturating_add(2) >= this_year)
+                    && !state.resolved[index].parts.is_empty()
+            })
             .collect();
-        let groups = grouped(keys, &resolved, &years);
-        let (packings, mut refused) = self.plan(&groups, budget);
+        let mut looked_up: HashSet<usize> = HashSet::new();
+        if !recent.is_empty() && budget >= 2 {
+            let reporters: Vec<ReporterCode> = recent
+                .iter()
+                .flat_map(|&index| state.resolved[index].parts.iter().map(|(r, _)| *r))
+                .collect();
+            let latest = self.latest_years(&reporters).await?;
+            spent_here += 1;
+            for &index in &recent {
+                state.fall_back(index, &latest, None);
+                looked_up.insert(index);
+            }
+        }
+        // 1-3. Groups of every question in its year, planned and sent.
+        let groups = grouped(keys, &state.resolved, &state.years);
+        let (packings, mut refused) = self.plan(&groups, budget.saturating_sub(spent_here));
         spent_here += packings
             .values()
             .map(|p| p.requests.len() as u64)
@@ -402,107 +462,46 @@ impl CoverageLoader {
             .map(|(group, _)| *group)
             .filter(|group| !refused.contains(group))
             .collect();
-        // 4. Defaults a reporter has not published: the latest year it has.
-        let unreported = |index: usize, rows: &Rows, asked: &HashSet<GroupKey>| {
-            resolved[index]
-                .parts
-                .iter()
-                .filter(|(reporter, _)| {
-                    let group = (*reporter, years[index], keys[index].flow);
-                    asked.contains(&group)
-                        && !rows.reported(*reporter, years[index], keys[index].flow)
-                })
-                .map(|(reporter, _)| *reporter)
-                .collect::<Vec<_>>()
-        };
+        // 4. Defaults a reporter has not published after all: the latest
+        // year it has.
         let falling_back: Vec<(usize, Vec<ReporterCode>)> = (0..keys.len())
-            .filter(|&index| matches!(keys[index].year, YearChoice::Default(_)))
-            .map(|index| (index, unreported(index, &rows, &asked)))
+            .filter(|&index| {
+                matches!(keys[index].year, YearChoice::Default(_)) && !looked_up.contains(&index)
+            })
+            .map(|index| (index, state.unreported(index, &rows, &asked)))
             .filter(|(_, missing)| !missing.is_empty())
             .collect();
         if !falling_back.is_empty() {
             // The look-up and at least one request for the data.
             if budget.saturating_sub(spent_here) >= 2 {
-                let mut reporters: Vec<ReporterCode> = falling_back
+                let reporters: Vec<ReporterCode> = falling_back
                     .iter()
-                    .flat_map(|(index, _)| resolved[*index].parts.iter().map(|(r, _)| *r))
+                    .flat_map(|(index, _)| state.resolved[*index].parts.iter().map(|(r, _)| *r))
                     .collect();
-                reporters.sort();
-                reporters.dedup();
-                self.spent.fetch_add(1, Ordering::Relaxed);
+                let latest = self.latest_years(&reporters).await?;
                 spent_here += 1;
-                let available = self
-                    .client
-                    .availability(
-                        TradeType::Goods,
-                        Frequency::Annual,
-                        "HS",
-                        &reporters,
-                        &[],
-                        &self.usage,
-                    )
-                    .await?;
-                let mut latest: HashMap<u16, u16> = HashMap::new();
-                for record in &available {
-                    if let Some(year) = record
-                        .period
-                        .get(..4)
-                        .filter(|_| record.period.len() == 4)
-                        .and_then(|year| year.parse::<u16>().ok())
-                    {
-                        let entry = latest.entry(record.reporter_code).or_insert(year);
-                        *entry = (*entry).max(year);
-                    }
-                }
                 let mut moved = Vec::new();
                 for (index, missing) in &falling_back {
-                    let asked_year = years[*index];
-                    // One year for the whole question: the latest every
-                    // one of its reporters has published before the one
-                    // asked.
-                    let mut year: Option<u16> = None;
-                    let mut lacking = Vec::new();
-                    for (reporter, _) in &resolved[*index].parts {
-                        match latest.get(&reporter.0).copied().filter(|y| *y < asked_year) {
-                            Some(latest) => year = Some(year.map_or(latest, |y| y.min(latest))),
-                            None if missing.contains(reporter) => lacking.push(reporter.0),
-                            None => {}
-                        }
-                    }
-                    match year {
-                        Some(year) => {
-                            let who: Vec<String> =
-                                missing.iter().map(ToString::to_string).collect();
-                            notes[*index] = Some(format!(
-                                "{asked_year} (the year before the announcement) is not published yet by Comtrade reporter {}: {year} is the latest year Comtrade's data availability lists for every implementer",
-                                who.join(", ")
-                            ));
-                            years[*index] = year;
-                            resolved[*index] = resolve(dialect, &keys[*index], year);
-                            moved.push(*index);
-                        }
-                        None => {
-                            let who: Vec<String> =
-                                lacking.iter().map(ToString::to_string).collect();
-                            resolved[*index].reasons.push(format!(
-                                "Comtrade reporter {} has published neither {asked_year} nor an earlier year Comtrade's data availability lists",
-                                who.join(", ")
-                            ));
-                        }
+                    if state.fall_back(*index, &latest, Some(missing)) {
+                        moved.push(*index);
                     }
                 }
                 if !moved.is_empty() {
-                    let all = grouped(keys, &resolved, &years);
-                    let again: Vec<(GroupKey, Group)> = all
-                        .into_iter()
-                        .filter(|(group, _)| {
-                            moved.iter().any(|&index| {
-                                group.1 == years[index]
-                                    && group.2 == keys[index].flow
-                                    && resolved[index].parts.iter().any(|(r, _)| *r == group.0)
-                            }) && !asked.contains(group)
-                        })
-                        .collect();
+                    let again: Vec<(GroupKey, Group)> =
+                        grouped(keys, &state.resolved, &state.years)
+                            .into_iter()
+                            .filter(|(group, _)| {
+                                !asked.contains(group)
+                                    && moved.iter().any(|&index| {
+                                        group.1 == state.years[index]
+                                            && group.2 == keys[index].flow
+                                            && state.resolved[index]
+                                                .parts
+                                                .iter()
+                                                .any(|(r, _)| *r == group.0)
+                                    })
+                            })
+                            .collect();
                     let (packings, refused_again) =
                         self.plan(&again, budget.saturating_sub(spent_here));
                     self.send(&packings, &mut rows).await?;
@@ -516,31 +515,140 @@ impl CoverageLoader {
                 }
             } else {
                 for (index, _) in &falling_back {
-                    resolved[*index].reasons.push(format!(
+                    state.resolved[*index].reasons.push(format!(
                         "{} is not published yet, and the operation's Comtrade allowance for affected trade ({} requests) left no room to look for an earlier year",
-                        years[*index], self.allowance
+                        state.years[*index], self.allowance
                     ));
                 }
             }
         }
         // 5. Each question's own cells.
-        Ok(keys
-            .iter()
-            .enumerate()
-            .map(|(index, key)| {
+        Ok((0..keys.len())
+            .map(|index| {
                 let mut coverage = sum(
-                    key,
-                    &resolved[index],
-                    years[index],
+                    &keys[index],
+                    &state.resolved[index],
+                    state.years[index],
                     &rows,
                     &asked,
                     self.allowance,
                 );
-                coverage.year_note = notes[index].take();
+                coverage.year_note = state.notes[index].take();
                 coverage
             })
             .collect())
     }
+}
+
+/// The questions of a batch as they are being answered: each one's year,
+/// codes in that year, and why its year moved.
+struct Questions<'a> {
+    keys: &'a [CoverageKey],
+    dialect: ComtradeDialect,
+    years: Vec<u16>,
+    notes: Vec<Option<String>>,
+    resolved: Vec<Resolved>,
+}
+
+impl Questions<'_> {
+    /// The reporters of question `index` asked for its year whose answer
+    /// has no total with the world: they have not published it.
+    fn unreported(
+        &self,
+        index: usize,
+        rows: &Rows,
+        asked: &HashSet<GroupKey>,
+    ) -> Vec<ReporterCode> {
+        let (year, flow) = (self.years[index], self.keys[index].flow);
+        self.resolved[index]
+            .parts
+            .iter()
+            .map(|(reporter, _)| *reporter)
+            .filter(|reporter| {
+                asked.contains(&(*reporter, year, flow)) && !rows.reported(*reporter, year, flow)
+            })
+            .collect()
+    }
+
+    /// Moves question `index` to the latest year every one of its
+    /// reporters has published by `latest` (Comtrade's data availability),
+    /// when that is before its year; `missing` are the reporters known not
+    /// to have published its year (`None`: not asked yet). Returns whether
+    /// the year moved; says why in the question's note, or in its reasons
+    /// when no earlier year is listed.
+    fn fall_back(
+        &mut self,
+        index: usize,
+        latest: &HashMap<u16, u16>,
+        missing: Option<&[ReporterCode]>,
+    ) -> bool {
+        let asked_year = self.years[index];
+        let reporters: Vec<ReporterCode> =
+            self.resolved[index].parts.iter().map(|(r, _)| *r).collect();
+        let late: Vec<ReporterCode> = match missing {
+            Some(missing) => missing.to_vec(),
+            None => reporters
+                .iter()
+                .copied()
+                .filter(|reporter| {
+                    latest
+                        .get(&reporter.0)
+                        .is_none_or(|year| *year < asked_year)
+                })
+                .collect(),
+        };
+        if late.is_empty() {
+            return false;
+        }
+        // One year for the whole question: the latest every one of its late
+        // reporters has published before the one asked.
+        let mut year: Option<u16> = None;
+        let mut lacking = Vec::new();
+        for reporter in late.iter() {
+            match latest.get(&reporter.0).copied().filter(|y| *y < asked_year) {
+                Some(y) => year = Some(year.map_or(y, |seen| seen.min(y))),
+                None => lacking.push(reporter.0),
+            }
+        }
+        let name = |codes: &[u16]| {
+            codes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !lacking.is_empty() {
+            // Reporters with no earlier year listed: the question keeps its
+            // year (what its answer has, it says), and, when the year was
+            // asked already, says why.
+            if missing.is_some() {
+                self.resolved[index].reasons.push(format!(
+                    "Comtrade reporter {} has published neither {asked_year} nor an earlier year Comtrade's data availability lists",
+                    name(&lacking)
+                ));
+            }
+            return false;
+        }
+        let Some(year) = year.filter(|year| *year < asked_year) else {
+            return false;
+        };
+        let late: Vec<u16> = late.iter().map(|reporter| reporter.0).collect();
+        self.notes[index] = Some(format!(
+            "{asked_year} (the year before the announcement) is not published yet by Comtrade reporter {}: {year} is the latest year Comtrade's data availability lists for every implementer",
+            name(&late)
+        ));
+        self.years[index] = year;
+        self.resolved[index] = resolve(self.dialect, &self.keys[index], year);
+        true
+    }
+}
+
+/// This calendar year (UTC).
+fn current_year() -> u16 {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    now.get(..4)
+        .and_then(|year| year.parse().ok())
+        .unwrap_or(2026)
 }
 
 /// The groups of `keys` in their years, in the order the questions ask.
