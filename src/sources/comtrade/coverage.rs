@@ -425,9 +425,9 @@ impl CoverageLoader {
                 .collect(),
         };
         // 0. Defaults so recent that reporters may not have published them
-        // yet (the year before this one, or this one): the data
-        // availability first, once for all of them, so that the plan asks
-        // for the years there are.
+        // yet (measures announced this year or last): the data availability
+        // first, once for all of them, so that the plan asks for the years
+        // there are.
         let this_year = current_year();
         let recent: Vec<usize> = (0..keys.len())
             .filter(|&index| {
@@ -816,32 +816,4 @@ impl Loader<CoverageKey> for CoverageLoader {
             .zip(answers.into_iter().map(Arc::new))
             .collect())
     }
-}
-
-/// The requests `keys` would send on a first round, before any is sent
-/// (their plan, for a bench or a test); the groups that found no room
-/// within `allowance` are counted out.
-pub fn planned_requests(client: &ComtradeClient, keys: &[CoverageKey], allowance: u64) -> usize {
-    let loader = CoverageLoader::new(client.clone(), UpstreamUsage::default(), allowance);
-    let dialect = client.dialect();
-    let years: Vec<u16> = keys.iter().map(|key| key.year.year()).collect();
-    let resolved: Vec<Resolved> = keys
-        .iter()
-        .zip(&years)
-        .map(|(key, year)| resolve(dialect, key, *year))
-        .collect();
-    let groups = grouped(keys, &resolved, &years);
-    let (packings, _) = loader.plan(&groups, allowance);
-    packings.values().map(|p| p.requests.len()).sum()
-}
-
-/// The (reporter, year, flow) groups `keys` make in their first year.
-pub fn group_count(dialect: ComtradeDialect, keys: &[CoverageKey]) -> usize {
-    let years: Vec<u16> = keys.iter().map(|key| key.year.year()).collect();
-    let resolved: Vec<Resolved> = keys
-        .iter()
-        .zip(&years)
-        .map(|(key, year)| resolve(dialect, key, *year))
-        .collect();
-    grouped(keys, &resolved, &years).len()
 }

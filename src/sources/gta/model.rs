@@ -600,6 +600,46 @@ mod tests {
         assert!(intervention.implemented_by(840));
     }
 
+    /// The flow GTA's records do not carry, derived from the type: export
+    /// restrictions are outward, export support an outward subsidy, the
+    /// rest inward; unknown labels by their words; no type, by MAST chapter.
+    #[test]
+    fn the_affected_flow_is_derived_from_the_type() {
+        use AffectedFlowKind::{Inward, Outward, OutwardSubsidy};
+        for (kind, chapter, expected) in [
+            (Some("Import tariff"), None, Inward),
+            (
+                Some("Financial grant"),
+                Some("L: Subsidies (excl. export subsidies)"),
+                Inward,
+            ),
+            (
+                Some("Export licensing requirement"),
+                Some("P: Export-related measures (incl. subsidies)"),
+                Outward,
+            ),
+            (Some("EXPORT BAN"), None, Outward),
+            (Some("Tax-based export incentive"), None, OutwardSubsidy),
+            (Some("Trade finance"), None, OutwardSubsidy),
+            (Some("Export credit insurance"), None, OutwardSubsidy),
+            (Some("Export restriction, nes"), None, Outward),
+            (Some("Lending support"), None, Inward),
+            (
+                None,
+                Some("P: Export-related measures (incl. subsidies)"),
+                Outward,
+            ),
+            (None, None, Inward),
+        ] {
+            assert_eq!(
+                derived_flow(kind, chapter).0,
+                expected,
+                "{kind:?} {chapter:?}"
+            );
+        }
+        assert_eq!(OutwardSubsidy.gta_id(), 3);
+    }
+
     #[test]
     fn decodes_the_paged_envelope_and_names_bad_paths() {
         let body =
