@@ -31,8 +31,10 @@
 //!   and its `definition`: credentials, usage limits, its own reading of
 //!   refusals; ITA also the four seed-era data sets and the toolkit's
 //!   links, and data.trade.gov's screening list, de minimis thresholds and
-//!   business service providers, paged within each endpoint's window),
-//!   [`sources::definition`], the one registration of sources and
+//!   business service providers, paged within each endpoint's window;
+//!   Comtrade also its classifications' reference lists, the
+//!   commodities, loaded once a day, and the plan of every measure's
+//!   affected trade in an operation), [`sources::definition`], the one registration of sources and
 //!   the composition of each one's pipeline, and [`sources::http`], the
 //!   only code that talks to an upstream, composing the stages it shares:
 //!   [`sources::cache`] (response cache, coalescing, stale copies),
@@ -49,12 +51,16 @@
 //!   demand, Comtrade's from the planner itself) and while
 //!   it runs (result size).
 //! - [`graph`]: GraphQL types and resolvers; the schema, a federation v2
-//!   subgraph (`_service`, `_entities` through the batched loaders).
+//!   subgraph (`_service`, `_entities` through the batched loaders); the
+//!   second join, by product (`Commodity`, `Intervention.affectedTrade`,
+//!   `Jurisdiction.tradeProfile`), through the commodity reference and the
+//!   loaders.
 //! - [`subscriptions`]: feeds of new interventions and trade leads, one
 //!   upstream poll per interval per set of jurisdictions, shared by every
 //!   subscriber of it.
 //! - [`sample`]: sample mode, an in-process simulator of the upstream APIs
-//!   serving generated data, used by `cargo run` without keys and by tests.
+//!   serving generated data (and a part of Comtrade's real HS list, along
+//!   which its flows add up), used by `cargo run` without keys and by tests.
 
 pub mod config;
 pub mod countries;

@@ -82,9 +82,9 @@ fn question() -> impl Strategy<Value = Question> {
         })
 }
 
-/// The two tests of this file one at a time: each loads the machine, and
-/// Comtrade's pacing, under the other's load, can retry a request the
-/// estimate did not count.
+/// The tests of this file one at a time: each runs a simulator whose
+/// answers take CPU, and the simulator's pacing rule measures arrivals;
+/// two side by side on a small machine bunch each other's requests.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
@@ -268,6 +268,76 @@ async fn ita_screening_and_de_minimis_never_exceed_the_estimate() {
                     && question.names > 0
                     && question.offset + question.limit > 1050,
                 "{dialect} {question:?}: {response}"
+            );
+        }
+    }
+}
+
+/// The new fields of issue 20 (affected trade, trade profiles, commodity
+/// flows and reference lists) never send more than their estimate: asked
+/// alone, nested under parents the estimate can name and under ones it
+/// cannot, in both dialects, with fallbacks to earlier years (sample
+/// measures announced after 2024 ask for years the simulator has not
+/// published).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_fields_never_send_more_than_their_estimate() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let questions = [
+        r#"{ interventions(limit: 3) { items { affectedTrade { value } } } }"#,
+        r#"{ interventions(limit: 30, filter: { interventionTypes: [IMPORT_TARIFF, EXPORT_BAN] }) { items { affectedTrade { value products { commodity { code } } } } } }"#,
+        r#"{ interventions(limit: 8, filter: { announcementPeriod: { from: "2025-01-01" } }) { items { affectedTrade { value yearNote } } } }"#,
+        r#"{ a: interventions(limit: 5) { items { affectedTrade(year: 2019) { value } } } b: interventions(limit: 5, offset: 5) { items { affectedTrade(flow: OUTWARD) { value } } } }"#,
+        r#"{ jurisdiction(iso3: "DEU") { interventionsImplemented(limit: 10) { items { affectedTrade { value } affectedProducts { commodity { description } } } } } }"#,
+        r#"{ jurisdictions(group: "G20") { tradeProfile(year: 2021, limit: 3) { total } } }"#,
+        r#"{ jurisdictions(iso3: ["DEU", "USA", "SRB", "BEL"]) { tradeProfile(year: 1989, productLevel: 4) { total products { code } } } }"#,
+        r#"{ jurisdictions(iso3: ["JPN", "BRA"]) { tradeProfile(year: 2020, productLevel: 6, flow: IMPORT) { total } } }"#,
+        r#"{ interventions(limit: 4) { items { implementingJurisdictions { tradeProfile(year: 2020) { total } } } } }"#,
+        r#"{ commodity(code: "87") { tradeFlows(reporters: ["USA", "CHN", "DEU"], periods: ["2020", "2021"]) { value commodityNode { code } } children { tradeFlows(reporters: ["JPN"], periods: ["2019"], flow: EXPORT) { value } } } }"#,
+        r#"{ commodities(search: "steel", limit: 5) { items { code tradeFlows(reporters: ["KOR"], periods: ["2018"], flow: IMPORT) { value } } } }"#,
+        r#"{ tradeFlows(reporters: ["BRA"], periods: ["2022"], commodities: ["ALL"], flow: EXPORT) { commodityCode } }"#,
+    ];
+    for dialect in ["v1", "legacy"] {
+        // A wider interval than the suite's 10 ms: these questions send a
+        // hundred requests with answers that take CPU to build and read,
+        // and a scheduler that is late by an interval would bunch two
+        // sends (the simulator then refuses one, and a retry is a request).
+        let rules = trade_graph::sample::ComtradeRules {
+            interval: std::time::Duration::from_millis(40),
+            ..trade_graph::sample::ComtradeRules::default()
+        };
+        let gateway = TestGateway::start_full(
+            trade_graph::sample::SAMPLE_KEY,
+            rules,
+            &[
+                "--comtrade-api",
+                dialect,
+                "--comtrade-max-requests",
+                "1000",
+                "--cache-max-mb",
+                "0",
+            ],
+        )
+        .await;
+        for question in questions {
+            let response = gateway.query(question).await;
+            assert!(
+                response.get("errors").is_none(),
+                "{dialect} {question}: {response}"
+            );
+            let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{question}: {response}"));
+            let sent = upstream_requests(&response, "comtrade");
+            assert!(
+                sent <= estimate,
+                "{dialect} {question}: sent {sent}, estimated {estimate}"
+            );
+            let gta_estimate = response["extensions"]["cost"]["upstreamEstimate"]["gta"]
+                .as_u64()
+                .unwrap();
+            assert!(
+                upstream_requests(&response, "gta") <= gta_estimate,
+                "{question}"
             );
         }
     }

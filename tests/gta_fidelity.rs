@@ -51,12 +51,10 @@ async fn every_request_asks_for_full_names_and_an_announcement_period() {
         }
     }
     assert!(!names.is_empty());
-    assert!(
-        names
-            .iter()
-            .all(|name| name.len() > 20 && !name.ends_with("...")),
-        "{names:?}"
-    );
+    // Sample product names are real HS texts, some shorter than GTA's cut
+    // ("Cerium compounds"): none is cut, and the long ones are whole.
+    assert!(names.iter().all(|name| !name.ends_with("...")), "{names:?}");
+    assert!(names.iter().any(|name| name.len() > 20), "{names:?}");
 }
 
 /// Finding 12: GTA's OpenAPI document has `update_period` and sorting by

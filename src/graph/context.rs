@@ -11,6 +11,8 @@ use async_graphql::Context;
 use super::batch::{self, Batch, BatchLoader, PendingBatches};
 use crate::countries::ComtradeDialect;
 use crate::limits::{DemandLimits, Refusal, RefusalCode, ResultSize};
+use crate::sources::comtrade::coverage::{self, CoverageKey, CoverageLoader};
+use crate::sources::comtrade::loader::ReferenceLoader;
 use crate::sources::comtrade::{ComtradeClient, ComtradeLoader, TradeFlowKey};
 use crate::sources::gta::{GtaClient, GtaLoader, InterventionsById, JurisdictionInterventionsKey};
 use crate::sources::ita::datasets::{MarketResearch, TradeArticle};
@@ -53,6 +55,10 @@ pub struct OperationContext {
     /// Interventions by id, for federation's `_entities`.
     pub gta_by_id: BatchLoader<u32, InterventionsById>,
     pub comtrade: BatchLoader<TradeFlowKey, ComtradeLoader>,
+    /// Classifications' reference lists (the commodities), by classification.
+    pub references: BatchLoader<String, ReferenceLoader>,
+    /// Every `Intervention.affectedTrade` of the operation, as one plan.
+    pub coverage: BatchLoader<CoverageKey, CoverageLoader>,
     pub ita_leads: BatchLoader<CountryKey<TradeLead>, ItaLoader>,
     pub ita_offices: BatchLoader<CountryKey<OfficeLocation>, ItaLoader>,
     pub ita_events: BatchLoader<CountryKey<TradeEvent>, ItaLoader>,
@@ -122,6 +128,24 @@ impl OperationContext {
                 driven.clone(),
                 timeout,
             ),
+            references: BatchLoader::new(
+                ReferenceLoader::new(sources.comtrade.clone(), usage.clone()),
+                Source::Comtrade,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
+            coverage: BatchLoader::new(
+                CoverageLoader::new(
+                    sources.comtrade.clone(),
+                    usage.clone(),
+                    coverage::allowance(sources.demand.comtrade),
+                ),
+                Source::Comtrade,
+                batching,
+                driven.clone(),
+                timeout,
+            ),
             ita_leads: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
             ita_offices: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
             ita_events: BatchLoader::new(ita(), Source::Ita, batching, driven.clone(), timeout),
@@ -174,6 +198,8 @@ impl PendingBatches for OperationContext {
             self.gta.take_batch(),
             self.gta_by_id.take_batch(),
             self.comtrade.take_batch(),
+            self.coverage.take_batch(),
+            self.references.take_batch(),
             self.ita_leads.take_batch(),
             self.ita_offices.take_batch(),
             self.ita_events.take_batch(),

@@ -16,10 +16,13 @@ use crate::sources::ita::screening::CURRENT_WINDOW as SCREENING_WINDOW;
 use crate::sources::ita::window::plan as window_plan;
 use crate::sources::Source;
 
+use super::commodity::MAX_COMMODITY_LIMIT;
 use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
 use super::ita::MAX_LIMIT as ITA_MAX_LIMIT;
 use super::paging::DEFAULT_LIMIT;
 use super::trade_flow::{code_changes, planned_requests};
+use super::trade_profile::{planned_profile_requests, profile_packing, MAX_PROFILE_LIMIT};
+use crate::sources::comtrade::coverage;
 
 /// HS subheadings (six digits) in HS 2022: the most products one
 /// intervention can name.
@@ -47,14 +50,68 @@ const OFFICES_PER_COUNTRY: u64 = 100;
 /// Lists the screening list consolidates (about a dozen today).
 const SCREENING_SOURCES: u64 = 50;
 
+/// Children of one commodity at most: the HS total has 98 chapters,
+/// chapter 84 has 87 headings, heading 0303 63 subheadings (every vintage);
+/// SITC and BEC lists have fewer.
+const COMMODITY_CHILDREN: u64 = 150;
+
 /// The graph's rules, for the Comtrade dialect in use.
 pub struct GraphCostRules {
     comtrade: ComtradeDialect,
+    /// The operation's Comtrade maximum, of which the affected trade may
+    /// spend a share ([`coverage::allowance`]).
+    comtrade_max: u64,
 }
 
 impl GraphCostRules {
     pub fn new(comtrade: ComtradeDialect) -> Self {
-        Self { comtrade }
+        Self {
+            comtrade,
+            comtrade_max: crate::limits::DemandLimits::default().comtrade,
+        }
+    }
+
+    /// These rules for an operation whose Comtrade maximum is `max`.
+    pub fn with_comtrade_max(self, max: u64) -> Self {
+        Self {
+            comtrade_max: max,
+            ..self
+        }
+    }
+
+    /// Reporters one request of a trade-flow field carries: fewer on v1
+    /// when it asks for every code (`ALL`).
+    fn reporters_per_request(&self, arguments: &Arguments) -> u64 {
+        let all_codes = arguments.strings("commodities").is_some_and(|codes| {
+            codes
+                .iter()
+                .any(|code| code.trim().eq_ignore_ascii_case("ALL"))
+        });
+        let limits = comtrade_limits(self.comtrade, Frequency::Annual);
+        if all_codes && self.comtrade == ComtradeDialect::V1 {
+            (crate::sources::comtrade::client::V1_MAX_ROWS
+                / crate::sources::comtrade::client::ALL_CODES_ROWS)
+                .clamp(1, limits.reporters as u64)
+        } else {
+            limits.reporters as u64
+        }
+    }
+
+    /// A Comtrade reference list's demand: one request, shared by every
+    /// field that needs the same list (and none once it is in memory).
+    fn reference_list(classification: Option<String>) -> Demand {
+        Demand {
+            source: Source::Comtrade,
+            group: format!(
+                "reference list {}",
+                classification
+                    .as_deref()
+                    .unwrap_or("HS")
+                    .trim()
+                    .to_ascii_uppercase()
+            ),
+            kind: DemandKind::Fixed { pages: 1 },
+        }
     }
 
     /// Rows one reporter's flows can hold, and the Comtrade requests one
@@ -350,9 +407,7 @@ impl FieldRules for GraphCostRules {
                     // packing arithmetic, and what code changes can add.
                     let (changing, alone) =
                         code_changes(self.comtrade, arguments).unwrap_or((0, 0));
-                    (reporters.div_ceil(
-                        comtrade_limits(self.comtrade, Frequency::Annual).reporters as u64,
-                    ) * requests)
+                    (reporters.div_ceil(self.reporters_per_request(arguments)) * requests)
                         .saturating_add(reporters.min(changing).saturating_mul(alone))
                 });
                 rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages });
@@ -390,9 +445,128 @@ impl FieldRules for GraphCostRules {
                         asks(
                             Source::Comtrade,
                             DemandKind::Packed {
-                                per_request: comtrade_limits(self.comtrade, Frequency::Annual)
-                                    .reporters as u64,
+                                per_request: self.reporters_per_request(arguments),
                                 times: requests,
+                                changing,
+                                alone,
+                            },
+                        )
+                    }
+                };
+            }
+            ("Query", "commodity") => {
+                rule.demand = Some(Self::reference_list(arguments.text("classification")));
+            }
+            ("Query", "commodities") => {
+                rule.page_limit = Some(limit(arguments, MAX_COMMODITY_LIMIT));
+                rule.demand = Some(Self::reference_list(arguments.text("classification")));
+            }
+            ("CommodityPage", "items") => rule.list_bound = page_limit,
+            ("Commodity", "children") => rule.list_bound = Some(COMMODITY_CHILDREN),
+            // The products' nodes: the HS list.
+            ("AffectedProduct" | "AffectedTradeProduct" | "ProfileProduct", "commodity") => {
+                rule.demand = Some(Self::reference_list(None));
+            }
+            // The list of the classification the flows were asked in,
+            // which the rule does not see: a group of its own.
+            ("TradeFlow", "commodityNode") => {
+                rule.demand = Some(Demand {
+                    source: Source::Comtrade,
+                    group: "reference list of TradeFlow.commodityNode".to_owned(),
+                    kind: DemandKind::Fixed { pages: 1 },
+                });
+            }
+            ("Commodity", "tradeFlows") => {
+                let reporters = arguments.len("reporters").unwrap_or(1).max(1);
+                let (rows, requests) = self.flows(arguments);
+                rule.list_bound = Some(rows.saturating_mul(reporters));
+                // Each commodity is a plan of its own (its code is its
+                // shape): the reporters' plan once per commodity.
+                let planned = arguments
+                    .strings("reporters")
+                    .and_then(|given| countries::resolve_all(&given).ok())
+                    .and_then(|reporters| planned_requests(self.comtrade, &reporters, arguments));
+                let per_commodity = planned.unwrap_or_else(|| {
+                    let (changing, alone) =
+                        code_changes(self.comtrade, arguments).unwrap_or((0, 0));
+                    (reporters.div_ceil(self.reporters_per_request(arguments)) * requests)
+                        .saturating_add(reporters.min(changing).saturating_mul(alone))
+                });
+                rule.demand = asks(
+                    Source::Comtrade,
+                    DemandKind::Packed {
+                        per_request: 1,
+                        times: per_commodity,
+                        changing: 0,
+                        alone: 0,
+                    },
+                );
+            }
+            ("Commodity", "interventions") => {
+                let limit = limit(arguments, MAX_JURISDICTION_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = asks(
+                    Source::Gta,
+                    DemandKind::Packed {
+                        per_request: 1,
+                        times: pages(limit, u64::from(GTA_PAGE)),
+                        changing: 0,
+                        alone: 0,
+                    },
+                );
+            }
+            // Every affectedTrade of the operation is one plan, kept within
+            // the allowance the loader is given: at most so many requests a
+            // measure, and the allowance for all of them.
+            ("Intervention", "affectedTrade") => {
+                rule.demand = Some(Demand {
+                    source: Source::Comtrade,
+                    group: "Intervention.affectedTrade".to_owned(),
+                    kind: DemandKind::Capped {
+                        per_parent: coverage::REQUESTS_PER_QUESTION,
+                        cap: coverage::allowance(self.comtrade_max),
+                    },
+                });
+            }
+            ("AffectedTrade", "jurisdictions") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            ("AffectedTrade", "products") => rule.list_bound = Some(HS_SUBHEADINGS),
+            ("TradeProfile", "partners" | "products") => {
+                rule.list_bound = Some(
+                    arguments
+                        .int("limit")
+                        .unwrap_or(i64::from(MAX_PROFILE_LIMIT))
+                        .clamp(0, i64::from(MAX_PROFILE_LIMIT)) as u64,
+                );
+            }
+            ("Jurisdiction", "tradeProfile") => {
+                // Parents named above: their two plans; else the packing
+                // arithmetic of the two shapes.
+                let named = arguments
+                    .known_parents()
+                    .and_then(|iso3| countries::resolve_all(iso3).ok());
+                let planned = named.as_ref().and_then(|reporters| {
+                    planned_profile_requests(self.comtrade, reporters, arguments)
+                });
+                rule.demand = match planned {
+                    Some(pages) => Some(Demand {
+                        source: Source::Comtrade,
+                        group: format!(
+                            "{parent}.{field}({})@{}",
+                            arguments.canonical(),
+                            arguments.known_parents().unwrap_or_default().join(",")
+                        ),
+                        kind: DemandKind::Fixed { pages },
+                    }),
+                    None => {
+                        let (per_request, times, changing, alone) =
+                            profile_packing(self.comtrade, arguments).unwrap_or((1, 0, 0, 0));
+                        asks(
+                            Source::Comtrade,
+                            DemandKind::Packed {
+                                per_request,
+                                times,
                                 changing,
                                 alone,
                             },

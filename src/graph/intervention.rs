@@ -479,6 +479,15 @@ impl AffectedProduct {
     async fn hs_chapter(&self) -> &str {
         &self.hs_code[..2]
     }
+    /// The product as a node of Comtrade's HS list: its description,
+    /// heading and chapter, its flows and the other measures that name it.
+    /// Null when the list lacks the code.
+    async fn commodity(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Option<async_graphql::Result<Option<super::commodity::Commodity>>> {
+        Some(super::commodity::hs_commodity(ctx, &self.hs_code).await)
+    }
 }
 
 fn joined(texts: &[gta::model::DatedText]) -> Option<String> {
@@ -659,6 +668,29 @@ impl Intervention {
     /// When GTA last changed the record (v2).
     async fn last_updated(&self) -> Option<&str> {
         self.0.last_updated.as_deref()
+    }
+    /// The trade the intervention hits, from UN Comtrade by GTA's own
+    /// method: for an inward measure the implementers' imports from the
+    /// affected jurisdictions of the affected HS6 products, for an outward
+    /// one their exports to them, in `year` (default: the year before the
+    /// announcement, or the latest the implementers have published). The
+    /// flow is derived from the intervention type unless `flow` names it;
+    /// an outward subsidy is not summed (`method` says why). Every
+    /// `affectedTrade` of an operation is one Comtrade plan: one request per
+    /// (implementer, year, flow) at most, fewer where they can share.
+    async fn affected_trade(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The year to sum (default: the year before the announcement, falling back to the latest the implementers have published)."
+        )]
+        year: Option<i32>,
+        #[graphql(
+            desc = "The flow the measure affects (default: derived from the intervention type, as GTA's records do not carry it)."
+        )]
+        flow: Option<AffectedFlow>,
+    ) -> Option<async_graphql::Result<super::affected_trade::AffectedTrade>> {
+        Some(super::affected_trade::affected_trade(ctx, &self.0, year, flow).await)
     }
     /// The intervention's page on globaltradealert.org.
     async fn url(&self) -> Option<&str> {

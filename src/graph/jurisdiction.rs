@@ -284,6 +284,32 @@ impl Jurisdiction {
         )
     }
 
+    /// Its trade in one year and flow as it reports it to UN Comtrade: the
+    /// total with the world, the largest partners and the largest products
+    /// at an HS level, each with its share of the total. Every
+    /// jurisdiction's profile in an operation is one plan (two Comtrade
+    /// shapes: every partner's total, the world's trade by code). Null when
+    /// Comtrade has no reporter for it; null, with an error naming the
+    /// source, when Comtrade fails.
+    async fn trade_profile(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The year, e.g. 2022.")] year: i32,
+        #[graphql(desc = "Export or import (default: exports), from this jurisdiction's side.")]
+        flow: Option<TradeFlowDirection>,
+        #[graphql(desc = "How many partners and products (default 10, at most 250).")]
+        limit: Option<i32>,
+        #[graphql(
+            desc = "The HS level of the products: 2 chapters (default), 4 headings, 6 subheadings."
+        )]
+        product_level: Option<i32>,
+    ) -> Option<async_graphql::Result<Option<super::trade_profile::TradeProfile>>> {
+        Some(
+            self.load_trade_profile(ctx, year, flow, limit, product_level)
+                .await,
+        )
+    }
+
     /// ITA offices in this country (up to 1000). All jurisdictions of an
     /// operation share one ITA search per page (`countries=MX,CA,GB`). Null,
     /// with an error naming the source, when ITA fails.

@@ -3,7 +3,9 @@
 //! per-operation loader for typed records and join sources only through the
 //! crosswalk (`countries`).
 
+mod affected_trade;
 mod batch;
+mod commodity;
 mod context;
 mod cost_rules;
 pub mod descriptions;
@@ -17,6 +19,7 @@ mod paging;
 mod schema;
 mod subscription;
 mod trade_flow;
+mod trade_profile;
 pub mod vocabulary;
 
 pub use context::{OperationContext, Sources};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptyMutation, MergedObject, Schema, SchemaBuilder};
 
+use super::commodity::CommodityQueries;
 use super::context::Sources;
 use super::cost_rules::GraphCostRules;
 use super::federation::EntityQueries;
@@ -28,6 +29,7 @@ pub struct Query(
     ItaQueries,
     ItaDatasetQueries,
     ItaCurrentQueries,
+    CommodityQueries,
     EntityQueries,
 );
 
@@ -60,7 +62,8 @@ pub fn build_schema(
 
 /// The checks every operation passes before it runs, for `sources`' dialects.
 pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationGuard {
-    let rules = GraphCostRules::new(sources.comtrade.dialect());
+    let rules =
+        GraphCostRules::new(sources.comtrade.dialect()).with_comtrade_max(limits.demand.comtrade);
     OperationGuard::new(limits, SchemaIndex::from_sdl(&sdl()), Arc::new(rules))
 }
 

@@ -131,6 +131,8 @@ pub struct TradeFlow {
     record: Arc<TradeFlowRecord>,
     reporter: Option<Jurisdiction>,
     dialect: ComtradeDialect,
+    /// What the field asked (its classification names the commodity's list).
+    shape: Arc<FlowShape>,
 }
 
 /// One reported trade flow from UN Comtrade: what the reporter says it
@@ -245,6 +247,24 @@ impl TradeFlow {
     /// The commodity's description.
     async fn commodity(&self) -> Option<&str> {
         self.record.commodity.as_deref()
+    }
+    /// The commodity as a node of the classification asked for (HS by
+    /// default): its description, level, parent and children, its GTA
+    /// interventions. Null when the list has no such code. The list is
+    /// Comtrade's reference file, loaded once a day.
+    async fn commodity_node(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Option<async_graphql::Result<Option<super::commodity::Commodity>>> {
+        let node = async {
+            let list = super::commodity::commodity_list(ctx, &self.shape.classification).await?;
+            // A services total goes out as v1's 200; the row says TOTAL.
+            Ok(super::commodity::Commodity::find(
+                &list,
+                &self.record.commodity_code,
+            ))
+        };
+        Some(node.await)
     }
     /// The classification the reporter used ("H4", "H6", "S3").
     async fn classification(&self) -> Option<&str> {
@@ -469,7 +489,7 @@ pub(crate) fn planned_requests(
             triples.push((key.reporter, key.partner, key.period));
         }
     }
-    let limits = crate::sources::comtrade::client::limits(dialect, flows.shape.frequency);
+    let limits = crate::sources::comtrade::client::limits_for(dialect, &flows.shape);
     Some(
         crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len()
             as u64,
@@ -532,7 +552,7 @@ pub(crate) fn code_changes(
     if changing == 0 {
         return Some((0, 0));
     }
-    let limits = crate::sources::comtrade::client::limits(dialect, flows.shape.frequency);
+    let limits = crate::sources::comtrade::client::limits_for(dialect, &flows.shape);
     let chunks = |count: usize, per: usize| count.div_ceil(per.max(1)) as u64;
     let months = flows.periods.iter().map(Period::months).max().unwrap_or(1);
     let period_chunks = chunks(flows.periods.len(), limits.periods_per_request(months));
@@ -571,7 +591,7 @@ fn parsed_flow_arguments(
 
 /// Loads and orders the flows of `reporters` (jurisdiction nodes with their
 /// Comtrade codes).
-async fn load_flows(
+pub(super) async fn load_flows(
     ctx: &Context<'_>,
     reporters: &[(ReporterCode, Jurisdiction)],
     arguments: &FlowArguments,
@@ -606,6 +626,7 @@ async fn load_flows(
                         record: record.clone(),
                         reporter: Some((*jurisdiction).clone()),
                         dialect,
+                        shape: arguments.shape.clone(),
                     });
                 }
             }
@@ -798,7 +819,7 @@ fn availability(dialect: ComtradeDialect, record: AvailabilityRecord) -> DataAva
 
 /// Resolves reporter arguments to Comtrade codes, one entry per code (a
 /// folded jurisdiction shares its reporter's), in the order given.
-fn reporter_codes(
+pub(super) fn reporter_codes(
     dialect: ComtradeDialect,
     given: &[String],
 ) -> Result<Vec<(ReporterCode, Jurisdiction)>, Error> {

@@ -71,6 +71,10 @@ pub enum DemandKind {
         changing: u64,
         alone: u64,
     },
+    /// Each parent may need `per_parent` requests and all of them together
+    /// at most `cap`: a loader that keeps to an allowance (the affected
+    /// trade of an operation's interventions, one Comtrade plan).
+    Capped { per_parent: u64, cap: u64 },
 }
 
 impl DemandKind {
@@ -101,6 +105,7 @@ impl DemandKind {
                 .div_ceil(per_request.max(1))
                 .saturating_mul(times.max(1))
                 .saturating_add(parents.min(changing).saturating_mul(alone)),
+            Self::Capped { per_parent, cap } => parents.saturating_mul(per_parent).min(cap),
         }
     }
 }
@@ -146,6 +151,11 @@ mod tests {
         assert_eq!(changing.estimate(1), 2 + 3);
         assert_eq!(changing.estimate(19), 8 + 6);
         assert_eq!(DemandKind::Fixed { pages: 3 }.estimate(7), 3);
+        let capped = DemandKind::Capped {
+            per_parent: 8,
+            cap: 20,
+        };
+        assert_eq!((capped.estimate(1), capped.estimate(50)), (8, 20));
         assert_eq!(DemandKind::Fixed { pages: 3 }.estimate(0), 0);
     }
 }

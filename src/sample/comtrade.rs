@@ -107,6 +107,109 @@ pub(super) fn routes() -> Router<SimulatorState> {
             "/public/v1/getDa/{type}/{freq}/{cl}",
             get(v1_availability_public),
         )
+        .route("/files/v1/app/reference/{file}", get(v1_reference))
+        .route("/Data/cache/{file}", get(legacy_reference))
+}
+
+/// The HS lists the simulator serves: the combined list and its vintages,
+/// all answered with the sample list (real codes, a part of Comtrade's).
+const HS_LISTS: [&str; 8] = ["HS", "H0", "H1", "H2", "H3", "H4", "H5", "H6"];
+
+/// v1's reference files (`files/v1/app/reference/HS.json`): static files,
+/// no key needed; the HS lists are the sample list, other files are not
+/// there (404, as a missing blob).
+async fn v1_reference(
+    State(state): State<SimulatorState>,
+    Path(file): Path<String>,
+    uri: Uri,
+) -> Response {
+    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
+        return response;
+    }
+    if let Err(refusal) = admit(&state, false, ComtradeDialect::V1) {
+        return *refusal;
+    }
+    let Some(classification) = file
+        .strip_suffix(".json")
+        .filter(|name| HS_LISTS.contains(name))
+    else {
+        return (StatusCode::NOT_FOUND, "The specified blob does not exist.").into_response();
+    };
+    let results: Vec<Value> = super::hs_list::hs()
+        .entries
+        .iter()
+        .map(|entry| {
+            json!({
+                "id": entry.code,
+                // "Total - All H6 commodities" is already how Comtrade
+                // writes the total.
+                "text": if entry.code == "TOTAL" { entry.text.to_owned() } else { format!("{} - {}", entry.code, entry.text) },
+                "parent": entry.parent().unwrap_or("#"),
+                "isLeaf": if entry.level() == 6 { "1" } else { "0" },
+                "aggrLevel": entry.level(),
+                "standardUnitAbbr": entry.unit,
+            })
+        })
+        .collect();
+    Json(json!({
+        "more": false,
+        "minimumInputLength": 2,
+        "classCode": classification,
+        "className": if classification == "HS" { "Combined HS".to_owned() } else { format!("{classification} (sample: the combined list)") },
+        "results": results,
+    }))
+    .into_response()
+}
+
+/// The legacy site's lists (`Data/cache/classificationHS.json`, seed 004's
+/// "full classification code list in JSON, formatted for select2.js"):
+/// the query shortcuts first, then every code with its parent; served with
+/// a byte order mark, as the site served its lists.
+async fn legacy_reference(
+    State(state): State<SimulatorState>,
+    Path(file): Path<String>,
+    uri: Uri,
+) -> Response {
+    if let Some(response) = apply_fault(&state, Source::Comtrade, record(&uri)).await {
+        return response;
+    }
+    if let Err(refusal) = admit(&state, false, ComtradeDialect::Legacy) {
+        return *refusal;
+    }
+    let Some(classification) = file
+        .strip_prefix("classification")
+        .and_then(|rest| rest.strip_suffix(".json"))
+        .filter(|name| HS_LISTS.contains(name))
+    else {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    };
+    let mut results = vec![
+        json!({ "id": "ALL", "text": format!("All {classification} commodities"), "parent": "#" }),
+        json!({ "id": "TOTAL", "text": format!("Total of all {classification} commodities"), "parent": "#" }),
+        json!({ "id": "AG2", "text": format!("AG2 - All 2-digit {classification} commodities"), "parent": "#" }),
+        json!({ "id": "AG4", "text": format!("AG4 - All 4-digit {classification} commodities"), "parent": "#" }),
+        json!({ "id": "AG6", "text": format!("AG6 - All 6-digit {classification} commodities"), "parent": "#" }),
+    ];
+    results.extend(
+        super::hs_list::hs()
+            .entries
+            .iter()
+            .filter(|entry| entry.code != "TOTAL")
+            .map(|entry| {
+                json!({
+                    "id": entry.code,
+                    "text": format!("{} - {}", entry.code, entry.text),
+                    "parent": entry.parent().unwrap_or("#"),
+                })
+            }),
+    );
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(
+        json!({ "more": false, "results": results })
+            .to_string()
+            .into_bytes(),
+    );
+    ([("content-type", "application/json")], body).into_response()
 }
 
 fn params(raw: &Option<String>) -> HashMap<String, String> {

@@ -2,7 +2,16 @@
 //! and exports with World and its main partners for 2000-2023, annual and
 //! monthly, in plausible magnitudes. Values are a pure function of the
 //! request coordinates, so both dialects and every request shape agree.
+//!
+//! The codes of the sample HS list ([`super::hs_list`]) add up: a
+//! subheading's value is its share of the total (whole dollars, the last
+//! subheading taking the rounding), a heading's the sum of its
+//! subheadings', a chapter's the sum of its headings', the total the sum of
+//! the chapters'. Codes outside the list get a share of their own.
 
+use std::collections::HashMap;
+
+use super::hs_list::hs;
 use crate::countries::{self, ComtradeDialect, ComtradeReporter, ReporterCode};
 
 /// First and last year with data (1962: Comtrade's first; the years before
@@ -68,47 +77,40 @@ pub fn area_name(dialect: ComtradeDialect, code: u16) -> (String, String) {
     }
 }
 
-/// The commodity codes a `cc` entry expands to, with descriptions.
+/// The commodity codes a `cc` entry expands to, with descriptions: the
+/// aggregates are the sample HS list's codes of their level.
 pub fn expand_commodity(code: &str) -> Vec<(String, String, u8)> {
-    let chapter_name = |chapter: u32| format!("HS chapter {chapter:02} (sample)");
+    let list = hs();
+    let level = |level: u8| -> Vec<(String, String, u8)> {
+        list.codes_at(level)
+            // Chapter 77 is reserved: listed, never traded.
+            .filter(|entry| entry.code != "77")
+            .map(|entry| (entry.code.to_owned(), entry.text.to_owned(), level))
+            .collect()
+    };
     match code {
         "TOTAL" => vec![("TOTAL".into(), "All Commodities".into(), 0)],
         // The HS list's chapters, 99 included (the legacy AG2 payload has
-        // chapter 99 rows); 77 is reserved and has no trade.
-        "AG2" => crate::sources::comtrade::query::HS_CHAPTERS
-            .iter()
-            .filter(|c| **c != 77)
-            .map(|&c| (format!("{c:02}"), chapter_name(u32::from(c)), 2))
-            .collect(),
-        "AG4" => (1..=20)
-            .map(|c| {
-                (
-                    format!("{c:02}01"),
-                    format!("HS heading {c:02}01 (sample)"),
-                    4,
-                )
-            })
-            .collect(),
-        "AG6" => (1..=20)
-            .map(|c| {
-                (
-                    format!("{c:02}0110"),
-                    format!("HS subheading {c:02}0110 (sample)"),
-                    6,
-                )
-            })
-            .collect(),
+        // chapter 99 rows).
+        "AG2" => level(2),
+        "AG4" => level(4),
+        "AG6" => level(6),
         "AG1" | "AG3" | "AG5" => Vec::new(),
         "ALL" => {
             let mut all = expand_commodity("TOTAL");
-            all.extend(expand_commodity("AG2"));
+            for depth in [2, 4, 6] {
+                all.extend(level(depth));
+            }
             all
         }
-        other => vec![(
-            other.to_owned(),
-            format!("Commodity {other} (sample)"),
-            other.len().min(6) as u8,
-        )],
+        other => match list.get(other) {
+            Some(entry) => vec![(other.to_owned(), entry.text.to_owned(), entry.level())],
+            None => vec![(
+                other.to_owned(),
+                format!("Commodity {other} (sample)"),
+                other.len().min(6) as u8,
+            )],
+        },
     }
 }
 
@@ -135,11 +137,128 @@ pub fn trade_value(
     flow: u8,
     commodity: &str,
 ) -> Option<f64> {
-    let year: u32 = period.get(..4)?.parse().ok()?;
     // HS chapter 77 is reserved: listed, never traded.
     if commodity == "77" {
         return None;
     }
+    let list = hs();
+    match list.position(commodity) {
+        Some(_) if commodity == "TOTAL" => total_value(reporter, partner, period, flow),
+        Some(position) => {
+            let total = total_value(reporter, partner, period, flow)?;
+            let spread = Spread::of(reporter, flow);
+            let value: f64 = list
+                .leaves_of(position)
+                .iter()
+                .map(|&leaf| spread.leaf_value(total, leaf))
+                .sum();
+            (value > 0.0).then_some(value)
+        }
+        None => code_value(reporter, partner, period, flow, commodity),
+    }
+}
+
+/// Weights of the sample list's subheadings, the same for every reporter,
+/// and each one's chapter.
+struct LeafWeights {
+    /// Per position in the list (0 above subheadings).
+    weight: Vec<f64>,
+    chapter: Vec<usize>,
+    /// Per chapter number, the weight of its subheadings together.
+    chapter_weight: [f64; 100],
+}
+
+fn leaf_weights() -> &'static LeafWeights {
+    static WEIGHTS: std::sync::LazyLock<LeafWeights> = std::sync::LazyLock::new(|| {
+        let list = hs();
+        let mut weights = LeafWeights {
+            weight: vec![0.0; list.entries.len()],
+            chapter: vec![0; list.entries.len()],
+            chapter_weight: [0.0; 100],
+        };
+        for &position in list.leaves_of(0) {
+            let code = list.entries[position].code;
+            let key = code.bytes().fold(11u64, |acc, b| {
+                acc.wrapping_mul(31).wrapping_add(u64::from(b))
+            });
+            let chapter: usize = code[..2].parse().unwrap_or(0);
+            weights.weight[position] = 0.2 + unit(&[key, 6]);
+            weights.chapter[position] = chapter;
+            weights.chapter_weight[chapter] += weights.weight[position];
+        }
+        weights
+    });
+    &WEIGHTS
+}
+
+/// How one reporter's trade in one flow spreads over the sample list:
+/// a weight per chapter (some trade mostly fuels, others machines) times
+/// each subheading's own weight.
+struct Spread {
+    chapter: [f64; 100],
+    normal: f64,
+}
+
+impl Spread {
+    /// The spread of `reporter`'s `flow`, computed once (a chapter's value
+    /// sums dozens of subheadings, an AG2 answer a hundred chapters).
+    fn of(reporter: u16, flow: u8) -> std::sync::Arc<Self> {
+        type Spreads = std::sync::Mutex<HashMap<(u16, u8), std::sync::Arc<Spread>>>;
+        static SPREADS: std::sync::LazyLock<Spreads> = std::sync::LazyLock::new(Default::default);
+        let mut spreads = SPREADS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        spreads
+            .entry((reporter, flow))
+            .or_insert_with(|| std::sync::Arc::new(Self::new(reporter, flow)))
+            .clone()
+    }
+
+    fn new(reporter: u16, flow: u8) -> Self {
+        let weights = leaf_weights();
+        let mut chapter = [0.0; 100];
+        let mut normal = 0.0;
+        for (number, weight) in chapter.iter_mut().enumerate() {
+            if weights.chapter_weight[number] == 0.0 {
+                continue;
+            }
+            let draw = unit(&[u64::from(reporter), u64::from(flow), number as u64, 7]);
+            *weight = 0.05 + 3.0 * draw * draw;
+            normal += *weight * weights.chapter_weight[number];
+        }
+        Self { chapter, normal }
+    }
+
+    /// The value of the subheading at `leaf` (a position in the list)
+    /// within a total of `total`: its share in whole dollars rounded down;
+    /// the list's last subheading takes what rounding left, so that the
+    /// subheadings add up to the total exactly.
+    fn leaf_value(&self, total: f64, leaf: usize) -> f64 {
+        let weights = leaf_weights();
+        let part = |position: usize| {
+            let share = weights.weight[position] * self.chapter[weights.chapter[position]];
+            (total * share / self.normal).floor()
+        };
+        let leaves = hs().leaves_of(0);
+        if Some(&leaf) == leaves.last() {
+            let others: f64 = leaves[..leaves.len() - 1].iter().map(|&p| part(p)).sum();
+            (total - others).max(0.0)
+        } else {
+            part(leaf)
+        }
+    }
+}
+
+/// A reporter's total trade with a partner in a period and flow, in whole
+/// dollars, or `None` when there was none.
+fn total_value(reporter: u16, partner: u16, period: &str, flow: u8) -> Option<f64> {
+    code_value(reporter, partner, period, flow, "TOTAL")
+}
+
+/// The value of one code on its own: the total's formula, with a share for
+/// codes other than the total (services, SITC, HS codes outside the list).
+fn code_value(reporter: u16, partner: u16, period: &str, flow: u8, commodity: &str) -> Option<f64> {
+    let year: u32 = period.get(..4)?.parse().ok()?;
     let commodity_key = commodity.bytes().fold(7u64, |acc, b| {
         acc.wrapping_mul(31).wrapping_add(u64::from(b))
     });
@@ -188,4 +307,44 @@ pub fn trade_value(
 pub fn net_weight(value: f64, commodity: &str) -> Option<f64> {
     (commodity != "TOTAL")
         .then(|| (value / (0.5 + 5.0 * unit(&[commodity.len() as u64, value as u64 % 97]))).round())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Subheadings add up to headings, headings to chapters, chapters to
+    /// the total, exactly.
+    #[test]
+    fn hs_values_add_up_along_the_list() {
+        let list = hs();
+        for (reporter, partner, period, flow) in [
+            (842, 0, "2020", 1),
+            (76, 156, "2015", 2),
+            (4, 842, "202003", 1),
+        ] {
+            let value =
+                |code: &str| trade_value(reporter, partner, period, flow, code).unwrap_or(0.0);
+            let total = value("TOTAL");
+            assert!(total > 0.0);
+            let chapters: f64 = list.codes_at(2).map(|c| value(c.code)).sum();
+            assert_eq!(chapters, total, "{reporter} {partner} {period}");
+            for heading in list.codes_at(4) {
+                let children: f64 = list
+                    .codes_at(6)
+                    .filter(|s| s.parent() == Some(heading.code))
+                    .map(|s| value(s.code))
+                    .sum();
+                assert_eq!(children, value(heading.code), "{}", heading.code);
+            }
+            for chapter in list.codes_at(2) {
+                let children: f64 = list
+                    .codes_at(4)
+                    .filter(|h| h.parent() == Some(chapter.code))
+                    .map(|h| value(h.code))
+                    .sum();
+                assert_eq!(children, value(chapter.code), "{}", chapter.code);
+            }
+        }
+    }
 }

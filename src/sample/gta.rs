@@ -414,7 +414,12 @@ fn render(i: &SampleIntervention, version: Version, full_names: bool) -> Value {
             json!([{ "status": "new", "order_nr": 1, "modified": format!("{} 09:00", i.date_published), "text": i.source }]),
             i.products
                 .iter()
-                .map(|(code, prior, new)| json!({ "product_id": code, "name": shown(format!("HS {code:06}: sample product of the generated data")), "prior_level": prior, "new_level": new, "unit": "%" }))
+                .map(|(code, prior, new)| {
+                    let name = super::hs_list::hs()
+                        .get(&format!("{code:06}"))
+                        .map_or_else(|| format!("HS {code:06}"), |entry| entry.text.to_owned());
+                    json!({ "product_id": code, "name": shown(name), "prior_level": prior, "new_level": new, "unit": "%" })
+                })
                 .collect(),
         ),
     };

@@ -123,11 +123,15 @@ fn chapter_of(kind: InterventionType) -> MastChapter {
     }
 }
 
-fn flow_of(chapter: MastChapter) -> AffectedFlow {
-    match chapter {
-        MastChapter::PExportRelatedMeasuresIncludingSubsidies => AffectedFlow::Outward,
-        MastChapter::LSubsidiesExcludingExportSubsidies => AffectedFlow::OutwardSubsidy,
-        _ => AffectedFlow::Inward,
+/// The flow an intervention affects, by the rule the gateway derives it
+/// with (`sources::gta::model::derived_flow`), so that the simulator's
+/// `affected_flow` filter and `Intervention.affectedTrade` agree.
+fn flow_of(kind: InterventionType, chapter: MastChapter) -> AffectedFlow {
+    use crate::sources::gta::model::{derived_flow, AffectedFlowKind};
+    match derived_flow(Some(kind.label()), Some(chapter.label())).0 {
+        AffectedFlowKind::Inward => AffectedFlow::Inward,
+        AffectedFlowKind::Outward => AffectedFlow::Outward,
+        AffectedFlowKind::OutwardSubsidy => AffectedFlow::OutwardSubsidy,
     }
 }
 
@@ -200,14 +204,20 @@ fn generate() -> Vec<SampleIntervention> {
                 _ => GtaEvaluation::Green,
             };
             let (topic, chapter) = *rng.pick(TOPICS);
-            let products = (0..1 + rng.below(5))
+            // Real subheadings of the topic's chapter in the sample HS list
+            // (drawn as before, so that every other draw stays as it was).
+            let subheadings = super::hs_list::hs().subheadings_of_chapter(chapter);
+            let mut products: Vec<(u32, String, String)> = (0..1 + rng.below(5))
                 .map(|_| {
-                    let code = chapter * 10_000 + 100 * (1 + rng.below(20) as u32) + rng.below(10) as u32 * 10;
+                    let pick = rng.below(20) as usize * 10 + rng.below(10) as usize;
+                    let code = subheadings[pick % subheadings.len()];
                     let prior = format!("{}", rng.below(15));
                     let new = format!("{}", rng.below(30));
                     (code, prior, new)
                 })
                 .collect();
+            let mut seen = std::collections::HashSet::new();
+            products.retain(|(code, _, _)| seen.insert(*code));
             let sectors = (0..1 + rng.below(3))
                 .map(|_| 11 + rng.below(480) as u32)
                 .collect();
@@ -238,7 +248,7 @@ fn generate() -> Vec<SampleIntervention> {
                 description,
                 source: format!("Sample official gazette ({}).", to_date(announced)),
                 evaluation,
-                flow: flow_of(mast_chapter),
+                flow: flow_of(intervention_type, mast_chapter),
                 intervention_type,
                 mast_chapter,
                 level: if eu_wide {

@@ -14,6 +14,7 @@ mod comtrade_data;
 mod faults;
 mod gta;
 mod gta_data;
+mod hs_list;
 mod ita;
 mod ita_current;
 mod ita_current_data;

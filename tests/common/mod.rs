@@ -129,7 +129,16 @@ impl TestGateway {
         let comtrade_rules = options.comtrade;
         let simulator = Simulator::start(options).await.expect("simulator starts");
         let base_url = simulator.base_url();
-        let interval = humantime::format_duration(comtrade_rules.interval).to_string();
+        // The gateway spaces its sends by the interval, the simulator
+        // measures arrivals: on a loaded machine (the suite's binaries run
+        // side by side) an arrival can lag its send by a few milliseconds,
+        // and two arrivals then come closer than the sends were. The gateway
+        // paces with half an interval to spare, as one would in front of the
+        // real API, so that the simulator's 409 means a pacing bug, not a
+        // busy scheduler.
+        let interval =
+            humantime::format_duration(comtrade_rules.interval + comtrade_rules.interval / 2)
+                .to_string();
         let mut args = vec![
             "trade-graph",
             "--listen",

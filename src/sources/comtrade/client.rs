@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures::future::try_join_all;
 
+use super::commodities::{decode_reference, reference_request, CommodityList};
 use super::model::FlowCode;
 use super::model::{
     decode_legacy, decode_legacy_availability, decode_v1, decode_v1_availability,
@@ -45,14 +46,51 @@ pub fn limits(dialect: ComtradeDialect, frequency: Frequency) -> Limits {
     }
 }
 
+/// Rows one v1 reporter's `ALL` can answer with one partner in a year: every
+/// code of the HS list (8,262 in `HS.json`).
+pub const ALL_CODES_ROWS: u64 = 8_300;
+
+/// The planner's limits for a shape: [`limits`], with fewer reporters a
+/// request when v1 is asked for every code (`ALL`), so that an answer stays
+/// within the rows one request returns (twelve reporters with one partner).
+pub fn limits_for(dialect: ComtradeDialect, shape: &FlowShape) -> Limits {
+    let limits = limits(dialect, shape.frequency);
+    if dialect == ComtradeDialect::V1 && shape.commodities.iter().any(|code| code == "ALL") {
+        Limits {
+            reporters: ((V1_MAX_ROWS / ALL_CODES_ROWS) as usize).clamp(1, limits.reporters),
+            ..limits
+        }
+    } else {
+        limits
+    }
+}
+
 /// How many times a truncated answer may be split before giving up.
 const MAX_SPLIT_DEPTH: u32 = 8;
 
+/// How long a classification's reference list is kept once loaded: Comtrade
+/// changes them a few times a year (the v1 HS list's Last-Modified was
+/// 2024-01-16 when comtradr recorded it in 2025).
+pub const REFERENCE_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// The Comtrade client: a cheap `Clone` handle.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ComtradeClient {
     upstream: Upstream,
     dialect: ComtradeDialect,
+    /// The classifications' reference lists, loaded once each and kept
+    /// for a day ([`REFERENCE_TTL`]), whatever the response cache does.
+    references: moka::future::Cache<String, Arc<CommodityList>>,
+}
+
+impl std::fmt::Debug for ComtradeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComtradeClient")
+            .field("upstream", &self.upstream)
+            .field("dialect", &self.dialect)
+            .field("references", &self.references.entry_count())
+            .finish()
+    }
 }
 
 impl ComtradeClient {
@@ -73,7 +111,47 @@ impl ComtradeClient {
     }
 
     pub fn new(upstream: Upstream, dialect: ComtradeDialect) -> Self {
-        Self { upstream, dialect }
+        Self {
+            upstream,
+            dialect,
+            references: moka::future::Cache::builder()
+                .time_to_live(REFERENCE_TTL)
+                .build(),
+        }
+    }
+
+    /// The reference list of `classification` ("HS", "H6", "S4"...): from
+    /// memory when it was loaded within the day, else fetched once (callers
+    /// asking at the same time share the one request) through the shared
+    /// path (budget, pacing, retries), counted in `usage`.
+    pub async fn commodities(
+        &self,
+        classification: &str,
+        usage: &UpstreamUsage,
+    ) -> Result<Arc<CommodityList>, Error> {
+        let classification = classification.trim().to_ascii_uppercase();
+        let request = reference_request(self.dialect, &classification)?;
+        if let Some(list) = self.references.get(&classification).await {
+            usage.record_cache_hit(Source::Comtrade);
+            return Ok(list);
+        }
+        let load = async {
+            self.upstream
+                .reserve_plan(std::slice::from_ref(&request), usage)
+                .await?;
+            let named = classification.clone();
+            let list = self
+                .upstream
+                .request(&request, usage, move |body| {
+                    decode_reference(&named, body).map(Arc::new)
+                })
+                .await?;
+            Ok::<_, Error>(Arc::clone(&*list))
+        };
+        self.references
+            .try_get_with(classification.clone(), load)
+            .await
+            .map_err(|error| (*error).clone())
     }
 
     pub fn dialect(&self) -> ComtradeDialect {

@@ -38,7 +38,7 @@ impl ComtradeLoader {
         let requests = plan(
             &triples,
             &shape.commodities,
-            &self.client.limits(shape.frequency),
+            &super::client::limits_for(self.client.dialect(), shape),
         );
         let answers = self
             .client
@@ -142,5 +142,37 @@ impl Loader<TradeFlowKey> for ComtradeLoader {
         )
         .await?;
         Ok(answers.into_iter().flatten().collect())
+    }
+}
+
+/// The classifications' reference lists an operation needs, loaded through
+/// the batch like every other upstream answer (each list once; the client
+/// keeps it for a day).
+pub struct ReferenceLoader {
+    client: ComtradeClient,
+    usage: UpstreamUsage,
+}
+
+impl ReferenceLoader {
+    pub fn new(client: ComtradeClient, usage: UpstreamUsage) -> Self {
+        Self { client, usage }
+    }
+}
+
+impl Loader<String> for ReferenceLoader {
+    type Value = Arc<super::commodities::CommodityList>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        classifications: &[String],
+    ) -> Result<HashMap<String, Self::Value>, Error> {
+        let lists = try_join_all(
+            classifications
+                .iter()
+                .map(|classification| self.client.commodities(classification, &self.usage)),
+        )
+        .await?;
+        Ok(classifications.iter().cloned().zip(lists).collect())
     }
 }

@@ -17,9 +17,14 @@
 //!
 //! [`query`] checks what is asked, [`planner`] packs a batch into requests,
 //! [`client`] speaks the dialect, [`loader`] routes rows back, [`model`]
-//! decodes both dialects into one record.
+//! decodes both dialects into one record. [`commodities`] reads the
+//! classifications' reference lists (the second join, by product), and
+//! [`coverage`] asks the trade measures hit, every measure of an operation
+//! in one plan.
 
 pub mod client;
+pub mod commodities;
+pub mod coverage;
 pub mod loader;
 pub mod model;
 pub mod planner;

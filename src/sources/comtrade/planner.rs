@@ -228,6 +228,140 @@ pub fn plan(
     requests
 }
 
+/// Cells a request with every partner (`all`) can answer per reporter,
+/// period and commodity: Comtrade's partner lists have fewer than 300
+/// entries (legacy 293 with `all` and World, v1 about as many).
+pub const ALL_PARTNER_CELLS: u64 = 300;
+
+impl PlannedRequest {
+    /// The most rows the request can answer for one flow: its cross
+    /// product, every partner counted as [`ALL_PARTNER_CELLS`].
+    pub fn cells(&self) -> u64 {
+        let partners = if self.partners.contains(&PartnerCode::All) {
+            ALL_PARTNER_CELLS
+        } else {
+            self.partners.len() as u64
+        };
+        (self.reporters.len() as u64)
+            .saturating_mul(partners)
+            .saturating_mul(self.periods.len() as u64)
+            .saturating_mul(self.commodities.len() as u64)
+    }
+
+    /// This request widened to answer `piece` as well: every list the
+    /// union of both (sorted), every partner when either asks for all.
+    pub fn merged(&self, piece: &PlannedRequest) -> PlannedRequest {
+        fn union<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+            let mut all: Vec<T> = a.iter().chain(b).cloned().collect();
+            all.sort();
+            all.dedup();
+            all
+        }
+        let partners = if self.partners.contains(&PartnerCode::All)
+            || piece.partners.contains(&PartnerCode::All)
+        {
+            vec![PartnerCode::All]
+        } else {
+            union(&self.partners, &piece.partners)
+        };
+        PlannedRequest {
+            reporters: union(&self.reporters, &piece.reporters),
+            partners,
+            periods: union(&self.periods, &piece.periods),
+            commodities: union(&self.commodities, &piece.commodities),
+        }
+    }
+}
+
+/// Requests packed from pieces (each a cross product that must be asked),
+/// in the order they were packed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Packing {
+    pub requests: Vec<PlannedRequest>,
+}
+
+impl Packing {
+    /// Puts `piece` into the first request that can take it within
+    /// `limits` and `most_cells` (a request's cross product is what it
+    /// answers, extra cells included: two pieces share a request only when
+    /// the union's cells stay under the bound), else into a new request
+    /// while there are fewer than `most_requests`. Returns the request's
+    /// index, or `None` when the piece needed a request past the most.
+    pub fn place(
+        &mut self,
+        piece: &PlannedRequest,
+        limits: &Limits,
+        most_cells: u64,
+        most_requests: usize,
+    ) -> Option<usize> {
+        for (index, request) in self.requests.iter_mut().enumerate() {
+            let merged = request.merged(piece);
+            if merged == *request {
+                return Some(index);
+            }
+            if merged.within(limits) && merged.cells() <= most_cells {
+                *request = merged;
+                return Some(index);
+            }
+        }
+        if self.requests.len() >= most_requests {
+            return None;
+        }
+        self.requests.push(piece.clone());
+        Some(self.requests.len() - 1)
+    }
+}
+
+/// The pieces that ask for `reporter`'s `partners` × `commodities` in
+/// `period` within `limits`, each at most `most_cells` cells: named partners
+/// in chunks, or every partner (`all`, one code for any number of them)
+/// when that takes fewer requests, commodities in chunks.
+pub fn pieces(
+    reporter: ReporterCode,
+    period: &Period,
+    partners: &[PartnerCode],
+    commodities: &[String],
+    limits: &Limits,
+    most_cells: u64,
+) -> Vec<PlannedRequest> {
+    let most_cells = most_cells.max(1);
+    let chunk = |items: usize, per: usize| items.div_ceil(per.max(1));
+    // Every partner: commodities as many as the cells allow.
+    let all_commodities = (most_cells / ALL_PARTNER_CELLS) as usize;
+    let all_count = (all_commodities > 0)
+        .then(|| chunk(commodities.len(), all_commodities.min(limits.commodities)));
+    // Named partners: as many commodities a request as the cells allow
+    // with a full chunk of partners, then as many partners as fit.
+    let partner_chunk = partners.len().clamp(1, limits.partners);
+    let commodity_chunk =
+        ((most_cells / partner_chunk as u64).max(1) as usize).min(limits.commodities);
+    let partner_chunk = ((most_cells / commodity_chunk as u64).max(1) as usize).min(partner_chunk);
+    let named_count =
+        chunk(partners.len(), partner_chunk) * chunk(commodities.len(), commodity_chunk);
+    let (partner_lists, commodity_chunk): (Vec<Vec<PartnerCode>>, usize) = match all_count {
+        Some(count) if count < named_count || partners.contains(&PartnerCode::All) => (
+            vec![vec![PartnerCode::All]],
+            all_commodities.min(limits.commodities),
+        ),
+        _ => (
+            partners.chunks(partner_chunk).map(<[_]>::to_vec).collect(),
+            commodity_chunk,
+        ),
+    };
+    let mut pieces = Vec::new();
+    for partners in &partner_lists {
+        for commodities in commodities.chunks(commodity_chunk.max(1)) {
+            pieces.push(PlannedRequest {
+                reporters: vec![reporter],
+                partners: partners.clone(),
+                periods: vec![period.clone()],
+                commodities: commodities.to_vec(),
+            });
+        }
+    }
+    pieces
+}
+
 /// The lower bound for a cross product of `reporters` × `periods` ×
 /// `partners` within `limits` (one commodity chunk).
 pub fn lower_bound(reporters: usize, periods: usize, partners: usize, limits: &Limits) -> usize {
@@ -336,6 +470,81 @@ mod tests {
             plan(&cross(200, 12, 1), &["TOTAL".into()], &Limits::V1).len(),
             2
         );
+    }
+
+    /// Pieces keep the limits and the cell bound; every partner replaces
+    /// named ones only when it takes fewer requests; pieces that fit share a
+    /// request, and a bound on requests is kept.
+    #[test]
+    fn pieces_and_packing_keep_limits_cells_and_the_bound() {
+        let partners: Vec<PartnerCode> = (1..=12).map(PartnerCode::Area).collect();
+        let codes: Vec<String> = (0..30).map(|c| format!("{c:06}")).collect();
+        let legacy = pieces(
+            ReporterCode(842),
+            &year(2020),
+            &partners,
+            &codes,
+            &Limits::LEGACY,
+            20_000,
+        );
+        // 12 partners are 3 legacy chunks: `all` is one.
+        assert!(legacy.iter().all(|p| p.partners == [PartnerCode::All]));
+        assert_eq!(legacy.len(), 2, "30 codes in chunks of 20");
+        let v1 = pieces(
+            ReporterCode(842),
+            &year(2020),
+            &partners,
+            &codes,
+            &Limits::V1,
+            20_000,
+        );
+        assert_eq!(v1.len(), 1);
+        assert_eq!(v1[0].partners.len(), 12);
+        let preview = pieces(
+            ReporterCode(842),
+            &year(2020),
+            &partners,
+            &codes,
+            &Limits::V1,
+            500,
+        );
+        assert!(preview
+            .iter()
+            .all(|p| p.cells() <= 500 && p.within(&Limits::V1)));
+        assert_eq!(
+            preview
+                .iter()
+                .map(|p| p.partners.len() * p.commodities.len())
+                .sum::<usize>(),
+            360
+        );
+        // Four reporters with the same question share one request.
+        let mut packing = Packing::default();
+        for reporter in [842, 156, 276, 392] {
+            for piece in pieces(
+                ReporterCode(reporter),
+                &year(2020),
+                &partners[..3],
+                &codes[..5],
+                &Limits::LEGACY,
+                20_000,
+            ) {
+                assert_eq!(packing.place(&piece, &Limits::LEGACY, 20_000, 10), Some(0));
+            }
+        }
+        assert_eq!(packing.requests.len(), 1);
+        assert_eq!(packing.requests[0].reporters.len(), 4);
+        // No room past the bound.
+        let other = pieces(
+            ReporterCode(250),
+            &year(2021),
+            &partners,
+            &codes,
+            &Limits::LEGACY,
+            20_000,
+        );
+        let mut bounded = packing.clone();
+        assert_eq!(bounded.place(&other[0], &Limits::LEGACY, 100, 1), None);
     }
 
     #[test]

@@ -96,6 +96,128 @@ impl Intervention {
     }
 }
 
+/// The trade flow an intervention affects, as GTA's `affected_flow` filter
+/// names it (value mappings: 1 inward, 2 outward, 3 outward subsidy). GTA's
+/// records do not carry it: [`Intervention::derived_flow`] derives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AffectedFlowKind {
+    /// Imports into the implementer (tariffs, trade defence, import
+    /// restrictions, domestic subsidies to import-competing firms).
+    Inward,
+    /// The implementer's exports (export bans, taxes, quotas, licences).
+    Outward,
+    /// The implementer's subsidised exports competing in third markets
+    /// (export subsidies and incentives, trade finance).
+    OutwardSubsidy,
+}
+
+impl AffectedFlowKind {
+    /// GTA's id of the flow (`affected_flow`).
+    pub fn gta_id(self) -> u16 {
+        match self {
+            Self::Inward => 1,
+            Self::Outward => 2,
+            Self::OutwardSubsidy => 3,
+        }
+    }
+}
+
+/// Intervention types that restrict or tax the implementer's exports.
+const OUTWARD_TYPES: &[&str] = &[
+    "Export ban",
+    "Export tax",
+    "Export quota",
+    "Export tariff quota",
+    "Export licensing requirement",
+    "Export-related non-tariff measure, nes",
+    "Local supply requirement for exports",
+    "Voluntary export-restraint arrangements",
+    "Voluntary export-price restraints",
+    "Export price benchmark",
+];
+
+/// Intervention types that subsidise the implementer's exports.
+const OUTWARD_SUBSIDY_TYPES: &[&str] = &[
+    "Export subsidy",
+    "Tax-based export incentive",
+    "Other export incentive",
+    "Trade finance",
+    "Financial assistance in foreign market",
+];
+
+/// How [`derived_flow`] decided.
+pub const FLOW_FROM_TYPE: &str = "derived from the intervention type";
+
+/// The flow an intervention of this type (GTA's label) and MAST chapter
+/// affects, and how that was decided. By type: export restrictions and
+/// taxes are outward, export subsidies, incentives and trade finance are
+/// outward subsidies, every other type (tariffs, trade defence, import
+/// licensing, SPS/TBT, procurement, localisation, domestic subsidies) is
+/// inward, as GTA files them; a type label this table does not know is read
+/// by its words ("export" and a subsidy word: outward subsidy; "export":
+/// outward), and without a type, MAST chapter P ("Export-related measures")
+/// is outward.
+pub fn derived_flow(
+    intervention_type: Option<&str>,
+    mast_chapter: Option<&str>,
+) -> (AffectedFlowKind, &'static str) {
+    let is =
+        |list: &[&str], label: &str| list.iter().any(|known| known.eq_ignore_ascii_case(label));
+    if let Some(label) = intervention_type
+        .map(str::trim)
+        .filter(|label| !label.is_empty())
+    {
+        if is(OUTWARD_SUBSIDY_TYPES, label) {
+            return (AffectedFlowKind::OutwardSubsidy, FLOW_FROM_TYPE);
+        }
+        if is(OUTWARD_TYPES, label) {
+            return (AffectedFlowKind::Outward, FLOW_FROM_TYPE);
+        }
+        let lower = label.to_ascii_lowercase();
+        if lower.contains("export") {
+            let subsidy = [
+                "subsid",
+                "incentive",
+                "financ",
+                "credit",
+                "insurance",
+                "guarantee",
+            ]
+            .iter()
+            .any(|word| lower.contains(word));
+            return (
+                if subsidy {
+                    AffectedFlowKind::OutwardSubsidy
+                } else {
+                    AffectedFlowKind::Outward
+                },
+                "derived from the words of the intervention type",
+            );
+        }
+        return (AffectedFlowKind::Inward, FLOW_FROM_TYPE);
+    }
+    match mast_chapter.map(str::trim) {
+        Some(chapter) if chapter.starts_with("P:") || chapter.starts_with("P ") => (
+            AffectedFlowKind::Outward,
+            "derived from the MAST chapter (P, export-related measures); the record has no type",
+        ),
+        _ => (
+            AffectedFlowKind::Inward,
+            "assumed inward: the record has neither an intervention type nor an export-related MAST chapter",
+        ),
+    }
+}
+
+impl Intervention {
+    /// The flow this intervention affects ([`derived_flow`]).
+    pub fn derived_flow(&self) -> (AffectedFlowKind, &'static str) {
+        derived_flow(
+            self.intervention_type.as_deref(),
+            self.mast_chapter.as_deref(),
+        )
+    }
+}
+
 /// A jurisdiction as GTA records name it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct JurisdictionRef {
@@ -476,6 +598,46 @@ mod tests {
         );
         assert_eq!(intervention.is_in_force, Some(true));
         assert!(intervention.implemented_by(840));
+    }
+
+    /// The flow GTA's records do not carry, derived from the type: export
+    /// restrictions are outward, export support an outward subsidy, the
+    /// rest inward; unknown labels by their words; no type, by MAST chapter.
+    #[test]
+    fn the_affected_flow_is_derived_from_the_type() {
+        use AffectedFlowKind::{Inward, Outward, OutwardSubsidy};
+        for (kind, chapter, expected) in [
+            (Some("Import tariff"), None, Inward),
+            (
+                Some("Financial grant"),
+                Some("L: Subsidies (excl. export subsidies)"),
+                Inward,
+            ),
+            (
+                Some("Export licensing requirement"),
+                Some("P: Export-related measures (incl. subsidies)"),
+                Outward,
+            ),
+            (Some("EXPORT BAN"), None, Outward),
+            (Some("Tax-based export incentive"), None, OutwardSubsidy),
+            (Some("Trade finance"), None, OutwardSubsidy),
+            (Some("Export credit insurance"), None, OutwardSubsidy),
+            (Some("Export restriction, nes"), None, Outward),
+            (Some("Lending support"), None, Inward),
+            (
+                None,
+                Some("P: Export-related measures (incl. subsidies)"),
+                Outward,
+            ),
+            (None, None, Inward),
+        ] {
+            assert_eq!(
+                derived_flow(kind, chapter).0,
+                expected,
+                "{kind:?} {chapter:?}"
+            );
+        }
+        assert_eq!(OutwardSubsidy.gta_id(), 3);
     }
 
     #[test]

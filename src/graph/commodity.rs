@@ -1,0 +1,367 @@
+//! Products, the graph's second join: `Commodity` nodes from Comtrade's
+//! classification reference lists (HS by default), `commodity` and
+//! `commodities`, and the links from a commodity to its flows and to the
+//! GTA interventions that name it.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, SimpleObject};
+
+use super::context::{operation, sources};
+use super::intervention::{
+    intervention_query, page_bounds, InterventionFilter, InterventionOrder, InterventionPage,
+    MAX_JURISDICTION_LIMIT,
+};
+use super::trade_flow::{
+    load_flows, reporter_codes, FlowArguments, Frequency, TradeFlow, TradeFlowDirection,
+};
+use crate::error::{Error, GraphqlResult};
+use crate::sources::comtrade::commodities::{CommodityList, CommodityRecord, CommoditySearch};
+
+/// The classification a commodity argument means when none is given.
+pub const DEFAULT_CLASSIFICATION: &str = "HS";
+
+/// Largest `limit` of `commodities`.
+pub const MAX_COMMODITY_LIMIT: i32 = 1000;
+
+/// The reference list of `classification`, loaded once a day for every
+/// operation (one Comtrade request when it is not in memory), through the
+/// operation's batch.
+pub(super) async fn commodity_list(
+    ctx: &Context<'_>,
+    classification: &str,
+) -> async_graphql::Result<Arc<CommodityList>> {
+    let classification = classification.trim().to_ascii_uppercase();
+    operation(ctx)?
+        .references
+        .load_one(classification.clone())
+        .await
+        .graphql()?
+        .ok_or_else(|| Error::bad_input(format!("no reference list for {classification}")))
+        .graphql()
+}
+
+/// The node of `code` in the HS list, if the list has it.
+pub(super) async fn hs_commodity(
+    ctx: &Context<'_>,
+    code: &str,
+) -> async_graphql::Result<Option<Commodity>> {
+    let list = commodity_list(ctx, DEFAULT_CLASSIFICATION).await?;
+    Ok(Commodity::find(&list, code))
+}
+
+/// A code of a classification: an HS chapter, heading or subheading (or a
+/// SITC, BEC or EBOPS code), as Comtrade's reference list has it.
+#[derive(Clone)]
+pub struct Commodity {
+    list: Arc<CommodityList>,
+    position: usize,
+}
+
+impl Commodity {
+    /// The node of `code` in `list`.
+    pub(super) fn find(list: &Arc<CommodityList>, code: &str) -> Option<Self> {
+        let position = list.position(code)?;
+        Some(Self {
+            list: list.clone(),
+            position,
+        })
+    }
+
+    fn of(list: &Arc<CommodityList>, record: &CommodityRecord) -> Option<Self> {
+        Self::find(list, &record.code)
+    }
+
+    pub(super) fn record(&self) -> &CommodityRecord {
+        &self.list.records()[self.position]
+    }
+}
+
+/// A code of a classification (HS by default): an HS chapter ("87"),
+/// heading ("8704") or subheading ("870431"), or the total ("TOTAL"), as
+/// Comtrade's reference list has it, with the flows Comtrade publishes in
+/// it and the GTA interventions that name it.
+#[Object]
+impl Commodity {
+    /// The code: "TOTAL", "87", "8704", "870431".
+    async fn code(&self) -> &str {
+        &self.record().code
+    }
+    /// The classification the code belongs to ("HS": the combined list of
+    /// every HS vintage, as Comtrade reports).
+    async fn classification(&self) -> &str {
+        &self.record().classification
+    }
+    /// What the code covers, readable on its own: a subheading whose text
+    /// repeats its heading only in part ("Horses :-- Other") comes after its
+    /// heading's description ("Horses, asses, mules and hinnies; live -
+    /// Horses: Other").
+    async fn description(&self) -> &str {
+        &self.record().description
+    }
+    /// Comtrade's own text, without the code in front.
+    async fn comtrade_text(&self) -> &str {
+        &self.record().text
+    }
+    /// 0 for the total; for HS 2 (chapter), 4 (heading) or 6 (subheading).
+    async fn level(&self) -> i32 {
+        i32::from(self.record().level)
+    }
+    /// Whether no code is below it.
+    async fn is_leaf(&self) -> bool {
+        self.record().is_leaf
+    }
+    /// The unit Comtrade reports quantities in for this code ("kg", "u" for
+    /// units, "l", "m²"); null above subheadings.
+    async fn quantity_unit(&self) -> Option<&str> {
+        self.record().quantity_unit.as_deref()
+    }
+    /// The code above it (a heading's chapter, a chapter's total); null for
+    /// the total.
+    async fn parent(&self) -> Option<Commodity> {
+        let parent = self.list.parent(self.record())?;
+        Commodity::of(&self.list, parent)
+    }
+    /// The codes directly below it, in code order.
+    async fn children(&self) -> Vec<Commodity> {
+        self.list
+            .children(&self.record().code)
+            .into_iter()
+            .filter_map(|child| Commodity::of(&self.list, child))
+            .collect()
+    }
+    /// The flows Comtrade's reporters publish in this commodity (the code
+    /// asked in its classification). Arguments as on `Query.tradeFlows`;
+    /// partners default to World. All fields of an operation with the same
+    /// arguments are planned together.
+    #[allow(clippy::too_many_arguments)]
+    async fn trade_flows(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Reporting jurisdictions, as ISO3, ISO2, names or Comtrade codes.")]
+        reporters: Vec<String>,
+        #[graphql(
+            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total); default: the world total."
+        )]
+        partners: Option<Vec<String>>,
+        #[graphql(desc = "Periods: years (\"2022\"), or months (\"202203\") for monthly data.")]
+        periods: Vec<String>,
+        #[graphql(
+            desc = "Export, import, re-export or re-import (default: exports, imports, re-exports and re-imports)."
+        )]
+        flow: Option<TradeFlowDirection>,
+        #[graphql(desc = "Annual or monthly data (default: annual).")] frequency: Option<Frequency>,
+    ) -> Option<async_graphql::Result<Vec<TradeFlow>>> {
+        let flows = async {
+            let dialect = sources(ctx)?.comtrade_dialect();
+            let record = self.record();
+            let arguments = FlowArguments::parse(
+                dialect,
+                partners.as_deref(),
+                &periods,
+                flow,
+                Some(std::slice::from_ref(&record.code)),
+                frequency,
+                Some(&record.classification),
+                None,
+            )
+            .graphql()?;
+            let reporters = reporter_codes(dialect, &reporters).graphql()?;
+            load_flows(ctx, &reporters, &arguments).await
+        };
+        Some(flows.await)
+    }
+    /// The GTA interventions that name this commodity among their affected
+    /// products (GTA's `affected_products` filter with the HS subheadings at
+    /// or below it; HS only). Filters and order as on `Query.interventions`,
+    /// `affectedProducts` aside.
+    async fn interventions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "GTA's filters, typed, besides the products (set by the commodity).")]
+        filter: Option<InterventionFilter>,
+        #[graphql(desc = "The order of the results (default: newest announcement first).")]
+        order_by: Option<Vec<InterventionOrder>>,
+        #[graphql(desc = "Most items to return (default 20, at most 1000).")] limit: Option<i32>,
+        #[graphql(desc = "Items to skip before the first returned (0: from the start).")]
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<InterventionPage>> {
+        let page = async {
+            let (limit, offset) = page_bounds(limit, offset, MAX_JURISDICTION_LIMIT).graphql()?;
+            if filter.as_ref().is_some_and(|f| {
+                f.affected_products.is_some() || f.keep_affected_products.is_some()
+            }) {
+                return Err(Error::bad_input(
+                    "filter.affectedProducts is set by the commodity itself here; use the top-level interventions query to filter by other products",
+                ))
+                .graphql();
+            }
+            let products = self.hs_subheadings().graphql()?;
+            let mut query =
+                intervention_query(filter.as_ref(), None, order_by.as_deref()).graphql()?;
+            query.request_data.affected_products = Some(products);
+            let gta = &sources(ctx)?.gta;
+            gta.check(&query).graphql()?;
+            let page = gta
+                .fetch(
+                    &query,
+                    u64::from(limit),
+                    u64::from(offset),
+                    &operation(ctx)?.usage,
+                )
+                .await
+                .graphql()?;
+            Ok(page.into())
+        };
+        Some(page.await)
+    }
+}
+
+/// Most HS subheadings one `Commodity.interventions` sends GTA: a chapter
+/// (chapter 84 has the most, a few hundred across vintages).
+const MOST_PRODUCT_CODES: usize = 1000;
+
+impl Commodity {
+    /// The HS subheadings at or below this code, as GTA's product filter
+    /// takes them.
+    fn hs_subheadings(&self) -> Result<Vec<u32>, Error> {
+        let record = self.record();
+        let hs = record.classification == "HS"
+            || (record.classification.len() == 2 && record.classification.starts_with('H'));
+        if !hs {
+            return Err(Error::bad_input(format!(
+                "GTA names products by HS code: {} {} is not one",
+                record.classification, record.code
+            )));
+        }
+        let codes: Vec<u32> = self
+            .list
+            .leaves(&record.code)
+            .iter()
+            .filter(|leaf| leaf.level == 6)
+            .filter_map(|leaf| leaf.code.parse().ok())
+            .collect();
+        if codes.is_empty() {
+            return Err(Error::bad_input(format!(
+                "{} has no HS subheadings below it",
+                record.code
+            )));
+        }
+        if codes.len() > MOST_PRODUCT_CODES {
+            return Err(Error::bad_input(format!(
+                "{} covers {} subheadings, more than the {MOST_PRODUCT_CODES} one GTA search takes: ask for a chapter, heading or subheading",
+                record.code,
+                codes.len()
+            )));
+        }
+        Ok(codes)
+    }
+}
+
+/// A page of commodities.
+#[derive(SimpleObject)]
+pub struct CommodityPage {
+    /// The codes of this page, in code order.
+    pub items: Vec<Commodity>,
+    /// How many codes match in all.
+    pub total_count: i64,
+}
+
+/// The commodity queries.
+#[derive(Default)]
+pub struct CommodityQueries;
+
+#[Object]
+impl CommodityQueries {
+    /// One code of a classification ("870431", "8704", "87", "TOTAL"; dots
+    /// are read as tariff schedules write them, "8704.31"), or null when the
+    /// list has no such code. The list is Comtrade's reference file, loaded
+    /// once a day.
+    async fn commodity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The code, e.g. \"870431\".")] code: String,
+        #[graphql(
+            desc = "The classification (default HS, the combined HS list; also H0..H6, SITC S1..S4, BEC, EBOPS where Comtrade publishes a list)."
+        )]
+        classification: Option<String>,
+    ) -> Option<async_graphql::Result<Option<Commodity>>> {
+        let found = async {
+            let list = commodity_list(
+                ctx,
+                classification.as_deref().unwrap_or(DEFAULT_CLASSIFICATION),
+            )
+            .await?;
+            Ok(Commodity::find(&list, &code))
+        };
+        Some(found.await)
+    }
+
+    /// Searches a classification's codes: `search` matches words of the
+    /// description (any case, accents folded, a word's beginning: "horse"
+    /// finds "Horses") and, written in digits, code prefixes ("8704"); every
+    /// word must match. `codes` keeps exactly those codes, `level` one level
+    /// (2 chapters, 4 headings, 6 subheadings). In code order.
+    #[allow(clippy::too_many_arguments)]
+    async fn commodities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Words of the description and code prefixes, e.g. \"horses\", \"8704\", \"frozen fish 03\"."
+        )]
+        search: Option<String>,
+        #[graphql(desc = "Exactly these codes.")] codes: Option<Vec<String>>,
+        #[graphql(desc = "Only codes of this level: 2, 4 or 6 for HS (0 the total).")]
+        level: Option<i32>,
+        #[graphql(desc = "The classification (default HS).")] classification: Option<String>,
+        #[graphql(desc = "Most items to return (default 20, at most 1000).")] limit: Option<i32>,
+        #[graphql(desc = "Items to skip before the first returned (0: from the start).")]
+        offset: Option<i32>,
+    ) -> Option<async_graphql::Result<CommodityPage>> {
+        let page = async {
+            let (limit, offset) = page_bounds(limit, offset, MAX_COMMODITY_LIMIT).graphql()?;
+            if search.as_deref().is_some_and(|text| text.trim().is_empty()) {
+                return Err(Error::bad_input(
+                    "search is empty: leave it out to list every code",
+                ))
+                .graphql();
+            }
+            if codes.as_ref().is_some_and(Vec::is_empty) {
+                return Err(Error::bad_input(
+                    "codes is an empty list: leave it out to not filter by it",
+                ))
+                .graphql();
+            }
+            let level = level
+                .map(|level| {
+                    u8::try_from(level)
+                        .map_err(|_| Error::bad_input(format!("level must be 0 to 6, got {level}")))
+                })
+                .transpose()
+                .graphql()?;
+            let list = commodity_list(
+                ctx,
+                classification.as_deref().unwrap_or(DEFAULT_CLASSIFICATION),
+            )
+            .await?;
+            let matches = list.search(
+                &CommoditySearch {
+                    search,
+                    codes,
+                    level,
+                },
+                limit as usize,
+                offset as usize,
+            );
+            Ok(CommodityPage {
+                total_count: matches.total as i64,
+                items: matches
+                    .items
+                    .into_iter()
+                    .filter_map(|record| Commodity::of(&list, record))
+                    .collect(),
+            })
+        };
+        Some(page.await)
+    }
+}

@@ -1,0 +1,371 @@
+//! `Jurisdiction.tradeProfile`: a jurisdiction's trade in one year and flow,
+//! its top partners and top products, for country pages and charts. Two
+//! Comtrade shapes per jurisdiction (every partner's total; the world's
+//! trade by HS code at the chosen level), through the operation's Comtrade
+//! loader: every jurisdiction of an operation is in the same two plans.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, Context, SimpleObject};
+
+use super::commodity::{hs_commodity, Commodity};
+use super::context::{operation, sources};
+use super::jurisdiction::Jurisdiction;
+use super::trade_flow::TradeFlowDirection;
+use crate::countries::{self, AreaRole, ComtradeDialect, ComtradeReporter, ReporterCode};
+use crate::error::{Error, GraphqlResult};
+use crate::sources::comtrade::{
+    FlowCode, FlowShape, Frequency, PartnerCode, Period, TradeFlowKey, TradeType,
+};
+
+/// Default and largest `limit` of a profile's partners and products.
+pub const DEFAULT_PROFILE_LIMIT: i32 = 10;
+pub const MAX_PROFILE_LIMIT: i32 = 250;
+
+/// The commodity code that asks for every code of an HS level in `dialect`:
+/// the legacy API's aggregates; on v1, whose lists have none, the chapters
+/// (AG2, translated) or every code (`ALL`, filtered to the level).
+pub fn level_code(dialect: ComtradeDialect, level: u8) -> &'static str {
+    match (dialect, level) {
+        (_, 2) => "AG2",
+        (ComtradeDialect::Legacy, 4) => "AG4",
+        (ComtradeDialect::Legacy, _) => "AG6",
+        (ComtradeDialect::V1, _) => "ALL",
+    }
+}
+
+/// One partner of a profile.
+#[derive(SimpleObject)]
+pub struct ProfilePartner {
+    /// The partner jurisdiction; null for areas that are none (Comtrade's
+    /// "nes" areas, bunkers, free zones).
+    pub jurisdiction: Option<Jurisdiction>,
+    /// Comtrade's partner code.
+    pub partner_code: i32,
+    /// The partner as Comtrade names it.
+    pub partner_name: Option<String>,
+    /// US dollars.
+    pub value: f64,
+    /// Its share of the total (0 to 1).
+    pub share: Option<f64>,
+}
+
+/// One product of a profile.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProfileProduct {
+    /// The HS code at the profile's level ("87", "8703", "870323").
+    pub code: String,
+    /// Comtrade's description of the code in the rows.
+    pub description: Option<String>,
+    /// US dollars, with the world.
+    pub value: f64,
+    /// Its share of the total (0 to 1).
+    pub share: Option<f64>,
+}
+
+#[ComplexObject]
+impl ProfileProduct {
+    /// The code as a node of the HS list (null when the list lacks it).
+    async fn commodity(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Option<async_graphql::Result<Option<Commodity>>> {
+        Some(hs_commodity(ctx, &self.code).await)
+    }
+}
+
+/// A jurisdiction's trade in one year and flow, as it reports it to UN
+/// Comtrade: its total with the world, its top partners and its top
+/// products at an HS level.
+#[derive(SimpleObject)]
+pub struct TradeProfile {
+    /// The year.
+    pub year: i32,
+    /// The flow, from the jurisdiction's side.
+    pub flow: TradeFlowDirection,
+    /// Its trade with the world, US dollars (null when it did not report
+    /// the year).
+    pub total: Option<f64>,
+    /// The HS level of `products` (2 chapters, 4 headings, 6 subheadings).
+    pub product_level: i32,
+    /// The largest partners, largest first.
+    pub partners: Vec<ProfilePartner>,
+    /// The largest products at `productLevel`, largest first.
+    pub products: Vec<ProfileProduct>,
+    /// The Comtrade reporter codes the profile is of.
+    pub reporter_codes: Vec<i32>,
+}
+
+fn share(value: f64, total: Option<f64>) -> Option<f64> {
+    total
+        .filter(|total| *total > 0.0)
+        .map(|total| value / total)
+}
+
+impl Jurisdiction {
+    /// The reporter codes this jurisdiction's trade is published under in
+    /// `year`; `None` when Comtrade publishes none.
+    fn profile_reporters(
+        &self,
+        dialect: ComtradeDialect,
+        year: u16,
+    ) -> Result<Option<Vec<ReporterCode>>, Error> {
+        match self {
+            Jurisdiction::Known(country) => match country.comtrade(dialect) {
+                ComtradeReporter::Absent => Ok(None),
+                _ => country
+                    .comtrade_codes_in(dialect, AreaRole::Reporter, year)
+                    .map(Some)
+                    .map_err(|refused| Error::bad_input(refused.message)),
+            },
+            Jurisdiction::Unlisted { id, .. } if *id == countries::EUROPEAN_UNION.gta_id => {
+                Ok(Some(vec![ReporterCode(
+                    countries::EUROPEAN_UNION.comtrade_reporter,
+                )]))
+            }
+            Jurisdiction::Unlisted { .. } => Ok(None),
+        }
+    }
+
+    /// The trade profile; `None` when Comtrade has no reporter for it.
+    pub(super) async fn load_trade_profile(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        flow: Option<TradeFlowDirection>,
+        limit: Option<i32>,
+        product_level: Option<i32>,
+    ) -> async_graphql::Result<Option<TradeProfile>> {
+        let dialect = sources(ctx)?.comtrade_dialect();
+        let flow = flow.unwrap_or(TradeFlowDirection::Export);
+        let limit = limit.unwrap_or(DEFAULT_PROFILE_LIMIT);
+        if !(0..=MAX_PROFILE_LIMIT).contains(&limit) {
+            return Err(Error::bad_input(format!(
+                "limit must be between 0 and {MAX_PROFILE_LIMIT}, got {limit}"
+            )))
+            .graphql();
+        }
+        let level = match product_level.unwrap_or(2) {
+            level @ (2 | 4 | 6) => level as u8,
+            other => {
+                return Err(Error::bad_input(format!(
+                    "productLevel is 2 (chapters), 4 (headings) or 6 (subheadings), got {other}"
+                )))
+                .graphql()
+            }
+        };
+        let period = Period::parse(&year.to_string(), Frequency::Annual, dialect).graphql()?;
+        let Some(calendar_year) = period.year() else {
+            return Ok(None);
+        };
+        let Some(reporters) = self.profile_reporters(dialect, calendar_year).graphql()? else {
+            return Ok(None);
+        };
+        let flow_code: FlowCode = flow.into();
+        let shape = |code: &str| {
+            FlowShape::new(
+                dialect,
+                TradeType::Goods,
+                Frequency::Annual,
+                Some("HS"),
+                Some(flow_code),
+                &[code.to_owned()],
+            )
+            .map(Arc::new)
+        };
+        let totals = shape("TOTAL").graphql()?;
+        let by_code = shape(level_code(dialect, level)).graphql()?;
+        let mut keys = Vec::new();
+        for reporter in &reporters {
+            keys.push(TradeFlowKey {
+                reporter: *reporter,
+                partner: PartnerCode::All,
+                period: period.clone(),
+                shape: totals.clone(),
+            });
+            keys.push(TradeFlowKey {
+                reporter: *reporter,
+                partner: PartnerCode::WORLD,
+                period: period.clone(),
+                shape: by_code.clone(),
+            });
+        }
+        let loaded = operation(ctx)?
+            .comtrade
+            .load_many(keys.iter().cloned())
+            .await
+            .graphql()?;
+        let mut total: Option<f64> = None;
+        let mut partners: HashMap<u16, (f64, Option<String>)> = HashMap::new();
+        let mut products: HashMap<String, (f64, Option<String>)> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for key in &keys {
+            for record in loaded.get(key).into_iter().flatten() {
+                if !seen.insert(record.identity()) || !key.period.matches(&record.period) {
+                    continue;
+                }
+                let Some(value) = record.value_usd else {
+                    continue;
+                };
+                if Arc::ptr_eq(&key.shape, &totals) {
+                    if record.commodity_code != "TOTAL" {
+                        continue;
+                    }
+                    if record.partner_code == 0 {
+                        total = Some(total.unwrap_or(0.0) + value);
+                    } else {
+                        let entry = partners
+                            .entry(record.partner_code)
+                            .or_insert((0.0, record.partner_name.clone()));
+                        entry.0 += value;
+                    }
+                } else {
+                    let code_level = record
+                        .aggregation_level
+                        .unwrap_or(record.commodity_code.len() as u8);
+                    if record.partner_code != 0
+                        || record.commodity_code == "TOTAL"
+                        || code_level != level
+                        || record.commodity_code.len() != usize::from(level)
+                    {
+                        continue;
+                    }
+                    let entry = products
+                        .entry(record.commodity_code.clone())
+                        .or_insert((0.0, record.commodity.clone()));
+                    entry.0 += value;
+                }
+            }
+        }
+        let mut partners: Vec<ProfilePartner> = partners
+            .into_iter()
+            .map(|(code, (value, name))| ProfilePartner {
+                jurisdiction: countries::by_comtrade_partner(dialect, ReporterCode(code))
+                    .filter(|_| !countries::is_union_code(ReporterCode(code)))
+                    .map(Jurisdiction::Known),
+                partner_code: i32::from(code),
+                partner_name: name,
+                value,
+                share: share(value, total),
+            })
+            .collect();
+        partners.sort_by(|a, b| {
+            b.value
+                .total_cmp(&a.value)
+                .then(a.partner_code.cmp(&b.partner_code))
+        });
+        partners.truncate(limit as usize);
+        let mut products: Vec<ProfileProduct> = products
+            .into_iter()
+            .map(|(code, (value, description))| ProfileProduct {
+                share: share(value, total),
+                code,
+                description,
+                value,
+            })
+            .collect();
+        products.sort_by(|a, b| b.value.total_cmp(&a.value).then(a.code.cmp(&b.code)));
+        products.truncate(limit as usize);
+        Ok(Some(TradeProfile {
+            year,
+            flow,
+            total,
+            product_level: i32::from(level),
+            partners,
+            products,
+            reporter_codes: reporters.iter().map(|code| i32::from(code.0)).collect(),
+        }))
+    }
+}
+
+/// A profile field's arguments as the cost step sees them: the period, the
+/// two shapes and the level; `None` when they do not parse (the field then
+/// fails without a request).
+fn profile_shapes(
+    dialect: ComtradeDialect,
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<(Period, FlowShape, FlowShape)> {
+    use async_graphql::InputType;
+    let year = arguments.int("year")?;
+    let period = Period::parse(&year.to_string(), Frequency::Annual, dialect).ok()?;
+    let flow: TradeFlowDirection = arguments
+        .get("flow")
+        .and_then(|value| TradeFlowDirection::parse(Some(value.clone())).ok())
+        .unwrap_or(TradeFlowDirection::Export);
+    let level = match arguments.int("productLevel").unwrap_or(2) {
+        level @ (2 | 4 | 6) => level as u8,
+        _ => return None,
+    };
+    let shape = |code: &str| {
+        FlowShape::new(
+            dialect,
+            TradeType::Goods,
+            Frequency::Annual,
+            Some("HS"),
+            Some(flow.into()),
+            &[code.to_owned()],
+        )
+        .ok()
+    };
+    Some((period, shape("TOTAL")?, shape(level_code(dialect, level))?))
+}
+
+/// The requests the profiles of `reporters` take: the planner's plans of
+/// their two shapes. `None` when the arguments do not parse.
+pub(crate) fn planned_profile_requests(
+    dialect: ComtradeDialect,
+    reporters: &[&'static countries::Country],
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<u64> {
+    use crate::sources::comtrade::client::limits_for;
+    use crate::sources::comtrade::planner::plan;
+    let (period, totals, by_code) = profile_shapes(dialect, arguments)?;
+    let year = period.year()?;
+    let mut all = Vec::new();
+    let mut world = Vec::new();
+    for country in reporters {
+        if country.comtrade(dialect).code().is_none() {
+            continue;
+        }
+        let Ok(codes) = country.comtrade_codes_in(dialect, AreaRole::Reporter, year) else {
+            continue;
+        };
+        for code in codes {
+            all.push((code, PartnerCode::All, period.clone()));
+            world.push((code, PartnerCode::WORLD, period.clone()));
+        }
+    }
+    Some(
+        (plan(&all, &totals.commodities, &limits_for(dialect, &totals)).len()
+            + plan(&world, &by_code.commodities, &limits_for(dialect, &by_code)).len())
+            as u64,
+    )
+}
+
+/// For parents the estimate cannot name: reporters a request (the smaller
+/// of the two shapes'), the requests per packed set of reporters, how many
+/// jurisdictions go out under more than one code that year, and what each
+/// of them can add. `None` when the arguments do not parse.
+pub(crate) fn profile_packing(
+    dialect: ComtradeDialect,
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<(u64, u64, u64, u64)> {
+    use crate::sources::comtrade::client::limits_for;
+    let (period, totals, by_code) = profile_shapes(dialect, arguments)?;
+    let year = period.year()?;
+    let (a, b) = (limits_for(dialect, &totals), limits_for(dialect, &by_code));
+    let per_request = a.reporters.min(b.reporters) as u64;
+    let times = 1 + by_code.commodities.len().div_ceil(b.commodities.max(1)) as u64;
+    let changing = countries::all()
+        .iter()
+        .chain(countries::beyond_gta())
+        .filter(|country| {
+            country
+                .comtrade_codes_in(dialect, AreaRole::Reporter, year)
+                .is_ok_and(|codes| codes.len() > 1)
+        })
+        .count() as u64;
+    Some((per_request, times, changing, times))
+}

@@ -1,0 +1,665 @@
+//! Comtrade's classification reference lists: every code of a classification
+//! (HS, its vintages H0..H6, SITC, BEC, EBOPS), its text, parent and level.
+//!
+//! Where they are (no key needed):
+//! - **v1**: `GET /files/v1/app/reference/{cl}.json`, `{more,
+//!   minimumInputLength, classCode, className, results: [{id, text, parent,
+//!   isLeaf, aggrLevel, standardUnitAbbr}]}` (`HS.json` is 8,262 codes: the
+//!   total, 98 chapters, 1,266 headings, 6,897 subheadings of every vintage);
+//! - **legacy** (seed 004: "full classification code list in JSON, formatted
+//!   for select2.js"): `GET /Data/cache/classification{cl}.json`, `{more,
+//!   results: [{id, text, parent}]}`, which starts with the query shortcuts
+//!   `ALL`, `AG2`, `AG4`, `AG6` (dropped here: they are not codes).
+//!
+//! A text starts with its code ("0101 - Horses, asses, mules and hinnies;
+//! live"); a subheading's text can repeat its heading only in part ("010119 -
+//! Horses :-- Other", "010110 - -  Pure-bred breeding animals"), so each
+//! code also gets a `description` that reads on its own: such a text is put
+//! after its parent's description. Search folds case and accents and matches
+//! words by their beginning, and digits by code prefix.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::countries::ComtradeDialect;
+use crate::error::Error;
+use crate::sources::http::{decode, UpstreamRequest};
+use crate::sources::Source;
+
+/// One code of a classification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommodityRecord {
+    /// "TOTAL", "87", "8704", "870431".
+    pub code: String,
+    /// The list it comes from ("HS", "H6", "S4"...).
+    pub classification: String,
+    /// Comtrade's own text, without the code in front.
+    pub text: String,
+    /// The text made to read on its own.
+    pub description: String,
+    /// 0 for the total; for HS 2, 4 or 6 (the digits of the code).
+    pub level: u8,
+    /// `None` for the total (Comtrade's "#").
+    pub parent: Option<String>,
+    pub is_leaf: bool,
+    /// The unit Comtrade reports quantities in for this code ("kg", "u");
+    /// `None` where it says "n/a".
+    pub quantity_unit: Option<String>,
+}
+
+/// One classification's list, indexed.
+#[derive(Debug, Default)]
+pub struct CommodityList {
+    classification: String,
+    records: Vec<CommodityRecord>,
+    index: HashMap<String, usize>,
+    children: Vec<Vec<usize>>,
+    /// Each record's folded description and text, for search.
+    folded: Vec<String>,
+}
+
+/// What `commodities(...)` asks of a list.
+#[derive(Clone, Debug, Default)]
+pub struct CommoditySearch {
+    /// Words of the description (any case, accents folded) and code
+    /// prefixes (digits); every one must match.
+    pub search: Option<String>,
+    /// Exactly these codes.
+    pub codes: Option<Vec<String>>,
+    pub level: Option<u8>,
+}
+
+/// A page of a search.
+#[derive(Debug)]
+pub struct CommodityMatches<'a> {
+    pub total: usize,
+    pub items: Vec<&'a CommodityRecord>,
+}
+
+impl CommodityList {
+    /// The list of `classification` from its entries, in the order
+    /// Comtrade lists them (parents before their children).
+    pub fn new(classification: &str, entries: Vec<ReferenceCode>) -> Self {
+        let mut records: Vec<CommodityRecord> = Vec::with_capacity(entries.len());
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        for entry in entries {
+            let code = entry.id.trim().to_owned();
+            if code.is_empty() || is_shortcut(&code) || index.contains_key(&code) {
+                continue;
+            }
+            let text = text_after_code(&code, &entry.text);
+            let parent = entry
+                .parent
+                .map(|parent| parent.trim().to_owned())
+                .filter(|parent| !parent.is_empty() && parent != "#" && *parent != code);
+            let level = entry.level.unwrap_or_else(|| level_of(&code));
+            index.insert(code.clone(), records.len());
+            records.push(CommodityRecord {
+                code,
+                classification: classification.to_owned(),
+                description: String::new(),
+                text,
+                level,
+                parent,
+                is_leaf: entry.is_leaf.unwrap_or(false),
+                quantity_unit: entry
+                    .unit
+                    .map(|unit| unit.trim().to_owned())
+                    .filter(|unit| !unit.is_empty() && !unit.eq_ignore_ascii_case("n/a")),
+            });
+        }
+        // A parent the list does not have is no parent.
+        for record in &mut records {
+            if record
+                .parent
+                .as_ref()
+                .is_some_and(|parent| !index.contains_key(parent))
+            {
+                record.parent = None;
+            }
+        }
+        let mut children = vec![Vec::new(); records.len()];
+        for (position, record) in records.iter().enumerate() {
+            if let Some(parent) = record.parent.as_ref().and_then(|p| index.get(p)) {
+                children[*parent].push(position);
+            }
+        }
+        // Without Comtrade's isLeaf (the legacy lists), a leaf is a code
+        // without children.
+        for (position, record) in records.iter_mut().enumerate() {
+            if !record.is_leaf && children[position].is_empty() && record.code != "TOTAL" {
+                record.is_leaf = true;
+            }
+        }
+        // Descriptions: parents come first in Comtrade's lists, but a list
+        // in another order is described the same: resolve parents first.
+        let mut described: Vec<Option<String>> = vec![None; records.len()];
+        for position in 0..records.len() {
+            describe(position, &records, &index, &mut described, 0);
+        }
+        for (record, description) in records.iter_mut().zip(described) {
+            record.description = description.unwrap_or_else(|| record.text.clone());
+        }
+        let folded = records
+            .iter()
+            .map(|record| fold(&format!("{} {}", record.description, record.text)))
+            .collect();
+        Self {
+            classification: classification.to_owned(),
+            records,
+            index,
+            children,
+            folded,
+        }
+    }
+
+    pub fn classification(&self) -> &str {
+        &self.classification
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Every code, in list order.
+    pub fn records(&self) -> &[CommodityRecord] {
+        &self.records
+    }
+
+    /// The record of `code` (as Comtrade writes it; "8704.31" and " 870431"
+    /// are read as "870431").
+    pub fn get(&self, code: &str) -> Option<&CommodityRecord> {
+        self.index
+            .get(&normalize_code(code))
+            .map(|&position| &self.records[position])
+    }
+
+    /// Where `code` is in [`Self::records`].
+    pub fn position(&self, code: &str) -> Option<usize> {
+        self.index.get(&normalize_code(code)).copied()
+    }
+
+    /// The record's parent.
+    pub fn parent(&self, record: &CommodityRecord) -> Option<&CommodityRecord> {
+        record.parent.as_deref().and_then(|parent| self.get(parent))
+    }
+
+    /// The codes directly below `code`, in list order.
+    pub fn children(&self, code: &str) -> Vec<&CommodityRecord> {
+        self.index
+            .get(&normalize_code(code))
+            .map(|&position| {
+                self.children[position]
+                    .iter()
+                    .map(|&child| &self.records[child])
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The leaves at or below `code` (for HS: its six-digit subheadings).
+    pub fn leaves(&self, code: &str) -> Vec<&CommodityRecord> {
+        let Some(&start) = self.index.get(&normalize_code(code)) else {
+            return Vec::new();
+        };
+        let mut leaves = Vec::new();
+        let mut stack = vec![start];
+        while let Some(position) = stack.pop() {
+            let below = &self.children[position];
+            if below.is_empty() {
+                leaves.push(&self.records[position]);
+            }
+            stack.extend(below.iter().rev());
+        }
+        leaves
+    }
+
+    /// The most children one code has (for the cost model's list bound).
+    pub fn most_children(&self) -> usize {
+        self.children.iter().map(Vec::len).max().unwrap_or(0)
+    }
+
+    /// The codes `search` matches, in list order, `offset` skipped and at
+    /// most `limit` kept; `total` counts them all.
+    pub fn search(
+        &self,
+        search: &CommoditySearch,
+        limit: usize,
+        offset: usize,
+    ) -> CommodityMatches<'_> {
+        let terms: Vec<Term> = search.search.as_deref().map(terms).unwrap_or_default();
+        let codes: Option<Vec<String>> = search
+            .codes
+            .as_ref()
+            .map(|codes| codes.iter().map(|code| normalize_code(code)).collect());
+        let mut total = 0;
+        let mut items = Vec::new();
+        for (position, record) in self.records.iter().enumerate() {
+            let matches = search.level.is_none_or(|level| record.level == level)
+                && codes
+                    .as_ref()
+                    .is_none_or(|codes| codes.contains(&record.code))
+                && terms
+                    .iter()
+                    .all(|term| term.matches(record, &self.folded[position]));
+            if !matches {
+                continue;
+            }
+            if total >= offset && items.len() < limit {
+                items.push(record);
+            }
+            total += 1;
+        }
+        CommodityMatches { total, items }
+    }
+}
+
+/// One word of a search: a code prefix (digits) or the beginning of a
+/// word of the description.
+enum Term {
+    CodePrefix(String),
+    Word(String),
+}
+
+impl Term {
+    fn matches(&self, record: &CommodityRecord, folded: &str) -> bool {
+        match self {
+            Self::CodePrefix(prefix) => record.code.starts_with(prefix.as_str()),
+            Self::Word(word) => folded
+                .split(' ')
+                .any(|candidate| candidate.starts_with(word.as_str())),
+        }
+    }
+}
+
+fn terms(search: &str) -> Vec<Term> {
+    let mut terms = Vec::new();
+    for raw in search.split_whitespace() {
+        // "8704.31" is a code as tariff schedules write it.
+        let code: String = raw.chars().filter(|c| *c != '.').collect();
+        if !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()) {
+            terms.push(Term::CodePrefix(code));
+            continue;
+        }
+        for word in fold(raw).split(' ').filter(|word| !word.is_empty()) {
+            terms.push(Term::Word(word.to_owned()));
+        }
+    }
+    terms
+}
+
+/// Lower case, accents folded to their base letters, everything but
+/// letters and digits a single space.
+pub fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    let mut space = true;
+    for c in text.chars() {
+        let base: Option<&str> = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä'
+            | 'Å' | 'Ā' | 'Ă' | 'Ą' => Some("a"),
+            'æ' | 'Æ' => Some("ae"),
+            'ç' | 'ć' | 'č' | 'Ç' | 'Ć' | 'Č' => Some("c"),
+            'ď' | 'đ' | 'Ď' | 'Đ' => Some("d"),
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ė'
+            | 'Ę' | 'Ě' => Some("e"),
+            'ğ' | 'Ğ' => Some("g"),
+            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į' | 'İ' => {
+                Some("i")
+            }
+            'ł' | 'ľ' | 'ĺ' | 'Ł' | 'Ľ' | 'Ĺ' => Some("l"),
+            'ñ' | 'ń' | 'ň' | 'Ñ' | 'Ń' | 'Ň' => Some("n"),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø'
+            | 'Ō' | 'Ő' => Some("o"),
+            'œ' | 'Œ' => Some("oe"),
+            'ŕ' | 'ř' | 'Ŕ' | 'Ř' => Some("r"),
+            'ś' | 'š' | 'ş' | 'Ś' | 'Š' | 'Ş' => Some("s"),
+            'ß' => Some("ss"),
+            'ť' | 'ţ' | 'Ť' | 'Ţ' => Some("t"),
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ū' | 'Ů'
+            | 'Ű' | 'Ų' => Some("u"),
+            'ý' | 'ÿ' | 'Ý' | 'Ÿ' => Some("y"),
+            'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => Some("z"),
+            _ => None,
+        };
+        if let Some(base) = base {
+            folded.push_str(base);
+            space = false;
+        } else if c.is_alphanumeric() {
+            folded.extend(c.to_lowercase());
+            space = false;
+        } else if !space {
+            folded.push(' ');
+            space = true;
+        }
+    }
+    if folded.ends_with(' ') {
+        folded.pop();
+    }
+    folded
+}
+
+/// `describe`'s depth guard: HS has four levels, SITC six.
+const MOST_LEVELS: usize = 12;
+
+/// The description of `position`, its parent's resolved first.
+fn describe(
+    position: usize,
+    records: &[CommodityRecord],
+    index: &HashMap<String, usize>,
+    described: &mut [Option<String>],
+    depth: usize,
+) -> String {
+    if let Some(done) = &described[position] {
+        return done.clone();
+    }
+    let record = &records[position];
+    let cleaned = cleaned(&record.text);
+    let parent = record
+        .parent
+        .as_ref()
+        .and_then(|parent| index.get(parent))
+        .copied()
+        .filter(|&parent| records[parent].code != "TOTAL" && depth < MOST_LEVELS);
+    let description = match parent {
+        Some(parent) if reads_only_beside_parent(&record.text) => {
+            let above = describe(parent, records, index, described, depth + 1);
+            format!("{above} - {cleaned}")
+        }
+        _ => cleaned,
+    };
+    described[position] = Some(description.clone());
+    description
+}
+
+/// Whether a text repeats its parent only in part: it starts with dashes
+/// ("-  Pure-bred breeding animals") or names the parent's subject and then
+/// its own part after ":-" ("Horses :-- Other"), or is just "Other".
+fn reads_only_beside_parent(text: &str) -> bool {
+    let trimmed = text.trim();
+    trimmed.starts_with('-')
+        || trimmed.contains(":-")
+        || matches!(
+            trimmed
+                .trim_end_matches(['.', ':'])
+                .to_ascii_lowercase()
+                .as_str(),
+            "other" | "others" | "n.e.s" | "nes"
+        )
+}
+
+/// A text without its dashes: "Horses :-- Other" is "Horses: Other", "- -
+/// Pure-bred breeding animals" is "Pure-bred breeding animals".
+fn cleaned(text: &str) -> String {
+    let mut text = text.trim().trim_start_matches(['-', ' ']).to_owned();
+    while let Some(at) = text.find(":-") {
+        let end = text[at + 1..]
+            .find(|c: char| c != '-' && c != ' ')
+            .map_or(text.len(), |offset| at + 1 + offset);
+        text.replace_range(at..end, ": ");
+    }
+    let text = text.replace(" :", ":");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text after "CODE - " (Comtrade starts every text with its code;
+/// the total's is "Total - All H6 commodities").
+fn text_after_code(code: &str, text: &str) -> String {
+    let text = text.trim();
+    text.get(..code.len())
+        .filter(|start| start.eq_ignore_ascii_case(code))
+        .map(|_| text[code.len()..].trim_start())
+        .and_then(|rest| rest.strip_prefix('-'))
+        .map(|rest| rest.trim().to_owned())
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// The legacy lists' query shortcuts, which are not codes.
+fn is_shortcut(code: &str) -> bool {
+    code.eq_ignore_ascii_case("ALL")
+        || (code.len() == 3
+            && code[..2].eq_ignore_ascii_case("AG")
+            && code.as_bytes()[2].is_ascii_digit())
+}
+
+/// A code's level without Comtrade's `aggrLevel`: 0 for the total, else
+/// its length.
+fn level_of(code: &str) -> u8 {
+    if code.eq_ignore_ascii_case("TOTAL") {
+        0
+    } else {
+        code.len().min(u8::MAX as usize) as u8
+    }
+}
+
+/// A code as lists write it: trimmed, upper case, without dots or spaces.
+pub fn normalize_code(code: &str) -> String {
+    code.trim()
+        .chars()
+        .filter(|c| *c != '.' && !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// One entry of a reference list, as either dialect writes it.
+#[derive(Debug, Deserialize)]
+pub struct ReferenceCode {
+    #[serde(deserialize_with = "text_or_number")]
+    pub id: String,
+    pub text: String,
+    #[serde(default, deserialize_with = "optional_text_or_number")]
+    pub parent: Option<String>,
+    #[serde(default, rename = "isLeaf", deserialize_with = "flag")]
+    pub is_leaf: Option<bool>,
+    #[serde(default, rename = "aggrLevel")]
+    pub level: Option<u8>,
+    #[serde(default, rename = "standardUnitAbbr")]
+    pub unit: Option<String>,
+}
+
+fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Text(text) => text,
+        Value::Number(number) => number.to_string(),
+    })
+}
+
+fn optional_text_or_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Text(text)) => Some(text),
+        Some(Value::Number(number)) => Some(number.to_string()),
+        None => None,
+    })
+}
+
+/// Comtrade writes `isLeaf` as "0"/"1", and other lists as 0/1 or booleans.
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Bool(bool),
+        Number(i64),
+        Text(String),
+    }
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Bool(flag)) => Some(flag),
+        Some(Value::Number(number)) => Some(number != 0),
+        Some(Value::Text(text)) => match text.trim() {
+            "1" | "true" | "True" => Some(true),
+            "0" | "false" | "False" => Some(false),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+/// The `{results: [...]}` envelope both dialects' lists share.
+#[derive(Deserialize)]
+struct ReferenceFile {
+    results: Vec<ReferenceCode>,
+}
+
+/// Decodes a reference list of `classification` (either dialect's).
+pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityList, Error> {
+    let file: ReferenceFile = decode(Source::Comtrade, body)?;
+    if file.results.is_empty() {
+        return Err(Error::UpstreamBadResponse {
+            upstream: Source::Comtrade,
+            path: "results".into(),
+            detail: format!("the {classification} reference list has no codes"),
+        });
+    }
+    Ok(CommodityList::new(classification, file.results))
+}
+
+/// Classifications Comtrade publishes a reference list of, per dialect
+/// (seed 004 for the legacy API; the v1 reference files comtradr reads).
+pub fn reference_classifications(dialect: ComtradeDialect) -> &'static [&'static str] {
+    match dialect {
+        ComtradeDialect::Legacy => &[
+            "HS", "H0", "H1", "H2", "H3", "H4", "ST", "S1", "S2", "S3", "S4", "BEC", "EB02",
+        ],
+        ComtradeDialect::V1 => &[
+            "HS", "H0", "H1", "H2", "H3", "H4", "H5", "H6", "S1", "S2", "S3", "S4", "B4", "B5",
+            "EB", "EB02", "EB10", "EB10S", "EBSDMX",
+        ],
+    }
+}
+
+/// The request for `classification`'s list in `dialect`; an error naming
+/// the lists there are when Comtrade publishes none for it.
+pub fn reference_request(
+    dialect: ComtradeDialect,
+    classification: &str,
+) -> Result<UpstreamRequest, Error> {
+    let classification = classification.trim().to_ascii_uppercase();
+    let known = reference_classifications(dialect);
+    if !known.contains(&classification.as_str()) {
+        return Err(Error::bad_input(format!(
+            "classification {classification:?} has no Comtrade reference list in this API; lists: {}",
+            known.join(", ")
+        )));
+    }
+    Ok(match dialect {
+        ComtradeDialect::V1 => UpstreamRequest::get(
+            format!("/files/v1/app/reference/{classification}.json"),
+            Vec::new(),
+        ),
+        ComtradeDialect::Legacy => UpstreamRequest::get(
+            format!("/Data/cache/classification{classification}.json"),
+            Vec::new(),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> CommodityList {
+        let body = r##"{"more": false, "results": [
+            {"id": "ALL", "text": "All HS commodities", "parent": "#"},
+            {"id": "AG2", "text": "AG2 - All 2-digit HS commodities", "parent": "#"},
+            {"id": "TOTAL", "text": "Total - All H6 commodities", "parent": "#", "isLeaf": "0", "aggrLevel": 0, "standardUnitAbbr": "n/a"},
+            {"id": "01", "text": "01 - Animals; live", "parent": "TOTAL", "isLeaf": "0", "aggrLevel": 2},
+            {"id": "0101", "text": "0101 - Horses, asses, mules and hinnies; live", "parent": "01", "isLeaf": "0", "aggrLevel": 4},
+            {"id": "010110", "text": "010110 - -  Pure-bred breeding animals", "parent": "0101", "isLeaf": "1", "aggrLevel": 6, "standardUnitAbbr": "u"},
+            {"id": "010119", "text": "010119 - Horses :-- Other", "parent": "0101", "isLeaf": "1", "aggrLevel": 6, "standardUnitAbbr": "u"},
+            {"id": "010121", "text": "010121 - Horses; live, pure-bred breeding animals", "parent": "0101", "isLeaf": "1", "aggrLevel": 6, "standardUnitAbbr": "u"},
+            {"id": "87", "text": "87 - Vehicles; other than railway or tramway rolling stock, and parts and accessories thereof", "parent": "TOTAL"},
+            {"id": "8704", "text": "8704 - Vehicles; for the transport of goods", "parent": "87"},
+            {"id": "870431", "text": "870431 - Véhicules; spark-ignition, g.v.w. not exceeding 5 tonnes", "parent": "8704"}
+        ]}"##;
+        decode_reference("HS", body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn descriptions_read_on_their_own() {
+        let list = list();
+        assert!(list.get("ALL").is_none() && list.get("AG2").is_none());
+        let other = list.get("010119").unwrap();
+        assert_eq!(other.text, "Horses :-- Other");
+        assert_eq!(
+            other.description,
+            "Horses, asses, mules and hinnies; live - Horses: Other"
+        );
+        assert_eq!(
+            list.get("010110").unwrap().description,
+            "Horses, asses, mules and hinnies; live - Pure-bred breeding animals"
+        );
+        let alone = list.get("010121").unwrap();
+        assert_eq!(
+            alone.description,
+            "Horses; live, pure-bred breeding animals"
+        );
+        assert_eq!(alone.quantity_unit.as_deref(), Some("u"));
+        let total = list.get("TOTAL").unwrap();
+        assert_eq!(
+            (total.description.as_str(), total.quantity_unit.as_ref()),
+            ("All H6 commodities", None)
+        );
+        assert_eq!(list.get("0101").unwrap().level, 4);
+        // Legacy entries have no level or leaf flag: from the code.
+        let van = list.get("8704.31").unwrap();
+        assert_eq!((van.level, van.is_leaf), (6, true));
+        assert_eq!(list.parent(van).unwrap().code, "8704");
+        assert_eq!(list.children("0101").len(), 3);
+        assert_eq!(list.leaves("01").len(), 3);
+    }
+
+    #[test]
+    fn search_folds_case_and_accents_and_reads_code_prefixes() {
+        let list = list();
+        let codes = |search: &str| -> Vec<String> {
+            list.search(
+                &CommoditySearch {
+                    search: Some(search.into()),
+                    ..CommoditySearch::default()
+                },
+                100,
+                0,
+            )
+            .items
+            .iter()
+            .map(|record| record.code.clone())
+            .collect()
+        };
+        assert_eq!(codes("horses")[0], "0101");
+        assert_eq!(codes("HORSE live"), ["0101", "010110", "010119", "010121"]);
+        assert_eq!(codes("vehicules"), ["870431"]);
+        assert_eq!(codes("VÉHICULES 87"), ["870431"]);
+        assert_eq!(codes("8704"), ["8704", "870431"]);
+        assert_eq!(codes("8704.31"), ["870431"]);
+        assert!(codes("zebra").is_empty());
+        let page = list.search(
+            &CommoditySearch {
+                level: Some(6),
+                ..CommoditySearch::default()
+            },
+            2,
+            1,
+        );
+        assert_eq!(page.total, 4);
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items[0].code, "010119");
+    }
+}

@@ -1,0 +1,819 @@
+//! The trade a measure hits: GTA's trade coverage (gtalibrary's
+//! `gta_imp_exp_hs_tuples` and `gta_trade_coverage`), asked of Comtrade for
+//! every measure of an operation at once.
+//!
+//! A question ([`CoverageKey`]) is: the implementers (Comtrade reporters),
+//! the affected jurisdictions (partners), the HS6 products, the flow
+//! (imports for an inward measure, exports for an outward one) and the year.
+//! All questions of a batch become one plan:
+//! 1. each implementer's reporter code(s) and each affected jurisdiction's
+//!    partner code(s) in the year (the crosswalk's calendar: Germany 1985 is
+//!    280), a jurisdiction Comtrade has no code for that year left out with
+//!    the reason;
+//! 2. grouped by (reporter, year, flow), partners and products unioned, and
+//!    World and `TOTAL` added (the implementer's total, and the proof that it
+//!    reported the year);
+//! 3. each group cut into pieces within the dialect's limits (legacy: 5
+//!    reporters, 5 partners, 20 commodity codes; v1: the planner's URL-safe
+//!    chunks) and a bound on the cells a request answers, named partners or
+//!    every partner (`p=all`, one code) whichever takes fewer requests, then
+//!    packed first-fit: pieces share a request when the union stays within
+//!    the limits and the bound, so a group is at most its own pieces and
+//!    groups with the same question share;
+//! 4. a group whose reporter has not published the year (no total row) is
+//!    asked again, when the year was the default, for the latest year
+//!    Comtrade's data availability lists for it;
+//! 5. each question sums exactly its own cells: its reporters × its
+//!    partners × its products in its year and flow; the other cells a union
+//!    asked for are never counted.
+//!
+//! The requests a batch may send are bounded ([`CoverageLoader`]'s
+//! allowance, which the cost model's estimate is): a question that does not
+//! fit is answered incomplete, saying so, rather than sent past the bound.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use futures::future::try_join_all;
+
+use super::client::ComtradeClient;
+use super::model::{FlowCode, TradeFlowRecord};
+use super::planner::{pieces, Packing, PlannedRequest};
+use super::query::{FlowShape, Frequency, PartnerCode, Period, TradeType};
+use crate::countries::{self, AreaRole, ComtradeDialect, ComtradeReporter, GtaId, ReporterCode};
+use crate::error::Error;
+use crate::sources::UpstreamUsage;
+
+/// Requests one question may add to a batch's allowance: its own pieces
+/// (a few implementers, a few product chunks), the availability look-up
+/// and the pieces of the year it falls back to.
+pub const REQUESTS_PER_QUESTION: u64 = 8;
+
+/// The share of the operation's Comtrade maximum (`--comtrade-max-requests`)
+/// that the affected trade of one operation may spend, in fifths: 4, so
+/// that other Comtrade fields keep room beside it.
+pub const ALLOWANCE_FIFTHS: u64 = 4;
+
+/// The requests the affected trade of one operation may send at most, for
+/// a per-operation Comtrade maximum of `comtrade_max`.
+pub fn allowance(comtrade_max: u64) -> u64 {
+    (comtrade_max.saturating_mul(ALLOWANCE_FIFTHS) / 5).max(1)
+}
+
+/// The cells one request may answer at most: the answer's rows can be no
+/// more (Comtrade sends at most one row per cell), so within the dialect's
+/// row cap nothing is truncated, and answers stay a few MB.
+const MOST_CELLS: u64 = 20_000;
+
+/// A side of a question: a jurisdiction, or the EU as a bloc (Comtrade's
+/// reporter 97, the EU's own extra-EU trade).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Area {
+    Jurisdiction(GtaId),
+    EuropeanUnion,
+}
+
+/// Which year a question sums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum YearChoice {
+    /// The year the caller named: no other.
+    Given(u16),
+    /// The default (the year before the announcement): when a reporter has
+    /// not published it, the latest year it has.
+    Default(u16),
+}
+
+impl YearChoice {
+    pub fn year(self) -> u16 {
+        match self {
+            Self::Given(year) | Self::Default(year) => year,
+        }
+    }
+}
+
+/// One measure's question.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CoverageKey {
+    /// Import (the implementer imports: inward) or export (outward).
+    pub flow: FlowCode,
+    pub reporters: Vec<Area>,
+    /// Affected jurisdictions (the EU is asked for as its members).
+    pub partners: Vec<GtaId>,
+    /// HS six-digit codes, sorted, without duplicates.
+    pub products: Vec<String>,
+    pub year: YearChoice,
+}
+
+/// The answer to one question.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Coverage {
+    /// The year summed.
+    pub year: u16,
+    /// Why the year is not the one asked for (a fallback), if it is not.
+    pub year_note: Option<String>,
+    /// The sum of the matching rows; `None` when no implementer's rows
+    /// could be asked or it had not published the year.
+    pub value: Option<f64>,
+    /// Per affected jurisdiction, in the order asked.
+    pub by_partner: Vec<(GtaId, f64)>,
+    /// Per product, in code order.
+    pub by_product: Vec<(String, f64)>,
+    /// The implementers' total imports (or exports) with the world that year.
+    pub implementer_total: Option<f64>,
+    pub complete: bool,
+    /// Why it is not complete.
+    pub reasons: Vec<String>,
+    /// The Comtrade reporter codes summed.
+    pub reporter_codes: Vec<u16>,
+}
+
+/// A question's codes in one year: per reporter code, its partners'
+/// codes and whose they are.
+#[derive(Clone, Debug, Default)]
+struct Resolved {
+    parts: Vec<(ReporterCode, Vec<(u16, GtaId)>)>,
+    reasons: Vec<String>,
+}
+
+fn area_name(area: Area) -> String {
+    match area {
+        Area::EuropeanUnion => countries::EUROPEAN_UNION.name.to_owned(),
+        Area::Jurisdiction(id) => countries::by_gta_id(id)
+            .map_or_else(|| format!("jurisdiction {id}"), |c| c.name.to_owned()),
+    }
+}
+
+/// The reporter codes of `area` in `year`, or why there are none.
+fn reporter_codes(
+    dialect: ComtradeDialect,
+    area: Area,
+    year: u16,
+) -> Result<Vec<ReporterCode>, String> {
+    let country = match area {
+        Area::EuropeanUnion => {
+            return Ok(vec![ReporterCode(
+                countries::EUROPEAN_UNION.comtrade_reporter,
+            )])
+        }
+        Area::Jurisdiction(id) => countries::by_gta_id(id)
+            .ok_or_else(|| format!("jurisdiction {id} is not in the crosswalk"))?,
+    };
+    match country.comtrade(dialect) {
+        ComtradeReporter::Absent => Err(format!(
+            "{} has no Comtrade reporter: its trade is not published",
+            country.name
+        )),
+        ComtradeReporter::Folded(code) => Err(format!(
+            "{} is reported within Comtrade reporter {code}, whose totals include others: left out",
+            country.name
+        )),
+        ComtradeReporter::Own(_) | ComtradeReporter::Ended { .. } => country
+            .comtrade_codes_in(dialect, AreaRole::Reporter, year)
+            .map_err(|refused| refused.message),
+    }
+}
+
+fn resolve(dialect: ComtradeDialect, key: &CoverageKey, year: u16) -> Resolved {
+    let mut resolved = Resolved::default();
+    let mut partners: Vec<(u16, GtaId)> = Vec::new();
+    for &id in &key.partners {
+        let Some(country) = countries::by_gta_id(id) else {
+            resolved.reasons.push(format!(
+                "affected jurisdiction {id} is not in the crosswalk"
+            ));
+            continue;
+        };
+        match country.comtrade_codes_in(dialect, AreaRole::Partner, year) {
+            Ok(codes) => {
+                for code in codes {
+                    if !partners.iter().any(|(seen, _)| *seen == code.0) {
+                        partners.push((code.0, id));
+                    }
+                }
+            }
+            Err(refused) => resolved.reasons.push(refused.message),
+        }
+    }
+    for &area in &key.reporters {
+        match reporter_codes(dialect, area, year) {
+            Ok(codes) => {
+                for code in codes {
+                    if resolved.parts.iter().any(|(seen, _)| *seen == code) {
+                        continue;
+                    }
+                    // A reporter does not trade with itself.
+                    let own: Vec<(u16, GtaId)> = partners
+                        .iter()
+                        .copied()
+                        .filter(|(partner, _)| *partner != code.0)
+                        .collect();
+                    resolved.parts.push((code, own));
+                }
+            }
+            Err(reason) => resolved.reasons.push(reason),
+        }
+    }
+    resolved
+}
+
+/// A (reporter, year, flow) group: what every question asks of it.
+type GroupKey = (ReporterCode, u16, FlowCode);
+
+#[derive(Default)]
+struct Group {
+    partners: BTreeSet<u16>,
+    products: BTreeSet<String>,
+}
+
+/// The rows of a batch: value per (reporter, partner, year, flow, code).
+#[derive(Default)]
+struct Rows {
+    values: HashMap<(u16, u16, u16, FlowCode, String), f64>,
+}
+
+impl Rows {
+    fn add(&mut self, record: &TradeFlowRecord) {
+        let Some(year) = record.period.get(..4).and_then(|y| y.parse().ok()) else {
+            return;
+        };
+        // Annual rows only: a monthly row would be a part of the year.
+        if record.period.len() != 4 {
+            return;
+        }
+        if let Some(value) = record.value_usd {
+            self.values.insert(
+                (
+                    record.reporter_code,
+                    record.partner_code,
+                    year,
+                    record.flow,
+                    record.commodity_code.clone(),
+                ),
+                value,
+            );
+        }
+    }
+
+    fn get(
+        &self,
+        reporter: u16,
+        partner: u16,
+        year: u16,
+        flow: FlowCode,
+        code: &str,
+    ) -> Option<f64> {
+        self.values
+            .get(&(reporter, partner, year, flow, code.to_owned()))
+            .copied()
+    }
+
+    /// Whether the reporter published the year: its total with the world.
+    fn reported(&self, reporter: ReporterCode, year: u16, flow: FlowCode) -> bool {
+        self.get(reporter.0, 0, year, flow, "TOTAL").is_some()
+    }
+}
+
+/// The per-operation loader of questions (`graph::batch` collects them).
+pub struct CoverageLoader {
+    client: ComtradeClient,
+    usage: UpstreamUsage,
+    /// Requests the operation's questions may send at most, all batches
+    /// together, and how many they have sent.
+    allowance: u64,
+    spent: Arc<AtomicU64>,
+}
+
+impl CoverageLoader {
+    /// A loader whose batches together send at most `allowance` requests.
+    pub fn new(client: ComtradeClient, usage: UpstreamUsage, allowance: u64) -> Self {
+        Self {
+            client,
+            usage,
+            allowance,
+            spent: Arc::default(),
+        }
+    }
+
+    fn most_cells(&self) -> u64 {
+        MOST_CELLS.min(self.client.max_rows())
+    }
+
+    /// Plans `groups` (in the order given) within `left` requests; returns
+    /// the requests per flow and the groups that found no room.
+    fn plan(
+        &self,
+        groups: &[(GroupKey, Group)],
+        left: u64,
+    ) -> (BTreeMap<FlowCode, Packing>, HashSet<GroupKey>) {
+        let limits = self.client.limits(Frequency::Annual);
+        let most_cells = self.most_cells();
+        let mut packings: BTreeMap<FlowCode, Packing> = BTreeMap::new();
+        let mut refused = HashSet::new();
+        for ((reporter, year, flow), group) in groups {
+            let partners: Vec<PartnerCode> = group
+                .partners
+                .iter()
+                .map(|code| PartnerCode::Area(*code))
+                .collect();
+            let products: Vec<String> = group.products.iter().cloned().collect();
+            let period = Period::Exact(year.to_string());
+            let mut trial = packings.clone();
+            let used: usize = trial.values().map(|p| p.requests.len()).sum();
+            let packing = trial.entry(*flow).or_default();
+            let room = packing.requests.len() + (left as usize).saturating_sub(used);
+            let fits = pieces(
+                *reporter, &period, &partners, &products, &limits, most_cells,
+            )
+            .iter()
+            .all(|piece| packing.place(piece, &limits, most_cells, room).is_some());
+            if fits {
+                packings = trial;
+            } else {
+                refused.insert((*reporter, *year, *flow));
+            }
+        }
+        (packings, refused)
+    }
+
+    /// Sends the requests of `packings` (one shape per flow), reserving
+    /// the budget for all of them first; adds their rows to `rows`.
+    async fn send(
+        &self,
+        packings: &BTreeMap<FlowCode, Packing>,
+        rows: &mut Rows,
+    ) -> Result<(), Error> {
+        let planned: u64 = packings.values().map(|p| p.requests.len() as u64).sum();
+        if planned == 0 {
+            return Ok(());
+        }
+        self.spent.fetch_add(planned, Ordering::Relaxed);
+        let shapes: Vec<(FlowShape, &[PlannedRequest])> = packings
+            .iter()
+            .filter(|(_, packing)| !packing.requests.is_empty())
+            .map(|(flow, packing)| (shape(*flow), packing.requests.as_slice()))
+            .collect();
+        let answers = try_join_all(
+            shapes
+                .iter()
+                .map(|(shape, requests)| self.client.fetch_plan(requests, shape, &self.usage)),
+        )
+        .await?;
+        for answer in answers {
+            for (_, records) in answer {
+                for record in records {
+                    rows.add(&record);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn left(&self) -> u64 {
+        self.allowance
+            .saturating_sub(self.spent.load(Ordering::Relaxed))
+    }
+
+    /// The latest annual period Comtrade's data availability lists for
+    /// each of `reporters` (one request, counted in the allowance).
+    async fn latest_years(&self, reporters: &[ReporterCode]) -> Result<HashMap<u16, u16>, Error> {
+        let mut reporters = reporters.to_vec();
+        reporters.sort();
+        reporters.dedup();
+        self.spent.fetch_add(1, Ordering::Relaxed);
+        let available = self
+            .client
+            .availability(
+                TradeType::Goods,
+                Frequency::Annual,
+                "HS",
+                &reporters,
+                &[],
+                &self.usage,
+            )
+            .await?;
+        let mut latest: HashMap<u16, u16> = HashMap::new();
+        for record in &available {
+            if let Some(year) = record
+                .period
+                .get(..4)
+                .filter(|_| record.period.len() == 4)
+                .and_then(|year| year.parse::<u16>().ok())
+            {
+                let entry = latest.entry(record.reporter_code).or_insert(year);
+                *entry = (*entry).max(year);
+            }
+        }
+        Ok(latest)
+    }
+
+    async fn answer(&self, keys: &[CoverageKey]) -> Result<Vec<Coverage>, Error> {
+        let dialect = self.client.dialect();
+        let budget = self
+            .left()
+            .min((keys.len() as u64).saturating_mul(REQUESTS_PER_QUESTION));
+        let mut spent_here = 0u64;
+        let mut state = Questions {
+            keys,
+            dialect,
+            years: keys.iter().map(|key| key.year.year()).collect(),
+            notes: vec![None; keys.len()],
+            resolved: keys
+                .iter()
+                .map(|key| resolve(dialect, key, key.year.year()))
+                .collect(),
+        };
+        // 0. Defaults so recent that reporters may not have published them
+        // yet (measures announced this year or last): the data availability
+        // first, once for all of them, so that the plan asks for the years
+        // there are.
+        let this_year = current_year();
+        let recent: Vec<usize> = (0..keys.len())
+            .filter(|&index| {
+                matches!(keys[index].year, YearChoice::Default(year) if year.saturating_add(2) >= this_year)
+                    && !state.resolved[index].parts.is_empty()
+            })
+            .collect();
+        let mut looked_up: HashSet<usize> = HashSet::new();
+        if !recent.is_empty() && budget >= 2 {
+            let reporters: Vec<ReporterCode> = recent
+                .iter()
+                .flat_map(|&index| state.resolved[index].parts.iter().map(|(r, _)| *r))
+                .collect();
+            let latest = self.latest_years(&reporters).await?;
+            spent_here += 1;
+            for &index in &recent {
+                state.fall_back(index, &latest, None);
+                looked_up.insert(index);
+            }
+        }
+        // 1-3. Groups of every question in its year, planned and sent.
+        let groups = grouped(keys, &state.resolved, &state.years);
+        let (packings, mut refused) = self.plan(&groups, budget.saturating_sub(spent_here));
+        spent_here += packings
+            .values()
+            .map(|p| p.requests.len() as u64)
+            .sum::<u64>();
+        let mut rows = Rows::default();
+        self.send(&packings, &mut rows).await?;
+        let mut asked: HashSet<GroupKey> = groups
+            .iter()
+            .map(|(group, _)| *group)
+            .filter(|group| !refused.contains(group))
+            .collect();
+        // 4. Defaults a reporter has not published after all: the latest
+        // year it has.
+        let falling_back: Vec<(usize, Vec<ReporterCode>)> = (0..keys.len())
+            .filter(|&index| {
+                matches!(keys[index].year, YearChoice::Default(_)) && !looked_up.contains(&index)
+            })
+            .map(|index| (index, state.unreported(index, &rows, &asked)))
+            .filter(|(_, missing)| !missing.is_empty())
+            .collect();
+        if !falling_back.is_empty() {
+            // The look-up and at least one request for the data.
+            if budget.saturating_sub(spent_here) >= 2 {
+                let reporters: Vec<ReporterCode> = falling_back
+                    .iter()
+                    .flat_map(|(index, _)| state.resolved[*index].parts.iter().map(|(r, _)| *r))
+                    .collect();
+                let latest = self.latest_years(&reporters).await?;
+                spent_here += 1;
+                let mut moved = Vec::new();
+                for (index, missing) in &falling_back {
+                    if state.fall_back(*index, &latest, Some(missing)) {
+                        moved.push(*index);
+                    }
+                }
+                if !moved.is_empty() {
+                    let again: Vec<(GroupKey, Group)> =
+                        grouped(keys, &state.resolved, &state.years)
+                            .into_iter()
+                            .filter(|(group, _)| {
+                                !asked.contains(group)
+                                    && moved.iter().any(|&index| {
+                                        group.1 == state.years[index]
+                                            && group.2 == keys[index].flow
+                                            && state.resolved[index]
+                                                .parts
+                                                .iter()
+                                                .any(|(r, _)| *r == group.0)
+                                    })
+                            })
+                            .collect();
+                    let (packings, refused_again) =
+                        self.plan(&again, budget.saturating_sub(spent_here));
+                    self.send(&packings, &mut rows).await?;
+                    refused.extend(refused_again.iter().copied());
+                    asked.extend(
+                        again
+                            .iter()
+                            .map(|(group, _)| *group)
+                            .filter(|group| !refused_again.contains(group)),
+                    );
+                }
+            } else {
+                for (index, _) in &falling_back {
+                    state.resolved[*index].reasons.push(format!(
+                        "{} is not published yet, and the operation's Comtrade allowance for affected trade ({} requests) left no room to look for an earlier year",
+                        state.years[*index], self.allowance
+                    ));
+                }
+            }
+        }
+        // 5. Each question's own cells.
+        Ok((0..keys.len())
+            .map(|index| {
+                let mut coverage = sum(
+                    &keys[index],
+                    &state.resolved[index],
+                    state.years[index],
+                    &rows,
+                    &asked,
+                    self.allowance,
+                );
+                coverage.year_note = state.notes[index].take();
+                coverage
+            })
+            .collect())
+    }
+}
+
+/// The questions of a batch as they are being answered: each one's year,
+/// codes in that year, and why its year moved.
+struct Questions<'a> {
+    keys: &'a [CoverageKey],
+    dialect: ComtradeDialect,
+    years: Vec<u16>,
+    notes: Vec<Option<String>>,
+    resolved: Vec<Resolved>,
+}
+
+impl Questions<'_> {
+    /// The reporters of question `index` asked for its year whose answer
+    /// has no total with the world: they have not published it.
+    fn unreported(
+        &self,
+        index: usize,
+        rows: &Rows,
+        asked: &HashSet<GroupKey>,
+    ) -> Vec<ReporterCode> {
+        let (year, flow) = (self.years[index], self.keys[index].flow);
+        self.resolved[index]
+            .parts
+            .iter()
+            .map(|(reporter, _)| *reporter)
+            .filter(|reporter| {
+                asked.contains(&(*reporter, year, flow)) && !rows.reported(*reporter, year, flow)
+            })
+            .collect()
+    }
+
+    /// Moves question `index` to the latest year every one of its
+    /// reporters has published by `latest` (Comtrade's data availability),
+    /// when that is before its year; `missing` are the reporters known not
+    /// to have published its year (`None`: not asked yet). Returns whether
+    /// the year moved; says why in the question's note, or in its reasons
+    /// when no earlier year is listed.
+    fn fall_back(
+        &mut self,
+        index: usize,
+        latest: &HashMap<u16, u16>,
+        missing: Option<&[ReporterCode]>,
+    ) -> bool {
+        let asked_year = self.years[index];
+        let reporters: Vec<ReporterCode> =
+            self.resolved[index].parts.iter().map(|(r, _)| *r).collect();
+        let late: Vec<ReporterCode> = match missing {
+            Some(missing) => missing.to_vec(),
+            None => reporters
+                .iter()
+                .copied()
+                .filter(|reporter| {
+                    latest
+                        .get(&reporter.0)
+                        .is_none_or(|year| *year < asked_year)
+                })
+                .collect(),
+        };
+        if late.is_empty() {
+            return false;
+        }
+        // One year for the whole question: the latest every one of its late
+        // reporters has published before the one asked.
+        let mut year: Option<u16> = None;
+        let mut lacking = Vec::new();
+        for reporter in late.iter() {
+            match latest.get(&reporter.0).copied().filter(|y| *y < asked_year) {
+                Some(y) => year = Some(year.map_or(y, |seen| seen.min(y))),
+                None => lacking.push(reporter.0),
+            }
+        }
+        let name = |codes: &[u16]| {
+            codes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !lacking.is_empty() {
+            // Reporters with no earlier year listed: the question keeps its
+            // year (what its answer has, it says), and, when the year was
+            // asked already, says why.
+            if missing.is_some() {
+                self.resolved[index].reasons.push(format!(
+                    "Comtrade reporter {} has published neither {asked_year} nor an earlier year Comtrade's data availability lists",
+                    name(&lacking)
+                ));
+            }
+            return false;
+        }
+        let Some(year) = year.filter(|year| *year < asked_year) else {
+            return false;
+        };
+        let late: Vec<u16> = late.iter().map(|reporter| reporter.0).collect();
+        self.notes[index] = Some(format!(
+            "{asked_year} (the year before the announcement) is not published yet by Comtrade reporter {}: {year} is the latest year Comtrade's data availability lists for every implementer",
+            name(&late)
+        ));
+        self.years[index] = year;
+        self.resolved[index] = resolve(self.dialect, &self.keys[index], year);
+        true
+    }
+}
+
+/// This calendar year (UTC).
+fn current_year() -> u16 {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    now.get(..4)
+        .and_then(|year| year.parse().ok())
+        .unwrap_or(2026)
+}
+
+/// The groups of `keys` in their years, in the order the questions ask.
+fn grouped(keys: &[CoverageKey], resolved: &[Resolved], years: &[u16]) -> Vec<(GroupKey, Group)> {
+    let mut order: Vec<GroupKey> = Vec::new();
+    let mut groups: HashMap<GroupKey, Group> = HashMap::new();
+    for ((key, resolved), year) in keys.iter().zip(resolved).zip(years) {
+        for (reporter, partners) in &resolved.parts {
+            let id = (*reporter, *year, key.flow);
+            let group = groups.entry(id).or_insert_with(|| {
+                order.push(id);
+                Group::default()
+            });
+            group.partners.insert(0);
+            group
+                .partners
+                .extend(partners.iter().map(|(code, _)| *code));
+            group.products.insert("TOTAL".to_owned());
+            group.products.extend(key.products.iter().cloned());
+        }
+    }
+    order
+        .into_iter()
+        .map(|id| (id, groups.remove(&id).unwrap_or_default()))
+        .collect()
+}
+
+/// The shape of an affected-trade request: annual goods in HS, one flow.
+fn shape(flow: FlowCode) -> FlowShape {
+    FlowShape {
+        trade_type: TradeType::Goods,
+        frequency: Frequency::Annual,
+        classification: "HS".to_owned(),
+        flow: Some(flow),
+        commodities: Vec::new(),
+    }
+}
+
+/// One question's answer from the rows: its cells only.
+fn sum(
+    key: &CoverageKey,
+    resolved: &Resolved,
+    year: u16,
+    rows: &Rows,
+    asked: &HashSet<GroupKey>,
+    allowance: u64,
+) -> Coverage {
+    let mut reasons = resolved.reasons.clone();
+    let mut by_partner: Vec<(GtaId, f64)> = Vec::new();
+    let mut by_product: BTreeMap<String, f64> = BTreeMap::new();
+    let mut partner_rows: HashSet<GtaId> = HashSet::new();
+    let mut product_rows: HashSet<&str> = HashSet::new();
+    let mut value: Option<f64> = None;
+    let mut total: Option<f64> = None;
+    let mut reporters = Vec::new();
+    for (reporter, partners) in &resolved.parts {
+        if !asked.contains(&(*reporter, year, key.flow)) {
+            reasons.push(format!(
+                "Comtrade reporter {reporter} was not asked: the operation's Comtrade allowance for affected trade ({allowance} requests) was spent; ask for fewer measures at once"
+            ));
+            continue;
+        }
+        if !rows.reported(*reporter, year, key.flow) {
+            reasons.push(format!(
+                "Comtrade reporter {reporter} has not published {year} ({} total with the world)",
+                match key.flow {
+                    FlowCode::Export => "no export",
+                    _ => "no import",
+                }
+            ));
+            continue;
+        }
+        reporters.push(reporter.0);
+        total = Some(
+            total.unwrap_or(0.0)
+                + rows
+                    .get(reporter.0, 0, year, key.flow, "TOTAL")
+                    .unwrap_or(0.0),
+        );
+        let sum = value.get_or_insert(0.0);
+        for (partner, id) in partners {
+            for product in &key.products {
+                let Some(cell) = rows.get(reporter.0, *partner, year, key.flow, product) else {
+                    continue;
+                };
+                *sum += cell;
+                partner_rows.insert(*id);
+                product_rows.insert(product);
+                match by_partner.iter_mut().find(|(seen, _)| seen == id) {
+                    Some((_, partner_sum)) => *partner_sum += cell,
+                    None => by_partner.push((*id, cell)),
+                }
+                *by_product.entry(product.clone()).or_insert(0.0) += cell;
+            }
+        }
+    }
+    if value.is_some() {
+        let silent_products: Vec<&str> = key
+            .products
+            .iter()
+            .map(String::as_str)
+            .filter(|product| !product_rows.contains(product))
+            .collect();
+        if !silent_products.is_empty() {
+            reasons.push(format!(
+                "no rows for product{} {} (no trade reported with these partners, or a code not in the reporter's HS vintage)",
+                if silent_products.len() == 1 { "" } else { "s" },
+                silent_products.join(", ")
+            ));
+        }
+        let asked_partners: BTreeSet<GtaId> = resolved
+            .parts
+            .iter()
+            .flat_map(|(_, partners)| partners.iter().map(|(_, id)| *id))
+            .collect();
+        let silent: Vec<String> = asked_partners
+            .iter()
+            .filter(|id| !partner_rows.contains(id))
+            .map(|id| area_name(Area::Jurisdiction(*id)))
+            .collect();
+        if !silent.is_empty() {
+            reasons.push(format!(
+                "no rows for partner{} {}",
+                if silent.len() == 1 { "" } else { "s" },
+                silent.join(", ")
+            ));
+        }
+    }
+    if key.products.is_empty() {
+        reasons.push("the measure names no HS products".to_owned());
+    }
+    if key.partners.is_empty() {
+        reasons.push("the measure names no affected jurisdictions".to_owned());
+    }
+    if key.reporters.is_empty() {
+        reasons.push("the measure names no implementer".to_owned());
+    }
+    // Affected jurisdictions in the order the measure names them.
+    by_partner.sort_by_key(|(id, _)| key.partners.iter().position(|p| p == id));
+    Coverage {
+        year,
+        year_note: None,
+        complete: reasons.is_empty(),
+        value,
+        by_partner,
+        by_product: by_product.into_iter().collect(),
+        implementer_total: total,
+        reasons,
+        reporter_codes: reporters,
+    }
+}
+
+impl Loader<CoverageKey> for CoverageLoader {
+    type Value = Arc<Coverage>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[CoverageKey],
+    ) -> Result<HashMap<CoverageKey, Arc<Coverage>>, Error> {
+        let answers = self.answer(keys).await?;
+        Ok(keys
+            .iter()
+            .cloned()
+            .zip(answers.into_iter().map(Arc::new))
+            .collect())
+    }
+}
