@@ -402,6 +402,11 @@ fn parse_graphiql_assets(value: &str) -> Result<GraphiqlAssets, String> {
     let value = value.trim();
     if let Ok(url) = url::Url::parse(value) {
         if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
+            // The base goes into a page every visitor reads, and browsers
+            // refuse subresources with credentials anyway.
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err("the URL holds credentials, which would be published in the GraphiQL page to every visitor (and browsers refuse such script URLs): give a mirror that needs none, or a local directory".into());
+            }
             return Ok(GraphiqlAssets::Url(value.trim_end_matches('/').to_owned()));
         }
     }

@@ -275,13 +275,34 @@ impl Default for Metrics {
             }
             let _ = held.get_or_create(&source(from));
         }
-        registry.register(
-            "build",
-            "The running build: its version (always 1)",
-            prometheus_client::metrics::info::Info::new(BuildLabels {
+        // A gauge at 1 rather than an info metric: Prometheus' text format
+        // 0.0.4, the default exposition, has no `info` type, and a scraper
+        // refuses the whole scrape on it.
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
-            }),
+            })
+            .set(1);
+        registry.register(
+            "build_info",
+            "The running build: its version (always 1)",
+            build,
         );
+        for code in [
+            "GRAPHQL_PARSE_FAILED",
+            "GRAPHQL_VALIDATION_FAILED",
+            "OPERATION_TOO_COSTLY",
+            "UPSTREAM_UNAVAILABLE",
+            "UPSTREAM_TIMEOUT",
+            "UPSTREAM_RATE_LIMITED",
+            "UPSTREAM_BUDGET_EXHAUSTED",
+            "SERVER_OVERLOADED",
+        ] {
+            let _ = operation_errors.get_or_create(&CodeLabels {
+                code: code.to_owned(),
+            });
+        }
         registry.register(
             "operations_by_name",
             "GraphQL operations answered, by operation name (the first 100 names seen; later ones, and anonymous operations, as \"other\")",

@@ -116,7 +116,7 @@ async fn graphiql_with_a_cdn_that_never_answers_shows_its_help() {
     );
     assert!(
         shown.contains(&format!(
-            "no answer within {} s",
+            "no script arrived within {} s",
             trade_graph::server::graphiql::ASSETS_WAIT_SECONDS
         )),
         "{shown}"

@@ -282,6 +282,68 @@ async fn a_hash_only_get_shares_the_documents_entry() {
     );
 }
 
+/// A hash alone is answered from the cache only once a client registered
+/// its document: a document cached from a plain GET does not make its hash
+/// known (found by an attack: anyone could probe what others asked, and
+/// the store said PERSISTED_QUERY_NOT_FOUND only while nothing was cached).
+#[tokio::test]
+async fn an_unregistered_hash_is_not_answered_from_the_cache() {
+    let gateway = TestGateway::start_with(&ON).await;
+    let (status, _, first) = get(&gateway, &[("query", FLOWS)], &[]).await;
+    assert_eq!(status, 200, "{first}");
+    let (_, _, again) = get(&gateway, &[("query", FLOWS)], &[]).await;
+    assert!(
+        from_cache(&serde_json::from_str(&again).unwrap()),
+        "{again}"
+    );
+    let hash = trade_graph::server::persisted_queries::sha256_hex(FLOWS);
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string();
+    let (_, headers, body) = get(&gateway, &[("extensions", &extensions)], &[]).await;
+    assert!(body.contains("PERSISTED_QUERY_NOT_FOUND"), "{body}");
+    assert!(headers.get("etag").is_none());
+}
+
+/// The same answer in two media types is two representations, each with
+/// its own validator (a CDN revalidating one must not be told it holds the
+/// other, whose content type differs).
+#[tokio::test]
+async fn each_representation_has_its_own_etag() {
+    let gateway = TestGateway::start_with(&ON).await;
+    let tag = |accept: &'static str| {
+        let gateway = &gateway;
+        async move {
+            let (status, headers, body) =
+                get(gateway, &[("query", FLOWS)], &[("accept", accept)]).await;
+            assert_eq!(status, 200, "{body}");
+            headers["etag"].to_str().unwrap().to_owned()
+        }
+    };
+    let graphql = tag("application/graphql-response+json").await;
+    let json = tag("application/json").await;
+    assert_ne!(graphql, json);
+    assert_eq!(tag("application/json").await, json);
+    let (status, _, _) = get(
+        &gateway,
+        &[("query", FLOWS)],
+        &[
+            ("accept", "application/graphql-response+json"),
+            ("if-none-match", &json),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "the other representation's tag does not match");
+    let (status, _, _) = get(
+        &gateway,
+        &[("query", FLOWS)],
+        &[
+            ("accept", "application/json"),
+            ("if-none-match", &format!("W/{json}")),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "W/W/ is not an entity tag");
+}
+
 /// A batch's operations are looked up one by one: a kept one is answered
 /// from the cache, the others run.
 #[tokio::test]

@@ -41,6 +41,13 @@ pub fn check<'a>(config: &Config, environment: impl IntoIterator<Item = &'a str>
     endpoint_urls(config, &mut findings);
     dialect_hosts(config, &mut findings);
     timeouts(config, &mut findings);
+    for range in &config.resilience.trusted_proxies {
+        if range.prefix_len() == 0 {
+            findings.warnings.push(format!(
+                "--trusted-proxies {range} trusts every address: any client can then name itself in X-Forwarded-For and take another client's budget share. List your load balancers' addresses or networks instead"
+            ));
+        }
+    }
     unknown_variables(environment, &mut findings);
     findings
 }
@@ -168,7 +175,9 @@ fn unknown_variables<'a>(environment: impl IntoIterator<Item = &'a str>, finding
             .iter()
             .map(|known| (strsim::levenshtein(name, known), known))
             .min()
-            .filter(|(distance, _)| *distance <= 4)
+            // Two edits: a typo or a swapped pair, not another setting
+            // (TRADE_GRAPH_GTA_APIKEY is not TRADE_GRAPH_GTA_API).
+            .filter(|(distance, _)| *distance <= 2)
             .map(|(_, known)| format!(": did you mean {known}?"))
             .unwrap_or_else(|| {
                 ": `trade-graph --help` lists every variable beside its flag".into()

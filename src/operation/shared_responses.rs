@@ -44,9 +44,7 @@ fn now_ms() -> u64 {
         .map_or(0, |since| since.as_millis() as u64)
 }
 
-fn news_key(source: Source) -> String {
-    format!("{PREFIX}news:{source}")
-}
+use crate::sources::shared_cache::news_key;
 
 impl SharedResponses {
     pub fn new(link: RedisLink) -> Self {

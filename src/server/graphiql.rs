@@ -86,9 +86,17 @@ trade-graph --graphiql-assets ./graphiql-assets</pre>
         document.getElementById('assets-why').textContent = why;
         window.assetsMissing = true;
       }}
-      var timer = setTimeout(function () {{
-        assetsFailed('no answer within {wait} s');
-      }}, {wait} * 1000);
+      // The wait is for progress, not for all of it: a slow mirror that
+      // keeps sending is waited for, and scripts arriving after the help
+      // was shown still start GraphiQL.
+      var timer;
+      function wait() {{
+        clearTimeout(timer);
+        timer = setTimeout(function () {{
+          assetsFailed('no script arrived within {wait} s');
+        }}, {wait} * 1000);
+      }}
+      wait();
       // Styles never hold the page: GraphiQL works unstyled meanwhile.
       var style = document.createElement('link');
       style.rel = 'stylesheet';
@@ -96,7 +104,6 @@ trade-graph --graphiql-assets ./graphiql-assets</pre>
       document.head.appendChild(style);
       var scripts = {scripts}.split('|');
       function load(index) {{
-        if (done) return;
         if (index === scripts.length) {{
           clearTimeout(timer);
           start();
@@ -104,7 +111,7 @@ trade-graph --graphiql-assets ./graphiql-assets</pre>
         }}
         var script = document.createElement('script');
         script.src = base + '/' + scripts[index];
-        script.onload = function () {{ load(index + 1); }};
+        script.onload = function () {{ if (!done) wait(); load(index + 1); }};
         script.onerror = function () {{ clearTimeout(timer); assetsFailed(script.src); }};
         document.body.appendChild(script);
       }}
@@ -114,6 +121,7 @@ trade-graph --graphiql-assets ./graphiql-assets</pre>
           return;
         }}
         done = true;
+        window.assetsMissing = false;
         // Queries over HTTP, subscriptions over a WebSocket on the same path.
         var url = new URL('graphql', window.location.href);
         var subscriptionUrl = new URL(url);

@@ -537,19 +537,23 @@ fn response_key(state: &AppState, params: &GraphqlParams) -> Option<OperationKey
             let version_1 = extension.get("version").and_then(Value::as_u64) == Some(1);
             let hash = extension.get("sha256Hash").and_then(Value::as_str);
             match (version_1 && state.persisted_queries.enabled(), hash) {
-                (true, Some(hash)) => Some(DocumentId::from_hex(hash)?),
+                (true, Some(hash)) => Some((DocumentId::from_hex(hash)?, hash)),
                 _ => return None,
             }
         }
     };
     let document = match (&params.query, persisted) {
         (Some(query), None) => DocumentId::of_text(query),
-        (Some(query), Some(hash)) => {
+        (Some(query), Some((hash, _))) => {
             let document = DocumentId::of_text(query);
             (document == hash).then_some(document)?
         }
-        (None, Some(hash)) => hash,
-        (None, None) => return None,
+        // A hash alone is looked up only once it is registered: otherwise
+        // a hash never registered would be answered from the cache (and
+        // anyone could probe what others asked) where the store says
+        // PERSISTED_QUERY_NOT_FOUND.
+        (None, Some((hash, hex))) if state.persisted_queries.is_registered(hex) => hash,
+        (None, _) => return None,
     };
     Some(state.responses.key(
         document,
@@ -937,7 +941,7 @@ async fn run_operation_counted(
     let name = analysis
         .as_ref()
         .and_then(|analysis| analysis.operation_name.as_deref());
-    state.metrics.operation_named(name);
+    let analysis_name = name.map(str::to_owned);
     // For the access log line and every line logged within the request,
     // and for the operation's span (named as the GraphQL semantic
     // conventions ask: "query CountryPage").
@@ -1022,6 +1026,11 @@ async fn run_operation_counted(
         response.extensions.insert("upstream".into(), upstream);
     }
     code_request_errors(&mut response, parsed);
+    // Named only once it ran: a document that does not validate takes no
+    // name's place (else junk names would crowd out the real ones).
+    if !is_request_error(&response) {
+        state.metrics.operation_named(analysis_name.as_deref());
+    }
     Some((response, usage))
 }
 

@@ -50,7 +50,24 @@ pub(super) fn for_get(response: &mut Response, cacheable: Option<&Cacheable>, re
         headers.insert(header::CACHE_CONTROL, NO_STORE);
         return;
     };
-    let Ok(etag) = HeaderValue::from_str(&cacheable.etag) else {
+    // One tag per representation: the same answer as
+    // application/graphql-response+json and as application/json are two
+    // (a CDN revalidating one must not be told it holds the other).
+    let representation = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map_or("", |value| {
+            if value.starts_with("application/graphql-response+json") {
+                "-gr"
+            } else {
+                "-j"
+            }
+        });
+    let tag = match cacheable.etag.strip_suffix('"') {
+        Some(open) => format!("{open}{representation}\""),
+        None => cacheable.etag.to_string(),
+    };
+    let Ok(etag) = HeaderValue::from_str(&tag) else {
         headers.insert(header::CACHE_CONTROL, NO_STORE);
         return;
     };
@@ -63,7 +80,7 @@ pub(super) fn for_get(response: &mut Response, cacheable: Option<&Cacheable>, re
     if request
         .get_all(header::IF_NONE_MATCH)
         .iter()
-        .any(|value| matches(value, &cacheable.etag))
+        .any(|value| matches(value, &tag))
     {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response.headers_mut().remove(header::CONTENT_TYPE);
@@ -77,7 +94,11 @@ fn matches(value: &HeaderValue, etag: &str) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    // One `W/` at most, then a quoted tag (RFC 9110 entity-tag syntax).
+    let opaque = |tag: &str| {
+        let tag = tag.trim();
+        tag.strip_prefix("W/").unwrap_or(tag).to_owned()
+    };
     let ours = opaque(etag);
     value
         .split(',')
@@ -115,14 +136,14 @@ mod tests {
             response.headers()[header::CACHE_CONTROL],
             "public, max-age=42"
         );
-        assert_eq!(response.headers()[header::ETAG], "W/\"abc\"");
+        assert_eq!(response.headers()[header::ETAG], "W/\"abc-j\"");
         assert_eq!(response.headers()[header::VARY], "accept");
 
-        for tag in ["W/\"abc\"", "\"abc\"", "\"x\", W/\"abc\"", "*"] {
+        for tag in ["W/\"abc-j\"", "\"abc-j\"", "\"x\", W/\"abc-j\"", "*"] {
             let mut response = answer();
             for_get(&mut response, Some(&cacheable(42)), &if_none_match(tag));
             assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{tag}");
-            assert_eq!(response.headers()[header::ETAG], "W/\"abc\"");
+            assert_eq!(response.headers()[header::ETAG], "W/\"abc-j\"");
         }
         let mut response = answer();
         for_get(

@@ -81,6 +81,14 @@ impl PersistedQueries {
         self.store.is_some()
     }
 
+    /// Whether a document is registered under `hash` (as a client sends
+    /// it: 64 hex digits).
+    pub fn is_registered(&self, hash: &str) -> bool {
+        self.store
+            .as_ref()
+            .is_some_and(|store| store.contains_key(&hash.to_ascii_lowercase()))
+    }
+
     /// Resolves the document of a request with `extensions`: `Ok(None)`
     /// when it has no persisted-query extension (the request's own `query`
     /// stands), `Ok(Some(document))` for a known hash, or an error.

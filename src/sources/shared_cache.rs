@@ -5,6 +5,11 @@
 //! its own cache asks Redis before the upstream, and puts there what it
 //! fetches, so replicas behind a load balancer fetch each answer once.
 //!
+//! An entry stored before the latest news of its source (a subscription
+//! poll that saw new records, on any replica: [`news_key`]) is not used:
+//! otherwise an operation dropped from the whole-response cache for that
+//! news would be rebuilt from the same old upstream answer.
+//!
 //! Redis is never on the critical path of an answer (see [`RedisLink`]):
 //! when it is unreachable the replica goes to the upstream as it would
 //! alone, and says so (`/healthz` `redis`, `trade_graph_redis_available`).
@@ -16,6 +21,33 @@ use redis::AsyncCommands;
 use super::cache::CacheKey;
 use super::http::Method;
 use super::redis_link::RedisLink;
+
+/// Where replicas write the time (Unix milliseconds) a subscription poll
+/// last saw news of `source`: the shared answers, upstream and whole
+/// responses, stored before it are not used.
+pub fn news_key(source: super::Source) -> String {
+    format!("trade-graph:response:v1:news:{source}")
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+/// An entry as stored: when it was stored (8 bytes, big-endian Unix
+/// milliseconds), then the body.
+fn encode(stored_ms: u64, body: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(8 + body.len());
+    value.extend_from_slice(&stored_ms.to_be_bytes());
+    value.extend_from_slice(body);
+    value
+}
+
+fn decode(value: &[u8]) -> Option<(u64, &[u8])> {
+    let (stored, body) = value.split_first_chunk::<8>()?;
+    Some((u64::from_be_bytes(*stored), body))
+}
 
 /// A handle on the shared cache; cheap to clone.
 #[derive(Clone)]
@@ -52,7 +84,7 @@ impl SharedCache {
             .map(|(name, value)| format!("{name}={value}"))
             .collect();
         format!(
-            "trade-graph:v1:{}:{method} {}?{}\n{}",
+            "trade-graph:v2:{}:{method} {}?{}\n{}",
             key.source,
             request.path,
             query.join("&"),
@@ -66,13 +98,22 @@ impl SharedCache {
         if self.ttls[key.source.index()].is_zero() {
             return None;
         }
-        let redis_key = Self::redis_key(key);
-        self.link
+        let keys = [Self::redis_key(key), news_key(key.source)];
+        let [entry, news] = self
+            .link
             .call(|mut connection| async move {
-                connection.get::<_, Option<Vec<u8>>>(redis_key).await
+                connection.mget::<_, [Option<Vec<u8>>; 2]>(&keys).await
             })
-            .await
-            .flatten()
+            .await?;
+        let entry = entry?;
+        let (stored_ms, body) = decode(&entry)?;
+        let news_ms = news
+            .and_then(|news| String::from_utf8(news).ok())
+            .and_then(|news| news.parse::<u64>().ok());
+        if news_ms.is_some_and(|news_ms| news_ms >= stored_ms) {
+            return None;
+        }
+        Some(body.to_vec())
     }
 
     /// How many of `keys` another replica has stored (`0` when Redis does
@@ -109,7 +150,7 @@ impl SharedCache {
         }
         let this = self.clone();
         let redis_key = Self::redis_key(key);
-        let body = body.to_vec();
+        let body = encode(now_ms(), body);
         tokio::spawn(async move {
             this.link
                 .call(|mut connection| async move {
