@@ -1,5 +1,5 @@
-//! The README's example queries run, on sample data, without errors: the
-//! README stays true.
+//! The example queries of the README and of every page of `docs/` run, on
+//! sample data, without errors and answer something: the docs stay true.
 
 mod common;
 
@@ -18,22 +18,44 @@ async fn first_event(gateway: &TestGateway, document: &str) -> serde_json::Value
         .remove(0)
 }
 
-/// Every ```graphql block of README.md answers without errors (a
+/// README.md and every page of docs/, with their text.
+fn pages() -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = vec![root.join("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "md"))
+        .collect();
+    docs.sort();
+    paths.extend(docs);
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path.display().to_string(), text)
+        })
+        .collect()
+}
+
+/// Every ```graphql block of README.md and docs/ answers without errors (a
 /// subscription: its first event, over WebSocket).
 #[tokio::test]
 async fn readme_examples_run_without_errors() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let blocks: Vec<&str> = readme
-        .split("```graphql\n")
-        .skip(1)
-        .map(|rest| rest.split("```").next().unwrap())
+    let pages = pages();
+    let blocks: Vec<(&str, &str)> = pages
+        .iter()
+        .flat_map(|(path, text)| {
+            text.split("```graphql\n")
+                .skip(1)
+                .map(move |rest| (path.as_str(), rest.split("```").next().unwrap()))
+        })
         .collect();
-    assert!(blocks.len() >= 4, "found {} graphql blocks", blocks.len());
+    assert!(blocks.len() >= 15, "found {} graphql blocks", blocks.len());
     let gateway = TestGateway::start().await;
     // Subscriptions need news: a simulator that publishes.
     let publishing = TestGateway::start_publishing(Duration::from_millis(20), &[]).await;
-    for block in blocks {
+    for (page, block) in blocks {
         let response = if block.trim_start().starts_with("subscription") {
             first_event(&publishing, block).await
         } else {
@@ -41,14 +63,14 @@ async fn readme_examples_run_without_errors() {
         };
         assert!(
             response.get("errors").is_none(),
-            "README example failed:\n{block}\n{}",
+            "{page}: example failed:\n{block}\n{}",
             response["errors"]
         );
         assert!(response["data"].is_object(), "{block}");
         let empty = empty_answers(&response["data"], "data");
         assert!(
             empty.is_empty(),
-            "README example answers nothing at {empty:?}:\n{block}\n{}",
+            "{page}: example answers nothing at {empty:?}:\n{block}\n{}",
             response["data"]
         );
     }
