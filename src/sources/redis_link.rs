@@ -21,6 +21,9 @@ pub const CALL_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// How often a replica without Redis tries to connect.
 const CONNECT_RETRY: Duration = Duration::from_secs(1);
+/// How often an idle link pings Redis, so that its state is known
+/// without traffic.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A handle on the replicas' Redis; cheap to clone.
 #[derive(Clone)]
@@ -32,6 +35,16 @@ pub struct RedisLink {
     /// Whether a task is trying to connect.
     connecting: Arc<AtomicBool>,
     available: Arc<AtomicBool>,
+    /// Whether a refusal (authentication) was logged since the last
+    /// success: said once, not at every retry.
+    refused_logged: Arc<AtomicBool>,
+}
+
+/// Whether Redis answered but will not serve this client (no or wrong
+/// password, an ACL user without the rights).
+fn refuses_this_client(error: &redis::RedisError) -> bool {
+    matches!(error.kind(), redis::ErrorKind::AuthenticationFailed)
+        || matches!(error.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"))
 }
 
 impl std::fmt::Debug for RedisLink {
@@ -56,6 +69,7 @@ impl RedisLink {
             connection: Arc::new(Mutex::new(None)),
             connecting: Arc::new(AtomicBool::new(false)),
             available: Arc::new(AtomicBool::new(false)),
+            refused_logged: Arc::new(AtomicBool::new(false)),
         };
         if !link.try_connect().await {
             tracing::warn!(
@@ -63,7 +77,48 @@ impl RedisLink {
             );
             link.reconnect();
         }
+        link.watch();
         Ok(link)
+    }
+
+    /// Pings Redis every [`PROBE_INTERVAL`] while the link lives, so that
+    /// `/readyz` and `trade_graph_redis_up` tell the truth on an idle
+    /// replica too (a Redis that died between requests was reported up
+    /// until the next request touched it).
+    fn watch(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let connection = Arc::downgrade(&self.connection);
+        let (client, connecting, available, refused_logged) = (
+            self.client.clone(),
+            self.connecting.clone(),
+            self.available.clone(),
+            self.refused_logged.clone(),
+        );
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_INTERVAL).await;
+                // Gone with the gateway that held it.
+                let Some(connection) = connection.upgrade() else {
+                    return;
+                };
+                let link = RedisLink {
+                    client: client.clone(),
+                    connection,
+                    connecting: connecting.clone(),
+                    available: available.clone(),
+                    refused_logged: refused_logged.clone(),
+                };
+                if link.lock().is_some() {
+                    let _: Option<String> = link
+                        .call(|mut connection| async move {
+                            redis::cmd("PING").query_async(&mut connection).await
+                        })
+                        .await;
+                }
+            }
+        });
     }
 
     async fn try_connect(&self) -> bool {
@@ -72,11 +127,25 @@ impl RedisLink {
             .set_response_timeout(CALL_TIMEOUT)
             .set_number_of_retries(1);
         let connect = ConnectionManager::new_with_config(self.client.clone(), config);
-        match tokio::time::timeout(CALL_TIMEOUT * 8, connect).await {
-            Ok(Ok(connection)) => {
+        let Ok(Ok(mut connection)) = tokio::time::timeout(CALL_TIMEOUT * 8, connect).await else {
+            return false;
+        };
+        // Connected is not admitted: a Redis that wants a password answers
+        // every command NOAUTH, and the replica must not count it as
+        // shared.
+        let command = redis::cmd("PING");
+        let ping = command.query_async::<String>(&mut connection);
+        match tokio::time::timeout(CALL_TIMEOUT * 4, ping).await {
+            Ok(Ok(_)) => {
                 *self.lock() = Some(connection);
                 self.note(true);
                 true
+            }
+            Ok(Err(error)) if refuses_this_client(&error) => {
+                if !self.refused_logged.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(kind = ?error.kind(), "Redis refuses this replica's commands: it wants a password (or another user) that --redis-url does not give; answering without it");
+                }
+                false
             }
             _ => false,
         }
@@ -132,6 +201,12 @@ impl RedisLink {
                 self.note(true);
                 Some(value)
             }
+            Ok(Err(error)) if refuses_this_client(&error) => {
+                // Reached, but not admitted: as good as away.
+                self.note(false);
+                self.reconnect();
+                None
+            }
             Ok(Err(error)) if !error.is_io_error() && !error.is_unrecoverable_error() => {
                 // Redis answered, with an error (a script's, a type's): the
                 // link is fine; the kind only, a server error can echo the
@@ -147,6 +222,9 @@ impl RedisLink {
         }
     }
     fn note(&self, reached: bool) {
+        if reached {
+            self.refused_logged.store(false, Ordering::Relaxed);
+        }
         let was = self.available.swap(reached, Ordering::Relaxed);
         if was != reached {
             if reached {

@@ -373,6 +373,11 @@ pub struct Redis(#[allow(dead_code)] ChildProcess);
 
 impl Redis {
     pub async fn start(port: u16) -> Self {
+        Self::start_with(port, &[]).await
+    }
+
+    /// With more `redis-server` arguments (`--requirepass`, say).
+    pub async fn start_with(port: u16, more: &[&str]) -> Self {
         let child = std::process::Command::new("redis-server")
             .args([
                 "--port",
@@ -384,6 +389,7 @@ impl Redis {
                 "--appendonly",
                 "no",
             ])
+            .args(more)
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server runs (apt-get install redis-server)");
