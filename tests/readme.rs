@@ -53,11 +53,17 @@ async fn readme_examples_run_without_errors() {
         .collect();
     assert!(blocks.len() >= 15, "found {} graphql blocks", blocks.len());
     let gateway = TestGateway::start().await;
-    // Subscriptions need news: a simulator that publishes.
-    let publishing = TestGateway::start_publishing(Duration::from_millis(20), &[]).await;
+    // Subscriptions need news: a simulator that publishes, started when the
+    // first subscription comes (it runs out of news after a while, and the
+    // examples before it can take some seconds).
+    let mut publishing: Option<TestGateway> = None;
     for (page, block) in blocks {
         let response = if block.trim_start().starts_with("subscription") {
-            first_event(&publishing, block).await
+            if publishing.is_none() {
+                publishing =
+                    Some(TestGateway::start_publishing(Duration::from_millis(20), &[]).await);
+            }
+            first_event(publishing.as_ref().expect("started above"), block).await
         } else {
             gateway.query(block).await
         };

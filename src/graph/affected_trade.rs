@@ -291,6 +291,15 @@ fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
 
+/// "Brazil's", "the Bahamas'", "3 implementers'".
+fn possessive(name: &str) -> String {
+    if name.ends_with('s') {
+        format!("{name}'")
+    } else {
+        format!("{name}'s")
+    }
+}
+
 /// The affected trade of `intervention`; `year` and `flow` as the field's
 /// arguments give them.
 pub(super) async fn affected_trade(
@@ -362,11 +371,11 @@ pub(super) async fn affected_trade(
             coverage: None,
             unanswered: Some("an outward subsidy's affected trade is the affected jurisdictions' exports to the third markets where they compete with the subsidised firms, and GTA's API does not name those markets".to_owned()),
             method: format!(
-                "Not summed: for an outward subsidy GTA counts the {}' exports of the {} to the third markets where {} subsidised firms compete with them, markets its API does not publish; ask with flow: INWARD or OUTWARD for {}'s own imports or exports of these products.",
-                plural(partners.len(), "affected jurisdiction", "affected jurisdictions"),
-                plural(products.len(), "product", "products"),
-                who,
-                who
+                "Not summed: for an outward subsidy GTA counts the exports of the affected jurisdictions ({}) in the {} to the third markets where {} subsidised firms compete with them, markets its API does not publish; ask with flow: INWARD or OUTWARD for {} own imports or exports of these products.",
+                partners.len(),
+                plural(products.len(), "affected product", "affected products"),
+                possessive(&who),
+                possessive(&who)
             ),
         });
     }
@@ -416,7 +425,8 @@ pub(super) async fn affected_trade(
         ),
     };
     let method = format!(
-        "The sum of {who}'s {verb} of the {} (HS as reported, flow {}) {direction} the {} in {summed_year} ({year_said}), {reporters_said}; the flow is {}, {derivation}.",
+        "The sum of {} {verb} of the {} (HS as reported, flow {}) {direction} the {} in {summed_year} ({year_said}), {reporters_said}; the flow is {}, {derivation}.",
+        possessive(&who),
         plural(products.len(), "affected HS6 product", "affected HS6 products"),
         flow_code.v1_code(),
         plural(partners.len(), "affected jurisdiction", "affected jurisdictions"),

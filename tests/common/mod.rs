@@ -133,11 +133,13 @@ impl TestGateway {
         // measures arrivals: on a loaded machine (the suite's binaries run
         // side by side) an arrival can lag its send by a few milliseconds,
         // and two arrivals then come closer than the sends were. The gateway
-        // paces with half an interval to spare, as one would in front of the
+        // paces with time to spare, as one would in front of the
         // real API, so that the simulator's 409 means a pacing bug, not a
-        // busy scheduler.
+        // busy scheduler. Half an interval (5 ms at the suite's 10 ms) was
+        // not enough while other test binaries built beside it: the spare
+        // is the interval plus 20 ms, so an arrival may lag by that much.
         let interval =
-            humantime::format_duration(comtrade_rules.interval + comtrade_rules.interval / 2)
+            humantime::format_duration(comtrade_rules.interval * 2 + Duration::from_millis(20))
                 .to_string();
         let mut args = vec![
             "trade-graph",

@@ -47,9 +47,11 @@ use crate::error::Error;
 use crate::sources::UpstreamUsage;
 
 /// Requests one question may add to a batch's allowance: its own pieces
-/// (a few implementers, a few product chunks), the availability look-up
-/// and the pieces of the year it falls back to.
-pub const REQUESTS_PER_QUESTION: u64 = 8;
+/// (a measure naming 500 HS6 products is ten v1 requests, 26 legacy ones,
+/// an EU-wide one a reporter of its own), the availability look-up and the
+/// pieces of the year it falls back to; the operation's allowance bounds
+/// them all together.
+pub const REQUESTS_PER_QUESTION: u64 = 20;
 
 /// The share of the operation's Comtrade maximum (`--comtrade-max-requests`)
 /// that the affected trade of one operation may spend, in fifths: 4, so
@@ -227,10 +229,12 @@ struct Group {
     products: BTreeSet<String>,
 }
 
-/// The rows of a batch: value per (reporter, partner, year, flow, code).
+/// The rows of a batch: value per (reporter, partner, year, flow, code),
+/// and which (reporter, year, flow) answered anything.
 #[derive(Default)]
 struct Rows {
     values: HashMap<(u16, u16, u16, FlowCode, String), f64>,
+    answered: HashSet<(u16, u16, FlowCode)>,
 }
 
 impl Rows {
@@ -242,6 +246,8 @@ impl Rows {
         if record.period.len() != 4 {
             return;
         }
+        self.answered
+            .insert((record.reporter_code, year, record.flow));
         if let Some(value) = record.value_usd {
             self.values.insert(
                 (
@@ -269,9 +275,11 @@ impl Rows {
             .copied()
     }
 
-    /// Whether the reporter published the year: its total with the world.
+    /// Whether the reporter published the year: any row of it came back
+    /// (every request asks for its total with the world, which a reporter
+    /// that published the year has).
     fn reported(&self, reporter: ReporterCode, year: u16, flow: FlowCode) -> bool {
-        self.get(reporter.0, 0, year, flow, "TOTAL").is_some()
+        self.answered.contains(&(reporter.0, year, flow))
     }
 }
 
@@ -424,14 +432,15 @@ impl CoverageLoader {
                 .map(|key| resolve(dialect, key, key.year.year()))
                 .collect(),
         };
-        // 0. Defaults so recent that reporters may not have published them
-        // yet (measures announced this year or last): the data availability
-        // first, once for all of them, so that the plan asks for the years
-        // there are.
+        // 0. Defaults so recent that reporters have rarely published them
+        // (measures announced this year: Comtrade's annual data for a year
+        // comes in the next): the data availability first, once for all of
+        // them, so that the plan asks for the years there are. Older
+        // defaults are asked as they are, and fall back when unpublished.
         let this_year = current_year();
         let recent: Vec<usize> = (0..keys.len())
             .filter(|&index| {
-                matches!(keys[index].year, YearChoice::Default(year) if year.saturating_add(2) >= this_year)
+                matches!(keys[index].year, YearChoice::Default(year) if year.saturating_add(1) >= this_year)
                     && !state.resolved[index].parts.is_empty()
             })
             .collect();
@@ -441,7 +450,12 @@ impl CoverageLoader {
                 .iter()
                 .flat_map(|&index| state.resolved[index].parts.iter().map(|(r, _)| *r))
                 .collect();
-            let latest = self.latest_years(&reporters).await?;
+            // A look-up that fails is no answer: the defaults are asked as
+            // they are (and say so when unpublished).
+            let latest = self.latest_years(&reporters).await.unwrap_or_else(|error| {
+                tracing::info!(%error, "comtrade data availability failed; asking the default years");
+                HashMap::new()
+            });
             spent_here += 1;
             for &index in &recent {
                 state.fall_back(index, &latest, None);
@@ -478,12 +492,24 @@ impl CoverageLoader {
                     .iter()
                     .flat_map(|(index, _)| state.resolved[*index].parts.iter().map(|(r, _)| *r))
                     .collect();
-                let latest = self.latest_years(&reporters).await?;
+                let looked = self.latest_years(&reporters).await;
                 spent_here += 1;
                 let mut moved = Vec::new();
-                for (index, missing) in &falling_back {
-                    if state.fall_back(*index, &latest, Some(missing)) {
-                        moved.push(*index);
+                match looked {
+                    Ok(latest) => {
+                        for (index, missing) in &falling_back {
+                            if state.fall_back(*index, &latest, Some(missing)) {
+                                moved.push(*index);
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        for (index, _) in &falling_back {
+                            state.resolved[*index].reasons.push(format!(
+                                "{} is not published yet, and Comtrade's data availability, asked for an earlier year, failed: {error}",
+                                state.years[*index]
+                            ));
+                        }
                     }
                 }
                 if !moved.is_empty() {
