@@ -56,44 +56,58 @@ pub fn check<'a>(config: &Config, environment: impl IntoIterator<Item = &'a str>
 /// copied from the upstream's documentation) would be asked for
 /// `/api/v1/data/api/v1/data/`: every request would fail with 404.
 fn endpoint_urls(config: &Config, findings: &mut Findings) {
-    let sources: [(&str, Option<&String>, &[&str], &str); 3] = [
+    // What a copied endpoint looks like: a path that contains one of the
+    // first (an endpoint itself), or ends with one of the second (the
+    // prefix the gateway appends). A mirror's own prefix ("/api/gta",
+    // "/mirror/v2/ita") is neither.
+    type Markers = (&'static [&'static str], &'static [&'static str]);
+    let sources: [(&str, Option<&String>, Markers, &str); 3] = [
         (
             "--gta-url",
             config.gta.url.as_ref(),
-            &["/api/v1/", "/api/v2/", "/api/"],
+            (
+                &["/api/v1/data/", "/api/v2/gta/data/"],
+                &["/api/", "/api/v1/", "/api/v2/", "/api/v2/gta/"],
+            ),
             "https://api.globaltradealert.org",
         ),
         (
             "--comtrade-url",
             config.comtrade.url.as_ref(),
-            &[
-                "/data/v1",
-                "/public/v1",
-                "/api/get",
-                "/api/refs",
-                "/files/v1",
-            ],
+            (
+                &[
+                    "/data/v1/get/",
+                    "/public/v1/preview/",
+                    "/api/get/",
+                    "/api/refs/",
+                    "/files/v1/app/",
+                ],
+                &["/data/v1/", "/public/v1/", "/api/get/"],
+            ),
             "https://comtradeapi.un.org (v1) or https://comtrade.un.org (legacy)",
         ),
         (
             "--ita-url",
             config.ita.url.as_ref(),
-            &["/v2/", "/v1/search", "/search"],
+            (&["/v1/search/"], &["/v2/", "/search/"]),
             "https://data.trade.gov (current) or https://api.trade.gov (v2)",
         ),
     ];
-    for (flag, url, endpoint_paths, example) in sources {
+    for (flag, url, (inside, endings), example) in sources {
         let Some(path) = url
             .and_then(|url| url::Url::parse(url).ok())
             .map(|url| url.path().to_owned())
         else {
             continue;
         };
-        let path = format!("{}/", path.trim_end_matches('/'));
-        if let Some(endpoint) = endpoint_paths
+        // As the server will read it: any case, percent-decoded.
+        let decoded = percent_decode(&path).to_ascii_lowercase();
+        let path = format!("{}/", decoded.trim_end_matches('/'));
+        let found = inside
             .iter()
             .find(|endpoint| path.contains(**endpoint))
-        {
+            .or_else(|| endings.iter().find(|ending| path.ends_with(**ending)));
+        if let Some(endpoint) = found {
             findings.refusals.push(format!(
                 "{flag} {} holds an endpoint's path ({}): give the base URL, such as {example}; the gateway appends each endpoint's path itself",
                 url.expect("checked above"),
@@ -103,12 +117,22 @@ fn endpoint_urls(config: &Config, findings: &mut Findings) {
     }
 }
 
+/// `%61` as `a`: a path written with escapes is still the same path.
+fn percent_decode(path: &str) -> String {
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// The public hosts serve one API generation each: the other generation's
 /// paths answer 404 there.
 fn dialect_hosts(config: &Config, findings: &mut Findings) {
     let host = |url: Option<&String>| {
         url.and_then(|url| url::Url::parse(url).ok())
-            .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+            .and_then(|url| {
+                url.host_str()
+                    .map(|host| host.trim_end_matches('.').to_ascii_lowercase())
+            })
     };
     match (host(config.comtrade.url.as_ref()).as_deref(), config.comtrade.api) {
         (Some("comtradeapi.un.org"), ComtradeApi::Legacy) => findings.refusals.push(
@@ -219,11 +243,16 @@ mod tests {
             &["TRADE_GRAPH_GTA_URL"],
         );
         assert_eq!(live, Findings::default());
-        // A mirror's prefix is a base URL, not an endpoint.
-        assert_eq!(
-            findings(&["--gta-url=https://mirror.internal/gta"], &[]),
-            Findings::default()
-        );
+        // A mirror's prefix is a base URL, not an endpoint (found by an
+        // attack: the last three were refused).
+        for mirror in [
+            "--gta-url=https://mirror.internal/gta",
+            "--gta-url=https://gateway.corp/api/gta",
+            "--ita-url=https://gateway.corp/mirror/v2/ita",
+            "--comtrade-url=https://gateway.corp/proxy/data/v1/cache",
+        ] {
+            assert_eq!(findings(&[mirror], &[]), Findings::default(), "{mirror}");
+        }
     }
 
     #[test]
@@ -253,11 +282,38 @@ mod tests {
                     "--comtrade-url",
                     "https://comtradeapi.un.org/data/v1/get/C/A/HS",
                 ],
-                "(/data/v1)",
+                "(/data/v1/get)",
             ),
             (
                 vec!["--ita-url", "https://data.trade.gov/trade_leads/v1/search"],
                 "(/v1/search)",
+            ),
+            (
+                vec![
+                    "--gta-url",
+                    "https://API.GlobalTradeAlert.org/API/V2/gta/data",
+                ],
+                "(/api/v2/gta/data)",
+            ),
+            (
+                vec![
+                    "--gta-url",
+                    "https://api.globaltradealert.org/%61pi/v2/gta/data/",
+                ],
+                "(/api/v2/gta/data)",
+            ),
+            (
+                vec!["--ita-url", "https://api.trade.gov/v2", "--ita-api", "v2"],
+                "(/v2)",
+            ),
+            (
+                vec![
+                    "--comtrade-url",
+                    "https://comtrade.un.org.",
+                    "--comtrade-api",
+                    "v1",
+                ],
+                "set --comtrade-api legacy",
             ),
             (
                 vec![
