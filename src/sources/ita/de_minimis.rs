@@ -67,9 +67,158 @@ impl DeMinimis {
     }
 }
 
-/// A threshold as a number, when the text is one ("800", "1,000.50").
+/// A threshold as a number, when the text is one, read strictly: "800",
+/// "1,500" and "1,500.50" (thousands separated by commas), "150,00",
+/// "150,5" and "1.500,50" (a decimal comma), "USD 50" (exactly one number
+/// beside a currency code). Anything else, ambiguous or not a number, is
+/// null: never a silent factor of 100.
 pub fn as_number(text: Option<&str>) -> Option<f64> {
-    text.map(|t| t.replace(',', ""))
-        .and_then(|t| t.trim().parse::<f64>().ok())
-        .filter(|n| n.is_finite())
+    let text = text?.trim();
+    let mut numbers = Vec::new();
+    let mut words = 0;
+    for token in text.split_whitespace() {
+        if token.chars().all(|c| c.is_ascii_alphabetic()) {
+            // A currency code ("USD", "eur"), said once.
+            if token.len() != 3 {
+                return None;
+            }
+            words += 1;
+        } else {
+            numbers.push(token);
+        }
+    }
+    if numbers.len() != 1 || words > 1 {
+        return None;
+    }
+    number(numbers[0]).filter(|n| n.is_finite())
+}
+
+/// Digits in groups of three after the first group of one to three.
+fn grouped(text: &str, separator: char) -> bool {
+    let mut groups = text.split(separator);
+    let first = groups.next().unwrap_or("");
+    (1..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_digit())
+        && groups.all(|group| group.len() == 3 && group.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// One number in either notation.
+fn number(text: &str) -> Option<f64> {
+    let (commas, dots) = (text.matches(',').count(), text.matches('.').count());
+    let plain = match (commas, dots) {
+        (0, 0) if digits(text) => text.to_owned(),
+        (0, 1) => {
+            let (whole, fraction) = text.split_once('.')?;
+            (digits(whole) && digits(fraction)).then(|| text.to_owned())?
+        }
+        // "1.500.000": dots between thousands.
+        (0, _) if grouped(text, '.') => text.replace('.', ""),
+        (1, 0) => {
+            let (whole, fraction) = text.split_once(',')?;
+            if !digits(whole) || !digits(fraction) {
+                return None;
+            }
+            match fraction.len() {
+                // "150,00", "150,5": a decimal comma.
+                1 | 2 => format!("{whole}.{fraction}"),
+                // "1,500": thousands.
+                3 if whole.len() <= 3 => format!("{whole}{fraction}"),
+                _ => return None,
+            }
+        }
+        // "1,500,000".
+        (_, 0) if grouped(text, ',') => text.replace(',', ""),
+        (_, 1) if text.find(',')? < text.find('.')? => {
+            // "1,500.50": commas between thousands, a decimal point.
+            let (whole, fraction) = text.split_once('.')?;
+            (grouped(whole, ',') && digits(fraction))
+                .then(|| format!("{}.{fraction}", whole.replace(',', "")))?
+        }
+        (1, _) if text.find('.')? < text.find(',')? => {
+            // "1.500,50": dots between thousands, a decimal comma.
+            let (whole, fraction) = text.split_once(',')?;
+            (grouped(whole, '.') && digits(fraction))
+                .then(|| format!("{}.{fraction}", whole.replace('.', "")))?
+        }
+        _ => return None,
+    };
+    plain.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_number;
+    use proptest::prelude::*;
+
+    #[test]
+    fn amounts_are_read_strictly() {
+        for (text, expected) in [
+            ("800", Some(800.0)),
+            ("800.5", Some(800.5)),
+            ("1,500", Some(1500.0)),
+            ("1,500.50", Some(1500.5)),
+            ("1,500,000", Some(1_500_000.0)),
+            ("150,00", Some(150.0)),
+            ("150,5", Some(150.5)),
+            ("1.500,50", Some(1500.5)),
+            ("USD 50", Some(50.0)),
+            ("50 EUR", Some(50.0)),
+            ("USD 50 or 100", None),
+            ("50 USD EUR", None),
+            ("1,5000", None),
+            ("12,34,567", None),
+            ("about 50", None),
+            ("", None),
+            ("none", None),
+        ] {
+            assert_eq!(as_number(Some(text)), expected, "{text}");
+        }
+    }
+
+    fn with_thousands(whole: u64, separator: char) -> String {
+        let digits = whole.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(separator);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    proptest! {
+        /// Any amount, in either notation, with or without thousands
+        /// separators and a currency code, reads as itself.
+        #[test]
+        fn either_notation_reads_as_the_amount(
+            whole in 0u64..100_000_000,
+            cents in 0u64..100,
+            european in any::<bool>(),
+            separated in any::<bool>(),
+            currency in any::<bool>(),
+        ) {
+            let (thousands, decimal) = if european { ('.', ',') } else { (',', '.') };
+            let whole_text = if separated { with_thousands(whole, thousands) } else { whole.to_string() };
+            let mut text = format!("{whole_text}{decimal}{cents:02}");
+            if currency {
+                text = format!("USD {text}");
+            }
+            let expected = whole as f64 + cents as f64 / 100.0;
+            let read = as_number(Some(&text));
+            prop_assert!(read.is_some_and(|n| (n - expected).abs() < 1e-6), "{} read as {:?}", text, read);
+        }
+
+        /// Whole amounts with thousands separated by commas are never read
+        /// with a decimal comma.
+        #[test]
+        fn thousands_are_never_decimals(whole in 1_000u64..100_000_000) {
+            let text = with_thousands(whole, ',');
+            prop_assert_eq!(as_number(Some(&text)), Some(whole as f64));
+        }
+    }
 }
