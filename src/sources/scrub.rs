@@ -243,11 +243,15 @@ pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// `text` with JSON's `\u00XX` escapes of printable ASCII written plainly
-/// (a quote and a backslash stay escaped, so JSON stays the same JSON);
-/// `None` when there is none.
+/// `text` with JSON's `\u00XX` escapes of printable ASCII and its `\/`
+/// escape of a slash written plainly (a quote and a backslash stay escaped,
+/// so JSON stays the same JSON); `None` when there is none.
 fn unescape_json_ascii(text: &[u8]) -> Option<Vec<u8>> {
-    memchr::memmem::find(text, b"\\u00")?;
+    if memchr::memmem::find(text, b"\\u00").is_none()
+        && memchr::memmem::find(text, b"\\/").is_none()
+    {
+        return None;
+    }
     let mut out = Vec::with_capacity(text.len());
     let mut at = 0;
     let mut changed = false;
@@ -260,6 +264,13 @@ fn unescape_json_ascii(text: &[u8]) -> Option<Vec<u8>> {
                 .and_then(|escape| std::str::from_utf8(&escape[3..5]).ok())
                 .and_then(|hex| u8::from_str_radix(hex, 16).ok())
                 .filter(|byte| (0x20..0x7f).contains(byte) && !matches!(byte, b'"' | b'\\'));
+            // `\/` is `/` to every JSON reader (a key's base64 slashes).
+            if text.get(at + 1) == Some(&b'/') {
+                out.push(b'/');
+                at += 2;
+                changed = true;
+                continue;
+            }
             match escaped_byte {
                 Some(byte) => {
                     out.push(byte);
@@ -500,8 +511,10 @@ mod tests {
             let query: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
             let json_escaped: String = key.bytes().map(|byte| format!("\\u{:04x}", byte)).collect();
             let every_byte: String = key.bytes().map(|byte| format!("%{byte:02X}")).collect();
+            // JSON may escape a slash as `\/` ("Ab+c\/D=e").
+            let slash_escaped = key.replace('/', "\\/");
             let text = format!(
-                "{words} Basic {encoded} token={key}&k={query}&l={} {words} \"{json_escaped}\" {every_byte} {}",
+                "{words} Basic {encoded} token={key}&k={query}&l={} {words} \"{json_escaped}\" {every_byte} {} \"{slash_escaped}\"",
                 query.to_lowercase(),
                 every_byte.to_lowercase()
             );
@@ -563,6 +576,12 @@ mod tests {
             unescape_json_ascii(text.as_bytes()).map(|plain| String::from_utf8(plain).unwrap())
         };
         assert_eq!(unfolded(r#""\u0041b""#).as_deref(), Some(r#""Ab""#));
+        assert_eq!(unfolded(r#""Ab+c\/D=e""#).as_deref(), Some(r#""Ab+c/D=e""#));
+        assert_eq!(
+            unfolded(r#""\\/""#),
+            None,
+            "an escaped backslash, then a slash"
+        );
         assert_eq!(
             unfolded(r#""\u0022 \u005c""#),
             None,
