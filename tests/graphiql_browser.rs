@@ -74,8 +74,11 @@ async fn graphiql_runs_a_query_offline_from_local_assets() {
 #[ignore = "needs Chromium, .ci/graphiql's packages and GraphiQL's assets; .ci/run installs them"]
 async fn graphiql_subscribes_over_a_websocket() {
     let assets = assets();
+    // News every half second: the simulator publishes 500 records and
+    // then has no more, which at 50 ms ran out (25 s) before a loaded
+    // machine had opened the page; the test waits for the first event.
     let gateway = TestGateway::start_publishing(
-        std::time::Duration::from_millis(50),
+        std::time::Duration::from_millis(500),
         &["--graphiql-assets", assets.to_str().unwrap()],
     )
     .await;
