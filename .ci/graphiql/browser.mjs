@@ -42,12 +42,19 @@ try {
         .querySelector(".graphiql-query-editor .CodeMirror")
         .CodeMirror.setValue("subscription { newInterventions { id title } }");
     });
-    await page.click(".graphiql-execute-button");
-    await page.waitForFunction(
-      () => /"id": \d+/.test(document.querySelector(".result-window")?.textContent ?? ""),
-      null,
-      bound,
-    );
+    // GraphiQL re-reads the edited document after a debounce: a click
+    // before it still runs the old one, over HTTP (SUBSCRIPTION_NEEDS_WEBSOCKET).
+    // Click again until the subscription itself answers.
+    for (let attempt = 0; ; attempt++) {
+      await page.click(".graphiql-execute-button");
+      await page.waitForFunction(
+        () => /"id": \d+|SUBSCRIPTION_NEEDS_WEBSOCKET/.test(document.querySelector(".result-window")?.textContent ?? ""),
+        null,
+        bound,
+      );
+      const text = await page.textContent(".result-window");
+      if (/"id": \d+/.test(text) || attempt >= 20) break;
+    }
     shown = await page.textContent(".result-window");
   } else {
     await page.waitForSelector(".graphiql-execute-button", bound);
