@@ -14,7 +14,7 @@
 //! replica's news: its entries end with their lifetime, which is never
 //! longer than the upstream answers they were built from.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use redis::AsyncCommands;
 
@@ -38,13 +38,7 @@ pub(super) struct Found {
     pub age: Duration,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
-}
-
-use crate::sources::shared_cache::news_key;
+use crate::sources::shared_cache::{news_key, now_ms};
 
 impl SharedResponses {
     pub fn new(link: RedisLink) -> Self {

@@ -19,7 +19,6 @@ use std::time::Duration;
 use redis::AsyncCommands;
 
 use super::cache::CacheKey;
-use super::http::Method;
 use super::redis_link::RedisLink;
 
 /// Where replicas write the time (Unix milliseconds) a subscription poll
@@ -29,7 +28,9 @@ pub fn news_key(source: super::Source) -> String {
     format!("trade-graph:response:v1:news:{source}")
 }
 
-fn now_ms() -> u64 {
+/// Now, in Unix milliseconds: what entries and news times are compared in
+/// (replicas' clocks are assumed to agree within a poll interval).
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_millis() as u64)
@@ -74,10 +75,7 @@ impl SharedCache {
     /// The Redis key of an upstream request: readable, exact, keyless.
     fn redis_key(key: &CacheKey) -> String {
         let request = &key.request;
-        let method = match request.method {
-            Method::Get => "GET",
-            Method::Post => "POST",
-        };
+        let method = request.method.as_str();
         let query: Vec<String> = request
             .query
             .iter()
