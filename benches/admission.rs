@@ -202,7 +202,7 @@ fn main() {
             .expect("Redis answers");
             ping.push(started.elapsed());
         }
-        let shared = Admission::Shared(Arc::new(SharedAdmission::new(
+        let shared = Admission::Shared(SharedAdmission::new(
             Source::Comtrade,
             link,
             TINY_INTERVAL,
@@ -211,7 +211,7 @@ fn main() {
             3,
             Pacer::new(Source::Comtrade, TINY_INTERVAL * 3, Some(BUDGET)),
             None,
-        )));
+        ));
         // Warm both (Redis loads its scripts on first use).
         let _ = time_decisions(&shared).await;
         let Admission::Shared(admission) = &shared else {

@@ -16,11 +16,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use clap::Parser;
 use serde_json::{json, Value};
-use trade_graph::config::Config;
-use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use trade_graph::sources::comtrade::planner::Limits;
+
+mod support;
+use support::unpaced_gateway as start;
 
 const INTERVENTIONS: [usize; 6] = [1, 5, 10, 25, 50, 100];
 
@@ -31,67 +31,6 @@ const QUERY: &str = r#"query($limit: Int) { interventions(limit: $limit, filter:
     interventionTypes: [IMPORT_TARIFF, ANTI_DUMPING, SAFEGUARD, EXPORT_BAN, EXPORT_TAX, IMPORT_QUOTA]
     announcementPeriod: { from: "2015-01-01", to: "2021-12-31" } }) {
   items { affectedProducts { hsCode } affectedTrade { year flow value reporterCodes } } } }"#;
-
-/// A gateway on its own simulator, with no pacing, budget or cache, and
-/// batching on or off. The servers live as long as the process.
-async fn start(dialect: &str, batching: bool) -> String {
-    let simulator = Simulator::start(SimulatorOptions {
-        comtrade: ComtradeRules {
-            interval: Duration::ZERO,
-            guest_per_hour: u32::MAX,
-            keyed_per_hour: u32::MAX,
-            max_rows: None,
-        },
-        ..SimulatorOptions::default()
-    })
-    .await
-    .unwrap();
-    let base = simulator.base_url();
-    std::mem::forget(simulator);
-    let batching = batching.to_string();
-    let config = Config::parse_from([
-        "trade-graph",
-        "--gta-url",
-        &base,
-        "--gta-key",
-        SAMPLE_KEY,
-        "--ita-url",
-        &base,
-        "--ita-key",
-        SAMPLE_KEY,
-        "--comtrade-url",
-        &base,
-        "--comtrade-key",
-        SAMPLE_KEY,
-        "--comtrade-api",
-        dialect,
-        "--comtrade-interval",
-        "0s",
-        "--comtrade-budget",
-        "1000000",
-        "--batching",
-        &batching,
-        "--cache-max-mb",
-        "0",
-        "--comtrade-cache-ttl",
-        "0s",
-        "--gta-cache-ttl",
-        "0s",
-        // Planning measured past the per-operation maximum (whose share
-        // would otherwise bound the affected trade at 20 requests).
-        "--comtrade-max-requests",
-        "100000",
-        "--max-cost",
-        "100000000",
-    ]);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        trade_graph::server::run(listener, &config, std::future::pending()).await
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    url
-}
 
 async fn run(url: &str, client: &reqwest::Client, limit: usize) -> Value {
     let response: Value = client

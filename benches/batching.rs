@@ -16,12 +16,12 @@
 
 use std::time::Duration;
 
-use clap::Parser;
 use serde_json::{json, Value};
-use trade_graph::config::Config;
 use trade_graph::countries::{self, ComtradeDialect, ComtradeReporter};
-use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 use trade_graph::sources::comtrade::planner::{lower_bound, Limits};
+
+mod support;
+use support::unpaced_gateway as start;
 
 const JURISDICTIONS: [usize; 6] = [1, 5, 10, 40, 100, 200];
 const PERIODS: [usize; 4] = [1, 5, 8, 12];
@@ -66,74 +66,6 @@ async fn requests_of(
     response["extensions"]["upstream"][source]["requests"]
         .as_u64()
         .unwrap()
-}
-
-/// A gateway on its own simulator, with no pacing, budget or cache, and
-/// batching on or off. The servers live as long as the process.
-async fn start(dialect: &str, batching: bool) -> String {
-    let simulator = Simulator::start(SimulatorOptions {
-        comtrade: ComtradeRules {
-            interval: Duration::ZERO,
-            guest_per_hour: u32::MAX,
-            keyed_per_hour: u32::MAX,
-            max_rows: None,
-        },
-        ..SimulatorOptions::default()
-    })
-    .await
-    .unwrap();
-    let base = simulator.base_url();
-    std::mem::forget(simulator);
-    let batching = batching.to_string();
-    let config = Config::parse_from([
-        "trade-graph",
-        "--gta-url",
-        &base,
-        "--gta-key",
-        SAMPLE_KEY,
-        "--ita-url",
-        &base,
-        "--ita-key",
-        SAMPLE_KEY,
-        "--comtrade-url",
-        &base,
-        "--comtrade-key",
-        SAMPLE_KEY,
-        "--comtrade-api",
-        dialect,
-        "--comtrade-interval",
-        "0s",
-        "--comtrade-budget",
-        "1000000",
-        "--batching",
-        &batching,
-        "--cache-max-mb",
-        "0",
-        "--gta-cache-ttl",
-        "0s",
-        "--comtrade-cache-ttl",
-        "0s",
-        "--ita-cache-ttl",
-        "0s",
-        // This measures planning at sizes past the per-operation limits
-        // (200 jurisdictions x 12 periods are 120 legacy requests), and
-        // "batching off" is one request per field by design.
-        "--gta-max-requests",
-        "100000",
-        "--comtrade-max-requests",
-        "100000",
-        "--ita-max-requests",
-        "100000",
-        "--max-cost",
-        "100000000",
-    ]);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        trade_graph::server::run(listener, &config, std::future::pending()).await
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    url
 }
 
 #[tokio::main]

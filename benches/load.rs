@@ -9,6 +9,14 @@
 //! in production; a last run measures the peak RSS of sample mode, where the
 //! simulator and its data share the gateway's process.
 //!
+//! Side by side in the same run (issue 24 asks for it, since figures on a
+//! busy machine compare only within one run): Hive Gateway with its response
+//! cache on, serving the supergraph whose only subgraph is a trade-graph
+//! live against the same simulator, on the same queries, clients and wrk
+//! settings, checked to answer the same data; and its peak RSS. Skipped,
+//! with a note, where Node or `.ci/federation`'s packages are missing
+//! (`npm ci` there).
+//!
 //! Needs `wrk` (Debian: `apt-get install wrk`). Run:
 //! `cargo bench --bench load`. Prints Markdown for BENCHMARKS.md.
 
@@ -18,7 +26,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{free_port, peak_rss_mib, Server};
+use support::{free_port, hive_gateway_version, peak_rss_mib, start_hive_gateway, Server};
 use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions};
 
 /// Upstream latency the simulator adds to every answer.
@@ -36,6 +44,12 @@ const FLAGSHIP: &str = r#"{ jurisdictions(iso3: ["USA","CHN","DEU","JPN","GBR","
 /// A small query: one country's name and its 2022 flows.
 const SMALL: &str =
     r#"{ jurisdiction(iso3: "BRA") { name tradeFlows(periods: ["2022"]) { value } } }"#;
+
+/// The queries of the warm runs, by the name the tables give them.
+const WARM_QUERIES: [(&str, &str); 2] = [("flagship", FLAGSHIP), ("small", SMALL)];
+
+/// The client counts of the warm runs.
+const WARM_CLIENTS: [u32; 3] = [1, 16, 64];
 
 /// Run before the flagship on every fresh server: a different query, so the
 /// flagship itself is not cached.
@@ -105,10 +119,19 @@ fn start_server_with(upstreams: Option<&Upstreams>, response_cache_mb: Option<u3
 
 /// One POST of the flagship; returns the response JSON and the time it took.
 fn post(url: &str) -> (serde_json::Value, Duration) {
-    post_query(url, FLAGSHIP)
+    let answer = post_query(url, FLAGSHIP);
+    (answer.json, answer.time)
 }
 
-fn post_query(url: &str, query: &str) -> (serde_json::Value, Duration) {
+/// A GraphQL answer: its JSON, the size of its body (which the servers
+/// compared must be close in) and the time it took.
+struct Answer {
+    json: serde_json::Value,
+    bytes: usize,
+    time: Duration,
+}
+
+fn post_query(url: &str, query: &str) -> Answer {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -123,25 +146,44 @@ fn post_query(url: &str, query: &str) -> (serde_json::Value, Duration) {
             .send()
             .await
             .unwrap();
-        let json: serde_json::Value = response.json().await.unwrap();
-        (json, started.elapsed())
+        let body = response.bytes().await.unwrap();
+        Answer {
+            json: serde_json::from_slice(&body).unwrap(),
+            bytes: body.len(),
+            time: started.elapsed(),
+        }
     })
 }
 
-/// Per source, the sum and count of upstream request durations, from /metrics.
-fn upstream_seconds(url: &str) -> std::collections::HashMap<String, (f64, f64)> {
+/// The gateway's /metrics text.
+fn metrics(url: &str) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let text = runtime.block_on(async {
+    runtime.block_on(async {
         reqwest::get(format!("{url}/metrics"))
             .await
             .unwrap()
             .text()
             .await
             .unwrap()
-    });
+    })
+}
+
+/// Operations the gateway has answered, of every outcome: what shows that
+/// a server in front of it answered from its own cache.
+fn operations_answered(url: &str) -> f64 {
+    metrics(url)
+        .lines()
+        .filter(|line| line.starts_with("trade_graph_operations_total{"))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// Per source, the sum and count of upstream request durations, from /metrics.
+fn upstream_seconds(url: &str) -> std::collections::HashMap<String, (f64, f64)> {
+    let text = metrics(url);
     let mut seconds = std::collections::HashMap::new();
     for line in text.lines() {
         for (suffix, is_sum) in [("_sum{source=\"", true), ("_count{source=\"", false)] {
@@ -220,6 +262,164 @@ fn wrk(url: &str, connections: u32, seconds: u32, query: &str) -> WrkResult {
     }
 }
 
+/// The servers of the warm table.
+#[derive(Clone, Copy, PartialEq)]
+enum Contender {
+    TradeGraphCacheOff,
+    TradeGraphCacheOn,
+    HiveGatewayCacheOn,
+}
+
+/// One row of the warm table.
+struct WarmRow {
+    contender: Contender,
+    query: &'static str,
+    clients: u32,
+    result: WrkResult,
+}
+
+/// One row of the peak RSS table: a server after its runs and 10 s at 256
+/// clients of the flagship.
+struct Peak {
+    server: String,
+    result: WrkResult,
+    mib: f64,
+}
+
+/// wrk on `query` at each of [`WARM_CLIENTS`], 10 s each; every row is
+/// printed as it is measured, so that a long run shows its progress.
+fn warm_rows(
+    url: &str,
+    contender: Contender,
+    server: &str,
+    query_name: &'static str,
+    query: &str,
+) -> Vec<WarmRow> {
+    WARM_CLIENTS
+        .iter()
+        .map(|&clients| {
+            let result = wrk(url, clients, 10, query);
+            println!(
+                "| {server} | {query_name} | {clients} | {:.0} | {:.2} ms | {:.2} ms |",
+                result.requests_per_second, result.p50_ms, result.p99_ms
+            );
+            WarmRow {
+                contender,
+                query: query_name,
+                clients,
+                result,
+            }
+        })
+        .collect()
+}
+
+/// Hive Gateway (`version`) with its response cache, warm, on the warm
+/// queries; then its peak RSS after 256 clients. Returns its rows, its peak
+/// and a line on the answers' sizes.
+///
+/// Its only subgraph is a trade-graph of its own with default settings,
+/// live against the same simulator: Hive answers every warm request from
+/// its cache (checked: the subgraph answers no operation meanwhile), so
+/// that process idles and only the Node process is measured. Each answer
+/// is checked to carry the same `data` as trade-graph's own: Hive's is the
+/// same answer without trade-graph's `extensions`.
+fn hive_gateway_runs(upstreams: &Upstreams, version: &str) -> (Vec<WarmRow>, Peak, String) {
+    let subgraph = start_server(Some(upstreams));
+    let gateway = start_hive_gateway(&format!("{}/graphql", subgraph.url));
+    let server = format!("Hive Gateway {version}, response cache on");
+    let mut rows = Vec::new();
+    let mut sizes = Vec::new();
+    for (query_name, query) in WARM_QUERIES {
+        let direct = post_query(&subgraph.url, query);
+        assert!(direct.json.get("errors").is_none(), "{}", direct.json);
+        // Fills Hive's cache (and, on the first query, loads its supergraph).
+        post_query(&gateway.url, query);
+        let before = operations_answered(&subgraph.url);
+        let warm = post_query(&gateway.url, query);
+        assert!(warm.json.get("errors").is_none(), "{}", warm.json);
+        assert!(
+            same_values(&warm.json["data"], &direct.json["data"]),
+            "Hive Gateway answers the {query_name} with trade-graph's data: {} against {}",
+            warm.json["data"],
+            direct.json["data"]
+        );
+        rows.extend(warm_rows(
+            &gateway.url,
+            Contender::HiveGatewayCacheOn,
+            &server,
+            query_name,
+            query,
+        ));
+        assert_eq!(
+            operations_answered(&subgraph.url),
+            before,
+            "Hive Gateway answered every warm {query_name} from its response cache"
+        );
+        sizes.push(format!(
+            "{query_name} {} bytes from trade-graph, {} from Hive Gateway",
+            direct.bytes, warm.bytes
+        ));
+    }
+    let result = wrk(&gateway.url, 256, 10, FLAGSHIP);
+    let peak = Peak {
+        server: format!("Hive Gateway {version} (one Node process; its trade-graph subgraph not counted), response cache on, after its runs above"),
+        result,
+        mib: peak_rss_mib(gateway.child.id()),
+    };
+    let sizes = format!(
+        "Answer sizes (the same `data`; trade-graph's carries `extensions.upstream` too): {}.",
+        sizes.join("; ")
+    );
+    (rows, peak, sizes)
+}
+
+/// Whether two answers hold the same values, numbers compared as numbers:
+/// JavaScript writes a whole Float without its `.0` (Hive Gateway's
+/// `763168613041` is trade-graph's `763168613041.0`), and field order is
+/// not compared.
+fn same_values(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_values(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, a)| b.get(key).is_some_and(|b| same_values(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Warm throughput at 16 clients (the issue's target: at least 10 times
+/// Hive Gateway's), trade-graph's over Hive Gateway's, per query; nothing
+/// where Hive Gateway did not run.
+fn print_ratios(rows: &[WarmRow]) {
+    let at_16 = |contender: Contender, query: &str| {
+        rows.iter()
+            .find(|row| row.contender == contender && row.query == query && row.clients == 16)
+            .map(|row| row.result.requests_per_second)
+    };
+    println!("\n## trade-graph over Hive Gateway, warm, 16 clients, requests/s\n");
+    println!("| query | trade-graph, cache on | trade-graph, cache off | Hive Gateway, cache on | cache on ÷ Hive | cache off ÷ Hive |\n|---|---:|---:|---:|---:|---:|");
+    for (query, _) in WARM_QUERIES {
+        let (Some(on), Some(off), Some(hive)) = (
+            at_16(Contender::TradeGraphCacheOn, query),
+            at_16(Contender::TradeGraphCacheOff, query),
+            at_16(Contender::HiveGatewayCacheOn, query),
+        ) else {
+            continue;
+        };
+        println!(
+            "| {query} | {on:.0} | {off:.0} | {hive:.0} | {:.1}× | {:.1}× |",
+            on / hive,
+            off / hive
+        );
+    }
+}
+
 fn main() {
     if Command::new("wrk").arg("--version").output().is_err() {
         eprintln!("wrk is not installed: apt-get install wrk");
@@ -287,15 +487,22 @@ fn main() {
     // Warm runs: one gateway per setting of the whole-response cache, its
     // caches filled by a first run of each query; then 10 s at 256 clients
     // for its peak RSS (with the cache on: every query kept).
-    println!("## Warm (cached), wrk 10 s per row, whole-response cache off and on\n");
-    println!("| response cache | query | clients | requests/s | p50 | p99 |\n|---|---|---:|---:|---:|---:|");
+    println!("## Warm (cached), wrk 10 s per row: trade-graph with its whole-response cache off and on, Hive Gateway with its response cache\n");
+    println!(
+        "| server | query | clients | requests/s | p50 | p99 |\n|---|---|---:|---:|---:|---:|"
+    );
+    let mut rows = Vec::new();
     let mut peaks = Vec::new();
-    for (setting, mb) in [("off", 0), ("on (16 MiB)", 16)] {
+    for (contender, setting, mb) in [
+        (Contender::TradeGraphCacheOff, "off", 0),
+        (Contender::TradeGraphCacheOn, "on (16 MiB)", 16),
+    ] {
         let server = start_server_with(Some(&upstreams), Some(mb));
+        let name = format!("trade-graph, response cache {setting}");
         post_query(&server.url, WARM_UP);
-        for (name, query) in [("flagship", FLAGSHIP), ("small", SMALL)] {
+        for (query_name, query) in WARM_QUERIES {
             post_query(&server.url, query);
-            let (warm, _) = post_query(&server.url, query);
+            let warm = post_query(&server.url, query).json;
             assert!(warm.get("errors").is_none(), "{warm}");
             for source in ["gta", "comtrade", "ita"] {
                 assert_eq!(
@@ -303,16 +510,24 @@ fn main() {
                     "warm runs from cache"
                 );
             }
-            for clients in [1, 16, 64] {
-                let result = wrk(&server.url, clients, 10, query);
-                println!(
-                    "| {setting} | {name} | {clients} | {:.0} | {:.2} ms | {:.2} ms |",
-                    result.requests_per_second, result.p50_ms, result.p99_ms
-                );
-            }
+            rows.extend(warm_rows(&server.url, contender, &name, query_name, query));
         }
         let result = wrk(&server.url, 256, 10, FLAGSHIP);
-        peaks.push((setting, result, peak_rss_mib(server.child.id())));
+        peaks.push(Peak {
+            server: format!("gateway alone (live mode against the simulator in the benchmark's process), response cache {setting}, after its runs above"),
+            result,
+            mib: peak_rss_mib(server.child.id()),
+        });
+    }
+    match hive_gateway_version() {
+        Ok(version) => {
+            let (hive_rows, peak, sizes) = hive_gateway_runs(&upstreams, &version);
+            rows.extend(hive_rows);
+            peaks.push(peak);
+            println!("\n{sizes}");
+            print_ratios(&rows);
+        }
+        Err(why) => println!("\nHive Gateway not run ({why}): no side-by-side rows."),
     }
 
     // The same server in sample mode, as `cargo run --release` starts it: the
@@ -324,10 +539,10 @@ fn main() {
     let sample_result = wrk(&sample.url, 256, 10, FLAGSHIP);
     println!("\n## Peak RSS (VmHWM), after 10 s at 256 clients\n");
     println!("| server | 256 clients: requests/s | p99 | peak RSS |\n|---|---:|---:|---:|");
-    for (setting, result, peak) in peaks {
+    for peak in peaks {
         println!(
-            "| gateway alone (live mode against the simulator in the benchmark's process), response cache {setting}, after its runs above | {:.0} | {:.2} ms | {peak:.1} MiB |",
-            result.requests_per_second, result.p99_ms
+            "| {} | {:.0} | {:.2} ms | {:.1} MiB |",
+            peak.server, peak.result.requests_per_second, peak.result.p99_ms, peak.mib
         );
     }
     println!(

@@ -61,7 +61,7 @@ pub struct Config {
         long,
         env = "TRADE_GRAPH_GRAPHIQL_ASSETS",
         default_value = "https://unpkg.com",
-        value_parser = parse_graphiql_assets
+        value_parser = GraphiqlAssetsParser
     )]
     pub graphiql_assets: GraphiqlAssets,
 
@@ -91,7 +91,8 @@ pub struct Config {
     /// live of the upstream answers it was built from, and dropped early
     /// when a subscription poll sees news of a source it used. Responses
     /// with errors are never kept. Least recently used first out; "0"
-    /// turns it off.
+    /// turns it off (GET answers still carry Cache-Control and an ETag, so
+    /// browsers and CDNs keep caching them).
     #[arg(long, env = "TRADE_GRAPH_RESPONSE_CACHE_MAX_MB", default_value_t = 16)]
     pub response_cache_max_mb: u64,
 
@@ -120,6 +121,16 @@ pub struct Config {
     /// interval, so that together they still keep the upstream's rules.
     #[arg(long, env = "TRADE_GRAPH_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub replicas: u32,
+
+    /// Whether /readyz needs --redis-url reachable. "optional" (the
+    /// default): a replica without Redis stays ready on its local share of
+    /// every budget (its /readyz body says so), because losing Redis would
+    /// otherwise take every replica out of rotation at once. "required":
+    /// not ready while Redis is unreachable, so that a load balancer sends
+    /// traffic to replicas that still share the budgets (when only some
+    /// lose it).
+    #[arg(long, env = "TRADE_GRAPH_READINESS_REDIS", value_enum, default_value_t = ReadinessRedis::Optional)]
+    pub readiness_redis: ReadinessRedis,
 
     /// Batch upstream requests across the fields of an operation. "false"
     /// asks for every field on its own: a baseline for benchmarks, never
@@ -414,9 +425,25 @@ fn parse_graphiql_assets(value: &str) -> Result<GraphiqlAssets, String> {
     if path.is_dir() {
         return Ok(GraphiqlAssets::Directory(path.to_path_buf()));
     }
+    // A URL that did not parse may still hold credentials: repeated only
+    // when it has no user part, query or fragment.
+    let given = if value.contains(['@', '?', '#']) {
+        "the value (not repeated: it may hold credentials)".to_owned()
+    } else {
+        format!("{value:?}")
+    };
     Err(format!(
-        "{value:?} is neither an http(s) URL nor a directory: expected the base URL of an unpkg-like mirror (\"https://unpkg.com\", \"http://mirror.internal/npm\") or a directory filled by `scripts/graphiql-assets.sh DIR`"
+        "{given} is neither an http(s) URL nor a directory: expected the base URL of an unpkg-like mirror (\"https://unpkg.com\", \"http://mirror.internal/npm\") or a directory filled by `scripts/graphiql-assets.sh DIR`"
     ))
+}
+
+/// Whether readiness needs Redis (`--readiness-redis`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReadinessRedis {
+    /// Ready without Redis, on the local share of every budget.
+    Optional,
+    /// Not ready while the configured Redis is unreachable.
+    Required,
 }
 
 /// How logs are written.
@@ -651,12 +678,12 @@ impl ResilienceConfig {
 pub struct ItaConfig {
     /// ITA base URL: https://api.trade.gov (v2) or https://data.trade.gov
     /// (current); unset: sample data.
-    #[arg(id = "ita_url", long = "ita-url", env = "TRADE_GRAPH_ITA_URL", value_parser = parse_base_url)]
+    #[arg(id = "ita_url", long = "ita-url", env = "TRADE_GRAPH_ITA_URL", hide_env_values = true, value_parser = BaseUrlParser)]
     pub url: Option<String>,
 
     /// ITA key: the `api_key` query parameter (v2) or the `subscription-key`
     /// header (current).
-    #[arg(id = "ita_key", long = "ita-key", env = "TRADE_GRAPH_ITA_KEY", hide_env_values = true, value_parser = parse_secret)]
+    #[arg(id = "ita_key", long = "ita-key", env = "TRADE_GRAPH_ITA_KEY", hide_env_values = true, value_parser = SecretParser)]
     pub key: Option<Secret>,
 
     /// ITA API generation: v2 (seeds, api.trade.gov/v2/...) or current
@@ -716,11 +743,11 @@ pub struct ItaConfig {
 #[derive(Args, Clone, Debug)]
 pub struct GtaConfig {
     /// GTA base URL, e.g. https://api.globaltradealert.org; unset: sample data.
-    #[arg(id = "gta_url", long = "gta-url", env = "TRADE_GRAPH_GTA_URL", value_parser = parse_base_url)]
+    #[arg(id = "gta_url", long = "gta-url", env = "TRADE_GRAPH_GTA_URL", hide_env_values = true, value_parser = BaseUrlParser)]
     pub url: Option<String>,
 
     /// GTA API key, sent as `Authorization: APIKey <key>`.
-    #[arg(id = "gta_key", long = "gta-key", env = "TRADE_GRAPH_GTA_KEY", hide_env_values = true, value_parser = parse_secret)]
+    #[arg(id = "gta_key", long = "gta-key", env = "TRADE_GRAPH_GTA_KEY", hide_env_values = true, value_parser = SecretParser)]
     pub key: Option<Secret>,
 
     /// GTA API generation: v1 (seed, /api/v1/data/) or v2 (current, /api/v2/gta/data/).
@@ -780,13 +807,13 @@ pub struct GtaConfig {
 pub struct ComtradeConfig {
     /// Comtrade base URL: https://comtrade.un.org (legacy) or
     /// https://comtradeapi.un.org (v1); unset: sample data.
-    #[arg(id = "comtrade_url", long = "comtrade-url", env = "TRADE_GRAPH_COMTRADE_URL", value_parser = parse_base_url)]
+    #[arg(id = "comtrade_url", long = "comtrade-url", env = "TRADE_GRAPH_COMTRADE_URL", hide_env_values = true, value_parser = BaseUrlParser)]
     pub url: Option<String>,
 
     /// Legacy: the `token` (authorization code); v1: the subscription key
     /// (`Ocp-Apim-Subscription-Key`). Without it, legacy runs as guest and v1
     /// uses the keyless preview (500 rows per request).
-    #[arg(id = "comtrade_key", long = "comtrade-key", env = "TRADE_GRAPH_COMTRADE_KEY", hide_env_values = true, value_parser = parse_secret)]
+    #[arg(id = "comtrade_key", long = "comtrade-key", env = "TRADE_GRAPH_COMTRADE_KEY", hide_env_values = true, value_parser = SecretParser)]
     pub key: Option<Secret>,
 
     /// Comtrade API generation: legacy (seed, /api/get) or v1 (current).
@@ -908,12 +935,67 @@ impl Config {
     }
 }
 
-fn parse_secret(value: &str) -> Result<Secret, String> {
+/// An API key from a flag or the environment: surrounding whitespace is
+/// trimmed (a secret file's trailing newline), and a key that is empty or
+/// holds a control character (a line break, a tab, an escape) is refused
+/// at start-up: it cannot be what the upstream issued, and sent as a header
+/// it would split the request. A parser of its own because clap's message
+/// for a refused value repeats the value, and this one is a key.
+#[derive(Clone, Copy, Debug)]
+struct SecretParser;
+
+impl TypedValueParser for SecretParser {
+    type Value = Secret;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Secret, clap::Error> {
+        let name = argument.map_or_else(
+            || "the key".to_owned(),
+            |argument| match (argument.get_long(), argument.get_env()) {
+                (Some(long), Some(env)) => format!("--{long} ({})", env.to_string_lossy()),
+                (Some(long), None) => format!("--{long}"),
+                _ => argument.get_id().to_string(),
+            },
+        );
+        let refuse = |why: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name} (not repeated: it is a key): {why}\n"),
+            )
+            .with_cmd(command)
+        };
+        let value = value
+            .to_str()
+            .ok_or_else(|| refuse("the key is not UTF-8"))?;
+        secret_problem(value).map_or_else(|| Ok(Secret::new(value.trim())), |why| Err(refuse(&why)))
+    }
+}
+
+/// What is wrong with `value` as an API key, in words that do not repeat
+/// it; `None` when it will do.
+fn secret_problem(value: &str) -> Option<String> {
     let value = value.trim();
     if value.is_empty() {
-        return Err("the key is empty".into());
+        return Some("the key is empty".into());
     }
-    Ok(Secret::new(value))
+    let (position, control) = value
+        .chars()
+        .enumerate()
+        .find(|(_, character)| character.is_control())?;
+    let what = match control {
+        '\n' | '\r' => "a line break",
+        '\t' => "a tab",
+        _ => "a control character",
+    };
+    Some(format!(
+        "the key holds {what} (U+{:04X}) at character {}; an API key is one line of printable characters: check how the variable or the file it comes from was written",
+        u32::from(control),
+        position + 1
+    ))
 }
 
 /// A Redis URL, checked for its scheme when the flags are read so that a
@@ -954,8 +1036,110 @@ impl TypedValueParser for RedisUrlParser {
     }
 }
 
+/// An upstream's base URL (`--gta-url`, `--comtrade-url`, `--ita-url`).
+/// A parser of its own for the reason `RedisUrlParser` is: clap's message
+/// for a value a plain function refuses repeats the value, and a base URL
+/// may hold a password (`http://user:password@host/`) or, by mistake, a key
+/// in its path or query; the refusal says what is wrong and prints only the
+/// value's scheme, host and port (`masked_base`), or nothing of it when it
+/// does not parse.
+#[derive(Clone, Copy, Debug)]
+struct BaseUrlParser;
+
+impl TypedValueParser for BaseUrlParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let option = argument
+            .and_then(|argument| argument.get_long())
+            .map_or_else(|| "the URL".to_owned(), |long| format!("--{long}"));
+        let refuse = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{option}: {why}\n"),
+            )
+            .with_cmd(command)
+        };
+        let value = value
+            .to_str()
+            .ok_or_else(|| refuse("the value is not UTF-8".into()))?;
+        parse_base_url(value).map_err(|why| match url::Url::parse(value) {
+            Ok(_) => refuse(format!(
+                "{why} (given {}, credentials and path not repeated)",
+                masked_base(value)
+            )),
+            Err(_) => refuse(format!("{why} (not repeated: it may hold credentials)")),
+        })
+    }
+}
+
+/// `--graphiql-assets`, refused without clap repeating the value (it may
+/// be a URL with credentials: `parse_graphiql_assets` repeats it only when
+/// it cannot hold any).
+#[derive(Clone, Copy, Debug)]
+struct GraphiqlAssetsParser;
+
+impl TypedValueParser for GraphiqlAssetsParser {
+    type Value = GraphiqlAssets;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<GraphiqlAssets, clap::Error> {
+        let refuse = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--graphiql-assets: {why}\n"),
+            )
+            .with_cmd(command)
+        };
+        let value = value
+            .to_str()
+            .ok_or_else(|| refuse("the value is not UTF-8".into()))?;
+        parse_graphiql_assets(value).map_err(refuse)
+    }
+}
+
+/// What a refusal may print of `value`: its scheme, host and port, with
+/// `***@` for credentials and `…` for the rest (a path, query or fragment
+/// can hold a key as well as the user part).
+fn masked_base(value: &str) -> String {
+    let Ok(url) = url::Url::parse(value) else {
+        return String::new();
+    };
+    let credentials = if url.username().is_empty() && url.password().is_none() {
+        ""
+    } else {
+        "***@"
+    };
+    let port = url
+        .port()
+        .map(|port| format!(":{port}"))
+        .unwrap_or_default();
+    let rest = if url.path().trim_matches('/').is_empty()
+        && url.query().is_none()
+        && url.fragment().is_none()
+    {
+        ""
+    } else {
+        "/…"
+    };
+    format!(
+        "{}://{credentials}{}{port}{rest}",
+        url.scheme(),
+        url.host_str().unwrap_or("")
+    )
+}
+
 /// Accepts http(s) URLs without query or fragment (they would be lost when
-/// paths are appended).
+/// paths are appended). The error never holds the value.
 fn parse_base_url(value: &str) -> Result<String, String> {
     let url = url::Url::parse(value).map_err(|error| format!("not a URL: {error}"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -982,6 +1166,44 @@ mod tests {
             .err()
             .unwrap_or_else(|| panic!("{args:?} should be refused"))
             .to_string()
+    }
+
+    /// Issue 22: a refused URL option said `invalid value 'http://us3r:pa55w0rd@…'`.
+    /// Every URL option, refused for each reason a URL can be, names itself
+    /// and what is wrong, and repeats neither password nor key.
+    #[test]
+    fn refused_urls_never_repeat_their_credentials() {
+        let key = "0f3a9c1e-5b7d-4e2a-9c8b-7d6e5f4a3b2c";
+        let refused = [
+            "http://us3r:pa55w0rd@127.0.0.1:99999/".to_owned(),
+            format!("http://us3r:pa55w0rd@127.0.0.1:8080/?key={key}"),
+            format!("http://us3r:pa55w0rd@127.0.0.1:8080/#{key}"),
+            format!("https://gta.example/api?key={key}"),
+            format!("ftp://us3r:pa55w0rd@gta.example/{key}"),
+            "us3r:pa55w0rd@gta.example".to_owned(),
+        ];
+        for option in [
+            "--gta-url",
+            "--comtrade-url",
+            "--ita-url",
+            "--redis-url",
+            "--graphiql-assets",
+        ] {
+            for value in &refused {
+                // A mirror's URL may have a query: GraphiQL takes it.
+                if option == "--graphiql-assets" && value.starts_with("https://gta.example") {
+                    continue;
+                }
+                let message = refusal(&[option, value]);
+                assert!(message.contains(option), "{option} {value}: {message}");
+                assert!(!message.contains("pa55w0rd"), "{option}: {message}");
+                assert!(!message.contains(key), "{option}: {message}");
+            }
+        }
+        let port = refusal(&["--gta-url", "http://us3r:pa55w0rd@127.0.0.1:99999/"]);
+        assert!(port.contains("invalid port number"), "{port}");
+        let query = refusal(&["--ita-url", &refused[1]]);
+        assert!(query.contains("must not have a query"), "{query}");
     }
 
     #[test]
@@ -1083,5 +1305,46 @@ mod tests {
         assert_eq!(policy(Source::Gta), (4, Duration::from_secs(30)));
         assert_eq!(policy(Source::Comtrade), (1, Duration::from_secs(30)));
         assert_eq!(policy(Source::Ita), (4, Duration::from_secs(5)));
+    }
+
+    proptest::proptest! {
+        /// Any key holding a control character anywhere, by any of the
+        /// three flags, is refused at start-up naming the flag, and the
+        /// refusal holds no piece of the key.
+        #[test]
+        fn a_key_with_a_control_character_is_refused_without_echoing_it(
+            before in "[A-Za-z0-9+/=_-]{6,24}",
+            control in proptest::prop_oneof![
+                proptest::char::range('\u{0}', '\u{1f}'),
+                proptest::strategy::Just('\u{7f}'),
+                proptest::char::range('\u{80}', '\u{9f}'),
+            ],
+            after in "[A-Za-z0-9+/=_-]{6,24}",
+            flag in proptest::sample::select(vec!["--gta-key", "--comtrade-key", "--ita-key"]),
+        ) {
+            let key = format!("{before}{control}{after}");
+            let refused = refusal(&[flag, &key]);
+            proptest::prop_assert!(refused.contains(flag), "{}", refused);
+            proptest::prop_assert!(refused.contains("not repeated"), "{}", refused);
+            proptest::prop_assert!(!refused.contains(&before), "{}", refused);
+            proptest::prop_assert!(!refused.contains(&after), "{}", refused);
+        }
+
+        /// Keys of printable characters are taken as given, less the
+        /// whitespace around them (a secret file's final newline).
+        #[test]
+        fn a_printable_key_is_taken_trimmed(key in "[!-~]{1,64}", end in "[ \t\r\n]{0,3}") {
+            let config = Config::try_parse_from([
+                "trade-graph",
+                "--gta-url",
+                "https://gta.example",
+                "--gta-key",
+                &format!("{key}{end}"),
+            ]);
+            let config = config.map_err(|error| error.to_string());
+            proptest::prop_assert!(config.is_ok(), "{:?}", config.err());
+            let config = config.unwrap();
+            proptest::prop_assert!(config.gta.key.as_ref().is_some_and(|taken| taken.is(&key)));
+        }
     }
 }

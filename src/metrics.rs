@@ -108,6 +108,30 @@ impl prometheus_client::collector::Collector for RedisCollector {
     }
 }
 
+/// Failed OTLP exports, read from the exporter when scraped (it is built
+/// before the registry, and its count is the process's): 0 when traces
+/// are off or every export went through.
+#[derive(Debug)]
+struct ExportFailuresCollector;
+
+impl prometheus_client::collector::Collector for ExportFailuresCollector {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        let counter = prometheus_client::metrics::counter::ConstCounter::new(
+            crate::telemetry::export_failures(),
+        );
+        counter.encode(encoder.encode_descriptor(
+            "otlp_export_failures",
+            "Batches of spans the OTLP trace exporter could not send (their spans are lost); 0 when traces are off",
+            None,
+            counter.metric_type(),
+        )?)
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NameLabels {
     operation_name: String,
@@ -191,6 +215,17 @@ pub enum OperationOutcome {
     Partial,
     /// No data: refused before running (limits, validation, bad request).
     Refused,
+}
+
+impl OperationOutcome {
+    /// Its label in the metrics and the access log.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Partial => "partial",
+            Self::Refused => "refused",
+        }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -309,6 +344,7 @@ impl Default for Metrics {
             operations_by_name.clone(),
         );
         registry.register_collector(Box::new(RedisCollector(redis.clone())));
+        registry.register_collector(Box::new(ExportFailuresCollector));
         registry.register(
             "upstream_dropped_attempts",
             "Upstream attempts dropped before the upstream answered: reason=deadline (the operation's deadline passed; counted by the breaker as a timeout) or cancelled (the client went away)",

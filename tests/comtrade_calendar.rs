@@ -291,8 +291,9 @@ async fn ag2_includes_chapter_99_in_both_dialects() {
     assert_eq!(chapters[0], chapters[1], "the same rows in both dialects");
 }
 
-/// Finding 7: "now" and "recent" in two fields share one request, and each
-/// gets what it asked for: the latest year, and the five latest.
+/// Finding 7, on the simulator: "now" and "recent" in two fields go out as
+/// two requests (seed 004: each is a period of the request), and each field
+/// gets what its own request answered: the latest year, and the five latest.
 #[tokio::test]
 async fn now_and_recent_are_routed_apart() {
     let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
@@ -301,8 +302,10 @@ async fn now_and_recent_are_routed_apart() {
                     recent: tradeFlows(reporters: ["BRA"], periods: ["recent"], flow: EXPORT) { period } }"#)
         .await;
     assert!(response.get("errors").is_none(), "{response}");
-    assert_eq!(upstream_requests(&response, "comtrade"), 1);
-    assert_eq!(sent(&gateway)[0]["ps"], "now,recent");
+    assert_eq!(upstream_requests(&response, "comtrade"), 2);
+    let mut periods_sent: Vec<String> = sent(&gateway).iter().map(|p| p["ps"].clone()).collect();
+    periods_sent.sort();
+    assert_eq!(periods_sent, ["now", "recent"]);
     let periods = |field: &str| -> Vec<String> {
         rows(&response, field)
             .iter()
@@ -313,6 +316,140 @@ async fn now_and_recent_are_routed_apart() {
     assert_eq!(recent.len(), 5, "{response}");
     let latest = recent.iter().max().unwrap().clone();
     assert_eq!(periods("now"), [latest], "{response}");
+}
+
+/// A legacy recording stub: records each query string and answers, per
+/// request, the rows `answer` gives for its `ps` (one import row of TOTAL
+/// per (reporter, year), partner World).
+async fn legacy_stub(
+    answer: fn(&str) -> Vec<(u16, u16)>,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<HashMap<String, String>>>>,
+) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<HashMap<String, String>>>> = Arc::default();
+    let record = seen.clone();
+    let stub = axum::Router::new().route(
+        "/api/get",
+        axum::routing::get(move |axum::extract::RawQuery(raw): axum::extract::RawQuery| {
+            let record = record.clone();
+            async move {
+                let params: HashMap<String, String> =
+                    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                        .into_owned()
+                        .collect();
+                let asked: Vec<u16> = params["r"].split(',').map(|r| r.parse().unwrap()).collect();
+                let dataset: Vec<Value> = answer(&params["ps"])
+                    .into_iter()
+                    .filter(|(reporter, _)| asked.contains(reporter))
+                    .map(|(reporter, year)| {
+                        serde_json::json!({
+                            "pfCode": "H5", "period": year, "rgCode": 1, "rtCode": reporter,
+                            "ptCode": 0, "cmdCode": "TOTAL", "TradeValue": 1000.0 + f64::from(year),
+                        })
+                    })
+                    .collect();
+                record.lock().unwrap().push(params);
+                axum::Json(serde_json::json!({
+                    "validation": { "status": { "name": "Ok", "value": 0, "category": 0, "description": "", "helpUrl": "" },
+                                    "message": null, "count": { "value": dataset.len() } },
+                    "dataset": dataset,
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, stub).await.unwrap() });
+    (url, seen)
+}
+
+/// Issue 21's attack on finding 7: the USA reports 2020-2024 and Serbia
+/// 2019-2023. "now" is the latest period of the request (2024), which
+/// Serbia lacks: a stub answering each request as the API would shows that
+/// "now" goes out alone and its field gets only what that request answered
+/// (no Serbian 2023 row guessed as Serbia's "now"), whatever else is asked
+/// beside it (`recent`, or years).
+#[tokio::test]
+async fn now_goes_out_alone_and_is_not_guessed_per_reporter() {
+    fn answer(ps: &str) -> Vec<(u16, u16)> {
+        let usa = 2020..=2024u16;
+        let serbia = 2019..=2023u16;
+        let mut rows = Vec::new();
+        for spec in ps.split(',') {
+            let years: Vec<u16> = match spec {
+                "now" => vec![2024],
+                "recent" => (2020..=2024).collect(),
+                year => vec![year.parse().unwrap()],
+            };
+            for year in years {
+                if usa.contains(&year) {
+                    rows.push((842, year));
+                }
+                if serbia.contains(&year) {
+                    rows.push((688, year));
+                }
+            }
+        }
+        rows.sort();
+        rows.dedup();
+        rows
+    }
+    let (url, seen) = legacy_stub(answer).await;
+    let gateway =
+        TestGateway::start_with(&["--comtrade-api", "legacy", "--comtrade-url", &url]).await;
+    let response = gateway
+        .query(
+            r#"{ a: tradeFlows(reporters: ["USA", "SRB"], periods: ["now"], flow: IMPORT) { reporterCode period }
+                 b: tradeFlows(reporters: ["USA", "SRB"], periods: ["recent"], flow: IMPORT) { reporterCode period }
+                 c: tradeFlows(reporters: ["USA", "SRB"], periods: ["2019", "2024"], flow: IMPORT) { reporterCode period } }"#,
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let mut periods_sent: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p["ps"].clone())
+        .collect();
+    periods_sent.sort();
+    assert_eq!(
+        periods_sent,
+        ["2019,2024", "now", "recent"],
+        "now and recent each alone"
+    );
+    let pairs = |field: &str| -> BTreeSet<(u64, String)> {
+        rows(&response, field)
+            .iter()
+            .map(|row| {
+                (
+                    row["reporterCode"].as_u64().unwrap(),
+                    row["period"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        pairs("a"),
+        BTreeSet::from([(842, "2024".to_owned())]),
+        "{response}"
+    );
+    let recent = pairs("b");
+    assert_eq!(
+        recent.len(),
+        9,
+        "USA 2020-2024, Serbia 2020-2023: {response}"
+    );
+    assert!(
+        recent.iter().all(|(_, year)| year.as_str() >= "2020"),
+        "{response}"
+    );
+    assert_eq!(
+        pairs("c"),
+        BTreeSet::from([(688, "2019".to_owned()), (842, "2024".to_owned()),]),
+        "{response}"
+    );
 }
 
 /// The rule behind findings 1 and 2, on generated questions, in both
@@ -574,6 +711,33 @@ async fn legacy_refusals_are_read_from_the_body() {
     );
 }
 
+/// Issue 21's eighth attack: the legacy 409 "Requests may resume after
+/// 01:30 hours." is an hour and a half (5400 s), not 90 s.
+#[tokio::test]
+async fn a_wait_in_hours_and_minutes_is_read_as_hours() {
+    use trade_graph::sample::Fault;
+    let gateway = TestGateway::start_with(&["--comtrade-api", "legacy"]).await;
+    gateway.simulator.inject_fault(
+        Source::Comtrade,
+        Fault::Status {
+            status: 409,
+            body: "Requests may resume after 01:30 hours.".into(),
+        },
+    );
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2021"], flow: IMPORT) { value } }"#)
+        .await;
+    assert_eq!(
+        error_codes(&response),
+        ["UPSTREAM_RATE_LIMITED"],
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"][0]["extensions"]["retryAfterSeconds"], 5400,
+        "{response}"
+    );
+}
+
 /// Finding 5: Comtrade's own codes are country arguments, as the argument
 /// descriptions say; an ambiguous number is refused naming its candidates.
 #[tokio::test]
@@ -753,22 +917,41 @@ async fn union_rows_name_no_single_member_and_france_covers_monaco() {
 #[tokio::test]
 async fn comtrade_codes_of_former_areas_groups_and_clashes() {
     let gateway = TestGateway::start().await;
-    for (code, iso3) in [
-        ("278", "DEU"),
-        ("720", "YEM"),
-        ("866", "VNM"),
-        ("592", "PAN"),
-        ("836", "TZA"),
+    // Each is its own area in its years (sent alone, issue 21's third
+    // attack) and refused, pointing to its jurisdiction, outside them.
+    for (code, iso3, year) in [
+        ("278", "DEU", "1989"),
+        ("720", "YEM", "1989"),
+        ("866", "VNM", "1974"),
+        ("592", "PAN", "1977"),
+        ("836", "TZA", "1964"),
     ] {
-        let response = gateway
-            .query(&format!(r#"{{ jurisdiction(name: "{code}") {{ iso3 }} }}"#))
-            .await;
+        let before = sent(&gateway).len();
         let found = gateway
+            .query(&format!(
+                r#"{{ tradeFlows(reporters: ["{code}"], periods: ["{year}"], flow: IMPORT) {{ reporterCode reporter {{ iso3 }} }} }}"#
+            ))
+            .await;
+        assert!(found.get("errors").is_none(), "{code}: {found}");
+        assert_eq!(reporters_sent(&sent(&gateway)[before]), code);
+        for flow in rows(&found, "tradeFlows") {
+            assert_eq!(flow["reporter"]["iso3"], iso3, "{found}");
+        }
+        let refused = gateway
             .query(&format!(
                 r#"{{ tradeFlows(reporters: ["{code}"], periods: ["2015"], flow: IMPORT) {{ reporterCode }} }}"#
             ))
             .await;
-        assert!(found.get("errors").is_none(), "{code}: {found} {response}");
+        assert_eq!(
+            error_codes(&refused),
+            ["BAD_USER_INPUT"],
+            "{code}: {refused}"
+        );
+        let message = refused["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(iso3) && message.contains("2015"),
+            "{message}"
+        );
         assert_eq!(
             trade_graph::countries::lookup(code).map(|c| c.iso3),
             Some(iso3)
@@ -788,7 +971,6 @@ async fn comtrade_codes_of_former_areas_groups_and_clashes() {
         ("492", &["Monaco", "Europe EU, nes", "GTA id"][..]),
         ("97", &["European Union", "group"][..]),
         ("975", &["ASEAN", "group"][..]),
-        ("899", &["Areas, nes"][..]),
         ("250", &["Metropolitan France", "FRA"][..]),
     ] {
         for arguments in [
@@ -811,5 +993,211 @@ async fn comtrade_codes_of_former_areas_groups_and_clashes() {
                 assert!(message.contains(name), "{code} lacks {name}: {message}");
             }
         }
+    }
+}
+
+/// Issue 21's second attack: one upstream row is labelled the same whatever
+/// was asked. Puerto Rico and the US Virgin Islands report within 842: the
+/// row is the USA's (`reporter`), covering them (`reporterJurisdictions`),
+/// whether the field named PRI, VIR, the USA or both; Liechtenstein's "438"
+/// on the legacy API gives Switzerland's 757 row, labelled Switzerland.
+#[tokio::test]
+async fn a_row_is_labelled_by_its_code_not_by_the_question() {
+    for flags in [&[][..], &["--comtrade-api", "legacy"][..]] {
+        let gateway = TestGateway::start_with(flags).await;
+        let mut labels = Vec::new();
+        for asked in [
+            r#""PRI""#,
+            r#""VIR""#,
+            r#""USA", "PRI""#,
+            r#""842""#,
+            r#""840""#,
+        ] {
+            let before = sent(&gateway).len();
+            let response = gateway
+                .query(&format!(
+                    r#"{{ tradeFlows(reporters: [{asked}], periods: ["2000"], flow: IMPORT) {{ {FLOW_FIELDS} }} }}"#
+                ))
+                .await;
+            assert!(response.get("errors").is_none(), "{asked}: {response}");
+            // Later questions may be answered from the client's cache.
+            for params in &sent(&gateway)[before..] {
+                assert_eq!(reporters_sent(params), "842", "{asked}");
+            }
+            let flows = rows(&response, "tradeFlows");
+            assert_eq!(flows.len(), 1, "{asked}: {response}");
+            assert_eq!(flows[0]["reporter"]["iso3"], "USA", "{asked}: {response}");
+            let covered = iso3s(&flows[0]["reporterJurisdictions"]);
+            assert!(
+                covered.contains(&"USA") && covered.contains(&"PRI"),
+                "{response}"
+            );
+            labels.push(flows[0].clone());
+        }
+        assert!(
+            labels.windows(2).all(|pair| pair[0] == pair[1]),
+            "{labels:?}"
+        );
+        let response = gateway
+            .query(r#"{ a: tradeFlows(reporters: ["438"], periods: ["2000"], flow: IMPORT) { reporterCode reporter { iso3 } }
+                        b: tradeFlows(reporters: ["LIE"], periods: ["2000"], flow: IMPORT) { reporterCode reporter { iso3 } } }"#)
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        for field in ["a", "b"] {
+            for flow in rows(&response, field) {
+                assert_eq!(flow["reporterCode"], 757, "{response}");
+                assert_eq!(flow["reporter"]["iso3"], "CHE", "{flags:?}: {response}");
+            }
+        }
+    }
+}
+
+/// Issue 21's third attack: a Comtrade code given as a number is that code
+/// only, as reporter and as partner, in both dialects: "280" in 1990 sends
+/// 280 (not 278 beside it), "886" 886, "866" 866, "590" 590, "459" 459,
+/// "835" 835; the jurisdiction's name still asks for every part.
+#[tokio::test]
+async fn a_numeric_comtrade_code_is_never_widened() {
+    for flags in [&[][..], &["--comtrade-api", "legacy"][..]] {
+        let gateway = TestGateway::start_with(flags).await;
+        for (code, year) in [
+            ("280", "1990"),
+            ("886", "1989"),
+            ("866", "1974"),
+            ("590", "1977"),
+            ("459", "1962"),
+            ("835", "1964"),
+        ] {
+            let before = sent(&gateway).len();
+            let response = gateway
+                .query(&format!(
+                    r#"{{ r: tradeFlows(reporters: ["{code}"], periods: ["{year}"], flow: IMPORT) {{ reporterCode }}
+                         p: tradeFlows(reporters: ["FRA"], partners: ["{code}"], periods: ["{year}"], flow: IMPORT) {{ partnerCode }} }}"#
+                ))
+                .await;
+            assert!(
+                response.get("errors").is_none(),
+                "{code} {flags:?}: {response}"
+            );
+            for flow in rows(&response, "r") {
+                assert_eq!(flow["reporterCode"].to_string(), code, "{response}");
+            }
+            for flow in response["data"]["p"].as_array().into_iter().flatten() {
+                assert_eq!(flow["partnerCode"].to_string(), code, "{response}");
+            }
+            for params in &sent(&gateway)[before..] {
+                let reporters = reporters_sent(params);
+                let partners = params
+                    .get("partnerCode")
+                    .or_else(|| params.get("p"))
+                    .unwrap();
+                assert!(
+                    reporters == code || (reporters == "251" && partners == code),
+                    "{code} {year} {flags:?}: sent {params:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Issue 21's fourth attack, over the whole v1 partner list: every code is
+/// accepted as a partner area (sent as that code) or refused saying what it
+/// is, never "unknown"; the "nes" areas, bunkers and free zones are asked
+/// for on the wire as themselves.
+#[tokio::test]
+async fn every_v1_partner_code_is_accepted_or_explained() {
+    use trade_graph::countries::ComtradeDialect;
+    use trade_graph::sources::comtrade::query::PartnerCode;
+    let list: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(fixtures().join("comtrade/ref_v1_partners_comtradr_extdata.json")).unwrap(),
+    )
+    .unwrap();
+    let mut refused = Vec::new();
+    for entry in &list {
+        let code = entry["id"].as_u64().unwrap();
+        match PartnerCode::parse(ComtradeDialect::V1, &code.to_string()) {
+            Ok((PartnerCode::Area(sent), _)) => {
+                // A GTA id that is also a code sends its jurisdiction's code.
+                if trade_graph::countries::by_gta_id(trade_graph::countries::GtaId(code as u16))
+                    .is_none()
+                {
+                    assert_eq!(u64::from(sent), code, "{entry}");
+                }
+            }
+            Ok((PartnerCode::All, _)) => panic!("{entry}"),
+            Err(error) => {
+                let message = error.to_string();
+                assert!(
+                    !message.to_lowercase().contains("unknown"),
+                    "{code}: {message}"
+                );
+                refused.push(code);
+            }
+        }
+    }
+    assert!(refused.len() < 40, "{refused:?}");
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], partners: ["837", "838", "839", "129", "899", "472"], periods: ["2020"], flow: EXPORT) { partnerCode partner { iso3 } partnerJurisdictions { iso3 } } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(sent(&gateway)[0]["partnerCode"], "129,472,837,838,839,899");
+    for flow in rows(&response, "tradeFlows") {
+        assert!(flow["partner"].is_null(), "{response}");
+    }
+    let refused = gateway
+        .query(r#"{ tradeFlows(reporters: ["837"], periods: ["2020"]) { value } }"#)
+        .await;
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Bunkers") && message.contains("partner"),
+        "{message}"
+    );
+}
+
+/// Issue 21's ninth attack: ranges are accepted, as the argument's
+/// description says: "2004-2007" goes out as its four years, a monthly
+/// range as its months (on v1 at most twelve a request); a backwards or
+/// mixed range, or one past the per-field limit, is refused saying why.
+#[tokio::test]
+async fn period_ranges_are_expanded() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2004-2007"], flow: IMPORT) { period } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(sent(&gateway)[0]["period"], "2004,2005,2006,2007");
+    let periods: BTreeSet<&str> = rows(&response, "tradeFlows")
+        .iter()
+        .map(|row| row["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        periods.into_iter().collect::<Vec<_>>(),
+        ["2004", "2005", "2006", "2007"]
+    );
+
+    let before = sent(&gateway).len();
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["202211-202302"], frequency: MONTHLY, flow: IMPORT) { period } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(
+        sent(&gateway)[before]["period"],
+        "202211,202212,202301,202302"
+    );
+
+    for range in ["2007-2004", "2004-200712", "1900-2030", "20x4-2007"] {
+        let refused = gateway
+            .query(&format!(
+                r#"{{ tradeFlows(reporters: ["USA"], periods: ["{range}"], flow: IMPORT) {{ period }} }}"#
+            ))
+            .await;
+        assert_eq!(
+            error_codes(&refused),
+            ["BAD_USER_INPUT"],
+            "{range}: {refused}"
+        );
+        let message = refused["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(range), "{message}");
     }
 }

@@ -312,3 +312,70 @@ async fn former_names_say_which_jurisdictions_to_ask_for() {
         }
     }
 }
+
+/// Issue 21's seventh attack: Comtrade's historic names carry their last
+/// year ("Serbia and Montenegro (...2005)", "Dem. Rep. of Vietnam
+/// (...1974)"); with or without it, every former area of Comtrade's lists
+/// is answered alike: an error naming the jurisdictions to ask for, never
+/// "unknown" and never a guess.
+#[test]
+fn comtrade_former_names_with_their_years_are_answered_alike() {
+    for area in countries::AREA_YEARS
+        .iter()
+        .filter(|area| !area.covers.is_empty())
+    {
+        let name = area.name.trim();
+        let bare = name.split(" (...").next().unwrap();
+        for given in [name, bare] {
+            // A bare name that is a jurisdiction's own ("Sarawak" is not,
+            // "Sudan" is) resolves to it; the rest are former areas.
+            if given == bare && countries::lookup(given).is_some() {
+                continue;
+            }
+            let message = countries::resolve_all(&[given]).unwrap_err().to_string();
+            assert!(
+                message.contains("former area") && !message.contains("unknown"),
+                "{given:?}: {message}"
+            );
+            for iso3 in area.covers {
+                assert!(message.contains(iso3), "{given:?} lacks {iso3}: {message}");
+            }
+        }
+    }
+}
+
+/// Issue 21's fifth attack: the European Union is one node by every name
+/// it is asked for as a trade-flow reporter, and its trade flows are the
+/// EU's own (Comtrade 97), as `tradeFlows(reporters: ["EU"])` answers.
+#[tokio::test]
+async fn the_european_union_is_a_jurisdiction_by_every_name() {
+    let gateway = TestGateway::start().await;
+    for argument in [
+        r#"name: "European Union""#,
+        r#"name: "EU""#,
+        r#"iso3: "EUN""#,
+        r#"id: 1049"#,
+    ] {
+        let response = gateway
+            .query(&format!(
+                r#"{{ jurisdiction({argument}) {{ id iso3 name tradeFlows(periods: ["2020"], flow: IMPORT) {{ reporterCode reporter {{ iso3 }} }} }} }}"#
+            ))
+            .await;
+        assert!(response.get("errors").is_none(), "{argument}: {response}");
+        let node = &response["data"]["jurisdiction"];
+        assert_eq!(node["iso3"], "EUN", "{argument}: {response}");
+        assert_eq!(node["id"], 1049);
+        let flows = node["tradeFlows"].as_array().unwrap();
+        for flow in flows {
+            assert_eq!(flow["reporterCode"], 97, "{response}");
+            assert_eq!(flow["reporter"]["iso3"], "EUN", "{response}");
+        }
+    }
+    let response = gateway
+        .query(r#"{ tradeFlows(reporters: ["EU"], periods: ["2020"], flow: IMPORT) { reporterCode reporter { iso3 } } }"#)
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    for flow in response["data"]["tradeFlows"].as_array().unwrap() {
+        assert_eq!(flow["reporter"]["iso3"], "EUN", "{response}");
+    }
+}

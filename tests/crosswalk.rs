@@ -401,7 +401,6 @@ fn legacy_partner_codes_agree_with_partner_areas() {
 fn names_people_type() {
     let cases = [
         ("South Korea", "KOR"),
-        ("Korea", "KOR"),
         ("Korea, Republic of", "KOR"),
         ("Turkey", "TUR"),
         ("Türkiye", "TUR"),
@@ -427,12 +426,34 @@ fn names_people_type() {
         let country = countries::lookup(name).unwrap_or_else(|| panic!("{name:?} not found"));
         assert_eq!(country.iso3, iso3, "{name:?}");
     }
-    assert!(countries::lookup("Congo").is_none());
-    let error = countries::resolve_all(&["Congo"]).unwrap_err().to_string();
-    assert!(
-        error.contains("ambiguous") && error.contains("COG") && error.contains("COD"),
-        "{error}"
-    );
+    // Short names several jurisdictions share are refused naming every
+    // candidate (issue 21: "Korea" had been the Republic silently, and
+    // "America" the USA), as "Congo" always was.
+    for (name, candidates) in [
+        ("Congo", &["COG", "COD"][..]),
+        ("Korea", &["KOR", "PRK"][..]),
+        ("korea", &["KOR", "PRK"][..]),
+        ("America", &["USA", "Americas"][..]),
+    ] {
+        assert!(countries::lookup(name).is_none(), "{name}");
+        let error = countries::resolve_all(&[name]).unwrap_err().to_string();
+        assert!(error.contains("ambiguous"), "{error}");
+        for candidate in candidates {
+            assert!(error.contains(candidate), "{name}: {error}");
+        }
+    }
+    // Their qualified forms still resolve.
+    for (name, iso3) in [
+        ("Korea, Rep.", "KOR"),
+        ("Korea, Dem. People's Rep.", "PRK"),
+        ("United States of America", "USA"),
+    ] {
+        assert_eq!(
+            countries::lookup(name).map(|c| c.iso3),
+            Some(iso3),
+            "{name}"
+        );
+    }
 }
 
 /// Every jurisdiction answers to the names Comtrade's own lists give it

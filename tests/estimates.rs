@@ -146,6 +146,51 @@ async fn what_is_sent_never_exceeds_the_estimate() {
     }
 }
 
+/// Issue 20, finding 4: a Comtrade that truncates its answers (the legacy
+/// API's `validation.count` above the rows sent, here at 8 rows): the
+/// generated questions split truncated answers only while the estimate
+/// has room, so what is sent still never exceeds it; a field whose answer
+/// stays truncated says so (UPSTREAM_RESULT_TRUNCATED).
+#[tokio::test]
+async fn truncating_answers_never_take_the_operation_past_its_estimate() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let rules = trade_graph::sample::ComtradeRules {
+        max_rows: Some(8),
+        interval: common::TEST_COMTRADE_INTERVAL,
+        ..trade_graph::sample::ComtradeRules::default()
+    };
+    let gateway = TestGateway::start_full(
+        trade_graph::sample::SAMPLE_KEY,
+        rules,
+        &[
+            "--comtrade-api",
+            "legacy",
+            "--comtrade-max-requests",
+            "1000",
+            "--cache-max-mb",
+            "0",
+        ],
+    )
+    .await;
+    let mut runner = TestRunner::deterministic();
+    let mut truncated = 0;
+    for _ in 0..16 {
+        let question = question().new_tree(&mut runner).unwrap().current();
+        let response = gateway.query(&question.text()).await;
+        let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{question:?}: {response}"));
+        let sent = upstream_requests(&response, "comtrade");
+        assert!(
+            sent <= estimate,
+            "truncating {question:?}: sent {sent}, estimated {estimate}"
+        );
+        let codes = common::error_codes(&response);
+        truncated += usize::from(codes.iter().any(|code| code == "UPSTREAM_RESULT_TRUNCATED"));
+    }
+    assert!(truncated > 0, "the generator meets truncated answers");
+}
+
 /// An ITA question: aliased screening searches (a bulk screening), a
 /// window each, and jurisdictions' screening entries and de minimis.
 #[derive(Clone, Debug)]
@@ -341,4 +386,229 @@ async fn the_new_fields_never_send_more_than_their_estimate() {
             );
         }
     }
+}
+
+/// One `_entities` call: interventions by id (duplicates and ids the
+/// resolver answers `null` without asking among them), jurisdictions by
+/// ISO code or GTA id (duplicates among them), and whether the
+/// jurisdictions' intervention lists are selected.
+#[derive(Clone, Debug)]
+struct Entities {
+    intervention_ids: Vec<i64>,
+    jurisdictions: Vec<(usize, bool)>,
+    lists: Option<u32>,
+}
+
+/// Jurisdictions the generated representations name (by index).
+const ENTITY_JURISDICTIONS: [&str; 12] = [
+    "DEU", "USA", "FRA", "CHN", "JPN", "BRA", "IND", "GBR", "ITA", "CAN", "KOR", "MEX",
+];
+
+impl Entities {
+    fn representations(&self) -> serde_json::Value {
+        let mut items: Vec<serde_json::Value> = self
+            .intervention_ids
+            .iter()
+            .map(|id| serde_json::json!({ "__typename": "Intervention", "id": id }))
+            .collect();
+        for &(index, by_iso3) in &self.jurisdictions {
+            let iso3 = ENTITY_JURISDICTIONS[index % ENTITY_JURISDICTIONS.len()];
+            items.push(if by_iso3 {
+                serde_json::json!({ "__typename": "Jurisdiction", "iso3": iso3 })
+            } else {
+                let id = trade_graph::countries::by_iso3(iso3).unwrap().id.0;
+                serde_json::json!({ "__typename": "Jurisdiction", "id": id })
+            });
+        }
+        serde_json::Value::Array(items)
+    }
+
+    fn query(&self) -> String {
+        let lists = self
+            .lists
+            .map(|limit| format!("interventionsImplemented(limit: {limit}) {{ items {{ id }} }}"))
+            .unwrap_or_default();
+        format!(
+            "query($r: [_Any!]!) {{ _entities(representations: $r) {{ ... on Intervention {{ id }} ... on Jurisdiction {{ iso3 {lists} }} }} }}"
+        )
+    }
+
+    /// What the loaders can send at most: a search of the distinct ids in
+    /// pages of 1,000 (`InterventionsById`), and for the distinct
+    /// jurisdictions' lists one shared request and a follow-up each
+    /// (`GtaLoader`; one alone is its own request).
+    fn worst_case(&self) -> u64 {
+        let ids: std::collections::BTreeSet<i64> = self
+            .intervention_ids
+            .iter()
+            .copied()
+            .filter(|id| (0..=i64::from(i32::MAX)).contains(id))
+            .collect();
+        let by_id = (ids.len() as u64).div_ceil(1000);
+        let jurisdictions: std::collections::BTreeSet<usize> = self
+            .jurisdictions
+            .iter()
+            .map(|(index, _)| index % ENTITY_JURISDICTIONS.len())
+            .collect();
+        let lists = match (self.lists, jurisdictions.len() as u64) {
+            (None, _) | (_, 0) => 0,
+            (Some(_), 1) => 1,
+            (Some(_), n) => n + 1,
+        };
+        by_id + lists
+    }
+}
+
+fn entities() -> impl Strategy<Value = Entities> {
+    (
+        0usize..3_500,
+        0u64..2,
+        proptest::collection::vec((0usize..40, any::<bool>()), 0..60),
+        prop_oneof![Just(None), (1u32..50).prop_map(Some)],
+    )
+        .prop_map(|(count, duplicates, jurisdictions, lists)| Entities {
+            // Indices into the sample's ids (`materialize`), each repeated
+            // `duplicates` more times, and two the resolver answers `null`
+            // for without a request.
+            intervention_ids: (0..count as i64)
+                .flat_map(|id| std::iter::repeat_n(id, 1 + duplicates as usize))
+                .chain(if count % 2 == 0 { vec![-1, -7] } else { vec![] })
+                .collect(),
+            jurisdictions,
+            lists,
+        })
+}
+
+impl Entities {
+    /// The generated indices as ids the sample holds (the first `n`
+    /// indices are `n` distinct interventions, so that every page of the
+    /// by-id search is full, as a real GTA's would be).
+    fn materialize(mut self, ids: &[i64]) -> Self {
+        for id in &mut self.intervention_ids {
+            if let Ok(index) = usize::try_from(*id) {
+                if index <= i32::MAX as usize {
+                    *id = ids[index % ids.len()];
+                }
+            }
+        }
+        self
+    }
+}
+
+/// Issue 22 attack: `_entities` was estimated at one GTA request whatever
+/// it held, so 3,000 interventions (three pages of the by-id search) were
+/// refused mid-run after budget was spent, and 49 jurisdictions were
+/// refused although nothing asked for interventions by id. For generated
+/// representations (counts across the page size, duplicates, ids answered
+/// without a request, jurisdictions named twice and both ways) and
+/// selections: what is sent never exceeds the estimate, and the estimate
+/// is the loaders' worst case, no more: for interventions by id alone it
+/// is what is sent.
+#[tokio::test]
+async fn entities_never_send_more_than_their_estimate() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let gateway =
+        TestGateway::start_with(&["--gta-max-requests", "1000", "--cache-max-mb", "0"]).await;
+    let sample = gateway
+        .query("{ interventions(limit: 10000) { items { id } } }")
+        .await;
+    let ids: Vec<i64> = sample["data"]["interventions"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{sample}"))
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect();
+    // Enough for three full pages of the by-id search.
+    assert!(ids.len() >= 3_500, "the sample holds {}", ids.len());
+    let mut runner = TestRunner::deterministic();
+    let mut cases: Vec<Entities> = (0..12)
+        .map(|_| entities().new_tree(&mut runner).unwrap().current())
+        .collect();
+    // The attacker's: 3,000 and 1,500 interventions, 49 jurisdictions.
+    for count in [3_000, 1_500, 1_000, 1_001] {
+        cases.push(Entities {
+            intervention_ids: (0..count).collect(),
+            jurisdictions: Vec::new(),
+            lists: None,
+        });
+    }
+    cases.push(Entities {
+        intervention_ids: Vec::new(),
+        jurisdictions: (0..49).map(|index| (index, index % 2 == 0)).collect(),
+        lists: Some(2),
+    });
+    for case in cases {
+        let case = case.materialize(&ids);
+        let response = gateway
+            .query_with(
+                &case.query(),
+                serde_json::json!({ "r": case.representations() }),
+            )
+            .await;
+        let estimate = response["extensions"]["cost"]["upstreamEstimate"]["gta"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{case:?}: {response}"));
+        assert!(response.get("errors").is_none(), "{response}");
+        let sent = upstream_requests(&response, "gta");
+        assert!(
+            sent <= estimate,
+            "{case:?}: sent {sent}, estimated {estimate}"
+        );
+        assert_eq!(estimate, case.worst_case(), "{case:?}: sent {sent}");
+        if case.lists.is_none() || case.jurisdictions.is_empty() {
+            assert_eq!(sent, estimate, "{case:?}");
+        }
+    }
+}
+
+/// The attacker's two cases, on their settings: 3,000 interventions with
+/// `--gta-max-requests 2` are refused before anything is sent (they were
+/// sent two requests and refused mid-run), and the refusal carries
+/// `extensions.cost` with the estimate it was refused on; 49 jurisdictions'
+/// lists are accepted by default (they were refused at 51).
+#[tokio::test]
+async fn entities_are_refused_before_anything_is_sent_and_say_their_estimate() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let gateway = TestGateway::start_with(&["--gta-max-requests", "2"]).await;
+    let representations: Vec<serde_json::Value> = (1..=3_000)
+        .map(|id| serde_json::json!({ "__typename": "Intervention", "id": id }))
+        .collect();
+    let response = gateway
+        .query_with(
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Intervention { id } } }",
+            serde_json::json!({ "r": representations }),
+        )
+        .await;
+    assert_eq!(
+        common::error_codes(&response),
+        ["UPSTREAM_DEMAND_TOO_HIGH"],
+        "{response}"
+    );
+    assert_eq!(upstream_requests(&response, "gta"), 0, "{response}");
+    assert_eq!(gateway.gta_requests(), 0);
+    assert_eq!(
+        response["extensions"]["cost"]["upstreamEstimate"]["gta"], 3,
+        "{response}"
+    );
+    assert_eq!(response["errors"][0]["extensions"]["estimate"], 3);
+
+    let gateway = TestGateway::start().await;
+    let representations: Vec<serde_json::Value> = (0..49)
+        .map(|index| {
+            let country = &trade_graph::countries::all()[index];
+            serde_json::json!({ "__typename": "Jurisdiction", "iso3": country.iso3 })
+        })
+        .collect();
+    let response = gateway
+        .query_with(
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Jurisdiction { interventionsImplemented(limit: 2) { items { id } } } } }",
+            serde_json::json!({ "r": representations }),
+        )
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(
+        response["extensions"]["cost"]["upstreamEstimate"]["gta"],
+        50
+    );
+    assert!(upstream_requests(&response, "gta") <= 50);
 }

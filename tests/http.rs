@@ -353,6 +353,7 @@ async fn every_metric_family_is_present_at_start() {
         r#"trade_graph_subscription_polls_total{feed="interventions"} 0"#,
         r#"trade_graph_operations_by_name_total{operation_name="other"} 0"#,
         "trade_graph_build_info{version=",
+        "trade_graph_otlp_export_failures_total 0",
         "process_resident_memory_bytes ",
         "process_cpu_seconds_total ",
         "process_open_fds ",
@@ -363,6 +364,35 @@ async fn every_metric_family_is_present_at_start() {
     }
     // No Redis configured: no redis_up to read as an outage.
     assert!(!scrape.contains("trade_graph_redis_up"));
+}
+
+/// Each budgeted source's remaining budget is there from the start, at its
+/// full budget (an alert on "budget below 10 %" sees the budget, not "no
+/// data"), before the source was ever asked; a source without a budget has
+/// no series.
+#[tokio::test]
+async fn budget_gauges_start_at_the_full_budget() {
+    let gateway = TestGateway::start_with(&["--ita-budget", "77", "--gta-budget", "1234"]).await;
+    let scrape = gateway.get_text("/metrics").await;
+    let value = |source: &str| -> Option<i64> {
+        let series = format!("trade_graph_upstream_budget_remaining{{source=\"{source}\"}} ");
+        scrape
+            .lines()
+            .find_map(|line| line.strip_prefix(series.as_str()))
+            .map(|value| value.trim().parse().unwrap())
+    };
+    assert_eq!(value("ita"), Some(77), "{scrape}");
+    assert_eq!(value("gta"), Some(1234), "{scrape}");
+    // Comtrade's documented budget, whatever it is, and not yet touched.
+    assert!(value("comtrade").is_some_and(|left| left > 0), "{scrape}");
+    assert_eq!(gateway.comtrade_requests(), 0);
+
+    let without = TestGateway::start().await;
+    let scrape = without.get_text("/metrics").await;
+    assert!(
+        !scrape.contains(r#"trade_graph_upstream_budget_remaining{source="ita"}"#),
+        "{scrape}"
+    );
 }
 
 /// The query GraphiQL opens with answers every part, on sample data.

@@ -210,6 +210,45 @@ async fn retry_after_holds_the_source_for_every_operation() {
     );
 }
 
+/// A `Retry-After` also holds the requests already waiting for their
+/// pacing turn: with Comtrade paced at one a second, three operations at
+/// once send one request; its 429 holds the other two, which were queued
+/// behind it, and they are refused without being sent.
+#[tokio::test]
+async fn retry_after_holds_requests_already_waiting_their_turn() {
+    let gateway = TestGateway::start_with(&["--comtrade-interval", "1s"]).await;
+    gateway.simulator.inject_fault(
+        Source::Comtrade,
+        Fault::RetryAfter {
+            status: 429,
+            seconds: 30,
+        },
+    );
+    let query = |reporter: &str| {
+        format!(
+            r#"{{ tradeFlows(reporters: ["{reporter}"], periods: ["2021"], flow: EXPORT) {{ value }} }}"#
+        )
+    };
+    let (bra, ind, zaf) = (query("BRA"), query("IND"), query("ZAF"));
+    let (a, b, c) = tokio::join!(
+        gateway.query(&bra),
+        gateway.query(&ind),
+        gateway.query(&zaf),
+    );
+    for response in [&a, &b, &c] {
+        assert_eq!(
+            error_codes(response),
+            ["UPSTREAM_RATE_LIMITED"],
+            "{response}"
+        );
+    }
+    assert_eq!(
+        gateway.comtrade_requests(),
+        1,
+        "the two queued behind the 429 were held, not sent: {a} {b} {c}"
+    );
+}
+
 /// `Retry-After` as an HTTP date is read too, and passed on as seconds.
 #[tokio::test]
 async fn retry_after_as_an_http_date_is_honoured() {
@@ -314,6 +353,49 @@ async fn huge_string_arguments_are_refused_before_anything_is_sent() {
     assert_eq!(gateway.ita_requests(), 0, "nothing was sent upstream");
     let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
     assert_eq!(health["breakers"]["ita"], "closed", "{health}");
+}
+
+/// A GET whose URL query is too long is a GraphQL request error with a
+/// code (URI_TOO_LONG), whatever makes it long; one just within the bound
+/// is executed.
+#[tokio::test]
+async fn an_overlong_get_is_refused_with_a_code() {
+    let gateway = TestGateway::start().await;
+    let bound = 32 * 1024;
+    for (padding, refused) in [(bound - 200, false), (bound + 1, true), (60_000, true)] {
+        let query = format!("{{ __typename }}#{}", "x".repeat(padding));
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/graphql", gateway.url),
+            &[("query", query.as_str())],
+        )
+        .unwrap();
+        let response = gateway
+            .http()
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        if refused {
+            assert_eq!(status, 414, "{body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "URI_TOO_LONG",
+                "{body}"
+            );
+            assert!(
+                body["errors"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("POST"),
+                "{body}"
+            );
+        } else {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["data"]["__typename"], "Query", "{body}");
+        }
+    }
 }
 
 /// A body past --max-body-bytes is a GraphQL request error with a code,

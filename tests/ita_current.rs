@@ -632,7 +632,8 @@ async fn every_new_field_answers_in_sample_mode() {
 /// simulator records stays within `size` <= 50 and `offset` <= 1000, and
 /// the items are exactly the window asked for (the unfiltered list in its
 /// order: entry n is `sample-<list>-n`); or, exactly when the window ends
-/// past the 1,050th match, `UPSTREAM_WINDOW_EXCEEDED` with nothing sent.
+/// past the 1,050th match, `UPSTREAM_WINDOW_EXCEEDED` with nothing sent
+/// (a window of no records, `limit: 0`, is the total, at any offset).
 #[tokio::test]
 async fn any_window_is_paged_within_the_caps_or_refused() {
     use proptest::prelude::*;
@@ -671,6 +672,14 @@ async fn any_window_is_paged_within_the_caps_or_refused() {
                 *request_offset <= 1000,
                 "{limit}@{offset}: offset {request_offset}"
             );
+        }
+        if limit == 0 {
+            // No record is wanted, so none is out of reach: the total alone,
+            // from one request of one record.
+            ok(&response);
+            assert!(response["data"]["screeningList"]["totalCount"].is_u64());
+            assert_eq!(sent, [(0, 1)], "{limit}@{offset}");
+            continue;
         }
         if offset + limit > 1050 {
             assert_eq!(
@@ -757,5 +766,165 @@ async fn de_minimis_for_any_set_of_jurisdictions_is_one_request() {
             .as_u64()
             .unwrap();
         assert!(estimate >= 1, "{estimate}");
+    }
+}
+
+/// A stub ignoring `size` and `offset`: every search answers all 300
+/// records from the first.
+async fn unpaged_stub() -> String {
+    use axum::routing::get;
+    use axum::{Json, Router};
+    let all = || async {
+        let results: Vec<Value> = (0..300)
+            .map(|n| serde_json::json!({ "id": format!("r{n}"), "name": format!("Entity {n}") }))
+            .collect();
+        Json(serde_json::json!({ "total": 300, "results": results }))
+    };
+    let stub = Router::new()
+        .route("/consolidated_screening_list/v1/search", get(all))
+        .route("/de_minimis/v1/list", get(all))
+        .route("/business_service_providers/v1/search", get(all));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, stub).await.unwrap() });
+    url
+}
+
+/// The gateway holds the upstream to the window asked: 60 items from the
+/// 11th, whatever the upstream answers, for each of the three lists.
+#[tokio::test]
+async fn lists_take_exactly_the_window_asked_whatever_the_upstream_sends() {
+    let url = unpaged_stub().await;
+    let gateway = TestGateway::start_with(&["--ita-url", &url, "--cache-max-mb", "0"]).await;
+    for field in [
+        "screeningList",
+        "deMinimisThresholds",
+        "businessServiceProviders",
+    ] {
+        let response = gateway
+            .query(&format!(
+                "{{ {field}(limit: 60, offset: 10) {{ items {{ id }} }} }}"
+            ))
+            .await;
+        ok(&response);
+        let ids: Vec<&str> = response["data"][field]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = (10..70).map(|n| format!("r{n}")).collect();
+        assert_eq!(ids, expected, "{field}: {response}");
+    }
+}
+
+/// A category or office with a comma would go out as two filters: both are
+/// refused, with nothing sent, and the message says why.
+#[tokio::test]
+async fn a_comma_inside_a_category_or_office_is_refused() {
+    let gateway = TestGateway::start().await;
+    for arguments in [
+        r#"categories: ["Legal, Tax"]"#,
+        r#"itaOffices: ["Mexico City, Mexico"]"#,
+    ] {
+        let response = gateway
+            .query(&format!(
+                "{{ businessServiceProviders({arguments}) {{ items {{ companyName }} }} }}"
+            ))
+            .await;
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{response}");
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("comma"), "{message}");
+    }
+    assert_eq!(gateway.ita_requests(), 0);
+}
+
+/// List arguments go out without repeats (compared ignoring case), and
+/// more than 50 distinct values are refused with nothing sent.
+#[tokio::test]
+async fn list_arguments_are_deduplicated_and_bounded() {
+    let gateway = TestGateway::start().await;
+    let response = gateway
+        .query(r#"{ screeningList(sources: ["SDN", "sdn", "EL", "Sdn"], types: [ENTITY, VESSEL, ENTITY], limit: 1) { totalCount } }"#)
+        .await;
+    ok(&response);
+    let (_, query) = last_query(&gateway);
+    assert_eq!(query["sources"], "SDN,EL");
+    assert_eq!(query["types"], "Entity,Vessel");
+    let response = gateway
+        .query(r#"{ businessServiceProviders(categories: ["Legal Services", "legal services"], limit: 1) { totalCount } }"#)
+        .await;
+    ok(&response);
+    let (_, query) = last_query(&gateway);
+    assert_eq!(query["categories"], "Legal Services");
+
+    let sent = gateway.ita_requests();
+    let many = |prefix: &str| {
+        (0..51)
+            .map(|n| format!("\"{prefix}{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for query in [
+        format!(
+            "{{ screeningList(sources: [{}]) {{ totalCount }} }}",
+            many("L")
+        ),
+        format!(
+            "{{ businessServiceProviders(categories: [{}]) {{ totalCount }} }}",
+            many("Category ")
+        ),
+    ] {
+        let refused = gateway.query(&query).await;
+        assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{refused}");
+        let message = refused["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("50"), "{message}");
+    }
+    assert_eq!(gateway.ita_requests(), sent, "the refusals sent nothing");
+}
+
+/// `limit: 0` asks for the total alone: every ITA page answers the same
+/// `totalCount` a page with items gives, in one request (within the
+/// estimate), and no items; with or without filters.
+#[tokio::test]
+async fn a_page_of_no_items_still_counts_the_matches() {
+    let gateway = TestGateway::start_with(&["--cache-max-mb", "0"]).await;
+    for (field, arguments) in [
+        ("screeningList", ""),
+        ("screeningList", "sources: [\"SDN\"], "),
+        ("screeningList", "offset: 5000, "),
+        ("businessServiceProviders", ""),
+        ("deMinimisThresholds", ""),
+        ("tradeLeads", "query: \"a\", "),
+        ("officeLocations", ""),
+    ] {
+        let offset_free = arguments.replace("offset: 5000, ", "");
+        let full = gateway
+            .query(&format!(
+                "{{ {field}({offset_free}limit: 5) {{ totalCount items {{ __typename }} }} }}"
+            ))
+            .await;
+        ok(&full);
+        let empty = gateway
+            .query(&format!(
+                "{{ {field}({arguments}limit: 0) {{ totalCount items {{ __typename }} }} }}"
+            ))
+            .await;
+        ok(&empty);
+        let total = &full["data"][field]["totalCount"];
+        assert!(total.as_u64().is_some_and(|t| t > 0), "{full}");
+        assert_eq!(
+            &empty["data"][field]["totalCount"], total,
+            "{field}({arguments}): {empty}"
+        );
+        assert_eq!(empty["data"][field]["items"], serde_json::json!([]));
+        let sent = upstream_requests(&empty, "ita");
+        assert_eq!(sent, 1, "{field}({arguments}): {empty}");
+        assert!(
+            sent <= empty["extensions"]["cost"]["upstreamEstimate"]["ita"]
+                .as_u64()
+                .unwrap(),
+            "{empty}"
+        );
     }
 }

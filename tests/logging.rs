@@ -83,6 +83,7 @@ fn each_request_is_logged_once_with_its_context() {
     use std::io::{Read, Write};
     let child = Command::new(env!("CARGO_BIN_EXE_trade-graph"))
         .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--response-cache-max-mb", "16"])
         .env_remove("TRADE_GRAPH_LOG")
         .env("TRADE_GRAPH_GTA_KYE", "oops")
         .stdout(Stdio::null())
@@ -109,18 +110,23 @@ fn each_request_is_logged_once_with_its_context() {
         .unwrap()
         .to_owned();
 
+    // No operationName: the name comes from the document.
     let body = r#"{"query":"query CountryPage { jurisdiction(iso3: \"BRA\") { name interventionsAffecting(limit: 1) { totalCount } } }"}"#;
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    write!(
-        stream,
-        "POST /graphql HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\nx-request-id: trace-me-42\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.contains("x-request-id: trace-me-42"), "{answer}");
+    let post = |id: &str| {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "POST /graphql HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\nx-request-id: {id}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains(&format!("x-request-id: {id}")), "{answer}");
+        answer
+    };
+    post("trace-me-42");
 
     let access = next_json_line(&mut lines, |line| line["target"] == "trade_graph::access");
     assert_eq!(access["level"], "INFO", "{access}");
@@ -134,4 +140,49 @@ fn each_request_is_logged_once_with_its_context() {
     assert_eq!(span["operation_name"], "CountryPage");
     assert_eq!(span["client"], "127.0.0.1");
     assert_eq!(span["upstream_requests"], 1, "{access}");
+
+    // The same operation again is answered by the whole-response cache
+    // (nothing parsed): its line still names the operation and the client.
+    let answer = post("trace-me-43");
+    assert!(
+        answer.contains(r#""responseCache":{"hit":true"#),
+        "{answer}"
+    );
+    let access = next_json_line(&mut lines, |line| line["target"] == "trade_graph::access");
+    let span = &access["span"];
+    assert_eq!(span["id"], "trace-me-43", "{access}");
+    assert_eq!(span["operation_name"], "CountryPage", "{access}");
+    assert_eq!(span["client"], "127.0.0.1", "{access}");
+    assert_eq!(span["upstream_requests"], 0, "{access}");
+}
+
+/// A key with a line break inside, from the environment as from a flag, stops
+/// the binary at start-up with a message naming the variable, and nothing
+/// of the key is printed.
+#[test]
+fn a_key_with_a_line_break_is_refused_at_start_up_without_echoing_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_trade-graph"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--gta-url",
+            "https://gta.example",
+        ])
+        .env_remove("TRADE_GRAPH_LOG")
+        .env("TRADE_GRAPH_GTA_KEY", "firstHalfOfKey\nsecondHalfOfKey")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stderr.contains("TRADE_GRAPH_GTA_KEY"), "{stderr}");
+    assert!(stderr.contains("line break"), "{stderr}");
+    for shown in [&stderr, &stdout] {
+        assert!(
+            !shown.contains("firstHalf") && !shown.contains("secondHalf"),
+            "{shown}"
+        );
+    }
 }

@@ -1003,3 +1003,460 @@ async fn recorded_measures_at_the_default_limits_without_data_availability() {
     assert!(sent <= 20, "{sent} requests");
     assert!(recorded.0.lock().unwrap().len() as u64 <= sent);
 }
+
+// ---------------------------------------------------------------------
+// Hostile upstreams (issue 20's attack): reference lists with cycles or
+// missing, answers with breakdown rows, nonsense totals and truncation.
+// ---------------------------------------------------------------------
+
+/// The headers and query of every request a hostile stub saw, by path.
+#[derive(Clone, Default)]
+struct Wire(std::sync::Arc<std::sync::Mutex<Vec<Sent>>>);
+
+/// One request a hostile stub saw: its path, its query, and whether it
+/// carried the subscription key.
+type Sent = (String, HashMap<String, String>, bool);
+
+impl Wire {
+    fn paths(&self, prefix: &str) -> Vec<HashMap<String, String>> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(path, _, _)| path.starts_with(prefix))
+            .map(|(_, query, _)| query.clone())
+            .collect()
+    }
+    fn keyed(&self, prefix: &str) -> Vec<bool> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(path, _, _)| path.starts_with(prefix))
+            .map(|(_, _, keyed)| *keyed)
+            .collect()
+    }
+}
+
+type DataAnswer = std::sync::Arc<dyn Fn(&HashMap<String, String>) -> Value + Send + Sync>;
+
+/// A v1 Comtrade stub: `reference` is HS.json's rows (every other list
+/// 404s), `data` answers the data endpoint; every request recorded with
+/// whether it carried the subscription key.
+async fn hostile_comtrade(reference: Value, data: DataAnswer) -> (String, Wire) {
+    use axum::extract::{OriginalUri, RawQuery};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let wire = Wire::default();
+    let handler = {
+        let wire = wire.clone();
+        move |OriginalUri(uri): OriginalUri, RawQuery(raw): RawQuery, headers: HeaderMap| {
+            let wire = wire.clone();
+            let reference = reference.clone();
+            let data = data.clone();
+            async move {
+                let params: HashMap<String, String> =
+                    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                        .into_owned()
+                        .collect();
+                let path = uri.path().to_owned();
+                wire.0.lock().unwrap().push((
+                    path.clone(),
+                    params.clone(),
+                    headers.contains_key("ocp-apim-subscription-key"),
+                ));
+                if path == "/files/v1/app/reference/HS.json" {
+                    axum::Json(json!({ "more": false, "results": reference })).into_response()
+                } else if path.starts_with("/data/v1/get/") {
+                    axum::Json(data(&params)).into_response()
+                } else {
+                    (StatusCode::NOT_FOUND, "not found").into_response()
+                }
+            }
+        }
+    };
+    let stub = axum::Router::new().fallback(handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, stub).await.unwrap() });
+    (url, wire)
+}
+
+fn hs_rows(extra: &[Value]) -> Value {
+    let mut rows = vec![
+        json!({"id": "TOTAL", "text": "Total - All HS commodities", "parent": "#", "aggrLevel": 0, "isLeaf": "0"}),
+        json!({"id": "01", "text": "01 - Animals; live", "parent": "TOTAL", "aggrLevel": 2, "isLeaf": "0"}),
+        json!({"id": "0101", "text": "0101 - Horses, asses, mules and hinnies; live", "parent": "01", "aggrLevel": 4, "isLeaf": "0"}),
+        json!({"id": "010121", "text": "010121 - Horses; live, pure-bred breeding animals", "parent": "0101", "aggrLevel": 6, "isLeaf": "1"}),
+        json!({"id": "010129", "text": "010129 - Horses; live, other", "parent": "0101", "aggrLevel": 6, "isLeaf": "1"}),
+    ];
+    rows.extend(extra.iter().cloned());
+    json!(rows)
+}
+
+fn no_data() -> DataAnswer {
+    std::sync::Arc::new(|_| json!({ "count": 0, "data": [], "error": "" }))
+}
+
+/// A cycle in the reference list (rows A parent B, B parent A, and a row
+/// its own parent) is broken when the list is loaded: the walks over it
+/// answer at once, the server keeps answering /healthz, and every field
+/// that names a code of the cycle answers. One classification without a
+/// list (H6 404s here, "XX" is none) fails only its own field, each with
+/// its own error; the HS fields of the same operation answer. The
+/// reference file is fetched without the Comtrade key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cyclic_list_never_hangs_and_a_missing_list_fails_only_its_fields() {
+    let reference = hs_rows(&[
+        json!({"id": "0102", "text": "0102 - Bovine animals; live", "parent": "0103", "aggrLevel": 4}),
+        json!({"id": "0103", "text": "0103 - Swine; live", "parent": "0102", "aggrLevel": 4}),
+        json!({"id": "010290", "text": "010290 - Bovine animals; other", "parent": "0102", "aggrLevel": 6}),
+        json!({"id": "0104", "text": "0104 - Sheep and goats; live", "parent": "0104", "aggrLevel": 4}),
+    ]);
+    let (url, wire) = hostile_comtrade(reference, no_data()).await;
+    let gateway = TestGateway::start_with(&["--comtrade-url", &url]).await;
+    let query = r#"{
+        a: commodity(code: "0102") { code parent { code } children { code } }
+        b: commodity(code: "0103") { code parent { code } children { code } }
+        self: commodity(code: "0104") { code }
+        horses: commodities(search: "horses") { totalCount }
+        h6: commodities(classification: "H6") { totalCount }
+        bad: commodity(code: "01", classification: "XX") { code }
+    }"#;
+    let response = tokio::time::timeout(std::time::Duration::from_secs(20), gateway.query(query))
+        .await
+        .expect("answers, never spins");
+    let health = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        gateway.get_text("/healthz"),
+    )
+    .await;
+    assert!(health.is_ok(), "/healthz answers");
+    let data = &response["data"];
+    // 0102 points at 0103, of its own level: dropped (the cycle broken
+    // there); 0103 stays without its cyclic parent; 0104 its own parent.
+    assert_eq!(data["a"], Value::Null, "{response}");
+    assert_eq!(data["b"]["code"], "0103");
+    assert_eq!(data["b"]["parent"], Value::Null);
+    assert_eq!(data["self"], Value::Null);
+    assert_eq!(data["horses"]["totalCount"], 3, "{response}");
+    let errors = response["errors"].as_array().unwrap();
+    let error_of = |field: &str| {
+        errors
+            .iter()
+            .find(|error| error["path"][0] == field)
+            .unwrap_or_else(|| panic!("{field}: {response}"))
+    };
+    assert_eq!(errors.len(), 2, "only h6 and bad fail: {response}");
+    assert_ne!(
+        error_of("h6")["extensions"]["code"],
+        "BAD_USER_INPUT",
+        "{response}"
+    );
+    assert_eq!(error_of("bad")["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(error_of("bad")["message"].as_str().unwrap().contains("XX"));
+    assert_eq!(
+        wire.keyed("/files/"),
+        [false, false],
+        "no key on the public files"
+    );
+
+    // A list whose rows are mostly a cycle is no list: UPSTREAM_BAD_RESPONSE.
+    let (url, _) = hostile_comtrade(
+        json!([
+            {"id": "0102", "text": "0102 - Bovine", "parent": "0103", "aggrLevel": 4},
+            {"id": "0103", "text": "0103 - Swine", "parent": "0102", "aggrLevel": 4},
+        ]),
+        no_data(),
+    )
+    .await;
+    let gateway = TestGateway::start_with(&["--comtrade-url", &url]).await;
+    let response = gateway
+        .query(r#"{ commodity(code: "0102") { interventions { totalCount } } }"#)
+        .await;
+    assert_eq!(
+        common::error_codes(&response),
+        ["UPSTREAM_BAD_RESPONSE"],
+        "{response}"
+    );
+}
+
+/// Searches that have no word to match and levels the list does not
+/// have are refused, not answered with every code or an empty page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_without_words_and_unknown_levels_are_refused() {
+    let gateway = simulated(&[]).await;
+    for search in [".*", "%", "🐴", " - "] {
+        let response = gateway
+            .query_with(
+                "query($s: String) { commodities(search: $s) { totalCount } }",
+                json!({ "s": search }),
+            )
+            .await;
+        assert_eq!(
+            common::error_codes(&response),
+            ["BAD_USER_INPUT"],
+            "{search}: {response}"
+        );
+    }
+    for level in [-1, 1, 5, 8] {
+        let response = gateway
+            .query(&format!(
+                "{{ commodities(level: {level}) {{ totalCount }} }}"
+            ))
+            .await;
+        assert_eq!(
+            common::error_codes(&response),
+            ["BAD_USER_INPUT"],
+            "{level}: {response}"
+        );
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains('6'), "names the levels: {message}");
+    }
+    let response = gateway
+        .query("{ commodities(level: 4, limit: 1) { totalCount } }")
+        .await;
+    no_errors(&response);
+    // A code the sample list does not have has no flows (the simulator
+    // answered 0106 with more than chapter 01's total before).
+    let listed = gateway
+        .query(r#"{ commodity(code: "0106") { code } }"#)
+        .await;
+    assert_eq!(listed["data"]["commodity"], Value::Null, "{listed}");
+    let flows = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA"], periods: ["2020"], commodities: ["0106"], flow: IMPORT) { value } }"#)
+        .await;
+    no_errors(&flows);
+    assert_eq!(flows["data"]["tradeFlows"], json!([]), "{flows}");
+}
+
+/// Rows broken down by mode of transport, customs procedure and second
+/// partner beside the aggregate (and the aggregate answered twice) are
+/// not summed: each cell is its aggregate row once, the breakdown rows
+/// are counted in a note. Nonsense numbers are not answered as complete:
+/// a negative value and a total below the affected trade leave the share
+/// null and say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breakdown_rows_are_not_summed_and_nonsense_is_not_complete() {
+    let data: DataAnswer = std::sync::Arc::new(|params: &HashMap<String, String>| {
+        let list = |name: &str| -> Vec<String> {
+            params
+                .get(name)
+                .map(|v| v.split(',').map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let mut rows = Vec::new();
+        for reporter in list("reporterCode") {
+            for period in list("period") {
+                for flow in list("flowCode") {
+                    for partner in list("partnerCode") {
+                        for code in list("cmdCode") {
+                            let value = match code.as_str() {
+                                "TOTAL" => 1.0,
+                                "010129" => -5.0,
+                                _ => 1000.0,
+                            };
+                            let row = |mot: i64, customs: &str, partner2: u16, value: f64| {
+                                json!({ "period": period, "reporterCode": reporter.parse::<u16>().unwrap(), "flowCode": flow,
+                                    "partnerCode": partner.parse::<u16>().unwrap(), "partner2Code": partner2, "cmdCode": code,
+                                    "customsCode": customs, "motCode": mot, "primaryValue": value })
+                            };
+                            rows.push(row(0, "C00", 0, value));
+                            // The parts, after the whole: a last-wins
+                            // reading would keep a quarter.
+                            rows.push(row(1000, "C00", 0, value / 4.0));
+                            rows.push(row(0, "C01", 0, value / 4.0));
+                            rows.push(row(0, "C00", 36, value / 4.0));
+                            // The whole again, as overlapping requests send it.
+                            rows.push(row(0, "C00", 0, value));
+                        }
+                    }
+                }
+            }
+        }
+        json!({ "count": rows.len(), "data": rows, "error": "" })
+    });
+    let (comtrade_url, wire) = hostile_comtrade(hs_rows(&[]), data).await;
+    let measure = record(
+        7,
+        &[840],
+        &[276],
+        &[10121, 10129],
+        "Import tariff",
+        "2020-03-15",
+    );
+    let (gta_url, _) = gta_stub(vec![measure]).await;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-url",
+        &comtrade_url,
+        "--cache-max-mb",
+        "0",
+    ])
+    .await;
+    let response = gateway
+        .query("{ interventions(limit: 1) { items { affectedTrade { value complete incompleteReasons notes implementerTotal shareOfImplementerTrade products { hsCode value share } } } } }")
+        .await;
+    no_errors(&response);
+    let trade = &response["data"]["interventions"]["items"][0]["affectedTrade"];
+    // 1000 + (-5): each cell's aggregate row, once.
+    assert_eq!(trade["value"].as_f64().unwrap(), 995.0, "{trade}");
+    assert_eq!(trade["implementerTotal"].as_f64().unwrap(), 1.0);
+    assert_eq!(trade["complete"], false);
+    assert_eq!(
+        trade["shareOfImplementerTrade"],
+        Value::Null,
+        "never clamped"
+    );
+    let reasons = trade["incompleteReasons"].to_string();
+    assert!(
+        reasons.contains("-5"),
+        "names the negative value: {reasons}"
+    );
+    assert!(
+        reasons.contains("more than the implementers' total"),
+        "{reasons}"
+    );
+    let notes = trade["notes"].to_string();
+    assert!(notes.contains("broken down"), "{notes}");
+    for product in trade["products"].as_array().unwrap() {
+        assert_eq!(product["share"], Value::Null, "{product}");
+    }
+    // The wire asked for the aggregates only.
+    let data = wire.paths("/data/v1/get/");
+    assert_eq!(data.len(), 1);
+    assert_eq!(
+        (
+            data[0]["motCode"].as_str(),
+            data[0]["customsCode"].as_str(),
+            data[0]["partner2Code"].as_str()
+        ),
+        ("0", "C00", "0")
+    );
+}
+
+/// `Commodity.tradeFlows` of fields with the same arguments is one plan:
+/// twenty aliases, or a chapter's children, are one v1 request (50 codes
+/// a request) with every code, each field answering its own code's rows;
+/// the estimate comes from the same packing and is never below what is
+/// sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commodity_trade_flows_are_planned_together() {
+    let gateway = simulated(&["--cache-max-mb", "0"]).await;
+    let listed = gateway
+        .query("{ commodities(level: 6, limit: 20) { items { code } } }")
+        .await;
+    no_errors(&listed);
+    let codes: Vec<String> = listed["data"]["commodities"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 20);
+    let fields: Vec<String> = codes
+        .iter()
+        .enumerate()
+        .map(|(n, code)| format!(r#"c{n}: commodity(code: "{code}") {{ code tradeFlows(reporters: ["USA", "CHN"], periods: ["2022"], flow: IMPORT) {{ commodityCode value }} }}"#))
+        .collect();
+    let response = gateway.query(&format!("{{ {} }}", fields.join(" "))).await;
+    no_errors(&response);
+    let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+        .as_u64()
+        .unwrap();
+    let sent = upstream_requests(&response, "comtrade");
+    assert!(sent <= estimate, "sent {sent}, estimated {estimate}");
+    assert!(estimate <= 2, "the list and one plan: {estimate}");
+    let data_requests: Vec<HashMap<String, String>> = gateway
+        .simulator
+        .recorded_requests(Source::Comtrade)
+        .iter()
+        .filter(|request| request.path.contains("/get/"))
+        .map(query_params)
+        .collect();
+    assert_eq!(data_requests.len(), 1, "{data_requests:?}");
+    let asked: BTreeSet<&str> = data_requests[0]["cmdCode"].split(',').collect();
+    assert_eq!(asked, codes.iter().map(String::as_str).collect());
+    for (n, code) in codes.iter().enumerate() {
+        for flow in response["data"][format!("c{n}")]["tradeFlows"]
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(
+                flow["commodityCode"].as_str(),
+                Some(code.as_str()),
+                "{response}"
+            );
+        }
+    }
+    // A chapter's children: planned together, within the estimate.
+    let response = gateway
+        .query(r#"{ commodity(code: "01") { children { code tradeFlows(reporters: ["USA", "CHN"], periods: ["2022"], flow: IMPORT) { commodityCode value } } } }"#)
+        .await;
+    no_errors(&response);
+    let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+        .as_u64()
+        .unwrap();
+    let sent = upstream_requests(&response, "comtrade");
+    assert!(
+        sent <= estimate && estimate <= 4,
+        "sent {sent}, estimated {estimate}"
+    );
+    for child in response["data"]["commodity"]["children"]
+        .as_array()
+        .unwrap()
+    {
+        for flow in child["tradeFlows"].as_array().unwrap() {
+            assert_eq!(flow["commodityCode"], child["code"], "{response}");
+        }
+    }
+}
+
+/// A legacy Comtrade that truncates every answer (at 150 rows): what is
+/// sent never exceeds the estimate. A split that would pass it is not
+/// sent: `tradeFlows` fails with UPSTREAM_RESULT_TRUNCATED after its one
+/// request, and each measure's affected trade keeps what it has and says
+/// it may miss rows (incomplete), within the operation's estimate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_answers_are_split_only_within_the_estimate() {
+    let rules = trade_graph::sample::ComtradeRules {
+        interval: std::time::Duration::from_millis(40),
+        max_rows: Some(150),
+        ..trade_graph::sample::ComtradeRules::default()
+    };
+    let gateway = TestGateway::start_full(
+        trade_graph::sample::SAMPLE_KEY,
+        rules,
+        &["--comtrade-api", "legacy", "--cache-max-mb", "0"],
+    )
+    .await;
+    let flows = gateway
+        .query(r#"{ tradeFlows(reporters: ["USA", "CHN"], periods: ["2020"], commodities: ["AG2"], flow: IMPORT) { value } }"#)
+        .await;
+    let estimate = flows["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+        .as_u64()
+        .unwrap();
+    let sent = upstream_requests(&flows, "comtrade");
+    assert!(
+        sent <= estimate,
+        "sent {sent}, estimated {estimate}: {flows}"
+    );
+    assert_eq!(
+        common::error_codes(&flows),
+        ["UPSTREAM_RESULT_TRUNCATED"],
+        "{flows}"
+    );
+    let measures = gateway
+        .query("{ interventions(limit: 8) { items { affectedTrade(year: 2020) { value complete incompleteReasons } } } }")
+        .await;
+    let estimate = measures["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+        .as_u64()
+        .unwrap();
+    let sent = upstream_requests(&measures, "comtrade");
+    assert!(
+        sent <= estimate,
+        "sent {sent}, estimated {estimate}: {measures}"
+    );
+    assert!(measures.get("errors").is_none(), "{measures}");
+}

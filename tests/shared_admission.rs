@@ -20,7 +20,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{error_codes, free_port, upstream_requests, Redis, TestGateway};
-use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions};
+use trade_graph::sample::{ComtradeRules, Fault, Simulator, SimulatorOptions};
 use trade_graph::sources::Source;
 
 const REPORTERS: [&str; 12] = [
@@ -63,6 +63,8 @@ async fn replicas(
     for _ in 0..3 {
         replicas.push(
             TestGateway::start_with(&[
+                "--readiness-redis",
+                "required",
                 "--redis-url",
                 redis_url,
                 "--replicas",
@@ -132,13 +134,19 @@ async fn load(replicas: &[TestGateway], per_replica: usize, until: Instant) -> V
         .collect()
 }
 
-#[tokio::test]
+// Several threads, as in pacing_holds_while_redis_flaps: on one, a busy
+// machine delays the replicas' Redis calls past their bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs redis-server; .ci/run installs and runs it"]
 async fn three_replicas_keep_comtrade_rate_and_budget_together() {
     let port = free_port();
     let _redis = Redis::start(port).await;
     let url = format!("redis://127.0.0.1:{port}/0");
-    let interval = Duration::from_secs(1);
+    // The replicas pace at a second; the stub refuses anything within half
+    // of it, and that is the gap checked: a send that wakes late on a busy
+    // machine narrows one gap by its lateness (66 ms was seen at load 8),
+    // while two replicas in one turn would be milliseconds apart.
+    let interval = Duration::from_millis(500);
     let stub = comtrade_stub(interval).await;
     let replicas = replicas(&url, &stub, "1s", "12").await;
 
@@ -160,7 +168,7 @@ async fn three_replicas_keep_comtrade_rate_and_budget_together() {
         let gap = pair[1] - pair[0];
         assert!(
             gap >= interval,
-            "two requests {gap:?} apart: the replicas broke the one-a-second rule"
+            "two requests {gap:?} apart: the replicas broke the one-a-second rule (by more than a late wake-up)"
         );
     }
     assert!(
@@ -300,8 +308,15 @@ async fn without_redis_replicas_keep_to_local_shares_and_report_back() {
 #[tokio::test]
 async fn a_replica_starts_without_redis_on_its_local_share() {
     let nothing_there = format!("redis://127.0.0.1:{}/0", free_port());
-    let gateway =
-        TestGateway::start_with(&["--redis-url", &nothing_there, "--replicas", "4"]).await;
+    let gateway = TestGateway::start_with(&[
+        "--redis-url",
+        &nothing_there,
+        "--replicas",
+        "4",
+        "--readiness-redis",
+        "required",
+    ])
+    .await;
     let answer = gateway.query(&unique_flows(0)).await;
     assert!(answer.get("errors").is_none(), "{answer}");
     assert_eq!(upstream_requests(&answer, "comtrade"), 1);
@@ -331,6 +346,24 @@ async fn a_replica_starts_without_redis_on_its_local_share() {
         .get_text("/metrics")
         .await
         .contains("trade_graph_redis_up 0"));
+
+    // By default a replica without Redis stays in rotation (losing Redis
+    // must not take every replica out at once), and says why it is degraded.
+    let default =
+        TestGateway::start_with(&["--redis-url", &nothing_there, "--replicas", "4"]).await;
+    let ready = default
+        .http()
+        .get(format!("{}/readyz", default.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert!(ready["degraded"][0]
+        .as_str()
+        .is_some_and(|why| why.starts_with("Redis (--redis-url) is unreachable")));
+    assert!(!ready.to_string().contains(&nothing_there));
 }
 
 /// A `--redis-url` that is not a Redis URL is refused when the flags are
@@ -379,8 +412,13 @@ async fn ready_becomes(gateway: &TestGateway, status: u16) {
 async fn redis_health_is_known_without_traffic_and_a_refusal_is_not_health() {
     let port = free_port();
     let redis = Redis::start(port).await;
-    let gateway =
-        TestGateway::start_with(&["--redis-url", &format!("redis://127.0.0.1:{port}/0")]).await;
+    let gateway = TestGateway::start_with(&[
+        "--readiness-redis",
+        "required",
+        "--redis-url",
+        &format!("redis://127.0.0.1:{port}/0"),
+    ])
+    .await;
     ready_becomes(&gateway, 200).await;
     drop(redis);
     ready_becomes(&gateway, 503).await;
@@ -397,8 +435,13 @@ async fn redis_health_is_known_without_traffic_and_a_refusal_is_not_health() {
 
     let guarded = free_port();
     let _guarded = Redis::start_with(guarded, &["--requirepass", "s3cret"]).await;
-    let without_password =
-        TestGateway::start_with(&["--redis-url", &format!("redis://127.0.0.1:{guarded}/0")]).await;
+    let without_password = TestGateway::start_with(&[
+        "--readiness-redis",
+        "required",
+        "--redis-url",
+        &format!("redis://127.0.0.1:{guarded}/0"),
+    ])
+    .await;
     let answer = without_password.query(&unique_flows(7)).await;
     assert!(
         answer.get("errors").is_none(),
@@ -410,9 +453,214 @@ async fn redis_health_is_known_without_traffic_and_a_refusal_is_not_health() {
         .await
         .contains("trade_graph_redis_up 0"));
     let with_password = TestGateway::start_with(&[
+        "--readiness-redis",
+        "required",
         "--redis-url",
         &format!("redis://:s3cret@127.0.0.1:{guarded}/0"),
     ])
     .await;
     ready_becomes(&with_password, 200).await;
+}
+
+/// A `Retry-After` one replica is told holds the source on every replica:
+/// the others stop sending within a poll of Redis
+/// (`SHARED_HOLD_POLL`, a second) instead of each sending into the refusal.
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run installs and runs it"]
+async fn a_retry_after_holds_the_source_on_every_replica() {
+    let port = free_port();
+    let _redis = Redis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let stub = Simulator::start(SimulatorOptions::default())
+        .await
+        .expect("stub starts");
+    let stub_url = stub.base_url();
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        replicas.push(
+            TestGateway::start_with(&[
+                "--redis-url",
+                &url,
+                "--replicas",
+                "2",
+                "--gta-url",
+                &stub_url,
+            ])
+            .await,
+        );
+    }
+    stub.inject_fault(
+        Source::Gta,
+        Fault::RetryAfter {
+            status: 429,
+            seconds: 30,
+        },
+    );
+    let query = |iso3: &str| {
+        format!(
+            r#"{{ jurisdiction(iso3: "{iso3}") {{ interventionsAffecting(limit: 2) {{ totalCount }} }} }}"#
+        )
+    };
+    let first = replicas[0].query(&query("BRA")).await;
+    assert_eq!(error_codes(&first), ["UPSTREAM_RATE_LIMITED"], "{first}");
+    stub.clear_fault(Source::Gta);
+    let sent = stub.recorded_requests(Source::Gta).len();
+    assert_eq!(sent, 1, "one request, not retried past its wait");
+
+    // The other replica learns of the hold: wait for it to show it.
+    let held = |metrics: &str| {
+        metrics
+            .lines()
+            .find(|line| {
+                line.starts_with(
+                    r#"trade_graph_upstream_held_until_timestamp_seconds{source="gta"}"#,
+                )
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .is_some_and(|value| value != "0")
+    };
+    let mut learned = false;
+    for _ in 0..100 {
+        if held(&replicas[1].get_text("/metrics").await) {
+            learned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(learned, "the second replica never showed the hold");
+    for iso3 in ["IND", "ZAF"] {
+        let response = replicas[1].query(&query(iso3)).await;
+        assert_eq!(
+            error_codes(&response),
+            ["UPSTREAM_RATE_LIMITED"],
+            "{response}"
+        );
+        let wait = response["errors"][0]["extensions"]["retryAfterSeconds"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{response}"));
+        assert!((25..=30).contains(&wait), "{response}");
+        assert_eq!(upstream_requests(&response, "gta"), 0, "{response}");
+    }
+    assert_eq!(
+        stub.recorded_requests(Source::Gta).len(),
+        sent,
+        "nothing sent by either replica while held"
+    );
+}
+
+/// What the seeded scheduler does to Redis next.
+#[derive(Debug, Clone, Copy)]
+enum RedisFault {
+    /// SIGKILL: connections reset, data gone.
+    Kill,
+    /// A new server on the same port, empty.
+    Restart,
+    /// SIGSTOP: connections open, nothing answers.
+    Freeze,
+    /// SIGCONT.
+    Thaw,
+}
+
+/// The pacing rule across Redis loss, stall and return: three replicas
+/// under steady load while a seeded scheduler kills, restarts, freezes and
+/// thaws their Redis at random moments. Whatever the mode each replica is
+/// in (shared, alone, or between), the stub never receives two requests
+/// within its interval. The seeds are fixed so that CI is repeatable; set
+/// `TRADE_GRAPH_FLAP_SEEDS=1,2,3` to explore others, and keep any seed
+/// that finds something here.
+// Several threads: three replicas share this test's runtime, and on one
+// thread a busy machine delays their Redis calls past their 250 ms bound
+// (each replica has its own process in production).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs redis-server; .ci/run installs and runs it"]
+async fn pacing_holds_while_redis_flaps() {
+    let seeds: Vec<u64> = std::env::var("TRADE_GRAPH_FLAP_SEEDS")
+        .ok()
+        .map(|seeds| {
+            seeds
+                .split(',')
+                .map(|seed| seed.trim().parse().expect("seeds are numbers"))
+                .collect()
+        })
+        // 7 found local turns colliding with shared slots handed out
+        // behind a replica's back (before cells had owners); 4 found
+        // indexes reshuffled when Redis restarted empty, under turns
+        // already taken; 42 the first run's other seed.
+        .unwrap_or_else(|| vec![7, 4, 42]);
+    for seed in seeds {
+        flap_run(seed).await;
+    }
+}
+
+async fn flap_run(seed: u64) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let port = free_port();
+    let mut redis = Some(Redis::start(port).await);
+    let mut frozen = false;
+    let url = format!("redis://127.0.0.1:{port}/0");
+    // The stub refuses anything within 250 ms of the last request; the
+    // replicas pace at 600 ms, so that a late wake-up on a busy machine
+    // cannot bring two sends within the stub's interval, but two replicas
+    // sending in the same turn would.
+    let stub_interval = Duration::from_millis(250);
+    let stub = comtrade_stub(stub_interval).await;
+    let replicas = replicas(&url, &stub, "600ms", "100000").await;
+
+    let until = Instant::now() + Duration::from_secs(16);
+    let faults_applied = async {
+        let mut faults = Vec::new();
+        while Instant::now() + Duration::from_secs(1) < until {
+            tokio::time::sleep(Duration::from_millis(rng.u64(700..2_500))).await;
+            let fault = match (&redis, frozen, rng.u8(0..2)) {
+                (None, _, _) => RedisFault::Restart,
+                (Some(_), _, 0) => RedisFault::Kill,
+                (Some(_), true, _) => RedisFault::Thaw,
+                (Some(_), false, _) => RedisFault::Freeze,
+            };
+            match fault {
+                RedisFault::Kill => {
+                    redis = None;
+                    frozen = false;
+                }
+                RedisFault::Restart => redis = Some(Redis::start(port).await),
+                RedisFault::Freeze => {
+                    redis.as_ref().expect("running").pause();
+                    frozen = true;
+                }
+                RedisFault::Thaw => {
+                    redis.as_ref().expect("running").resume();
+                    frozen = false;
+                }
+            }
+            faults.push(fault);
+        }
+        faults
+    };
+    let (codes, faults) = tokio::join!(load(&replicas, 2, until), faults_applied);
+    if frozen {
+        redis.as_ref().expect("running").resume();
+    }
+
+    let arrived = arrivals(&stub);
+    println!(
+        "seed {seed}: faults {faults:?}; {} requests sent; refusals {:?}",
+        arrived.len(),
+        codes
+    );
+    for pair in arrived.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= stub_interval,
+            "seed {seed}: two requests {gap:?} apart after faults {faults:?}"
+        );
+    }
+    assert!(
+        arrived.len() >= 8,
+        "seed {seed}: the replicas kept sending through the faults: {} requests, refusals {codes:?}",
+        arrived.len()
+    );
+    assert!(
+        faults.len() >= 4,
+        "seed {seed}: Redis was flapped: {faults:?}"
+    );
 }

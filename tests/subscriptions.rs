@@ -513,3 +513,93 @@ async fn metric(gateway: &TestGateway, name: &str) -> f64 {
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or(0.0)
 }
+
+/// Each operation a socket carries is logged like an HTTP request: one
+/// access line when a query is answered, one when a subscription ends
+/// (here completed by the client), with the operation's name from its
+/// document, the client, method WS and, for a subscription, the events it
+/// sent and the upstream requests they cost.
+#[tokio::test]
+async fn each_operation_over_the_socket_has_its_access_line() {
+    let logs = common::logs();
+    let gateway = gateway(&[]).await;
+    let mut socket = Socket::open(&gateway).await;
+    socket
+        .subscribe(
+            "q",
+            r#"query OverTheSocket { jurisdiction(iso3: "BRA") { name } }"#,
+        )
+        .await;
+    socket.next_payloads("q", 1, &mut Vec::new()).await;
+    assert_eq!(socket.receive().await["type"], "complete");
+    socket
+        .subscribe(
+            "s",
+            r#"subscription WatchingFive { newInterventions(implementers: ["USA", "CHN", "IND", "BRA", "DEU"]) { id } }"#,
+        )
+        .await;
+    socket.next_payloads("s", 2, &mut Vec::new()).await;
+    socket.send(json!({ "id": "s", "type": "complete" })).await;
+    // Messages are handled in order: once this is answered, the completed
+    // subscription has been dropped and logged.
+    socket
+        .subscribe(
+            "after",
+            r#"query AfterIt { jurisdiction(iso3: "CHN") { name } }"#,
+        )
+        .await;
+    socket.next_payloads("after", 1, &mut Vec::new()).await;
+
+    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let access = |name: &str| -> String {
+        logged
+            .lines()
+            .find(|line| {
+                line.contains("trade_graph::access")
+                    && line.contains(&format!("operation_name=\"{name}\""))
+            })
+            .unwrap_or_else(|| panic!("no access line for {name}"))
+            .to_owned()
+    };
+    let query = access("OverTheSocket");
+    for part in [
+        "method=\"WS\"",
+        "path=\"/graphql\"",
+        "client=127.0.0.1",
+        "upstream_requests=",
+        "outcome=\"ok\"",
+        "duration_ms=",
+    ] {
+        assert!(query.contains(part), "{part} in {query}");
+    }
+    let subscription = access("WatchingFive");
+    for part in [
+        "method=\"WS\"",
+        "client=127.0.0.1",
+        "outcome=\"completed\"",
+        "duration_ms=",
+    ] {
+        assert!(subscription.contains(part), "{part} in {subscription}");
+    }
+    let events: u64 = subscription
+        .split("events=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("events in {subscription}"));
+    assert!(events >= 2, "{subscription}");
+    // Inside the upgrade request's context (its id, method GET), each
+    // operation has an id of its own.
+    let ids = |line: &str| -> Vec<String> {
+        line.split(" id=")
+            .skip(1)
+            .chain(line.split("{id=").skip(1))
+            .map(|rest| rest.split([' ', '}']).next().unwrap().to_owned())
+            .collect()
+    };
+    assert!(query.contains("method=GET "), "{query}");
+    let (query_ids, subscription_ids) = (ids(&query), ids(&subscription));
+    assert_eq!(query_ids.len(), 2, "{query}");
+    assert_eq!(query_ids[0], subscription_ids[0], "the same connection");
+    assert_ne!(query_ids[1], subscription_ids[1], "operations of their own");
+}

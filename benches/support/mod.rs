@@ -1,12 +1,15 @@
-//! What the benchmarks share: the gateway binary as a child process, and
-//! reading its memory from /proc.
+//! What the benchmarks share: the gateway binary as a child process,
+//! Hive Gateway in front of it, and reading their memory from /proc.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use trade_graph::sample::SAMPLE_KEY;
+use clap::Parser;
+use trade_graph::config::Config;
+use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 
 /// A running gateway process; killed and reaped when dropped.
 pub struct Server {
@@ -46,14 +49,24 @@ impl Server {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("server did not start");
+        assert!(
+            listening_within(port, Duration::from_secs(10)),
+            "server did not start"
+        );
+        server
     }
+}
+
+/// Whether something accepts connections on `port` within `timeout`.
+fn listening_within(port: u16, timeout: Duration) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < timeout {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
 }
 
 impl Drop for Server {
@@ -61,6 +74,101 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `.ci/federation`, where `npm ci` installs what the federation test runs:
+/// Hive Gateway and Apollo's composition.
+fn federation_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/federation")
+}
+
+/// Hive Gateway's command line, as the federation test runs it.
+fn hive_gateway_bin() -> PathBuf {
+    federation_dir().join("node_modules/.bin/hive-gateway")
+}
+
+/// Hive Gateway's version as installed in `.ci/federation`, or why it
+/// cannot run here (no Node, or no `npm ci` there), for the benchmark to
+/// print instead of its rows.
+pub fn hive_gateway_version() -> Result<String, String> {
+    if Command::new("node").arg("--version").output().is_err() {
+        return Err("Node is not installed".into());
+    }
+    let not_installed = || "not installed: run `npm ci` in .ci/federation".to_owned();
+    if !hive_gateway_bin().exists() {
+        return Err(not_installed());
+    }
+    let package = federation_dir().join("node_modules/@graphql-hive/gateway/package.json");
+    let text = std::fs::read_to_string(&package).map_err(|_| not_installed())?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok(json["version"].as_str().unwrap_or("unknown").to_owned())
+}
+
+/// Hive Gateway's configuration for [`start_hive_gateway`]: its response
+/// cache on, in its default in-memory store, one entry per operation and
+/// variables for every client (`session: () => null`: trade-graph's
+/// answers do not depend on who asks, and its own cache shares them the
+/// same way), entries kept as long as the default (no TTL), which outlives
+/// any run of a benchmark, as trade-graph's entries do.
+const HIVE_GATEWAY_CONFIG: &str = "export const gatewayConfig = {
+  responseCaching: { session: () => null },
+};
+";
+
+/// Hive Gateway with its response cache on (see [`HIVE_GATEWAY_CONFIG`]),
+/// serving the supergraph composed by Apollo's composition (as the
+/// federation test composes it) from trade-graph's subgraph SDL alone,
+/// with `subgraph_url` (a trade-graph's `/graphql`) as its only subgraph.
+/// One Node process (Hive's default `--fork 1`), so that its peak RSS is
+/// one process's; its output goes to a `hive-gateway.log` in a temporary
+/// directory, named if it does not start. Call [`hive_gateway_version`]
+/// first: this panics where that is an error.
+pub fn start_hive_gateway(subgraph_url: &str) -> Server {
+    let dir = std::env::temp_dir().join(format!("trade-graph-hive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let services = serde_json::json!([
+        { "name": "trade-graph", "url": subgraph_url, "sdl": trade_graph::graph::subgraph_sdl() },
+    ]);
+    let services_path = dir.join("services.json");
+    std::fs::write(&services_path, services.to_string()).unwrap();
+    let supergraph = dir.join("supergraph.graphql");
+    let status = Command::new("node")
+        .arg(federation_dir().join("compose.mjs"))
+        .arg(&supergraph)
+        .arg(&services_path)
+        .current_dir(federation_dir())
+        .stdout(Stdio::null())
+        .status()
+        .expect("node runs");
+    assert!(status.success(), "composition failed: see the errors above");
+    let config = dir.join("gateway.config.mjs");
+    std::fs::write(&config, HIVE_GATEWAY_CONFIG).unwrap();
+    let log_path = dir.join("hive-gateway.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = free_port();
+    let child = Command::new(hive_gateway_bin())
+        .arg("supergraph")
+        .arg(&supergraph)
+        .arg("--config-path")
+        .arg(&config)
+        .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+        .current_dir(federation_dir())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("hive-gateway starts");
+    let server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    // Node loads the gateway's modules first: slower than trade-graph on a
+    // busy machine.
+    assert!(
+        listening_within(port, Duration::from_secs(120)),
+        "Hive Gateway did not start: see {}",
+        log_path.display()
+    );
+    server
 }
 
 pub fn free_port() -> u16 {
@@ -111,4 +219,71 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 /// Open file descriptors of `pid`.
 pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
+}
+
+/// A gateway in this process on its own simulator, with no pacing, budget,
+/// cache or per-operation maximum (planning is measured past them), and
+/// batching on or off; `dialect` is Comtrade's. The servers live as long
+/// as the process.
+pub async fn unpaced_gateway(dialect: &str, batching: bool) -> String {
+    let simulator = Simulator::start(SimulatorOptions {
+        comtrade: ComtradeRules {
+            interval: Duration::ZERO,
+            guest_per_hour: u32::MAX,
+            keyed_per_hour: u32::MAX,
+            max_rows: None,
+        },
+        ..SimulatorOptions::default()
+    })
+    .await
+    .unwrap();
+    let base = simulator.base_url();
+    std::mem::forget(simulator);
+    let batching = batching.to_string();
+    let config = Config::parse_from([
+        "trade-graph",
+        "--gta-url",
+        &base,
+        "--gta-key",
+        SAMPLE_KEY,
+        "--ita-url",
+        &base,
+        "--ita-key",
+        SAMPLE_KEY,
+        "--comtrade-url",
+        &base,
+        "--comtrade-key",
+        SAMPLE_KEY,
+        "--comtrade-api",
+        dialect,
+        "--comtrade-interval",
+        "0s",
+        "--comtrade-budget",
+        "1000000",
+        "--batching",
+        &batching,
+        "--cache-max-mb",
+        "0",
+        "--gta-cache-ttl",
+        "0s",
+        "--comtrade-cache-ttl",
+        "0s",
+        "--ita-cache-ttl",
+        "0s",
+        "--gta-max-requests",
+        "100000",
+        "--comtrade-max-requests",
+        "100000",
+        "--ita-max-requests",
+        "100000",
+        "--max-cost",
+        "100000000",
+    ]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        trade_graph::server::run(listener, &config, std::future::pending()).await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    url
 }

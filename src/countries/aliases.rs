@@ -21,6 +21,18 @@ pub(super) static CODES: &[(&str, &str)] = &[
 pub(super) static ALIASES: &[(&str, &str)] = &[
     // Attack 21, FN.1/FN.2: forms people and Comtrade write.
     ("macedonia fyr", "MKD"),
+    // Issue 21's seventh attack: the IMF's, the World Bank's and official
+    // long forms.
+    ("u s virgin islands", "VIR"),
+    ("us virgin islands", "VIR"),
+    ("korea democratic republic", "PRK"),
+    ("venezuela republica bolivariana de", "VEN"),
+    ("republica bolivariana de venezuela", "VEN"),
+    ("iran i r of", "IRN"),
+    ("iran ir of", "IRN"),
+    ("germany federal republic", "DEU"),
+    ("federal republic of germany", "DEU"),
+    ("arab republic of egypt", "EGY"),
     ("ksa", "SAU"),
     ("hongkong", "HKG"),
     ("kingdom of eswatini", "SWZ"),
@@ -93,7 +105,6 @@ pub(super) static ALIASES: &[(&str, &str)] = &[
     ("macao china", "MAC"),
     ("iran islamic republic of", "IRN"),
     ("islamic republic of iran", "IRN"),
-    ("korea", "KOR"),
     ("south korea", "KOR"),
     ("korea south", "KOR"),
     ("korea republic of", "KOR"),
@@ -152,7 +163,6 @@ pub(super) static ALIASES: &[(&str, &str)] = &[
     ("us", "USA"),
     ("u s", "USA"),
     ("u s a", "USA"),
-    ("america", "USA"),
     ("virgin islands u s", "VIR"),
     ("united states virgin islands", "VIR"),
     ("virgin islands british", "VGB"),
@@ -312,7 +322,19 @@ pub(super) static FORM_WORDS: &[&str] = &[
 /// it could mean).
 pub(super) static AMBIGUOUS: &[(&str, &[&str])] = &[
     ("congo", &["COG", "COD"]),
+    // Issue 21: the Republic of Korea and the DPRK are both "Korea".
+    ("korea", &["KOR", "PRK"]),
+    // The USA, or the continents (see [`AMBIGUOUS_REGIONS`]).
+    ("america", &["USA"]),
+    ("americas", &["USA"]),
     ("virgin islands", &["VIR", "VGB"]),
+];
+
+/// Ambiguous names that can also mean a region, which is no jurisdiction:
+/// (name, what the region is), said beside the candidates.
+pub(super) static AMBIGUOUS_REGIONS: &[(&str, &str)] = &[
+    ("america", "the Americas, a continent (no jurisdiction)"),
+    ("americas", "the Americas, a continent (no jurisdiction)"),
 ];
 
 /// A name as it is compared: lower case, accents folded, `&` as "and",

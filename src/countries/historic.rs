@@ -319,6 +319,17 @@ pub static AREA_YEARS: &[AreaYears] = &[
     area(716, "Zimbabwe", 1965, NOW, &[]),
 ];
 
+/// Jurisdictions whose own code ended when their trade became counted
+/// within another jurisdiction's code: (ISO3, that code, its name, its
+/// ISO3). Comtrade's France (251, beside 250 "Metropolitan France") has
+/// counted the overseas departments since 1997 and Mayotte since 2014.
+const COUNTED_WITHIN_AFTER: &[(&str, u16, &str, &str)] = &[
+    ("GUF", 251, "France", "FRA"),
+    ("GLP", 251, "France", "FRA"),
+    ("REU", 251, "France", "FRA"),
+    ("MYT", 251, "France", "FRA"),
+];
+
 /// Former codes the v1 reporter list does not have (only its partner list
 /// does): Sarawak 457, a legacy reporter.
 const V1_PARTNERS_ONLY: &[u16] = &[457];
@@ -474,6 +485,24 @@ impl Country {
                 ));
             }
         }
+        // A jurisdiction whose own code ended when it became counted within
+        // another's (France's overseas departments within 251 from 1997,
+        // Mayotte from 2014): say where its trade is now.
+        if let Some((_, code, name, iso3)) = COUNTED_WITHIN_AFTER
+            .iter()
+            .find(|(counted, ..)| *counted == self.iso3)
+            .filter(|_| {
+                own.is_some_and(|own| {
+                    area_years(own)
+                        .and_then(|a| a.exit)
+                        .is_some_and(|exit| exit < year)
+                })
+            })
+        {
+            successors.push(format!(
+                "its trade is counted within {name} ({code}) then; ask for {name} ({iso3})"
+            ));
+        }
         let role_name = match role {
             AreaRole::Reporter => "reporter",
             AreaRole::Partner => "partner",
@@ -557,6 +586,30 @@ pub fn is_union_code(code: ReporterCode) -> bool {
 mod tests {
     use super::*;
     use crate::countries::lookup;
+
+    /// Issue 21's tenth attack: France's overseas departments after their
+    /// codes ended (1996; Mayotte 2013) are refused pointing to France's
+    /// 251, as reporter and partner, in both dialects; before, they are
+    /// their own codes.
+    #[test]
+    fn overseas_departments_point_to_france() {
+        for (iso3, last) in [("GUF", 1996), ("GLP", 1996), ("REU", 1996), ("MYT", 2013)] {
+            let country = lookup(iso3).unwrap();
+            for dialect in [ComtradeDialect::V1, ComtradeDialect::Legacy] {
+                for role in [AreaRole::Reporter, AreaRole::Partner] {
+                    let refused = country
+                        .comtrade_codes_in(dialect, role, last + 1)
+                        .unwrap_err()
+                        .message;
+                    assert!(
+                        refused.contains("France (251)") && refused.contains("FRA"),
+                        "{iso3} {role:?}: {refused}"
+                    );
+                    assert!(country.comtrade_codes_in(dialect, role, last).is_ok());
+                }
+            }
+        }
+    }
 
     fn code(iso3: &str, role: AreaRole, year: u16) -> Result<u16, NoCodeInYear> {
         lookup(iso3)

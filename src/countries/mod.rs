@@ -31,7 +31,7 @@ pub use historic::{
     area_jurisdictions, area_years, code_in_use, former_code, is_union_code, other_parts, AreaRole,
     AreaYears, NoCodeInYear, AREA_YEARS,
 };
-pub use partners::ComtradePartner;
+pub use partners::{partner_area, partner_code_given, ComtradePartner, PARTNER_AREAS};
 
 /// A GTA jurisdiction id: what GTA's `implementer` and `affected` filters take
 /// and what its records return as `id`.
@@ -252,6 +252,12 @@ pub fn by_iso3(code: &str) -> Option<&'static Country> {
 /// China...), whose forms the aliases spell out, or a comma's words are not
 /// all words of a government's form.
 pub fn by_name(name: &str) -> Option<&'static Country> {
+    // A Comtrade name with its last year ("Ethiopia (...1992)") is the
+    // former area, not today's jurisdiction of the same name: answered by
+    // [`former_name`], as every other such name is.
+    if name.contains("(...") && former_name(name).is_some() {
+        return None;
+    }
     if let Some(country) = INDEX.by_name.get(&normalized(name)) {
         return Some(country);
     }
@@ -427,12 +433,32 @@ pub fn comtrade_area_beyond_jurisdictions(number: u16) -> Option<(&'static str, 
 
 /// The former area a name stands for ("Serbia and Montenegro", "USSR",
 /// "Czechoslovakia"), if it is the name of one rather than a jurisdiction's.
+///
+/// Comtrade writes a former area's last year into its name ("Serbia and
+/// Montenegro (...2005)", "Dem. Rep. of Vietnam (...1974)"): every former
+/// area of [`AREA_YEARS`] is found by its Comtrade name, with or without
+/// that suffix, so all of them are answered alike.
 pub fn former_name(name: &str) -> Option<&'static AreaYears> {
     let name = normalized(name);
+    let bare = without_year(&name);
     aliases::FORMER_NAMES
         .iter()
-        .find(|(former, _)| *former == name)
+        .find(|(former, _)| *former == name || *former == bare)
         .and_then(|(_, code)| area_years(ReporterCode(*code)))
+        .or_else(|| {
+            AREA_YEARS.iter().find(|area| {
+                let listed = normalized(area.name);
+                !area.covers.is_empty() && (listed == name || without_year(&listed) == bare)
+            })
+        })
+}
+
+/// A normalized name without a trailing year ("serbia and montenegro 2005").
+fn without_year(name: &str) -> &str {
+    match name.rsplit_once(' ') {
+        Some((rest, year)) if year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => name,
+    }
 }
 
 /// What a former area was and which jurisdictions to ask for instead.
@@ -491,6 +517,17 @@ impl fmt::Display for UnknownCountry {
                     ),
                 };
             }
+            if let Some(name) = partner_area(ComtradeDialect::V1, number) {
+                return write!(
+                    f,
+                    "Comtrade area {number} is {name:?}, an area of Comtrade's partner list, not a jurisdiction: it is only a partner{}, never a reporter or a jurisdiction",
+                    if partner_area(ComtradeDialect::Legacy, number).is_some() {
+                        " (ask for it in `partners`)"
+                    } else {
+                        " of the v1 API (the legacy partner list lacks it)"
+                    }
+                );
+            }
             if let Some(area) = former_code(ReporterCode(number))
                 .filter(|area| area.covers.len() > 1 && by_gta_id(GtaId(number)).is_none())
             {
@@ -528,10 +565,17 @@ impl fmt::Display for UnknownCountry {
             return f.write_str(&former_area_message(&format!("{:?}", self.given), area));
         }
         if let Some(candidates) = ambiguous(&self.given) {
-            let named: Vec<String> = candidates
+            let mut named: Vec<String> = candidates
                 .iter()
                 .map(|country| format!("{} ({})", country.name, country.iso3))
                 .collect();
+            let key = normalized(&self.given);
+            named.extend(
+                aliases::AMBIGUOUS_REGIONS
+                    .iter()
+                    .filter(|(name, _)| *name == key)
+                    .map(|(_, region)| (*region).to_owned()),
+            );
             return write!(
                 f,
                 "country {:?} is ambiguous: it could be {}; give the ISO code or the full name",

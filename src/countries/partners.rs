@@ -112,6 +112,72 @@ impl Country {
     }
 }
 
+/// Areas of Comtrade's partner lists that are no jurisdiction: "nes" areas
+/// (trade a reporter could not place more precisely), bunkers, free zones
+/// and territories that no longer exist or belong to no one. A user who
+/// reads one of these codes in a row can ask for it as a partner, as that
+/// code; none is a reporter. (code, v1 name, in the legacy partner list
+/// too.) Held against `ref_v1_partners` and legacy `partnerAreas.json` by
+/// `tests/crosswalk.rs`. 492 "Europe EU, nes" and 250 "Metropolitan France"
+/// are not here: they are refused (492 is also GTA's Monaco, 250 France's
+/// partner code without its overseas departments).
+pub static PARTNER_AREAS: &[(u16, &str, bool)] = &[
+    (80, "Br. Antarctic Terr.", true),
+    (129, "Caribbean, nes", true),
+    (221, "Eastern Europe, nes", true),
+    (290, "Northern Africa, nes", true),
+    (471, "CACM, nes", true),
+    (472, "Africa CAMEU region, nes", true),
+    (473, "LAIA, nes", true),
+    (488, "Midway Islands", false),
+    (527, "Oceania, nes", true),
+    (536, "Neutral Zone", true),
+    (568, "Other Europe, nes", true),
+    (577, "Other Africa, nes", true),
+    (636, "Rest of America, nes", true),
+    (637, "North America and Central America, nes", true),
+    (647, "Ryukyu Isd", true),
+    (697, "Europe EFTA, nes", true),
+    (698, "Sikkim, Protectorate of India (...1974)", true),
+    (830, "Channel Islands", false),
+    (837, "Bunkers", true),
+    (838, "Free Zones", true),
+    (839, "Special Categories", true),
+    (849, "US Misc. Pacific Isds", true),
+    (872, "Wake Island", false),
+    (879, "Western Asia, nes", true),
+    (899, "Areas, nes", true),
+];
+
+/// The partner area `number` is in `dialect`'s partner list, if it is one
+/// of [`PARTNER_AREAS`].
+pub fn partner_area(dialect: ComtradeDialect, number: u16) -> Option<&'static str> {
+    PARTNER_AREAS
+        .iter()
+        .find(|(code, _, legacy)| *code == number && (dialect == ComtradeDialect::V1 || *legacy))
+        .map(|(_, name, _)| *name)
+}
+
+/// The partner code a number given as a partner argument is *as a Comtrade
+/// code*, sent as that code only: a jurisdiction's own partner code in
+/// `dialect` (842, 757), a former area (280 West Germany, not widened to
+/// East Germany's 278), or an area that is no jurisdiction (837 Bunkers).
+/// `None` when the number is a GTA id (840: the USA, whose code follows the
+/// calendar) or no partner code of the dialect (the caller then refuses it,
+/// saying why).
+pub fn partner_code_given(dialect: ComtradeDialect, number: u16) -> Option<ReporterCode> {
+    let code = ReporterCode(number);
+    // A former union of several (58 Belgium-Luxembourg) is refused, naming them.
+    if super::by_gta_id(GtaId(number)).is_some() || super::is_union_code(code) {
+        return None;
+    }
+    let known = super::by_comtrade_partner(dialect, code).is_some()
+        // A former part of one jurisdiction (280 West Germany).
+        || super::former_code(code).is_some()
+        || partner_area(dialect, number).is_some();
+    known.then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,7 +159,9 @@ impl AffectedTrade {
     async fn implementer_total(&self) -> Option<f64> {
         self.coverage.as_ref()?.implementer_total
     }
-    /// `value` as a share of `implementerTotal` (0 to 1).
+    /// `value` as a share of `implementerTotal` (0 to 1); null when the
+    /// numbers cannot make one (a total that is not positive, a value
+    /// above the total), which `incompleteReasons` names.
     async fn share_of_implementer_trade(&self) -> Option<f64> {
         let coverage = self.coverage.as_ref()?;
         share(coverage.value?, coverage.implementer_total)
@@ -179,8 +181,11 @@ impl AffectedTrade {
             .unwrap_or_default()
     }
     /// False when a product or an affected jurisdiction had no rows, an
-    /// implementer had no data for the year, or nothing was summed;
-    /// `incompleteReasons` says which.
+    /// implementer had no data for the year, nothing was summed, the
+    /// operation's Comtrade allowance or a truncated answer left cells
+    /// unasked, or Comtrade's numbers are inconsistent (a negative value,
+    /// a value above the implementer's total); `incompleteReasons` says
+    /// which.
     async fn complete(&self) -> bool {
         self.unanswered.is_none() && self.coverage.as_ref().is_some_and(|c| c.complete)
     }
@@ -192,14 +197,30 @@ impl AffectedTrade {
         }
         reasons
     }
+    /// What was left out without making the answer incomplete: rows
+    /// broken down by customs procedure, mode of transport or second
+    /// partner beside the totals that were summed.
+    async fn notes(&self) -> Vec<String> {
+        self.coverage
+            .as_ref()
+            .map(|coverage| coverage.notes.clone())
+            .unwrap_or_default()
+    }
     /// What was summed, in one sentence.
     async fn method(&self) -> &str {
         &self.method
     }
 }
 
-fn share(part: f64, whole: Option<f64>) -> Option<f64> {
-    whole.filter(|whole| *whole > 0.0).map(|whole| part / whole)
+/// `part` of `whole`, between 0 and 1; `None` when the numbers cannot
+/// make a share (a whole that is not positive, a negative part, a part
+/// larger than the whole): never clamped, the field's incomplete reasons
+/// name the inconsistency.
+pub(super) fn share(part: f64, whole: Option<f64>) -> Option<f64> {
+    whole
+        .filter(|whole| *whole > 0.0 && whole.is_finite())
+        .map(|whole| part / whole)
+        .filter(|share| (0.0..=1.0).contains(share))
 }
 
 fn jurisdiction(id: GtaId) -> Jurisdiction {
@@ -331,14 +352,29 @@ pub(super) async fn affected_trade(
             (kind, format!("{how} ({basis})"))
         }
     };
-    let announced = year_of(intervention.date_announced.as_deref())
-        .or_else(|| year_of(intervention.date_implemented.as_deref()));
+    // The default year is the one before the announcement; a record
+    // without an announcement date takes the one before its implementation,
+    // and its method says so.
+    let (announced, dated_by) = match year_of(intervention.date_announced.as_deref()) {
+        Some(year) => (Some(year), "the announcement"),
+        None => (
+            year_of(intervention.date_implemented.as_deref()),
+            "the implementation (the record has no announcement date)",
+        ),
+    };
+    let this_year = crate::sources::comtrade::coverage::current_year();
     let choice = match year {
         Some(year) => {
+            // Comtrade's annual data start in 1962, and a year to come has
+            // none yet.
             let year = u16::try_from(year)
                 .ok()
-                .filter(|year| (1962..=2100).contains(year))
-                .ok_or_else(|| Error::bad_input(format!("year must be 1962 or later, got {year}")))
+                .filter(|year| (1962..=this_year).contains(year))
+                .ok_or_else(|| {
+                    Error::bad_input(format!(
+                        "year must be from 1962 (Comtrade's first year) to {this_year} (this year; later years have no trade data yet), got {year}"
+                    ))
+                })
                 .graphql()?;
             YearChoice::Given(year)
         }
@@ -355,13 +391,29 @@ pub(super) async fn affected_trade(
     };
     let reporters = implementer_areas(intervention);
     let partners = partner_ids(intervention);
-    let mut products: Vec<String> = intervention
+    // GTA names HS six-digit subheadings, as numbers (10121 is 010121);
+    // a heading (8704) or a national tariff line (87043100) is not one,
+    // and sent as a cmdCode it would ask Comtrade for another code (or
+    // none): left out, and named in the answer's reasons.
+    let (six, other): (Vec<u32>, Vec<u32>) = intervention
         .affected_products
         .iter()
-        .map(|product| format!("{:06}", product.hs_code))
-        .collect();
+        .map(|product| product.hs_code)
+        .partition(|code| (10_000..=999_999).contains(code));
+    let mut products: Vec<String> = six.iter().map(|code| format!("{code:06}")).collect();
     products.sort();
     products.dedup();
+    let not_hs6 = (!other.is_empty()).then(|| {
+        format!(
+            "affected product{} {} not HS six-digit subheadings: left out of the sum",
+            if other.len() == 1 { " is" } else { "s are" },
+            other
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
     let who = names(&reporters);
     if kind == AffectedFlowKind::OutwardSubsidy {
         return Ok(AffectedTrade {
@@ -419,9 +471,9 @@ pub(super) async fn affected_trade(
     };
     let year_said = match (choice, coverage.year_note.is_some()) {
         (YearChoice::Given(_), _) => "the year asked".to_owned(),
-        (YearChoice::Default(_), false) => "the year before the announcement".to_owned(),
+        (YearChoice::Default(_), false) => format!("the year before {dated_by}"),
         (YearChoice::Default(asked), true) => format!(
-            "the latest year published, {asked} (the year before the announcement) not being published yet"
+            "the latest year published, {asked} (the year before {dated_by}) not being published yet"
         ),
     };
     let method = format!(
@@ -440,7 +492,7 @@ pub(super) async fn affected_trade(
         flow: kind,
         flow_derivation: derivation,
         coverage: Some(coverage),
-        unanswered: None,
+        unanswered: not_hs6,
         method,
     })
 }

@@ -38,6 +38,7 @@ pub(super) async fn commodity_list(
         .await
         .graphql()?
         .ok_or_else(|| Error::bad_input(format!("no reference list for {classification}")))
+        .and_then(|list| list)
         .graphql()
 }
 
@@ -138,10 +139,12 @@ impl Commodity {
     async fn trade_flows(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Reporting jurisdictions, as ISO3, ISO2, names or Comtrade codes.")]
+        #[graphql(
+            desc = "Reporting jurisdictions, as ISO3, ISO2, names or Comtrade codes (a Comtrade code is that code only; a name or ISO code follows the jurisdiction's codes over the years)."
+        )]
         reporters: Vec<String>,
         #[graphql(
-            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total); default: the world total."
+            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total; a Comtrade code, also an area such as 837 Bunkers, is that code only); default: the world total."
         )]
         partners: Option<Vec<String>>,
         #[graphql(desc = "Periods: years (\"2022\"), or months (\"202203\") for monthly data.")]
@@ -307,11 +310,13 @@ impl CommodityQueries {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "Words of the description and code prefixes, e.g. \"horses\", \"8704\", \"frozen fish 03\"."
+            desc = "Words of the description and code prefixes, e.g. \"horses\", \"8704\", \"frozen fish 03\"; not a pattern: a search without letters or digits is refused."
         )]
         search: Option<String>,
         #[graphql(desc = "Exactly these codes.")] codes: Option<Vec<String>>,
-        #[graphql(desc = "Only codes of this level: 2, 4 or 6 for HS (0 the total).")]
+        #[graphql(
+            desc = "Only codes of this level: 2, 4 or 6 for HS (0 the total); a level the classification does not have is refused."
+        )]
         level: Option<i32>,
         #[graphql(desc = "The classification (default HS).")] classification: Option<String>,
         #[graphql(desc = "Most items to return (default 20, at most 1000).")] limit: Option<i32>,
@@ -326,16 +331,31 @@ impl CommodityQueries {
                 ))
                 .graphql();
             }
+            // A search of punctuation or symbols alone (".*", "%", an emoji)
+            // has no word to match: refused like an empty one, rather than
+            // matching every code as if no search were given. The search is
+            // words and code prefixes, never a pattern.
+            if search.as_deref().is_some_and(|text| !has_searchable(text)) {
+                return Err(Error::bad_input(format!(
+                    "search {:?} has no letters or digits to match: it takes words of the description and code prefixes (not patterns or wildcards); leave it out to list every code",
+                    search.as_deref().unwrap_or_default()
+                )))
+                .graphql();
+            }
             if codes.as_ref().is_some_and(Vec::is_empty) {
                 return Err(Error::bad_input(
                     "codes is an empty list: leave it out to not filter by it",
                 ))
                 .graphql();
             }
+            let asked_level = level;
             let level = level
                 .map(|level| {
-                    u8::try_from(level)
-                        .map_err(|_| Error::bad_input(format!("level must be 0 to 6, got {level}")))
+                    u8::try_from(level).map_err(|_| {
+                        Error::bad_input(format!(
+                            "level {level} is not a level: HS has 0 (the total), 2 (chapters), 4 (headings) and 6 (subheadings)"
+                        ))
+                    })
                 })
                 .transpose()
                 .graphql()?;
@@ -344,6 +364,24 @@ impl CommodityQueries {
                 classification.as_deref().unwrap_or(DEFAULT_CLASSIFICATION),
             )
             .await?;
+            // A level the list has no code of would answer an empty page
+            // that looks like "no match": refused, naming the levels there are.
+            if let Some(level) = level {
+                let levels = list.levels();
+                if !levels.contains(&level) {
+                    return Err(Error::bad_input(format!(
+                        "level {} is not a level of {}: its levels are {}",
+                        asked_level.unwrap_or_default(),
+                        list.classification(),
+                        levels
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
+                    .graphql();
+                }
+            }
             let matches = list.search(
                 &CommoditySearch {
                     search,
@@ -364,4 +402,9 @@ impl CommodityQueries {
         };
         Some(page.await)
     }
+}
+
+/// Whether a search has something to match: a letter or digit.
+fn has_searchable(text: &str) -> bool {
+    text.chars().any(char::is_alphanumeric)
 }

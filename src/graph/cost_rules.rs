@@ -14,11 +14,13 @@ use crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as GTA_PAGE;
 use crate::sources::ita::client::MAX_SIZE as ITA_PAGE;
 use crate::sources::ita::screening::CURRENT_WINDOW as SCREENING_WINDOW;
 use crate::sources::ita::window::plan as window_plan;
+use crate::sources::ita::{Endpoint, SearchParams};
 use crate::sources::Source;
 
 use super::commodity::MAX_COMMODITY_LIMIT;
 use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
 use super::ita::MAX_LIMIT as ITA_MAX_LIMIT;
+use super::jurisdiction::Jurisdiction;
 use super::paging::DEFAULT_LIMIT;
 use super::trade_flow::{code_changes, planned_requests};
 use super::trade_profile::{planned_profile_requests, profile_packing, MAX_PROFILE_LIMIT};
@@ -43,9 +45,9 @@ const FLOWS: u64 = 4;
 const TOOLKIT_LINKS: u64 = 25;
 const TOOLKIT_PROVIDERS: u64 = 60;
 /// Offices ITA lists in one country at most (its largest posts have a
-/// handful; the upstream path enforces the per-operation maximum if an
-/// upstream answers more).
-const OFFICES_PER_COUNTRY: u64 = 100;
+/// handful): a country's offices are asked up to this many, one page, so
+/// the loader's own search of a country is the one page the estimate counts.
+pub(crate) const OFFICES_PER_COUNTRY: u64 = 100;
 
 /// Lists the screening list consolidates (about a dozen today).
 const SCREENING_SOURCES: u64 = 50;
@@ -124,7 +126,11 @@ impl GraphCostRules {
             Some(list) => list.len().max(1) as u64,
         };
         let partner_codes = partners.as_ref().map_or(1, |list| list.len().max(1) as u64);
-        let periods = arguments.len("periods").unwrap_or(1).max(1);
+        // Ranges ("2004-2007") count as the periods they stand for.
+        let periods = arguments
+            .strings("periods")
+            .map_or(1, |given| super::trade_flow::period_count(&given))
+            .max(1);
         let monthly = arguments.text("frequency").as_deref() == Some("MONTHLY");
         let months = if monthly { 12 } else { 1 };
         let commodities = arguments.strings("commodities");
@@ -229,8 +235,123 @@ fn demand(
     }
 }
 
+/// An argument as the resolver reads it (absent, or not of its type:
+/// `None`, which the resolver refuses before any request).
+fn parse<T: async_graphql::InputType>(arguments: &Arguments, name: &str) -> Option<T> {
+    T::parse(arguments.get(name).cloned()).ok()
+}
+
+/// The demand of a per-country ITA field: grouped by the search the loader
+/// batches under (endpoint, parameters as the resolver builds them, limit),
+/// so that fields sharing a loader group (`officeLocations` and the
+/// providers' `itaOffice`; aliases whose arguments differ only in spelling)
+/// share an estimate too: the loader's worst case is for its group's
+/// countries together. Arguments the resolver refuses send nothing.
+fn per_country(
+    endpoint: Endpoint,
+    params: Result<SearchParams, crate::error::Error>,
+    limit: u64,
+    page_size: u64,
+    one_per_parent: bool,
+) -> Option<Demand> {
+    let params = params.ok()?;
+    Some(Demand {
+        source: Source::Ita,
+        group: format!("ITA per country {endpoint:?} {params:?} limit {limit}"),
+        kind: DemandKind::SharedPages {
+            per_parent: limit,
+            page_size,
+            one_per_parent,
+        },
+    })
+}
+
 fn pages(items: u64, page: u64) -> u64 {
     items.div_ceil(page).max(1)
+}
+
+/// GTA requests `InterventionsById` sends for `ids` distinct ids: one
+/// search of them all, asking for as many as there are, in requests of
+/// `GTA_PAGE` (`GtaClient::fetch`).
+pub(crate) fn by_id_requests(ids: u64) -> u64 {
+    ids.div_ceil(u64::from(GTA_PAGE))
+}
+
+/// What `_entities`' representations ask of the upstreams, read the way
+/// the entity resolvers read them (`graph::federation`).
+struct Entities {
+    /// Distinct intervention ids the GTA search is sent (an `id` that is
+    /// not a non-negative `Int` is answered `null` without a request).
+    intervention_ids: u64,
+    /// Toolkit kinds represented: one ITA search each.
+    toolkit_kinds: u64,
+    /// The jurisdictions represented, distinct, by ISO code (both, when a
+    /// representation's `iso3` and `id` name different ones: the estimate
+    /// then covers whichever resolver answers).
+    jurisdictions: Vec<String>,
+}
+
+impl Entities {
+    fn read(representations: Option<&Value>) -> Self {
+        let items: &[Value] = match representations {
+            Some(Value::List(items)) => items,
+            Some(single) => std::slice::from_ref(single),
+            None => &[],
+        };
+        let mut ids = std::collections::BTreeSet::new();
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut jurisdictions = std::collections::BTreeSet::new();
+        for item in items {
+            let Value::Object(fields) = item else {
+                continue;
+            };
+            let typename = match fields.get("__typename") {
+                Some(Value::String(name)) => name.as_str(),
+                _ => continue,
+            };
+            let id = match fields.get("id") {
+                Some(Value::Number(number)) => number
+                    .as_i64()
+                    .and_then(|id| i32::try_from(id).ok())
+                    .and_then(|id| u32::try_from(id).ok()),
+                _ => None,
+            };
+            match typename {
+                "Intervention" => {
+                    if let Some(id) = id {
+                        ids.insert(id);
+                    }
+                }
+                "EnvironmentalIssue"
+                | "EnvironmentalSolution"
+                | "EnvironmentalRegulation"
+                | "EnvironmentalProvider"
+                    if id.is_some() =>
+                {
+                    kinds.insert(typename);
+                }
+                "Jurisdiction" => {
+                    if let Some(Value::String(iso3)) = fields.get("iso3") {
+                        if let Some(country) = countries::by_iso3(iso3) {
+                            jurisdictions.insert(country.iso3.to_owned());
+                        }
+                    }
+                    if let Some(country) = id
+                        .and_then(|id| u16::try_from(id).ok())
+                        .and_then(|id| countries::by_gta_id(countries::GtaId(id)))
+                    {
+                        jurisdictions.insert(country.iso3.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Self {
+            intervention_ids: ids.len() as u64,
+            toolkit_kinds: kinds.len() as u64,
+            jurisdictions: jurisdictions.into_iter().collect(),
+        }
+    }
 }
 
 impl FieldRules for GraphCostRules {
@@ -285,12 +406,30 @@ impl FieldRules for GraphCostRules {
             ("Jurisdiction", "interventionsImplemented" | "interventionsAffecting") => {
                 let limit = limit(arguments, MAX_JURISDICTION_LIMIT);
                 rule.page_limit = Some(limit);
-                rule.demand = asks(
-                    Source::Gta,
-                    DemandKind::SharedWithFollowUps {
-                        alone: pages(limit, u64::from(GTA_PAGE)),
-                    },
-                );
+                let kind = DemandKind::SharedWithFollowUps {
+                    alone: pages(limit, u64::from(GTA_PAGE)),
+                };
+                // Parents named above (`jurisdictions(iso3:)`, `_entities`'
+                // representations): the loader's worst case for as many
+                // distinct jurisdictions, in a group of that set (the worst
+                // cases of two sets add up to at least their union's).
+                rule.demand = match arguments.known_parents() {
+                    Some(named) => {
+                        let distinct: std::collections::BTreeSet<&String> = named.iter().collect();
+                        Some(Demand {
+                            source: Source::Gta,
+                            group: format!(
+                                "{parent}.{field}({})@{}",
+                                arguments.canonical(),
+                                named.join(",")
+                            ),
+                            kind: DemandKind::Fixed {
+                                pages: kind.estimate(distinct.len() as u64),
+                            },
+                        })
+                    }
+                    None => asks(Source::Gta, kind),
+                };
             }
             ("Intervention", "implementingJurisdictions" | "affectedJurisdictions") => {
                 rule.list_bound = Some(countries::all().len() as u64);
@@ -351,10 +490,13 @@ impl FieldRules for GraphCostRules {
                 rule.page_limit = Some(limit);
                 // (Beyond the current API's reach the seed-era API still
                 // pages on: its pages are counted.)
-                let pages = window_plan(SCREENING_WINDOW, offset, limit, "").map_or_else(
-                    |_| pages(limit, SCREENING_WINDOW.page) + 1,
-                    |planned| planned.len() as u64,
-                );
+                // `limit: 0` is one request, for the total.
+                let pages = window_plan(SCREENING_WINDOW, offset, limit, "")
+                    .map_or_else(
+                        |_| pages(limit, SCREENING_WINDOW.page) + 1,
+                        |planned| planned.len() as u64,
+                    )
+                    .max(1);
                 rule.demand = asks(Source::Ita, DemandKind::Fixed { pages });
             }
             ("Query", "screeningListSources") => {
@@ -364,33 +506,37 @@ impl FieldRules for GraphCostRules {
             ("Jurisdiction", "screeningListEntries") => {
                 let limit = limit(arguments, ITA_MAX_LIMIT);
                 rule.list_bound = Some(limit);
-                rule.demand = asks(
-                    Source::Ita,
-                    DemandKind::SharedPages {
-                        per_parent: limit,
-                        page_size: SCREENING_WINDOW.page,
-                    },
+                let params = Jurisdiction::screening_params(
+                    parse(arguments, "sources"),
+                    parse(arguments, "types"),
+                );
+                rule.demand = per_country(
+                    Endpoint::ScreeningList,
+                    params,
+                    limit,
+                    SCREENING_WINDOW.page,
+                    false,
                 );
             }
             // One row per country, a hundred countries a request.
             ("Jurisdiction", "deMinimis") => {
-                rule.demand = asks(
-                    Source::Ita,
-                    DemandKind::SharedPages {
-                        per_parent: 1,
-                        page_size: ITA_PAGE,
-                    },
+                rule.demand = per_country(
+                    Endpoint::DeMinimis,
+                    Ok(SearchParams::default()),
+                    1,
+                    ITA_PAGE,
+                    true,
                 );
             }
-            // The providers' offices: one office search for all their
-            // countries, as `Jurisdiction.officeLocations`.
+            // The providers' offices: the loader of
+            // `Jurisdiction.officeLocations`, and its group.
             ("BusinessServiceProvider", "itaOffice") => {
-                rule.demand = asks(
-                    Source::Ita,
-                    DemandKind::SharedPages {
-                        per_parent: OFFICES_PER_COUNTRY,
-                        page_size: ITA_PAGE,
-                    },
+                rule.demand = per_country(
+                    Endpoint::OfficeLocations,
+                    Ok(SearchParams::default()),
+                    OFFICES_PER_COUNTRY,
+                    ITA_PAGE,
+                    false,
                 );
             }
             ("Query", "tradeFlows") => {
@@ -480,8 +626,10 @@ impl FieldRules for GraphCostRules {
                 let reporters = arguments.len("reporters").unwrap_or(1).max(1);
                 let (rows, requests) = self.flows(arguments);
                 rule.list_bound = Some(rows.saturating_mul(reporters));
-                // Each commodity is a plan of its own (its code is its
-                // shape): the reporters' plan once per commodity.
+                // The commodities of fields with the same arguments are one
+                // plan (`ComtradeLoader` merges shapes that differ only in
+                // their codes): the reporters' plan once per chunk of codes
+                // the dialect takes in one request.
                 let planned = arguments
                     .strings("reporters")
                     .and_then(|given| countries::resolve_all(&given).ok())
@@ -492,10 +640,13 @@ impl FieldRules for GraphCostRules {
                     (reporters.div_ceil(self.reporters_per_request(arguments)) * requests)
                         .saturating_add(reporters.min(changing).saturating_mul(alone))
                 });
+                let codes_per_request = comtrade_limits(self.comtrade, Frequency::Annual)
+                    .commodities
+                    .max(1) as u64;
                 rule.demand = asks(
                     Source::Comtrade,
                     DemandKind::Packed {
-                        per_request: 1,
+                        per_request: codes_per_request,
                         times: per_commodity,
                         changing: 0,
                         alone: 0,
@@ -608,11 +759,40 @@ impl FieldRules for GraphCostRules {
                 };
                 rule.demand = asks(Source::Ita, DemandKind::Fixed { pages });
             }
-            // Federation: one entity per representation; interventions are
-            // one GTA search, toolkit records one ITA search per kind.
+            // Federation: one entity per representation. What is sent is
+            // read from the representations themselves, as the entity
+            // resolvers read them: interventions are one GTA search of
+            // their distinct ids, paged (`InterventionsById`); toolkit
+            // records one ITA search per kind; jurisdictions come from the
+            // crosswalk and are named to the fields below, which batch by
+            // distinct jurisdiction.
             ("Query", "_entities") => {
                 rule.list_bound = Some(arguments.len("representations").unwrap_or(1).max(1));
-                rule.demand = asks(Source::Gta, DemandKind::Fixed { pages: 1 });
+                let entities = Entities::read(arguments.get("representations"));
+                rule.known_items = Some(entities.jurisdictions);
+                rule.demand = (entities.intervention_ids > 0).then(|| {
+                    demand(
+                        Source::Gta,
+                        parent,
+                        field,
+                        arguments,
+                        DemandKind::Fixed {
+                            pages: by_id_requests(entities.intervention_ids),
+                        },
+                    )
+                });
+                // A field has one demand: the toolkit's searches are a
+                // second field's worth, asked for under the same list.
+                if entities.toolkit_kinds > 0 {
+                    rule.extra_demand = Some(Demand {
+                        source: Source::Ita,
+                        group: format!("Query._entities toolkit({})", arguments.canonical()),
+                        kind: DemandKind::Fixed {
+                            pages: entities.toolkit_kinds
+                                * pages(crate::sources::ita::links::MAX_LINKED, ITA_PAGE),
+                        },
+                    });
+                }
             }
             ("MarketResearchReport" | "TradeArticle", "countries") => {
                 rule.list_bound = Some(countries::all().len() as u64);
@@ -646,20 +826,31 @@ impl FieldRules for GraphCostRules {
                 "tradeLeads" | "tradeEvents" | "officeLocations" | "marketResearch"
                 | "tradeArticles",
             ) => {
-                let (bound, per_parent) = if field == "officeLocations" {
-                    (ITA_MAX_LIMIT as u64, OFFICES_PER_COUNTRY)
-                } else {
-                    let limit = limit(arguments, ITA_MAX_LIMIT);
-                    (limit, limit)
+                let (endpoint, per_parent, params) = match field {
+                    "officeLocations" => (
+                        Endpoint::OfficeLocations,
+                        OFFICES_PER_COUNTRY,
+                        Ok(SearchParams::default()),
+                    ),
+                    _ => {
+                        let endpoint = match field {
+                            "tradeLeads" => Endpoint::TradeLeads,
+                            "tradeEvents" => Endpoint::TradeEvents,
+                            "marketResearch" => Endpoint::MarketResearch,
+                            _ => Endpoint::TradeArticles,
+                        };
+                        let industries = if arguments.get("industries").is_some() {
+                            parse(arguments, "industries")
+                        } else {
+                            None
+                        };
+                        let params =
+                            Jurisdiction::ita_params(parse(arguments, "query"), industries);
+                        (endpoint, limit(arguments, ITA_MAX_LIMIT), params)
+                    }
                 };
-                rule.list_bound = Some(bound);
-                rule.demand = asks(
-                    Source::Ita,
-                    DemandKind::SharedPages {
-                        per_parent,
-                        page_size: ITA_PAGE,
-                    },
-                );
+                rule.list_bound = Some(per_parent);
+                rule.demand = per_country(endpoint, params, per_parent, ITA_PAGE, false);
             }
             _ => {}
         }

@@ -17,7 +17,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 use super::context::{operation, sources};
 use super::ita::{
     aggregations, bounds, iso2_codes, list, sources_used, text, total, ItaAggregation,
-    OfficeLocation, SourceUsed, MAX_LIMIT as ITA_MAX_LIMIT,
+    OfficeLocation, SourceUsed,
 };
 use super::jurisdiction::Jurisdiction;
 use crate::countries;
@@ -58,12 +58,38 @@ impl ScreeningEntryType {
     }
 }
 
+/// Most distinct values a list argument (`sources`, `types`, `categories`,
+/// `itaOffices`) may hold: the screening list consolidates about a dozen
+/// lists and the providers' categories and offices are a few dozen, so
+/// more is no real filter, only a longer request.
+pub const MAX_LIST_VALUES: usize = 50;
+
+/// `values` without repeats (compared ignoring case; the first spelling
+/// stays), refused when more than [`MAX_LIST_VALUES`] remain.
+fn distinct(name: &str, values: Vec<String>) -> Result<Vec<String>, Error> {
+    let mut seen = std::collections::HashSet::new();
+    let values: Vec<String> = values
+        .into_iter()
+        .filter(|value| seen.insert(value.to_lowercase()))
+        .collect();
+    if values.len() > MAX_LIST_VALUES {
+        return Err(Error::bad_input(format!(
+            "{name} lists {} distinct values, more than the {MAX_LIST_VALUES} allowed: ask in several operations",
+            values.len()
+        )));
+    }
+    Ok(values)
+}
+
 /// Source list codes, upper case ("SDN", "EL", "561").
 fn source_codes(values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
-    let codes: Vec<String> = list("sources", values)?
-        .into_iter()
-        .map(|code| code.to_ascii_uppercase())
-        .collect();
+    let codes: Vec<String> = distinct(
+        "sources",
+        list("sources", values)?
+            .into_iter()
+            .map(|code| code.to_ascii_uppercase())
+            .collect(),
+    )?;
     if let Some(bad) = codes.iter().find(|code| {
         code.len() > 12
             || !code
@@ -80,10 +106,22 @@ fn source_codes(values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
 /// Office names go out as one comma list: a name with a comma in it would
 /// be read as two.
 fn office_names(values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
-    let names = list("itaOffices", values)?;
+    let names = distinct("itaOffices", list("itaOffices", values)?)?;
     if let Some(bad) = names.iter().find(|name| name.contains(',')) {
         return Err(Error::bad_input(format!(
             "itaOffices: {bad:?} holds a comma, and ITA reads the list at commas: give the office's post (e.g. \"Mexico City\")"
+        )));
+    }
+    Ok(names)
+}
+
+/// Provider categories go out as one comma list too: a category with a
+/// comma in it would be read as two filters.
+fn category_names(values: Option<Vec<String>>) -> Result<Vec<String>, Error> {
+    let names = distinct("categories", list("categories", values)?)?;
+    if let Some(bad) = names.iter().find(|name| name.contains(',')) {
+        return Err(Error::bad_input(format!(
+            "categories: {bad:?} holds a comma, and ITA reads the list at commas: give each category without one (e.g. \"Legal Services\")"
         )));
     }
     Ok(names)
@@ -94,11 +132,10 @@ fn types(values: Option<Vec<ScreeningEntryType>>) -> Result<Vec<String>, Error> 
         Some(values) if values.is_empty() => Err(Error::bad_input(
             "types is empty: leave it out to match every type",
         )),
-        Some(values) => {
-            let mut wire: Vec<String> = values.iter().map(|t| t.wire().to_owned()).collect();
-            wire.dedup();
-            Ok(wire)
-        }
+        Some(values) => distinct(
+            "types",
+            values.iter().map(|t| t.wire().to_owned()).collect(),
+        ),
         None => Ok(Vec::new()),
     }
 }
@@ -425,7 +462,11 @@ impl BusinessServiceProvider {
             return Some(Ok(None));
         };
         let offices = Jurisdiction::Known(country)
-            .ita_records::<ita::OfficeLocation>(ctx, SearchParams::default(), Some(ITA_MAX_LIMIT))
+            .ita_records::<ita::OfficeLocation>(
+                ctx,
+                SearchParams::default(),
+                Some(super::cost_rules::OFFICES_PER_COUNTRY as i32),
+            )
             .await;
         Some(offices.map(|offices| {
             let wanted = name.trim().to_lowercase();
@@ -718,7 +759,7 @@ impl ItaCurrentQueries {
             let (limit, offset) = bounds(limit, offset).graphql()?;
             let params = SearchParams {
                 q: text("query", query).graphql()?,
-                categories: list("categories", categories).graphql()?,
+                categories: category_names(categories).graphql()?,
                 ita_offices: office_names(ita_offices).graphql()?,
                 ..SearchParams::default()
             };
@@ -751,6 +792,19 @@ impl ItaCurrentQueries {
 }
 
 impl Jurisdiction {
+    /// The screening search a jurisdiction's entries share, from the
+    /// field's arguments (the cost model groups by it too).
+    pub(super) fn screening_params(
+        sources: Option<Vec<String>>,
+        types: Option<Vec<ScreeningEntryType>>,
+    ) -> Result<SearchParams, Error> {
+        Ok(SearchParams {
+            sources: source_codes(sources)?,
+            types: self::types(types)?,
+            ..SearchParams::default()
+        })
+    }
+
     /// This jurisdiction's screening list entries (those with an address or
     /// id here), batched with every other jurisdiction of the operation.
     pub(super) async fn screening_entries(
@@ -760,11 +814,7 @@ impl Jurisdiction {
         types: Option<Vec<ScreeningEntryType>>,
         limit: Option<i32>,
     ) -> async_graphql::Result<Vec<ScreeningListEntry>> {
-        let params = SearchParams {
-            sources: source_codes(sources).graphql()?,
-            types: self::types(types).graphql()?,
-            ..SearchParams::default()
-        };
+        let params = Self::screening_params(sources, types).graphql()?;
         let entries = self
             .ita_records::<ita::ScreeningEntry>(ctx, params, limit)
             .await?;

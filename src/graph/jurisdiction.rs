@@ -10,7 +10,7 @@ use super::intervention::{
     intervention_query, page_bounds, InterventionFilter, InterventionOrder, InterventionPage,
     MAX_JURISDICTION_LIMIT,
 };
-use super::ita::{OfficeLocation, TradeEvent, TradeLead, MAX_LIMIT as ITA_MAX_LIMIT};
+use super::ita::{OfficeLocation, TradeEvent, TradeLead};
 use super::trade_flow::{Frequency, TradeFlow, TradeFlowDirection, TradeType};
 use crate::countries::{self, ComtradeReporter, Country, GtaId};
 use crate::error::{Error, GraphqlResult};
@@ -34,6 +34,16 @@ pub enum Jurisdiction {
 }
 
 impl Jurisdiction {
+    /// The node of a bloc GTA and Comtrade treat as one jurisdiction (the
+    /// European Union: GTA 1049, Comtrade reporter 97).
+    pub fn bloc(bloc: &countries::Bloc) -> Self {
+        Self::Unlisted {
+            id: bloc.gta_id,
+            name: bloc.name.to_owned(),
+            iso3: bloc.iso3.to_owned(),
+        }
+    }
+
     /// The node for a jurisdiction named in a GTA record.
     pub fn from_gta(reference: &JurisdictionRef) -> Self {
         match countries::by_gta_id(GtaId(reference.id)) {
@@ -247,7 +257,7 @@ impl Jurisdiction {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total); default: the world total."
+            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total; a Comtrade code, also an area such as 837 Bunkers, is that code only); default: the world total."
         )]
         partners: Option<Vec<String>>,
         #[graphql(
@@ -310,15 +320,21 @@ impl Jurisdiction {
         )
     }
 
-    /// ITA offices in this country (up to 1000). All jurisdictions of an
-    /// operation share one ITA search per page (`countries=MX,CA,GB`). Null,
-    /// with an error naming the source, when ITA fails.
+    /// ITA offices in this country (up to 100: ITA's largest posts have a
+    /// handful, and the estimate counts a country's own search as one
+    /// page). All jurisdictions of an operation share one ITA search
+    /// (`countries=MX,CA,GB`); a country that search leaves short has one
+    /// of its own. Null, with an error naming the source, when ITA fails.
     async fn office_locations(
         &self,
         ctx: &Context<'_>,
     ) -> Option<async_graphql::Result<Vec<OfficeLocation>>> {
         let offices = self
-            .ita_records::<ita::OfficeLocation>(ctx, SearchParams::default(), Some(ITA_MAX_LIMIT))
+            .ita_records::<ita::OfficeLocation>(
+                ctx,
+                SearchParams::default(),
+                Some(super::cost_rules::OFFICES_PER_COUNTRY as i32),
+            )
             .await;
         Some(offices.map(|offices| offices.into_iter().map(OfficeLocation).collect()))
     }
@@ -553,7 +569,9 @@ pub struct JurisdictionQueries;
 #[Object]
 impl JurisdictionQueries {
     /// One jurisdiction by exactly one of: GTA id, ISO alpha-2, ISO alpha-3 or
-    /// exact name (any case). Null when nothing matches.
+    /// exact name (any case); the European Union by 1049, "EU", "EUN" or its
+    /// name, as in `tradeFlows`. Null when nothing matches; an error for an
+    /// ambiguous name ("Congo", "Korea") or a former area ("USSR").
     async fn jurisdiction(
         &self,
         #[graphql(desc = "GTA's jurisdiction id (e.g. 76 for Brazil).")] id: Option<i32>,
@@ -575,6 +593,18 @@ impl JurisdictionQueries {
                 )))
                 .graphql(),
             );
+        }
+        // The European Union is a reporter of its own in Comtrade (97) and a
+        // jurisdiction of GTA's (1049), and a trade-flow argument by the same
+        // names: the same names find its node here.
+        let bloc = match (&id, &iso2, &iso3, &name) {
+            (Some(id), ..) => (*id == i32::from(countries::EUROPEAN_UNION.gta_id))
+                .then_some(&countries::EUROPEAN_UNION),
+            (_, Some(text), ..) | (_, _, Some(text), _) | (.., Some(text)) => countries::bloc(text),
+            _ => None,
+        };
+        if let Some(bloc) = bloc {
+            return Some(Ok(Jurisdiction::bloc(bloc)));
         }
         let country = if let Some(id) = id {
             u16::try_from(id)

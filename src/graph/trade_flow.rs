@@ -141,9 +141,12 @@ pub struct TradeFlow {
 /// and modes of transport.
 #[Object]
 impl TradeFlow {
-    /// The reporting jurisdiction; null when the reporter code is a former
-    /// area that covered several jurisdictions (58 Belgium-Luxembourg, 891
-    /// Serbia and Montenegro, 810 USSR): `reporterJurisdictions` lists them.
+    /// The jurisdiction the reporter code stands for, the same whatever the
+    /// field asked (842 is the USA, also when Puerto Rico was asked: it
+    /// reports within 842, and `reporterJurisdictions` lists it); null when
+    /// the code is a former area that covered several jurisdictions (58
+    /// Belgium-Luxembourg, 891 Serbia and Montenegro, 810 USSR), which is no
+    /// single one's trade: `reporterJurisdictions` lists them.
     async fn reporter(&self) -> Option<&Jurisdiction> {
         if countries::is_union_code(ReporterCode(self.record.reporter_code)) {
             return None;
@@ -369,6 +372,7 @@ impl FlowArguments {
                 "periods is empty: give at least one period, e.g. [\"2022\"]",
             ));
         }
+        let periods = &expand_ranges(periods)?;
         if periods.len() > MAX_PERIODS {
             return Err(Error::bad_input(format!(
                 "at most {MAX_PERIODS} periods per field, got {}",
@@ -436,7 +440,10 @@ impl FlowArguments {
             // Germany in 1989 is 280 (West) and 278 (East), one row each.
             let reporters = match country.zip(year) {
                 Some((country, year)) => in_year(country, AreaRole::Reporter, year)?,
-                None => vec![reporter],
+                None => {
+                    pinned_in_year(reporter, AreaRole::Reporter, year)?;
+                    vec![reporter]
+                }
             };
             for reporter in &reporters {
                 for (partner, partner_country) in &self.partners {
@@ -445,7 +452,12 @@ impl FlowArguments {
                             .into_iter()
                             .map(|code| PartnerCode::Area(code.0))
                             .collect(),
-                        None => vec![*partner],
+                        None => {
+                            if let PartnerCode::Area(code) = partner {
+                                pinned_in_year(ReporterCode(*code), AreaRole::Partner, year)?;
+                            }
+                            vec![*partner]
+                        }
                     };
                     for partner in partners {
                         keys.push(TradeFlowKey {
@@ -460,6 +472,99 @@ impl FlowArguments {
         }
         Ok(keys)
     }
+}
+
+/// Periods with their ranges expanded, as the argument's description
+/// promises: "2004-2007" is 2004, 2005, 2006 and 2007, "202211-202302" the
+/// four months from November 2022 (each then parsed, and counted against
+/// the per-field limit, like periods given one by one; the planner keeps
+/// each request within the dialect's period limits). A range that runs
+/// backwards, or mixes a year with a month, is refused.
+fn expand_ranges(given: &[String]) -> Result<Vec<String>, Error> {
+    let mut periods = Vec::with_capacity(given.len());
+    for text in given {
+        let Some((from, to)) = text.trim().split_once('-') else {
+            periods.push(text.clone());
+            continue;
+        };
+        let (from, to) = (from.trim(), to.trim());
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let bad = || {
+            Error::bad_input(format!(
+                "period range {text:?} is not two years (\"2018-2022\") or two months (\"202201-202206\"), earliest first"
+            ))
+        };
+        if !digits(from) || !digits(to) || from.len() != to.len() || from > to {
+            return Err(bad());
+        }
+        let mut expanded = Vec::new();
+        match from.len() {
+            4 => {
+                let (first, last): (u16, u16) = (
+                    from.parse().map_err(|_| bad())?,
+                    to.parse().map_err(|_| bad())?,
+                );
+                expanded.extend((first..=last).map(|year| year.to_string()));
+            }
+            6 => {
+                let month = |s: &str| -> Option<u32> {
+                    let (year, month): (u32, u32) = (s[..4].parse().ok()?, s[4..].parse().ok()?);
+                    (1..=12).contains(&month).then_some(year * 12 + month - 1)
+                };
+                let (first, last) = (month(from).ok_or_else(bad)?, month(to).ok_or_else(bad)?);
+                expanded.extend((first..=last).map(|m| format!("{}{:02}", m / 12, m % 12 + 1)));
+            }
+            _ => return Err(bad()),
+        }
+        if expanded.len() > MAX_PERIODS {
+            return Err(Error::bad_input(format!(
+                "period range {text:?} is {} periods; at most {MAX_PERIODS} per field",
+                expanded.len()
+            )));
+        }
+        periods.extend(expanded);
+    }
+    Ok(periods)
+}
+
+/// How many periods `given` asks for once its ranges are expanded (the
+/// cost step's count; a range that does not parse counts as one, and the
+/// field then fails without a request).
+pub(crate) fn period_count(given: &[String]) -> u64 {
+    expand_ranges(given).map_or(given.len(), |periods| periods.len()) as u64
+}
+
+/// A code asked for as itself (a Comtrade code given as a number, the EU's
+/// 97) goes out as that code only, never widened to the other codes of its
+/// jurisdiction (reporter "280" in 1990 is West Germany's row, not East
+/// Germany's 278 beside it): so a year outside the code's own years, which
+/// Comtrade would answer with nothing, is refused, pointing to the
+/// jurisdiction to ask for instead.
+fn pinned_in_year(code: ReporterCode, role: AreaRole, year: Option<u16>) -> Result<(), Error> {
+    let Some(year) = year else { return Ok(()) };
+    let Some(area) = countries::area_years(code).filter(|area| !area.contains(year)) else {
+        return Ok(());
+    };
+    let role = match role {
+        AreaRole::Reporter => "reporter",
+        AreaRole::Partner => "partner",
+    };
+    let instead: Vec<String> =
+        countries::area_jurisdictions(ComtradeDialect::V1, AreaRole::Reporter, code)
+            .iter()
+            .map(|country| format!("{:?}", country.iso3))
+            .collect();
+    Err(Error::bad_input(format!(
+        "Comtrade {role} {} ({}) is published {}, not in {year} (Comtrade answers nothing for a code outside its years; a Comtrade code is asked as that code only){}",
+        code,
+        area.name.trim(),
+        area.span(),
+        if instead.is_empty() {
+            String::new()
+        } else {
+            format!(": for {year} ask for the jurisdiction by name or ISO code ({})", instead.join(", "))
+        }
+    )))
 }
 
 /// The requests the planner makes for a trade-flow field asked on
@@ -593,16 +698,21 @@ fn parsed_flow_arguments(
 /// Comtrade codes).
 pub(super) async fn load_flows(
     ctx: &Context<'_>,
-    reporters: &[(ReporterCode, Jurisdiction)],
+    reporters: &[AskedReporter],
     arguments: &FlowArguments,
 ) -> async_graphql::Result<Vec<TradeFlow>> {
     let dialect = sources(ctx)?.comtrade_dialect();
     let keyed: Vec<(&Jurisdiction, Vec<TradeFlowKey>)> = reporters
         .iter()
-        .map(|(code, jurisdiction)| {
+        .map(|asked| {
+            let widened = if asked.pinned {
+                None
+            } else {
+                asked.jurisdiction.country()
+            };
             arguments
-                .keys(dialect, *code, jurisdiction.country())
-                .map(|keys| (jurisdiction, keys))
+                .keys(dialect, asked.code, widened)
+                .map(|keys| (&asked.jurisdiction, keys))
         })
         .collect::<Result<_, _>>()
         .graphql()?;
@@ -624,7 +734,7 @@ pub(super) async fn load_flows(
                 if seen.insert(record.identity()) {
                     flows.push(TradeFlow {
                         record: record.clone(),
-                        reporter: Some((*jurisdiction).clone()),
+                        reporter: row_reporter(dialect, record.reporter_code, jurisdiction),
                         dialect,
                         shape: arguments.shape.clone(),
                     });
@@ -635,11 +745,45 @@ pub(super) async fn load_flows(
     Ok(flows)
 }
 
+/// The jurisdiction a row's reporter code stands for, whatever was asked:
+/// the USA for 842 (whether the field named the USA, Puerto Rico or the US
+/// Virgin Islands, which report within it: `reporterJurisdictions` lists
+/// them), Switzerland for 757, Germany for its former parts 280 and 278.
+/// Only a code with no jurisdiction of the crosswalk (the EU's 97) takes
+/// the node it was asked as. Codes that stood for several (58, 891, 810)
+/// are null in `TradeFlow.reporter` whatever this gives.
+fn row_reporter(dialect: ComtradeDialect, code: u16, asked: &Jurisdiction) -> Option<Jurisdiction> {
+    reporter_jurisdiction(dialect, code)
+        .or_else(|| {
+            countries::former_code(ReporterCode(code))
+                .and_then(|area| match area.covers {
+                    [iso3] => countries::by_iso3(iso3),
+                    _ => None,
+                })
+                .map(Jurisdiction::Known)
+        })
+        .or_else(|| Some(asked.clone()))
+}
+
+/// A reporter a field asked for: the code sent, the node asked, and whether
+/// the code was given as itself (a Comtrade code, the EU), so goes out as
+/// that code only, or as a jurisdiction, whose code follows the calendar.
+pub(super) struct AskedReporter {
+    pub code: ReporterCode,
+    pub jurisdiction: Jurisdiction,
+    pub pinned: bool,
+}
+
 impl Jurisdiction {
     /// The Comtrade reporter code this jurisdiction's flows are asked under.
     fn reporter_code(&self, dialect: ComtradeDialect) -> Option<ReporterCode> {
         match self {
             Jurisdiction::Known(country) => country.comtrade(dialect).code(),
+            // The EU's node (`jurisdiction(iso3: "EUN")`) asks for the EU's
+            // own trade, 97, as `tradeFlows(reporters: ["EU"])` does.
+            Jurisdiction::Unlisted { id, .. } if *id == countries::EUROPEAN_UNION.gta_id => {
+                Some(ReporterCode(countries::EUROPEAN_UNION.comtrade_reporter))
+            }
             Jurisdiction::Unlisted { .. } => None,
         }
     }
@@ -672,7 +816,12 @@ impl Jurisdiction {
         let Some(code) = self.reporter_code(dialect) else {
             return Ok(Vec::new());
         };
-        load_flows(ctx, &[(code, self.clone())], &arguments).await
+        let asked = AskedReporter {
+            code,
+            jurisdiction: self.clone(),
+            pinned: self.country().is_none(),
+        };
+        load_flows(ctx, &[asked], &arguments).await
     }
 }
 
@@ -696,10 +845,12 @@ impl TradeFlowQueries {
     async fn trade_flows(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Reporting jurisdictions, as ISO3, ISO2, names or Comtrade codes.")]
+        #[graphql(
+            desc = "Reporting jurisdictions, as ISO3, ISO2, names or Comtrade codes (a Comtrade code is that code only; a name or ISO code follows the jurisdiction's codes over the years)."
+        )]
         reporters: Vec<String>,
         #[graphql(
-            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total); default: the world total."
+            desc = "Partner jurisdictions as ISO3, ISO2, names or Comtrade codes (\"World\" or 0 for the total; a Comtrade code, also an area such as 837 Bunkers, is that code only); default: the world total."
         )]
         partners: Option<Vec<String>>,
         #[graphql(
@@ -781,7 +932,7 @@ impl TradeFlowQueries {
                 .map(|period| Period::parse(period, frequency, dialect))
                 .collect::<Result<Vec<_>, _>>()
                 .graphql()?;
-            let codes: Vec<ReporterCode> = reporters.iter().map(|(code, _)| *code).collect();
+            let codes: Vec<ReporterCode> = reporters.iter().map(|asked| asked.code).collect();
             let records = client
                 .availability(
                     trade_type,
@@ -818,11 +969,13 @@ fn availability(dialect: ComtradeDialect, record: AvailabilityRecord) -> DataAva
 }
 
 /// Resolves reporter arguments to Comtrade codes, one entry per code (a
-/// folded jurisdiction shares its reporter's), in the order given.
+/// folded jurisdiction shares its reporter's), in the order given. A number
+/// that is a Comtrade code (not the jurisdiction's GTA id) is that code
+/// only ("280" is West Germany's area, never widened to 278 beside it).
 pub(super) fn reporter_codes(
     dialect: ComtradeDialect,
     given: &[String],
-) -> Result<Vec<(ReporterCode, Jurisdiction)>, Error> {
+) -> Result<Vec<AskedReporter>, Error> {
     if given.len() > MAX_REPORTERS {
         return Err(Error::bad_input(format!(
             "at most {MAX_REPORTERS} reporters per field, got {}",
@@ -834,28 +987,55 @@ pub(super) fn reporter_codes(
             "reporters: \"all\" is not offered (Comtrade refuses such results as too large); name the reporters, or use jurisdictions(group: ...)",
         ));
     }
-    let mut reporters: Vec<(ReporterCode, Jurisdiction)> = Vec::new();
+    let mut reporters: Vec<AskedReporter> = Vec::new();
     for text in given {
-        let (code, jurisdiction) = match countries::bloc(text) {
+        let asked = match countries::bloc(text) {
             // The EU's own trade (Comtrade 97), linked to GTA's EU (1049).
-            Some(bloc) => (
-                ReporterCode(bloc.comtrade_reporter),
-                Jurisdiction::Unlisted {
-                    id: bloc.gta_id,
-                    name: bloc.name.to_owned(),
-                    iso3: bloc.iso3.to_owned(),
-                },
-            ),
+            Some(bloc) => AskedReporter {
+                code: ReporterCode(bloc.comtrade_reporter),
+                jurisdiction: Jurisdiction::bloc(bloc),
+                pinned: true,
+            },
             None => {
                 let country = countries::resolve_all(std::slice::from_ref(text))?[0];
-                (reporter_of(dialect, country)?, Jurisdiction::Known(country))
+                match comtrade_code_given(dialect, text, country) {
+                    Some(code) => AskedReporter {
+                        code,
+                        jurisdiction: Jurisdiction::Known(country),
+                        pinned: true,
+                    },
+                    None => AskedReporter {
+                        code: reporter_of(dialect, country)?,
+                        jurisdiction: Jurisdiction::Known(country),
+                        pinned: false,
+                    },
+                }
             }
         };
-        if !reporters.iter().any(|(seen, _)| *seen == code) {
-            reporters.push((code, jurisdiction));
+        if !reporters.iter().any(|seen| seen.code == asked.code) {
+            reporters.push(asked);
         }
     }
     Ok(reporters)
+}
+
+/// The Comtrade reporter code `text` is, when it is a number that names
+/// `country` as a Comtrade code of the dialect (its own, or a former area
+/// of it) rather than as its GTA id.
+fn comtrade_code_given(
+    dialect: ComtradeDialect,
+    text: &str,
+    country: &Country,
+) -> Option<ReporterCode> {
+    let number: u16 = text.trim().parse().ok()?;
+    if country.id.0 == number {
+        return None;
+    }
+    let code = ReporterCode(number);
+    let own = country.comtrade(dialect).code() == Some(code);
+    let former =
+        countries::former_code(code).is_some_and(|area| area.covers.contains(&country.iso3));
+    (own || former).then_some(code)
 }
 
 fn reporter_of(dialect: ComtradeDialect, country: &'static Country) -> Result<ReporterCode, Error> {

@@ -96,12 +96,38 @@ pub struct TradeProfile {
     pub products: Vec<ProfileProduct>,
     /// The Comtrade reporter codes the profile is of.
     pub reporter_codes: Vec<i32>,
+    /// False when Comtrade's numbers are inconsistent (a negative value, a
+    /// partner or product larger than the total, no positive total): the
+    /// shares that cannot be made are null, never clamped.
+    pub complete: bool,
+    /// Why `complete` is false, one reason a line.
+    pub incomplete_reasons: Vec<String>,
 }
 
+/// `value` of `total`, between 0 and 1, or `None` (see
+/// `affected_trade::share`).
 fn share(value: f64, total: Option<f64>) -> Option<f64> {
-    total
-        .filter(|total| *total > 0.0)
-        .map(|total| value / total)
+    super::affected_trade::share(value, total)
+}
+
+/// Why a partner's or product's share is null, if it is: the reason for
+/// `incompleteReasons`.
+fn share_problem(what: &str, value: f64, total: Option<f64>) -> Option<String> {
+    if share(value, total).is_some() {
+        return None;
+    }
+    Some(match total {
+        None => format!("{what}: no total with the world to take a share of"),
+        Some(total) if total <= 0.0 => {
+            format!("{what}: the total with the world is {total}, not a positive amount")
+        }
+        Some(total) if value < 0.0 => {
+            format!("{what} is {value}, a negative trade value (total {total})")
+        }
+        Some(total) => format!(
+            "{what} ({value}) is more than the total with the world ({total}): Comtrade's rows are inconsistent"
+        ),
+    })
 }
 
 impl Jurisdiction {
@@ -201,8 +227,15 @@ impl Jurisdiction {
         let mut partners: HashMap<u16, (f64, Option<String>)> = HashMap::new();
         let mut products: HashMap<String, (f64, Option<String>)> = HashMap::new();
         let mut seen = std::collections::HashSet::new();
+        let mut breakdowns = 0u64;
         for key in &keys {
             for record in loaded.get(key).into_iter().flatten() {
+                // Totals only (see `TradeFlowRecord::is_aggregate`): a
+                // breakdown row is a part of a flow already counted.
+                if !record.is_aggregate() {
+                    breakdowns += 1;
+                    continue;
+                }
                 if !seen.insert(record.identity()) || !key.period.matches(&record.period) {
                     continue;
                 }
@@ -257,6 +290,22 @@ impl Jurisdiction {
                 .then(a.partner_code.cmp(&b.partner_code))
         });
         partners.truncate(limit as usize);
+        let mut reasons: Vec<String> = Vec::new();
+        if let Some(total) = total.filter(|total| *total <= 0.0 || !total.is_finite()) {
+            reasons.push(format!(
+                "the total with the world is {total}, not a positive amount"
+            ));
+        }
+        for partner in &partners {
+            let name = format!(
+                "partner {}",
+                partner
+                    .partner_name
+                    .clone()
+                    .unwrap_or_else(|| partner.partner_code.to_string())
+            );
+            reasons.extend(share_problem(&name, partner.value, total));
+        }
         let mut products: Vec<ProfileProduct> = products
             .into_iter()
             .map(|(code, (value, description))| ProfileProduct {
@@ -268,7 +317,29 @@ impl Jurisdiction {
             .collect();
         products.sort_by(|a, b| b.value.total_cmp(&a.value).then(a.code.cmp(&b.code)));
         products.truncate(limit as usize);
+        for product in &products {
+            reasons.extend(share_problem(
+                &format!("product {}", product.code),
+                product.value,
+                total,
+            ));
+        }
+        // Without a total the jurisdiction did not report the year: the
+        // profile says so with its null total, not as an inconsistency.
+        if total.is_none() {
+            reasons
+                .retain(|reason| !reason.ends_with("no total with the world to take a share of"));
+        }
+        if breakdowns > 0 {
+            tracing::debug!(
+                breakdowns,
+                "trade profile: breakdown rows ignored beside their totals"
+            );
+        }
+        reasons.dedup();
         Ok(Some(TradeProfile {
+            complete: reasons.is_empty(),
+            incomplete_reasons: reasons,
             year,
             flow,
             total,

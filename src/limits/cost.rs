@@ -200,6 +200,9 @@ pub struct FieldRule {
     pub page_limit: Option<u64>,
     /// The upstream requests the field makes.
     pub demand: Option<Demand>,
+    /// A second call the field makes, on another upstream or loader
+    /// (`_entities`: GTA for interventions, ITA for toolkit records).
+    pub extra_demand: Option<Demand>,
     /// The objects the field returns, when its arguments name them (the
     /// ISO codes of `jurisdictions(iso3: [...])`), for its children's rules.
     pub known_items: Option<Vec<String>>,
@@ -331,6 +334,7 @@ pub fn analyze(
             ),
         );
         refusal.measured = Some((cost, max_cost));
+        refusal.cost = Some(analysis.to_json(max_cost));
         return Err(refusal);
     }
     for source in Source::ALL {
@@ -344,6 +348,7 @@ pub fn analyze(
             );
             refusal.source = Some(source);
             refusal.measured = Some((estimate, limit));
+            refusal.cost = Some(analysis.to_json(max_cost));
             return Err(refusal);
         }
     }
@@ -421,7 +426,7 @@ impl Walk<'_> {
                             }))
                             .on_parents(self.known.clone());
                         let rule = self.rules.rule(parent, name, &arguments, page_limit);
-                        if let Some(demand) = rule.demand {
+                        for demand in rule.demand.into_iter().chain(rule.extra_demand) {
                             let entry = self
                                 .demand
                                 .entry((demand.source, demand.group))

@@ -55,12 +55,22 @@ pub enum DemandKind {
     /// of `pages` pages).
     Fixed { pages: u64 },
     /// One parent alone is `alone` requests; several share one request and
-    /// each may need a follow-up of its own (GTA's jurisdiction pages).
+    /// each may need a follow-up of its own, `alone` requests (GTA's
+    /// jurisdiction pages: `GtaLoader::load_group`). Parents beyond every
+    /// jurisdiction are the same jurisdictions again.
     SharedWithFollowUps { alone: u64 },
-    /// Parents' items share paged searches of `page_size` items, each parent
-    /// wanting `per_parent` (ITA's per-country records); one more search
-    /// narrows to the parents a page left short.
-    SharedPages { per_parent: u64, page_size: u64 },
+    /// Parents (countries) share one search of a page of `page_size` items,
+    /// each wanting `per_parent`, and each country that page leaves short
+    /// has a search of its own (ITA's per-country records); with
+    /// `one_per_parent` a page holds a page of parents (de minimis). The
+    /// estimate is the ITA loader's own worst case
+    /// ([`crate::sources::ita::loader::worst_case`]) for as many distinct
+    /// countries as there are parents, at most every jurisdiction.
+    SharedPages {
+        per_parent: u64,
+        page_size: u64,
+        one_per_parent: bool,
+    },
     /// Parents are packed `per_request` to a request, times the requests the
     /// other parameters need (Comtrade's reporters, five to a legacy request);
     /// up to `changing` of the parents may each need `alone` requests more
@@ -86,16 +96,23 @@ impl DemandKind {
         match self {
             Self::Fixed { pages } => pages,
             Self::SharedWithFollowUps { alone } if parents == 1 => alone,
-            Self::SharedWithFollowUps { .. } => parents.saturating_add(1),
+            // One shared request, then each jurisdiction's follow-up alone
+            // at worst; the loader asks each jurisdiction once.
+            Self::SharedWithFollowUps { alone } => parents
+                .min(crate::countries::all().len() as u64)
+                .saturating_mul(alone)
+                .saturating_add(1),
             Self::SharedPages {
                 per_parent,
                 page_size,
-            } => {
-                let pages = parents
-                    .saturating_mul(per_parent.max(1))
-                    .div_ceil(page_size.max(1));
-                pages.saturating_add(u64::from(parents > 1))
-            }
+                one_per_parent,
+            } => crate::sources::ita::loader::worst_case(
+                // The loader asks each country once per operation.
+                parents.min(crate::countries::all().len() as u64),
+                per_parent,
+                page_size,
+                one_per_parent,
+            ),
             Self::Packed {
                 per_request,
                 times,
@@ -128,12 +145,32 @@ mod tests {
         let gta = DemandKind::SharedWithFollowUps { alone: 1 };
         assert_eq!(gta.estimate(1), 1);
         assert_eq!(gta.estimate(234), 235);
+        // One combined page, then each of the eight alone at worst.
         let ita = DemandKind::SharedPages {
             per_parent: 100,
             page_size: 100,
+            one_per_parent: false,
         };
         assert_eq!(ita.estimate(1), 1);
         assert_eq!(ita.estimate(8), 9);
+        // A limit of 20 in pages of 50: the same, however small the limit.
+        let screening = DemandKind::SharedPages {
+            per_parent: 20,
+            page_size: 50,
+            one_per_parent: false,
+        };
+        assert_eq!(screening.estimate(8), 9);
+        // Parents beyond every jurisdiction are the same countries again.
+        assert_eq!(
+            screening.estimate(100_000),
+            1 + crate::countries::all().len() as u64
+        );
+        let de_minimis = DemandKind::SharedPages {
+            per_parent: 1,
+            page_size: 100,
+            one_per_parent: true,
+        };
+        assert_eq!((de_minimis.estimate(1), de_minimis.estimate(234)), (1, 4));
         let comtrade = DemandKind::Packed {
             per_request: 5,
             times: 2,

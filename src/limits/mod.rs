@@ -180,6 +180,10 @@ pub struct Refusal {
     pub source: Option<Source>,
     /// What was measured and what is allowed, for clients to act on.
     pub measured: Option<(u64, u64)>,
+    /// `extensions.cost` of an operation refused for its cost or its
+    /// demand: the estimate it was refused on, per source, as a successful
+    /// answer carries it, so that the client sees which source to ask less of.
+    pub cost: Option<serde_json::Value>,
 }
 
 impl Refusal {
@@ -189,6 +193,7 @@ impl Refusal {
             message: message.into(),
             source: None,
             measured: None,
+            cost: None,
         }
     }
 

@@ -9,5 +9,6 @@ pub mod response_cache;
 pub mod shared_responses;
 
 pub use response_cache::{
-    CachedResponse, DocumentId, OperationKey, ResponseFreshness, SplitResponse, WholeResponseCache,
+    CachedResponse, DocumentId, OperationKey, OperationLabel, ResponseFreshness, SplitResponse,
+    WholeResponseCache,
 };

@@ -167,16 +167,29 @@ impl SplitResponse {
 #[derive(Debug)]
 pub struct CachedResponse {
     pub body: String,
+    /// The operation it answers, for the access log and the trace of a hit.
+    pub operation: OperationLabel,
     /// How long it may still be kept (`Cache-Control: max-age`).
     pub max_age: Duration,
     pub etag: Arc<str>,
     pub age: Duration,
 }
 
+/// The operation a kept response answers: its name (when it has one) and
+/// type ("query"), so that a hit is logged and traced under the same name
+/// as the execution that built it, although nothing is parsed for a hit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperationLabel {
+    pub name: Option<Arc<str>>,
+    /// "query", "mutation", "subscription"; empty when unknown.
+    pub kind: &'static str,
+}
+
 /// One kept response.
 #[derive(Debug)]
 struct Entry {
     response: SplitResponse,
+    operation: OperationLabel,
     /// When the execution that built it started (on tokio's clock).
     started: Instant,
     freshness: ResponseFreshness,
@@ -347,12 +360,19 @@ impl WholeResponseCache {
     }
 
     /// The response another replica kept for `key` (Redis), kept here too.
-    pub async fn get_shared(&self, key: &OperationKey) -> Option<CachedResponse> {
+    /// `operation` is what asked for it (the entry kept here is labelled
+    /// with it: Redis holds the response alone).
+    pub async fn get_shared(
+        &self,
+        key: &OperationKey,
+        operation: OperationLabel,
+    ) -> Option<CachedResponse> {
         let (local, shared) = (self.inner.local.as_ref()?, self.inner.shared.as_ref()?);
         let generations = self.generations();
         let found = shared.get(key).await?;
         let entry = Arc::new(Entry {
             response: found.response,
+            operation,
             started: Instant::now().checked_sub(found.age)?,
             freshness: found.freshness,
             generations,
@@ -362,12 +382,13 @@ impl WholeResponseCache {
         Some(self.answer(&entry, age))
     }
 
-    /// Keeps `response` under `key`: built by an execution that started at
+    /// Keeps `response` to `operation` under `key`: built by an execution that started at
     /// `started` with the sources at `generations`, fresh for `freshness`.
     pub async fn store(
         &self,
         key: OperationKey,
         response: SplitResponse,
+        operation: OperationLabel,
         freshness: ResponseFreshness,
         started: Instant,
         generations: [u64; 3],
@@ -377,6 +398,7 @@ impl WholeResponseCache {
         };
         let entry = Arc::new(Entry {
             response,
+            operation,
             started,
             freshness,
             generations,
@@ -432,6 +454,7 @@ impl WholeResponseCache {
         body.push_str(&response.tail);
         CachedResponse {
             body,
+            operation: entry.operation.clone(),
             max_age: entry.freshness.ttl.saturating_sub(age),
             etag: response.etag.clone(),
             age,
@@ -565,6 +588,7 @@ mod tests {
             .store(
                 key,
                 split,
+                OperationLabel::default(),
                 fresh_for(Duration::from_secs(30)),
                 Instant::now(),
                 generations,
@@ -596,21 +620,42 @@ mod tests {
         let generations = cache.generations();
         let split = SplitResponse::of(&body, upstream).unwrap();
         cache
-            .store(gta, split.clone(), fresh_for(TTL), started, generations)
+            .store(
+                gta,
+                split.clone(),
+                OperationLabel::default(),
+                fresh_for(TTL),
+                started,
+                generations,
+            )
             .await;
         let ita_only = ResponseFreshness {
             ttl: TTL,
             sources: [false, false, true],
         };
         cache
-            .store(ita, split.clone(), ita_only, started, generations)
+            .store(
+                ita,
+                split.clone(),
+                OperationLabel::default(),
+                ita_only,
+                started,
+                generations,
+            )
             .await;
         cache.news(Source::Gta);
         assert!(cache.get(&gta).await.is_none());
         assert!(cache.get(&ita).await.is_some());
         // An execution that started before the news is not kept after it.
         cache
-            .store(gta, split, fresh_for(TTL), started, generations)
+            .store(
+                gta,
+                split,
+                OperationLabel::default(),
+                fresh_for(TTL),
+                started,
+                generations,
+            )
             .await;
         assert!(cache.get(&gta).await.is_none());
     }
@@ -715,6 +760,7 @@ mod tests {
                             cache.store(
                                 key,
                                 SplitResponse::of(&body, upstream).unwrap(),
+                                OperationLabel::default(),
                                 ResponseFreshness { ttl, sources },
                                 Instant::now(),
                                 cache.generations(),

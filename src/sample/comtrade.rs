@@ -332,6 +332,10 @@ struct Request<'a> {
     periods: Vec<String>,
     flows: Vec<u8>,
     commodities: Vec<&'a str>,
+    /// Asked in an HS classification: only the sample list's codes are
+    /// answered, so that a heading is always the sum of its subheadings
+    /// (a code the list does not have would get a value of its own).
+    hs: bool,
     split_customs: bool,
     split_transport: bool,
 }
@@ -363,6 +367,9 @@ fn rows(request: &Request<'_>) -> Vec<Row> {
                 for &flow in &request.flows {
                     for code in &request.commodities {
                         for (commodity, desc, aggregation) in expand_commodity(code) {
+                            if request.hs && super::hs_list::hs().get(&commodity).is_none() {
+                                continue;
+                            }
                             let Some(value) =
                                 trade_value(reporter, partner, period, flow, &commodity)
                             else {
@@ -598,6 +605,7 @@ async fn legacy_get(
         periods,
         flows,
         commodities,
+        hs: px.starts_with('H'),
         split_customs: false,
         split_transport: false,
     };
@@ -964,6 +972,7 @@ async fn v1_data(
         periods,
         flows,
         commodities,
+        hs: cl.starts_with('H'),
         split_customs: !params.contains_key("customsCode"),
         split_transport: !params.contains_key("motCode"),
     };

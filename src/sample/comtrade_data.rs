@@ -7,7 +7,8 @@
 //! subheading's value is its share of the total (whole dollars, the last
 //! subheading taking the rounding), a heading's the sum of its
 //! subheadings', a chapter's the sum of its headings', the total the sum of
-//! the chapters'. Codes outside the list get a share of their own.
+//! the chapters'. Codes outside the list get a share of their own in other
+//! classifications; asked in HS, the simulator answers only the list's codes.
 
 use std::collections::HashMap;
 
@@ -41,7 +42,10 @@ pub fn is_reporter(dialect: ComtradeDialect, code: u16) -> bool {
 
 /// Every area code the simulated dialect's partner list has (0 is World).
 pub fn is_partner(dialect: ComtradeDialect, code: u16) -> bool {
-    code == 0 || countries::by_comtrade_partner(dialect, ReporterCode(code)).is_some()
+    code == 0
+        || countries::by_comtrade_partner(dialect, ReporterCode(code)).is_some()
+        || countries::former_code(ReporterCode(code)).is_some()
+        || countries::partner_area(dialect, code).is_some()
 }
 
 /// The last year a reporter published, if its code has ended.
@@ -312,6 +316,32 @@ pub fn net_weight(value: f64, commodity: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// For any reporter, partner, year and flow, every heading of the
+        /// sample list is the sum of its subheadings (issue 20: the
+        /// simulator answers only the list's codes, so no code answers
+        /// more than the chapter above it).
+        #[test]
+        fn headings_are_the_sum_of_their_subheadings(
+            reporter in proptest::sample::select(vec![842u16, 156, 276, 76, 4, 699, 36]),
+            partner in proptest::sample::select(vec![0u16, 156, 842, 276, 392]),
+            year in 2000u32..=2023,
+            flow in 1u8..=2,
+        ) {
+            let list = hs();
+            let period = year.to_string();
+            let value = |code: &str| trade_value(reporter, partner, &period, flow, code).unwrap_or(0.0);
+            for heading in list.codes_at(4) {
+                let children: f64 = list
+                    .codes_at(6)
+                    .filter(|s| s.parent() == Some(heading.code))
+                    .map(|s| value(s.code))
+                    .sum();
+                proptest::prop_assert_eq!(children, value(heading.code), "{}", heading.code);
+            }
+        }
+    }
 
     /// Subheadings add up to headings, headings to chapters, chapters to
     /// the total, exactly.

@@ -31,6 +31,54 @@ pub(super) fn note(record: impl FnOnce(&tracing::Span)) {
     let _ = REQUEST_SPAN.try_with(|span| record(span));
 }
 
+/// Runs `future` as the request `span` (for an operation a WebSocket
+/// carries: the handler records on it as on an HTTP request's).
+pub(super) async fn scoped<F: std::future::Future>(span: tracing::Span, future: F) -> F::Output {
+    REQUEST_SPAN
+        .scope(span.clone(), future.instrument(span))
+        .await
+}
+
+/// The span of one operation a WebSocket carries (a subscribe message): a
+/// `request` as an HTTP request's, for the logs (its own id, method `WS`,
+/// the connection's client), and the operation's span in a trace (renamed
+/// "subscription Name" once parsed), under the connection's span.
+pub(super) fn websocket_operation_span(connection: &tracing::Span, client: &str) -> tracing::Span {
+    tracing::info_span!(
+        parent: connection,
+        "request",
+        id = %new_request_id(),
+        method = "WS",
+        path = "/graphql",
+        operation_name = tracing::field::Empty,
+        client = %client,
+        upstream_requests = tracing::field::Empty,
+        otel.name = "graphql.operation",
+        graphql.operation.name = tracing::field::Empty,
+        graphql.operation.type = tracing::field::Empty,
+        trade_graph.response_cache.hit = tracing::field::Empty,
+    )
+}
+
+/// The access line of a WebSocket operation, when it ends: how it ended
+/// (`ok`, `partial`, `refused`; a subscription `completed`), how long it
+/// ran and, for a subscription, the events it sent. Logged in `span`.
+pub(super) fn websocket_access(
+    span: &tracing::Span,
+    outcome: &str,
+    started: Instant,
+    events: Option<u64>,
+) {
+    let _entered = span.enter();
+    tracing::info!(
+        target: "trade_graph::access",
+        outcome,
+        events,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "answered"
+    );
+}
+
 /// The header carrying a request's id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -91,7 +139,10 @@ pub(super) async fn log_access(mut request: Request, next: Next) -> Response {
         .scope(span.clone(), next.run(request).instrument(span.clone()))
         .await;
     response.headers_mut().insert(REQUEST_ID, id_header);
-    span.record("http.response.status_code", response.status().as_u16());
+    span.record(
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
     let _entered = span.enter();
     tracing::info!(
         target: "trade_graph::access",

@@ -43,21 +43,26 @@ impl ClientIdentity {
             return ClientId(peer.to_string());
         }
         // Right to left: the first address not one of our proxies is the
-        // client (what is further left, the client could have written).
+        // client (what is further left, the client could have written). An
+        // entry that is no address ends the walk at the peer: skipping it
+        // would believe what the client wrote further left.
         let forwarded = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect::<Vec<_>>();
-        let client = forwarded
-            .iter()
-            .rev()
-            .filter_map(|address| address.parse::<IpAddr>().ok())
-            .map(|address| address.to_canonical())
-            .find(|address| !self.is_trusted(*address))
-            .unwrap_or(peer);
+            .map(|value| value.to_str().ok())
+            .collect::<Option<Vec<_>>>();
+        let Some(forwarded) = forwarded else {
+            return ClientId(peer.to_string());
+        };
+        let mut client = peer;
+        for entry in forwarded.iter().flat_map(|value| value.split(',')).rev() {
+            match forwarded_address(entry) {
+                Some(address) if self.is_trusted(address) => continue,
+                Some(address) => client = address,
+                None => {}
+            }
+            break;
+        }
         ClientId(client.to_string())
     }
 
@@ -66,6 +71,27 @@ impl ClientIdentity {
             .iter()
             .any(|range| range.contains(&address))
     }
+}
+
+/// The address of one `X-Forwarded-For` entry, as proxies write them: a
+/// bare address (`203.0.113.7`, `2001:db8::1`), or one with the port it
+/// came from (`203.0.113.7:4711`, `[2001:db8::1]:443`, or `[2001:db8::1]`
+/// without one); IPv4 seen through IPv6 (`::ffff:a.b.c.d`) as IPv4.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    let address = entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(IpAddr::V6)
+        })?;
+    Some(address.to_canonical())
 }
 
 #[cfg(test)]
@@ -119,5 +145,118 @@ mod tests {
         }
         let outside: SocketAddr = "11.0.0.1:1".parse().unwrap();
         assert_eq!(identity.of(&forwarded, Some(outside)).0, "11.0.0.1");
+    }
+
+    /// How an address may be written in one entry: bare, with a port, or
+    /// (IPv6) in brackets with or without one.
+    fn written(address: IpAddr, port: Option<u16>, bracketed: bool) -> String {
+        match (address, port) {
+            (IpAddr::V4(v4), Some(port)) => format!("{v4}:{port}"),
+            (IpAddr::V4(v4), None) => v4.to_string(),
+            (IpAddr::V6(v6), Some(port)) => format!("[{v6}]:{port}"),
+            (IpAddr::V6(v6), None) if bracketed => format!("[{v6}]"),
+            (IpAddr::V6(v6), None) => v6.to_string(),
+        }
+    }
+
+    proptest::proptest! {
+        /// Behind trusted proxies, the client is the rightmost untrusted
+        /// entry however it is written (any address, with or without any
+        /// port, spaces around it), never the peer and never what the
+        /// client wrote further left.
+        #[test]
+        fn forwarded_entries_with_ports_name_the_client(
+            client in proptest::strategy::Strategy::prop_filter(
+                proptest::prelude::any::<IpAddr>(),"outside the proxies' range", |address| {
+                    !"10.0.0.0/8".parse::<IpNet>().unwrap().contains(&address.to_canonical())
+                },
+            ),
+            spoofed in proptest::prelude::any::<IpAddr>(),
+            port in proptest::option::of(proptest::prelude::any::<u16>()),
+            bracketed in proptest::prelude::any::<bool>(),
+            proxies in proptest::collection::vec((proptest::prelude::any::<[u8; 3]>(), proptest::option::of(proptest::prelude::any::<u16>())), 0..3),
+            spaces in "[ ]{0,2}",
+        ) {
+            use proptest::prelude::*;
+            let identity = ClientIdentity {
+                header: None,
+                trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            };
+            let mut entries = vec![
+                written(spoofed, None, false),
+                format!("{spaces}{}{spaces}", written(client, port, bracketed)),
+            ];
+            for (octets, port) in &proxies {
+                let proxy = IpAddr::from([10, octets[0], octets[1], octets[2]]);
+                entries.push(written(proxy, *port, false));
+            }
+            let forwarded = headers(&[("x-forwarded-for", &entries.join(","))]);
+            let peer: SocketAddr = "10.0.0.1:4000".parse().unwrap();
+            prop_assert_eq!(
+                identity.of(&forwarded, Some(peer)).0,
+                client.to_canonical().to_string()
+            );
+        }
+
+        /// Whatever an entry is, reading it never panics, and an entry that
+        /// is no address leaves the client at the peer (nothing left of it
+        /// is believed).
+        #[test]
+        fn entries_that_are_no_address_stop_at_the_peer(
+            junk in "[^,]{0,40}",
+            spoofed in proptest::prelude::any::<std::net::Ipv4Addr>(),
+        ) {
+            use proptest::prelude::*;
+            let identity = ClientIdentity {
+                header: None,
+                trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            };
+            let peer: SocketAddr = "10.0.0.1:4000".parse().unwrap();
+            let Ok(value) = axum::http::HeaderValue::from_str(&format!("{spoofed}, {junk}")) else {
+                return Ok(());
+            };
+            let mut forwarded = HeaderMap::new();
+            forwarded.insert("x-forwarded-for", value);
+            let client = identity.of(&forwarded, Some(peer)).0;
+            let proxies: IpNet = "10.0.0.0/8".parse().unwrap();
+            let spoofed_shown = if proxies.contains(&IpAddr::V4(spoofed)) {
+                "10.0.0.1".to_owned()
+            } else {
+                spoofed.to_string()
+            };
+            match forwarded_address(&junk) {
+                Some(address) if !proxies.contains(&address) => {
+                    prop_assert_eq!(client, address.to_string())
+                }
+                Some(_) => prop_assert_eq!(client, spoofed_shown),
+                None => prop_assert_eq!(client, "10.0.0.1"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_entries_operators_reported_are_read() {
+        for (entry, address) in [
+            ("203.0.113.7:4711", "203.0.113.7"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            (" 2001:db8::1 ", "2001:db8::1"),
+            ("[::ffff:203.0.113.7]:80", "203.0.113.7"),
+        ] {
+            assert_eq!(
+                forwarded_address(entry).map(|address| address.to_string()),
+                Some(address.to_owned()),
+                "{entry}"
+            );
+        }
+        for junk in [
+            "unknown",
+            "",
+            "2001:db8::1:443x",
+            "[2001:db8::1",
+            "1.2.3.4:99999",
+        ] {
+            assert_eq!(forwarded_address(junk), None, "{junk}");
+        }
     }
 }

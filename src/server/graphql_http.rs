@@ -33,7 +33,7 @@ use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::{Analysis, Refusal, RefusalCode};
 use crate::metrics::{OperationOutcome, ResponseCacheUse};
-use crate::operation::{CachedResponse, DocumentId, OperationKey, SplitResponse};
+use crate::operation::{CachedResponse, DocumentId, OperationKey, OperationLabel, SplitResponse};
 use crate::sources::pacing::ClientId;
 use crate::sources::Source;
 use crate::sources::UpstreamUsage;
@@ -235,6 +235,12 @@ fn params_from_object(mut object: Map<String, Value>) -> Result<GraphqlParams, &
     })
 }
 
+/// The longest URL query a GET operation may have. hyper answers a request
+/// line past 64 KiB itself, with an empty 414 the gateway never sees; this
+/// bound sits well below it, so that a long GET is refused as a GraphQL
+/// error with a code, the way a long POST body is.
+pub(super) const MAX_GET_QUERY_BYTES: usize = 32 * 1024;
+
 /// `GET /graphql?query=...&variables=...` (variables and extensions as JSON
 /// text); with `extensions` naming a persisted query, `query` may be left
 /// out, so that CDNs can cache the short URL.
@@ -261,8 +267,18 @@ async fn get_answer(
     let Some(media) = negotiate(headers) else {
         return not_acceptable();
     };
+    let raw = raw.unwrap_or_default();
+    if raw.len() > MAX_GET_QUERY_BYTES {
+        let message = format!(
+            "the URL's query is longer than the {MAX_GET_QUERY_BYTES} bytes a GET accepts; send the operation with POST (or as a persisted query's hash)"
+        );
+        return (
+            coded_error(StatusCode::URI_TOO_LONG, &message, "URI_TOO_LONG"),
+            media,
+        );
+    }
     let mut object = Map::new();
-    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+    for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
         let value = match key.as_ref() {
             "variables" | "extensions" if !value.is_empty() => {
                 match serde_json::from_str::<Value>(&value) {
@@ -419,7 +435,13 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
                 // so it costs the batch nothing.
                 let key = response_key(state, &params);
                 match lookup(state, key.as_ref()).await {
-                    Some(hit) => BatchOperation::Answered(hit),
+                    Some(hit) => {
+                        // No operation span of its own in a batch: named
+                        // on the request's span, as a batch's executions
+                        // are.
+                        name_operation(hit.operation.name.as_deref(), "", &client);
+                        BatchOperation::Answered(hit.answer)
+                    }
                     None => match prepare(state, params, false).await {
                         Ok(prepared) => BatchOperation::Prepared(Box::new(prepared), key),
                         Err(answer) => BatchOperation::Answered(answer),
@@ -563,8 +585,85 @@ fn response_key(state: &AppState, params: &GraphqlParams) -> Option<OperationKey
 }
 
 /// The answer the whole-response cache holds for `key`.
-async fn lookup(state: &AppState, key: Option<&OperationKey>) -> Option<Answer> {
-    state.responses.get(key?).await.map(Answer::cached)
+async fn lookup(state: &AppState, key: Option<&OperationKey>) -> Option<Hit> {
+    state.responses.get(key?).await.map(Hit::of)
+}
+
+/// A whole-response cache hit: its answer, and the operation it answers.
+struct Hit {
+    answer: Answer,
+    operation: OperationLabel,
+}
+
+impl Hit {
+    fn of(mut cached: CachedResponse) -> Self {
+        let operation = std::mem::take(&mut cached.operation);
+        Self {
+            answer: Answer::cached(cached),
+            operation,
+        }
+    }
+}
+
+/// The span of one operation (`graphql.operation`, renamed "query Name"
+/// once its name and type are known).
+fn operation_span() -> tracing::Span {
+    tracing::info_span!(
+        "graphql.operation",
+        otel.name = "graphql.operation",
+        graphql.operation.name = tracing::field::Empty,
+        graphql.operation.type = tracing::field::Empty,
+        trade_graph.response_cache.hit = tracing::field::Empty,
+    )
+}
+
+/// Names a hit's operation in the access log line and its trace, as an
+/// execution would have: nothing is parsed for a hit, so the name is the
+/// one kept with the response.
+fn name_hit(hit: &Hit, client: &ClientId) {
+    tracing::Span::current().record("trade_graph.response_cache.hit", true);
+    super::access_log::note(|span| {
+        span.record("upstream_requests", 0_i64);
+    });
+    name_operation(hit.operation.name.as_deref(), hit.operation.kind, client);
+}
+
+/// Names the operation being answered: on the request's span (the access
+/// log line and every line logged within the request) with the client it
+/// counts against, and on the current operation span (named as the
+/// GraphQL semantic conventions ask: "query CountryPage").
+pub(super) fn name_operation(name: Option<&str>, kind: &'static str, client: &ClientId) {
+    super::access_log::note(|span| {
+        if let Some(name) = name {
+            span.record("operation_name", name);
+        }
+        span.record("client", client.0.as_str());
+    });
+    if kind.is_empty() {
+        return;
+    }
+    let operation_span = tracing::Span::current();
+    operation_span.record("graphql.operation.type", kind);
+    if let Some(name) = name {
+        operation_span.record("graphql.operation.name", name);
+    }
+    if crate::telemetry::exporting() {
+        let span_name = match name {
+            Some(name) => format!("{kind} {name}"),
+            None => kind.to_owned(),
+        };
+        crate::telemetry::rename(&operation_span, span_name);
+    }
+}
+
+/// The label a response is kept under in the whole-response cache.
+fn label(analysis: Option<&Analysis>) -> OperationLabel {
+    OperationLabel {
+        name: analysis
+            .and_then(|analysis| analysis.operation_name.as_deref())
+            .map(std::sync::Arc::from),
+        kind: analysis.map_or("", |analysis| analysis.operation_type),
+    }
 }
 
 /// An operation checked and ready to run.
@@ -724,17 +823,17 @@ async fn execute(
     client: ClientId,
 ) -> Answer {
     let key = response_key(state, &params);
-    if let Some(hit) = lookup(state, key.as_ref()).await {
-        return hit;
-    }
-    // Its name and type are recorded once the document is parsed.
-    let span = tracing::info_span!(
-        "graphql.operation",
-        otel.name = "graphql.operation",
-        graphql.operation.name = tracing::field::Empty,
-        graphql.operation.type = tracing::field::Empty,
-    );
+    // Its name and type are recorded once the document is parsed, or from
+    // the whole-response cache's entry for a hit.
+    let span = operation_span();
     async {
+        if let Some(hit) = lookup(state, key.as_ref()).await {
+            name_hit(&hit, &client);
+            return hit.answer;
+        }
+        if key.is_some() {
+            tracing::Span::current().record("trade_graph.response_cache.hit", false);
+        }
         match prepare(state, params, via_get).await {
             Ok(prepared) => run(state, prepared, media, client, key, via_get).await,
             Err(answer) => answer.for_media(media),
@@ -745,7 +844,7 @@ async fn execute(
 }
 
 /// How `response` ended, and its errors' codes, for the metrics.
-fn outcome(response: &Response_) -> (OperationOutcome, Vec<String>) {
+pub(super) fn outcome(response: &Response_) -> (OperationOutcome, Vec<String>) {
     let codes: Vec<String> = response
         .errors
         .iter()
@@ -817,9 +916,12 @@ async fn run(
     };
     // Another replica's answer (Redis), now that the document passed the
     // guard here.
+    let operation = label(analysis.as_ref());
     if let Some(key) = &key {
-        if let Some(hit) = state.responses.get_shared(key).await {
-            return Answer::cached(hit);
+        if let Some(hit) = state.responses.get_shared(key, operation.clone()).await {
+            let hit = Hit::of(hit);
+            name_hit(&hit, &client);
+            return hit.answer;
         }
     }
     // Before execution starts: news arriving while it runs makes its
@@ -865,7 +967,7 @@ async fn run(
             if let Some(key) = key {
                 state
                     .responses
-                    .store(key, split, freshness, started, generations)
+                    .store(key, split, operation, freshness, started, generations)
                     .await;
             }
         }
@@ -938,37 +1040,23 @@ async fn run_operation_counted(
     };
     let operation = OperationContext::new(&state.sources, client);
     let usage = operation.usage.clone();
+    // What the operation may send Comtrade at most: a plan's requests fit
+    // the estimate by construction; splitting a truncated answer is done
+    // only while it has room (`UpstreamUsage::try_commit`).
+    if let Some(analysis) = &analysis {
+        usage.set_estimate(Source::Comtrade, analysis.requests(Source::Comtrade));
+    }
     let name = analysis
         .as_ref()
         .and_then(|analysis| analysis.operation_name.as_deref());
     let analysis_name = name.map(str::to_owned);
-    // For the access log line and every line logged within the request,
-    // and for the operation's span (named as the GraphQL semantic
-    // conventions ask: "query CountryPage").
-    super::access_log::note(|span| {
-        if let Some(name) = name {
-            span.record("operation_name", name);
-        }
-        span.record("client", usage.client().0.as_str());
-    });
-    let operation_span = tracing::Span::current();
-    if let Some(analysis) = analysis
-        .as_ref()
-        .filter(|analysis| !analysis.operation_type.is_empty())
-    {
-        let kind = analysis.operation_type;
-        operation_span.record("graphql.operation.type", kind);
-        if let Some(name) = name {
-            operation_span.record("graphql.operation.name", name);
-        }
-        if crate::telemetry::exporting() {
-            let span_name = match name {
-                Some(name) => format!("{kind} {name}"),
-                None => kind.to_owned(),
-            };
-            crate::telemetry::rename(&operation_span, span_name);
-        }
-    }
+    name_operation(
+        name,
+        analysis
+            .as_ref()
+            .map_or("", |analysis| analysis.operation_type),
+        usage.client(),
+    );
     // ITA's requests are not planned ahead the way Comtrade's are: the
     // operation's estimate (an upper bound) is reserved from ITA's budget,
     // when one is set, before anything is sent, so that many searches in
@@ -1020,7 +1108,10 @@ async fn run_operation_counted(
         .map(|source| usage.requests(*source))
         .sum();
     super::access_log::note(|span| {
-        span.record("upstream_requests", upstream_requests);
+        span.record(
+            "upstream_requests",
+            i64::try_from(upstream_requests).unwrap_or(i64::MAX),
+        );
     });
     if let Ok(upstream) = async_graphql::Value::from_json(usage.to_json()) {
         response.extensions.insert("upstream".into(), upstream);
@@ -1075,6 +1166,13 @@ fn refused(media: MediaType, refusal: &Refusal) -> Answer {
 /// The response to an operation `refusal` stopped before it ran.
 pub(super) fn refusal_response(refusal: &Refusal) -> Response_ {
     let mut response = Response_::from_errors(vec![refusal.to_server_error()]);
+    if let Some(cost) = refusal
+        .cost
+        .clone()
+        .and_then(|cost| async_graphql::Value::from_json(cost).ok())
+    {
+        response.extensions.insert("cost".into(), cost);
+    }
     if let Ok(upstream) = async_graphql::Value::from_json(UpstreamUsage::default().to_json()) {
         response.extensions.insert("upstream".into(), upstream);
     }

@@ -83,6 +83,8 @@ pub(crate) struct AppState {
     operations: Arc<tokio::sync::Semaphore>,
     /// The replicas' Redis, for its state in /healthz.
     redis: Option<RedisLink>,
+    /// Whether /readyz needs Redis (`--readiness-redis`).
+    readiness_redis: crate::config::ReadinessRedis,
     /// Whole responses of repeated operations.
     responses: crate::operation::WholeResponseCache,
     /// Documents registered by their hash (automatic persisted queries).
@@ -238,6 +240,11 @@ impl Gateway {
             });
             definition.upstream(&url, &stages)
         });
+        for upstream in &upstreams {
+            if let Some(admission) = upstream.admission() {
+                admission.prepare().await;
+            }
+        }
         let [gta_upstream, comtrade_upstream, ita_upstream] = &upstreams;
         let gta = GtaClient::new(gta_upstream.clone(), config.gta.api);
         let comtrade = ComtradeClient::new(comtrade_upstream.clone(), config.comtrade.api.into());
@@ -324,6 +331,7 @@ impl Gateway {
             documents: documents::ParsedDocuments::new(),
             responses,
             redis,
+            readiness_redis: config.readiness_redis,
             persisted_queries: persisted_queries::PersistedQueries::new(
                 config.persisted_queries_max_mb.saturating_mul(1024 * 1024),
             ),
@@ -487,17 +495,29 @@ async fn metrics_text(
     )
 }
 
-/// Readiness, for a load balancer: 503 while this replica cannot answer
-/// as its peers do: its configured Redis is unreachable (it would spend
-/// only its local share of every budget), or every source's breaker is
-/// open (every field would fail fast). While the gateway is still starting
+/// Readiness, for a load balancer: 503 while every source's breaker is
+/// open (every field would fail fast), or, with `--readiness-redis
+/// required`, while its configured Redis is unreachable (it would spend
+/// only its local share of every budget); by default a replica without
+/// Redis stays ready and says it is degraded. While the gateway is still starting
 /// nothing answers at all. `/healthz` stays liveness: a replica that is
 /// not ready is still alive and must not be restarted for it.
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mut reasons = Vec::new();
+    let mut degraded = Vec::new();
     if state.redis.as_ref().is_some_and(|redis| !redis.available()) {
-        reasons.push("Redis (--redis-url) is unreachable".to_owned());
+        match state.readiness_redis {
+            crate::config::ReadinessRedis::Required => {
+                reasons.push("Redis (--redis-url) is unreachable".to_owned());
+            }
+            // Every replica loses the same Redis at once: out of rotation
+            // they would all be, and the local shares keep the upstreams'
+            // rules without it.
+            crate::config::ReadinessRedis::Optional => degraded.push(
+                "Redis (--redis-url) is unreachable: this replica keeps to its local share of every budget (--readiness-redis required takes it out of rotation instead)".to_owned(),
+            ),
+        }
     }
     let open: Vec<&str> = state
         .upstreams
@@ -523,8 +543,10 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = if reasons.is_empty() {
+    let body = if reasons.is_empty() && degraded.is_empty() {
         serde_json::json!({ "status": "ready" })
+    } else if reasons.is_empty() {
+        serde_json::json!({ "status": "ready", "degraded": degraded })
     } else {
         serde_json::json!({ "status": "not ready", "reasons": reasons })
     };

@@ -26,11 +26,13 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::access_log;
 use super::graphql_http::{self, Response_};
 use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::{Refusal, RefusalCode};
 use crate::sources::pacing::ClientId;
+use tracing::Instrument;
 
 /// `GET /graphql`: a WebSocket upgrade when the request asks for one,
 /// else GraphQL over HTTP.
@@ -80,7 +82,18 @@ pub(super) async fn get(
     // the protocol's first message to the headers' time.
     let max_message = state.max_body_bytes;
     let init_timeout = state.header_read_timeout;
-    let executor = SocketExecutor { state, client };
+    // The connection's span, under the upgrade request's (whose id it
+    // keeps in the logs); each operation's span is its child.
+    let connection = tracing::info_span!(
+        "websocket",
+        otel.name = "graphql.websocket",
+        client = %client.0,
+    );
+    let executor = SocketExecutor {
+        state,
+        client,
+        connection,
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .read_buffer_size(SOCKET_READ_BUFFER)
@@ -178,6 +191,8 @@ struct ConnectionSlots(Arc<Semaphore>);
 struct SocketExecutor {
     state: AppState,
     client: ClientId,
+    /// The connection's span, open while the socket is.
+    connection: tracing::Span,
 }
 
 impl Executor for SocketExecutor {
@@ -208,16 +223,43 @@ impl Executor for SocketExecutor {
 impl SocketExecutor {
     /// The responses of one subscribe message: one for a query, the events
     /// of a subscription, or the one error that refused it.
+    ///
+    /// Each runs in a span of its own (see
+    /// [`access_log::websocket_operation_span`]), logged with an access
+    /// line once answered, or, for a subscription, once it ends (completed
+    /// by the client, by the server, or by the socket closing).
     async fn open(
         self,
         request: Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response_> {
         let started = std::time::Instant::now();
-        match self.subscription(request, session).await {
-            Ok(events) => events,
-            Err(response) => {
+        let span = access_log::websocket_operation_span(&self.connection, &self.client.0);
+        let opened = access_log::scoped(span.clone(), self.subscription(request, session)).await;
+        match opened {
+            Ok(Opened::Events(events, operation)) => {
+                let logged = SubscriptionLog {
+                    span: span.clone(),
+                    started,
+                    events: 0,
+                    operation,
+                };
+                // Each event is resolved inside the operation's span.
+                stream::unfold((events, logged), move |(mut events, mut logged)| {
+                    let span = logged.span.clone();
+                    async move {
+                        let event = events.next().await?;
+                        logged.events += 1;
+                        Some((event, (events, logged)))
+                    }
+                    .instrument(span)
+                })
+                .boxed()
+            }
+            Ok(Opened::Answered(response)) | Err(response) => {
                 graphql_http::record_response(&self.state, &response, started);
+                let (outcome, _) = graphql_http::outcome(&response);
+                access_log::websocket_access(&span, outcome.label(), started, None);
                 stream::once(async move { response }).boxed()
             }
         }
@@ -237,6 +279,11 @@ impl SocketExecutor {
             Some(checked) if checked.kind == OperationType::Subscription => {
                 let max_values = state.guard.limits().max_result_values;
                 let counted = checked.analysis.needs_result_count(max_values);
+                graphql_http::name_operation(
+                    checked.analysis.operation_name.as_deref(),
+                    checked.analysis.operation_type,
+                    &self.client,
+                );
                 Ok(Checked::Subscription { request, counted })
             }
             checked => {
@@ -260,14 +307,10 @@ impl SocketExecutor {
         &self,
         request: Request,
         session: Option<Arc<Data>>,
-    ) -> Result<BoxStream<'static, Response_>, Response_> {
-        let started = std::time::Instant::now();
+    ) -> Result<Opened, Response_> {
         let (request, counted) = match self.check(request).await? {
             Checked::Subscription { request, counted } => (request, counted),
-            Checked::Other(response) => {
-                graphql_http::record_response(&self.state, &response, started);
-                return Ok(stream::once(async move { response }).boxed());
-            }
+            Checked::Other(response) => return Ok(Opened::Answered(response)),
         };
         let state = &self.state;
         let limits = state.subscription_limits;
@@ -300,6 +343,7 @@ impl SocketExecutor {
         };
         let open = OpenSubscription::new(state, process_slot, connection_slot);
         let operation = OperationContext::for_subscription(&state.sources, self.client.clone());
+        let logged = operation.clone();
         let request = request
             .data(operation.result_size.clone())
             .data(operation.clone());
@@ -328,7 +372,38 @@ impl SocketExecutor {
             graphql_http::code_request_errors(&mut response, true);
             Some((response, Some((events, operation, open))))
         });
-        Ok(events.boxed())
+        Ok(Opened::Events(events.boxed(), Box::new(logged)))
+    }
+}
+
+/// What a subscribe message opened: a subscription's events (and its
+/// operation, for its access line), or a query's one answer.
+enum Opened {
+    Events(BoxStream<'static, Response_>, Box<OperationContext>),
+    Answered(Response_),
+}
+
+/// A subscription's access line, logged when its stream is dropped: when
+/// it ended, was completed by the client, or its socket closed.
+struct SubscriptionLog {
+    span: tracing::Span,
+    started: std::time::Instant,
+    events: u64,
+    operation: Box<OperationContext>,
+}
+
+impl Drop for SubscriptionLog {
+    fn drop(&mut self) {
+        let usage = &self.operation.usage;
+        let upstream_requests: u64 = crate::sources::Source::ALL
+            .iter()
+            .map(|source| usage.requests(*source))
+            .sum();
+        self.span.record(
+            "upstream_requests",
+            i64::try_from(upstream_requests).unwrap_or(i64::MAX),
+        );
+        access_log::websocket_access(&self.span, "completed", self.started, Some(self.events));
     }
 }
 

@@ -53,6 +53,15 @@ impl Admission {
         }
     }
 
+    /// Readies the admission before the replica serves: a shared one leases
+    /// its pacing turns now (a replica that went without Redis on a guessed
+    /// turn could share it with another's).
+    pub async fn prepare(&self) {
+        if let Self::Shared(shared) = self {
+            shared.lease_before_serving().await;
+        }
+    }
+
     /// Reserves `needed` requests for `client`'s plan in one step, or
     /// refuses the whole plan with the numbers.
     pub async fn reserve_plan(

@@ -107,6 +107,9 @@ impl SourceDefinition {
         if let Some(shared) = &shared.shared_cache {
             upstream = upstream.with_shared_cache(shared.clone());
         }
+        if let Some(link) = &shared.redis {
+            upstream = upstream.with_shared_hold(link.clone());
+        }
         upstream
     }
 
@@ -128,13 +131,11 @@ impl SourceDefinition {
             limit: budget.limit / replicas,
             window: budget.window,
         });
-        let local = Pacer::with_client_share(
-            self.source,
-            self.interval.saturating_mul(replicas),
-            local_budget,
-            client_share,
-        );
-        Admission::Shared(Arc::new(SharedAdmission::new(
+        // The local share's pacing is SharedAdmission's grid of turns, not
+        // this pacer's: it keeps only the budget's share.
+        let local =
+            Pacer::with_client_share(self.source, Duration::ZERO, local_budget, client_share);
+        Admission::Shared(SharedAdmission::new(
             self.source,
             link.clone(),
             self.interval + INTERVAL_SLACK,
@@ -143,7 +144,7 @@ impl SourceDefinition {
             replicas,
             local,
             Some(shared.metrics.clone()),
-        )))
+        ))
     }
 
     /// Pacing and budget in words ("one request per 1s, budget 500 per

@@ -10,14 +10,37 @@
 //! `/metrics` shows it (`trade_graph_upstream_held_seconds`). A wait longer
 //! than [`MAX_HOLD`] is held for [`MAX_HOLD`]: an upstream's typo must not
 //! silence it for a year. Time is tokio's, which tests pause.
+//!
+//! With `--redis-url` the hold is the replicas': the replica that was told
+//! writes it to Redis (a key that expires when the hold does), and every
+//! replica reads the source's key every [`SHARED_HOLD_POLL`], so the others
+//! stop within that time instead of each sending into the refusal.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use super::redis_link::RedisLink;
 use super::Source;
 use crate::error::Error;
+
+/// How often a replica reads the holds other replicas were told of.
+pub const SHARED_HOLD_POLL: Duration = Duration::from_secs(1);
+
+/// Lengthens the hold in Redis, never shortening it. KEYS: the hold.
+/// ARGV: its length (ms).
+static LENGTHEN: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+",
+    )
+});
 
 /// The longest an upstream's `Retry-After` holds a source.
 pub const MAX_HOLD: Duration = Duration::from_secs(3600);
@@ -27,6 +50,10 @@ pub const MAX_HOLD: Duration = Duration::from_secs(3600);
 pub struct Hold {
     source: Source,
     until: Mutex<Option<Instant>>,
+    /// Redis, where replicas share their holds.
+    shared: Option<RedisLink>,
+    /// Where a hold learned from another replica is shown.
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Hold {
@@ -34,11 +61,102 @@ impl Hold {
         Self {
             source,
             until: Mutex::new(None),
+            shared: None,
+            metrics: None,
         }
     }
 
-    /// Holds the source for `wait` from now (never shortening a longer hold).
+    /// A hold shared with the other replicas through `link`: this replica
+    /// reads theirs every [`SHARED_HOLD_POLL`] while the hold lives.
+    pub fn shared(
+        source: Source,
+        link: RedisLink,
+        metrics: Option<crate::metrics::Metrics>,
+    ) -> Arc<Self> {
+        let hold = Arc::new(Self {
+            source,
+            until: Mutex::new(None),
+            shared: Some(link),
+            metrics,
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&hold);
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(SHARED_HOLD_POLL).await;
+                    let Some(hold) = weak.upgrade() else {
+                        return;
+                    };
+                    hold.read_shared().await;
+                }
+            });
+        }
+        hold
+    }
+
+    fn key(&self) -> String {
+        format!("trade-graph:v1:hold:{}", self.source)
+    }
+
+    /// Takes over a hold another replica was told of.
+    async fn read_shared(&self) {
+        let Some(link) = &self.shared else {
+            return;
+        };
+        if !link.available() {
+            return;
+        }
+        let key = self.key();
+        let ttl: Option<i64> = link
+            .call(|mut connection| async move {
+                redis::cmd("PTTL")
+                    .arg(key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await;
+        if let Some(ms) = ttl.filter(|&ms| ms > 0) {
+            self.hold_here(Duration::from_millis(ms as u64));
+            if let Some(metrics) = &self.metrics {
+                metrics.held_for(self.source, self.remaining());
+            }
+        }
+    }
+
+    /// Lets an attempt that waited for its pacing turn go out, or refuses
+    /// it: with Redis, the replicas' hold is read first, so a Retry-After
+    /// another replica was told a moment ago holds this attempt too.
+    pub async fn check_after_wait(&self) -> Result<(), Error> {
+        self.read_shared().await;
+        self.check()
+    }
+
+    /// Holds the source for `wait` from now (never shortening a longer
+    /// hold), here and, with Redis, for the other replicas.
     pub fn hold_for(&self, wait: Duration) {
+        let wait = wait.min(MAX_HOLD);
+        self.hold_here(wait);
+        let Some(link) = self.shared.clone() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let key = self.key();
+        // In the background: the refusal is answered now; a write that
+        // never arrives leaves the others to learn it from the upstream.
+        runtime.spawn(async move {
+            let mut invocation = LENGTHEN.prepare_invoke();
+            invocation.key(key).arg(wait.as_millis().max(1) as u64);
+            let _: Option<i64> = link
+                .call(
+                    |mut connection| async move { invocation.invoke_async(&mut connection).await },
+                )
+                .await;
+        });
+    }
+
+    fn hold_here(&self, wait: Duration) {
         let until = Instant::now() + wait.min(MAX_HOLD);
         let mut held = self.until.lock().unwrap_or_else(|e| e.into_inner());
         if held.is_none_or(|held| held < until) {

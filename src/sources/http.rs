@@ -54,6 +54,12 @@ impl Secret {
     pub(super) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether the key is `value` (tests of how configuration reads keys).
+    #[cfg(test)]
+    pub(crate) fn is(&self, value: &str) -> bool {
+        self.0 == value
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -113,6 +119,10 @@ pub struct UpstreamRequest {
     pub query: Vec<(String, String)>,
     /// A JSON body, serialized; `None` for GET.
     pub body: Option<String>,
+    /// Sent without the configured credential: a public file (Comtrade's
+    /// reference lists) needs no key, and a key sent where none is needed
+    /// is a key shown to one more server for nothing.
+    pub keyless: bool,
 }
 
 impl UpstreamRequest {
@@ -123,6 +133,15 @@ impl UpstreamRequest {
             path: path.into(),
             query,
             body: None,
+            keyless: false,
+        }
+    }
+
+    /// This request, sent without the configured credential.
+    pub fn without_credential(self) -> Self {
+        Self {
+            keyless: true,
+            ..self
         }
     }
 
@@ -135,6 +154,7 @@ impl UpstreamRequest {
             // Serializing our own request types cannot fail: they are plain
             // structs of strings, numbers and lists.
             body: Some(serde_json::to_string(body).unwrap_or_default()),
+            keyless: false,
         }
     }
 }
@@ -218,6 +238,46 @@ struct UpstreamInner {
 /// wrong, e.g. Comtrade's quota refusals, which come as 403.
 pub type RefusalRule = fn(u16, &[u8], Option<u64>) -> Option<Error>;
 
+/// The span of one upstream request (its attempts are its children); a
+/// disabled one when nothing exports traces.
+fn request_span(source: Source, request: &UpstreamRequest) -> tracing::Span {
+    tracing::debug_span!(
+        "upstream.request",
+        otel.name = %format_args!("upstream {source}"),
+        otel.status_code = tracing::field::Empty,
+        trade_graph.source = %source,
+        http.request.method = request.method.as_str(),
+        url.path = %request.path,
+        trade_graph.cache.hit = tracing::field::Empty,
+        trade_graph.cache.layer = tracing::field::Empty,
+        trade_graph.stale = false,
+        trade_graph.stale.age_seconds = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
+}
+
+/// Marks `span` failed with `error`, as the semantic conventions ask: the
+/// Error status and `error.type` (the error's code, never its message,
+/// which may quote an upstream).
+fn failed(span: &tracing::Span, error: &Error) {
+    span.record("otel.status_code", "error");
+    span.record("error.type", error.code());
+}
+
+impl UpstreamInner {
+    /// Puts the budget's remaining requests in the metrics once both are
+    /// configured, so that the series exists from start (at the full
+    /// budget) rather than from the source's first request.
+    fn publish_budget(&self) {
+        if let (Some(metrics), Some(remaining)) = (
+            &self.metrics,
+            self.pacer.as_ref().and_then(Admission::remaining),
+        ) {
+            metrics.budget_remaining(self.source, remaining);
+        }
+    }
+}
+
 impl Upstream {
     pub fn new(
         source: Source,
@@ -257,7 +317,10 @@ impl Upstream {
 
     /// This upstream, paced and budgeted by `admission`.
     pub fn with_admission(self, admission: Admission) -> Self {
-        self.with(|inner| inner.pacer = Some(admission))
+        self.with(|inner| {
+            inner.pacer = Some(admission);
+            inner.publish_budget();
+        })
     }
 
     /// How this upstream's requests are admitted (`None`: no limits).
@@ -288,6 +351,14 @@ impl Upstream {
         self.with(|inner| inner.shared = Some(shared))
     }
 
+    /// This upstream, sharing `Retry-After` holds with other replicas
+    /// through `link`.
+    pub fn with_shared_hold(self, link: super::redis_link::RedisLink) -> Self {
+        self.with(|inner| {
+            inner.hold = Hold::shared(inner.source, link, inner.metrics.clone());
+        })
+    }
+
     /// This upstream, reading its error answers with `rule` first.
     pub fn with_refusals(self, rule: RefusalRule) -> Self {
         self.with(|inner| inner.refusals = Some(rule))
@@ -305,7 +376,10 @@ impl Upstream {
 
     /// This upstream, recording into `metrics`.
     pub fn with_metrics(self, metrics: Metrics) -> Self {
-        self.with(|inner| inner.metrics = Some(metrics))
+        self.with(|inner| {
+            inner.metrics = Some(metrics);
+            inner.publish_budget();
+        })
     }
 
     /// Reserves the budget for a plan's requests (those not answered from
@@ -383,13 +457,40 @@ impl Upstream {
     /// `decode` (only answers that decode are cached). `usage` counts a
     /// request only when this call sent it; otherwise a cache hit. Every
     /// failure is an [`Error`] naming the source.
+    ///
+    /// In a trace it is one `upstream.request` span (named "upstream
+    /// {source}"), saying whether a cache answered (`trade_graph.cache.hit`,
+    /// and which: `trade_graph.cache.layer` local, shared or coalesced) and
+    /// whether the answer is a stale copy (`trade_graph.stale`, with its
+    /// age), with an Error status when it failed; each attempt sent is a
+    /// child span of its own (see [`Upstream::fetch`]).
     pub async fn request<T: Send + Sync + 'static>(
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
         decode: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Arc<T>, Error> {
+        let span = request_span(self.inner.source, request);
+        let outcome = tracing::Instrument::instrument(
+            self.request_in(request, usage, decode, &span),
+            span.clone(),
+        )
+        .await;
+        if let Err(error) = &outcome {
+            failed(&span, error);
+        }
+        outcome
+    }
+
+    async fn request_in<T: Send + Sync + 'static>(
+        &self,
+        request: &UpstreamRequest,
+        usage: &UpstreamUsage,
+        decode: impl FnOnce(&[u8]) -> Result<T, Error>,
+        span: &tracing::Span,
+    ) -> Result<Arc<T>, Error> {
         let inner = &*self.inner;
+        span.record("trade_graph.cache.hit", false);
         // Runs once per request actually sent, so its error is counted once
         // however many operations wait on it.
         let fetch_and_decode = async {
@@ -408,6 +509,8 @@ impl Upstream {
             };
             let (fetched, was_shared) = match from_shared {
                 Some(body) => {
+                    span.record("trade_graph.cache.hit", true);
+                    span.record("trade_graph.cache.layer", "shared");
                     usage.record_cache_hit(inner.source);
                     if let Some(metrics) = &inner.metrics {
                         metrics.cache_hit(inner.source);
@@ -430,6 +533,8 @@ impl Upstream {
             request: request.clone(),
         };
         if let Some((value, age)) = cache.get_aged::<T>(&key).await {
+            span.record("trade_graph.cache.hit", true);
+            span.record("trade_graph.cache.layer", "local");
             usage.record_cache_hit_aged(inner.source, age);
             if let Some(metrics) = &inner.metrics {
                 metrics.cache_hit(inner.source);
@@ -440,6 +545,8 @@ impl Upstream {
         let (outcome, sent) = cache.get_or_fetch(key, fetch_and_decode).await;
         if !sent {
             // Joined an identical request in flight: not a request of ours.
+            span.record("trade_graph.cache.hit", true);
+            span.record("trade_graph.cache.layer", "coalesced");
             usage.record_cache_hit(inner.source);
             if let Some(metrics) = &inner.metrics {
                 metrics.coalesced(inner.source);
@@ -450,6 +557,12 @@ impl Upstream {
                 // Stale-if-error: an older answer beats none, and the
                 // operation is told how old it is.
                 Some((value, age)) => {
+                    span.record("trade_graph.stale", true);
+                    span.record(
+                        "trade_graph.stale.age_seconds",
+                        i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+                    );
+                    span.record("error.type", error.code());
                     tracing::info!(source = %inner.source, code = error.code(), age_seconds = age.as_secs(), "answering from a stale copy");
                     usage.record_stale(inner.source, age);
                     if let Some(metrics) = &inner.metrics {
@@ -474,7 +587,15 @@ impl Upstream {
         usage: &UpstreamUsage,
         decode: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Arc<T>, Error> {
-        let (value, body, weight) = self.decoded(self.fetch(request, usage).await, decode)?;
+        let span = request_span(self.inner.source, request);
+        span.record("trade_graph.cache.hit", false);
+        let fetched =
+            tracing::Instrument::instrument(self.fetch(request, usage), span.clone()).await;
+        let decoded = self.decoded(fetched, decode);
+        if let Err(error) = &decoded {
+            failed(&span, error);
+        }
+        let (value, body, weight) = decoded?;
         let value = Arc::new(value);
         let key = CacheKey {
             source: self.inner.source,
@@ -551,14 +672,18 @@ impl Upstream {
         loop {
             inner.hold.check()?;
             let permit = inner.breaker.admit()?;
+            // Integers as i64: the trace bridge exports those as OTLP ints
+            // (other integer types become strings).
             let span = tracing::debug_span!(
                 "http.fetch",
                 otel.name = %format_args!("{} {source}", request.method.as_str()),
                 otel.kind = "client",
+                otel.status_code = tracing::field::Empty,
                 trade_graph.source = %source,
+                trade_graph.cache.hit = false,
                 http.request.method = request.method.as_str(),
                 url.path = %request.path,
-                http.request.resend_count = attempt - 1,
+                http.request.resend_count = i64::from(attempt) - 1,
                 http.response.status_code = tracing::field::Empty,
                 error.type = tracing::field::Empty,
             );
@@ -566,7 +691,7 @@ impl Upstream {
                 tracing::Instrument::instrument(self.attempt(request, usage, permit), span.clone())
                     .await;
             if let Err(error) = &outcome {
-                span.record("error.type", error.code());
+                failed(&span, error);
             }
             if let Some(metrics) = &inner.metrics {
                 metrics.breaker_state(source, inner.breaker.state().level());
@@ -655,7 +780,9 @@ impl Upstream {
             for (name, value) in &request.query {
                 pairs.append_pair(name, value);
             }
-            if let Credential::QueryParameter { name, key } = &inner.credential {
+            if let (false, Credential::QueryParameter { name, key }) =
+                (request.keyless, &inner.credential)
+            {
                 pairs.append_pair(name, key.expose());
             }
         }
@@ -666,7 +793,9 @@ impl Upstream {
             Method::Get => inner.client.client.get(url),
             Method::Post => inner.client.client.post(url),
         };
-        if let Credential::Header { name, prefix, key } = &inner.credential {
+        if let (false, Credential::Header { name, prefix, key }) =
+            (request.keyless, &inner.credential)
+        {
             builder = builder.header(*name, format!("{prefix}{}", key.expose()));
         }
         // The trace goes on upstream (W3C traceparent; nothing when traces
@@ -719,6 +848,14 @@ impl Upstream {
                         humantime::format_duration(Duration::from_secs(wait.as_secs()))
                     )),
                 });
+            }
+            // A Retry-After may have arrived, here or on another replica,
+            // while this request waited its turn: it is held like the
+            // requests that come after it (a paced source sends at most one
+            // request an interval, so asking Redis first costs little).
+            if let Err(held) = inner.hold.check_after_wait().await {
+                usage.unrecord_request(source);
+                return Err(held);
             }
         }
         if let Some(reservation) = reservation {
@@ -778,7 +915,7 @@ impl Upstream {
             }
         };
         let status = response.status();
-        tracing::Span::current().record("http.response.status_code", status.as_u16());
+        tracing::Span::current().record("http.response.status_code", i64::from(status.as_u16()));
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)

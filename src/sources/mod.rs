@@ -13,6 +13,7 @@ pub mod http;
 pub mod ita;
 pub mod pacing;
 pub mod redis_link;
+pub mod replica_slots;
 pub mod retry;
 pub mod scrub;
 pub mod shared_admission;

@@ -15,7 +15,10 @@
 //!
 //! When Redis cannot be reached, the replica keeps to a local share that
 //! cannot break the rule together with the others: the budget divided by
-//! `--replicas`, and the interval multiplied by it. The local share counts
+//! `--replicas`, and one pacing turn in `--replicas` on a grid the replicas
+//! share ([`ReplicaSlots`]; the slot script hands out the same grid's
+//! cells, and keeps each replica's own cells free of slots it was not
+//! told of). The local share counts
 //! every request the replica sent in the window, shared ones too, so the
 //! replicas' shares together never pass the budget: each spends at most
 //! its share less what it already sent. What it sends meanwhile is reported
@@ -31,6 +34,7 @@ use tokio::time::Instant;
 
 use super::pacing::{Budget, ClientId, Ledger, Pacer, PlanReservation, Reservation};
 use super::redis_link::RedisLink;
+use super::replica_slots::ReplicaSlots;
 use super::Source;
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -85,24 +89,160 @@ return {1, limit - used - needed, 0}
 /// Takes the next pacing slot, unless it comes later than the caller can
 /// wait.
 ///
-/// KEYS: the next free slot (ms on Redis's clock). ARGV: interval (ms),
-/// longest wait (ms; negative: any). Returns `{1, wait_ms}` when taken,
-/// `{0, wait_ms}` when the slot is too late (nothing taken).
+/// Slots are the cells of a grid of the interval on Redis's clock, and cell
+/// `m` is replica `m mod N`'s turn when Redis is away ([`ReplicaSlots`]).
+/// While Redis is there any replica may take any cell, with one exception
+/// that keeps the turns of a replica that loses Redis free: another
+/// replica's cell is taken only if it ends within [`UNSEEN_ALLOWANCE`] of
+/// the schedule's end that replica was last told (its `known` key). A
+/// replica that loses Redis starts its own turns only after that end plus
+/// the allowance, so no cell handed out behind its back can be one of them.
+///
+/// KEYS: the schedule's end (ms on Redis's clock), its epoch, then each
+/// index's `known` end. ARGV: interval (ms), longest wait (ms; negative: any), how
+/// far this replica's turns taken alone reach (ms from now: no slot
+/// before), this replica's index (-1: none leased: no cell is its own, and
+/// it takes only cells their owners know of; none within 64 cells is a
+/// refusal to wait an interval), the allowance (ms), how long a `known` end is
+/// kept (ms), the schedule's end this replica already knows of (wall-clock
+/// ms; 0: none). That, not the end this call hands back, is what is
+/// recorded as known to it: an answer lost on the way back (a timeout, a
+/// frozen Redis thawing later) must not record an end the replica never
+/// learned. Returns `{1, wait_ms, end_ms}` when taken (the schedule's end
+/// after it, from now), `{0, wait_ms, 0}` when the slot is too late
+/// (nothing taken), each with the schedule's epoch; the last two ARGV are
+/// those of [`EPOCH`].
 static SLOT: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
+    redis::Script::new(&format!(
         r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+{EPOCH}
 local interval = tonumber(ARGV[1])
 local longest = tonumber(ARGV[2])
-local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local floor = now + tonumber(ARGV[3])
+local me = tonumber(ARGV[4])
+local allowance = tonumber(ARGV[5])
+local keep = tonumber(ARGV[6])
+local replicas = #KEYS - 2
+local start = math.max(now, floor, cursor)
+local cell = math.ceil(start / interval)
+local found = false
+for _ = 1, math.max(64, replicas) do
+  local owner = cell % replicas
+  if owner == me then found = true break end
+  local known = tonumber(redis.call('GET', KEYS[3 + owner]) or '0')
+  if (cell + 1) * interval <= known + allowance then found = true break end
+  cell = cell + 1
+end
+if not found then return {{0, interval, 0, epoch}} end
+local slot = math.max(cell * interval, now)
 local wait = slot - now
-if longest >= 0 and wait > longest then return {0, wait} end
-redis.call('SET', KEYS[1], slot + interval, 'PX', math.max(wait + 2 * interval, 1))
-return {1, wait}
-",
-    )
+if longest >= 0 and wait > longest then return {{0, wait, 0, epoch}} end
+local after = slot + interval
+redis.call('SET', KEYS[1], after, 'PX', math.max(wait + 2 * interval, 1))
+if me >= 0 and tonumber(ARGV[7]) > 0 then
+  redis.call('SET', KEYS[3 + me], ARGV[7], 'PX', keep)
+end
+return {{1, wait, after - now, epoch}}
+"
+    ))
 });
+
+/// Leases this replica its index on the grid ([`ReplicaSlots`]), tells
+/// Redis how far its turns taken alone reach, and learns (and records as
+/// known to it) how far the shared schedule does.
+///
+/// KEYS: the schedule's end, its epoch, then one lease key per index, then
+/// one `known` key per index. ARGV: this replica's member, lease (ms), how far
+/// its local turns reach (ms from now), the index it has (leased before,
+/// or guessed), which it keeps if free (a replica's cells must not change
+/// under turns it already handed out: a Redis that restarted empty has no
+/// leases, and giving out the lowest free index first reshuffled them),
+/// the schedule's end it already knows of (as in the slot script). Returns
+/// `{index or -1 when every index is leased, ms until the schedule's end,
+/// epoch}`; the last two ARGV are those of [`EPOCH`].
+static LEASE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(&format!(
+        r"
+{EPOCH}
+local lease = tonumber(ARGV[2])
+local reach = tonumber(ARGV[3])
+local replicas = (#KEYS - 2) / 2
+local index = -1
+for i = 0, replicas - 1 do
+  if redis.call('GET', KEYS[3 + i]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[3 + i], lease)
+    index = i
+    break
+  end
+end
+local preferred = tonumber(ARGV[4])
+if index < 0 and preferred >= 0 and preferred < replicas
+  and redis.call('SET', KEYS[3 + preferred], ARGV[1], 'NX', 'PX', lease) then
+  index = preferred
+end
+if index < 0 then
+  for i = 0, replicas - 1 do
+    if redis.call('SET', KEYS[3 + i], ARGV[1], 'NX', 'PX', lease) then
+      index = i
+      break
+    end
+  end
+end
+local slot = math.max(now, cursor)
+if reach > 0 and now + reach > slot then
+  slot = now + reach
+  redis.call('SET', KEYS[1], slot, 'PX', reach + lease)
+end
+if index >= 0 and tonumber(ARGV[5]) > 0 then
+  redis.call('SET', KEYS[3 + replicas + index], ARGV[5], 'PX', lease)
+end
+return {{index, slot - now, epoch}}
+"
+    ))
+});
+
+/// The start both scripts share: Redis's clock, and the schedule's epoch.
+///
+/// A Redis that restarted empty forgot the schedule's end, while replicas
+/// may still hold slots the old one gave them. Each replica remembers the
+/// epoch it last saw (KEYS[2] holds it, made on first use) and passes it
+/// (the next to last ARGV) with how far its own turns and what it knew of
+/// the schedule reach, plus the allowance (the last ARGV, ms from now): the
+/// first time it
+/// sees a new epoch, the schedule resumes past that. Its old slots on its
+/// own cells end before it; those it took on another's cells, before that
+/// other's floor, which the other brings when it first calls. Leaves
+/// `now`, `cursor` (the schedule's end, floored) and `epoch` set.
+const EPOCH: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = t[1] .. '.' .. t[2]
+  redis.call('SET', KEYS[2], epoch)
+end
+local cursor = tonumber(redis.call('GET', KEYS[1]) or '0')
+if epoch ~= ARGV[#ARGV - 1] then
+  local restart_floor = now + tonumber(ARGV[#ARGV])
+  if restart_floor > cursor then
+    cursor = restart_floor
+    redis.call('SET', KEYS[1], cursor, 'PX', tonumber(ARGV[#ARGV]) + 60000)
+  end
+end
+";
+
+/// How long an index lease (and a replica's `known` end) lasts, and how
+/// often it is renewed.
+const LEASE_FOR: Duration = Duration::from_secs(10);
+const LEASE_RENEWAL: Duration = Duration::from_secs(1);
+
+/// How far past the schedule's end a replica was told another may take its
+/// cells; a replica that loses Redis waits this long past that end before
+/// its own turns. Longer lets one busy replica use the others' cells
+/// further ahead (bursts at the full rate); shorter resumes sooner when
+/// Redis goes. With renewals every second, three seconds lets a burst run
+/// at the full rate about two seconds ahead.
+const UNSEEN_ALLOWANCE: Duration = Duration::from_secs(3);
 
 /// Ids of reservations kept in Redis; those of the local share are the
 /// local pacer's (always below this bit).
@@ -119,9 +259,17 @@ pub struct SharedAdmission {
     interval: Duration,
     client_share: f64,
     replicas: u32,
-    /// This replica's local share (budget / replicas, interval × replicas),
-    /// which also counts every request this replica sends.
+    /// This replica's local share of the budget (budget / replicas), which
+    /// also counts every request this replica sends.
     local: Arc<Pacer>,
+    /// This replica's pacing turns while Redis is away (every N-th slot of
+    /// the interval's grid), which also remember the shared schedule.
+    slots: ReplicaSlots,
+    /// Whether "more replicas than --replicas" was said.
+    overcrowded_logged: AtomicBool,
+    /// The epoch of the shared schedule this replica last saw (see the
+    /// scripts' `EPOCH`).
+    epoch: Mutex<String>,
     /// Tells this replica's reservations from other replicas' in Redis.
     replica: u64,
     next_id: AtomicU64,
@@ -142,7 +290,9 @@ enum Decision {
 
 impl SharedAdmission {
     /// `interval` is the one the upstream asks for (slack included), `local`
-    /// this replica's share of the limits.
+    /// this replica's share of the budget (its pacing is not used: turns
+    /// alone come from the grid). Leases this replica's index on the grid
+    /// in the background while the admission lives.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         source: Source,
@@ -153,9 +303,12 @@ impl SharedAdmission {
         replicas: u32,
         local: Pacer,
         metrics: Option<Metrics>,
-    ) -> Self {
-        Self {
+    ) -> Arc<Self> {
+        let admission = Arc::new(Self {
             source,
+            slots: ReplicaSlots::new(interval, replicas),
+            overcrowded_logged: AtomicBool::new(false),
+            epoch: Mutex::new(String::new()),
             link,
             budget,
             interval,
@@ -168,7 +321,114 @@ impl SharedAdmission {
             shared: AtomicBool::new(true),
             unreported: Mutex::new(Vec::new()),
             metrics,
+        });
+        admission.lease_index();
+        admission
+    }
+
+    /// Leases this replica's index on the grid now and every
+    /// [`LEASE_RENEWAL`] while Redis answers, reporting how far its turns
+    /// taken alone reach and learning how far the shared schedule does.
+    fn lease_index(self: &Arc<Self>) {
+        if self.interval.is_zero() {
+            return;
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let admission = Arc::downgrade(self);
+        runtime.spawn(async move {
+            loop {
+                let Some(this) = admission.upgrade() else {
+                    return;
+                };
+                this.renew_lease().await;
+                drop(this);
+                tokio::time::sleep(LEASE_RENEWAL).await;
+            }
+        });
+    }
+
+    /// Leases this replica's index before it serves, trying for up to
+    /// about three seconds while Redis is connected (each call is bounded
+    /// to 250 ms, which a busy Redis can miss); a Redis that does not answer
+    /// leaves the guessed index, which the log names when it is used.
+    pub async fn lease_before_serving(&self) {
+        for _ in 0..12 {
+            if self.interval.is_zero() || self.slots.is_leased() || !self.link.available() {
+                return;
+            }
+            self.renew_lease().await;
+        }
+    }
+
+    async fn renew_lease(&self) {
+        if !self.link.available() {
+            return;
+        }
+        let mut invocation = LEASE.prepare_invoke();
+        invocation.key(self.key("next-slot")).key(self.key("epoch"));
+        for index in 0..self.replicas {
+            invocation.key(self.key(&format!("replica:{index}")));
+        }
+        for index in 0..self.replicas {
+            invocation.key(self.key(&format!("known:{index}")));
+        }
+        invocation
+            .arg(format!("{:016x}", self.replica))
+            .arg(LEASE_FOR.as_millis() as u64)
+            .arg(self.slots.local_end().as_millis() as u64)
+            // Kept if free, leased or guessed: turns may already have
+            // been taken on it.
+            .arg(self.slots.index() as i64)
+            .arg(self.slots.known_end_wall_ms())
+            .arg(self.epoch())
+            .arg(self.slots.restart_floor().as_millis() as u64);
+        self.note_redis_call();
+        let answer: Option<(i64, i64, String)> = self
+            .link
+            .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await;
+        let Some((index, end_ms, epoch)) = answer else {
+            return;
+        };
+        self.learned_schedule_end(end_ms);
+        self.saw_epoch(epoch);
+        match u64::try_from(index) {
+            Ok(index) => self.slots.set_index(index),
+            Err(_) => {
+                if !self.overcrowded_logged.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        source = %self.source,
+                        replicas = self.replicas,
+                        "more replicas share Redis than --replicas says: without Redis, two of them may pace in the same turns"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Redis told this replica the shared schedule ends `end_ms` from now
+    /// (and recorded it as known to it): should Redis go, this replica's
+    /// own turns start past that end and the allowance other replicas had
+    /// on its cells.
+    fn learned_schedule_end(&self, end_ms: i64) {
+        let end = Instant::now() + Duration::from_millis(end_ms.max(0) as u64);
+        self.slots.learned_schedule_end(end, UNSEEN_ALLOWANCE);
+    }
+
+    fn epoch(&self) -> String {
+        self.epoch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn saw_epoch(&self, epoch: String) {
+        *self
+            .epoch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = epoch;
     }
 
     /// Whether decisions are being taken with the other replicas (else on
@@ -225,7 +485,9 @@ impl SharedAdmission {
             tracing::warn!(
                 source = %self.source,
                 replicas = self.replicas,
-                "shared admission unavailable: keeping to this replica's local share"
+                turn = self.slots.index(),
+                turn_leased = self.slots.is_leased(),
+                "shared admission unavailable: keeping to this replica's local share (every n-th turn of the pacing grid; a turn not leased from Redis was guessed and may be another replica's)"
             );
         }
     }
@@ -355,22 +617,39 @@ impl SharedAdmission {
                 .as_millis() as i64
         });
         let mut invocation = SLOT.prepare_invoke();
+        invocation.key(self.key("next-slot")).key(self.key("epoch"));
+        for index in 0..self.replicas {
+            invocation.key(self.key(&format!("known:{index}")));
+        }
+        let me = if self.slots.is_leased() {
+            self.slots.index() as i64
+        } else {
+            -1
+        };
         invocation
-            .key(self.key("next-slot"))
             .arg(self.interval.as_millis() as u64)
-            .arg(longest);
+            .arg(longest)
+            .arg(self.slots.local_end().as_millis() as u64)
+            .arg(me)
+            .arg(UNSEEN_ALLOWANCE.as_millis() as u64)
+            .arg(LEASE_FOR.as_millis() as u64)
+            .arg(self.slots.known_end_wall_ms())
+            .arg(self.epoch())
+            .arg(self.slots.restart_floor().as_millis() as u64);
         self.note_redis_call();
-        let answer: Option<(i64, i64)> = self
+        let answer: Option<(i64, i64, i64, String)> = self
             .link
             .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await;
         match answer {
-            Some((taken, wait_ms)) => {
+            Some((taken, wait_ms, end_ms, epoch)) => {
                 self.set_shared(true);
+                self.saw_epoch(epoch);
                 let wait = Duration::from_millis(wait_ms.max(0) as u64);
                 if taken != 1 {
                     return Err(wait);
                 }
+                self.learned_schedule_end(end_ms);
                 // Not even a zero sleep when the slot is now: tokio's timer
                 // would round it up to its next millisecond tick.
                 if !wait.is_zero() {
@@ -380,11 +659,8 @@ impl SharedAdmission {
             }
             None => {
                 self.set_shared(false);
-                let wait = self.local.expected_wait();
-                if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
-                    return Err(wait);
-                }
-                self.local.wait_turn().await;
+                let turn = self.slots.take(deadline)?;
+                tokio::time::sleep_until(turn).await;
                 Ok(())
             }
         }
@@ -456,7 +732,7 @@ mod tests {
                 window: budget.window,
             }),
         );
-        Arc::new(SharedAdmission::new(
+        SharedAdmission::new(
             Source::Comtrade,
             link,
             interval,
@@ -465,7 +741,7 @@ mod tests {
             3,
             local,
             None,
-        ))
+        )
     }
 
     #[tokio::test(start_paused = true)]

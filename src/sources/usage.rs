@@ -25,6 +25,26 @@ pub struct UpstreamUsage {
     /// Budget reserved for the operation's plans, drawn from as their
     /// requests go out; the rest is refunded when the operation ends.
     held: Arc<std::sync::Mutex<Vec<PlanReservation>>>,
+    /// The operation's estimate per source (`u64::MAX`: none), and the
+    /// requests its plans have committed to so far: work that could add
+    /// requests beyond the plan (splitting a truncated answer) is done only
+    /// while the estimate has room, so that what is sent never exceeds it.
+    planned: Arc<[PlannedCount; 3]>,
+}
+
+#[derive(Debug)]
+struct PlannedCount {
+    estimate: AtomicU64,
+    committed: AtomicU64,
+}
+
+impl Default for PlannedCount {
+    fn default() -> Self {
+        Self {
+            estimate: AtomicU64::new(u64::MAX),
+            committed: AtomicU64::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -89,6 +109,51 @@ impl UpstreamUsage {
             counters.oldest_answer_ms.store(0, Ordering::Relaxed);
         }
         self.held_plans().clear();
+        for planned in self.planned.iter() {
+            planned.committed.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets the operation's estimate of its requests to `source` (the cost
+    /// step's, before it runs): [`Self::try_commit`] keeps within it.
+    pub fn set_estimate(&self, source: Source, estimate: u64) {
+        self.planned[source.index()]
+            .estimate
+            .store(estimate, Ordering::Relaxed);
+    }
+
+    /// Counts `requests` a plan to `source` is about to send (planned
+    /// within the estimate by construction).
+    pub fn commit(&self, source: Source, requests: u64) {
+        self.planned[source.index()]
+            .committed
+            .fetch_add(requests, Ordering::Relaxed);
+    }
+
+    /// Counts `requests` more to `source` if the operation's estimate has
+    /// room for them, else counts nothing and says no: a truncated answer
+    /// is split only this way.
+    pub fn try_commit(&self, source: Source, requests: u64) -> bool {
+        let planned = &self.planned[source.index()];
+        let estimate = planned.estimate.load(Ordering::Relaxed);
+        planned
+            .committed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |committed| {
+                committed
+                    .checked_add(requests)
+                    .filter(|after| *after <= estimate)
+            })
+            .is_ok()
+    }
+
+    /// Requests to `source` the operation's estimate still has room for
+    /// (`u64::MAX` without an estimate).
+    pub fn room(&self, source: Source) -> u64 {
+        let planned = &self.planned[source.index()];
+        planned
+            .estimate
+            .load(Ordering::Relaxed)
+            .saturating_sub(planned.committed.load(Ordering::Relaxed))
     }
 
     /// Keeps `plan`'s reservation for the operation's requests to its source.

@@ -23,7 +23,12 @@ pub struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
 impl Socket {
     /// Connects and completes the protocol's handshake.
     pub async fn open(gateway: &TestGateway) -> Self {
-        let (stream, response) = Self::upgrade(gateway)
+        Self::open_with(gateway, &[]).await
+    }
+
+    /// [`Socket::open`], the handshake carrying `headers` too.
+    pub async fn open_with(gateway: &TestGateway, headers: &[(&'static str, &str)]) -> Self {
+        let (stream, response) = Self::upgrade_with(gateway, headers)
             .await
             .expect("the WebSocket handshake succeeds");
         assert_eq!(
@@ -46,12 +51,28 @@ impl Socket {
         ),
         tokio_tungstenite::tungstenite::Error,
     > {
+        Self::upgrade_with(gateway, &[]).await
+    }
+
+    async fn upgrade_with(
+        gateway: &TestGateway,
+        headers: &[(&'static str, &str)],
+    ) -> Result<
+        (
+            WebSocketStream<MaybeTlsStream<TcpStream>>,
+            tokio_tungstenite::tungstenite::handshake::client::Response,
+        ),
+        tokio_tungstenite::tungstenite::Error,
+    > {
         let url = format!("{}/graphql", gateway.url.replacen("http", "ws", 1));
         let mut request = url.into_client_request().unwrap();
         request.headers_mut().insert(
             "sec-websocket-protocol",
             "graphql-transport-ws".parse().unwrap(),
         );
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().unwrap());
+        }
         tokio_tungstenite::connect_async(request).await
     }
 

@@ -31,6 +31,10 @@ pub const PREVIEW_MAX_ROWS: u64 = 500;
 /// Each request that was sent, with its rows.
 pub type PlanAnswers = Vec<(PlannedRequest, Vec<Arc<TradeFlowRecord>>)>;
 
+/// Each request that was sent, with its rows and, when its answer stayed
+/// truncated, the error that says so.
+pub type PartialAnswers = Vec<(PlannedRequest, Vec<Arc<TradeFlowRecord>>, Option<Error>)>;
+
 /// The planner's limits for `dialect` and `frequency`: monthly requests
 /// carry at most one year of months on the legacy API, and on v1 as many
 /// months as its period chunk holds codes (every month is a code there:
@@ -139,14 +143,24 @@ impl ComtradeClient {
             self.upstream
                 .reserve_plan(std::slice::from_ref(&request), usage)
                 .await?;
-            let named = classification.clone();
-            let list = self
+            usage.commit(Source::Comtrade, 1);
+            let body = self
                 .upstream
-                .request(&request, usage, move |body| {
-                    decode_reference(&named, body).map(Arc::new)
-                })
+                .request(&request, usage, |body| Ok(body.to_vec()))
                 .await?;
-            Ok::<_, Error>(Arc::clone(&*list))
+            // Indexing 8,000 codes and describing them takes milliseconds
+            // of CPU: off the runtime's workers, so that a large or hostile
+            // list never holds up other operations or /healthz.
+            let named = classification.clone();
+            tokio::task::spawn_blocking(move || decode_reference(&named, &body[..]).map(Arc::new))
+                .await
+                .map_err(|panicked| Error::UpstreamBadResponse {
+                    upstream: Source::Comtrade,
+                    path: "results".into(),
+                    detail: format!(
+                        "the {classification} reference list could not be read: {panicked}"
+                    ),
+                })?
         };
         self.references
             .try_get_with(classification.clone(), load)
@@ -270,18 +284,44 @@ impl ComtradeClient {
     /// Sends a whole plan: first reserves the budget for the requests not
     /// already cached, all at once (refusing the operation before anything
     /// is sent if it cannot), then sends them paced, splitting truncated
-    /// answers.
+    /// answers while the operation's estimate has room. A request whose
+    /// answer stays truncated fails the plan ([`Error::UpstreamTruncated`]):
+    /// a list of flows missing some is not answered as if whole.
     pub async fn fetch_plan(
         &self,
         plan: &[PlannedRequest],
         shape: &FlowShape,
         usage: &UpstreamUsage,
     ) -> Result<PlanAnswers, Error> {
+        let answers = self.fetch_plan_partial(plan, shape, usage).await?;
+        let mut whole = Vec::with_capacity(answers.len());
+        for (planned, records, truncated) in answers {
+            if let Some(truncated) = truncated {
+                return Err(truncated);
+            }
+            whole.push((planned, records));
+        }
+        Ok(whole)
+    }
+
+    /// [`Self::fetch_plan`], keeping what a truncated answer has: each
+    /// request sent with its rows and, when the answer stayed truncated
+    /// (no room in the estimate, or nothing left to split), the
+    /// [`Error::UpstreamTruncated`] that says so. For callers that can say
+    /// which of their cells a truncated request covered (the affected
+    /// trade).
+    pub async fn fetch_plan_partial(
+        &self,
+        plan: &[PlannedRequest],
+        shape: &FlowShape,
+        usage: &UpstreamUsage,
+    ) -> Result<PartialAnswers, Error> {
         let requests: Vec<UpstreamRequest> = plan
             .iter()
             .map(|planned| self.data_request(planned, shape))
             .collect();
         self.upstream.reserve_plan(&requests, usage).await?;
+        usage.commit(Source::Comtrade, plan.len() as u64);
         let answers = try_join_all(
             plan.iter()
                 .map(|planned| self.fetch_splitting(planned.clone(), shape, usage, 0)),
@@ -292,18 +332,22 @@ impl ComtradeClient {
 
     /// One planned request; a truncated answer, or a refusal as too complex
     /// (5002, e.g. "Too many months selected"), is split in two and both
-    /// halves fetched (each sent half takes its share of the budget).
+    /// halves fetched (each sent half takes its share of the budget) when
+    /// the operation's estimate has room for the two; else the answer is
+    /// kept as it is, marked truncated.
     fn fetch_splitting<'a>(
         &'a self,
         planned: PlannedRequest,
         shape: &'a FlowShape,
         usage: &'a UpstreamUsage,
         depth: u32,
-    ) -> futures::future::BoxFuture<'a, Result<PlanAnswers, Error>> {
+    ) -> futures::future::BoxFuture<'a, Result<PartialAnswers, Error>> {
         Box::pin(async move {
             let answer = match self.send_data(&planned, shape, usage).await {
                 Err(Error::UpstreamValidation { status: 5002, .. })
-                    if depth < MAX_SPLIT_DEPTH && planned.split().is_some() =>
+                    if depth < MAX_SPLIT_DEPTH
+                        && planned.split().is_some()
+                        && usage.try_commit(Source::Comtrade, 2) =>
                 {
                     let (first, second) = planned.split().expect("checked above");
                     tracing::debug!("comtrade refused a request as too complex; splitting it");
@@ -321,24 +365,31 @@ impl ComtradeClient {
                 ComtradeDialect::V1 => received >= self.max_rows(),
             };
             if !truncated {
-                return Ok(vec![(planned, answer.records)]);
+                return Ok(vec![(planned, answer.records, None)]);
             }
             // v1's `count` is the rows it sent, not how many matched.
             let matched = match self.dialect {
                 ComtradeDialect::Legacy => answer.matched,
                 ComtradeDialect::V1 => None,
             };
-            let Some((first, second)) = planned.split().filter(|_| depth < MAX_SPLIT_DEPTH) else {
-                return Err(Error::UpstreamTruncated {
+            let splittable = planned.split().filter(|_| depth < MAX_SPLIT_DEPTH);
+            let Some((first, second)) =
+                splittable.filter(|_| usage.try_commit(Source::Comtrade, 2))
+            else {
+                let remedy = if planned.split().is_some() && depth < MAX_SPLIT_DEPTH {
+                    "splitting the request would send more than the operation's estimate of Comtrade requests: ask for fewer commodities, partners or periods in one operation"
+                } else if self.dialect == ComtradeDialect::V1 && !self.upstream.has_key() {
+                    "the keyless preview answers at most 500 rows a request: set --comtrade-key (a subscription key) for up to 100,000, or narrow the query (fewer commodities, partners or periods)"
+                } else {
+                    "narrow the query (fewer commodities, partners or periods)"
+                };
+                let error = Error::UpstreamTruncated {
                     upstream: Source::Comtrade,
                     received,
                     matched,
-                    remedy: if self.dialect == ComtradeDialect::V1 && !self.upstream.has_key() {
-                        "the keyless preview answers at most 500 rows a request: set --comtrade-key (a subscription key) for up to 100,000, or narrow the query (fewer commodities, partners or periods)"
-                    } else {
-                        "narrow the query (fewer commodities, partners or periods)"
-                    },
-                });
+                    remedy,
+                };
+                return Ok(vec![(planned, answer.records, Some(error))]);
             };
             tracing::debug!(
                 received,
@@ -426,6 +477,7 @@ impl ComtradeClient {
         self.upstream
             .reserve_plan(std::slice::from_ref(&request), usage)
             .await?;
+        usage.commit(Source::Comtrade, 1);
         let decode = match self.dialect {
             ComtradeDialect::Legacy => decode_legacy_availability,
             ComtradeDialect::V1 => decode_v1_availability,
@@ -607,8 +659,19 @@ fn clock_seconds(after: &str) -> Option<u64> {
         .split(':')
         .map(|part| part.parse().ok())
         .collect::<Option<_>>()?;
+    // A two-part clock is minutes and seconds unless the unit after it says
+    // hours: the legacy API's "Requests may resume after 01:30 hours." is
+    // an hour and a half, not 90 seconds.
+    let unit: String = after[clock.len()..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let in_hours = matches!(unit.as_str(), "h" | "hr" | "hrs" | "hour" | "hours");
     match parts.as_slice() {
         [hours, minutes, seconds] => Some(hours * 3600 + minutes * 60 + seconds),
+        [hours, minutes] if in_hours => Some(hours * 3600 + minutes * 60),
         [minutes, seconds] => Some(minutes * 60 + seconds),
         _ => None,
     }
@@ -688,6 +751,11 @@ mod tests {
             ),
             ("Too many requests. Try again in 1 second.", 1),
             ("Usage limit exceeded. Requests may resume after 00:45:30.", 2730),
+            // Issue 21's eighth attack: hh:mm with "hours" after it.
+            ("Requests may resume after 01:30 hours.", 5400),
+            ("Requests may resume after 01:30 HOURS", 5400),
+            ("Requests may resume after 02:15 h.", 8100),
+            ("Requests may resume after 01:30 minutes.", 90),
             ("Usage limit exceeded. Try again in 2 days.", 172_800),
             ("Quota exceeded; usage resumes in 1 hour and 5 minutes.", 3900),
             (

@@ -52,6 +52,8 @@ pub struct CommodityRecord {
 #[derive(Debug, Default)]
 pub struct CommodityList {
     classification: String,
+    /// Rows of Comtrade's file left out as inconsistent (see [`validate`]).
+    dropped: usize,
     records: Vec<CommodityRecord>,
     index: HashMap<String, usize>,
     children: Vec<Vec<usize>>,
@@ -92,7 +94,9 @@ impl CommodityList {
             let parent = entry
                 .parent
                 .map(|parent| parent.trim().to_owned())
-                .filter(|parent| !parent.is_empty() && parent != "#" && *parent != code);
+                // A row its own parent is kept as written: `validate`
+                // drops it (its parent is not of a lower level).
+                .filter(|parent| !parent.is_empty() && parent != "#");
             let level = entry.level.unwrap_or_else(|| level_of(&code));
             index.insert(code.clone(), records.len());
             records.push(CommodityRecord {
@@ -109,15 +113,14 @@ impl CommodityList {
                     .filter(|unit| !unit.is_empty() && !unit.eq_ignore_ascii_case("n/a")),
             });
         }
-        // A parent the list does not have is no parent.
-        for record in &mut records {
-            if record
-                .parent
-                .as_ref()
-                .is_some_and(|parent| !index.contains_key(parent))
-            {
-                record.parent = None;
-            }
+        let dropped = validate(&mut records, &mut index);
+        if dropped.rows > 0 {
+            tracing::warn!(
+                classification,
+                dropped = dropped.rows,
+                example = dropped.example.as_deref().unwrap_or_default(),
+                "comtrade reference list: rows dropped as inconsistent"
+            );
         }
         let mut children = vec![Vec::new(); records.len()];
         for (position, record) in records.iter().enumerate() {
@@ -147,6 +150,7 @@ impl CommodityList {
             .collect();
         Self {
             classification: classification.to_owned(),
+            dropped: dropped.rows,
             records,
             index,
             children,
@@ -158,12 +162,27 @@ impl CommodityList {
         &self.classification
     }
 
+    /// Rows of the upstream file left out as inconsistent (a parent of a
+    /// level not above the row's, a level that is not the code's length, a
+    /// cycle of parents).
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
     pub fn len(&self) -> usize {
         self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// The levels the list has codes of, lowest first (HS: 0, 2, 4, 6).
+    pub fn levels(&self) -> Vec<u8> {
+        let mut levels: Vec<u8> = self.records.iter().map(|record| record.level).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        levels
     }
 
     /// Every code, in list order.
@@ -209,7 +228,13 @@ impl CommodityList {
         };
         let mut leaves = Vec::new();
         let mut stack = vec![start];
+        // The list is a tree once validated (every parent a level above its
+        // child); the visited marks keep the walk finite whatever the list.
+        let mut visited = vec![false; self.records.len()];
         while let Some(position) = stack.pop() {
+            if std::mem::replace(&mut visited[position], true) {
+                continue;
+            }
             let below = &self.children[position];
             if below.is_empty() {
                 leaves.push(&self.records[position]);
@@ -341,6 +366,94 @@ pub fn fold(text: &str) -> String {
         folded.pop();
     }
     folded
+}
+
+/// What [`validate`] left out.
+#[derive(Default)]
+struct Dropped {
+    rows: usize,
+    example: Option<String>,
+}
+
+/// Makes the rows a tree, so that no walk over parents or children can
+/// loop, whatever Comtrade's file says (a hand-edited mirror, a truncated
+/// download, a bug upstream): a row whose level is not its code's length
+/// (digit codes: "0101" is level 4) is dropped; a parent the list does not
+/// have is no parent; a row whose parent is not of a lower level is
+/// dropped (a self-parent, a cycle "A parent B, B parent A": one of any
+/// cycle's rows always points at a level not below its own). What is
+/// dropped is counted; the rows left are re-indexed.
+fn validate(records: &mut Vec<CommodityRecord>, index: &mut HashMap<String, usize>) -> Dropped {
+    let mut dropped = Dropped::default();
+    let drop_row = |record: &CommodityRecord, why: &str, dropped: &mut Dropped| {
+        dropped.rows += 1;
+        if dropped.example.is_none() {
+            dropped.example = Some(format!("{}: {why}", record.code));
+        }
+    };
+    let mut keep = vec![true; records.len()];
+    for (position, record) in records.iter().enumerate() {
+        let digits = record.code.chars().all(|c| c.is_ascii_digit());
+        let consistent = if record.code.eq_ignore_ascii_case("TOTAL") {
+            record.level == 0
+        } else {
+            !digits || usize::from(record.level) == record.code.len()
+        };
+        if !consistent {
+            keep[position] = false;
+            drop_row(
+                record,
+                &format!("level {} is not the code's length", record.level),
+                &mut dropped,
+            );
+        }
+    }
+    for position in 0..records.len() {
+        if !keep[position] {
+            continue;
+        }
+        let Some(parent) = records[position].parent.clone() else {
+            continue;
+        };
+        match index.get(&parent).copied() {
+            None => records[position].parent = None,
+            Some(above) if !keep[above] => records[position].parent = None,
+            Some(above) if records[above].level >= records[position].level => {
+                keep[position] = false;
+                let why = format!(
+                    "its parent {parent} is of level {}, not above its {}",
+                    records[above].level, records[position].level
+                );
+                drop_row(&records[position], &why, &mut dropped);
+            }
+            Some(_) => {}
+        }
+    }
+    if dropped.rows == 0 {
+        return dropped;
+    }
+    let mut position = 0;
+    records.retain(|_| {
+        let kept = keep[position];
+        position += 1;
+        kept
+    });
+    index.clear();
+    for (position, record) in records.iter().enumerate() {
+        index.insert(record.code.clone(), position);
+    }
+    // A parent dropped above is no parent (its children keep their place,
+    // directly below the total's level).
+    for record in records.iter_mut() {
+        if record
+            .parent
+            .as_ref()
+            .is_some_and(|parent| !index.contains_key(parent))
+        {
+            record.parent = None;
+        }
+    }
+    dropped
 }
 
 /// `describe`'s depth guard: HS has four levels, SITC six.
@@ -528,7 +641,21 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
             detail: format!("the {classification} reference list has no codes"),
         });
     }
-    Ok(CommodityList::new(classification, file.results))
+    let rows = file.results.len();
+    let list = CommodityList::new(classification, file.results);
+    // A list that lost half its rows or more to validation is not a list the
+    // graph can answer from: say so rather than serve a fragment.
+    if list.is_empty() || list.dropped() >= list.len() {
+        return Err(Error::UpstreamBadResponse {
+            upstream: Source::Comtrade,
+            path: "results".into(),
+            detail: format!(
+                "the {classification} reference list is inconsistent: {} of its {rows} rows have a level that is not their code's or a parent not above them (a cycle of parents)",
+                list.dropped()
+            ),
+        });
+    }
+    Ok(list)
 }
 
 /// Classifications Comtrade publishes a reference list of, per dialect
@@ -563,11 +690,13 @@ pub fn reference_request(
         ComtradeDialect::V1 => UpstreamRequest::get(
             format!("/files/v1/app/reference/{classification}.json"),
             Vec::new(),
-        ),
+        )
+        .without_credential(),
         ComtradeDialect::Legacy => UpstreamRequest::get(
             format!("/Data/cache/classification{classification}.json"),
             Vec::new(),
-        ),
+        )
+        .without_credential(),
     })
 }
 
@@ -624,6 +753,92 @@ mod tests {
         assert_eq!(list.parent(van).unwrap().code, "8704");
         assert_eq!(list.children("0101").len(), 3);
         assert_eq!(list.leaves("01").len(), 3);
+    }
+
+    /// The attack of issue 20: rows that are each other's parent. The rows
+    /// of the cycle that point at a level not below their own are dropped
+    /// and counted; walks over what is left end.
+    #[test]
+    fn a_cycle_of_parents_is_broken_when_the_list_is_loaded() {
+        let body = r##"{"results": [
+            {"id": "TOTAL", "text": "Total", "parent": "#", "aggrLevel": 0},
+            {"id": "01", "text": "01 - Animals; live", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "0101", "text": "0101 - Horses", "parent": "0102", "aggrLevel": 4},
+            {"id": "0102", "text": "0102 - Bovine animals", "parent": "0101", "aggrLevel": 4},
+            {"id": "010121", "text": "010121 - Horses; pure-bred", "parent": "0101", "aggrLevel": 6},
+            {"id": "0103", "text": "0103 - Swine", "parent": "0103", "aggrLevel": 4},
+            {"id": "0104", "text": "0104 - Sheep", "parent": "01", "aggrLevel": 6},
+            {"id": "0105", "text": "0105 - Poultry", "parent": "01", "aggrLevel": 4}
+        ]}"##;
+        let list = decode_reference("HS", body.as_bytes()).unwrap();
+        // 0101 (its parent 0102 is of its own level: the cycle is broken
+        // there, and 0102 stays without a parent), 0103 (its own parent),
+        // 0104 (level 6 for four digits).
+        assert_eq!(list.dropped(), 3);
+        assert!(list.get("0101").is_none() && list.get("0104").is_none());
+        assert_eq!(list.get("0102").unwrap().parent, None);
+        assert_eq!(list.get("010121").unwrap().parent, None);
+        assert_eq!(list.children("01").len(), 1);
+        assert_eq!(list.leaves("TOTAL").len(), 1);
+        // A list that is mostly inconsistent is no list.
+        let body = r##"{"results": [
+            {"id": "0101", "text": "0101 - Horses", "parent": "0102", "aggrLevel": 4},
+            {"id": "0102", "text": "0102 - Bovine animals", "parent": "0101", "aggrLevel": 4}
+        ]}"##;
+        let error = decode_reference("HS", body.as_bytes()).unwrap_err();
+        assert_eq!(error.code(), "UPSTREAM_BAD_RESPONSE", "{error}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// Generated lists with random parent links (cycles, self-parents,
+        /// parents of any level, parents missing) and random levels load
+        /// without panicking, and every walk over them ends: children,
+        /// leaves, parents up to the root, descriptions, searches.
+        #[test]
+        fn walks_over_any_list_end(
+            rows in proptest::collection::vec(
+                (0usize..40, proptest::option::of(0usize..45), proptest::option::of(0u8..8), proptest::bool::ANY),
+                1..40,
+            )
+        ) {
+            let codes = |n: usize| -> String {
+                match n % 4 {
+                    0 => format!("{:02}", n),
+                    1 => format!("{:04}", n),
+                    2 => format!("{:06}", n),
+                    _ => "TOTAL".to_owned(),
+                }
+            };
+            let entries: Vec<ReferenceCode> = rows
+                .iter()
+                .map(|(id, parent, level, leaf)| ReferenceCode {
+                    id: codes(*id),
+                    text: format!("{} - Other", codes(*id)),
+                    parent: parent.map(codes),
+                    is_leaf: Some(*leaf),
+                    level: *level,
+                    unit: None,
+                })
+                .collect();
+            let list = CommodityList::new("HS", entries);
+            for record in list.records() {
+                // Up to the root in at most as many steps as there are rows.
+                let mut at = record;
+                let mut steps = 0;
+                while let Some(parent) = list.parent(at) {
+                    proptest::prop_assert!(parent.level < at.level, "{} under {}", at.code, parent.code);
+                    at = parent;
+                    steps += 1;
+                    proptest::prop_assert!(steps <= list.len());
+                }
+                proptest::prop_assert!(list.leaves(&record.code).len() <= list.len());
+                let _ = list.children(&record.code);
+                proptest::prop_assert!(!record.description.is_empty() || record.text.is_empty());
+            }
+            let all = list.search(&CommoditySearch { search: Some("other".into()), ..CommoditySearch::default() }, 10, 0);
+            proptest::prop_assert!(all.total <= list.len());
+        }
     }
 
     #[test]

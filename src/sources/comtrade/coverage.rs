@@ -127,6 +127,9 @@ pub struct Coverage {
     pub complete: bool,
     /// Why it is not complete.
     pub reasons: Vec<String>,
+    /// What was left out without making it incomplete (breakdown rows
+    /// beside their totals).
+    pub notes: Vec<String>,
     /// The Comtrade reporter codes summed.
     pub reporter_codes: Vec<u16>,
 }
@@ -229,12 +232,31 @@ struct Group {
     products: BTreeSet<String>,
 }
 
-/// The rows of a batch: value per (reporter, partner, year, flow, code),
-/// and which (reporter, year, flow) answered anything.
+/// A cell of a batch's answers: (reporter, partner, year, flow, code).
+type Cell = (u16, u16, u16, FlowCode, String);
+
+/// The rows of a batch: value per cell, and which (reporter, year, flow)
+/// answered anything.
+///
+/// Only the aggregate row of a cell is summed (every customs procedure,
+/// mode of transport and second partner: what the request asks for): a
+/// breakdown row (motCode ≠ 0, customsCode ≠ C00, partner2Code ≠ 0) is a
+/// part of the flow, and summed or put in the aggregate's place it would
+/// count the part as the whole. They are counted, per (reporter, year,
+/// flow), for the answer's note. One row per cell: requests that overlap
+/// answer a cell twice, which is counted once; two different values for
+/// one cell are a conflict the answer names, never a silent last-wins.
 #[derive(Default)]
 struct Rows {
-    values: HashMap<(u16, u16, u16, FlowCode, String), f64>,
+    values: HashMap<Cell, f64>,
     answered: HashSet<(u16, u16, FlowCode)>,
+    /// Breakdown rows ignored, per (reporter, year, flow).
+    breakdowns: HashMap<(u16, u16, FlowCode), u64>,
+    /// Cells answered with two different values, and the second value.
+    conflicts: HashMap<Cell, f64>,
+    /// (reporter, year, flow) asked in a request whose answer stayed
+    /// truncated, and Comtrade's error.
+    truncated: HashMap<(u16, u16, FlowCode), String>,
 }
 
 impl Rows {
@@ -246,19 +268,32 @@ impl Rows {
         if record.period.len() != 4 {
             return;
         }
+        if !record.is_aggregate() {
+            *self
+                .breakdowns
+                .entry((record.reporter_code, year, record.flow))
+                .or_default() += 1;
+            return;
+        }
         self.answered
             .insert((record.reporter_code, year, record.flow));
         if let Some(value) = record.value_usd {
-            self.values.insert(
-                (
-                    record.reporter_code,
-                    record.partner_code,
-                    year,
-                    record.flow,
-                    record.commodity_code.clone(),
-                ),
-                value,
+            let cell = (
+                record.reporter_code,
+                record.partner_code,
+                year,
+                record.flow,
+                record.commodity_code.clone(),
             );
+            match self.values.get(&cell) {
+                None => {
+                    self.values.insert(cell, value);
+                }
+                Some(seen) if *seen == value => {}
+                Some(_) => {
+                    self.conflicts.insert(cell, value);
+                }
+            }
         }
     }
 
@@ -362,20 +397,42 @@ impl CoverageLoader {
             .filter(|(_, packing)| !packing.requests.is_empty())
             .map(|(flow, packing)| (shape(*flow), packing.requests.as_slice()))
             .collect();
-        let answers = try_join_all(
-            shapes
-                .iter()
-                .map(|(shape, requests)| self.client.fetch_plan(requests, shape, &self.usage)),
-        )
+        let answers = try_join_all(shapes.iter().map(|(shape, requests)| async move {
+            self.client
+                .fetch_plan_partial(requests, shape, &self.usage)
+                .await
+                .map(|answers| (shape.flow, answers))
+        }))
         .await?;
-        for answer in answers {
-            for (_, records) in answer {
+        for (flow, answer) in answers {
+            for (planned, records, truncated) in answer {
                 for record in records {
                     rows.add(&record);
+                }
+                // A truncated answer's rows are summed, and every group the
+                // request asked for says its sum may miss rows.
+                if let (Some(error), Some(flow)) = (truncated, flow) {
+                    for reporter in &planned.reporters {
+                        for period in &planned.periods {
+                            if let Ok(year) = period.wire().parse::<u16>() {
+                                rows.truncated
+                                    .insert((reporter.0, year, flow), error.to_string());
+                            }
+                        }
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Requests a plan may still take: what is left of the batch's
+    /// `budget`, and no more than the operation's estimate has room for
+    /// (splits of truncated answers take from it too).
+    fn room(&self, budget: u64, spent_here: u64) -> u64 {
+        budget
+            .saturating_sub(spent_here)
+            .min(self.usage.room(crate::sources::Source::Comtrade))
     }
 
     fn left(&self) -> u64 {
@@ -445,7 +502,7 @@ impl CoverageLoader {
             })
             .collect();
         let mut looked_up: HashSet<usize> = HashSet::new();
-        if !recent.is_empty() && budget >= 2 {
+        if !recent.is_empty() && self.room(budget, 0) >= 2 {
             let reporters: Vec<ReporterCode> = recent
                 .iter()
                 .flat_map(|&index| state.resolved[index].parts.iter().map(|(r, _)| *r))
@@ -464,7 +521,7 @@ impl CoverageLoader {
         }
         // 1-3. Groups of every question in its year, planned and sent.
         let groups = grouped(keys, &state.resolved, &state.years);
-        let (packings, mut refused) = self.plan(&groups, budget.saturating_sub(spent_here));
+        let (packings, mut refused) = self.plan(&groups, self.room(budget, spent_here));
         spent_here += packings
             .values()
             .map(|p| p.requests.len() as u64)
@@ -487,7 +544,7 @@ impl CoverageLoader {
             .collect();
         if !falling_back.is_empty() {
             // The look-up and at least one request for the data.
-            if budget.saturating_sub(spent_here) >= 2 {
+            if self.room(budget, spent_here) >= 2 {
                 let reporters: Vec<ReporterCode> = falling_back
                     .iter()
                     .flat_map(|(index, _)| state.resolved[*index].parts.iter().map(|(r, _)| *r))
@@ -529,7 +586,7 @@ impl CoverageLoader {
                             })
                             .collect();
                     let (packings, refused_again) =
-                        self.plan(&again, budget.saturating_sub(spent_here));
+                        self.plan(&again, self.room(budget, spent_here));
                     self.send(&packings, &mut rows).await?;
                     refused.extend(refused_again.iter().copied());
                     asked.extend(
@@ -670,7 +727,7 @@ impl Questions<'_> {
 }
 
 /// This calendar year (UTC).
-fn current_year() -> u16 {
+pub fn current_year() -> u16 {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     now.get(..4)
         .and_then(|year| year.parse().ok())
@@ -723,6 +780,7 @@ fn sum(
     allowance: u64,
 ) -> Coverage {
     let mut reasons = resolved.reasons.clone();
+    let mut notes: Vec<String> = Vec::new();
     let mut by_partner: Vec<(GtaId, f64)> = Vec::new();
     let mut by_product: BTreeMap<String, f64> = BTreeMap::new();
     let mut partner_rows: HashSet<GtaId> = HashSet::new();
@@ -748,18 +806,45 @@ fn sum(
             continue;
         }
         reporters.push(reporter.0);
-        total = Some(
-            total.unwrap_or(0.0)
-                + rows
-                    .get(reporter.0, 0, year, key.flow, "TOTAL")
-                    .unwrap_or(0.0),
-        );
+        if let Some(error) = rows.truncated.get(&(reporter.0, year, key.flow)) {
+            reasons.push(format!(
+                "Comtrade reporter {reporter}'s rows may be missing some: {error}"
+            ));
+        }
+        if let Some(ignored) = rows.breakdowns.get(&(reporter.0, year, key.flow)) {
+            notes.push(format!(
+                "{ignored} row{} of Comtrade reporter {reporter} broken down by customs procedure, mode of transport or second partner ignored: only the totals (customsCode C00, motCode 0, partner2Code 0) are summed",
+                if *ignored == 1 { "" } else { "s" }
+            ));
+        }
+        let reporter_total = rows.get(reporter.0, 0, year, key.flow, "TOTAL");
+        match reporter_total {
+            Some(cell) if cell <= 0.0 || !cell.is_finite() => reasons.push(format!(
+                "Comtrade reporter {reporter}'s total with the world in {year} is {cell}, not a positive amount: no share of it is given"
+            )),
+            Some(_) => {}
+            None => reasons.push(format!(
+                "Comtrade reporter {reporter} answered no total with the world for {year}: no share of it is given"
+            )),
+        }
+        total = Some(total.unwrap_or(0.0) + reporter_total.unwrap_or(0.0));
         let sum = value.get_or_insert(0.0);
         for (partner, id) in partners {
             for product in &key.products {
                 let Some(cell) = rows.get(reporter.0, *partner, year, key.flow, product) else {
                     continue;
                 };
+                let at = (reporter.0, *partner, year, key.flow, product.clone());
+                if let Some(other) = rows.conflicts.get(&at) {
+                    reasons.push(format!(
+                        "Comtrade answered two different values for reporter {reporter}, partner {partner}, product {product} ({cell} and {other}): the first is summed"
+                    ));
+                }
+                if cell < 0.0 || !cell.is_finite() {
+                    reasons.push(format!(
+                        "Comtrade reported {cell} for reporter {reporter}, partner {partner}, product {product}: a trade value is not negative, so the sum is not reliable"
+                    ));
+                }
                 *sum += cell;
                 partner_rows.insert(*id);
                 product_rows.insert(product);
@@ -803,6 +888,16 @@ fn sum(
             ));
         }
     }
+    // The affected trade is a part of the implementer's total: more than
+    // the total means the rows are inconsistent (a total reported lower
+    // than its parts), and a share above one would be nonsense.
+    if let (Some(value), Some(total)) = (value, total) {
+        if total > 0.0 && value > total {
+            reasons.push(format!(
+                "the affected trade ({value}) is more than the implementers' total with the world ({total}): Comtrade's rows are inconsistent, so no share is given"
+            ));
+        }
+    }
     if key.products.is_empty() {
         reasons.push("the measure names no HS products".to_owned());
     }
@@ -823,6 +918,7 @@ fn sum(
         by_product: by_product.into_iter().collect(),
         implementer_total: total,
         reasons,
+        notes,
         reporter_codes: reporters,
     }
 }

@@ -12,6 +12,7 @@ use super::client::ComtradeClient;
 use super::model::TradeFlowRecord;
 use super::planner::plan;
 use super::query::{FlowShape, PartnerCode, Period, TradeFlowKey};
+use crate::countries::ReporterCode;
 use crate::error::Error;
 use crate::sources::UpstreamUsage;
 
@@ -26,15 +27,22 @@ impl ComtradeLoader {
         Self { client, usage }
     }
 
+    /// Plans and sends `keys` (all of `shape`, or of shapes that differ
+    /// only in their plain codes when `shape` is their union) and routes
+    /// the rows back: a key gets the rows of its reporter, partner and
+    /// period, and, when `merged`, of its own codes only.
     async fn load_shape(
         &self,
         shape: &Arc<FlowShape>,
         keys: &[&TradeFlowKey],
+        merged: bool,
     ) -> Result<Vec<(TradeFlowKey, Vec<Arc<TradeFlowRecord>>)>, Error> {
-        let triples: Vec<_> = keys
+        let mut triples: Vec<_> = keys
             .iter()
             .map(|key| (key.reporter, key.partner, key.period.clone()))
             .collect();
+        triples.sort();
+        triples.dedup();
         let requests = plan(
             &triples,
             &shape.commodities,
@@ -56,7 +64,6 @@ impl ComtradeLoader {
             by_reporter.entry(key.reporter.0).or_default().push(index);
         }
         for (request, records) in answers {
-            let latest = LatestPeriods::of(&records);
             for record in &records {
                 let Some(candidates) = by_reporter.get(&record.reporter_code) else {
                     continue;
@@ -67,13 +74,22 @@ impl ComtradeLoader {
                         PartnerCode::All => true,
                         PartnerCode::Area(code) => code == record.partner_code,
                     };
+                    // `now` and `recent` go out on requests of their own
+                    // (see `plan`), so every row of such a request answers
+                    // them: which period that is, is the API's to say.
                     let period_matches = match &key.period {
                         Period::Exact(_) => key.period.matches(&record.period),
-                        Period::Latest => latest.rank(record) < 1,
-                        Period::Recent => latest.rank(record) < RECENT_PERIODS,
+                        Period::Latest | Period::Recent => request.periods == [key.period.clone()],
                     };
+                    let code_matches = !merged
+                        || key
+                            .shape
+                            .commodities
+                            .iter()
+                            .any(|code| same_code(code, &record.commodity_code));
                     if partner_matches
                         && period_matches
+                        && code_matches
                         && request.covers(key.reporter, key.partner, &key.period)
                     {
                         rows.push(record.clone());
@@ -82,44 +98,6 @@ impl ComtradeLoader {
             }
         }
         Ok(routed)
-    }
-}
-
-/// How many periods the legacy API's `recent` stands for (seed 004: "the
-/// five most recent periods").
-const RECENT_PERIODS: usize = 5;
-
-/// Per reporter, the periods one answer holds, latest first: a request
-/// that asks `now` and `recent` (or `now` and "2020") together answers them
-/// in one list, and `now` is only the latest of them, `recent` the five
-/// latest.
-struct LatestPeriods<'a> {
-    by_reporter: HashMap<u16, Vec<&'a str>>,
-}
-
-impl<'a> LatestPeriods<'a> {
-    fn of(records: &'a [Arc<TradeFlowRecord>]) -> Self {
-        let mut by_reporter: HashMap<u16, Vec<&'a str>> = HashMap::new();
-        for record in records {
-            by_reporter
-                .entry(record.reporter_code)
-                .or_default()
-                .push(record.period.as_str());
-        }
-        for periods in by_reporter.values_mut() {
-            periods.sort_unstable_by(|a, b| b.cmp(a));
-            periods.dedup();
-        }
-        Self { by_reporter }
-    }
-
-    /// 0 for the reporter's latest period in the answer, 1 for the one
-    /// before, and so on.
-    fn rank(&self, record: &TradeFlowRecord) -> usize {
-        self.by_reporter
-            .get(&record.reporter_code)
-            .and_then(|periods| periods.iter().position(|p| *p == record.period))
-            .unwrap_or(usize::MAX)
     }
 }
 
@@ -135,14 +113,81 @@ impl Loader<TradeFlowKey> for ComtradeLoader {
         for key in keys {
             by_shape.entry(key.shape.clone()).or_default().push(key);
         }
-        let answers = try_join_all(
-            by_shape
+        // Shapes that differ only in their plain codes, asked for the same
+        // reporters, partners and periods (aliases of one field with
+        // different codes, `Commodity.tradeFlows` under `children`), are one
+        // plan: their codes packed to the dialect's limit a request. Only
+        // the same triples are merged, so a merged plan is never more
+        // requests than the shapes' plans apart (the planner chunks codes
+        // independently of the rest), which the cost estimate counts on.
+        type Triple = (ReporterCode, PartnerCode, Period);
+        let mut merged: BTreeMap<(FlowShape, Vec<Triple>), Vec<&TradeFlowKey>> = BTreeMap::new();
+        let mut alone: Vec<(Arc<FlowShape>, Vec<&TradeFlowKey>)> = Vec::new();
+        for (shape, shape_keys) in by_shape {
+            if !mergeable(&shape) {
+                alone.push((shape, shape_keys));
+                continue;
+            }
+            let mut triples: Vec<_> = shape_keys
                 .iter()
-                .map(|(shape, keys)| self.load_shape(shape, keys)),
+                .map(|key| (key.reporter, key.partner, key.period.clone()))
+                .collect();
+            triples.sort();
+            triples.dedup();
+            let base = FlowShape {
+                commodities: Vec::new(),
+                ..(*shape).clone()
+            };
+            merged
+                .entry((base, triples))
+                .or_default()
+                .extend(shape_keys);
+        }
+        let mut work: Vec<(Arc<FlowShape>, Vec<&TradeFlowKey>, bool)> = alone
+            .into_iter()
+            .map(|(shape, keys)| (shape, keys, false))
+            .collect();
+        for ((base, _), keys) in merged {
+            let mut codes: Vec<String> = keys
+                .iter()
+                .flat_map(|key| key.shape.commodities.iter().cloned())
+                .collect();
+            codes.sort();
+            codes.dedup();
+            let several = keys.iter().any(|key| key.shape.commodities != codes);
+            let shape = Arc::new(FlowShape {
+                commodities: codes,
+                ..base
+            });
+            work.push((shape, keys, several));
+        }
+        let answers = try_join_all(
+            work.iter()
+                .map(|(shape, keys, merged)| self.load_shape(shape, keys, *merged)),
         )
         .await?;
         Ok(answers.into_iter().flatten().collect())
     }
+}
+
+/// Whether a shape's codes are plain codes, whose rows carry the code asked
+/// (not `ALL` or the legacy `AG2`-style aggregates, which answer many).
+fn mergeable(shape: &FlowShape) -> bool {
+    !shape.commodities.is_empty()
+        && shape.commodities.iter().all(|code| {
+            let upper = code.to_ascii_uppercase();
+            upper != "ALL" && !upper.starts_with("AG")
+        })
+}
+
+/// Whether a row's code is the code asked: Comtrade may write a code as a
+/// number ("1" for chapter "01").
+fn same_code(asked: &str, row: &str) -> bool {
+    asked.eq_ignore_ascii_case(row)
+        || (asked.bytes().all(|b| b.is_ascii_digit())
+            && row.bytes().all(|b| b.is_ascii_digit())
+            && asked.trim_start_matches('0') == row.trim_start_matches('0')
+            && asked.len() >= row.len())
 }
 
 /// The classifications' reference lists an operation needs, loaded through
@@ -159,20 +204,23 @@ impl ReferenceLoader {
     }
 }
 
+/// Each classification's list, or its own error: a classification that
+/// has no list (a typo, a list that 404s) fails only the fields that asked
+/// for it, and the others of the operation answer.
 impl Loader<String> for ReferenceLoader {
-    type Value = Arc<super::commodities::CommodityList>;
+    type Value = Result<Arc<super::commodities::CommodityList>, Error>;
     type Error = Error;
 
     async fn load(
         &self,
         classifications: &[String],
     ) -> Result<HashMap<String, Self::Value>, Error> {
-        let lists = try_join_all(
+        let lists = futures::future::join_all(
             classifications
                 .iter()
                 .map(|classification| self.client.commodities(classification, &self.usage)),
         )
-        .await?;
+        .await;
         Ok(classifications.iter().cloned().zip(lists).collect())
     }
 }

@@ -47,11 +47,27 @@ pub struct TradeFlowRecord {
     /// v1 only: customs procedure and mode of transport ("C00" and 0 are totals).
     pub customs_code: Option<String>,
     pub mode_of_transport: Option<i64>,
+    /// v1 only: the second partner (country of consignment); 0 is the total.
+    pub partner2_code: Option<u16>,
 }
 
 impl TradeFlowRecord {
+    /// Whether the row is the aggregate the gateway asks for: every
+    /// customs procedure (C00), every mode of transport (0), every second
+    /// partner (0). v1 breaks a flow down by them when asked without those
+    /// filters (or when a mirror ignores them); a breakdown row summed, or
+    /// put in place of its total, would count a part as the whole.
+    pub fn is_aggregate(&self) -> bool {
+        self.customs_code
+            .as_deref()
+            .is_none_or(|code| code.trim().is_empty() || code.eq_ignore_ascii_case("C00"))
+            && self.mode_of_transport.is_none_or(|mode| mode == 0)
+            && self.partner2_code.is_none_or(|partner| partner == 0)
+    }
+
     /// What makes a row one flow: who reported trade with whom, when, which
-    /// way, in what, by which customs procedure and mode of transport.
+    /// way, in what, by which customs procedure, mode of transport and
+    /// second partner.
     /// Requests that overlap (a chapter and all chapters, a partner and all
     /// partners) answer the same flow more than once.
     pub fn identity(&self) -> FlowIdentity<'_> {
@@ -63,6 +79,7 @@ impl TradeFlowRecord {
             &self.commodity_code,
             self.customs_code.as_deref(),
             self.mode_of_transport,
+            self.partner2_code,
         )
     }
 }
@@ -76,6 +93,7 @@ pub type FlowIdentity<'a> = (
     &'a str,
     Option<&'a str>,
     Option<i64>,
+    Option<u16>,
 );
 
 /// The direction of a flow. The legacy API knows the first four (`rg` 1-4);
@@ -307,6 +325,7 @@ impl LegacyRow {
             is_estimated: self.estCode.unwrap_or(0) != 0,
             customs_code: None,
             mode_of_transport: None,
+            partner2_code: None,
         })
     }
 }
@@ -351,6 +370,8 @@ pub struct V1Row {
     customs_code: Option<String>,
     #[serde(default)]
     mot_code: Option<i64>,
+    #[serde(default)]
+    partner2_code: Option<Code>,
     #[serde(default)]
     qty_unit_abbr: Option<String>,
     #[serde(default)]
@@ -402,6 +423,10 @@ impl V1Row {
                 || self.is_net_wgt_estimated.unwrap_or(false),
             customs_code: self.customs_code,
             mode_of_transport: self.mot_code,
+            partner2_code: match &self.partner2_code {
+                Some(code) => Some(area_code(code, "partner2Code")?),
+                None => None,
+            },
         })
     }
 }

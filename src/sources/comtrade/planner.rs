@@ -171,8 +171,42 @@ impl PlannedRequest {
     }
 }
 
-/// The fewest requests within `limits` that answer every key.
+/// The fewest requests within `limits` that answer every key, `now` and
+/// `recent` each on requests of their own.
+///
+/// Seed 004 defines `now` as "the most recently available period" and
+/// `recent` as the five most recent: periods of the *request*, not of each
+/// reporter. Sent together with other period specs (`ps=now,recent`,
+/// `ps=2019,now`) the answer is one list whose rows cannot be told apart
+/// (is Serbia's 2023 row its "now", or one of its "recent"?), and guessing
+/// per reporter gives a reporter that lacks the latest period a "now" of
+/// its own. Kept apart, every row of a `now` request answers `now`.
 pub fn plan(
+    keys: &[(ReporterCode, PartnerCode, Period)],
+    commodities: &[String],
+    limits: &Limits,
+) -> Vec<PlannedRequest> {
+    let kind = |period: &Period| match period {
+        Period::Exact(_) => 0,
+        Period::Latest => 1,
+        Period::Recent => 2,
+    };
+    let mut requests = Vec::new();
+    for wanted in 0..3 {
+        let part: Vec<_> = keys
+            .iter()
+            .filter(|(_, _, period)| kind(period) == wanted)
+            .cloned()
+            .collect();
+        if !part.is_empty() {
+            requests.extend(plan_periods(&part, commodities, limits));
+        }
+    }
+    requests
+}
+
+/// [`plan`] for keys of one kind of period.
+fn plan_periods(
     keys: &[(ReporterCode, PartnerCode, Period)],
     commodities: &[String],
     limits: &Limits,
@@ -394,17 +428,22 @@ mod tests {
         keys
     }
 
-    /// Deterministic pseudo-random key sets (no extra dependency for a
-    /// property test): every key is covered and every request keeps the limits.
-    #[test]
-    fn every_key_is_covered_within_the_limits() {
-        let mut state: u64 = 0x5EED;
-        let mut next = |n: u64| {
+    /// A seeded linear congruential generator: `next(n)` is below `n`. The
+    /// planner's property tests share it (no extra dependency).
+    fn generator(mut state: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (state >> 33) % n
-        };
+        }
+    }
+
+    /// Deterministic pseudo-random key sets (no extra dependency for a
+    /// property test): every key is covered and every request keeps the limits.
+    #[test]
+    fn every_key_is_covered_within_the_limits() {
+        let mut next = generator(0x5EED);
         for _case in 0..300 {
             let count = 1 + next(120) as usize;
             let keys: Vec<_> = (0..count)
@@ -439,6 +478,58 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Issue 21: `now` and `recent` are periods of the request, so neither
+    /// ever shares a request with another period spec; on generated key
+    /// sets mixing them with years, every key is still covered, and no
+    /// more requests go out than planning each kind apart.
+    #[test]
+    fn now_and_recent_never_share_a_request() {
+        let mut next = generator(0xA11CE);
+        for _case in 0..300 {
+            let keys: Vec<_> = (0..1 + next(40))
+                .map(|_| {
+                    let period = match next(4) {
+                        0 => Period::Latest,
+                        1 => Period::Recent,
+                        _ => year(2015 + next(10) as u16),
+                    };
+                    (
+                        ReporterCode(next(12) as u16),
+                        PartnerCode::Area(next(3) as u16),
+                        period,
+                    )
+                })
+                .collect();
+            let commodities = vec!["TOTAL".to_owned()];
+            let requests = plan(&keys, &commodities, &Limits::LEGACY);
+            for request in &requests {
+                let special = request
+                    .periods
+                    .iter()
+                    .any(|p| matches!(p, Period::Latest | Period::Recent));
+                assert!(!special || request.periods.len() == 1, "{request:?}");
+            }
+            for (reporter, partner, period) in &keys {
+                assert!(requests
+                    .iter()
+                    .any(|r| r.covers(*reporter, *partner, period)));
+            }
+        }
+        let keys = [
+            (ReporterCode(842), PartnerCode::WORLD, Period::Latest),
+            (ReporterCode(688), PartnerCode::WORLD, Period::Latest),
+            (ReporterCode(842), PartnerCode::WORLD, Period::Recent),
+            (ReporterCode(688), PartnerCode::WORLD, Period::Recent),
+            (ReporterCode(842), PartnerCode::WORLD, year(2019)),
+        ];
+        let requests = plan(&keys, &["TOTAL".to_owned()], &Limits::LEGACY);
+        let periods: Vec<Vec<&str>> = requests
+            .iter()
+            .map(|r| r.periods.iter().map(Period::wire).collect())
+            .collect();
+        assert_eq!(periods, [vec!["2019"], vec!["now"], vec!["recent"]]);
     }
 
     /// Cross products cost exactly the lower bound.

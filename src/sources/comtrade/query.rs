@@ -135,6 +135,15 @@ impl PartnerCode {
                 bloc.name, bloc.comtrade_reporter
             )));
         }
+        if let Ok(number) = text.parse::<u16>() {
+            // A Comtrade code given as a number is that code only (partner
+            // "280" is West Germany's area, never widened to East Germany's
+            // 278 beside it), and so is an area of the partner list that is
+            // no jurisdiction (837 Bunkers, 899 Areas, nes).
+            if let Some(code) = crate::countries::partner_code_given(dialect, number) {
+                return Ok((Self::Area(code.0), None));
+            }
+        }
         let country = crate::countries::lookup(text).ok_or_else(|| {
             Error::from(crate::countries::UnknownCountry {
                 given: text.to_owned(),

@@ -269,6 +269,7 @@ impl<'de> Deserialize<'de> for AffectedProduct {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Detailed {
+            #[serde(deserialize_with = "digits_or_number")]
             product_id: u32,
             #[serde(default)]
             name: Option<String>,
@@ -364,11 +365,27 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for CodeOr<T> {
                     .map(CodeOr::Code)
                     .map_err(|_| E::invalid_value(Unexpected::Signed(code), &self))
             }
+            /// A code written as a string of digits ("292149"), as some
+            /// records have it: the number it spells.
+            fn visit_str<E: de::Error>(self, code: &str) -> Result<Self::Value, E> {
+                code.trim()
+                    .parse::<u32>()
+                    .map(CodeOr::Code)
+                    .map_err(|_| E::invalid_value(Unexpected::Str(code), &self))
+            }
             fn visit_map<A: MapAccess<'de>>(self, fields: A) -> Result<Self::Value, A::Error> {
                 T::deserialize(MapAccessDeserializer::new(fields)).map(CodeOr::Object)
             }
         }
         deserializer.deserialize_any(CodeOrVisitor(PhantomData))
+    }
+}
+
+/// A product id written as a number or as a string of digits ("292149").
+fn digits_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    match CodeOr::<de::IgnoredAny>::deserialize(deserializer)? {
+        CodeOr::Code(code) => Ok(code),
+        CodeOr::Object(_) => Err(de::Error::custom("a product id, not an object")),
     }
 }
 

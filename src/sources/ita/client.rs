@@ -673,6 +673,12 @@ impl ItaClient {
     /// request can reach is refused before anything is sent. `keep_going`
     /// may stop earlier: it sees the records so far and says whether
     /// another page is needed.
+    ///
+    /// `limit: 0` asks for the total alone: one request of one record from
+    /// the start (whatever `offset`: no record is wanted, so none is out of
+    /// reach), whose record is dropped. Without it a page of no items would
+    /// send nothing and answer `totalCount: null`, though the total is what
+    /// such a page is asked for.
     pub async fn search<T: serde::de::DeserializeOwned + Identifiable + Send + Sync + 'static>(
         &self,
         endpoint: Endpoint,
@@ -683,6 +689,22 @@ impl ItaClient {
         mut keep_going: impl FnMut(&[Arc<T>]) -> bool,
     ) -> Result<ItaPage<Arc<T>>, Error> {
         params.check(endpoint, self.api)?;
+        if limit == 0 {
+            let request = UpstreamRequest::get(
+                endpoint.path(self.api),
+                params.query(endpoint, self.api, 1, 0),
+            );
+            let answer = self
+                .upstream
+                .request(&request, usage, decode_answer::<T>)
+                .await?;
+            return Ok(ItaPage {
+                items: Vec::new(),
+                total: answer.total,
+                sources_used: answer.sources_used.clone(),
+                aggregations: answer.aggregations.clone(),
+            });
+        }
         let planned = plan(
             endpoint.window(self.api),
             offset,
@@ -704,7 +726,17 @@ impl ItaClient {
                 .upstream
                 .request(&request, usage, decode_answer::<T>)
                 .await?;
-            let received = answer.results.len() as u64;
+            // Exactly the requested window: an upstream that answers more
+            // than `size` did not page, and its records are taken as the
+            // list from the start (what precedes the offset is skipped);
+            // never more than `size` from one answer.
+            let answered = answer.results.len() as u64;
+            let base = if answered > planned.size {
+                planned.offset.min(answered)
+            } else {
+                0
+            };
+            let received = (answered - base).min(planned.size);
             page.total = answer.total.or(page.total);
             if page.sources_used.is_empty() {
                 page.sources_used = answer.sources_used.clone();
@@ -712,9 +744,10 @@ impl ItaClient {
             if page.aggregations.is_empty() {
                 page.aggregations = answer.aggregations.clone();
             }
+            let window = usize::try_from(base).unwrap_or(usize::MAX)
+                ..usize::try_from(base + received).unwrap_or(usize::MAX);
             page.items.extend(
-                answer
-                    .results
+                answer.results[window]
                     .iter()
                     .skip(usize::try_from(planned.skip).unwrap_or(usize::MAX))
                     .cloned(),

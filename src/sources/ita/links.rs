@@ -16,7 +16,7 @@ use crate::sources::UpstreamUsage;
 
 /// Most linked records one batch returns (the whole toolkit has 554
 /// provider-solution links).
-const MAX_LINKED: u64 = 1000;
+pub(crate) const MAX_LINKED: u64 = 1000;
 
 /// How a record links to the id asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

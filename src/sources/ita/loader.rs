@@ -1,8 +1,12 @@
 //! Batches the ITA fields of jurisdictions: every country asking the same
-//! endpoint with the same parameters goes into one search
-//! (`countries=MX,CA,GB`), paged only as far as the countries' limits need,
-//! and the results are routed back by country.
+//! endpoint with the same parameters shares one search of one page
+//! (`countries=MX,CA,GB`), and the results are routed back by country;
+//! a country that page leaves short (one busy country can fill any page)
+//! has a search of its own. [`worst_case`] is the most this can send, and
+//! the operation's estimate is that function: an operation the maximum
+//! cannot cover is refused before anything is sent, never cut off midway.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -22,6 +26,12 @@ pub trait CountryRecord:
     serde::de::DeserializeOwned + super::model::Identifiable + Send + Sync + 'static
 {
     const ENDPOINT: Endpoint;
+    /// At most one record a country (de minimis), so a page of records holds
+    /// a page of countries and no country needs a search of its own.
+    const ONE_PER_COUNTRY: bool = false;
+    /// The endpoint listing every record without a country filter, for
+    /// one-per-country records.
+    const LIST: Option<Endpoint> = None;
     /// The ISO alpha-2 codes this record belongs to.
     fn country_codes(&self) -> Vec<String>;
 }
@@ -63,6 +73,8 @@ impl CountryRecord for super::screening::ScreeningEntry {
 
 impl CountryRecord for super::de_minimis::DeMinimis {
     const ENDPOINT: Endpoint = Endpoint::DeMinimis;
+    const ONE_PER_COUNTRY: bool = true;
+    const LIST: Option<Endpoint> = Some(Endpoint::DeMinimisList);
     fn country_codes(&self) -> Vec<String> {
         self.iso2().into_iter().collect()
     }
@@ -154,99 +166,353 @@ impl<R> Hash for CountryKey<R> {
     }
 }
 
-/// The per-operation ITA loader; one struct serves all three endpoints.
+/// Rows of the de minimis list the loader reads at most (three pages of a
+/// hundred): the list has one row per country, and ITA lists about two
+/// hundred. A country not found in that many rows, when the list goes on,
+/// is an error, never a silent null.
+pub const DE_MINIMIS_LIST_ROWS: u64 = 300;
+
+/// The most requests [`ItaLoader`] sends in one operation for one group
+/// (one endpoint, parameters and limit) asked for `countries` distinct
+/// countries, each wanting `limit` records, in pages of `page`. The cost
+/// model's estimate (`DemandKind::SharedPages`) is this function, so the
+/// estimate and the plan cannot drift apart; the loader checks every group
+/// against it.
+///
+/// Records (`one_per_country` false): a combined search of one page for
+/// every country, at most once per group and operation, further combined
+/// pages only as far as the countries they serve pay for them, then a
+/// search of its own for each country still short, each paged as far as
+/// `limit` needs (`ItaLoader::load_records`). A combined page can be
+/// filled by one dominant country whatever its size, so every other
+/// country may need its own search: `1 + countries × pages(limit)`, and no
+/// more however the countries fall into batches (a later batch, or a lone
+/// country, has only what its countries pay for).
+///
+/// One row per country (de minimis): one combined request for the first
+/// batch (at most a page of countries), then the whole list, read once, for
+/// anything a later or larger batch asks: `1 + pages(DE_MINIMIS_LIST_ROWS)`.
+pub fn worst_case(countries: u64, limit: u64, page: u64, one_per_country: bool) -> u64 {
+    let page = page.max(1);
+    if countries == 0 || limit == 0 {
+        return 0;
+    }
+    if one_per_country {
+        return if countries == 1 {
+            1
+        } else {
+            1 + DE_MINIMIS_LIST_ROWS.div_ceil(page)
+        };
+    }
+    let own = limit.div_ceil(page);
+    if countries == 1 {
+        own
+    } else {
+        countries.saturating_mul(own).saturating_add(1)
+    }
+}
+
+/// What one group has done so far in this operation: whether its combined
+/// search was spent, the records found per country (each country is
+/// searched once per operation, whatever batch asks for it again), and, for
+/// de minimis, the whole list once read.
+struct GroupState<R> {
+    combined_spent: bool,
+    found: HashMap<String, Vec<Arc<R>>>,
+    /// The de minimis list, when read: its rows, and whether it went on
+    /// beyond what was read.
+    list: Option<(Vec<Arc<R>>, bool)>,
+    /// Requests this group sent, against [`worst_case`].
+    sent: u64,
+}
+
+type Group<R> = Arc<futures::lock::Mutex<GroupState<R>>>;
+
+/// The per-operation ITA loader (one per record type).
 pub struct ItaLoader {
     client: ItaClient,
     usage: UpstreamUsage,
+    /// Each group's state, typed by its record (`GroupState<R>`).
+    groups: std::sync::Mutex<HashMap<(SearchParams, u32), Arc<dyn Any + Send + Sync>>>,
 }
 
 impl ItaLoader {
     pub fn new(client: ItaClient, usage: UpstreamUsage) -> Self {
-        Self { client, usage }
+        Self {
+            client,
+            usage,
+            groups: std::sync::Mutex::default(),
+        }
     }
 
-    /// Every country's first `limit` records under `params`.
-    ///
-    /// One search lists every country; when a page leaves some countries
-    /// short, the next search lists only those, from the start, rather than
-    /// paging on through the records of countries already served. ITA's
-    /// leads are skewed (a few markets have most of them): paging on, a
-    /// country with few, older leads is reached only after every page of the
-    /// busy ones; narrowed, it is in the next request. When no country is
-    /// served yet, it pages on.
+    fn group<R: CountryRecord>(&self, params: &SearchParams, limit: u32) -> Group<R> {
+        let mut groups = self
+            .groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = groups
+            .entry((params.clone(), limit))
+            .or_insert_with(|| {
+                let state: Group<R> = Arc::new(futures::lock::Mutex::new(GroupState {
+                    combined_spent: false,
+                    found: HashMap::new(),
+                    list: None,
+                    sent: 0,
+                }));
+                state
+            })
+            .clone();
+        drop(groups);
+        entry
+            .downcast::<futures::lock::Mutex<GroupState<R>>>()
+            .expect("one loader serves one record type")
+    }
+
+    /// Records of `records` that belong to each of `countries`, at most
+    /// `limit` each, in the upstream's order, without repeats.
+    fn route<R: CountryRecord>(
+        records: &[Arc<R>],
+        countries: &[String],
+        limit: u32,
+    ) -> HashMap<String, Vec<Arc<R>>> {
+        let mut found: HashMap<String, Vec<Arc<R>>> = countries
+            .iter()
+            .map(|code| (code.clone(), Vec::new()))
+            .collect();
+        // One pass over the records (a record's countries are worked out
+        // once: an office's may need a name lookup), not one per country.
+        for record in records {
+            let mut codes = record.country_codes();
+            codes.dedup();
+            for code in codes {
+                if let Some(list) = found.get_mut(&code) {
+                    let fresh = !list.iter().any(|kept| Arc::ptr_eq(kept, record));
+                    if (list.len() as u32) < limit && fresh {
+                        list.push(record.clone());
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// One search of `countries` under `params`: `size` records from the
+    /// start (at most one page's requests), and whether nothing more
+    /// matches beyond them.
+    async fn search<R: CountryRecord>(
+        &self,
+        endpoint: Endpoint,
+        params: &SearchParams,
+        countries: &[String],
+        size: u64,
+        offset: u64,
+    ) -> Result<(Vec<Arc<R>>, bool), Error> {
+        let mut search = params.clone();
+        search.countries = countries.to_vec();
+        let page = self
+            .client
+            .search::<R>(endpoint, &search, size, offset, &self.usage, |_| true)
+            .await?;
+        let received = page.items.len() as u64;
+        let exhausted =
+            received < size || page.total.is_some_and(|total| offset + received >= total);
+        Ok((page.items, exhausted))
+    }
+
+    /// Every country's first `limit` records under `params`, as
+    /// [`worst_case`] plans them.
     async fn load_group<R: CountryRecord>(
         &self,
         params: &SearchParams,
         limit: u32,
         countries: Vec<String>,
     ) -> Result<Vec<(CountryKey<R>, Vec<Arc<R>>)>, Error> {
-        let mut own: HashMap<String, Vec<Arc<R>>> = HashMap::new();
-        let mut search = params.clone();
-        search.countries = countries.clone();
-        // The current search's records so far, and where its next page starts.
-        let mut records: Vec<Arc<R>> = Vec::new();
-        let mut offset = 0;
-        let window = R::ENDPOINT.window(self.client.api());
-        loop {
-            let wanted = u64::from(limit) * search.countries.len() as u64;
-            let size = wanted.max(1).saturating_mul(50).min(window.page);
-            // Past the endpoint's reach (the screening list's 1,050th
-            // match), the countries still short have what can be had.
-            if window.reach().is_some_and(|reach| offset + size > reach) {
-                break;
-            }
-            let page = self
-                .client
-                .search::<R>(R::ENDPOINT, &search, size, offset, &self.usage, |_| false)
-                .await?;
-            let received = page.items.len() as u64;
-            offset += received;
-            let exhausted = received < size || page.total.is_some_and(|total| offset >= total);
-            records.extend(page.items);
-            // One pass over the records (a record's countries are worked out
-            // once: an office's may need a name lookup), not one per country.
-            let mut found: HashMap<&str, Vec<Arc<R>>> = search
-                .countries
-                .iter()
-                .map(|code| (code.as_str(), Vec::new()))
-                .collect();
-            for record in &records {
-                for code in record.country_codes() {
-                    if let Some(list) = found.get_mut(code.as_str()) {
-                        let fresh = !list.last().is_some_and(|last| Arc::ptr_eq(last, record));
-                        if (list.len() as u32) < limit && fresh {
-                            list.push(record.clone());
-                        }
-                    }
-                }
-            }
-            let mut short = Vec::new();
-            for (code, list) in found {
-                if (list.len() as u32) < limit {
-                    short.push(code.to_owned());
-                }
-                own.insert(code.to_owned(), list);
-            }
-            // Sorted, as the batch's countries are: the same batch makes the
-            // same narrowed request, which the cache answers.
-            short.sort();
-            if exhausted || short.is_empty() {
-                break;
-            }
-            if short.len() < search.countries.len() {
-                search.countries = short;
-                records.clear();
-                offset = 0;
+        let group = self.group::<R>(params, limit);
+        // Batches of one group run one after the other: a later batch sees
+        // what the earlier found and whether the combined search is spent.
+        let mut state = group.lock().await;
+        let fresh: Vec<String> = countries
+            .iter()
+            .filter(|code| !state.found.contains_key(*code))
+            .cloned()
+            .collect();
+        if limit > 0 && !fresh.is_empty() {
+            if R::ONE_PER_COUNTRY {
+                self.load_rows::<R>(params, fresh, &mut state).await?;
+            } else {
+                self.load_records::<R>(params, limit, fresh, &mut state)
+                    .await?;
             }
         }
+        debug_assert!(
+            state.sent
+                <= worst_case(
+                    state.found.len() as u64,
+                    u64::from(limit),
+                    R::ENDPOINT.window(self.client.api()).page,
+                    R::ONE_PER_COUNTRY,
+                ),
+            "the plan went beyond its worst case"
+        );
         let params = Arc::new(params.clone());
         Ok(countries
             .iter()
             .map(|code| {
-                let found = own.remove(code).unwrap_or_default();
+                let found = state.found.get(code).cloned().unwrap_or_default();
                 (CountryKey::new(code, params.clone(), limit), found)
             })
             .collect())
+    }
+
+    /// Records: combined searches while they are paid for, then an own
+    /// search for each country still short.
+    ///
+    /// The batch may spend `slack` (1 for the group's first combined
+    /// search, once per operation) plus `pages(limit)` per fresh country.
+    /// A combined search costs one request of that slack, and every country
+    /// it serves gives back the own search it no longer needs; so another
+    /// combined search (narrowed to the countries still short, from the
+    /// start, or the next page when it served none) is sent only while one
+    /// request of slack is left over what the short countries' own searches
+    /// would cost. ITA's leads are skewed (a few markets have most of
+    /// them): narrowing reaches a country with few, older leads in the next
+    /// request where paging on would not, and on the sample data 65
+    /// countries take 3 combined searches rather than 40 own ones. One
+    /// country filling every page serves nobody else: the slack is then
+    /// spent and the rest go alone, within [`worst_case`].
+    async fn load_records<R: CountryRecord>(
+        &self,
+        params: &SearchParams,
+        limit: u32,
+        fresh: Vec<String>,
+        state: &mut GroupState<R>,
+    ) -> Result<(), Error> {
+        let window = R::ENDPOINT.window(self.client.api());
+        let own = u64::from(limit).div_ceil(window.page.max(1));
+        let wanted = limit as usize;
+        let mut short = fresh;
+        let mut slack = 0u64;
+        if short.len() > 1 && !state.combined_spent {
+            state.combined_spent = true;
+            slack = 1;
+        }
+        // The current combined search: its countries, its records so far and
+        // where its next page starts.
+        let mut searched = short.clone();
+        let mut records: Vec<Arc<R>> = Vec::new();
+        let mut offset = 0;
+        while short.len() > 1 && slack >= 1 {
+            slack -= 1;
+            state.sent += 1;
+            let (items, exhausted) = self
+                .search::<R>(R::ENDPOINT, params, &searched, window.page, offset)
+                .await?;
+            offset += items.len() as u64;
+            records.extend(items);
+            for (code, list) in Self::route(&records, &searched, limit) {
+                keep_longer(&mut state.found, code, list);
+            }
+            if exhausted {
+                // Everything the searched countries have was listed.
+                short.clear();
+                break;
+            }
+            let before = short.len();
+            short.retain(|code| state.found.get(code).map_or(0, Vec::len) < wanted);
+            slack += (before - short.len()) as u64 * own;
+            if short.len() < searched.len() {
+                searched = short.clone();
+                records.clear();
+                offset = 0;
+            }
+        }
+        // Each country still short alone, from the start: its records are
+        // then its own, whatever dominated the combined pages.
+        state.sent += own * short.len() as u64;
+        let answers = try_join_all(short.iter().map(|code| async move {
+            let (records, _) = self
+                .search::<R>(
+                    R::ENDPOINT,
+                    params,
+                    std::slice::from_ref(code),
+                    u64::from(limit),
+                    0,
+                )
+                .await?;
+            Ok::<_, Error>(Self::route(&records, std::slice::from_ref(code), limit))
+        }))
+        .await?;
+        for found in answers {
+            for (code, list) in found {
+                keep_longer(&mut state.found, code, list);
+            }
+        }
+        Ok(())
+    }
+
+    /// One row per country (de minimis): the first batch of at most a
+    /// page of countries in one request; anything else from the whole list,
+    /// read once.
+    async fn load_rows<R: CountryRecord>(
+        &self,
+        params: &SearchParams,
+        fresh: Vec<String>,
+        state: &mut GroupState<R>,
+    ) -> Result<(), Error> {
+        let window = R::ENDPOINT.window(self.client.api());
+        if !state.combined_spent && fresh.len() as u64 <= window.page {
+            state.combined_spent = true;
+            state.sent += 1;
+            let (records, exhausted) = self
+                .search::<R>(R::ENDPOINT, params, &fresh, window.page, 0)
+                .await?;
+            // A page of rows for at most a page of countries holds them all
+            // (one row each); an upstream repeating countries is read from
+            // its whole list instead, within the same worst case.
+            let found = Self::route(&records, &fresh, 1);
+            if exhausted || fresh.len() == 1 || found.values().all(|rows| !rows.is_empty()) {
+                state.found.extend(found);
+                return Ok(());
+            }
+        }
+        state.combined_spent = true;
+        if state.list.is_none() {
+            let list_endpoint = R::LIST.unwrap_or(R::ENDPOINT);
+            state.sent += DE_MINIMIS_LIST_ROWS.div_ceil(window.page.max(1));
+            let (rows, exhausted) = self
+                .search::<R>(list_endpoint, params, &[], DE_MINIMIS_LIST_ROWS, 0)
+                .await?;
+            state.list = Some((rows, !exhausted));
+        }
+        let (rows, truncated) = state.list.as_ref().expect("read above");
+        let found = Self::route(rows, &fresh, 1);
+        if *truncated {
+            if let Some((code, _)) = found.iter().find(|(_, rows)| rows.is_empty()) {
+                let list = R::LIST.unwrap_or(R::ENDPOINT);
+                return Err(Error::UpstreamBadResponse {
+                    upstream: crate::sources::Source::Ita,
+                    path: list.path(self.client.api()),
+                    detail: format!(
+                        "{} goes on beyond {DE_MINIMIS_LIST_ROWS} rows (one a country) and {code} is not among them",
+                        list.describe()
+                    ),
+                });
+            }
+        }
+        state.found.extend(found);
+        Ok(())
+    }
+}
+
+/// Keeps the longer of two lists of a country's first records: each search
+/// from the start lists a prefix of the country's records in ITA's order,
+/// and a later, narrowed one may reach fewer of them than an earlier page.
+fn keep_longer<R>(found: &mut HashMap<String, Vec<Arc<R>>>, code: String, list: Vec<Arc<R>>) {
+    match found.get(&code) {
+        Some(kept) if kept.len() >= list.len() => {}
+        _ => {
+            found.insert(code, list);
+        }
     }
 }
 
