@@ -18,7 +18,7 @@
 //! answered from memory, bounded by the schema, and the result cap bounds a
 //! nested introspection query while it is built.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
@@ -38,6 +38,9 @@ pub const UNRULED_LIST_BOUND: u64 = 100;
 #[derive(Clone, Debug, Default)]
 pub struct SchemaIndex {
     types: HashMap<String, HashMap<String, FieldType>>,
+    /// The object types each union and interface stands for (what a
+    /// fragment on it applies to).
+    possible: HashMap<String, HashSet<String>>,
 }
 
 /// A field's return type, unwrapped.
@@ -52,6 +55,7 @@ impl SchemaIndex {
     /// The index of the object types of `sdl` (unparseable SDL: empty).
     pub fn from_sdl(sdl: &str) -> Self {
         let mut types = HashMap::new();
+        let mut possible: HashMap<String, HashSet<String>> = HashMap::new();
         let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
             return Self::default();
         };
@@ -60,9 +64,30 @@ impl SchemaIndex {
                 continue;
             };
             let definition = definition.node;
+            let name = definition.name.node.to_string();
             let fields = match definition.kind {
-                TypeKind::Object(object) => object.fields,
-                TypeKind::Interface(interface) => interface.fields,
+                TypeKind::Object(object) => {
+                    for interface in object.implements {
+                        possible
+                            .entry(interface.node.to_string())
+                            .or_default()
+                            .insert(name.clone());
+                    }
+                    object.fields
+                }
+                TypeKind::Interface(interface) => {
+                    possible.entry(name.clone()).or_default();
+                    interface.fields
+                }
+                TypeKind::Union(union) => {
+                    possible.entry(name.clone()).or_default().extend(
+                        union
+                            .members
+                            .into_iter()
+                            .map(|member| member.node.to_string()),
+                    );
+                    continue;
+                }
                 _ => continue,
             };
             let fields = fields
@@ -81,9 +106,9 @@ impl SchemaIndex {
                     (field.node.name.node.to_string(), FieldType { named, list })
                 })
                 .collect();
-            types.insert(definition.name.node.to_string(), fields);
+            types.insert(name, fields);
         }
-        Self { types }
+        Self { types, possible }
     }
 
     /// The type `field` of `parent` returns, if both exist.
@@ -94,6 +119,17 @@ impl SchemaIndex {
     /// Whether `name` is an object type (its fields can be selected).
     pub fn is_object(&self, name: &str) -> bool {
         self.types.contains_key(name)
+    }
+
+    /// Whether `name` is a union or an interface: what an object of it is
+    /// only its runtime type says.
+    pub fn is_abstract(&self, name: &str) -> bool {
+        self.possible.contains_key(name)
+    }
+
+    /// The object types a union or interface stands for.
+    pub fn possible_types(&self, name: &str) -> Option<&HashSet<String>> {
+        self.possible.get(name)
     }
 
     /// Every (type, field) that returns a list of objects.

@@ -102,6 +102,16 @@ impl OperationGuard {
         &self.limits
     }
 
+    /// The schema's types, as the cost reads them.
+    pub fn schema(&self) -> &SchemaIndex {
+        &self.schema
+    }
+
+    /// [`Self::schema`], to keep beyond a borrow (a subscription's events).
+    pub fn schema_handle(&self) -> Arc<SchemaIndex> {
+        self.schema.clone()
+    }
+
     /// Step 1: the raw text, before anything parses it.
     pub fn check_text(&self, text: &str) -> Result<(), Refusal> {
         document::check(text, &self.limits.document).map(|_| ())

@@ -5,9 +5,11 @@
 //! guard, parse, validate, cost, demand), looks it up here, runs it, and
 //! stores what may be kept.
 
+pub mod field_order;
 pub mod response_cache;
 pub mod shared_responses;
 
+pub use field_order::SelectionOrder;
 pub use response_cache::{
     CachedResponse, DocumentId, OperationKey, OperationLabel, ResponseFreshness, SplitResponse,
     WholeResponseCache,

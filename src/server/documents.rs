@@ -6,6 +6,8 @@
 //! parsed document is reused for the same text; validation still runs on
 //! every request, against the variables it comes with.
 
+use std::sync::Arc;
+
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::Request;
 use moka::future::Cache;
@@ -19,7 +21,7 @@ const MAX_QUERY_TEXT_BYTES: u64 = 4 * 1024 * 1024;
 /// Parsed documents by query text (bounded; least useful go first).
 #[derive(Clone)]
 pub(crate) struct ParsedDocuments {
-    by_text: Cache<String, ExecutableDocument>,
+    by_text: Cache<String, Arc<ExecutableDocument>>,
 }
 
 impl ParsedDocuments {
@@ -32,7 +34,8 @@ impl ParsedDocuments {
         }
     }
 
-    /// Gives `request` its parsed document: a kept one, or parsed now,
+    /// Gives `request` its parsed document, and returns it (what the
+    /// response's keys are ordered by): a kept one, or parsed now,
     /// measured after fragment expansion (`limits::shape`, linear) and kept
     /// if within the guard's limits. A document that does not parse is left for the
     /// schema to report; one over the limits is refused here, before
@@ -41,17 +44,20 @@ impl ParsedDocuments {
         &self,
         request: &mut Request,
         guard: &OperationGuard,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Option<Arc<ExecutableDocument>>, Refusal> {
         if let Some(document) = self.by_text.get(&request.query).await {
-            request.set_parsed_query(document);
-            return Ok(());
+            request.set_parsed_query(ExecutableDocument::clone(&document));
+            return Ok(Some(document));
         }
         if let Ok(document) = request.parsed_query() {
             guard.check_shape(document)?;
-            let document = document.clone();
-            self.by_text.insert(request.query.clone(), document).await;
+            let document = Arc::new(document.clone());
+            self.by_text
+                .insert(request.query.clone(), document.clone())
+                .await;
+            return Ok(Some(document));
         }
-        Ok(())
+        Ok(None)
     }
 }
 

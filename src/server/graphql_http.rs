@@ -33,7 +33,9 @@ use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::{Analysis, Refusal, RefusalCode};
 use crate::metrics::{OperationOutcome, ResponseCacheUse};
-use crate::operation::{CachedResponse, DocumentId, OperationKey, OperationLabel, SplitResponse};
+use crate::operation::{
+    CachedResponse, DocumentId, OperationKey, OperationLabel, SelectionOrder, SplitResponse,
+};
 use crate::sources::pacing::ClientId;
 use crate::sources::Source;
 use crate::sources::UpstreamUsage;
@@ -670,6 +672,8 @@ fn label(analysis: Option<&Analysis>) -> OperationLabel {
 struct Prepared {
     request: Request,
     analysis: Option<Analysis>,
+    /// What the response's keys are put in order by.
+    order: Option<SelectionOrder>,
     /// The document to register under its persisted-query hash once it ran.
     persist: Option<(PersistedHash, String)>,
 }
@@ -747,6 +751,7 @@ async fn prepare(
         Prepared {
             request,
             analysis: None,
+            order: None,
             persist,
         },
     )
@@ -765,7 +770,10 @@ async fn analyze(state: &AppState, mut prepared: Prepared) -> Result<Prepared, A
             "SUBSCRIPTION_NEEDS_WEBSOCKET",
         ));
     }
-    prepared.analysis = checked.map(|checked| checked.analysis);
+    if let Some(checked) = checked {
+        prepared.analysis = Some(checked.analysis);
+        prepared.order = Some(checked.order);
+    }
     Ok(prepared)
 }
 
@@ -774,6 +782,7 @@ async fn analyze(state: &AppState, mut prepared: Prepared) -> Result<Prepared, A
 pub(super) struct Checked {
     pub analysis: Analysis,
     pub kind: OperationType,
+    pub order: SelectionOrder,
 }
 
 /// Parses `request`'s document (through the document cache) and holds it
@@ -783,31 +792,67 @@ pub(super) async fn check_document(
     state: &AppState,
     request: &mut Request,
 ) -> Result<Option<Checked>, Refusal> {
-    state
+    let document = state
         .documents
         .attach(request, &state.guard)
         .instrument(tracing::info_span!("graphql.parse"))
         .await?;
     let operation_name = request.operation_name.take();
-    let variables = std::mem::take(&mut request.variables);
+    let mut variables = std::mem::take(&mut request.variables);
+    if let Some(document) = &document {
+        fill_variable_defaults(document, operation_name.as_deref(), &mut variables);
+    }
     // The limits and the cost: the gateway's validation before anything
     // runs (async-graphql's own validation runs inside graphql.execute).
     let _validate = tracing::info_span!("graphql.validate").entered();
-    let checked = request.parsed_query().ok().map(|document| {
-        let kind = operation_type(document, operation_name.as_deref());
+    let checked = document.map(|document| {
+        let kind = operation_type(&document, operation_name.as_deref());
+        let order = SelectionOrder::new(document.clone(), operation_name.as_deref(), &variables);
         state
             .guard
-            .analyze(document, operation_name.as_deref(), &variables)
+            .analyze(&document, operation_name.as_deref(), &variables)
             .map(|analysis| Checked {
                 analysis,
                 // An operation name that names nothing is the schema's to
                 // report; as a query.
                 kind: kind.unwrap_or(OperationType::Query),
+                order,
             })
     });
     request.operation_name = operation_name;
     request.variables = variables;
     checked.transpose()
+}
+
+/// Gives every variable the operation declares with a default, and that
+/// the request leaves out, its default (the spec's CoerceVariableValues).
+/// async-graphql applies defaults where a field argument reads a variable,
+/// but not in `@skip(if:)` and `@include(if:)`, which it evaluates before
+/// running: `@include(if: $yes)` with `$yes: Boolean = true` left the field
+/// out.
+fn fill_variable_defaults(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &mut async_graphql::Variables,
+) {
+    let operation = match operation_name {
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(candidate, _)| candidate.is_some_and(|candidate| candidate == name)),
+        None => document.operations.iter().next(),
+    };
+    let Some((_, operation)) = operation else {
+        return;
+    };
+    for definition in &operation.node.variable_definitions {
+        let definition = &definition.node;
+        if let Some(default) = &definition.default_value {
+            if !variables.contains_key(&definition.name.node) {
+                variables.insert(definition.name.node.clone(), default.node.clone());
+            }
+        }
+    }
 }
 
 /// Answers one operation from the whole-response cache, or runs it and
@@ -908,6 +953,7 @@ async fn run(
     let Prepared {
         request,
         analysis,
+        order,
         persist,
     } = prepared;
     let cache_use = match key {
@@ -928,7 +974,8 @@ async fn run(
     // response out of date.
     let generations = state.responses.generations();
     let started = tokio::time::Instant::now();
-    let Some((response, usage)) = run_operation_counted(state, request, analysis, client).await
+    let Some((response, usage)) =
+        run_operation_counted(state, request, analysis, order.as_ref(), client).await
     else {
         return overloaded();
     };
@@ -1015,9 +1062,10 @@ pub(super) async fn run_operation(
     state: &AppState,
     request: Request,
     analysis: Option<Analysis>,
+    order: Option<&SelectionOrder>,
     client: ClientId,
 ) -> Option<Response_> {
-    run_operation_counted(state, request, analysis, client)
+    run_operation_counted(state, request, analysis, order, client)
         .await
         .map(|(response, _)| response)
 }
@@ -1028,6 +1076,7 @@ async fn run_operation_counted(
     state: &AppState,
     request: Request,
     analysis: Option<Analysis>,
+    order: Option<&SelectionOrder>,
     client: ClientId,
 ) -> Option<(Response_, UpstreamUsage)> {
     let _permit = state.operations.try_acquire().ok()?;
@@ -1092,6 +1141,11 @@ async fn run_operation_counted(
             }
         }
     };
+    // async-graphql inserts each field when it completes; clients get
+    // them in the order they asked for them.
+    if let Some(order) = order {
+        order.apply(&mut response.data, state.guard.schema());
+    }
     if analysis
         .as_ref()
         .is_some_and(|analysis| analysis.introspection)

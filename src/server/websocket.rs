@@ -31,6 +31,7 @@ use super::graphql_http::{self, Response_};
 use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::{Refusal, RefusalCode};
+use crate::operation::SelectionOrder;
 use crate::sources::pacing::ClientId;
 use tracing::Instrument;
 
@@ -284,11 +285,24 @@ impl SocketExecutor {
                     checked.analysis.operation_type,
                     &self.client,
                 );
-                Ok(Checked::Subscription { request, counted })
+                Ok(Checked::Subscription {
+                    request,
+                    counted,
+                    order: checked.order,
+                })
             }
             checked => {
-                let analysis = checked.map(|checked| checked.analysis);
-                let response = graphql_http::run_operation(state, request, analysis, self.client.clone())
+                let (analysis, order) = match checked {
+                    Some(checked) => (Some(checked.analysis), Some(checked.order)),
+                    None => (None, None),
+                };
+                let response = graphql_http::run_operation(
+                    state,
+                    request,
+                    analysis,
+                    order.as_ref(),
+                    self.client.clone(),
+                )
                     .await
                     .unwrap_or_else(|| {
                         coded(
@@ -308,8 +322,12 @@ impl SocketExecutor {
         request: Request,
         session: Option<Arc<Data>>,
     ) -> Result<Opened, Response_> {
-        let (request, counted) = match self.check(request).await? {
-            Checked::Subscription { request, counted } => (request, counted),
+        let (request, counted, order) = match self.check(request).await? {
+            Checked::Subscription {
+                request,
+                counted,
+                order,
+            } => (request, counted, order),
             Checked::Other(response) => return Ok(Opened::Answered(response)),
         };
         let state = &self.state;
@@ -359,18 +377,24 @@ impl SocketExecutor {
         // Each event is driven like an operation, so that its loads batch.
         // An event that grows past the result cap is stopped, and with it
         // the subscription (its refusal is the last message).
-        let events = stream::unfold(Some((events, operation, open)), |state| async move {
-            let (mut events, operation, open) = state?;
-            let mut response = match operation.run(events.next()).await {
-                Ok(Some(response)) => response,
-                Ok(None) => return None,
-                Err(refusal) => return Some((graphql_http::refusal_response(&refusal), None)),
-            };
-            if let Ok(upstream) = async_graphql::Value::from_json(operation.usage.to_json()) {
-                response.extensions.insert("upstream".into(), upstream);
+        let schema_index = state.guard.schema_handle();
+        let events = stream::unfold(Some((events, operation, open)), move |state| {
+            let order = order.clone();
+            let schema_index = schema_index.clone();
+            async move {
+                let (mut events, operation, open) = state?;
+                let mut response = match operation.run(events.next()).await {
+                    Ok(Some(response)) => response,
+                    Ok(None) => return None,
+                    Err(refusal) => return Some((graphql_http::refusal_response(&refusal), None)),
+                };
+                if let Ok(upstream) = async_graphql::Value::from_json(operation.usage.to_json()) {
+                    response.extensions.insert("upstream".into(), upstream);
+                }
+                order.apply(&mut response.data, &schema_index);
+                graphql_http::code_request_errors(&mut response, true);
+                Some((response, Some((events, operation, open))))
             }
-            graphql_http::code_request_errors(&mut response, true);
-            Some((response, Some((events, operation, open))))
         });
         Ok(Opened::Events(events.boxed(), Box::new(logged)))
     }
@@ -411,7 +435,11 @@ impl Drop for SubscriptionLog {
 enum Checked {
     /// A subscription, ready to open; `counted` when its events could come
     /// near the result cap, and are counted as they are built.
-    Subscription { request: Request, counted: bool },
+    Subscription {
+        request: Request,
+        counted: bool,
+        order: SelectionOrder,
+    },
     /// Anything else, already run.
     Other(Response_),
 }
