@@ -406,7 +406,7 @@ async fn queries_over_the_socket_are_held_to_the_same_rules_as_over_http() {
 async fn a_duplicate_subscription_id_closes_the_socket_with_4409() {
     let gateway = gateway(&[]).await;
     let mut socket = common::socket::Socket::open(&gateway).await;
-    let feed = "subscription { newTradeLeads { title } }";
+    let feed = r#"subscription { newTradeLeads(countries: ["USA"]) { title } }"#;
     socket.subscribe("a", feed).await;
     socket
         .send(serde_json::json!({ "id": "a", "type": "complete" }))
@@ -417,6 +417,44 @@ async fn a_duplicate_subscription_id_closes_the_socket_with_4409() {
         socket.closed_with().await,
         Some((4409, "Subscriber for a already exists".to_owned()))
     );
+}
+
+/// An id longer than 256 bytes closes the socket with 4400 (the set of ids
+/// in use is held for the socket's life), and a duplicate of a long id
+/// closes with 4409 and a reason cut to the 123 bytes a close frame holds
+/// (a reason naming a 200 KB id could not be sent: the client waited for
+/// ever). Found by an attack on issue 22's fixes.
+#[tokio::test]
+async fn long_subscription_ids_close_the_socket_with_a_valid_frame() {
+    let gateway = gateway(&[]).await;
+    let feed = r#"subscription { newTradeLeads(countries: ["USA"]) { title } }"#;
+    for length in [257, 200_000] {
+        let mut socket = common::socket::Socket::open(&gateway).await;
+        socket.subscribe(&"i".repeat(length), feed).await;
+        assert_eq!(
+            socket.closed_with().await,
+            Some((4400, "a subscription id is at most 256 bytes".to_owned())),
+            "an id of {length} bytes"
+        );
+    }
+    let mut socket = common::socket::Socket::open(&gateway).await;
+    let id = "é".repeat(128);
+    socket.subscribe(&id, feed).await;
+    socket.subscribe(&id, feed).await;
+    let (code, reason) = socket.closed_with().await.expect("closed");
+    assert_eq!(code, 4409);
+    assert!(reason.len() <= 123, "{}", reason.len());
+    assert!(reason.starts_with("Subscriber for é"), "{reason}");
+    // Other sockets are served on.
+    let mut socket = common::socket::Socket::open(&gateway).await;
+    socket
+        .subscribe("ok", "{ jurisdiction(iso3: \"CHN\") { name } }")
+        .await;
+    let answer = socket
+        .next_payloads("ok", 1, &mut Vec::new())
+        .await
+        .remove(0);
+    assert_eq!(answer["data"]["jurisdiction"]["name"], "China", "{answer}");
 }
 
 #[tokio::test]

@@ -8,6 +8,13 @@
 //! `complete` or `error` for the id) and closes the socket with 4409 on a
 //! duplicate. The older `graphql-ws` protocol's `start` and `stop` are
 //! read the same way.
+//!
+//! Ids are bounded ([`MAX_ID_BYTES`]): the set of ids in use is held for
+//! the socket's life and a duplicate's close reason names the id, so an id
+//! as long as a message (256 KiB) cost that much memory per subscription
+//! and made a close frame that no WebSocket may send (a close reason is at
+//! most 123 bytes), leaving the client waiting. A longer id closes the
+//! socket with 4400, as the protocol closes any invalid message.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -21,6 +28,14 @@ type InUse = Arc<Mutex<HashSet<String>>>;
 
 /// Messages the server has queued for the socket, at most.
 const OUTGOING: usize = 64;
+
+/// The longest subscription id a client may use. Clients use counters or
+/// UUIDs (36 bytes).
+pub const MAX_ID_BYTES: usize = 256;
+
+/// The longest close reason RFC 6455 allows (a control frame's 125 bytes,
+/// less the code's two).
+const MAX_CLOSE_REASON_BYTES: usize = 123;
 
 /// `socket` as the sink and stream async-graphql serves, with duplicate
 /// ids closing it with 4409; the returned future forwards the server's
@@ -61,13 +76,16 @@ pub fn guard(
                 match verdict {
                     Verdict::Pass => Some(message),
                     Verdict::Duplicate(id) => {
-                        let mut closer = closer;
-                        let _ = closer
-                            .send(Message::Close(Some(CloseFrame {
-                                code: 4409,
-                                reason: format!("Subscriber for {id} already exists").into(),
-                            })))
-                            .await;
+                        close(closer, 4409, &format!("Subscriber for {id} already exists")).await;
+                        None
+                    }
+                    Verdict::IdTooLong => {
+                        close(
+                            closer,
+                            4400,
+                            &format!("a subscription id is at most {MAX_ID_BYTES} bytes"),
+                        )
+                        .await;
                         None
                     }
                 }
@@ -80,6 +98,22 @@ pub fn guard(
 enum Verdict {
     Pass,
     Duplicate(String),
+    IdTooLong,
+}
+
+/// Closes the socket with `code`, its reason cut to what a close frame
+/// holds (at a character boundary).
+async fn close(mut closer: mpsc::Sender<Message>, code: u16, reason: &str) {
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let _ = closer
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason[..end].into(),
+        })))
+        .await;
 }
 
 fn lock(in_use: &InUse) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -101,6 +135,9 @@ fn type_and_id(text: &str) -> Option<(String, String)> {
 /// What a client's message does to the ids in use.
 fn client_message(in_use: &InUse, text: &str) -> Verdict {
     match type_and_id(text) {
+        Some((kind, id)) if (kind == "subscribe" || kind == "start") && id.len() > MAX_ID_BYTES => {
+            Verdict::IdTooLong
+        }
         Some((kind, id)) if kind == "subscribe" || kind == "start" => {
             if lock(in_use).insert(id.clone()) {
                 Verdict::Pass
