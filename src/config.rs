@@ -243,6 +243,12 @@ pub struct LimitsConfig {
     #[arg(long, env = "TRADE_GRAPH_BODY_READ_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]
     pub body_read_timeout: Duration,
 
+    /// How long a response may take to reach the client, from its headers to
+    /// its last byte: a client that stops reading (a zero TCP or HTTP/2
+    /// window) would otherwise hold its connection for ever.
+    #[arg(long, env = "TRADE_GRAPH_RESPONSE_WRITE_TIMEOUT", value_parser = parse_positive_duration, default_value = "60s")]
+    pub response_write_timeout: Duration,
+
     /// After SIGTERM, how long requests in flight may finish before they are
     /// abandoned and the process exits.
     #[arg(long, env = "TRADE_GRAPH_SHUTDOWN_TIMEOUT", value_parser = parse_positive_duration, default_value = "10s")]

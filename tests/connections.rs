@@ -181,3 +181,106 @@ async fn connections_past_the_bound_wait_for_a_slot() {
     assert_eq!(health["status"], "ok");
     drop(second);
 }
+
+/// An HTTP/2 client that opens a window of zero and never reads: its
+/// request stays in flight, so the idle timeout never applies; the
+/// response write timeout closes the connection all the same. Found by an
+/// attack on issue 22's fixes (the connections stayed open for ever).
+#[tokio::test]
+async fn a_client_that_never_takes_its_response_is_cut_off() {
+    let gateway =
+        TestGateway::start_with(&["--response-write-timeout", "500ms", "--idle-timeout", "60s"])
+            .await;
+    let stream = connect(&gateway).await;
+    let (mut client, connection) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, axum::body::Bytes>(stream)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = axum::http::Request::post(format!("{}/graphql", gateway.url))
+        .header("content-type", "application/json")
+        .body(())
+        .unwrap();
+    let (response, mut body) = client.send_request(request, false).unwrap();
+    body.send_data(
+        axum::body::Bytes::from_static(br#"{"query": "{ jurisdiction(iso3: \"BRA\") { name } }"}"#),
+        true,
+    )
+    .unwrap();
+    let response = tokio::time::timeout(NEVER, response)
+        .await
+        .expect("the head is sent")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The body is never taken (the window stays at zero): the server ends
+    // the connection.
+    tokio::time::timeout(NEVER, connection)
+        .await
+        .expect("the server closed the connection")
+        .unwrap()
+        .ok();
+    assert_serves(&gateway).await;
+}
+
+/// Request heads are bounded: an HTTP/1 request line or header block past
+/// 64 KiB is answered 431 and the connection closed; an HTTP/2 header
+/// list past it is refused; the gateway serves on.
+#[tokio::test]
+async fn request_heads_past_64_kib_are_refused() {
+    let gateway = TestGateway::start().await;
+    let long = "a".repeat(70 * 1024);
+    for head in [
+        format!("GET /graphql?query={long} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: {long}\r\n\r\n"),
+    ] {
+        let mut stream = connect(&gateway).await;
+        // The server may answer and close before it has read all of it.
+        let _ = stream.write_all(head.as_bytes()).await;
+        let answer = closed_by_server(stream, "a long head").await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    }
+    let stream = connect(&gateway).await;
+    let (mut client, connection) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(connection);
+    let request = axum::http::Request::get(format!("{}/healthz", gateway.url))
+        .header("x-long", long.as_str())
+        .body(())
+        .unwrap();
+    let refused = match client.send_request(request, true) {
+        Err(_) => true,
+        Ok((response, _)) => match tokio::time::timeout(NEVER, response).await.unwrap() {
+            Err(_) => true,
+            Ok(response) => response.status() == 431,
+        },
+    };
+    assert!(refused, "a 70 KiB header list was served over HTTP/2");
+    assert_serves(&gateway).await;
+}
+
+/// An HTTP/2 connection carries at most 100 streams at once: the server
+/// says so in its SETTINGS, and the client's 101st waits.
+#[tokio::test]
+async fn http2_streams_are_bounded() {
+    let gateway = TestGateway::start().await;
+    let stream = connect(&gateway).await;
+    let (client, mut connection) = h2::client::handshake(stream).await.unwrap();
+    let mut client = client.ready().await.unwrap();
+    let request = axum::http::Request::get(format!("{}/healthz", gateway.url))
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).unwrap();
+    // Driven until the answer: the server's SETTINGS came before it.
+    let response = tokio::time::timeout(NEVER, async {
+        tokio::select! {
+            response = response => response,
+            ended = &mut connection => panic!("the connection ended: {ended:?}"),
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(connection.max_concurrent_send_streams(), 100);
+}

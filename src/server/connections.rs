@@ -21,15 +21,24 @@
 //!   has been sent;
 //! - a request body must arrive whole within `--body-read-timeout`, however
 //!   it trickles (a per-read timeout restarts on every byte);
+//! - a response must reach the client within `--response-write-timeout`
+//!   of its headers: a client that stops reading (an HTTP/2 window of zero,
+//!   a TCP window of zero under a streamed asset) kept its request in
+//!   flight, and so its connection open, for ever;
+//! - HTTP/2 connections are pinged (every 20 s; no answer in 20 s closes
+//!   them), carry at most 100 streams at once, and a client that resets
+//!   streams as fast as it opens them (CVE-2023-44487) is cut off; request
+//!   heads are at most 64 KiB in both protocols;
 //! - at most `--max-connections` are open; past it the loop stops
 //!   accepting, so new clients wait in the listen backlog and the process
 //!   keeps descriptors for its upstreams. A WebSocket, once upgraded, is
 //!   bounded by `--max-websockets` and its own timeouts instead.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -50,6 +59,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// How long a request's body may take to arrive, in all.
     pub body_read_timeout: Duration,
+    /// How long a response may take to be sent, from its head to its end.
+    pub response_write_timeout: Duration,
     /// How long a connection may sit with no request in flight and nothing
     /// sent or received.
     pub idle_timeout: Duration,
@@ -58,6 +69,23 @@ pub struct ConnectionLimits {
     /// How long requests in flight may finish after shutdown begins.
     pub shutdown_timeout: Duration,
 }
+
+/// The largest request head (request line and headers) either protocol
+/// reads; past it HTTP/1 answers 431 and HTTP/2 resets the stream.
+const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+
+/// How often an HTTP/2 connection is pinged, and how long its answer may
+/// take: a peer that vanished without a FIN is found within 40 s.
+const HTTP2_PING: Duration = Duration::from_secs(20);
+
+/// Streams one HTTP/2 connection may have open at once.
+const HTTP2_MAX_STREAMS: u32 = 100;
+
+/// Streams a client may reset before the server has accepted them, and
+/// streams the server may reset for a client's errors, before the
+/// connection is closed (the rapid-reset attack).
+const HTTP2_MAX_PENDING_RESETS: usize = 20;
+const HTTP2_MAX_ERROR_RESETS: usize = 256;
 
 /// The default for `--max-connections`: three quarters of the process's
 /// descriptor limit, the rest kept for upstream connections, Redis and
@@ -90,8 +118,17 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(HTTP2_PING)
+        .keep_alive_timeout(HTTP2_PING)
+        .max_concurrent_streams(HTTP2_MAX_STREAMS)
+        .max_pending_accept_reset_streams(HTTP2_MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(HTTP2_MAX_ERROR_RESETS)
+        .max_header_list_size(MAX_REQUEST_HEAD_BYTES as u32);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -131,8 +168,10 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let answer = router.clone().oneshot(request);
                 async move {
-                    // In flight until the body is sent (or dropped).
+                    // In flight until the body is sent (or dropped), and
+                    // from here held to the response write timeout.
                     answer.await.map(|response| {
+                        in_flight.responding();
                         response.map(|body| {
                             axum::body::Body::new(InFlightBody {
                                 inner: body,
@@ -162,6 +201,12 @@ pub async fn serve(
                     tracing::debug!(%peer, quiet = ?quiet, "closing an idle connection");
                     return;
                 }
+                let sending = activity.longest_sending();
+                if sending >= limits.response_write_timeout {
+                    tracing::debug!(%peer, sending = ?sending, "closing a connection whose client does not take its response");
+                    return;
+                }
+                let write_deadline = limits.response_write_timeout.saturating_sub(sending);
                 tokio::select! {
                     ended = &mut connection => {
                         if let Err(error) = ended {
@@ -171,7 +216,7 @@ pub async fn serve(
                     }
                     // Woken at least as often as the shorter timeout, so
                     // a first request that switches to the other is seen.
-                    () = tokio::time::sleep(allowed.saturating_sub(quiet).min(recheck).max(Duration::from_millis(10))) => {}
+                    () = tokio::time::sleep(allowed.saturating_sub(quiet).min(recheck).min(write_deadline).max(Duration::from_millis(10))) => {}
                 }
             }
         });
@@ -194,6 +239,9 @@ struct Activity {
     last: AtomicU64,
     in_flight: AtomicUsize,
     served: AtomicBool,
+    /// When each response being sent had its head ready, by request.
+    sending: Mutex<HashMap<u64, Instant>>,
+    next_request: AtomicU64,
 }
 
 impl Activity {
@@ -203,7 +251,21 @@ impl Activity {
             last: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             served: AtomicBool::new(false),
+            sending: Mutex::new(HashMap::new()),
+            next_request: AtomicU64::new(0),
         }
+    }
+
+    fn sending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Instant>> {
+        self.sending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How long the response that has been sending longest has been.
+    fn longest_sending(&self) -> Duration {
+        self.sending()
+            .values()
+            .min()
+            .map_or(Duration::ZERO, |started| started.elapsed())
     }
 
     fn touch(&self) {
@@ -228,16 +290,31 @@ impl Activity {
     fn begin(self: &Arc<Self>) -> InFlight {
         self.served.store(true, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(self.clone())
+        InFlight {
+            activity: self.clone(),
+            request: self.next_request.fetch_add(1, Ordering::Relaxed),
+        }
     }
 }
 
-struct InFlight(Arc<Activity>);
+/// A request in flight: from its head to the end of its response.
+struct InFlight {
+    activity: Arc<Activity>,
+    request: u64,
+}
+
+impl InFlight {
+    /// Its response's head is ready: sending starts now.
+    fn responding(&self) {
+        self.activity.sending().insert(self.request, Instant::now());
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.activity.sending().remove(&self.request);
+        self.activity.touch();
+        self.activity.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -440,6 +440,7 @@ pub async fn run(
     let limits = connections::ConnectionLimits {
         header_read_timeout: config.limits.header_read_timeout,
         body_read_timeout: config.limits.body_read_timeout,
+        response_write_timeout: config.limits.response_write_timeout,
         idle_timeout: config.limits.idle_timeout,
         max_connections: config
             .limits
