@@ -86,6 +86,11 @@ pub enum Error {
     /// ignored a filter and kept answering pages); nothing more is sent.
     #[error("this operation reached its maximum of {limit} {upstream} requests; ask for fewer jurisdictions or smaller pages")]
     UpstreamDemandExceeded { upstream: Source, limit: u64 },
+    /// A measure's affected trade did not fit the operation's Comtrade
+    /// allowance for affected trade: answered incomplete, with this error
+    /// beside it so that a client reading only `errors` sees it.
+    #[error("the affected trade of one operation may send Comtrade at most {allowance} requests (four fifths of --comtrade-max-requests) and this measure's did not fit: it is answered incomplete (see incompleteReasons); ask for fewer measures at once")]
+    AffectedTradeAllowanceSpent { allowance: u64 },
     /// The data set exists only in the seed-era API: the configured one
     /// retired it.
     #[error("{upstream}'s {} is not served by the configured API: retired {}; {} (the seeds' API serves it: --{upstream}-api v2)", retired.dataset, retired.since, retired.successor)]
@@ -152,7 +157,9 @@ impl Error {
             Self::UpstreamTruncated { .. } => "UPSTREAM_RESULT_TRUNCATED",
             Self::UpstreamBadResponse { .. } => "UPSTREAM_BAD_RESPONSE",
             Self::DeadlineExceeded { .. } => "UPSTREAM_TIMEOUT",
-            Self::UpstreamDemandExceeded { .. } => "UPSTREAM_DEMAND_TOO_HIGH",
+            Self::UpstreamDemandExceeded { .. } | Self::AffectedTradeAllowanceSpent { .. } => {
+                "UPSTREAM_DEMAND_TOO_HIGH"
+            }
             Self::DatasetRetired { .. } => "UPSTREAM_DATASET_RETIRED",
             Self::BeyondUpstreamWindow { .. } => "UPSTREAM_WINDOW_EXCEEDED",
             Self::NotInConfiguredApi { .. } => "UPSTREAM_API_LACKS_ENDPOINT",
@@ -163,6 +170,7 @@ impl Error {
     pub fn upstream(&self) -> Option<Source> {
         match self {
             Self::BadInput(_) => None,
+            Self::AffectedTradeAllowanceSpent { .. } => Some(Source::Comtrade),
             Self::UpstreamTimeout { upstream, .. }
             | Self::UpstreamUnavailable { upstream, .. }
             | Self::UpstreamUnauthorized { upstream, .. }
@@ -216,6 +224,7 @@ impl ErrorExtensions for Error {
                 Self::UpstreamValidation { status, .. } => ext.set("upstreamStatus", *status),
                 Self::UpstreamBadResponse { path, .. } => ext.set("path", path.as_str()),
                 Self::UpstreamDemandExceeded { limit, .. } => ext.set("limit", *limit),
+                Self::AffectedTradeAllowanceSpent { allowance } => ext.set("limit", *allowance),
                 Self::BeyondUpstreamWindow { reach, .. } => ext.set("reach", *reach),
                 Self::NotInConfiguredApi { only, .. } => ext.set("api", *only),
                 _ => {}

@@ -1460,3 +1460,144 @@ async fn truncated_answers_are_split_only_within_the_estimate() {
     );
     assert!(measures.get("errors").is_none(), "{measures}");
 }
+
+/// An affected product GTA sends without a readable HS code (a
+/// `product_id` of "n/a", null, or an object) costs neither the page nor
+/// the intervention's other products: the page answers, the readable
+/// products are listed with an UPSTREAM_BAD_RESPONSE error at the field
+/// naming what was left out, and the measure's affected trade sums the
+/// readable ones and is incomplete, saying why. Found by the attack on
+/// issue 20 (one such record failed the whole interventions page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_product_costs_neither_the_page_nor_the_other_products() {
+    let (comtrade_url, _recorded) = comtrade_stub().await;
+    let mut odd = record(
+        1,
+        &[840],
+        &[276],
+        &[870323, 870324],
+        "Import tariff",
+        "2020-03-15",
+    );
+    let products = odd["affected_products"].as_array_mut().unwrap();
+    products.push(json!({ "product_id": "n/a", "prior_level": "0", "new_level": "10" }));
+    products.push(json!({ "product_id": null }));
+    products.push(json!("87.03"));
+    let plain = record(2, &[699], &[50], &[100630], "Export ban", "2022-09-08");
+    let (gta_url, _) = gta_stub(vec![odd, plain]).await;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-url",
+        &comtrade_url,
+        "--cache-max-mb",
+        "0",
+    ])
+    .await;
+    let response = gateway
+        .query("{ interventions(limit: 5) { items { id affectedProducts { hsCode } affectedTrade(year: 2019) { value complete incompleteReasons } } } }")
+        .await;
+    let items = response["data"]["interventions"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"));
+    assert_eq!(items.len(), 2, "{response}");
+    let codes: Vec<&str> = items[0]["affectedProducts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|product| product["hsCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["870323", "870324"]);
+    assert_eq!(items[1]["affectedProducts"][0]["hsCode"], "100630");
+    let errors = response["errors"]
+        .as_array()
+        .expect("the unreadable products are named");
+    assert_eq!(errors.len(), 1, "{response}");
+    assert_eq!(errors[0]["extensions"]["code"], "UPSTREAM_BAD_RESPONSE");
+    assert_eq!(
+        errors[0]["path"],
+        json!(["interventions", "items", 0, "affectedProducts"])
+    );
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("3 entries") && message.contains("n/a"),
+        "{message}"
+    );
+    let trade = &items[0]["affectedTrade"];
+    assert_eq!(trade["complete"], false, "{trade}");
+    let reasons = trade["incompleteReasons"].to_string();
+    assert!(reasons.contains("3 affected products"), "{reasons}");
+    assert!(trade["value"].as_f64().is_some(), "{trade}");
+}
+
+/// Measures whose affected trade did not fit the operation's allowance are
+/// answered incomplete and each has an UPSTREAM_DEMAND_TOO_HIGH error at
+/// its `affectedTrade`, so a client reading only `errors` sees them; the
+/// requests sent stay within the allowance. Found by the attack on issue
+/// 20 (they were named only in incompleteReasons).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measures_past_the_allowance_are_incomplete_and_said_in_errors() {
+    // On the legacy API (at most 20 commodity codes a request), thirty
+    // products a measure are two requests each at least.
+    let implementers = [840u16, 156, 276, 76];
+    let interventions: Vec<Value> = (0..8usize)
+        .map(|index| {
+            let products: Vec<u32> = (0..30).map(|k| 870_000 + (index as u32) * 40 + k).collect();
+            record(
+                2000 + index as u32,
+                &[implementers[index % 4]],
+                &[124, 392],
+                &products,
+                "Import tariff",
+                &format!("{}-06-01", 2015 + index % 3),
+            )
+        })
+        .collect();
+    let (gta_url, _) = gta_stub(interventions).await;
+    let gateway = simulated(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-api",
+        "legacy",
+        "--comtrade-max-requests",
+        "5",
+    ])
+    .await;
+    let response = gateway
+        .query("{ interventions(limit: 8) { items { id affectedTrade { value complete incompleteReasons } } } }")
+        .await;
+    let sent = upstream_requests(&response, "comtrade");
+    assert!(sent <= 4, "the allowance is four fifths of 5: {sent} sent");
+    let items = response["data"]["interventions"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"));
+    let unasked: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| {
+            item["affectedTrade"]["incompleteReasons"]
+                .to_string()
+                .contains("allowance")
+        })
+        .map(|(index, _)| index)
+        .collect();
+    assert!(!unasked.is_empty(), "some measures did not fit: {response}");
+    let errors = response["errors"].as_array().expect("said in errors");
+    let mut paths: Vec<usize> = errors
+        .iter()
+        .map(|error| {
+            assert_eq!(
+                error["extensions"]["code"], "UPSTREAM_DEMAND_TOO_HIGH",
+                "{error}"
+            );
+            assert_eq!(error["extensions"]["source"], "comtrade", "{error}");
+            assert_eq!(error["path"][3], "affectedTrade", "{error}");
+            error["path"][2].as_u64().unwrap() as usize
+        })
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(paths, unasked, "one error per measure not asked");
+    for index in unasked {
+        assert_eq!(items[index]["affectedTrade"]["complete"], false);
+    }
+}

@@ -403,8 +403,9 @@ pub(super) async fn affected_trade(
     let mut products: Vec<String> = six.iter().map(|code| format!("{code:06}")).collect();
     products.sort();
     products.dedup();
-    let not_hs6 = (!other.is_empty()).then(|| {
-        format!(
+    let mut left_out = Vec::new();
+    if !other.is_empty() {
+        left_out.push(format!(
             "affected product{} {} not HS six-digit subheadings: left out of the sum",
             if other.len() == 1 { " is" } else { "s are" },
             other
@@ -412,8 +413,23 @@ pub(super) async fn affected_trade(
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
-        )
-    });
+        ));
+    }
+    let unreadable = &intervention.affected_products.unreadable;
+    if !unreadable.is_empty() {
+        left_out.push(format!(
+            "GTA listed {} affected product{} that {} no HS code ({}): left out of the sum",
+            unreadable.len(),
+            if unreadable.len() == 1 { "" } else { "s" },
+            if unreadable.len() == 1 {
+                "carries"
+            } else {
+                "carry"
+            },
+            crate::sources::gta::model::cut_list(unreadable)
+        ));
+    }
+    let not_hs6 = (!left_out.is_empty()).then(|| left_out.join("; "));
     let who = names(&reporters);
     if kind == AffectedFlowKind::OutwardSubsidy {
         return Ok(AffectedTrade {
@@ -449,6 +465,13 @@ pub(super) async fn affected_trade(
         .graphql()?
         .ok_or_else(|| Error::bad_input("the affected trade was not answered"))
         .graphql()?;
+    if let Some(allowance) = coverage.allowance_spent {
+        // Answered incomplete, and said where a client reading only the
+        // errors looks.
+        use async_graphql::ErrorExtensions;
+        let error = Error::AffectedTradeAllowanceSpent { allowance };
+        ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
+    }
     let summed_year = coverage.year;
     let (verb, direction) = match kind {
         AffectedFlowKind::Outward => ("exports", "to"),

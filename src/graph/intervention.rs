@@ -630,7 +630,25 @@ impl Intervention {
             .collect()
     }
     /// The products the intervention affects, as HS codes with their tariff lines where GTA gives them.
-    async fn affected_products(&self) -> Vec<AffectedProduct> {
+    /// Entries GTA sent without a readable HS code are left out, and named
+    /// in an error (UPSTREAM_BAD_RESPONSE) beside the products that were
+    /// read.
+    async fn affected_products(&self, ctx: &Context<'_>) -> Vec<AffectedProduct> {
+        let unreadable = &self.0.affected_products.unreadable;
+        if !unreadable.is_empty() {
+            use async_graphql::ErrorExtensions;
+            let error = crate::error::Error::UpstreamBadResponse {
+                upstream: crate::sources::Source::Gta,
+                path: format!("results[id={}].affected_products", self.0.id),
+                detail: format!(
+                    "{} entr{} without a readable HS code, left out: {}",
+                    unreadable.len(),
+                    if unreadable.len() == 1 { "y" } else { "ies" },
+                    crate::sources::gta::model::cut_list(unreadable)
+                ),
+            };
+            ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
+        }
         self.0
             .affected_products
             .iter()

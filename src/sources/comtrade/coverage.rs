@@ -132,6 +132,9 @@ pub struct Coverage {
     pub notes: Vec<String>,
     /// The Comtrade reporter codes summed.
     pub reporter_codes: Vec<u16>,
+    /// The allowance, when some of the question's rows were not asked for
+    /// because the operation's allowance was spent.
+    pub allowance_spent: Option<u64>,
 }
 
 /// A question's codes in one year: per reporter code, its partners'
@@ -140,6 +143,8 @@ pub struct Coverage {
 struct Resolved {
     parts: Vec<(ReporterCode, Vec<(u16, GtaId)>)>,
     reasons: Vec<String>,
+    /// Set when the allowance left no room for its fallback year.
+    allowance_spent: Option<u64>,
 }
 
 fn area_name(area: Area) -> String {
@@ -602,6 +607,7 @@ impl CoverageLoader {
                         "{} is not published yet, and the operation's Comtrade allowance for affected trade ({} requests) left no room to look for an earlier year",
                         state.years[*index], self.allowance
                     ));
+                    state.resolved[*index].allowance_spent = Some(self.allowance);
                 }
             }
         }
@@ -780,6 +786,7 @@ fn sum(
     allowance: u64,
 ) -> Coverage {
     let mut reasons = resolved.reasons.clone();
+    let mut allowance_spent = resolved.allowance_spent;
     let mut notes: Vec<String> = Vec::new();
     let mut by_partner: Vec<(GtaId, f64)> = Vec::new();
     let mut by_product: BTreeMap<String, f64> = BTreeMap::new();
@@ -793,6 +800,7 @@ fn sum(
             reasons.push(format!(
                 "Comtrade reporter {reporter} was not asked: the operation's Comtrade allowance for affected trade ({allowance} requests) was spent; ask for fewer measures at once"
             ));
+            allowance_spent = Some(allowance);
             continue;
         }
         if !rows.reported(*reporter, year, key.flow) {
@@ -920,6 +928,7 @@ fn sum(
         reasons,
         notes,
         reporter_codes: reporters,
+        allowance_spent,
     }
 }
 

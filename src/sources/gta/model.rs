@@ -69,7 +69,7 @@ pub struct Intervention {
     #[serde(default)]
     pub affected_sectors: Vec<AffectedSector>,
     #[serde(default)]
-    pub affected_products: Vec<AffectedProduct>,
+    pub affected_products: AffectedProducts,
     #[serde(default)]
     pub date_announced: Option<String>,
     #[serde(default)]
@@ -263,6 +263,66 @@ pub struct AffectedProduct {
     /// When the change took effect for this product (current API).
     pub date_implemented: Option<String>,
     pub date_removed: Option<String>,
+}
+
+/// An intervention's affected products: those this gateway can read, and
+/// the entries it cannot (a `product_id` that is not a code), kept as GTA
+/// sent them. One unreadable product must not cost the page it is on, nor
+/// the intervention its other products: it is named where the products are
+/// read (`Intervention.affectedProducts` answers with an error beside the
+/// readable ones; `affectedTrade` is incomplete, with the reason).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AffectedProducts {
+    pub readable: Vec<AffectedProduct>,
+    /// The unreadable entries, as JSON text.
+    pub unreadable: Vec<String>,
+}
+
+/// Entries as GTA sent them, for a message: the first few, each cut.
+pub fn cut_list(entries: &[String]) -> String {
+    const SHOWN: usize = 5;
+    const LONGEST: usize = 60;
+    let mut shown: Vec<String> = entries
+        .iter()
+        .take(SHOWN)
+        .map(|entry| {
+            let mut end = entry.len().min(LONGEST);
+            while !entry.is_char_boundary(end) {
+                end -= 1;
+            }
+            if end < entry.len() {
+                format!("{}...", &entry[..end])
+            } else {
+                entry.clone()
+            }
+        })
+        .collect();
+    if entries.len() > SHOWN {
+        shown.push(format!("and {} more", entries.len() - SHOWN));
+    }
+    shown.join(", ")
+}
+
+impl std::ops::Deref for AffectedProducts {
+    type Target = [AffectedProduct];
+
+    fn deref(&self) -> &[AffectedProduct] {
+        &self.readable
+    }
+}
+
+impl<'de> Deserialize<'de> for AffectedProducts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = Option::<Vec<serde_json::Value>>::deserialize(deserializer)?;
+        let mut products = Self::default();
+        for entry in entries.into_iter().flatten() {
+            match AffectedProduct::deserialize(&entry) {
+                Ok(product) => products.readable.push(product),
+                Err(_) => products.unreadable.push(entry.to_string()),
+            }
+        }
+        Ok(products)
+    }
 }
 
 impl<'de> Deserialize<'de> for AffectedProduct {
