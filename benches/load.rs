@@ -21,6 +21,7 @@
 //! `cargo bench --bench load`. Prints Markdown for BENCHMARKS.md.
 
 mod support;
+use support::FLAGSHIP;
 
 use std::io::Write;
 use std::process::Command;
@@ -31,15 +32,6 @@ use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions};
 
 /// Upstream latency the simulator adds to every answer.
 const UPSTREAM_LATENCY_MS: u64 = 50;
-
-/// The flagship: ten countries' flows, offices, leads and interventions.
-const FLAGSHIP: &str = r#"{ jurisdictions(iso3: ["USA","CHN","DEU","JPN","GBR","FRA","IND","BRA","MEX","ZAF"]) {
-  iso3 name
-  tradeFlows(periods: ["2022"]) { period flow value }
-  officeLocations { post city }
-  tradeLeads(limit: 3) { title source }
-  interventionsAffecting(limit: 5) { items { id title } }
-} }"#;
 
 /// A small query: one country's name and its 2022 flows.
 const SMALL: &str =

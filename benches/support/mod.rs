@@ -11,6 +11,16 @@ use clap::Parser;
 use trade_graph::config::Config;
 use trade_graph::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
 
+/// The flagship query of the load benches: ten countries' flows, offices,
+/// leads and interventions.
+pub const FLAGSHIP: &str = r#"{ jurisdictions(iso3: ["USA","CHN","DEU","JPN","GBR","FRA","IND","BRA","MEX","ZAF"]) {
+  iso3 name
+  tradeFlows(periods: ["2022"]) { period flow value }
+  officeLocations { post city }
+  tradeLeads(limit: 3) { title source }
+  interventionsAffecting(limit: 5) { items { id title } }
+} }"#;
+
 /// A running gateway process; killed and reaped when dropped.
 pub struct Server {
     pub child: Child,
