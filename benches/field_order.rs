@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::{Value, Variables};
-use trade_graph::limits::SchemaIndex;
 use support::FLAGSHIP;
+use trade_graph::limits::SchemaIndex;
 use trade_graph::operation::SelectionOrder;
 
 const ROUNDS: u32 = 2_000;

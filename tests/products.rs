@@ -1601,3 +1601,62 @@ async fn measures_past_the_allowance_are_incomplete_and_said_in_errors() {
         assert_eq!(items[index]["affectedTrade"]["complete"], false);
     }
 }
+
+/// A record GTA sends that cannot be read at all (`affected_products` an
+/// object, a jurisdiction id past any GTA id) costs only itself: the page
+/// answers the other records, counts the unreadable ones as sent (the page
+/// is not taken for the end of the results), and names them in an
+/// UPSTREAM_BAD_RESPONSE error at `items`. Found by the attack on issue 20
+/// (one such record made `interventions` null).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_record_costs_only_itself() {
+    let (comtrade_url, _recorded) = comtrade_stub().await;
+    let mut object_products = record(1, &[840], &[276], &[870323], "Import tariff", "2020-03-15");
+    object_products["affected_products"] = json!({ "product_id": 870323 });
+    let mut big_id = record(2, &[840], &[276], &[870323], "Import tariff", "2020-03-15");
+    big_id["affected_jurisdictions"][0]["id"] = json!(99999);
+    let good = record(3, &[699], &[50], &[100630], "Export ban", "2022-09-08");
+    let (gta_url, _) = gta_stub(vec![object_products, good, big_id]).await;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-url",
+        &comtrade_url,
+        "--cache-max-mb",
+        "0",
+    ])
+    .await;
+    let response = gateway
+        .query("{ interventions(limit: 5) { totalCount items { id title } } other: jurisdiction(iso3: \"BRA\") { name } }")
+        .await;
+    let ids: Vec<u64> = response["data"]["interventions"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"))
+        .iter()
+        .map(|item| item["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [3], "{response}");
+    assert_eq!(
+        response["data"]["interventions"]["totalCount"], 3,
+        "{response}"
+    );
+    assert_eq!(response["data"]["other"]["name"], "Brazil");
+    let errors = response["errors"]
+        .as_array()
+        .expect("the unreadable records are named");
+    assert_eq!(errors.len(), 1, "{response}");
+    assert_eq!(errors[0]["extensions"]["code"], "UPSTREAM_BAD_RESPONSE");
+    assert_eq!(errors[0]["path"], json!(["interventions", "items"]));
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("2 records"), "{message}");
+    assert!(
+        message.contains("intervention_id 1") && message.contains("intervention_id 2"),
+        "{message}"
+    );
+    // One intervention by id that cannot be read is an error, not null.
+    let one = gateway.query("{ intervention(id: 1) { id } }").await;
+    assert_eq!(
+        one["errors"][0]["extensions"]["code"], "UPSTREAM_BAD_RESPONSE",
+        "{one}"
+    );
+}

@@ -412,20 +412,57 @@ pub fn intervention_query(
 
 /// A page of interventions.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct InterventionPage {
-    /// The records of this page.
-    pub items: Vec<Intervention>,
+    #[graphql(skip)]
+    pub records: Vec<Intervention>,
     /// How many interventions match in all. Null when GTA did not say: its v1
     /// API returns no count, so it is known only when the results ran out
     /// within the pages fetched.
     pub total_count: Option<i64>,
+    /// Records GTA sent that could not be read, said beside `items`.
+    #[graphql(skip)]
+    pub unreadable: Vec<String>,
+}
+
+#[ComplexObject]
+impl InterventionPage {
+    /// The records of this page.
+    async fn items(&self, ctx: &Context<'_>) -> &Vec<Intervention> {
+        if !self.unreadable.is_empty() {
+            // The readable records are answered; the others are named.
+            use async_graphql::ErrorExtensions;
+            let error = Error::UpstreamBadResponse {
+                upstream: crate::sources::Source::Gta,
+                path: self.unreadable[0]
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                detail: format!(
+                    "{} record{} could not be read and {} left out of this page: {}",
+                    self.unreadable.len(),
+                    if self.unreadable.len() == 1 { "" } else { "s" },
+                    if self.unreadable.len() == 1 {
+                        "is"
+                    } else {
+                        "are"
+                    },
+                    gta::model::cut_list(&self.unreadable)
+                ),
+            };
+            ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
+        }
+        &self.records
+    }
 }
 
 impl From<gta::InterventionPage> for InterventionPage {
     fn from(page: gta::InterventionPage) -> Self {
         Self {
-            items: page.interventions.into_iter().map(Intervention).collect(),
+            records: page.interventions.into_iter().map(Intervention).collect(),
             total_count: page.total.and_then(|total| i64::try_from(total).ok()),
+            unreadable: page.unreadable,
         }
     }
 }
@@ -805,7 +842,23 @@ impl InterventionQueries {
             .fetch(&query, 1, 0, &operation(ctx)?.usage)
             .await
             .graphql()?;
-        Ok(page.interventions.into_iter().next().map(Intervention))
+        // The record asked for (an upstream that ignored the filter must
+        // not answer another one in its place).
+        match page.interventions.into_iter().find(|found| found.id == id) {
+            Some(intervention) => Ok(Some(Intervention(intervention))),
+            // The record was sent but could not be read: said, not null.
+            None if !page.unreadable.is_empty() => Err(Error::UpstreamBadResponse {
+                upstream: crate::sources::Source::Gta,
+                path: page.unreadable[0]
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                detail: gta::model::cut_list(&page.unreadable),
+            })
+            .graphql(),
+            None => Ok(None),
+        }
     }
 }
 

@@ -113,8 +113,9 @@ impl Jurisdiction {
         // Comtrade reporter only): an empty page, without a request.
         if self.country().is_some_and(|country| !country.in_gta()) {
             return Ok(InterventionPage {
-                items: Vec::new(),
+                records: Vec::new(),
                 total_count: Some(0),
+                unreadable: Vec::new(),
             });
         }
         let key = JurisdictionInterventionsKey {

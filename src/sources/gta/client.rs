@@ -44,6 +44,9 @@ pub struct InterventionPage {
     /// no count, so it is known only from an envelope's `count` or when the
     /// answer ran out before the page did.
     pub total: Option<u64>,
+    /// Records GTA sent that could not be read (where and why); the page
+    /// holds the others.
+    pub unreadable: Vec<String>,
 }
 
 /// The GTA client: a cheap `Clone` handle.
@@ -110,11 +113,16 @@ impl GtaClient {
                 .iter()
                 .take(request_limit as usize)
                 .cloned();
-            let received = taken.len() as u64;
+            // Unreadable records were sent all the same: they count
+            // towards what GTA answered (else a page with one would look
+            // like the end of the results).
+            let received = (response.interventions.len() + response.unreadable.len())
+                .min(request_limit as usize) as u64;
             if response.count.is_some() {
                 page.total = response.count;
             }
             page.interventions.extend(taken);
+            page.unreadable.extend(response.unreadable.iter().cloned());
             if received < u64::from(request_limit) {
                 if page.total.is_none() && (received > 0 || next_offset == 0) {
                     page.total = Some(next_offset + received);

@@ -97,7 +97,9 @@ impl GtaLoader {
                 &self.usage,
             )
             .await?;
-        let exhausted = (shared.interventions.len() as u64) < shared_limit;
+        let exhausted =
+            ((shared.interventions.len() + shared.unreadable.len()) as u64) < shared_limit;
+        let unreadable = shared.unreadable.clone();
 
         // Routed in one pass over the answer (each intervention's own list
         // of jurisdictions, which can name most of the world), not one pass
@@ -147,6 +149,9 @@ impl GtaLoader {
                     InterventionPage {
                         interventions,
                         total,
+                        // Whose they were is not known: each page of the
+                        // batch says it may lack them.
+                        unreadable: unreadable.clone(),
                     },
                 ));
             } else {

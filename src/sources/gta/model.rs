@@ -552,6 +552,9 @@ pub struct DataResponse {
     pub interventions: Vec<Arc<Intervention>>,
     /// The total matching the filters, when the envelope says it.
     pub count: Option<u64>,
+    /// Records that could not be read, each said as where and why: the
+    /// others are answered (one malformed record must not cost its page).
+    pub unreadable: Vec<String>,
 }
 
 fn shared(interventions: Vec<Intervention>) -> Vec<Arc<Intervention>> {
@@ -562,7 +565,65 @@ fn shared(interventions: Vec<Intervention>) -> Vec<Arc<Intervention>> {
 /// v2's `{count, next, previous, results}`. Straight from the bytes to
 /// records: going through a `serde_json::Value` first was 40% of a cold
 /// flagship's CPU (`perf`, BENCHMARKS.md).
+///
+/// When a record cannot be read, the page is read again record by record
+/// (through `serde_json::Value`, on this rare path only): the readable
+/// records are kept and the others said in [`DataResponse::unreadable`].
 pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
+    strict_data_response(body).or_else(|error| tolerant_data_response(body).ok_or(error))
+}
+
+/// The page read record by record; `None` when the answer is not a page at
+/// all (not JSON, or no array of records where one belongs).
+fn tolerant_data_response(body: &[u8]) -> Option<DataResponse> {
+    let value: serde_json::Value = serde_json::from_slice(strip_bom(body)).ok()?;
+    let (count, results, prefix) = match &value {
+        serde_json::Value::Array(results) => (None, results, ""),
+        serde_json::Value::Object(envelope) => (
+            envelope.get("count").and_then(serde_json::Value::as_u64),
+            envelope.get("results")?.as_array()?,
+            "results",
+        ),
+        _ => return None,
+    };
+    let mut page = DataResponse {
+        interventions: Vec::new(),
+        count,
+        unreadable: Vec::new(),
+    };
+    let mut read = |record: &serde_json::Value, at: String| match serde_path_to_error::deserialize::<
+        _,
+        Intervention,
+    >(record)
+    {
+        Ok(intervention) => page.interventions.push(Arc::new(intervention)),
+        Err(error) => {
+            let id = record
+                .get("intervention_id")
+                .map(|id| format!(" (intervention_id {id})"))
+                .unwrap_or_default();
+            page.unreadable.push(format!(
+                "{prefix}{at}.{}{id}: {}",
+                error.path(),
+                error.inner()
+            ));
+        }
+    };
+    for (index, item) in results.iter().enumerate() {
+        match item {
+            // The publisher's own example nests the page in one more array.
+            serde_json::Value::Array(nested) => {
+                for (inner, record) in nested.iter().enumerate() {
+                    read(record, format!("[{index}][{inner}]"));
+                }
+            }
+            record => read(record, format!("[{index}]")),
+        }
+    }
+    Some(page)
+}
+
+fn strict_data_response(body: &[u8]) -> Result<DataResponse, Error> {
     match strip_bom(body)
         .iter()
         .find(|byte| !byte.is_ascii_whitespace())
@@ -572,6 +633,7 @@ pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
             Ok(DataResponse {
                 interventions: shared(interventions),
                 count: None,
+                unreadable: Vec::new(),
             })
         }
         Some(b'{') => {
@@ -579,6 +641,7 @@ pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
             Ok(DataResponse {
                 interventions: shared(envelope.results.0),
                 count: envelope.count,
+                unreadable: Vec::new(),
             })
         }
         _ => Err(Error::UpstreamBadResponse {
@@ -723,13 +786,20 @@ mod tests {
             br#"{"count": 7, "next": null, "previous": null, "results": [{"intervention_id": 3}]}"#;
         let response = decode_data_response(body).unwrap();
         assert_eq!(response.count, Some(7));
-        let error =
-            decode_data_response(br#"{"results": [{"intervention_id": "x"}]}"#).unwrap_err();
+        // An unreadable record is said, with its path; the others are kept.
+        let page = decode_data_response(
+            br#"{"results": [{"intervention_id": "x"}, {"intervention_id": 4}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.interventions.len(), 1);
+        assert_eq!(page.unreadable.len(), 1);
         assert!(
-            matches!(error, Error::UpstreamBadResponse { ref path, .. } if path == "results[0].intervention_id"),
-            "{error:?}"
+            page.unreadable[0].starts_with("results[0].intervention_id (intervention_id \"x\")"),
+            "{:?}",
+            page.unreadable
         );
         assert!(decode_data_response(b"<html>").is_err());
+        assert!(decode_data_response(br#"{"results": 3}"#).is_err());
     }
 
     #[test]
@@ -739,13 +809,15 @@ mod tests {
         let response = decode_data_response(body).unwrap();
         let ids: Vec<u32> = response.interventions.iter().map(|i| i.id).collect();
         assert_eq!(ids, [3, 4]);
-        let error = decode_data_response(
+        let page = decode_data_response(
             br#"{"results": [[{"intervention_id": 3}, {"intervention_id": []}]]}"#,
         )
-        .unwrap_err();
+        .unwrap();
+        assert_eq!(page.interventions.len(), 1);
         assert!(
-            matches!(error, Error::UpstreamBadResponse { ref path, .. } if path == "results[0][1].intervention_id"),
-            "{error:?}"
+            page.unreadable[0].starts_with("results[0][1].intervention_id"),
+            "{:?}",
+            page.unreadable
         );
         let error = decode_data_response(br#"{"count": 0}"#).unwrap_err();
         assert!(error.to_string().contains("results"), "{error}");
