@@ -457,6 +457,51 @@ async fn long_subscription_ids_close_the_socket_with_a_valid_frame() {
     assert_eq!(answer["data"]["jurisdiction"]["name"], "China", "{answer}");
 }
 
+/// An initialised socket with no subscription and no message for
+/// --idle-timeout is closed (1001); one with a subscription running is
+/// not. Found by the attack on issue 22: a thousand idle sockets took every
+/// descriptor of a process limited to 1,024.
+#[tokio::test]
+async fn idle_sockets_are_closed_and_busy_ones_are_not() {
+    let gateway = gateway(&["--idle-timeout", "300ms"]).await;
+    let mut idle = common::socket::Socket::open(&gateway).await;
+    let mut busy = common::socket::Socket::open(&gateway).await;
+    busy.subscribe(
+        "feed",
+        r#"subscription { newInterventions(implementers: ["USA", "CHN", "IND", "BRA", "DEU"]) { id } }"#,
+    )
+    .await;
+    let closed = idle.closed_with().await;
+    assert_eq!(closed.map(|(code, _)| code), Some(1001));
+    // The busy socket has outlived the idle one's timeout: it still gets
+    // events.
+    let events = busy.next_payloads("feed", 3, &mut Vec::new()).await;
+    assert_eq!(events.len(), 3);
+}
+
+/// A WebSocket keeps the --max-connections slot of the connection it was
+/// upgraded from: with two slots and two sockets open, an HTTP request
+/// waits until a socket closes.
+#[tokio::test]
+async fn websockets_count_against_the_connection_bound() {
+    let gateway = gateway(&["--max-connections", "2"]).await;
+    let first = common::socket::Socket::open(&gateway).await;
+    let _second = common::socket::Socket::open(&gateway).await;
+    let waiting = tokio::spawn({
+        let client = reqwest::Client::new();
+        let url = format!("{}/healthz", gateway.url);
+        async move { client.get(url).send().await.unwrap().status() }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "served past the bound");
+    first.close().await;
+    let status = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("served once a socket gave its slot back")
+        .unwrap();
+    assert_eq!(status, 200);
+}
+
 #[tokio::test]
 async fn a_socket_that_never_initialises_is_closed() {
     use futures::StreamExt;

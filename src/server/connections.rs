@@ -31,8 +31,11 @@
 //!   heads are at most 64 KiB in both protocols;
 //! - at most `--max-connections` are open; past it the loop stops
 //!   accepting, so new clients wait in the listen backlog and the process
-//!   keeps descriptors for its upstreams. A WebSocket, once upgraded, is
-//!   bounded by `--max-websockets` and its own timeouts instead.
+//!   keeps descriptors for its upstreams. A WebSocket keeps the slot of
+//!   the connection it was upgraded from for as long as it is open (issue
+//!   22: a thousand idle sockets, counted only against `--max-websockets`,
+//!   took every descriptor), and is closed when it has had no subscription
+//!   and no message for `--idle-timeout`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -50,6 +53,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::ServiceExt;
+
+/// The slot of `--max-connections` a connection holds, in its requests'
+/// extensions: a WebSocket upgraded from it keeps it while the socket is
+/// open.
+#[derive(Clone, Debug)]
+pub struct ConnectionSlot(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
 
 /// How connections are held to time and number.
 #[derive(Clone, Copy, Debug)]
@@ -153,12 +162,14 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let slot = ConnectionSlot(Arc::new(slot));
         let activity = Arc::new(Activity::new());
         // Each request learns its connection's peer address (axum's
         // `ConnectInfo`): budgets give each client its share.
         let router = router.clone();
         let requests = activity.clone();
         let body_read_timeout = limits.body_read_timeout;
+        let connection_slot = slot.clone();
         let service = hyper::service::service_fn(
             move |request: axum::http::Request<hyper::body::Incoming>| {
                 let in_flight = requests.begin();
@@ -166,6 +177,7 @@ pub async fn serve(
                 let mut request =
                     request.map(|body| axum::body::Body::new(DeadlineBody::new(body, deadline)));
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(connection_slot.clone());
                 let answer = router.clone().oneshot(request);
                 async move {
                     // In flight until the body is sent (or dropped), and

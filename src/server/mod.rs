@@ -96,6 +96,8 @@ pub(crate) struct AppState {
     /// How long a client may take to send its headers, and a WebSocket
     /// its `connection_init`.
     header_read_timeout: Duration,
+    /// How long a WebSocket may sit with no subscription and no message.
+    idle_timeout: Duration,
     /// One permit per open subscription.
     subscriptions: Arc<tokio::sync::Semaphore>,
     /// One permit per open WebSocket connection.
@@ -338,6 +340,7 @@ impl Gateway {
             max_batch_size: config.limits.max_batch_size,
             max_body_bytes: config.max_body_bytes,
             header_read_timeout: config.limits.header_read_timeout,
+            idle_timeout: config.limits.idle_timeout,
             subscriptions: Arc::new(tokio::sync::Semaphore::new(
                 subscription_limits.max_subscriptions,
             )),

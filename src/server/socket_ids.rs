@@ -37,22 +37,71 @@ pub const MAX_ID_BYTES: usize = 256;
 /// less the code's two).
 const MAX_CLOSE_REASON_BYTES: usize = 123;
 
+/// What a socket's client has been doing: the subscriptions it has open
+/// and when it last sent a message. A socket with neither for the idle
+/// timeout is closed (issue 22: initialised sockets that subscribed to
+/// nothing held a descriptor each for ever).
+#[derive(Clone)]
+pub struct SocketActivity {
+    in_use: InUse,
+    last_message: Arc<Mutex<tokio::time::Instant>>,
+}
+
+impl SocketActivity {
+    /// How long the socket has had no subscription and no message from its
+    /// client; `None` while a subscription is open.
+    pub fn idle_for(&self) -> Option<std::time::Duration> {
+        if !lock(&self.in_use).is_empty() {
+            return None;
+        }
+        let last = *self.last_message.lock().unwrap_or_else(|e| e.into_inner());
+        Some(last.elapsed())
+    }
+}
+
 /// `socket` as the sink and stream async-graphql serves, with duplicate
 /// ids closing it with 4409; the returned future forwards the server's
-/// messages to the socket and must be run beside.
+/// messages to the socket and must be run beside, until `served` fires
+/// (async-graphql is done), when it sends what is queued and closes.
 pub fn guard(
     socket: WebSocket,
+    served: tokio::sync::oneshot::Receiver<()>,
 ) -> (
     mpsc::Sender<Message>,
     impl Stream<Item = Result<Message, axum::Error>> + Send + Unpin,
     impl std::future::Future<Output = ()> + Send,
+    SocketActivity,
 ) {
     let (mut to_socket, from_socket) = socket.split();
     let (outgoing, mut queued) = mpsc::channel::<Message>(OUTGOING);
     let in_use: InUse = Arc::default();
+    let activity = SocketActivity {
+        in_use: in_use.clone(),
+        last_message: Arc::new(Mutex::new(tokio::time::Instant::now())),
+    };
+    let seen = activity.last_message.clone();
     let server_side = in_use.clone();
     let forward = async move {
-        while let Some(message) = queued.next().await {
+        let mut served = std::pin::pin!(served);
+        let mut draining = false;
+        loop {
+            let message = if draining {
+                match queued.try_recv() {
+                    Ok(message) => message,
+                    _ => break,
+                }
+            } else {
+                tokio::select! {
+                    message = queued.next() => match message {
+                        Some(message) => message,
+                        None => break,
+                    },
+                    _ = &mut served => {
+                        draining = true;
+                        continue;
+                    }
+                }
+            };
             if let Message::Text(text) = &message {
                 if let Some(id) = ended_by_server(text.as_str()) {
                     lock(&server_side).remove(&id);
@@ -67,6 +116,7 @@ pub fn guard(
     let closer = outgoing.clone();
     let incoming = from_socket
         .scan(closer, move |closer, message| {
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
             let verdict = match &message {
                 Ok(Message::Text(text)) => client_message(&in_use, text.as_str()),
                 _ => Verdict::Pass,
@@ -92,7 +142,7 @@ pub fn guard(
             }
         })
         .boxed();
-    (outgoing, incoming, forward)
+    (outgoing, incoming, forward, activity)
 }
 
 enum Verdict {

@@ -40,6 +40,7 @@ use tracing::Instrument;
 pub(super) async fn get(
     state: State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    connection_slot: Option<Extension<super::connections::ConnectionSlot>>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
@@ -83,6 +84,7 @@ pub(super) async fn get(
     // the protocol's first message to the headers' time.
     let max_message = state.max_body_bytes;
     let init_timeout = state.header_read_timeout;
+    let idle_timeout = state.idle_timeout;
     // The connection's span, under the upgrade request's (whose id it
     // keeps in the logs); each operation's span is its child.
     let connection = tracing::info_span!(
@@ -100,11 +102,18 @@ pub(super) async fn get(
         .read_buffer_size(SOCKET_READ_BUFFER)
         .max_message_size(max_message)
         .on_upgrade(move |socket| async move {
-            // Held until the socket's task ends.
+            // Held until the socket's task ends: the socket counts against
+            // --max-connections as the connection it came from did.
             let _open_socket = open_socket;
+            let _connection_slot = connection_slot;
             let (initialised, init) = tokio::sync::oneshot::channel::<()>();
             // A subscribe reusing an id in use closes the socket (4409).
-            let (sink, stream, forward) = super::socket_ids::guard(socket);
+            let (served, served_signal) = tokio::sync::oneshot::channel::<()>();
+            let (sink, stream, forward, activity) =
+                super::socket_ids::guard(socket, served_signal);
+            // Kept to close an idle socket; `forward` ends on `served`, not
+            // on every sender being dropped.
+            let closer = sink.clone();
             let serve = GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
                 .on_connection_init(move |_payload| async move {
                     let _ = initialised.send(());
@@ -114,8 +123,12 @@ pub(super) async fn get(
                 })
                 .serve();
             // The server's messages reach the socket through `forward`,
-            // which ends once `serve` has dropped its side.
+            // which sends what is queued and ends once `serve` is done.
             let serve = async move {
+                let serve = async move {
+                    serve.await;
+                    let _ = served.send(());
+                };
                 futures::join!(serve, forward);
             };
             let mut serve = std::pin::pin!(serve);
@@ -131,7 +144,33 @@ pub(super) async fn get(
                     }
                 }
             }
-            serve.await;
+            // A socket with no subscription and no message for the idle
+            // timeout is closed (1001, going away), as an idle keep-alive
+            // connection is.
+            let idle = async {
+                loop {
+                    let quiet = activity.idle_for();
+                    if quiet.is_some_and(|quiet| quiet >= idle_timeout) {
+                        return;
+                    }
+                    let left = quiet.map_or(idle_timeout, |quiet| idle_timeout.saturating_sub(quiet));
+                    tokio::time::sleep(left.max(std::time::Duration::from_millis(10))).await;
+                }
+            };
+            tokio::select! {
+                () = &mut serve => {}
+                () = idle => {
+                    tracing::debug!("closing a WebSocket idle for --idle-timeout");
+                    let mut closer = closer;
+                    let _ = futures::SinkExt::send(&mut closer, axum::extract::ws::Message::Close(Some(axum::extract::ws::CloseFrame {
+                        code: 1001,
+                        reason: "idle: no subscription and no message for --idle-timeout".into(),
+                    }))).await;
+                    drop(closer);
+                    // Long enough for the close frame to be written.
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut serve).await;
+                }
+            }
         })
 }
 
