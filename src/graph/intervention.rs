@@ -411,21 +411,15 @@ pub fn intervention_query(
 }
 
 /// A page of interventions.
-#[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct InterventionPage {
-    #[graphql(skip)]
     pub records: Vec<Intervention>,
-    /// How many interventions match in all. Null when GTA did not say: its v1
-    /// API returns no count, so it is known only when the results ran out
-    /// within the pages fetched.
     pub total_count: Option<i64>,
     /// Records GTA sent that could not be read, said beside `items`.
-    #[graphql(skip)]
     pub unreadable: Vec<String>,
 }
 
-#[ComplexObject]
+/// A page of interventions.
+#[Object]
 impl InterventionPage {
     /// The records of this page.
     async fn items(&self, ctx: &Context<'_>) -> &Vec<Intervention> {
@@ -454,6 +448,12 @@ impl InterventionPage {
             ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
         }
         &self.records
+    }
+    /// How many interventions match in all. Null when GTA did not say: its v1
+    /// API returns no count, so it is known only when the results ran out
+    /// within the pages fetched.
+    async fn total_count(&self) -> Option<i64> {
+        self.total_count
     }
 }
 
@@ -667,9 +667,9 @@ impl Intervention {
             .collect()
     }
     /// The products the intervention affects, as HS codes with their tariff lines where GTA gives them.
-    /// Entries GTA sent without a readable HS code are left out, and named
-    /// in an error (UPSTREAM_BAD_RESPONSE) beside the products that were
-    /// read.
+    // Entries GTA sent without a readable HS code are left out, and named
+    // in an error (UPSTREAM_BAD_RESPONSE) beside the products that were
+    // read (docs/products.md).
     async fn affected_products(&self, ctx: &Context<'_>) -> Vec<AffectedProduct> {
         let unreadable = &self.0.affected_products.unreadable;
         if !unreadable.is_empty() {

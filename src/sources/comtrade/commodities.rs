@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::countries::ComtradeDialect;
 use crate::error::Error;
-use crate::sources::http::{decode, UpstreamRequest};
+use crate::sources::http::{decode, strip_bom, UpstreamRequest};
 use crate::sources::Source;
 
 /// One code of a classification.
@@ -631,29 +631,68 @@ struct ReferenceFile {
     results: Vec<ReferenceCode>,
 }
 
-/// Decodes a reference list of `classification` (either dialect's).
+/// The rows of a reference file read one by one, when the whole file did
+/// not decode: the readable rows, and where and why the others failed.
+/// `None` when the file is not a `{results: [...]}` at all.
+fn tolerant_rows(body: &[u8]) -> Option<(Vec<ReferenceCode>, Vec<String>)> {
+    let value: serde_json::Value = serde_json::from_slice(strip_bom(body)).ok()?;
+    let rows = value.get("results")?.as_array()?;
+    let mut read = Vec::with_capacity(rows.len());
+    let mut unreadable = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        match serde_path_to_error::deserialize::<_, ReferenceCode>(row) {
+            Ok(code) => read.push(code),
+            Err(error) => unreadable.push(format!(
+                "results[{index}].{}: {}",
+                error.path(),
+                error.inner()
+            )),
+        }
+    }
+    Some((read, unreadable))
+}
+
+/// Decodes a reference list of `classification` (either dialect's). A row
+/// that cannot be read (a null `text`, a level as text) is left out with a
+/// warning rather than costing the whole list (issue 20's attack: one bad
+/// row of 8,263 failed every commodity field).
 pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityList, Error> {
-    let file: ReferenceFile = decode(Source::Comtrade, body)?;
-    if file.results.is_empty() {
+    let (codes, unreadable) = match decode::<ReferenceFile>(Source::Comtrade, body) {
+        Ok(file) => (file.results, Vec::new()),
+        Err(error) => tolerant_rows(body).ok_or(error)?,
+    };
+    if codes.is_empty() && unreadable.is_empty() {
         return Err(Error::UpstreamBadResponse {
             upstream: Source::Comtrade,
             path: "results".into(),
             detail: format!("the {classification} reference list has no codes"),
         });
     }
-    let rows = file.results.len();
-    let list = CommodityList::new(classification, file.results);
-    // A list that lost half its rows or more to validation is not a list the
-    // graph can answer from: say so rather than serve a fragment.
-    if list.is_empty() || list.dropped() >= list.len() {
+    let rows = codes.len() + unreadable.len();
+    let list = CommodityList::new(classification, codes);
+    let dropped = list.dropped() + unreadable.len();
+    // A list that lost half its rows or more is not a list the graph can
+    // answer from: say so rather than serve a fragment.
+    if list.is_empty() || dropped >= list.len() {
         return Err(Error::UpstreamBadResponse {
             upstream: Source::Comtrade,
-            path: "results".into(),
+            path: unreadable
+                .first()
+                .and_then(|first| first.split(':').next())
+                .unwrap_or("results")
+                .to_owned(),
             detail: format!(
-                "the {classification} reference list is inconsistent: {} of its {rows} rows have a level that is not their code's or a parent not above them (a cycle of parents)",
-                list.dropped()
+                "the {classification} reference list is inconsistent: {dropped} of its {rows} rows cannot be read, have a level that is not their code's or a parent not above them (a cycle of parents)"
             ),
         });
+    }
+    if !unreadable.is_empty() {
+        tracing::warn!(
+            classification,
+            unreadable = unreadable.len(),
+            first = %unreadable[0],
+            "reference list rows that could not be read were left out"
+        );
     }
     Ok(list)
 }
@@ -753,6 +792,34 @@ mod tests {
         assert_eq!(list.parent(van).unwrap().code, "8704");
         assert_eq!(list.children("0101").len(), 3);
         assert_eq!(list.leaves("01").len(), 3);
+    }
+
+    /// The attack of issue 20: one row of the list that cannot be read (a
+    /// null `text`, a level as text) is left out; the rest of the list
+    /// answers. A list mostly unreadable is refused, naming the first row.
+    #[test]
+    fn an_unreadable_row_costs_only_itself() {
+        let body = r##"{"results": [
+            {"id": "TOTAL", "text": "Total of all HS commodities", "parent": "#", "aggrLevel": 0},
+            {"id": "01", "text": "01 - Animals; live", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "0101", "text": null, "parent": "01", "aggrLevel": 4},
+            {"id": "0102", "text": "0102 - Bovine animals; live", "parent": "01", "aggrLevel": "4"},
+            {"id": "0103", "text": "0103 - Swine; live", "parent": "01", "aggrLevel": 4}
+        ]}"##;
+        let list = decode_reference("HS", body.as_bytes()).unwrap();
+        assert!(list.get("0101").is_none() && list.get("0102").is_none());
+        assert_eq!(list.get("0103").unwrap().level, 4);
+        assert_eq!(list.children("01").len(), 1);
+        let mostly_bad = r##"{"results": [
+            {"id": "TOTAL", "text": null},
+            {"id": "01", "text": null},
+            {"id": "0103", "text": "0103 - Swine; live", "parent": "01", "aggrLevel": 4}
+        ]}"##;
+        let error = decode_reference("HS", mostly_bad.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&error, Error::UpstreamBadResponse { path, .. } if path == "results[0].text"),
+            "{error:?}"
+        );
     }
 
     /// The attack of issue 20: rows that are each other's parent. The rows
