@@ -517,6 +517,46 @@ async fn canary_keys_leak_nowhere() {
     assert_no_canary(&logs, "the logs");
 }
 
+/// An upstream echoing another source's key (an ITA error naming the GTA
+/// key, GTA record text holding the Comtrade key, percent-encoded) is
+/// cleaned all the same: every source's text is scrubbed of every key.
+/// Found by the attack on issue 22 (each source scrubbed only its own).
+#[tokio::test]
+async fn no_source_leaks_another_sources_key() {
+    let gateway = canary_gateway(&[]).await;
+    let encoded: String = url::form_urlencoded::byte_serialize(GTA_CANARY.as_bytes()).collect();
+    gateway.simulator.inject_fault(
+        Source::Ita,
+        Fault::Status {
+            status: 400,
+            body: json!({ "message": format!("not yours: {GTA_CANARY} / {encoded}") }).to_string(),
+        },
+    );
+    gateway.simulator.inject_fault(
+        Source::Gta,
+        Fault::Status {
+            status: 200,
+            body: json!([{ "intervention_id": 1, "state_act_title": format!("about {COMTRADE_CANARY}") }])
+                .to_string(),
+        },
+    );
+    let response = gateway
+        .query(
+            r#"{ tradeLeads(countries: ["MX"]) { items { title } }
+                 interventions(limit: 1) { items { id title } } }"#,
+        )
+        .await;
+    assert!(
+        error_codes(&response).contains(&"UPSTREAM_REJECTED".to_owned()),
+        "{response}"
+    );
+    assert_eq!(
+        response["data"]["interventions"]["items"][0]["id"], 1,
+        "{response}"
+    );
+    assert_no_canary(&response.to_string(), "another source's key");
+}
+
 /// Variables nested past serde_json's recursion limit are a 400, not a crash.
 #[tokio::test]
 async fn deeply_nested_variables_are_a_bad_request() {

@@ -199,6 +199,7 @@ impl Gateway {
             config,
         };
         let mut statuses = Vec::new();
+        let mut keys = Vec::new();
         let upstreams = Source::ALL.map(|source| {
             let access = config.access(source);
             let (url, key, mode, keying) = match (access.url, &simulator) {
@@ -220,6 +221,7 @@ impl Gateway {
                     unreachable!("the simulator is started whenever a source has no URL")
                 }
             };
+            keys.extend(key.clone());
             let definition = define(source, config, key.clone());
             if key.is_none() && !definition.serves_keyless {
                 tracing::warn!("{source} is live without --{source}-key: it will refuse every request unless a proxy adds the key");
@@ -242,6 +244,8 @@ impl Gateway {
             });
             definition.upstream(&url, &stages)
         });
+        // Every source's text is cleaned of every key, not only its own.
+        let upstreams = upstreams.map(|upstream| upstream.scrubbing_keys(&keys));
         for upstream in &upstreams {
             if let Some(admission) = upstream.admission() {
                 admission.prepare().await;

@@ -315,6 +315,12 @@ impl Upstream {
         }
     }
 
+    /// This upstream, cleaning its answers and errors of every one of
+    /// `keys` (all the sources' keys), not only its own.
+    pub fn scrubbing_keys(self, keys: &[Secret]) -> Self {
+        self.with(|inner| inner.scrubber = Scrubber::of_keys(keys))
+    }
+
     /// This upstream, paced and budgeted by `admission`.
     pub fn with_admission(self, admission: Admission) -> Self {
         self.with(|inner| {

@@ -28,47 +28,63 @@ pub const MAX_UPSTREAM_TEXT: usize = 300;
 /// What stands in for a removed key.
 const REDACTED: &str = "***";
 
-/// Removes one upstream's key from text. Cheap to clone.
+/// Removes API keys from upstream text: every configured key, in every
+/// form. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct Scrubber {
-    /// The key's forms, longest first (so an encoded form is replaced whole
+    /// The keys' forms, longest first (so an encoded form is replaced whole
     /// before a raw form inside it could be).
     forms: Vec<String>,
+}
+
+/// Every form of `key` the scrubber looks for.
+fn forms_of(key: &str) -> Vec<String> {
+    let form_encoded: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    let percent_encoded = percent_encode(key);
+    let mut forms = vec![
+        key.to_owned(),
+        form_encoded.clone(),
+        percent_encoded.clone(),
+        // Some servers echo escapes in lower case.
+        lower_hex(&form_encoded),
+        lower_hex(&percent_encoded),
+    ];
+    forms.extend(base64_forms(key.as_bytes()));
+    // Every byte escaped, as some encoders and attackers write it.
+    let every_byte: String = key.bytes().map(|byte| format!("%{byte:02X}")).collect();
+    forms.push(lower_hex(&every_byte));
+    forms.push(every_byte);
+    let hex: String = key.bytes().map(|byte| format!("{byte:02x}")).collect();
+    forms.push(hex.to_ascii_uppercase());
+    forms.push(hex);
+    forms.push(key.bytes().map(|byte| format!("&#{byte};")).collect());
+    forms.push(key.bytes().map(|byte| format!("&#x{byte:x};")).collect());
+    // A UUID-shaped key without its dashes.
+    if key.contains('-') {
+        let dashless = key.replace('-', "");
+        if dashless.len() >= 16 {
+            forms.push(dashless);
+        }
+    }
+    forms
 }
 
 impl Scrubber {
     /// A scrubber for `key` (none: text passes unchanged).
     pub fn new(key: Option<&Secret>) -> Self {
-        let Some(key) = key.map(Secret::expose).filter(|key| !key.is_empty()) else {
-            return Self::default();
-        };
-        let form_encoded: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
-        let percent_encoded = percent_encode(key);
-        let mut forms = vec![
-            key.to_owned(),
-            form_encoded.clone(),
-            percent_encoded.clone(),
-            // Some servers echo escapes in lower case.
-            lower_hex(&form_encoded),
-            lower_hex(&percent_encoded),
-        ];
-        forms.extend(base64_forms(key.as_bytes()));
-        // Every byte escaped, as some encoders and attackers write it.
-        let every_byte: String = key.bytes().map(|byte| format!("%{byte:02X}")).collect();
-        forms.push(lower_hex(&every_byte));
-        forms.push(every_byte);
-        let hex: String = key.bytes().map(|byte| format!("{byte:02x}")).collect();
-        forms.push(hex.to_ascii_uppercase());
-        forms.push(hex);
-        forms.push(key.bytes().map(|byte| format!("&#{byte};")).collect());
-        forms.push(key.bytes().map(|byte| format!("&#x{byte:x};")).collect());
-        // A UUID-shaped key without its dashes.
-        if key.contains('-') {
-            let dashless = key.replace('-', "");
-            if dashless.len() >= 16 {
-                forms.push(dashless);
-            }
-        }
+        Self::of_keys(key)
+    }
+
+    /// A scrubber for every one of `keys`: each upstream's text is cleaned
+    /// of every configured key, not only its own (issue 22's attack: an
+    /// ITA error echoing the GTA key reached the client).
+    pub fn of_keys<'a>(keys: impl IntoIterator<Item = &'a Secret>) -> Self {
+        let mut forms: Vec<String> = keys
+            .into_iter()
+            .map(Secret::expose)
+            .filter(|key| !key.is_empty())
+            .flat_map(forms_of)
+            .collect();
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup();
         Self { forms }
