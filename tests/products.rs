@@ -979,9 +979,12 @@ async fn recorded_measures_at_the_default_limits_without_data_availability() {
         let reasons = trade["incompleteReasons"].to_string();
         assert!(!reasons.contains("allowance"), "{}: {trade}", item["id"]);
         if trade["value"].is_null() {
-            // The stub publishes nothing after 2024.
+            // The stub publishes nothing after 2024; a measure naming no
+            // products or no affected jurisdictions has nothing to sum.
             assert!(
-                trade["year"].as_u64().unwrap() > 2024 || reasons.contains("Comtrade reporter"),
+                trade["year"].as_u64().unwrap() > 2024
+                    || reasons.contains("Comtrade reporter")
+                    || reasons.contains("names no"),
                 "{trade}"
             );
             unpublished += 1;
@@ -1659,4 +1662,72 @@ async fn an_unreadable_record_costs_only_itself() {
         one["errors"][0]["extensions"]["code"], "UPSTREAM_BAD_RESPONSE",
         "{one}"
     );
+}
+
+/// A trade profile's partners are parts of its total: in sample mode they
+/// add up to less than it, and the profile is complete; the gateway says
+/// when an upstream's do not (issue 20 attack: shares summed to 123%
+/// with `complete: true`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_partners_add_up_to_less_than_the_total() {
+    let gateway = simulated(&["--comtrade-max-requests", "100"]).await;
+    let response = gateway
+        .query(r#"{ jurisdictions(iso3: ["USA", "DEU", "BRA", "IND", "ZAF"]) { iso3 tradeProfile(year: 2021, flow: EXPORT, limit: 200) { total complete incompleteReasons partners { value share } } } }"#)
+        .await;
+    no_errors(&response);
+    for jurisdiction in response["data"]["jurisdictions"].as_array().unwrap() {
+        let profile = &jurisdiction["tradeProfile"];
+        let total = profile["total"].as_f64().unwrap();
+        let sum: f64 = profile["partners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|partner| partner["value"].as_f64().unwrap())
+            .sum();
+        assert!(
+            sum <= total,
+            "{}: partners {sum} of {total}",
+            jurisdiction["iso3"]
+        );
+        assert_eq!(profile["complete"], true, "{jurisdiction}");
+    }
+}
+
+/// A measure naming no products, or no affected jurisdictions, has no
+/// cells to sum: its value and share are null, not 0, and the reason says
+/// why without claiming that rows were missing (issue 20 attack).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_to_sum_is_null_not_zero() {
+    let (comtrade_url, _recorded) = comtrade_stub().await;
+    let no_products = record(1, &[840], &[276], &[], "Import tariff", "2020-03-15");
+    let no_partners = record(2, &[840], &[], &[870323], "Import tariff", "2020-03-15");
+    let (gta_url, _) = gta_stub(vec![no_products, no_partners]).await;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-url",
+        &comtrade_url,
+        "--cache-max-mb",
+        "0",
+    ])
+    .await;
+    let response = gateway
+        .query("{ interventions(limit: 5) { items { id affectedTrade(year: 2019) { value shareOfImplementerTrade complete incompleteReasons } } } }")
+        .await;
+    let items = response["data"]["interventions"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"));
+    assert_eq!(items.len(), 2, "{response}");
+    for (item, reason) in items
+        .iter()
+        .zip(["names no HS products", "names no affected jurisdictions"])
+    {
+        let trade = &item["affectedTrade"];
+        assert!(trade["value"].is_null(), "{trade}");
+        assert!(trade["shareOfImplementerTrade"].is_null(), "{trade}");
+        assert_eq!(trade["complete"], false);
+        let reasons = trade["incompleteReasons"].to_string();
+        assert!(reasons.contains(reason), "{reasons}");
+        assert!(!reasons.contains("no rows for"), "{reasons}");
+    }
 }

@@ -514,7 +514,7 @@ pub struct AffectedProduct {
 impl AffectedProduct {
     /// The HS chapter (first two digits).
     async fn hs_chapter(&self) -> &str {
-        &self.hs_code[..2]
+        self.hs_code.get(..2).unwrap_or(&self.hs_code)
     }
     /// The product as a node of Comtrade's HS list: its description,
     /// heading and chapter, its flows and the other measures that name it.
@@ -690,7 +690,14 @@ impl Intervention {
             .affected_products
             .iter()
             .map(|product| AffectedProduct {
-                hs_code: format!("{:06}", product.hs_code),
+                // GTA writes HS6 codes as numbers (10121 is 010121); a
+                // number of another length (a heading 8704, a national line)
+                // is shown as GTA gave it, not padded into another code.
+                hs_code: if (10_000..=999_999).contains(&product.hs_code) {
+                    format!("{:06}", product.hs_code)
+                } else {
+                    product.hs_code.to_string()
+                },
                 name: product.name.clone(),
                 prior_level: product.prior_level.clone(),
                 new_level: product.new_level.clone(),

@@ -289,8 +289,20 @@ impl Jurisdiction {
                 .total_cmp(&a.value)
                 .then(a.partner_code.cmp(&b.partner_code))
         });
-        partners.truncate(limit as usize);
         let mut reasons: Vec<String> = Vec::new();
+        // Every partner's value is a part of the total with the world:
+        // together more than the whole (beyond rounding) means rows that
+        // overlap or a total that is short, and no share can be trusted.
+        let partners_sum: f64 = partners.iter().map(|partner| partner.value).sum();
+        if let Some(total) = total.filter(|total| *total > 0.0) {
+            if partners_sum > total * 1.005 {
+                reasons.push(format!(
+                    "the partners' values add up to {:.1}% of the total with the world: rows overlap or the total is short",
+                    partners_sum / total * 100.0
+                ));
+            }
+        }
+        partners.truncate(limit as usize);
         if let Some(total) = total.filter(|total| *total <= 0.0 || !total.is_finite()) {
             reasons.push(format!(
                 "the total with the world is {total}, not a positive amount"

@@ -836,6 +836,11 @@ fn sum(
             )),
         }
         total = Some(total.unwrap_or(0.0) + reporter_total.unwrap_or(0.0));
+        // No product or no partner: no cell was asked, and nothing summed
+        // is not a sum of zero (issue 20 attack: `value: 0.0`).
+        if key.products.is_empty() || partners.is_empty() {
+            continue;
+        }
         let sum = value.get_or_insert(0.0);
         for (partner, id) in partners {
             for product in &key.products {
