@@ -502,6 +502,39 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
+        /// The rule behind issue 22's cross-source finding: a scrubber of
+        /// several keys leaves none of them, in any order or encoding
+        /// mixed in one answer, and keeps text that holds none.
+        #[test]
+        fn every_configured_key_is_scrubbed_from_every_answer(
+            keys in proptest::collection::vec("[A-Za-z0-9+/=_-]{12,40}", 1..4),
+            picks in proptest::collection::vec((0usize..4, 0usize..3), 1..6),
+            filler in "[ a-z]{0,20}",
+        ) {
+            let secrets: Vec<Secret> = keys.iter().map(Secret::new).collect();
+            let scrubber = Scrubber::of_keys(&secrets);
+            let mut body = filler.clone();
+            for (which, encoding) in picks {
+                let key = &keys[which % keys.len()];
+                body.push_str(&match encoding {
+                    0 => key.clone(),
+                    1 => url::form_urlencoded::byte_serialize(key.as_bytes()).collect(),
+                    _ => key.bytes().map(|byte| format!("{byte:02x}")).collect(),
+                });
+                body.push_str(&filler);
+            }
+            let cleaned = String::from_utf8(scrubber.answer(body.as_bytes()).into_owned()).unwrap();
+            for key in &keys {
+                proptest::prop_assert!(!cleaned.contains(key.as_str()), "{key} in {cleaned}");
+            }
+            let untouched = scrubber.answer(filler.as_bytes());
+            proptest::prop_assert_eq!(untouched.as_ref(), filler.as_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
         /// Whatever the key and however an upstream wraps it (raw, query
         /// encoded in either case, base64 in either alphabet inside a
         /// longer encoded text at any alignment), no form of it survives

@@ -278,6 +278,26 @@ pub struct AffectedProducts {
     pub unreadable: Vec<String>,
 }
 
+/// The error naming records of a page GTA sent that could not be read
+/// (the others are answered): at the first one's path, with their count.
+pub fn unreadable_records(unreadable: &[String]) -> Error {
+    Error::UpstreamBadResponse {
+        upstream: Source::Gta,
+        path: unreadable
+            .first()
+            .and_then(|first| first.split(':').next())
+            .unwrap_or("results")
+            .to_owned(),
+        detail: format!(
+            "{} record{} could not be read and {} left out: {}",
+            unreadable.len(),
+            if unreadable.len() == 1 { "" } else { "s" },
+            if unreadable.len() == 1 { "is" } else { "are" },
+            cut_list(unreadable)
+        ),
+    }
+}
+
 /// Entries as GTA sent them, for a message: the first few, each cut.
 pub fn cut_list(entries: &[String]) -> String {
     const SHOWN: usize = 5;
@@ -800,6 +820,51 @@ mod tests {
         );
         assert!(decode_data_response(b"<html>").is_err());
         assert!(decode_data_response(br#"{"results": 3}"#).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// The rule behind issue 20's finding, on generated pages (flat or
+        /// nested as the publisher's example is): every record is either
+        /// answered, in order, or named as unreadable, never both, never
+        /// lost, whatever the broken ones hold.
+        #[test]
+        fn every_record_is_answered_or_named(
+            broken in proptest::collection::vec(proptest::option::of(0usize..4), 1..30),
+            nested in proptest::prelude::any::<bool>(),
+        ) {
+            let records: Vec<serde_json::Value> = broken
+                .iter()
+                .enumerate()
+                .map(|(index, fault)| {
+                    let mut record = serde_json::json!({ "intervention_id": index + 1 });
+                    match fault {
+                        Some(0) => record["intervention_id"] = serde_json::json!("x"),
+                        Some(1) => record["affected_products"] = serde_json::json!({ "product_id": 1 }),
+                        Some(2) => record["affected_jurisdictions"] = serde_json::json!([{ "id": 99999 }]),
+                        Some(_) => record["implementing_jurisdictions"] = serde_json::json!("all"),
+                        None => {}
+                    }
+                    record
+                })
+                .collect();
+            let results = if nested { serde_json::json!([records]) } else { serde_json::json!(records) };
+            let body = serde_json::json!({ "count": broken.len(), "results": results }).to_string();
+            let page = decode_data_response(body.as_bytes()).unwrap();
+            let expected: Vec<u32> = broken
+                .iter()
+                .enumerate()
+                .filter(|(_, fault)| fault.is_none())
+                .map(|(index, _)| index as u32 + 1)
+                .collect();
+            let ids: Vec<u32> = page.interventions.iter().map(|i| i.id).collect();
+            proptest::prop_assert_eq!(ids, expected);
+            proptest::prop_assert_eq!(
+                page.unreadable.len(),
+                broken.iter().filter(|fault| fault.is_some()).count()
+            );
+        }
     }
 
     #[test]
