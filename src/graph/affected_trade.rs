@@ -468,9 +468,7 @@ pub(super) async fn affected_trade(
     if let Some(allowance) = coverage.allowance_spent {
         // Answered incomplete, and said where a client reading only the
         // errors looks.
-        use async_graphql::ErrorExtensions;
-        let error = Error::AffectedTradeAllowanceSpent { allowance };
-        ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
+        super::context::report_beside(ctx, Error::AffectedTradeAllowanceSpent { allowance });
     }
     let summed_year = coverage.year;
     let (verb, direction) = match kind {

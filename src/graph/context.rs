@@ -277,3 +277,12 @@ pub(crate) fn sources<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Source
 pub(crate) fn operation<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a OperationContext> {
     ctx.data::<OperationContext>()
 }
+
+/// Answers `error` beside the field's data: the field resolves with what
+/// could be read, and the response's `errors` says what could not, at the
+/// field's path (unreadable records or products, measures past the
+/// affected-trade allowance).
+pub(crate) fn report_beside(ctx: &Context<'_>, error: crate::error::Error) {
+    use async_graphql::ErrorExtensions;
+    ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 
-use super::context::{operation, sources};
+use super::context::{operation, report_beside, sources};
 use super::jurisdiction::Jurisdiction;
 use super::vocabulary::{
     AffectedFlow, EligibleFirms, GtaEvaluation, ImplementationLevel, InterventionType, MastChapter,
@@ -425,27 +425,7 @@ impl InterventionPage {
     async fn items(&self, ctx: &Context<'_>) -> &Vec<Intervention> {
         if !self.unreadable.is_empty() {
             // The readable records are answered; the others are named.
-            use async_graphql::ErrorExtensions;
-            let error = Error::UpstreamBadResponse {
-                upstream: crate::sources::Source::Gta,
-                path: self.unreadable[0]
-                    .split(':')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-                detail: format!(
-                    "{} record{} could not be read and {} left out of this page: {}",
-                    self.unreadable.len(),
-                    if self.unreadable.len() == 1 { "" } else { "s" },
-                    if self.unreadable.len() == 1 {
-                        "is"
-                    } else {
-                        "are"
-                    },
-                    gta::model::cut_list(&self.unreadable)
-                ),
-            };
-            ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
+            report_beside(ctx, gta::model::unreadable_records(&self.unreadable));
         }
         &self.records
     }
@@ -673,7 +653,6 @@ impl Intervention {
     async fn affected_products(&self, ctx: &Context<'_>) -> Vec<AffectedProduct> {
         let unreadable = &self.0.affected_products.unreadable;
         if !unreadable.is_empty() {
-            use async_graphql::ErrorExtensions;
             let error = crate::error::Error::UpstreamBadResponse {
                 upstream: crate::sources::Source::Gta,
                 path: format!("results[id={}].affected_products", self.0.id),
@@ -684,7 +663,7 @@ impl Intervention {
                     crate::sources::gta::model::cut_list(unreadable)
                 ),
             };
-            ctx.add_error(ctx.set_error_path(error.extend().into_server_error(ctx.item.pos)));
+            report_beside(ctx, error);
         }
         self.0
             .affected_products
@@ -854,16 +833,9 @@ impl InterventionQueries {
         match page.interventions.into_iter().find(|found| found.id == id) {
             Some(intervention) => Ok(Some(Intervention(intervention))),
             // The record was sent but could not be read: said, not null.
-            None if !page.unreadable.is_empty() => Err(Error::UpstreamBadResponse {
-                upstream: crate::sources::Source::Gta,
-                path: page.unreadable[0]
-                    .split(':')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-                detail: gta::model::cut_list(&page.unreadable),
-            })
-            .graphql(),
+            None if !page.unreadable.is_empty() => {
+                Err(gta::model::unreadable_records(&page.unreadable)).graphql()
+            }
             None => Ok(None),
         }
     }
