@@ -554,9 +554,24 @@ pub struct ResilienceConfig {
 
     /// The request header that carries your clients' own API keys, if they
     /// send one (e.g. "x-api-key"): budgets give each key its share. Unset:
-    /// clients are told apart by address.
+    /// clients are told apart by address. The gateway does not check these
+    /// keys: without --client-keys-file or --trusted-proxies any client can
+    /// write a new value per request and take a new share each time. With
+    /// --client-keys-file only listed keys are believed; else with
+    /// --trusted-proxies only keys forwarded by those proxies.
     #[arg(long, env = "TRADE_GRAPH_CLIENT_ID_HEADER", value_parser = parse_header_name)]
     pub client_id_header: Option<axum::http::HeaderName>,
+
+    /// A file of the client keys --client-id-header may carry, one a line:
+    /// the key, or "sha256:" and its SHA-256 in hex ("#" starts a comment).
+    /// A key not listed is not believed: its client is told apart by
+    /// address. Read at startup.
+    #[arg(
+        long,
+        env = "TRADE_GRAPH_CLIENT_KEYS_FILE",
+        requires = "client_id_header"
+    )]
+    pub client_keys_file: Option<std::path::PathBuf>,
 
     /// Proxies whose X-Forwarded-For names the client, e.g. your load
     /// balancer's: addresses or CIDR ranges, comma-separated

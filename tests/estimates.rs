@@ -340,6 +340,10 @@ async fn the_new_fields_never_send_more_than_their_estimate() {
         r#"{ commodity(code: "87") { tradeFlows(reporters: ["USA", "CHN", "DEU"], periods: ["2020", "2021"]) { value commodityNode { code } } children { tradeFlows(reporters: ["JPN"], periods: ["2019"], flow: EXPORT) { value } } } }"#,
         r#"{ commodities(search: "steel", limit: 5) { items { code tradeFlows(reporters: ["KOR"], periods: ["2018"], flow: IMPORT) { value } } } }"#,
         r#"{ tradeFlows(reporters: ["BRA"], periods: ["2022"], commodities: ["ALL"], flow: EXPORT) { commodityCode } }"#,
+        // Drill-downs from named codes: estimated by the codes they reach.
+        r#"{ commodity(code: "85") { tradeFlows(reporters: ["USA"], periods: ["2022"], flow: IMPORT) { value } children { code tradeFlows(reporters: ["USA"], periods: ["2022"], flow: IMPORT) { value } children { tradeFlows(reporters: ["USA"], periods: ["2022"], flow: IMPORT) { commodityCode value } } } } }"#,
+        r#"{ commodities(codes: ["01", "85", "8704", "nope"]) { items { children { children { tradeFlows(reporters: ["DEU", "FRA"], periods: ["2020"]) { value } } } } } }"#,
+        r#"{ commodity(code: "TOTAL") { children { tradeFlows(reporters: ["JPN"], periods: ["2021"], flow: EXPORT) { value } } } }"#,
     ];
     for dialect in ["v1", "legacy"] {
         // A wider interval than the suite's 10 ms: these questions send a

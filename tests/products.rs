@@ -129,6 +129,31 @@ async fn the_full_hs_list_answers_through_a_stub() {
         .any(|child| child["code"] == "8704"));
     assert_eq!(data["other"]["comtradeText"], "Horses :-- Other");
     assert_eq!(data["other"]["isLeaf"], true);
+
+    // Chapter 85 drilled down to its 420 subheadings, flows at every
+    // level: estimated as the list (counted whether or not it is in
+    // memory) and the plan of its 470 codes, 50 a v1 request, not refused
+    // at the default maximum of 25; the ten are what is sent.
+    let flows = r#"tradeFlows(reporters: ["USA"], periods: ["2022"]) { value }"#;
+    let response = gateway
+        .query(&format!(
+            "{{ commodity(code: \"85\") {{ {flows} children {{ {flows} children {{ {flows} }} }} }} }}"
+        ))
+        .await;
+    assert_eq!(
+        response["extensions"]["cost"]["upstreamEstimate"]["comtrade"], 11,
+        "{}",
+        response["extensions"]
+    );
+    let chapter = &response["data"]["commodity"];
+    let subheadings: usize = chapter["children"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"))
+        .iter()
+        .map(|heading| heading["children"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(subheadings, 420);
+    assert_eq!(upstream_requests(&response, "comtrade"), 10);
 }
 
 /// Every new field answers something in sample mode (all in one
@@ -1150,7 +1175,22 @@ async fn a_cyclic_list_never_hangs_and_a_missing_list_fails_only_its_fields() {
             .find(|error| error["path"][0] == field)
             .unwrap_or_else(|| panic!("{field}: {response}"))
     };
-    assert_eq!(errors.len(), 2, "only h6 and bad fail: {response}");
+    // The rows left out are said beside the fields that answered from
+    // the list (a missing code is then not taken for one Comtrade lacks).
+    for field in ["a", "b", "self", "horses"] {
+        let said = error_of(field);
+        assert_eq!(said["extensions"]["code"], "UPSTREAM_BAD_RESPONSE");
+        let message = said["message"].as_str().unwrap();
+        assert!(
+            message.contains("of the 9 rows") && message.contains("left out"),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        errors.len(),
+        6,
+        "h6 and bad fail, four fields say what was left out: {response}"
+    );
     assert_ne!(
         error_of("h6")["extensions"]["code"],
         "BAD_USER_INPUT",
@@ -1729,5 +1769,68 @@ async fn nothing_to_sum_is_null_not_zero() {
         let reasons = trade["incompleteReasons"].to_string();
         assert!(reasons.contains(reason), "{reasons}");
         assert!(!reasons.contains("no rows for"), "{reasons}");
+    }
+}
+
+/// A drill-down from a named code (a chapter, its headings, their
+/// subheadings, trade flows at each level) is estimated by the codes it
+/// reaches in the reference list, not by the most children any code could
+/// have at every level: at the default Comtrade maximum (25) it runs. Its
+/// estimate is the list and one plan of every code reached (nothing above
+/// them waits on an upstream once the list is in memory, so they reach the
+/// loader together), and that is what is sent. The first operation loads
+/// the list before its estimate and counts it; a warm one finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_down_is_estimated_by_the_codes_it_reaches() {
+    let gateway = simulated(&["--cache-max-mb", "0"]).await;
+    let flows = r#"tradeFlows(reporters: ["USA"], periods: ["2022"], flow: IMPORT) { commodityCode value }"#;
+    let query = format!(
+        "{{ commodity(code: \"85\") {{ code {flows} children {{ code {flows} children {{ code {flows} }} }} }} }}"
+    );
+    let mut sent_before = 0;
+    for attempt in ["cold", "warm"] {
+        let response = gateway.query(&query).await;
+        no_errors(&response);
+        let chapter = &response["data"]["commodity"];
+        let headings = chapter["children"].as_array().unwrap();
+        let subheadings: Vec<&Value> = headings
+            .iter()
+            .flat_map(|heading| heading["children"].as_array().unwrap())
+            .collect();
+        assert!(!headings.is_empty() && subheadings.len() > headings.len());
+        let per_request = 50; // v1: fifty commodity codes a request
+        let plans = (1 + headings.len() + subheadings.len()).div_ceil(per_request);
+        let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            estimate,
+            1 + plans as u64,
+            "{attempt}: the list and one plan"
+        );
+        let data_requests = gateway
+            .simulator
+            .recorded_requests(Source::Comtrade)
+            .iter()
+            .filter(|request| request.path.contains("/get/"))
+            .count();
+        let sent = upstream_requests(&response, "comtrade");
+        let list = u64::from(attempt == "cold");
+        assert_eq!(
+            sent,
+            list + plans as u64,
+            "{attempt}: {}",
+            response["extensions"]
+        );
+        sent_before += plans;
+        assert_eq!(data_requests, sent_before, "{attempt}");
+        for node in std::iter::once(chapter)
+            .chain(headings.iter())
+            .chain(subheadings.iter().copied())
+        {
+            for flow in node["tradeFlows"].as_array().unwrap() {
+                assert_eq!(flow["commodityCode"], node["code"], "{response}");
+            }
+        }
     }
 }

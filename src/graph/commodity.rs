@@ -3,6 +3,8 @@
 //! `commodities`, and the links from a commodity to its flows and to the
 //! GTA interventions that name it.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
@@ -17,12 +19,51 @@ use super::trade_flow::{
 };
 use crate::error::{Error, GraphqlResult};
 use crate::sources::comtrade::commodities::{CommodityList, CommodityRecord, CommoditySearch};
+use crate::sources::UpstreamUsage;
 
 /// The classification a commodity argument means when none is given.
 pub const DEFAULT_CLASSIFICATION: &str = "HS";
 
 /// Largest `limit` of `commodities`.
 pub const MAX_COMMODITY_LIMIT: i32 = 1000;
+
+/// The reference lists loaded before an operation's estimate, which read
+/// them (`lists_for_estimate`): the operation's fields answer from the same
+/// lists, and a list that could not be loaded is not asked for again. What
+/// loading them cost is counted in the operation's `extensions.upstream`
+/// once.
+#[derive(Default)]
+pub struct EstimateLists(HashMap<String, EstimateList>);
+
+/// One classification's list (or why it could not be loaded).
+pub struct EstimateList {
+    list: Result<Arc<CommodityList>, Error>,
+    usage: UpstreamUsage,
+    counted: AtomicBool,
+}
+
+impl EstimateLists {
+    /// Keeps `classification`'s list (or error), loaded with `usage`.
+    pub fn insert(
+        &mut self,
+        classification: &str,
+        list: Result<Arc<CommodityList>, Error>,
+        usage: UpstreamUsage,
+    ) {
+        self.0.insert(
+            classification.trim().to_ascii_uppercase(),
+            EstimateList {
+                list,
+                usage,
+                counted: AtomicBool::new(false),
+            },
+        );
+    }
+
+    fn get(&self, classification: &str) -> Option<&EstimateList> {
+        self.0.get(classification)
+    }
+}
 
 /// The reference list of `classification`, loaded once a day for every
 /// operation (one Comtrade request when it is not in memory), through the
@@ -32,6 +73,15 @@ pub(super) async fn commodity_list(
     classification: &str,
 ) -> async_graphql::Result<Arc<CommodityList>> {
     let classification = classification.trim().to_ascii_uppercase();
+    if let Some(loaded) = ctx
+        .data_opt::<EstimateLists>()
+        .and_then(|lists| lists.get(&classification))
+    {
+        if !loaded.counted.swap(true, Ordering::Relaxed) {
+            operation(ctx)?.usage.absorb(&loaded.usage);
+        }
+        return loaded.list.clone().graphql();
+    }
     operation(ctx)?
         .references
         .load_one(classification.clone())
@@ -40,6 +90,22 @@ pub(super) async fn commodity_list(
         .ok_or_else(|| Error::bad_input(format!("no reference list for {classification}")))
         .and_then(|list| list)
         .graphql()
+}
+
+/// Says beside the field's data what of the upstream's list was left out
+/// (unreadable or inconsistent rows), when anything was: a search or a
+/// code missing from the answer is then not taken for one Comtrade lacks.
+fn say_left_out(ctx: &Context<'_>, list: &CommodityList) {
+    if let Some(left_out) = list.left_out() {
+        super::context::report_beside(
+            ctx,
+            Error::UpstreamBadResponse {
+                upstream: crate::sources::Source::Comtrade,
+                path: "results".into(),
+                detail: left_out.to_owned(),
+            },
+        );
+    }
 }
 
 /// The node of `code` in the HS list, if the list has it.
@@ -295,6 +361,7 @@ impl CommodityQueries {
                 classification.as_deref().unwrap_or(DEFAULT_CLASSIFICATION),
             )
             .await?;
+            say_left_out(ctx, &list);
             Ok(Commodity::find(&list, &code))
         };
         Some(found.await)
@@ -364,6 +431,7 @@ impl CommodityQueries {
                 classification.as_deref().unwrap_or(DEFAULT_CLASSIFICATION),
             )
             .await?;
+            say_left_out(ctx, &list);
             // A level the list has no code of would answer an empty page
             // that looks like "no match": refused, naming the levels there are.
             if let Some(level) = level {

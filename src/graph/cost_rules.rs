@@ -3,7 +3,10 @@
 //! requests batch. The walk itself is in `limits::cost`; a test holds every
 //! list of objects in the schema to having a rule here.
 
-use async_graphql::Value;
+use std::sync::Arc;
+
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::{Value, Variables};
 
 use crate::countries;
 use crate::countries::ComtradeDialect;
@@ -24,7 +27,17 @@ use super::jurisdiction::Jurisdiction;
 use super::paging::DEFAULT_LIMIT;
 use super::trade_flow::{code_changes, planned_requests};
 use super::trade_profile::{planned_profile_requests, profile_packing, MAX_PROFILE_LIMIT};
+use crate::sources::comtrade::commodities::CommodityList;
 use crate::sources::comtrade::coverage;
+
+/// How a known commodity is written among an operation's known items:
+/// classification, this separator, code.
+const KNOWN_COMMODITY: char = ':';
+
+/// A commodity as a known item.
+fn known_commodity(classification: &str, code: &str) -> String {
+    format!("{classification}{KNOWN_COMMODITY}{code}")
+}
 
 /// HS subheadings (six digits) in HS 2022: the most products one
 /// intervention can name.
@@ -57,12 +70,101 @@ const SCREENING_SOURCES: u64 = 50;
 /// SITC and BEC lists have fewer.
 const COMMODITY_CHILDREN: u64 = 150;
 
+/// The reference lists in memory now, by classification (the Comtrade
+/// client's, never loading one): with a list, a drill-down through
+/// `Commodity.children` is estimated by the codes it will reach, not by the
+/// most children any code could have (150 a level, multiplied per level).
+pub type LoadedLists = Arc<dyn Fn(&str) -> Option<Arc<CommodityList>> + Send + Sync>;
+
+/// The classifications whose reference lists the estimate of `document`
+/// reads: those of `commodity` and `commodities` fields, when the document
+/// drills down (`children`). Loading them before the estimate (one keyless
+/// request each, kept a day) lets a drill-down be estimated by the codes it
+/// reaches. Every operation of the document is read; at most four lists.
+pub fn lists_for_estimate(document: &ExecutableDocument, variables: &Variables) -> Vec<String> {
+    fn walk<'a>(
+        document: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        visit: &mut dyn FnMut(&'a Field),
+        depth: usize,
+    ) {
+        // Fragments can cycle in a document validation has not seen yet.
+        if depth > 64 {
+            return;
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    visit(&field.node);
+                    walk(document, &field.node.selection_set.node, visit, depth + 1);
+                }
+                Selection::InlineFragment(inline) => {
+                    walk(document, &inline.node.selection_set.node, visit, depth + 1);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    {
+                        walk(
+                            document,
+                            &fragment.node.selection_set.node,
+                            visit,
+                            depth + 1,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let mut drills = false;
+    let mut lists = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        walk(
+            document,
+            &operation.node.selection_set.node,
+            &mut |field| match field.name.node.as_str() {
+                "children" => drills = true,
+                "commodity" | "commodities" => {
+                    let classification = field
+                        .get_argument("classification")
+                        .and_then(|value| {
+                            value
+                                .node
+                                .clone()
+                                .into_const_with(|name| {
+                                    Ok::<_, std::convert::Infallible>(
+                                        variables.get(&name).cloned().unwrap_or(Value::Null),
+                                    )
+                                })
+                                .ok()
+                        })
+                        .and_then(|value| match value {
+                            Value::String(text) => Some(text.trim().to_ascii_uppercase()),
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| super::commodity::DEFAULT_CLASSIFICATION.to_owned());
+                    if !lists.contains(&classification) {
+                        lists.push(classification);
+                    }
+                }
+                _ => {}
+            },
+            0,
+        );
+    }
+    if !drills {
+        return Vec::new();
+    }
+    lists.truncate(4);
+    lists
+}
+
 /// The graph's rules, for the Comtrade dialect in use.
 pub struct GraphCostRules {
     comtrade: ComtradeDialect,
     /// The operation's Comtrade maximum, of which the affected trade may
     /// spend a share ([`coverage::allowance`]).
     comtrade_max: u64,
+    lists: Option<LoadedLists>,
 }
 
 impl GraphCostRules {
@@ -70,7 +172,60 @@ impl GraphCostRules {
         Self {
             comtrade,
             comtrade_max: crate::limits::DemandLimits::default().comtrade,
+            lists: None,
         }
+    }
+
+    /// These rules, reading the reference lists `lists` has in memory.
+    pub fn with_loaded_lists(self, lists: LoadedLists) -> Self {
+        Self {
+            lists: Some(lists),
+            ..self
+        }
+    }
+
+    /// `classification`'s list, when it is in memory.
+    fn loaded_list(&self, classification: &str) -> Option<Arc<CommodityList>> {
+        self.lists.as_ref().and_then(|lists| lists(classification))
+    }
+
+    /// The codes a commodity field names (`commodity(code:)`, or
+    /// `commodities(codes:)`, whose items can only be some of them), as
+    /// known items, when their list is in memory.
+    fn named_commodities(&self, arguments: &Arguments, argument: &str) -> Option<Vec<String>> {
+        let classification = arguments
+            .text("classification")
+            .unwrap_or_else(|| super::commodity::DEFAULT_CLASSIFICATION.to_owned());
+        let list = self.loaded_list(&classification)?;
+        let codes = arguments.strings(argument)?;
+        Some(
+            codes
+                .iter()
+                .filter_map(|code| list.get(code))
+                .map(|record| known_commodity(list.classification(), &record.code))
+                .collect(),
+        )
+    }
+
+    /// The children of the known commodities above, and the most one of
+    /// them has, when their lists are in memory.
+    fn known_children(&self, arguments: &Arguments) -> Option<(Vec<String>, u64)> {
+        let mut children = Vec::new();
+        let mut most = 0;
+        for parent in arguments.known_parents()? {
+            let (classification, code) = parent.split_once(KNOWN_COMMODITY)?;
+            let list = self.loaded_list(classification)?;
+            let below = list.children(code);
+            most = most.max(below.len() as u64);
+            children.extend(
+                below
+                    .iter()
+                    .map(|record| known_commodity(list.classification(), &record.code)),
+            );
+        }
+        children.sort_unstable();
+        children.dedup();
+        Some((children, most))
     }
 
     /// These rules for an operation whose Comtrade maximum is `max`.
@@ -602,13 +757,24 @@ impl FieldRules for GraphCostRules {
             }
             ("Query", "commodity") => {
                 rule.demand = Some(Self::reference_list(arguments.text("classification")));
+                rule.known_items = self.named_commodities(arguments, "code");
             }
             ("Query", "commodities") => {
                 rule.page_limit = Some(limit(arguments, MAX_COMMODITY_LIMIT));
                 rule.demand = Some(Self::reference_list(arguments.text("classification")));
+                rule.known_items = self.named_commodities(arguments, "codes");
             }
-            ("CommodityPage", "items") => rule.list_bound = page_limit,
-            ("Commodity", "children") => rule.list_bound = Some(COMMODITY_CHILDREN),
+            ("CommodityPage", "items") => {
+                rule.list_bound = page_limit;
+                rule.known_items = arguments.known_parents().map(<[String]>::to_vec);
+            }
+            ("Commodity", "children") => match self.known_children(arguments) {
+                Some((children, most)) => {
+                    rule.list_bound = Some(most);
+                    rule.known_items = Some(children);
+                }
+                None => rule.list_bound = Some(COMMODITY_CHILDREN),
+            },
             // The products' nodes: the HS list.
             ("AffectedProduct" | "AffectedTradeProduct" | "ProfileProduct", "commodity") => {
                 rule.demand = Some(Self::reference_list(None));
@@ -643,15 +809,36 @@ impl FieldRules for GraphCostRules {
                 let codes_per_request = comtrade_limits(self.comtrade, Frequency::Annual)
                     .commodities
                     .max(1) as u64;
-                rule.demand = asks(
-                    Source::Comtrade,
-                    DemandKind::Packed {
-                        per_request: codes_per_request,
-                        times: per_commodity,
-                        changing: 0,
-                        alone: 0,
-                    },
-                );
+                let kind = DemandKind::Packed {
+                    per_request: codes_per_request,
+                    times: per_commodity,
+                    changing: 0,
+                    alone: 0,
+                };
+                rule.demand = match arguments.known_parents() {
+                    // The commodities are known (named at the root, or a
+                    // drill-down from named codes): counted as they are.
+                    // Once their list is in memory nothing above them waits
+                    // on an upstream, so every such field with the same
+                    // arguments and classification reaches the loader in
+                    // one batch: one plan.
+                    Some(known) => {
+                        rule.demand_parents = Some(known.len() as u64);
+                        let classification = known
+                            .first()
+                            .and_then(|item| item.split_once(KNOWN_COMMODITY))
+                            .map_or("", |(classification, _)| classification);
+                        Some(Demand {
+                            source: Source::Comtrade,
+                            group: format!(
+                                "{parent}.{field}({})@known {classification}",
+                                arguments.canonical()
+                            ),
+                            kind,
+                        })
+                    }
+                    None => asks(Source::Comtrade, kind),
+                };
             }
             ("Commodity", "interventions") => {
                 let limit = limit(arguments, MAX_JURISDICTION_LIMIT);

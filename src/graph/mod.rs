@@ -22,6 +22,7 @@ mod trade_flow;
 mod trade_profile;
 pub mod vocabulary;
 
+pub use commodity::EstimateLists;
 pub use context::{OperationContext, Sources};
-pub use cost_rules::GraphCostRules;
+pub use cost_rules::{lists_for_estimate, GraphCostRules};
 pub use schema::{build_schema, operation_guard, sdl, subgraph_sdl, TradeGraphSchema};

@@ -62,8 +62,12 @@ pub fn build_schema(
 
 /// The checks every operation passes before it runs, for `sources`' dialects.
 pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationGuard {
-    let rules =
-        GraphCostRules::new(sources.comtrade.dialect()).with_comtrade_max(limits.demand.comtrade);
+    let comtrade = sources.comtrade.clone();
+    let rules = GraphCostRules::new(sources.comtrade.dialect())
+        .with_comtrade_max(limits.demand.comtrade)
+        .with_loaded_lists(Arc::new(move |classification: &str| {
+            comtrade.loaded_commodities(classification)
+        }));
     OperationGuard::new(limits, SchemaIndex::from_sdl(&sdl()), Arc::new(rules))
 }
 

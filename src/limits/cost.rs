@@ -242,6 +242,10 @@ pub struct FieldRule {
     /// The objects the field returns, when its arguments name them (the
     /// ISO codes of `jurisdictions(iso3: [...])`), for its children's rules.
     pub known_items: Option<Vec<String>>,
+    /// How many parents `demand` is asked for, when the rule knows them
+    /// exactly (the codes a drill-down reaches): fewer than the walk's
+    /// product of the list bounds above.
+    pub demand_parents: Option<u64>,
 }
 
 /// Field-specific knowledge: the graph's own, handed to the walk.
@@ -462,7 +466,13 @@ impl Walk<'_> {
                             }))
                             .on_parents(self.known.clone());
                         let rule = self.rules.rule(parent, name, &arguments, page_limit);
-                        for demand in rule.demand.into_iter().chain(rule.extra_demand) {
+                        let demand_parents = rule.demand_parents.unwrap_or(parents).min(parents);
+                        for (demand, parents) in rule
+                            .demand
+                            .into_iter()
+                            .map(|demand| (demand, demand_parents))
+                            .chain(rule.extra_demand.map(|demand| (demand, parents)))
+                        {
                             let entry = self
                                 .demand
                                 .entry((demand.source, demand.group))

@@ -4,11 +4,13 @@
 //! else the address it connects from, or, behind a trusted proxy, the
 //! address the proxy says it forwarded for.
 
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
+use sha2::{Digest, Sha256};
 
 use crate::sources::pacing::ClientId;
 
@@ -19,16 +21,72 @@ pub(crate) struct ClientIdentity {
     pub header: Option<HeaderName>,
     /// Proxies whose `X-Forwarded-For` is believed: addresses or ranges.
     pub trusted_proxies: Vec<IpNet>,
+    /// The keys the header may carry (their SHA-256), when the operator
+    /// lists them (`--client-keys-file`).
+    pub known_keys: Option<HashSet<[u8; 32]>>,
+}
+
+/// Reads a `--client-keys-file`: one key a line, or `sha256:` and its hex
+/// digest; blank lines and `#` comments skipped. An entry that is neither
+/// (a `sha256:` digest of the wrong length) is an error naming its line.
+pub(crate) fn read_known_keys(text: &str) -> Result<HashSet<[u8; 32]>, String> {
+    let mut keys = HashSet::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let digest = match line.strip_prefix("sha256:") {
+            Some(hex) => {
+                let bytes = (0..hex.len())
+                    .step_by(2)
+                    .map(|at| {
+                        hex.get(at..at + 2)
+                            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    })
+                    .collect::<Option<Vec<u8>>>()
+                    .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+                bytes.ok_or_else(|| {
+                    format!(
+                        "line {}: \"sha256:\" must be followed by 64 hex digits",
+                        number + 1
+                    )
+                })?
+            }
+            None => Sha256::digest(line.as_bytes()).into(),
+        };
+        keys.insert(digest);
+    }
+    if keys.is_empty() {
+        return Err("it lists no key".to_owned());
+    }
+    Ok(keys)
 }
 
 impl ClientIdentity {
+    /// Whether a key in the header is believed: listed when the operator
+    /// lists keys; else forwarded by a trusted proxy when there are any
+    /// (which vouch for them); else (neither configured) always, as the
+    /// operator chose.
+    fn believes(&self, key: &[u8], peer: Option<IpAddr>) -> bool {
+        match &self.known_keys {
+            Some(known) => known.contains(&<[u8; 32]>::from(Sha256::digest(key))),
+            None if !self.trusted_proxies.is_empty() => {
+                peer.is_some_and(|peer| self.is_trusted(peer))
+            }
+            None => true,
+        }
+    }
+
     /// The client a request comes from.
     pub fn of(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientId {
+        let peer_address = peer.map(|peer| peer.ip().to_canonical());
         if let Some(key) = self
             .header
             .as_ref()
             .and_then(|name| headers.get(name))
             .filter(|value| !value.is_empty())
+            .filter(|value| self.believes(value.as_bytes(), peer_address))
         {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             key.as_bytes().hash(&mut hasher);
@@ -112,6 +170,7 @@ mod tests {
         let identity = ClientIdentity {
             header: Some(HeaderName::from_static("x-api-key")),
             trusted_proxies: vec![IpNet::from(proxy.ip())],
+            known_keys: None,
         };
         let keyed = identity.of(&headers(&[("x-api-key", "secret-1")]), Some(proxy));
         assert!(keyed.0.starts_with("key:") && !keyed.0.contains("secret"));
@@ -128,11 +187,66 @@ mod tests {
         assert_eq!(identity.of(&HeaderMap::new(), None).0, "unknown");
     }
 
+    /// A key in the header is believed only as the operator says: listed
+    /// in the keys file (as itself or its digest), else forwarded by a
+    /// trusted proxy; a key minted by the client is told apart by address,
+    /// whatever it writes.
+    #[test]
+    fn minted_keys_are_not_believed() {
+        let listed = read_known_keys(
+            "# our clients\nsecret-1\n\nsha256:5f8a3e7e1f0f6e0e2b0c3e5a0f8f2f0a7c0b5d1f2e3a4b5c6d7e8f9a0b1c2d3e\n",
+        )
+        .unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(read_known_keys("sha256:abc")
+            .unwrap_err()
+            .contains("line 1"));
+        assert!(read_known_keys("# nothing\n").is_err());
+        let peer: SocketAddr = "198.51.100.7:5000".parse().unwrap();
+        let header = Some(HeaderName::from_static("x-api-key"));
+        let with_list = ClientIdentity {
+            header: header.clone(),
+            trusted_proxies: Vec::new(),
+            known_keys: Some(listed),
+        };
+        assert!(with_list
+            .of(&headers(&[("x-api-key", "secret-1")]), Some(peer))
+            .0
+            .starts_with("key:"));
+        for minted in ["secret-2", "secret-1 ", "x", "SECRET-1"] {
+            assert_eq!(
+                with_list
+                    .of(&headers(&[("x-api-key", minted)]), Some(peer))
+                    .0,
+                "198.51.100.7",
+                "{minted}"
+            );
+        }
+        let proxy: SocketAddr = "10.0.0.1:4000".parse().unwrap();
+        let behind_proxy = ClientIdentity {
+            header,
+            trusted_proxies: vec![IpNet::from(proxy.ip())],
+            known_keys: None,
+        };
+        assert!(behind_proxy
+            .of(&headers(&[("x-api-key", "anything")]), Some(proxy))
+            .0
+            .starts_with("key:"));
+        assert_eq!(
+            behind_proxy
+                .of(&headers(&[("x-api-key", "anything")]), Some(peer))
+                .0,
+            "198.51.100.7",
+            "a key sent around the proxy is not believed"
+        );
+    }
+
     #[test]
     fn trusted_proxies_are_ranges_and_ipv4_seen_over_ipv6_is_ipv4() {
         let identity = ClientIdentity {
             header: None,
             trusted_proxies: vec!["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()],
+            known_keys: None,
         };
         let forwarded = headers(&[("x-forwarded-for", "203.0.113.9, 10.2.3.4")]);
         for proxy in ["10.9.9.9:1", "[::ffff:10.1.2.3]:1", "[fd00::7]:1"] {
@@ -181,6 +295,7 @@ mod tests {
             let identity = ClientIdentity {
                 header: None,
                 trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+                known_keys: None,
             };
             let mut entries = vec![
                 written(spoofed, None, false),
@@ -210,6 +325,7 @@ mod tests {
             let identity = ClientIdentity {
                 header: None,
                 trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+                known_keys: None,
             };
             let peer: SocketAddr = "10.0.0.1:4000".parse().unwrap();
             let Ok(value) = axum::http::HeaderValue::from_str(&format!("{spoofed}, {junk}")) else {

@@ -801,6 +801,7 @@ pub(super) async fn check_document(
     let mut variables = std::mem::take(&mut request.variables);
     if let Some(document) = &document {
         fill_variable_defaults(document, operation_name.as_deref(), &mut variables);
+        load_lists_for_estimate(state, request, document, &variables).await;
     }
     // The limits and the cost: the gateway's validation before anything
     // runs (async-graphql's own validation runs inside graphql.execute).
@@ -822,6 +823,38 @@ pub(super) async fn check_document(
     request.operation_name = operation_name;
     request.variables = variables;
     checked.transpose()
+}
+
+/// Loads the reference lists a drill-down's estimate reads
+/// ([`crate::graph::lists_for_estimate`]) when they are not in memory: one
+/// keyless Comtrade request each, through the same path as every other
+/// (budget, pacing, breaker), kept a day. The operation's fields then
+/// answer from these lists ([`crate::graph::EstimateLists`]). A list that
+/// cannot be loaded leaves the estimate at the most any list allows, and
+/// the fields that need it say why.
+async fn load_lists_for_estimate(
+    state: &AppState,
+    request: &mut Request,
+    document: &ExecutableDocument,
+    variables: &Variables,
+) {
+    let needed = crate::graph::lists_for_estimate(document, variables);
+    if needed.is_empty() {
+        return;
+    }
+    let comtrade = &state.sources.comtrade;
+    let loaded = futures::future::join_all(needed.iter().map(|classification| async move {
+        let usage = UpstreamUsage::with_limits(state.sources.demand);
+        let list = comtrade.commodities(classification, &usage).await;
+        (classification, list, usage)
+    }))
+    .instrument(tracing::info_span!("graphql.estimate.reference_lists"))
+    .await;
+    let mut lists = crate::graph::EstimateLists::default();
+    for (classification, list, usage) in loaded {
+        lists.insert(classification, list, usage);
+    }
+    request.data.insert(lists);
 }
 
 /// Gives every variable the operation declares with a default, and that

@@ -141,6 +141,28 @@ impl Gateway {
                 )));
             }
         }
+        let known_keys = match &config.resilience.client_keys_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|error| error.to_string())
+                    .and_then(|text| client_id::read_known_keys(&text))
+                    .map_err(|error| {
+                        StartError::Config(format!(
+                            "--client-keys-file {}: {error}",
+                            path.display()
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        if config.resilience.client_id_header.is_some()
+            && known_keys.is_none()
+            && config.resilience.trusted_proxies.is_empty()
+        {
+            tracing::warn!(
+                "--client-id-header is believed from any client: a client can send a new key per request and take a new budget share each time; list the keys (--client-keys-file) or the proxies that check them (--trusted-proxies)"
+            );
+        }
         let simulator = if Source::ALL
             .iter()
             .any(|source| config.access(*source).url.is_none())
@@ -318,6 +340,7 @@ impl Gateway {
             clients: client_id::ClientIdentity {
                 header: config.resilience.client_id_header.clone(),
                 trusted_proxies: config.resilience.trusted_proxies.clone(),
+                known_keys,
             },
             operations: Arc::new(tokio::sync::Semaphore::new(
                 config.limits.max_concurrent_operations,

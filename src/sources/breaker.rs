@@ -18,7 +18,7 @@
 //! attempt probes; without that the breaker stayed half-open for the life
 //! of the process, failing every attempt fast.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -147,13 +147,13 @@ impl CircuitBreaker {
     /// Lets an attempt go out, or fails it fast while the breaker is open.
     /// The permit records the attempt's outcome; dropped without one, a
     /// probe gives its slot back.
-    pub fn admit(&self) -> Result<Permit<'_>, Error> {
+    pub fn admit(self: &Arc<Self>) -> Result<Permit, Error> {
         let mut state = self.lock();
         let now = Instant::now();
         let opening = self.openings.load(std::sync::atomic::Ordering::Relaxed);
         match *state {
             State::Closed { .. } => Ok(Permit {
-                breaker: self,
+                breaker: Arc::clone(self),
                 probe: false,
                 opening,
                 done: false,
@@ -161,7 +161,7 @@ impl CircuitBreaker {
             State::Open { until } if now >= until => {
                 *state = State::HalfOpen;
                 Ok(Permit {
-                    breaker: self,
+                    breaker: Arc::clone(self),
                     probe: true,
                     opening,
                     done: false,
@@ -266,18 +266,20 @@ impl CircuitBreaker {
 
 /// One admitted attempt. [`Permit::record`] reports how it ended; a permit
 /// dropped unrecorded (the attempt was cancelled) counts for nothing, and a
-/// probe's slot is given back.
+/// probe's slot is given back. It owns its breaker, so that an attempt
+/// that has gone out can run to its end apart from the operation that sent
+/// it (`http::Upstream`), and report.
 #[must_use = "an attempt's outcome is recorded through its permit"]
 #[derive(Debug)]
-pub struct Permit<'a> {
-    breaker: &'a CircuitBreaker,
+pub struct Permit {
+    breaker: Arc<CircuitBreaker>,
     probe: bool,
     /// The breaker's openings when the attempt was admitted.
     opening: u64,
     done: bool,
 }
 
-impl Permit<'_> {
+impl Permit {
     /// Records how the attempt ended.
     pub fn record(mut self, outcome: Outcome) {
         self.done = true;
@@ -290,7 +292,7 @@ impl Permit<'_> {
     pub fn forget(self) {}
 }
 
-impl Drop for Permit<'_> {
+impl Drop for Permit {
     fn drop(&mut self) {
         if self.probe && !self.done {
             self.breaker.release_probe();
@@ -302,15 +304,15 @@ impl Drop for Permit<'_> {
 mod tests {
     use super::*;
 
-    fn breaker() -> CircuitBreaker {
-        CircuitBreaker::new(
+    fn breaker() -> Arc<CircuitBreaker> {
+        Arc::new(CircuitBreaker::new(
             Source::Comtrade,
             BreakerPolicy {
                 failure_threshold: 3,
                 open_for: Duration::from_secs(30),
                 failure_ratio: 0.5,
             },
-        )
+        ))
     }
 
     /// Opens after the threshold, fails fast with the wait, half-opens for
@@ -454,7 +456,7 @@ mod tests {
                 .unwrap();
             runtime.block_on(async {
                 let breaker = breaker();
-                let mut outstanding: Vec<Permit<'_>> = Vec::new();
+                let mut outstanding: Vec<Permit> = Vec::new();
                 for step in steps {
                     match step {
                         Step::Admit => match breaker.admit() {

@@ -730,45 +730,66 @@ impl Upstream {
     }
 
     /// One attempt, its outcome recorded by the breaker through `permit`.
-    /// An attempt dropped before the upstream answered (its operation was
-    /// cancelled) is recorded too: as a timeout when the operation's
-    /// deadline had passed (the upstream took all the time there was),
-    /// otherwise only in the metrics (the client went away).
+    ///
+    /// Once the request has gone out, it runs to its own end (the source's
+    /// timeout, never past the operation's deadline) in a task of its own,
+    /// which records the outcome whatever becomes of the operation: a
+    /// client that went away no longer hides a hung upstream from the
+    /// breaker (each new operation sent one more request to it), and a
+    /// probe always decides rather than handing its slot to the next
+    /// client. An attempt refused before it went out (budget, demand,
+    /// pacing past the deadline) says nothing of the upstream's health.
     async fn attempt(
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
-        permit: Permit<'_>,
+        permit: Permit,
     ) -> Result<Vec<u8>, Error> {
-        let mut dropped = DroppedAttempt {
+        let (builder, timeout) = match self.prepare_attempt(request, usage).await {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                permit.forget();
+                return Err(error);
+            }
+        };
+        let mut waiting = WaitingAttempt {
             upstream: &self.inner,
             path: &request.path,
             deadline: usage.deadline(),
-            permit: Some(permit),
-            sent: false,
+            ended: false,
         };
-        let outcome = self
-            .fetch_unrecorded(request, usage, &mut dropped.sent)
-            .await;
-        if let Some(permit) = dropped.permit.take() {
-            // An attempt refused before it went out (budget, demand, pacing
-            // past the deadline) says nothing of the upstream's health, and
-            // must not count as an answer between its failures.
-            if dropped.sent {
-                permit.record(Outcome::of(&outcome));
-            } else {
-                permit.forget();
+        let upstream = self.clone();
+        let path = request.path.clone();
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
+            let outcome = upstream.send_attempt(builder, timeout, &path).await;
+            permit.record(Outcome::of(&outcome));
+            if let Some(metrics) = &upstream.inner.metrics {
+                metrics.breaker_state(
+                    upstream.inner.source,
+                    upstream.inner.breaker.state().level(),
+                );
             }
-        }
+            outcome
+        }));
+        let outcome = task.await.unwrap_or_else(|_| {
+            Err(Error::UpstreamUnavailable {
+                upstream: self.inner.source,
+                status: None,
+                retry_after: None,
+            })
+        });
+        waiting.ended = true;
         outcome
     }
 
-    async fn fetch_unrecorded(
+    /// Everything before an attempt goes out: the URL and credential, the
+    /// operation's maximum, the budget, pacing and any hold; the request to
+    /// send and its timeout, or why nothing is sent.
+    async fn prepare_attempt(
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
-        sent: &mut bool,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<(reqwest::RequestBuilder, Duration), Error> {
         let inner = &*self.inner;
         let source = inner.source;
         let mut url = match url::Url::parse(&format!("{}{}", inner.base_url, request.path)) {
@@ -887,10 +908,21 @@ impl Upstream {
                 )),
             });
         }
+        Ok((builder, timeout))
+    }
+
+    /// Sends a prepared attempt and reads its answer, within `timeout`.
+    async fn send_attempt(
+        &self,
+        builder: reqwest::RequestBuilder,
+        timeout: Duration,
+        path: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let inner = &*self.inner;
+        let source = inner.source;
         // Timed from here, after any wait for pacing: the latency metric is
         // the upstream's, not the queue's.
         let started = Instant::now();
-        *sent = true;
         let outcome = builder.timeout(timeout).send().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let record_latency = || {
@@ -905,7 +937,7 @@ impl Upstream {
                 // reqwest's own message contains the URL, and with it any key
                 // sent as a query parameter: log and return only the kind.
                 let kind = transport_failure_kind(&error);
-                tracing::warn!(%source, path = %request.path, elapsed_ms, kind, "upstream request failed");
+                tracing::warn!(%source, path = %path, elapsed_ms, kind, "upstream request failed");
                 return Err(if error.is_timeout() {
                     Error::UpstreamTimeout {
                         upstream: source,
@@ -938,7 +970,7 @@ impl Upstream {
         let body = match body {
             Ok(body) => body,
             Err(AnswerFailure::TooMuchAtOnce) => {
-                tracing::warn!(%source, path = %request.path, "upstream answers being read at once are over the gateway's budget");
+                tracing::warn!(%source, path = %path, "upstream answers being read at once are over the gateway's budget");
                 return Err(Error::UpstreamUnavailable {
                     upstream: source,
                     status: None,
@@ -946,7 +978,7 @@ impl Upstream {
                 });
             }
             Err(AnswerFailure::TooLarge { declared }) => {
-                tracing::warn!(%source, path = %request.path, limit = inner.client.max_answer_bytes, ?declared, "upstream answer over the size limit");
+                tracing::warn!(%source, path = %path, limit = inner.client.max_answer_bytes, ?declared, "upstream answer over the size limit");
                 return Err(Error::UpstreamBadResponse {
                     upstream: source,
                     path: String::new(),
@@ -957,7 +989,7 @@ impl Upstream {
                 });
             }
             Err(AnswerFailure::Transport(error)) => {
-                tracing::warn!(%source, path = %request.path, kind = transport_failure_kind(&error), "upstream body failed");
+                tracing::warn!(%source, path = %path, kind = transport_failure_kind(&error), "upstream body failed");
                 // Cut off mid-transfer: a connection failure, retried as
                 // one (the status line said nothing about the body).
                 return Err(if error.is_timeout() {
@@ -974,7 +1006,7 @@ impl Upstream {
                 });
             }
         };
-        tracing::debug!(%source, method = ?request.method, path = %request.path, status = status.as_u16(), elapsed_ms, bytes = body.len(), "upstream request");
+        tracing::debug!(%source, path = %path, status = status.as_u16(), elapsed_ms, bytes = body.len(), "upstream request");
 
         if status.is_success() {
             return Ok(body);
@@ -1098,42 +1130,34 @@ async fn read_answer(
     Ok(body)
 }
 
-/// An attempt in flight, recorded if it is dropped before it ends.
-struct DroppedAttempt<'a> {
+/// An operation waiting on an attempt that has gone out. Dropped before
+/// the attempt ended (the client went away, the deadline passed), it says
+/// so in the log and the metrics; the attempt runs on to its own end and
+/// the breaker hears how it ended.
+struct WaitingAttempt<'a> {
     upstream: &'a UpstreamInner,
     path: &'a str,
     deadline: Option<tokio::time::Instant>,
-    /// Taken when the attempt ends normally.
-    permit: Option<Permit<'a>>,
-    /// Whether the request had gone out (a drop while queued for pacing
-    /// says nothing of the upstream).
-    sent: bool,
+    ended: bool,
 }
 
-impl Drop for DroppedAttempt<'_> {
+impl Drop for WaitingAttempt<'_> {
     fn drop(&mut self) {
-        let Some(permit) = self.permit.take() else {
-            return;
-        };
-        if !self.sent {
+        if self.ended {
             return;
         }
         let source = self.upstream.source;
-        let past_deadline = self
+        let reason = if self
             .deadline
-            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline);
-        let reason = if past_deadline {
-            // The upstream used all the time the operation had.
-            permit.record(Outcome::Failed);
+            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
+        {
             DroppedReason::Deadline
         } else {
-            drop(permit);
             DroppedReason::Cancelled
         };
-        tracing::warn!(%source, path = self.path, reason = ?reason, "upstream attempt dropped before the upstream answered");
+        tracing::warn!(%source, path = self.path, reason = ?reason, "operation gave up on an upstream attempt in flight; the attempt runs to its end and is recorded");
         if let Some(metrics) = &self.upstream.metrics {
             metrics.dropped_attempt(source, reason);
-            metrics.breaker_state(source, self.upstream.breaker.state().level());
         }
     }
 }
@@ -1272,6 +1296,88 @@ mod tests {
             read_answer(answer(800), 500, &reading).await,
             Err(AnswerFailure::TooLarge { .. })
         ));
+    }
+
+    /// What one operation does with its attempt: waits for the end, or
+    /// goes away after so many milliseconds (its client disconnected).
+    fn caller() -> impl proptest::strategy::Strategy<Value = Option<u64>> {
+        use proptest::prelude::*;
+        prop_oneof![1 => Just(None), 3 => (0u64..12_000).prop_map(Some)]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Every attempt that went out to a hung upstream is recorded as
+        /// the timeout it is, whatever became of the operation that sent it
+        /// (its client went away at any moment, or waited): once the
+        /// timeouts have run, the breaker is open exactly when the attempts
+        /// sent reach its threshold. Before, an attempt whose operation
+        /// went away before the timeout was never recorded, and a hung
+        /// upstream whose clients gave up first was never detected.
+        #[test]
+        fn a_hung_upstream_is_detected_whoever_waits(
+            callers in proptest::collection::vec(caller(), 1..7),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                // Accepts connections and never answers.
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", listener.local_addr().unwrap());
+                tokio::spawn(async move {
+                    let mut held = Vec::new();
+                    while let Ok((socket, _)) = listener.accept().await {
+                        held.push(socket);
+                    }
+                });
+                let threshold = 3;
+                let upstream = Upstream::new(
+                    Source::Gta,
+                    HttpClient::new(1 << 20).unwrap(),
+                    &url,
+                    Credential::None,
+                    Duration::from_secs(10),
+                )
+                .with_retries(RetryPolicy {
+                    max_attempts: 1,
+                    ..RetryPolicy::default()
+                })
+                .with_breaker(BreakerPolicy {
+                    failure_threshold: threshold,
+                    open_for: Duration::from_secs(600),
+                    failure_ratio: 0.0,
+                });
+                let usage = UpstreamUsage::default();
+                for (n, caller) in callers.iter().enumerate() {
+                    let request = UpstreamRequest::get(format!("/hung/{n}"), Vec::new());
+                    let asked = upstream.request(&request, &usage, |body| Ok(body.to_vec()));
+                    match caller {
+                        None => {
+                            proptest::prop_assert!(asked.await.is_err());
+                        }
+                        Some(after) => {
+                            let _ = tokio::time::timeout(Duration::from_millis(*after), asked).await;
+                        }
+                    }
+                }
+                // Every attempt's own timeout runs out (paused time).
+                tokio::time::sleep(Duration::from_secs(11)).await;
+                let sent = usage.requests(Source::Gta);
+                proptest::prop_assert_eq!(
+                    upstream.breaker_state() == BreakerState::Open,
+                    sent >= u64::from(threshold),
+                    "{} attempts sent by {:?}, breaker {:?}",
+                    sent,
+                    callers,
+                    upstream.breaker_state()
+                );
+                Ok(())
+            })?;
+        }
     }
 
     #[test]

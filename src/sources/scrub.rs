@@ -128,7 +128,10 @@ impl Scrubber {
             }
             body = std::borrow::Cow::Owned(text);
         }
-        match redact_credential_parameters(&body) {
+        if let Some(redacted) = redact_credential_parameters(&body) {
+            body = std::borrow::Cow::Owned(redacted);
+        }
+        match redact_url_userinfo(&body) {
             Some(redacted) => std::borrow::Cow::Owned(redacted),
             None => body,
         }
@@ -253,6 +256,42 @@ pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
             copied = value_end;
         }
         at = value_end.max(at + 1);
+    }
+    let mut out = out?;
+    out.extend_from_slice(&text[copied..]);
+    Some(out)
+}
+
+/// `text` with the user part of every URL in it (`https://user:password@host`,
+/// credentials a record's link should never carry to clients) replaced by
+/// [`REDACTED`]; `None` when there is none. The authority ends at `/`, `?`,
+/// `#`, a quote, a backslash, `<`, `>` or white space; an `@` after it (a
+/// path's `/@user`) is not a user part.
+pub fn redact_url_userinfo(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = memchr::memmem::find(&text[from..], b"://") {
+        let start = from + found + 3;
+        let end = text[start..]
+            .iter()
+            .position(|&byte| {
+                matches!(
+                    byte,
+                    b'/' | b'?' | b'#' | b'"' | b'\'' | b'\\' | b'<' | b'>'
+                ) || byte.is_ascii_whitespace()
+            })
+            .map_or(text.len(), |offset| start + offset);
+        if let Some(at) = text[start..end].iter().rposition(|&byte| byte == b'@') {
+            let user_end = start + at;
+            if user_end > start && &text[start..user_end] != REDACTED.as_bytes() {
+                let out = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+                out.extend_from_slice(&text[copied..start]);
+                out.extend_from_slice(REDACTED.as_bytes());
+                copied = user_end;
+            }
+        }
+        from = end.max(start);
     }
     let mut out = out?;
     out.extend_from_slice(&text[copied..]);
@@ -604,6 +643,28 @@ mod tests {
             let fragment = format!("https://example.org/a#{name}={value}");
             let cleaned = Scrubber::new(None).answer(fragment.as_bytes()).into_owned();
             proptest::prop_assert!(!String::from_utf8(cleaned).unwrap().contains(&value));
+        }
+    }
+
+    proptest::proptest! {
+        /// A URL's user part never reaches a client, whatever it holds and
+        /// wherever the URL sits in the answer; the host, path and the text
+        /// around stay, and text without a URL is left as it came.
+        #[test]
+        fn user_parts_of_urls_are_removed(
+            user in "[A-Za-z0-9._~%!$()*+,:-]{1,30}",
+            host in "[a-z]{1,12}\\.(org|com|int)",
+            path in "(/[a-z0-9@]{0,8}){0,3}",
+            around in "[ a-zA-Z@.:]{0,20}",
+        ) {
+            proptest::prop_assume!(!user.contains('@') && user != REDACTED);
+            let body = format!(r#"{{"url": "https://{user}@{host}{path}", "note": "{around}"}}"#);
+            let cleaned = String::from_utf8(Scrubber::new(None).answer(body.as_bytes()).into_owned()).unwrap();
+            let expected = format!("https://{REDACTED}@{host}{path}");
+            proptest::prop_assert!(cleaned.contains(&expected), "{}", cleaned);
+            proptest::prop_assert!(cleaned.ends_with(&format!(r#""note": "{around}"}}"#)), "{}", cleaned);
+            let plain = format!(r#"{{"note": "{around}", "path": "{path}"}}"#);
+            proptest::prop_assert_eq!(redact_url_userinfo(plain.as_bytes()), None);
         }
     }
 

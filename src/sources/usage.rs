@@ -245,6 +245,25 @@ impl UpstreamUsage {
         );
     }
 
+    /// Adds what `other` counted (requests, retries, answers from cache) to
+    /// this accounting: work done for the operation before its accounting
+    /// began (the reference lists its estimate read).
+    pub fn absorb(&self, other: &UpstreamUsage) {
+        for source in Source::ALL {
+            let (to, from) = (
+                &self.counters[source.index()],
+                &other.counters[source.index()],
+            );
+            for (to, from) in [
+                (&to.requests, &from.requests),
+                (&to.retries, &from.retries),
+                (&to.cache_hits, &from.cache_hits),
+            ] {
+                to.fetch_add(from.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Whether `source` answered this operation (sent, or from a cache).
     pub fn used(&self, source: Source) -> bool {
         self.requests(source) > 0 || self.cache_hits(source) > 0 || self.stale_answers(source) > 0

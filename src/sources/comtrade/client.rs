@@ -168,6 +168,16 @@ impl ComtradeClient {
             .map_err(|error| (*error).clone())
     }
 
+    /// The reference list of `classification` if it is in memory now,
+    /// without loading it: the cost model estimates a drill-down through
+    /// `Commodity.children` by the codes it will really reach.
+    pub fn loaded_commodities(&self, classification: &str) -> Option<Arc<CommodityList>> {
+        let classification = classification.trim().to_ascii_uppercase();
+        self.references
+            .iter()
+            .find_map(|(key, list)| (*key == classification).then_some(list))
+    }
+
     pub fn dialect(&self) -> ComtradeDialect {
         self.dialect
     }

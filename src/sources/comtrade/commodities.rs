@@ -54,6 +54,9 @@ pub struct CommodityList {
     classification: String,
     /// Rows of Comtrade's file left out as inconsistent (see [`validate`]).
     dropped: usize,
+    /// What of the upstream's list was left out, in a sentence, when
+    /// anything was: said to the clients of the fields that list codes.
+    left_out: Option<String>,
     records: Vec<CommodityRecord>,
     index: HashMap<String, usize>,
     children: Vec<Vec<usize>>,
@@ -151,6 +154,7 @@ impl CommodityList {
         Self {
             classification: classification.to_owned(),
             dropped: dropped.rows,
+            left_out: None,
             records,
             index,
             children,
@@ -167,6 +171,12 @@ impl CommodityList {
     /// cycle of parents).
     pub fn dropped(&self) -> usize {
         self.dropped
+    }
+
+    /// What of the upstream's list was left out (unreadable or
+    /// inconsistent rows), in a sentence; `None` when nothing was.
+    pub fn left_out(&self) -> Option<&str> {
+        self.left_out.as_deref()
     }
 
     pub fn len(&self) -> usize {
@@ -669,7 +679,7 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
         });
     }
     let rows = codes.len() + unreadable.len();
-    let list = CommodityList::new(classification, codes);
+    let mut list = CommodityList::new(classification, codes);
     let dropped = list.dropped() + unreadable.len();
     // A list that lost half its rows or more is not a list the graph can
     // answer from: say so rather than serve a fragment.
@@ -693,6 +703,17 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
             first = %unreadable[0],
             "reference list rows that could not be read were left out"
         );
+    }
+    if dropped > 0 {
+        list.left_out = Some(format!(
+            "{dropped} of the {rows} rows of Comtrade's {classification} reference list were left out: {} cannot be read{}, {} have a level that is not their code's or a parent not above them; the codes answered are the rest",
+            unreadable.len(),
+            unreadable
+                .first()
+                .map(|first| format!(" (first: {first})"))
+                .unwrap_or_default(),
+            list.dropped(),
+        ));
     }
     Ok(list)
 }

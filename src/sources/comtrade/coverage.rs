@@ -143,6 +143,8 @@ pub struct Coverage {
 struct Resolved {
     parts: Vec<(ReporterCode, Vec<(u16, GtaId)>)>,
     reasons: Vec<String>,
+    /// What was left out or merged without making the measure incomplete.
+    notes: Vec<String>,
     /// Set when the allowance left no room for its fallback year.
     allowance_spent: Option<u64>,
 }
@@ -198,8 +200,20 @@ fn resolve(dialect: ComtradeDialect, key: &CoverageKey, year: u16) -> Resolved {
         match country.comtrade_codes_in(dialect, AreaRole::Partner, year) {
             Ok(codes) => {
                 for code in codes {
-                    if !partners.iter().any(|(seen, _)| *seen == code.0) {
-                        partners.push((code.0, id));
+                    match partners.iter().find(|(seen, _)| *seen == code.0) {
+                        None => partners.push((code.0, id)),
+                        // Two affected jurisdictions reported under one
+                        // code that year (Luxembourg under Belgium-
+                        // Luxembourg, 58, before 1999): its rows count once,
+                        // for the first.
+                        Some(&(_, first)) if first != id => resolved.notes.push(format!(
+                            "{} and {} are one Comtrade partner in {year} (code {}): its trade is counted once, under {}",
+                            area_name(Area::Jurisdiction(first)),
+                            area_name(Area::Jurisdiction(id)),
+                            code.0,
+                            area_name(Area::Jurisdiction(first)),
+                        )),
+                        Some(_) => {}
                     }
                 }
             }
@@ -219,6 +233,12 @@ fn resolve(dialect: ComtradeDialect, key: &CoverageKey, year: u16) -> Resolved {
                         .copied()
                         .filter(|(partner, _)| *partner != code.0)
                         .collect();
+                    for &(_, itself) in partners.iter().filter(|(partner, _)| *partner == code.0) {
+                        resolved.notes.push(format!(
+                            "{} is both an implementer and an affected jurisdiction: its trade with itself does not exist and is left out",
+                            area_name(Area::Jurisdiction(itself)),
+                        ));
+                    }
                     resolved.parts.push((code, own));
                 }
             }
@@ -723,7 +743,7 @@ impl Questions<'_> {
         };
         let late: Vec<u16> = late.iter().map(|reporter| reporter.0).collect();
         self.notes[index] = Some(format!(
-            "{asked_year} (the year before the announcement) is not published yet by Comtrade reporter {}: {year} is the latest year Comtrade's data availability lists for every implementer",
+            "{asked_year} (the default year: the one before the announcement, or before the implementation for a record without an announcement date) is not published yet by Comtrade reporter {}: {year} is the latest year Comtrade's data availability lists for every implementer",
             name(&late)
         ));
         self.years[index] = year;
@@ -787,7 +807,7 @@ fn sum(
 ) -> Coverage {
     let mut reasons = resolved.reasons.clone();
     let mut allowance_spent = resolved.allowance_spent;
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = resolved.notes.clone();
     let mut by_partner: Vec<(GtaId, f64)> = Vec::new();
     let mut by_product: BTreeMap<String, f64> = BTreeMap::new();
     let mut partner_rows: HashSet<GtaId> = HashSet::new();
@@ -951,5 +971,58 @@ impl Loader<CoverageKey> for CoverageLoader {
             .cloned()
             .zip(answers.into_iter().map(Arc::new))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(reporter: &str, partners: &[&str]) -> CoverageKey {
+        let id = |iso3: &str| countries::by_iso3(iso3).unwrap().id;
+        CoverageKey {
+            flow: FlowCode::Import,
+            reporters: vec![Area::Jurisdiction(id(reporter))],
+            partners: partners.iter().map(|iso3| id(iso3)).collect(),
+            products: vec!["870323".to_owned()],
+            year: YearChoice::Given(1985),
+        }
+    }
+
+    /// What is merged or left out without making a measure incomplete is
+    /// said in its notes (issue 20 attack: both were silent): the
+    /// implementer among the affected jurisdictions, and two affected
+    /// jurisdictions reported under one code that year.
+    #[test]
+    fn merged_and_left_out_partners_are_said() {
+        for dialect in [ComtradeDialect::V1, ComtradeDialect::Legacy] {
+            let resolved = resolve(dialect, &key("DEU", &["DEU", "FRA"]), 2020);
+            assert!(resolved.reasons.is_empty(), "{:?}", resolved.reasons);
+            assert!(
+                resolved
+                    .notes
+                    .iter()
+                    .any(|note| note.contains("Germany is both an implementer")),
+                "{:?}",
+                resolved.notes
+            );
+            assert!(resolved
+                .parts
+                .iter()
+                .all(|(_, partners)| partners.len() == 1));
+
+            let resolved = resolve(dialect, &key("USA", &["BEL", "LUX"]), 1985);
+            assert!(
+                resolved
+                    .notes
+                    .iter()
+                    .any(|note| note.contains("Luxembourg") && note.contains("code 58")),
+                "{dialect:?} {:?} {:?}",
+                resolved.notes,
+                resolved.reasons
+            );
+            let resolved = resolve(dialect, &key("USA", &["BEL", "LUX"]), 2005);
+            assert!(resolved.notes.is_empty(), "{:?}", resolved.notes);
+        }
     }
 }

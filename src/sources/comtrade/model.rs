@@ -196,6 +196,27 @@ impl Code {
     }
 }
 
+/// A commodity code as its classification writes it. Written as a number,
+/// a code has lost its leading zero (`101` for heading 0101): its digits
+/// are the row's aggregation level (HS 2, 4 or 6; SITC 1 to 5), or, for
+/// the HS family without a level, an even count.
+fn commodity_code(code: Code, level: Option<u8>, classification: Option<&str>) -> String {
+    let Code::Int(number) = code else {
+        return code.into_text();
+    };
+    let digits = number.to_string();
+    if number < 0 {
+        return digits;
+    }
+    let hs = classification.is_some_and(|name| name.trim().starts_with('H'));
+    let width = match level {
+        Some(level @ 1..=6) => usize::from(level),
+        _ if hs => digits.len().next_multiple_of(2),
+        _ => digits.len(),
+    };
+    format!("{digits:0>width$}")
+}
+
 fn area_code(code: &Code, field: &str) -> Result<u16, String> {
     code.as_i64()
         .and_then(|value| u16::try_from(value).ok())
@@ -310,7 +331,7 @@ impl LegacyRow {
             period: self.period.into_text(),
             flow: FlowCode::from_legacy(self.rgCode)
                 .ok_or_else(|| format!("rgCode {} is not a flow", self.rgCode))?,
-            commodity_code: self.cmdCode.into_text(),
+            commodity_code: commodity_code(self.cmdCode, self.aggrLevel, self.pfCode.as_deref()),
             commodity: non_empty(self.cmdDescE),
             classification: non_empty(self.pfCode),
             aggregation_level: self.aggrLevel,
@@ -406,7 +427,11 @@ impl V1Row {
             period: self.period.into_text(),
             flow: FlowCode::from_v1(&self.flow_code)
                 .ok_or_else(|| format!("flowCode {:?} is not a flow", self.flow_code))?,
-            commodity_code: self.cmd_code.into_text(),
+            commodity_code: commodity_code(
+                self.cmd_code,
+                self.aggr_level,
+                self.classification_code.as_deref(),
+            ),
             commodity: non_empty(self.cmd_desc),
             classification: non_empty(self.classification_code),
             aggregation_level: self.aggr_level,
@@ -731,6 +756,37 @@ pub fn decode_v1_availability(body: &[u8]) -> Result<Vec<AvailabilityRecord>, Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A code written as a number comes back as its classification
+        /// writes it, whatever zeros led it: from the row's level, or (HS
+        /// without a level) its even length; text is kept as it came.
+        #[test]
+        fn numeric_commodity_codes_keep_their_leading_zeros(
+            code in "[0-9]{1,6}",
+            hs in proptest::bool::ANY,
+            with_level in proptest::bool::ANY,
+        ) {
+            let code = if hs && code.len() % 2 == 1 { format!("{code}0") } else { code };
+            let Ok(number) = code.parse::<i64>() else { return Ok(()) };
+            // No HS code starts with "00": only one zero can be lost.
+            if !with_level && code.starts_with("00") {
+                return Ok(());
+            }
+            let level = with_level.then_some(code.len() as u8);
+            let classification = if hs { "H6" } else { "S4" };
+            if with_level || hs {
+                proptest::prop_assert_eq!(
+                    commodity_code(Code::Int(number), level, Some(classification)),
+                    code.clone()
+                );
+            }
+            proptest::prop_assert_eq!(
+                commodity_code(Code::Text(code.clone()), level, Some(classification)),
+                code
+            );
+        }
+    }
 
     #[test]
     fn legacy_refusals_carry_code_and_message() {
