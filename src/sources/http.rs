@@ -40,6 +40,12 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// records hold about 1.5 times their JSON and Comtrade's legacy rows 1.3.
 const UNMEASURED_EXPANSION: usize = 2;
 
+/// What decoding an answer may build, in times its bytes, taken from the
+/// answer budget while it runs: the recorded payloads' values hold 1.3 to
+/// 1.5 times their JSON (tests/memory_weight.rs); two leaves room for the
+/// decoder's own buffers.
+const DECODE_EXPANSION: usize = 2;
+
 /// An API key. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -521,7 +527,7 @@ impl Upstream {
                     if let Some(metrics) = &inner.metrics {
                         metrics.cache_hit(inner.source);
                     }
-                    (Ok(body), true)
+                    (Ok(Answer { body, held: None }), true)
                 }
                 None => (self.fetch(request, usage).await, false),
             };
@@ -621,20 +627,29 @@ impl Upstream {
     /// counted in the metrics.
     fn decoded<T>(
         &self,
-        fetched: Result<Vec<u8>, Error>,
+        fetched: Result<Answer, Error>,
         decode: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<(T, Vec<u8>, usize), Error> {
         let inner = &*self.inner;
         fetched
-            .map(|body| {
+            .and_then(|answer| {
+                // What decoding builds, from the same budget as the bytes it
+                // reads (issue 22: twelve large answers decoded at once took
+                // 600 MB while their bytes were within it); given back once
+                // the value is built (the caches bound what is kept).
+                let decoding = self.decoding_room(answer.body.len())?;
+                Ok((answer, decoding))
+            })
+            .map(|(answer, decoding)| {
                 // Keys out of the answer before anything reads it.
-                let cleaned = match inner.scrubber.answer(&body) {
+                let cleaned = match inner.scrubber.answer(&answer.body) {
                     std::borrow::Cow::Owned(cleaned) => Some(cleaned),
                     std::borrow::Cow::Borrowed(_) => None,
                 };
-                cleaned.unwrap_or(body)
+                let held = (answer.held, decoding);
+                (cleaned.unwrap_or(answer.body), held)
             })
-            .and_then(|body| {
+            .and_then(|(body, _held)| {
                 let (value, measured) = crate::memory::measure(|| decode(&body));
                 let weight = measured.unwrap_or(body.len().saturating_mul(UNMEASURED_EXPANSION));
                 value.map(|value| (value, body, weight))
@@ -645,6 +660,34 @@ impl Upstream {
                     metrics.error(inner.source, error.code());
                 }
                 error
+            })
+    }
+
+    /// Room in the answer budget for decoding `bytes` of an answer
+    /// ([`DECODE_EXPANSION`] times them), or an error saying the gateway
+    /// is decoding too much at once (retried like any unavailability).
+    fn decoding_room(&self, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        let inner = &*self.inner;
+        let wanted = bytes.saturating_mul(DECODE_EXPANSION).min(
+            inner
+                .client
+                .max_answer_bytes
+                .saturating_mul(DECODE_EXPANSION),
+        );
+        u32::try_from(wanted)
+            .ok()
+            .and_then(|wanted| {
+                Arc::clone(&inner.client.reading)
+                    .try_acquire_many_owned(wanted)
+                    .ok()
+            })
+            .ok_or_else(|| {
+                tracing::warn!(source = %inner.source, bytes, "upstream answers being read and decoded at once are over the gateway's budget");
+                Error::UpstreamUnavailable {
+                    upstream: inner.source,
+                    status: None,
+                    retry_after: Some(1),
+                }
             })
     }
 
@@ -669,7 +712,7 @@ impl Upstream {
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Answer, Error> {
         let inner = &*self.inner;
         let source = inner.source;
         let policy = &inner.retry;
@@ -744,7 +787,7 @@ impl Upstream {
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
         permit: Permit,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Answer, Error> {
         let (builder, timeout) = match self.prepare_attempt(request, usage).await {
             Ok(prepared) => prepared,
             Err(error) => {
@@ -917,7 +960,7 @@ impl Upstream {
         builder: reqwest::RequestBuilder,
         timeout: Duration,
         path: &str,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Answer, Error> {
         let inner = &*self.inner;
         let source = inner.source;
         // Timed from here, after any wait for pacing: the latency metric is
@@ -960,15 +1003,15 @@ impl Upstream {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, std::time::SystemTime::now()))
             .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
-        let body = read_answer(
+        let answer = read_answer(
             response,
             inner.client.max_answer_bytes,
             &inner.client.reading,
         )
         .await;
         record_latency();
-        let body = match body {
-            Ok(body) => body,
+        let answer = match answer {
+            Ok(answer) => answer,
             Err(AnswerFailure::TooMuchAtOnce) => {
                 tracing::warn!(%source, path = %path, "upstream answers being read at once are over the gateway's budget");
                 return Err(Error::UpstreamUnavailable {
@@ -1006,12 +1049,12 @@ impl Upstream {
                 });
             }
         };
-        tracing::debug!(%source, path = %path, status = status.as_u16(), elapsed_ms, bytes = body.len(), "upstream request");
+        tracing::debug!(%source, path = %path, status = status.as_u16(), elapsed_ms, bytes = answer.body.len(), "upstream request");
 
         if status.is_success() {
-            return Ok(body);
+            return Ok(answer);
         }
-        let error = self.refusal(status.as_u16(), &body, retry_after);
+        let error = self.refusal(status.as_u16(), &answer.body, retry_after);
         // The upstream said when to come back: every operation waits.
         if let Error::UpstreamRateLimited {
             retry_after: Some(seconds),
@@ -1096,16 +1139,16 @@ enum AnswerFailure {
 async fn read_answer(
     mut response: reqwest::Response,
     limit: usize,
-    reading: &tokio::sync::Semaphore,
-) -> Result<Vec<u8>, AnswerFailure> {
+    reading: &Arc<tokio::sync::Semaphore>,
+) -> Result<Answer, AnswerFailure> {
     let declared = response.content_length();
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(AnswerFailure::TooLarge { declared });
     }
     // Trust the announced length only as far as a first allocation goes.
     let mut body = Vec::with_capacity(declared.map_or(0, |length| length.min(1 << 20) as usize));
-    let mut held = reading
-        .try_acquire_many(body.capacity() as u32)
+    let mut held = Arc::clone(reading)
+        .try_acquire_many_owned(body.capacity() as u32)
         .map_err(|_| AnswerFailure::TooMuchAtOnce)?;
     while let Some(chunk) = response.chunk().await.map_err(AnswerFailure::Transport)? {
         if body.len() + chunk.len() > limit {
@@ -1119,15 +1162,26 @@ async fn read_answer(
             let more = capacity.saturating_sub(held.num_permits());
             let permits = u32::try_from(more).map_err(|_| AnswerFailure::TooMuchAtOnce)?;
             held.merge(
-                reading
-                    .try_acquire_many(permits)
+                Arc::clone(reading)
+                    .try_acquire_many_owned(permits)
                     .map_err(|_| AnswerFailure::TooMuchAtOnce)?,
             );
             body.reserve_exact(capacity - body.len());
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok(Answer {
+        body,
+        held: Some(held),
+    })
+}
+
+/// An upstream's answer, with what it holds of the gateway's budget for
+/// answers in memory ([`HttpClient`]'s `reading`): kept until the answer
+/// is decoded, so that the budget bounds reading and decoding together.
+struct Answer {
+    body: Vec<u8>,
+    held: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// An operation waiting on an attempt that has gone out. Dropped before
@@ -1272,7 +1326,7 @@ mod tests {
     /// one past its own limit is refused whatever the budget.
     #[tokio::test]
     async fn answers_read_at_once_share_one_budget() {
-        let reading = tokio::sync::Semaphore::new(1000);
+        let reading = Arc::new(tokio::sync::Semaphore::new(1000));
         let held = reading.try_acquire_many(900).unwrap();
         assert!(matches!(
             read_answer(answer(200), 10_000, &reading).await,
@@ -1288,6 +1342,7 @@ mod tests {
             read_answer(answer(800), 10_000, &reading)
                 .await
                 .unwrap()
+                .body
                 .len(),
             800
         );
@@ -1375,6 +1430,84 @@ mod tests {
                     callers,
                     upstream.breaker_state()
                 );
+                Ok(())
+            })?;
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Answers read and decoded at once take one budget: while an
+        /// answer is decoded, its bytes and room for what decoding builds
+        /// are held from it; an answer that finds no room fails as the
+        /// gateway's unavailability (retried in a second), never as more
+        /// memory; and everything is given back once the values are built.
+        #[test]
+        fn reading_and_decoding_share_one_budget(
+            sizes in proptest::collection::vec(1usize..6_000, 1..7),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+                    sizes.iter().map(|size| vec![b'x'; *size]).collect(),
+                );
+                let served = Arc::clone(&bodies);
+                let app = axum::Router::new().route(
+                    "/answer/{n}",
+                    axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<usize>| {
+                        let served = Arc::clone(&served);
+                        async move { served[n].clone() }
+                    }),
+                );
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", listener.local_addr().unwrap());
+                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+                let max = 6_000;
+                let client = HttpClient::new(max).unwrap();
+                let reading = Arc::clone(&client.reading);
+                let total = reading.available_permits();
+                let upstream = Upstream::new(
+                    Source::Ita,
+                    client,
+                    &url,
+                    Credential::None,
+                    Duration::from_secs(5),
+                )
+                .with_retries(RetryPolicy {
+                    max_attempts: 1,
+                    ..RetryPolicy::default()
+                });
+                let usage = UpstreamUsage::default();
+                let asked = sizes.iter().enumerate().map(|(n, size)| {
+                    let upstream = upstream.clone();
+                    let usage = usage.clone();
+                    let reading = Arc::clone(&reading);
+                    let size = *size;
+                    async move {
+                        let request = UpstreamRequest::get(format!("/answer/{n}"), Vec::new());
+                        upstream
+                            .request(&request, &usage, move |body| {
+                                let held = total - reading.available_permits();
+                                Ok((body.len(), held >= size * (1 + DECODE_EXPANSION)))
+                            })
+                            .await
+                    }
+                });
+                for (outcome, size) in futures::future::join_all(asked).await.into_iter().zip(&sizes) {
+                    match outcome {
+                        Ok(decoded) => {
+                            proptest::prop_assert_eq!(decoded.0, *size);
+                            proptest::prop_assert!(decoded.1, "decoded {} bytes without their room held", size);
+                        }
+                        Err(Error::UpstreamUnavailable { retry_after: Some(1), .. }) => {}
+                        Err(other) => proptest::prop_assert!(false, "{other:?}"),
+                    }
+                }
+                proptest::prop_assert_eq!(reading.available_permits(), total, "all given back");
                 Ok(())
             })?;
         }
