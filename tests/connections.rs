@@ -284,3 +284,114 @@ async fn http2_streams_are_bounded() {
     assert_eq!(response.status(), 200);
     assert_eq!(connection.max_concurrent_send_streams(), 100);
 }
+
+/// One client's behaviour in the generated mix below.
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    /// Connects and sends nothing.
+    Silent,
+    /// Half an HTTP/2 preface.
+    HalfPreface,
+    /// A whole preface and SETTINGS, then PINGs every 100 ms, never a request.
+    Pings,
+    /// Half an HTTP/1 request head.
+    PartialHead,
+    /// A whole head, then its body a byte every 100 ms.
+    Trickle,
+    /// One request answered, then idle on keep-alive.
+    IdleKeepAlive,
+    /// A WebSocket upgrade to graphql-transport-ws, then nothing.
+    IdleWebSocket,
+}
+
+/// What `client` sends (the trickle and the pings go on until the server
+/// closes), and whether the server then closed within the outer limit.
+async fn misbehave(address: String, client: Client) -> bool {
+    let Ok(stream) = TcpStream::connect(&address).await else {
+        return false;
+    };
+    let (mut reader, mut writer) = stream.into_split();
+    let writes = tokio::spawn(async move {
+        let once: &[u8] = match client {
+            Client::Silent => b"",
+            Client::HalfPreface => b"PRI * HTTP/2.0\r\n",
+            Client::Pings => b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+            Client::PartialHead => b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Ty",
+            Client::Trickle => b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+            Client::IdleKeepAlive => b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+            Client::IdleWebSocket => b"GET /graphql HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+        };
+        if writer.write_all(once).await.is_err() {
+            return;
+        }
+        let again: &[u8] = match client {
+            Client::Pings => b"\x00\x00\x08\x06\x00\x00\x00\x00\x00pingping",
+            Client::Trickle => b" ",
+            _ => return std::future::pending().await,
+        };
+        while writer.write_all(again).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(NEVER, reader.read_to_end(&mut answer)).await;
+    writes.abort();
+    closed.is_ok()
+}
+
+fn client() -> impl proptest::strategy::Strategy<Value = Client> {
+    proptest::sample::select(vec![
+        Client::Silent,
+        Client::HalfPreface,
+        Client::Pings,
+        Client::PartialHead,
+        Client::Trickle,
+        Client::IdleKeepAlive,
+        Client::IdleWebSocket,
+    ])
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(6))]
+
+    /// Any mix of clients that hold a connection without using it
+    /// (silence, half a preface, pings, half a head, a trickled body, an
+    /// idle keep-alive or WebSocket), more of them than --max-connections:
+    /// every one is closed by the server, and a client that asks a
+    /// question is answered once slots are given back. The rule, not the
+    /// examples above: any behaviour, any order, any count past the bound.
+    #[test]
+    fn every_mix_of_idle_clients_is_closed_and_the_gateway_serves(
+        clients in proptest::collection::vec(client(), 2..10),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let bound = (clients.len() / 2).max(1).to_string();
+            let gateway = TestGateway::start_with(&[
+                "--header-read-timeout", "300ms",
+                "--idle-timeout", "400ms",
+                "--body-read-timeout", "800ms",
+                "--max-connections", &bound,
+            ])
+            .await;
+            let address = gateway.url.trim_start_matches("http://").to_owned();
+            let held: Vec<_> = clients
+                .iter()
+                .map(|client| tokio::spawn(misbehave(address.clone(), *client)))
+                .collect();
+            // A real question, behind them all: answered once slots free.
+            let answered = tokio::time::timeout(NEVER, gateway.query(r#"{ jurisdiction(iso3: "BRA") { name } }"#)).await;
+            proptest::prop_assert!(answered.is_ok(), "{clients:?}: a question behind them was never answered");
+            let answered: Value = answered.unwrap();
+            proptest::prop_assert_eq!(&answered["data"]["jurisdiction"]["name"], "Brazil");
+            for (client, held) in clients.iter().zip(held) {
+                proptest::prop_assert!(held.await.unwrap(), "{client:?} in {clients:?}: never closed by the server");
+            }
+            Ok(())
+        })?;
+    }
+}
