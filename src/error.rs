@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
 
+use crate::error_codes as codes;
 use crate::sources::Source;
 
 /// Everything that can go wrong answering a field.
@@ -143,26 +144,26 @@ impl Error {
     /// The stable `extensions.code` of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadInput(_) => "BAD_USER_INPUT",
-            Self::UpstreamTimeout { .. } => "UPSTREAM_TIMEOUT",
-            Self::UpstreamUnavailable { .. } => "UPSTREAM_UNAVAILABLE",
-            Self::UpstreamUnauthorized { .. } => "UPSTREAM_UNAUTHORIZED",
-            Self::UpstreamRejected { .. } => "UPSTREAM_REJECTED",
-            Self::UpstreamRateLimited { .. } => "UPSTREAM_RATE_LIMITED",
-            Self::UpstreamValidation { status: 5002, .. } => "UPSTREAM_QUERY_TOO_COMPLEX",
-            Self::UpstreamValidation { status: 5003, .. } => "UPSTREAM_RESULT_TOO_LARGE",
-            Self::UpstreamValidation { status: 5004, .. } => "UPSTREAM_INVALID_PARAMETER",
-            Self::UpstreamValidation { .. } => "UPSTREAM_REJECTED",
-            Self::UpstreamBudgetExhausted { .. } => "UPSTREAM_BUDGET_EXHAUSTED",
-            Self::UpstreamTruncated { .. } => "UPSTREAM_RESULT_TRUNCATED",
-            Self::UpstreamBadResponse { .. } => "UPSTREAM_BAD_RESPONSE",
-            Self::DeadlineExceeded { .. } => "UPSTREAM_TIMEOUT",
+            Self::BadInput(_) => codes::BAD_USER_INPUT,
+            Self::UpstreamTimeout { .. } => codes::UPSTREAM_TIMEOUT,
+            Self::UpstreamUnavailable { .. } => codes::UPSTREAM_UNAVAILABLE,
+            Self::UpstreamUnauthorized { .. } => codes::UPSTREAM_UNAUTHORIZED,
+            Self::UpstreamRejected { .. } => codes::UPSTREAM_REJECTED,
+            Self::UpstreamRateLimited { .. } => codes::UPSTREAM_RATE_LIMITED,
+            Self::UpstreamValidation { status: 5002, .. } => codes::UPSTREAM_QUERY_TOO_COMPLEX,
+            Self::UpstreamValidation { status: 5003, .. } => codes::UPSTREAM_RESULT_TOO_LARGE,
+            Self::UpstreamValidation { status: 5004, .. } => codes::UPSTREAM_INVALID_PARAMETER,
+            Self::UpstreamValidation { .. } => codes::UPSTREAM_REJECTED,
+            Self::UpstreamBudgetExhausted { .. } => codes::UPSTREAM_BUDGET_EXHAUSTED,
+            Self::UpstreamTruncated { .. } => codes::UPSTREAM_RESULT_TRUNCATED,
+            Self::UpstreamBadResponse { .. } => codes::UPSTREAM_BAD_RESPONSE,
+            Self::DeadlineExceeded { .. } => codes::UPSTREAM_TIMEOUT,
             Self::UpstreamDemandExceeded { .. } | Self::AffectedTradeAllowanceSpent { .. } => {
-                "UPSTREAM_DEMAND_TOO_HIGH"
+                codes::UPSTREAM_DEMAND_TOO_HIGH
             }
-            Self::DatasetRetired { .. } => "UPSTREAM_DATASET_RETIRED",
-            Self::BeyondUpstreamWindow { .. } => "UPSTREAM_WINDOW_EXCEEDED",
-            Self::NotInConfiguredApi { .. } => "UPSTREAM_API_LACKS_ENDPOINT",
+            Self::DatasetRetired { .. } => codes::UPSTREAM_DATASET_RETIRED,
+            Self::BeyondUpstreamWindow { .. } => codes::UPSTREAM_WINDOW_EXCEEDED,
+            Self::NotInConfiguredApi { .. } => codes::UPSTREAM_API_LACKS_ENDPOINT,
         }
     }
 

@@ -65,6 +65,7 @@
 pub mod config;
 pub mod countries;
 pub mod error;
+pub mod error_codes;
 pub mod graph;
 pub mod limits;
 pub mod logging;

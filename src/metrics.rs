@@ -4,6 +4,7 @@
 //! Built on prometheus-client; one [`Metrics`] handle is shared by every
 //! upstream. Labels never carry URLs or keys.
 
+use crate::error_codes as codes;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,12 +27,12 @@ pub const MAX_OPERATION_NAMES: usize = 100;
 /// The extensions.code values of failed upstream requests, present at zero
 /// from the start.
 const UPSTREAM_ERROR_CODES: &[&str] = &[
-    "UPSTREAM_TIMEOUT",
-    "UPSTREAM_UNAVAILABLE",
-    "UPSTREAM_UNAUTHORIZED",
-    "UPSTREAM_REJECTED",
-    "UPSTREAM_RATE_LIMITED",
-    "UPSTREAM_BAD_RESPONSE",
+    codes::UPSTREAM_TIMEOUT,
+    codes::UPSTREAM_UNAVAILABLE,
+    codes::UPSTREAM_UNAUTHORIZED,
+    codes::UPSTREAM_REJECTED,
+    codes::UPSTREAM_RATE_LIMITED,
+    codes::UPSTREAM_BAD_RESPONSE,
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -325,14 +326,14 @@ impl Default for Metrics {
             build,
         );
         for code in [
-            "GRAPHQL_PARSE_FAILED",
-            "GRAPHQL_VALIDATION_FAILED",
-            "OPERATION_TOO_COSTLY",
-            "UPSTREAM_UNAVAILABLE",
-            "UPSTREAM_TIMEOUT",
-            "UPSTREAM_RATE_LIMITED",
-            "UPSTREAM_BUDGET_EXHAUSTED",
-            "SERVER_OVERLOADED",
+            codes::GRAPHQL_PARSE_FAILED,
+            codes::GRAPHQL_VALIDATION_FAILED,
+            codes::OPERATION_TOO_COSTLY,
+            codes::UPSTREAM_UNAVAILABLE,
+            codes::UPSTREAM_TIMEOUT,
+            codes::UPSTREAM_RATE_LIMITED,
+            codes::UPSTREAM_BUDGET_EXHAUSTED,
+            codes::SERVER_OVERLOADED,
         ] {
             let _ = operation_errors.get_or_create(&CodeLabels {
                 code: code.to_owned(),

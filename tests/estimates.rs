@@ -344,6 +344,10 @@ async fn the_new_fields_never_send_more_than_their_estimate() {
         r#"{ commodity(code: "85") { tradeFlows(reporters: ["USA"], periods: ["2022"], flow: IMPORT) { value } children { code tradeFlows(reporters: ["USA"], periods: ["2022"], flow: IMPORT) { value } children { tradeFlows(reporters: ["USA"], periods: ["2022"], flow: IMPORT) { commodityCode value } } } } }"#,
         r#"{ commodities(codes: ["01", "85", "8704", "nope"]) { items { children { children { tradeFlows(reporters: ["DEU", "FRA"], periods: ["2020"]) { value } } } } } }"#,
         r#"{ commodity(code: "TOTAL") { children { tradeFlows(reporters: ["JPN"], periods: ["2021"], flow: EXPORT) { value } } } }"#,
+        // Each classification a list and a plan; up and down again.
+        r#"{ a: commodity(code: "85", classification: "H0") { tradeFlows(reporters: ["USA"], periods: ["2022"]) { value } } b: commodity(code: "85", classification: "H1") { tradeFlows(reporters: ["USA"], periods: ["2022"]) { value } } c: commodity(code: "0101") { tradeFlows(reporters: ["USA"], periods: ["2022"]) { value } } }"#,
+        r#"{ commodity(code: "8501") { children { parent { children { tradeFlows(reporters: ["DEU"], periods: ["2021"]) { value } } } } } }"#,
+        r#"{ commodities(search: "horses") { items { children { tradeFlows(reporters: ["FRA"], periods: ["2020"]) { value commodityNode { parent { code } } } } } } }"#,
     ];
     for dialect in ["v1", "legacy"] {
         // A wider interval than the suite's 10 ms: these questions send a

@@ -1834,3 +1834,116 @@ async fn a_drill_down_is_estimated_by_the_codes_it_reaches() {
         }
     }
 }
+
+/// The attack on the drill-down estimates (issue 20): each classification
+/// is a list and a plan of its own (three classifications were estimated
+/// as one list and one plan, and past the maximum sent requests whose
+/// answers were thrown away); going up with `parent` and down again reaches
+/// the codes the list says, not 150 children a level; an operation refused
+/// after its lists were loaded says what loading them sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_classification_is_estimated_apart_and_round_trips_are_exact() {
+    let gateway = simulated(&["--cache-max-mb", "0"]).await;
+    let flows = r#"tradeFlows(reporters: ["USA"], periods: ["2022"]) { value }"#;
+    let three = format!(
+        "{{ a: commodity(code: \"85\", classification: \"H0\") {{ {flows} }} b: commodity(code: \"85\", classification: \"H1\") {{ {flows} }} c: commodity(code: \"85\", classification: \"H4\") {{ {flows} }} }}"
+    );
+    let response = gateway.query(&three).await;
+    no_errors(&response);
+    let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+        .as_u64()
+        .unwrap();
+    let sent = upstream_requests(&response, "comtrade");
+    assert_eq!(
+        sent, 6,
+        "three lists and three plans: {}",
+        response["extensions"]
+    );
+    assert!(sent <= estimate, "sent {sent}, estimated {estimate}");
+
+    for (query, most) in [
+        (format!("{{ commodity(code: \"8501\") {{ children {{ parent {{ children {{ {flows} }} }} }} }} }}"), 2),
+        (format!("{{ commodity(code: \"850110\") {{ parent {{ children {{ parent {{ children {{ {flows} }} }} }} }} }} }}"), 2),
+        (format!("{{ commodities(codes: [\"0101\"]) {{ items {{ parent {{ children {{ {flows} }} }} }} }} }}"), 2),
+        (format!("{{ commodities(search: \"horses\") {{ items {{ children {{ {flows} }} }} }} }}"), 2),
+    ] {
+        let response = gateway.query(&query).await;
+        no_errors(&response);
+        let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+            .as_u64()
+            .unwrap();
+        let sent = upstream_requests(&response, "comtrade");
+        assert!(sent <= estimate && estimate <= most, "{query}: sent {sent}, estimated {estimate}");
+    }
+
+    // Nothing to look up is a question to fix; a code the list lacks is null.
+    for code in ["", "  ", "8&5", "01,02"] {
+        let response = gateway
+            .query_with(
+                "query($c: String!) { commodity(code: $c) { code } }",
+                json!({ "c": code }),
+            )
+            .await;
+        assert_eq!(
+            common::error_codes(&response),
+            ["BAD_USER_INPUT"],
+            "{code:?}: {response}"
+        );
+    }
+    let response = gateway.query(r#"{ commodity(code: "00") { code } }"#).await;
+    no_errors(&response);
+    assert_eq!(response["data"]["commodity"], Value::Null);
+
+    // Refused past the maximum (every heading of every chapter, at most 2
+    // requests), after its list was loaded: the refusal counts that request.
+    let cold = simulated(&["--comtrade-max-requests", "2"]).await;
+    let response = cold
+        .query(&format!("{{ commodity(code: \"TOTAL\", classification: \"H0\") {{ children {{ children {{ {flows} }} }} }} }}"))
+        .await;
+    assert_eq!(
+        common::error_codes(&response),
+        ["UPSTREAM_DEMAND_TOO_HIGH"],
+        "{response}"
+    );
+    assert_eq!(
+        upstream_requests(&response, "comtrade"),
+        1,
+        "{}",
+        response["extensions"]
+    );
+}
+
+/// A list that cannot be loaded before the estimate: a deep drill-down
+/// into it answers the list's error (not OPERATION_TOO_COSTLY, as when the
+/// estimate assumed the most children a level), and one that hangs is cut
+/// off at --operation-timeout (it was waited out to the source's timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_or_hanging_list_answers_its_own_error() {
+    let (url, _) = hostile_comtrade(hs_rows(&[]), no_data()).await;
+    let gateway = TestGateway::start_with(&["--comtrade-url", &url]).await;
+    let response = gateway
+        .query(r#"{ commodity(code: "01", classification: "H0") { children { children { children { code } } } } }"#)
+        .await;
+    let codes = common::error_codes(&response);
+    assert_eq!(codes.len(), 1, "{response}");
+    assert!(codes[0].starts_with("UPSTREAM_"), "{response}");
+    assert_ne!(codes[0], "UPSTREAM_DEMAND_TOO_HIGH", "{response}");
+
+    let stub = axum::Router::new().fallback(std::future::pending::<&'static str>);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, stub).await.unwrap() });
+    let gateway =
+        TestGateway::start_with(&["--comtrade-url", &hung, "--operation-timeout", "1s"]).await;
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        gateway.query(r#"{ commodity(code: "85") { code children { tradeFlows(reporters: ["USA"], periods: ["2022"]) { value } } } }"#),
+    )
+    .await
+    .expect("answered at the operation's timeout, not the source's");
+    assert_eq!(
+        common::error_codes(&response),
+        ["UPSTREAM_TIMEOUT"],
+        "{response}"
+    );
+}

@@ -109,3 +109,28 @@ fn empty_answers(value: &serde_json::Value, path: &str) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// docs/clients.md lists every `extensions.code` of the registry, with its
+/// meaning, and no code the registry does not have.
+#[test]
+fn every_error_code_is_documented() {
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/clients.md"),
+    )
+    .unwrap();
+    for entry in trade_graph::error_codes::ALL {
+        let row = format!("| `{}` | {} |", entry.code, entry.meaning);
+        assert!(page.contains(&row), "docs/clients.md lacks: {row}");
+    }
+    let listed = page
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .filter_map(|line| line.split('`').nth(1))
+        .filter(|code| code.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+    for code in listed {
+        assert!(
+            trade_graph::error_codes::find(code).is_some(),
+            "docs/clients.md lists {code}, which the registry does not have"
+        );
+    }
+}

@@ -15,10 +15,12 @@ use super::intervention::{
     MAX_JURISDICTION_LIMIT,
 };
 use super::trade_flow::{
-    load_flows, reporter_codes, FlowArguments, Frequency, TradeFlow, TradeFlowDirection,
+    load_flows, reporter_codes, FlowArguments, Frequency, TradeFlow, TradeFlowDirection, TradeType,
 };
 use crate::error::{Error, GraphqlResult};
-use crate::sources::comtrade::commodities::{CommodityList, CommodityRecord, CommoditySearch};
+use crate::sources::comtrade::commodities::{
+    normalize_code, CommodityList, CommodityRecord, CommoditySearch,
+};
 use crate::sources::UpstreamUsage;
 
 /// The classification a commodity argument means when none is given.
@@ -31,37 +33,76 @@ pub const MAX_COMMODITY_LIMIT: i32 = 1000;
 /// them (`lists_for_estimate`): the operation's fields answer from the same
 /// lists, and a list that could not be loaded is not asked for again. What
 /// loading them cost is counted in the operation's `extensions.upstream`
-/// once.
-#[derive(Default)]
-pub struct EstimateLists(HashMap<String, EstimateList>);
+/// once (or in its refusal's). A cheap `Clone` handle.
+#[derive(Clone, Default)]
+pub struct EstimateLists(Arc<HashMap<String, EstimateList>>);
 
 /// One classification's list (or why it could not be loaded).
-pub struct EstimateList {
+struct EstimateList {
     list: Result<Arc<CommodityList>, Error>,
     usage: UpstreamUsage,
     counted: AtomicBool,
 }
 
+tokio::task_local! {
+    /// The lists of the operation being estimated, for the cost rules.
+    static ESTIMATING: EstimateLists;
+}
+
 impl EstimateLists {
-    /// Keeps `classification`'s list (or error), loaded with `usage`.
-    pub fn insert(
-        &mut self,
-        classification: &str,
-        list: Result<Arc<CommodityList>, Error>,
-        usage: UpstreamUsage,
-    ) {
-        self.0.insert(
-            classification.trim().to_ascii_uppercase(),
-            EstimateList {
-                list,
-                usage,
-                counted: AtomicBool::new(false),
-            },
-        );
+    /// The lists (or errors) of each classification, loaded with `usage`.
+    pub fn new(
+        loaded: impl IntoIterator<Item = (String, Result<Arc<CommodityList>, Error>, UpstreamUsage)>,
+    ) -> Self {
+        Self(Arc::new(
+            loaded
+                .into_iter()
+                .map(|(classification, list, usage)| {
+                    (
+                        classification.trim().to_ascii_uppercase(),
+                        EstimateList {
+                            list,
+                            usage,
+                            counted: AtomicBool::new(false),
+                        },
+                    )
+                })
+                .collect(),
+        ))
     }
 
     fn get(&self, classification: &str) -> Option<&EstimateList> {
         self.0.get(classification)
+    }
+
+    /// What loading the lists cost, together.
+    pub fn usage(&self) -> UpstreamUsage {
+        let usage = UpstreamUsage::default();
+        for list in self.0.values() {
+            usage.absorb(&list.usage);
+        }
+        usage
+    }
+
+    /// Runs `estimate` with these lists readable by the cost rules
+    /// ([`Self::state`]).
+    pub fn estimating<R>(&self, estimate: impl FnOnce() -> R) -> R {
+        ESTIMATING.sync_scope(self.clone(), estimate)
+    }
+
+    /// What the operation being estimated knows of `classification`'s
+    /// list: `None` outside [`Self::estimating`] or when it was not loaded.
+    pub fn state(classification: &str) -> Option<super::commodity_cost::ListState> {
+        use super::commodity_cost::ListState;
+        ESTIMATING
+            .try_with(|lists| {
+                lists.get(classification).map(|loaded| match &loaded.list {
+                    Ok(list) => ListState::Loaded(list.clone()),
+                    Err(_) => ListState::Failed,
+                })
+            })
+            .ok()
+            .flatten()
     }
 }
 
@@ -232,7 +273,12 @@ impl Commodity {
                 Some(std::slice::from_ref(&record.code)),
                 frequency,
                 Some(&record.classification),
-                None,
+                // EBOPS codes are services: Comtrade's type S.
+                Some(if record.classification.starts_with("EB") {
+                    TradeType::Services
+                } else {
+                    TradeType::Goods
+                }),
             )
             .graphql()?;
             let reporters = reporter_codes(dialect, &reporters).graphql()?;
@@ -356,6 +402,17 @@ impl CommodityQueries {
         classification: Option<String>,
     ) -> Option<async_graphql::Result<Option<Commodity>>> {
         let found = async {
+            // Nothing to look up is a question to fix, not a code the list
+            // lacks (which is null).
+            let written = code.trim();
+            if !crate::sources::comtrade::commodities::is_code(written)
+                && !crate::sources::comtrade::commodities::is_code(&normalize_code(written))
+            {
+                return Err(Error::bad_input(format!(
+                    "code {code:?} is not a commodity code: letters and digits (\"870431\", \"8704.31\", EBOPS's \"10.1.1\", \"TOTAL\")"
+                )))
+                .graphql();
+            }
             let list = commodity_list(
                 ctx,
                 classification.as_deref().unwrap_or(DEFAULT_CLASSIFICATION),

@@ -20,24 +20,15 @@ use crate::sources::ita::window::plan as window_plan;
 use crate::sources::ita::{Endpoint, SearchParams};
 use crate::sources::Source;
 
-use super::commodity::MAX_COMMODITY_LIMIT;
+use super::commodity::{DEFAULT_CLASSIFICATION, MAX_COMMODITY_LIMIT};
+use super::commodity_cost::{self, ListState, LoadedLists};
 use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
 use super::ita::MAX_LIMIT as ITA_MAX_LIMIT;
 use super::jurisdiction::Jurisdiction;
 use super::paging::DEFAULT_LIMIT;
 use super::trade_flow::{code_changes, planned_requests};
 use super::trade_profile::{planned_profile_requests, profile_packing, MAX_PROFILE_LIMIT};
-use crate::sources::comtrade::commodities::CommodityList;
 use crate::sources::comtrade::coverage;
-
-/// How a known commodity is written among an operation's known items:
-/// classification, this separator, code.
-const KNOWN_COMMODITY: char = ':';
-
-/// A commodity as a known item.
-fn known_commodity(classification: &str, code: &str) -> String {
-    format!("{classification}{KNOWN_COMMODITY}{code}")
-}
 
 /// HS subheadings (six digits) in HS 2022: the most products one
 /// intervention can name.
@@ -65,22 +56,13 @@ pub(crate) const OFFICES_PER_COUNTRY: u64 = 100;
 /// Lists the screening list consolidates (about a dozen today).
 const SCREENING_SOURCES: u64 = 50;
 
-/// Children of one commodity at most: the HS total has 98 chapters,
-/// chapter 84 has 87 headings, heading 0303 63 subheadings (every vintage);
-/// SITC and BEC lists have fewer.
-const COMMODITY_CHILDREN: u64 = 150;
-
-/// The reference lists in memory now, by classification (the Comtrade
-/// client's, never loading one): with a list, a drill-down through
-/// `Commodity.children` is estimated by the codes it will reach, not by the
-/// most children any code could have (150 a level, multiplied per level).
-pub type LoadedLists = Arc<dyn Fn(&str) -> Option<Arc<CommodityList>> + Send + Sync>;
-
 /// The classifications whose reference lists the estimate of `document`
 /// reads: those of `commodity` and `commodities` fields, when the document
-/// drills down (`children`). Loading them before the estimate (one keyless
-/// request each, kept a day) lets a drill-down be estimated by the codes it
-/// reaches. Every operation of the document is read; at most four lists.
+/// asks for more than the nodes themselves (`children`, `parent`,
+/// `tradeFlows`, whose estimates follow the codes reached). Loading them
+/// before the estimate (one keyless request each, kept a day) lets these be
+/// estimated as the plan they are. Every operation of the document is
+/// read; at most four lists (the others are estimated without theirs).
 pub fn lists_for_estimate(document: &ExecutableDocument, variables: &Variables) -> Vec<String> {
     fn walk<'a>(
         document: &'a ExecutableDocument,
@@ -122,7 +104,8 @@ pub fn lists_for_estimate(document: &ExecutableDocument, variables: &Variables) 
             document,
             &operation.node.selection_set.node,
             &mut |field| match field.name.node.as_str() {
-                "children" => drills = true,
+                // The fields whose estimate reads the list.
+                "children" | "parent" | "tradeFlows" => drills = true,
                 "commodity" | "commodities" => {
                     let classification = field
                         .get_argument("classification")
@@ -164,7 +147,8 @@ pub struct GraphCostRules {
     /// The operation's Comtrade maximum, of which the affected trade may
     /// spend a share ([`coverage::allowance`]).
     comtrade_max: u64,
-    lists: Option<LoadedLists>,
+    /// The reference lists the estimate can read.
+    lists: LoadedLists,
 }
 
 impl GraphCostRules {
@@ -172,60 +156,13 @@ impl GraphCostRules {
         Self {
             comtrade,
             comtrade_max: crate::limits::DemandLimits::default().comtrade,
-            lists: None,
+            lists: Arc::new(|_| ListState::Unknown),
         }
     }
 
-    /// These rules, reading the reference lists `lists` has in memory.
+    /// These rules, reading the reference lists `lists` knows.
     pub fn with_loaded_lists(self, lists: LoadedLists) -> Self {
-        Self {
-            lists: Some(lists),
-            ..self
-        }
-    }
-
-    /// `classification`'s list, when it is in memory.
-    fn loaded_list(&self, classification: &str) -> Option<Arc<CommodityList>> {
-        self.lists.as_ref().and_then(|lists| lists(classification))
-    }
-
-    /// The codes a commodity field names (`commodity(code:)`, or
-    /// `commodities(codes:)`, whose items can only be some of them), as
-    /// known items, when their list is in memory.
-    fn named_commodities(&self, arguments: &Arguments, argument: &str) -> Option<Vec<String>> {
-        let classification = arguments
-            .text("classification")
-            .unwrap_or_else(|| super::commodity::DEFAULT_CLASSIFICATION.to_owned());
-        let list = self.loaded_list(&classification)?;
-        let codes = arguments.strings(argument)?;
-        Some(
-            codes
-                .iter()
-                .filter_map(|code| list.get(code))
-                .map(|record| known_commodity(list.classification(), &record.code))
-                .collect(),
-        )
-    }
-
-    /// The children of the known commodities above, and the most one of
-    /// them has, when their lists are in memory.
-    fn known_children(&self, arguments: &Arguments) -> Option<(Vec<String>, u64)> {
-        let mut children = Vec::new();
-        let mut most = 0;
-        for parent in arguments.known_parents()? {
-            let (classification, code) = parent.split_once(KNOWN_COMMODITY)?;
-            let list = self.loaded_list(classification)?;
-            let below = list.children(code);
-            most = most.max(below.len() as u64);
-            children.extend(
-                below
-                    .iter()
-                    .map(|record| known_commodity(list.classification(), &record.code)),
-            );
-        }
-        children.sort_unstable();
-        children.dedup();
-        Some((children, most))
+        Self { lists, ..self }
     }
 
     /// These rules for an operation whose Comtrade maximum is `max`.
@@ -698,6 +635,10 @@ impl FieldRules for GraphCostRules {
                 let reporters = arguments.len("reporters").unwrap_or(1).max(1);
                 let (rows, requests) = self.flows(arguments);
                 rule.list_bound = Some(rows.saturating_mul(reporters));
+                // The flows' commodities are of the classification asked.
+                rule.known_items = Some(commodity_cost::any_of(
+                    &commodity_cost::classification_of(arguments),
+                ));
                 // The reporters are named: the estimate is the plan.
                 let planned = arguments
                     .strings("reporters")
@@ -716,6 +657,9 @@ impl FieldRules for GraphCostRules {
             ("Jurisdiction", "tradeFlows") => {
                 let (rows, requests) = self.flows(arguments);
                 rule.list_bound = Some(rows);
+                rule.known_items = Some(commodity_cost::any_of(
+                    &commodity_cost::classification_of(arguments),
+                ));
                 // Parents named above (`jurisdictions(group: "G7")`): the
                 // estimate is their plan, codes changing with the years
                 // included; else the packing arithmetic.
@@ -757,36 +701,40 @@ impl FieldRules for GraphCostRules {
             }
             ("Query", "commodity") => {
                 rule.demand = Some(Self::reference_list(arguments.text("classification")));
-                rule.known_items = self.named_commodities(arguments, "code");
+                rule.known_items = Some(commodity_cost::named(&self.lists, arguments));
             }
             ("Query", "commodities") => {
-                rule.page_limit = Some(limit(arguments, MAX_COMMODITY_LIMIT));
+                let limit = limit(arguments, MAX_COMMODITY_LIMIT);
+                rule.page_limit = Some(limit);
                 rule.demand = Some(Self::reference_list(arguments.text("classification")));
-                rule.known_items = self.named_commodities(arguments, "codes");
+                rule.known_items = Some(commodity_cost::page(&self.lists, arguments, limit));
             }
             ("CommodityPage", "items") => {
                 rule.list_bound = page_limit;
                 rule.known_items = arguments.known_parents().map(<[String]>::to_vec);
             }
-            ("Commodity", "children") => match self.known_children(arguments) {
-                Some((children, most)) => {
-                    rule.list_bound = Some(most);
-                    rule.known_items = Some(children);
-                }
-                None => rule.list_bound = Some(COMMODITY_CHILDREN),
-            },
+            ("Commodity", "children") => {
+                let (items, most) = commodity_cost::children(&self.lists, arguments);
+                rule.list_bound = Some(most);
+                rule.known_items = items;
+            }
+            ("Commodity", "parent") => {
+                rule.known_items = commodity_cost::parent(&self.lists, arguments);
+            }
             // The products' nodes: the HS list.
             ("AffectedProduct" | "AffectedTradeProduct" | "ProfileProduct", "commodity") => {
                 rule.demand = Some(Self::reference_list(None));
+                rule.known_items = Some(commodity_cost::any_of(DEFAULT_CLASSIFICATION));
             }
-            // The list of the classification the flows were asked in,
-            // which the rule does not see: a group of its own.
+            // The list of the classification the flows were asked in (the
+            // trade-flow fields say it).
             ("TradeFlow", "commodityNode") => {
-                rule.demand = Some(Demand {
-                    source: Source::Comtrade,
-                    group: "reference list of TradeFlow.commodityNode".to_owned(),
-                    kind: DemandKind::Fixed { pages: 1 },
-                });
+                let classification = commodity_cost::parents_of(arguments).map_or_else(
+                    || DEFAULT_CLASSIFICATION.to_owned(),
+                    |parents| parents.classification,
+                );
+                rule.demand = Some(Self::reference_list(Some(classification.clone())));
+                rule.known_items = Some(commodity_cost::any_of(&classification));
             }
             ("Commodity", "tradeFlows") => {
                 let reporters = arguments.len("reporters").unwrap_or(1).max(1);
@@ -815,24 +763,21 @@ impl FieldRules for GraphCostRules {
                     changing: 0,
                     alone: 0,
                 };
-                rule.demand = match arguments.known_parents() {
-                    // The commodities are known (named at the root, or a
-                    // drill-down from named codes): counted as they are.
-                    // Once their list is in memory nothing above them waits
-                    // on an upstream, so every such field with the same
-                    // arguments and classification reaches the loader in
-                    // one batch: one plan.
-                    Some(known) => {
-                        rule.demand_parents = Some(known.len() as u64);
-                        let classification = known
-                            .first()
-                            .and_then(|item| item.split_once(KNOWN_COMMODITY))
-                            .map_or("", |(classification, _)| classification);
+                rule.demand = match commodity_cost::parents_of(arguments) {
+                    // The commodities above say their classification, and
+                    // their count when their codes are known (a drill-down
+                    // from named codes, the list in memory). Each
+                    // classification's flows are planned apart; fields with
+                    // the same arguments and classification are one plan.
+                    Some(parents) => {
+                        rule.demand_parents = parents.exact;
+                        rule.known_items = Some(commodity_cost::any_of(&parents.classification));
                         Some(Demand {
                             source: Source::Comtrade,
                             group: format!(
-                                "{parent}.{field}({})@known {classification}",
-                                arguments.canonical()
+                                "{parent}.{field}({})@{}",
+                                arguments.canonical(),
+                                parents.classification
                             ),
                             kind,
                         })

@@ -66,7 +66,14 @@ pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationG
     let rules = GraphCostRules::new(sources.comtrade.dialect())
         .with_comtrade_max(limits.demand.comtrade)
         .with_loaded_lists(Arc::new(move |classification: &str| {
-            comtrade.loaded_commodities(classification)
+            let classification = classification.trim().to_ascii_uppercase();
+            super::commodity::EstimateLists::state(&classification).unwrap_or_else(|| {
+                comtrade
+                    .loaded_commodities(&classification)
+                    .map_or(super::commodity_cost::ListState::Unknown, |list| {
+                        super::commodity_cost::ListState::Loaded(list)
+                    })
+            })
         }));
     OperationGuard::new(limits, SchemaIndex::from_sdl(&sdl()), Arc::new(rules))
 }

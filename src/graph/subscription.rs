@@ -106,5 +106,5 @@ fn feeds_full(full: FeedsFull, feed: &str) -> async_graphql::Error {
         "the gateway already polls {} sets of jurisdictions for new {feed} (--max-subscription-feeds); subscribe to the same jurisdictions as others, or try again later",
         full.max_keys
     ))
-    .extend_with(|_, extensions| extensions.set("code", "TOO_MANY_SUBSCRIPTION_FEEDS"))
+    .extend_with(|_, extensions| extensions.set("code", crate::error_codes::TOO_MANY_SUBSCRIPTION_FEEDS))
 }

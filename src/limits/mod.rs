@@ -166,17 +166,17 @@ impl RefusalCode {
     /// The stable `extensions.code`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::DocumentTooLarge => "DOCUMENT_TOO_LARGE",
-            Self::DocumentTooDeep => "DOCUMENT_TOO_DEEP",
-            Self::DocumentTooManyTokens => "DOCUMENT_TOO_MANY_TOKENS",
-            Self::OperationTooLarge => "OPERATION_TOO_LARGE",
-            Self::OperationTooDeep => "OPERATION_TOO_DEEP",
-            Self::FragmentCycle => "FRAGMENT_CYCLE",
-            Self::OperationTooCostly => "OPERATION_TOO_COSTLY",
-            Self::UpstreamDemandTooHigh => "UPSTREAM_DEMAND_TOO_HIGH",
-            Self::ResultTooLarge => "RESULT_TOO_LARGE",
-            Self::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
-            Self::ArgumentTooLong => "ARGUMENT_TOO_LONG",
+            Self::DocumentTooLarge => crate::error_codes::DOCUMENT_TOO_LARGE,
+            Self::DocumentTooDeep => crate::error_codes::DOCUMENT_TOO_DEEP,
+            Self::DocumentTooManyTokens => crate::error_codes::DOCUMENT_TOO_MANY_TOKENS,
+            Self::OperationTooLarge => crate::error_codes::OPERATION_TOO_LARGE,
+            Self::OperationTooDeep => crate::error_codes::OPERATION_TOO_DEEP,
+            Self::FragmentCycle => crate::error_codes::FRAGMENT_CYCLE,
+            Self::OperationTooCostly => crate::error_codes::OPERATION_TOO_COSTLY,
+            Self::UpstreamDemandTooHigh => crate::error_codes::UPSTREAM_DEMAND_TOO_HIGH,
+            Self::ResultTooLarge => crate::error_codes::RESULT_TOO_LARGE,
+            Self::TooManySubscriptions => crate::error_codes::TOO_MANY_SUBSCRIPTIONS,
+            Self::ArgumentTooLong => crate::error_codes::ARGUMENT_TOO_LONG,
         }
     }
 }
@@ -194,6 +194,9 @@ pub struct Refusal {
     /// demand: the estimate it was refused on, per source, as a successful
     /// answer carries it, so that the client sees which source to ask less of.
     pub cost: Option<serde_json::Value>,
+    /// `extensions.upstream` of a refused operation that sent something
+    /// before its estimate (the reference lists the estimate read).
+    pub upstream: Option<serde_json::Value>,
 }
 
 impl Refusal {
@@ -204,6 +207,7 @@ impl Refusal {
             source: None,
             measured: None,
             cost: None,
+            upstream: None,
         }
     }
 

@@ -30,6 +30,7 @@ use serde_json::{json, Map, Value};
 use super::http_caching::{self, Cacheable};
 use super::persisted_queries::{PersistedHash, PersistedQueryError};
 use super::AppState;
+use crate::error_codes as codes;
 use crate::graph::OperationContext;
 use crate::limits::{Analysis, Refusal, RefusalCode};
 use crate::metrics::{OperationOutcome, ResponseCacheUse};
@@ -172,7 +173,7 @@ impl Answer {
 
 /// A request that is not a well-formed GraphQL request.
 fn bad_request(status: StatusCode, message: &str) -> Answer {
-    coded_error(status, message, "BAD_REQUEST")
+    coded_error(status, message, codes::BAD_REQUEST)
 }
 
 /// A request error with `code`, without data.
@@ -194,7 +195,7 @@ fn not_acceptable() -> (Answer, MediaType) {
     let answer = coded_error(
         StatusCode::NOT_ACCEPTABLE,
         "Accept must allow application/json or application/graphql-response+json",
-        "NOT_ACCEPTABLE",
+        codes::NOT_ACCEPTABLE,
     );
     (answer, MediaType::Json)
 }
@@ -275,7 +276,7 @@ async fn get_answer(
             "the URL's query is longer than the {MAX_GET_QUERY_BYTES} bytes a GET accepts; send the operation with POST (or as a persisted query's hash)"
         );
         return (
-            coded_error(StatusCode::URI_TOO_LONG, &message, "URI_TOO_LONG"),
+            coded_error(StatusCode::URI_TOO_LONG, &message, codes::URI_TOO_LONG),
             media,
         );
     }
@@ -335,7 +336,7 @@ fn body_refused(state: &AppState, rejection: &axum::extract::rejection::BytesRej
                 "the request body is larger than the {} bytes accepted (--max-body-bytes)",
                 state.max_body_bytes
             ),
-            "BODY_TOO_LARGE",
+            codes::BODY_TOO_LARGE,
         )
     } else {
         bad_request(
@@ -422,7 +423,7 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
                 "the batch has {} operations; at most {max} are allowed (--max-batch-size)",
                 operations.len()
             ),
-            "BATCH_TOO_LARGE",
+            codes::BATCH_TOO_LARGE,
         );
     }
     let mut prepared = Vec::with_capacity(operations.len());
@@ -725,7 +726,7 @@ async fn prepare(
         return Err(coded_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations are not allowed over GET; use POST",
-            "METHOD_NOT_ALLOWED",
+            codes::METHOD_NOT_ALLOWED,
         )
         .with_header(header::ALLOW, HeaderValue::from_static("POST")));
     }
@@ -767,7 +768,7 @@ async fn analyze(state: &AppState, mut prepared: Prepared) -> Result<Prepared, A
         return Err(coded_error(
             StatusCode::OK,
             "subscriptions are served over WebSocket (graphql-transport-ws) on /graphql, not over HTTP",
-            "SUBSCRIPTION_NEEDS_WEBSOCKET",
+            codes::SUBSCRIPTION_NEEDS_WEBSOCKET,
         ));
     }
     if let Some(checked) = checked {
@@ -799,9 +800,10 @@ pub(super) async fn check_document(
         .await?;
     let operation_name = request.operation_name.take();
     let mut variables = std::mem::take(&mut request.variables);
+    let mut lists = None;
     if let Some(document) = &document {
         fill_variable_defaults(document, operation_name.as_deref(), &mut variables);
-        load_lists_for_estimate(state, request, document, &variables).await;
+        lists = load_lists_for_estimate(state, request, document, &variables).await;
     }
     // The limits and the cost: the gateway's validation before anything
     // runs (async-graphql's own validation runs inside graphql.execute).
@@ -809,16 +811,29 @@ pub(super) async fn check_document(
     let checked = document.map(|document| {
         let kind = operation_type(&document, operation_name.as_deref());
         let order = SelectionOrder::new(document.clone(), operation_name.as_deref(), &variables);
-        state
-            .guard
-            .analyze(&document, operation_name.as_deref(), &variables)
-            .map(|analysis| Checked {
-                analysis,
-                // An operation name that names nothing is the schema's to
-                // report; as a query.
-                kind: kind.unwrap_or(OperationType::Query),
-                order,
-            })
+        let analyze = || {
+            state
+                .guard
+                .analyze(&document, operation_name.as_deref(), &variables)
+        };
+        match &lists {
+            Some(lists) => lists.estimating(analyze),
+            None => analyze(),
+        }
+        // A refused operation still says what loading its lists sent.
+        .map_err(|mut refusal| {
+            if let Some(lists) = &lists {
+                refusal.upstream = Some(lists.usage().to_json());
+            }
+            refusal
+        })
+        .map(|analysis| Checked {
+            analysis,
+            // An operation name that names nothing is the schema's to
+            // report; as a query.
+            kind: kind.unwrap_or(OperationType::Query),
+            order,
+        })
     });
     request.operation_name = operation_name;
     request.variables = variables;
@@ -837,24 +852,29 @@ async fn load_lists_for_estimate(
     request: &mut Request,
     document: &ExecutableDocument,
     variables: &Variables,
-) {
+) -> Option<crate::graph::EstimateLists> {
     let needed = crate::graph::lists_for_estimate(document, variables);
     if needed.is_empty() {
-        return;
+        return None;
     }
     let comtrade = &state.sources.comtrade;
-    let loaded = futures::future::join_all(needed.iter().map(|classification| async move {
+    // Within the operation's time, as its fields would be.
+    let timeout = state.sources.operation_timeout;
+    let loaded = futures::future::join_all(needed.into_iter().map(|classification| async move {
         let usage = UpstreamUsage::with_limits(state.sources.demand);
-        let list = comtrade.commodities(classification, &usage).await;
+        let list = tokio::time::timeout(timeout, comtrade.commodities(&classification, &usage))
+            .await
+            .unwrap_or(Err(crate::error::Error::UpstreamTimeout {
+                upstream: Source::Comtrade,
+                after: timeout,
+            }));
         (classification, list, usage)
     }))
     .instrument(tracing::info_span!("graphql.estimate.reference_lists"))
     .await;
-    let mut lists = crate::graph::EstimateLists::default();
-    for (classification, list, usage) in loaded {
-        lists.insert(classification, list, usage);
-    }
-    request.data.insert(lists);
+    let lists = crate::graph::EstimateLists::new(loaded);
+    request.data.insert(lists.clone());
+    Some(lists)
 }
 
 /// Gives every variable the operation declares with a default, and that
@@ -1075,9 +1095,9 @@ pub(super) fn code_request_errors(response: &mut Response_, parsed: bool) {
         return;
     }
     let code = if parsed {
-        "GRAPHQL_VALIDATION_FAILED"
+        codes::GRAPHQL_VALIDATION_FAILED
     } else {
-        "GRAPHQL_PARSE_FAILED"
+        codes::GRAPHQL_PARSE_FAILED
     };
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -1260,7 +1280,11 @@ pub(super) fn refusal_response(refusal: &Refusal) -> Response_ {
     {
         response.extensions.insert("cost".into(), cost);
     }
-    if let Ok(upstream) = async_graphql::Value::from_json(UpstreamUsage::default().to_json()) {
+    let upstream = refusal
+        .upstream
+        .clone()
+        .unwrap_or_else(|| UpstreamUsage::default().to_json());
+    if let Ok(upstream) = async_graphql::Value::from_json(upstream) {
         response.extensions.insert("upstream".into(), upstream);
     }
     response
@@ -1270,12 +1294,12 @@ pub(super) fn refusal_response(refusal: &Refusal) -> Response_ {
 fn overloaded() -> Answer {
     Answer {
         outcome: OperationOutcome::Refused,
-        codes: vec!["SERVER_OVERLOADED".to_owned()],
+        codes: vec![codes::SERVER_OVERLOADED.to_owned()],
         ..Answer::new(
             StatusCode::SERVICE_UNAVAILABLE,
             json!({ "errors": [{
                 "message": "the gateway is running as many operations as it is configured for; retry after 1 s",
-                "extensions": { "code": "SERVER_OVERLOADED", "retryAfterSeconds": 1 }
+                "extensions": { "code": codes::SERVER_OVERLOADED, "retryAfterSeconds": 1 }
             }] })
             .to_string(),
         )

@@ -45,10 +45,10 @@ impl PersistedQueryError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Self::HashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
-            Self::NotSupported(_) => "PERSISTED_QUERY_NOT_SUPPORTED",
-            Self::Malformed(_) => "BAD_REQUEST",
+            Self::NotFound => crate::error_codes::PERSISTED_QUERY_NOT_FOUND,
+            Self::HashMismatch => crate::error_codes::PERSISTED_QUERY_HASH_MISMATCH,
+            Self::NotSupported(_) => crate::error_codes::PERSISTED_QUERY_NOT_SUPPORTED,
+            Self::Malformed(_) => crate::error_codes::BAD_REQUEST,
         }
     }
 }

@@ -58,7 +58,7 @@ pub(super) async fn get(
         return upgrade_refused(
             StatusCode::BAD_REQUEST,
             "a GraphQL WebSocket must offer the subprotocol graphql-transport-ws (or the older graphql-ws) in Sec-WebSocket-Protocol",
-            "BAD_REQUEST",
+            crate::error_codes::BAD_REQUEST,
         );
     };
     let Ok(socket_slot) = state.websockets.clone().try_acquire_owned() else {
@@ -68,7 +68,7 @@ pub(super) async fn get(
                 "the gateway has {} WebSocket connections open, as many as it is configured for (--max-websockets); retry later, or share a connection between subscriptions",
                 state.subscription_limits.max_websockets
             ),
-            "TOO_MANY_WEBSOCKETS",
+            crate::error_codes::TOO_MANY_WEBSOCKETS,
         );
         refused
             .headers_mut()
@@ -243,7 +243,7 @@ impl Executor for SocketExecutor {
             Ok(Checked::Other(response)) | Err(response) => response,
             Ok(Checked::Subscription { .. }) => coded(
                 "a subscription needs a subscribe message of its own",
-                "BAD_REQUEST",
+                crate::error_codes::BAD_REQUEST,
             ),
         }
     }
@@ -346,7 +346,7 @@ impl SocketExecutor {
                     .unwrap_or_else(|| {
                         coded(
                             "the gateway is running as many operations as it is configured for; retry after 1 s",
-                            "SERVER_OVERLOADED",
+                            crate::error_codes::SERVER_OVERLOADED,
                         )
                     });
                 Ok(Checked::Other(response))

@@ -211,7 +211,9 @@ impl TestGateway {
             200,
             "GraphQL responses are 200 with application/json"
         );
-        response.json().await.expect("a JSON body")
+        let response: Value = response.json().await.expect("a JSON body");
+        registered_codes(&response);
+        response
     }
 
     /// GETs a path of the gateway (e.g. `/healthz`) and returns the body text.
@@ -273,7 +275,22 @@ pub fn upstream_requests(response: &Value, source: &str) -> u64 {
 }
 
 /// The error codes of a response, in order.
+/// Every `extensions.code` in `response` is one of the registry's
+/// (`trade_graph::error_codes`, which docs/clients.md lists): every
+/// response a test reads through the helpers is held to it.
+pub fn registered_codes(response: &Value) {
+    for error in response["errors"].as_array().into_iter().flatten() {
+        if let Some(code) = error["extensions"]["code"].as_str() {
+            assert!(
+                trade_graph::error_codes::find(code).is_some(),
+                "extensions.code {code} is not in the registry (src/error_codes.rs): {error}"
+            );
+        }
+    }
+}
+
 pub fn error_codes(response: &Value) -> Vec<String> {
+    registered_codes(response);
     response["errors"]
         .as_array()
         .map(|errors| {

@@ -54,6 +54,11 @@ pub struct CommodityList {
     classification: String,
     /// Rows of Comtrade's file left out as inconsistent (see [`validate`]).
     dropped: usize,
+    /// Rows whose code is not a code, rows repeating a code, and rows
+    /// whose parent the list does not have (kept, without a parent).
+    malformed: usize,
+    duplicates: usize,
+    orphans: usize,
     /// What of the upstream's list was left out, in a sentence, when
     /// anything was: said to the clients of the fields that list codes.
     left_out: Option<String>,
@@ -88,9 +93,21 @@ impl CommodityList {
     pub fn new(classification: &str, entries: Vec<ReferenceCode>) -> Self {
         let mut records: Vec<CommodityRecord> = Vec::with_capacity(entries.len());
         let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        let (mut malformed, mut duplicates) = (0, 0);
         for entry in entries {
             let code = entry.id.trim().to_owned();
-            if code.is_empty() || is_shortcut(&code) || index.contains_key(&code) {
+            if is_shortcut(&code) {
+                continue;
+            }
+            // A code is letters and digits, dotted in EBOPS ("10.1.1"):
+            // anything else ("01&partnerCode=999", "0190,0191") would be
+            // sent upstream as more than one code, or as a parameter.
+            if !is_code(&code) {
+                malformed += 1;
+                continue;
+            }
+            if index.contains_key(&code) {
+                duplicates += 1;
                 continue;
             }
             let text = text_after_code(&code, &entry.text);
@@ -116,6 +133,15 @@ impl CommodityList {
                     .filter(|unit| !unit.is_empty() && !unit.eq_ignore_ascii_case("n/a")),
             });
         }
+        let orphans = records
+            .iter()
+            .filter(|record| {
+                record
+                    .parent
+                    .as_ref()
+                    .is_some_and(|parent| !index.contains_key(parent))
+            })
+            .count();
         let dropped = validate(&mut records, &mut index);
         if dropped.rows > 0 {
             tracing::warn!(
@@ -154,6 +180,9 @@ impl CommodityList {
         Self {
             classification: classification.to_owned(),
             dropped: dropped.rows,
+            malformed,
+            duplicates,
+            orphans,
             left_out: None,
             records,
             index,
@@ -203,14 +232,17 @@ impl CommodityList {
     /// The record of `code` (as Comtrade writes it; "8704.31" and " 870431"
     /// are read as "870431").
     pub fn get(&self, code: &str) -> Option<&CommodityRecord> {
-        self.index
-            .get(&normalize_code(code))
-            .map(|&position| &self.records[position])
+        self.position(code).map(|position| &self.records[position])
     }
 
-    /// Where `code` is in [`Self::records`].
+    /// Where `code` is in [`Self::records`]: as the list writes it (EBOPS's
+    /// "10.1.1"), else as tariff schedules write HS ("8704.31" is 870431).
     pub fn position(&self, code: &str) -> Option<usize> {
-        self.index.get(&normalize_code(code)).copied()
+        let written = code.trim().to_ascii_uppercase();
+        self.index
+            .get(&written)
+            .or_else(|| self.index.get(&normalize_code(code)))
+            .copied()
     }
 
     /// The record's parent.
@@ -220,9 +252,8 @@ impl CommodityList {
 
     /// The codes directly below `code`, in list order.
     pub fn children(&self, code: &str) -> Vec<&CommodityRecord> {
-        self.index
-            .get(&normalize_code(code))
-            .map(|&position| {
+        self.position(code)
+            .map(|position| {
                 self.children[position]
                     .iter()
                     .map(|&child| &self.records[child])
@@ -233,7 +264,7 @@ impl CommodityList {
 
     /// The leaves at or below `code` (for HS: its six-digit subheadings).
     pub fn leaves(&self, code: &str) -> Vec<&CommodityRecord> {
-        let Some(&start) = self.index.get(&normalize_code(code)) else {
+        let Some(start) = self.position(code) else {
             return Vec::new();
         };
         let mut leaves = Vec::new();
@@ -560,6 +591,15 @@ fn level_of(code: &str) -> u8 {
     }
 }
 
+/// Whether `code` can be a code of a list: letters and digits, with dots
+/// between them (EBOPS 2010 writes "10.1.1").
+pub fn is_code(code: &str) -> bool {
+    !code.is_empty()
+        && code
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()))
+}
+
 /// A code as lists write it: trimmed, upper case, without dots or spaces.
 pub fn normalize_code(code: &str) -> String {
     code.trim()
@@ -704,15 +744,42 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
             "reference list rows that could not be read were left out"
         );
     }
-    if dropped > 0 {
+    let left_out = dropped + list.malformed + list.duplicates;
+    if left_out > 0 || list.orphans > 0 {
+        let mut reasons = Vec::new();
+        if !unreadable.is_empty() {
+            reasons.push(format!(
+                "{} cannot be read (first: {})",
+                unreadable.len(),
+                unreadable[0]
+            ));
+        }
+        if list.malformed > 0 {
+            reasons.push(format!(
+                "{} have a code that is not letters and digits",
+                list.malformed
+            ));
+        }
+        if list.duplicates > 0 {
+            reasons.push(format!("{} repeat a code listed before", list.duplicates));
+        }
+        if list.dropped() > 0 {
+            reasons.push(format!(
+                "{} have a level that is not their code's or a parent not above them",
+                list.dropped()
+            ));
+        }
+        let orphans = if list.orphans > 0 {
+            format!(
+                "; {} name a parent the list does not have and are kept without one",
+                list.orphans
+            )
+        } else {
+            String::new()
+        };
         list.left_out = Some(format!(
-            "{dropped} of the {rows} rows of Comtrade's {classification} reference list were left out: {} cannot be read{}, {} have a level that is not their code's or a parent not above them; the codes answered are the rest",
-            unreadable.len(),
-            unreadable
-                .first()
-                .map(|first| format!(" (first: {first})"))
-                .unwrap_or_default(),
-            list.dropped(),
+            "{left_out} of the {rows} rows of Comtrade's {classification} reference list were left out: {}{orphans}; the codes answered are the rest",
+            if reasons.is_empty() { "none".to_owned() } else { reasons.join(", ") },
         ));
     }
     Ok(list)
@@ -841,6 +908,41 @@ mod tests {
             matches!(&error, Error::UpstreamBadResponse { path, .. } if path == "results[0].text"),
             "{error:?}"
         );
+    }
+
+    /// The second attack of issue 20: codes that are not codes ("01&x",
+    /// "0190,0191", which would go upstream as a parameter or as two
+    /// codes), repeated codes and orphans are counted and said; EBOPS's
+    /// dotted codes are codes, found as written (dots are dropped only
+    /// for HS written as tariff schedules write it).
+    #[test]
+    fn codes_that_are_not_codes_are_left_out_and_said() {
+        let body = r##"{"results": [
+            {"id": "TOTAL", "text": "Total", "parent": "#", "aggrLevel": 0},
+            {"id": "10", "text": "10 - Other business services", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "10.1", "text": "10.1 - Research and development", "parent": "10", "aggrLevel": 3},
+            {"id": "10.1.1", "text": "10.1.1 - Work undertaken", "parent": "10.1", "aggrLevel": 4},
+            {"id": "10.1", "text": "10.1 - Again", "parent": "10", "aggrLevel": 3},
+            {"id": "01&partnerCode=999", "text": "amp", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "0190,0191", "text": "two", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "11", "text": "11 - Orphan", "parent": "XX", "aggrLevel": 2}
+        ]}"##;
+        let list = decode_reference("EB", body.as_bytes()).unwrap();
+        assert_eq!(list.get("10.1.1").unwrap().code, "10.1.1");
+        assert_eq!(list.children("10.1").len(), 1);
+        assert!(list.get("01&partnerCode=999").is_none() && list.get("0190,0191").is_none());
+        let said = list.left_out().unwrap();
+        assert!(said.starts_with("3 of the 8 rows"), "{said}");
+        assert!(
+            said.contains("2 have a code that is not letters and digits"),
+            "{said}"
+        );
+        assert!(said.contains("1 repeat a code"), "{said}");
+        assert!(
+            said.contains("1 name a parent the list does not have"),
+            "{said}"
+        );
+        assert!(list.records().iter().all(|record| is_code(&record.code)));
     }
 
     /// The attack of issue 20: rows that are each other's parent. The rows
