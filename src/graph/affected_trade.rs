@@ -359,7 +359,7 @@ pub(super) async fn affected_trade(
         Some(year) => (Some(year), "the announcement"),
         None => (
             year_of(intervention.date_implemented.as_deref()),
-            "the implementation (the record has no announcement date)",
+            "the implementation",
         ),
     };
     let this_year = crate::sources::comtrade::coverage::current_year();
@@ -490,11 +490,16 @@ pub(super) async fn affected_trade(
             if codes.len() == 1 { "s it" } else { " them" }
         )
     };
+    let undated = if dated_by == "the implementation" {
+        "; the record has no announcement date"
+    } else {
+        ""
+    };
     let year_said = match (choice, coverage.year_note.is_some()) {
         (YearChoice::Given(_), _) => "the year asked".to_owned(),
-        (YearChoice::Default(_), false) => format!("the year before {dated_by}"),
+        (YearChoice::Default(_), false) => format!("the year before {dated_by}{undated}"),
         (YearChoice::Default(asked), true) => format!(
-            "the latest year published, {asked} (the year before {dated_by}) not being published yet"
+            "the latest year published; {asked}, the year before {dated_by}, is not published yet{undated}"
         ),
     };
     let method = format!(
