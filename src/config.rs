@@ -563,7 +563,8 @@ pub struct ResilienceConfig {
     pub client_id_header: Option<axum::http::HeaderName>,
 
     /// A file of the client keys --client-id-header may carry, one a line:
-    /// the key, or "sha256:" and its SHA-256 in hex ("#" starts a comment).
+    /// the key, or "sha256:" and its SHA-256 in hex (a line starting with "#"
+    /// is a comment; a key may hold "#").
     /// A key not listed is not believed: its client is told apart by
     /// address. Read at startup.
     #[arg(

@@ -474,8 +474,12 @@ async fn idle_sockets_are_closed_and_busy_ones_are_not() {
         r#"subscription { newInterventions(implementers: ["USA", "CHN", "IND", "BRA", "DEU"]) { id } }"#,
     )
     .await;
+    let mut pinging = common::socket::Socket::open(&gateway).await;
     let closed = idle.closed_with().await;
     assert_eq!(closed.map(|(code, _)| code), Some(1001));
+    // Pings say the client is there, not that it uses the socket (the
+    // attack on issue 22 held 768 pinging sockets, the server unreachable).
+    assert_eq!(pinging.ping_until_closed().await, Some(1001));
     // The busy socket has outlived the idle one's timeout: it still gets
     // events.
     let events = busy.next_payloads("feed", 3, &mut Vec::new()).await;

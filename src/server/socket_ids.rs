@@ -59,6 +59,21 @@ impl SocketActivity {
     }
 }
 
+/// Whether a client's message uses the socket: anything but a ping or a
+/// pong (graphql-transport-ws's `ping`/`pong`, subscriptions-transport-ws's
+/// `ka`), which only say the client is there.
+fn uses_the_socket(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_str::<Kind<'_>>(text) {
+        Ok(Kind { kind: Some(kind) }) => !matches!(kind.as_ref(), "ping" | "pong" | "ka"),
+        _ => true,
+    }
+}
+
 /// `socket` as the sink and stream async-graphql serves, with duplicate
 /// ids closing it with 4409; the returned future forwards the server's
 /// messages to the socket and must be run beside, until `served` fires
@@ -116,7 +131,12 @@ pub fn guard(
     let closer = outgoing.clone();
     let incoming = from_socket
         .scan(closer, move |closer, message| {
-            *seen.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+            // Only what uses the socket keeps it: a client that pings (a
+            // WebSocket ping, or the protocol's) and subscribes to nothing
+            // held a descriptor for ever (issue 22 attack).
+            if matches!(&message, Ok(Message::Text(text)) if uses_the_socket(text.as_str())) {
+                *seen.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+            }
             let verdict = match &message {
                 Ok(Message::Text(text)) => client_message(&in_use, text.as_str()),
                 _ => Verdict::Pass,

@@ -40,6 +40,14 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// records hold about 1.5 times their JSON and Comtrade's legacy rows 1.3.
 const UNMEASURED_EXPANSION: usize = 2;
 
+/// Attempts to one source in flight at most. A sent attempt runs to its
+/// own end whatever becomes of its operation (so that the breaker hears of
+/// a hang), so clients that go away could otherwise leave thousands open
+/// (issue 22 attack: 3,000 sockets to a hung upstream); past this, an
+/// attempt fails at once as the gateway's unavailability, not the
+/// upstream's.
+pub const ATTEMPTS_IN_FLIGHT: usize = 256;
+
 /// What decoding an answer may build, in times its bytes, taken from the
 /// answer budget while it runs: the recorded payloads' values hold 1.3 to
 /// 1.5 times their JSON (tests/memory_weight.rs); two leaves room for the
@@ -193,6 +201,9 @@ impl HttpClient {
             .user_agent(concat!("trade-graph/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(60))
+            // A redirect would take the key (a header, or the URL in the
+            // Referer) to wherever it points: answered as a bad answer.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map(|client| Self {
                 client,
@@ -237,6 +248,9 @@ struct UpstreamInner {
     shared: Option<SharedCache>,
     /// Holds the source while an upstream's `Retry-After` runs.
     hold: Arc<Hold>,
+    /// Attempts sent and not yet ended, which run on when their operation
+    /// goes away ([`ATTEMPTS_IN_FLIGHT`] at most).
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// A source's own reading of a non-2xx answer (status, body, `Retry-After`
@@ -304,6 +318,7 @@ impl Upstream {
                 refusals: None,
                 shared: None,
                 hold: Arc::new(Hold::new(source)),
+                in_flight: Arc::new(tokio::sync::Semaphore::new(ATTEMPTS_IN_FLIGHT)),
                 credential,
                 timeout,
                 pacer: None,
@@ -788,6 +803,15 @@ impl Upstream {
         usage: &UpstreamUsage,
         permit: Permit,
     ) -> Result<Answer, Error> {
+        let Ok(slot) = Arc::clone(&self.inner.in_flight).try_acquire_owned() else {
+            permit.forget();
+            tracing::warn!(source = %self.inner.source, path = %request.path, "as many attempts to the source are in flight as the gateway allows");
+            return Err(Error::UpstreamUnavailable {
+                upstream: self.inner.source,
+                status: None,
+                retry_after: Some(1),
+            });
+        };
         let (builder, timeout) = match self.prepare_attempt(request, usage).await {
             Ok(prepared) => prepared,
             Err(error) => {
@@ -804,8 +828,14 @@ impl Upstream {
         let upstream = self.clone();
         let path = request.path.clone();
         let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
-            let outcome = upstream.send_attempt(builder, timeout, &path).await;
-            permit.record(Outcome::of(&outcome));
+            let (outcome, blame) = upstream.send_attempt(builder, timeout, &path).await;
+            drop(slot);
+            match blame {
+                Blame::Upstream => permit.record(Outcome::of(&outcome)),
+                // The gateway's own limits (its answer budget, its file
+                // descriptors) say nothing of the upstream's health.
+                Blame::Gateway => permit.forget(),
+            }
             if let Some(metrics) = &upstream.inner.metrics {
                 metrics.breaker_state(
                     upstream.inner.source,
@@ -960,7 +990,21 @@ impl Upstream {
         builder: reqwest::RequestBuilder,
         timeout: Duration,
         path: &str,
-    ) -> Result<Answer, Error> {
+    ) -> (Result<Answer, Error>, Blame) {
+        let outcome = self.send_attempt_inner(builder, timeout, path).await;
+        let blame = match &outcome {
+            Err(Failure::Gateway(_)) => Blame::Gateway,
+            _ => Blame::Upstream,
+        };
+        (outcome.map_err(Failure::into_error), blame)
+    }
+
+    async fn send_attempt_inner(
+        &self,
+        builder: reqwest::RequestBuilder,
+        timeout: Duration,
+        path: &str,
+    ) -> Result<Answer, Failure> {
         let inner = &*self.inner;
         let source = inner.source;
         // Timed from here, after any wait for pacing: the latency metric is
@@ -981,7 +1025,14 @@ impl Upstream {
                 // sent as a query parameter: log and return only the kind.
                 let kind = transport_failure_kind(&error);
                 tracing::warn!(%source, path = %path, elapsed_ms, kind, "upstream request failed");
-                return Err(if error.is_timeout() {
+                if out_of_descriptors(&error) {
+                    return Err(Failure::Gateway(Error::UpstreamUnavailable {
+                        upstream: source,
+                        status: None,
+                        retry_after: Some(1),
+                    }));
+                }
+                return Err(Failure::Upstream(if error.is_timeout() {
                     Error::UpstreamTimeout {
                         upstream: source,
                         after: timeout,
@@ -992,10 +1043,22 @@ impl Upstream {
                         status: None,
                         retry_after: None,
                     }
-                });
+                }));
             }
         };
         let status = response.status();
+        if status.is_redirection() {
+            // Not followed (the client does not): the key would go with it.
+            tracing::warn!(%source, path = %path, status = status.as_u16(), "upstream answered with a redirect, not followed");
+            return Err(Failure::Upstream(Error::UpstreamBadResponse {
+                upstream: source,
+                path: String::new(),
+                detail: format!(
+                    "the upstream answered with a redirect (HTTP {}), which the gateway does not follow, as the key would go with it: set the source's URL to where the upstream now answers",
+                    status.as_u16()
+                ),
+            }));
+        }
         tracing::Span::current().record("http.response.status_code", i64::from(status.as_u16()));
         let retry_after = response
             .headers()
@@ -1014,28 +1077,28 @@ impl Upstream {
             Ok(answer) => answer,
             Err(AnswerFailure::TooMuchAtOnce) => {
                 tracing::warn!(%source, path = %path, "upstream answers being read at once are over the gateway's budget");
-                return Err(Error::UpstreamUnavailable {
+                return Err(Failure::Gateway(Error::UpstreamUnavailable {
                     upstream: source,
                     status: None,
                     retry_after: Some(1),
-                });
+                }));
             }
             Err(AnswerFailure::TooLarge { declared }) => {
                 tracing::warn!(%source, path = %path, limit = inner.client.max_answer_bytes, ?declared, "upstream answer over the size limit");
-                return Err(Error::UpstreamBadResponse {
+                return Err(Failure::Upstream(Error::UpstreamBadResponse {
                     upstream: source,
                     path: String::new(),
                     detail: format!(
                         "the answer is larger than the {} bytes the gateway reads from an upstream (--max-upstream-answer-bytes)",
                         inner.client.max_answer_bytes
                     ),
-                });
+                }));
             }
             Err(AnswerFailure::Transport(error)) => {
                 tracing::warn!(%source, path = %path, kind = transport_failure_kind(&error), "upstream body failed");
                 // Cut off mid-transfer: a connection failure, retried as
                 // one (the status line said nothing about the body).
-                return Err(if error.is_timeout() {
+                return Err(Failure::Upstream(if error.is_timeout() {
                     Error::UpstreamTimeout {
                         upstream: source,
                         after: timeout,
@@ -1046,7 +1109,7 @@ impl Upstream {
                         status: None,
                         retry_after: None,
                     }
-                });
+                }));
             }
         };
         tracing::debug!(%source, path = %path, status = status.as_u16(), elapsed_ms, bytes = answer.body.len(), "upstream request");
@@ -1070,7 +1133,7 @@ impl Upstream {
                 metrics.held_for(source, inner.hold.remaining());
             }
         }
-        Err(error)
+        Err(Failure::Upstream(error))
     }
 
     /// The error a non-2xx answer stands for: the source's own reading
@@ -1174,6 +1237,74 @@ async fn read_answer(
         body,
         held: Some(held),
     })
+}
+
+/// Whose doing an attempt's failure was: the upstream's (the breaker
+/// hears of it) or the gateway's own limits (it does not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Blame {
+    Upstream,
+    Gateway,
+}
+
+/// An attempt's failure, by whose doing it was.
+enum Failure {
+    Upstream(Error),
+    Gateway(Error),
+}
+
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Self::Upstream(error) | Self::Gateway(error) => error,
+        }
+    }
+}
+
+/// Whether a transport failure is the gateway's own: no file descriptor
+/// left to connect with (EMFILE, ENFILE), not the upstream refusing.
+fn out_of_descriptors(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if matches!(io.raw_os_error(), Some(23 | 24)) {
+                return true;
+            }
+        }
+        source = current.source();
+    }
+    false
+}
+
+/// Deserializes a list of at most `N` records: an answer holding more
+/// records than any request asks for is refused as it is read, before its
+/// records take memory (issue 22 attack: 1 MB of empty records, `{},{},...`,
+/// decoded to 744 MB of empty structs).
+pub fn at_most<'de, D, T, const N: usize>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct Records<T, const N: usize>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for Records<T, N> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a list of at most {N} records")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(N));
+            while let Some(record) = seq.next_element()? {
+                if records.len() == N {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "more than {N} records, more than any request asks for"
+                    )));
+                }
+                records.push(record);
+            }
+            Ok(records)
+        }
+    }
+    deserializer.deserialize_seq(Records::<T, N>(std::marker::PhantomData))
 }
 
 /// An upstream's answer, with what it holds of the gateway's budget for
@@ -1510,6 +1641,200 @@ mod tests {
                 proptest::prop_assert_eq!(reading.available_permits(), total, "all given back");
                 Ok(())
             })?;
+        }
+    }
+
+    /// An upstream that answers with a redirect: not followed (the key in
+    /// its header would go with it to wherever it points), answered as a
+    /// bad answer; the host it points at hears nothing.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let thief = {
+            let heard = Arc::clone(&heard);
+            axum::Router::new().fallback(move || {
+                heard.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { "stolen" }
+            })
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let elsewhere = format!("http://{}/steal", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, thief).await.unwrap() });
+        let moved = axum::Router::new().fallback(move || {
+            let elsewhere = elsewhere.clone();
+            async move { axum::response::Redirect::temporary(&elsewhere) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, moved).await.unwrap() });
+        let upstream = Upstream::new(
+            Source::Ita,
+            HttpClient::new(1 << 20).unwrap(),
+            &url,
+            Credential::Header {
+                name: "subscription-key",
+                prefix: "",
+                key: Secret::new("the-operators-key"),
+            },
+            Duration::from_secs(5),
+        );
+        let answer = upstream
+            .request(
+                &UpstreamRequest::get("/search", Vec::new()),
+                &UpstreamUsage::default(),
+                |body| Ok(body.to_vec()),
+            )
+            .await;
+        assert!(
+            matches!(&answer, Err(Error::UpstreamBadResponse { detail, .. }) if detail.contains("redirect")),
+            "{answer:?}"
+        );
+        assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    /// The gateway's own limits are not the upstream's failures: answers
+    /// refused because the answer budget is spent never open the breaker.
+    #[tokio::test]
+    async fn the_gateways_own_limits_do_not_open_the_breaker() {
+        let app = axum::Router::new().fallback(|| async { "[1, 2, 3]" });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let client = HttpClient::new(1000).unwrap();
+        let reading = Arc::clone(&client.reading);
+        let spent = reading.try_acquire_many(4000).unwrap();
+        let upstream = Upstream::new(
+            Source::Gta,
+            client,
+            &url,
+            Credential::None,
+            Duration::from_secs(5),
+        )
+        .with_retries(RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        })
+        .with_breaker(BreakerPolicy {
+            failure_threshold: 2,
+            open_for: Duration::from_secs(600),
+            failure_ratio: 0.0,
+        });
+        for _ in 0..5 {
+            let answer = upstream
+                .request_fresh(
+                    &UpstreamRequest::get("/x", Vec::new()),
+                    &UpstreamUsage::default(),
+                    |body| Ok(body.to_vec()),
+                )
+                .await;
+            assert!(
+                matches!(
+                    answer,
+                    Err(Error::UpstreamUnavailable {
+                        retry_after: Some(1),
+                        ..
+                    })
+                ),
+                "{answer:?}"
+            );
+        }
+        assert_eq!(upstream.breaker_state(), BreakerState::Closed);
+        drop(spent);
+        assert!(upstream
+            .request_fresh(
+                &UpstreamRequest::get("/x", Vec::new()),
+                &UpstreamUsage::default(),
+                |body| Ok(body.to_vec())
+            )
+            .await
+            .is_ok());
+    }
+
+    /// Clients that go away leave their attempts running to their end, but
+    /// never more than [`ATTEMPTS_IN_FLIGHT`] to one source: past it an
+    /// attempt fails at once, nothing sent (issue 22 attack: 3,000 sockets
+    /// to a hung upstream).
+    #[test]
+    fn attempts_in_flight_are_bounded() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move {
+                let mut held = Vec::new();
+                while let Ok((socket, _)) = listener.accept().await {
+                    held.push(socket);
+                }
+            });
+            let upstream = Upstream::new(
+                Source::Ita,
+                HttpClient::new(1 << 20).unwrap(),
+                &url,
+                Credential::None,
+                Duration::from_secs(30),
+            )
+            .with_retries(RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            });
+            let usage = UpstreamUsage::default();
+            let mut refused = 0;
+            for n in 0..ATTEMPTS_IN_FLIGHT + 20 {
+                let request = UpstreamRequest::get(format!("/hung/{n}"), Vec::new());
+                let asked = upstream.request(&request, &usage, |body| Ok(body.to_vec()));
+                if let Ok(Err(Error::UpstreamUnavailable {
+                    retry_after: Some(1),
+                    ..
+                })) = tokio::time::timeout(Duration::from_millis(1), asked).await
+                {
+                    refused += 1;
+                }
+            }
+            assert!(usage.requests(Source::Ita) <= ATTEMPTS_IN_FLIGHT as u64);
+            assert_eq!(refused, 20, "{} sent", usage.requests(Source::Ita));
+        });
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+        /// An answer holds at most the records a request can ask for: up to
+        /// the bound it is read (records that cannot be read named, the
+        /// others kept); past it, readable or not, it is refused as it is
+        /// read, before its records take memory.
+        #[test]
+        fn answers_hold_at_most_the_records_a_request_asks_for(
+            extra in 0usize..3,
+            under in proptest::bool::ANY,
+            empty in proptest::bool::ANY,
+            envelope in proptest::bool::ANY,
+        ) {
+            let gta = crate::sources::gta::model::MAX_RECORDS;
+            let count = if under { gta - extra } else { gta + 1 + extra };
+            let record = if empty { "{}" } else { r#"{"intervention_id": 1}"# };
+            let records = vec![record; count].join(",");
+            let body = if envelope { format!(r#"{{"count": {count}, "results": [{records}]}}"#) } else { format!("[{records}]") };
+            let decoded = crate::sources::gta::model::decode_data_response(body.as_bytes());
+            match (under, &decoded) {
+                (false, Err(Error::UpstreamBadResponse { detail, .. })) => {
+                    proptest::prop_assert!(detail.contains("more than 1000 records"), "{detail}");
+                }
+                (false, other) => proptest::prop_assert!(false, "{other:?}"),
+                (true, Err(Error::UpstreamBadResponse { detail, .. })) => {
+                    proptest::prop_assert!(!detail.contains("more than 1000"), "{detail}");
+                }
+                (true, _) => {}
+            }
+            let ita = crate::sources::ita::model::MAX_RECORDS;
+            let count = if under { ita - extra } else { ita + 1 + extra };
+            let records = vec![r#"{"id": "1"}"#; count].join(",");
+            let body = format!(r#"{{"total": {count}, "results": [{records}]}}"#);
+            let decoded = crate::sources::ita::model::decode_search::<crate::sources::ita::model::TradeLead>(body.as_bytes());
+            proptest::prop_assert_eq!(decoded.is_ok(), under, "{:?}", decoded.err());
         }
     }
 

@@ -121,6 +121,15 @@ impl Scrubber {
         if let Some(plain) = unescape_json_ascii(&body) {
             body = std::borrow::Cow::Owned(plain);
         }
+        // A key with some of its letters percent-encoded (`%41` is `A` in
+        // any URL) is the key: unfolded where that reveals one.
+        if !self.finds_key_in(&body) {
+            if let Some(plain) = unescape_percent_unreserved(&body) {
+                if self.finds_key_in(&plain) {
+                    body = std::borrow::Cow::Owned(plain);
+                }
+            }
+        }
         if self.finds_key_in(&body) {
             let mut text = body.into_owned();
             for form in &self.forms {
@@ -193,7 +202,7 @@ impl Scrubber {
 }
 
 /// Query parameter names that carry credentials, lower case.
-const CREDENTIAL_PARAMETERS: [&str; 9] = [
+const CREDENTIAL_PARAMETERS: [&str; 15] = [
     "key",
     "api_key",
     "apikey",
@@ -203,6 +212,13 @@ const CREDENTIAL_PARAMETERS: [&str; 9] = [
     "subscription-key",
     "password",
     "secret",
+    // Signed URLs: whoever holds one acts as its signer.
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
 ];
 
 /// `text` with the value of every credential-shaped query parameter
@@ -225,7 +241,7 @@ pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
         let name_start = at + separator;
         let Some(equals) = text[name_start..]
             .iter()
-            .take(20)
+            .take(32)
             .position(|&byte| byte == b'=')
             .map(|offset| name_start + offset)
         else {
@@ -296,6 +312,38 @@ pub fn redact_url_userinfo(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = out?;
     out.extend_from_slice(&text[copied..]);
     Some(out)
+}
+
+/// `text` with percent-escapes of unreserved characters (letters, digits,
+/// `-._~`, the same in any URL escaped or not) written plainly; `None`
+/// when there is none.
+fn unescape_percent_unreserved(text: &[u8]) -> Option<Vec<u8>> {
+    memchr::memchr(b'%', text)?;
+    let mut out = Vec::with_capacity(text.len());
+    let mut changed = false;
+    let mut at = 0;
+    while at < text.len() {
+        let byte = text
+            .get(at + 1..at + 3)
+            .filter(|_| text[at] == b'%')
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|byte| {
+                byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+            });
+        match byte {
+            Some(byte) => {
+                out.push(byte);
+                at += 3;
+                changed = true;
+            }
+            None => {
+                out.push(text[at]);
+                at += 1;
+            }
+        }
+    }
+    changed.then_some(out)
 }
 
 /// `text` with JSON's `\u00XX` escapes of printable ASCII and its `\/`
@@ -619,6 +667,31 @@ mod tests {
                     );
                 }
             }
+        }
+
+        /// A key with any of its characters percent-encoded (one `%41`
+        /// among plain letters) is found and removed from an answer.
+        #[test]
+        fn a_partly_percent_encoded_key_is_removed(
+            key in "[A-Za-z0-9]{12,40}",
+            encoded in proptest::collection::vec(proptest::prelude::any::<bool>(), 40),
+            lower in proptest::prelude::any::<bool>(),
+        ) {
+            let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
+            let written: String = key
+                .bytes()
+                .zip(&encoded)
+                .map(|(byte, &escape)| match (escape, lower) {
+                    (true, false) => format!("%{byte:02X}"),
+                    (true, true) => format!("%{byte:02x}"),
+                    (false, _) => (byte as char).to_string(),
+                })
+                .collect();
+            let body = format!(r#"{{"text": "see https://example.org/a?q={written}&x=1 for more"}}"#);
+            let cleaned = String::from_utf8(scrubber.answer(body.as_bytes()).into_owned()).unwrap();
+            let unfolded = unescape_percent_unreserved(cleaned.as_bytes()).unwrap_or_else(|| cleaned.clone().into_bytes());
+            proptest::prop_assert!(!contains(&unfolded, key.as_bytes()), "{}", cleaned);
+            proptest::prop_assert!(cleaned.contains("https://example.org/a?q="), "{}", cleaned);
         }
 
         /// Credential-shaped query parameters in any URL of an answer lose

@@ -110,6 +110,33 @@ impl Socket {
         }
     }
 
+    /// Sends the protocol's ping every 100 ms (and a WebSocket ping) until
+    /// the gateway closes the socket; its close code.
+    pub async fn ping_until_closed(&mut self) -> Option<u16> {
+        let pinging = async {
+            loop {
+                let ping = json!({ "type": "ping" }).to_string();
+                if self.0.send(Message::text(ping)).await.is_err()
+                    || self.0.send(Message::Ping(Vec::new().into())).await.is_err()
+                {
+                    return None;
+                }
+                match tokio::time::timeout(std::time::Duration::from_millis(100), self.0.next())
+                    .await
+                {
+                    Ok(Some(Ok(Message::Close(frame)))) => {
+                        return frame.map(|frame| u16::from(frame.code))
+                    }
+                    Ok(None | Some(Err(_))) => return None,
+                    _ => continue,
+                }
+            }
+        };
+        tokio::time::timeout(PATIENCE, pinging)
+            .await
+            .expect("closed within the patience, pings or not")
+    }
+
     /// The next protocol message.
     pub async fn receive(&mut self) -> Value {
         loop {

@@ -566,6 +566,50 @@ fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool
     deserializer.deserialize_any(FlagVisitor)
 }
 
+/// The most records one GTA answer may hold: what one request can ask for
+/// (`limit` 1000); more is refused before any record is built (issue 22
+/// attack: 1 MB of `{}` records held 121 MB as they were read one by one).
+pub const MAX_RECORDS: usize = crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as usize;
+
+/// Counts the records of a data answer without building them (a bare
+/// array, or an envelope's `results`): more than [`MAX_RECORDS`] is
+/// `UPSTREAM_BAD_RESPONSE`. An answer of another shape is left to the
+/// decoders to name.
+fn count_records(body: &[u8]) -> Result<(), Error> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(deserialize_with = "crate::sources::http::at_most::<_, _, MAX_RECORDS>")]
+        #[allow(dead_code)]
+        results: Vec<serde::de::IgnoredAny>,
+    }
+    #[derive(Deserialize)]
+    struct Bare(
+        #[serde(deserialize_with = "crate::sources::http::at_most::<_, _, MAX_RECORDS>")]
+        #[allow(dead_code)]
+        Vec<serde::de::IgnoredAny>,
+    );
+    let too_many = |error: serde_json::Error| {
+        error
+            .to_string()
+            .contains("more than any request asks for")
+            .then(|| Error::UpstreamBadResponse {
+                upstream: Source::Gta,
+                path: "results".into(),
+                detail: format!("more than {MAX_RECORDS} records, more than any request asks for"),
+            })
+    };
+    let body = strip_bom(body);
+    let counted = match body.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'[') => serde_json::from_slice::<Bare>(body).map(drop),
+        Some(b'{') => serde_json::from_slice::<Envelope>(body).map(drop),
+        _ => Ok(()),
+    };
+    match counted.err().and_then(too_many) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
 /// One decoded answer of the data endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataResponse {
@@ -590,6 +634,7 @@ fn shared(interventions: Vec<Intervention>) -> Vec<Arc<Intervention>> {
 /// (through `serde_json::Value`, on this rare path only): the readable
 /// records are kept and the others said in [`DataResponse::unreadable`].
 pub fn decode_data_response(body: &[u8]) -> Result<DataResponse, Error> {
+    count_records(body)?;
     strict_data_response(body).or_else(|error| tolerant_data_response(body).ok_or(error))
 }
 

@@ -13,6 +13,10 @@ use crate::error::Error;
 use crate::sources::http::decode;
 use crate::sources::Source;
 
+/// The most records one ITA answer may hold: ten times the largest page a
+/// request asks for (100); more is refused as it is read.
+pub const MAX_RECORDS: usize = 1000;
+
 /// The search envelope every ITA endpoint answers with: the v2 API's
 /// `{total, offset, sources_used, search_performed_at, results,
 /// aggregations}` and the current API's `{total, count, offset,
@@ -29,6 +33,11 @@ pub struct SearchResponse<T> {
     /// v2 `sources_used`; the current screening list's `sources`.
     #[serde(default, alias = "sources", deserialize_with = "sources_used")]
     pub sources_used: Vec<SourceUsed>,
+    /// At most [`MAX_RECORDS`] (a page asks for 100 at most).
+    #[serde(
+        deserialize_with = "crate::sources::http::at_most::<_, _, MAX_RECORDS>",
+        bound(deserialize = "T: Deserialize<'de>")
+    )]
     pub results: Vec<T>,
     /// Counts by facet (country, source, industry, state, event type).
     #[serde(default, deserialize_with = "aggregations")]
