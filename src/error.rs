@@ -121,8 +121,10 @@ pub enum Error {
         only: &'static str,
         configured: &'static str,
     },
-    /// The upstream answered 2xx with a body we cannot decode: its shape changed.
-    #[error("{upstream} answered in an unexpected shape at `{path}`: {detail}")]
+    /// The upstream answered with a body we cannot read (its shape
+    /// changed, or it is no answer at all: too large, a redirect); `path`
+    /// says where in the body, when somewhere in it.
+    #[error("{}", bad_response_message(upstream, path, detail))]
     UpstreamBadResponse {
         upstream: Source,
         path: String,
@@ -251,5 +253,15 @@ impl<T> GraphqlResult<T> for Result<T, Error> {
 impl From<crate::countries::UnknownCountry> for Error {
     fn from(error: crate::countries::UnknownCountry) -> Self {
         Self::BadInput(error.to_string())
+    }
+}
+
+/// `UpstreamBadResponse`'s message: where in the body, when the body was
+/// read as far as a place in it.
+fn bad_response_message(upstream: &Source, path: &str, detail: &str) -> String {
+    if path.is_empty() {
+        format!("{upstream} gave an answer the gateway cannot use: {detail}")
+    } else {
+        format!("{upstream} answered in an unexpected shape at `{path}`: {detail}")
     }
 }

@@ -1065,6 +1065,9 @@ impl Upstream {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, std::time::SystemTime::now()))
+            // What the source is held for, at most an hour: the client is
+            // told the same wait as every client after it.
+            .map(|wait| wait.min(super::hold::MAX_HOLD))
             .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
         let answer = read_answer(
             response,
@@ -1690,6 +1693,55 @@ mod tests {
             "{answer:?}"
         );
         assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    /// A `Retry-After` past the longest hold (an HTTP date ten hours on)
+    /// is told to the first client as the hold every later client is told:
+    /// an hour, not 36,000 seconds then 3,600.
+    #[tokio::test]
+    async fn a_retry_after_is_told_as_it_is_held() {
+        let later =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(36_000));
+        let app = axum::Router::new().fallback(move || {
+            let later = later.clone();
+            async move {
+                (
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    [(axum::http::header::RETRY_AFTER, later)],
+                    "slow down",
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let upstream = Upstream::new(
+            Source::Gta,
+            HttpClient::new(1 << 20).unwrap(),
+            &url,
+            Credential::None,
+            Duration::from_secs(5),
+        );
+        let told = |answer: Result<Arc<Vec<u8>>, Error>| match answer {
+            Err(Error::UpstreamRateLimited { retry_after, .. }) => retry_after,
+            other => panic!("{other:?}"),
+        };
+        let request = UpstreamRequest::get("/x", Vec::new());
+        let first = told(
+            upstream
+                .request_fresh(&request, &UpstreamUsage::default(), |b| Ok(b.to_vec()))
+                .await,
+        );
+        let second = told(
+            upstream
+                .request_fresh(&request, &UpstreamUsage::default(), |b| Ok(b.to_vec()))
+                .await,
+        );
+        assert_eq!(first, Some(3600));
+        assert!(
+            second.is_some_and(|seconds| (3590..=3600).contains(&seconds)),
+            "{second:?}"
+        );
     }
 
     /// The gateway's own limits are not the upstream's failures: answers
