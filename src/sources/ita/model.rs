@@ -68,16 +68,57 @@ pub struct Bucket {
 fn aggregations<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<Aggregation>, D::Error> {
-    let facets: Option<std::collections::BTreeMap<String, Option<Vec<Bucket>>>> =
-        Option::deserialize(deserializer)?;
-    Ok(facets
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(facet, buckets)| Aggregation {
-            facet,
-            buckets: buckets.unwrap_or_default(),
-        })
-        .collect())
+    Ok(Option::<Facets>::deserialize(deserializer)?
+        .map(|facets| facets.0)
+        .unwrap_or_default())
+}
+
+/// Facets one answer may hold (ITA's have a handful), and values one facet
+/// may count (countries are the most, about 250): more is refused as it is
+/// read (issue 22 attack: two million buckets held 2 GB).
+const MAX_FACETS: usize = 100;
+const MAX_BUCKETS: usize = 5_000;
+
+/// An answer's facets, in name order, each with its counts.
+struct Facets(Vec<Aggregation>);
+
+#[derive(Deserialize)]
+struct Buckets(
+    #[serde(deserialize_with = "crate::sources::http::at_most::<_, _, MAX_BUCKETS>")] Vec<Bucket>,
+);
+
+impl<'de> Deserialize<'de> for Facets {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Facets;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "at most {MAX_FACETS} facets")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Facets, A::Error> {
+                let mut facets: Vec<Aggregation> = Vec::new();
+                while let Some(facet) = map.next_key::<String>()? {
+                    if facets.len() == MAX_FACETS {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "more than {MAX_FACETS} facets"
+                        )));
+                    }
+                    let buckets: Option<Buckets> = map.next_value()?;
+                    facets.push(Aggregation {
+                        facet,
+                        buckets: buckets.map(|buckets| buckets.0).unwrap_or_default(),
+                    });
+                }
+                facets.sort_by(|a, b| a.facet.cmp(&b.facet));
+                facets.dedup_by(|a, b| a.facet == b.facet);
+                Ok(Facets(facets))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// `sources_used` objects, or the screening list's `sources`, which may be
@@ -546,6 +587,32 @@ pub fn plain_text(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Facets and their counts are bounded as they are read: an answer with
+    /// more facets, or a facet with more values, than ITA has is refused
+    /// before it takes memory; a usual one reads in name order.
+    #[test]
+    fn facets_and_their_counts_are_bounded() {
+        let answer = |facets: usize, buckets: usize| {
+            let bucket: Vec<String> = (0..buckets)
+                .map(|n| format!(r#"{{"key": "k{n}", "doc_count": 1}}"#))
+                .collect();
+            let facets: Vec<String> = (0..facets)
+                .map(|n| format!(r#""f{n}": [{}]"#, bucket.join(",")))
+                .collect();
+            format!(
+                r#"{{"total": 1, "results": [{{"id": "1"}}], "aggregations": {{{}}}}}"#,
+                facets.join(",")
+            )
+        };
+        let read = decode_search::<TradeLead>(answer(3, 2).as_bytes()).unwrap();
+        let names: Vec<&str> = read.aggregations.iter().map(|a| a.facet.as_str()).collect();
+        assert_eq!(names, ["f0", "f1", "f2"]);
+        assert_eq!(read.aggregations[0].buckets.len(), 2);
+        assert!(decode_search::<TradeLead>(answer(MAX_FACETS + 1, 0).as_bytes()).is_err());
+        assert!(decode_search::<TradeLead>(answer(1, MAX_BUCKETS + 1).as_bytes()).is_err());
+        assert!(decode_search::<TradeLead>(answer(MAX_FACETS, 1).as_bytes()).is_ok());
+    }
 
     #[test]
     fn plain_text_drops_tags_and_entities() {
