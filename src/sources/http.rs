@@ -1431,6 +1431,27 @@ pub fn decode<T: DeserializeOwned>(source: Source, body: &[u8]) -> Result<T, Err
 mod tests {
     use super::*;
 
+    /// `app` served on a port of its own; its URL.
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    /// An upstream that accepts connections and never answers; its URL.
+    async fn hung_upstream() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        url
+    }
+
     #[test]
     fn secrets_do_not_print() {
         let credential = Credential::Header {
@@ -1514,15 +1535,7 @@ mod tests {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                // Accepts connections and never answers.
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let url = format!("http://{}", listener.local_addr().unwrap());
-                tokio::spawn(async move {
-                    let mut held = Vec::new();
-                    while let Ok((socket, _)) = listener.accept().await {
-                        held.push(socket);
-                    }
-                });
+                let url = hung_upstream().await;
                 let threshold = 3;
                 let upstream = Upstream::new(
                     Source::Gta,
@@ -1597,9 +1610,7 @@ mod tests {
                         async move { served[n].clone() }
                     }),
                 );
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let url = format!("http://{}", listener.local_addr().unwrap());
-                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+                let url = serve(app).await;
                 let max = 6_000;
                 let client = HttpClient::new(max).unwrap();
                 let reading = Arc::clone(&client.reading);
@@ -1660,16 +1671,12 @@ mod tests {
                 async { "stolen" }
             })
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let elsewhere = format!("http://{}/steal", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, thief).await.unwrap() });
+        let elsewhere = format!("{}/steal", serve(thief).await);
         let moved = axum::Router::new().fallback(move || {
             let elsewhere = elsewhere.clone();
             async move { axum::response::Redirect::temporary(&elsewhere) }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, moved).await.unwrap() });
+        let url = serve(moved).await;
         let upstream = Upstream::new(
             Source::Ita,
             HttpClient::new(1 << 20).unwrap(),
@@ -1712,9 +1719,7 @@ mod tests {
                 )
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = serve(app).await;
         let upstream = Upstream::new(
             Source::Gta,
             HttpClient::new(1 << 20).unwrap(),
@@ -1749,9 +1754,7 @@ mod tests {
     #[tokio::test]
     async fn the_gateways_own_limits_do_not_open_the_breaker() {
         let app = axum::Router::new().fallback(|| async { "[1, 2, 3]" });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = serve(app).await;
         let client = HttpClient::new(1000).unwrap();
         let reading = Arc::clone(&client.reading);
         let spent = reading.try_acquire_many(4000).unwrap();
@@ -1814,14 +1817,7 @@ mod tests {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(async move {
-                let mut held = Vec::new();
-                while let Ok((socket, _)) = listener.accept().await {
-                    held.push(socket);
-                }
-            });
+            let url = hung_upstream().await;
             let upstream = Upstream::new(
                 Source::Ita,
                 HttpClient::new(1 << 20).unwrap(),
