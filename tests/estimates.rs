@@ -348,6 +348,11 @@ async fn the_new_fields_never_send_more_than_their_estimate() {
         r#"{ a: commodity(code: "85", classification: "H0") { tradeFlows(reporters: ["USA"], periods: ["2022"]) { value } } b: commodity(code: "85", classification: "H1") { tradeFlows(reporters: ["USA"], periods: ["2022"]) { value } } c: commodity(code: "0101") { tradeFlows(reporters: ["USA"], periods: ["2022"]) { value } } }"#,
         r#"{ commodity(code: "8501") { children { parent { children { tradeFlows(reporters: ["DEU"], periods: ["2021"]) { value } } } } } }"#,
         r#"{ commodities(search: "horses") { items { children { tradeFlows(reporters: ["FRA"], periods: ["2020"]) { value commodityNode { parent { code } } } } } } }"#,
+        // Found by the third attack: heading 0101 asked under two sets of
+        // arguments (its own and as the parent of its subheadings) was
+        // planned for both sets' triples together, apart from the codes of
+        // either (estimated 3, sent 4).
+        r#"{ commodities(search: "horses", limit: 5) { items { code tradeFlows(reporters: ["BRA"], periods: ["2018"]) { value } parent { code tradeFlows(reporters: ["CHN"], periods: ["2021"]) { value } } } } }"#,
     ];
     for dialect in ["v1", "legacy"] {
         // A wider interval than the suite's 10 ms: these questions send a
@@ -619,4 +624,115 @@ async fn entities_are_refused_before_anything_is_sent_and_say_their_estimate() {
         50
     );
     assert!(upstream_requests(&response, "gta") <= 50);
+}
+
+/// Commodities asked under several sets of arguments whose codes overlap
+/// (a code of one page is also among another's, or is another's parent):
+/// each set of arguments is one plan of its codes, as the estimate counts
+/// it, however the codes overlap across the sets.
+#[derive(Clone, Debug)]
+struct OverlappingAsks {
+    asks: Vec<(
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Vec<&'static str>,
+        bool,
+    )>,
+}
+
+/// Codes of the sample HS list: chapters, headings and subheadings that
+/// are each other's parents.
+const CODES: [&str; 9] = [
+    "01", "0101", "010121", "010129", "85", "8501", "8704", "87", "TOTAL",
+];
+const ASKERS: [&str; 5] = ["BRA", "CHN", "USA", "DEU", "JPN"];
+const YEARS: [&str; 4] = ["2018", "2019", "2020", "2021"];
+
+impl OverlappingAsks {
+    fn text(&self) -> String {
+        let list = |items: &[&str]| {
+            items
+                .iter()
+                .map(|item| format!("\"{item}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let fields: Vec<String> = self
+            .asks
+            .iter()
+            .enumerate()
+            .map(|(index, (codes, reporters, periods, via_parent))| {
+                let flows = format!(
+                    "tradeFlows(reporters: [{}], periods: [{}]) {{ value commodityCode }}",
+                    list(reporters),
+                    list(periods)
+                );
+                let inner = if *via_parent {
+                    format!("parent {{ code {flows} }}")
+                } else {
+                    flows
+                };
+                format!(
+                    "a{index}: commodities(codes: [{}]) {{ items {{ code {inner} }} }}",
+                    list(codes)
+                )
+            })
+            .collect();
+        format!("{{ {} }}", fields.join(" "))
+    }
+}
+
+fn overlapping_asks() -> impl Strategy<Value = OverlappingAsks> {
+    proptest::collection::vec(
+        (
+            proptest::sample::subsequence(CODES.to_vec(), 1..6),
+            proptest::sample::subsequence(ASKERS.to_vec(), 1..3),
+            proptest::sample::subsequence(YEARS.to_vec(), 1..3),
+            any::<bool>(),
+        ),
+        2..5,
+    )
+    .prop_map(|asks| OverlappingAsks { asks })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_asked_under_several_arguments_never_send_more_than_their_estimate() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    for dialect in ["v1", "legacy"] {
+        let rules = trade_graph::sample::ComtradeRules {
+            interval: std::time::Duration::from_millis(40),
+            ..trade_graph::sample::ComtradeRules::default()
+        };
+        let gateway = TestGateway::start_full(
+            trade_graph::sample::SAMPLE_KEY,
+            rules,
+            &[
+                "--comtrade-api",
+                dialect,
+                "--comtrade-max-requests",
+                "1000",
+                "--cache-max-mb",
+                "0",
+            ],
+        )
+        .await;
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..10 {
+            let asks = overlapping_asks().new_tree(&mut runner).unwrap().current();
+            let response = gateway.query(&asks.text()).await;
+            assert!(
+                response.get("errors").is_none(),
+                "{dialect} {asks:?}: {response}"
+            );
+            let estimate = response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{asks:?}: {response}"));
+            let sent = upstream_requests(&response, "comtrade");
+            assert!(
+                sent <= estimate,
+                "{dialect} {}: sent {sent}, estimated {estimate}",
+                asks.text()
+            );
+        }
+    }
 }

@@ -15,7 +15,8 @@ use super::intervention::{
     MAX_JURISDICTION_LIMIT,
 };
 use super::trade_flow::{
-    load_flows, reporter_codes, FlowArguments, Frequency, TradeFlow, TradeFlowDirection, TradeType,
+    load_flows, reporter_codes, FlowArguments, Frequency, PlannedWith, TradeFlow,
+    TradeFlowDirection, TradeType,
 };
 use crate::error::{Error, GraphqlResult};
 use crate::sources::comtrade::commodities::{
@@ -282,7 +283,7 @@ impl Commodity {
             )
             .graphql()?;
             let reporters = reporter_codes(dialect, &reporters).graphql()?;
-            load_flows(ctx, &reporters, &arguments).await
+            load_flows(ctx, &reporters, &arguments, PlannedWith::Arguments).await
         };
         Some(flows.await)
     }

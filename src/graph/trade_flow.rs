@@ -465,6 +465,7 @@ impl FlowArguments {
                             partner,
                             period: period.clone(),
                             shape: self.shape.clone(),
+                            asked_with: None,
                         });
                     }
                 }
@@ -694,15 +695,27 @@ fn parsed_flow_arguments(
     .ok()
 }
 
+/// How a field's keys are planned with the other keys of the operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum PlannedWith {
+    /// With every key of the same shape (the same codes and kind of flow).
+    Shape,
+    /// With the keys of fields of the same arguments, whatever their codes:
+    /// `Commodity.tradeFlows` of a page of commodities, as its estimate
+    /// counts it (see [`TradeFlowKey::asked_with`]).
+    Arguments,
+}
+
 /// Loads and orders the flows of `reporters` (jurisdiction nodes with their
 /// Comtrade codes).
 pub(super) async fn load_flows(
     ctx: &Context<'_>,
     reporters: &[AskedReporter],
     arguments: &FlowArguments,
+    planned_with: PlannedWith,
 ) -> async_graphql::Result<Vec<TradeFlow>> {
     let dialect = sources(ctx)?.comtrade_dialect();
-    let keyed: Vec<(&Jurisdiction, Vec<TradeFlowKey>)> = reporters
+    let mut keyed: Vec<(&Jurisdiction, Vec<TradeFlowKey>)> = reporters
         .iter()
         .map(|asked| {
             let widened = if asked.pinned {
@@ -716,6 +729,19 @@ pub(super) async fn load_flows(
         })
         .collect::<Result<_, _>>()
         .graphql()?;
+    if planned_with == PlannedWith::Arguments {
+        let mut triples: Vec<_> = keyed
+            .iter()
+            .flat_map(|(_, keys)| keys.iter())
+            .map(|key| (key.reporter, key.partner, key.period.clone()))
+            .collect();
+        triples.sort();
+        triples.dedup();
+        let triples: Arc<[_]> = triples.into();
+        for key in keyed.iter_mut().flat_map(|(_, keys)| keys.iter_mut()) {
+            key.asked_with = Some(triples.clone());
+        }
+    }
     let loaded = operation(ctx)?
         .comtrade
         .load_many(keyed.iter().flat_map(|(_, keys)| keys.iter().cloned()))
@@ -821,7 +847,7 @@ impl Jurisdiction {
             jurisdiction: self.clone(),
             pinned: self.country().is_none(),
         };
-        load_flows(ctx, &[asked], &arguments).await
+        load_flows(ctx, &[asked], &arguments, PlannedWith::Shape).await
     }
 }
 
@@ -886,7 +912,7 @@ impl TradeFlowQueries {
             )
             .graphql()?;
             let reporters = reporter_codes(dialect, &reporters).graphql()?;
-            load_flows(ctx, &reporters, &arguments).await
+            load_flows(ctx, &reporters, &arguments, PlannedWith::Shape).await
         };
         Some(flows.await)
     }

@@ -210,12 +210,14 @@ impl Jurisdiction {
                 partner: PartnerCode::All,
                 period: period.clone(),
                 shape: totals.clone(),
+                asked_with: None,
             });
             keys.push(TradeFlowKey {
                 reporter: *reporter,
                 partner: PartnerCode::WORLD,
                 period: period.clone(),
                 shape: by_code.clone(),
+                asked_with: None,
             });
         }
         let loaded = operation(ctx)?

@@ -11,8 +11,7 @@ use futures::future::try_join_all;
 use super::client::ComtradeClient;
 use super::model::TradeFlowRecord;
 use super::planner::plan;
-use super::query::{FlowShape, PartnerCode, Period, TradeFlowKey};
-use crate::countries::ReporterCode;
+use super::query::{FlowShape, PartnerCode, Period, TradeFlowKey, Triple};
 use crate::error::Error;
 use crate::sources::UpstreamUsage;
 
@@ -109,9 +108,19 @@ impl Loader<TradeFlowKey> for ComtradeLoader {
         &self,
         keys: &[TradeFlowKey],
     ) -> Result<HashMap<TradeFlowKey, Self::Value>, Error> {
+        // Keys of fields planned by their arguments (`asked_with`) are
+        // grouped by those arguments; the rest by their shape.
+        let mut by_arguments: BTreeMap<(FlowShape, Arc<[Triple]>), Vec<&TradeFlowKey>> =
+            BTreeMap::new();
         let mut by_shape: BTreeMap<Arc<FlowShape>, Vec<&TradeFlowKey>> = BTreeMap::new();
         for key in keys {
-            by_shape.entry(key.shape.clone()).or_default().push(key);
+            match &key.asked_with {
+                Some(triples) if mergeable(&key.shape) => by_arguments
+                    .entry((without_codes(&key.shape), triples.clone()))
+                    .or_default()
+                    .push(key),
+                _ => by_shape.entry(key.shape.clone()).or_default().push(key),
+            }
         }
         // Shapes that differ only in their plain codes, asked for the same
         // reporters, partners and periods (aliases of one field with
@@ -120,8 +129,16 @@ impl Loader<TradeFlowKey> for ComtradeLoader {
         // the same triples are merged, so a merged plan is never more
         // requests than the shapes' plans apart (the planner chunks codes
         // independently of the rest), which the cost estimate counts on.
-        type Triple = (ReporterCode, PartnerCode, Period);
+        // A code asked by fields of different arguments is planned with
+        // each (the estimate counts each field's plan): planning it once
+        // for the union of their triples would split it from both.
         let mut merged: BTreeMap<(FlowShape, Vec<Triple>), Vec<&TradeFlowKey>> = BTreeMap::new();
+        for ((base, triples), keys) in by_arguments {
+            merged
+                .entry((base, triples.to_vec()))
+                .or_default()
+                .extend(keys);
+        }
         let mut alone: Vec<(Arc<FlowShape>, Vec<&TradeFlowKey>)> = Vec::new();
         for (shape, shape_keys) in by_shape {
             if !mergeable(&shape) {
@@ -134,12 +151,8 @@ impl Loader<TradeFlowKey> for ComtradeLoader {
                 .collect();
             triples.sort();
             triples.dedup();
-            let base = FlowShape {
-                commodities: Vec::new(),
-                ..(*shape).clone()
-            };
             merged
-                .entry((base, triples))
+                .entry((without_codes(&shape), triples))
                 .or_default()
                 .extend(shape_keys);
         }
@@ -167,6 +180,14 @@ impl Loader<TradeFlowKey> for ComtradeLoader {
         )
         .await?;
         Ok(answers.into_iter().flatten().collect())
+    }
+}
+
+/// `shape` with no codes: what shapes merged by their codes share.
+fn without_codes(shape: &FlowShape) -> FlowShape {
+    FlowShape {
+        commodities: Vec::new(),
+        ..shape.clone()
     }
 }
 

@@ -383,7 +383,18 @@ pub struct TradeFlowKey {
     pub partner: PartnerCode,
     pub period: Period,
     pub shape: Arc<FlowShape>,
+    /// Every reporter, partner and period of the field that asked, when the
+    /// field's codes are planned with the codes of other fields of the same
+    /// arguments (`Commodity.tradeFlows` under a list of commodities): the
+    /// loader plans such keys by the field's arguments, as the cost estimate
+    /// counts them, not by the union of the arguments each code was asked
+    /// under. `None` plans a key with the other keys of its shape.
+    pub asked_with: Option<Arc<[Triple]>>,
 }
+
+/// One reporter's flows with one partner in one period: the unit the
+/// planner packs.
+pub type Triple = (ReporterCode, PartnerCode, Period);
 
 #[cfg(test)]
 mod tests {
