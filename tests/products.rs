@@ -83,6 +83,99 @@ async fn the_reference_list_is_loaded_once_from_the_documented_path() {
     }
 }
 
+/// The third attack of issue 20: EBOPS numbers its items in sequence
+/// ("205" transportation, "206" sea transport below it), so its levels are
+/// depths in the tree, not the digits of the code; the lists comtradr
+/// packages (EBOPS 2002: 147 codes; the combined EB list, with EBOPS
+/// 2010's dotted codes: 423) load whole, where the digit rule dropped 71
+/// of EB02's rows as "parent not above".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ebops_lists_load_whole_with_levels_by_depth() {
+    let list = |name: &str| -> Value {
+        let rows: Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join(name)).unwrap()).unwrap();
+        json!({ "more": false, "results": rows })
+    };
+    let eb02 = list("comtrade/ref_v1_cmd_EB02_comtradr_extdata.json");
+    let eb = list("comtrade/ref_v1_cmd_EB_comtradr_extdata.json");
+    let stub = axum::Router::new()
+        .route(
+            "/files/v1/app/reference/EB02.json",
+            axum::routing::get(move || {
+                let body = eb02.clone();
+                async move { axum::Json(body) }
+            }),
+        )
+        .route(
+            "/files/v1/app/reference/EB.json",
+            axum::routing::get(move || {
+                let body = eb.clone();
+                async move { axum::Json(body) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, stub).await.unwrap() });
+    let gateway = TestGateway::start_with(&["--comtrade-url", &url]).await;
+    let response = gateway
+        .query(
+            r#"{ all: commodities(classification: "EB02") { totalCount }
+                 mains: commodities(classification: "EB02", level: 1) { totalCount items { code } }
+                 sea: commodity(code: "206", classification: "EB02") { level parent { code level } children { code level isLeaf } }
+                 total: commodity(code: "200", classification: "EB02") { level parent { code } }
+                 eb: commodities(classification: "EB") { totalCount }
+                 dotted: commodity(code: "10.1.1", classification: "EB") { level parent { code level } children { code } } }"#,
+        )
+        .await;
+    let data = &response["data"];
+    assert_eq!(data["all"]["totalCount"], 147, "{response}");
+    assert_eq!(data["total"]["level"], 0, "{response}");
+    assert_eq!(data["total"]["parent"], Value::Null);
+    assert_eq!(data["mains"]["items"][0]["code"], "205", "{response}");
+    assert_eq!(data["sea"]["level"], 2);
+    assert_eq!(data["sea"]["parent"], json!({ "code": "205", "level": 1 }));
+    let children: Vec<&Value> = data["sea"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|child| &child["code"])
+        .collect();
+    // Passenger, freight, other, and the memorandum item "1.1.X".
+    assert_eq!(
+        children,
+        [&json!("207"), &json!("208"), &json!("209"), &json!("206X")]
+    );
+    assert!(data["sea"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|child| child["level"] == 3 && child["isLeaf"] == true));
+    // Every row of the combined list is kept: its orphans (TOEB02 under
+    // ALLEB, and EBOPS 2010's main items under "TOTAL", which the list
+    // does not have) are kept without a parent and said.
+    assert_eq!(data["eb"]["totalCount"], 423, "{response}");
+    let dotted = &data["dotted"];
+    assert_eq!(dotted["parent"]["code"], "10.1", "{response}");
+    assert_eq!(
+        dotted["level"].as_u64().unwrap(),
+        dotted["parent"]["level"].as_u64().unwrap() + 1
+    );
+    assert!(!dotted["children"].as_array().unwrap().is_empty());
+    // Nothing of EB02 is said (its "NULL" parent is no parent); EB's
+    // orphans are said beside the fields that list its codes.
+    let errors = response["errors"].as_array().expect("EB's orphans said");
+    for error in errors {
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            ["eb", "dotted"].contains(&error["path"][0].as_str().unwrap())
+                && message.contains("23 name a parent the list does not have")
+                && message.contains("(first: TOEB02 under ALLEB)")
+                && message.contains("every row is answered"),
+            "{error}"
+        );
+    }
+}
+
 /// Comtrade's full HS list (8,262 codes, as comtradr packages it) decodes
 /// through a stub at the v1 path: every code, searches folding case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1833,6 +1926,41 @@ async fn a_drill_down_is_estimated_by_the_codes_it_reaches() {
             }
         }
     }
+}
+
+/// The third attack of issue 20: the list a drill-down's estimate needs is
+/// loaded before async-graphql validates the document, so a document that
+/// then fails validation (or whose fields never read the list) still says
+/// the request it sent; the next one finds the list in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_loaded_for_a_document_that_fails_validation_is_said() {
+    let gateway = simulated(&["--cache-max-mb", "0"]).await;
+    let invalid = r#"{ commodity(code: "85") { children { tradeFlows(reporters: ["USA"], periods: ["2020"]) { value } } } nope }"#;
+    let response = gateway.query(invalid).await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{response}"
+    );
+    let lists = gateway
+        .simulator
+        .recorded_requests(Source::Comtrade)
+        .iter()
+        .filter(|request| request.path.contains("reference"))
+        .count();
+    assert_eq!(lists, 1, "the list was loaded for the estimate");
+    assert_eq!(upstream_requests(&response, "comtrade"), 1, "{response}");
+    // Skipped: no field reads the list, and its request is said.
+    let skipped = gateway
+        .query(r#"{ commodity(code: "85", classification: "H1") @skip(if: true) { children { tradeFlows(reporters: ["USA"], periods: ["2020"]) { value } } } }"#)
+        .await;
+    let sent = gateway.simulator.recorded_requests(Source::Comtrade).len();
+    assert_eq!(
+        upstream_requests(&skipped, "comtrade") as usize,
+        sent - 1,
+        "{skipped}"
+    );
+    let again = gateway.query(invalid).await;
+    assert_eq!(upstream_requests(&again, "comtrade"), 0, "{again}");
 }
 
 /// The attack on the drill-down estimates (issue 20): each classification

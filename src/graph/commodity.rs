@@ -72,6 +72,18 @@ impl EstimateLists {
         ))
     }
 
+    /// Counts what loading the lists sent in `usage`, the operation's, once:
+    /// when it starts, so that an operation none of whose fields reads a
+    /// list (one that does not validate, one stopped before) still says
+    /// what it cost.
+    pub fn count_in(&self, usage: &UpstreamUsage) {
+        for loaded in self.0.values() {
+            if !loaded.counted.swap(true, Ordering::Relaxed) {
+                usage.absorb(&loaded.usage);
+            }
+        }
+    }
+
     fn get(&self, classification: &str) -> Option<&EstimateList> {
         self.0.get(classification)
     }

@@ -1142,6 +1142,14 @@ async fn run_operation_counted(
     };
     let operation = OperationContext::new(&state.sources, client);
     let usage = operation.usage.clone();
+    // The reference lists loaded for the estimate count whatever runs next.
+    if let Some(lists) = request
+        .data
+        .get(&std::any::TypeId::of::<crate::graph::EstimateLists>())
+        .and_then(|lists| lists.downcast_ref::<crate::graph::EstimateLists>())
+    {
+        lists.count_in(&usage);
+    }
     // What the operation may send Comtrade at most: a plan's requests fit
     // the estimate by construction; splitting a truncated answer is done
     // only while it has room (`UpstreamUsage::try_commit`).

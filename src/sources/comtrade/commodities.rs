@@ -38,7 +38,10 @@ pub struct CommodityRecord {
     pub text: String,
     /// The text made to read on its own.
     pub description: String,
-    /// 0 for the total; for HS 2, 4 or 6 (the digits of the code).
+    /// 0 for the total; for HS 2, 4 or 6 (the digits of the code); in
+    /// EBOPS, whose codes do not nest by their digits ("206", sea
+    /// transport, is below "205", transportation), the depth below the
+    /// total (see [`levels_by_depth`]).
     pub level: u8,
     /// `None` for the total (Comtrade's "#").
     pub parent: Option<String>,
@@ -59,6 +62,8 @@ pub struct CommodityList {
     malformed: usize,
     duplicates: usize,
     orphans: usize,
+    /// The first of them, "266X under 9Z" (for the message).
+    first_orphan: Option<String>,
     /// What of the upstream's list was left out, in a sentence, when
     /// anything was: said to the clients of the fields that list codes.
     left_out: Option<String>,
@@ -94,6 +99,9 @@ impl CommodityList {
         let mut records: Vec<CommodityRecord> = Vec::with_capacity(entries.len());
         let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len());
         let (mut malformed, mut duplicates) = (0, 0);
+        let by_depth = levels_by_depth(classification);
+        // Rows whose level Comtrade did not say, to be found by depth.
+        let mut unsaid: Vec<usize> = Vec::new();
         for entry in entries {
             let code = entry.id.trim().to_owned();
             if is_shortcut(&code) {
@@ -102,7 +110,10 @@ impl CommodityList {
             // A code is letters and digits, dotted in EBOPS ("10.1.1"):
             // anything else ("01&partnerCode=999", "0190,0191") would be
             // sent upstream as more than one code, or as a parameter.
-            if !is_code(&code) {
+            // HS, SITC and BEC codes are digits ("H4" is no code of HS).
+            let digits = code.eq_ignore_ascii_case("TOTAL")
+                || code.bytes().all(|byte| byte.is_ascii_digit());
+            if !is_code(&code) || !(by_depth || digits) {
                 malformed += 1;
                 continue;
             }
@@ -116,7 +127,14 @@ impl CommodityList {
                 .map(|parent| parent.trim().to_owned())
                 // A row its own parent is kept as written: `validate`
                 // drops it (its parent is not of a lower level).
-                .filter(|parent| !parent.is_empty() && parent != "#");
+                // "#" is Comtrade's root; EBOPS 2002's list writes one
+                // parent as the text "NULL".
+                .filter(|parent| {
+                    !parent.is_empty() && parent != "#" && !parent.eq_ignore_ascii_case("NULL")
+                });
+            if entry.level.is_none() && by_depth {
+                unsaid.push(records.len());
+            }
             let level = entry.level.unwrap_or_else(|| level_of(&code));
             index.insert(code.clone(), records.len());
             records.push(CommodityRecord {
@@ -133,7 +151,7 @@ impl CommodityList {
                     .filter(|unit| !unit.is_empty() && !unit.eq_ignore_ascii_case("n/a")),
             });
         }
-        let orphans = records
+        let orphaned: Vec<&CommodityRecord> = records
             .iter()
             .filter(|record| {
                 record
@@ -141,8 +159,24 @@ impl CommodityList {
                     .as_ref()
                     .is_some_and(|parent| !index.contains_key(parent))
             })
-            .count();
-        let dropped = validate(&mut records, &mut index);
+            .collect();
+        let orphans = orphaned.len();
+        let first_orphan = orphaned.first().map(|record| {
+            // The parent as the file wrote it, cut short: it is not
+            // checked to be a code.
+            let parent: String = record
+                .parent
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(32)
+                .collect();
+            format!("{} under {parent}", record.code)
+        });
+        for position in unsaid {
+            records[position].level = depth(position, &records, &index);
+        }
+        let dropped = validate(&mut records, &mut index, by_depth);
         if dropped.rows > 0 {
             tracing::warn!(
                 classification,
@@ -183,6 +217,7 @@ impl CommodityList {
             malformed,
             duplicates,
             orphans,
+            first_orphan,
             left_out: None,
             records,
             index,
@@ -236,13 +271,10 @@ impl CommodityList {
     }
 
     /// Where `code` is in [`Self::records`]: as the list writes it (EBOPS's
-    /// "10.1.1"), else as tariff schedules write HS ("8704.31" is 870431).
+    /// "10.1.1"), or as tariff schedules write HS ("8704.31" is 870431; see
+    /// [`normalize_code`]).
     pub fn position(&self, code: &str) -> Option<usize> {
-        let written = code.trim().to_ascii_uppercase();
-        self.index
-            .get(&written)
-            .or_else(|| self.index.get(&normalize_code(code)))
-            .copied()
+        self.index.get(&normalize_code(code)).copied()
     }
 
     /// The record's parent.
@@ -416,15 +448,46 @@ struct Dropped {
     example: Option<String>,
 }
 
+/// Whether a classification's levels are the depths of its codes in the
+/// tree rather than their digits: EBOPS numbers its items in sequence
+/// ("200" the total, "205" transportation, "206" sea transport below it;
+/// EBOPS 2010's "10.1.1" is three levels below "10" only by its parents).
+fn levels_by_depth(classification: &str) -> bool {
+    classification.to_ascii_uppercase().starts_with("EB")
+}
+
+/// How many parents are above the row at `position` (0 for a row with no
+/// parent the list has); a row on a cycle of parents gets `u8::MAX`, which
+/// [`validate`] drops (its parent is then not of a lower level).
+fn depth(position: usize, records: &[CommodityRecord], index: &HashMap<String, usize>) -> u8 {
+    let mut at = position;
+    for steps in 0..records.len().min(usize::from(u8::MAX)) {
+        match records[at]
+            .parent
+            .as_ref()
+            .and_then(|parent| index.get(parent))
+        {
+            Some(&above) if above != position => at = above,
+            Some(_) => return u8::MAX,
+            None => return steps as u8,
+        }
+    }
+    u8::MAX
+}
+
 /// Makes the rows a tree, so that no walk over parents or children can
 /// loop, whatever Comtrade's file says (a hand-edited mirror, a truncated
 /// download, a bug upstream): a row whose level is not its code's length
-/// (digit codes: "0101" is level 4) is dropped; a parent the list does not
+/// (digit codes of HS, SITC and BEC: "0101" is level 4) is dropped; a parent the list does not
 /// have is no parent; a row whose parent is not of a lower level is
 /// dropped (a self-parent, a cycle "A parent B, B parent A": one of any
 /// cycle's rows always points at a level not below its own). What is
 /// dropped is counted; the rows left are re-indexed.
-fn validate(records: &mut Vec<CommodityRecord>, index: &mut HashMap<String, usize>) -> Dropped {
+fn validate(
+    records: &mut Vec<CommodityRecord>,
+    index: &mut HashMap<String, usize>,
+    by_depth: bool,
+) -> Dropped {
     let mut dropped = Dropped::default();
     let drop_row = |record: &CommodityRecord, why: &str, dropped: &mut Dropped| {
         dropped.rows += 1;
@@ -438,7 +501,7 @@ fn validate(records: &mut Vec<CommodityRecord>, index: &mut HashMap<String, usiz
         let consistent = if record.code.eq_ignore_ascii_case("TOTAL") {
             record.level == 0
         } else {
-            !digits || usize::from(record.level) == record.code.len()
+            by_depth || !digits || usize::from(record.level) == record.code.len()
         };
         if !consistent {
             keep[position] = false;
@@ -600,17 +663,25 @@ pub fn is_code(code: &str) -> bool {
             .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()))
 }
 
-/// A code as lists write it: trimmed, upper case, without dots or spaces.
+/// A code as lists write it: trimmed, upper case; an HS subheading
+/// written as tariff schedules write it ("8704.31", "8704 31") without
+/// its dot. Any other dot is the code's own (EBOPS's "10.1.1"): "1.1" is
+/// not chapter 11.
 pub fn normalize_code(code: &str) -> String {
-    code.trim()
-        .chars()
-        .filter(|c| *c != '.' && !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
+    let written = code.trim().to_uppercase();
+    let bytes = written.as_bytes();
+    let tariff_form = bytes.len() == 7
+        && (bytes[4] == b'.' || bytes[4] == b' ')
+        && bytes[..4].iter().chain(&bytes[5..]).all(u8::is_ascii_digit);
+    if tariff_form {
+        written.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        written
+    }
 }
 
 /// One entry of a reference list, as either dialect writes it.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct ReferenceCode {
     #[serde(deserialize_with = "text_or_number")]
     pub id: String,
@@ -756,7 +827,7 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
         }
         if list.malformed > 0 {
             reasons.push(format!(
-                "{} have a code that is not letters and digits",
+                "{} have a code that is not one (letters and digits; digits in HS, SITC and BEC)",
                 list.malformed
             ));
         }
@@ -769,18 +840,26 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
                 list.dropped()
             ));
         }
-        let orphans = if list.orphans > 0 {
+        let orphans = format!(
+            "{} name a parent the list does not have and are kept without one (first: {})",
+            list.orphans,
+            list.first_orphan.as_deref().unwrap_or_default()
+        );
+        list.left_out = Some(if left_out == 0 {
             format!(
-                "; {} name a parent the list does not have and are kept without one",
-                list.orphans
+                "{orphans}, of the {rows} rows of Comtrade's {classification} reference list; every row is answered"
             )
         } else {
-            String::new()
-        };
-        list.left_out = Some(format!(
-            "{left_out} of the {rows} rows of Comtrade's {classification} reference list were left out: {}{orphans}; the codes answered are the rest",
-            if reasons.is_empty() { "none".to_owned() } else { reasons.join(", ") },
-        ));
+            let orphans = if list.orphans > 0 {
+                format!("; {orphans}")
+            } else {
+                String::new()
+            };
+            format!(
+                "{left_out} of the {rows} rows of Comtrade's {classification} reference list were left out: {}{orphans}; the codes answered are the rest",
+                reasons.join(", "),
+            )
+        });
     }
     Ok(list)
 }
@@ -933,16 +1012,40 @@ mod tests {
         assert!(list.get("01&partnerCode=999").is_none() && list.get("0190,0191").is_none());
         let said = list.left_out().unwrap();
         assert!(said.starts_with("3 of the 8 rows"), "{said}");
-        assert!(
-            said.contains("2 have a code that is not letters and digits"),
-            "{said}"
-        );
+        assert!(said.contains("2 have a code that is not one"), "{said}");
         assert!(said.contains("1 repeat a code"), "{said}");
         assert!(
             said.contains("1 name a parent the list does not have"),
             "{said}"
         );
         assert!(list.records().iter().all(|record| is_code(&record.code)));
+    }
+
+    /// The third attack of issue 20: a row "H4" in an HS list is no code
+    /// (HS codes are digits), and "1.1" is not chapter 11: only a
+    /// subheading written as tariff schedules write it loses its dot.
+    #[test]
+    fn hs_codes_are_digits_and_only_tariff_dots_are_dropped() {
+        let body = r##"{"results": [
+            {"id": "TOTAL", "text": "Total", "parent": "#", "aggrLevel": 0},
+            {"id": "11", "text": "11 - Milling products", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "H4", "text": "H4 - not a code", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "87", "text": "87 - Vehicles", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "8704", "text": "8704 - Goods vehicles", "parent": "87", "aggrLevel": 4},
+            {"id": "870431", "text": "870431 - Spark-ignition", "parent": "8704", "aggrLevel": 6}
+        ]}"##;
+        let list = decode_reference("HS", body.as_bytes()).unwrap();
+        assert!(list.get("H4").is_none());
+        assert!(list
+            .left_out()
+            .unwrap()
+            .contains("1 have a code that is not one"));
+        for written in ["870431", "8704.31", " 8704 31 "] {
+            assert_eq!(list.get(written).unwrap().code, "870431", "{written}");
+        }
+        for written in ["1.1", "1 1", "87.04.31", "870.431", "8.704"] {
+            assert!(list.get(written).is_none(), "{written}");
+        }
     }
 
     /// The attack of issue 20: rows that are each other's parent. The rows
@@ -1011,7 +1114,9 @@ mod tests {
                     unit: None,
                 })
                 .collect();
-            let list = CommodityList::new("HS", entries);
+            // HS's levels are its codes' digits; EBOPS's their depth.
+            for classification in ["HS", "EB02"] {
+            let list = CommodityList::new(classification, entries.clone());
             for record in list.records() {
                 // Up to the root in at most as many steps as there are rows.
                 let mut at = record;
@@ -1028,6 +1133,7 @@ mod tests {
             }
             let all = list.search(&CommoditySearch { search: Some("other".into()), ..CommoditySearch::default() }, 10, 0);
             proptest::prop_assert!(all.total <= list.len());
+            }
         }
     }
 
