@@ -632,13 +632,17 @@ async fn entities_are_refused_before_anything_is_sent_and_say_their_estimate() {
 /// it, however the codes overlap across the sets.
 #[derive(Clone, Debug)]
 struct OverlappingAsks {
-    asks: Vec<(
-        Vec<&'static str>,
-        Vec<&'static str>,
-        Vec<&'static str>,
-        bool,
-    )>,
+    asks: Vec<Ask>,
 }
+
+/// One field: codes, reporters, periods, and whether the flows are asked
+/// of the codes' parents.
+type Ask = (
+    Vec<&'static str>,
+    Vec<&'static str>,
+    Vec<&'static str>,
+    bool,
+);
 
 /// Codes of the sample HS list: chapters, headings and subheadings that
 /// are each other's parents.

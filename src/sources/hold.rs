@@ -192,10 +192,14 @@ impl Hold {
 
 /// A `Retry-After` header's wait, in either of its forms (RFC 9110 10.2.3):
 /// whole seconds, or an HTTP date (the time until it, zero when past).
+/// Seconds past what a number holds are the longest hold (the hold caps
+/// every wait at [`MAX_HOLD`] anyway); anything else ("-5", "1e9", "30.5")
+/// is not a `Retry-After` and is read as none, as if the header were
+/// absent (the 429 or 503 still counts as what it is).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Some(value.parse::<u64>().map_or(MAX_HOLD, Duration::from_secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -223,6 +227,17 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);
+        assert_eq!(parse_retry_after("1e9", now), None);
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(MAX_HOLD),
+            "past u64: the longest hold"
+        );
+        assert_eq!(
+            parse_retry_after("1000000000", now),
+            Some(Duration::from_secs(1_000_000_000)),
+            "capped where it is held"
+        );
     }
 
     #[tokio::test(start_paused = true)]

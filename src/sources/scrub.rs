@@ -214,25 +214,46 @@ impl Scrubber {
     }
 }
 
-/// Query parameter names that carry credentials, lower case.
-const CREDENTIAL_PARAMETERS: [&str; 15] = [
+/// Query parameter names that are credentials, lower case, compared whole.
+const CREDENTIAL_PARAMETERS: [&str; 7] = [
     "key",
-    "api_key",
-    "apikey",
-    "api-key",
-    "token",
-    "access_token",
-    "subscription-key",
-    "password",
-    "secret",
+    "auth",
+    "authorization",
+    "pass",
+    "pwd",
     // Signed URLs: whoever holds one acts as its signer.
     "sig",
-    "signature",
-    "x-amz-signature",
-    "x-amz-credential",
     "x-amz-security-token",
-    "x-goog-signature",
 ];
+
+/// Parts of a name that make any parameter a credential, lower case:
+/// `client_secret`, `refresh_token`, `x-api-key`, `x-amz-credential`,
+/// `x-goog-signature`, `sessionid`.
+const CREDENTIAL_NAME_PARTS: [&str; 11] = [
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "credential",
+    "signature",
+    "apikey",
+    "api_key",
+    "api-key",
+    "subscription-key",
+    "session",
+];
+
+/// Whether a query parameter named `name` carries a credential.
+fn is_credential_parameter(name: &[u8]) -> bool {
+    let name = name.to_ascii_lowercase();
+    CREDENTIAL_PARAMETERS
+        .iter()
+        .any(|candidate| name == candidate.as_bytes())
+        || CREDENTIAL_NAME_PARTS.iter().any(|part| {
+            name.windows(part.len())
+                .any(|window| window == part.as_bytes())
+        })
+}
 
 /// `text` with the value of every credential-shaped query parameter
 /// (`?key=...`, `&token=...`; answers have JSON's `\u0026` unfolded first) replaced
@@ -261,11 +282,7 @@ pub fn redact_credential_parameters(text: &[u8]) -> Option<Vec<u8>> {
             at += 1;
             continue;
         };
-        let name = &text[name_start..equals];
-        if !CREDENTIAL_PARAMETERS
-            .iter()
-            .any(|candidate| name.eq_ignore_ascii_case(candidate.as_bytes()))
-        {
+        if !is_credential_parameter(&text[name_start..equals]) {
             at += 1;
             continue;
         }
@@ -717,12 +734,20 @@ mod tests {
         /// their values; other parameters and the rest of the text stay.
         #[test]
         fn credential_parameters_in_urls_lose_their_values(
-            name in proptest::sample::select(CREDENTIAL_PARAMETERS.to_vec()),
+            name in proptest::prop_oneof![
+                proptest::strategy::Strategy::prop_map(proptest::sample::select(CREDENTIAL_PARAMETERS.to_vec()), str::to_owned),
+                // Any name with a credential's part in it: `client_secret`,
+                // `refresh_token`, `x-api-key`, `credential`.
+                proptest::strategy::Strategy::prop_map(
+                    ("[a-z_-]{0,6}", proptest::sample::select(CREDENTIAL_NAME_PARTS.to_vec()), "[a-z_-]{0,6}"),
+                    |(before, part, after)| format!("{before}{part}{after}"),
+                ),
+            ],
             upper in proptest::prelude::any::<bool>(),
             value in "[A-Za-z0-9%-]{8,40}",
             escaped in proptest::prelude::any::<bool>(),
         ) {
-            let name = if upper { name.to_uppercase() } else { name.to_owned() };
+            let name = if upper { name.to_uppercase() } else { name };
             let amp = if escaped { "\\u0026" } else { "&" };
             let body = format!(
                 r#"{{"url": "https://example.org/a?id=7{amp}{name}={value}{amp}page=2", "note": "id=7"}}"#

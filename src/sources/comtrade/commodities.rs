@@ -663,17 +663,22 @@ pub fn is_code(code: &str) -> bool {
             .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()))
 }
 
-/// A code as lists write it: trimmed, upper case; an HS subheading
-/// written as tariff schedules write it ("8704.31", "8704 31") without
-/// its dot. Any other dot is the code's own (EBOPS's "10.1.1"): "1.1" is
-/// not chapter 11.
+/// A code as lists write it: trimmed, upper case; an HS heading or
+/// subheading written as the nomenclature and tariff schedules write it
+/// ("85.01", "8501.10", "8501 10") without its dot. Any other dot is the
+/// code's own (EBOPS's "10.1.1"): "1.1" is not chapter 11.
 pub fn normalize_code(code: &str) -> String {
     let written = code.trim().to_uppercase();
     let bytes = written.as_bytes();
-    let tariff_form = bytes.len() == 7
-        && (bytes[4] == b'.' || bytes[4] == b' ')
-        && bytes[..4].iter().chain(&bytes[5..]).all(u8::is_ascii_digit);
-    if tariff_form {
+    let digits_around = |at: usize| {
+        bytes[..at]
+            .iter()
+            .chain(&bytes[at + 1..])
+            .all(u8::is_ascii_digit)
+    };
+    let heading = bytes.len() == 5 && bytes[2] == b'.' && digits_around(2);
+    let subheading = bytes.len() == 7 && (bytes[4] == b'.' || bytes[4] == b' ') && digits_around(4);
+    if heading || subheading {
         written.chars().filter(char::is_ascii_digit).collect()
     } else {
         written
@@ -1022,8 +1027,8 @@ mod tests {
     }
 
     /// The third attack of issue 20: a row "H4" in an HS list is no code
-    /// (HS codes are digits), and "1.1" is not chapter 11: only a
-    /// subheading written as tariff schedules write it loses its dot.
+    /// (HS codes are digits), and "1.1" is not chapter 11: only a heading
+    /// or subheading written as the nomenclature writes it loses its dot.
     #[test]
     fn hs_codes_are_digits_and_only_tariff_dots_are_dropped() {
         let body = r##"{"results": [
@@ -1043,6 +1048,7 @@ mod tests {
         for written in ["870431", "8704.31", " 8704 31 "] {
             assert_eq!(list.get(written).unwrap().code, "870431", "{written}");
         }
+        assert_eq!(list.get("87.04").unwrap().code, "8704");
         for written in ["1.1", "1 1", "87.04.31", "870.431", "8.704"] {
             assert!(list.get(written).is_none(), "{written}");
         }
