@@ -48,6 +48,17 @@ const UNMEASURED_EXPANSION: usize = 2;
 /// upstream's.
 pub const ATTEMPTS_IN_FLIGHT: usize = 256;
 
+/// The longest URL sent upstream, its key included: what common servers
+/// read (nginx's and Apache's header buffers are 8 KB). A longer request
+/// (a 200 KB `tradeLeads(query:)`) is refused as the client's to shorten,
+/// before it goes out: sent, the upstream drops the connection, which
+/// would count against its breaker for every client.
+pub const MAX_URL_BYTES: usize = 8_000;
+
+/// The largest body sent upstream (GTA's searches are JSON bodies: a
+/// thousand ids are 10 KB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// What decoding an answer may build, in times its bytes, taken from the
 /// answer budget while it runs: the recorded payloads' values hold 1.3 to
 /// 1.5 times their JSON (tests/memory_weight.rs); two leaves room for the
@@ -889,6 +900,15 @@ impl Upstream {
         if url.query() == Some("") {
             url.set_query(None);
         }
+        let body_bytes = request.body.as_ref().map_or(0, String::len);
+        if url.as_str().len() > MAX_URL_BYTES || body_bytes > MAX_BODY_BYTES {
+            // Nothing of the URL is said: it holds the key.
+            return Err(Error::bad_input(format!(
+                "the arguments make a request to {source} of {} bytes ({} of URL, {body_bytes} of body), more than it accepts ({MAX_URL_BYTES} of URL, {MAX_BODY_BYTES} of body): shorten the text or ask for fewer values",
+                url.as_str().len() + body_bytes,
+                url.as_str().len(),
+            )));
+        }
         let mut builder = match request.method {
             Method::Get => inner.client.client.get(url),
             Method::Post => inner.client.client.post(url),
@@ -1700,6 +1720,88 @@ mod tests {
             "{answer:?}"
         );
         assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    /// Requests longer than upstreams accept are refused before they go
+    /// out, whatever makes them long (one parameter, many, the body): the
+    /// stub hears nothing, the breaker stays closed, and the error names
+    /// no part of the URL (it holds the key). Requests within the bounds
+    /// go out.
+    #[tokio::test]
+    async fn requests_longer_than_upstreams_accept_are_not_sent() {
+        let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let app = {
+            let heard = Arc::clone(&heard);
+            axum::Router::new().fallback(move || {
+                heard.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { "[]" }
+            })
+        };
+        let url = serve(app).await;
+        let upstream = Upstream::new(
+            Source::Ita,
+            HttpClient::new(1 << 20).unwrap(),
+            &url,
+            Credential::QueryParameter {
+                name: "key",
+                key: Secret::new("the-operators-key"),
+            },
+            Duration::from_secs(5),
+        );
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let shapes = (
+            1usize..20_000,
+            1usize..40,
+            0usize..100_000,
+            proptest::bool::ANY,
+        );
+        let mut sent = 0;
+        for _ in 0..64 {
+            let (length, parameters, body, post) = proptest::strategy::ValueTree::current(
+                &proptest::strategy::Strategy::new_tree(&shapes, &mut runner).unwrap(),
+            );
+            let query: Vec<(String, String)> = (0..parameters)
+                .map(|n| (format!("q{n}"), "x".repeat(length / parameters)))
+                .collect();
+            let mut request = UpstreamRequest::get("/search", query);
+            if post {
+                request.method = Method::Post;
+                request.body = Some("y".repeat(body));
+            }
+            let answer = upstream
+                .request(
+                    &request,
+                    &UpstreamUsage::default(),
+                    |body| Ok(body.to_vec()),
+                )
+                .await;
+            let url_bytes = url.len()
+                + "/search?".len()
+                + "&key=the-operators-key".len()
+                + (0..parameters)
+                    .map(|n| format!("q{n}=").len() + length / parameters + 1)
+                    .sum::<usize>()
+                - 1;
+            let too_long = url_bytes > MAX_URL_BYTES || (post && body > MAX_BODY_BYTES);
+            match &answer {
+                Err(error @ Error::BadInput(_)) => {
+                    assert!(too_long, "{url_bytes} {body}: {error}");
+                    assert!(!error.to_string().contains("operators-key"));
+                    assert!(!error.to_string().contains("xxxx"));
+                }
+                Ok(_) => {
+                    assert!(!too_long, "{url_bytes} bytes of URL went out");
+                    sent += 1;
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+            assert_eq!(
+                upstream.breaker_state(),
+                crate::sources::breaker::BreakerState::Closed
+            );
+        }
+        assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), sent);
+        assert!(sent > 0 && sent < 64, "{sent}: both sides were tried");
     }
 
     /// A `Retry-After` past the longest hold (an HTTP date ten hours on)

@@ -46,11 +46,23 @@ pub struct Intervention {
     /// "Red", "Amber", "Green" (or "Harmful", "Liberalising").
     #[serde(rename = "gta_evaluation", default)]
     pub evaluation: Option<String>,
-    #[serde(rename = "implementing_jurisdictions", default)]
+    #[serde(
+        rename = "implementing_jurisdictions",
+        default,
+        deserialize_with = "crate::sources::http::at_most::<_, _, MAX_JURISDICTIONS>"
+    )]
     pub implementers: Vec<JurisdictionRef>,
-    #[serde(rename = "implementing_jurisdiction_groups", default)]
+    #[serde(
+        rename = "implementing_jurisdiction_groups",
+        default,
+        deserialize_with = "crate::sources::http::at_most::<_, _, MAX_JURISDICTIONS>"
+    )]
     pub implementer_groups: Vec<GroupRef>,
-    #[serde(rename = "affected_jurisdictions", default)]
+    #[serde(
+        rename = "affected_jurisdictions",
+        default,
+        deserialize_with = "crate::sources::http::at_most::<_, _, MAX_JURISDICTIONS>"
+    )]
     pub affected: Vec<JurisdictionRef>,
     /// v2: whether the affected jurisdictions were inferred from trade data.
     #[serde(default)]
@@ -66,7 +78,10 @@ pub struct Intervention {
     #[serde(default)]
     pub mast_subchapter: Option<String>,
     /// CPC sectors: codes (v1) or `{sector_id, name}` (v2).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::sources::http::at_most::<_, _, MAX_SECTORS>"
+    )]
     pub affected_sectors: Vec<AffectedSector>,
     #[serde(default)]
     pub affected_products: AffectedProducts,
@@ -146,6 +161,24 @@ const OUTWARD_SUBSIDY_TYPES: &[&str] = &[
 ];
 
 /// How [`derived_flow`] decided.
+/// The most jurisdictions (or groups) one record lists: about 250 exist.
+/// A record listing more is unreadable (said, the others answered), read
+/// no further: a record of a million entries took gigabytes.
+pub const MAX_JURISDICTIONS: usize = 1_000;
+
+/// The most CPC sectors one record lists (CPC 2.1 has about 4,500
+/// subclasses).
+pub const MAX_SECTORS: usize = 5_000;
+
+/// The most products one record lists: HS has about 5,600 subheadings; a
+/// record's national tariff lines can be more (issue 22: a record of
+/// 400,000 products took 680 MB).
+pub const MAX_PRODUCTS: usize = 20_000;
+
+/// The longest an unreadable product is kept, as JSON text, for the
+/// message that names it.
+const UNREADABLE_KEPT: usize = 200;
+
 pub const FLOW_FROM_TYPE: &str = "derived from the intervention type";
 
 /// The flow an intervention of this type (GTA's label) and MAST chapter
@@ -333,15 +366,56 @@ impl std::ops::Deref for AffectedProducts {
 
 impl<'de> Deserialize<'de> for AffectedProducts {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let entries = Option::<Vec<serde_json::Value>>::deserialize(deserializer)?;
-        let mut products = Self::default();
-        for entry in entries.into_iter().flatten() {
-            match AffectedProduct::deserialize(&entry) {
-                Ok(product) => products.readable.push(product),
-                Err(_) => products.unreadable.push(entry.to_string()),
+        // Entry by entry, each read and let go, at most MAX_PRODUCTS.
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = AffectedProducts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a list of at most {MAX_PRODUCTS} products")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<AffectedProducts, E> {
+                Ok(AffectedProducts::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<AffectedProducts, E> {
+                Ok(AffectedProducts::default())
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                deserializer: D,
+            ) -> Result<AffectedProducts, D::Error> {
+                deserializer.deserialize_seq(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<AffectedProducts, A::Error> {
+                let mut products = AffectedProducts::default();
+                while let Some(entry) = seq.next_element::<serde_json::Value>()? {
+                    if products.readable.len() + products.unreadable.len() == MAX_PRODUCTS {
+                        return Err(de::Error::custom(format_args!(
+                            "more than {MAX_PRODUCTS} affected products"
+                        )));
+                    }
+                    match AffectedProduct::deserialize(&entry) {
+                        Ok(product) => products.readable.push(product),
+                        Err(_) => {
+                            let mut text = entry.to_string();
+                            if text.len() > UNREADABLE_KEPT {
+                                let mut end = UNREADABLE_KEPT;
+                                while !text.is_char_boundary(end) {
+                                    end -= 1;
+                                }
+                                text.truncate(end);
+                                text.push_str("...");
+                            }
+                            products.unreadable.push(text);
+                        }
+                    }
+                }
+                Ok(products)
             }
         }
-        Ok(products)
+        deserializer.deserialize_option(Entries)
     }
 }
 
@@ -876,7 +950,7 @@ mod tests {
         /// lost, whatever the broken ones hold.
         #[test]
         fn every_record_is_answered_or_named(
-            broken in proptest::collection::vec(proptest::option::of(0usize..4), 1..30),
+            broken in proptest::collection::vec(proptest::option::of(0usize..7), 1..30),
             nested in proptest::prelude::any::<bool>(),
         ) {
             let records: Vec<serde_json::Value> = broken
@@ -888,6 +962,11 @@ mod tests {
                         Some(0) => record["intervention_id"] = serde_json::json!("x"),
                         Some(1) => record["affected_products"] = serde_json::json!({ "product_id": 1 }),
                         Some(2) => record["affected_jurisdictions"] = serde_json::json!([{ "id": 99999 }]),
+                        // Lists longer than any record holds (issue 22: a
+                        // record of 400,000 products took 680 MB).
+                        Some(4) => record["affected_products"] = serde_json::json!(vec![10121; MAX_PRODUCTS + 1]),
+                        Some(5) => record["affected_jurisdictions"] = serde_json::json!(vec![serde_json::json!({ "id": 76, "name": "Brazil" }); MAX_JURISDICTIONS + 1]),
+                        Some(6) => record["affected_sectors"] = serde_json::json!(vec![411; MAX_SECTORS + 1]),
                         Some(_) => record["implementing_jurisdictions"] = serde_json::json!("all"),
                         None => {}
                     }
