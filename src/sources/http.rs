@@ -12,6 +12,7 @@
 //! request URLs are logged without their query string, and upstream error text
 //! is scrubbed of the key before it becomes part of an error message.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ use super::admission::Admission;
 use super::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Outcome, Permit};
 use super::cache::{CacheKey, ResponseCache};
 use super::hold::{parse_retry_after, Hold};
+use super::pacing::ClientId;
 use super::retry::{retryable, RetryBudget, RetryPolicy};
 use super::scrub::Scrubber;
 use super::shared_cache::SharedCache;
@@ -47,6 +49,60 @@ const UNMEASURED_EXPANSION: usize = 2;
 /// attempt fails at once as the gateway's unavailability, not the
 /// upstream's.
 pub const ATTEMPTS_IN_FLIGHT: usize = 256;
+
+/// Attempts to one source one client may have in flight: a quarter of
+/// [`ATTEMPTS_IN_FLIGHT`], so that one client whose operations hang (or
+/// who leaves them hanging) cannot take every slot from the others.
+pub const CLIENT_ATTEMPTS_IN_FLIGHT: usize = ATTEMPTS_IN_FLIGHT / 4;
+
+/// The attempts in flight to one source, in all and by client.
+#[derive(Debug, Default)]
+struct InFlight {
+    by_client: std::sync::Mutex<HashMap<ClientId, usize>>,
+}
+
+/// One attempt's place in [`InFlight`], given back when dropped.
+struct InFlightSlot {
+    in_flight: Arc<InFlight>,
+    client: ClientId,
+}
+
+impl InFlight {
+    /// A place for `client`'s attempt, if the source and the client have
+    /// one left.
+    fn try_take(self: &Arc<Self>, client: &ClientId) -> Option<InFlightSlot> {
+        let mut by_client = self
+            .by_client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total: usize = by_client.values().sum();
+        let mine = by_client.get(client).copied().unwrap_or(0);
+        if total >= ATTEMPTS_IN_FLIGHT || mine >= CLIENT_ATTEMPTS_IN_FLIGHT {
+            return None;
+        }
+        by_client.insert(client.clone(), mine + 1);
+        Some(InFlightSlot {
+            in_flight: Arc::clone(self),
+            client: client.clone(),
+        })
+    }
+}
+
+impl Drop for InFlightSlot {
+    fn drop(&mut self) {
+        let mut by_client = self
+            .in_flight
+            .by_client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = by_client.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                by_client.remove(&self.client);
+            }
+        }
+    }
+}
 
 /// The longest URL sent upstream, its key included: what common servers
 /// read (nginx's and Apache's header buffers are 8 KB). A longer request
@@ -260,8 +316,9 @@ struct UpstreamInner {
     /// Holds the source while an upstream's `Retry-After` runs.
     hold: Arc<Hold>,
     /// Attempts sent and not yet ended, which run on when their operation
-    /// goes away ([`ATTEMPTS_IN_FLIGHT`] at most).
-    in_flight: Arc<tokio::sync::Semaphore>,
+    /// goes away ([`ATTEMPTS_IN_FLIGHT`] at most, a client's share of them
+    /// [`CLIENT_ATTEMPTS_IN_FLIGHT`]).
+    in_flight: Arc<InFlight>,
 }
 
 /// A source's own reading of a non-2xx answer (status, body, `Retry-After`
@@ -329,7 +386,7 @@ impl Upstream {
                 refusals: None,
                 shared: None,
                 hold: Arc::new(Hold::new(source)),
-                in_flight: Arc::new(tokio::sync::Semaphore::new(ATTEMPTS_IN_FLIGHT)),
+                in_flight: Arc::new(InFlight::default()),
                 credential,
                 timeout,
                 pacer: None,
@@ -814,9 +871,9 @@ impl Upstream {
         usage: &UpstreamUsage,
         permit: Permit,
     ) -> Result<Answer, Error> {
-        let Ok(slot) = Arc::clone(&self.inner.in_flight).try_acquire_owned() else {
+        let Some(slot) = self.inner.in_flight.try_take(usage.client()) else {
             permit.forget();
-            tracing::warn!(source = %self.inner.source, path = %request.path, "as many attempts to the source are in flight as the gateway allows");
+            tracing::warn!(source = %self.inner.source, path = %request.path, "as many attempts to the source are in flight as the gateway allows (in all, or for this client)");
             return Err(Error::UpstreamUnavailable {
                 upstream: self.inner.source,
                 status: None,
@@ -1908,45 +1965,78 @@ mod tests {
     }
 
     /// Clients that go away leave their attempts running to their end, but
-    /// never more than [`ATTEMPTS_IN_FLIGHT`] to one source: past it an
-    /// attempt fails at once, nothing sent (issue 22 attack: 3,000 sockets
-    /// to a hung upstream).
+    /// never more than [`ATTEMPTS_IN_FLIGHT`] to one source, nor more than
+    /// [`CLIENT_ATTEMPTS_IN_FLIGHT`] of one client: past either an attempt
+    /// fails at once, nothing sent (issue 22 attack: 3,000 sockets to a
+    /// hung upstream; then one client could take every slot). Generated
+    /// sequences of clients against a model: an attempt is refused exactly
+    /// when the source or its client has no place left.
     #[test]
-    fn attempts_in_flight_are_bounded() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let url = hung_upstream().await;
-            let upstream = Upstream::new(
-                Source::Ita,
-                HttpClient::new(1 << 20).unwrap(),
-                &url,
-                Credential::None,
-                Duration::from_secs(30),
-            )
-            .with_retries(RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            });
-            let usage = UpstreamUsage::default();
-            let mut refused = 0;
-            for n in 0..ATTEMPTS_IN_FLIGHT + 20 {
-                let request = UpstreamRequest::get(format!("/hung/{n}"), Vec::new());
-                let asked = upstream.request(&request, &usage, |body| Ok(body.to_vec()));
-                if let Ok(Err(Error::UpstreamUnavailable {
-                    retry_after: Some(1),
-                    ..
-                })) = tokio::time::timeout(Duration::from_millis(1), asked).await
-                {
-                    refused += 1;
+    fn attempts_in_flight_are_bounded_in_all_and_by_client() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let clients =
+            proptest::collection::vec(0usize..8, ATTEMPTS_IN_FLIGHT..ATTEMPTS_IN_FLIGHT + 120);
+        for case in 0..4 {
+            let sequence = proptest::strategy::ValueTree::current(
+                &proptest::strategy::Strategy::new_tree(&clients, &mut runner).unwrap(),
+            );
+            // The first case: one client alone, then the others.
+            let sequence: Vec<usize> = if case == 0 {
+                std::iter::repeat_n(0, 100)
+                    .chain((0..300).map(|n| 1 + n % 7))
+                    .collect()
+            } else {
+                sequence
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let url = hung_upstream().await;
+                let upstream = Upstream::new(
+                    Source::Ita,
+                    HttpClient::new(1 << 20).unwrap(),
+                    &url,
+                    Credential::None,
+                    Duration::from_secs(30),
+                )
+                .with_retries(RetryPolicy {
+                    max_attempts: 1,
+                    ..RetryPolicy::default()
+                });
+                let usages: Vec<UpstreamUsage> = (0..8)
+                    .map(|n| UpstreamUsage::default().for_client(ClientId(format!("client-{n}"))))
+                    .collect();
+                let mut held = [0usize; 8];
+                for (n, &client) in sequence.iter().enumerate() {
+                    let request = UpstreamRequest::get(format!("/hung/{n}"), Vec::new());
+                    let asked =
+                        upstream.request(&request, &usages[client], |body| Ok(body.to_vec()));
+                    let refused = matches!(
+                        tokio::time::timeout(Duration::from_millis(1), asked).await,
+                        Ok(Err(Error::UpstreamUnavailable {
+                            retry_after: Some(1),
+                            ..
+                        }))
+                    );
+                    let total: usize = held.iter().sum();
+                    let room =
+                        total < ATTEMPTS_IN_FLIGHT && held[client] < CLIENT_ATTEMPTS_IN_FLIGHT;
+                    assert_eq!(
+                        refused, !room,
+                        "case {case}, attempt {n} of client {client}: {held:?}"
+                    );
+                    if room {
+                        held[client] += 1;
+                    }
                 }
-            }
-            assert!(usage.requests(Source::Ita) <= ATTEMPTS_IN_FLIGHT as u64);
-            assert_eq!(refused, 20, "{} sent", usage.requests(Source::Ita));
-        });
+                let sent: u64 = usages.iter().map(|usage| usage.requests(Source::Ita)).sum();
+                assert_eq!(sent, held.iter().sum::<usize>() as u64);
+                assert!(held.iter().all(|&mine| mine <= CLIENT_ATTEMPTS_IN_FLIGHT));
+            });
+        }
     }
 
     proptest::proptest! {
