@@ -78,6 +78,12 @@ impl<P: Poller> Clone for Feed<P> {
     }
 }
 
+/// A key no longer polled: when it last was, and what it had seen.
+struct Rest {
+    polled_at: tokio::time::Instant,
+    seen: Option<HashSet<String>>,
+}
+
 /// The keys being polled, each with the channel of its subscribers.
 type ChannelMap<K, R> = HashMap<K, broadcast::Sender<FeedEvent<R>>>;
 type Channels<K, R> = Mutex<ChannelMap<K, R>>;
@@ -88,6 +94,12 @@ struct FeedInner<P: Poller> {
     max_keys: usize,
     /// The keys being polled, each with the channel of its subscribers.
     channels: Channels<P::Key, P::Record>,
+    /// Keys whose last subscriber left within the interval: when they were
+    /// last polled and what was seen. A key subscribed to again is polled
+    /// an interval after its last poll, not at once (subscribing and
+    /// leaving in a loop polled the upstream as fast as a client could
+    /// churn), and goes on from what was seen. At most `max_keys`.
+    resting: Mutex<HashMap<P::Key, Rest>>,
     /// Called after each poll (for the metrics).
     on_poll: Box<dyn Fn() + Send + Sync>,
     /// Called after a poll that found records the feed had not seen (the
@@ -127,6 +139,7 @@ impl<P: Poller> Feed<P> {
                 interval,
                 max_keys,
                 channels: Mutex::default(),
+                resting: Mutex::default(),
                 on_poll: Box::new(on_poll),
                 on_news: Box::new(on_news),
             }),
@@ -186,16 +199,53 @@ impl<P: Poller> Feed<P> {
     }
 }
 
+impl<P: Poller> FeedInner<P> {
+    /// Keeps `key`'s rest for an interval, dropping rests older than that
+    /// and, past `max_keys`, the oldest.
+    fn rest(&self, key: P::Key, rest: Rest) {
+        let mut resting = self.resting.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = tokio::time::Instant::now();
+        resting.retain(|_, rest| rest.polled_at + self.interval > now);
+        if rest.polled_at + self.interval <= now {
+            return;
+        }
+        if resting.len() >= self.max_keys {
+            let oldest = resting
+                .iter()
+                .min_by_key(|(_, rest)| rest.polled_at)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                resting.remove(&oldest);
+            }
+        }
+        resting.insert(key, rest);
+    }
+}
+
 /// Polls `key` every interval until its last subscriber leaves.
 async fn poll_loop<P: Poller>(
     feed: Arc<FeedInner<P>>,
     key: P::Key,
     sender: broadcast::Sender<FeedEvent<P::Record>>,
 ) {
-    // `None` until the baseline poll succeeds.
-    let mut seen: Option<HashSet<String>> = None;
+    // A key polled within the interval goes on from then: its next poll
+    // is an interval after its last, and what it saw is still seen.
+    let rested = feed
+        .resting
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&key);
+    let (start, mut seen, mut polled_at) = match rested {
+        Some(rest) => (
+            rest.polled_at + feed.interval,
+            rest.seen,
+            Some(rest.polled_at),
+        ),
+        // `None` until the baseline poll succeeds.
+        None => (tokio::time::Instant::now(), None, None),
+    };
     let mut failing = false;
-    let mut ticks = tokio::time::interval(feed.interval);
+    let mut ticks = tokio::time::interval_at(start.max(tokio::time::Instant::now()), feed.interval);
     // A slow poll delays the next one rather than bunching them up.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -209,9 +259,13 @@ async fn poll_loop<P: Poller>(
             let mut channels = feed.channels.lock().unwrap_or_else(PoisonError::into_inner);
             if sender.receiver_count() == 0 {
                 channels.remove(&key);
+                if let Some(polled_at) = polled_at {
+                    feed.rest(key, Rest { polled_at, seen });
+                }
                 return;
             }
         }
+        polled_at = Some(tokio::time::Instant::now());
         let polled = feed.poller.poll(&key).await;
         (feed.on_poll)();
         match polled {
@@ -254,6 +308,7 @@ mod tests {
     use super::*;
     use crate::sources::Source;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use proptest::strategy::{Strategy, ValueTree};
 
     /// An upstream whose newest records the test sets, counting polls.
     #[derive(Clone, Default)]
@@ -261,6 +316,8 @@ mod tests {
         records: Arc<Mutex<Vec<Arc<String>>>>,
         polls: Arc<AtomicU32>,
         fail: Arc<std::sync::atomic::AtomicBool>,
+        /// When each key was polled.
+        times: Arc<Mutex<Vec<(&'static str, tokio::time::Instant)>>>,
     }
 
     impl Upstream {
@@ -282,6 +339,10 @@ mod tests {
         fn poll(&self, key: &&'static str) -> BoxFuture<'static, Result<Vec<Arc<String>>, Error>> {
             self.polls.fetch_add(1, Ordering::SeqCst);
             let key = *key;
+            self.times
+                .lock()
+                .unwrap()
+                .push((key, tokio::time::Instant::now()));
             let failed = self.fail.load(Ordering::SeqCst);
             let records: Vec<Arc<String>> = self
                 .records
@@ -414,6 +475,80 @@ mod tests {
         assert_eq!(upstream.polls(), 2, "no poll without subscribers");
         // The slot is free for another key.
         let _other = feed.subscribe("US").unwrap();
+    }
+
+    /// Issue 22's re-attack: subscribing and leaving in a loop polled the
+    /// upstream at every subscribe. Generated sequences of subscribes,
+    /// leaves and waits over three keys, on paused time: a key is never
+    /// polled twice within an interval, however its subscribers come and
+    /// go, and a key with a subscriber is polled again within an interval.
+    #[test]
+    fn a_key_is_polled_at_most_once_an_interval_whoever_comes_and_goes() {
+        #[derive(Clone, Debug)]
+        enum Step {
+            Subscribe(usize),
+            Leave(usize),
+            Wait(u64),
+        }
+        let steps = proptest::collection::vec(
+            proptest::prop_oneof![
+                (0usize..3).prop_map(Step::Subscribe),
+                (0usize..3).prop_map(Step::Leave),
+                (0u64..45_000).prop_map(Step::Wait),
+            ],
+            1..80,
+        );
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for _ in 0..64 {
+            let steps = steps.new_tree(&mut runner).unwrap().current();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                const KEYS: [&str; 3] = ["CN", "BR", "US"];
+                let upstream = Upstream::default();
+                let feed = Feed::new(upstream.clone(), INTERVAL, 3);
+                let mut subscribers: Vec<Vec<BoxStream<'static, FeedEvent<String>>>> =
+                    vec![Vec::new(), Vec::new(), Vec::new()];
+                for step in &steps {
+                    match step {
+                        Step::Subscribe(key) => {
+                            subscribers[*key].push(feed.subscribe(KEYS[*key]).unwrap())
+                        }
+                        Step::Leave(key) => {
+                            subscribers[*key].pop();
+                        }
+                        Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
+                    }
+                    tokio::task::yield_now().await;
+                }
+                // Whoever is left waits two intervals: polled in each.
+                let before = upstream.times.lock().unwrap().len();
+                let listened: Vec<usize> = (0..3).filter(|key| !subscribers[*key].is_empty()).collect();
+                next_interval().await;
+                next_interval().await;
+                let times = upstream.times.lock().unwrap().clone();
+                for key in &listened {
+                    assert!(
+                        times[before..].iter().any(|(polled, _)| *polled == KEYS[*key]),
+                        "{steps:?}: {} not polled while subscribed",
+                        KEYS[*key]
+                    );
+                }
+                for key in KEYS {
+                    let at: Vec<_> = times.iter().filter(|(polled, _)| *polled == key).map(|(_, at)| *at).collect();
+                    for pair in at.windows(2) {
+                        assert!(
+                            pair[1] - pair[0] >= INTERVAL,
+                            "{steps:?}: {key} polled {:?} apart",
+                            pair[1] - pair[0]
+                        );
+                    }
+                }
+            });
+        }
     }
 
     #[tokio::test(start_paused = true)]
