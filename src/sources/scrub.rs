@@ -32,9 +32,12 @@ const REDACTED: &str = "***";
 /// form. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct Scrubber {
-    /// The keys' forms, longest first (so an encoded form is replaced whole
-    /// before a raw form inside it could be).
+    /// The keys' forms, longest first.
     forms: Vec<String>,
+    /// All of them, found in one pass, the longest at each place (so an
+    /// encoded form is replaced whole before a raw form inside it could
+    /// be). `None` without a key.
+    finder: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
 }
 
 /// Every form of `key` the scrubber looks for.
@@ -59,6 +62,35 @@ fn forms_of(key: &str) -> Vec<String> {
     forms.push(hex);
     forms.push(key.bytes().map(|byte| format!("&#{byte};")).collect());
     forms.push(key.bytes().map(|byte| format!("&#x{byte:x};")).collect());
+    forms.push(key.bytes().map(|byte| format!("&#x{byte:X};")).collect());
+    forms.push(key.bytes().map(|byte| format!("&#{byte:03};")).collect());
+    // Escaped twice (`%` itself escaped as `%25`), as a URL inside a URL is.
+    forms.push(key.bytes().map(|byte| format!("%25{byte:02X}")).collect());
+    forms.push(key.bytes().map(|byte| format!("%25{byte:02x}")).collect());
+    forms.push(percent_encode(&percent_encode(key)));
+    // In another case: servers that upper-case what they echo (a UUID key
+    // written in capitals is the same key to them).
+    for cased in [key.to_ascii_uppercase(), key.to_ascii_lowercase()] {
+        if cased != key {
+            forms.push(percent_encode(&cased));
+            forms.push(cased);
+        }
+    }
+    // Cut short: an upstream that quotes the first part of what it was
+    // sent gives away that much of the key. Every prefix of at least
+    // half the key (and 12 characters: random enough never to occur
+    // otherwise) is a form.
+    if key.len() >= 16 {
+        let shortest = (key.len() / 2).max(12);
+        for end in shortest..key.len() {
+            if key.is_char_boundary(end) {
+                forms.push(key[..end].to_owned());
+                forms.push(key[..end].to_ascii_uppercase());
+                forms.push(key[..end].to_ascii_lowercase());
+                forms.push(key[key.len() - end..].to_owned());
+            }
+        }
+    }
     // A UUID-shaped key without its dashes.
     if key.contains('-') {
         let dashless = key.replace('-', "");
@@ -87,15 +119,35 @@ impl Scrubber {
             .collect();
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup();
-        Self { forms }
+        let finder = (!forms.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    .build(&forms)
+                    .ok()
+            })
+            .flatten()
+            .map(std::sync::Arc::new);
+        Self { forms, finder }
     }
 
     /// Whether `bytes` hold the key in any of its forms (such a body is not
     /// shared with other replicas).
     pub fn finds_key_in(&self, bytes: &[u8]) -> bool {
-        self.forms
-            .iter()
-            .any(|form| memchr::memmem::find(bytes, form.as_bytes()).is_some())
+        self.finder
+            .as_ref()
+            .is_some_and(|finder| finder.is_match(bytes))
+    }
+
+    /// `bytes` with every form of the key replaced.
+    fn replace_forms(&self, bytes: &[u8]) -> Vec<u8> {
+        match &self.finder {
+            Some(finder) => {
+                let with = vec![REDACTED.as_bytes(); self.forms.len()];
+                finder.replace_all_bytes(bytes, &with)
+            }
+            None => bytes.to_vec(),
+        }
     }
 
     /// `text` without the key.
@@ -103,20 +155,14 @@ impl Scrubber {
         let mut text = unescape_json_ascii(text.as_bytes())
             .and_then(|plain| String::from_utf8(plain).ok())
             .unwrap_or_else(|| text.to_owned());
-        for form in &self.forms {
-            if text.contains(form.as_str()) {
-                text = text.replace(form.as_str(), REDACTED);
-            }
+        if self.finds_key_in(text.as_bytes()) {
+            text = String::from_utf8(self.replace_forms(text.as_bytes())).unwrap_or_default();
         }
         // A key with some of its letters percent-encoded, as in answers.
-        if let Some(plain) = unescape_percent_unreserved(text.as_bytes())
-            .filter(|plain| self.finds_key_in(plain))
-            .and_then(|plain| String::from_utf8(plain).ok())
+        if let Some(plain) =
+            unescape_percent_unreserved(text.as_bytes()).filter(|plain| self.finds_key_in(plain))
         {
-            text = plain;
-            for form in &self.forms {
-                text = text.replace(form.as_str(), REDACTED);
-            }
+            text = String::from_utf8(self.replace_forms(&plain)).unwrap_or_default();
         }
         text
     }
@@ -132,22 +178,14 @@ impl Scrubber {
             body = std::borrow::Cow::Owned(plain);
         }
         if self.finds_key_in(&body) {
-            let mut text = body.into_owned();
-            for form in &self.forms {
-                text = replace_bytes(&text, form.as_bytes(), REDACTED.as_bytes());
-            }
-            body = std::borrow::Cow::Owned(text);
+            body = std::borrow::Cow::Owned(self.replace_forms(&body));
         }
         // A key with some of its letters percent-encoded (`%41` is `A` in
         // any URL) is the key: unfolded where that reveals one, whatever
         // other forms of it the answer held (they are gone by now).
         if let Some(plain) = unescape_percent_unreserved(&body) {
             if self.finds_key_in(&plain) {
-                let mut text = plain;
-                for form in &self.forms {
-                    text = replace_bytes(&text, form.as_bytes(), REDACTED.as_bytes());
-                }
-                body = std::borrow::Cow::Owned(text);
+                body = std::borrow::Cow::Owned(self.replace_forms(&plain));
             }
         }
         if let Some(redacted) = redact_credential_parameters(&body) {
@@ -471,25 +509,6 @@ fn base64_forms(key: &[u8]) -> Vec<String> {
     forms
 }
 
-/// `haystack` with every `needle` replaced by `with`.
-fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    if needle.is_empty() {
-        return haystack.to_vec();
-    }
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut copied = 0;
-    for found in memchr::memmem::find_iter(haystack, needle) {
-        if found < copied {
-            continue;
-        }
-        out.extend_from_slice(&haystack[copied..found]);
-        out.extend_from_slice(with);
-        copied = found + needle.len();
-    }
-    out.extend_from_slice(&haystack[copied..]);
-    out
-}
-
 /// Every byte but RFC 3986's unreserved characters as `%XX`.
 fn percent_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len() * 3);
@@ -651,6 +670,41 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Issue 22's re-attack: the key cut short (any prefix or suffix of at
+        /// least half of it and 12 characters), in another case, escaped twice,
+        /// or as upper-case or zero-padded HTML entities, is removed too.
+        #[test]
+        fn cut_cased_and_twice_escaped_keys_are_removed(
+            key in "[A-Za-z0-9_.~-]{16,48}",
+            cut in 0usize..100,
+            form in 0usize..6,
+            words in "[a-z ]{0,20}",
+        ) {
+            let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
+            let shortest = (key.len() / 2).max(12);
+            let end = shortest + cut % (key.len() - shortest + 1);
+            let piece = match form {
+                0 => key[..end].to_owned(),
+                1 => key[key.len() - end..].to_owned(),
+                2 => key.to_ascii_uppercase(),
+                3 => key.bytes().map(|byte| format!("%25{byte:02X}")).collect(),
+                4 => key.bytes().map(|byte| format!("&#x{byte:X};")).collect(),
+                _ => key.bytes().map(|byte| format!("&#{byte:03};")).collect(),
+            };
+            let text = format!("{words} echo: {piece} {words}");
+            for cleaned in [
+                scrubber.scrub(&text),
+                String::from_utf8(scrubber.answer(text.as_bytes()).into_owned()).unwrap(),
+            ] {
+                proptest::prop_assert!(!cleaned.contains(&piece), "{piece} in {cleaned}");
+                proptest::prop_assert!(
+                    !cleaned.to_ascii_lowercase().contains(&key[..shortest].to_ascii_lowercase()),
+                    "{cleaned}"
+                );
+                proptest::prop_assert!(cleaned.starts_with(&format!("{words} echo: ")), "{cleaned}");
+            }
+        }
 
         /// Whatever the key and however an upstream wraps it (raw, query
         /// encoded in either case, base64 in either alphabet inside a

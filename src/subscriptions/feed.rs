@@ -307,8 +307,8 @@ async fn poll_loop<P: Poller>(
 mod tests {
     use super::*;
     use crate::sources::Source;
-    use std::sync::atomic::{AtomicU32, Ordering};
     use proptest::strategy::{Strategy, ValueTree};
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     /// An upstream whose newest records the test sets, counting polls.
     #[derive(Clone, Default)]
@@ -526,19 +526,26 @@ mod tests {
                 }
                 // Whoever is left waits two intervals: polled in each.
                 let before = upstream.times.lock().unwrap().len();
-                let listened: Vec<usize> = (0..3).filter(|key| !subscribers[*key].is_empty()).collect();
+                let listened: Vec<usize> =
+                    (0..3).filter(|key| !subscribers[*key].is_empty()).collect();
                 next_interval().await;
                 next_interval().await;
                 let times = upstream.times.lock().unwrap().clone();
                 for key in &listened {
                     assert!(
-                        times[before..].iter().any(|(polled, _)| *polled == KEYS[*key]),
+                        times[before..]
+                            .iter()
+                            .any(|(polled, _)| *polled == KEYS[*key]),
                         "{steps:?}: {} not polled while subscribed",
                         KEYS[*key]
                     );
                 }
                 for key in KEYS {
-                    let at: Vec<_> = times.iter().filter(|(polled, _)| *polled == key).map(|(_, at)| *at).collect();
+                    let at: Vec<_> = times
+                        .iter()
+                        .filter(|(polled, _)| *polled == key)
+                        .map(|(_, at)| *at)
+                        .collect();
                     for pair in at.windows(2) {
                         assert!(
                             pair[1] - pair[0] >= INTERVAL,
