@@ -470,6 +470,11 @@ pub(super) async fn affected_trade(
         // errors looks.
         super::context::report_beside(ctx, Error::AffectedTradeAllowanceSpent { allowance });
     }
+    if let Some(failure) = &coverage.failure {
+        // The requests that failed, said with their own code (a budget
+        // spent, an upstream down); the rest is answered.
+        super::context::report_beside(ctx, failure.clone());
+    }
     let summed_year = coverage.year;
     let (verb, direction) = match kind {
         AffectedFlowKind::Outward => ("exports", "to"),

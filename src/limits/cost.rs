@@ -276,7 +276,15 @@ pub struct Analysis {
     pub operation_name: Option<String>,
     /// "query", "mutation" or "subscription".
     pub operation_type: &'static str,
+    /// Aliased fields, fragments expanded: each alias of a field builds its
+    /// value again.
+    pub aliases: u64,
 }
+
+/// Aliased fields past which a result is counted while it is built,
+/// whatever its cost: the cost counts a text as one value, and a hundred
+/// aliases of a field holding a 5 MB text built 500 MB (issue 22).
+pub const COUNTED_ALIASES: u64 = 8;
 
 impl Analysis {
     /// The estimate for `source`.
@@ -289,7 +297,9 @@ impl Analysis {
     /// cost counts fields, not the items of lists of scalars or the length
     /// of texts, which the count weighs too), or when it introspects.
     pub fn needs_result_count(&self, max_values: u64) -> bool {
-        self.introspection || self.cost.saturating_mul(16) > max_values
+        self.introspection
+            || self.cost.saturating_mul(16) > max_values
+            || self.aliases > COUNTED_ALIASES
     }
 
     /// `extensions.cost`: the cost, its maximum and the upstream estimate.
@@ -349,12 +359,14 @@ pub fn analyze(
         demand: HashMap::new(),
         introspection: false,
         known: None,
+        aliases: 0,
     };
     let cost = walk.selection_set(&operation.selection_set.node, root, None, 1);
     let mut analysis = Analysis {
         cost,
         upstream_requests: [0; 3],
         introspection: walk.introspection,
+        aliases: walk.aliases,
         operation_name: name.map(|name| name.to_string()),
         operation_type: match operation.ty {
             async_graphql::parser::types::OperationType::Query => "query",
@@ -423,6 +435,8 @@ struct Walk<'a> {
     introspection: bool,
     /// The parents of the selection set being walked, when named above.
     known: Option<Vec<String>>,
+    /// Aliased fields met.
+    aliases: u64,
 }
 
 impl Walk<'_> {
@@ -440,6 +454,9 @@ impl Walk<'_> {
                 Selection::Field(field) => {
                     let field = &field.node;
                     let name = field.name.node.as_str();
+                    if field.alias.is_some() {
+                        self.aliases = self.aliases.saturating_add(1);
+                    }
                     if let Some(introspection) = match name {
                         "__schema" => Some("__Schema"),
                         "__type" => Some("__Type"),

@@ -821,7 +821,19 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
         );
     }
     let left_out = dropped + list.malformed + list.duplicates;
-    if left_out > 0 || list.orphans > 0 {
+    // Orphans alone lose no row (each is answered, without a parent):
+    // logged, not said to clients, since Comtrade's own EBOPS list has 23
+    // (main items under a "TOTAL" it does not list) and an error on every
+    // field of a list as Comtrade publishes it would read as a failure.
+    if left_out == 0 && list.orphans > 0 {
+        tracing::info!(
+            classification,
+            orphans = list.orphans,
+            first = list.first_orphan.as_deref().unwrap_or_default(),
+            "comtrade reference list: rows name a parent the list does not have; kept without one"
+        );
+    }
+    if left_out > 0 {
         let mut reasons = Vec::new();
         if !unreadable.is_empty() {
             reasons.push(format!(
@@ -850,21 +862,15 @@ pub fn decode_reference(classification: &str, body: &[u8]) -> Result<CommodityLi
             list.orphans,
             list.first_orphan.as_deref().unwrap_or_default()
         );
-        list.left_out = Some(if left_out == 0 {
-            format!(
-                "{orphans}, of the {rows} rows of Comtrade's {classification} reference list; every row is answered"
-            )
+        let orphans = if list.orphans > 0 {
+            format!("; {orphans}")
         } else {
-            let orphans = if list.orphans > 0 {
-                format!("; {orphans}")
-            } else {
-                String::new()
-            };
-            format!(
-                "{left_out} of the {rows} rows of Comtrade's {classification} reference list were left out: {}{orphans}; the codes answered are the rest",
-                reasons.join(", "),
-            )
-        });
+            String::new()
+        };
+        list.left_out = Some(format!(
+            "{left_out} of the {rows} rows of Comtrade's {classification} reference list were left out: {}{orphans}; the codes answered are the rest",
+            reasons.join(", "),
+        ));
     }
     Ok(list)
 }

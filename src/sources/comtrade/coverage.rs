@@ -36,7 +36,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use futures::future::try_join_all;
 
 use super::client::ComtradeClient;
 use super::model::{FlowCode, TradeFlowRecord};
@@ -135,6 +134,9 @@ pub struct Coverage {
     /// The allowance, when some of the question's rows were not asked for
     /// because the operation's allowance was spent.
     pub allowance_spent: Option<u64>,
+    /// Why some of the question's requests failed (the budget, the
+    /// upstream), when they did: the rest is answered, incomplete.
+    pub failure: Option<Error>,
 }
 
 /// A question's codes in one year: per reporter code, its partners'
@@ -282,6 +284,10 @@ struct Rows {
     /// (reporter, year, flow) asked in a request whose answer stayed
     /// truncated, and Comtrade's error.
     truncated: HashMap<(u16, u16, FlowCode), String>,
+    /// (reporter, year, flow) whose requests failed, and the error: the
+    /// other flows' answers are kept (a budget spent by the second plan
+    /// failed every measure of the first, whose rows had arrived).
+    failed: HashMap<(u16, u16, FlowCode), Error>,
 }
 
 impl Rows {
@@ -422,14 +428,33 @@ impl CoverageLoader {
             .filter(|(_, packing)| !packing.requests.is_empty())
             .map(|(flow, packing)| (shape(*flow), packing.requests.as_slice()))
             .collect();
-        let answers = try_join_all(shapes.iter().map(|(shape, requests)| async move {
-            self.client
-                .fetch_plan_partial(requests, shape, &self.usage)
-                .await
-                .map(|answers| (shape.flow, answers))
-        }))
-        .await?;
-        for (flow, answer) in answers {
+        let answers =
+            futures::future::join_all(shapes.iter().map(|(shape, requests)| async move {
+                let answer = self
+                    .client
+                    .fetch_plan_partial(requests, shape, &self.usage)
+                    .await;
+                (shape.flow, *requests, answer)
+            }))
+            .await;
+        for (flow, requests, answer) in answers {
+            // A flow whose plan failed fails its own groups only.
+            let answer = match (answer, flow) {
+                (Ok(answer), _) => answer,
+                (Err(error), Some(flow)) => {
+                    for planned in requests {
+                        for reporter in &planned.reporters {
+                            for period in &planned.periods {
+                                if let Ok(year) = period.wire().parse::<u16>() {
+                                    rows.failed.insert((reporter.0, year, flow), error.clone());
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                (Err(error), None) => return Err(error),
+            };
             for (planned, records, truncated) in answer {
                 for record in records {
                     rows.add(&record);
@@ -545,8 +570,35 @@ impl CoverageLoader {
             }
         }
         // 1-3. Groups of every question in its year, planned and sent.
-        let groups = grouped(keys, &state.resolved, &state.years);
-        let (packings, mut refused) = self.plan(&groups, self.room(budget, spent_here));
+        // Groups that do not fit leave out their largest measure, one at
+        // a time, until they fit or hold none: a measure of 1,100 products
+        // cost every other measure of its implementer, year and flow
+        // their answer (the group was refused whole).
+        let room = self.room(budget, spent_here);
+        let (groups, packings, mut refused) = loop {
+            let groups = grouped(keys, &state.resolved, &state.years);
+            let (packings, refused) = self.plan(&groups, room);
+            let in_refused = |index: &usize| {
+                state.resolved[*index].parts.iter().any(|(reporter, _)| {
+                    refused.contains(&(*reporter, state.years[*index], keys[*index].flow))
+                })
+            };
+            let largest = (0..keys.len()).filter(in_refused).max_by_key(|&index| {
+                let partners: usize = state.resolved[index]
+                    .parts
+                    .iter()
+                    .map(|(_, partners)| partners.len().max(1))
+                    .sum();
+                (keys[index].products.len().max(1) * partners, index)
+            });
+            let others = largest.is_some_and(|largest| {
+                (0..keys.len()).any(|index| index != largest && in_refused(&index))
+            });
+            match largest {
+                Some(largest) if others => state.leave_out(largest, self.allowance),
+                _ => break (groups, packings, refused),
+            }
+        };
         spent_here += packings
             .values()
             .map(|p| p.requests.len() as u64)
@@ -646,6 +698,20 @@ impl CoverageLoader {
                 coverage
             })
             .collect())
+    }
+}
+
+impl Questions<'_> {
+    /// Leaves question `index` out of the plan: it did not fit beside the
+    /// others within the operation's allowance, and is the largest.
+    fn leave_out(&mut self, index: usize, allowance: u64) {
+        let resolved = &mut self.resolved[index];
+        resolved.parts.clear();
+        resolved.reasons.push(format!(
+            "this measure ({} products) is the largest of those that did not fit the operation's Comtrade allowance for affected trade ({allowance} requests) together, and was left out so that the others are answered; ask for it alone or with fewer measures",
+            self.keys[index].products.len()
+        ));
+        resolved.allowance_spent = Some(allowance);
     }
 }
 
@@ -807,6 +873,7 @@ fn sum(
 ) -> Coverage {
     let mut reasons = resolved.reasons.clone();
     let mut allowance_spent = resolved.allowance_spent;
+    let mut failure = None;
     let mut notes: Vec<String> = resolved.notes.clone();
     let mut by_partner: Vec<(GtaId, f64)> = Vec::new();
     let mut by_product: BTreeMap<String, f64> = BTreeMap::new();
@@ -821,6 +888,13 @@ fn sum(
                 "Comtrade reporter {reporter} was not asked: the operation's Comtrade allowance for affected trade ({allowance} requests) was spent; ask for fewer measures at once"
             ));
             allowance_spent = Some(allowance);
+            continue;
+        }
+        if let Some(error) = rows.failed.get(&(reporter.0, year, key.flow)) {
+            reasons.push(format!(
+                "the Comtrade request for reporter {reporter} failed: {error}"
+            ));
+            failure = Some(error.clone());
             continue;
         }
         if !rows.reported(*reporter, year, key.flow) {
@@ -954,6 +1028,7 @@ fn sum(
         notes,
         reporter_codes: reporters,
         allowance_spent,
+        failure,
     }
 }
 
