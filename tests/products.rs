@@ -1790,6 +1790,64 @@ async fn a_measure_too_large_is_left_out_and_the_others_are_answered() {
     assert!(upstream_requests(&response, "comtrade") <= 20);
 }
 
+/// The third attack on issue 20: a record found by a search filtered on
+/// one affected flow is GTA's filing of it, which `affectedTrade` follows
+/// (a subsidy can be inward or outward whatever its type); without the
+/// filter, or with two flows, the type decides, as before. The Comtrade
+/// request asks the flow followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_on_one_affected_flow_files_its_records() {
+    let grant = record(
+        921,
+        &[840],
+        &[124],
+        &[870323],
+        "Financial grant",
+        "2019-05-01",
+    );
+    let (gta_url, _) = gta_stub(vec![grant]).await;
+    let (comtrade_url, recorded) = comtrade_stub().await;
+    let gateway =
+        TestGateway::start_with(&["--gta-url", &gta_url, "--comtrade-url", &comtrade_url]).await;
+    for (filter, flow, derivation) in [
+        ("affectedFlow: [OUTWARD]", "OUTWARD", "GTA's own filing"),
+        ("affectedFlow: [INWARD]", "INWARD", "GTA's own filing"),
+        (
+            "affectedFlow: [INWARD, OUTWARD]",
+            "INWARD",
+            "derived from the intervention type",
+        ),
+        (
+            "implementer: [\"USA\"]",
+            "INWARD",
+            "derived from the intervention type",
+        ),
+    ] {
+        let response = gateway
+            .query(&format!(
+                "{{ interventions(limit: 1, filter: {{ {filter} }}) {{ items {{ affectedTrade {{ flow flowDerivation }} }} }} }}"
+            ))
+            .await;
+        let trade = &response["data"]["interventions"]["items"][0]["affectedTrade"];
+        assert_eq!(trade["flow"], flow, "{filter}: {response}");
+        assert!(
+            trade["flowDerivation"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(derivation),
+            "{filter}: {response}"
+        );
+    }
+    let flows: Vec<String> = recorded
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|request| request.get("flowCode").cloned())
+        .collect();
+    assert!(flows.iter().any(|flow| flow == "X"), "{flows:?}");
+}
+
 /// The third attack on issue 20: when the client's budget runs out under
 /// the second flow's plan, the first flow's measures, whose rows had
 /// arrived, are answered; the others say why, with the budget's own code.

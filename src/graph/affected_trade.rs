@@ -326,6 +326,7 @@ fn possessive(name: &str) -> String {
 pub(super) async fn affected_trade(
     ctx: &Context<'_>,
     intervention: &Intervention,
+    filed_as: Option<AffectedFlowKind>,
     year: Option<i32>,
     flow: Option<AffectedFlow>,
 ) -> async_graphql::Result<AffectedTrade> {
@@ -341,6 +342,12 @@ pub(super) async fn affected_trade(
         Some(AffectedFlow::OutwardSubsidy) => (
             AffectedFlowKind::OutwardSubsidy,
             "given (the flow argument)".to_owned(),
+        ),
+        // Found by a search on one affected flow: GTA filed it so (a
+        // subsidy can be inward or outward whatever its type).
+        None if let Some(filed) = filed_as => (
+            filed,
+            "GTA's own filing (the search's affectedFlow filter)".to_owned(),
         ),
         None => {
             let (kind, how) = intervention.derived_flow();

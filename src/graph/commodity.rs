@@ -339,7 +339,7 @@ impl Commodity {
                 )
                 .await
                 .graphql()?;
-            Ok(page.into())
+            Ok(InterventionPage::from(page).found_by(&query))
         };
         Some(page.await)
     }

@@ -80,7 +80,7 @@ impl EntityQueries {
             .load_one(id)
             .await
             .graphql()?
-            .map(Intervention))
+            .map(Intervention::new))
     }
 
     #[graphql(entity)]

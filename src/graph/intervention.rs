@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::sources::gta::model::AffectedFlowKind;
+
 use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 
 use super::context::{operation, report_beside, sources};
@@ -437,10 +439,31 @@ impl InterventionPage {
     }
 }
 
+impl InterventionPage {
+    /// The page of a search by `query`: a filter on one affected flow is
+    /// GTA's filing of every record it returns.
+    pub fn found_by(mut self, query: &gta::InterventionQuery) -> Self {
+        let flow = match query.request_data.affected_flow.as_deref() {
+            Some([1]) => Some(AffectedFlowKind::Inward),
+            Some([2]) => Some(AffectedFlowKind::Outward),
+            Some([3]) => Some(AffectedFlowKind::OutwardSubsidy),
+            _ => None,
+        };
+        for record in &mut self.records {
+            record.1 = flow;
+        }
+        self
+    }
+}
+
 impl From<gta::InterventionPage> for InterventionPage {
     fn from(page: gta::InterventionPage) -> Self {
         Self {
-            records: page.interventions.into_iter().map(Intervention).collect(),
+            records: page
+                .interventions
+                .into_iter()
+                .map(Intervention::new)
+                .collect(),
             total_count: page.total.and_then(|total| i64::try_from(total).ok()),
             unreadable: page.unreadable,
         }
@@ -448,7 +471,20 @@ impl From<gta::InterventionPage> for InterventionPage {
 }
 
 /// A trade policy intervention recorded by Global Trade Alert.
-pub struct Intervention(pub Arc<gta::Intervention>);
+pub struct Intervention(
+    pub Arc<gta::Intervention>,
+    /// The flow the search that found it filtered on (`affectedFlow` with
+    /// one value): GTA's own filing of the record, which `affectedTrade`
+    /// follows before the flow its type suggests.
+    pub Option<AffectedFlowKind>,
+);
+
+impl Intervention {
+    /// The node of a record found without a flow filter.
+    pub fn new(record: Arc<gta::Intervention>) -> Self {
+        Self(record, None)
+    }
+}
 
 /// A versioned text (description or source) with its edit history.
 #[derive(SimpleObject)]
@@ -727,11 +763,11 @@ impl Intervention {
         )]
         year: Option<i32>,
         #[graphql(
-            desc = "The flow the measure affects (default: derived from the intervention type, as GTA's records do not carry it)."
+            desc = "The flow the measure affects (default: GTA's own filing when the search that found it filtered on one affectedFlow, else derived from the intervention type, as GTA's records do not carry it)."
         )]
         flow: Option<AffectedFlow>,
     ) -> Option<async_graphql::Result<super::affected_trade::AffectedTrade>> {
-        Some(super::affected_trade::affected_trade(ctx, &self.0, year, flow).await)
+        Some(super::affected_trade::affected_trade(ctx, &self.0, self.1, year, flow).await)
     }
     /// The intervention's page on globaltradealert.org.
     async fn url(&self) -> Option<&str> {
@@ -792,7 +828,7 @@ impl InterventionQueries {
                 .fetch(&query, u64::from(limit), u64::from(offset), usage)
                 .await
                 .graphql()?;
-            Ok(page.into())
+            Ok(InterventionPage::from(page).found_by(&query))
         };
         Some(search.await)
     }
@@ -831,7 +867,7 @@ impl InterventionQueries {
         // The record asked for (an upstream that ignored the filter must
         // not answer another one in its place).
         match page.interventions.into_iter().find(|found| found.id == id) {
-            Some(intervention) => Ok(Some(Intervention(intervention))),
+            Some(intervention) => Ok(Some(Intervention::new(intervention))),
             // The record was sent but could not be read: said, not null.
             None if !page.unreadable.is_empty() => {
                 Err(gta::model::unreadable_records(&page.unreadable)).graphql()

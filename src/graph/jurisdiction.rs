@@ -118,15 +118,16 @@ impl Jurisdiction {
                 unreadable: Vec::new(),
             });
         }
+        let query = Arc::new(query);
         let key = JurisdictionInterventionsKey {
             jurisdiction: GtaId(self.gta_id()),
             role,
-            query: Arc::new(query),
+            query: query.clone(),
             limit,
             offset,
         };
         let page = operation(ctx)?.gta.load_one(key).await.graphql()?;
-        Ok(page.unwrap_or_default().into())
+        Ok(InterventionPage::from(page.unwrap_or_default()).found_by(&query))
     }
 }
 

@@ -53,7 +53,7 @@ impl TradeSubscriptions {
             .interventions
             .subscribe(key)
             .map_err(|full| feeds_full(full, "interventions"))?;
-        Ok(per_event(ctx, events, Intervention))
+        Ok(per_event(ctx, events, Intervention::new))
     }
 
     /// Trade leads ITA lists from now on in any of `countries`. What ITA

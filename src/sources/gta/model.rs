@@ -160,7 +160,6 @@ const OUTWARD_SUBSIDY_TYPES: &[&str] = &[
     "Financial assistance in foreign market",
 ];
 
-/// How [`derived_flow`] decided.
 /// The most jurisdictions (or groups) one record lists: about 250 exist.
 /// A record listing more is unreadable (said, the others answered), read
 /// no further: a record of a million entries took gigabytes.
@@ -179,6 +178,7 @@ pub const MAX_PRODUCTS: usize = 20_000;
 /// message that names it.
 const UNREADABLE_KEPT: usize = 200;
 
+/// How [`derived_flow`] decided.
 pub const FLOW_FROM_TYPE: &str = "derived from the intervention type";
 
 /// The flow an intervention of this type (GTA's label) and MAST chapter
