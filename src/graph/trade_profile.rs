@@ -238,14 +238,18 @@ impl Jurisdiction {
                     breakdowns += 1;
                     continue;
                 }
-                if !seen.insert(record.identity()) || !key.period.matches(&record.period) {
+                if !key.period.matches(&record.period) {
                     continue;
                 }
                 let Some(value) = record.value_usd else {
                     continue;
                 };
                 if Arc::ptr_eq(&key.shape, &totals) {
-                    if record.commodity_code != "TOTAL" {
+                    // A row is counted once, and marked seen only where it
+                    // counts: a product row an answer for the totals held
+                    // (an upstream answering more than it was asked) is
+                    // still the products' row.
+                    if record.commodity_code != "TOTAL" || !seen.insert(record.identity()) {
                         continue;
                     }
                     if record.partner_code == 0 {
@@ -264,6 +268,7 @@ impl Jurisdiction {
                         || record.commodity_code == "TOTAL"
                         || code_level != level
                         || record.commodity_code.len() != usize::from(level)
+                        || !seen.insert(record.identity())
                     {
                         continue;
                     }
@@ -330,6 +335,14 @@ impl Jurisdiction {
             })
             .collect();
         products.sort_by(|a, b| b.value.total_cmp(&a.value).then(a.code.cmp(&b.code)));
+        // A reporter with a total has products: none at the level asked is
+        // said, not answered as an empty list that looks complete.
+        if products.is_empty() && total.is_some_and(|total| total > 0.0) {
+            reasons.push(format!(
+                "Comtrade answered no product rows at HS level {level} with the world for a total of {}",
+                total.unwrap_or_default()
+            ));
+        }
         products.truncate(limit as usize);
         for product in &products {
             reasons.extend(share_problem(
