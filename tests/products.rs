@@ -176,6 +176,28 @@ async fn ebops_lists_load_whole_with_levels_by_depth() {
     assert_eq!(orphan["data"]["commodity"]["level"], 0, "{orphan}");
 }
 
+/// The third attack of issue 20: sample mode serves the services'
+/// classification too (a part of EBOPS 2002), in both dialects, with its
+/// levels by depth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_mode_serves_ebops_2002() {
+    for dialect in ["v1", "legacy"] {
+        let gateway = simulated(&["--comtrade-api", dialect]).await;
+        let response = gateway
+            .query(r#"{ all: commodities(classification: "EB02") { totalCount } sea: commodity(code: "206", classification: "EB02") { level description parent { code } children { code } } }"#)
+            .await;
+        no_errors(&response);
+        assert_eq!(
+            response["data"]["all"]["totalCount"], 17,
+            "{dialect}: {response}"
+        );
+        let sea = &response["data"]["sea"];
+        assert_eq!(sea["level"], 2, "{dialect}: {response}");
+        assert_eq!(sea["parent"]["code"], "205");
+        assert_eq!(sea["children"].as_array().unwrap().len(), 3);
+    }
+}
+
 /// Comtrade's full HS list (8,262 codes, as comtradr packages it) decodes
 /// through a stub at the v1 path: every code, searches folding case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -115,9 +115,44 @@ pub(super) fn routes() -> Router<SimulatorState> {
 /// all answered with the sample list (real codes, a part of Comtrade's).
 const HS_LISTS: [&str; 8] = ["HS", "H0", "H1", "H2", "H3", "H4", "H5", "H6"];
 
+/// A part of EBOPS 2002 (Comtrade's `EB02` list: items numbered in
+/// sequence under "200", the total, as Comtrade's file numbers them), so
+/// that the services' classification answers in sample mode too.
+const EBOPS_2002: [(&str, &str, &str); 17] = [
+    ("200", "TOTAL - Total EBOPS 2002 Services", "#"),
+    ("205", "1. Transportation", "200"),
+    ("206", "1.1 Sea transport", "205"),
+    ("207", "1.1.1 Passenger", "206"),
+    ("208", "1.1.2 Freight", "206"),
+    ("209", "1.1.3 Other", "206"),
+    ("210", "1.2 Air transport", "205"),
+    ("236", "2. Travel", "200"),
+    ("245", "3. Communications services", "200"),
+    ("249", "4. Construction services", "200"),
+    ("253", "5. Insurance services", "200"),
+    ("260", "6. Financial services", "200"),
+    ("262", "7. Computer and information services", "200"),
+    ("266", "8. Royalties and license fees", "200"),
+    ("268", "9. Other business services", "200"),
+    (
+        "287",
+        "10. Personal, cultural, and recreational services",
+        "200",
+    ),
+    ("291", "11. Government services, n.i.e.", "200"),
+];
+
+/// The sample EBOPS 2002 list as Comtrade's reference files write it.
+fn ebops_results() -> Vec<Value> {
+    EBOPS_2002
+        .iter()
+        .map(|(id, text, parent)| json!({ "id": id, "text": text, "parent": parent }))
+        .collect()
+}
+
 /// v1's reference files (`files/v1/app/reference/HS.json`): static files,
-/// no key needed; the HS lists are the sample list, other files are not
-/// there (404, as a missing blob).
+/// no key needed; the HS lists are the sample list, EB02 a part of EBOPS
+/// 2002, other files are not there (404, as a missing blob).
 async fn v1_reference(
     State(state): State<SimulatorState>,
     Path(file): Path<String>,
@@ -128,6 +163,10 @@ async fn v1_reference(
     }
     if let Err(refusal) = admit(&state, false, ComtradeDialect::V1) {
         return *refusal;
+    }
+    if file == "EB02.json" {
+        return Json(json!({ "more": false, "classCode": "EB02", "results": ebops_results() }))
+            .into_response();
     }
     let Some(classification) = file
         .strip_suffix(".json")
@@ -175,6 +214,15 @@ async fn legacy_reference(
     }
     if let Err(refusal) = admit(&state, false, ComtradeDialect::Legacy) {
         return *refusal;
+    }
+    if file == "classificationEB02.json" {
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        body.extend(
+            json!({ "more": false, "results": ebops_results() })
+                .to_string()
+                .into_bytes(),
+        );
+        return ([("content-type", "application/json")], body).into_response();
     }
     let Some(classification) = file
         .strip_prefix("classification")
