@@ -1494,6 +1494,72 @@ async fn breakdown_rows_are_not_summed_and_nonsense_is_not_complete() {
     );
 }
 
+/// The third attack of issue 20: a row without a value (`primaryValue:
+/// null`) is a flow Comtrade has and does not give, not a zero: the sum
+/// leaves it out and says so (it was summed as 0, complete).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_without_a_value_makes_the_sum_incomplete() {
+    let data: DataAnswer = std::sync::Arc::new(|params: &HashMap<String, String>| {
+        let list = |name: &str| -> Vec<String> {
+            params
+                .get(name)
+                .map(|v| v.split(',').map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let mut rows = Vec::new();
+        for reporter in list("reporterCode") {
+            for period in list("period") {
+                for flow in list("flowCode") {
+                    for partner in list("partnerCode") {
+                        for code in list("cmdCode") {
+                            let value = match code.as_str() {
+                                "TOTAL" => json!(1.0e6),
+                                "010129" => Value::Null,
+                                _ => json!(1000.0),
+                            };
+                            rows.push(json!({ "period": period, "reporterCode": reporter.parse::<u16>().unwrap(), "flowCode": flow,
+                                "partnerCode": partner.parse::<u16>().unwrap(), "partner2Code": 0, "cmdCode": code,
+                                "customsCode": "C00", "motCode": 0, "primaryValue": value }));
+                        }
+                    }
+                }
+            }
+        }
+        json!({ "count": rows.len(), "data": rows, "error": "" })
+    });
+    let (comtrade_url, _wire) = hostile_comtrade(hs_rows(&[]), data).await;
+    let measure = record(
+        8,
+        &[840],
+        &[276],
+        &[10121, 10129],
+        "Import tariff",
+        "2020-03-15",
+    );
+    let (gta_url, _) = gta_stub(vec![measure]).await;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--comtrade-url",
+        &comtrade_url,
+        "--cache-max-mb",
+        "0",
+    ])
+    .await;
+    let response = gateway
+        .query("{ interventions(limit: 1) { items { affectedTrade { value complete incompleteReasons } } } }")
+        .await;
+    let trade = &response["data"]["interventions"]["items"][0]["affectedTrade"];
+    assert_eq!(trade["value"].as_f64(), Some(1000.0), "{response}");
+    assert_eq!(trade["complete"], false, "{response}");
+    assert!(
+        trade["incompleteReasons"]
+            .to_string()
+            .contains("product 010129 has no value"),
+        "{response}"
+    );
+}
+
 /// `Commodity.tradeFlows` of fields with the same arguments is one plan:
 /// twenty aliases, or a chapter's children, are one v1 request (50 codes
 /// a request) with every code, each field answering its own code's rows;

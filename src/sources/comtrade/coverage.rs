@@ -281,6 +281,9 @@ struct Rows {
     breakdowns: HashMap<(u16, u16, FlowCode), u64>,
     /// Cells answered with two different values, and the second value.
     conflicts: HashMap<Cell, f64>,
+    /// Cells answered by a row without a value (`primaryValue: null`): a
+    /// flow Comtrade has but does not give, not a zero.
+    unvalued: HashSet<Cell>,
     /// (reporter, year, flow) asked in a request whose answer stayed
     /// truncated, and Comtrade's error.
     truncated: HashMap<(u16, u16, FlowCode), String>,
@@ -308,14 +311,18 @@ impl Rows {
         }
         self.answered
             .insert((record.reporter_code, year, record.flow));
-        if let Some(value) = record.value_usd {
-            let cell = (
-                record.reporter_code,
-                record.partner_code,
-                year,
-                record.flow,
-                record.commodity_code.clone(),
-            );
+        let cell = (
+            record.reporter_code,
+            record.partner_code,
+            year,
+            record.flow,
+            record.commodity_code.clone(),
+        );
+        let Some(value) = record.value_usd else {
+            self.unvalued.insert(cell);
+            return;
+        };
+        {
             match self.values.get(&cell) {
                 None => {
                     self.values.insert(cell, value);
@@ -938,10 +945,15 @@ fn sum(
         let sum = value.get_or_insert(0.0);
         for (partner, id) in partners {
             for product in &key.products {
+                let at = (reporter.0, *partner, year, key.flow, product.clone());
                 let Some(cell) = rows.get(reporter.0, *partner, year, key.flow, product) else {
+                    if rows.unvalued.contains(&at) {
+                        reasons.push(format!(
+                            "Comtrade's row for reporter {reporter}, partner {partner}, product {product} has no value: the sum leaves it out"
+                        ));
+                    }
                     continue;
                 };
-                let at = (reporter.0, *partner, year, key.flow, product.clone());
                 if let Some(other) = rows.conflicts.get(&at) {
                     reasons.push(format!(
                         "Comtrade answered two different values for reporter {reporter}, partner {partner}, product {product} ({cell} and {other}): the first is summed"
@@ -1013,6 +1025,15 @@ fn sum(
     }
     if key.reporters.is_empty() {
         reasons.push("the measure names no implementer".to_owned());
+    }
+    // Nothing summed and nothing said: no partner was left to ask (the
+    // only affected jurisdiction is the implementer itself, whose trade
+    // with itself Comtrade does not report). A null is never complete.
+    if value.is_none() && reasons.is_empty() {
+        reasons.push(
+            "nothing to sum: no affected jurisdiction other than the implementers could be asked (a jurisdiction's trade with itself is not reported)"
+                .to_owned(),
+        );
     }
     // Affected jurisdictions in the order the measure names them.
     by_partner.sort_by_key(|(id, _)| key.partners.iter().position(|p| p == id));
