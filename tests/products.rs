@@ -1494,6 +1494,51 @@ async fn breakdown_rows_are_not_summed_and_nonsense_is_not_complete() {
     );
 }
 
+/// Issue 22's re-attack: the cost counts a text as one value, so an
+/// operation of small cost whose aliases repeat a long upstream text built
+/// it again for each (a hundred aliases of a 5 MB text: 500 MB). More than
+/// eight aliased fields are counted while built, whatever the cost, and
+/// stopped past --max-result-values (a text weighs a value per 64 bytes);
+/// eight are not counted, as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_aliases_of_a_long_text_are_counted_while_built() {
+    let mut long = record(
+        931,
+        &[840],
+        &[124],
+        &[870323],
+        "Import tariff",
+        "2019-05-01",
+    );
+    long["state_act_title"] = json!("x".repeat(100_000));
+    let (gta_url, _) = gta_stub(vec![long]).await;
+    let gateway =
+        TestGateway::start_with(&["--gta-url", &gta_url, "--max-result-values", "10000"]).await;
+    let aliases = |n: usize| {
+        let fields: Vec<String> = (0..n)
+            .map(|index| format!("a{index}: interventions(limit: 1) {{ items {{ title }} }}"))
+            .collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    // Eight: 8 x 1,563 values, uncounted (the cost is far below the cap).
+    let eight = gateway.query(&aliases(8)).await;
+    assert!(
+        eight.get("errors").is_none(),
+        "{}",
+        &eight.to_string()[..300]
+    );
+    // Nine: counted, and stopped past 10,000.
+    let nine = gateway.query(&aliases(9)).await;
+    let codes: Vec<&Value> = nine["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", &nine.to_string()[..300]))
+        .iter()
+        .map(|error| &error["extensions"]["code"])
+        .collect();
+    assert_eq!(codes, [&json!("RESULT_TOO_LARGE")]);
+    assert!(nine.get("data").is_none() || nine["data"].is_null());
+}
+
 /// The third attack of issue 20: a row without a value (`primaryValue:
 /// null`) is a flow Comtrade has and does not give, not a zero: the sum
 /// leaves it out and says so (it was summed as 0, complete).
