@@ -46,7 +46,7 @@ use crate::error::Error;
 use crate::sources::UpstreamUsage;
 
 /// Requests one question may add to a batch's allowance: its own pieces
-/// (a measure naming 500 HS6 products is ten v1 requests, 26 legacy ones,
+/// (a measure naming 500 HS6 products is five v1 requests, 26 legacy ones,
 /// an EU-wide one a reporter of its own), the availability look-up and the
 /// pieces of the year it falls back to; the operation's allowance bounds
 /// them all together.
@@ -983,10 +983,21 @@ fn sum(
             .filter(|product| !product_rows.contains(product))
             .collect();
         if !silent_products.is_empty() {
+            // The first twenty named, the rest counted: a measure of a
+            // thousand products is not a thousand codes in a sentence.
+            const NAMED: usize = 20;
+            let mut named = silent_products
+                .iter()
+                .take(NAMED)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if silent_products.len() > NAMED {
+                named.push_str(&format!(" and {} more", silent_products.len() - NAMED));
+            }
             reasons.push(format!(
-                "no rows for product{} {} (no trade reported with these partners, or a code not in the reporter's HS vintage)",
+                "no rows for product{} {named} (no trade reported with these partners, or a code not in the reporter's HS vintage)",
                 if silent_products.len() == 1 { "" } else { "s" },
-                silent_products.join(", ")
             ));
         }
         let asked_partners: BTreeSet<GtaId> = resolved

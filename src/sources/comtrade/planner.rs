@@ -56,12 +56,17 @@ impl Limits {
     /// (`R/ct_check_params.R`) and comtradeapicall sends one period a call,
     /// so a request carries at most twelve period codes (a monthly year is
     /// twelve). The other chunk sizes keep the query string under about
-    /// 1,500 characters (area codes are at most 3 digits, commodity codes 6).
+    /// 2,300 characters at their fullest (area codes are at most 3 digits,
+    /// commodity codes 6, each list's commas escaped: 100 reporters and 100
+    /// partners are 1,200, 100 commodity codes 900), within the 4 KB a
+    /// conservative server reads. A hundred codes, not fifty: a search's
+    /// worth of measures names hundreds of HS6 products per implementer
+    /// (issue 20's attack: 480 codes were ten requests a group).
     pub const V1: Limits = Limits {
         reporters: 100,
         partners: 100,
         periods: 12,
-        commodities: 50,
+        commodities: 100,
         months: None,
     };
 
