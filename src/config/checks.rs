@@ -48,6 +48,18 @@ pub fn check<'a>(config: &Config, environment: impl IntoIterator<Item = &'a str>
             ));
         }
     }
+    for (flag, key) in [
+        ("--gta-key", config.gta.key.as_ref()),
+        ("--comtrade-key", config.comtrade.key.as_ref()),
+        ("--ita-key", config.ita.key.as_ref()),
+    ] {
+        let length = key.map_or(0, crate::sources::http::Secret::len);
+        if (1..crate::sources::scrub::MIN_SCRUBBED_KEY).contains(&length) {
+            findings.warnings.push(format!(
+                "{flag} is {length} characters long: a key that short cannot be told apart from data, so it is not removed from upstream answers and errors (it would take the same letters out of every answer). Real keys are 32 characters or more; check the value"
+            ));
+        }
+    }
     unknown_variables(environment, &mut findings);
     findings
 }
@@ -344,6 +356,34 @@ mod tests {
                 "{args:?}: {refused:?}"
             );
         }
+    }
+
+    /// Issue 20's re-attack: a key of a few letters ("x", "Horses") took
+    /// those letters out of every upstream answer. Such a key is not
+    /// scrubbed, and warned about at start; a key of eight or more is.
+    #[test]
+    fn a_key_too_short_to_scrub_is_warned_about() {
+        let warned = findings(&["--gta-key", "x", "--ita-key", "Horses"], &[]).warnings;
+        assert_eq!(warned.len(), 2, "{warned:?}");
+        assert!(
+            warned[0].starts_with("--gta-key is 1 characters long"),
+            "{warned:?}"
+        );
+        assert!(
+            warned[1].starts_with("--ita-key is 6 characters long"),
+            "{warned:?}"
+        );
+        assert!(findings(&["--comtrade-key", "0123456789abcdef"], &[])
+            .warnings
+            .is_empty());
+        let short = crate::sources::scrub::Scrubber::new(Some(&crate::sources::http::Secret::new(
+            "Horses",
+        )));
+        assert_eq!(short.scrub("Horses, asses"), "Horses, asses");
+        let long = crate::sources::scrub::Scrubber::new(Some(&crate::sources::http::Secret::new(
+            "Horses-and-asses",
+        )));
+        assert_eq!(long.scrub("key Horses-and-asses"), "key ***");
     }
 
     #[test]

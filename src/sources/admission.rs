@@ -83,6 +83,16 @@ impl Admission {
         }
     }
 
+    /// Requests `client` may still spend in the window, as this replica
+    /// knows it (`None`: no budget). With Redis, the budget's remainder as
+    /// last seen; the reservation is what decides.
+    pub fn client_room(&self, client: &ClientId) -> Option<u32> {
+        match self {
+            Self::Local(pacer) => pacer.client_room(client),
+            Self::Shared(shared) => shared.remaining(),
+        }
+    }
+
     /// Requests the budget has left in its window (`None`: no budget).
     pub fn remaining(&self) -> Option<u32> {
         match self {

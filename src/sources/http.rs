@@ -136,6 +136,17 @@ impl Secret {
         &self.0
     }
 
+    /// How long the key is, in bytes (checked at start: a key too short
+    /// to scrub is warned about).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the key is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Whether the key is `value` (tests of how configuration reads keys).
     #[cfg(test)]
     pub(crate) fn is(&self, value: &str) -> bool {

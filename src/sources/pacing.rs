@@ -290,6 +290,18 @@ impl Pacer {
         remaining
     }
 
+    /// Requests `client` may still spend in this window: the budget's
+    /// remainder and the client's share of it (`None`: no budget).
+    pub fn client_room(&self, client: &ClientId) -> Option<u32> {
+        let mut room = None;
+        let _ = self.with_window(|spent, budget, _| {
+            let left = budget.limit.saturating_sub(spent.len() as u32);
+            room = Some(left.min(self.client_remaining(spent, budget, client)));
+            Ok(())
+        });
+        room
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Spent>> {
         self.spent
             .lock()

@@ -182,6 +182,13 @@ impl ComtradeClient {
         self.dialect
     }
 
+    /// Requests `client` may still spend of the budget (`None`: no budget).
+    pub fn budget_room(&self, client: &crate::sources::pacing::ClientId) -> Option<u32> {
+        self.upstream
+            .admission()
+            .and_then(|admission| admission.client_room(client))
+    }
+
     /// The planner's limits for this dialect and frequency.
     pub fn limits(&self, frequency: Frequency) -> Limits {
         limits(self.dialect, frequency)

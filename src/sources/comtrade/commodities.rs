@@ -357,10 +357,12 @@ impl CommodityList {
     }
 }
 
-/// One word of a search: a code prefix (digits) or the beginning of a
-/// word of the description.
+/// One word of a search: a code prefix (digits), a dotted number (EBOPS
+/// writes "10.1.1" as a code, EBOPS 2002 as the start of its text, "1.1
+/// Sea transport"), or the beginning of a word of the description.
 enum Term {
     CodePrefix(String),
+    Dotted(String),
     Word(String),
 }
 
@@ -368,6 +370,13 @@ impl Term {
     fn matches(&self, record: &CommodityRecord, folded: &str) -> bool {
         match self {
             Self::CodePrefix(prefix) => record.code.starts_with(prefix.as_str()),
+            Self::Dotted(number) => {
+                record.code.starts_with(number.as_str())
+                    || record
+                        .text
+                        .strip_prefix(number.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '.']))
+            }
             Self::Word(word) => folded
                 .split(' ')
                 .any(|candidate| candidate.starts_with(word.as_str())),
@@ -378,10 +387,15 @@ impl Term {
 fn terms(search: &str) -> Vec<Term> {
     let mut terms = Vec::new();
     for raw in search.split_whitespace() {
-        // "8704.31" is a code as tariff schedules write it.
-        let code: String = raw.chars().filter(|c| *c != '.').collect();
+        // "8704.31" and "85.01" are codes as the nomenclature writes them;
+        // any other dot is the number's own ("1.1" is not chapter 11).
+        let code = normalize_code(raw);
         if !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()) {
             terms.push(Term::CodePrefix(code));
+            continue;
+        }
+        if code.contains('.') && is_code(&code) {
+            terms.push(Term::Dotted(code));
             continue;
         }
         for word in fold(raw).split(' ').filter(|word| !word.is_empty()) {
@@ -1058,6 +1072,47 @@ mod tests {
         for written in ["1.1", "1 1", "87.04.31", "870.431", "8.704"] {
             assert!(list.get(written).is_none(), "{written}");
         }
+    }
+
+    /// The re-attack of issue 20: a search for "1.1" is not chapter 11 in
+    /// HS, and finds "1.1 Sea transport" and its items in EBOPS 2002 (whose
+    /// codes are numbered in sequence), as "10.1" finds EBOPS 2010's dotted
+    /// codes; "85.01" is heading 8501's prefix.
+    #[test]
+    fn dotted_searches_are_numbers_not_digits_run_together() {
+        let body = r##"{"results": [
+            {"id": "TOTAL", "text": "Total", "parent": "#", "aggrLevel": 0},
+            {"id": "11", "text": "11 - Milling products", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "1101", "text": "1101 - Wheat flour", "parent": "11", "aggrLevel": 4},
+            {"id": "85", "text": "85 - Electrical machinery", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "8501", "text": "8501 - Motors", "parent": "85", "aggrLevel": 4}
+        ]}"##;
+        let hs = decode_reference("HS", body.as_bytes()).unwrap();
+        let search = |list: &CommodityList, text: &str| -> Vec<String> {
+            let search = CommoditySearch {
+                search: Some(text.into()),
+                ..CommoditySearch::default()
+            };
+            list.search(&search, 50, 0)
+                .items
+                .iter()
+                .map(|record| record.code.clone())
+                .collect()
+        };
+        assert!(search(&hs, "1.1").is_empty());
+        assert_eq!(search(&hs, "85.01"), ["8501"]);
+        assert_eq!(search(&hs, "11"), ["11", "1101"]);
+        let body = r##"{"results": [
+            {"id": "200", "text": "TOTAL - Total EBOPS 2002 Services", "parent": "#"},
+            {"id": "205", "text": "1. Transportation", "parent": "200"},
+            {"id": "206", "text": "1.1 Sea transport", "parent": "205"},
+            {"id": "207", "text": "1.1.1 Passenger", "parent": "206"},
+            {"id": "210", "text": "1.2 Air transport", "parent": "205"},
+            {"id": "11.1", "text": "11.1 Other", "parent": "200"}
+        ]}"##;
+        let ebops = decode_reference("EB02", body.as_bytes()).unwrap();
+        assert_eq!(search(&ebops, "1.1"), ["206", "207"]);
+        assert_eq!(search(&ebops, "11.1"), ["11.1"]);
     }
 
     /// The attack of issue 20: rows that are each other's parent. The rows

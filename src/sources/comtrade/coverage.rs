@@ -449,6 +449,12 @@ impl CoverageLoader {
             let answer = match (answer, flow) {
                 (Ok(answer), _) => answer,
                 (Err(error), Some(flow)) => {
+                    // Refused before anything went out (the budget): the
+                    // allowance gets its requests back for the other flows.
+                    if matches!(error, Error::UpstreamBudgetExhausted { .. }) {
+                        self.spent
+                            .fetch_sub(requests.len() as u64, Ordering::Relaxed);
+                    }
                     for planned in requests {
                         for reporter in &planned.reporters {
                             for period in &planned.periods {
@@ -490,6 +496,13 @@ impl CoverageLoader {
         budget
             .saturating_sub(spent_here)
             .min(self.usage.room(crate::sources::Source::Comtrade))
+            // What the client's budget has left: a plan past it is refused
+            // whole, so the measures that fit are planned within it.
+            .min(
+                self.client
+                    .budget_room(self.usage.client())
+                    .map_or(u64::MAX, u64::from),
+            )
     }
 
     fn left(&self) -> u64 {
@@ -715,7 +728,7 @@ impl Questions<'_> {
         let resolved = &mut self.resolved[index];
         resolved.parts.clear();
         resolved.reasons.push(format!(
-            "this measure ({} products) is the largest of those that did not fit the operation's Comtrade allowance for affected trade ({allowance} requests) together, and was left out so that the others are answered; ask for it alone or with fewer measures",
+            "this measure ({} products) was left out, the largest first, so that the measures that fit the operation's Comtrade allowance for affected trade ({allowance} requests) and what is left of the client's Comtrade budget are answered; ask for it alone or with fewer measures",
             self.keys[index].products.len()
         ));
         resolved.allowance_spent = Some(allowance);
@@ -747,7 +760,10 @@ impl Questions<'_> {
             .iter()
             .map(|(reporter, _)| *reporter)
             .filter(|reporter| {
-                asked.contains(&(*reporter, year, flow)) && !rows.reported(*reporter, year, flow)
+                // A request that failed shows nothing of what was published.
+                asked.contains(&(*reporter, year, flow))
+                    && !rows.reported(*reporter, year, flow)
+                    && !rows.failed.contains_key(&(reporter.0, year, flow))
             })
             .collect()
     }
@@ -892,7 +908,7 @@ fn sum(
     for (reporter, partners) in &resolved.parts {
         if !asked.contains(&(*reporter, year, key.flow)) {
             reasons.push(format!(
-                "Comtrade reporter {reporter} was not asked: the operation's Comtrade allowance for affected trade ({allowance} requests) was spent; ask for fewer measures at once"
+                "Comtrade reporter {reporter} was not asked: the operation's Comtrade allowance for affected trade ({allowance} requests), or what was left of the client's Comtrade budget, had no room for it; ask for fewer measures at once"
             ));
             allowance_spent = Some(allowance);
             continue;
