@@ -61,9 +61,23 @@ pub enum SourceMode {
     Sample,
 }
 
-/// Shared state of the HTTP handlers.
+/// Shared state of the HTTP handlers: one `Arc`, so that the clone axum
+/// makes for every request is one reference count, not one per field (a
+/// profile of cached answers at 64 clients had 7% of the gateway's time in
+/// cloning and dropping the fields' own `Arc`s and caches).
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub(crate) struct AppStateInner {
     schema: TradeGraphSchema,
     /// The same schema, counting results as they are built: for operations
     /// that could come near the result cap.
@@ -328,7 +342,7 @@ impl Gateway {
                 }
             },
         );
-        let state = AppState {
+        let state = AppStateInner {
             schema: build_schema(sources.clone(), feeds.clone(), None),
             counted_schema: build_schema(
                 sources.clone(),
@@ -376,6 +390,7 @@ impl Gateway {
             )),
             subscription_limits,
         };
+        let state = AppState(Arc::new(state));
         let mut router = Router::new();
         if let GraphiqlAssets::Directory(directory) = &config.graphiql_assets {
             graphiql::check_directory(directory).map_err(StartError::Config)?;

@@ -100,6 +100,10 @@ impl CommodityList {
         let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len());
         let (mut malformed, mut duplicates) = (0, 0);
         let by_depth = levels_by_depth(classification);
+        let is_hs = {
+            let upper = classification.to_ascii_uppercase();
+            upper == "HS" || (upper.len() == 2 && upper.starts_with('H'))
+        };
         // Rows whose level Comtrade did not say, to be found by depth.
         let mut unsaid: Vec<usize> = Vec::new();
         for entry in entries {
@@ -110,10 +114,13 @@ impl CommodityList {
             // A code is letters and digits, dotted in EBOPS ("10.1.1"):
             // anything else ("01&partnerCode=999", "0190,0191") would be
             // sent upstream as more than one code, or as a parameter.
-            // HS, SITC and BEC codes are digits ("H4" is no code of HS).
-            let digits = code.eq_ignore_ascii_case("TOTAL")
-                || code.bytes().all(|byte| byte.is_ascii_digit());
-            if !is_code(&code) || !(by_depth || digits) {
+            // HS, SITC and BEC codes are digits ("H4" is no code of HS),
+            // and HS's are chapters, headings and subheadings: 2, 4 or 6
+            // digits (a 12-digit row is no HS code).
+            let total = code.eq_ignore_ascii_case("TOTAL");
+            let digits = total || code.bytes().all(|byte| byte.is_ascii_digit());
+            let hs_length = total || !is_hs || [2, 4, 6].contains(&code.len());
+            if !is_code(&code) || !(by_depth || (digits && hs_length)) {
                 malformed += 1;
                 continue;
             }
@@ -1055,16 +1062,18 @@ mod tests {
             {"id": "TOTAL", "text": "Total", "parent": "#", "aggrLevel": 0},
             {"id": "11", "text": "11 - Milling products", "parent": "TOTAL", "aggrLevel": 2},
             {"id": "H4", "text": "H4 - not a code", "parent": "TOTAL", "aggrLevel": 2},
+            {"id": "870431000000", "text": "870431000000 - a tariff line", "parent": "8704", "aggrLevel": 12},
             {"id": "87", "text": "87 - Vehicles", "parent": "TOTAL", "aggrLevel": 2},
             {"id": "8704", "text": "8704 - Goods vehicles", "parent": "87", "aggrLevel": 4},
             {"id": "870431", "text": "870431 - Spark-ignition", "parent": "8704", "aggrLevel": 6}
         ]}"##;
         let list = decode_reference("HS", body.as_bytes()).unwrap();
         assert!(list.get("H4").is_none());
+        assert!(list.get("870431000000").is_none());
         assert!(list
             .left_out()
             .unwrap()
-            .contains("1 have a code that is not one"));
+            .contains("2 have a code that is not one"));
         for written in ["870431", "8704.31", " 8704 31 "] {
             assert_eq!(list.get(written).unwrap().code, "870431", "{written}");
         }
