@@ -598,11 +598,14 @@ async fn flap_run(seed: u64) {
     let mut redis = Some(Redis::start(port).await);
     let mut frozen = false;
     let url = format!("redis://127.0.0.1:{port}/0");
-    // The stub refuses anything within 250 ms of the last request; the
-    // replicas pace at 600 ms, so that a late wake-up on a busy machine
-    // cannot bring two sends within the stub's interval, but two replicas
-    // sending in the same turn would.
-    let stub_interval = Duration::from_millis(250);
+    // The stub refuses anything within 450 ms of the last request; the
+    // replicas pace at 600 ms. A request goes out within the slack (20 ms)
+    // of its turn or leaves it, so the 150 ms between is only for the send
+    // itself on a busy machine; a request made late for its turn by a
+    // Redis call (a frozen Redis answers nothing for 250 ms, which once
+    // came between a turn and its send: 0.77 s at a 1 s interval) would
+    // fall within it, as would two replicas sending in the same turn.
+    let stub_interval = Duration::from_millis(450);
     let stub = comtrade_stub(stub_interval).await;
     let replicas = replicas(&url, &stub, "600ms", "100000").await;
 

@@ -98,8 +98,9 @@ impl Hold {
         format!("trade-graph:v1:hold:{}", self.source)
     }
 
-    /// Takes over a hold another replica was told of.
-    async fn read_shared(&self) {
+    /// Takes over a hold another replica was told of (read by the poll,
+    /// and while an attempt waits its pacing turn).
+    pub async fn read_shared(&self) {
         let Some(link) = &self.shared else {
             return;
         };
@@ -121,14 +122,6 @@ impl Hold {
                 metrics.held_for(self.source, self.remaining());
             }
         }
-    }
-
-    /// Lets an attempt that waited for its pacing turn go out, or refuses
-    /// it: with Redis, the replicas' hold is read first, so a Retry-After
-    /// another replica was told a moment ago holds this attempt too.
-    pub async fn check_after_wait(&self) -> Result<(), Error> {
-        self.read_shared().await;
-        self.check()
     }
 
     /// Holds the source for `wait` from now (never shortening a longer

@@ -1078,7 +1078,27 @@ impl Upstream {
             // now, rather than wait to be cut off (its reservation is
             // refunded as it is dropped, and so is a reservation dropped
             // while it waits: the operation gave up).
-            if let Err(wait) = pacer.wait_turn(usage.deadline()).await {
+            //
+            // The replicas' hold is read from Redis while the request waits
+            // its turn, never after it: a Redis call between the turn and
+            // the send (250 ms when Redis is frozen) made the request late
+            // for its turn, within the interval of the next one (two
+            // Comtrade requests 0.77 s apart). A read not answered by the
+            // turn is left to the hold's own poll.
+            let turn = pacer.wait_turn(usage.deadline());
+            let read = inner.hold.read_shared();
+            let turn = {
+                tokio::pin!(turn, read);
+                let mut read_done = false;
+                loop {
+                    tokio::select! {
+                        biased;
+                        turn = &mut turn => break turn,
+                        () = &mut read, if !read_done => read_done = true,
+                    }
+                }
+            };
+            if let Err(wait) = turn {
                 usage.unrecord_request(source);
                 return Err(Error::UpstreamRateLimited {
                     upstream: source,
@@ -1091,9 +1111,8 @@ impl Upstream {
             }
             // A Retry-After may have arrived, here or on another replica,
             // while this request waited its turn: it is held like the
-            // requests that come after it (a paced source sends at most one
-            // request an interval, so asking Redis first costs little).
-            if let Err(held) = inner.hold.check_after_wait().await {
+            // requests that come after it.
+            if let Err(held) = inner.hold.check() {
                 usage.unrecord_request(source);
                 return Err(held);
             }

@@ -32,8 +32,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::pacing::{Budget, ClientId, Ledger, Pacer, PlanReservation, Reservation};
-use super::redis_link::RedisLink;
+use super::pacing::{
+    Budget, ClientId, Ledger, Pacer, PlanReservation, Reservation, INTERVAL_SLACK,
+};
+use super::redis_link::{RedisLink, CALL_TIMEOUT};
 use super::replica_slots::ReplicaSlots;
 use super::Source;
 use crate::error::Error;
@@ -108,10 +110,13 @@ return {1, limit - used - needed, 0}
 /// ms; 0: none). That, not the end this call hands back, is what is
 /// recorded as known to it: an answer lost on the way back (a timeout, a
 /// frozen Redis thawing later) must not record an end the replica never
-/// learned. Returns `{1, wait_ms, end_ms}` when taken (the schedule's end
-/// after it, from now), `{0, wait_ms, 0}` when the slot is too late
-/// (nothing taken), each with the schedule's epoch; the last two ARGV are
-/// those of [`EPOCH`].
+/// learned; then the tail (ms): how much longer than the interval the slot
+/// keeps the schedule (a replica whose last answer came back too late to
+/// know its slot's time within the slack asks again with a tail as long as
+/// that uncertainty). Returns `{1, wait_ms, end_ms}` when taken (the
+/// schedule's end after it, from now), `{0, wait_ms, 0}` when the slot is
+/// too late (nothing taken), each with the schedule's epoch; the last two
+/// ARGV are those of [`EPOCH`].
 static SLOT: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(&format!(
         r"
@@ -137,8 +142,8 @@ if not found then return {{0, interval, 0, epoch}} end
 local slot = math.max(cell * interval, now)
 local wait = slot - now
 if longest >= 0 and wait > longest then return {{0, wait, 0, epoch}} end
-local after = slot + interval
-redis.call('SET', KEYS[1], after, 'PX', math.max(wait + 2 * interval, 1))
+local after = slot + interval + tonumber(ARGV[8])
+redis.call('SET', KEYS[1], after, 'PX', math.max(after - now + interval, 1))
 if me >= 0 and tonumber(ARGV[7]) > 0 then
   redis.call('SET', KEYS[3 + me], ARGV[7], 'PX', keep)
 end
@@ -607,10 +612,76 @@ impl SharedAdmission {
 
     /// Waits for this request's pacing slot, or says how long it would be
     /// when that is past `deadline` (nothing is taken then).
+    ///
+    /// A slot is kept only if this request goes out within
+    /// [`INTERVAL_SLACK`] (plus the slot's tail) of the slot's own time: the
+    /// next slot, maybe another replica's, is one interval after it, and a
+    /// request sent late by more than the slack would reach the upstream
+    /// within its interval of that one. Two things make a request late: an
+    /// answer from Redis that took longer than the slack to come back (the
+    /// slot's time is known only within that round trip; the script ran
+    /// somewhere in it), and a wake-up late on a busy machine. Either way
+    /// the slot is left unused (a hole in the schedule breaks no rule) and
+    /// another is asked for, with a tail as long as the lateness seen, so
+    /// that the next one holds the schedule long enough to be used.
     pub async fn wait_turn(&self, deadline: Option<Instant>) -> Result<(), Duration> {
         if self.interval.is_zero() {
             return Ok(());
         }
+        let mut tail = Duration::ZERO;
+        for _ in 0..MAX_TURN_ASKS {
+            let asked = Instant::now();
+            match self.ask_slot(deadline, tail).await {
+                Some(Ok(wait)) => {
+                    let received = Instant::now();
+                    // The slot is at least `asked + wait` (the script ran
+                    // after the ask), at most `received + wait`: sleeping
+                    // until the latest never sends before it.
+                    let mut kept = slot_kept(asked, wait, received, tail);
+                    if kept.is_ok() {
+                        if !wait.is_zero() {
+                            tokio::time::sleep_until(received + wait).await;
+                        }
+                        kept = slot_kept(asked, wait, Instant::now(), tail);
+                    }
+                    let Err(late) = kept else {
+                        return Ok(());
+                    };
+                    tail = turn_tail(late);
+                    tracing::debug!(
+                        source = %self.source,
+                        late_ms = late.as_millis() as u64,
+                        "a pacing slot left unused: this request could not go out within the slack of it"
+                    );
+                }
+                Some(Err(wait)) => return Err(wait),
+                None => {
+                    // Redis is away: this replica's own turns on the grid,
+                    // under the same rule (a late wake-up leaves the turn).
+                    for _ in 0..MAX_TURN_ASKS {
+                        let turn = self.slots.take(deadline)?;
+                        tokio::time::sleep_until(turn).await;
+                        if Instant::now().saturating_duration_since(turn) <= INTERVAL_SLACK {
+                            return Ok(());
+                        }
+                    }
+                    return Err(self.interval);
+                }
+            }
+        }
+        // Late every time: the machine is too busy to keep the interval;
+        // refused with an interval to wait rather than sent out of turn.
+        Err(self.interval)
+    }
+
+    /// Asks Redis for the next slot: `Some(Ok(wait))` when taken (the slot
+    /// is `wait` after the script ran), `Some(Err(wait))` when it would be
+    /// past the deadline, `None` when Redis cannot be asked.
+    async fn ask_slot(
+        &self,
+        deadline: Option<Instant>,
+        tail: Duration,
+    ) -> Option<Result<Duration, Duration>> {
         let longest = deadline.map_or(-1, |deadline| {
             deadline
                 .saturating_duration_since(Instant::now())
@@ -634,6 +705,7 @@ impl SharedAdmission {
             .arg(UNSEEN_ALLOWANCE.as_millis() as u64)
             .arg(LEASE_FOR.as_millis() as u64)
             .arg(self.slots.known_end_wall_ms())
+            .arg(tail.as_millis() as u64)
             .arg(self.epoch())
             .arg(self.slots.restart_floor().as_millis() as u64);
         self.note_redis_call();
@@ -641,30 +713,44 @@ impl SharedAdmission {
             .link
             .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await;
-        match answer {
-            Some((taken, wait_ms, end_ms, epoch)) => {
-                self.set_shared(true);
-                self.saw_epoch(epoch);
-                let wait = Duration::from_millis(wait_ms.max(0) as u64);
-                if taken != 1 {
-                    return Err(wait);
-                }
-                self.learned_schedule_end(end_ms);
-                // Not even a zero sleep when the slot is now: tokio's timer
-                // would round it up to its next millisecond tick.
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(())
-            }
-            None => {
-                self.set_shared(false);
-                let turn = self.slots.take(deadline)?;
-                tokio::time::sleep_until(turn).await;
-                Ok(())
-            }
+        let Some((taken, wait_ms, end_ms, epoch)) = answer else {
+            self.set_shared(false);
+            return None;
+        };
+        self.set_shared(true);
+        self.saw_epoch(epoch);
+        let wait = Duration::from_millis(wait_ms.max(0) as u64);
+        if taken != 1 {
+            return Some(Err(wait));
         }
+        self.learned_schedule_end(end_ms);
+        Some(Ok(wait))
     }
+}
+
+/// Whether a request asked for at `asked`, told its slot is `wait` after
+/// the script ran, can go out at `now` on a slot with `tail`: only within
+/// [`INTERVAL_SLACK`] and the tail of the slot's earliest time (the next
+/// slot is an interval and the tail after the slot's true time, which is
+/// no earlier). Else how late it is.
+fn slot_kept(asked: Instant, wait: Duration, now: Instant, tail: Duration) -> Result<(), Duration> {
+    let late = now.saturating_duration_since(asked + wait);
+    if late <= INTERVAL_SLACK + tail {
+        Ok(())
+    } else {
+        Err(late)
+    }
+}
+
+/// How many slots (or turns) a request asks for before it gives up being
+/// on time (each one left is a hole in the schedule, not a request).
+const MAX_TURN_ASKS: usize = 4;
+
+/// The tail a slot asks for after one was left for being `late`: twice the
+/// lateness, within what a Redis call can take ([`CALL_TIMEOUT`] bounds
+/// it, so a tail of that length always covers the round trip).
+fn turn_tail(late: Duration) -> Duration {
+    (late * 2).min(CALL_TIMEOUT + INTERVAL_SLACK)
 }
 
 impl Ledger for SharedAdmission {
@@ -802,6 +888,99 @@ mod tests {
                 pair[1] - pair[0] >= interval * 3,
                 "three replicas alone pace at three intervals: {sent:?}"
             );
+        }
+    }
+
+    /// One ask for a slot in the model below: when it is made, how long
+    /// until Redis runs the script, how long the answer takes to come back,
+    /// and how late the wake-up is.
+    #[derive(Debug, Clone, Copy)]
+    struct Ask {
+        at: u64,
+        to_redis: u64,
+        back: u64,
+        wake_late: u64,
+        tail: u64,
+        asks: usize,
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The pacing rule through a slow Redis and late wake-ups: Redis
+        /// hands out slots an interval (slack included) and a tail apart,
+        /// each request decides with `slot_kept` as `wait_turn` does
+        /// (before sleeping and after), leaves a slot it cannot keep and
+        /// asks again with the tail `turn_tail` gives. Whatever the delays,
+        /// the requests that go out are the upstream's interval apart.
+        /// (Sending at the answer's arrival plus the wait, as before, let a
+        /// slow answer bring a request within 0.77 s of the next.)
+        #[test]
+        fn requests_sent_on_kept_slots_are_an_upstream_interval_apart(
+            asks in proptest::collection::vec(
+                (0u64..4_000, 0u64..300, 0u64..300, 0u64..200),
+                1..30,
+            ),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let upstream = 1_000u64;
+            let slack = INTERVAL_SLACK.as_millis() as u64;
+            let interval = upstream + slack;
+            let timeout = CALL_TIMEOUT.as_millis() as u64;
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let base = Instant::now();
+            let ms = |at: u64| base + Duration::from_millis(at);
+            // Asks wait for Redis in the order they reach it.
+            let mut pending: Vec<Ask> = asks
+                .iter()
+                .map(|&(at, to_redis, back, wake_late)| Ask { at, to_redis, back, wake_late, tail: 0, asks: 1 })
+                .collect();
+            let mut cursor = 0u64;
+            let mut sent = Vec::new();
+            while !pending.is_empty() {
+                let next = (0..pending.len())
+                    .min_by_key(|&i| pending[i].at + pending[i].to_redis)
+                    .unwrap();
+                let ask = pending.swap_remove(next);
+                let ran = ask.at + ask.to_redis;
+                let slot = ran.max(cursor);
+                cursor = slot + interval + ask.tail;
+                let wait = slot - ran;
+                let received = ran + ask.back;
+                if received - ask.at > timeout {
+                    // Timed out: the slot is a hole; the request goes to
+                    // the local grid (another rule's).
+                    continue;
+                }
+                let tail = Duration::from_millis(ask.tail);
+                let wait_d = Duration::from_millis(wait);
+                let mut kept = slot_kept(ms(ask.at), wait_d, ms(received), tail);
+                let mut now = received;
+                if kept.is_ok() {
+                    now = received + wait + if wait > 0 { ask.wake_late } else { 0 };
+                    kept = slot_kept(ms(ask.at), wait_d, ms(now), tail);
+                }
+                match kept {
+                    Ok(()) => sent.push(now),
+                    Err(late) if ask.asks < MAX_TURN_ASKS => pending.push(Ask {
+                        at: now,
+                        to_redis: rng.u64(0..300),
+                        back: rng.u64(0..300),
+                        wake_late: rng.u64(0..200),
+                        tail: turn_tail(late).as_millis() as u64,
+                        asks: ask.asks + 1,
+                    }),
+                    Err(_) => {}
+                }
+            }
+            sent.sort_unstable();
+            for pair in sent.windows(2) {
+                proptest::prop_assert!(
+                    pair[1] - pair[0] >= upstream,
+                    "two requests {} ms apart: {sent:?}",
+                    pair[1] - pair[0]
+                );
+            }
         }
     }
 }
