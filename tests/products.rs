@@ -2452,3 +2452,84 @@ async fn a_failing_or_hanging_list_answers_its_own_error() {
         "{response}"
     );
 }
+
+/// Issue 22's re-attack: a long text reached through many parents, with no
+/// alias, was built once per parent and never counted (the cost counts a
+/// text as one value, so the operation ran on the schema without the
+/// count). Free texts count themselves in every operation: generated
+/// cases of one intervention whose description is `length` bytes, under
+/// `parents` jurisdictions, are stopped exactly when the texts weigh more
+/// than --max-result-values (a value per 64 bytes), and answered whole
+/// otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_text_under_many_parents_is_counted_without_aliases() {
+    let countries: Vec<&trade_graph::countries::Country> = trade_graph::countries::all()
+        .iter()
+        .filter(|country| country.iso3.len() == 3)
+        .take(40)
+        .collect();
+    let ids: Vec<u16> = countries.iter().map(|country| country.id.0).collect();
+    let mut intervention = record(77, &[840], &ids, &[870323], "Import tariff", "2019-05-01");
+    let (gta_url, shared) = gta_stub(vec![intervention.clone()]).await;
+    let cap = 10_000u64;
+    let gateway = TestGateway::start_with(&[
+        "--gta-url",
+        &gta_url,
+        "--max-result-values",
+        &cap.to_string(),
+        "--cache-max-mb",
+        "0",
+        "--response-cache-max-mb",
+        "0",
+    ])
+    .await;
+    let mut rng = fastrand::Rng::with_seed(22);
+    let (mut stopped, mut answered) = (0, 0);
+    for _ in 0..8 {
+        let parents = rng.usize(1..=countries.len());
+        let length = rng.usize(2_000..60_000);
+        intervention["intervention_description"] = json!("x".repeat(length));
+        *shared.lock().unwrap() = vec![intervention.clone()];
+        let iso3: Vec<String> = countries[..parents]
+            .iter()
+            .map(|country| format!("\"{}\"", country.iso3))
+            .collect();
+        let response = gateway
+            .query(&format!(
+                "{{ jurisdictions(iso3: [{}]) {{ interventionsAffecting(limit: 1) {{ items {{ description }} }} }} }}",
+                iso3.join(",")
+            ))
+            .await;
+        let weight = parents as u64 * (length as u64 / 64);
+        let case = format!("{parents} parents, {length} bytes, {weight} values");
+        if weight > cap {
+            stopped += 1;
+            let codes: Vec<&Value> = response["errors"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{case}: {}", &response.to_string()[..300]))
+                .iter()
+                .map(|error| &error["extensions"]["code"])
+                .collect();
+            assert_eq!(codes, [&json!("RESULT_TOO_LARGE")], "{case}");
+        } else {
+            answered += 1;
+            no_errors(&response);
+            let texts: Vec<usize> = response["data"]["jurisdictions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|jurisdiction| {
+                    jurisdiction["interventionsAffecting"]["items"][0]["description"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{case}: {jurisdiction}"))
+                        .len()
+                })
+                .collect();
+            assert_eq!(texts, vec![length; parents], "{case}");
+        }
+    }
+    assert!(
+        stopped > 0 && answered > 0,
+        "both sides tried: {stopped} stopped, {answered} answered"
+    );
+}

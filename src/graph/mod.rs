@@ -11,6 +11,7 @@ mod context;
 mod cost_rules;
 pub mod descriptions;
 mod federation;
+mod free_text;
 mod intervention;
 mod ita;
 mod ita_current;

@@ -19,6 +19,11 @@ use async_graphql::{ServerResult, Value};
 
 use super::{Refusal, RefusalCode};
 
+/// Free texts shorter than this are not counted by their fields: within
+/// the cost's allowance (a sixteenth of the cap, each field a value) they
+/// come to at most the cap together.
+const FREE_TEXT_COUNTED_FROM: usize = 1024;
+
 /// Installs the result cap on a schema (`SchemaBuilder::extension`): each
 /// operation counts into the [`ResultSize`] in its request data.
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +49,9 @@ pub struct ResultSize {
 #[derive(Debug, Default)]
 struct ResultSizeInner {
     values: AtomicU64,
+    /// The cap free texts are counted against in an operation the
+    /// extension does not count (0: not counted).
+    texts_max: AtomicU64,
     /// Whether the cap was crossed: read on every field, so an atomic
     /// rather than the lock.
     over: AtomicBool,
@@ -75,6 +83,31 @@ impl ResultSize {
         });
         self.inner.over.store(true, Ordering::Release);
         Err(refusal.clone())
+    }
+
+    /// Counts the free texts (descriptions, summaries, articles) this
+    /// operation's resolvers hand out against `max` values, when the
+    /// operation is not `counted` while built already. The plain schema
+    /// has no per-field hook (it cost a quarter of the throughput), and the
+    /// cost counts a text as one value: a record's long description under
+    /// each of many parents was built once per parent, uncounted (issue
+    /// 22). Texts are where an answer's bytes are, and few fields carry
+    /// them, so those fields count themselves ([`ResultSize::free_text`]).
+    pub fn count_free_texts(&self, max: u64, counted: bool) {
+        self.inner
+            .texts_max
+            .store(if counted { 0 } else { max }, Ordering::Relaxed);
+    }
+
+    /// Counts a free text of `len` bytes handed to the result (a value per
+    /// 64 bytes, as [`weight`] does), when this operation counts free
+    /// texts; past the cap, the refusal (the operation is stopped).
+    pub fn free_text(&self, len: usize) -> Result<(), Refusal> {
+        let max = self.inner.texts_max.load(Ordering::Relaxed);
+        if max == 0 || len < FREE_TEXT_COUNTED_FROM {
+            return Ok(());
+        }
+        self.add(len as u64 / 64, max)
     }
 
     /// The refusal, once the cap has been crossed.

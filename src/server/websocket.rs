@@ -401,6 +401,9 @@ impl SocketExecutor {
         let open = OpenSubscription::new(state, process_slot, connection_slot);
         let operation = OperationContext::for_subscription(&state.sources, self.client.clone());
         let logged = operation.clone();
+        operation
+            .result_size
+            .count_free_texts(state.guard.limits().max_result_values, counted);
         let request = request
             .data(operation.result_size.clone())
             .data(operation.clone());
