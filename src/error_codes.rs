@@ -29,6 +29,7 @@ codes! {
     BAD_REQUEST => "the request is not a GraphQL request the transport can read (no query, malformed JSON or parameters, a bad WebSocket message)",
     NOT_ACCEPTABLE => "the Accept header names no media type the gateway answers (application/graphql-response+json, application/json)",
     URI_TOO_LONG => "a GET request's URL is longer than the gateway reads",
+    REQUEST_HEADERS_TOO_LARGE => "the request's headers are longer than the gateway reads (24 KiB)",
     BODY_TOO_LARGE => "a POST body is larger than --max-body-bytes",
     BATCH_TOO_LARGE => "a batch holds more operations than --max-batch-size",
     METHOD_NOT_ALLOWED => "a mutation over GET",

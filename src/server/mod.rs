@@ -12,6 +12,7 @@ pub mod graphiql;
 mod graphql_http;
 mod http_caching;
 pub mod persisted_queries;
+mod request_head;
 mod socket_ids;
 mod websocket;
 
@@ -409,6 +410,7 @@ impl Gateway {
             // total deadline (connections.rs).
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
             .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
+            .layer(axum::middleware::from_fn(request_head::bounded))
             .layer(axum::middleware::from_fn(access_log::log_access))
             .with_state(state);
         Ok(Self {
