@@ -192,10 +192,14 @@ impl Error {
     }
 
     /// When the client may try again, in seconds, where the error says.
+    /// An upstream that is unavailable or refuses for its rate always says
+    /// something: its own wait, the breaker's, or a second when nothing
+    /// told (a connection reset, a body cut off mid-transfer, a 500 without
+    /// `Retry-After`), so that a client can back off by the field alone.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::UpstreamRateLimited { retry_after, .. }
-            | Self::UpstreamUnavailable { retry_after, .. } => *retry_after,
+            | Self::UpstreamUnavailable { retry_after, .. } => Some(retry_after.unwrap_or(1)),
             Self::UpstreamBudgetExhausted { retry_after, .. } => Some(*retry_after),
             _ => None,
         }

@@ -47,6 +47,13 @@ fn assert_only_failed(response: &Value, failed: Source, code: &str, what: &str) 
     let error = &response["errors"][0];
     assert_eq!(error["extensions"]["source"], failed.name(), "{what}");
     assert_eq!(error["path"][1], field(failed), "{what}");
+    // Every failure a client may retry says when.
+    if ["UPSTREAM_UNAVAILABLE", "UPSTREAM_RATE_LIMITED"].contains(&code) {
+        assert!(
+            error["extensions"]["retryAfterSeconds"].as_u64() >= Some(1),
+            "{failed} {what}: {error}"
+        );
+    }
     let jurisdiction = &response["data"]["jurisdiction"];
     assert_eq!(jurisdiction["name"], "Brazil");
     for source in Source::ALL {
