@@ -480,6 +480,20 @@ async fn idle_sockets_are_closed_and_busy_ones_are_not() {
     // Pings say the client is there, not that it uses the socket (the
     // attack on issue 22 held 768 pinging sockets, the server unreachable).
     assert_eq!(pinging.ping_until_closed().await, Some(1001));
+    // Nor do messages that start nothing: subscribes the gateway refuses
+    // (each answered with an error) and completes of ids never used.
+    let mut refused = common::socket::Socket::open(&gateway).await;
+    let closed = refused
+        .send_until_closed(|n| {
+            json!({ "type": "subscribe", "id": format!("bad-{n}"), "payload": { "query": "subscription { nothing }" } })
+        })
+        .await;
+    assert_eq!(closed, Some(1001));
+    let mut completing = common::socket::Socket::open(&gateway).await;
+    let closed = completing
+        .send_until_closed(|n| json!({ "type": "complete", "id": format!("never-{n}") }))
+        .await;
+    assert_eq!(closed, Some(1001));
     // The busy socket has outlived the idle one's timeout: it still gets
     // events.
     let events = busy.next_payloads("feed", 3, &mut Vec::new()).await;

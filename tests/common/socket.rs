@@ -113,10 +113,19 @@ impl Socket {
     /// Sends the protocol's ping every 100 ms (and a WebSocket ping) until
     /// the gateway closes the socket; its close code.
     pub async fn ping_until_closed(&mut self) -> Option<u16> {
-        let pinging = async {
-            loop {
-                let ping = json!({ "type": "ping" }).to_string();
-                if self.0.send(Message::text(ping)).await.is_err()
+        self.send_until_closed(|_| json!({ "type": "ping" })).await
+    }
+
+    /// Sends `message(n)` (the n-th) every 100 ms, each with a WebSocket
+    /// ping, until the gateway closes the socket; its close code.
+    pub async fn send_until_closed(
+        &mut self,
+        mut message: impl FnMut(u64) -> Value,
+    ) -> Option<u16> {
+        let sending = async {
+            for n in 0.. {
+                let text = message(n).to_string();
+                if self.0.send(Message::text(text)).await.is_err()
                     || self.0.send(Message::Ping(Vec::new().into())).await.is_err()
                 {
                     return None;
@@ -131,10 +140,11 @@ impl Socket {
                     _ => continue,
                 }
             }
+            None
         };
-        tokio::time::timeout(PATIENCE, pinging)
+        tokio::time::timeout(PATIENCE, sending)
             .await
-            .expect("closed within the patience, pings or not")
+            .expect("closed within the patience, messages or not")
     }
 
     /// The next protocol message.
