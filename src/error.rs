@@ -58,15 +58,17 @@ pub enum Error {
         message: String,
     },
     /// The operation needs more upstream requests than the source's budget has
-    /// left in its window; nothing was sent.
-    #[error("{upstream} request budget exhausted: this operation needs {needed} requests but only {remaining} of {limit} per {} remain; retry in {retry_after} s", humantime::format_duration(*window))]
+    /// left in its window; nothing was sent. `retry_after` is `None` when it
+    /// needs more than the whole budget (or the client's whole share):
+    /// waiting would not help.
+    #[error("{upstream} request budget exhausted: this operation needs {needed} requests but {}", budget_left(*remaining, *limit, *window, *retry_after))]
     UpstreamBudgetExhausted {
         upstream: Source,
         needed: u32,
         remaining: u32,
         limit: u32,
         window: Duration,
-        retry_after: u64,
+        retry_after: Option<u64>,
     },
     /// The upstream truncated an answer that cannot be split further.
     /// `matched` is what the upstream said matched, when it says (the
@@ -200,7 +202,7 @@ impl Error {
         match self {
             Self::UpstreamRateLimited { retry_after, .. }
             | Self::UpstreamUnavailable { retry_after, .. } => Some(retry_after.unwrap_or(1)),
-            Self::UpstreamBudgetExhausted { retry_after, .. } => Some(*retry_after),
+            Self::UpstreamBudgetExhausted { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -208,6 +210,20 @@ impl Error {
     /// Shorthand for a [`Error::BadInput`].
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::BadInput(message.into())
+    }
+}
+
+/// The end of a budget refusal's message: what is left and when to retry,
+/// or that the whole budget is too small.
+fn budget_left(remaining: u32, limit: u32, window: Duration, retry_after: Option<u64>) -> String {
+    let window = humantime::format_duration(window);
+    match retry_after {
+        Some(seconds) => {
+            format!("only {remaining} of {limit} per {window} remain; retry in {seconds} s")
+        }
+        None => format!(
+            "the budget allows {limit} per {window}: ask for less (fewer jurisdictions, years or codes), as waiting would not help"
+        ),
     }
 }
 

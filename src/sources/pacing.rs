@@ -84,7 +84,9 @@ impl Budget {
             remaining,
             limit,
             window: self.window,
-            retry_after: wait.as_secs() + 1,
+            // More than the whole budget (or share) never fits, however
+            // long the client waits.
+            retry_after: (needed <= limit).then(|| wait.as_secs() + 1),
         }
     }
 }
@@ -323,20 +325,8 @@ impl Pacer {
     ) -> Result<PlanReservation, Error> {
         let mut ids = Vec::new();
         self.with_window(|spent, budget, now| {
-            let remaining = budget.limit.saturating_sub(spent.len() as u32);
-            if needed > remaining {
-                return Err(self.exhausted(spent, budget, now, needed, remaining));
-            }
-            let client_remaining = self.client_remaining(spent, budget, client);
-            if needed > client_remaining {
-                return Err(self.share_exhausted(
-                    spent,
-                    budget,
-                    now,
-                    needed,
-                    client_remaining,
-                    client,
-                ));
+            if let Some(refusal) = self.refusal_of(spent, budget, now, needed, client) {
+                return Err(refusal);
             }
             for _ in 0..needed {
                 let id = self.next_id();
@@ -383,11 +373,8 @@ impl Pacer {
         let id = self.next_id();
         let mut reserved = false;
         self.with_window(|spent, budget, now| {
-            if spent.len() as u32 >= budget.limit {
-                return Err(self.exhausted(spent, budget, now, 1, 0));
-            }
-            if self.client_remaining(spent, budget, client) == 0 {
-                return Err(self.share_exhausted(spent, budget, now, 1, 0, client));
+            if let Some(refusal) = self.refusal_of(spent, budget, now, 1, client) {
+                return Err(refusal);
             }
             spent.push_back(Spent {
                 at: now,
@@ -428,48 +415,50 @@ impl Pacer {
         f(&mut spent, budget, now)
     }
 
-    fn exhausted(
+    /// Why `needed` more requests for `client` do not fit in the window now,
+    /// or `None` when they do. The refusal names the limit that binds (the
+    /// budget's, else the client's share) and says when the plan fits both
+    /// (when enough requests have left the window for each: the oldest
+    /// alone leaving made room for one request, not for the plan), or no
+    /// wait at all when the plan is larger than the whole budget or share.
+    fn refusal_of(
         &self,
         spent: &VecDeque<Spent>,
         budget: Budget,
         now: Instant,
         needed: u32,
-        remaining: u32,
-    ) -> Error {
-        self.refusal(spent.front(), budget, budget.limit, now, needed, remaining)
-    }
-
-    /// The client's own share is spent: the same error, with the share's
-    /// numbers and when its oldest request leaves the window.
-    fn share_exhausted(
-        &self,
-        spent: &VecDeque<Spent>,
-        budget: Budget,
-        now: Instant,
-        needed: u32,
-        remaining: u32,
         client: &ClientId,
-    ) -> Error {
-        let oldest = spent.iter().find(|entry| &entry.client == client);
-        let limit = self.client_limit(budget);
-        self.refusal(oldest, budget, limit, now, needed, remaining)
-    }
-
-    /// Refuses `needed` requests of which `remaining` of `limit` are left;
-    /// room comes back when `oldest` leaves the window.
-    fn refusal(
-        &self,
-        oldest: Option<&Spent>,
-        budget: Budget,
-        limit: u32,
-        now: Instant,
-        needed: u32,
-        remaining: u32,
-    ) -> Error {
-        let wait = oldest
-            .map(|oldest| budget.window.saturating_sub(now.duration_since(oldest.at)))
-            .unwrap_or_default();
-        budget.refusal(self.source, limit, needed, remaining, wait)
+    ) -> Option<Error> {
+        let remaining = budget.limit.saturating_sub(spent.len() as u32);
+        let client_remaining = self.client_remaining(spent, budget, client);
+        if needed <= remaining && needed <= client_remaining {
+            return None;
+        }
+        let share = self.client_limit(budget);
+        // Until `needed - left` of `entries` (oldest first) have left.
+        let fits_after = |mut entries: Box<dyn Iterator<Item = &Spent> + '_>, left: u32| {
+            let to_leave = needed.saturating_sub(left) as usize;
+            if to_leave == 0 {
+                return Duration::ZERO;
+            }
+            entries
+                .nth(to_leave - 1)
+                .map(|entry| budget.window.saturating_sub(now.duration_since(entry.at)))
+                .unwrap_or_default()
+        };
+        let wait = fits_after(Box::new(spent.iter()), remaining).max(fits_after(
+            Box::new(spent.iter().filter(|entry| &entry.client == client)),
+            client_remaining,
+        ));
+        // The share is at most the budget: a plan past it never fits.
+        let (limit, left) = if needed > share {
+            (share, client_remaining)
+        } else if needed > remaining {
+            (budget.limit, remaining)
+        } else {
+            (share, client_remaining)
+        };
+        Some(budget.refusal(self.source, limit, needed, left, wait))
     }
 
     /// Waits until this source may send its next request.
@@ -643,7 +632,9 @@ mod tests {
         tokio::time::advance(Duration::from_secs(600)).await;
         pacer.reserve(&client).unwrap().commit();
         match pacer.reserve(&client).err().unwrap() {
-            Error::UpstreamBudgetExhausted { retry_after, .. } => assert_eq!(retry_after, 3001),
+            Error::UpstreamBudgetExhausted { retry_after, .. } => {
+                assert_eq!(retry_after, Some(3001))
+            }
             other => panic!("{other:?}"),
         }
         tokio::time::advance(Duration::from_secs(3000)).await;
@@ -652,5 +643,74 @@ mod tests {
             .expect("the first request left the window")
             .commit();
         assert_eq!(pacer.remaining(), Some(0));
+    }
+
+    proptest::proptest! {
+        /// A budget refusal's retryAfterSeconds is honest, on paused time
+        /// over generated histories of two clients' requests: waiting it
+        /// (and nothing else spent) the same plan fits, a second less it
+        /// does not; a plan larger than the whole budget, or the client's
+        /// whole share, is told no wait at all. (The wait was until the
+        /// oldest request left the window, room for one, while the plan
+        /// needed several; and a plan past the budget was told "retry in
+        /// 1 s".)
+        #[test]
+        fn a_refusal_says_when_the_same_plan_fits(
+            limit in 1u32..12,
+            share in proptest::prop_oneof![proptest::strategy::Just(1.0f64), 0.3f64..1.0],
+            history in proptest::collection::vec((0u64..3_600, proptest::prelude::any::<bool>()), 0..14),
+            needed in 1u32..16,
+            second_client in proptest::prelude::any::<bool>(),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let window = Duration::from_secs(3_600);
+                let pacer = budgeted(limit, window, share);
+                let clients = [ClientId("a".into()), ClientId("b".into())];
+                let mut history = history;
+                history.sort_unstable();
+                let mut elapsed = 0;
+                for (at, second) in history {
+                    tokio::time::advance(Duration::from_secs(at - elapsed)).await;
+                    elapsed = at;
+                    if let Ok(reservation) = pacer.reserve(&clients[usize::from(second)]) {
+                        reservation.commit();
+                    }
+                }
+                let client = &clients[usize::from(second_client)];
+                let Err(refusal) = pacer.reserve_plan(needed, client) else {
+                    return Ok(());
+                };
+                let Error::UpstreamBudgetExhausted { retry_after, limit: told, .. } = refusal else {
+                    panic!("{refusal:?}");
+                };
+                let share_limit = Budget { limit, window }.client_limit(share);
+                if needed > told {
+                    proptest::prop_assert_eq!(retry_after, None, "needs {} of {}", needed, told);
+                    proptest::prop_assert!(needed > share_limit || needed > limit);
+                    return Ok(());
+                }
+                let retry_after = retry_after.expect("a plan within the budget is told when");
+                if retry_after >= 2 {
+                    tokio::time::advance(Duration::from_secs(retry_after - 2)).await;
+                    proptest::prop_assert!(
+                        pacer.reserve_plan(needed, client).is_err(),
+                        "fits before the {} s it was told", retry_after
+                    );
+                    tokio::time::advance(Duration::from_secs(2)).await;
+                } else {
+                    tokio::time::advance(Duration::from_secs(retry_after)).await;
+                }
+                proptest::prop_assert!(
+                    pacer.reserve_plan(needed, client).is_ok(),
+                    "does not fit after the {} s it was told", retry_after
+                );
+                Ok(())
+            })?;
+        }
     }
 }

@@ -48,7 +48,7 @@ use crate::metrics::Metrics;
 /// `unreported` members for requests sent while Redis was away (counted
 /// first, unchecked: they went out). Returns `{1, remaining, 0}` when taken,
 /// `{0, remaining, wait_ms}` when the window is spent, `{-1, remaining,
-/// wait_ms}` when the client's share is.
+/// wait_ms}` when the client's share is (`wait_ms`: until the plan fits).
 static RESERVE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -65,17 +65,28 @@ for i = 1, unreported do
   redis.call('ZADD', KEYS[1], now, ARGV[5 + needed + i])
 end
 local used = redis.call('ZCARD', KEYS[1])
-local function wait_for(key)
-  local oldest = redis.call('ZRANGE', KEYS[key], 0, 0, 'WITHSCORES')
-  if oldest[2] then return tonumber(oldest[2]) + window - now end
+-- When the plan fits: once `used + needed - allowed` of the set have
+-- left the window (oldest first), not only the oldest.
+local function wait_for(key, used, allowed)
+  local k = math.max(used + needed - allowed, 1) - 1
+  local entry = redis.call('ZRANGE', KEYS[key], k, k, 'WITHSCORES')
+  if entry[2] then return tonumber(entry[2]) + window - now end
   return 0
 end
-if used + needed > limit then
-  return {0, math.max(limit - used, 0), wait_for(1)}
-end
 local client_used = redis.call('ZCARD', KEYS[2])
-if client_used + needed > client_limit then
-  return {-1, math.max(client_limit - client_used, 0), wait_for(2)}
+-- Past the client's whole share (at most the budget) it never fits.
+if needed > client_limit then
+  return {-1, math.max(client_limit - client_used, 0), 0}
+end
+local short = used + needed > limit
+local share_short = client_used + needed > client_limit
+if short or share_short then
+  -- When the plan fits both: the later of the two.
+  local wait = 0
+  if short then wait = wait_for(1, used, limit) end
+  if share_short then wait = math.max(wait, wait_for(2, client_used, client_limit)) end
+  if short then return {0, math.max(limit - used, 0), wait} end
+  return {-1, math.max(client_limit - client_used, 0), wait}
 end
 for i = 1, needed do
   redis.call('ZADD', KEYS[1], now, ARGV[5 + i])
