@@ -600,17 +600,17 @@ pub struct ResilienceConfig {
 /// A source's own overrides of the resilience settings (`None`: the
 /// setting for all sources).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ResilienceOverrides {
-    pub retry_max_attempts: Option<u32>,
-    pub breaker_failures: Option<u32>,
-    pub breaker_open_for: Option<Duration>,
-    pub client_share: Option<f64>,
+struct ResilienceOverrides {
+    retry_max_attempts: Option<u32>,
+    breaker_failures: Option<u32>,
+    breaker_open_for: Option<Duration>,
+    client_share: Option<f64>,
 }
 
 impl Config {
     /// `source`'s overrides of the resilience settings.
-    pub fn resilience_overrides(&self, source: crate::sources::Source) -> ResilienceOverrides {
-        use crate::sources::Source;
+    fn resilience_overrides(&self, source: crate::source::Source) -> ResilienceOverrides {
+        use crate::source::Source;
         let (retry_max_attempts, breaker_failures, breaker_open_for, client_share) = match source {
             Source::Gta => (
                 self.gta.retry_max_attempts,
@@ -638,6 +638,60 @@ impl Config {
             client_share,
         }
     }
+
+    /// `source`'s settings: the setting for all sources with its own
+    /// overrides, and its budget (the operator's, else for Comtrade the
+    /// one documented for its dialect and whether a key is sent).
+    pub fn upstream_settings(
+        &self,
+        source: crate::source::Source,
+        keyed: bool,
+    ) -> crate::sources::settings::UpstreamSettings {
+        use crate::source::Source;
+        let overrides = self.resilience_overrides(source);
+        let (timeout, interval, budget) = match source {
+            Source::Gta => (
+                self.gta.timeout,
+                Duration::ZERO,
+                crate::sources::definition::configured_budget(
+                    self.gta.budget,
+                    self.gta.budget_window,
+                ),
+            ),
+            Source::Comtrade => (
+                self.comtrade.timeout,
+                self.comtrade.interval,
+                Some(self.comtrade.budget(keyed)),
+            ),
+            Source::Ita => (
+                self.ita.timeout,
+                Duration::ZERO,
+                crate::sources::definition::configured_budget(
+                    self.ita.budget,
+                    self.ita.budget_window,
+                ),
+            ),
+        };
+        crate::sources::settings::UpstreamSettings {
+            timeout,
+            interval,
+            budget,
+            client_share: overrides
+                .client_share
+                .unwrap_or(self.resilience.client_share),
+            retry: self.resilience.retry_policy(overrides),
+            breaker: self.resilience.breaker_policy(overrides),
+        }
+    }
+
+    /// The API generation each source speaks.
+    pub fn upstream_apis(&self) -> crate::sources::definition::UpstreamApis {
+        crate::sources::definition::UpstreamApis {
+            gta: self.gta.api,
+            comtrade: self.comtrade.api.into(),
+            ita: self.ita.api,
+        }
+    }
 }
 
 /// Where a source is reached and with which key, as its section sets them.
@@ -652,8 +706,8 @@ pub struct SourceAccess<'a> {
 
 impl Config {
     /// Where `source` is reached, and with which key.
-    pub fn access(&self, source: crate::sources::Source) -> SourceAccess<'_> {
-        use crate::sources::Source;
+    pub fn access(&self, source: crate::source::Source) -> SourceAccess<'_> {
+        use crate::source::Source;
         let (url, key, url_env) = match source {
             Source::Gta => (&self.gta.url, &self.gta.key, "TRADE_GRAPH_GTA_URL"),
             Source::Comtrade => (
@@ -673,7 +727,7 @@ impl Config {
 
 impl ResilienceConfig {
     /// The retry policy for a source with `overrides`.
-    pub fn retry_policy(&self, overrides: ResilienceOverrides) -> RetryPolicy {
+    fn retry_policy(&self, overrides: ResilienceOverrides) -> RetryPolicy {
         RetryPolicy {
             max_attempts: overrides
                 .retry_max_attempts
@@ -686,7 +740,7 @@ impl ResilienceConfig {
     }
 
     /// The breaker policy for a source with `overrides`.
-    pub fn breaker_policy(&self, overrides: ResilienceOverrides) -> BreakerPolicy {
+    fn breaker_policy(&self, overrides: ResilienceOverrides) -> BreakerPolicy {
         BreakerPolicy {
             failure_threshold: overrides.breaker_failures.unwrap_or(self.breaker_failures),
             open_for: overrides.breaker_open_for.unwrap_or(self.breaker_open_for),
@@ -1307,7 +1361,7 @@ mod tests {
 
     #[test]
     fn resilience_settings_have_an_all_default_and_per_source_overrides() {
-        use crate::sources::Source;
+        use crate::source::Source;
         let config = Config::parse_from([
             "trade-graph",
             "--retry-max-attempts",

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_graphql::ErrorExtensions;
 
 use crate::error_codes as codes;
-use crate::sources::Source;
+use crate::source::Source;
 
 /// Everything that can go wrong answering a field.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -74,6 +74,7 @@ pub mod metrics;
 pub mod operation;
 pub mod sample;
 pub mod server;
+pub mod source;
 pub mod sources;
 pub mod subscriptions;
 pub mod telemetry;

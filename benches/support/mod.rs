@@ -239,8 +239,14 @@ pub async fn unpaced_gateway(dialect: &str, batching: bool) -> String {
     let simulator = Simulator::start(SimulatorOptions {
         comtrade: ComtradeRules {
             interval: Duration::ZERO,
-            guest_per_hour: u32::MAX,
-            keyed_per_hour: u32::MAX,
+            guest: trade_graph::sources::pacing::Budget {
+                limit: u32::MAX,
+                window: std::time::Duration::from_secs(3600),
+            },
+            keyed: trade_graph::sources::pacing::Budget {
+                limit: u32::MAX,
+                window: std::time::Duration::from_secs(3600),
+            },
             max_rows: None,
         },
         ..SimulatorOptions::default()

@@ -32,7 +32,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use futures::task::AtomicWaker;
 
 use crate::error::Error;
-use crate::sources::Source;
+use crate::source::Source;
 
 /// One batch of loads, ready to run.
 pub type Batch = BoxFuture<'static, ()>;

@@ -154,7 +154,7 @@ fn say_left_out(ctx: &Context<'_>, list: &CommodityList) {
         super::context::report_beside(
             ctx,
             Error::UpstreamBadResponse {
-                upstream: crate::sources::Source::Comtrade,
+                upstream: crate::source::Source::Comtrade,
                 path: "results".into(),
                 detail: left_out.to_owned(),
             },

@@ -11,6 +11,7 @@ use async_graphql::{Value, Variables};
 use crate::countries;
 use crate::countries::ComtradeDialect;
 use crate::limits::{Arguments, Demand, DemandKind, FieldRule, FieldRules};
+use crate::source::Source;
 use crate::sources::comtrade::client::limits as comtrade_limits;
 use crate::sources::comtrade::{Frequency, PartnerCode};
 use crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as GTA_PAGE;
@@ -18,7 +19,6 @@ use crate::sources::ita::client::MAX_SIZE as ITA_PAGE;
 use crate::sources::ita::screening::CURRENT_WINDOW as SCREENING_WINDOW;
 use crate::sources::ita::window::plan as window_plan;
 use crate::sources::ita::{Endpoint, SearchParams};
-use crate::sources::Source;
 
 use super::commodity::{DEFAULT_CLASSIFICATION, MAX_COMMODITY_LIMIT};
 use super::commodity_cost::{self, ListState, LoadedLists};
@@ -353,7 +353,7 @@ fn per_country(
         kind: DemandKind::SharedPages {
             per_parent: limit,
             page_size,
-            one_per_parent,
+            whole_list: one_per_parent.then_some(crate::sources::ita::loader::DE_MINIMIS_LIST_ROWS),
         },
     })
 }

@@ -698,7 +698,7 @@ impl Intervention {
         let unreadable = &self.0.affected_products.unreadable;
         if !unreadable.is_empty() {
             let error = crate::error::Error::UpstreamBadResponse {
-                upstream: crate::sources::Source::Gta,
+                upstream: crate::source::Source::Gta,
                 path: format!("results[id={}].affected_products", self.0.id),
                 detail: format!(
                     "{} entr{} without a readable HS code, left out: {}",

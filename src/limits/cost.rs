@@ -28,7 +28,7 @@ use async_graphql::{Name, Value, Variables};
 
 use super::demand::{Demand, DemandLimits};
 use super::{Refusal, RefusalCode};
-use crate::sources::Source;
+use crate::source::Source;
 
 /// Items assumed for a list field that has no rule (a test holds every list
 /// of objects in the schema to having one).

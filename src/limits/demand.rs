@@ -12,7 +12,7 @@
 //! offices a country has); the upstream path enforces the same maximum
 //! while the operation runs, for what the estimate cannot see.
 
-use crate::sources::Source;
+use crate::source::Source;
 
 /// Most upstream requests one operation may make, per source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,14 +62,15 @@ pub enum DemandKind {
     /// Parents (countries) share one search of a page of `page_size` items,
     /// each wanting `per_parent`, and each country that page leaves short
     /// has a search of its own (ITA's per-country records); with
-    /// `one_per_parent` a page holds a page of parents (de minimis). The
-    /// estimate is the ITA loader's own worst case
-    /// ([`crate::sources::ita::loader::worst_case`]) for as many distinct
-    /// countries as there are parents, at most every jurisdiction.
+    /// `whole_list` a page holds a page of parents, and anything more is
+    /// the whole list of that many rows, read once (de minimis). The
+    /// estimate is [`shared_pages_worst_case`], which the ITA loader checks
+    /// its groups against, for as many distinct countries as there are
+    /// parents, at most every jurisdiction.
     SharedPages {
         per_parent: u64,
         page_size: u64,
-        one_per_parent: bool,
+        whole_list: Option<u64>,
     },
     /// Parents are packed `per_request` to a request, times the requests the
     /// other parameters need (Comtrade's reporters, five to a legacy request);
@@ -105,13 +106,13 @@ impl DemandKind {
             Self::SharedPages {
                 per_parent,
                 page_size,
-                one_per_parent,
-            } => crate::sources::ita::loader::worst_case(
+                whole_list,
+            } => shared_pages_worst_case(
                 // The loader asks each country once per operation.
                 parents.min(crate::countries::all().len() as u64),
                 per_parent,
                 page_size,
-                one_per_parent,
+                whole_list,
             ),
             Self::Packed {
                 per_request,
@@ -124,6 +125,50 @@ impl DemandKind {
                 .saturating_add(parents.min(changing).saturating_mul(alone)),
             Self::Capped { per_parent, cap } => parents.saturating_mul(per_parent).min(cap),
         }
+    }
+}
+
+/// The most requests a loader batching as [`DemandKind::SharedPages`] says
+/// sends for one group asked for `countries` distinct countries, each
+/// wanting `limit` records, in pages of `page`. The ITA loader checks each
+/// group against it (with its own list size), so that the estimate and the
+/// plan cannot drift apart.
+///
+/// Records (`whole_list` `None`): a combined search of one page for every
+/// country, at most once per group and operation, further combined pages
+/// only as far as the countries they serve pay for them, then a search of
+/// its own for each country still short, each paged as far as `limit`
+/// needs. A combined page can be filled by one dominant country whatever
+/// its size, so every other country may need its own search: `1 +
+/// countries × pages(limit)`, and no more however the countries fall into
+/// batches (a later batch, or a lone country, has only what its countries
+/// pay for).
+///
+/// One row per country (`whole_list` of `rows`): one combined request for
+/// the first batch (at most a page of countries), then the whole list, read
+/// once, for anything a later or larger batch asks: `1 + pages(rows)`.
+pub fn shared_pages_worst_case(
+    countries: u64,
+    limit: u64,
+    page: u64,
+    whole_list: Option<u64>,
+) -> u64 {
+    let page = page.max(1);
+    if countries == 0 || limit == 0 {
+        return 0;
+    }
+    if let Some(rows) = whole_list {
+        return if countries == 1 {
+            1
+        } else {
+            1 + rows.div_ceil(page)
+        };
+    }
+    let own = limit.div_ceil(page);
+    if countries == 1 {
+        own
+    } else {
+        countries.saturating_mul(own).saturating_add(1)
     }
 }
 
@@ -149,7 +194,7 @@ mod tests {
         let ita = DemandKind::SharedPages {
             per_parent: 100,
             page_size: 100,
-            one_per_parent: false,
+            whole_list: None,
         };
         assert_eq!(ita.estimate(1), 1);
         assert_eq!(ita.estimate(8), 9);
@@ -157,7 +202,7 @@ mod tests {
         let screening = DemandKind::SharedPages {
             per_parent: 20,
             page_size: 50,
-            one_per_parent: false,
+            whole_list: None,
         };
         assert_eq!(screening.estimate(8), 9);
         // Parents beyond every jurisdiction are the same countries again.
@@ -168,7 +213,7 @@ mod tests {
         let de_minimis = DemandKind::SharedPages {
             per_parent: 1,
             page_size: 100,
-            one_per_parent: true,
+            whole_list: Some(300),
         };
         assert_eq!((de_minimis.estimate(1), de_minimis.estimate(234)), (1, 4));
         let comtrade = DemandKind::Packed {

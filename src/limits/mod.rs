@@ -33,10 +33,10 @@ use std::sync::Arc;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ErrorExtensionValues, ServerError, Variables};
 
-use crate::sources::Source;
+use crate::source::Source;
 
 pub use cost::{Analysis, Arguments, FieldRule, FieldRules, SchemaIndex, UNRULED_LIST_BOUND};
-pub use demand::{Demand, DemandKind, DemandLimits};
+pub use demand::{shared_pages_worst_case, Demand, DemandKind, DemandLimits};
 pub use document::DocumentLimits;
 pub use result_size::{ResultSize, ResultSizeExtension};
 pub use shape::ShapeLimits;

@@ -19,8 +19,8 @@ use std::time::Duration;
 use redis::AsyncCommands;
 
 use super::response_cache::{OperationKey, ResponseFreshness, SplitResponse};
+use crate::source::Source;
 use crate::sources::redis_link::RedisLink;
-use crate::sources::Source;
 
 const PREFIX: &str = "trade-graph:response:v1:";
 

@@ -30,17 +30,22 @@ use super::comtrade_data::{
 use super::faults::{apply_fault, RecordedRequest};
 use super::SimulatorState;
 use crate::countries::ComtradeDialect;
-use crate::sources::Source;
+use crate::source::Source;
+use crate::sources::pacing::Budget;
+
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// Comtrade's usage rules as the simulator enforces them.
 #[derive(Clone, Copy, Debug)]
 pub struct ComtradeRules {
     /// At most one request per interval.
     pub interval: Duration,
-    /// Requests per hour without a key (legacy guest).
-    pub guest_per_hour: u32,
-    /// Requests per hour with the key.
-    pub keyed_per_hour: u32,
+    /// Requests allowed without a key, per window (legacy guest: 100 an
+    /// hour).
+    pub guest: Budget,
+    /// Requests allowed with the key, per window (legacy token: 10,000 an
+    /// hour; v1's free key: 500 a day).
+    pub keyed: Budget,
     /// A server-side cap on rows per answer below what `max` asks (an
     /// account limit), so tests can make answers truncate.
     pub max_rows: Option<u64>,
@@ -51,8 +56,14 @@ impl Default for ComtradeRules {
     fn default() -> Self {
         Self {
             interval: Duration::from_secs(1),
-            guest_per_hour: 100,
-            keyed_per_hour: 10_000,
+            guest: Budget {
+                limit: 100,
+                window: HOUR,
+            },
+            keyed: Budget {
+                limit: 10_000,
+                window: HOUR,
+            },
             max_rows: None,
         }
     }
@@ -305,25 +316,34 @@ fn admit(
             }));
         }
     }
-    let (window, limit) = if keyed {
-        (&mut usage.keyed, rules.keyed_per_hour)
+    let (window, budget) = if keyed {
+        (&mut usage.keyed, rules.keyed)
     } else {
-        (&mut usage.guest, rules.guest_per_hour)
+        (&mut usage.guest, rules.guest)
     };
+    let limit = budget.limit;
     while window
         .front()
-        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(3600))
+        .is_some_and(|t| now.duration_since(*t) >= budget.window)
     {
         window.pop_front();
     }
     if window.len() as u32 >= limit {
-        let resume = window
-            .front()
-            .map_or(3600, |t| 3600 - now.duration_since(*t).as_secs());
+        let resume = window.front().map_or(budget.window.as_secs(), |t| {
+            budget
+                .window
+                .saturating_sub(now.duration_since(*t))
+                .as_secs()
+        });
+        let per = if budget.window == HOUR {
+            "hour".to_owned()
+        } else {
+            humantime::format_duration(budget.window).to_string()
+        };
         return Err(Box::new((
             StatusCode::CONFLICT,
             [("retry-after", resume.to_string())],
-            format!("Usage limit: {limit} requests per hour reached. You may resume requests in {resume} seconds."),
+            format!("Usage limit: {limit} requests per {per} reached. You may resume requests in {resume} seconds."),
         )
             .into_response()));
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
 use super::SimulatorState;
-use crate::sources::Source;
+use crate::source::Source;
 
 /// What the simulator does instead of answering normally.
 #[derive(Clone, Debug, PartialEq)]

@@ -19,7 +19,7 @@ use super::faults::{apply_fault, RecordedRequest};
 use super::gta_data::{visible_interventions, SampleIntervention, PUBLISHABLE};
 use super::SimulatorState;
 use crate::countries::Country;
-use crate::sources::Source;
+use crate::source::Source;
 
 pub(super) fn routes() -> Router<SimulatorState> {
     Router::new()

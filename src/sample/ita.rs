@@ -17,7 +17,7 @@ use super::faults::{apply_fault, RecordedRequest};
 use super::ita_current_data::sample as current_sample;
 use super::ita_data::{sample, visible_leads, PUBLISHABLE_LEADS};
 use super::SimulatorState;
-use crate::sources::Source;
+use crate::source::Source;
 
 pub(super) fn routes() -> Router<SimulatorState> {
     Router::new()

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use super::faults::{apply_fault, RecordedRequest};
 use super::ita_current_data::sample;
 use super::SimulatorState;
-use crate::sources::Source;
+use crate::source::Source;
 
 pub(super) fn routes() -> Router<SimulatorState> {
     Router::new()

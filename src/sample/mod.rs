@@ -37,7 +37,7 @@ pub fn ita_post_countries() -> &'static [&'static str] {
 }
 pub use faults::{Fault, RecordedRequest};
 
-use crate::sources::Source;
+use crate::source::Source;
 use faults::Faults;
 
 /// The API key the simulator expects from the gateway in sample mode. It is

@@ -37,8 +37,8 @@ use crate::metrics::{OperationOutcome, ResponseCacheUse};
 use crate::operation::{
     CachedResponse, DocumentId, OperationKey, OperationLabel, SelectionOrder, SplitResponse,
 };
+use crate::source::Source;
 use crate::sources::pacing::ClientId;
-use crate::sources::Source;
 use crate::sources::UpstreamUsage;
 
 /// async-graphql's response (axum's `Response` is the HTTP one).
@@ -1221,7 +1221,7 @@ async fn run_operation_counted(
     }) {
         response.extensions.insert("cost".into(), cost);
     }
-    let upstream_requests: u64 = crate::sources::Source::ALL
+    let upstream_requests: u64 = crate::source::Source::ALL
         .iter()
         .map(|source| usage.requests(*source))
         .sum();

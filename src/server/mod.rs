@@ -31,6 +31,7 @@ use crate::graph::{build_schema, operation_guard, Sources, TradeGraphSchema};
 use crate::limits::OperationGuard;
 use crate::metrics::Metrics;
 use crate::sample::{ComtradeRules, Simulator, SimulatorOptions, SAMPLE_KEY};
+use crate::source::Source;
 use crate::sources::cache::{CacheTtls, ResponseCache};
 use crate::sources::comtrade::ComtradeClient;
 use crate::sources::definition::{define, SharedStages};
@@ -39,7 +40,6 @@ use crate::sources::http::{HttpClient, Secret, Upstream};
 use crate::sources::ita::ItaClient;
 use crate::sources::redis_link::RedisLink;
 use crate::sources::shared_cache::SharedCache;
-use crate::sources::Source;
 use crate::subscriptions::{Feeds, SubscriptionSettings};
 
 /// Why the server could not start.
@@ -149,7 +149,13 @@ impl Gateway {
             let access = config.access(source);
             if access.url.is_none() && access.key.is_some() {
                 // A key without a URL would silently go unused on sample data.
-                let example = define(source, config, None).example_url;
+                let example = define(
+                    source,
+                    &config.upstream_settings(source, false),
+                    config.upstream_apis(),
+                    None,
+                )
+                .example_url;
                 return Err(StartError::Config(format!(
                     "a {source} key is set but its URL is not: set {} (e.g. {example}) to go live, or unset the key to serve sample data",
                     access.url_env
@@ -186,8 +192,10 @@ impl Gateway {
                 latency: config.sample_latency,
                 comtrade: ComtradeRules {
                     interval: config.comtrade.interval,
-                    guest_per_hour: config.comtrade.budget(false).limit,
-                    keyed_per_hour: config.comtrade.budget(true).limit,
+                    // The budgets the gateway keeps to, in their own
+                    // windows (v1's keyed one is a day's).
+                    guest: config.comtrade.budget(false),
+                    keyed: config.comtrade.budget(true),
                     max_rows: None,
                 },
                 publish_every: (!config.sample_publish_interval.is_zero())
@@ -233,7 +241,7 @@ impl Gateway {
                 config.resilience.stale_grace,
             ),
             metrics: Metrics::default(),
-            config,
+            replicas: config.replicas,
         };
         let mut statuses = Vec::new();
         let mut keys = Vec::new();
@@ -259,7 +267,8 @@ impl Gateway {
                 }
             };
             keys.extend(key.clone());
-            let definition = define(source, config, key.clone());
+            let settings = config.upstream_settings(source, key.is_some());
+            let definition = define(source, &settings, config.upstream_apis(), key.clone());
             if key.is_none() && !definition.serves_keyless {
                 tracing::warn!("{source} is live without --{source}-key: it will refuse every request unless a proxy adds the key");
             }
@@ -279,7 +288,7 @@ impl Gateway {
                     format!("{keying}, {limits}")
                 },
             });
-            definition.upstream(&url, &stages)
+            definition.upstream(&url, &settings, &stages)
         });
         // Every source's text is cleaned of every key, not only its own.
         let upstreams = upstreams.map(|upstream| upstream.scrubbing_keys(&keys));

@@ -461,7 +461,7 @@ struct SubscriptionLog {
 impl Drop for SubscriptionLog {
     fn drop(&mut self) {
         let usage = &self.operation.usage;
-        let upstream_requests: u64 = crate::sources::Source::ALL
+        let upstream_requests: u64 = crate::source::Source::ALL
             .iter()
             .map(|source| usage.requests(*source))
             .sum();

@@ -23,9 +23,9 @@ use super::cache::ResponseCache;
 use super::http::{Credential, HttpClient, RefusalRule, Secret, Upstream};
 use super::pacing::{Budget, Pacer, INTERVAL_SLACK};
 use super::retry::RetryPolicy;
+use super::settings::UpstreamSettings;
 use super::shared_admission::SharedAdmission;
 use super::{comtrade, gta, ita, Source};
-use crate::config::Config;
 use crate::metrics::Metrics;
 
 /// One source's own rules, as its module states them.
@@ -52,19 +52,33 @@ pub struct SourceDefinition {
     pub refusals: Option<RefusalRule>,
 }
 
-/// The definition of `source`, from its module, for the key it will send
-/// (the configured one, or the simulator's in sample mode).
-pub fn define(source: Source, config: &Config, key: Option<Secret>) -> SourceDefinition {
+/// The API generation each source speaks, as configured.
+#[derive(Clone, Copy, Debug)]
+pub struct UpstreamApis {
+    pub gta: gta::GtaApi,
+    pub comtrade: crate::countries::ComtradeDialect,
+    pub ita: ita::ItaApi,
+}
+
+/// The definition of `source`, from its module, with its settings, for the
+/// key it will send (the configured one, or the simulator's in sample
+/// mode).
+pub fn define(
+    source: Source,
+    settings: &UpstreamSettings,
+    apis: UpstreamApis,
+    key: Option<Secret>,
+) -> SourceDefinition {
     match source {
-        Source::Gta => gta::definition(&config.gta, key),
-        Source::Comtrade => comtrade::definition(&config.comtrade, key),
-        Source::Ita => ita::definition(&config.ita, key),
+        Source::Gta => gta::definition(settings, apis.gta, key),
+        Source::Comtrade => comtrade::definition(settings, apis.comtrade, key),
+        Source::Ita => ita::definition(settings, apis.ita, key),
     }
 }
 
 /// What every source's pipeline shares, and the policies configuration
 /// sets for each.
-pub struct SharedStages<'a> {
+pub struct SharedStages {
     pub client: HttpClient,
     pub cache: ResponseCache,
     /// The cache replicas share, when `--redis-url` is set.
@@ -72,19 +86,23 @@ pub struct SharedStages<'a> {
     /// Redis, for the admission decisions replicas share.
     pub redis: Option<super::redis_link::RedisLink>,
     pub metrics: Metrics,
-    pub config: &'a Config,
+    /// Replicas sharing the upstreams' rules (`--replicas`): without Redis,
+    /// each keeps to its share.
+    pub replicas: u32,
 }
 
 impl SourceDefinition {
-    /// The source's pipeline, sending to `base_url`.
-    pub fn upstream(self, base_url: &str, shared: &SharedStages<'_>) -> Upstream {
-        let config = shared.config;
-        let overrides = config.resilience_overrides(self.source);
-        let retries: RetryPolicy = config.resilience.retry_policy(overrides);
-        let breaker: BreakerPolicy = config.resilience.breaker_policy(overrides);
-        let client_share = overrides
-            .client_share
-            .unwrap_or(config.resilience.client_share);
+    /// The source's pipeline, sending to `base_url`, retrying and breaking
+    /// as its `settings` say.
+    pub fn upstream(
+        self,
+        base_url: &str,
+        settings: &UpstreamSettings,
+        shared: &SharedStages,
+    ) -> Upstream {
+        let retries: RetryPolicy = settings.retry;
+        let breaker: BreakerPolicy = settings.breaker;
+        let client_share = settings.client_share;
         let admission = (!self.interval.is_zero() || self.budget.is_some())
             .then(|| self.admission(shared, client_share));
         let mut upstream = Upstream::new(
@@ -116,7 +134,7 @@ impl SourceDefinition {
     /// The source's admission: its own pacer, or (with Redis) the decision
     /// replicas share, with this replica's share of the limits to keep to
     /// while Redis is away.
-    fn admission(&self, shared: &SharedStages<'_>, client_share: f64) -> Admission {
+    fn admission(&self, shared: &SharedStages, client_share: f64) -> Admission {
         let Some(link) = &shared.redis else {
             return Admission::Local(Arc::new(Pacer::with_client_share(
                 self.source,
@@ -125,7 +143,7 @@ impl SourceDefinition {
                 client_share,
             )));
         };
-        let replicas = shared.config.replicas;
+        let replicas = shared.replicas;
         let local_budget = self.budget.map(|budget| Budget {
             // Rounded down: together the shares never pass the budget.
             limit: budget.limit / replicas,
@@ -180,13 +198,19 @@ pub fn configured_budget(limit: Option<u32>, window: Option<Duration>) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use clap::Parser;
 
     #[test]
     fn every_source_defines_itself_and_only_comtrade_is_paced_by_default() {
         let config = Config::sample();
         for source in Source::ALL {
-            let definition = define(source, &config, Some(Secret::new("k")));
+            let definition = define(
+                source,
+                &config.upstream_settings(source, true),
+                config.upstream_apis(),
+                Some(Secret::new("k")),
+            );
             assert_eq!(definition.source, source);
             assert_eq!(
                 definition.usage_limits().is_empty(),
@@ -195,7 +219,12 @@ mod tests {
                 definition.usage_limits()
             );
         }
-        let comtrade = define(Source::Comtrade, &config, Some(Secret::new("k")));
+        let comtrade = define(
+            Source::Comtrade,
+            &config.upstream_settings(Source::Comtrade, true),
+            config.upstream_apis(),
+            Some(Secret::new("k")),
+        );
         assert_eq!(
             comtrade.usage_limits(),
             "one request per 1s, budget 500 per 1day"
@@ -217,9 +246,19 @@ mod tests {
             "--ita-budget-window",
             "1m",
         ]);
-        let gta = define(Source::Gta, &config, None);
+        let gta = define(
+            Source::Gta,
+            &config.upstream_settings(Source::Gta, false),
+            config.upstream_apis(),
+            None,
+        );
         assert_eq!(gta.usage_limits(), "budget 1000 per 1h");
-        let ita = define(Source::Ita, &config, None);
+        let ita = define(
+            Source::Ita,
+            &config.upstream_settings(Source::Ita, false),
+            config.upstream_apis(),
+            None,
+        );
         assert_eq!(ita.usage_limits(), "budget 50 per 1m");
     }
 }

@@ -306,7 +306,7 @@ async fn poll_loop<P: Poller>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::Source;
+    use crate::source::Source;
     use proptest::strategy::{Strategy, ValueTree};
     use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -19,9 +19,9 @@ pub use feed::{Feed, FeedEvent, FeedsFull};
 pub use polls::{InterventionsKey, LeadsKey, NewInterventions, NewTradeLeads};
 
 use crate::metrics::Metrics;
+use crate::source::Source;
 use crate::sources::gta::GtaClient;
 use crate::sources::ita::ItaClient;
-use crate::sources::Source;
 
 /// Whose budget share the polls spend.
 pub const FEED_CLIENT: &str = "subscription-feeds";

@@ -58,13 +58,12 @@ pub fn documented_budget(
 /// the dialect and key (or the configured one), and its own reading of
 /// quota refusals and validation messages ([`client::refusal`]).
 pub fn definition(
-    config: &crate::config::ComtradeConfig,
+    settings: &crate::sources::settings::UpstreamSettings,
+    dialect: crate::countries::ComtradeDialect,
     key: Option<crate::sources::http::Secret>,
 ) -> crate::sources::definition::SourceDefinition {
-    let dialect: crate::countries::ComtradeDialect = config.api.into();
-    let keyed = key.is_some();
     crate::sources::definition::SourceDefinition {
-        source: crate::sources::Source::Comtrade,
+        source: crate::source::Source::Comtrade,
         api: match dialect {
             crate::countries::ComtradeDialect::Legacy => "legacy",
             crate::countries::ComtradeDialect::V1 => "v1",
@@ -72,9 +71,11 @@ pub fn definition(
         credential: ComtradeClient::credential(key, dialect),
         serves_keyless: true,
         example_url: "https://comtradeapi.un.org",
-        timeout: config.timeout,
-        interval: config.interval,
-        budget: Some(config.budget(keyed)),
+        timeout: settings.timeout,
+        interval: settings.interval,
+        // The operator's, else the one documented for the dialect and key
+        // ([`documented_budget`], as the configuration resolves it).
+        budget: settings.budget,
         refusals: Some(client::refusal),
     }
 }

@@ -27,20 +27,22 @@ pub use model::Intervention;
 pub use query::{DateRange, InterventionQuery, RequestData, SortKey, Sorting};
 
 /// GTA as the gateway runs it: its key in the `Authorization` header, no
-/// documented usage limit (an operator may set `--gta-budget`).
+/// documented usage limit (an operator may set `--gta-budget`) and no
+/// pacing.
 pub fn definition(
-    config: &crate::config::GtaConfig,
+    settings: &crate::sources::settings::UpstreamSettings,
+    api: GtaApi,
     key: Option<crate::sources::http::Secret>,
 ) -> crate::sources::definition::SourceDefinition {
     crate::sources::definition::SourceDefinition {
-        source: crate::sources::Source::Gta,
-        api: config.api.name(),
+        source: crate::source::Source::Gta,
+        api: api.name(),
         credential: GtaClient::credential(key),
         serves_keyless: false,
         example_url: "https://api.globaltradealert.org",
-        timeout: config.timeout,
+        timeout: settings.timeout,
         interval: std::time::Duration::ZERO,
-        budget: crate::sources::definition::configured_budget(config.budget, config.budget_window),
+        budget: settings.budget,
         refusals: None,
     }
 }

@@ -174,42 +174,19 @@ pub const DE_MINIMIS_LIST_ROWS: u64 = 300;
 
 /// The most requests [`ItaLoader`] sends in one operation for one group
 /// (one endpoint, parameters and limit) asked for `countries` distinct
-/// countries, each wanting `limit` records, in pages of `page`. The cost
-/// model's estimate (`DemandKind::SharedPages`) is this function, so the
-/// estimate and the plan cannot drift apart; the loader checks every group
-/// against it.
-///
-/// Records (`one_per_country` false): a combined search of one page for
-/// every country, at most once per group and operation, further combined
-/// pages only as far as the countries they serve pay for them, then a
-/// search of its own for each country still short, each paged as far as
-/// `limit` needs (`ItaLoader::load_records`). A combined page can be
-/// filled by one dominant country whatever its size, so every other
-/// country may need its own search: `1 + countries × pages(limit)`, and no
-/// more however the countries fall into batches (a later batch, or a lone
-/// country, has only what its countries pay for).
-///
-/// One row per country (de minimis): one combined request for the first
-/// batch (at most a page of countries), then the whole list, read once, for
-/// anything a later or larger batch asks: `1 + pages(DE_MINIMIS_LIST_ROWS)`.
+/// countries, each wanting `limit` records, in pages of `page`: the shared
+/// pages' worst case ([`crate::limits::shared_pages_worst_case`], which
+/// says how the loader batches), with de minimis's list of
+/// [`DE_MINIMIS_LIST_ROWS`] for `one_per_country`. The cost model's
+/// estimate is the same function, so the estimate and the plan cannot
+/// drift apart; the loader checks every group against it.
 pub fn worst_case(countries: u64, limit: u64, page: u64, one_per_country: bool) -> u64 {
-    let page = page.max(1);
-    if countries == 0 || limit == 0 {
-        return 0;
-    }
-    if one_per_country {
-        return if countries == 1 {
-            1
-        } else {
-            1 + DE_MINIMIS_LIST_ROWS.div_ceil(page)
-        };
-    }
-    let own = limit.div_ceil(page);
-    if countries == 1 {
-        own
-    } else {
-        countries.saturating_mul(own).saturating_add(1)
-    }
+    crate::limits::shared_pages_worst_case(
+        countries,
+        limit,
+        page,
+        one_per_country.then_some(DE_MINIMIS_LIST_ROWS),
+    )
 }
 
 /// What one group has done so far in this operation: whether its combined

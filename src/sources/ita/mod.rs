@@ -38,20 +38,21 @@ pub use screening::ScreeningEntry;
 
 /// ITA as the gateway runs it: its key as v2's `api_key` parameter or the
 /// current API's `subscription-key` header, no documented usage limit (an
-/// operator may set `--ita-budget`).
+/// operator may set `--ita-budget`) and no pacing.
 pub fn definition(
-    config: &crate::config::ItaConfig,
+    settings: &crate::sources::settings::UpstreamSettings,
+    api: ItaApi,
     key: Option<crate::sources::http::Secret>,
 ) -> crate::sources::definition::SourceDefinition {
     crate::sources::definition::SourceDefinition {
-        source: crate::sources::Source::Ita,
-        api: config.api.name(),
-        credential: ItaClient::credential(key, config.api),
+        source: crate::source::Source::Ita,
+        api: api.name(),
+        credential: ItaClient::credential(key, api),
         serves_keyless: false,
         example_url: "https://data.trade.gov",
-        timeout: config.timeout,
+        timeout: settings.timeout,
         interval: std::time::Duration::ZERO,
-        budget: crate::sources::definition::configured_budget(config.budget, config.budget_window),
+        budget: settings.budget,
         refusals: None,
     }
 }
