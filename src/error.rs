@@ -222,7 +222,7 @@ fn budget_left(remaining: u32, limit: u32, window: Duration, retry_after: Option
             format!("only {remaining} of {limit} per {window} remain; retry in {seconds} s")
         }
         None => format!(
-            "the budget allows {limit} per {window}: ask for less (fewer jurisdictions, years or codes), as waiting would not help"
+            "at most {limit} per {window} are this client's to spend (its share of the budget): ask for less (fewer jurisdictions, years or codes), as waiting would not help"
         ),
     }
 }

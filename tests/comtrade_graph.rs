@@ -184,9 +184,17 @@ async fn plans_over_budget_fail_before_any_request() {
         .await;
     assert_eq!(error_codes(&response), ["UPSTREAM_BUDGET_EXHAUSTED"]);
     let message = response["errors"][0]["message"].as_str().unwrap();
+    // A client's share of a budget of 3 is one request (--client-share
+    // 0.25): four never fit, however long it waits, and it is told so.
     assert!(
-        message.contains("needs 4 requests but only 3 of 3 per 1h remain"),
+        message.contains("needs 4 requests but at most 1 per 1h are this client's to spend"),
         "{message}"
+    );
+    assert!(
+        response["errors"][0]["extensions"]
+            .get("retryAfterSeconds")
+            .is_none(),
+        "{response}"
     );
     assert_eq!(response["errors"][0]["extensions"]["source"], "comtrade");
     assert_eq!(gateway.comtrade_requests(), 0);

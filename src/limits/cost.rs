@@ -330,7 +330,7 @@ pub fn analyze(
     max_cost: u64,
     demand_limits: &DemandLimits,
 ) -> Result<Analysis, Refusal> {
-    let Some((name, operation)) = select(document, operation_name) else {
+    let Some((name, operation)) = selected_operation(document, operation_name) else {
         return Ok(Analysis::default());
     };
     let mut values: HashMap<Name, Value> = variables
@@ -407,8 +407,12 @@ pub fn analyze(
     Ok(analysis)
 }
 
-/// The operation async-graphql will run, and its name.
-fn select<'a>(
+/// The operation async-graphql will run, and its name: the named one, or
+/// the only one when no name is given (the spec's GetOperation); `None`
+/// when the document selects none. Every step that looks at "the
+/// operation" (the cost, variable defaults, the operation's kind) asks
+/// here, so that they agree on which one it is.
+pub fn selected_operation<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<(Option<&'a Name>, &'a OperationDefinition)> {

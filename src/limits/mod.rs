@@ -35,7 +35,9 @@ use async_graphql::{ErrorExtensionValues, ServerError, Variables};
 
 use crate::source::Source;
 
-pub use cost::{Analysis, Arguments, FieldRule, FieldRules, SchemaIndex, UNRULED_LIST_BOUND};
+pub use cost::{
+    selected_operation, Analysis, Arguments, FieldRule, FieldRules, SchemaIndex, UNRULED_LIST_BOUND,
+};
 pub use demand::{shared_pages_worst_case, Demand, DemandKind, DemandLimits};
 pub use document::DocumentLimits;
 pub use result_size::{ResultSize, ResultSizeExtension};

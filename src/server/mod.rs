@@ -12,6 +12,7 @@ pub mod graphiql;
 mod graphql_http;
 mod http_caching;
 pub mod persisted_queries;
+mod pipeline;
 mod request_head;
 mod socket_ids;
 mod websocket;

@@ -27,7 +27,8 @@ use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::access_log;
-use super::graphql_http::{self, Response_};
+use super::graphql_http;
+use super::pipeline::{self, Response_};
 use super::AppState;
 use crate::graph::OperationContext;
 use crate::limits::{Refusal, RefusalCode};
@@ -297,8 +298,8 @@ impl SocketExecutor {
                 .boxed()
             }
             Ok(Opened::Answered(response)) | Err(response) => {
-                graphql_http::record_response(&self.state, &response, started);
-                let (outcome, _) = graphql_http::outcome(&response);
+                pipeline::record_response(&self.state, &response, started);
+                let (outcome, _) = pipeline::outcome(&response);
                 access_log::websocket_access(&span, outcome.label(), started, None);
                 stream::once(async move { response }).boxed()
             }
@@ -311,15 +312,15 @@ impl SocketExecutor {
         state
             .guard
             .check_text(&request.query)
-            .map_err(|refusal| graphql_http::refusal_response(&refusal))?;
-        let checked = graphql_http::check_document(state, &mut request)
+            .map_err(|refusal| pipeline::refusal_response(&refusal))?;
+        let checked = pipeline::check_document(state, &mut request)
             .await
-            .map_err(|refusal| graphql_http::refusal_response(&refusal))?;
+            .map_err(|refusal| pipeline::refusal_response(&refusal))?;
         match checked {
             Some(checked) if checked.kind == OperationType::Subscription => {
                 let max_values = state.guard.limits().max_result_values;
                 let counted = checked.analysis.needs_result_count(max_values);
-                graphql_http::name_operation(
+                pipeline::name_operation(
                     checked.analysis.operation_name.as_deref(),
                     checked.analysis.operation_type,
                     &self.client,
@@ -335,7 +336,7 @@ impl SocketExecutor {
                     Some(checked) => (Some(checked.analysis), Some(checked.order)),
                     None => (None, None),
                 };
-                let response = graphql_http::run_operation(
+                let response = pipeline::run_operation(
                     state,
                     request,
                     analysis,
@@ -428,13 +429,13 @@ impl SocketExecutor {
                 let mut response = match operation.run(events.next()).await {
                     Ok(Some(response)) => response,
                     Ok(None) => return None,
-                    Err(refusal) => return Some((graphql_http::refusal_response(&refusal), None)),
+                    Err(refusal) => return Some((pipeline::refusal_response(&refusal), None)),
                 };
                 if let Ok(upstream) = async_graphql::Value::from_json(operation.usage.to_json()) {
                     response.extensions.insert("upstream".into(), upstream);
                 }
                 order.apply(&mut response.data, &schema_index);
-                graphql_http::code_request_errors(&mut response, true);
+                pipeline::code_request_errors(&mut response, true);
                 Some((response, Some((events, operation, open))))
             }
         });
@@ -517,7 +518,7 @@ impl Drop for OpenSubscription {
 
 /// A request error with a limit's `code` and no upstream call.
 fn refusal(code: RefusalCode, message: &str) -> Response_ {
-    graphql_http::refusal_response(&Refusal::new(code, message))
+    pipeline::refusal_response(&Refusal::new(code, message))
 }
 
 /// A request error with `code`.
