@@ -608,34 +608,24 @@ struct ResilienceOverrides {
 }
 
 impl Config {
+    /// The settings `source`'s section sets.
+    pub fn source_flags(&self, source: crate::source::Source) -> SourceFlags<'_> {
+        use crate::source::Source;
+        match source {
+            Source::Gta => self.gta.flags(),
+            Source::Comtrade => self.comtrade.flags(),
+            Source::Ita => self.ita.flags(),
+        }
+    }
+
     /// `source`'s overrides of the resilience settings.
     fn resilience_overrides(&self, source: crate::source::Source) -> ResilienceOverrides {
-        use crate::source::Source;
-        let (retry_max_attempts, breaker_failures, breaker_open_for, client_share) = match source {
-            Source::Gta => (
-                self.gta.retry_max_attempts,
-                self.gta.breaker_failures,
-                self.gta.breaker_open_for,
-                self.gta.client_share,
-            ),
-            Source::Comtrade => (
-                self.comtrade.retry_max_attempts,
-                self.comtrade.breaker_failures,
-                self.comtrade.breaker_open_for,
-                self.comtrade.client_share,
-            ),
-            Source::Ita => (
-                self.ita.retry_max_attempts,
-                self.ita.breaker_failures,
-                self.ita.breaker_open_for,
-                self.ita.client_share,
-            ),
-        };
+        let flags = self.source_flags(source);
         ResilienceOverrides {
-            retry_max_attempts,
-            breaker_failures,
-            breaker_open_for,
-            client_share,
+            retry_max_attempts: flags.retry_max_attempts,
+            breaker_failures: flags.breaker_failures,
+            breaker_open_for: flags.breaker_open_for,
+            client_share: flags.client_share,
         }
     }
 
@@ -649,29 +639,15 @@ impl Config {
     ) -> crate::sources::settings::UpstreamSettings {
         use crate::source::Source;
         let overrides = self.resilience_overrides(source);
-        let (timeout, interval, budget) = match source {
-            Source::Gta => (
-                self.gta.timeout,
+        let flags = self.source_flags(source);
+        let (interval, budget) = match source {
+            Source::Comtrade => (self.comtrade.interval, Some(self.comtrade.budget(keyed))),
+            Source::Gta | Source::Ita => (
                 Duration::ZERO,
-                crate::sources::definition::configured_budget(
-                    self.gta.budget,
-                    self.gta.budget_window,
-                ),
-            ),
-            Source::Comtrade => (
-                self.comtrade.timeout,
-                self.comtrade.interval,
-                Some(self.comtrade.budget(keyed)),
-            ),
-            Source::Ita => (
-                self.ita.timeout,
-                Duration::ZERO,
-                crate::sources::definition::configured_budget(
-                    self.ita.budget,
-                    self.ita.budget_window,
-                ),
+                crate::sources::definition::configured_budget(flags.budget, flags.budget_window),
             ),
         };
+        let timeout = flags.timeout;
         crate::sources::settings::UpstreamSettings {
             timeout,
             interval,
@@ -707,20 +683,11 @@ pub struct SourceAccess<'a> {
 impl Config {
     /// Where `source` is reached, and with which key.
     pub fn access(&self, source: crate::source::Source) -> SourceAccess<'_> {
-        use crate::source::Source;
-        let (url, key, url_env) = match source {
-            Source::Gta => (&self.gta.url, &self.gta.key, "TRADE_GRAPH_GTA_URL"),
-            Source::Comtrade => (
-                &self.comtrade.url,
-                &self.comtrade.key,
-                "TRADE_GRAPH_COMTRADE_URL",
-            ),
-            Source::Ita => (&self.ita.url, &self.ita.key, "TRADE_GRAPH_ITA_URL"),
-        };
+        let flags = self.source_flags(source);
         SourceAccess {
-            url: url.as_deref(),
-            key: key.as_ref(),
-            url_env,
+            url: flags.url,
+            key: flags.key,
+            url_env: flags.url_env,
         }
     }
 }
@@ -749,210 +716,168 @@ impl ResilienceConfig {
     }
 }
 
-/// The US International Trade Administration.
-#[derive(Args, Clone, Debug)]
-pub struct ItaConfig {
-    /// ITA base URL: https://api.trade.gov (v2) or https://data.trade.gov
-    /// (current); unset: sample data.
-    #[arg(id = "ita_url", long = "ita-url", env = "TRADE_GRAPH_ITA_URL", hide_env_values = true, value_parser = BaseUrlParser)]
-    pub url: Option<String>,
+/// Defines one source's section of flags: the settings every upstream has,
+/// written once here, each named `--<source>-<setting>` and
+/// `TRADE_GRAPH_<SOURCE>_<SETTING>`, with what differs between sources
+/// (its URL's and key's words, its API generations, its defaults) given by
+/// the caller, and any setting only that source has after them. Every
+/// section can say its settings the same way ([`SourceFlags`]), so that the
+/// rest of the configuration reads them without a match per source.
+macro_rules! source_section {
+    (
+        $(#[$section_doc:meta])*
+        pub struct $name:ident: $label:literal, $flag:literal, $env:literal {
+            url: $url_doc:literal,
+            key: $key_doc:literal,
+            api: $api:ty = $api_default:literal, $api_doc:literal,
+            timeout: $timeout:literal,
+            cache_ttl: $ttl:literal, $ttl_why:literal,
+            max_requests: $max_requests:expr,
+            budget: $budget_doc:literal,
+            budget_window: $window_doc:literal,
+            $(
+                $(#[$extra_doc:meta])*
+                pub $extra:ident: $extra_ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$section_doc])*
+        #[derive(Args, Clone, Debug)]
+        pub struct $name {
+            #[doc = $url_doc]
+            #[arg(id = concat!($flag, "_url"), long = concat!($flag, "-url"), env = concat!("TRADE_GRAPH_", $env, "_URL"), hide_env_values = true, value_parser = BaseUrlParser)]
+            pub url: Option<String>,
 
-    /// ITA key: the `api_key` query parameter (v2) or the `subscription-key`
-    /// header (current).
-    #[arg(id = "ita_key", long = "ita-key", env = "TRADE_GRAPH_ITA_KEY", hide_env_values = true, value_parser = SecretParser)]
-    pub key: Option<Secret>,
+            #[doc = $key_doc]
+            #[arg(id = concat!($flag, "_key"), long = concat!($flag, "-key"), env = concat!("TRADE_GRAPH_", $env, "_KEY"), hide_env_values = true, value_parser = SecretParser)]
+            pub key: Option<Secret>,
 
-    /// ITA API generation: v2 (seeds, api.trade.gov/v2/...) or current
-    /// (data.trade.gov/.../v1/search).
-    #[arg(
-        id = "ita_api",
-        long = "ita-api",
-        env = "TRADE_GRAPH_ITA_API",
-        value_enum,
-        default_value = "current"
-    )]
-    pub api: ItaApi,
+            #[doc = $api_doc]
+            #[arg(id = concat!($flag, "_api"), long = concat!($flag, "-api"), env = concat!("TRADE_GRAPH_", $env, "_API"), value_enum, default_value = $api_default)]
+            pub api: $api,
 
-    /// How long one ITA request may take.
-    #[arg(id = "ita_timeout", long = "ita-timeout", env = "TRADE_GRAPH_ITA_TIMEOUT", value_parser = parse_positive_duration, default_value = "15s")]
+            #[arg(help = concat!("How long one ", $label, " request may take (e.g. \"15s\", \"500ms\")"), id = concat!($flag, "_timeout"), long = concat!($flag, "-timeout"), env = concat!("TRADE_GRAPH_", $env, "_TIMEOUT"), value_parser = parse_positive_duration, default_value = $timeout)]
+            pub timeout: Duration,
+
+            #[arg(help = concat!("How long ", $label, " answers are reused (", $ttl_why, "). \"0s\" turns caching off for ", $label, ""), id = concat!($flag, "_cache_ttl"), long = concat!($flag, "-cache-ttl"), env = concat!("TRADE_GRAPH_", $env, "_CACHE_TTL"), value_parser = parse_duration, default_value = $ttl)]
+            pub cache_ttl: Duration,
+
+            #[arg(help = concat!("Most ", $label, " requests one operation may make (estimated before it runs, enforced while it runs)"), id = concat!($flag, "_max_requests"), long = concat!($flag, "-max-requests"), env = concat!("TRADE_GRAPH_", $env, "_MAX_REQUESTS"), default_value_t = $max_requests)]
+            pub max_requests: u64,
+
+            #[doc = $budget_doc]
+            #[arg(id = concat!($flag, "_budget"), long = concat!($flag, "-budget"), env = concat!("TRADE_GRAPH_", $env, "_BUDGET"), value_parser = parse_at_least_one::<u32>)]
+            pub budget: Option<u32>,
+
+            #[doc = $window_doc]
+            #[arg(id = concat!($flag, "_budget_window"), long = concat!($flag, "-budget-window"), env = concat!("TRADE_GRAPH_", $env, "_BUDGET_WINDOW"), value_parser = parse_positive_duration)]
+            pub budget_window: Option<Duration>,
+
+            #[arg(help = concat!("The share of ", $label, "'s budget window one client may spend; unset: `--client-share`"), id = concat!($flag, "_client_share"), long = concat!($flag, "-client-share"), env = concat!("TRADE_GRAPH_", $env, "_CLIENT_SHARE"), value_parser = parse_share)]
+            pub client_share: Option<f64>,
+
+            #[arg(help = concat!("Attempts per ", $label, " request; unset: `--retry-max-attempts`"), id = concat!($flag, "_retry_max_attempts"), long = concat!($flag, "-retry-max-attempts"), env = concat!("TRADE_GRAPH_", $env, "_RETRY_MAX_ATTEMPTS"), value_parser = clap::value_parser!(u32).range(1..=10))]
+            pub retry_max_attempts: Option<u32>,
+
+            #[arg(help = concat!("Failed attempts in a row that open ", $label, "'s breaker; unset: `--breaker-failures`"), id = concat!($flag, "_breaker_failures"), long = concat!($flag, "-breaker-failures"), env = concat!("TRADE_GRAPH_", $env, "_BREAKER_FAILURES"), value_parser = parse_at_least_one::<u32>)]
+            pub breaker_failures: Option<u32>,
+
+            #[arg(help = concat!("How long ", $label, "'s open breaker fails fast; unset: `--breaker-open-for`"), id = concat!($flag, "_breaker_open_for"), long = concat!($flag, "-breaker-open-for"), env = concat!("TRADE_GRAPH_", $env, "_BREAKER_OPEN_FOR"), value_parser = parse_positive_duration)]
+            pub breaker_open_for: Option<Duration>,
+
+            $(
+                $(#[$extra_doc])*
+                pub $extra: $extra_ty,
+            )*
+        }
+
+        impl $name {
+            /// The settings every source's section has.
+            pub fn flags(&self) -> SourceFlags<'_> {
+                SourceFlags {
+                    url: self.url.as_deref(),
+                    key: self.key.as_ref(),
+                    url_env: concat!("TRADE_GRAPH_", $env, "_URL"),
+                    timeout: self.timeout,
+                    cache_ttl: self.cache_ttl,
+                    max_requests: self.max_requests,
+                    budget: self.budget,
+                    budget_window: self.budget_window,
+                    client_share: self.client_share,
+                    retry_max_attempts: self.retry_max_attempts,
+                    breaker_failures: self.breaker_failures,
+                    breaker_open_for: self.breaker_open_for,
+                }
+            }
+        }
+    };
+}
+
+/// The settings every source's section has, as one source's flags set them
+/// (`None`: unset, the setting for all sources or the source's documented
+/// one applies).
+#[derive(Clone, Copy, Debug)]
+pub struct SourceFlags<'a> {
+    /// The live base URL; `None`: sample data.
+    pub url: Option<&'a str>,
+    pub key: Option<&'a Secret>,
+    /// The variable that sets the URL, for messages.
+    pub url_env: &'static str,
     pub timeout: Duration,
-
-    /// How long ITA answers are reused (ITA refreshes its data daily). "0s"
-    /// turns caching off for ITA.
-    #[arg(id = "ita_cache_ttl", long = "ita-cache-ttl", env = "TRADE_GRAPH_ITA_CACHE_TTL", value_parser = parse_duration, default_value = "6h")]
     pub cache_ttl: Duration,
-
-    /// Most ITA requests one operation may make (estimated before it
-    /// runs, enforced while it runs).
-    #[arg(id = "ita_max_requests", long = "ita-max-requests", env = "TRADE_GRAPH_ITA_MAX_REQUESTS", default_value_t = DemandLimits::default().ita)]
     pub max_requests: u64,
-
-    /// Requests to ITA allowed per budget window, shared by every user
-    /// of the gateway (e.g. your key's quota); unset: no budget.
-    #[arg(id = "ita_budget", long = "ita-budget", env = "TRADE_GRAPH_ITA_BUDGET", value_parser = parse_at_least_one::<u32>)]
     pub budget: Option<u32>,
-
-    /// ITA's budget window (with `--ita-budget`); unset: 1h.
-    #[arg(id = "ita_budget_window", long = "ita-budget-window", env = "TRADE_GRAPH_ITA_BUDGET_WINDOW", value_parser = parse_positive_duration)]
     pub budget_window: Option<Duration>,
-
-    /// The share of ITA's budget window one client may spend; unset:
-    /// `--client-share`.
-    #[arg(id = "ita_client_share", long = "ita-client-share", env = "TRADE_GRAPH_ITA_CLIENT_SHARE", value_parser = parse_share)]
     pub client_share: Option<f64>,
-
-    /// Attempts per ITA request; unset: `--retry-max-attempts`.
-    #[arg(id = "ita_retry_max_attempts", long = "ita-retry-max-attempts", env = "TRADE_GRAPH_ITA_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
     pub retry_max_attempts: Option<u32>,
-
-    /// Failed attempts in a row that open ITA's breaker; unset:
-    /// `--breaker-failures`.
-    #[arg(id = "ita_breaker_failures", long = "ita-breaker-failures", env = "TRADE_GRAPH_ITA_BREAKER_FAILURES", value_parser = parse_at_least_one::<u32>)]
     pub breaker_failures: Option<u32>,
-
-    /// How long ITA's open breaker fails fast; unset: `--breaker-open-for`.
-    #[arg(id = "ita_breaker_open_for", long = "ita-breaker-open-for", env = "TRADE_GRAPH_ITA_BREAKER_OPEN_FOR", value_parser = parse_positive_duration)]
     pub breaker_open_for: Option<Duration>,
 }
 
-/// Global Trade Alert.
-#[derive(Args, Clone, Debug)]
-pub struct GtaConfig {
-    /// GTA base URL, e.g. https://api.globaltradealert.org; unset: sample data.
-    #[arg(id = "gta_url", long = "gta-url", env = "TRADE_GRAPH_GTA_URL", hide_env_values = true, value_parser = BaseUrlParser)]
-    pub url: Option<String>,
-
-    /// GTA API key, sent as `Authorization: APIKey <key>`.
-    #[arg(id = "gta_key", long = "gta-key", env = "TRADE_GRAPH_GTA_KEY", hide_env_values = true, value_parser = SecretParser)]
-    pub key: Option<Secret>,
-
-    /// GTA API generation: v1 (seed, /api/v1/data/) or v2 (current, /api/v2/gta/data/).
-    #[arg(
-        id = "gta_api",
-        long = "gta-api",
-        env = "TRADE_GRAPH_GTA_API",
-        value_enum,
-        default_value = "v2"
-    )]
-    pub api: GtaApi,
-
-    /// How long one GTA request may take (e.g. "15s", "500ms").
-    #[arg(id = "gta_timeout", long = "gta-timeout", env = "TRADE_GRAPH_GTA_TIMEOUT", value_parser = parse_positive_duration, default_value = "15s")]
-    pub timeout: Duration,
-
-    /// How long GTA answers are reused (GTA publishes new interventions
-    /// daily). "0s" turns caching off for GTA.
-    #[arg(id = "gta_cache_ttl", long = "gta-cache-ttl", env = "TRADE_GRAPH_GTA_CACHE_TTL", value_parser = parse_duration, default_value = "1h")]
-    pub cache_ttl: Duration,
-
-    /// Most GTA requests one operation may make (estimated before it
-    /// runs, enforced while it runs).
-    #[arg(id = "gta_max_requests", long = "gta-max-requests", env = "TRADE_GRAPH_GTA_MAX_REQUESTS", default_value_t = DemandLimits::default().gta)]
-    pub max_requests: u64,
-
-    /// Requests to GTA allowed per budget window, shared by every user
-    /// of the gateway (e.g. your key's quota); unset: no budget.
-    #[arg(id = "gta_budget", long = "gta-budget", env = "TRADE_GRAPH_GTA_BUDGET", value_parser = parse_at_least_one::<u32>)]
-    pub budget: Option<u32>,
-
-    /// GTA's budget window (with `--gta-budget`); unset: 1h.
-    #[arg(id = "gta_budget_window", long = "gta-budget-window", env = "TRADE_GRAPH_GTA_BUDGET_WINDOW", value_parser = parse_positive_duration)]
-    pub budget_window: Option<Duration>,
-
-    /// The share of GTA's budget window one client may spend; unset:
-    /// `--client-share`.
-    #[arg(id = "gta_client_share", long = "gta-client-share", env = "TRADE_GRAPH_GTA_CLIENT_SHARE", value_parser = parse_share)]
-    pub client_share: Option<f64>,
-
-    /// Attempts per GTA request; unset: `--retry-max-attempts`.
-    #[arg(id = "gta_retry_max_attempts", long = "gta-retry-max-attempts", env = "TRADE_GRAPH_GTA_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub retry_max_attempts: Option<u32>,
-
-    /// Failed attempts in a row that open GTA's breaker; unset:
-    /// `--breaker-failures`.
-    #[arg(id = "gta_breaker_failures", long = "gta-breaker-failures", env = "TRADE_GRAPH_GTA_BREAKER_FAILURES", value_parser = parse_at_least_one::<u32>)]
-    pub breaker_failures: Option<u32>,
-
-    /// How long GTA's open breaker fails fast; unset: `--breaker-open-for`.
-    #[arg(id = "gta_breaker_open_for", long = "gta-breaker-open-for", env = "TRADE_GRAPH_GTA_BREAKER_OPEN_FOR", value_parser = parse_positive_duration)]
-    pub breaker_open_for: Option<Duration>,
+source_section! {
+    /// The US International Trade Administration.
+    pub struct ItaConfig: "ITA", "ita", "ITA" {
+        url: " ITA base URL: https://api.trade.gov (v2) or https://data.trade.gov (current); unset: sample data.",
+        key: " ITA key: the `api_key` query parameter (v2) or the `subscription-key` header (current).",
+        api: ItaApi = "current", " ITA API generation: v2 (seeds, api.trade.gov/v2/...) or current (data.trade.gov/.../v1/search).",
+        timeout: "15s",
+        cache_ttl: "6h", "ITA refreshes its data daily",
+        max_requests: DemandLimits::default().ita,
+        budget: " Requests to ITA allowed per budget window, shared by every user of the gateway (e.g. your key's quota); unset: no budget.",
+        budget_window: " ITA's budget window (with `--ita-budget`); unset: 1h.",
+    }
 }
 
-/// UN Comtrade.
-#[derive(Args, Clone, Debug)]
-pub struct ComtradeConfig {
-    /// Comtrade base URL: https://comtrade.un.org (legacy) or
-    /// https://comtradeapi.un.org (v1); unset: sample data.
-    #[arg(id = "comtrade_url", long = "comtrade-url", env = "TRADE_GRAPH_COMTRADE_URL", hide_env_values = true, value_parser = BaseUrlParser)]
-    pub url: Option<String>,
+source_section! {
+    /// Global Trade Alert.
+    pub struct GtaConfig: "GTA", "gta", "GTA" {
+        url: " GTA base URL, e.g. https://api.globaltradealert.org; unset: sample data.",
+        key: " GTA API key, sent as `Authorization: APIKey <key>`.",
+        api: GtaApi = "v2", " GTA API generation: v1 (seed, /api/v1/data/) or v2 (current, /api/v2/gta/data/).",
+        timeout: "15s",
+        cache_ttl: "1h", "GTA publishes new interventions daily",
+        max_requests: DemandLimits::default().gta,
+        budget: " Requests to GTA allowed per budget window, shared by every user of the gateway (e.g. your key's quota); unset: no budget.",
+        budget_window: " GTA's budget window (with `--gta-budget`); unset: 1h.",
+    }
+}
 
-    /// Legacy: the `token` (authorization code); v1: the subscription key
-    /// (`Ocp-Apim-Subscription-Key`). Without it, legacy runs as guest and v1
-    /// uses the keyless preview (500 rows per request).
-    #[arg(id = "comtrade_key", long = "comtrade-key", env = "TRADE_GRAPH_COMTRADE_KEY", hide_env_values = true, value_parser = SecretParser)]
-    pub key: Option<Secret>,
-
-    /// Comtrade API generation: legacy (seed, /api/get) or v1 (current).
-    #[arg(
-        id = "comtrade_api",
-        long = "comtrade-api",
-        env = "TRADE_GRAPH_COMTRADE_API",
-        value_enum,
-        default_value = "v1"
-    )]
-    pub api: ComtradeApi,
-
-    /// How long one Comtrade request may take.
-    #[arg(id = "comtrade_timeout", long = "comtrade-timeout", env = "TRADE_GRAPH_COMTRADE_TIMEOUT", value_parser = parse_positive_duration, default_value = "30s")]
-    pub timeout: Duration,
-
-    /// How long Comtrade answers are reused (a closed period changes rarely;
-    /// the budget is scarce). "0s" turns caching off for Comtrade.
-    #[arg(id = "comtrade_cache_ttl", long = "comtrade-cache-ttl", env = "TRADE_GRAPH_COMTRADE_CACHE_TTL", value_parser = parse_duration, default_value = "24h")]
-    pub cache_ttl: Duration,
-
-    /// Least time between two Comtrade requests, across all operations
-    /// (seed 004: one request per second). "0s" turns pacing off.
-    #[arg(id = "comtrade_interval", long = "comtrade-interval", env = "TRADE_GRAPH_COMTRADE_INTERVAL", value_parser = parse_duration, default_value = "1s")]
-    pub interval: Duration,
-
-    /// Requests allowed per budget window. Default: legacy 100 as guest and
-    /// 10,000 with a token (seed 004); v1 500 with a key (the free
-    /// subscription's daily calls) and 100 keyless.
-    #[arg(
-        id = "comtrade_budget",
-        long = "comtrade-budget",
-        env = "TRADE_GRAPH_COMTRADE_BUDGET",
-        value_parser = parse_at_least_one::<u32>
-    )]
-    pub budget: Option<u32>,
-
-    /// The budget window. Default: 1h, except v1 with a key: 24h.
-    #[arg(id = "comtrade_budget_window", long = "comtrade-budget-window", env = "TRADE_GRAPH_COMTRADE_BUDGET_WINDOW", value_parser = parse_positive_duration)]
-    pub budget_window: Option<Duration>,
-
-    /// The share of Comtrade's budget window one client may spend; unset:
-    /// `--client-share`.
-    #[arg(id = "comtrade_client_share", long = "comtrade-client-share", env = "TRADE_GRAPH_COMTRADE_CLIENT_SHARE", value_parser = parse_share)]
-    pub client_share: Option<f64>,
-
-    /// Most Comtrade requests one operation may make (estimated from its
-    /// plan before it runs, enforced while it runs).
-    #[arg(id = "comtrade_max_requests", long = "comtrade-max-requests", env = "TRADE_GRAPH_COMTRADE_MAX_REQUESTS", default_value_t = DemandLimits::default().comtrade)]
-    pub max_requests: u64,
-
-    /// Attempts per Comtrade request; unset: `--retry-max-attempts`.
-    #[arg(id = "comtrade_retry_max_attempts", long = "comtrade-retry-max-attempts", env = "TRADE_GRAPH_COMTRADE_RETRY_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub retry_max_attempts: Option<u32>,
-
-    /// Failed attempts in a row that open Comtrade's breaker; unset:
-    /// `--breaker-failures`.
-    #[arg(id = "comtrade_breaker_failures", long = "comtrade-breaker-failures", env = "TRADE_GRAPH_COMTRADE_BREAKER_FAILURES", value_parser = parse_at_least_one::<u32>)]
-    pub breaker_failures: Option<u32>,
-
-    /// How long Comtrade's open breaker fails fast; unset: `--breaker-open-for`.
-    #[arg(id = "comtrade_breaker_open_for", long = "comtrade-breaker-open-for", env = "TRADE_GRAPH_COMTRADE_BREAKER_OPEN_FOR", value_parser = parse_positive_duration)]
-    pub breaker_open_for: Option<Duration>,
+source_section! {
+    /// UN Comtrade.
+    pub struct ComtradeConfig: "Comtrade", "comtrade", "COMTRADE" {
+        url: " Comtrade base URL: https://comtrade.un.org (legacy) or https://comtradeapi.un.org (v1); unset: sample data.",
+        key: " Legacy: the `token` (authorization code); v1: the subscription key (`Ocp-Apim-Subscription-Key`). Without it, legacy runs as guest and v1 uses the keyless preview (500 rows per request).",
+        api: ComtradeApi = "v1", " Comtrade API generation: legacy (seed, /api/get) or v1 (current).",
+        timeout: "30s",
+        cache_ttl: "24h", "a closed period changes rarely; the budget is scarce",
+        max_requests: DemandLimits::default().comtrade,
+        budget: " Requests allowed per budget window. Default: legacy 100 as guest and 10,000 with a token (seed 004); v1 500 with a key (the free subscription's daily calls) and 100 keyless.",
+        budget_window: " The budget window. Default: 1h, except v1 with a key: 24h.",
+        /// Least time between two Comtrade requests, across all operations
+        /// (seed 004: one request per second). "0s" turns pacing off.
+        #[arg(id = "comtrade_interval", long = "comtrade-interval", env = "TRADE_GRAPH_COMTRADE_INTERVAL", value_parser = parse_duration, default_value = "1s")]
+        pub interval: Duration,
+    }
 }
 
 impl ComtradeConfig {
