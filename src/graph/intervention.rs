@@ -2,7 +2,6 @@
 //! `InterventionFilter` input (every filter of GTA's data endpoint, typed), and
 //! the `Intervention` type, which links back to `Jurisdiction` nodes.
 
-use super::free_text;
 use std::sync::Arc;
 
 use crate::sources::gta::model::AffectedFlowKind;
@@ -579,27 +578,20 @@ impl Intervention {
         &self.0.title
     }
     /// The description as GTA writes it (HTML), all entries joined.
-    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        free_text::counted(ctx, joined(&self.0.description))
+    async fn description(&self) -> Option<String> {
+        joined(&self.0.description)
     }
     /// The description's entries with their edit dates (GTA v2).
-    async fn description_entries(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<DatedText>> {
-        let entries = dated(&self.0.description);
-        free_text::count(ctx, entries.iter().map(|entry| entry.text.len()).sum())?;
-        Ok(entries)
+    async fn description_entries(&self) -> Vec<DatedText> {
+        dated(&self.0.description)
     }
     /// The sources GTA cites, all entries joined.
-    async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        free_text::counted(ctx, joined(&self.0.sources))
+    async fn sources(&self) -> Option<String> {
+        joined(&self.0.sources)
     }
     /// The sources' entries with their edit dates (GTA v2).
-    async fn source_entries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DatedText>> {
-        let entries = dated(&self.0.sources);
-        free_text::count(ctx, entries.iter().map(|entry| entry.text.len()).sum())?;
-        Ok(entries)
+    async fn source_entries(&self) -> Vec<DatedText> {
+        dated(&self.0.sources)
     }
     /// Whether the sources are official.
     async fn is_official_source(&self) -> Option<bool> {

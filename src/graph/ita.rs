@@ -2,7 +2,6 @@
 //! their `Jurisdiction` fields. Every lead, office and event venue links back
 //! to its jurisdiction through the crosswalk (ITA speaks ISO alpha-2).
 
-use super::free_text;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
@@ -61,12 +60,12 @@ impl TradeLead {
         self.0.title.as_deref()
     }
     /// The description as the feed gives it (may contain HTML).
-    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.description.as_deref())
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
     }
     /// The description as plain text.
-    async fn description_text(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        free_text::counted(ctx, self.0.description.as_deref().map(plain_text))
+    async fn description_text(&self) -> Option<String> {
+        self.0.description.as_deref().map(plain_text)
     }
     /// The feed: CANADA, UK, AUSTRALIA, FBO, MCA, STATE, USTDA...
     async fn source(&self) -> Option<&str> {
@@ -390,12 +389,12 @@ impl TradeEvent {
         self.0.event_type.as_deref()
     }
     /// The full description.
-    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.description.as_deref())
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
     }
     /// The description as plain text, without markup.
-    async fn description_text(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        free_text::counted(ctx, self.0.description.as_deref().map(plain_text))
+    async fn description_text(&self) -> Option<String> {
+        self.0.description.as_deref().map(plain_text)
     }
     /// The organizer feed: ITA, SBA, USTDA, EXIM, DL.
     async fn source(&self) -> Option<&str> {

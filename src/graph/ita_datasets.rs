@@ -7,7 +7,6 @@
 //! the seed-era API serves them: on the current one every field fails with
 //! `UPSTREAM_DATASET_RETIRED`, saying since when.
 
-use super::free_text;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, OutputType, SimpleObject};
@@ -73,8 +72,8 @@ impl ExportProgram {
     }
     /// A summary.
     #[graphql(name = "abstract")]
-    async fn summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.summary.as_deref())
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
     }
     /// Learn, Ready, Exporting, Expand, as the program lists them.
     async fn export_phases(&self) -> &[String] {
@@ -104,8 +103,8 @@ impl ExportProgram {
         self.0.phone.as_deref()
     }
     /// The full description.
-    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.description.as_deref())
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
     }
     /// The program's web site.
     async fn website(&self) -> Option<&str> {
@@ -129,8 +128,8 @@ impl MarketResearchReport {
         self.0.title.as_deref()
     }
     /// The full description.
-    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.description.as_deref())
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
     }
     /// The countries the report covers.
     async fn countries(&self) -> Vec<Jurisdiction> {
@@ -182,12 +181,12 @@ impl TradeArticle {
         self.0.short_title.as_deref().filter(|t| !t.is_empty())
     }
     /// A summary.
-    async fn summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.summary.as_deref().filter(|t| !t.is_empty()))
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref().filter(|t| !t.is_empty())
     }
     /// The text, HTML stripped by ITA.
-    async fn content(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.content.as_deref())
+    async fn content(&self) -> Option<&str> {
+        self.0.content.as_deref()
     }
     /// When the article was created (YYYY-MM-DD).
     async fn creation_date(&self) -> Option<&str> {
@@ -407,8 +406,8 @@ impl EnvironmentalIssue {
     }
     /// The English abstract.
     #[graphql(name = "abstract")]
-    async fn summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        free_text::counted(ctx, self.0.abstract_english.as_deref())
+    async fn summary(&self) -> Option<&str> {
+        self.0.abstract_english.as_deref()
     }
     /// Short summaries, in the languages given.
     async fn abstracts(&self) -> LocalizedText {

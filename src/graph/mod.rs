@@ -11,7 +11,6 @@ mod context;
 mod cost_rules;
 pub mod descriptions;
 mod federation;
-mod free_text;
 mod intervention;
 mod ita;
 mod ita_current;

@@ -44,7 +44,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, TradeSubscription
 
 /// The schema serving `sources` (and subscriptions from `feeds`); with
 /// `max_result_values`, one that counts every result as it is built and
-/// stops it past the cap (slower: see `limits::result_size`).
+/// stops it past the cap (see `limits::result_size`), as the server runs
+/// it.
 pub fn build_schema(
     sources: Sources,
     feeds: Feeds,

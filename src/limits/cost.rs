@@ -281,25 +281,10 @@ pub struct Analysis {
     pub aliases: u64,
 }
 
-/// Aliased fields past which a result is counted while it is built,
-/// whatever its cost: the cost counts a text as one value, and a hundred
-/// aliases of a field holding a 5 MB text built 500 MB (issue 22).
-pub const COUNTED_ALIASES: u64 = 8;
-
 impl Analysis {
     /// The estimate for `source`.
     pub fn requests(&self, source: Source) -> u64 {
         self.upstream_requests[source.index()]
-    }
-
-    /// Whether the result must be counted while it is built to stay under
-    /// `max_values`: when its cost comes within a sixteenth of the cap (the
-    /// cost counts fields, not the items of lists of scalars or the length
-    /// of texts, which the count weighs too), or when it introspects.
-    pub fn needs_result_count(&self, max_values: u64) -> bool {
-        self.introspection
-            || self.cost.saturating_mul(16) > max_values
-            || self.aliases > COUNTED_ALIASES
     }
 
     /// `extensions.cost`: the cost, its maximum and the upstream estimate.

@@ -2,12 +2,16 @@
 //!
 //! Counting happens in an async-graphql extension's `resolve` hook, which
 //! async-graphql calls for every field and list item once any extension is
-//! installed; that per-field path cost a quarter of the warm throughput
-//! (BENCHMARKS.md). So the gateway keeps two schemas: a plain one, and one
-//! with [`ResultSizeExtension`], used for operations whose cost says they
-//! could come near the cap and for introspection (its lists are costed
-//! once; nested introspection is bounded here). See
-//! [`super::Analysis::needs_result_count`].
+//! installed. Every operation is counted: the cost counts a text as one
+//! value, and an upstream's long texts (a title, a URL, a group's name) under
+//! many parents built gigabytes from megabytes of upstream answers when
+//! operations the cost judged small ran uncounted (issue 22's attacks: 629
+//! MB of response, 1.9 GB of memory, from 60 MB of answers). The hook costs
+//! execution throughput (BENCHMARKS.md); answers served from the
+//! whole-response cache do not run it.
+//!
+//! A text weighs what it takes in the response: a value per 64 bytes of
+//! its JSON, escapes included (a control character is six bytes there).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,11 +22,6 @@ use async_graphql::extensions::{
 use async_graphql::{ServerResult, Value};
 
 use super::{Refusal, RefusalCode};
-
-/// Free texts shorter than this are not counted by their fields: within
-/// the cost's allowance (a sixteenth of the cap, each field a value) they
-/// come to at most the cap together.
-const FREE_TEXT_COUNTED_FROM: usize = 1024;
 
 /// Installs the result cap on a schema (`SchemaBuilder::extension`): each
 /// operation counts into the [`ResultSize`] in its request data.
@@ -49,9 +48,6 @@ pub struct ResultSize {
 #[derive(Debug, Default)]
 struct ResultSizeInner {
     values: AtomicU64,
-    /// The cap free texts are counted against in an operation the
-    /// extension does not count (0: not counted).
-    texts_max: AtomicU64,
     /// Whether the cap was crossed: read on every field, so an atomic
     /// rather than the lock.
     over: AtomicBool,
@@ -83,31 +79,6 @@ impl ResultSize {
         });
         self.inner.over.store(true, Ordering::Release);
         Err(refusal.clone())
-    }
-
-    /// Counts the free texts (descriptions, summaries, articles) this
-    /// operation's resolvers hand out against `max` values, when the
-    /// operation is not `counted` while built already. The plain schema
-    /// has no per-field hook (it cost a quarter of the throughput), and the
-    /// cost counts a text as one value: a record's long description under
-    /// each of many parents was built once per parent, uncounted (issue
-    /// 22). Texts are where an answer's bytes are, and few fields carry
-    /// them, so those fields count themselves ([`ResultSize::free_text`]).
-    pub fn count_free_texts(&self, max: u64, counted: bool) {
-        self.inner
-            .texts_max
-            .store(if counted { 0 } else { max }, Ordering::Relaxed);
-    }
-
-    /// Counts a free text of `len` bytes handed to the result (a value per
-    /// 64 bytes, as [`weight`] does), when this operation counts free
-    /// texts; past the cap, the refusal (the operation is stopped).
-    pub fn free_text(&self, len: usize) -> Result<(), Refusal> {
-        let max = self.inner.texts_max.load(Ordering::Relaxed);
-        if max == 0 || len < FREE_TEXT_COUNTED_FROM {
-            return Ok(());
-        }
-        self.add(len as u64 / 64, max)
     }
 
     /// The refusal, once the cap has been crossed.
@@ -166,11 +137,11 @@ impl Extension for ResultSizeExtension {
 
 /// The values one resolved field adds to the result. An object's or a list
 /// of objects' members are fields (and items) of their own, counted when
-/// they resolve; text counts a value per 64 bytes, since long descriptions
-/// are where the bytes are.
+/// they resolve; text counts a value per 64 bytes of its JSON, since long
+/// texts are where the bytes are.
 fn weight(value: &Value) -> u64 {
     match value {
-        Value::String(text) => 1 + text.len() as u64 / 64,
+        Value::String(text) => 1 + json_len(text) as u64 / 64,
         Value::List(items) => {
             1 + items
                 .iter()
@@ -182,4 +153,19 @@ fn weight(value: &Value) -> u64 {
         }
         _ => 1,
     }
+}
+
+/// The bytes `text` takes as a JSON string's contents: control characters
+/// are written `\u00XX` (six bytes), quotes and backslashes escaped (two).
+/// A text of control characters was counted at a sixth of what it sent.
+fn json_len(text: &str) -> usize {
+    text.len()
+        + text
+            .bytes()
+            .map(|byte| match byte {
+                b'"' | b'\\' => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }

@@ -80,10 +80,8 @@ impl std::ops::Deref for AppState {
 
 /// What [`AppState`] holds.
 pub(crate) struct AppStateInner {
+    /// The schema, counting every result as it is built (the result cap).
     schema: TradeGraphSchema,
-    /// The same schema, counting results as they are built: for operations
-    /// that could come near the result cap.
-    counted_schema: TradeGraphSchema,
     /// The checks before execution.
     guard: OperationGuard,
     /// How clients are told apart, for their budget shares.
@@ -354,8 +352,7 @@ impl Gateway {
             },
         );
         let state = AppStateInner {
-            schema: build_schema(sources.clone(), feeds.clone(), None),
-            counted_schema: build_schema(
+            schema: build_schema(
                 sources.clone(),
                 feeds.clone(),
                 Some(limits.max_result_values),

@@ -303,15 +303,8 @@ pub(super) async fn run_operation_counted(
     let _permit = state.operations.try_acquire().ok()?;
     // No analysis: the document did not parse.
     let parsed = analysis.is_some();
-    let max_values = state.guard.limits().max_result_values;
-    let counted = !matches!(&analysis, Some(analysis) if !analysis.needs_result_count(max_values));
-    let schema = if counted {
-        &state.counted_schema
-    } else {
-        &state.schema
-    };
+    let schema = &state.schema;
     let operation = OperationContext::new(&state.sources, client);
-    operation.result_size.count_free_texts(max_values, counted);
     let usage = operation.usage.clone();
     // The reference lists loaded for the estimate count whatever runs next.
     if let Some(lists) = request

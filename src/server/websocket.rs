@@ -318,8 +318,6 @@ impl SocketExecutor {
             .map_err(|refusal| pipeline::refusal_response(&refusal))?;
         match checked {
             Some(checked) if checked.kind == OperationType::Subscription => {
-                let max_values = state.guard.limits().max_result_values;
-                let counted = checked.analysis.needs_result_count(max_values);
                 pipeline::name_operation(
                     checked.analysis.operation_name.as_deref(),
                     checked.analysis.operation_type,
@@ -327,7 +325,6 @@ impl SocketExecutor {
                 );
                 Ok(Checked::Subscription {
                     request,
-                    counted,
                     order: checked.order,
                 })
             }
@@ -362,12 +359,8 @@ impl SocketExecutor {
         request: Request,
         session: Option<Arc<Data>>,
     ) -> Result<Opened, Response_> {
-        let (request, counted, order) = match self.check(request).await? {
-            Checked::Subscription {
-                request,
-                counted,
-                order,
-            } => (request, counted, order),
+        let (request, order) = match self.check(request).await? {
+            Checked::Subscription { request, order } => (request, order),
             Checked::Other(response) => return Ok(Opened::Answered(response)),
         };
         let state = &self.state;
@@ -402,17 +395,10 @@ impl SocketExecutor {
         let open = OpenSubscription::new(state, process_slot, connection_slot);
         let operation = OperationContext::for_subscription(&state.sources, self.client.clone());
         let logged = operation.clone();
-        operation
-            .result_size
-            .count_free_texts(state.guard.limits().max_result_values, counted);
         let request = request
             .data(operation.result_size.clone())
             .data(operation.clone());
-        let schema = if counted {
-            &state.counted_schema
-        } else {
-            &state.schema
-        };
+        let schema = &state.schema;
         let events = match session {
             Some(session) => schema.execute_stream_with_session_data(request, session),
             None => schema.execute_stream(request),
@@ -476,11 +462,10 @@ impl Drop for SubscriptionLog {
 
 /// What checking a subscribe message gave.
 enum Checked {
-    /// A subscription, ready to open; `counted` when its events could come
-    /// near the result cap, and are counted as they are built.
+    /// A subscription, ready to open (its events are counted as they are
+    /// built, as every operation's result is).
     Subscription {
         request: Request,
-        counted: bool,
         order: SelectionOrder,
     },
     /// Anything else, already run.
