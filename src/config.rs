@@ -512,8 +512,8 @@ impl SubscriptionConfig {
 #[derive(Args, Clone, Debug)]
 pub struct ResilienceConfig {
     /// Attempts per upstream request, the first included ("1": no retries).
-    /// Retried: timeouts, connection failures, 502/503/504, and 409/429 with
-    /// a Retry-After.
+    /// Retried: timeouts, connection failures, 502/503/504, and 429 (and
+    /// Comtrade's 409, its pace refusal) with a Retry-After.
     #[arg(long, env = "TRADE_GRAPH_RETRY_MAX_ATTEMPTS", default_value_t = RetryPolicy::default().max_attempts, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub retry_max_attempts: u32,
 

@@ -41,8 +41,10 @@ pub enum Error {
         status: u16,
         message: String,
     },
-    /// The upstream refused because a usage limit was hit (HTTP 409 or 429).
-    #[error("{upstream} refused the request because a usage limit was hit{}{}", retry_after.map(|s| format!("; retry after {s} s")).unwrap_or_default(), message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    /// A usage limit stops the request: the upstream refused it (HTTP 409
+    /// or 429), or the gateway held it back (its pacing of the upstream, or
+    /// a `Retry-After` the upstream gave earlier); `message` says which.
+    #[error("{upstream} cannot be asked now: a usage limit, the upstream's or the gateway's pacing of it{}{}", retry_after.map(|s| format!("; retry after {s} s")).unwrap_or_default(), message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
     UpstreamRateLimited {
         upstream: Source,
         retry_after: Option<u64>,

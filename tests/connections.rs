@@ -318,6 +318,38 @@ async fn headers_past_the_bound_are_refused_with_a_code() {
         refused > 1 && served > 1,
         "{refused} refused, {served} served"
     );
+
+    // More than 100 fields, however short: HTTP/1's own bound (hyper's
+    // empty 431), and the gateway's over HTTP/2, in JSON.
+    let stream = connect(&gateway).await;
+    let (mut client, connection) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(connection);
+    for (fields, status) in [(100, 200), (101, 431), (150, 431)] {
+        let mut request = axum::http::Request::get(format!("{}/healthz", gateway.url));
+        for index in 0..fields {
+            request = request.header(format!("x-h{index}"), "a");
+        }
+        let (response, _) = client
+            .send_request(request.body(()).unwrap(), true)
+            .unwrap();
+        let response = tokio::time::timeout(NEVER, response)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.status(), status, "{fields} fields over HTTP/2");
+        if status == 431 {
+            let mut body = response.into_body();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = tokio::time::timeout(NEVER, body.data()).await.unwrap() {
+                bytes.extend_from_slice(&chunk.unwrap());
+            }
+            let body: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "REQUEST_HEADERS_TOO_LARGE",
+                "{body}"
+            );
+        }
+    }
 }
 
 /// An HTTP/2 connection carries at most 100 streams at once: the server

@@ -190,6 +190,15 @@ async fn retry_after_fails_its_source_alone_and_holds_it() {
                 before,
                 "{source} after {what}: sent while held"
             );
+            // /healthz names the held source, and only it.
+            let health: Value = serde_json::from_str(&gateway.get_text("/healthz").await).unwrap();
+            let held = health["heldSeconds"].as_object().unwrap();
+            assert_eq!(
+                held.keys().collect::<Vec<_>>(),
+                [source.name()],
+                "{source} after {what}: {health}"
+            );
+            assert!(held[source.name()].as_u64() >= Some(1), "{health}");
         }
     }
 }

@@ -648,6 +648,22 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         })
         .collect();
     health["admission"] = serde_json::Value::Object(admission);
+    // Sources an upstream's Retry-After holds: nothing is sent to them
+    // until then (seconds left; a source not held is not listed).
+    let held: serde_json::Map<String, serde_json::Value> = state
+        .upstreams
+        .iter()
+        .filter_map(|upstream| {
+            let left = upstream.held_for();
+            (!left.is_zero()).then(|| {
+                (
+                    upstream.source().name().to_owned(),
+                    serde_json::Value::from(left.as_secs() + u64::from(left.subsec_nanos() > 0)),
+                )
+            })
+        })
+        .collect();
+    health["heldSeconds"] = serde_json::Value::Object(held);
     // What subscriptions cost the upstreams: one poll per interval per key.
     health["subscriptions"] = serde_json::json!({
         "open": state.subscription_limits.max_subscriptions - state.subscriptions.available_permits(),

@@ -133,14 +133,23 @@ pub(super) async fn get(
                 futures::join!(serve, forward);
             };
             let mut serve = std::pin::pin!(serve);
-            // graphql-ws closes a socket that never initialises (4408);
-            // here it is dropped, so an idle socket cannot hold a task and
-            // a descriptor forever.
+            // A socket that never initialises is closed with 4408, as the
+            // protocol says, so that it cannot hold a task and a descriptor
+            // for ever (the client learns why, rather than seeing the
+            // connection drop).
             tokio::select! {
                 () = &mut serve => return,
                 init = tokio::time::timeout(init_timeout, init) => {
                     if !matches!(init, Ok(Ok(()))) {
                         tracing::debug!("closing a WebSocket that sent no connection_init in time");
+                        let mut closer = closer;
+                        let _ = futures::SinkExt::send(&mut closer, axum::extract::ws::Message::Close(Some(axum::extract::ws::CloseFrame {
+                            code: 4408,
+                            reason: "Connection initialisation timeout".into(),
+                        }))).await;
+                        drop(closer);
+                        // Long enough for the close frame to be written.
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut serve).await;
                         return;
                     }
                 }

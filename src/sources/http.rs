@@ -522,6 +522,12 @@ impl Upstream {
         self.inner.source
     }
 
+    /// How long this source is held by an upstream's `Retry-After` (zero:
+    /// not held).
+    pub fn held_for(&self) -> Duration {
+        self.inner.hold.remaining()
+    }
+
     /// The state of this upstream's circuit breaker.
     pub fn breaker_state(&self) -> BreakerState {
         self.inner.breaker.state()
@@ -1227,7 +1233,9 @@ impl Upstream {
             // What the source is held for, at most an hour: the client is
             // told the same wait as every client after it.
             .map(|wait| wait.min(super::hold::MAX_HOLD))
-            .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            // At least a second: a date already past (or "0") would tell
+            // clients to come back at once.
+            .map(|wait| (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
         let answer = read_answer(
             response,
             inner.client.max_answer_bytes,
@@ -1317,7 +1325,11 @@ impl Upstream {
             429 => Error::UpstreamRateLimited {
                 upstream: source,
                 retry_after,
-                message: Some(upstream_message(body)).filter(|m| !m.is_empty() && m != "{}"),
+                // Said to be the upstream's refusal, not the gateway's pacing.
+                message: Some(upstream_message(body))
+                    .filter(|m| !m.is_empty() && m != "{}")
+                    .map(|m| format!("it answered 429: {m}"))
+                    .or_else(|| Some("it answered 429 Too Many Requests".to_owned())),
             },
             400..=499 => Error::UpstreamRejected {
                 upstream: source,
