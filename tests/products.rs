@@ -459,39 +459,24 @@ async fn comtrade_stub_with(availability_served: bool) -> (String, Recorded) {
                         .into_owned()
                         .collect();
                 recorded.0.lock().unwrap().push(params.clone());
-                let list = |name: &str| -> Vec<String> {
-                    params
-                        .get(name)
-                        .map(|v| v.split(',').map(str::to_owned).collect())
-                        .unwrap_or_default()
-                };
-                let partners: Vec<u16> = match params.get("partnerCode") {
-                    Some(_) => list("partnerCode")
-                        .iter()
-                        .map(|p| p.parse().unwrap())
-                        .collect(),
-                    None => stub_partners(),
-                };
                 let mut rows = Vec::new();
-                for reporter in list("reporterCode") {
-                    let reporter: u16 = reporter.parse().unwrap();
-                    for period in list("period") {
-                        let year: u16 = period.parse().unwrap();
-                        for flow in list("flowCode") {
-                            for partner in &partners {
-                                for code in list("cmdCode") {
-                                    if let Some(value) =
-                                        cell(reporter, *partner, year, &flow, &code)
-                                    {
-                                        rows.push(json!({
-                                            "period": period, "reporterCode": reporter, "flowCode": flow,
-                                            "partnerCode": partner, "cmdCode": code, "customsCode": "C00",
-                                            "motCode": 0, "primaryValue": value, "aggrLevel": if code == "TOTAL" { 0 } else { code.len() },
-                                        }));
-                                    }
-                                }
-                            }
-                        }
+                for asked in asked_cells(&params, &stub_partners()) {
+                    let year: u16 = asked.period.parse().unwrap();
+                    if let Some(value) = cell(
+                        asked.reporter,
+                        asked.partner,
+                        year,
+                        &asked.flow,
+                        &asked.code,
+                    ) {
+                        let level = if asked.code == "TOTAL" {
+                            0
+                        } else {
+                            asked.code.len()
+                        };
+                        let mut row = asked.row(json!(value));
+                        row["aggrLevel"] = json!(level);
+                        rows.push(row);
                     }
                 }
                 axum::Json(
@@ -737,6 +722,65 @@ async fn recorded_measures_sum_exactly_their_own_rows() {
         "sent {sent} for {} groups",
         groups.len()
     );
+}
+
+/// One cell a Comtrade data request asks for: a reporter, period, flow,
+/// partner and commodity code of the lists it names. The stubs answer
+/// from these, each with its own values.
+struct AskedCell {
+    reporter: u16,
+    period: String,
+    flow: String,
+    partner: u16,
+    code: String,
+}
+
+impl AskedCell {
+    /// A v1 row for this cell (no breakdown: the whole of it) with `value`.
+    fn row(&self, value: Value) -> Value {
+        json!({ "period": self.period, "reporterCode": self.reporter, "flowCode": self.flow,
+            "partnerCode": self.partner, "partner2Code": 0, "cmdCode": self.code,
+            "customsCode": "C00", "motCode": 0, "primaryValue": value })
+    }
+}
+
+/// The list parameter `name` of a request, split at its commas.
+fn param_list(params: &HashMap<String, String>, name: &str) -> Vec<String> {
+    params
+        .get(name)
+        .map(|value| value.split(',').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Every cell `params` asks for (partners: `partners_unasked` when the
+/// request names none).
+fn asked_cells(params: &HashMap<String, String>, partners_unasked: &[u16]) -> Vec<AskedCell> {
+    let partners: Vec<u16> = match params.get("partnerCode") {
+        Some(_) => param_list(params, "partnerCode")
+            .iter()
+            .map(|partner| partner.parse().unwrap())
+            .collect(),
+        None => partners_unasked.to_vec(),
+    };
+    let mut cells = Vec::new();
+    for reporter in param_list(params, "reporterCode") {
+        for period in param_list(params, "period") {
+            for flow in param_list(params, "flowCode") {
+                for &partner in &partners {
+                    for code in param_list(params, "cmdCode") {
+                        cells.push(AskedCell {
+                            reporter: reporter.parse().unwrap(),
+                            period: period.clone(),
+                            flow: flow.clone(),
+                            partner,
+                            code,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    cells
 }
 
 /// A GTA v2 record for the stubs.
@@ -1397,40 +1441,28 @@ async fn searches_without_words_and_unknown_levels_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn breakdown_rows_are_not_summed_and_nonsense_is_not_complete() {
     let data: DataAnswer = std::sync::Arc::new(|params: &HashMap<String, String>| {
-        let list = |name: &str| -> Vec<String> {
-            params
-                .get(name)
-                .map(|v| v.split(',').map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
         let mut rows = Vec::new();
-        for reporter in list("reporterCode") {
-            for period in list("period") {
-                for flow in list("flowCode") {
-                    for partner in list("partnerCode") {
-                        for code in list("cmdCode") {
-                            let value = match code.as_str() {
-                                "TOTAL" => 1.0,
-                                "010129" => -5.0,
-                                _ => 1000.0,
-                            };
-                            let row = |mot: i64, customs: &str, partner2: u16, value: f64| {
-                                json!({ "period": period, "reporterCode": reporter.parse::<u16>().unwrap(), "flowCode": flow,
-                                    "partnerCode": partner.parse::<u16>().unwrap(), "partner2Code": partner2, "cmdCode": code,
-                                    "customsCode": customs, "motCode": mot, "primaryValue": value })
-                            };
-                            rows.push(row(0, "C00", 0, value));
-                            // The parts, after the whole: a last-wins
-                            // reading would keep a quarter.
-                            rows.push(row(1000, "C00", 0, value / 4.0));
-                            rows.push(row(0, "C01", 0, value / 4.0));
-                            rows.push(row(0, "C00", 36, value / 4.0));
-                            // The whole again, as overlapping requests send it.
-                            rows.push(row(0, "C00", 0, value));
-                        }
-                    }
-                }
-            }
+        for asked in asked_cells(params, &[]) {
+            let value = match asked.code.as_str() {
+                "TOTAL" => 1.0,
+                "010129" => -5.0,
+                _ => 1000.0,
+            };
+            let row = |mot: i64, customs: &str, partner2: u16, value: f64| {
+                let mut row = asked.row(json!(value));
+                row["motCode"] = json!(mot);
+                row["customsCode"] = json!(customs);
+                row["partner2Code"] = json!(partner2);
+                row
+            };
+            rows.push(row(0, "C00", 0, value));
+            // The parts, after the whole: a last-wins reading would keep a
+            // quarter.
+            rows.push(row(1000, "C00", 0, value / 4.0));
+            rows.push(row(0, "C01", 0, value / 4.0));
+            rows.push(row(0, "C00", 36, value / 4.0));
+            // The whole again, as overlapping requests send it.
+            rows.push(row(0, "C00", 0, value));
         }
         json!({ "count": rows.len(), "data": rows, "error": "" })
     });
@@ -1540,31 +1572,16 @@ async fn aliases_of_a_long_text_are_counted_while_built() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_without_a_value_makes_the_sum_incomplete() {
     let data: DataAnswer = std::sync::Arc::new(|params: &HashMap<String, String>| {
-        let list = |name: &str| -> Vec<String> {
-            params
-                .get(name)
-                .map(|v| v.split(',').map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let mut rows = Vec::new();
-        for reporter in list("reporterCode") {
-            for period in list("period") {
-                for flow in list("flowCode") {
-                    for partner in list("partnerCode") {
-                        for code in list("cmdCode") {
-                            let value = match code.as_str() {
-                                "TOTAL" => json!(1.0e6),
-                                "010129" => Value::Null,
-                                _ => json!(1000.0),
-                            };
-                            rows.push(json!({ "period": period, "reporterCode": reporter.parse::<u16>().unwrap(), "flowCode": flow,
-                                "partnerCode": partner.parse::<u16>().unwrap(), "partner2Code": 0, "cmdCode": code,
-                                "customsCode": "C00", "motCode": 0, "primaryValue": value }));
-                        }
-                    }
-                }
-            }
-        }
+        let rows: Vec<Value> = asked_cells(params, &[])
+            .iter()
+            .map(|asked| {
+                asked.row(match asked.code.as_str() {
+                    "TOTAL" => json!(1.0e6),
+                    "010129" => Value::Null,
+                    _ => json!(1000.0),
+                })
+            })
+            .collect();
         json!({ "count": rows.len(), "data": rows, "error": "" })
     });
     let (comtrade_url, _wire) = hostile_comtrade(hs_rows(&[]), data).await;
@@ -2047,22 +2064,10 @@ async fn a_failed_flow_costs_only_its_own_measures() {
         if params.get("flowCode").map(String::as_str) == Some("X") {
             return json!({ "count": 0, "data": [], "error": "Exports are not available." });
         }
-        let list = |name: &str| -> Vec<String> {
-            params
-                .get(name)
-                .map(|v| v.split(',').map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let mut rows = Vec::new();
-        for reporter in list("reporterCode") {
-            for partner in list("partnerCode") {
-                for code in list("cmdCode") {
-                    rows.push(json!({ "period": "2018", "reporterCode": reporter.parse::<u16>().unwrap(), "flowCode": "M",
-                        "partnerCode": partner.parse::<u16>().unwrap(), "partner2Code": 0, "cmdCode": code,
-                        "customsCode": "C00", "motCode": 0, "primaryValue": if code == "TOTAL" { 1.0e6 } else { 10.0 } }));
-                }
-            }
-        }
+        let rows: Vec<Value> = asked_cells(params, &[])
+            .iter()
+            .map(|asked| asked.row(json!(if asked.code == "TOTAL" { 1.0e6 } else { 10.0 })))
+            .collect();
         json!({ "count": rows.len(), "data": rows, "error": "" })
     });
     let (comtrade_url, _wire) = hostile_comtrade(hs_rows(&[]), data).await;
