@@ -21,11 +21,11 @@
 //! Field-specific knowledge (which list holds how many items, which field asks
 //! which upstream) lives with the fields, in `graph::cost_rules`.
 
-pub mod arguments;
+pub(crate) mod arguments;
 pub mod cost;
-pub mod demand;
+pub(crate) mod demand;
 pub mod document;
-pub mod result_size;
+pub(crate) mod result_size;
 pub mod shape;
 
 use std::sync::Arc;

@@ -5,9 +5,9 @@
 //! guard, parse, validate, cost, demand), looks it up here, runs it, and
 //! stores what may be kept.
 
-pub mod field_order;
-pub mod response_cache;
-pub mod shared_responses;
+pub(crate) mod field_order;
+pub(crate) mod response_cache;
+pub(crate) mod shared_responses;
 
 pub use field_order::SelectionOrder;
 pub use response_cache::{

@@ -4,21 +4,21 @@
 
 pub mod admission;
 pub mod breaker;
-pub mod cache;
+pub(crate) mod cache;
 pub mod comtrade;
 pub mod definition;
 pub mod gta;
-pub mod hold;
+pub(crate) mod hold;
 pub mod http;
 pub mod ita;
 pub mod pacing;
 pub mod redis_link;
-pub mod replica_slots;
+pub(crate) mod replica_slots;
 pub mod retry;
-pub mod scrub;
+pub(crate) mod scrub;
 pub mod settings;
 pub mod shared_admission;
-pub mod shared_cache;
+pub(crate) mod shared_cache;
 mod usage;
 
 pub use usage::UpstreamUsage;

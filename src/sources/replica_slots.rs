@@ -144,12 +144,6 @@ impl ReplicaSlots {
         Ok(at)
     }
 
-    /// No turn before `at` (the shared schedule runs until then).
-    pub fn not_before(&self, at: Instant) {
-        let mut turns = self.lock();
-        turns.not_before = turns.not_before.max(at);
-    }
-
     /// Redis said the shared schedule runs until `end`; other replicas may
     /// take this replica's cells up to `allowance` past the end it knew of,
     /// so its own turns start no earlier than that.
@@ -262,7 +256,7 @@ mod tests {
         let slots = ReplicaSlots::new(Duration::from_secs(1), 2);
         assert_eq!(slots.local_end(), Duration::ZERO);
         let shared_until = Instant::now() + Duration::from_secs(10);
-        slots.not_before(shared_until);
+        slots.learned_schedule_end(shared_until, Duration::ZERO);
         let turn = slots.take(None).unwrap();
         assert!(
             turn >= shared_until,
