@@ -230,6 +230,7 @@ async fn graphiql_and_health() {
             "sources": { "gta": "live", "comtrade": "live", "ita": "live" },
             "admission": { "comtrade": "local" },
             "breakers": { "gta": "closed", "comtrade": "closed", "ita": "closed" },
+            "heldSeconds": {},
             "subscriptions": { "open": 0, "websockets": 0, "polledKeys": { "interventions": 0, "tradeLeads": 0 } }
         })
     );
