@@ -14,7 +14,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The simulator's clock for Comtrade's rules is tokio's, so that tests on
+// paused time can check pacing and budgets without sleeping for real.
+use tokio::time::Instant;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
