@@ -47,8 +47,35 @@ pub struct Scrubber {
     finder: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
 }
 
-/// Every form of `key` the scrubber looks for.
+/// Every form of `key` the scrubber looks for: each spelling of it (as
+/// given, in either case, a UUID-shaped key without its dashes) in each
+/// encoding an upstream may echo it in. An attack found the upper-case
+/// dashless spelling raw, and the dashless one's base64 and hex, which
+/// were looked for only for the key as given.
 fn forms_of(key: &str) -> Vec<String> {
+    let mut spellings = vec![key.to_owned()];
+    let dashless = key.replace('-', "");
+    for spelling in [
+        key.to_ascii_uppercase(),
+        key.to_ascii_lowercase(),
+        dashless.clone(),
+        dashless.to_ascii_uppercase(),
+        dashless.to_ascii_lowercase(),
+    ] {
+        if spelling.len() >= 16 && !spellings.contains(&spelling) {
+            spellings.push(spelling);
+        }
+    }
+    let mut forms = Vec::new();
+    for spelling in &spellings {
+        forms.extend(encodings_of(spelling));
+    }
+    forms.extend(cut_forms(key));
+    forms
+}
+
+/// `key` and the encodings an upstream may echo it in.
+fn encodings_of(key: &str) -> Vec<String> {
     let form_encoded: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
     let percent_encoded = percent_encode(key);
     let mut forms = vec![
@@ -75,14 +102,12 @@ fn forms_of(key: &str) -> Vec<String> {
     forms.push(key.bytes().map(|byte| format!("%25{byte:02X}")).collect());
     forms.push(key.bytes().map(|byte| format!("%25{byte:02x}")).collect());
     forms.push(percent_encode(&percent_encode(key)));
-    // In another case: servers that upper-case what they echo (a UUID key
-    // written in capitals is the same key to them).
-    for cased in [key.to_ascii_uppercase(), key.to_ascii_lowercase()] {
-        if cased != key {
-            forms.push(percent_encode(&cased));
-            forms.push(cased);
-        }
-    }
+    forms
+}
+
+/// The key cut short, in its spellings.
+fn cut_forms(key: &str) -> Vec<String> {
+    let mut forms = Vec::new();
     // Cut short: an upstream that quotes the first part of what it was
     // sent gives away that much of the key. Every prefix of at least
     // half the key (and 12 characters: random enough never to occur
@@ -96,13 +121,6 @@ fn forms_of(key: &str) -> Vec<String> {
                 forms.push(key[..end].to_ascii_lowercase());
                 forms.push(key[key.len() - end..].to_owned());
             }
-        }
-    }
-    // A UUID-shaped key without its dashes.
-    if key.contains('-') {
-        let dashless = key.replace('-', "");
-        if dashless.len() >= 16 {
-            forms.push(dashless);
         }
     }
     forms
@@ -709,6 +727,50 @@ mod tests {
                     !cleaned.to_ascii_lowercase().contains(&key[..shortest].to_ascii_lowercase()),
                     "{cleaned}"
                 );
+                proptest::prop_assert!(cleaned.starts_with(&format!("{words} echo: ")), "{cleaned}");
+            }
+        }
+
+        /// Issue 22's third attack: a UUID-shaped key in any spelling (as
+        /// given, upper or lower case, without its dashes) in any
+        /// encoding (raw, base64, hex in either case, percent-escaped) is
+        /// removed; the upper-case dashless spelling came back raw, and the
+        /// dashless one's base64 and hex whole. The encodings are written
+        /// here independently of the scrubber's.
+        #[test]
+        fn every_spelling_of_a_uuid_key_in_every_encoding_is_removed(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 16),
+            spelling in 0usize..5,
+            encoding in 0usize..5,
+            words in "[a-z ]{0,20}",
+        ) {
+            use base64::Engine;
+            let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            let key = format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]
+            );
+            let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
+            let spelled = match spelling {
+                0 => key.clone(),
+                1 => key.to_ascii_uppercase(),
+                2 => key.replace('-', ""),
+                3 => key.replace('-', "").to_ascii_uppercase(),
+                _ => key.to_ascii_uppercase().replace('-', "").to_ascii_lowercase(),
+            };
+            let piece = match encoding {
+                0 => spelled.clone(),
+                1 => base64::engine::general_purpose::STANDARD.encode(&spelled),
+                2 => spelled.bytes().map(|byte| format!("{byte:02x}")).collect(),
+                3 => spelled.bytes().map(|byte| format!("{byte:02X}")).collect(),
+                _ => spelled.bytes().map(|byte| format!("%{byte:02X}")).collect(),
+            };
+            let text = format!("{words} echo: {piece} {words}");
+            for cleaned in [
+                scrubber.scrub(&text),
+                String::from_utf8(scrubber.answer(text.as_bytes()).into_owned()).unwrap(),
+            ] {
+                proptest::prop_assert!(!cleaned.contains(&piece), "{piece} in {cleaned}");
                 proptest::prop_assert!(cleaned.starts_with(&format!("{words} echo: ")), "{cleaned}");
             }
         }
