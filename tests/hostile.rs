@@ -598,3 +598,35 @@ async fn results_past_the_cap_are_stopped_while_built() {
     assert!(response.get("errors").is_none(), "{response}");
     assert_healthy(&gateway).await;
 }
+
+/// Issue 22's third attack: an alias is written once in every object its
+/// field is in, and may be as long as the document allows; a 60 KB alias
+/// under every introspected field built 637 MB (1.4 GB of memory) while
+/// the values counted stayed within the cap. The alias counts a value per
+/// 64 bytes wherever it is written: under every jurisdiction, a short one
+/// is answered and a long one stopped at --max-result-values.
+#[tokio::test]
+async fn long_aliases_count_against_the_result_cap() {
+    let gateway = TestGateway::start_with(&["--max-result-values", "10000"]).await;
+    let count = gateway.query("{ jurisdictions { iso3 } }").await["data"]["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(count > 100, "{count} jurisdictions");
+    for length in [1usize, 64, 4_000, 20_000] {
+        let alias = "a".repeat(length);
+        let response = gateway
+            .query(&format!("{{ jurisdictions {{ {alias}: iso3 }} }}"))
+            .await;
+        // Each jurisdiction: its object, its value, and its key.
+        let weight = count as u64 * (2 + length as u64 / 64);
+        if weight <= 10_000 {
+            assert!(response.get("errors").is_none(), "{length}: {response}");
+        } else {
+            assert_eq!(
+                response["errors"][0]["extensions"]["code"], "RESULT_TOO_LARGE",
+                "alias of {length} bytes"
+            );
+        }
+    }
+}
