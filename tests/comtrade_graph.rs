@@ -406,3 +406,72 @@ async fn data_availability_in_both_dialects() {
         );
     }
 }
+
+/// Issue 22's third attack: an operation whose Comtrade plans need more
+/// than one client may spend in a whole window (fields in shapes of their
+/// own, annual and monthly, against a small share) reserved shape by
+/// shape, spent the share on the first and answered none. Now one batch's plans are
+/// reserved as one: its Comtrade fields are refused before anything is
+/// sent, with no retryAfterSeconds (waiting would not help), and its
+/// other sources' fields are answered; within the share, everything is.
+#[tokio::test]
+async fn an_operation_beyond_the_clients_share_is_refused_before_anything_is_sent() {
+    // The simulator paces nothing, so that no refusal of its own (and no
+    // retry, which takes budget) comes into it.
+    let rules = ComtradeRules {
+        interval: Duration::ZERO,
+        ..ComtradeRules::default()
+    };
+    // A budget of 8 at the default share (0.25): two requests a client.
+    let gateway = TestGateway::start_full(
+        "sample-key",
+        rules,
+        &[
+            "--comtrade-budget",
+            "8",
+            "--comtrade-budget-window",
+            "60s",
+            "--comtrade-interval",
+            "0s",
+            "--response-cache-max-mb",
+            "0",
+        ],
+    )
+    .await;
+    let fields = |n: usize| {
+        (0..n)
+            .map(|index| {
+                format!(
+                    r#"f{index}: tradeFlows(reporters: ["USA"], periods: ["{}"], frequency: {}) {{ value }}"#,
+                    2010 + index,
+                    if index % 2 == 0 { "ANNUAL" } else { "MONTHLY" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let response = gateway
+        .query(&format!(
+            r#"{{ jurisdiction(iso3: "BRA") {{ name }} {} }}"#,
+            fields(7)
+        ))
+        .await;
+    assert_eq!(gateway.comtrade_requests(), 0, "nothing sent: {response}");
+    assert_eq!(response["data"]["jurisdiction"]["name"], "Brazil");
+    let errors = response["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 7, "{response}");
+    for error in errors {
+        assert_eq!(
+            error["extensions"]["code"], "UPSTREAM_BUDGET_EXHAUSTED",
+            "{error}"
+        );
+        assert!(
+            error["extensions"].get("retryAfterSeconds").is_none(),
+            "{error}"
+        );
+    }
+    // Within the share: answered whole.
+    let response = gateway.query(&format!("{{ {} }}", fields(1))).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert!(gateway.comtrade_requests() >= 1);
+}

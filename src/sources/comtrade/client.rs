@@ -333,12 +333,54 @@ impl ComtradeClient {
         shape: &FlowShape,
         usage: &UpstreamUsage,
     ) -> Result<PartialAnswers, Error> {
-        let requests: Vec<UpstreamRequest> = plan
+        self.reserve_plans(&[(plan, shape)], usage).await?;
+        self.send_reserved_partial(plan, shape, usage).await
+    }
+
+    /// Reserves the budget for several plans at once (an operation's batch
+    /// of flows in several shapes): all of them, or none and nothing sent.
+    /// Reserved shape by shape, the first shapes spent a client's share and
+    /// the rest were refused, failing the batch with nothing answered.
+    pub async fn reserve_plans(
+        &self,
+        plans: &[(&[PlannedRequest], &FlowShape)],
+        usage: &UpstreamUsage,
+    ) -> Result<(), Error> {
+        let requests: Vec<UpstreamRequest> = plans
             .iter()
-            .map(|planned| self.data_request(planned, shape))
+            .flat_map(|(plan, shape)| plan.iter().map(|planned| self.data_request(planned, shape)))
             .collect();
         self.upstream.reserve_plan(&requests, usage).await?;
-        usage.commit(Source::Comtrade, plan.len() as u64);
+        usage.commit(Source::Comtrade, requests.len() as u64);
+        Ok(())
+    }
+
+    /// [`Self::fetch_plan`] for a plan [`Self::reserve_plans`] reserved.
+    pub async fn fetch_reserved_plan(
+        &self,
+        plan: &[PlannedRequest],
+        shape: &FlowShape,
+        usage: &UpstreamUsage,
+    ) -> Result<PlanAnswers, Error> {
+        let answers = self.send_reserved_partial(plan, shape, usage).await?;
+        let mut whole = Vec::with_capacity(answers.len());
+        for (planned, records, truncated) in answers {
+            if let Some(truncated) = truncated {
+                return Err(truncated);
+            }
+            whole.push((planned, records));
+        }
+        Ok(whole)
+    }
+
+    /// Sends a reserved plan, paced, splitting truncated answers while the
+    /// operation's estimate has room.
+    async fn send_reserved_partial(
+        &self,
+        plan: &[PlannedRequest],
+        shape: &FlowShape,
+        usage: &UpstreamUsage,
+    ) -> Result<PartialAnswers, Error> {
         let answers = try_join_all(
             plan.iter()
                 .map(|planned| self.fetch_splitting(planned.clone(), shape, usage, 0)),

@@ -10,7 +10,7 @@ use futures::future::try_join_all;
 
 use super::client::ComtradeClient;
 use super::model::TradeFlowRecord;
-use super::planner::plan;
+use super::planner::{plan, PlannedRequest};
 use super::query::{FlowShape, PartnerCode, Period, TradeFlowKey, Triple};
 use crate::error::Error;
 use crate::sources::UpstreamUsage;
@@ -26,30 +26,35 @@ impl ComtradeLoader {
         Self { client, usage }
     }
 
-    /// Plans and sends `keys` (all of `shape`, or of shapes that differ
-    /// only in their plain codes when `shape` is their union) and routes
-    /// the rows back: a key gets the rows of its reporter, partner and
-    /// period, and, when `merged`, of its own codes only.
-    async fn load_shape(
-        &self,
-        shape: &Arc<FlowShape>,
-        keys: &[&TradeFlowKey],
-        merged: bool,
-    ) -> Result<Vec<(TradeFlowKey, Vec<Arc<TradeFlowRecord>>)>, Error> {
+    /// The plan for `keys` (all of `shape`, or of shapes that differ only
+    /// in their plain codes when `shape` is their union).
+    fn plan_shape(&self, shape: &FlowShape, keys: &[&TradeFlowKey]) -> Vec<PlannedRequest> {
         let mut triples: Vec<_> = keys
             .iter()
             .map(|key| (key.reporter, key.partner, key.period.clone()))
             .collect();
         triples.sort();
         triples.dedup();
-        let requests = plan(
+        plan(
             &triples,
             &shape.commodities,
             &super::client::limits_for(self.client.dialect(), shape),
-        );
+        )
+    }
+
+    /// Sends the reserved plan `requests` for `keys` and routes the rows
+    /// back: a key gets the rows of its reporter, partner and
+    /// period, and, when `merged`, of its own codes only.
+    async fn load_shape(
+        &self,
+        shape: &Arc<FlowShape>,
+        keys: &[&TradeFlowKey],
+        merged: bool,
+        requests: &[PlannedRequest],
+    ) -> Result<Vec<(TradeFlowKey, Vec<Arc<TradeFlowRecord>>)>, Error> {
         let answers = self
             .client
-            .fetch_plan(&requests, shape, &self.usage)
+            .fetch_reserved_plan(requests, shape, &self.usage)
             .await?;
         let mut routed: Vec<(TradeFlowKey, Vec<Arc<TradeFlowRecord>>)> = keys
             .iter()
@@ -174,10 +179,21 @@ impl Loader<TradeFlowKey> for ComtradeLoader {
             });
             work.push((shape, keys, several));
         }
-        let answers = try_join_all(
-            work.iter()
-                .map(|(shape, keys, merged)| self.load_shape(shape, keys, *merged)),
-        )
+        // Every shape's plan, reserved as one: all of them fit the budget
+        // and the client's share, or none is sent.
+        let plans: Vec<Vec<PlannedRequest>> = work
+            .iter()
+            .map(|(shape, keys, _)| self.plan_shape(shape, keys))
+            .collect();
+        let reserving: Vec<(&[PlannedRequest], &FlowShape)> = plans
+            .iter()
+            .zip(&work)
+            .map(|(requests, (shape, _, _))| (requests.as_slice(), shape.as_ref()))
+            .collect();
+        self.client.reserve_plans(&reserving, &self.usage).await?;
+        let answers = try_join_all(work.iter().zip(&plans).map(
+            |((shape, keys, merged), requests)| self.load_shape(shape, keys, *merged, requests),
+        ))
         .await?;
         Ok(answers.into_iter().flatten().collect())
     }
