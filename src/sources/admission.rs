@@ -101,19 +101,61 @@ impl Admission {
         }
     }
 
-    /// Waits for this request's turn, or says how long it would wait when
-    /// that is past `deadline` (the request should fail now instead).
-    pub async fn wait_turn(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+    /// Waits for this request's turn, or says why it has none (the request
+    /// should fail now instead).
+    pub async fn wait_turn(&self, deadline: Option<Instant>) -> Result<(), NoTurn> {
         match self {
             Self::Local(pacer) => {
                 let wait = pacer.expected_wait();
                 if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
-                    return Err(wait);
+                    return Err(NoTurn::PastDeadline(wait));
                 }
                 pacer.wait_turn().await;
                 Ok(())
             }
             Self::Shared(shared) => shared.wait_turn(deadline).await,
+        }
+    }
+}
+
+/// Why a request has no pacing turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTurn {
+    /// Its turn would come past the operation's deadline, this long from
+    /// now.
+    PastDeadline(Duration),
+    /// It could keep none of the turns it was given (each came, or was
+    /// known, later than the slack allows): a machine too busy to keep the
+    /// interval. Worth trying again after this long.
+    Late(Duration),
+    /// Redis is away and this replica has no turn of its own on the
+    /// replicas' grid (its index was never leased: it started, or
+    /// restarted, while Redis was away or every index was taken). A turn
+    /// guessed could be another replica's, two requests in one interval.
+    NoOwnTurn(Duration),
+}
+
+impl NoTurn {
+    /// When to try again.
+    pub fn wait(self) -> Duration {
+        match self {
+            Self::PastDeadline(wait) | Self::Late(wait) | Self::NoOwnTurn(wait) => wait,
+        }
+    }
+
+    /// What the client is told.
+    pub fn describe(self, source: crate::source::Source) -> String {
+        match self {
+            Self::PastDeadline(wait) => format!(
+                "the gateway paces {source} and {} of queue are ahead of this request, past the operation's deadline",
+                humantime::format_duration(Duration::from_secs(wait.as_secs()))
+            ),
+            Self::Late(_) => format!(
+                "the gateway could not send this request to {source} within its pacing turn (the machine is busy)"
+            ),
+            Self::NoOwnTurn(_) => format!(
+                "the replicas' pacing of {source} is shared through Redis, which this replica cannot reach, and it has no turn of its own until it can"
+            ),
         }
     }
 }

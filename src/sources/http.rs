@@ -1104,15 +1104,12 @@ impl Upstream {
                     }
                 }
             };
-            if let Err(wait) = turn {
+            if let Err(no_turn) = turn {
                 usage.unrecord_request(source);
                 return Err(Error::UpstreamRateLimited {
                     upstream: source,
-                    retry_after: Some(wait.as_secs() + 1),
-                    message: Some(format!(
-                        "the gateway paces {source} and {} of queue are ahead of this request, past the operation's deadline",
-                        humantime::format_duration(Duration::from_secs(wait.as_secs()))
-                    )),
+                    retry_after: Some(no_turn.wait().as_secs() + 1),
+                    message: Some(no_turn.describe(source)),
                 });
             }
             // A Retry-After may have arrived, here or on another replica,

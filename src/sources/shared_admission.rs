@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::admission::NoTurn;
 use super::pacing::{
     Budget, ClientId, Ledger, Pacer, PlanReservation, Reservation, INTERVAL_SLACK,
 };
@@ -283,6 +284,9 @@ pub struct SharedAdmission {
     slots: ReplicaSlots,
     /// Whether "more replicas than --replicas" was said.
     overcrowded_logged: AtomicBool,
+    /// Whether Redis last said every index is leased to another replica:
+    /// then this replica has no turns of its own to keep to alone.
+    crowded_out: AtomicBool,
     /// The epoch of the shared schedule this replica last saw (see the
     /// scripts' `EPOCH`).
     epoch: Mutex<String>,
@@ -324,6 +328,7 @@ impl SharedAdmission {
             source,
             slots: ReplicaSlots::new(interval, replicas),
             overcrowded_logged: AtomicBool::new(false),
+            crowded_out: AtomicBool::new(false),
             epoch: Mutex::new(String::new()),
             link,
             budget,
@@ -410,6 +415,7 @@ impl SharedAdmission {
         };
         self.learned_schedule_end(end_ms);
         self.saw_epoch(epoch);
+        self.crowded_out.store(index < 0, Ordering::Relaxed);
         match u64::try_from(index) {
             Ok(index) => self.slots.set_index(index),
             Err(_) => {
@@ -635,7 +641,7 @@ impl SharedAdmission {
     /// the slot is left unused (a hole in the schedule breaks no rule) and
     /// another is asked for, with a tail as long as the lateness seen, so
     /// that the next one holds the schedule long enough to be used.
-    pub async fn wait_turn(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+    pub async fn wait_turn(&self, deadline: Option<Instant>) -> Result<(), NoTurn> {
         if self.interval.is_zero() {
             return Ok(());
         }
@@ -665,24 +671,33 @@ impl SharedAdmission {
                         "a pacing slot left unused: this request could not go out within the slack of it"
                     );
                 }
-                Some(Err(wait)) => return Err(wait),
+                Some(Err(wait)) => return Err(NoTurn::PastDeadline(wait)),
                 None => {
                     // Redis is away: this replica's own turns on the grid,
-                    // under the same rule (a late wake-up leaves the turn).
+                    // under the same rule (a late wake-up leaves the turn),
+                    // and none when Redis said every index is another
+                    // replica's: a replica that restarted while its old
+                    // lease still held every index kept a guessed one, took
+                    // another's turns, and two requests left 0.5 ms apart
+                    // every three intervals. (One that never reached Redis
+                    // guesses, and says so at start.)
+                    if self.crowded_out.load(Ordering::Relaxed) {
+                        return Err(NoTurn::NoOwnTurn(self.interval));
+                    }
                     for _ in 0..MAX_TURN_ASKS {
-                        let turn = self.slots.take(deadline)?;
+                        let turn = self.slots.take(deadline).map_err(NoTurn::PastDeadline)?;
                         tokio::time::sleep_until(turn).await;
                         if Instant::now().saturating_duration_since(turn) <= INTERVAL_SLACK {
                             return Ok(());
                         }
                     }
-                    return Err(self.interval);
+                    return Err(NoTurn::Late(self.interval));
                 }
             }
         }
         // Late every time: the machine is too busy to keep the interval;
         // refused with an interval to wait rather than sent out of turn.
-        Err(self.interval)
+        Err(NoTurn::Late(self.interval))
     }
 
     /// Asks Redis for the next slot: `Some(Ok(wait))` when taken (the slot
@@ -900,6 +915,31 @@ mod tests {
                 "three replicas alone pace at three intervals: {sent:?}"
             );
         }
+    }
+
+    /// A replica Redis last told that every index is another's (it
+    /// restarted while its old lease still held one) takes no turns of its
+    /// own while Redis is away, whichever index it had: they may be
+    /// another replica's. Told it has one again, it paces on it.
+    #[tokio::test(start_paused = true)]
+    async fn a_replica_crowded_out_of_the_grid_takes_no_turns_alone() {
+        let interval = Duration::from_secs(1);
+        let admission = without_redis(
+            interval,
+            Budget {
+                limit: 300,
+                window: Duration::from_secs(3600),
+            },
+        )
+        .await;
+        admission.slots.set_index(1);
+        admission.crowded_out.store(true, Ordering::Relaxed);
+        assert_eq!(
+            admission.wait_turn(None).await,
+            Err(NoTurn::NoOwnTurn(interval))
+        );
+        admission.crowded_out.store(false, Ordering::Relaxed);
+        assert_eq!(admission.wait_turn(None).await, Ok(()));
     }
 
     /// One ask for a slot in the model below: when it is made, how long
