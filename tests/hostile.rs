@@ -630,3 +630,63 @@ async fn long_aliases_count_against_the_result_cap() {
         }
     }
 }
+
+/// Issue 22's third attack: a batch is held to one operation's cost and
+/// demand, but each of its operations had a result cap of its own (ten
+/// operations each under the cap answered ten times it). A batch's
+/// operations count into one cap: two that fit together are answered, a
+/// third past it is stopped.
+#[tokio::test]
+async fn a_batch_shares_one_result_cap() {
+    let gateway = TestGateway::start_with(&[
+        "--max-result-values",
+        "10000",
+        "--response-cache-max-mb",
+        "0",
+    ])
+    .await;
+    let count = gateway.query("{ jurisdictions { iso3 } }").await["data"]["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    // Each operation: every jurisdiction's object, value and 1,000-byte key.
+    let per_operation = count * (2 + 1_000 / 64);
+    assert!(
+        2 * per_operation <= 10_000 && 3 * per_operation > 10_000,
+        "{count}"
+    );
+    let operation = |index: usize| json!({ "query": format!("{{ jurisdictions {{ {}{index}: iso3 }} }}", "a".repeat(999)) });
+    let batch = |n: usize| -> Value { Value::Array((0..n).map(operation).collect()) };
+    let post = |body: Value| {
+        let client = gateway.http().clone();
+        let url = format!("{}/graphql", gateway.url);
+        async move {
+            client
+                .post(url)
+                .header("accept", "application/json")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let two = post(batch(2)).await;
+    for answer in two.as_array().unwrap() {
+        assert!(
+            answer.get("errors").is_none(),
+            "{}",
+            &answer.to_string()[..200]
+        );
+    }
+    let three = post(batch(3)).await;
+    let stopped = three
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|answer| answer["errors"][0]["extensions"]["code"] == "RESULT_TOO_LARGE")
+        .count();
+    assert!(stopped >= 1, "{}", &three.to_string()[..300]);
+}

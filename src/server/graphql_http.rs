@@ -467,12 +467,23 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
             })
             .collect(),
         None => {
+            let result_size = crate::limits::ResultSize::default();
+            let result_size = &result_size;
             futures::future::join_all(prepared.into_iter().map(|prepared| {
                 let client = client.clone();
                 async move {
                     match prepared {
                         BatchOperation::Prepared(prepared, key) => {
-                            run(state, *prepared, MediaType::Json, client, key, false).await
+                            run(
+                                state,
+                                *prepared,
+                                MediaType::Json,
+                                client,
+                                key,
+                                false,
+                                Some(result_size),
+                            )
+                            .await
                         }
                         BatchOperation::Answered(answer) => answer,
                     }
@@ -753,7 +764,7 @@ async fn execute(
             tracing::Span::current().record("trade_graph.response_cache.hit", false);
         }
         match prepare(state, params, via_get).await {
-            Ok(prepared) => run(state, prepared, media, client, key, via_get).await,
+            Ok(prepared) => run(state, prepared, media, client, key, via_get, None).await,
             Err(answer) => answer.for_media(media),
         }
     }
@@ -774,7 +785,8 @@ fn record(state: &AppState, answer: &Answer, started: std::time::Instant) {
 
 /// Runs a prepared operation in an operation slot; keeps its response in
 /// the whole-response cache under `key` when it may be kept, and gives it
-/// a validator when HTTP caches may keep it (`via_get`).
+/// a validator when HTTP caches may keep it (`via_get`); a batch's
+/// operations count their results into one `shared_result`.
 async fn run(
     state: &AppState,
     prepared: Prepared,
@@ -782,6 +794,7 @@ async fn run(
     client: ClientId,
     key: Option<OperationKey>,
     via_get: bool,
+    shared_result: Option<&crate::limits::ResultSize>,
 ) -> Answer {
     let Prepared {
         request,
@@ -807,8 +820,15 @@ async fn run(
     // response out of date.
     let generations = state.responses.generations();
     let started = tokio::time::Instant::now();
-    let Some((response, usage)) =
-        run_operation_counted(state, request, analysis, order.as_ref(), client).await
+    let Some((response, usage)) = run_operation_counted(
+        state,
+        request,
+        analysis,
+        order.as_ref(),
+        client,
+        shared_result,
+    )
+    .await
     else {
         return overloaded();
     };

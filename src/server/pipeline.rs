@@ -286,25 +286,33 @@ pub(super) async fn run_operation(
     order: Option<&SelectionOrder>,
     client: ClientId,
 ) -> Option<Response_> {
-    run_operation_counted(state, request, analysis, order, client)
+    run_operation_counted(state, request, analysis, order, client, None)
         .await
         .map(|(response, _)| response)
 }
 
 /// [`run_operation`], with the operation's upstream accounting (what the
-/// whole-response cache judges a response's lifetime by).
+/// whole-response cache judges a response's lifetime by), its result
+/// counted into `shared_result` when it is one of a batch's.
 pub(super) async fn run_operation_counted(
     state: &AppState,
     request: Request,
     analysis: Option<Analysis>,
     order: Option<&SelectionOrder>,
     client: ClientId,
+    shared_result: Option<&crate::limits::ResultSize>,
 ) -> Option<(Response_, UpstreamUsage)> {
     let _permit = state.operations.try_acquire().ok()?;
     // No analysis: the document did not parse.
     let parsed = analysis.is_some();
     let schema = &state.schema;
-    let operation = OperationContext::new(&state.sources, client);
+    let mut operation = OperationContext::new(&state.sources, client);
+    // A batch's operations count into one result cap, as they are held to
+    // one operation's cost and demand (ten operations each under the cap
+    // answered ten times it).
+    if let Some(shared) = shared_result {
+        operation.result_size = shared.clone();
+    }
     let usage = operation.usage.clone();
     // The reference lists loaded for the estimate count whatever runs next.
     if let Some(lists) = request
