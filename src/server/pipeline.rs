@@ -6,11 +6,11 @@
 //!    defaults, load the reference lists the estimate reads, hold the
 //!    document to the limits (shape, cost, upstream demand), note which
 //!    operation it selects and in what order its fields are answered.
-//! 2. [`run_operation`]: in an operation slot, on the schema that counts
-//!    the result where it could come near the cap, with ITA's estimate
-//!    reserved, through the operation's loaders; then the response in the
-//!    order asked, with `extensions.cost` and `extensions.upstream`, and its
-//!    request errors coded.
+//! 2. [`run_operation`]: in an operation slot, its result counted against
+//!    the cap as it is built (a batch's operations into one), with ITA's
+//!    estimate reserved, through the operation's loaders; then the response
+//!    in the order asked, with `extensions.cost` and `extensions.upstream`,
+//!    and its request errors coded.
 //! 3. [`outcome`] / [`record_response`]: how it ended, for the metrics.
 //!
 //! The transports own only what is theirs: media types, status codes,
