@@ -21,8 +21,10 @@ async fn replicas_share_answers_and_survive_redis_going_away() {
     let port = free_port();
     let redis = Redis::start(port).await;
     let url = format!("redis://127.0.0.1:{port}/0");
-    let first = TestGateway::start_with(&["--redis-url", &url]).await;
-    let second = TestGateway::start_with(&["--redis-url", &url]).await;
+    // Two replicas, and they say so: a replica Redis finds beyond
+    // --replicas has no pacing turns of its own while Redis is away.
+    let first = TestGateway::start_with(&["--redis-url", &url, "--replicas", "2"]).await;
+    let second = TestGateway::start_with(&["--redis-url", &url, "--replicas", "2"]).await;
 
     let fetched = first.query(FLOWS).await;
     assert!(fetched.get("errors").is_none(), "{fetched}");
