@@ -142,14 +142,7 @@ pub(super) async fn get(
                 init = tokio::time::timeout(init_timeout, init) => {
                     if !matches!(init, Ok(Ok(()))) {
                         tracing::debug!("closing a WebSocket that sent no connection_init in time");
-                        let mut closer = closer;
-                        let _ = futures::SinkExt::send(&mut closer, axum::extract::ws::Message::Close(Some(axum::extract::ws::CloseFrame {
-                            code: 4408,
-                            reason: "Connection initialisation timeout".into(),
-                        }))).await;
-                        drop(closer);
-                        // Long enough for the close frame to be written.
-                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut serve).await;
+                        close_socket(closer, 4408, "Connection initialisation timeout", &mut serve).await;
                         return;
                     }
                 }
@@ -171,17 +164,30 @@ pub(super) async fn get(
                 () = &mut serve => {}
                 () = idle => {
                     tracing::debug!("closing a WebSocket idle for --idle-timeout");
-                    let mut closer = closer;
-                    let _ = futures::SinkExt::send(&mut closer, axum::extract::ws::Message::Close(Some(axum::extract::ws::CloseFrame {
-                        code: 1001,
-                        reason: "idle: no subscription and no message for --idle-timeout".into(),
-                    }))).await;
-                    drop(closer);
-                    // Long enough for the close frame to be written.
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut serve).await;
+                    close_socket(closer, 1001, "idle: no subscription and no message for --idle-timeout", &mut serve).await;
                 }
             }
         })
+}
+
+/// Sends a close frame with `code` and `reason` through `closer` and lets
+/// `serve` run long enough for it to be written (at most a second).
+async fn close_socket(
+    mut closer: futures::channel::mpsc::Sender<axum::extract::ws::Message>,
+    code: u16,
+    reason: &'static str,
+    serve: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) {
+    let _ = futures::SinkExt::send(
+        &mut closer,
+        axum::extract::ws::Message::Close(Some(axum::extract::ws::CloseFrame {
+            code,
+            reason: reason.into(),
+        })),
+    )
+    .await;
+    drop(closer);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), serve.as_mut()).await;
 }
 
 /// An upgrade refused before a socket opens: an HTTP answer whose body is

@@ -298,30 +298,8 @@ impl ComtradeClient {
         }
     }
 
-    /// Sends a whole plan: first reserves the budget for the requests not
-    /// already cached, all at once (refusing the operation before anything
-    /// is sent if it cannot), then sends them paced, splitting truncated
-    /// answers while the operation's estimate has room. A request whose
-    /// answer stays truncated fails the plan ([`Error::UpstreamTruncated`]):
-    /// a list of flows missing some is not answered as if whole.
-    pub async fn fetch_plan(
-        &self,
-        plan: &[PlannedRequest],
-        shape: &FlowShape,
-        usage: &UpstreamUsage,
-    ) -> Result<PlanAnswers, Error> {
-        let answers = self.fetch_plan_partial(plan, shape, usage).await?;
-        let mut whole = Vec::with_capacity(answers.len());
-        for (planned, records, truncated) in answers {
-            if let Some(truncated) = truncated {
-                return Err(truncated);
-            }
-            whole.push((planned, records));
-        }
-        Ok(whole)
-    }
-
-    /// [`Self::fetch_plan`], keeping what a truncated answer has: each
+    /// Sends a whole plan (reserving it first, as [`Self::reserve_plans`]
+    /// does), keeping what a truncated answer has: each
     /// request sent with its rows and, when the answer stayed truncated
     /// (no room in the estimate, or nothing left to split), the
     /// [`Error::UpstreamTruncated`] that says so. For callers that can say
@@ -355,7 +333,11 @@ impl ComtradeClient {
         Ok(())
     }
 
-    /// [`Self::fetch_plan`] for a plan [`Self::reserve_plans`] reserved.
+    /// Sends a plan [`Self::reserve_plans`] reserved, paced, splitting
+    /// truncated answers while the operation's estimate has room. A request
+    /// whose answer stays truncated fails the plan
+    /// ([`Error::UpstreamTruncated`]): a list of flows missing some is not
+    /// answered as if whole.
     pub async fn fetch_reserved_plan(
         &self,
         plan: &[PlannedRequest],
