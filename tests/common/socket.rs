@@ -128,6 +128,16 @@ impl Socket {
                 if self.0.send(Message::text(text)).await.is_err()
                     || self.0.send(Message::Ping(Vec::new().into())).await.is_err()
                 {
+                    // The gateway closed while this was sending: its close
+                    // frame may still be there to read (not a timing race
+                    // for the test to lose).
+                    while let Ok(Some(Ok(message))) =
+                        tokio::time::timeout(std::time::Duration::from_secs(1), self.0.next()).await
+                    {
+                        if let Message::Close(frame) = message {
+                            return frame.map(|frame| u16::from(frame.code));
+                        }
+                    }
                     return None;
                 }
                 match tokio::time::timeout(std::time::Duration::from_millis(100), self.0.next())
