@@ -690,3 +690,97 @@ async fn a_batch_shares_one_result_cap() {
         .count();
     assert!(stopped >= 1, "{}", &three.to_string()[..300]);
 }
+
+/// The rule behind issue 22's fourth attack (ten operations each under the
+/// cap, cached first and then batched, answered ten times it): whatever
+/// operations a batch holds, answered from the whole-response cache or
+/// executed, in any order, what the batch answers stays within one cap,
+/// and a batch that fits is answered whole. Generated batches of
+/// jurisdiction lists under aliases of drawn lengths, some asked alone
+/// first (so that the batch finds them cached).
+#[test]
+fn a_batch_answers_within_one_result_cap_from_the_cache_or_not() {
+    use proptest::prelude::*;
+    const CAP: u64 = 10_000;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let gateway = runtime.block_on(TestGateway::start_with(&[
+        "--max-result-values",
+        &CAP.to_string(),
+        "--response-cache-max-mb",
+        "16",
+    ]));
+    let count = runtime.block_on(gateway.query("{ jurisdictions { iso3 } }"))["data"]
+        ["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    // What an operation's answer holds: every jurisdiction's object, its
+    // value and its key; give or take the list and its parents.
+    let weight = |alias: usize| count * (2 + alias as u64 / 64);
+    let slack = count + 8;
+    let config = ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let cases = std::sync::atomic::AtomicU64::new(0);
+    proptest!(config, |(
+        operations in proptest::collection::vec((0usize..1_600, any::<bool>()), 1..6),
+    )| {
+        let case = cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let queries: Vec<(String, u64)> = operations
+            .iter()
+            .enumerate()
+            .map(|(index, (alias, _))| {
+                // Unique per case and place: a cache hit only where warmed.
+                let name = format!("{}c{case}i{index}", "a".repeat(*alias));
+                (format!("{{ jurisdictions {{ {name}: iso3 }} }}"), weight(name.len()))
+            })
+            .collect();
+        for ((query, own), (_, cached)) in queries.iter().zip(&operations) {
+            if *cached && *own <= CAP {
+                let alone = runtime.block_on(gateway.query(query));
+                prop_assert!(alone.get("errors").is_none(), "{}", &alone.to_string()[..200]);
+            }
+        }
+        let body = Value::Array(queries.iter().map(|(query, _)| json!({ "query": query })).collect());
+        let answers: Value = runtime.block_on(async {
+            gateway
+                .http()
+                .post(format!("{}/graphql", gateway.url))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        let answers = answers.as_array().unwrap();
+        prop_assert_eq!(answers.len(), queries.len());
+        // The warmed ones were answered from the cache (or refused).
+        for ((answer, (_, own)), (_, cached)) in answers.iter().zip(&queries).zip(&operations) {
+            if *cached && *own <= CAP && answer.get("errors").is_none() {
+                prop_assert_eq!(&answer["extensions"]["upstream"]["responseCache"]["hit"], true);
+            }
+        }
+        let mut answered = 0;
+        for (answer, (_, own)) in answers.iter().zip(&queries) {
+            match answer.get("errors") {
+                None => answered += own,
+                Some(_) => prop_assert_eq!(
+                    &answer["errors"][0]["extensions"]["code"], "RESULT_TOO_LARGE",
+                    "{}", &answer.to_string()[..300.min(answer.to_string().len())]
+                ),
+            }
+        }
+        prop_assert!(answered <= CAP + slack, "answered {answered} values of {CAP}: {operations:?}");
+        let total: u64 = queries.iter().map(|(_, own)| own).sum();
+        if total + slack * queries.len() as u64 <= CAP {
+            prop_assert_eq!(answered, total, "a batch that fits was cut: {:?}", operations);
+        }
+    });
+}

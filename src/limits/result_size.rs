@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
 };
-use async_graphql::{ServerResult, Value};
+use async_graphql::{QueryPathNode, QueryPathSegment, ServerResult, Value};
 
 use super::{Refusal, RefusalCode};
 
@@ -81,6 +81,13 @@ impl ResultSize {
         Err(refusal.clone())
     }
 
+    /// Counts a result built before, weighing `weight` values (a
+    /// whole-response cache hit answered in a batch, weighed by
+    /// [`weigh_response_json`]): past `max`, the refusal it crossed with.
+    pub fn add_built(&self, weight: u64, max: u64) -> Result<(), Refusal> {
+        self.add(weight, max)
+    }
+
     /// The refusal, once the cap has been crossed.
     pub fn exceeded(&self) -> Option<Refusal> {
         if !self.inner.over.load(Ordering::Acquire) {
@@ -130,14 +137,189 @@ impl Extension for ResultSizeExtension {
         // field is in (a 60 KB alias under every introspected field built
         // 637 MB while the values counted stayed within the cap).
         let key_weight = info.alias.map_or(0, |alias| alias.len() as u64 / 64);
-        let value = next.run(ctx, info).await?;
+        let path = info.path_node;
+        let value = match next.run(ctx, info).await {
+            Ok(value) => value,
+            Err(error) => {
+                // An error is written with its message and its path, every
+                // alias on it included (errors under long aliases built 110
+                // MB under the default cap when the document limits were
+                // raised): counted as a value per 64 bytes of both. An
+                // error passed up through non-null parents counts again at
+                // each: more than it takes, never less. (A nullable
+                // field's error comes back as a null: counted below.)
+                if let Some(result_size) = result_size {
+                    result_size
+                        .add(error_weight(&error, path), self.max_values)
+                        .map_err(|refusal| refusal.to_server_error())?;
+                }
+                return Err(error);
+            }
+        };
         if let (Some(result_size), Some(value)) = (result_size, &value) {
+            // A null may stand for an error (a nullable field's error is
+            // kept aside, not passed through here), written with its whole
+            // path: the aliases above it count again (errors under one
+            // long alias over a list repeated it in every error's path).
+            let path_weight = match value {
+                Value::Null => ancestors_weight(path),
+                _ => 0,
+            };
             result_size
-                .add(weight(value) + key_weight, self.max_values)
+                .add(weight(value) + key_weight + path_weight, self.max_values)
                 .map_err(|refusal| refusal.to_server_error())?;
         }
         Ok(value)
     }
+}
+
+/// The values a response's JSON holds, weighed as the extension weighed
+/// them while it was built: its `data` and `errors` (its `extensions` are
+/// the gateway's own few). A whole-response cache hit is not built again,
+/// so a batch of them counted nothing (issue 22's fourth attack: ten
+/// operations each under the cap, cached first and then batched, answered
+/// ten times it); each now counts into the batch's one cap with this
+/// weight. Never less than the extension counted: every object, list and
+/// scalar is a value, a text one more per 64 bytes of its JSON, a key one
+/// per 64 bytes. A body that is not JSON (or nests past serde_json's
+/// limit) weighs a value per byte.
+pub fn weigh_response_json(body: &str) -> u64 {
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    serde::Deserializer::deserialize_map(&mut deserializer, ResponseWeight)
+        .unwrap_or(body.len() as u64)
+}
+
+/// A response's weight: its members' but `extensions`.
+struct ResponseWeight;
+
+impl<'de> serde::de::Visitor<'de> for ResponseWeight {
+    type Value = u64;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a GraphQL response")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+        let mut weight = 0u64;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "extensions" {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            } else {
+                weight = weight.saturating_add(map.next_value_seed(JsonWeight)?);
+            }
+        }
+        Ok(weight)
+    }
+}
+
+/// The weight of one JSON value and what it holds.
+struct JsonWeight;
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonWeight {
+    type Value = u64;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// A key's weight: a value per 64 bytes (as an alias weighs).
+struct KeyWeight;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyWeight {
+    type Value = u64;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for KeyWeight {
+    type Value = u64;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<u64, E> {
+        Ok(key.len() as u64 / 64)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonWeight {
+    type Value = u64;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<u64, E> {
+        Ok(1)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<u64, E> {
+        Ok(1)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<u64, E> {
+        Ok(1)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<u64, E> {
+        Ok(1)
+    }
+
+    fn visit_unit<E>(self) -> Result<u64, E> {
+        Ok(1)
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<u64, E> {
+        Ok(1 + json_len(text) as u64 / 64)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<u64, A::Error> {
+        let mut weight = 1u64;
+        while let Some(item) = items.next_element_seed(JsonWeight)? {
+            weight = weight.saturating_add(item);
+        }
+        Ok(weight)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<u64, A::Error> {
+        let mut weight = 1u64;
+        while let Some(key) = members.next_key_seed(KeyWeight)? {
+            weight = weight
+                .saturating_add(key)
+                .saturating_add(members.next_value_seed(JsonWeight)?);
+        }
+        Ok(weight)
+    }
+}
+
+/// The values an error adds to the result: its message and its path, a
+/// value per 64 bytes of each.
+fn error_weight(error: &async_graphql::ServerError, path: &QueryPathNode<'_>) -> u64 {
+    let segment_len = |segment: &QueryPathSegment<'_>| match segment {
+        QueryPathSegment::Index(_) => 8,
+        QueryPathSegment::Name(name) => name.len() + 3,
+    };
+    let path_len: usize = segment_len(&path.segment)
+        + path
+            .parents()
+            .map(|parent| segment_len(&parent.segment))
+            .sum::<usize>();
+    1 + json_len(&error.message) as u64 / 64 + path_len as u64 / 64
+}
+
+/// The aliases above `path`, as an error's path writes them: a value per
+/// 64 bytes of each (field names are short; only aliases weigh).
+fn ancestors_weight(path: &QueryPathNode<'_>) -> u64 {
+    path.parents()
+        .map(|parent| match parent.segment {
+            QueryPathSegment::Name(name) => name.len() as u64 / 64,
+            QueryPathSegment::Index(_) => 0,
+        })
+        .sum()
 }
 
 /// The values one resolved field adds to the result. An object's or a list
@@ -161,16 +343,179 @@ fn weight(value: &Value) -> u64 {
 }
 
 /// The bytes `text` takes as a JSON string's contents: control characters
-/// are written `\u00XX` (six bytes), quotes and backslashes escaped (two).
+/// are written `\u00XX` (six bytes) but for the five with short escapes
+/// (two), quotes and backslashes escaped (two).
 /// A text of control characters was counted at a sixth of what it sent.
+/// Exactly what serde_json writes, which async-graphql's responses use.
 fn json_len(text: &str) -> usize {
     text.len()
         + text
             .bytes()
             .map(|byte| match byte {
-                b'"' | b'\\' => 1,
+                // `\b`, `\t`, `\n`, `\f`, `\r`, as serde_json writes them.
+                b'"' | b'\\' | 0x08 | 0x09 | 0x0a | 0x0c | 0x0d => 1,
                 0..=0x1f => 5,
                 _ => 0,
             })
             .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A JSON value as a response's data may hold one.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            // Control characters and quotes: their escapes take more.
+            "[a-z\"\\\\\\x00-\\x1f\u{e9}]{0,200}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("[a-z]{1,150}", inner, 0..6)
+                    .prop_map(|members| serde_json::Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// The weight written independently: a value for everything, a text
+    /// one more per 64 bytes of its JSON, a key one per 64 bytes.
+    fn expected(value: &serde_json::Value) -> u64 {
+        match value {
+            serde_json::Value::String(text) => {
+                let written = serde_json::to_string(text).unwrap().len() - 2;
+                1 + written as u64 / 64
+            }
+            serde_json::Value::Array(items) => 1 + items.iter().map(expected).sum::<u64>(),
+            serde_json::Value::Object(members) => {
+                1 + members
+                    .iter()
+                    .map(|(key, member)| key.len() as u64 / 64 + expected(member))
+                    .sum::<u64>()
+            }
+            _ => 1,
+        }
+    }
+
+    proptest! {
+        /// A cached answer's JSON weighs what its data and errors hold,
+        /// escapes included, whatever its extensions say.
+        #[test]
+        fn a_built_answer_weighs_its_data_and_errors_not_its_extensions(
+            data in json(),
+            errors in proptest::collection::vec("[a-z\\x00-\\x1f]{0,300}", 0..3),
+            extensions in json(),
+        ) {
+            let errors: Vec<serde_json::Value> = errors
+                .iter()
+                .map(|message| serde_json::json!({ "message": message, "path": ["a"] }))
+                .collect();
+            let mut response = serde_json::json!({ "data": data, "extensions": extensions });
+            let mut want = expected(&data);
+            if !errors.is_empty() {
+                want += expected(&serde_json::Value::from(errors.clone()));
+                response["errors"] = errors.into();
+            }
+            let body = serde_json::to_string(&response).unwrap();
+            prop_assert_eq!(weigh_response_json(&body), want);
+        }
+    }
+
+    /// A schema whose fields fail, nullable or not, under lists.
+    struct Query;
+
+    #[async_graphql::Object]
+    impl Query {
+        async fn items(&self, count: usize) -> Vec<Item> {
+            (0..count).map(|_| Item).collect()
+        }
+    }
+
+    struct Item;
+
+    #[async_graphql::Object]
+    impl Item {
+        async fn code(&self) -> i32 {
+            7
+        }
+
+        async fn maybe(&self) -> async_graphql::Result<Option<i32>> {
+            Err("this field failed".into())
+        }
+
+        async fn surely(&self) -> async_graphql::Result<i32> {
+            Err("this field failed".into())
+        }
+
+        async fn inner(&self) -> Option<Item> {
+            Some(Item)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The cap bounds the bytes of what is answered, whatever the
+        /// document: items under a list, fields that fail (nullable, whose
+        /// errors are kept aside, or not, whose errors pass up), aliases of
+        /// any length above or on them. An answer not stopped takes at
+        /// most 200 bytes a value (a short key, its quotes and a value
+        /// weigh one); errors under one long alias over a list wrote it in
+        /// every error's path, uncounted (issue 22's fourth attack).
+        #[test]
+        fn an_answer_within_the_cap_is_within_its_bytes(
+            count in 0usize..300,
+            outer in prop_oneof![Just(0usize), 0usize..6_000],
+            middle in prop_oneof![Just(0usize), 0usize..3_000],
+            inner in prop_oneof![Just(0usize), 0usize..3_000],
+            field in 0usize..3,
+            cap in 200u64..5_000,
+        ) {
+            let schema = async_graphql::Schema::build(
+                Query,
+                async_graphql::EmptyMutation,
+                async_graphql::EmptySubscription,
+            )
+            .extension(ResultSizeExtension { max_values: cap })
+            .finish();
+            let alias = |letter: &str, length: usize| {
+                if length == 0 { String::new() } else { format!("{}: ", letter.repeat(length)) }
+            };
+            let leaf = ["code", "maybe", "surely"][field];
+            let document = format!(
+                "{{ {}items(count: {count}) {{ {}inner {{ {}{leaf} }} }} }}",
+                alias("a", outer),
+                alias("b", middle),
+                alias("c", inner),
+            );
+            let result_size = ResultSize::default();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let response = runtime.block_on(
+                schema.execute(async_graphql::Request::new(document).data(result_size.clone())),
+            );
+            let stopped = response.errors.iter().any(|error| {
+                error.extensions.as_ref().and_then(|extensions| extensions.get("code"))
+                    == Some(&async_graphql::Value::from("RESULT_TOO_LARGE"))
+            });
+            if !stopped {
+                let bytes = serde_json::to_string(&response).unwrap().len() as u64;
+                prop_assert!(
+                    bytes <= 200 * cap + 1_000,
+                    "{bytes} bytes answered under a cap of {cap} ({} values counted)",
+                    result_size.values()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_json_weighs_its_bytes() {
+        assert_eq!(weigh_response_json("{\"data\": [1, 2"), 14);
+        assert_eq!(weigh_response_json("not json"), 8);
+    }
 }

@@ -469,6 +469,26 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
         None => {
             let result_size = crate::limits::ResultSize::default();
             let result_size = &result_size;
+            // Answers from the whole-response cache are not built again:
+            // each counts into the batch's one cap with what it holds, in
+            // the batch's order, and one that crosses it is refused as an
+            // execution crossing it is stopped.
+            let prepared: Vec<BatchOperation> = prepared
+                .into_iter()
+                .map(|operation| match operation {
+                    BatchOperation::Answered(answer)
+                        if answer.cache_use == ResponseCacheUse::Hit =>
+                    {
+                        match count_built(state, result_size, &answer.body) {
+                            Ok(()) => BatchOperation::Answered(answer),
+                            Err(refusal) => {
+                                BatchOperation::Answered(refused(MediaType::Json, &refusal))
+                            }
+                        }
+                    }
+                    operation => operation,
+                })
+                .collect();
             futures::future::join_all(prepared.into_iter().map(|prepared| {
                 let client = client.clone();
                 async move {
@@ -500,6 +520,19 @@ async fn batch(state: &AppState, operations: Vec<Value>, client: ClientId) -> An
         counted_per_operation: true,
         ..Answer::new(StatusCode::OK, format!("[{}]", bodies.join(",")))
     }
+}
+
+/// Counts an answer built before (a whole-response cache hit) into a
+/// batch's `result_size`: the refusal when it crosses the cap.
+fn count_built(
+    state: &AppState,
+    result_size: &crate::limits::ResultSize,
+    body: &str,
+) -> Result<(), Refusal> {
+    result_size.add_built(
+        crate::limits::weigh_response_json(body),
+        state.guard.limits().max_result_values,
+    )
 }
 
 /// The refusal of a whole batch whose operations together cost more, or
@@ -813,6 +846,11 @@ async fn run(
         if let Some(hit) = state.responses.get_shared(key, operation.clone()).await {
             let hit = Hit::of(hit);
             name_hit(&hit, &client);
+            if let Some(result_size) = shared_result {
+                if let Err(refusal) = count_built(state, result_size, &hit.answer.body) {
+                    return refused(media, &refusal);
+                }
+            }
             return hit.answer;
         }
     }

@@ -70,8 +70,29 @@ fn forms_of(key: &str) -> Vec<String> {
     for spelling in &spellings {
         forms.extend(encodings_of(spelling));
     }
+    // A key written in hex (a UUID is 16 bytes in hex) travels as its
+    // bytes too: a UUID sent as binary and echoed in base64 (or in hex
+    // with its bytes escaped) is the key.
+    if let Some(bytes) = hex_bytes(&dashless) {
+        forms.extend(base64_forms(&bytes));
+        forms.push(bytes.iter().map(|byte| format!("%{byte:02X}")).collect());
+        forms.push(bytes.iter().map(|byte| format!("%{byte:02x}")).collect());
+        forms.push(bytes.iter().map(|byte| format!("\\x{byte:02x}")).collect());
+    }
     forms.extend(cut_forms(key));
     forms
+}
+
+/// The bytes `text` spells in hex, when it is an even number (16 or more)
+/// of hex digits.
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    if text.len() < 16 || text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok())
+        .collect()
 }
 
 /// `key` and the encodings an upstream may echo it in.
@@ -735,13 +756,14 @@ mod tests {
         /// given, upper or lower case, without its dashes) in any
         /// encoding (raw, base64, hex in either case, percent-escaped) is
         /// removed; the upper-case dashless spelling came back raw, and the
-        /// dashless one's base64 and hex whole. The encodings are written
+        /// dashless one's base64 and hex whole; so are its 16 bytes in
+        /// base64 or escaped (the fourth attack). The encodings are written
         /// here independently of the scrubber's.
         #[test]
         fn every_spelling_of_a_uuid_key_in_every_encoding_is_removed(
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 16),
             spelling in 0usize..5,
-            encoding in 0usize..5,
+            encoding in 0usize..9,
             words in "[a-z ]{0,20}",
         ) {
             use base64::Engine;
@@ -763,7 +785,14 @@ mod tests {
                 1 => base64::engine::general_purpose::STANDARD.encode(&spelled),
                 2 => spelled.bytes().map(|byte| format!("{byte:02x}")).collect(),
                 3 => spelled.bytes().map(|byte| format!("{byte:02X}")).collect(),
-                _ => spelled.bytes().map(|byte| format!("%{byte:02X}")).collect(),
+                4 => spelled.bytes().map(|byte| format!("%{byte:02X}")).collect(),
+                // The UUID's own 16 bytes (issue 22's fourth attack: sent
+                // as binary, echoed in base64), in each alphabet, padded
+                // or not, or escaped byte by byte.
+                5 => base64::engine::general_purpose::STANDARD.encode(&bytes),
+                6 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes),
+                7 => bytes.iter().map(|byte| format!("%{byte:02x}")).collect(),
+                _ => bytes.iter().map(|byte| format!("\\x{byte:02x}")).collect(),
             };
             let text = format!("{words} echo: {piece} {words}");
             for cleaned in [
