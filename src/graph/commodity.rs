@@ -24,8 +24,7 @@ use crate::sources::comtrade::commodities::{
 };
 use crate::sources::UpstreamUsage;
 
-/// The classification a commodity argument means when none is given.
-pub const DEFAULT_CLASSIFICATION: &str = "HS";
+pub use crate::sources::comtrade::commodities::DEFAULT_CLASSIFICATION;
 
 /// Largest `limit` of `commodities`.
 pub const MAX_COMMODITY_LIMIT: i32 = 1000;
@@ -105,8 +104,10 @@ impl EstimateLists {
 
     /// What the operation being estimated knows of `classification`'s
     /// list: `None` outside [`Self::estimating`] or when it was not loaded.
-    pub fn state(classification: &str) -> Option<super::commodity_cost::ListState> {
-        use super::commodity_cost::ListState;
+    pub fn state(
+        classification: &str,
+    ) -> Option<crate::sources::comtrade::commodity_cost::ListState> {
+        use crate::sources::comtrade::commodity_cost::ListState;
         ESTIMATING
             .try_with(|lists| {
                 lists.get(classification).map(|loaded| match &loaded.list {

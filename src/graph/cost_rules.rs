@@ -12,8 +12,7 @@ use crate::countries;
 use crate::countries::ComtradeDialect;
 use crate::limits::{Arguments, Demand, DemandKind, FieldRule, FieldRules};
 use crate::source::Source;
-use crate::sources::comtrade::client::limits as comtrade_limits;
-use crate::sources::comtrade::{Frequency, PartnerCode};
+use crate::sources::comtrade::estimate::{self, FLOWS, HS_SUBHEADINGS};
 use crate::sources::gta::query::MAX_LIMIT_PER_REQUEST as GTA_PAGE;
 use crate::sources::ita::client::MAX_SIZE as ITA_PAGE;
 use crate::sources::ita::screening::CURRENT_WINDOW as SCREENING_WINDOW;
@@ -21,28 +20,21 @@ use crate::sources::ita::window::plan as window_plan;
 use crate::sources::ita::{Endpoint, SearchParams};
 
 use super::commodity::{DEFAULT_CLASSIFICATION, MAX_COMMODITY_LIMIT};
-use super::commodity_cost::{self, ListState, LoadedLists};
 use super::intervention::{MAX_JURISDICTION_LIMIT, MAX_SEARCH_LIMIT};
 use super::ita::MAX_LIMIT as ITA_MAX_LIMIT;
 use super::jurisdiction::Jurisdiction;
 use super::paging::DEFAULT_LIMIT;
 use super::trade_flow::{code_changes, planned_requests};
 use super::trade_profile::{planned_profile_requests, profile_packing, MAX_PROFILE_LIMIT};
+use crate::sources::comtrade::commodity_cost::{self, ListState, LoadedLists};
 use crate::sources::comtrade::coverage;
 
-/// HS subheadings (six digits) in HS 2022: the most products one
-/// intervention can name.
-const HS_SUBHEADINGS: u64 = 5_700;
 /// CPC groups (three digits): the most sectors one intervention can name.
 const CPC_SECTORS: u64 = 400;
 /// Dated description and source entries of one intervention.
 const DATED_ENTRIES: u64 = 50;
 /// Venues, contacts and feeds of one ITA record or page.
 const SMALL_LISTS: u64 = 20;
-/// Partners Comtrade can answer for "all".
-const ALL_PARTNERS: u64 = 300;
-/// Flows one Comtrade row set can hold when no flow is asked for.
-const FLOWS: u64 = 4;
 /// Records one toolkit record links to at most: the production toolkit had
 /// 12 issues, 12 regulations and 99 solutions (a handful per issue), and
 /// 554 provider-solution links (a solution's providers are the most).
@@ -173,100 +165,53 @@ impl GraphCostRules {
         }
     }
 
-    /// Reporters one request of a trade-flow field carries: fewer on v1
-    /// when it asks for every code (`ALL`).
-    fn reporters_per_request(&self, arguments: &Arguments) -> u64 {
-        let all_codes = arguments.strings("commodities").is_some_and(|codes| {
-            codes
-                .iter()
-                .any(|code| code.trim().eq_ignore_ascii_case("ALL"))
-        });
-        let limits = comtrade_limits(self.comtrade, Frequency::Annual);
-        if all_codes && self.comtrade == ComtradeDialect::V1 {
-            (crate::sources::comtrade::client::V1_MAX_ROWS
-                / crate::sources::comtrade::client::ALL_CODES_ROWS)
-                .clamp(1, limits.reporters as u64)
-        } else {
-            limits.reporters as u64
+    /// What a trade-flow field's `arguments` ask, for Comtrade's packing
+    /// arithmetic ([`estimate`]).
+    fn flow_ask(arguments: &Arguments) -> OwnedFlowAsk {
+        OwnedFlowAsk {
+            partners: arguments.strings("partners"),
+            // Ranges ("2004-2007") count as the periods they stand for.
+            periods: arguments
+                .strings("periods")
+                .map_or(1, |given| super::trade_flow::period_count(&given))
+                .max(1),
+            monthly: arguments.text("frequency").as_deref() == Some("MONTHLY"),
+            commodities: arguments.strings("commodities"),
+            one_flow: arguments.get("flow").is_some(),
         }
     }
 
-    /// A Comtrade reference list's demand: one request, shared by every
-    /// field that needs the same list (and none once it is in memory).
-    fn reference_list(classification: Option<String>) -> Demand {
-        Demand {
-            source: Source::Comtrade,
-            group: format!(
-                "reference list {}",
-                classification
-                    .as_deref()
-                    .unwrap_or("HS")
-                    .trim()
-                    .to_ascii_uppercase()
-            ),
-            kind: DemandKind::Fixed { pages: 1 },
-        }
+    /// Reporters one request of a trade-flow field carries.
+    fn reporters_per_request(&self, arguments: &Arguments) -> u64 {
+        estimate::reporters_per_request(self.comtrade, &Self::flow_ask(arguments).ask())
     }
 
     /// Rows one reporter's flows can hold, and the Comtrade requests one
     /// batch of reporters needs besides packing the reporters.
     fn flows(&self, arguments: &Arguments) -> (u64, u64) {
-        let partners = arguments.strings("partners");
-        let partner_rows = match &partners {
-            None => 1,
-            Some(list) if list.iter().any(|p| PartnerCode::means_all(p)) => ALL_PARTNERS,
-            Some(list) => list.len().max(1) as u64,
-        };
-        let partner_codes = partners.as_ref().map_or(1, |list| list.len().max(1) as u64);
-        // Ranges ("2004-2007") count as the periods they stand for.
-        let periods = arguments
-            .strings("periods")
-            .map_or(1, |given| super::trade_flow::period_count(&given))
-            .max(1);
-        let monthly = arguments.text("frequency").as_deref() == Some("MONTHLY");
-        let months = if monthly { 12 } else { 1 };
-        let commodities = arguments.strings("commodities");
-        let commodity_rows: u64 = commodities.as_ref().map_or(1, |list| {
-            list.iter()
-                .map(|code| commodity_rows(code))
-                .sum::<u64>()
-                .max(1)
-        });
-        let commodity_codes = commodities
-            .as_ref()
-            .map_or(1, |list| list.len().max(1) as u64);
-        let flows = if arguments.get("flow").is_some() {
-            1
-        } else {
-            FLOWS
-        };
-        let rows = partner_rows
-            .saturating_mul(periods * months)
-            .saturating_mul(commodity_rows)
-            .saturating_mul(flows);
-        let frequency = if monthly {
-            Frequency::Monthly
-        } else {
-            Frequency::Annual
-        };
-        let limits = comtrade_limits(self.comtrade, frequency);
-        // A monthly period may be a whole year: counted as twelve months.
-        let periods_per_request = limits.periods_per_request(months as usize) as u64;
-        let requests = partner_codes.div_ceil(limits.partners as u64)
-            * periods.div_ceil(periods_per_request)
-            * commodity_codes.div_ceil(limits.commodities as u64);
-        (rows, requests)
+        estimate::rows_and_requests(self.comtrade, &Self::flow_ask(arguments).ask())
     }
 }
 
-/// Rows one commodity argument can expand to.
-fn commodity_rows(code: &str) -> u64 {
-    match code.to_ascii_uppercase().as_str() {
-        "ALL" | "AG6" => HS_SUBHEADINGS,
-        "AG4" => 1_300,
-        "AG2" => 100,
-        "AG1" => 25,
-        _ => 1,
+/// A trade-flow field's arguments, read once ([`estimate::FlowAsk`]
+/// borrows them).
+struct OwnedFlowAsk {
+    partners: Option<Vec<String>>,
+    periods: u64,
+    monthly: bool,
+    commodities: Option<Vec<String>>,
+    one_flow: bool,
+}
+
+impl OwnedFlowAsk {
+    fn ask(&self) -> estimate::FlowAsk<'_> {
+        estimate::FlowAsk {
+            partners: self.partners.as_deref(),
+            periods: self.periods,
+            monthly: self.monthly,
+            commodities: self.commodities.as_deref(),
+            one_flow: self.one_flow,
+        }
     }
 }
 
@@ -700,13 +645,17 @@ impl FieldRules for GraphCostRules {
                 };
             }
             ("Query", "commodity") => {
-                rule.demand = Some(Self::reference_list(arguments.text("classification")));
+                rule.demand = Some(estimate::reference_list(
+                    arguments.text("classification").as_deref(),
+                ));
                 rule.known_items = Some(commodity_cost::named(&self.lists, arguments));
             }
             ("Query", "commodities") => {
                 let limit = limit(arguments, MAX_COMMODITY_LIMIT);
                 rule.page_limit = Some(limit);
-                rule.demand = Some(Self::reference_list(arguments.text("classification")));
+                rule.demand = Some(estimate::reference_list(
+                    arguments.text("classification").as_deref(),
+                ));
                 rule.known_items = Some(commodity_cost::page(&self.lists, arguments, limit));
             }
             ("CommodityPage", "items") => {
@@ -723,7 +672,7 @@ impl FieldRules for GraphCostRules {
             }
             // The products' nodes: the HS list.
             ("AffectedProduct" | "AffectedTradeProduct" | "ProfileProduct", "commodity") => {
-                rule.demand = Some(Self::reference_list(None));
+                rule.demand = Some(estimate::reference_list(None));
                 rule.known_items = Some(commodity_cost::any_of(DEFAULT_CLASSIFICATION));
             }
             // The list of the classification the flows were asked in (the
@@ -733,7 +682,7 @@ impl FieldRules for GraphCostRules {
                     || DEFAULT_CLASSIFICATION.to_owned(),
                     |parents| parents.classification,
                 );
-                rule.demand = Some(Self::reference_list(Some(classification.clone())));
+                rule.demand = Some(estimate::reference_list(Some(&classification)));
                 rule.known_items = Some(commodity_cost::any_of(&classification));
             }
             ("Commodity", "tradeFlows") => {
@@ -754,9 +703,7 @@ impl FieldRules for GraphCostRules {
                     (reporters.div_ceil(self.reporters_per_request(arguments)) * requests)
                         .saturating_add(reporters.min(changing).saturating_mul(alone))
                 });
-                let codes_per_request = comtrade_limits(self.comtrade, Frequency::Annual)
-                    .commodities
-                    .max(1) as u64;
+                let codes_per_request = estimate::codes_per_request(self.comtrade);
                 let kind = DemandKind::Packed {
                     per_request: codes_per_request,
                     times: per_commodity,

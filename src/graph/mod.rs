@@ -6,7 +6,6 @@
 mod affected_trade;
 mod batch;
 mod commodity;
-mod commodity_cost;
 mod context;
 mod cost_rules;
 pub mod descriptions;

@@ -69,11 +69,10 @@ pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationG
         .with_loaded_lists(Arc::new(move |classification: &str| {
             let classification = classification.trim().to_ascii_uppercase();
             super::commodity::EstimateLists::state(&classification).unwrap_or_else(|| {
-                comtrade
-                    .loaded_commodities(&classification)
-                    .map_or(super::commodity_cost::ListState::Unknown, |list| {
-                        super::commodity_cost::ListState::Loaded(list)
-                    })
+                comtrade.loaded_commodities(&classification).map_or(
+                    crate::sources::comtrade::commodity_cost::ListState::Unknown,
+                    |list| crate::sources::comtrade::commodity_cost::ListState::Loaded(list),
+                )
             })
         }));
     OperationGuard::new(limits, SchemaIndex::from_sdl(&sdl()), Arc::new(rules))

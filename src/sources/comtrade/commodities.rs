@@ -27,6 +27,9 @@ use crate::error::Error;
 use crate::sources::http::{decode, strip_bom, UpstreamRequest};
 use crate::sources::Source;
 
+/// The classification a commodity argument means when none is given.
+pub const DEFAULT_CLASSIFICATION: &str = "HS";
+
 /// One code of a classification.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommodityRecord {

@@ -20,11 +20,15 @@
 //! decodes both dialects into one record. [`commodities`] reads the
 //! classifications' reference lists (the second join, by product), and
 //! [`coverage`] asks the trade measures hit, every measure of an operation
-//! in one plan.
+//! in one plan. [`estimate`] and [`commodity_cost`] are its arithmetic for
+//! the cost step: requests a trade-flow field's arguments need, and which
+//! codes a commodity field reaches.
 
 pub mod client;
 pub mod commodities;
+pub mod commodity_cost;
 pub mod coverage;
+pub mod estimate;
 pub mod loader;
 pub mod model;
 pub mod planner;

@@ -1,4 +1,5 @@
-//! What the cost model knows of `Commodity` objects: which codes of which
+//! What the cost model knows of Comtrade's commodities (the graph's
+//! `Commodity` objects): which codes of which
 //! classification an operation reaches, so that the requests of their
 //! `tradeFlows` are estimated as the plan they are.
 //!
@@ -14,10 +15,8 @@
 
 use std::sync::Arc;
 
+use super::commodities::{normalize_code, CommodityList, CommoditySearch, DEFAULT_CLASSIFICATION};
 use crate::limits::Arguments;
-use crate::sources::comtrade::commodities::{normalize_code, CommodityList, CommoditySearch};
-
-use super::commodity::DEFAULT_CLASSIFICATION;
 
 /// Children of one commodity at most, when its list is not in memory: the
 /// HS total has 98 chapters, chapter 84 has 87 headings, heading 0303 63
