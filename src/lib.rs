@@ -58,8 +58,10 @@
 //!   links, and data.trade.gov's screening list, de minimis thresholds and
 //!   business service providers, paged within each endpoint's window;
 //!   Comtrade also its classifications' reference lists, the commodities,
-//!   loaded once a day, and the plan of every measure's affected trade in
-//!   an operation). Shared by all: [`sources::definition`], the one
+//!   loaded once a day, the plan of every measure's affected trade in an
+//!   operation, and its arithmetic for estimates: `estimate`, the requests
+//!   a trade-flow field's arguments need, and `commodity_cost`, the codes a
+//!   commodity field reaches). Shared by all: [`sources::definition`], the one
 //!   registration of sources and the composition of each one's pipeline;
 //!   [`sources::settings`], what configuration hands each; and
 //!   [`sources::http`], the only code that talks to an upstream, composing
@@ -84,7 +86,9 @@
 //!   subgraph (`_service`, `_entities` through the batched loaders); the
 //!   second join, by product (`Commodity`, `Intervention.affectedTrade`,
 //!   `Jurisdiction.tradeProfile`), through the commodity reference and the
-//!   loaders.
+//!   loaders. Each module prices the fields it declares (its `cost`
+//!   module: list bounds and upstream demand), which `graph::cost_rules`
+//!   gathers for [`limits`].
 //! - [`subscriptions`]: feeds of new interventions and trade leads, one
 //!   upstream poll per interval per set of jurisdictions, shared by every
 //!   subscriber of it.

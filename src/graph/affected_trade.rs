@@ -534,3 +534,24 @@ pub(super) async fn affected_trade(
         method,
     })
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing { parent, field, .. } = *pricing;
+        match (parent, field) {
+            ("AffectedTrade", "jurisdictions") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            ("AffectedTrade", "products") => rule.list_bound = Some(HS_SUBHEADINGS),
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

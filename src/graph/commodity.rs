@@ -547,3 +547,119 @@ impl CommodityQueries {
 fn has_searchable(text: &str) -> bool {
     text.chars().any(char::is_alphanumeric)
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            rules,
+            parent,
+            field,
+            arguments,
+            page_limit,
+            ..
+        } = *pricing;
+        let asks = |source, kind| pricing.asks(source, kind);
+        match (parent, field) {
+            ("Query", "commodity") => {
+                rule.demand = Some(estimate::reference_list(
+                    arguments.text("classification").as_deref(),
+                ));
+                rule.known_items = Some(commodity_cost::named(&rules.lists, arguments));
+            }
+            ("Query", "commodities") => {
+                let limit = limit(arguments, MAX_COMMODITY_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = Some(estimate::reference_list(
+                    arguments.text("classification").as_deref(),
+                ));
+                rule.known_items = Some(commodity_cost::page(&rules.lists, arguments, limit));
+            }
+            ("CommodityPage", "items") => {
+                rule.list_bound = page_limit;
+                rule.known_items = arguments.known_parents().map(<[String]>::to_vec);
+            }
+            ("Commodity", "children") => {
+                let (items, most) = commodity_cost::children(&rules.lists, arguments);
+                rule.list_bound = Some(most);
+                rule.known_items = items;
+            }
+            ("Commodity", "parent") => {
+                rule.known_items = commodity_cost::parent(&rules.lists, arguments);
+            }
+            // The products' nodes: the HS list.
+            ("AffectedProduct" | "AffectedTradeProduct" | "ProfileProduct", "commodity") => {
+                rule.demand = Some(estimate::reference_list(None));
+                rule.known_items = Some(commodity_cost::any_of(DEFAULT_CLASSIFICATION));
+            }
+            ("Commodity", "tradeFlows") => {
+                let reporters = arguments.len("reporters").unwrap_or(1).max(1);
+                let (rows, requests) = rules.flows(arguments);
+                rule.list_bound = Some(rows.saturating_mul(reporters));
+                // The commodities of fields with the same arguments are one
+                // plan (`ComtradeLoader` merges shapes that differ only in
+                // their codes): the reporters' plan once per chunk of codes
+                // the dialect takes in one request.
+                let planned = arguments
+                    .strings("reporters")
+                    .and_then(|given| countries::resolve_all(&given).ok())
+                    .and_then(|reporters| planned_requests(rules.comtrade, &reporters, arguments));
+                let per_commodity = planned.unwrap_or_else(|| {
+                    let (changing, alone) =
+                        code_changes(rules.comtrade, arguments).unwrap_or((0, 0));
+                    (reporters.div_ceil(rules.reporters_per_request(arguments)) * requests)
+                        .saturating_add(reporters.min(changing).saturating_mul(alone))
+                });
+                let codes_per_request = estimate::codes_per_request(rules.comtrade);
+                let kind = DemandKind::Packed {
+                    per_request: codes_per_request,
+                    times: per_commodity,
+                    changing: 0,
+                    alone: 0,
+                };
+                rule.demand = match commodity_cost::parents_of(arguments) {
+                    // The commodities above say their classification, and
+                    // their count when their codes are known (a drill-down
+                    // from named codes, the list in memory). Each
+                    // classification's flows are planned apart; fields with
+                    // the same arguments and classification are one plan.
+                    Some(parents) => {
+                        rule.demand_parents = parents.exact;
+                        rule.known_items = Some(commodity_cost::any_of(&parents.classification));
+                        Some(Demand {
+                            source: Source::Comtrade,
+                            group: format!(
+                                "{parent}.{field}({})@{}",
+                                arguments.canonical(),
+                                parents.classification
+                            ),
+                            kind,
+                        })
+                    }
+                    None => asks(Source::Comtrade, kind),
+                };
+            }
+            ("Commodity", "interventions") => {
+                let limit = limit(arguments, MAX_JURISDICTION_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = asks(
+                    Source::Gta,
+                    DemandKind::Packed {
+                        per_request: 1,
+                        times: pages(limit, u64::from(GTA_PAGE)),
+                        changing: 0,
+                        alone: 0,
+                    },
+                );
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

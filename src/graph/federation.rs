@@ -123,3 +123,137 @@ impl EntityQueries {
         Ok(record.map(EnvironmentalProvider))
     }
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// What `_entities`' representations ask of the upstreams, read the way
+    /// the entity resolvers read them (`graph::federation`).
+    struct Entities {
+        /// Distinct intervention ids the GTA search is sent (an `id` that is
+        /// not a non-negative `Int` is answered `null` without a request).
+        intervention_ids: u64,
+        /// Toolkit kinds represented: one ITA search each.
+        toolkit_kinds: u64,
+        /// The jurisdictions represented, distinct, by ISO code (both, when a
+        /// representation's `iso3` and `id` name different ones: the estimate
+        /// then covers whichever resolver answers).
+        jurisdictions: Vec<String>,
+    }
+
+    impl Entities {
+        fn read(representations: Option<&Value>) -> Self {
+            let items: &[Value] = match representations {
+                Some(Value::List(items)) => items,
+                Some(single) => std::slice::from_ref(single),
+                None => &[],
+            };
+            let mut ids = std::collections::BTreeSet::new();
+            let mut kinds = std::collections::BTreeSet::new();
+            let mut jurisdictions = std::collections::BTreeSet::new();
+            for item in items {
+                let Value::Object(fields) = item else {
+                    continue;
+                };
+                let typename = match fields.get("__typename") {
+                    Some(Value::String(name)) => name.as_str(),
+                    _ => continue,
+                };
+                let id = match fields.get("id") {
+                    Some(Value::Number(number)) => number
+                        .as_i64()
+                        .and_then(|id| i32::try_from(id).ok())
+                        .and_then(|id| u32::try_from(id).ok()),
+                    _ => None,
+                };
+                match typename {
+                    "Intervention" => {
+                        if let Some(id) = id {
+                            ids.insert(id);
+                        }
+                    }
+                    "EnvironmentalIssue"
+                    | "EnvironmentalSolution"
+                    | "EnvironmentalRegulation"
+                    | "EnvironmentalProvider"
+                        if id.is_some() =>
+                    {
+                        kinds.insert(typename);
+                    }
+                    "Jurisdiction" => {
+                        if let Some(Value::String(iso3)) = fields.get("iso3") {
+                            if let Some(country) = countries::by_iso3(iso3) {
+                                jurisdictions.insert(country.iso3.to_owned());
+                            }
+                        }
+                        if let Some(country) = id
+                            .and_then(|id| u16::try_from(id).ok())
+                            .and_then(|id| countries::by_gta_id(countries::GtaId(id)))
+                        {
+                            jurisdictions.insert(country.iso3.to_owned());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Self {
+                intervention_ids: ids.len() as u64,
+                toolkit_kinds: kinds.len() as u64,
+                jurisdictions: jurisdictions.into_iter().collect(),
+            }
+        }
+    }
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            parent,
+            field,
+            arguments,
+            ..
+        } = *pricing;
+        match (parent, field) {
+            // Federation: one entity per representation. What is sent is
+            // read from the representations themselves, as the entity
+            // resolvers read them: interventions are one GTA search of
+            // their distinct ids, paged (`InterventionsById`); toolkit
+            // records one ITA search per kind; jurisdictions come from the
+            // crosswalk and are named to the fields below, which batch by
+            // distinct jurisdiction.
+            ("Query", "_entities") => {
+                rule.list_bound = Some(arguments.len("representations").unwrap_or(1).max(1));
+                let entities = Entities::read(arguments.get("representations"));
+                rule.known_items = Some(entities.jurisdictions);
+                rule.demand = (entities.intervention_ids > 0).then(|| {
+                    demand(
+                        Source::Gta,
+                        parent,
+                        field,
+                        arguments,
+                        DemandKind::Fixed {
+                            pages: by_id_requests(entities.intervention_ids),
+                        },
+                    )
+                });
+                // A field has one demand: the toolkit's searches are a
+                // second field's worth, asked for under the same list.
+                if entities.toolkit_kinds > 0 {
+                    rule.extra_demand = Some(Demand {
+                        source: Source::Ita,
+                        group: format!("Query._entities toolkit({})", arguments.canonical()),
+                        kind: DemandKind::Fixed {
+                            pages: entities.toolkit_kinds
+                                * pages(crate::sources::ita::links::MAX_LINKED, ITA_PAGE),
+                        },
+                    });
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

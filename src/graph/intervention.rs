@@ -877,6 +877,69 @@ impl InterventionQueries {
     }
 }
 
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// CPC groups (three digits): the most sectors one intervention can name.
+    const CPC_SECTORS: u64 = 400;
+    /// Dated description and source entries of one intervention.
+    const DATED_ENTRIES: u64 = 50;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            rules,
+            parent,
+            field,
+            arguments,
+            ..
+        } = *pricing;
+        let asks = |source, kind| pricing.asks(source, kind);
+        match (parent, field) {
+            ("Query", "interventions") => {
+                let limit = limit(arguments, MAX_SEARCH_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = asks(
+                    Source::Gta,
+                    DemandKind::Fixed {
+                        pages: pages(limit, u64::from(GTA_PAGE)),
+                    },
+                );
+            }
+            ("Query", "intervention") => {
+                rule.demand = asks(Source::Gta, DemandKind::Fixed { pages: 1 });
+            }
+            ("Intervention", "implementingJurisdictions" | "affectedJurisdictions") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            ("Intervention", "affectedProducts") => rule.list_bound = Some(HS_SUBHEADINGS),
+            ("Intervention", "affectedSectors") => rule.list_bound = Some(CPC_SECTORS),
+            ("Intervention", "descriptionEntries" | "sourceEntries") => {
+                rule.list_bound = Some(DATED_ENTRIES);
+            }
+            // Every affectedTrade of the operation is one plan, kept within
+            // the allowance the loader is given: at most so many requests a
+            // measure, and the allowance for all of them.
+            ("Intervention", "affectedTrade") => {
+                rule.demand = Some(Demand {
+                    source: Source::Comtrade,
+                    group: "Intervention.affectedTrade".to_owned(),
+                    kind: DemandKind::Capped {
+                        per_parent: coverage::REQUESTS_PER_QUESTION,
+                        cap: coverage::allowance(rules.comtrade_max),
+                    },
+                });
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -964,3 +964,53 @@ impl Jurisdiction {
         })
     }
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            parent,
+            field,
+            arguments,
+            ..
+        } = *pricing;
+        let asks = |source, kind| pricing.asks(source, kind);
+        match (parent, field) {
+            ("ItaAggregation", "buckets") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            (
+                "Query",
+                "tradeLeads"
+                | "officeLocations"
+                | "tradeEvents"
+                | "exportPrograms"
+                | "marketResearch"
+                | "tradeArticles"
+                | "environmentalIssues"
+                | "environmentalSolutions"
+                | "environmentalRegulations"
+                | "environmentalProviders"
+                | "deMinimisThresholds"
+                | "businessServiceProviders",
+            ) => {
+                let limit = limit(arguments, ITA_MAX_LIMIT);
+                rule.page_limit = Some(limit);
+                rule.demand = asks(
+                    Source::Ita,
+                    DemandKind::Fixed {
+                        pages: pages(limit, ITA_PAGE),
+                    },
+                );
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

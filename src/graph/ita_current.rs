@@ -840,3 +840,66 @@ impl Jurisdiction {
         Ok(found.into_iter().next().map(DeMinimisThreshold))
     }
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// Lists the screening list consolidates (about a dozen today).
+    const SCREENING_SOURCES: u64 = 50;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            parent,
+            field,
+            arguments,
+            ..
+        } = *pricing;
+        let asks = |source, kind| pricing.asks(source, kind);
+        match (parent, field) {
+            ("ScreeningListEntry", "addresses" | "ids" | "jurisdictions") => {
+                rule.list_bound = Some(SMALL_LISTS);
+            }
+            // One search of as many requests as its window needs within the
+            // screening list's caps (50 a request, offsets up to 1,000; the
+            // seed-era API's 100 are fewer). A window beyond reach is
+            // refused before any request: it costs none.
+            ("Query", "screeningList") => {
+                let limit = limit(arguments, ITA_MAX_LIMIT);
+                let offset = arguments.int("offset").unwrap_or(0).max(0) as u64;
+                rule.page_limit = Some(limit);
+                // (Beyond the current API's reach the seed-era API still
+                // pages on: its pages are counted.)
+                // `limit: 0` is one request, for the total.
+                let pages = window_plan(SCREENING_WINDOW, offset, limit, "")
+                    .map_or_else(
+                        |_| pages(limit, SCREENING_WINDOW.page) + 1,
+                        |planned| planned.len() as u64,
+                    )
+                    .max(1);
+                rule.demand = asks(Source::Ita, DemandKind::Fixed { pages });
+            }
+            ("Query", "screeningListSources") => {
+                rule.list_bound = Some(SCREENING_SOURCES);
+                rule.demand = asks(Source::Ita, DemandKind::Fixed { pages: 1 });
+            }
+            // The providers' offices: the loader of
+            // `Jurisdiction.officeLocations`, and its group.
+            ("BusinessServiceProvider", "itaOffice") => {
+                rule.demand = per_country(
+                    Endpoint::OfficeLocations,
+                    Ok(SearchParams::default()),
+                    OFFICES_PER_COUNTRY,
+                    ITA_PAGE,
+                    false,
+                );
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

@@ -1129,3 +1129,56 @@ impl ItaDatasetQueries {
         Some(page.await)
     }
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// Records one toolkit record links to at most: the production toolkit had
+    /// 12 issues, 12 regulations and 99 solutions (a handful per issue), and
+    /// 554 provider-solution links (a solution's providers are the most).
+    const TOOLKIT_LINKS: u64 = 25;
+    const TOOLKIT_PROVIDERS: u64 = 60;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing { parent, field, .. } = *pricing;
+        let asks = |source, kind| pricing.asks(source, kind);
+        match (parent, field) {
+            // The toolkit's links: one search per kind and operation (two
+            // for providers, through their provider-solution links).
+            (
+                "EnvironmentalIssue"
+                | "EnvironmentalSolution"
+                | "EnvironmentalRegulation"
+                | "EnvironmentalProvider"
+                | "EnvironmentalLink",
+                "regulations" | "solutions" | "analysisLinks" | "backgroundLinks" | "issues"
+                | "providers",
+            ) => {
+                rule.list_bound = Some(if field == "providers" {
+                    TOOLKIT_PROVIDERS
+                } else {
+                    TOOLKIT_LINKS
+                });
+                let pages = if matches!(
+                    (parent, field),
+                    ("EnvironmentalSolution", "providers") | ("EnvironmentalProvider", "solutions")
+                ) {
+                    2
+                } else {
+                    1
+                };
+                rule.demand = asks(Source::Ita, DemandKind::Fixed { pages });
+            }
+            ("MarketResearchReport" | "TradeArticle", "countries") => {
+                rule.list_bound = Some(countries::all().len() as u64);
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

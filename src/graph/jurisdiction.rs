@@ -709,3 +709,215 @@ impl JurisdictionQueries {
             .collect()
     }
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            rules,
+            parent,
+            field,
+            arguments,
+            ..
+        } = *pricing;
+        let asks = |source, kind| pricing.asks(source, kind);
+        match (parent, field) {
+            ("Query", "jurisdiction") => {
+                rule.known_items = named_jurisdictions(arguments);
+            }
+            ("Query", "jurisdictions") => {
+                rule.known_items = named_jurisdictions(arguments);
+                let listed = arguments.len("ids").unwrap_or(0) + arguments.len("iso3").unwrap_or(0);
+                let group = arguments
+                    .text("group")
+                    .and_then(|name| countries::group(&name))
+                    .map(|group| group.members.len() as u64);
+                rule.list_bound = Some(match (listed, group) {
+                    (0, Some(members)) => members,
+                    (0, None) => countries::all().len() as u64,
+                    (listed, _) => listed,
+                });
+            }
+            ("Query", "jurisdictionGroups") => {
+                rule.list_bound = Some(countries::groups().len() as u64);
+            }
+            ("JurisdictionGroup", "members") => {
+                rule.list_bound = countries::groups()
+                    .iter()
+                    .map(|group| group.members.len() as u64)
+                    .max();
+            }
+            ("Jurisdiction", "interventionsImplemented" | "interventionsAffecting") => {
+                let limit = limit(arguments, MAX_JURISDICTION_LIMIT);
+                rule.page_limit = Some(limit);
+                let kind = DemandKind::SharedWithFollowUps {
+                    alone: pages(limit, u64::from(GTA_PAGE)),
+                };
+                // Parents named above (`jurisdictions(iso3:)`, `_entities`'
+                // representations): the loader's worst case for as many
+                // distinct jurisdictions, in a group of that set (the worst
+                // cases of two sets add up to at least their union's).
+                rule.demand = match arguments.known_parents() {
+                    Some(named) => {
+                        let distinct: std::collections::BTreeSet<&String> = named.iter().collect();
+                        Some(Demand {
+                            source: Source::Gta,
+                            group: format!(
+                                "{parent}.{field}({})@{}",
+                                arguments.canonical(),
+                                named.join(",")
+                            ),
+                            kind: DemandKind::Fixed {
+                                pages: kind.estimate(distinct.len() as u64),
+                            },
+                        })
+                    }
+                    None => asks(Source::Gta, kind),
+                };
+            }
+            ("Jurisdiction", "screeningListEntries") => {
+                let limit = limit(arguments, ITA_MAX_LIMIT);
+                rule.list_bound = Some(limit);
+                let params = Jurisdiction::screening_params(
+                    parse(arguments, "sources"),
+                    parse(arguments, "types"),
+                );
+                rule.demand = per_country(
+                    Endpoint::ScreeningList,
+                    params,
+                    limit,
+                    SCREENING_WINDOW.page,
+                    false,
+                );
+            }
+            // One row per country, a hundred countries a request.
+            ("Jurisdiction", "deMinimis") => {
+                rule.demand = per_country(
+                    Endpoint::DeMinimis,
+                    Ok(SearchParams::default()),
+                    1,
+                    ITA_PAGE,
+                    true,
+                );
+            }
+            ("Jurisdiction", "tradeFlows") => {
+                let (rows, requests) = rules.flows(arguments);
+                rule.list_bound = Some(rows);
+                rule.known_items = Some(commodity_cost::any_of(
+                    &commodity_cost::classification_of(arguments),
+                ));
+                // Parents named above (`jurisdictions(group: "G7")`): the
+                // estimate is their plan, codes changing with the years
+                // included; else the packing arithmetic.
+                let named = arguments
+                    .known_parents()
+                    .and_then(|iso3| countries::resolve_all(iso3).ok());
+                let planned = named.as_ref().and_then(|reporters| {
+                    planned_requests(rules.comtrade, reporters, arguments)
+                        .map(|pages| (pages, reporters.len()))
+                });
+                rule.demand = match planned {
+                    Some((pages, _)) => Some(Demand {
+                        source: Source::Comtrade,
+                        // One group per parent set: the plans of two sets
+                        // add up to at least the plan of their union.
+                        group: format!(
+                            "{parent}.{field}({})@{}",
+                            arguments.canonical(),
+                            arguments.known_parents().unwrap_or_default().join(",")
+                        ),
+                        kind: DemandKind::Fixed { pages },
+                    }),
+                    None => {
+                        // Codes that change within the periods can split
+                        // the packing, for parents not named here.
+                        let (changing, alone) =
+                            code_changes(rules.comtrade, arguments).unwrap_or((0, 0));
+                        asks(
+                            Source::Comtrade,
+                            DemandKind::Packed {
+                                per_request: rules.reporters_per_request(arguments),
+                                times: requests,
+                                changing,
+                                alone,
+                            },
+                        )
+                    }
+                };
+            }
+            ("Jurisdiction", "tradeProfile") => {
+                // Parents named above: their two plans; else the packing
+                // arithmetic of the two shapes.
+                let named = arguments
+                    .known_parents()
+                    .and_then(|iso3| countries::resolve_all(iso3).ok());
+                let planned = named.as_ref().and_then(|reporters| {
+                    planned_profile_requests(rules.comtrade, reporters, arguments)
+                });
+                rule.demand = match planned {
+                    Some(pages) => Some(Demand {
+                        source: Source::Comtrade,
+                        group: format!(
+                            "{parent}.{field}({})@{}",
+                            arguments.canonical(),
+                            arguments.known_parents().unwrap_or_default().join(",")
+                        ),
+                        kind: DemandKind::Fixed { pages },
+                    }),
+                    None => {
+                        let (per_request, times, changing, alone) =
+                            profile_packing(rules.comtrade, arguments).unwrap_or((1, 0, 0, 0));
+                        asks(
+                            Source::Comtrade,
+                            DemandKind::Packed {
+                                per_request,
+                                times,
+                                changing,
+                                alone,
+                            },
+                        )
+                    }
+                };
+            }
+            (
+                "Jurisdiction",
+                "tradeLeads" | "tradeEvents" | "officeLocations" | "marketResearch"
+                | "tradeArticles",
+            ) => {
+                let (endpoint, per_parent, params) = match field {
+                    "officeLocations" => (
+                        Endpoint::OfficeLocations,
+                        OFFICES_PER_COUNTRY,
+                        Ok(SearchParams::default()),
+                    ),
+                    _ => {
+                        let endpoint = match field {
+                            "tradeLeads" => Endpoint::TradeLeads,
+                            "tradeEvents" => Endpoint::TradeEvents,
+                            "marketResearch" => Endpoint::MarketResearch,
+                            _ => Endpoint::TradeArticles,
+                        };
+                        let industries = if arguments.get("industries").is_some() {
+                            parse(arguments, "industries")
+                        } else {
+                            None
+                        };
+                        let params =
+                            Jurisdiction::ita_params(parse(arguments, "query"), industries);
+                        (endpoint, limit(arguments, ITA_MAX_LIMIT), params)
+                    }
+                };
+                rule.list_bound = Some(per_parent);
+                rule.demand = per_country(endpoint, params, per_parent, ITA_PAGE, false);
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

@@ -18,6 +18,7 @@ use super::jurisdiction::JurisdictionQueries;
 use super::subscription::TradeSubscriptions;
 use super::trade_flow::TradeFlowQueries;
 use crate::limits::{OperationGuard, OperationLimits, ResultSizeExtension, SchemaIndex};
+use crate::sources::comtrade::commodity_cost::ListState;
 use crate::subscriptions::Feeds;
 
 /// The root query: one part per domain.
@@ -69,10 +70,9 @@ pub fn operation_guard(sources: &Sources, limits: OperationLimits) -> OperationG
         .with_loaded_lists(Arc::new(move |classification: &str| {
             let classification = classification.trim().to_ascii_uppercase();
             super::commodity::EstimateLists::state(&classification).unwrap_or_else(|| {
-                comtrade.loaded_commodities(&classification).map_or(
-                    crate::sources::comtrade::commodity_cost::ListState::Unknown,
-                    |list| crate::sources::comtrade::commodity_cost::ListState::Loaded(list),
-                )
+                comtrade
+                    .loaded_commodities(&classification)
+                    .map_or(ListState::Unknown, ListState::Loaded)
             })
         }));
     OperationGuard::new(limits, SchemaIndex::from_sdl(&sdl()), Arc::new(rules))

@@ -1077,3 +1077,79 @@ fn reporter_of(dialect: ComtradeDialect, country: &'static Country) -> Result<Re
         ))
     })
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            rules,
+            parent,
+            field,
+            arguments,
+            ..
+        } = *pricing;
+        let asks = |source, kind| pricing.asks(source, kind);
+        match (parent, field) {
+            // A Comtrade code covers at most the fifteen republics of the
+            // USSR (810); `countries::AREA_YEARS` lists them.
+            ("TradeFlow", "reporterJurisdictions" | "partnerJurisdictions") => {
+                rule.list_bound = Some(
+                    countries::AREA_YEARS
+                        .iter()
+                        .map(|area| area.covers.len().max(3) as u64)
+                        .max()
+                        .unwrap_or(3),
+                );
+            }
+            ("Query", "tradeFlows") => {
+                let reporters = arguments.len("reporters").unwrap_or(1).max(1);
+                let (rows, requests) = rules.flows(arguments);
+                rule.list_bound = Some(rows.saturating_mul(reporters));
+                // The flows' commodities are of the classification asked.
+                rule.known_items = Some(commodity_cost::any_of(
+                    &commodity_cost::classification_of(arguments),
+                ));
+                // The reporters are named: the estimate is the plan.
+                let planned = arguments
+                    .strings("reporters")
+                    .and_then(|given| countries::resolve_all(&given).ok())
+                    .and_then(|reporters| planned_requests(rules.comtrade, &reporters, arguments));
+                let pages = planned.unwrap_or_else(|| {
+                    // Reporters the estimate cannot resolve (a bloc): the
+                    // packing arithmetic, and what code changes can add.
+                    let (changing, alone) =
+                        code_changes(rules.comtrade, arguments).unwrap_or((0, 0));
+                    (reporters.div_ceil(rules.reporters_per_request(arguments)) * requests)
+                        .saturating_add(reporters.min(changing).saturating_mul(alone))
+                });
+                rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages });
+            }
+            // The list of the classification the flows were asked in (the
+            // trade-flow fields say it).
+            ("TradeFlow", "commodityNode") => {
+                let classification = commodity_cost::parents_of(arguments).map_or_else(
+                    || DEFAULT_CLASSIFICATION.to_owned(),
+                    |parents| parents.classification,
+                );
+                rule.demand = Some(estimate::reference_list(Some(&classification)));
+                rule.known_items = Some(commodity_cost::any_of(&classification));
+            }
+            ("Query", "dataAvailability") => {
+                let reporters = arguments
+                    .len("reporters")
+                    .unwrap_or(countries::all().len() as u64);
+                let periods = arguments.len("periods").unwrap_or(5).max(1);
+                rule.list_bound = Some(reporters.saturating_mul(periods).saturating_mul(FLOWS));
+                rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages: 1 });
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;

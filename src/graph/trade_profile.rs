@@ -467,3 +467,33 @@ pub(crate) fn profile_packing(
         .count() as u64;
     Some((per_request, times, changing, times))
 }
+
+/// What this module's fields cost: the rules the cost step reads
+/// ([`super::cost_rules`]), beside the fields they price.
+mod cost {
+    use crate::graph::cost_rules::prelude::*;
+
+    /// The rule of `parent.field`, when the field is one of this module's.
+    pub(in crate::graph) fn price(pricing: &Pricing<'_>, rule: &mut FieldRule) -> bool {
+        let Pricing {
+            parent,
+            field,
+            arguments,
+            ..
+        } = *pricing;
+        match (parent, field) {
+            ("TradeProfile", "partners" | "products") => {
+                rule.list_bound = Some(
+                    arguments
+                        .int("limit")
+                        .unwrap_or(i64::from(MAX_PROFILE_LIMIT))
+                        .clamp(0, i64::from(MAX_PROFILE_LIMIT)) as u64,
+                );
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(super) use cost::price;
