@@ -359,7 +359,9 @@ struct UpstreamInner {
     pacer: Option<Admission>,
     /// The shared response cache, which also coalesces identical requests.
     cache: Option<ResponseCache>,
-    metrics: Option<Metrics>,
+    /// Where the source's traffic is counted (a registry of its own
+    /// when none is given: counted, not exported).
+    metrics: Metrics,
     /// Removes the key from every text the upstream sends back.
     scrubber: Scrubber,
     /// Which failed attempts are retried, and how many retries it may add.
@@ -411,15 +413,12 @@ fn failed(span: &tracing::Span, error: &Error) {
 }
 
 impl UpstreamInner {
-    /// Puts the budget's remaining requests in the metrics once both are
+    /// Puts the budget's remaining requests in the metrics once a budget is
     /// configured, so that the series exists from start (at the full
     /// budget) rather than from the source's first request.
     fn publish_budget(&self) {
-        if let (Some(metrics), Some(remaining)) = (
-            &self.metrics,
-            self.pacer.as_ref().and_then(Admission::remaining),
-        ) {
-            metrics.budget_remaining(self.source, remaining);
+        if let Some(remaining) = self.pacer.as_ref().and_then(Admission::remaining) {
+            self.metrics.budget_remaining(self.source, remaining);
         }
     }
 }
@@ -449,7 +448,7 @@ impl Upstream {
                 timeout,
                 pacer: None,
                 cache: None,
-                metrics: None,
+                metrics: Metrics::default(),
             }),
         }
     }
@@ -508,7 +507,7 @@ impl Upstream {
     /// through `link`.
     pub fn with_shared_hold(self, link: super::redis_link::RedisLink) -> Self {
         self.with(|inner| {
-            inner.hold = Hold::shared(inner.source, link, inner.metrics.clone());
+            inner.hold = Hold::shared(inner.source, link, Some(inner.metrics.clone()));
         })
     }
 
@@ -536,7 +535,7 @@ impl Upstream {
     /// This upstream, recording into `metrics`.
     pub fn with_metrics(self, metrics: Metrics) -> Self {
         self.with(|inner| {
-            inner.metrics = Some(metrics);
+            inner.metrics = metrics;
             inner.publish_budget();
         })
     }
@@ -671,9 +670,7 @@ impl Upstream {
                     span.record("trade_graph.cache.hit", true);
                     span.record("trade_graph.cache.layer", "shared");
                     usage.record_cache_hit(inner.source);
-                    if let Some(metrics) = &inner.metrics {
-                        metrics.cache_hit(inner.source);
-                    }
+                    inner.metrics.cache_hit(inner.source);
                     (Ok(Answer { body, held: None }), true)
                 }
                 None => (self.fetch(request, usage).await, false),
@@ -695,9 +692,7 @@ impl Upstream {
             span.record("trade_graph.cache.hit", true);
             span.record("trade_graph.cache.layer", "local");
             usage.record_cache_hit_aged(inner.source, age);
-            if let Some(metrics) = &inner.metrics {
-                metrics.cache_hit(inner.source);
-            }
+            inner.metrics.cache_hit(inner.source);
             return Ok(value);
         }
         let stale_key = key.clone();
@@ -707,9 +702,7 @@ impl Upstream {
             span.record("trade_graph.cache.hit", true);
             span.record("trade_graph.cache.layer", "coalesced");
             usage.record_cache_hit(inner.source);
-            if let Some(metrics) = &inner.metrics {
-                metrics.coalesced(inner.source);
-            }
+            inner.metrics.coalesced(inner.source);
         }
         match outcome {
             Err(error) if unavailable(&error) => match cache.stale::<T>(&stale_key).await {
@@ -724,9 +717,7 @@ impl Upstream {
                     span.record("error.type", error.code());
                     tracing::info!(source = %inner.source, code = error.code(), age_seconds = age.as_secs(), "answering from a stale copy");
                     usage.record_stale(inner.source, age);
-                    if let Some(metrics) = &inner.metrics {
-                        metrics.stale(inner.source);
-                    }
+                    inner.metrics.stale(inner.source);
                     Ok(value)
                 }
                 None => Err(error),
@@ -803,9 +794,7 @@ impl Upstream {
             })
             .map_err(|error| {
                 let error = inner.scrubber.error(error);
-                if let Some(metrics) = &inner.metrics {
-                    metrics.error(inner.source, error.code());
-                }
+                inner.metrics.error(inner.source, error.code());
                 error
             })
     }
@@ -889,9 +878,9 @@ impl Upstream {
             if let Err(error) = &outcome {
                 failed(&span, error);
             }
-            if let Some(metrics) = &inner.metrics {
-                metrics.breaker_state(source, inner.breaker.state().level());
-            }
+            inner
+                .metrics
+                .breaker_state(source, inner.breaker.state().level());
             let Err(error) = &outcome else {
                 return outcome;
             };
@@ -911,9 +900,7 @@ impl Upstream {
             };
             tracing::debug!(%source, path = %request.path, attempt, code = error.code(), ?wait, "retrying upstream request");
             usage.record_retry(source);
-            if let Some(metrics) = &inner.metrics {
-                metrics.retry(source);
-            }
+            inner.metrics.retry(source);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -973,12 +960,10 @@ impl Upstream {
                 // descriptors) say nothing of the upstream's health.
                 Blame::Gateway => permit.forget(),
             }
-            if let Some(metrics) = &upstream.inner.metrics {
-                metrics.breaker_state(
-                    upstream.inner.source,
-                    upstream.inner.breaker.state().level(),
-                );
-            }
+            upstream.inner.metrics.breaker_state(
+                upstream.inner.source,
+                upstream.inner.breaker.state().level(),
+            );
             outcome
         }));
         let outcome = task.await.unwrap_or_else(|_| {
@@ -1075,10 +1060,8 @@ impl Upstream {
             None => None,
         };
         if let Some(pacer) = &inner.pacer {
-            if let Some(metrics) = &inner.metrics {
-                if let Some(remaining) = pacer.remaining() {
-                    metrics.budget_remaining(source, remaining);
-                }
+            if let Some(remaining) = pacer.remaining() {
+                inner.metrics.budget_remaining(source, remaining);
             }
             // A request that would queue past the operation's deadline fails
             // now, rather than wait to be cut off (its reservation is
@@ -1175,9 +1158,7 @@ impl Upstream {
         let outcome = builder.timeout(timeout).send().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let record_latency = || {
-            if let Some(metrics) = &inner.metrics {
-                metrics.request(source, started.elapsed());
-            }
+            inner.metrics.request(source, started.elapsed());
         };
         let response = match outcome {
             Ok(response) => response,
@@ -1296,9 +1277,7 @@ impl Upstream {
         } = &error
         {
             inner.hold.hold_for(Duration::from_secs(*seconds));
-            if let Some(metrics) = &inner.metrics {
-                metrics.held_for(source, inner.hold.remaining());
-            }
+            inner.metrics.held_for(source, inner.hold.remaining());
         }
         Err(Failure::Upstream(error))
     }
@@ -1512,9 +1491,7 @@ impl Drop for WaitingAttempt<'_> {
             DroppedReason::Cancelled
         };
         tracing::warn!(%source, path = self.path, reason = ?reason, "operation gave up on an upstream attempt in flight; the attempt runs to its end and is recorded");
-        if let Some(metrics) = &self.upstream.metrics {
-            metrics.dropped_attempt(source, reason);
-        }
+        self.upstream.metrics.dropped_attempt(source, reason);
     }
 }
 
