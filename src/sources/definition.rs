@@ -4,15 +4,29 @@
 //! Each source module writes its own `definition` (how it takes its key,
 //! its usage limits, how it reads its own refusals); [`define`] is the one
 //! registration that lists them, and [`SourceDefinition::upstream`] composes
-//! the stages every source shares, in this order:
+//! the stages every source shares. A request runs through them in this
+//! order (each named by the method of `sources::http::Upstream` that runs
+//! it):
 //!
-//! cache → coalescing → circuit breaker → admission (budget) → pacing →
-//! retry → timeout → send → decode
+//! 1. `request`: the local cache, then coalescing with an identical
+//!    request in flight ([`super::cache`]), then the replicas' cache in
+//!    Redis (`sources::shared_cache`);
+//! 2. `fetch`, once per attempt while retries last ([`super::retry`]):
+//!    the `Retry-After` hold (`sources::hold`), then the circuit breaker
+//!    ([`super::breaker`]);
+//! 3. `attempt`: a place among the attempts in flight (in all, and the
+//!    client's share);
+//! 4. `prepare_attempt`: the URL and the credential, the upstream's length
+//!    limits, the operation's request maximum, then the budget and the
+//!    client's share of it, then pacing ([`super::admission`]);
+//! 5. `send_attempt`: the request, under the source's timeout (never past
+//!    the operation's deadline), its answer read within the answer limit,
+//!    the status read (the source's own refusals first); its outcome told to
+//!    the breaker whatever became of the operation;
+//! 6. `decoded`: room to decode, the keys scrubbed out, then the source's
+//!    decoder; the answer kept in the caches.
 //!
-//! (cache and coalescing in [`super::cache`], the breaker in
-//! [`super::breaker`], admission and pacing in [`super::pacing`], retries in
-//! [`super::retry`], the rest in [`super::http`]). Adding a source is its
-//! own module plus one line in [`define`].
+//! Adding a source is its own module plus one line in [`define`].
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,9 @@
 //! when it can, otherwise paces and budgets the request, adds the source's
 //! credential, applies its timeout, counts it for `extensions.upstream` and
 //! the metrics, and maps every failure to an [`Error`] variant that names the
-//! source. Decoding goes through [`decode`], which uses `serde_path_to_error`
+//! source. The stages run in the order `sources::definition` lists, one
+//! method each (`request`, `fetch`, `attempt`, `prepare_attempt`,
+//! `send_attempt`, `decoded`). Decoding goes through [`decode`], which uses `serde_path_to_error`
 //! so that a changed upstream shape reports the JSON path that no longer fits.
 //!
 //! API keys never leave this module in readable form: [`Secret`] does not print,
