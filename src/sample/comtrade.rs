@@ -56,18 +56,23 @@ pub struct ComtradeRules {
 }
 
 impl Default for ComtradeRules {
-    /// Seed 004: one request a second, 100 an hour as guest, 10,000 with a token.
+    /// Seed 004: one request a second, and the legacy budgets Comtrade's
+    /// module documents (100 an hour as guest, 10,000 with a token).
     fn default() -> Self {
+        Self::documented(ComtradeDialect::Legacy)
+    }
+}
+
+impl ComtradeRules {
+    /// The rules `dialect` documents, from Comtrade's own module
+    /// ([`crate::sources::comtrade::documented_budget`]): one request a
+    /// second, its guest and keyed budgets.
+    pub fn documented(dialect: ComtradeDialect) -> Self {
+        use crate::sources::comtrade::documented_budget;
         Self {
             interval: Duration::from_secs(1),
-            guest: Budget {
-                limit: 100,
-                window: HOUR,
-            },
-            keyed: Budget {
-                limit: 10_000,
-                window: HOUR,
-            },
+            guest: documented_budget(dialect, false),
+            keyed: documented_budget(dialect, true),
             max_rows: None,
         }
     }
