@@ -247,3 +247,116 @@ impl ResponseCache {
         (outcome, ran.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cache() -> ResponseCache {
+        let ttl = Duration::from_secs(60);
+        ResponseCache::new(
+            1 << 20,
+            CacheTtls {
+                gta: ttl,
+                comtrade: ttl,
+                ita: ttl,
+            },
+            Duration::from_secs(600),
+        )
+    }
+
+    fn key(source: Source, path: usize) -> CacheKey {
+        CacheKey {
+            source,
+            request: UpstreamRequest::get(format!("/p{path}"), Vec::new()),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The coalescing stage's rules, over generated callers: callers of
+        /// one key while its request is in flight send it once and all get
+        /// its outcome; an answer is kept, an error never is (the next
+        /// caller sends again).
+        #[test]
+        fn identical_requests_in_flight_go_out_once_and_errors_are_not_kept(
+            callers in proptest::collection::vec(0usize..3, 1..8),
+            fails in proptest::collection::vec(any::<bool>(), 3),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            runtime.block_on(async {
+                let cache = cache();
+                let sent: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
+                let gate = tokio::sync::Notify::new();
+                let fetch = |path: usize| {
+                    let (sent, gate, fails) = (&sent, &gate, &fails);
+                    async move {
+                        sent[path].fetch_add(1, Ordering::SeqCst);
+                        // Held until every caller has asked.
+                        gate.notified().await;
+                        if fails[path] {
+                            Err(format!("upstream {path} failed"))
+                        } else {
+                            Ok((path * 10, 8))
+                        }
+                    }
+                };
+                let asks = callers.iter().map(|&path| {
+                    let cache = &cache;
+                    let fetch = fetch(path);
+                    async move { (path, cache.get_or_fetch(key(Source::Gta, path), fetch).await) }
+                });
+                // Polled after every caller: by then each has asked.
+                let release = async {
+                    tokio::task::yield_now().await;
+                    gate.notify_waiters();
+                };
+                let (outcomes, ()) = tokio::join!(futures::future::join_all(asks), release);
+                let mut senders = [0usize; 3];
+                for (path, (outcome, ran)) in &outcomes {
+                    senders[*path] += usize::from(*ran);
+                    match outcome {
+                        Ok(value) => prop_assert!(!fails[*path] && **value == path * 10),
+                        Err(error) => prop_assert!(fails[*path] && error.contains(&path.to_string())),
+                    }
+                }
+                for path in 0..3 {
+                    let asked = callers.contains(&path);
+                    prop_assert_eq!(sent[path].load(Ordering::SeqCst), usize::from(asked), "path {}", path);
+                    prop_assert_eq!(senders[path], usize::from(asked));
+                    prop_assert_eq!(cache.contains(&key(Source::Gta, path)), asked && !fails[path]);
+                    if asked && fails[path] {
+                        // Not kept: the next caller sends again.
+                        let (_, ran) = cache
+                            .get_or_fetch(key(Source::Gta, path), async { Ok::<_, String>((1usize, 8)) })
+                            .await;
+                        prop_assert!(ran);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+
+    /// News of a source drops its fresh answers and only its; the stale
+    /// copies stay for when the upstream fails.
+    #[tokio::test]
+    async fn news_drops_a_sources_fresh_answers_and_keeps_stale_copies() {
+        let cache = cache();
+        cache.insert(key(Source::Gta, 1), Arc::new(1usize), 8).await;
+        cache.insert(key(Source::Ita, 1), Arc::new(2usize), 8).await;
+        cache.invalidate_source(Source::Gta);
+        assert!(cache.get::<usize>(&key(Source::Gta, 1)).await.is_none());
+        assert_eq!(
+            cache.get::<usize>(&key(Source::Ita, 1)).await.as_deref(),
+            Some(&2)
+        );
+        let (stale, _) = cache.stale::<usize>(&key(Source::Gta, 1)).await.unwrap();
+        assert_eq!(*stale, 1);
+    }
+}
