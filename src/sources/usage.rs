@@ -324,3 +324,84 @@ impl UpstreamUsage {
         serde_json::Value::Object(map)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One step of an operation's accounting.
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// Requests sent at once (each counted before it goes out).
+        Send(u64),
+        /// A counted request its budget refused after all.
+        Unsend,
+        /// A truncated answer's split into this many more requests.
+        Split(u64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1u64..6).prop_map(Step::Send),
+            Just(Step::Unsend),
+            (1u64..5).prop_map(Step::Split),
+        ]
+    }
+
+    proptest! {
+        /// The request maximum stage's rules, over generated histories
+        /// with concurrent senders: what is counted never passes the
+        /// source's maximum (a request past it is refused and not
+        /// counted), and splits never pass the estimate.
+        #[test]
+        fn counted_requests_stay_within_the_maximum_and_splits_within_the_estimate(
+            maximum in 0u64..12,
+            estimate in 0u64..12,
+            steps in proptest::collection::vec(step(), 1..30),
+        ) {
+            let usage = UpstreamUsage::with_limits(DemandLimits { gta: 100, comtrade: maximum, ita: 100 });
+            usage.set_estimate(Source::Comtrade, estimate);
+            let mut committed = 0;
+            for step in steps {
+                match step {
+                    Step::Send(count) => {
+                        let before = usage.requests(Source::Comtrade);
+                        let usage = &usage;
+                        let refused = std::thread::scope(|scope| {
+                            let senders: Vec<_> = (0..count)
+                                .map(|_| scope.spawn(move || usage.record_request(Source::Comtrade).is_err()))
+                                .collect();
+                            senders
+                                .into_iter()
+                                .map(|sender| u64::from(sender.join().unwrap()))
+                                .sum::<u64>()
+                        });
+                        let after = usage.requests(Source::Comtrade);
+                        prop_assert!(after <= maximum, "{after} counted past {maximum}");
+                        prop_assert_eq!(after, (before + count).min(maximum));
+                        prop_assert_eq!(refused, before + count - after);
+                    }
+                    Step::Unsend => {
+                        let before = usage.requests(Source::Comtrade);
+                        if before > 0 {
+                            usage.unrecord_request(Source::Comtrade);
+                            prop_assert_eq!(usage.requests(Source::Comtrade), before - 1);
+                        }
+                    }
+                    Step::Split(count) => {
+                        let fits = committed + count <= estimate;
+                        prop_assert_eq!(usage.try_commit(Source::Comtrade, count), fits);
+                        if fits {
+                            committed += count;
+                        }
+                        prop_assert_eq!(usage.room(Source::Comtrade), estimate - committed);
+                    }
+                }
+            }
+            // The other sources saw nothing.
+            prop_assert_eq!(usage.requests(Source::Gta), 0);
+        }
+    }
+}
