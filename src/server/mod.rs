@@ -266,6 +266,8 @@ impl Gateway {
                 }
             };
             keys.extend(key.clone());
+            // A password in the URL's user part is a key too.
+            keys.extend(crate::sources::scrub::credentials_in_url(&url));
             let settings = config.upstream_settings(source, key.is_some());
             let definition = define(source, &settings, config.upstream_apis(), key.clone());
             if key.is_none() && !definition.serves_keyless {

@@ -12,9 +12,12 @@
 //! silence it for a year. Time is tokio's, which tests pause.
 //!
 //! With `--redis-url` the hold is the replicas': the replica that was told
-//! writes it to Redis (a key that expires when the hold does), and every
-//! replica reads the source's key every [`SHARED_HOLD_POLL`], so the others
-//! stop within that time instead of each sending into the refusal.
+//! writes it to Redis (a key that expires when the hold does) before it
+//! answers, and every replica reads the source's key before each attempt
+//! (and every [`SHARED_HOLD_POLL`], for `/healthz` and `/metrics`), so the
+//! others stop as soon as the refusal is known instead of each sending into
+//! it. Requests already in flight when the upstream answers cannot be
+//! recalled.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -125,28 +128,26 @@ impl Hold {
     }
 
     /// Holds the source for `wait` from now (never shortening a longer
-    /// hold), here and, with Redis, for the other replicas.
-    pub fn hold_for(&self, wait: Duration) {
+    /// hold), here and, with Redis, for the other replicas: written before
+    /// the refusal is answered (within the link's bound on a call), so
+    /// that an operation a client sends to another replica once this one
+    /// answered is held too (written in the background, the other replicas
+    /// each sent their own request within 100 ms of the answer: issue 22's
+    /// fourth attack). A write that fails leaves the others to learn it
+    /// from the upstream.
+    pub async fn hold_for(&self, wait: Duration) {
         let wait = wait.min(MAX_HOLD);
         self.hold_here(wait);
-        let Some(link) = self.shared.clone() else {
+        let Some(link) = &self.shared else {
             return;
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let key = self.key();
-        // In the background: the refusal is answered now; a write that
-        // never arrives leaves the others to learn it from the upstream.
-        runtime.spawn(async move {
-            let mut invocation = LENGTHEN.prepare_invoke();
-            invocation.key(key).arg(wait.as_millis().max(1) as u64);
-            let _: Option<i64> = link
-                .call(
-                    |mut connection| async move { invocation.invoke_async(&mut connection).await },
-                )
-                .await;
-        });
+        let mut invocation = LENGTHEN.prepare_invoke();
+        invocation
+            .key(self.key())
+            .arg(wait.as_millis().max(1) as u64);
+        let _: Option<i64> = link
+            .call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await;
     }
 
     fn hold_here(&self, wait: Duration) {

@@ -857,6 +857,10 @@ impl Upstream {
         inner.retry_budget.deposit();
         let mut attempt = 1;
         loop {
+            // Another replica's hold, learned before this attempt rather
+            // than at the next poll (a local Redis read; skipped while
+            // Redis is away).
+            inner.hold.read_shared().await;
             inner.hold.check()?;
             let permit = inner.breaker.admit()?;
             // Integers as i64: the trace bridge exports those as OTLP ints
@@ -1278,7 +1282,7 @@ impl Upstream {
             ..
         } = &error
         {
-            inner.hold.hold_for(Duration::from_secs(*seconds));
+            inner.hold.hold_for(Duration::from_secs(*seconds)).await;
             inner.metrics.held_for(source, inner.hold.remaining());
         }
         Err(Failure::Upstream(error))

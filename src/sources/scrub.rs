@@ -509,6 +509,36 @@ fn unescape_json_ascii(text: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// The credentials an upstream URL carries in its user part, as secrets to
+/// scrub: the password, and `user:password` (which HTTP clients send as
+/// `Authorization: Basic` base64 of it, a form the scrubber looks for),
+/// each as written and percent-decoded. An upstream that echoed them (an
+/// error body quoting the credentials it refused) passed them to clients
+/// (issue 22's fourth attack), though the startup line hid them.
+pub fn credentials_in_url(url: &str) -> Vec<Secret> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    let Some(password) = parsed.password() else {
+        return Vec::new();
+    };
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = parsed.username();
+    let mut secrets: Vec<String> = vec![
+        password.to_owned(),
+        decode(password),
+        format!("{user}:{password}"),
+        format!("{}:{}", decode(user), decode(password)),
+    ];
+    secrets.sort();
+    secrets.dedup();
+    secrets.into_iter().map(Secret::new).collect()
+}
+
 /// `url` as it may be printed: without a password in its user part.
 pub fn printable_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -977,5 +1007,54 @@ mod tests {
             let after: serde_json::Value = serde_json::from_str(&unfolded(text).unwrap()).unwrap();
             assert_eq!(before, after, "{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod url_credential_tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Issue 22's fourth attack: a password in an upstream URL's user
+        /// part reached clients in error bodies and data, raw, after its
+        /// user name, and as the `Basic` header's base64. Whatever the
+        /// user and password (escaped in the URL or not), none of those
+        /// forms survives scrubbing.
+        #[test]
+        fn a_password_in_an_upstream_url_is_scrubbed_in_every_form_it_travels(
+            user in "[a-z]{1,12}",
+            password in "[A-Za-z0-9!$&'()*+,;=._~-]{8,40}",
+            words in "[a-z ]{0,20}",
+        ) {
+            use base64::Engine;
+            let escaped: String = password
+                .bytes()
+                .map(|byte| match byte {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (byte as char).to_string(),
+                    _ => format!("%{byte:02X}"),
+                })
+                .collect();
+            let url = format!("http://{user}:{escaped}@127.0.0.1:9/api");
+            let scrubber = Scrubber::of_keys(&credentials_in_url(&url));
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            for piece in [password.clone(), format!("{user}:{password}"), format!("Basic {basic}")] {
+                let text = format!("{words} bad credentials {piece} {words}");
+                for cleaned in [
+                    scrubber.scrub(&text),
+                    String::from_utf8(scrubber.answer(text.as_bytes()).into_owned()).unwrap(),
+                ] {
+                    proptest::prop_assert!(!cleaned.contains(&password), "{cleaned}");
+                    proptest::prop_assert!(!cleaned.contains(&basic), "{cleaned}");
+                    proptest::prop_assert!(cleaned.starts_with(&format!("{words} bad credentials ")), "{cleaned}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_url_without_a_password_has_no_credentials() {
+        assert!(credentials_in_url("http://user@example.org/").is_empty());
+        assert!(credentials_in_url("https://example.org/?key=1").is_empty());
+        assert!(credentials_in_url("not a url").is_empty());
     }
 }
