@@ -238,8 +238,8 @@ mod tests {
     async fn a_hold_refuses_until_it_passes_and_is_never_shortened() {
         let hold = Hold::new(Source::Gta);
         hold.check().unwrap();
-        hold.hold_for(Duration::from_secs(30));
-        hold.hold_for(Duration::from_secs(5));
+        hold.hold_for(Duration::from_secs(30)).await;
+        hold.hold_for(Duration::from_secs(5)).await;
         match hold.check().unwrap_err() {
             Error::UpstreamRateLimited { retry_after, .. } => assert_eq!(retry_after, Some(30)),
             other => panic!("{other:?}"),
@@ -251,7 +251,7 @@ mod tests {
         }
         tokio::time::advance(Duration::from_millis(500)).await;
         hold.check().unwrap();
-        hold.hold_for(Duration::from_secs(365 * 24 * 3600));
+        hold.hold_for(Duration::from_secs(365 * 24 * 3600)).await;
         assert_eq!(hold.remaining(), MAX_HOLD);
     }
 }
