@@ -231,7 +231,11 @@ fn budget_left(remaining: u32, limit: u32, window: Duration, retry_after: Option
 
 impl ErrorExtensions for Error {
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+        let message = self.to_string();
+        // Written into the result beside the field's null: counted against
+        // the result cap of the operation being built, if one is.
+        crate::limits::count_error_message(&message);
+        async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", self.code());
             if let Some(upstream) = self.upstream() {
                 ext.set("source", upstream.name());

@@ -40,7 +40,7 @@ pub use cost::{
 };
 pub use demand::{shared_pages_worst_case, Demand, DemandKind, DemandLimits};
 pub use document::DocumentLimits;
-pub use result_size::{weigh_response_json, ResultSize, ResultSizeExtension};
+pub use result_size::{count_error_message, weigh_response_json, ResultSize, ResultSizeExtension};
 pub use shape::ShapeLimits;
 
 /// Every limit an operation is held to; one value per gateway.

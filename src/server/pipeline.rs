@@ -363,11 +363,11 @@ pub(super) async fn run_operation_counted(
                 .data(operation.result_size.clone())
                 .data(operation.clone());
             let execute = tracing::info_span!("graphql.execute");
-            match operation
-                .run(schema.execute(request))
-                .instrument(execute)
-                .await
-            {
+            let max_values = state.guard.limits().max_result_values;
+            let execution = operation
+                .result_size
+                .counting_errors(max_values, schema.execute(request));
+            match operation.run(execution).instrument(execute).await {
                 Ok(response) => response,
                 // Stopped part-way: what was built is dropped, the refusal is the answer.
                 Err(refusal) => Response_::from_errors(vec![refusal.to_server_error()]),
