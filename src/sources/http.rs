@@ -160,6 +160,17 @@ impl Drop for InFlightSlot {
 /// would count against its breaker for every client.
 pub const MAX_URL_BYTES: usize = 8_000;
 
+/// A URL past this many bytes (or a body past [`SIZE_SUSPECT_BODY_BYTES`])
+/// may be refused by a server for its size alone (4 KB is the smallest
+/// request line common servers read): a dropped connection on one is not
+/// the upstream's failure. The gateway's own requests stay below it
+/// (Comtrade's fullest v1 request is about 2,300 bytes).
+pub const SIZE_SUSPECT_URL_BYTES: usize = 4_096;
+
+/// A body past this may be refused for its size alone (see
+/// [`SIZE_SUSPECT_URL_BYTES`]).
+pub const SIZE_SUSPECT_BODY_BYTES: usize = 16 * 1024;
+
 /// The largest body sent upstream (GTA's searches are JSON bodies: a
 /// thousand ids are 10 KB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -942,7 +953,7 @@ impl Upstream {
                 retry_after: Some(1),
             });
         };
-        let (builder, timeout) = match self.prepare_attempt(request, usage).await {
+        let (builder, timeout, long) = match self.prepare_attempt(request, usage).await {
             Ok(prepared) => prepared,
             Err(error) => {
                 permit.forget();
@@ -958,7 +969,7 @@ impl Upstream {
         let upstream = self.clone();
         let path = request.path.clone();
         let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
-            let (outcome, blame) = upstream.send_attempt(builder, timeout, &path).await;
+            let (outcome, blame) = upstream.send_attempt(builder, timeout, &path, long).await;
             drop(slot);
             match blame {
                 Blame::Upstream => permit.record(Outcome::of(&outcome)),
@@ -990,7 +1001,7 @@ impl Upstream {
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
-    ) -> Result<(reqwest::RequestBuilder, Duration), Error> {
+    ) -> Result<(reqwest::RequestBuilder, Duration, Option<usize>), Error> {
         let inner = &*self.inner;
         let source = inner.source;
         let mut url = match url::Url::parse(&format!("{}{}", inner.base_url, request.path)) {
@@ -1026,6 +1037,10 @@ impl Upstream {
                 url.as_str().len(),
             )));
         }
+        // Long enough that a server may refuse it by its size alone.
+        let long = (url.as_str().len() > SIZE_SUSPECT_URL_BYTES
+            || body_bytes > SIZE_SUSPECT_BODY_BYTES)
+            .then_some(url.as_str().len() + body_bytes);
         let mut builder = match request.method {
             Method::Get => inner.client.client.get(url),
             Method::Post => inner.client.client.post(url),
@@ -1132,17 +1147,19 @@ impl Upstream {
                 )),
             });
         }
-        Ok((builder, timeout))
+        Ok((builder, timeout, long))
     }
 
-    /// Sends a prepared attempt and reads its answer, within `timeout`.
+    /// Sends a prepared attempt and reads its answer, within `timeout`;
+    /// `long`, the request's bytes when a server may refuse it by its size.
     async fn send_attempt(
         &self,
         builder: reqwest::RequestBuilder,
         timeout: Duration,
         path: &str,
+        long: Option<usize>,
     ) -> (Result<Answer, Error>, Blame) {
-        let outcome = self.send_attempt_inner(builder, timeout, path).await;
+        let outcome = self.send_attempt_inner(builder, timeout, path, long).await;
         let blame = match &outcome {
             Err(Failure::Gateway(_)) => Blame::Gateway,
             _ => Blame::Upstream,
@@ -1155,6 +1172,7 @@ impl Upstream {
         builder: reqwest::RequestBuilder,
         timeout: Duration,
         path: &str,
+        long: Option<usize>,
     ) -> Result<Answer, Failure> {
         let inner = &*self.inner;
         let source = inner.source;
@@ -1180,6 +1198,17 @@ impl Upstream {
                         status: None,
                         retry_after: Some(1),
                     }));
+                }
+                // A connection dropped on a request long enough for a
+                // server to refuse it by its size says nothing sure of the
+                // upstream's health: not told to the breaker (two 5.6 KB
+                // ITA requests a server dropped opened ITA's breaker for
+                // every client: issue 22's fourth attack) and not retried,
+                // the client told to ask for less.
+                if let (Some(bytes), false) = (long, error.is_timeout()) {
+                    return Err(Failure::Gateway(Error::bad_input(format!(
+                        "{source} closed the connection on a request of {bytes} bytes, long enough that a server may refuse it by its size alone: shorten the text or ask for fewer values"
+                    ))));
                 }
                 return Err(Failure::Upstream(if error.is_timeout() {
                     Error::UpstreamTimeout {
@@ -2036,6 +2065,97 @@ mod tests {
             )
             .await
             .is_ok());
+    }
+
+    /// An upstream that drops every connection whose request is longer
+    /// than it reads (a server with a short request line), at `limit`
+    /// bytes.
+    async fn dropping_long_requests(limit: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(read) = socket.read(&mut buffer).await else {
+                            return;
+                        };
+                        if read == 0 {
+                            return;
+                        }
+                        head.extend_from_slice(&buffer[..read]);
+                        if head.len() > limit {
+                            // Dropped, as a server past its buffer does.
+                            return;
+                        }
+                        if head.windows(4).any(|window| window == b"\r\n\r\n") {
+                            break;
+                        }
+                    }
+                    let _ = socket
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
+                        )
+                        .await;
+                });
+            }
+        });
+        url
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+        /// Issue 22's fourth attack: an upstream that drops requests past
+        /// its own size limit (below the gateway's) opened the breaker for
+        /// every client on two long requests. Whatever the server's limit
+        /// (3-7 KB) and the request lengths a client sends: a dropped
+        /// request long enough to be refused by its size is not the
+        /// upstream's failure (the breaker stays closed, it is not retried,
+        /// the client is told to ask for less), and short requests are
+        /// answered.
+        #[test]
+        fn requests_dropped_for_their_size_do_not_open_the_breaker(
+            limit in 4_200usize..7_000,
+            lengths in proptest::collection::vec(0usize..7_800, 1..12),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let url = dropping_long_requests(limit).await;
+                let upstream = Upstream::new(
+                    Source::Ita,
+                    HttpClient::new(1000).unwrap(),
+                    &url,
+                    Credential::None,
+                    Duration::from_secs(5),
+                )
+                .with_breaker(BreakerPolicy {
+                    failure_threshold: 1,
+                    open_for: Duration::from_secs(600),
+                    failure_ratio: 0.0,
+                });
+                for length in lengths {
+                    let request = UpstreamRequest::get("/search", vec![("q".to_owned(), "x".repeat(length))]);
+                    let usage = UpstreamUsage::default();
+                    let answer = upstream.request_fresh(&request, &usage, |body| Ok(body.to_vec())).await;
+                    let url_bytes = url.len() + "/search?q=".len() + length;
+                    match answer {
+                        Ok(_) => {}
+                        Err(Error::BadInput(message)) => {
+                            proptest::prop_assert!(url_bytes > SIZE_SUSPECT_URL_BYTES, "{url_bytes}: {message}");
+                            proptest::prop_assert!(message.contains("closed the connection"), "{message}");
+                            proptest::prop_assert_eq!(usage.retries(Source::Ita), 0);
+                        }
+                        Err(other) => proptest::prop_assert!(false, "{url_bytes} bytes: {other:?}"),
+                    }
+                    proptest::prop_assert_eq!(upstream.breaker_state(), BreakerState::Closed);
+                }
+                Ok(())
+            })?;
+        }
     }
 
     /// A client fanning out past its share is paced by it, not refused:
