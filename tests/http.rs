@@ -465,3 +465,43 @@ async fn operations_by_name_are_bounded() {
     assert!(scrape.contains(r#"trade_graph_operations_by_name_total{operation_name="Page0"} 2"#));
     assert!(scrape.contains(r#"trade_graph_operations_by_name_total{operation_name="other"} 20"#));
 }
+
+/// Every answer is JSON with a code: a path the gateway does not serve is
+/// a 404 `NOT_FOUND`, a method a path does not take a 405
+/// `METHOD_NOT_ALLOWED` with `Allow` (both were empty bodies: issue 22's
+/// fourth attack).
+#[tokio::test]
+async fn wrong_paths_and_methods_are_answered_with_a_code() {
+    let gateway = TestGateway::start().await;
+    let client = gateway.http();
+    for (method, path, status, code) in [
+        (reqwest::Method::GET, "/nope", 404, "NOT_FOUND"),
+        (reqwest::Method::POST, "/graphql/x", 404, "NOT_FOUND"),
+        (reqwest::Method::PUT, "/graphql", 405, "METHOD_NOT_ALLOWED"),
+        (
+            reqwest::Method::DELETE,
+            "/healthz",
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+    ] {
+        let response = client
+            .request(method.clone(), format!("{}{path}", gateway.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        if status == 405 {
+            let allow = response
+                .headers()
+                .get("allow")
+                .map(|value| value.to_str().unwrap().to_owned());
+            assert!(
+                allow.as_deref().is_some_and(|allow| allow.contains("GET")),
+                "{method} {path}: {allow:?}"
+            );
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], code, "{body}");
+    }
+}

@@ -390,6 +390,20 @@ async fn queries_over_the_socket_are_held_to_the_same_rules_as_over_http() {
         .remove(0);
     assert_eq!(answer["data"]["jurisdiction"]["name"], "China", "{answer}");
 
+    // Past --max-body-bytes (256 KiB) the socket is closed with 1009, as
+    // RFC 6455 says (issue 22's fourth attack: it was dropped without one).
+    let too_big = format!(
+        "# {}\n{{ jurisdiction(iso3: \"CHN\") {{ name }} }}",
+        "x".repeat(300_000)
+    );
+    socket.subscribe("big", &too_big).await;
+    let closed = socket.closed_with().await;
+    assert_eq!(
+        closed.as_ref().map(|(code, _)| *code),
+        Some(1009),
+        "{closed:?}"
+    );
+
     // Over HTTP, a subscription is told where to go.
     let response: Value = gateway
         .query("subscription { newInterventions { id } }")

@@ -415,6 +415,10 @@ impl Gateway {
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
+            // Every answer is JSON with a code, a wrong path or method too
+            // (they were empty bodies).
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
             // A body that trickles in is cut off by the connection loop's
             // total deadline (connections.rs).
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -684,4 +688,38 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         });
     }
     Json(health)
+}
+
+/// A path the gateway does not serve: 404 with a JSON error.
+async fn not_found() -> axum::response::Response {
+    json_error(
+        axum::http::StatusCode::NOT_FOUND,
+        crate::error_codes::NOT_FOUND,
+        "no such path: the gateway serves /graphql, / (GraphiQL), /healthz, /readyz and /metrics",
+    )
+}
+
+/// A method the path does not take: 405 with a JSON error (axum adds
+/// `Allow`).
+async fn method_not_allowed() -> axum::response::Response {
+    json_error(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        crate::error_codes::METHOD_NOT_ALLOWED,
+        "this path does not take that method: see the Allow header",
+    )
+}
+
+fn json_error(
+    status: axum::http::StatusCode,
+    code: &str,
+    message: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+            .to_string(),
+    )
+        .into_response()
 }

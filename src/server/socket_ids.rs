@@ -168,6 +168,7 @@ pub fn guard(
         .scan(closer, move |closer, message| {
             let verdict = match &message {
                 Ok(Message::Text(text)) => client_message(&client_side, text.as_str()),
+                Err(error) if too_big(error) => Verdict::TooBig,
                 _ => Verdict::Pass,
             };
             let closer = closer.clone();
@@ -176,6 +177,12 @@ pub fn guard(
                     Verdict::Pass => Some(message),
                     Verdict::Duplicate(id) => {
                         close(closer, 4409, &format!("Subscriber for {id} already exists")).await;
+                        None
+                    }
+                    // Past --max-body-bytes: 1009, as RFC 6455 says (the
+                    // socket was dropped without a code).
+                    Verdict::TooBig => {
+                        close(closer, 1009, "a message is at most --max-body-bytes").await;
                         None
                     }
                     Verdict::IdTooLong => {
@@ -198,6 +205,15 @@ enum Verdict {
     Pass,
     Duplicate(String),
     IdTooLong,
+    TooBig,
+}
+
+/// Whether the socket's read failed on a message (or frame) past its size
+/// limit. tungstenite says so only in its error's text ("Space limit
+/// exceeded: Message too long", "Message too long"), which axum wraps.
+fn too_big(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("Message too long") || text.contains("Space limit exceeded")
 }
 
 /// Closes the socket with `code`, its reason cut to what a close frame

@@ -55,13 +55,32 @@ pub struct Scrubber {
 fn forms_of(key: &str) -> Vec<String> {
     let mut spellings = vec![key.to_owned()];
     let dashless = key.replace('-', "");
+    // Thirty-two hex digits are a UUID however they are written: with its
+    // dashes too (a dashless key came back dashed in an attack's data).
+    let dashed =
+        (dashless.len() == 32 && dashless.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+            format!(
+                "{}-{}-{}-{}-{}",
+                &dashless[..8],
+                &dashless[8..12],
+                &dashless[12..16],
+                &dashless[16..20],
+                &dashless[20..]
+            )
+        });
     for spelling in [
         key.to_ascii_uppercase(),
         key.to_ascii_lowercase(),
         dashless.clone(),
         dashless.to_ascii_uppercase(),
         dashless.to_ascii_lowercase(),
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        dashed
+            .iter()
+            .flat_map(|dashed| [dashed.to_ascii_lowercase(), dashed.to_ascii_uppercase()]),
+    ) {
         if spelling.len() >= 16 && !spellings.contains(&spelling) {
             spellings.push(spelling);
         }
@@ -75,6 +94,15 @@ fn forms_of(key: &str) -> Vec<String> {
     // with its bytes escaped) is the key.
     if let Some(bytes) = hex_bytes(&dashless) {
         forms.extend(base64_forms(&bytes));
+        // A UUID's bytes in Microsoft's GUID order (the first three fields
+        // little-endian), as .NET's `Guid.ToByteArray` gives them.
+        if bytes.len() == 16 {
+            let mut guid = bytes.clone();
+            guid[..4].reverse();
+            guid[4..6].reverse();
+            guid[6..8].reverse();
+            forms.extend(base64_forms(&guid));
+        }
         forms.push(bytes.iter().map(|byte| format!("%{byte:02X}")).collect());
         forms.push(bytes.iter().map(|byte| format!("%{byte:02x}")).collect());
         forms.push(bytes.iter().map(|byte| format!("\\x{byte:02x}")).collect());
@@ -793,7 +821,8 @@ mod tests {
         fn every_spelling_of_a_uuid_key_in_every_encoding_is_removed(
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 16),
             spelling in 0usize..5,
-            encoding in 0usize..9,
+            encoding in 0usize..10,
+            configured_dashless in proptest::prelude::any::<bool>(),
             words in "[a-z ]{0,20}",
         ) {
             use base64::Engine;
@@ -802,7 +831,10 @@ mod tests {
                 "{}-{}-{}-{}-{}",
                 &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]
             );
-            let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
+            // Configured with its dashes or without (ITA's keys are 32 hex
+            // digits): every spelling is the same key.
+            let configured = if configured_dashless { hex.clone() } else { key.clone() };
+            let scrubber = Scrubber::new(Some(&Secret::new(configured)));
             let spelled = match spelling {
                 0 => key.clone(),
                 1 => key.to_ascii_uppercase(),
@@ -822,6 +854,14 @@ mod tests {
                 5 => base64::engine::general_purpose::STANDARD.encode(&bytes),
                 6 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes),
                 7 => bytes.iter().map(|byte| format!("%{byte:02x}")).collect(),
+                // The GUID byte order (.NET's ToByteArray), in base64.
+                9 => {
+                    let mut guid = bytes.clone();
+                    guid[..4].reverse();
+                    guid[4..6].reverse();
+                    guid[6..8].reverse();
+                    base64::engine::general_purpose::STANDARD.encode(&guid)
+                }
                 _ => bytes.iter().map(|byte| format!("\\x{byte:02x}")).collect(),
             };
             let text = format!("{words} echo: {piece} {words}");
