@@ -144,160 +144,17 @@ impl Gateway {
     /// Builds the sources from `config`, starting the simulator if any source
     /// is in sample mode.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        for source in Source::ALL {
-            let access = config.access(source);
-            if access.url.is_none() && access.key.is_some() {
-                // A key without a URL would silently go unused on sample data.
-                let example = define(
-                    source,
-                    &config.upstream_settings(source, false),
-                    config.upstream_apis(),
-                    None,
-                )
-                .example_url;
-                return Err(StartError::Config(format!(
-                    "a {source} key is set but its URL is not: set {} (e.g. {example}) to go live, or unset the key to serve sample data",
-                    access.url_env
-                )));
-            }
-        }
-        let known_keys = match &config.resilience.client_keys_file {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|error| error.to_string())
-                    .and_then(|text| client_id::read_known_keys(&text))
-                    .map_err(|error| {
-                        StartError::Config(format!(
-                            "--client-keys-file {}: {error}",
-                            path.display()
-                        ))
-                    })?,
-            ),
-            None => None,
-        };
-        if config.resilience.client_id_header.is_some()
-            && known_keys.is_none()
-            && config.resilience.trusted_proxies.is_empty()
-        {
-            tracing::warn!(
-                "--client-id-header is believed from any client: a client can send a new key per request and take a new budget share each time; list the keys (--client-keys-file) or the proxies that check them (--trusted-proxies)"
-            );
-        }
-        let simulator = if Source::ALL
-            .iter()
-            .any(|source| config.access(*source).url.is_none())
-        {
-            let options = SimulatorOptions {
-                latency: config.sample_latency,
-                comtrade: ComtradeRules {
-                    interval: config.comtrade.interval,
-                    // The budgets the gateway keeps to, in their own
-                    // windows (v1's keyed one is a day's).
-                    guest: config.comtrade.budget(false),
-                    keyed: config.comtrade.budget(true),
-                    max_rows: None,
-                },
-                publish_every: (!config.sample_publish_interval.is_zero())
-                    .then_some(config.sample_publish_interval),
-                ..SimulatorOptions::default()
-            };
-            Some(
-                Simulator::start(options)
-                    .await
-                    .map_err(StartError::Simulator)?,
-            )
-        } else {
-            None
-        };
+        refuse_keys_without_urls(config)?;
+        let clients = client_identity(config)?;
+        let simulator = start_simulator(config).await?;
         // Every source's pipeline shares the HTTP client, the cache and the
         // metrics.
         let redis = match &config.redis_url {
             Some(url) => Some(RedisLink::open(url).await.map_err(StartError::Config)?),
             None => None,
         };
-        let shared_cache = redis.as_ref().map(|link| {
-            SharedCache::new(
-                link.clone(),
-                [
-                    config.gta.cache_ttl,
-                    config.comtrade.cache_ttl,
-                    config.ita.cache_ttl,
-                ],
-            )
-        });
-        let stages = SharedStages {
-            shared_cache,
-            redis: redis.clone(),
-            client: HttpClient::new(config.resilience.max_upstream_answer_bytes)
-                .map_err(StartError::HttpClient)?,
-            cache: ResponseCache::new(
-                config.cache_max_mb.saturating_mul(1024 * 1024),
-                CacheTtls {
-                    gta: config.gta.cache_ttl,
-                    comtrade: config.comtrade.cache_ttl,
-                    ita: config.ita.cache_ttl,
-                },
-                config.resilience.stale_grace,
-            ),
-            metrics: Metrics::default(),
-            replicas: config.replicas,
-        };
-        let mut statuses = Vec::new();
-        let mut keys = Vec::new();
-        let upstreams = Source::ALL.map(|source| {
-            let access = config.access(source);
-            let (url, key, mode, keying) = match (access.url, &simulator) {
-                (Some(url), _) => (
-                    url.to_owned(),
-                    access.key.cloned(),
-                    SourceMode::Live {
-                        base_url: url.to_owned(),
-                    },
-                    if access.key.is_some() { "key set" } else { "no key" },
-                ),
-                (None, Some(simulator)) => (
-                    simulator.base_url(),
-                    Some(Secret::new(SAMPLE_KEY)),
-                    SourceMode::Sample,
-                    "sample key",
-                ),
-                (None, None) => {
-                    unreachable!("the simulator is started whenever a source has no URL")
-                }
-            };
-            keys.extend(key.clone());
-            // A password in the URL's user part is a key too.
-            keys.extend(crate::sources::scrub::credentials_in_url(&url));
-            let settings = config.upstream_settings(source, key.is_some());
-            let definition = define(source, &settings, config.upstream_apis(), key.clone());
-            if key.is_none() && !definition.serves_keyless {
-                tracing::warn!("{source} is live without --{source}-key: it will refuse every request unless a proxy adds the key");
-            }
-            let keying = match (key.is_none(), definition.serves_keyless) {
-                (true, true) => "keyless",
-                _ => keying,
-            };
-            let limits = definition.usage_limits();
-            statuses.push(SourceStatus {
-                source,
-                mode,
-                api: definition.api,
-                timeout: definition.timeout,
-                detail: if limits.is_empty() {
-                    keying.to_owned()
-                } else {
-                    format!("{keying}, {limits}")
-                },
-            });
-            definition.upstream(&url, &settings, &stages)
-        });
-        // Every source's text is cleaned of every key, not only its own.
-        let upstreams = upstreams.map(|upstream| upstream.scrubbing_keys(&keys));
-        for upstream in &upstreams {
-            if let Some(admission) = upstream.admission() {
-                admission.prepare().await;
-            }
-        }
+        let stages = shared_stages(config, redis.clone())?;
+        let (upstreams, statuses) = upstreams(config, simulator.as_ref(), &stages).await;
         let [gta_upstream, comtrade_upstream, ita_upstream] = &upstreams;
         let gta = GtaClient::new(gta_upstream.clone(), config.gta.api);
         let comtrade = ComtradeClient::new(comtrade_upstream.clone(), config.comtrade.api.into());
@@ -361,11 +218,7 @@ impl Gateway {
             ),
             feeds,
             guard: operation_guard(&sources, limits),
-            clients: client_id::ClientIdentity {
-                header: config.resilience.client_id_header.clone(),
-                trusted_proxies: config.resilience.trusted_proxies.clone(),
-                known_keys,
-            },
+            clients,
             operations: Arc::new(tokio::sync::Semaphore::new(
                 config.limits.max_concurrent_operations,
             )),
@@ -400,32 +253,7 @@ impl Gateway {
             )),
             subscription_limits,
         };
-        let state = AppState(Arc::new(state));
-        let mut router = Router::new();
-        if let GraphiqlAssets::Directory(directory) = &config.graphiql_assets {
-            graphiql::check_directory(directory).map_err(StartError::Config)?;
-            router = router.nest_service(
-                graphiql::LOCAL_ASSETS_PATH,
-                tower_http::services::ServeDir::new(directory),
-            );
-        }
-        let router = router
-            .route("/", get(graphiql::serve))
-            .route("/graphql", get(websocket::get).post(graphql_http::post))
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics_text))
-            // Every answer is JSON with a code, a wrong path or method too
-            // (they were empty bodies).
-            .fallback(not_found)
-            .method_not_allowed_fallback(method_not_allowed)
-            // A body that trickles in is cut off by the connection loop's
-            // total deadline (connections.rs).
-            .layer(DefaultBodyLimit::max(config.max_body_bytes))
-            .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
-            .layer(axum::middleware::from_fn(request_head::bounded))
-            .layer(axum::middleware::from_fn(access_log::log_access))
-            .with_state(state);
+        let router = router(AppState(Arc::new(state)), config)?;
         Ok(Self {
             router,
             statuses,
@@ -688,6 +516,217 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         });
     }
     Json(health)
+}
+
+/// The stages every source's pipeline shares: the HTTP client, the answer
+/// caches (here and, with Redis, the replicas'), the metrics.
+fn shared_stages(config: &Config, redis: Option<RedisLink>) -> Result<SharedStages, StartError> {
+    let shared_cache = redis.as_ref().map(|link| {
+        SharedCache::new(
+            link.clone(),
+            [
+                config.gta.cache_ttl,
+                config.comtrade.cache_ttl,
+                config.ita.cache_ttl,
+            ],
+        )
+    });
+    Ok(SharedStages {
+        shared_cache,
+        redis,
+        client: HttpClient::new(config.resilience.max_upstream_answer_bytes)
+            .map_err(StartError::HttpClient)?,
+        cache: ResponseCache::new(
+            config.cache_max_mb.saturating_mul(1024 * 1024),
+            CacheTtls {
+                gta: config.gta.cache_ttl,
+                comtrade: config.comtrade.cache_ttl,
+                ita: config.ita.cache_ttl,
+            },
+            config.resilience.stale_grace,
+        ),
+        metrics: Metrics::default(),
+        replicas: config.replicas,
+    })
+}
+
+/// A key without a URL would silently go unused on sample data: refused.
+fn refuse_keys_without_urls(config: &Config) -> Result<(), StartError> {
+    for source in Source::ALL {
+        let access = config.access(source);
+        if access.url.is_none() && access.key.is_some() {
+            // A key without a URL would silently go unused on sample data.
+            let example = define(
+                source,
+                &config.upstream_settings(source, false),
+                config.upstream_apis(),
+                None,
+            )
+            .example_url;
+            return Err(StartError::Config(format!(
+                "a {source} key is set but its URL is not: set {} (e.g. {example}) to go live, or unset the key to serve sample data",
+                access.url_env
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Who a request is for (`--client-id-header`, its known keys and trusted
+/// proxies), warning when any client may mint identities.
+fn client_identity(config: &Config) -> Result<client_id::ClientIdentity, StartError> {
+    let known_keys = match &config.resilience.client_keys_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|error| error.to_string())
+                .and_then(|text| client_id::read_known_keys(&text))
+                .map_err(|error| {
+                    StartError::Config(format!("--client-keys-file {}: {error}", path.display()))
+                })?,
+        ),
+        None => None,
+    };
+    if config.resilience.client_id_header.is_some()
+        && known_keys.is_none()
+        && config.resilience.trusted_proxies.is_empty()
+    {
+        tracing::warn!(
+            "--client-id-header is believed from any client: a client can send a new key per request and take a new budget share each time; list the keys (--client-keys-file) or the proxies that check them (--trusted-proxies)"
+        );
+    }
+    Ok(client_id::ClientIdentity {
+        header: config.resilience.client_id_header.clone(),
+        trusted_proxies: config.resilience.trusted_proxies.clone(),
+        known_keys,
+    })
+}
+
+/// The simulator behind the sources without a URL, if any has none.
+async fn start_simulator(config: &Config) -> Result<Option<Simulator>, StartError> {
+    Ok(
+        if Source::ALL
+            .iter()
+            .any(|source| config.access(*source).url.is_none())
+        {
+            let options = SimulatorOptions {
+                latency: config.sample_latency,
+                comtrade: ComtradeRules {
+                    interval: config.comtrade.interval,
+                    // The budgets the gateway keeps to, in their own
+                    // windows (v1's keyed one is a day's).
+                    guest: config.comtrade.budget(false),
+                    keyed: config.comtrade.budget(true),
+                    max_rows: None,
+                },
+                publish_every: (!config.sample_publish_interval.is_zero())
+                    .then_some(config.sample_publish_interval),
+                ..SimulatorOptions::default()
+            };
+            Some(
+                Simulator::start(options)
+                    .await
+                    .map_err(StartError::Simulator)?,
+            )
+        } else {
+            None
+        },
+    )
+}
+
+/// Each source's upstream pipeline, live or against the simulator, and
+/// what the startup line says of it; every source's text is cleaned of
+/// every configured key.
+async fn upstreams(
+    config: &Config,
+    simulator: Option<&Simulator>,
+    stages: &SharedStages,
+) -> ([crate::sources::http::Upstream; 3], Vec<SourceStatus>) {
+    let mut statuses = Vec::new();
+    let mut keys = Vec::new();
+    let upstreams = Source::ALL.map(|source| {
+        let access = config.access(source);
+        let (url, key, mode, keying) = match (access.url, simulator) {
+            (Some(url), _) => (
+                url.to_owned(),
+                access.key.cloned(),
+                SourceMode::Live {
+                    base_url: url.to_owned(),
+                },
+                if access.key.is_some() { "key set" } else { "no key" },
+            ),
+            (None, Some(simulator)) => (
+                simulator.base_url(),
+                Some(Secret::new(SAMPLE_KEY)),
+                SourceMode::Sample,
+                "sample key",
+            ),
+            (None, None) => {
+                unreachable!("the simulator is started whenever a source has no URL")
+            }
+        };
+        keys.extend(key.clone());
+        // A password in the URL's user part is a key too.
+        keys.extend(crate::sources::scrub::credentials_in_url(&url));
+        let settings = config.upstream_settings(source, key.is_some());
+        let definition = define(source, &settings, config.upstream_apis(), key.clone());
+        if key.is_none() && !definition.serves_keyless {
+            tracing::warn!("{source} is live without --{source}-key: it will refuse every request unless a proxy adds the key");
+        }
+        let keying = match (key.is_none(), definition.serves_keyless) {
+            (true, true) => "keyless",
+            _ => keying,
+        };
+        let limits = definition.usage_limits();
+        statuses.push(SourceStatus {
+            source,
+            mode,
+            api: definition.api,
+            timeout: definition.timeout,
+            detail: if limits.is_empty() {
+                keying.to_owned()
+            } else {
+                format!("{keying}, {limits}")
+            },
+        });
+        definition.upstream(&url, &settings, stages)
+    });
+    // Every source's text is cleaned of every key, not only its own.
+    let upstreams = upstreams.map(|upstream| upstream.scrubbing_keys(&keys));
+    for upstream in &upstreams {
+        if let Some(admission) = upstream.admission() {
+            admission.prepare().await;
+        }
+    }
+    (upstreams, statuses)
+}
+
+/// The routes, and the layers every request passes.
+fn router(state: AppState, config: &Config) -> Result<Router, StartError> {
+    let mut router = Router::new();
+    if let GraphiqlAssets::Directory(directory) = &config.graphiql_assets {
+        graphiql::check_directory(directory).map_err(StartError::Config)?;
+        router = router.nest_service(
+            graphiql::LOCAL_ASSETS_PATH,
+            tower_http::services::ServeDir::new(directory),
+        );
+    }
+    Ok(router
+        .route("/", get(graphiql::serve))
+        .route("/graphql", get(websocket::get).post(graphql_http::post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        // Every answer is JSON with a code, a wrong path or method too
+        // (they were empty bodies).
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // A body that trickles in is cut off by the connection loop's
+        // total deadline (connections.rs).
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
+        .layer(axum::middleware::from_fn(request_head::bounded))
+        .layer(axum::middleware::from_fn(access_log::log_access))
+        .with_state(state))
 }
 
 /// A path the gateway does not serve: 404 with a JSON error.
