@@ -889,9 +889,11 @@ impl Upstream {
                 http.response.status_code = tracing::field::Empty,
                 error.type = tracing::field::Empty,
             );
-            let outcome =
-                tracing::Instrument::instrument(self.attempt(request, usage, permit), span.clone())
-                    .await;
+            let outcome = tracing::Instrument::instrument(
+                self.attempt(request, usage, permit, attempt > 1),
+                span.clone(),
+            )
+            .await;
             if let Err(error) = &outcome {
                 failed(&span, error);
             }
@@ -916,8 +918,8 @@ impl Upstream {
                 return outcome;
             };
             tracing::debug!(%source, path = %request.path, attempt, code = error.code(), ?wait, "retrying upstream request");
-            usage.record_retry(source);
-            inner.metrics.retry(source);
+            // Counted as a retry once it goes out (in `attempt`): one the
+            // hold or pacing then refuses was reported as sent.
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -938,6 +940,7 @@ impl Upstream {
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
         permit: Permit,
+        resend: bool,
     ) -> Result<Answer, Error> {
         let Ok(slot) = self
             .inner
@@ -960,6 +963,10 @@ impl Upstream {
                 return Err(error);
             }
         };
+        if resend {
+            usage.record_retry(self.inner.source);
+            self.inner.metrics.retry(self.inner.source);
+        }
         let mut waiting = WaitingAttempt {
             upstream: &self.inner,
             path: &request.path,
@@ -2155,6 +2162,68 @@ mod tests {
                 }
                 Ok(())
             })?;
+        }
+    }
+
+    /// Issue 22's fifth attack: `extensions.upstream` reported retries
+    /// that were never sent (a retry the operation's maximum, the hold or
+    /// pacing then refused). Whatever the maximum and the attempts allowed,
+    /// against an upstream that always fails: the retries counted are the
+    /// requests sent after the first, and the requests counted are what
+    /// the upstream saw.
+    #[tokio::test]
+    async fn retries_are_counted_when_they_are_sent() {
+        for (maximum, attempts) in [(1u64, 3u32), (2, 3), (3, 3), (2, 5), (5, 2)] {
+            let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let app = {
+                let seen = seen.clone();
+                axum::Router::new().fallback(move || {
+                    let seen = seen.clone();
+                    async move {
+                        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    }
+                })
+            };
+            let url = serve(app).await;
+            let upstream = Upstream::new(
+                Source::Gta,
+                HttpClient::new(1000).unwrap(),
+                &url,
+                Credential::None,
+                Duration::from_secs(5),
+            )
+            .with_retries(RetryPolicy {
+                max_attempts: attempts,
+                base_delay: Duration::ZERO,
+                max_delay: Duration::ZERO,
+                budget_ratio: 100.0,
+                ..RetryPolicy::default()
+            })
+            .with_breaker(BreakerPolicy {
+                failure_threshold: 100,
+                open_for: Duration::from_secs(600),
+                failure_ratio: 0.0,
+            });
+            let usage = UpstreamUsage::with_limits(crate::limits::DemandLimits {
+                gta: maximum,
+                comtrade: 1,
+                ita: 1,
+            });
+            let answer = upstream
+                .request_fresh(&UpstreamRequest::get("/x", Vec::new()), &usage, |body| {
+                    Ok(body.to_vec())
+                })
+                .await;
+            assert!(answer.is_err());
+            let sent = seen.load(std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(
+                sent,
+                maximum.min(u64::from(attempts)),
+                "{maximum} {attempts}"
+            );
+            assert_eq!(usage.requests(Source::Gta), sent, "{maximum} {attempts}");
+            assert_eq!(usage.retries(Source::Gta), sent - 1, "{maximum} {attempts}");
         }
     }
 

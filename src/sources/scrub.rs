@@ -81,7 +81,7 @@ fn forms_of(key: &str) -> Vec<String> {
             .iter()
             .flat_map(|dashed| [dashed.to_ascii_lowercase(), dashed.to_ascii_uppercase()]),
     ) {
-        if spelling.len() >= 16 && !spellings.contains(&spelling) {
+        if spelling.len() >= MIN_SCRUBBED_KEY && !spellings.contains(&spelling) {
             spellings.push(spelling);
         }
     }
@@ -258,6 +258,15 @@ impl Scrubber {
         // any URL) is the key: unfolded where that reveals one, whatever
         // other forms of it the answer held (they are gone by now).
         if let Some(plain) = unescape_percent_unreserved(&body) {
+            if self.finds_key_in(&plain) {
+                body = std::borrow::Cow::Owned(self.replace_forms(&plain));
+            }
+        }
+        // A key written as JSON escapes inside a text (`\\u0069...` in
+        // the body: the text `\u0069...`, which a client decoding it again
+        // reads as the key; issue 22's fifth attack found it in data,
+        // though error messages, which are unfolded, had it removed).
+        if let Some(plain) = unfold_escaped_escapes(&body) {
             if self.finds_key_in(&plain) {
                 body = std::borrow::Cow::Owned(self.replace_forms(&plain));
             }
@@ -532,6 +541,43 @@ fn unescape_json_ascii(text: &[u8]) -> Option<Vec<u8>> {
         } else {
             out.push(text[at]);
             at += 1;
+        }
+    }
+    changed.then_some(out)
+}
+
+/// `text` (JSON) with `\\u00XX` (an escaped backslash, then `u00XX`: the
+/// text `\u00XX` inside a string) written as the printable ASCII byte it
+/// spells; `None` when there is none. For finding a key written as escapes
+/// inside a text; other escapes are copied whole, so that the second byte
+/// of one is never read as the start of another.
+fn unfold_escaped_escapes(text: &[u8]) -> Option<Vec<u8>> {
+    memchr::memmem::find(text, b"\\\\u00")?;
+    let mut out = Vec::with_capacity(text.len());
+    let mut at = 0;
+    let mut changed = false;
+    while at < text.len() {
+        if text[at] != b'\\' {
+            out.push(text[at]);
+            at += 1;
+            continue;
+        }
+        let spelled = text
+            .get(at..at + 7)
+            .filter(|escape| escape.starts_with(b"\\\\u00"))
+            .and_then(|escape| std::str::from_utf8(&escape[5..7]).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|byte| (0x20..0x7f).contains(byte) && !matches!(byte, b'"' | b'\\'));
+        match spelled {
+            Some(byte) => {
+                out.push(byte);
+                at += 7;
+                changed = true;
+            }
+            None => {
+                out.extend_from_slice(&text[at..(at + 2).min(text.len())]);
+                at += 2;
+            }
         }
     }
     changed.then_some(out)
@@ -1077,13 +1123,33 @@ mod url_credential_tests {
             let url = format!("http://{user}:{escaped}@127.0.0.1:9/api");
             let scrubber = Scrubber::of_keys(&credentials_in_url(&url));
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            for piece in [password.clone(), format!("{user}:{password}"), format!("Basic {basic}")] {
+            let escapes = |text: &str| -> String { text.bytes().map(|byte| format!("\\u{byte:04x}")).collect() };
+            // Issue 22's fifth attack: the password upper-cased, and written
+            // as JSON escapes inside a text, reached clients in data.
+            for piece in [
+                password.clone(),
+                format!("{user}:{password}"),
+                format!("Basic {basic}"),
+                password.to_ascii_uppercase(),
+                format!("{user}:{password}").to_ascii_uppercase(),
+                password.to_ascii_lowercase(),
+                escapes(&password),
+                escapes(&format!("{user}:{password}")),
+            ] {
                 let text = format!("{words} bad credentials {piece} {words}");
-                for cleaned in [
-                    scrubber.scrub(&text),
-                    String::from_utf8(scrubber.answer(text.as_bytes()).into_owned()).unwrap(),
-                ] {
-                    proptest::prop_assert!(!cleaned.contains(&password), "{cleaned}");
+                // As an upstream's JSON answer holds it (the escapes' own
+                // backslashes escaped), and as an error's text.
+                let body = serde_json::to_string(&serde_json::json!({ "d": text })).unwrap();
+                let answered: serde_json::Value =
+                    serde_json::from_slice(&scrubber.answer(body.as_bytes())).unwrap();
+                let answered = answered["d"].as_str().unwrap().to_owned();
+                for cleaned in [scrubber.scrub(&text), answered] {
+                    let read = String::from_utf8(
+                        unescape_json_ascii(cleaned.as_bytes()).unwrap_or_else(|| cleaned.clone().into_bytes()),
+                    )
+                    .unwrap()
+                    .to_ascii_lowercase();
+                    proptest::prop_assert!(!read.contains(&password.to_ascii_lowercase()), "{piece}: {cleaned}");
                     proptest::prop_assert!(!cleaned.contains(&basic), "{cleaned}");
                     proptest::prop_assert!(cleaned.starts_with(&format!("{words} bad credentials ")), "{cleaned}");
                 }
