@@ -604,16 +604,7 @@ mod cost {
                 // plan (`ComtradeLoader` merges shapes that differ only in
                 // their codes): the reporters' plan once per chunk of codes
                 // the dialect takes in one request.
-                let planned = arguments
-                    .strings("reporters")
-                    .and_then(|given| countries::resolve_all(&given).ok())
-                    .and_then(|reporters| planned_requests(rules.comtrade, &reporters, arguments));
-                let per_commodity = planned.unwrap_or_else(|| {
-                    let (changing, alone) =
-                        code_changes(rules.comtrade, arguments).unwrap_or((0, 0));
-                    (reporters.div_ceil(rules.reporters_per_request(arguments)) * requests)
-                        .saturating_add(reporters.min(changing).saturating_mul(alone))
-                });
+                let per_commodity = rules.named_reporters_requests(arguments, reporters, requests);
                 let codes_per_request = estimate::codes_per_request(rules.comtrade);
                 let kind = DemandKind::Packed {
                     per_request: codes_per_request,

@@ -215,6 +215,27 @@ impl GraphCostRules {
         estimate::reporters_per_request(self.comtrade, &Self::flow_ask(arguments).ask())
     }
 
+    /// The Comtrade requests of a trade-flow field that names its
+    /// `reporters` (a count) in its arguments: the planner's plan of them
+    /// when they resolve; else (a bloc) the packing arithmetic of `requests`
+    /// a set of reporters, and what codes changing within the periods add.
+    pub(super) fn named_reporters_requests(
+        &self,
+        arguments: &Arguments,
+        reporters: u64,
+        requests: u64,
+    ) -> u64 {
+        arguments
+            .strings("reporters")
+            .and_then(|given| countries::resolve_all(&given).ok())
+            .and_then(|named| planned_requests(self.comtrade, &named, arguments))
+            .unwrap_or_else(|| {
+                let (changing, alone) = code_changes(self.comtrade, arguments).unwrap_or((0, 0));
+                (reporters.div_ceil(self.reporters_per_request(arguments)) * requests)
+                    .saturating_add(reporters.min(changing).saturating_mul(alone))
+            })
+    }
+
     /// Rows one reporter's flows can hold, and the Comtrade requests one
     /// batch of reporters needs besides packing the reporters.
     pub(super) fn flows(&self, arguments: &Arguments) -> (u64, u64) {

@@ -1114,18 +1114,7 @@ mod cost {
                     &commodity_cost::classification_of(arguments),
                 ));
                 // The reporters are named: the estimate is the plan.
-                let planned = arguments
-                    .strings("reporters")
-                    .and_then(|given| countries::resolve_all(&given).ok())
-                    .and_then(|reporters| planned_requests(rules.comtrade, &reporters, arguments));
-                let pages = planned.unwrap_or_else(|| {
-                    // Reporters the estimate cannot resolve (a bloc): the
-                    // packing arithmetic, and what code changes can add.
-                    let (changing, alone) =
-                        code_changes(rules.comtrade, arguments).unwrap_or((0, 0));
-                    (reporters.div_ceil(rules.reporters_per_request(arguments)) * requests)
-                        .saturating_add(reporters.min(changing).saturating_mul(alone))
-                });
+                let pages = rules.named_reporters_requests(arguments, reporters, requests);
                 rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages });
             }
             // The list of the classification the flows were asked in (the
