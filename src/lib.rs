@@ -74,9 +74,14 @@
 //!   per-client shares, alone or across replicas through Redis; a request
 //!   goes out within the slack of its turn or leaves it),
 //!   [`sources::retry`] (which failures, how long to wait, retry budget),
-//!   [`sources::scrub`] (API keys out of upstream text and answers, in
-//!   every encoding), per-operation usage; answers are read within a size
-//!   limit and one budget for all answers being read at once.
+//!   `sources::in_flight` (attempts in flight, in all and by client),
+//!   `sources::wire` (the request on the wire: URL, credential, sizes),
+//!   `sources::turn` (an attempt's maximum, budget place, pacing turn and
+//!   hold), `sources::answer` (the exchange: status, `Retry-After`, the
+//!   body read within a size limit and one budget for all answers being
+//!   read at once, failures blamed on the upstream or the gateway),
+//!   `sources::scrub` (API keys out of upstream text and answers, in every
+//!   encoding), per-operation usage. Each stage has its own tests.
 //! - [`limits`]: what an operation may cost, checked before any upstream
 //!   is asked (document guard, expansion, argument sizes, cost, upstream
 //!   demand, Comtrade's from the planner itself; which operation a

@@ -14,17 +14,24 @@
 //! 2. `fetch`, once per attempt while retries last ([`super::retry`]):
 //!    the `Retry-After` hold (`sources::hold`), then the circuit breaker
 //!    ([`super::breaker`]);
-//! 3. `attempt`: a place among the attempts in flight (in all, and the
-//!    client's share);
-//! 4. `prepare_attempt`: the URL and the credential, the upstream's length
-//!    limits, the operation's request maximum, then the budget and the
-//!    client's share of it, then pacing ([`super::admission`]);
-//! 5. `send_attempt`: the request, under the source's timeout (never past
-//!    the operation's deadline), its answer read within the answer limit,
-//!    the status read (the source's own refusals first); its outcome told to
-//!    the breaker whatever became of the operation;
-//! 6. `decoded`: room to decode, the keys scrubbed out, then the source's
-//!    decoder; the answer kept in the caches.
+//! 3. `attempt`: a place among the attempts in flight, in all and the
+//!    client's share (`sources::in_flight`);
+//! 4. `prepare_attempt`: the request on the wire, its URL, credential and
+//!    the upstream's length limits (`sources::wire`), then its turn: the
+//!    operation's request maximum, the budget and the client's share of
+//!    it, pacing ([`super::admission`]) and any hold that arrived while it
+//!    waited (`sources::turn`);
+//! 5. `send_attempt`: the exchange under the source's timeout (never past
+//!    the operation's deadline), its answer read within the answer limit
+//!    and the reading budget (`sources::answer`), the status read (the
+//!    source's own refusals first); its outcome told to the breaker
+//!    whatever became of the operation;
+//! 6. `decoded`: room to decode, the keys scrubbed out
+//!    (`sources::scrub`), then the source's decoder; the answer kept in the
+//!    caches.
+//!
+//! Each stage is its own module with its own tests; `sources::http` holds
+//! only their composition (and end-to-end tests of it).
 //!
 //! Adding a source is its own module plus one line in [`define`].
 

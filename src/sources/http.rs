@@ -7,31 +7,41 @@
 //! the metrics, and maps every failure to an [`Error`] variant that names the
 //! source. The stages run in the order `sources::definition` lists, one
 //! method each (`request`, `fetch`, `attempt`, `prepare_attempt`,
-//! `send_attempt`, `decoded`). Decoding goes through [`decode`], which uses `serde_path_to_error`
-//! so that a changed upstream shape reports the JSON path that no longer fits.
+//! `send_attempt`, `decoded`), composing the stage modules: the request
+//! on the wire (`wire`), the attempts in flight (`in_flight`), the turn
+//! (`turn`), the exchange and its answer (`answer`), beside the caches,
+//! hold, breaker, retries and scrubbing. Decoding goes through [`decode`],
+//! which uses `serde_path_to_error` so that a changed upstream shape
+//! reports the JSON path that no longer fits.
 //!
 //! API keys never leave this module in readable form: [`Secret`] does not print,
 //! request URLs are logged without their query string, and upstream error text
 //! is scrubbed of the key before it becomes part of an error message.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 use super::admission::Admission;
+use super::answer::{exchange, refusal_by_status, Answer, Blame, Exchanged, Failure, Reading};
 use super::breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Outcome, Permit};
 use super::cache::{CacheKey, ResponseCache};
-use super::hold::{parse_retry_after, Hold};
-use super::pacing::ClientId;
+use super::hold::Hold;
+use super::in_flight::InFlight;
 use super::retry::{retryable, RetryBudget, RetryPolicy};
 use super::scrub::Scrubber;
 use super::shared_cache::SharedCache;
+use super::turn::Turn;
+use super::wire::{Endpoint, Wire};
 use super::{Source, UpstreamUsage};
 use crate::error::Error;
 use crate::metrics::{DroppedReason, Metrics};
+
+pub use super::answer::{at_most, decode, error_message, strip_bom};
+pub use super::in_flight::{ATTEMPTS_IN_FLIGHT, CLIENT_ATTEMPTS_IN_FLIGHT};
+pub use super::wire::{
+    Credential, Method, Secret, UpstreamRequest, MAX_BODY_BYTES, MAX_URL_BYTES,
+    SIZE_SUSPECT_BODY_BYTES, SIZE_SUSPECT_URL_BYTES,
+};
 
 /// The largest upstream answer read by default: far above any real page of
 /// the three upstreams (Comtrade's largest v1 answers are a few MB), far
@@ -44,272 +54,11 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// records hold about 1.5 times their JSON and Comtrade's legacy rows 1.3.
 const UNMEASURED_EXPANSION: usize = 2;
 
-/// Attempts to one source in flight at most. A sent attempt runs to its
-/// own end whatever becomes of its operation (so that the breaker hears of
-/// a hang), so clients that go away could otherwise leave thousands open
-/// (issue 22 attack: 3,000 sockets to a hung upstream); past this, an
-/// attempt fails at once as the gateway's unavailability, not the
-/// upstream's.
-pub const ATTEMPTS_IN_FLIGHT: usize = 256;
-
-/// Attempts to one source one client may have in flight: a quarter of
-/// [`ATTEMPTS_IN_FLIGHT`], so that one client whose operations hang (or
-/// who leaves them hanging) cannot take every slot from the others. A
-/// client past its share waits for one of its own attempts to end (within
-/// its operation's deadline) rather than failing: an operation that fans
-/// out wider is paced by its share, not refused.
-pub const CLIENT_ATTEMPTS_IN_FLIGHT: usize = ATTEMPTS_IN_FLIGHT / 4;
-
-/// The attempts in flight to one source, in all and by client.
-#[derive(Debug, Default)]
-struct InFlight {
-    by_client: std::sync::Mutex<HashMap<ClientId, usize>>,
-    /// Woken whenever an attempt ends, for clients waiting on their share.
-    freed: tokio::sync::Notify,
-}
-
-/// One attempt's place in [`InFlight`], given back when dropped.
-struct InFlightSlot {
-    in_flight: Arc<InFlight>,
-    client: ClientId,
-}
-
-/// Why no place was taken.
-#[derive(Debug, PartialEq, Eq)]
-enum NoPlace {
-    /// The source has every place taken: the attempt fails at once.
-    Source,
-    /// The client has its share: the attempt may wait for one of its own.
-    Client,
-}
-
-impl InFlight {
-    /// A place for `client`'s attempt, if the source and the client have
-    /// one left.
-    fn try_take(self: &Arc<Self>, client: &ClientId) -> Result<InFlightSlot, NoPlace> {
-        let mut by_client = self
-            .by_client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let total: usize = by_client.values().sum();
-        let mine = by_client.get(client).copied().unwrap_or(0);
-        if total >= ATTEMPTS_IN_FLIGHT {
-            return Err(NoPlace::Source);
-        }
-        if mine >= CLIENT_ATTEMPTS_IN_FLIGHT {
-            return Err(NoPlace::Client);
-        }
-        by_client.insert(client.clone(), mine + 1);
-        Ok(InFlightSlot {
-            in_flight: Arc::clone(self),
-            client: client.clone(),
-        })
-    }
-
-    /// A place for `client`'s attempt: at once, or, when only the client's
-    /// share is taken, once one of its attempts ends, before `deadline`.
-    async fn take(
-        self: &Arc<Self>,
-        client: &ClientId,
-        deadline: Option<tokio::time::Instant>,
-    ) -> Result<InFlightSlot, NoPlace> {
-        loop {
-            // Registered before looking, so that an attempt ending between
-            // the look and the wait is not missed.
-            let freed = self.freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            match self.try_take(client) {
-                Err(NoPlace::Client) => {}
-                taken => return taken,
-            }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                        return Err(NoPlace::Client);
-                    }
-                }
-                None => freed.await,
-            }
-        }
-    }
-}
-
-impl Drop for InFlightSlot {
-    fn drop(&mut self) {
-        let mut by_client = self
-            .in_flight
-            .by_client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = by_client.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                by_client.remove(&self.client);
-            }
-        }
-        drop(by_client);
-        self.in_flight.freed.notify_waiters();
-    }
-}
-
-/// The longest URL sent upstream, its key included: what common servers
-/// read (nginx's and Apache's header buffers are 8 KB). A longer request
-/// (a 200 KB `tradeLeads(query:)`) is refused as the client's to shorten,
-/// before it goes out: sent, the upstream drops the connection, which
-/// would count against its breaker for every client.
-pub const MAX_URL_BYTES: usize = 8_000;
-
-/// A URL past this many bytes (or a body past [`SIZE_SUSPECT_BODY_BYTES`])
-/// may be refused by a server for its size alone (4 KB is the smallest
-/// request line common servers read): a dropped connection on one is not
-/// the upstream's failure. The gateway's own requests stay below it
-/// (Comtrade's fullest v1 request is about 2,300 bytes).
-pub const SIZE_SUSPECT_URL_BYTES: usize = 4_096;
-
-/// A body past this may be refused for its size alone (see
-/// [`SIZE_SUSPECT_URL_BYTES`]).
-pub const SIZE_SUSPECT_BODY_BYTES: usize = 16 * 1024;
-
-/// The largest body sent upstream (GTA's searches are JSON bodies: a
-/// thousand ids are 10 KB).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
 /// What decoding an answer may build, in times its bytes, taken from the
 /// answer budget while it runs: the recorded payloads' values hold 1.3 to
 /// 1.5 times their JSON (tests/memory_weight.rs); two leaves room for the
 /// decoder's own buffers.
 const DECODE_EXPANSION: usize = 2;
-
-/// An API key. Its `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The key itself, for the one place that puts it on the wire (and the
-    /// scrubber, which removes it from upstream text).
-    pub(super) fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// How long the key is, in bytes (checked at start: a key too short
-    /// to scrub is warned about).
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the key is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether the key is `value` (tests of how configuration reads keys).
-    #[cfg(test)]
-    pub(crate) fn is(&self, value: &str) -> bool {
-        self.0 == value
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// How a source presents its API key.
-#[derive(Clone, Debug)]
-pub enum Credential {
-    /// No key (keyless endpoints, or no key configured).
-    None,
-    /// A request header, e.g. GTA's `Authorization: APIKey <key>`; `prefix` is
-    /// put before the key.
-    Header {
-        name: &'static str,
-        prefix: &'static str,
-        key: Secret,
-    },
-    /// A query parameter, e.g. the old ITA API's `api_key`.
-    QueryParameter { name: &'static str, key: Secret },
-}
-
-impl Credential {
-    fn key(&self) -> Option<&Secret> {
-        match self {
-            Self::None => None,
-            Self::Header { key, .. } | Self::QueryParameter { key, .. } => Some(key),
-        }
-    }
-}
-
-/// The HTTP method of an upstream request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Method {
-    Get,
-    Post,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-        }
-    }
-}
-
-/// One upstream request, before credentials: what the sources build and what
-/// identifies a request (for counting, and later for caching).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct UpstreamRequest {
-    pub method: Method,
-    /// Path below the source's base URL, starting with `/`.
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    /// A JSON body, serialized; `None` for GET.
-    pub body: Option<String>,
-    /// Sent without the configured credential: a public file (Comtrade's
-    /// reference lists) needs no key, and a key sent where none is needed
-    /// is a key shown to one more server for nothing.
-    pub keyless: bool,
-}
-
-impl UpstreamRequest {
-    /// A GET request with query parameters.
-    pub fn get(path: impl Into<String>, query: Vec<(String, String)>) -> Self {
-        Self {
-            method: Method::Get,
-            path: path.into(),
-            query,
-            body: None,
-            keyless: false,
-        }
-    }
-
-    /// This request, sent without the configured credential.
-    pub fn without_credential(self) -> Self {
-        Self {
-            keyless: true,
-            ..self
-        }
-    }
-
-    /// A POST request with a JSON body.
-    pub fn post_json(path: impl Into<String>, body: &impl serde::Serialize) -> Self {
-        Self {
-            method: Method::Post,
-            path: path.into(),
-            query: Vec::new(),
-            // Serializing our own request types cannot fail: they are plain
-            // structs of strings, numbers and lists.
-            body: Some(serde_json::to_string(body).unwrap_or_default()),
-            keyless: false,
-        }
-    }
-}
 
 /// The process-wide HTTP client: one connection pool for every upstream,
 /// and one budget for the upstream answers being read at once.
@@ -363,9 +112,8 @@ pub struct Upstream {
 struct UpstreamInner {
     source: Source,
     client: HttpClient,
-    /// Without a trailing slash; request paths are appended to it.
-    base_url: String,
-    credential: Credential,
+    /// Where it is reached and how it shows its key.
+    endpoint: Endpoint,
     timeout: Duration,
     /// Spacing and budget shared by every operation, for upstreams that have
     /// usage limits.
@@ -448,7 +196,6 @@ impl Upstream {
             inner: Arc::new(UpstreamInner {
                 source,
                 client,
-                base_url: base_url.trim_end_matches('/').to_owned(),
                 scrubber: Scrubber::new(credential.key()),
                 retry: RetryPolicy::default(),
                 retry_budget: Arc::new(RetryBudget::new(RetryPolicy::default().budget_ratio)),
@@ -457,7 +204,7 @@ impl Upstream {
                 shared: None,
                 hold: Arc::new(Hold::new(source)),
                 in_flight: Arc::new(InFlight::default()),
-                credential,
+                endpoint: Endpoint::new(base_url, credential),
                 timeout,
                 pacer: None,
                 cache: None,
@@ -620,7 +367,7 @@ impl Upstream {
 
     /// Whether a key is configured (some upstreams change endpoints without one).
     pub fn has_key(&self) -> bool {
-        self.inner.credential.key().is_some()
+        self.inner.endpoint.credential.key().is_some()
     }
 
     /// The decoded 2xx answer to `request`: from the cache, from an
@@ -956,7 +703,7 @@ impl Upstream {
                 retry_after: Some(1),
             });
         };
-        let (builder, timeout, long) = match self.prepare_attempt(request, usage).await {
+        let (wire, timeout) = match self.prepare_attempt(request, usage).await {
             Ok(prepared) => prepared,
             Err(error) => {
                 permit.forget();
@@ -974,9 +721,8 @@ impl Upstream {
             ended: false,
         };
         let upstream = self.clone();
-        let path = request.path.clone();
         let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
-            let (outcome, blame) = upstream.send_attempt(builder, timeout, &path, long).await;
+            let (outcome, blame) = upstream.send_attempt(wire, timeout).await;
             drop(slot);
             match blame {
                 Blame::Upstream => permit.record(Outcome::of(&outcome)),
@@ -1001,172 +747,32 @@ impl Upstream {
         outcome
     }
 
-    /// Everything before an attempt goes out: the URL and credential, the
-    /// operation's maximum, the budget, pacing and any hold; the request to
-    /// send and its timeout, or why nothing is sent.
+    /// Everything before an attempt goes out: the request on the wire
+    /// (URL, credential, sizes), then its turn (the operation's maximum,
+    /// the budget, pacing and any hold); the request to send and how long
+    /// it may run, or why nothing is sent.
     async fn prepare_attempt(
         &self,
         request: &UpstreamRequest,
         usage: &UpstreamUsage,
-    ) -> Result<(reqwest::RequestBuilder, Duration, Option<usize>), Error> {
+    ) -> Result<(Wire, Duration), Error> {
         let inner = &*self.inner;
-        let source = inner.source;
-        let mut url = match url::Url::parse(&format!("{}{}", inner.base_url, request.path)) {
-            Ok(url) => url,
-            Err(_) => {
-                return Err(Error::UpstreamUnavailable {
-                    upstream: source,
-                    status: None,
-                    retry_after: None,
-                })
-            }
+        let wire = inner
+            .endpoint
+            .wire(inner.source, &inner.client.client, request)?;
+        let turn = Turn {
+            source: inner.source,
+            admission: inner.pacer.as_ref(),
+            hold: &inner.hold,
+            metrics: &inner.metrics,
         };
-        {
-            let mut pairs = url.query_pairs_mut();
-            for (name, value) in &request.query {
-                pairs.append_pair(name, value);
-            }
-            if let (false, Credential::QueryParameter { name, key }) =
-                (request.keyless, &inner.credential)
-            {
-                pairs.append_pair(name, key.expose());
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
-        let body_bytes = request.body.as_ref().map_or(0, String::len);
-        if url.as_str().len() > MAX_URL_BYTES || body_bytes > MAX_BODY_BYTES {
-            // Nothing of the URL is said: it holds the key.
-            return Err(Error::bad_input(format!(
-                "the arguments make a request to {source} of {} bytes ({} of URL, {body_bytes} of body), more than it accepts ({MAX_URL_BYTES} of URL, {MAX_BODY_BYTES} of body): shorten the text or ask for fewer values",
-                url.as_str().len() + body_bytes,
-                url.as_str().len(),
-            )));
-        }
-        // Long enough that a server may refuse it by its size alone.
-        let long = (url.as_str().len() > SIZE_SUSPECT_URL_BYTES
-            || body_bytes > SIZE_SUSPECT_BODY_BYTES)
-            .then_some(url.as_str().len() + body_bytes);
-        let mut builder = match request.method {
-            Method::Get => inner.client.client.get(url),
-            Method::Post => inner.client.client.post(url),
-        };
-        if let (false, Credential::Header { name, prefix, key }) =
-            (request.keyless, &inner.credential)
-        {
-            builder = builder.header(*name, format!("{prefix}{}", key.expose()));
-        }
-        // The trace goes on upstream (W3C traceparent; nothing when traces
-        // are off).
-        let mut trace_headers = reqwest::header::HeaderMap::new();
-        crate::telemetry::inject_current(&mut trace_headers);
-        if !trace_headers.is_empty() {
-            builder = builder.headers(trace_headers);
-        }
-        if let Some(body) = &request.body {
-            builder = builder
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-
-        // The operation's maximum first: a request it refuses must not
-        // spend budget or wait for pacing.
-        usage.record_request(source)?;
-        // The place its plan reserved, else one of its own.
-        let reservation = match &inner.pacer {
-            Some(pacer) => match usage.take_held(source) {
-                Some(held) => Some(held),
-                None => match pacer.reserve(usage.client()).await {
-                    Ok(reservation) => Some(reservation),
-                    Err(error) => {
-                        usage.unrecord_request(source);
-                        return Err(error);
-                    }
-                },
-            },
-            None => None,
-        };
-        if let Some(pacer) = &inner.pacer {
-            if let Some(remaining) = pacer.remaining() {
-                inner.metrics.budget_remaining(source, remaining);
-            }
-            // A request that would queue past the operation's deadline fails
-            // now, rather than wait to be cut off (its reservation is
-            // refunded as it is dropped, and so is a reservation dropped
-            // while it waits: the operation gave up).
-            //
-            // The replicas' hold is read from Redis while the request waits
-            // its turn, never after it: a Redis call between the turn and
-            // the send (250 ms when Redis is frozen) made the request late
-            // for its turn, within the interval of the next one (two
-            // Comtrade requests 0.77 s apart). A read not answered by the
-            // turn is left to the hold's own poll.
-            let turn = pacer.wait_turn(usage.deadline());
-            let read = inner.hold.read_shared();
-            let turn = {
-                tokio::pin!(turn, read);
-                let mut read_done = false;
-                loop {
-                    tokio::select! {
-                        biased;
-                        turn = &mut turn => break turn,
-                        () = &mut read, if !read_done => read_done = true,
-                    }
-                }
-            };
-            if let Err(no_turn) = turn {
-                usage.unrecord_request(source);
-                return Err(Error::UpstreamRateLimited {
-                    upstream: source,
-                    retry_after: Some(no_turn.wait().as_secs() + 1),
-                    message: Some(no_turn.describe(source)),
-                });
-            }
-            // A Retry-After may have arrived, here or on another replica,
-            // while this request waited its turn: it is held like the
-            // requests that come after it.
-            if let Err(held) = inner.hold.check() {
-                usage.unrecord_request(source);
-                return Err(held);
-            }
-        }
-        if let Some(reservation) = reservation {
-            reservation.commit();
-        }
-        // The source's timeout, but never past the operation's deadline: an
-        // attempt cut off by the deadline would otherwise end unrecorded,
-        // and a hung upstream would never open the breaker.
-        let timeout = usage.deadline().map_or(inner.timeout, |deadline| {
-            inner
-                .timeout
-                .min(deadline.saturating_duration_since(tokio::time::Instant::now()))
-        });
-        if timeout.is_zero() {
-            // The deadline passed while this request waited its turn: not
-            // the upstream's doing, and nothing is sent.
-            usage.unrecord_request(source);
-            return Err(Error::UpstreamRateLimited {
-                upstream: source,
-                retry_after: Some(1),
-                message: Some(format!(
-                    "the operation's deadline passed while this request waited its turn for {source}"
-                )),
-            });
-        }
-        Ok((builder, timeout, long))
+        let timeout = turn.take(usage, inner.timeout).await?;
+        Ok((wire, timeout))
     }
 
-    /// Sends a prepared attempt and reads its answer, within `timeout`;
-    /// `long`, the request's bytes when a server may refuse it by its size.
-    async fn send_attempt(
-        &self,
-        builder: reqwest::RequestBuilder,
-        timeout: Duration,
-        path: &str,
-        long: Option<usize>,
-    ) -> (Result<Answer, Error>, Blame) {
-        let outcome = self.send_attempt_inner(builder, timeout, path, long).await;
+    /// Sends a prepared attempt and reads its answer, within `timeout`.
+    async fn send_attempt(&self, wire: Wire, timeout: Duration) -> (Result<Answer, Error>, Blame) {
+        let outcome = self.send_attempt_inner(wire, timeout).await;
         let blame = match &outcome {
             Err(Failure::Gateway(_)) => Blame::Gateway,
             _ => Blame::Upstream,
@@ -1174,140 +780,29 @@ impl Upstream {
         (outcome.map_err(Failure::into_error), blame)
     }
 
-    async fn send_attempt_inner(
-        &self,
-        builder: reqwest::RequestBuilder,
-        timeout: Duration,
-        path: &str,
-        long: Option<usize>,
-    ) -> Result<Answer, Failure> {
+    /// The exchange, its latency counted (the upstream's, not the
+    /// queue's: timed after any wait for pacing), and a refusal read as
+    /// the source reads it; an upstream that said when to come back holds
+    /// the source for every operation.
+    async fn send_attempt_inner(&self, wire: Wire, timeout: Duration) -> Result<Answer, Failure> {
         let inner = &*self.inner;
         let source = inner.source;
-        // Timed from here, after any wait for pacing: the latency metric is
-        // the upstream's, not the queue's.
-        let started = Instant::now();
-        let outcome = builder.timeout(timeout).send().await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        let record_latency = || {
-            inner.metrics.request(source, started.elapsed());
+        let started = std::time::Instant::now();
+        let reading = Reading {
+            limit: inner.client.max_answer_bytes,
+            budget: &inner.client.reading,
         };
-        let response = match outcome {
-            Ok(response) => response,
-            Err(error) => {
-                record_latency();
-                // reqwest's own message contains the URL, and with it any key
-                // sent as a query parameter: log and return only the kind.
-                let kind = transport_failure_kind(&error);
-                tracing::warn!(%source, path = %path, elapsed_ms, kind, "upstream request failed");
-                if out_of_descriptors(&error) {
-                    return Err(Failure::Gateway(Error::UpstreamUnavailable {
-                        upstream: source,
-                        status: None,
-                        retry_after: Some(1),
-                    }));
-                }
-                // A connection dropped on a request long enough for a
-                // server to refuse it by its size says nothing sure of the
-                // upstream's health: not told to the breaker (two 5.6 KB
-                // ITA requests a server dropped opened ITA's breaker for
-                // every client: issue 22's fourth attack) and not retried,
-                // the client told to ask for less.
-                if let (Some(bytes), false) = (long, error.is_timeout()) {
-                    return Err(Failure::Gateway(Error::bad_input(format!(
-                        "{source} closed the connection on a request of {bytes} bytes, long enough that a server may refuse it by its size alone: shorten the text or ask for fewer values"
-                    ))));
-                }
-                return Err(Failure::Upstream(if error.is_timeout() {
-                    Error::UpstreamTimeout {
-                        upstream: source,
-                        after: timeout,
-                    }
-                } else {
-                    Error::UpstreamUnavailable {
-                        upstream: source,
-                        status: None,
-                        retry_after: None,
-                    }
-                }));
-            }
-        };
-        let status = response.status();
-        if status.is_redirection() {
-            // Not followed (the client does not): the key would go with it.
-            tracing::warn!(%source, path = %path, status = status.as_u16(), "upstream answered with a redirect, not followed");
-            return Err(Failure::Upstream(Error::UpstreamBadResponse {
-                upstream: source,
-                path: String::new(),
-                detail: format!(
-                    "the upstream answered with a redirect (HTTP {}), which the gateway does not follow, as the key would go with it: set the source's URL to where the upstream now answers",
-                    status.as_u16()
-                ),
-            }));
-        }
-        tracing::Span::current().record("http.response.status_code", i64::from(status.as_u16()));
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| parse_retry_after(value, std::time::SystemTime::now()))
-            // What the source is held for, at most an hour: the client is
-            // told the same wait as every client after it.
-            .map(|wait| wait.min(super::hold::MAX_HOLD))
-            // At least a second: a date already past (or "0") would tell
-            // clients to come back at once.
-            .map(|wait| (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
-        let answer = read_answer(
-            response,
-            inner.client.max_answer_bytes,
-            &inner.client.reading,
-        )
-        .await;
-        record_latency();
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(AnswerFailure::TooMuchAtOnce) => {
-                tracing::warn!(%source, path = %path, "upstream answers being read at once are over the gateway's budget");
-                return Err(Failure::Gateway(Error::UpstreamUnavailable {
-                    upstream: source,
-                    status: None,
-                    retry_after: Some(1),
-                }));
-            }
-            Err(AnswerFailure::TooLarge { declared }) => {
-                tracing::warn!(%source, path = %path, limit = inner.client.max_answer_bytes, ?declared, "upstream answer over the size limit");
-                return Err(Failure::Upstream(Error::UpstreamBadResponse {
-                    upstream: source,
-                    path: String::new(),
-                    detail: format!(
-                        "the answer is larger than the {} bytes the gateway reads from an upstream (--max-upstream-answer-bytes)",
-                        inner.client.max_answer_bytes
-                    ),
-                }));
-            }
-            Err(AnswerFailure::Transport(error)) => {
-                tracing::warn!(%source, path = %path, kind = transport_failure_kind(&error), "upstream body failed");
-                // Cut off mid-transfer: a connection failure, retried as
-                // one (the status line said nothing about the body).
-                return Err(Failure::Upstream(if error.is_timeout() {
-                    Error::UpstreamTimeout {
-                        upstream: source,
-                        after: timeout,
-                    }
-                } else {
-                    Error::UpstreamUnavailable {
-                        upstream: source,
-                        status: None,
-                        retry_after: None,
-                    }
-                }));
-            }
-        };
-        tracing::debug!(%source, path = %path, status = status.as_u16(), elapsed_ms, bytes = answer.body.len(), "upstream request");
-
-        if status.is_success() {
+        let exchanged = exchange(source, &inner.client.client, wire, timeout, reading).await;
+        inner.metrics.request(source, started.elapsed());
+        let Exchanged {
+            status,
+            retry_after,
+            answer,
+        } = exchanged?;
+        if (200..300).contains(&status) {
             return Ok(answer);
         }
-        let error = self.refusal(status.as_u16(), &answer.body, retry_after);
+        let error = self.refusal(status, &answer.body, retry_after);
         // The upstream said when to come back: every operation waits.
         if let Error::UpstreamRateLimited {
             retry_after: Some(seconds),
@@ -1328,39 +823,10 @@ impl Upstream {
     /// first, then the generic one by status.
     fn refusal(&self, status: u16, body: &[u8], retry_after: Option<u64>) -> Error {
         let inner = &*self.inner;
-        let source = inner.source;
-        if let Some(error) = inner
+        inner
             .refusals
             .and_then(|classify| classify(status, body, retry_after))
-        {
-            return error;
-        }
-        match status {
-            401 | 403 => Error::UpstreamUnauthorized {
-                upstream: source,
-                status,
-            },
-            429 => Error::UpstreamRateLimited {
-                upstream: source,
-                retry_after,
-                // Said to be the upstream's refusal, not the gateway's pacing.
-                message: Some(upstream_message(body))
-                    .filter(|m| !m.is_empty() && m != "{}")
-                    .map(|m| format!("it answered 429: {m}"))
-                    .or_else(|| Some("it answered 429 Too Many Requests".to_owned())),
-            },
-            400..=499 => Error::UpstreamRejected {
-                upstream: source,
-                status,
-                message: upstream_message(body),
-            },
-            // A 503's Retry-After says when the upstream expects to be back.
-            _ => Error::UpstreamUnavailable {
-                upstream: source,
-                status: Some(status),
-                retry_after,
-            },
-        }
+            .unwrap_or_else(|| refusal_by_status(inner.source, status, body, retry_after))
     }
 
     /// `text` from this upstream without its key and cut to length (for
@@ -1369,142 +835,6 @@ impl Upstream {
     pub fn scrub(&self, text: &str) -> String {
         self.inner.scrubber.clean(text)
     }
-}
-
-/// Why an answer's body could not be read.
-#[derive(Debug)]
-enum AnswerFailure {
-    /// Past the size limit (`declared`: the length the upstream announced).
-    TooLarge {
-        declared: Option<u64>,
-    },
-    /// The answers being read at once, all upstreams together, are at the
-    /// budget: this one is given up rather than the process's memory.
-    TooMuchAtOnce,
-    Transport(reqwest::Error),
-}
-
-/// The answer's body, streamed and refused as soon as it passes `limit`
-/// bytes (or announces more): a giant answer must not take the process's
-/// memory, whatever its `Content-Length` says.
-///
-/// Every byte held is taken from `reading`, the budget all upstreams share,
-/// until the body has been read (its decoding follows at once); an answer
-/// that finds the budget spent is given up.
-async fn read_answer(
-    mut response: reqwest::Response,
-    limit: usize,
-    reading: &Arc<tokio::sync::Semaphore>,
-) -> Result<Answer, AnswerFailure> {
-    let declared = response.content_length();
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(AnswerFailure::TooLarge { declared });
-    }
-    // Trust the announced length only as far as a first allocation goes.
-    let mut body = Vec::with_capacity(declared.map_or(0, |length| length.min(1 << 20) as usize));
-    let mut held = Arc::clone(reading)
-        .try_acquire_many_owned(body.capacity() as u32)
-        .map_err(|_| AnswerFailure::TooMuchAtOnce)?;
-    while let Some(chunk) = response.chunk().await.map_err(AnswerFailure::Transport)? {
-        if body.len() + chunk.len() > limit {
-            return Err(AnswerFailure::TooLarge { declared });
-        }
-        // Growth is ours to size, so that what the body holds is what it
-        // took from the budget: doubling, within the limit.
-        let wanted = body.len() + chunk.len();
-        if wanted > body.capacity() {
-            let capacity = wanted.max(body.capacity() * 2).min(limit);
-            let more = capacity.saturating_sub(held.num_permits());
-            let permits = u32::try_from(more).map_err(|_| AnswerFailure::TooMuchAtOnce)?;
-            held.merge(
-                Arc::clone(reading)
-                    .try_acquire_many_owned(permits)
-                    .map_err(|_| AnswerFailure::TooMuchAtOnce)?,
-            );
-            body.reserve_exact(capacity - body.len());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Answer {
-        body,
-        held: Some(held),
-    })
-}
-
-/// Whose doing an attempt's failure was: the upstream's (the breaker
-/// hears of it) or the gateway's own limits (it does not).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Blame {
-    Upstream,
-    Gateway,
-}
-
-/// An attempt's failure, by whose doing it was.
-enum Failure {
-    Upstream(Error),
-    Gateway(Error),
-}
-
-impl Failure {
-    fn into_error(self) -> Error {
-        match self {
-            Self::Upstream(error) | Self::Gateway(error) => error,
-        }
-    }
-}
-
-/// Whether a transport failure is the gateway's own: no file descriptor
-/// left to connect with (EMFILE, ENFILE), not the upstream refusing.
-fn out_of_descriptors(error: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            if matches!(io.raw_os_error(), Some(23 | 24)) {
-                return true;
-            }
-        }
-        source = current.source();
-    }
-    false
-}
-
-/// Deserializes a list of at most `N` records: an answer holding more
-/// records than any request asks for is refused as it is read, before its
-/// records take memory (issue 22 attack: 1 MB of empty records, `{},{},...`,
-/// decoded to 744 MB of empty structs).
-pub fn at_most<'de, D, T, const N: usize>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    struct Records<T, const N: usize>(std::marker::PhantomData<T>);
-    impl<'de, T: serde::Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for Records<T, N> {
-        type Value = Vec<T>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "a list of at most {N} records")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-            let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(N));
-            while let Some(record) = seq.next_element()? {
-                if records.len() == N {
-                    return Err(serde::de::Error::custom(format_args!(
-                        "more than {N} records, more than any request asks for"
-                    )));
-                }
-                records.push(record);
-            }
-            Ok(records)
-        }
-    }
-    deserializer.deserialize_seq(Records::<T, N>(std::marker::PhantomData))
-}
-
-/// An upstream's answer, with what it holds of the gateway's budget for
-/// answers in memory ([`HttpClient`]'s `reading`): kept until the answer
-/// is decoded, so that the budget bounds reading and decoding together.
-struct Answer {
-    body: Vec<u8>,
-    held: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// An operation waiting on an attempt that has gone out. Dropped before
@@ -1549,74 +879,10 @@ fn unavailable(error: &Error) -> bool {
     )
 }
 
-/// A short, key-free word for a transport failure, for logs.
-fn transport_failure_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_timeout() {
-        "timeout"
-    } else if error.is_connect() {
-        "connect"
-    } else if error.is_body() || error.is_decode() {
-        "body"
-    } else {
-        "request"
-    }
-}
-
-/// The human part of an upstream error body, for sources' refusal rules.
-pub fn error_message(body: &[u8]) -> String {
-    upstream_message(body)
-}
-
-/// The human part of an upstream error body: a JSON `detail`, `message` or
-/// `error` member (the shapes GTA, Comtrade and ITA use), else the text
-/// itself. Whole: [`Scrubber::clean`] cuts it, after removing the key.
-fn upstream_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(strip_bom(body));
-    let from_json = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|json| {
-            ["detail", "message", "error", "errors"]
-                .iter()
-                .find_map(|key| json.get(key).cloned())
-                .or(Some(json))
-        })
-        .map(|value| match value {
-            serde_json::Value::String(text) => text,
-            other => other.to_string(),
-        });
-    from_json.unwrap_or_else(|| text.trim().to_owned())
-}
-
-/// Some upstreams (Comtrade's reference lists) start their JSON with a UTF-8
-/// byte order mark, which serde_json rejects.
-pub fn strip_bom(body: &[u8]) -> &[u8] {
-    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
-}
-
-/// Decodes an upstream body into `T`; a mismatch names the JSON path.
-///
-/// Path tracking wraps every visitor, so answers are decoded without it
-/// first; only a body that fails is decoded again to find the path.
-pub fn decode<T: DeserializeOwned>(source: Source, body: &[u8]) -> Result<T, Error> {
-    let body = strip_bom(body);
-    if let Ok(value) = serde_json::from_slice(body) {
-        return Ok(value);
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        Error::UpstreamBadResponse {
-            upstream: source,
-            path,
-            detail: inner.to_string(),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::pacing::ClientId;
 
     /// `app` served on a port of its own; its URL.
     async fn serve(app: axum::Router) -> String {
@@ -1637,62 +903,6 @@ mod tests {
             }
         });
         url
-    }
-
-    #[test]
-    fn secrets_do_not_print() {
-        let credential = Credential::Header {
-            name: "Authorization",
-            prefix: "APIKey ",
-            key: Secret::new("hunter2"),
-        };
-        assert!(!format!("{credential:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn upstream_messages_come_from_the_usual_members() {
-        assert_eq!(
-            upstream_message(br#"{"detail": "Invalid filter"}"#),
-            "Invalid filter"
-        );
-        assert_eq!(upstream_message(b"plain text\n"), "plain text");
-        assert_eq!(upstream_message(&[b'x'; 400]).len(), 400);
-    }
-
-    fn answer(bytes: usize) -> reqwest::Response {
-        reqwest::Response::from(axum::http::Response::new(vec![b' '; bytes]))
-    }
-
-    /// What answers being read hold is taken from one budget, given back
-    /// when they are read; an answer that finds it spent is given up, and
-    /// one past its own limit is refused whatever the budget.
-    #[tokio::test]
-    async fn answers_read_at_once_share_one_budget() {
-        let reading = Arc::new(tokio::sync::Semaphore::new(1000));
-        let held = reading.try_acquire_many(900).unwrap();
-        assert!(matches!(
-            read_answer(answer(200), 10_000, &reading).await,
-            Err(AnswerFailure::TooMuchAtOnce)
-        ));
-        assert_eq!(
-            reading.available_permits(),
-            100,
-            "nothing kept by a refusal"
-        );
-        drop(held);
-        assert_eq!(
-            read_answer(answer(800), 10_000, &reading)
-                .await
-                .unwrap()
-                .body
-                .len(),
-            800
-        );
-        assert_eq!(reading.available_permits(), 1000, "given back once read");
-        assert!(matches!(
-            read_answer(answer(800), 500, &reading).await,
-            Err(AnswerFailure::TooLarge { .. })
-        ));
     }
 
     /// What one operation does with its attempt: waits for the end, or
@@ -2357,59 +1567,6 @@ mod tests {
                 assert_eq!(sent, held.iter().sum::<usize>() as u64);
                 assert!(held.iter().all(|&mine| mine <= CLIENT_ATTEMPTS_IN_FLIGHT));
             });
-        }
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
-
-        /// An answer holds at most the records a request can ask for: up to
-        /// the bound it is read (records that cannot be read named, the
-        /// others kept); past it, readable or not, it is refused as it is
-        /// read, before its records take memory.
-        #[test]
-        fn answers_hold_at_most_the_records_a_request_asks_for(
-            extra in 0usize..3,
-            under in proptest::bool::ANY,
-            empty in proptest::bool::ANY,
-            envelope in proptest::bool::ANY,
-        ) {
-            let gta = crate::sources::gta::model::MAX_RECORDS;
-            let count = if under { gta - extra } else { gta + 1 + extra };
-            let record = if empty { "{}" } else { r#"{"intervention_id": 1}"# };
-            let records = vec![record; count].join(",");
-            let body = if envelope { format!(r#"{{"count": {count}, "results": [{records}]}}"#) } else { format!("[{records}]") };
-            let decoded = crate::sources::gta::model::decode_data_response(body.as_bytes());
-            match (under, &decoded) {
-                (false, Err(Error::UpstreamBadResponse { detail, .. })) => {
-                    proptest::prop_assert!(detail.contains("more than 1000 records"), "{detail}");
-                }
-                (false, other) => proptest::prop_assert!(false, "{other:?}"),
-                (true, Err(Error::UpstreamBadResponse { detail, .. })) => {
-                    proptest::prop_assert!(!detail.contains("more than 1000"), "{detail}");
-                }
-                (true, _) => {}
-            }
-            let ita = crate::sources::ita::model::MAX_RECORDS;
-            let count = if under { ita - extra } else { ita + 1 + extra };
-            let records = vec![r#"{"id": "1"}"#; count].join(",");
-            let body = format!(r#"{{"total": {count}, "results": [{records}]}}"#);
-            let decoded = crate::sources::ita::model::decode_search::<crate::sources::ita::model::TradeLead>(body.as_bytes());
-            proptest::prop_assert_eq!(decoded.is_ok(), under, "{:?}", decoded.err());
-        }
-    }
-
-    #[test]
-    fn decode_errors_name_the_path() {
-        #[derive(Debug, serde::Deserialize)]
-        struct Row {
-            #[allow(dead_code)]
-            id: u32,
-        }
-        let error = decode::<Vec<Row>>(Source::Gta, br#"[{"id": 1}, {"id": "x"}]"#).unwrap_err();
-        match error {
-            Error::UpstreamBadResponse { path, .. } => assert_eq!(path, "[1].id"),
-            other => panic!("unexpected {other:?}"),
         }
     }
 }

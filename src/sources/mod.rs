@@ -3,6 +3,7 @@
 //! to reach the network. Nothing here knows about GraphQL.
 
 pub mod admission;
+mod answer;
 pub mod breaker;
 pub(crate) mod cache;
 pub mod comtrade;
@@ -10,6 +11,7 @@ pub mod definition;
 pub mod gta;
 pub(crate) mod hold;
 pub mod http;
+mod in_flight;
 pub mod ita;
 pub mod pacing;
 pub mod redis_link;
@@ -19,7 +21,9 @@ pub(crate) mod scrub;
 pub mod settings;
 pub mod shared_admission;
 pub(crate) mod shared_cache;
+mod turn;
 mod usage;
+mod wire;
 
 pub use usage::UpstreamUsage;
 
