@@ -475,3 +475,144 @@ async fn an_operation_beyond_the_clients_share_is_refused_before_anything_is_sen
     assert!(response.get("errors").is_none(), "{response}");
     assert!(gateway.comtrade_requests() >= 1);
 }
+
+const REPORTERS: &str =
+    "{ comtradeReporters { code name iso3 isGroup lastYear jurisdiction { iso3 } } }";
+
+/// Comtrade's reporter list in both dialects, in sample mode: one keyless
+/// request to the dialect's file, every area but the legacy `all`
+/// wildcard, codes linked to their jurisdictions (a group to none); asked
+/// again, answered from the cache with nothing sent.
+#[tokio::test]
+async fn the_reporter_list_in_both_dialects() {
+    for (dialect, path) in [
+        ("legacy", "/Data/cache/reporterAreas.json"),
+        ("v1", "/files/v1/app/reference/Reporters.json"),
+    ] {
+        let gateway = TestGateway::start_with(&["--comtrade-api", dialect]).await;
+        let response = gateway.query(REPORTERS).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        assert_eq!(upstream_requests(&response, "comtrade"), 1, "{dialect}");
+        let recorded = gateway.simulator.recorded_requests(Source::Comtrade);
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].path, path);
+        assert_eq!(recorded[0].query, "", "a public file: no key, no query");
+        let rows = flows(&response, &["comtradeReporters"]);
+        assert!(rows.len() > 150, "{dialect}: {} areas", rows.len());
+        assert!(rows.iter().all(|row| row["code"].as_i64().is_some()));
+        let usa = rows.iter().find(|row| row["code"] == 842).expect("842");
+        assert_eq!(usa["jurisdiction"]["iso3"], "USA");
+        let eu = rows.iter().find(|row| row["code"] == 97).expect("the EU");
+        assert_eq!(
+            eu["jurisdiction"],
+            Value::Null,
+            "a group stands for no one jurisdiction"
+        );
+        match dialect {
+            "legacy" => {
+                assert!(rows
+                    .iter()
+                    .all(|row| row["iso3"].is_null() && row["isGroup"].is_null()));
+            }
+            _ => {
+                assert_eq!(usa["iso3"], "USA");
+                assert_eq!(eu["isGroup"], true);
+                assert_eq!(usa["isGroup"], false);
+            }
+        }
+        let again = gateway.query(REPORTERS).await;
+        assert_eq!(upstream_requests(&again, "comtrade"), 0, "{again}");
+        assert_eq!(again["data"], response["data"]);
+    }
+}
+
+/// The recorded lists (legacy `reporterAreas.json` with its byte order
+/// mark, v1 `Reporters.json`) through a stub that records what it is
+/// sent: every area of the file, the key (configured) never sent to a
+/// public file, and the estimate at least what is sent.
+#[tokio::test]
+async fn the_recorded_reporter_lists_answer_through_a_stub() {
+    use std::sync::{Arc, Mutex};
+    for (dialect, path, fixture, areas) in [
+        (
+            "legacy",
+            "/Data/cache/reporterAreas.json",
+            "comtrade/legacy_reporterAreas.json",
+            256,
+        ),
+        (
+            "v1",
+            "/files/v1/app/reference/Reporters.json",
+            "comtrade/ref_v1_Reporters.json",
+            255,
+        ),
+    ] {
+        let body = std::fs::read(common::fixtures().join(fixture)).unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stub = axum::Router::new().route(
+            path,
+            axum::routing::get({
+                let seen = Arc::clone(&seen);
+                move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+                    let (body, seen) = (body.clone(), Arc::clone(&seen));
+                    async move {
+                        let mut wire = uri.to_string();
+                        for (name, value) in &headers {
+                            wire.push_str(&format!(" {name}: {}", value.to_str().unwrap_or("")));
+                        }
+                        seen.lock().unwrap().push(wire);
+                        ([("content-type", "application/json")], body)
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, stub).await.unwrap() });
+        let key = "reporter-list-k3y-0123456789";
+        let gateway = TestGateway::start_with(&[
+            "--comtrade-api",
+            dialect,
+            "--comtrade-url",
+            &url,
+            "--comtrade-key",
+            key,
+        ])
+        .await;
+        let response = gateway.query(REPORTERS).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        let rows = flows(&response, &["comtradeReporters"]);
+        assert_eq!(rows.len(), areas, "{dialect}: the file's areas but `all`");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            !seen[0].contains(key),
+            "the key went to a public file: {seen:?}"
+        );
+        assert_eq!(upstream_requests(&response, "comtrade"), 1);
+        assert!(
+            response["extensions"]["cost"]["upstreamEstimate"]["comtrade"]
+                .as_u64()
+                .is_some_and(|estimate| estimate >= 1),
+            "{}",
+            response["extensions"]
+        );
+        let area = |code: i64| rows.iter().find(|row| row["code"] == code).unwrap();
+        assert_eq!(area(842)["jurisdiction"]["iso3"], "USA");
+        assert_eq!(area(699)["jurisdiction"]["iso3"], "IND");
+        if dialect == "v1" {
+            let mut groups: Vec<i64> = rows
+                .iter()
+                .filter(|row| row["isGroup"] == true)
+                .map(|row| row["code"].as_i64().unwrap())
+                .collect();
+            groups.sort_unstable();
+            assert_eq!(groups, [97, 490, 975]);
+            assert_eq!(area(975)["iso3"], "R4", "trimmed as Comtrade pads it");
+            assert_eq!(area(886)["lastYear"], 1990);
+            assert!(groups
+                .iter()
+                .all(|code| area(*code)["jurisdiction"].is_null()));
+        }
+    }
+}

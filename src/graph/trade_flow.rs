@@ -11,6 +11,7 @@ use super::jurisdiction::Jurisdiction;
 use crate::countries::{self, AreaRole, ComtradeDialect, Country, ReporterCode};
 use crate::error::{Error, GraphqlResult};
 use crate::sources::comtrade::model::AvailabilityRecord;
+use crate::sources::comtrade::reporters::ReporterArea;
 use crate::sources::comtrade::{
     self as comtrade, FlowShape, PartnerCode, Period, TradeFlowKey, TradeFlowRecord,
 };
@@ -314,6 +315,31 @@ impl TradeFlow {
     async fn is_estimated(&self) -> bool {
         self.record.is_estimated
     }
+}
+
+/// An area in Comtrade's reporter list (legacy `reporterAreas.json`, v1
+/// `Reporters.json`): the codes a trade flow's `reporters` takes, as
+/// Comtrade publishes them.
+#[derive(SimpleObject)]
+#[graphql(name = "ComtradeReporter")]
+pub struct ReporterListEntry {
+    /// Comtrade's reporter code (`r` on the legacy API, `reporterCode` on
+    /// v1).
+    pub code: i32,
+    /// Comtrade's name for the area ("Belgium-Luxembourg (...1998)").
+    pub name: String,
+    /// ISO 3166 alpha-3 as Comtrade writes it; null on the legacy API,
+    /// whose list has none.
+    pub iso3: Option<String>,
+    /// Whether the code stands for a group of areas; null on the legacy
+    /// API, whose list does not say.
+    pub is_group: Option<bool>,
+    /// The last year a former area's code covers; null for an area that
+    /// still reports (and on the legacy API, whose list does not say).
+    pub last_year: Option<i32>,
+    /// The jurisdiction the code stands for, when it stands for one the
+    /// graph knows (a group, or a former area split since, stands for none).
+    pub jurisdiction: Option<Jurisdiction>,
 }
 
 /// Which periods a reporter has published.
@@ -977,6 +1003,37 @@ impl TradeFlowQueries {
         };
         Some(availability.await)
     }
+
+    /// Comtrade's reporter list: every area that reports trade, with the
+    /// code a trade flow's `reporters` takes (legacy `reporterAreas.json`,
+    /// v1 `Reporters.json`; the legacy list's `all` wildcard is not an
+    /// area and is left out). One keyless request, kept as long as
+    /// Comtrade's answers are.
+    async fn comtrade_reporters(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Option<async_graphql::Result<Vec<ReporterListEntry>>> {
+        let reporters = async {
+            let client = &sources(ctx)?.comtrade;
+            let dialect = client.dialect();
+            let areas = client.reporters(&operation(ctx)?.usage).await.graphql()?;
+            Ok(areas.iter().map(|area| reporter(dialect, area)).collect())
+        };
+        Some(reporters.await)
+    }
+}
+
+fn reporter(dialect: ComtradeDialect, area: &ReporterArea) -> ReporterListEntry {
+    ReporterListEntry {
+        code: i32::from(area.code),
+        name: area.name.clone(),
+        iso3: area.iso3.clone(),
+        is_group: area.is_group,
+        last_year: area.last_year.map(i32::from),
+        jurisdiction: (area.is_group != Some(true))
+            .then(|| reporter_jurisdiction(dialect, area.code))
+            .flatten(),
+    }
 }
 
 fn availability(dialect: ComtradeDialect, record: AvailabilityRecord) -> DataAvailability {
@@ -1126,6 +1183,10 @@ mod cost {
                 );
                 rule.demand = Some(estimate::reference_list(Some(&classification)));
                 rule.known_items = Some(commodity_cost::any_of(&classification));
+            }
+            ("Query", "comtradeReporters") => {
+                rule.list_bound = Some(crate::sources::comtrade::reporters::MAX_REPORTERS as u64);
+                rule.demand = asks(Source::Comtrade, DemandKind::Fixed { pages: 1 });
             }
             ("Query", "dataAvailability") => {
                 let reporters = arguments

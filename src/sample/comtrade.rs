@@ -188,6 +188,9 @@ async fn v1_reference(
         return Json(json!({ "more": false, "classCode": "EB02", "results": ebops_results() }))
             .into_response();
     }
+    if file == "Reporters.json" {
+        return Json(json!({ "results": reporter_results(ComtradeDialect::V1) })).into_response();
+    }
     let Some(classification) = file
         .strip_suffix(".json")
         .filter(|name| HS_LISTS.contains(name))
@@ -220,6 +223,55 @@ async fn v1_reference(
     .into_response()
 }
 
+/// The reporter list in `dialect`'s shape, from the gateway's own
+/// crosswalk: every jurisdiction Comtrade publishes under its own code (or
+/// did, until a year), and the EU as a group; the legacy list with its
+/// `all` wildcard first and ids as text, v1's with numeric ids, ISO codes,
+/// `isGroup` and a former area's `entryExpiredDate`.
+fn reporter_results(dialect: ComtradeDialect) -> Vec<Value> {
+    use crate::countries::ComtradeReporter;
+    let mut areas: Vec<(u16, &str, &str, Option<u16>, bool)> = crate::countries::all()
+        .iter()
+        .chain(crate::countries::beyond_gta())
+        .filter_map(|country| match country.comtrade(dialect) {
+            ComtradeReporter::Own(code) => Some((code.0, country.name, country.iso3, None, false)),
+            ComtradeReporter::Ended { code, last_year } => {
+                Some((code.0, country.name, country.iso3, Some(last_year), false))
+            }
+            ComtradeReporter::Folded(_) | ComtradeReporter::Absent => None,
+        })
+        .collect();
+    areas.push((97, "European Union", "EUR", None, true));
+    areas.sort_by_key(|area| area.0);
+    areas.dedup_by_key(|area| area.0);
+    let entries = areas
+        .into_iter()
+        .map(|(code, name, iso3, last_year, group)| match dialect {
+            ComtradeDialect::Legacy => json!({ "id": code.to_string(), "text": name }),
+            ComtradeDialect::V1 => {
+                let mut entry = json!({
+                    "id": code,
+                    "text": name,
+                    "reporterCode": code,
+                    "reporterDesc": name,
+                    "reporterCodeIsoAlpha3": iso3,
+                    "entryEffectiveDate": "1900-01-01T00:00:00",
+                    "isGroup": group,
+                });
+                if let Some(year) = last_year {
+                    entry["entryExpiredDate"] = json!(format!("{year}-12-31T00:00:00"));
+                }
+                entry
+            }
+        });
+    match dialect {
+        ComtradeDialect::Legacy => std::iter::once(json!({ "id": "all", "text": "All" }))
+            .chain(entries)
+            .collect(),
+        ComtradeDialect::V1 => entries.collect(),
+    }
+}
+
 /// The legacy site's lists (`Data/cache/classificationHS.json`, seed 004's
 /// "full classification code list in JSON, formatted for select2.js"):
 /// the query shortcuts first, then every code with its parent; served with
@@ -234,6 +286,15 @@ async fn legacy_reference(
     }
     if let Err(refusal) = admit(&state, false, ComtradeDialect::Legacy) {
         return *refusal;
+    }
+    if file == "reporterAreas.json" {
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        body.extend(
+            json!({ "more": false, "results": reporter_results(ComtradeDialect::Legacy) })
+                .to_string()
+                .into_bytes(),
+        );
+        return ([("content-type", "application/json")], body).into_response();
     }
     if file == "classificationEB02.json" {
         let mut body = b"\xEF\xBB\xBF".to_vec();

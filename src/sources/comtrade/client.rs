@@ -526,6 +526,23 @@ impl ComtradeClient {
         let records = self.upstream.request(&request, usage, decode).await?;
         Ok(records.to_vec())
     }
+
+    /// The reporter list (legacy `reporterAreas.json`, v1
+    /// `Reporters.json`): a public file, asked without the key, through the
+    /// shared path (budget, pacing, retries, the response cache).
+    pub async fn reporters(
+        &self,
+        usage: &UpstreamUsage,
+    ) -> Result<Arc<Vec<super::reporters::ReporterArea>>, Error> {
+        let request = super::reporters::request(self.dialect);
+        self.upstream
+            .reserve_plan(std::slice::from_ref(&request), usage)
+            .await?;
+        usage.commit(Source::Comtrade, 1);
+        self.upstream
+            .request(&request, usage, super::reporters::decode_list)
+            .await
+    }
 }
 
 /// Comtrade's reading of its error answers, before the generic mapping by

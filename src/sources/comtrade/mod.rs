@@ -17,7 +17,8 @@
 //!
 //! [`query`] checks what is asked, [`planner`] packs a batch into requests,
 //! [`client`] speaks the dialect, [`loader`] routes rows back, [`model`]
-//! decodes both dialects into one record. [`commodities`] reads the
+//! decodes both dialects into one record. [`reporters`] reads the
+//! reporter list (the codes `r` and `reporterCode` take). [`commodities`] reads the
 //! classifications' reference lists (the second join, by product), and
 //! [`coverage`] asks the trade measures hit, every measure of an operation
 //! in one plan. [`estimate`] and [`commodity_cost`] are its arithmetic for
@@ -33,6 +34,7 @@ pub mod loader;
 pub mod model;
 pub mod planner;
 pub mod query;
+pub mod reporters;
 
 pub use client::ComtradeClient;
 pub use loader::ComtradeLoader;

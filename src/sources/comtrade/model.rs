@@ -175,7 +175,7 @@ impl FlowCode {
 /// A code that Comtrade writes as `"842"` or `842`.
 #[derive(Deserialize, Clone, Debug)]
 #[serde(untagged)]
-enum Code {
+pub(super) enum Code {
     Int(i64),
     Text(String),
 }
@@ -188,7 +188,7 @@ impl Code {
         }
     }
 
-    fn into_text(self) -> String {
+    pub(super) fn into_text(self) -> String {
         match self {
             Self::Int(value) => value.to_string(),
             Self::Text(text) => text,

@@ -1,0 +1,159 @@
+//! Comtrade's reporter list: the areas that report trade, and the codes a
+//! request's `r` (legacy) or `reporterCode` (v1) takes.
+//!
+//! Seed 004 points to it from the `r` parameter ("See list of valid
+//! reporters (JSON, formatted for select2.js, pass "id" to parameter)"):
+//! the legacy site's `Data/cache/reporterAreas.json` (`{"more": false,
+//! "results": [{"id": "4", "text": "Afghanistan"}, ...]}`, ids as text, a
+//! byte order mark first, and the `all` wildcard among the entries), and
+//! the current API's `files/v1/app/reference/Reporters.json` (ids as
+//! numbers, with ISO codes, whether the code is a group, and when a former
+//! area's entry expired). Both are public files: asked without the key.
+
+use serde::Deserialize;
+
+use super::model::Code;
+use crate::countries::ComtradeDialect;
+use crate::error::Error;
+use crate::sources::http::{at_most, decode, UpstreamRequest};
+use crate::sources::Source;
+
+/// The most entries a reporter list is read with: the real lists hold 255
+/// (v1) and 257 (legacy); an answer holding more is refused as it is read.
+pub const MAX_REPORTERS: usize = 400;
+
+/// One area of the reporter list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReporterArea {
+    /// The code to pass as `r` or `reporterCode`.
+    pub code: u16,
+    /// Comtrade's name ("Belgium-Luxembourg (...1998)").
+    pub name: String,
+    /// ISO 3166 alpha-3 as Comtrade writes it (v1 only).
+    pub iso3: Option<String>,
+    /// Whether the code stands for a group of areas (v1 only).
+    pub is_group: Option<bool>,
+    /// The last year a former area's entry covers (v1's
+    /// `entryExpiredDate`), `None` for an area that still reports.
+    pub last_year: Option<u16>,
+}
+
+/// The request for `dialect`'s reporter list (a public file: keyless).
+pub fn request(dialect: ComtradeDialect) -> UpstreamRequest {
+    let path = match dialect {
+        ComtradeDialect::Legacy => "/Data/cache/reporterAreas.json",
+        ComtradeDialect::V1 => "/files/v1/app/reference/Reporters.json",
+    };
+    UpstreamRequest::get(path, Vec::new()).without_credential()
+}
+
+/// Decodes either dialect's reporter list. The legacy list's `all` is the
+/// wildcard `r` accepts, not an area: it is left out. An id that is
+/// neither `all` nor a Comtrade code (a number below 1000) is a changed
+/// list, refused with its place.
+pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(deserialize_with = "at_most::<_, _, MAX_REPORTERS>")]
+        results: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Entry {
+        id: Code,
+        text: String,
+        #[serde(default)]
+        reporter_code_iso_alpha3: Option<String>,
+        #[serde(default)]
+        is_group: Option<bool>,
+        #[serde(default)]
+        entry_expired_date: Option<String>,
+    }
+    let list: List = decode(Source::Comtrade, body)?;
+    let mut areas = Vec::with_capacity(list.results.len());
+    for (index, entry) in list.results.into_iter().enumerate() {
+        let id = entry.id.into_text();
+        if id.eq_ignore_ascii_case("all") {
+            continue;
+        }
+        let code = id
+            .parse::<u16>()
+            .ok()
+            .filter(|code| *code < 1000)
+            .ok_or_else(|| Error::UpstreamBadResponse {
+                upstream: Source::Comtrade,
+                path: format!("results[{index}].id"),
+                detail: format!("{id:?} is not a Comtrade reporter code"),
+            })?;
+        areas.push(ReporterArea {
+            code,
+            name: entry.text,
+            // "R4 " is how v1 writes ASEAN's.
+            iso3: entry
+                .reporter_code_iso_alpha3
+                .map(|iso3| iso3.trim().to_owned())
+                .filter(|iso3| !iso3.is_empty()),
+            is_group: entry.is_group,
+            last_year: entry
+                .entry_expired_date
+                .as_deref()
+                .and_then(|date| date.get(..4))
+                .and_then(|year| year.parse().ok()),
+        });
+    }
+    Ok(areas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_lists_are_read_without_the_wildcard() {
+        let legacy = decode_list(
+            "\u{feff}{\"more\":false,\"results\":[{\"id\":\"all\",\"text\":\"All\"},{\"id\":\"4\",\"text\":\"Afghanistan\"}]}"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            legacy,
+            vec![ReporterArea {
+                code: 4,
+                name: "Afghanistan".into(),
+                iso3: None,
+                is_group: None,
+                last_year: None,
+            }]
+        );
+        let v1 = decode_list(
+            br#"{"results":[{"id":886,"text":"Arab Rep. of Yemen (...1990)","reporterCodeIsoAlpha3":"YEM","entryExpiredDate":"1990-12-31T00:00:00","isGroup":false}]}"#,
+        )
+        .unwrap();
+        assert_eq!(v1[0].code, 886);
+        assert_eq!(v1[0].iso3.as_deref(), Some("YEM"));
+        assert_eq!(v1[0].is_group, Some(false));
+        assert_eq!(v1[0].last_year, Some(1990));
+    }
+
+    #[test]
+    fn a_changed_list_is_refused_with_its_place() {
+        let error = decode_list(br#"{"results":[{"id":"4","text":"A"},{"id":"EU","text":"B"}]}"#)
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::UpstreamBadResponse { path, .. } if path == "results[1].id"),
+            "{error:?}"
+        );
+        let many = format!(
+            r#"{{"results":[{}]}}"#,
+            vec![r#"{"id":"4","text":"A"}"#; MAX_REPORTERS + 1].join(",")
+        );
+        assert!(decode_list(many.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_lists_are_public_files() {
+        for dialect in [ComtradeDialect::Legacy, ComtradeDialect::V1] {
+            assert!(request(dialect).keyless);
+        }
+    }
+}
