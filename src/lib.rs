@@ -59,9 +59,11 @@
 //!   business service providers, paged within each endpoint's window;
 //!   Comtrade also its classifications' reference lists, the commodities,
 //!   loaded once a day, the plan of every measure's affected trade in an
-//!   operation, and its arithmetic for estimates: `estimate`, the requests
-//!   a trade-flow field's arguments need, and `commodity_cost`, the codes a
-//!   commodity field reaches). Shared by all: [`sources::definition`], the one
+//!   operation, its reporter list, and its arithmetic for estimates:
+//!   `ask`, a trade-flow field's arguments checked, its loader keys and the
+//!   planner's count of their requests (and a profile's), `estimate`, the
+//!   requests a trade-flow field's arguments need where its reporters are
+//!   not named, and `commodity_cost`, the codes a commodity field reaches). Shared by all: [`sources::definition`], the one
 //!   registration of sources and the composition of each one's pipeline;
 //!   [`sources::settings`], what configuration hands each; and
 //!   [`sources::http`], the only code that talks to an upstream, composing

@@ -15,7 +15,7 @@ use super::intervention::{
     MAX_JURISDICTION_LIMIT,
 };
 use super::trade_flow::{
-    load_flows, reporter_codes, FlowArguments, Frequency, PlannedWith, TradeFlow,
+    flow_arguments, load_flows, reporter_codes, Frequency, PlannedWith, TradeFlow,
     TradeFlowDirection, TradeType,
 };
 use crate::error::{Error, GraphqlResult};
@@ -279,7 +279,7 @@ impl Commodity {
         let flows = async {
             let dialect = sources(ctx)?.comtrade_dialect();
             let record = self.record();
-            let arguments = FlowArguments::parse(
+            let arguments = flow_arguments(
                 dialect,
                 partners.as_deref(),
                 &periods,

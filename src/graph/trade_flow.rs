@@ -16,11 +16,60 @@ use crate::sources::comtrade::{
     self as comtrade, FlowShape, PartnerCode, Period, TradeFlowKey, TradeFlowRecord,
 };
 
-/// Most reporters, partners and periods one field may ask for; the request
-/// budget bounds the rest.
+/// Most reporters one field may ask for; the request budget bounds the
+/// rest (partners and periods: [`comtrade::ask`]).
 const MAX_REPORTERS: usize = 300;
-const MAX_PARTNERS: usize = 300;
-const MAX_PERIODS: usize = 60;
+
+pub use crate::sources::comtrade::ask::{period_count, FlowArguments};
+
+/// A trade-flow field's arguments as GraphQL gives them, checked
+/// ([`FlowArguments::parse`], with the graph's defaults).
+#[allow(clippy::too_many_arguments)]
+pub fn flow_arguments(
+    dialect: ComtradeDialect,
+    partners: Option<&[String]>,
+    periods: &[String],
+    flow: Option<TradeFlowDirection>,
+    commodities: Option<&[String]>,
+    frequency: Option<Frequency>,
+    classification: Option<&str>,
+    trade_type: Option<TradeType>,
+) -> Result<FlowArguments, Error> {
+    FlowArguments::parse(
+        dialect,
+        partners,
+        periods,
+        flow.map(Into::into),
+        commodities,
+        frequency.unwrap_or_default().into(),
+        classification,
+        trade_type.unwrap_or_default().into(),
+    )
+}
+
+/// The requests the planner makes for a trade-flow field asked on
+/// `reporters` with `arguments` (as the cost step sees them;
+/// [`comtrade::ask::planned_requests`]). `None` when the arguments do not
+/// parse (the field then fails without a request).
+pub(crate) fn planned_requests(
+    dialect: ComtradeDialect,
+    reporters: &[&'static Country],
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<u64> {
+    let flows = parsed_flow_arguments(dialect, arguments)?;
+    Some(comtrade::ask::planned_requests(dialect, reporters, &flows))
+}
+
+/// What codes changing within a trade-flow field's periods can add, for
+/// parents the estimate cannot name ([`comtrade::ask::code_changes`]);
+/// `None` when the arguments do not parse.
+pub(crate) fn code_changes(
+    dialect: ComtradeDialect,
+    arguments: &crate::limits::cost::Arguments,
+) -> Option<(u64, u64)> {
+    let flows = parsed_flow_arguments(dialect, arguments)?;
+    Some(comtrade::ask::code_changes(dialect, &flows))
+}
 
 /// Direction of a trade flow, from the reporter's side. Without `flow`, a
 /// field asks for IMPORT, EXPORT, RE_IMPORT and RE_EXPORT (the flows both
@@ -363,337 +412,6 @@ pub struct DataAvailability {
     pub updated: Option<String>,
 }
 
-/// The arguments every trade-flow field shares, checked.
-pub struct FlowArguments {
-    pub shape: Arc<FlowShape>,
-    /// Each partner's code now, and its jurisdiction where it has one (its
-    /// code for an earlier year can differ: Germany is 280 until 1990).
-    pub partners: Vec<(PartnerCode, Option<&'static Country>)>,
-    pub periods: Vec<Period>,
-}
-
-impl FlowArguments {
-    #[allow(clippy::too_many_arguments)]
-    pub fn parse(
-        dialect: ComtradeDialect,
-        partners: Option<&[String]>,
-        periods: &[String],
-        flow: Option<TradeFlowDirection>,
-        commodities: Option<&[String]>,
-        frequency: Option<Frequency>,
-        classification: Option<&str>,
-        trade_type: Option<TradeType>,
-    ) -> Result<Self, Error> {
-        let frequency = frequency.unwrap_or_default().into();
-        let shape = FlowShape::new(
-            dialect,
-            trade_type.unwrap_or_default().into(),
-            frequency,
-            classification,
-            flow.map(Into::into),
-            commodities.unwrap_or_default(),
-        )?;
-        if periods.is_empty() {
-            return Err(Error::bad_input(
-                "periods is empty: give at least one period, e.g. [\"2022\"]",
-            ));
-        }
-        let periods = &expand_ranges(periods)?;
-        if periods.len() > MAX_PERIODS {
-            return Err(Error::bad_input(format!(
-                "at most {MAX_PERIODS} periods per field, got {}",
-                periods.len()
-            )));
-        }
-        let mut parsed: Vec<Period> = Vec::new();
-        for period in periods {
-            let period = Period::parse(period, frequency, dialect)?;
-            if !parsed.contains(&period) {
-                parsed.push(period);
-            }
-        }
-        let partners = match partners {
-            None => vec![(PartnerCode::WORLD, None)],
-            Some([]) => {
-                return Err(Error::bad_input(
-                    "partners is empty: leave it out for World",
-                ))
-            }
-            Some(list) if list.len() > MAX_PARTNERS => {
-                return Err(Error::bad_input(format!(
-                    "at most {MAX_PARTNERS} partners per field, got {}",
-                    list.len()
-                )))
-            }
-            Some(list) => {
-                let mut codes: Vec<(PartnerCode, Option<&'static Country>)> = Vec::new();
-                for given in list {
-                    let (code, country) = PartnerCode::parse(dialect, given)?;
-                    if !codes.iter().any(|(seen, _)| *seen == code) {
-                        codes.push((code, country));
-                    }
-                }
-                codes
-            }
-        };
-        Ok(Self {
-            shape: Arc::new(shape),
-            partners,
-            periods: parsed,
-        })
-    }
-
-    /// The loader keys for one reporter (`country`, when it is one), period
-    /// by period: the reporter and every partner go out under the code
-    /// Comtrade used for them that year (Germany 1985 is 280, Belgium 1995
-    /// is 58, Serbia 2000 is 891), so a field spanning a change of code asks
-    /// under both; a year in which a jurisdiction had no code is refused.
-    fn keys(
-        &self,
-        dialect: ComtradeDialect,
-        reporter: ReporterCode,
-        country: Option<&Country>,
-    ) -> Result<Vec<TradeFlowKey>, Error> {
-        let in_year = |country: &Country, role, year| {
-            country
-                .comtrade_codes_in(dialect, role, year)
-                .map_err(|refused| Error::bad_input(refused.message))
-        };
-        let mut keys = Vec::with_capacity(self.periods.len() * self.partners.len());
-        for period in &self.periods {
-            let year = period.year();
-            // Every code that covered the jurisdiction's territory that year:
-            // Germany in 1989 is 280 (West) and 278 (East), one row each.
-            let reporters = match country.zip(year) {
-                Some((country, year)) => in_year(country, AreaRole::Reporter, year)?,
-                None => {
-                    pinned_in_year(reporter, AreaRole::Reporter, year)?;
-                    vec![reporter]
-                }
-            };
-            for reporter in &reporters {
-                for (partner, partner_country) in &self.partners {
-                    let partners = match partner_country.zip(year) {
-                        Some((country, year)) => in_year(country, AreaRole::Partner, year)?
-                            .into_iter()
-                            .map(|code| PartnerCode::Area(code.0))
-                            .collect(),
-                        None => {
-                            if let PartnerCode::Area(code) = partner {
-                                pinned_in_year(ReporterCode(*code), AreaRole::Partner, year)?;
-                            }
-                            vec![*partner]
-                        }
-                    };
-                    for partner in partners {
-                        keys.push(TradeFlowKey {
-                            reporter: *reporter,
-                            partner,
-                            period: period.clone(),
-                            shape: self.shape.clone(),
-                            asked_with: None,
-                        });
-                    }
-                }
-            }
-        }
-        Ok(keys)
-    }
-}
-
-/// Periods with their ranges expanded, as the argument's description
-/// promises: "2004-2007" is 2004, 2005, 2006 and 2007, "202211-202302" the
-/// four months from November 2022 (each then parsed, and counted against
-/// the per-field limit, like periods given one by one; the planner keeps
-/// each request within the dialect's period limits). A range that runs
-/// backwards, or mixes a year with a month, is refused.
-fn expand_ranges(given: &[String]) -> Result<Vec<String>, Error> {
-    let mut periods = Vec::with_capacity(given.len());
-    for text in given {
-        let Some((from, to)) = text.trim().split_once('-') else {
-            periods.push(text.clone());
-            continue;
-        };
-        let (from, to) = (from.trim(), to.trim());
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let bad = || {
-            Error::bad_input(format!(
-                "period range {text:?} is not two years (\"2018-2022\") or two months (\"202201-202206\"), earliest first"
-            ))
-        };
-        if !digits(from) || !digits(to) || from.len() != to.len() || from > to {
-            return Err(bad());
-        }
-        let mut expanded = Vec::new();
-        match from.len() {
-            4 => {
-                let (first, last): (u16, u16) = (
-                    from.parse().map_err(|_| bad())?,
-                    to.parse().map_err(|_| bad())?,
-                );
-                expanded.extend((first..=last).map(|year| year.to_string()));
-            }
-            6 => {
-                let month = |s: &str| -> Option<u32> {
-                    let (year, month): (u32, u32) = (s[..4].parse().ok()?, s[4..].parse().ok()?);
-                    (1..=12).contains(&month).then_some(year * 12 + month - 1)
-                };
-                let (first, last) = (month(from).ok_or_else(bad)?, month(to).ok_or_else(bad)?);
-                expanded.extend((first..=last).map(|m| format!("{}{:02}", m / 12, m % 12 + 1)));
-            }
-            _ => return Err(bad()),
-        }
-        if expanded.len() > MAX_PERIODS {
-            return Err(Error::bad_input(format!(
-                "period range {text:?} is {} periods; at most {MAX_PERIODS} per field",
-                expanded.len()
-            )));
-        }
-        periods.extend(expanded);
-    }
-    Ok(periods)
-}
-
-/// How many periods `given` asks for once its ranges are expanded (the
-/// cost step's count; a range that does not parse counts as one, and the
-/// field then fails without a request).
-pub(crate) fn period_count(given: &[String]) -> u64 {
-    expand_ranges(given).map_or(given.len(), |periods| periods.len()) as u64
-}
-
-/// A code asked for as itself (a Comtrade code given as a number, the EU's
-/// 97) goes out as that code only, never widened to the other codes of its
-/// jurisdiction (reporter "280" in 1990 is West Germany's row, not East
-/// Germany's 278 beside it): so a year outside the code's own years, which
-/// Comtrade would answer with nothing, is refused, pointing to the
-/// jurisdiction to ask for instead.
-fn pinned_in_year(code: ReporterCode, role: AreaRole, year: Option<u16>) -> Result<(), Error> {
-    let Some(year) = year else { return Ok(()) };
-    let Some(area) = countries::area_years(code).filter(|area| !area.contains(year)) else {
-        return Ok(());
-    };
-    let role = match role {
-        AreaRole::Reporter => "reporter",
-        AreaRole::Partner => "partner",
-    };
-    let instead: Vec<String> =
-        countries::area_jurisdictions(ComtradeDialect::V1, AreaRole::Reporter, code)
-            .iter()
-            .map(|country| format!("{:?}", country.iso3))
-            .collect();
-    Err(Error::bad_input(format!(
-        "Comtrade {role} {} ({}) is published {}, not in {year} (Comtrade answers nothing for a code outside its years; a Comtrade code is asked as that code only){}",
-        code,
-        area.name.trim(),
-        area.span(),
-        if instead.is_empty() {
-            String::new()
-        } else {
-            format!(": for {year} ask for the jurisdiction by name or ISO code ({})", instead.join(", "))
-        }
-    )))
-}
-
-/// The requests the planner makes for a trade-flow field asked on
-/// `reporters` with `arguments` (as the cost step sees them): the estimate
-/// of such a field is the plan itself, so a reporter whose code changed
-/// within the periods (Germany 280/276) is counted as the loader will send
-/// it. `None` when the arguments do not parse (the field then fails
-/// without a request) or name a reporter Comtrade does not have.
-pub(crate) fn planned_requests(
-    dialect: ComtradeDialect,
-    reporters: &[&'static Country],
-    arguments: &crate::limits::cost::Arguments,
-) -> Option<u64> {
-    let flows = parsed_flow_arguments(dialect, arguments)?;
-    let mut triples = Vec::new();
-    for country in reporters {
-        // A reporter Comtrade does not have, or one refused for a year,
-        // sends nothing (its field fails, or it answers empty): counting
-        // the others keeps the estimate a worst case.
-        let Some(code) = country.comtrade(dialect).code() else {
-            continue;
-        };
-        let Ok(keys) = flows.keys(dialect, code, Some(country)) else {
-            continue;
-        };
-        for key in keys {
-            triples.push((key.reporter, key.partner, key.period));
-        }
-    }
-    let limits = crate::sources::comtrade::client::limits_for(dialect, &flows.shape);
-    Some(
-        crate::sources::comtrade::planner::plan(&triples, &flows.shape.commodities, &limits).len()
-            as u64,
-    )
-}
-
-/// What codes changing within a trade-flow field's periods can add to the
-/// packing arithmetic's count, for parents the estimate cannot name: how
-/// many jurisdictions go out under more than one code over the periods
-/// (`u64::MAX`, every parent, when an asked partner's code changes), and
-/// what each of them can cost alone (its period chunks plus one per
-/// change). `(0, 0)` when no code changes within the periods (the common
-/// case: recent years); `None` when the arguments do not parse.
-pub(crate) fn code_changes(
-    dialect: ComtradeDialect,
-    arguments: &crate::limits::cost::Arguments,
-) -> Option<(u64, u64)> {
-    let flows = parsed_flow_arguments(dialect, arguments)?;
-    let alone = FlowArguments {
-        shape: flows.shape.clone(),
-        partners: vec![(PartnerCode::WORLD, None)],
-        periods: flows.periods.clone(),
-    };
-    // Reporter codes a jurisdiction goes out under over these periods.
-    let eras = |keys: &[TradeFlowKey], of: fn(&TradeFlowKey) -> u32| {
-        let mut codes: Vec<u32> = keys.iter().map(of).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        codes.len() as u64
-    };
-    let (mut changing, mut most_eras) = (0u64, 1u64);
-    for country in countries::all().iter().chain(countries::beyond_gta()) {
-        let Some(code) = country.comtrade(dialect).code() else {
-            continue;
-        };
-        let Ok(keys) = alone.keys(dialect, code, Some(country)) else {
-            continue;
-        };
-        let count = eras(&keys, |key| u32::from(key.reporter.0));
-        if count > 1 {
-            changing += 1;
-            most_eras = most_eras.max(count);
-        }
-    }
-    // An asked partner whose code changes splits every parent's periods.
-    let probe = countries::all()
-        .iter()
-        .find_map(|country| Some((country.comtrade(dialect).code()?, country)))?;
-    if let Ok(keys) = flows.keys(dialect, probe.0, None) {
-        let partner_eras = eras(&keys, |key| match key.partner {
-            PartnerCode::All => u32::MAX,
-            PartnerCode::Area(code) => u32::from(code),
-        })
-        .saturating_sub(flows.partners.len() as u64 - 1);
-        if partner_eras > 1 {
-            changing = u64::MAX;
-            most_eras = most_eras.saturating_add(partner_eras);
-        }
-    }
-    if changing == 0 {
-        return Some((0, 0));
-    }
-    let limits = crate::sources::comtrade::client::limits_for(dialect, &flows.shape);
-    let chunks = |count: usize, per: usize| count.div_ceil(per.max(1)) as u64;
-    let months = flows.periods.iter().map(Period::months).max().unwrap_or(1);
-    let period_chunks = chunks(flows.periods.len(), limits.periods_per_request(months));
-    let per_parent = (period_chunks + most_eras)
-        * chunks(flows.partners.len(), limits.partners)
-        * chunks(flows.shape.commodities.len().max(1), limits.commodities);
-    Some((changing, per_parent))
-}
-
 /// A trade-flow field's arguments, as the cost step sees them, checked as
 /// the resolver checks them.
 fn parsed_flow_arguments(
@@ -708,7 +426,7 @@ fn parsed_flow_arguments(
     }
     let partners = arguments.strings("partners");
     let commodities = arguments.strings("commodities");
-    FlowArguments::parse(
+    flow_arguments(
         dialect,
         partners.as_deref(),
         &arguments.strings("periods")?,
@@ -854,7 +572,7 @@ impl Jurisdiction {
         trade_type: Option<TradeType>,
     ) -> async_graphql::Result<Vec<TradeFlow>> {
         let dialect = sources(ctx)?.comtrade_dialect();
-        let arguments = FlowArguments::parse(
+        let arguments = flow_arguments(
             dialect,
             partners.as_deref(),
             &periods,
@@ -926,7 +644,7 @@ impl TradeFlowQueries {
     ) -> Option<async_graphql::Result<Vec<TradeFlow>>> {
         let flows = async {
             let dialect = sources(ctx)?.comtrade_dialect();
-            let arguments = FlowArguments::parse(
+            let arguments = flow_arguments(
                 dialect,
                 partners.as_deref(),
                 &periods,

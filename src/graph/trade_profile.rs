@@ -15,6 +15,7 @@ use super::jurisdiction::Jurisdiction;
 use super::trade_flow::TradeFlowDirection;
 use crate::countries::{self, AreaRole, ComtradeDialect, ComtradeReporter, ReporterCode};
 use crate::error::{Error, GraphqlResult};
+use crate::sources::comtrade::ask::ProfileAsk;
 use crate::sources::comtrade::{
     FlowCode, FlowShape, Frequency, PartnerCode, Period, TradeFlowKey, TradeType,
 };
@@ -378,13 +379,13 @@ impl Jurisdiction {
     }
 }
 
-/// A profile field's arguments as the cost step sees them: the period, the
-/// two shapes and the level; `None` when they do not parse (the field then
+/// A profile field's arguments as the cost step sees them: the period and
+/// the two shapes (the level's); `None` when they do not parse (the field then
 /// fails without a request).
 fn profile_shapes(
     dialect: ComtradeDialect,
     arguments: &crate::limits::cost::Arguments,
-) -> Option<(Period, FlowShape, FlowShape)> {
+) -> Option<ProfileAsk> {
     use async_graphql::InputType;
     let year = arguments.int("year")?;
     let period = Period::parse(&year.to_string(), Frequency::Annual, dialect).ok()?;
@@ -407,65 +408,31 @@ fn profile_shapes(
         )
         .ok()
     };
-    Some((period, shape("TOTAL")?, shape(level_code(dialect, level))?))
+    Some(ProfileAsk {
+        period,
+        totals: shape("TOTAL")?,
+        by_code: shape(level_code(dialect, level))?,
+    })
 }
 
-/// The requests the profiles of `reporters` take: the planner's plans of
-/// their two shapes. `None` when the arguments do not parse.
+/// The requests the profiles of `reporters` take
+/// ([`ProfileAsk::planned_requests`]). `None` when the arguments do not
+/// parse.
 pub(crate) fn planned_profile_requests(
     dialect: ComtradeDialect,
     reporters: &[&'static countries::Country],
     arguments: &crate::limits::cost::Arguments,
 ) -> Option<u64> {
-    use crate::sources::comtrade::client::limits_for;
-    use crate::sources::comtrade::planner::plan;
-    let (period, totals, by_code) = profile_shapes(dialect, arguments)?;
-    let year = period.year()?;
-    let mut all = Vec::new();
-    let mut world = Vec::new();
-    for country in reporters {
-        if country.comtrade(dialect).code().is_none() {
-            continue;
-        }
-        let Ok(codes) = country.comtrade_codes_in(dialect, AreaRole::Reporter, year) else {
-            continue;
-        };
-        for code in codes {
-            all.push((code, PartnerCode::All, period.clone()));
-            world.push((code, PartnerCode::WORLD, period.clone()));
-        }
-    }
-    Some(
-        (plan(&all, &totals.commodities, &limits_for(dialect, &totals)).len()
-            + plan(&world, &by_code.commodities, &limits_for(dialect, &by_code)).len())
-            as u64,
-    )
+    profile_shapes(dialect, arguments)?.planned_requests(dialect, reporters)
 }
 
-/// For parents the estimate cannot name: reporters a request (the smaller
-/// of the two shapes'), the requests per packed set of reporters, how many
-/// jurisdictions go out under more than one code that year, and what each
-/// of them can add. `None` when the arguments do not parse.
+/// For parents the estimate cannot name ([`ProfileAsk::packing`]). `None`
+/// when the arguments do not parse.
 pub(crate) fn profile_packing(
     dialect: ComtradeDialect,
     arguments: &crate::limits::cost::Arguments,
 ) -> Option<(u64, u64, u64, u64)> {
-    use crate::sources::comtrade::client::limits_for;
-    let (period, totals, by_code) = profile_shapes(dialect, arguments)?;
-    let year = period.year()?;
-    let (a, b) = (limits_for(dialect, &totals), limits_for(dialect, &by_code));
-    let per_request = a.reporters.min(b.reporters) as u64;
-    let times = 1 + by_code.commodities.len().div_ceil(b.commodities.max(1)) as u64;
-    let changing = countries::all()
-        .iter()
-        .chain(countries::beyond_gta())
-        .filter(|country| {
-            country
-                .comtrade_codes_in(dialect, AreaRole::Reporter, year)
-                .is_ok_and(|codes| codes.len() > 1)
-        })
-        .count() as u64;
-    Some((per_request, times, changing, times))
+    profile_shapes(dialect, arguments)?.packing(dialect)
 }
 
 /// What this module's fields cost: the rules the cost step reads

@@ -15,7 +15,8 @@
 //!   filtered; this client always asks for totals (`customsCode=C00`,
 //!   `motCode=0`, `partner2Code=0`).
 //!
-//! [`query`] checks what is asked, [`planner`] packs a batch into requests,
+//! [`query`] checks what is asked ([`ask`]: a trade-flow field's
+//! arguments, its loader keys and the requests they plan to), [`planner`] packs a batch into requests,
 //! [`client`] speaks the dialect, [`loader`] routes rows back, [`model`]
 //! decodes both dialects into one record. [`reporters`] reads the
 //! reporter list (the codes `r` and `reporterCode` take). [`commodities`] reads the
@@ -25,6 +26,7 @@
 //! the cost step: requests a trade-flow field's arguments need, and which
 //! codes a commodity field reaches.
 
+pub mod ask;
 pub mod client;
 pub mod commodities;
 pub mod commodity_cost;
