@@ -15,7 +15,7 @@
 //!   [`error_codes`] (the registry of `extensions.code`), [`countries`],
 //!   [`memory`], [`telemetry`];
 //! - [`error`], [`metrics`], [`limits`] on the leaves;
-//! - [`sources`] on those; [`subscriptions`] and [`graph`] on [`sources`];
+//! - [`sources`] on those; `subscriptions` and [`graph`] on [`sources`];
 //!   [`operation`] on [`sources`] and [`limits`]; [`sample`] on [`graph`]'s
 //!   vocabulary;
 //! - [`config`] on [`sources`] (their key types, budgets, policies and
@@ -26,7 +26,7 @@
 //! - [`source`]: `Source`, the name of an upstream, depending on nothing.
 //! - [`config`]: flags and environment (clap); each source's section
 //!   written once (`source_section!`), resolved into each source's
-//!   [`sources::settings::UpstreamSettings`] (the setting for all sources
+//!   `sources::settings::UpstreamSettings` (the setting for all sources
 //!   with the source's overrides).
 //! - [`server`]: the axum router (`/graphql`, GraphiQL at `/`, `/healthz`,
 //!   `/metrics`), the connection loop (connections bounded in number and by
@@ -63,9 +63,10 @@
 //!   `ask`, a trade-flow field's arguments checked, its loader keys and the
 //!   planner's count of their requests (and a profile's), `estimate`, the
 //!   requests a trade-flow field's arguments need where its reporters are
-//!   not named, and `commodity_cost`, the codes a commodity field reaches). Shared by all: [`sources::definition`], the one
-//!   registration of sources and the composition of each one's pipeline;
-//!   [`sources::settings`], what configuration hands each; and
+//!   not named, and `commodity_cost`, the codes a commodity field
+//!   reaches). Shared by all: `sources::definition`, the one registration
+//!   of sources and the composition of each one's pipeline;
+//!   `sources::settings`, what configuration hands each; and
 //!   [`sources::http`], the only code that talks to an upstream, composing
 //!   the stages it shares: [`sources::cache`] (response cache, coalescing,
 //!   stale copies), [`sources::breaker`] (circuit breaker; a probe's permit
@@ -96,7 +97,7 @@
 //!   loaders. Each module prices the fields it declares (its `cost`
 //!   module: list bounds and upstream demand), which `graph::cost_rules`
 //!   gathers for [`limits`].
-//! - [`subscriptions`]: feeds of new interventions and trade leads, one
+//! - `subscriptions`: feeds of new interventions and trade leads, one
 //!   upstream poll per interval per set of jurisdictions, shared by every
 //!   subscriber of it.
 //! - [`sample`]: sample mode, an in-process simulator of the upstream APIs
@@ -117,5 +118,5 @@ pub mod sample;
 pub mod server;
 pub mod source;
 pub mod sources;
-pub mod subscriptions;
+pub(crate) mod subscriptions;
 pub mod telemetry;
