@@ -215,4 +215,71 @@ mod tests {
         assert!(budget.withdraw());
         assert!(!budget.withdraw());
     }
+
+    proptest::proptest! {
+        /// Generated policies, attempts and `Retry-After`s: a wait past
+        /// the longest honoured is no retry; any other is at least what
+        /// the upstream asked, and at most the larger of that and the
+        /// attempt's ceiling (the base doubled per retry, within the
+        /// longest wait).
+        #[test]
+        fn a_wait_is_at_least_the_upstreams_and_within_the_ceiling(
+            base_ms in 1u64..2_000,
+            max_ms in 1u64..20_000,
+            max_after_s in 0u64..30,
+            attempt in 2u32..40,
+            after_ms in 0u64..40_000,
+        ) {
+            let policy = RetryPolicy {
+                max_attempts: 50,
+                base_delay: Duration::from_millis(base_ms),
+                max_delay: Duration::from_millis(max_ms),
+                max_retry_after: Duration::from_secs(max_after_s),
+                budget_ratio: 0.2,
+            };
+            let retry_after = Duration::from_millis(after_ms);
+            let wait = policy.wait_before(attempt, retry_after);
+            if retry_after > policy.max_retry_after {
+                proptest::prop_assert_eq!(wait, None);
+            } else {
+                let wait = wait.unwrap();
+                let ceiling = Duration::from_millis(
+                    base_ms.saturating_mul(1 << (attempt - 2).min(16)).min(max_ms),
+                );
+                proptest::prop_assert!(wait >= retry_after);
+                proptest::prop_assert!(wait <= ceiling.max(retry_after), "{wait:?} over {ceiling:?}");
+            }
+        }
+
+        /// Generated first attempts and retries against a model bucket:
+        /// a retry is allowed exactly when the bucket holds one; first
+        /// attempts fill it by the ratio, never past its capacity; so the
+        /// retries of any run are at most the burst plus the ratio of its
+        /// first attempts.
+        #[test]
+        fn retries_are_the_burst_and_the_ratio_of_first_attempts(
+            ratio in 0.0f64..2.0,
+            steps in proptest::collection::vec(proptest::bool::ANY, 0..400),
+        ) {
+            let budget = RetryBudget::new(ratio);
+            let earned = (ratio * RETRY as f64).round() as u64;
+            let mut tokens = BUDGET_CAPACITY;
+            let (mut firsts, mut retries) = (0u64, 0u64);
+            for first in steps {
+                if first {
+                    budget.deposit();
+                    tokens = (tokens + earned).min(BUDGET_CAPACITY);
+                    firsts += 1;
+                } else {
+                    let allowed = tokens >= RETRY;
+                    proptest::prop_assert_eq!(budget.withdraw(), allowed);
+                    if allowed {
+                        tokens -= RETRY;
+                        retries += 1;
+                    }
+                }
+            }
+            proptest::prop_assert!(retries * RETRY <= BUDGET_CAPACITY + firsts * earned);
+        }
+    }
 }
