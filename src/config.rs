@@ -762,7 +762,7 @@ macro_rules! source_section {
             #[arg(help = concat!("How long ", $label, " answers are reused (", $ttl_why, "). \"0s\" turns caching off for ", $label, ""), id = concat!($flag, "_cache_ttl"), long = concat!($flag, "-cache-ttl"), env = concat!("TRADE_GRAPH_", $env, "_CACHE_TTL"), value_parser = parse_duration, default_value = $ttl)]
             pub cache_ttl: Duration,
 
-            #[arg(help = concat!("Most ", $label, " requests one operation may make (estimated before it runs, enforced while it runs)"), id = concat!($flag, "_max_requests"), long = concat!($flag, "-max-requests"), env = concat!("TRADE_GRAPH_", $env, "_MAX_REQUESTS"), default_value_t = $max_requests)]
+            #[arg(help = concat!("Most ", $label, " requests one operation may make (estimated before it runs, enforced while it runs)"), id = concat!($flag, "_max_requests"), long = concat!($flag, "-max-requests"), env = concat!("TRADE_GRAPH_", $env, "_MAX_REQUESTS"), default_value_t = $max_requests, value_parser = parse_at_least_one::<u64>)]
             pub max_requests: u64,
 
             #[doc = $budget_doc]
@@ -982,6 +982,21 @@ fn secret_problem(value: &str) -> Option<String> {
     let value = value.trim();
     if value.is_empty() {
         return Some("the key is empty".into());
+    }
+    // Upstream keys are ASCII, and an HTTP header carries nothing else
+    // reliably: a key outside it would also be echoed back in spellings
+    // (upper case, other normal forms) the scrubber cannot know (issue 23's
+    // attack: `keyé123` came back to clients raw and as `KEYÉ123`).
+    if let Some((position, other)) = value
+        .chars()
+        .enumerate()
+        .find(|(_, character)| !character.is_ascii())
+    {
+        return Some(format!(
+            "the key holds a character outside ASCII (U+{:04X}) at character {}; upstream API keys are ASCII: check how the variable or the file it comes from was written",
+            u32::from(other),
+            position + 1
+        ));
     }
     let (position, control) = value
         .chars()
@@ -1309,9 +1324,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Any key holding a control character anywhere, by any of the
-        /// three flags, is refused at start-up naming the flag, and the
-        /// refusal holds no piece of the key.
+        /// Any key holding a control character, or any character outside
+        /// ASCII, anywhere, by any of the three flags, is refused at
+        /// start-up naming the flag, and the refusal holds no piece of the
+        /// key.
         #[test]
         fn a_key_with_a_control_character_is_refused_without_echoing_it(
             before in "[A-Za-z0-9+/=_-]{6,24}",
@@ -1319,6 +1335,7 @@ mod tests {
                 proptest::char::range('\u{0}', '\u{1f}'),
                 proptest::strategy::Just('\u{7f}'),
                 proptest::char::range('\u{80}', '\u{9f}'),
+                proptest::char::range('\u{a0}', '\u{10ffff}'),
             ],
             after in "[A-Za-z0-9+/=_-]{6,24}",
             flag in proptest::sample::select(vec!["--gta-key", "--comtrade-key", "--ita-key"]),

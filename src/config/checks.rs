@@ -41,6 +41,7 @@ pub fn check<'a>(config: &Config, environment: impl IntoIterator<Item = &'a str>
     endpoint_urls(config, &mut findings);
     dialect_hosts(config, &mut findings);
     timeouts(config, &mut findings);
+    retries_and_budgets(config, &mut findings);
     for range in &config.resilience.trusted_proxies {
         if range.prefix_len() == 0 {
             findings.warnings.push(format!(
@@ -62,6 +63,37 @@ pub fn check<'a>(config: &Config, environment: impl IntoIterator<Item = &'a str>
     }
     unknown_variables(environment, &mut findings);
     findings
+}
+
+/// Retry settings that cannot mean what they say, and a budget window
+/// without the budget it belongs to (issue 23's attack: each started
+/// without a word).
+fn retries_and_budgets(config: &Config, findings: &mut Findings) {
+    let resilience = &config.resilience;
+    let ratio = resilience.retry_budget_ratio;
+    if !(ratio.is_finite() && ratio >= 0.0) {
+        findings.refusals.push(format!(
+            "--retry-budget-ratio {ratio} is not a share of traffic: give 0 (no retries past the first burst) or more, such as 0.2 (one retry per five requests)"
+        ));
+    }
+    if resilience.retry_base_delay > resilience.retry_max_delay {
+        findings.refusals.push(format!(
+            "--retry-base-delay {} is longer than --retry-max-delay {}: every retry would wait the longest wait; set the base at most the maximum",
+            humantime::format_duration(resilience.retry_base_delay),
+            humantime::format_duration(resilience.retry_max_delay),
+        ));
+    }
+    for (flag, budget, window) in [
+        ("gta", config.gta.budget, config.gta.budget_window),
+        ("ita", config.ita.budget, config.ita.budget_window),
+    ] {
+        if let (None, Some(window)) = (budget, window) {
+            findings.warnings.push(format!(
+                "--{flag}-budget-window {} has no effect without --{flag}-budget: the source has no budget unless one is set",
+                humantime::format_duration(window)
+            ));
+        }
+    }
 }
 
 /// A base URL that already holds the path the gateway appends (an endpoint
@@ -237,6 +269,48 @@ mod tests {
             &Config::try_parse_from(all).expect("parses"),
             environment.iter().copied(),
         )
+    }
+
+    /// Retry settings that cannot mean what they say are refused, a
+    /// budget window without its budget warned about, and a request
+    /// maximum of zero refused as it is read (issue 23's attack).
+    #[test]
+    fn retries_and_budgets_that_cannot_mean_what_they_say() {
+        for ratio in ["-1", "NaN", "inf"] {
+            let found = findings(&["--retry-budget-ratio", ratio], &[]);
+            assert_eq!(found.refusals.len(), 1, "{ratio}: {found:?}");
+            assert!(found.refusals[0].contains("--retry-budget-ratio"));
+        }
+        assert_eq!(
+            findings(&["--retry-budget-ratio", "0"], &[]),
+            Findings::default()
+        );
+        let found = findings(
+            &["--retry-base-delay", "10s", "--retry-max-delay", "1ms"],
+            &[],
+        );
+        assert!(
+            found.refusals[0].contains("--retry-base-delay 10s"),
+            "{found:?}"
+        );
+        let found = findings(&["--gta-budget-window", "2h"], &[]);
+        assert!(found.refusals.is_empty());
+        assert!(
+            found.warnings[0].contains("--gta-budget-window 2h"),
+            "{found:?}"
+        );
+        assert_eq!(
+            findings(&["--gta-budget", "100", "--gta-budget-window", "2h"], &[]),
+            Findings::default()
+        );
+        for flag in [
+            "--gta-max-requests",
+            "--comtrade-max-requests",
+            "--ita-max-requests",
+        ] {
+            let refused = Config::try_parse_from(["trade-graph", flag, "0"]).unwrap_err();
+            assert!(refused.to_string().contains("0 would refuse"), "{refused}");
+        }
     }
 
     #[test]

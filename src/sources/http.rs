@@ -614,6 +614,11 @@ impl Upstream {
         let policy = &inner.retry;
         inner.retry_budget.deposit();
         let mut attempt = 1;
+        // The failure a retry was for: told instead of the operation's
+        // request maximum when that maximum leaves no room for the retry
+        // (issue 23's attack: `--comtrade-max-requests 1` answered a 503
+        // with "reached its maximum of 1 comtrade requests").
+        let mut retried: Option<Error> = None;
         loop {
             // Another replica's hold, learned before this attempt rather
             // than at the next poll (a local Redis read; skipped while
@@ -650,6 +655,9 @@ impl Upstream {
             let Err(error) = &outcome else {
                 return outcome;
             };
+            if let (Error::UpstreamDemandExceeded { .. }, Some(cause)) = (error, retried.take()) {
+                return Err(cause);
+            }
             // No retry that could not start before the operation's deadline:
             // it would only turn the upstream's failure into a queueing one.
             let before_deadline = |wait: &Duration| {
@@ -668,6 +676,7 @@ impl Upstream {
             // Counted as a retry once it goes out (in `attempt`): one the
             // hold or pacing then refuses was reported as sent.
             tokio::time::sleep(wait).await;
+            retried = outcome.err();
             attempt += 1;
         }
     }
@@ -1425,7 +1434,19 @@ mod tests {
                     Ok(body.to_vec())
                 })
                 .await;
-            assert!(answer.is_err());
+            // The upstream's failure, whether the retries ran out or the
+            // operation's maximum left no room for them (issue 23's
+            // attack: the maximum's refusal hid the 503).
+            assert!(
+                matches!(
+                    answer,
+                    Err(Error::UpstreamUnavailable {
+                        status: Some(503),
+                        ..
+                    })
+                ),
+                "{maximum} {attempts}: {answer:?}"
+            );
             let sent = seen.load(std::sync::atomic::Ordering::SeqCst);
             assert_eq!(
                 sent,

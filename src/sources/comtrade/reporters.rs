@@ -48,13 +48,16 @@ pub fn request(dialect: ComtradeDialect) -> UpstreamRequest {
 }
 
 /// Decodes either dialect's reporter list. The legacy list's `all` is the
-/// wildcard `r` accepts, not an area: it is left out. An id that is
-/// neither `all` nor a Comtrade code (a number below 1000) is a changed
-/// list, refused with its place.
+/// wildcard `r` accepts, not an area: it is left out. A changed list is
+/// refused with the place that shows it: an id that is neither `all` nor
+/// a Comtrade code (digits below 1000, written plainly), a v1
+/// `reporterCode` that is not its entry's id, a code listed twice, more
+/// than [`MAX_REPORTERS`] areas.
 pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
+    // Read with room for the legacy wildcard beside the most areas.
     #[derive(Deserialize)]
     struct List {
-        #[serde(deserialize_with = "at_most::<_, _, MAX_REPORTERS>")]
+        #[serde(deserialize_with = "at_most::<_, _, { MAX_REPORTERS + 1 }>")]
         results: Vec<Entry>,
     }
     #[derive(Deserialize)]
@@ -62,6 +65,8 @@ pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
     struct Entry {
         id: Code,
         text: String,
+        #[serde(default)]
+        reporter_code: Option<Code>,
         #[serde(default)]
         reporter_code_iso_alpha3: Option<String>,
         #[serde(default)]
@@ -76,15 +81,29 @@ pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
         if id.eq_ignore_ascii_case("all") {
             continue;
         }
+        let changed = |field: &str, detail: String| Error::UpstreamBadResponse {
+            upstream: Source::Comtrade,
+            path: format!("results[{index}].{field}"),
+            detail: format!("{detail}: the reporter list has changed"),
+        };
+        // Written as Comtrade writes its codes: digits, no sign, no
+        // leading zero ("004" and "+4" are not how a list names 4).
         let code = id
             .parse::<u16>()
             .ok()
-            .filter(|code| *code < 1000)
-            .ok_or_else(|| Error::UpstreamBadResponse {
-                upstream: Source::Comtrade,
-                path: format!("results[{index}].id"),
-                detail: format!("{id:?} is not a Comtrade reporter code"),
-            })?;
+            .filter(|code| *code < 1000 && code.to_string() == id)
+            .ok_or_else(|| changed("id", format!("{id:?} is not a Comtrade reporter code")))?;
+        if let Some(other) = entry.reporter_code.map(Code::into_text) {
+            if other != id {
+                return Err(changed(
+                    "reporterCode",
+                    format!("reporterCode {other:?} is not the entry's id {id:?}"),
+                ));
+            }
+        }
+        if areas.iter().any(|area: &ReporterArea| area.code == code) {
+            return Err(changed("id", format!("code {code} is listed twice")));
+        }
         areas.push(ReporterArea {
             code,
             name: entry.text,
@@ -99,6 +118,16 @@ pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
                 .as_deref()
                 .and_then(|date| date.get(..4))
                 .and_then(|year| year.parse().ok()),
+        });
+    }
+    if areas.len() > MAX_REPORTERS {
+        return Err(Error::UpstreamBadResponse {
+            upstream: Source::Comtrade,
+            path: "results".into(),
+            detail: format!(
+                "{} areas, more than the {MAX_REPORTERS} any reporter list holds: the reporter list has changed",
+                areas.len()
+            ),
         });
     }
     Ok(areas)
@@ -143,11 +172,38 @@ mod tests {
             matches!(&error, Error::UpstreamBadResponse { path, .. } if path == "results[1].id"),
             "{error:?}"
         );
-        let many = format!(
-            r#"{{"results":[{}]}}"#,
-            vec![r#"{"id":"4","text":"A"}"#; MAX_REPORTERS + 1].join(",")
+        let areas = |count: usize| -> Vec<String> {
+            (1..=count)
+                .map(|code| format!(r#"{{"id":"{code}","text":"A"}}"#))
+                .collect()
+        };
+        let list = |entries: Vec<String>| format!(r#"{{"results":[{}]}}"#, entries.join(","));
+        let wildcard = r#"{"id":"all","text":"All"}"#.to_owned();
+        // The most areas, with the wildcard beside them, are read.
+        let full = [vec![wildcard.clone()], areas(MAX_REPORTERS)].concat();
+        assert_eq!(
+            decode_list(list(full).as_bytes()).unwrap().len(),
+            MAX_REPORTERS
         );
-        assert!(decode_list(many.as_bytes()).is_err());
+        for too_many in [
+            areas(MAX_REPORTERS + 1),
+            [vec![wildcard], areas(MAX_REPORTERS + 1)].concat(),
+            areas(MAX_REPORTERS + 5),
+        ] {
+            assert!(decode_list(list(too_many).as_bytes()).is_err());
+        }
+        for entries in [
+            r#"{"id":"004","text":"A"}"#,
+            r#"{"id":"+4","text":"A"}"#,
+            r#"{"id":"4","text":"A"},{"id":4,"text":"B"}"#,
+            r#"{"id":4,"reporterCode":842,"text":"A"}"#,
+        ] {
+            let error = decode_list(format!(r#"{{"results":[{entries}]}}"#).as_bytes());
+            assert!(
+                matches!(&error, Err(Error::UpstreamBadResponse { detail, .. }) if detail.contains("has changed")),
+                "{entries}: {error:?}"
+            );
+        }
     }
 
     #[test]
