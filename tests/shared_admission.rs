@@ -284,19 +284,27 @@ async fn without_redis_replicas_keep_to_local_shares_and_report_back() {
             .await
             .contains("trade_graph_redis_up 1"));
     }
-    // Refunds of places not used are given back in the background.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Refunds of places not used are given back in the background: wait
+    // for the count to settle on what was sent (a minute only keeps a
+    // regression from hanging the run; it was a fixed 300 ms).
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
         .expect("Redis answers");
-    let counted: u64 = redis::cmd("ZCARD")
-        .arg("trade-graph:v1:admission:comtrade:window")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
     let sent_since_redis_stopped = arrivals(&stub).len() as u64 - 3;
+    let mut counted = 0u64;
+    for _ in 0..6_000 {
+        counted = redis::cmd("ZCARD")
+            .arg("trade-graph:v1:admission:comtrade:window")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if counted == sent_since_redis_stopped {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(
         counted, sent_since_redis_stopped,
         "the shared window counts what the replicas sent alone ({alone:?}) and since"

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{free_port, upstream_requests, Redis, TestGateway};
+use common::{free_port, until_redis_holds, upstream_requests, Redis, TestGateway};
 
 const FLOWS: &str =
     r#"{ tradeFlows(reporters: ["BRA"], periods: ["2021"], flow: EXPORT) { value } }"#;
@@ -29,15 +29,10 @@ async fn replicas_share_answers_and_survive_redis_going_away() {
     let fetched = first.query(FLOWS).await;
     assert!(fetched.get("errors").is_none(), "{fetched}");
     assert_eq!(upstream_requests(&fetched, "comtrade"), 1);
-    // The first replica stores in the background: wait until it is there.
-    let mut shared = serde_json::Value::Null;
-    for _ in 0..50 {
-        shared = second.query(FLOWS).await;
-        if upstream_requests(&shared, "comtrade") == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The first replica stores in the background: wait until it is there
+    // (asking the second replica before would have it fetch for itself).
+    until_redis_holds(&url, "trade-graph:v2:comtrade:*", |_| true).await;
+    let shared = second.query(FLOWS).await;
     assert_eq!(upstream_requests(&shared, "comtrade"), 0, "{shared}");
     assert_eq!(shared["extensions"]["upstream"]["comtrade"]["cacheHits"], 1);
     assert_eq!(shared["data"], fetched["data"], "the same answer");
@@ -101,15 +96,13 @@ async fn replicas_share_whole_responses() {
     let ran = first.query(FLOWS).await;
     assert!(ran.get("errors").is_none(), "{ran}");
     assert!(ran["extensions"]["upstream"]["responseCache"].is_null());
-    // The first replica stores in the background: wait until it is there.
-    let mut shared = serde_json::Value::Null;
-    for _ in 0..50 {
-        shared = second.query(FLOWS).await;
-        if shared["extensions"]["upstream"]["responseCache"]["hit"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The first replica stores in the background: wait until it is there
+    // (news keys share the prefix; they are not a response).
+    until_redis_holds(&url, "trade-graph:response:v1:*", |key| {
+        !key.contains(":news:")
+    })
+    .await;
+    let shared = second.query(FLOWS).await;
     let cached = &shared["extensions"]["upstream"]["responseCache"];
     assert_eq!(cached["hit"], true, "{shared}");
     assert_eq!(cached["original"], ran["extensions"]["upstream"]);

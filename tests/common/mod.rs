@@ -386,6 +386,30 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits until the Redis at `url` holds a key matching `pattern` that
+/// `wanted` accepts: what a replica stores in the background, waited for as
+/// the event itself. The bound (a minute) only keeps a regression from
+/// hanging the run.
+pub async fn until_redis_holds(url: &str, pattern: &str, wanted: impl Fn(&str) -> bool) {
+    let client = redis::Client::open(url).unwrap();
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    for _ in 0..6_000 {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if keys.iter().any(|key| wanted(key)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("Redis never held a key {pattern}");
+}
+
 /// A `redis-server` on `port` (Debian's package; `.ci/run` installs it),
 /// stopped when dropped.
 pub struct Redis(#[allow(dead_code)] ChildProcess);
@@ -412,7 +436,8 @@ impl Redis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server runs (apt-get install redis-server)");
-        for _ in 0..100 {
+        // Until it listens; a minute only keeps a regression from hanging.
+        for _ in 0..1_200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
