@@ -83,6 +83,28 @@ fn retries_and_budgets(config: &Config, findings: &mut Findings) {
             humantime::format_duration(resilience.retry_max_delay),
         ));
     }
+    // Waits the operation's deadline cuts short: set, they never apply.
+    let deadline = config.limits.operation_timeout;
+    for (flag, wait, what) in [
+        (
+            "--retry-max-delay",
+            resilience.retry_max_delay,
+            "a retry that would wait that long is not made (it could not start before the deadline)",
+        ),
+        (
+            "--comtrade-interval",
+            config.comtrade.interval,
+            "every Comtrade request queued behind another is refused at once, its turn past the deadline",
+        ),
+    ] {
+        if wait >= deadline {
+            findings.warnings.push(format!(
+                "{flag} {} is at least --operation-timeout {}: {what}. Lower {flag}, or raise --operation-timeout",
+                humantime::format_duration(wait),
+                humantime::format_duration(deadline),
+            ));
+        }
+    }
     for (flag, budget, window) in [
         ("gta", config.gta.budget, config.gta.budget_window),
         ("ita", config.ita.budget, config.ita.budget_window),
@@ -293,6 +315,14 @@ mod tests {
             found.refusals[0].contains("--retry-base-delay 10s"),
             "{found:?}"
         );
+        for (flag, wait) in [
+            ("--retry-max-delay", "1000000h"),
+            ("--comtrade-interval", "10000h"),
+        ] {
+            let found = findings(&[flag, wait], &[]);
+            assert!(found.refusals.is_empty(), "{found:?}");
+            assert!(found.warnings[0].contains(flag), "{found:?}");
+        }
         let found = findings(&["--gta-budget-window", "2h"], &[]);
         assert!(found.refusals.is_empty());
         assert!(

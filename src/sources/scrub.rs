@@ -41,6 +41,9 @@ pub const MIN_SCRUBBED_KEY: usize = 8;
 pub struct Scrubber {
     /// The keys' forms, longest first.
     forms: Vec<String>,
+    /// The keys themselves, for the one form no list can hold: each
+    /// character written its own way ([`escaped_spans`]).
+    keys: Vec<Vec<u8>>,
     /// All of them, found in one pass, the longest at each place (so an
     /// encoded form is replaced whole before a raw form inside it could
     /// be). `None` without a key.
@@ -247,12 +250,12 @@ impl Scrubber {
     /// of every configured key, not only its own (issue 22's attack: an
     /// ITA error echoing the GTA key reached the client).
     pub fn of_keys<'a>(keys: impl IntoIterator<Item = &'a Secret>) -> Self {
-        let mut forms: Vec<String> = keys
+        let keys: Vec<&str> = keys
             .into_iter()
             .map(Secret::expose)
             .filter(|key| key.len() >= MIN_SCRUBBED_KEY)
-            .flat_map(forms_of)
             .collect();
+        let mut forms: Vec<String> = keys.iter().copied().flat_map(forms_of).collect();
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup();
         let finder = (!forms.is_empty())
@@ -264,15 +267,45 @@ impl Scrubber {
             })
             .flatten()
             .map(std::sync::Arc::new);
-        Self { forms, finder }
+        let keys = keys.iter().map(|key| key.as_bytes().to_vec()).collect();
+        Self {
+            forms,
+            keys,
+            finder,
+        }
     }
 
     /// Whether `bytes` hold the key in any of its forms (such a body is not
     /// shared with other replicas).
     pub fn finds_key_in(&self, bytes: &[u8]) -> bool {
+        self.finds_form_in(bytes) || !escaped_spans(&self.keys, bytes, false).is_empty()
+    }
+
+    /// Whether `bytes` hold one of the key's listed forms (one pass; the
+    /// steps of scrubbing ask this, and look for mixed escapes once, last).
+    fn finds_form_in(&self, bytes: &[u8]) -> bool {
         self.finder
             .as_ref()
             .is_some_and(|finder| finder.is_match(bytes))
+    }
+
+    /// `bytes` (a JSON document when `json`) with every key written
+    /// character by character in mixed escapes replaced; `None` when there
+    /// is none.
+    fn replace_escaped(&self, bytes: &[u8], json: bool) -> Option<Vec<u8>> {
+        let spans = escaped_spans(&self.keys, bytes, json);
+        if spans.is_empty() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut copied = 0;
+        for (start, end) in spans {
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            copied = end;
+        }
+        out.extend_from_slice(&bytes[copied..]);
+        Some(out)
     }
 
     /// `bytes` with every form of the key replaced.
@@ -291,14 +324,17 @@ impl Scrubber {
         let mut text = unescape_json_ascii(text.as_bytes())
             .and_then(|plain| String::from_utf8(plain).ok())
             .unwrap_or_else(|| text.to_owned());
-        if self.finds_key_in(text.as_bytes()) {
+        if self.finds_form_in(text.as_bytes()) {
             text = String::from_utf8(self.replace_forms(text.as_bytes())).unwrap_or_default();
         }
         // A key with some of its letters percent-encoded, as in answers.
         if let Some(plain) =
-            unescape_percent_unreserved(text.as_bytes()).filter(|plain| self.finds_key_in(plain))
+            unescape_percent_unreserved(text.as_bytes()).filter(|plain| self.finds_form_in(plain))
         {
             text = String::from_utf8(self.replace_forms(&plain)).unwrap_or_default();
+        }
+        if let Some(cleaned) = self.replace_escaped(text.as_bytes(), false) {
+            text = String::from_utf8(cleaned).unwrap_or_default();
         }
         text
     }
@@ -313,14 +349,14 @@ impl Scrubber {
         if let Some(plain) = unescape_json_ascii(&body) {
             body = std::borrow::Cow::Owned(plain);
         }
-        if self.finds_key_in(&body) {
+        if self.finds_form_in(&body) {
             body = std::borrow::Cow::Owned(self.replace_forms(&body));
         }
         // A key with some of its letters percent-encoded (`%41` is `A` in
         // any URL) is the key: unfolded where that reveals one, whatever
         // other forms of it the answer held (they are gone by now).
         if let Some(plain) = unescape_percent_unreserved(&body) {
-            if self.finds_key_in(&plain) {
+            if self.finds_form_in(&plain) {
                 body = std::borrow::Cow::Owned(self.replace_forms(&plain));
             }
         }
@@ -329,9 +365,14 @@ impl Scrubber {
         // reads as the key; issue 22's fifth attack found it in data,
         // though error messages, which are unfolded, had it removed).
         if let Some(plain) = unfold_escaped_escapes(&body) {
-            if self.finds_key_in(&plain) {
+            if self.finds_form_in(&plain) {
                 body = std::borrow::Cow::Owned(self.replace_forms(&plain));
             }
+        }
+        // Each character written its own way (`%2F` beside `%3d`, `&#47;`,
+        // `\/`): issue 23's second attack.
+        if let Some(cleaned) = self.replace_escaped(&body, true) {
+            body = std::borrow::Cow::Owned(cleaned);
         }
         if let Some(redacted) = redact_credential_parameters(&body) {
             body = std::borrow::Cow::Owned(redacted);
@@ -721,6 +762,150 @@ fn base64_forms(key: &[u8]) -> Vec<String> {
     forms
 }
 
+/// Where a key is written with each of its characters spelled its own
+/// way: raw (in either case, as every key of this length is matched),
+/// percent-escaped in either case of hex and escaped again any number of
+/// times (`%2F`, `%2f`, `%252F`), as an HTML character reference
+/// (`&#47;`, `&#x2F;`, `&amp;`), or a punctuation character after a
+/// backslash (`\/`, as PHP writes it). No list of forms holds every mix (a
+/// key with three reserved characters has 27 in percent-escapes alone;
+/// issue 23's second attack found the mixed cases of hex), so each key is
+/// matched character by character where the text could hold an escape.
+///
+/// `json`: `text` is a JSON document, where a backslash or a quote inside a
+/// text is written after a backslash and a bare one is never the key's (a
+/// span must not cut an escape in two or cross the end of a text). The
+/// spans found, in order, not overlapping.
+fn escaped_spans(keys: &[Vec<u8>], text: &[u8], json: bool) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    if keys.is_empty() || memchr::memchr3(b'%', b'&', b'\\', text).is_none() {
+        return spans;
+    }
+    // The bytes a written key can start with: its first character in
+    // either case, or an escape.
+    let mut starts = [false; 256];
+    for byte in [b'%', b'&', b'\\'] {
+        starts[usize::from(byte)] = true;
+    }
+    for first in keys.iter().filter_map(|key| key.first()) {
+        starts[usize::from(first.to_ascii_lowercase())] = true;
+        starts[usize::from(first.to_ascii_uppercase())] = true;
+    }
+    let mut at = 0;
+    while let Some(offset) = text[at..]
+        .iter()
+        .position(|&byte| starts[usize::from(byte)])
+    {
+        at += offset;
+        match keys.iter().find_map(|key| key_at(text, at, key, json)) {
+            Some(end) => {
+                spans.push((at, end));
+                at = end;
+            }
+            None => at += 1,
+        }
+    }
+    spans
+}
+
+/// Where `key` ends if it is written from `at`, each character its own
+/// way. A `%`, `&` or `\\` may be a key's own character or the start of
+/// an escape of the next: every reading is tried.
+fn key_at(text: &[u8], at: usize, key: &[u8], json: bool) -> Option<usize> {
+    let Some((&byte, rest)) = key.split_first() else {
+        return Some(at);
+    };
+    escapes_at(text, at, byte, json)
+        .into_iter()
+        .chain(raw_at(text, at, byte, json))
+        .find_map(|length| key_at(text, at + length, rest, json))
+}
+
+/// How many bytes of `text` from `at` are `byte` itself, in either case:
+/// inside JSON a backslash or a quote is written after a backslash, and
+/// only so.
+fn raw_at(text: &[u8], at: usize, byte: u8, json: bool) -> Option<usize> {
+    let rest = text.get(at..)?;
+    if json && matches!(byte, b'\\' | b'"') {
+        return rest.starts_with(&[b'\\', byte]).then_some(2);
+    }
+    rest.first()
+        .is_some_and(|here| here.eq_ignore_ascii_case(&byte))
+        .then_some(1)
+}
+
+/// How many bytes of `text` from `at` are an escape of `byte`: each
+/// reading (a `%` escaped again is itself an escape of `%`).
+fn escapes_at(text: &[u8], at: usize, byte: u8, json: bool) -> Vec<usize> {
+    let mut lengths = Vec::new();
+    let Some(rest) = text.get(at..) else {
+        return lengths;
+    };
+    let hex = |from: usize| -> Option<u8> {
+        let digits = text.get(from..from + 2)?;
+        u8::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    match rest.first() {
+        Some(b'%') => {
+            // `%XX`, or escaped again any number of times: the `%` of
+            // `%2F` written `%25`, as `%252F` (and `%25252F`).
+            let mut digits = at + 1;
+            while let Some(value) = hex(digits) {
+                if value.eq_ignore_ascii_case(&byte) {
+                    lengths.push(digits + 2 - at);
+                }
+                if value != b'%' {
+                    break;
+                }
+                digits += 2;
+            }
+        }
+        Some(b'&') => {
+            let named: &[(&[u8], u8)] = &[
+                (b"&amp;", b'&'),
+                (b"&quot;", b'"'),
+                (b"&apos;", b'\''),
+                (b"&lt;", b'<'),
+                (b"&gt;", b'>'),
+            ];
+            if let Some((name, _)) = named
+                .iter()
+                .find(|(name, value)| *value == byte && rest.starts_with(name))
+            {
+                lengths.push(name.len());
+            }
+            lengths.extend(character_reference(rest, byte));
+        }
+        // A punctuation character after a backslash (one backslash in a
+        // text, two inside JSON), the character itself as a text or JSON
+        // writes it.
+        Some(b'\\') if !byte.is_ascii_alphanumeric() => {
+            let prefix = if json { 2 } else { 1 };
+            if rest.len() > prefix && rest[..prefix].iter().all(|&b| b == b'\\') {
+                if let Some(length) = raw_at(text, at + prefix, byte, json) {
+                    lengths.push(prefix + length);
+                }
+            }
+        }
+        _ => {}
+    }
+    lengths
+}
+
+/// The length of `&#NN;` or `&#xHH;` at the start of `text` when it is
+/// `byte` (in either case).
+fn character_reference(text: &[u8], byte: u8) -> Option<usize> {
+    let digits = text.strip_prefix(b"&#")?;
+    let (radix, digits, skip) = match digits.first() {
+        Some(b'x' | b'X') => (16, &digits[1..], 3),
+        _ => (10, digits, 2),
+    };
+    let length = digits.iter().take(8).position(|&b| b == b';')?;
+    let value = u32::from_str_radix(std::str::from_utf8(&digits[..length]).ok()?, radix).ok()?;
+    (value == u32::from(byte) || (value < 128 && (value as u8).eq_ignore_ascii_case(&byte)))
+        .then_some(skip + length + 1)
+}
+
 /// Every byte but RFC 3986's unreserved characters as `%XX`.
 fn percent_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len() * 3);
@@ -1027,6 +1212,53 @@ mod tests {
                     );
                 }
             }
+        }
+
+        /// A key of any printable characters, each written its own way
+        /// (raw, percent-escaped in either case of hex and escaped again,
+        /// an HTML character reference, a named one, after a backslash),
+        /// inside a JSON text and an error's text, is removed from both;
+        /// the JSON still reads, and the text around the key is kept
+        /// (issue 23's second attack: `%2F` beside `%3d`, `&#47;`, `\/`).
+        #[test]
+        fn a_key_with_each_character_written_its_own_way_is_removed(
+            key in "[A-Za-z0-9+/=&%?#:;@!*'()$, \"\\\\._~-]{12,30}",
+            ways in proptest::collection::vec(0u8..8, 30),
+        ) {
+            let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
+            let written: String = key
+                .bytes()
+                .zip(&ways)
+                .map(|(byte, &way)| {
+                    let named = match byte {
+                        b'&' => Some("&amp;"),
+                        b'"' => Some("&quot;"),
+                        b'\'' => Some("&apos;"),
+                        _ => None,
+                    };
+                    match way {
+                        1 => format!("%{byte:02X}"),
+                        2 => format!("%{byte:02x}"),
+                        3 => format!("%25{byte:02X}"),
+                        4 => format!("&#{byte};"),
+                        5 => format!("&#x{byte:x};"),
+                        6 if named.is_some() => named.unwrap_or_default().to_owned(),
+                        7 if !byte.is_ascii_alphanumeric() => format!("\\{}", char::from(byte)),
+                        _ => char::from(byte).to_string(),
+                    }
+                })
+                .collect();
+            let body = serde_json::json!({ "results": [{ "id": "8", "text": format!("LEFT {written} RIGHT") }] }).to_string();
+            let answered = String::from_utf8(scrubber.answer(body.as_bytes()).into_owned()).unwrap();
+            let read: serde_json::Value = serde_json::from_str(&answered).map_err(|error| {
+                proptest::test_runner::TestCaseError::fail(format!("{error}: {answered}"))
+            })?;
+            let text = read["results"][0]["text"].as_str().unwrap_or_default();
+            proptest::prop_assert!(!text.contains(&written), "{} in {}", written, text);
+            proptest::prop_assert!(text.starts_with("LEFT ") && text.ends_with(" RIGHT"), "{}", text);
+            let said = scrubber.scrub(&format!("bad token {written} | more"));
+            proptest::prop_assert!(!said.contains(&written), "{} in {}", written, said);
+            proptest::prop_assert!(said.starts_with("bad token ") && said.ends_with(" | more"), "{}", said);
         }
 
         /// A key with some of its reserved characters escaped and others

@@ -540,7 +540,9 @@ impl ComtradeClient {
             .await?;
         usage.commit(Source::Comtrade, 1);
         self.upstream
-            .request(&request, usage, super::reporters::decode_list)
+            .request(&request, usage, |body| {
+                super::reporters::decode_list(self.dialect, body)
+            })
             .await
     }
 }

@@ -53,12 +53,15 @@ pub fn request(dialect: ComtradeDialect) -> UpstreamRequest {
 /// a Comtrade code (digits below 1000, written plainly), a v1
 /// `reporterCode` that is not its entry's id, a code listed twice, more
 /// than [`MAX_REPORTERS`] areas.
-pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
+pub fn decode_list(dialect: ComtradeDialect, body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
     // Read with room for the legacy wildcard beside the most areas.
     #[derive(Deserialize)]
     struct List {
         #[serde(deserialize_with = "at_most::<_, _, { MAX_REPORTERS + 1 }>")]
         results: Vec<Entry>,
+        /// select2's paging: a reporter file is whole (`false`) or absent.
+        #[serde(default)]
+        more: bool,
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -75,17 +78,30 @@ pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
         entry_expired_date: Option<String>,
     }
     let list: List = decode(Source::Comtrade, body)?;
+    let whole = |detail: &str| Error::UpstreamBadResponse {
+        upstream: Source::Comtrade,
+        path: "results".into(),
+        detail: format!("{detail}: the reporter list has changed"),
+    };
+    if list.more {
+        return Err(whole(
+            "the list says more entries follow (\"more\": true), which a reporter file never did",
+        ));
+    }
     let mut areas = Vec::with_capacity(list.results.len());
+    let mut wildcard = false;
     for (index, entry) in list.results.into_iter().enumerate() {
-        let id = entry.id.into_text();
-        if id.eq_ignore_ascii_case("all") {
-            continue;
-        }
         let changed = |field: &str, detail: String| Error::UpstreamBadResponse {
             upstream: Source::Comtrade,
             path: format!("results[{index}].{field}"),
             detail: format!("{detail}: the reporter list has changed"),
         };
+        let id = entry.id.into_text();
+        // The legacy list's `all`, once; v1's list has no wildcard.
+        if id == "all" && dialect == ComtradeDialect::Legacy && !wildcard {
+            wildcard = true;
+            continue;
+        }
         // Written as Comtrade writes its codes: digits, no sign, no
         // leading zero ("004" and "+4" are not how a list names 4).
         let code = id
@@ -104,21 +120,46 @@ pub fn decode_list(body: &[u8]) -> Result<Vec<ReporterArea>, Error> {
         if areas.iter().any(|area: &ReporterArea| area.code == code) {
             return Err(changed("id", format!("code {code} is listed twice")));
         }
+        // Comtrade's own codes where ISO has none: "R4 " (ASEAN, padded),
+        // "S19" (Other Asia), "_PM", "ZA1": up to three capitals, digits
+        // and underscores.
+        let iso3 = entry
+            .reporter_code_iso_alpha3
+            .map(|iso3| iso3.trim().to_owned())
+            .filter(|iso3| !iso3.is_empty());
+        if let Some(iso3) = &iso3 {
+            if iso3.len() > 3
+                || !iso3
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(changed(
+                    "reporterCodeIsoAlpha3",
+                    format!("{iso3:?} is not an ISO code"),
+                ));
+            }
+        }
+        let last_year = match entry.entry_expired_date.as_deref() {
+            None => None,
+            Some(date) => Some(
+                date.get(..4)
+                    .filter(|_| date.as_bytes().get(4) == Some(&b'-'))
+                    .and_then(|year| year.parse::<u16>().ok())
+                    .ok_or_else(|| {
+                        changed("entryExpiredDate", format!("{date:?} is not a date"))
+                    })?,
+            ),
+        };
         areas.push(ReporterArea {
             code,
             name: entry.text,
-            // "R4 " is how v1 writes ASEAN's.
-            iso3: entry
-                .reporter_code_iso_alpha3
-                .map(|iso3| iso3.trim().to_owned())
-                .filter(|iso3| !iso3.is_empty()),
+            iso3,
             is_group: entry.is_group,
-            last_year: entry
-                .entry_expired_date
-                .as_deref()
-                .and_then(|date| date.get(..4))
-                .and_then(|year| year.parse().ok()),
+            last_year,
         });
+    }
+    if areas.is_empty() {
+        return Err(whole("the list holds no area"));
     }
     if areas.len() > MAX_REPORTERS {
         return Err(Error::UpstreamBadResponse {
@@ -140,6 +181,7 @@ mod tests {
     #[test]
     fn both_lists_are_read_without_the_wildcard() {
         let legacy = decode_list(
+            ComtradeDialect::Legacy,
             "\u{feff}{\"more\":false,\"results\":[{\"id\":\"all\",\"text\":\"All\"},{\"id\":\"4\",\"text\":\"Afghanistan\"}]}"
                 .as_bytes(),
         )
@@ -155,6 +197,7 @@ mod tests {
             }]
         );
         let v1 = decode_list(
+            ComtradeDialect::V1,
             br#"{"results":[{"id":886,"text":"Arab Rep. of Yemen (...1990)","reporterCodeIsoAlpha3":"YEM","entryExpiredDate":"1990-12-31T00:00:00","isGroup":false}]}"#,
         )
         .unwrap();
@@ -166,8 +209,11 @@ mod tests {
 
     #[test]
     fn a_changed_list_is_refused_with_its_place() {
-        let error = decode_list(br#"{"results":[{"id":"4","text":"A"},{"id":"EU","text":"B"}]}"#)
-            .unwrap_err();
+        let error = decode_list(
+            ComtradeDialect::Legacy,
+            br#"{"results":[{"id":"4","text":"A"},{"id":"EU","text":"B"}]}"#,
+        )
+        .unwrap_err();
         assert!(
             matches!(&error, Error::UpstreamBadResponse { path, .. } if path == "results[1].id"),
             "{error:?}"
@@ -182,7 +228,9 @@ mod tests {
         // The most areas, with the wildcard beside them, are read.
         let full = [vec![wildcard.clone()], areas(MAX_REPORTERS)].concat();
         assert_eq!(
-            decode_list(list(full).as_bytes()).unwrap().len(),
+            decode_list(ComtradeDialect::Legacy, list(full).as_bytes())
+                .unwrap()
+                .len(),
             MAX_REPORTERS
         );
         for too_many in [
@@ -190,20 +238,61 @@ mod tests {
             [vec![wildcard], areas(MAX_REPORTERS + 1)].concat(),
             areas(MAX_REPORTERS + 5),
         ] {
-            assert!(decode_list(list(too_many).as_bytes()).is_err());
+            assert!(decode_list(ComtradeDialect::Legacy, list(too_many).as_bytes()).is_err());
         }
-        for entries in [
-            r#"{"id":"004","text":"A"}"#,
-            r#"{"id":"+4","text":"A"}"#,
-            r#"{"id":"4","text":"A"},{"id":4,"text":"B"}"#,
-            r#"{"id":4,"reporterCode":842,"text":"A"}"#,
+        for (dialect, entries) in [
+            (ComtradeDialect::Legacy, r#"{"id":"004","text":"A"}"#),
+            (ComtradeDialect::Legacy, r#"{"id":"+4","text":"A"}"#),
+            (
+                ComtradeDialect::Legacy,
+                r#"{"id":"4","text":"A"},{"id":4,"text":"B"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":4,"reporterCode":842,"text":"A"}"#,
+            ),
+            // Issue 23's second attack: each was served as given.
+            (
+                ComtradeDialect::Legacy,
+                r#"{"id":"all","text":"All"},{"id":"all","text":"All"},{"id":"4","text":"A"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":"all","text":"All"},{"id":4,"text":"A"}"#,
+            ),
+            (ComtradeDialect::Legacy, r#"{"id":"all","text":"All"}"#),
+            (ComtradeDialect::Legacy, ""),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":842,"text":"A","reporterCodeIsoAlpha3":"<script>"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":842,"text":"A","reporterCodeIsoAlpha3":"usa"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":886,"text":"A","entryExpiredDate":"garbage"}"#,
+            ),
         ] {
-            let error = decode_list(format!(r#"{{"results":[{entries}]}}"#).as_bytes());
+            let error = decode_list(dialect, format!(r#"{{"results":[{entries}]}}"#).as_bytes());
             assert!(
                 matches!(&error, Err(Error::UpstreamBadResponse { detail, .. }) if detail.contains("has changed")),
                 "{entries}: {error:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_list_that_says_it_is_partial_is_refused() {
+        let error = decode_list(
+            ComtradeDialect::Legacy,
+            br#"{"more":true,"results":[{"id":"4","text":"A"}]}"#,
+        );
+        assert!(
+            matches!(error, Err(Error::UpstreamBadResponse { .. })),
+            "{error:?}"
+        );
     }
 
     #[test]
