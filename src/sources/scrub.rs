@@ -319,6 +319,47 @@ impl Scrubber {
         }
     }
 
+    /// `bytes`, a JSON document, with every form of the key replaced, each
+    /// match widened so that it never cuts a JSON escape in two (issue 23's
+    /// third attack: a key holding a backslash, quoted in a text, left half
+    /// an escape behind and the answer no longer read as JSON).
+    fn replace_forms_json(&self, bytes: &[u8]) -> Vec<u8> {
+        let Some(finder) = &self.finder else {
+            return bytes.to_vec();
+        };
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut copied = 0;
+        for found in finder.find_iter(bytes) {
+            let (mut start, mut end) = (found.start(), found.end());
+            // Begins on the character an escape's backslash escapes.
+            let before = bytes[..start]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if before % 2 == 1 {
+                start -= 1;
+            }
+            // Ends on a backslash that begins an escape: the escape whole.
+            let run = bytes[..end]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if run % 2 == 1 {
+                end = (end + if bytes.get(end) == Some(&b'u') { 5 } else { 1 }).min(bytes.len());
+            }
+            if start < copied {
+                continue;
+            }
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            copied = end;
+        }
+        out.extend_from_slice(&bytes[copied..]);
+        out
+    }
+
     /// `text` without the key.
     pub fn scrub(&self, text: &str) -> String {
         let mut text = unescape_json_ascii(text.as_bytes())
@@ -350,14 +391,14 @@ impl Scrubber {
             body = std::borrow::Cow::Owned(plain);
         }
         if self.finds_form_in(&body) {
-            body = std::borrow::Cow::Owned(self.replace_forms(&body));
+            body = std::borrow::Cow::Owned(self.replace_forms_json(&body));
         }
         // A key with some of its letters percent-encoded (`%41` is `A` in
         // any URL) is the key: unfolded where that reveals one, whatever
         // other forms of it the answer held (they are gone by now).
         if let Some(plain) = unescape_percent_unreserved(&body) {
             if self.finds_form_in(&plain) {
-                body = std::borrow::Cow::Owned(self.replace_forms(&plain));
+                body = std::borrow::Cow::Owned(self.replace_forms_json(&plain));
             }
         }
         // A key written as JSON escapes inside a text (`\\u0069...` in
@@ -366,7 +407,7 @@ impl Scrubber {
         // though error messages, which are unfolded, had it removed).
         if let Some(plain) = unfold_escaped_escapes(&body) {
             if self.finds_form_in(&plain) {
-                body = std::borrow::Cow::Owned(self.replace_forms(&plain));
+                body = std::borrow::Cow::Owned(self.replace_forms_json(&plain));
             }
         }
         // Each character written its own way (`%2F` beside `%3d`, `&#47;`,
@@ -784,7 +825,7 @@ fn escaped_spans(keys: &[Vec<u8>], text: &[u8], json: bool) -> Vec<(usize, usize
     // The bytes a written key can start with: its first character in
     // either case, or an escape.
     let mut starts = [false; 256];
-    for byte in [b'%', b'&', b'\\'] {
+    for byte in [b'%', b'&', b'\\', b'+'] {
         starts[usize::from(byte)] = true;
     }
     for first in keys.iter().filter_map(|key| key.first()) {
@@ -846,7 +887,16 @@ fn escapes_at(text: &[u8], at: usize, byte: u8, json: bool) -> Vec<usize> {
         u8::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
     };
     match rest.first() {
+        // A space in a form-encoded text (Python's quote_plus).
+        Some(b'+') if byte == b' ' => lengths.push(1),
         Some(b'%') => {
+            // `%uHHHH`, JavaScript's old `escape()` of a character.
+            if matches!(rest.get(1), Some(b'u' | b'U'))
+                && hex(at + 2) == Some(0)
+                && hex(at + 4).is_some_and(|value| value.eq_ignore_ascii_case(&byte))
+            {
+                lengths.push(6);
+            }
             // `%XX`, or escaped again any number of times: the `%` of
             // `%2F` written `%25`, as `%252F` (and `%25252F`).
             let mut digits = at + 1;
@@ -861,29 +911,61 @@ fn escapes_at(text: &[u8], at: usize, byte: u8, json: bool) -> Vec<usize> {
             }
         }
         Some(b'&') => {
-            let named: &[(&[u8], u8)] = &[
-                (b"&amp;", b'&'),
-                (b"&quot;", b'"'),
-                (b"&apos;", b'\''),
-                (b"&lt;", b'<'),
-                (b"&gt;", b'>'),
+            // HTML's names for the characters keys hold, in any case.
+            let named: &[(&str, u8)] = &[
+                ("&amp;", b'&'),
+                ("&quot;", b'"'),
+                ("&apos;", b'\''),
+                ("&lt;", b'<'),
+                ("&gt;", b'>'),
+                ("&equals;", b'='),
+                ("&sol;", b'/'),
+                ("&bsol;", b'\\'),
+                ("&plus;", b'+'),
+                ("&num;", b'#'),
+                ("&percnt;", b'%'),
+                ("&colon;", b':'),
+                ("&semi;", b';'),
+                ("&commat;", b'@'),
+                ("&excl;", b'!'),
+                ("&quest;", b'?'),
+                ("&dollar;", b'$'),
+                ("&comma;", b','),
+                ("&lpar;", b'('),
+                ("&rpar;", b')'),
+                ("&ast;", b'*'),
+                ("&midast;", b'*'),
+                ("&period;", b'.'),
+                ("&lowbar;", b'_'),
+                ("&hyphen;", b'-'),
+                ("&tilde;", b'~'),
+                ("&verbar;", b'|'),
+                ("&nbsp;", b' '),
             ];
-            if let Some((name, _)) = named
-                .iter()
-                .find(|(name, value)| *value == byte && rest.starts_with(name))
-            {
-                lengths.push(name.len());
+            for (name, value) in named {
+                if *value == byte
+                    && rest
+                        .get(..name.len())
+                        .is_some_and(|written| written.eq_ignore_ascii_case(name.as_bytes()))
+                {
+                    lengths.push(name.len());
+                }
             }
             lengths.extend(character_reference(rest, byte));
         }
-        // A punctuation character after a backslash (one backslash in a
-        // text, two inside JSON), the character itself as a text or JSON
-        // writes it.
-        Some(b'\\') if !byte.is_ascii_alphanumeric() => {
+        // A character after a backslash (one backslash in a text, two
+        // inside JSON), the character itself as a text or JSON writes it;
+        // or `\xHH`, as C and Python write a byte.
+        Some(b'\\') => {
             let prefix = if json { 2 } else { 1 };
             if rest.len() > prefix && rest[..prefix].iter().all(|&b| b == b'\\') {
                 if let Some(length) = raw_at(text, at + prefix, byte, json) {
                     lengths.push(prefix + length);
+                }
+                if matches!(rest.get(prefix), Some(b'x' | b'X'))
+                    && hex(at + prefix + 1) == Some(byte)
+                {
+                    lengths.push(prefix + 3);
                 }
             }
         }
@@ -900,10 +982,19 @@ fn character_reference(text: &[u8], byte: u8) -> Option<usize> {
         Some(b'x' | b'X') => (16, &digits[1..], 3),
         _ => (10, digits, 2),
     };
-    let length = digits.iter().take(8).position(|&b| b == b';')?;
+    // The digits, and the `;` browsers also read a reference without.
+    let length = digits
+        .iter()
+        .take(8)
+        .take_while(|b| b.is_ascii_hexdigit() && (radix == 16 || b.is_ascii_digit()))
+        .count();
+    if length == 0 {
+        return None;
+    }
     let value = u32::from_str_radix(std::str::from_utf8(&digits[..length]).ok()?, radix).ok()?;
+    let semicolon = usize::from(digits.get(length) == Some(&b';'));
     (value == u32::from(byte) || (value < 128 && (value as u8).eq_ignore_ascii_case(&byte)))
-        .then_some(skip + length + 1)
+        .then_some(skip + length + semicolon)
 }
 
 /// Every byte but RFC 3986's unreserved characters as `%XX`.
@@ -1223,7 +1314,7 @@ mod tests {
         #[test]
         fn a_key_with_each_character_written_its_own_way_is_removed(
             key in "[A-Za-z0-9+/=&%?#:;@!*'()$, \"\\\\._~-]{12,30}",
-            ways in proptest::collection::vec(0u8..8, 30),
+            ways in proptest::collection::vec(0u8..11, 30),
         ) {
             let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
             let written: String = key
@@ -1242,8 +1333,11 @@ mod tests {
                         3 => format!("%25{byte:02X}"),
                         4 => format!("&#{byte};"),
                         5 => format!("&#x{byte:x};"),
-                        6 if named.is_some() => named.unwrap_or_default().to_owned(),
+                        6 if named.is_some() => named.unwrap_or_default().to_ascii_uppercase(),
                         7 if !byte.is_ascii_alphanumeric() => format!("\\{}", char::from(byte)),
+                        8 if byte == b' ' => "+".to_owned(),
+                        9 => format!("\\x{byte:02x}"),
+                        10 => format!("%u00{byte:02X}"),
                         _ => char::from(byte).to_string(),
                     }
                 })
@@ -1259,6 +1353,25 @@ mod tests {
             let said = scrubber.scrub(&format!("bad token {written} | more"));
             proptest::prop_assert!(!said.contains(&written), "{} in {}", written, said);
             proptest::prop_assert!(said.starts_with("bad token ") && said.ends_with(" | more"), "{}", said);
+        }
+
+        /// A key holding a backslash or a quote, quoted raw in a JSON
+        /// answer (its tail, its head, itself), leaves the answer JSON:
+        /// no match cuts an escape in two (issue 23's third attack: `a
+        /// b"c\\d'e(f)g*h$i,j` made the reporter list unreadable).
+        #[test]
+        fn a_key_with_a_backslash_or_a_quote_leaves_the_json_readable(
+            key in "[a-z0-9 \"\\\\'()*$,]{16,40}",
+            cut in 0usize..40,
+            head in proptest::bool::ANY,
+        ) {
+            let scrubber = Scrubber::new(Some(&Secret::new(key.clone())));
+            let cut = cut % key.len();
+            let quoted = if head { &key[..key.len() - cut.min(key.len() - 12)] } else { &key[cut.min(key.len() - 12)..] };
+            let body = serde_json::json!({ "results": [{ "id": 8, "text": format!("LEFT {quoted} RIGHT") }] }).to_string();
+            let answered = String::from_utf8(scrubber.answer(body.as_bytes()).into_owned()).unwrap();
+            let read = serde_json::from_str::<serde_json::Value>(&answered);
+            proptest::prop_assert!(read.is_ok(), "{}", answered);
         }
 
         /// A key with some of its reserved characters escaped and others

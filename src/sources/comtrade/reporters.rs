@@ -125,7 +125,7 @@ pub fn decode_list(dialect: ComtradeDialect, body: &[u8]) -> Result<Vec<Reporter
         // and underscores.
         let iso3 = entry
             .reporter_code_iso_alpha3
-            .map(|iso3| iso3.trim().to_owned())
+            .map(|iso3| iso3.trim_end_matches(' ').to_owned())
             .filter(|iso3| !iso3.is_empty());
         if let Some(iso3) = &iso3 {
             if iso3.len() > 3
@@ -139,17 +139,13 @@ pub fn decode_list(dialect: ComtradeDialect, body: &[u8]) -> Result<Vec<Reporter
                 ));
             }
         }
-        let last_year = match entry.entry_expired_date.as_deref() {
-            None => None,
-            Some(date) => Some(
-                date.get(..4)
-                    .filter(|_| date.as_bytes().get(4) == Some(&b'-'))
-                    .and_then(|year| year.parse::<u16>().ok())
-                    .ok_or_else(|| {
-                        changed("entryExpiredDate", format!("{date:?} is not a date"))
-                    })?,
-            ),
-        };
+        let last_year =
+            match entry.entry_expired_date.as_deref() {
+                None => None,
+                Some(date) => Some(expiry_year(date).ok_or_else(|| {
+                    changed("entryExpiredDate", format!("{date:?} is not a date"))
+                })?),
+            };
         areas.push(ReporterArea {
             code,
             name: entry.text,
@@ -172,6 +168,48 @@ pub fn decode_list(dialect: ComtradeDialect, body: &[u8]) -> Result<Vec<Reporter
         });
     }
     Ok(areas)
+}
+
+/// The year of an expiry as v1 writes it, `1990-12-31T00:00:00` (the time
+/// optional): a real date, or `None`.
+fn expiry_year(date: &str) -> Option<u16> {
+    let (day, time) = date.split_once('T').unwrap_or((date, "00:00:00"));
+    let mut parts = day.split('-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let number = |text: &str| -> Option<u32> {
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (year, month, day) = (number(year)?, number(month)?, number(day)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    let mut clock = time.split(':');
+    let (hours, minutes, seconds) = (clock.next()?, clock.next()?, clock.next()?);
+    let in_range =
+        |text: &str, most: u32| text.len() == 2 && number(text).is_some_and(|n| n <= most);
+    let real = year >= 1900
+        && (1..=days).contains(&day)
+        && clock.next().is_none()
+        && in_range(hours, 23)
+        && in_range(minutes, 59)
+        && in_range(seconds, 59);
+    if real {
+        u16::try_from(year).ok()
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +311,26 @@ mod tests {
             (
                 ComtradeDialect::V1,
                 r#"{"id":886,"text":"A","entryExpiredDate":"garbage"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":886,"text":"A","entryExpiredDate":"2020-13-45"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":886,"text":"A","entryExpiredDate":"2019-02-29T00:00:00"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":886,"text":"A","entryExpiredDate":"2020-01-01T25:61:61"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":886,"text":"A","entryExpiredDate":"0000-01-01"}"#,
+            ),
+            (
+                ComtradeDialect::V1,
+                r#"{"id":842,"text":"A","reporterCodeIsoAlpha3":"\tUS"}"#,
             ),
         ] {
             let error = decode_list(dialect, format!(r#"{{"results":[{entries}]}}"#).as_bytes());
