@@ -154,68 +154,6 @@ fn encodings_of(key: &str) -> Vec<String> {
     forms.push(key.bytes().map(|byte| format!("%25{byte:02X}")).collect());
     forms.push(key.bytes().map(|byte| format!("%25{byte:02x}")).collect());
     forms.push(percent_encode(&percent_encode(key)));
-    forms.extend(mixed_escapes(key));
-    forms
-}
-
-/// Reserved characters of a key this many or fewer have every mix of
-/// escaped and raw among its forms (2^6 mixes, in either case of hex).
-const MIXES_UP_TO: usize = 6;
-
-/// The key with some of its reserved characters escaped and others left
-/// as they are, as encoders write it (Python's `quote()` leaves `/` raw,
-/// JavaScript's `encodeURI` `+`, `/` and `=`; issue 23's attack echoed a
-/// base64 key as `Ab3/dEf%2Bgh9%3D`): every mix when the key has few
-/// reserved characters, else the common encoders' sets. Escapes of
-/// letters and digits are unfolded before matching, so these cover any mix.
-fn mixed_escapes(key: &str) -> Vec<String> {
-    let reserved: Vec<usize> = key
-        .bytes()
-        .enumerate()
-        .filter(|(_, byte)| {
-            !(byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~'))
-        })
-        .map(|(at, _)| at)
-        .collect();
-    let write = |escaped: &dyn Fn(usize, u8) -> bool, lower: bool| -> String {
-        key.bytes()
-            .enumerate()
-            .map(|(at, byte)| match (escaped(at, byte), lower) {
-                (true, false) => format!("%{byte:02X}"),
-                (true, true) => format!("%{byte:02x}"),
-                (false, _) => char::from(byte).to_string(),
-            })
-            .collect()
-    };
-    let mut forms = Vec::new();
-    if reserved.is_empty() {
-        return forms;
-    }
-    if reserved.len() <= MIXES_UP_TO {
-        for mix in 0u32..(1 << reserved.len()) {
-            let escaped = |at: usize, _: u8| {
-                reserved
-                    .iter()
-                    .position(|&place| place == at)
-                    .is_some_and(|index| mix & (1 << index) != 0)
-            };
-            forms.push(write(&escaped, false));
-            forms.push(write(&escaped, true));
-        }
-    } else {
-        // Left raw by Python's quote(), encodeURIComponent, encodeURI.
-        for safe in [&b"/"[..], b"!'()*", b";,/?:@&=+$#!'()*"] {
-            let escaped = |_: usize, byte: u8| {
-                !(byte.is_ascii_alphanumeric()
-                    || matches!(byte, b'-' | b'.' | b'_' | b'~')
-                    || safe.contains(&byte))
-            };
-            forms.push(write(&escaped, false));
-            forms.push(write(&escaped, true));
-        }
-    }
-    forms.sort();
-    forms.dedup();
     forms
 }
 
@@ -1396,7 +1334,7 @@ mod tests {
                 .map(|(at, byte)| {
                     let escape = if byte.is_ascii_alphanumeric() {
                         escape_letter[at]
-                    } else if reserved <= MIXES_UP_TO {
+                    } else if reserved <= 6 {
                         escape_reserved[at]
                     } else {
                         !safe.contains(&byte)
